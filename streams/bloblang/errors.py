@@ -1,0 +1,33 @@
+"""Exception types of the Bloblang implementation.
+
+Public (DESIGN §6): ``BloblangError`` is the base; ``ParseError`` carries ``line`` and ``column``
+(1-based) and renders Benthos's positional text; ``MappingError`` is a failure while executing a
+mapping. ``ExecError`` is internal: functions and methods raise it with the bare message, and the
+runtime adds the context annotation (``field `this.a`: ...``) and the ``failed assignment (line N):``
+prefix exactly where Benthos does.
+"""
+
+from __future__ import annotations
+
+
+class BloblangError(Exception):
+    """Base of every error the Bloblang package raises on purpose."""
+
+
+class ParseError(BloblangError):
+    """Bad mapping source. ``str(err)`` is the full Benthos-style text, e.g.
+    ``line 1 char 11: expected line break``; ``message`` is the part after the position."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0, text: str | None = None) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(text if text is not None else f"line {line} char {column}: {message}")
+
+
+class MappingError(BloblangError):
+    """A mapping failed while running against a message (e.g. ``failed assignment (line 1): ...``)."""
+
+
+class ExecError(Exception):
+    """Raised inside functions and methods; the message is the bare reason (no annotation)."""

@@ -1,0 +1,1 @@
+"""Message brokers behind the ``kafka`` components: real Apache Kafka or the embedded log."""
