@@ -1,0 +1,185 @@
+"""Gateway settings, read once from ``STREAMS_*`` environment variables.
+
+Everything a deployment tunes lives here so that the engine, the handlers and the deployment files
+agree on one name and one default per knob. A bad value fails start-up with an error naming the
+variable, instead of surfacing later as an odd runtime behaviour.
+
+=================================  ===========================  ===============================================
+Variable                           Default                      Meaning
+=================================  ===========================  ===============================================
+``STREAMS_DEFINITIONS_DIR``        ``<repo>/deploy/apis``       Directory of API definitions (``*.yaml``,
+                                                                ``*.yml``, ``*.json``) loaded at start-up.
+``STREAMS_KAFKA_BROKERS``          ``embedded``                 ``embedded`` (SQLite log under the data dir) or a
+                                                                comma list ``host:port,...`` that replaces every
+                                                                Kafka address written in the definitions.
+``STREAMS_DATA_DIR``               ``./var``                    Where the embedded broker and other state live.
+``STREAMS_LOG_LEVEL``              ``INFO``                     ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``,
+                                                                ``CRITICAL``.
+``STREAMS_LOG_FORMAT``             ``json``                     ``json`` (one object per line) or ``text``.
+``STREAMS_STATSD_HOST``            unset (statsd off)           statsd server host.
+``STREAMS_STATSD_PORT``            ``8125``                     statsd server UDP port.
+``STREAMS_STATSD_PREFIX``          ``streams``                  Prefix of every statsd metric name.
+``STREAMS_ALLOW_IMPURE_BLOBLANG``  ``false``                    Allow Bloblang functions that read the host
+                                                                (``env``, ``file``, ``hostname``).
+``STREAMS_INSTANCE_IDLE_TIMEOUT``  ``60``                       Seconds a per-user stream instance lives with no
+                                                                attached client before it is closed.
+``STREAMS_SSE_HEARTBEAT``          ``15``                       Seconds between SSE heartbeat comments.
+``STREAMS_MAX_BODY_BYTES``         ``1048576``                  Largest accepted request body (413 above it).
+``STREAMS_CLIENT_QUEUE``           ``1000``                     Messages buffered per streaming connection
+                                                                before the slow client is cut off.
+``STREAMS_DRAIN_TIMEOUT``          ``10``                       Seconds a stopping worker waits for in-flight
+                                                                messages.
+``STREAMS_METRICS``                ``true``                     Serve Prometheus metrics on ``/metrics``.
+=================================  ===========================  ===============================================
+
+Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case). Durations are seconds
+(a decimal number).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, TypeVar
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DEFINITIONS_DIR = str(REPO_ROOT / "deploy" / "apis")
+
+_T = TypeVar("_T")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A ``STREAMS_*`` variable holds a value the gateway cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The gateway's settings; build with :meth:`from_env` (or directly in tests)."""
+
+    definitions_dir: str = DEFAULT_DEFINITIONS_DIR
+    kafka_brokers: str | tuple[str, ...] = "embedded"
+    """``"embedded"`` or a tuple of ``host:port`` bootstrap addresses."""
+    data_dir: str = "./var"
+    log_level: str = "INFO"
+    log_format: str = "json"
+    statsd_host: str | None = None
+    statsd_port: int = 8125
+    statsd_prefix: str = "streams"
+    allow_impure_bloblang: bool = False
+    instance_idle_timeout: float = 60.0
+    sse_heartbeat: float = 15.0
+    max_body_bytes: int = 1048576
+    client_queue: int = 1000
+    drain_timeout: float = 10.0
+    metrics_enabled: bool = True
+
+    @property
+    def embedded_kafka(self) -> bool:
+        """True when the embedded broker is used instead of a real Kafka cluster."""
+        return self.kafka_brokers == "embedded"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """Read every ``STREAMS_*`` variable; unset or empty variables take the default."""
+
+        def get(name: str, parse: Callable[[str, str], _T], default: _T) -> _T:
+            raw = environ.get(name, "").strip()
+            if raw == "":
+                return default
+            return parse(name, raw)
+
+        return cls(
+            definitions_dir=get("STREAMS_DEFINITIONS_DIR", _string, DEFAULT_DEFINITIONS_DIR),
+            kafka_brokers=get("STREAMS_KAFKA_BROKERS", _brokers, "embedded"),
+            data_dir=get("STREAMS_DATA_DIR", _string, "./var"),
+            log_level=get("STREAMS_LOG_LEVEL", _level, "INFO"),
+            log_format=get("STREAMS_LOG_FORMAT", _choice("json", "text"), "json"),
+            statsd_host=get("STREAMS_STATSD_HOST", _string, None),
+            statsd_port=get("STREAMS_STATSD_PORT", _port, 8125),
+            statsd_prefix=get("STREAMS_STATSD_PREFIX", _string, "streams"),
+            allow_impure_bloblang=get("STREAMS_ALLOW_IMPURE_BLOBLANG", _bool, False),
+            instance_idle_timeout=get("STREAMS_INSTANCE_IDLE_TIMEOUT", _seconds, 60.0),
+            sse_heartbeat=get("STREAMS_SSE_HEARTBEAT", _seconds, 15.0),
+            max_body_bytes=get("STREAMS_MAX_BODY_BYTES", _positive_int, 1048576),
+            client_queue=get("STREAMS_CLIENT_QUEUE", _positive_int, 1000),
+            drain_timeout=get("STREAMS_DRAIN_TIMEOUT", _seconds, 10.0),
+            metrics_enabled=get("STREAMS_METRICS", _bool, True),
+        )
+
+
+def _string(name: str, raw: str) -> str:
+    return raw
+
+
+def _bool(name: str, raw: str) -> bool:
+    low = raw.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise SettingsError(f"{name}={raw!r}: expected a boolean (true/false, 1/0, yes/no, on/off)")
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r}: must be greater than 0")
+    return value
+
+
+def _port(name: str, raw: str) -> int:
+    value = _positive_int(name, raw)
+    if value > 65535:
+        raise SettingsError(f"{name}={raw!r}: a port is between 1 and 65535")
+    return value
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name}={raw!r}: must be a finite number of seconds greater than 0")
+    return value
+
+
+def _level(name: str, raw: str) -> str:
+    level = raw.upper()
+    if level == "WARN":
+        level = "WARNING"
+    if level not in _LEVELS:
+        raise SettingsError(f"{name}={raw!r}: expected one of {', '.join(_LEVELS)}")
+    return level
+
+
+def _choice(*options: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.lower()
+        if value not in options:
+            raise SettingsError(f"{name}={raw!r}: expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _brokers(name: str, raw: str) -> str | tuple[str, ...]:
+    if raw.lower() == "embedded":
+        return "embedded"
+    addresses = []
+    for part in raw.split(","):
+        part = part.strip()
+        host, sep, port = part.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"{name}={raw!r}: expected 'embedded' or a comma list of host:port, bad entry {part!r}"
+            )
+        addresses.append(part)
+    return tuple(addresses)

@@ -1,0 +1,95 @@
+"""Settings from STREAMS_* variables: defaults, parsing, and errors that name the variable."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from streams.settings import Settings, SettingsError
+
+
+def test_defaults_from_empty_environment() -> None:
+    s = Settings.from_env({})
+    assert Path(s.definitions_dir) == Path(__file__).resolve().parents[2] / "deploy" / "apis"
+    assert (Path(s.definitions_dir) / "streams-demo.yaml").is_file()
+    assert s.kafka_brokers == "embedded" and s.embedded_kafka
+    assert s.data_dir == "./var"
+    assert (s.log_level, s.log_format) == ("INFO", "json")
+    assert (s.statsd_host, s.statsd_port, s.statsd_prefix) == (None, 8125, "streams")
+    assert s.allow_impure_bloblang is False
+    assert (s.instance_idle_timeout, s.sse_heartbeat, s.drain_timeout) == (60.0, 15.0, 10.0)
+    assert (s.max_body_bytes, s.client_queue) == (1048576, 1000)
+    assert s.metrics_enabled is True
+    assert s == Settings()
+
+
+def test_every_variable_is_read() -> None:
+    env = {
+        "STREAMS_DEFINITIONS_DIR": "/etc/streams/apis",
+        "STREAMS_KAFKA_BROKERS": "k1:9092, k2:9093",
+        "STREAMS_DATA_DIR": "/var/lib/streams",
+        "STREAMS_LOG_LEVEL": "debug",
+        "STREAMS_LOG_FORMAT": "TEXT",
+        "STREAMS_STATSD_HOST": "127.0.0.1",
+        "STREAMS_STATSD_PORT": "9125",
+        "STREAMS_STATSD_PREFIX": "gw",
+        "STREAMS_ALLOW_IMPURE_BLOBLANG": "yes",
+        "STREAMS_INSTANCE_IDLE_TIMEOUT": "2.5",
+        "STREAMS_SSE_HEARTBEAT": "5",
+        "STREAMS_MAX_BODY_BYTES": "1024",
+        "STREAMS_CLIENT_QUEUE": "10",
+        "STREAMS_DRAIN_TIMEOUT": "3",
+        "STREAMS_METRICS": "off",
+    }
+    s = Settings.from_env(env)
+    assert s.definitions_dir == "/etc/streams/apis"
+    assert s.kafka_brokers == ("k1:9092", "k2:9093") and not s.embedded_kafka
+    assert s.data_dir == "/var/lib/streams"
+    assert (s.log_level, s.log_format) == ("DEBUG", "text")
+    assert (s.statsd_host, s.statsd_port, s.statsd_prefix) == ("127.0.0.1", 9125, "gw")
+    assert s.allow_impure_bloblang is True
+    assert (s.instance_idle_timeout, s.sse_heartbeat, s.drain_timeout) == (2.5, 5.0, 3.0)
+    assert (s.max_body_bytes, s.client_queue) == (1024, 10)
+    assert s.metrics_enabled is False
+
+
+def test_settings_are_immutable() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().log_level = "DEBUG"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("STREAMS_KAFKA_BROKERS", "localhost"),
+        ("STREAMS_KAFKA_BROKERS", "k1:9092,:9093"),
+        ("STREAMS_KAFKA_BROKERS", "k1:99999"),
+        ("STREAMS_LOG_LEVEL", "LOUD"),
+        ("STREAMS_LOG_FORMAT", "xml"),
+        ("STREAMS_STATSD_PORT", "http"),
+        ("STREAMS_STATSD_PORT", "70000"),
+        ("STREAMS_ALLOW_IMPURE_BLOBLANG", "maybe"),
+        ("STREAMS_INSTANCE_IDLE_TIMEOUT", "-1"),
+        ("STREAMS_SSE_HEARTBEAT", "nan"),
+        ("STREAMS_SSE_HEARTBEAT", "1m"),
+        ("STREAMS_MAX_BODY_BYTES", "1.5"),
+        ("STREAMS_CLIENT_QUEUE", "0"),
+        ("STREAMS_DRAIN_TIMEOUT", "inf"),
+        ("STREAMS_METRICS", "2"),
+    ],
+)
+def test_bad_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({name: value})
+    assert name in str(err.value)
+    assert repr(value) in str(err.value)
+
+
+def test_empty_value_means_default() -> None:
+    assert Settings.from_env({"STREAMS_STATSD_HOST": "", "STREAMS_CLIENT_QUEUE": "  "}) == Settings()
+
+
+def test_warn_is_an_alias_of_warning() -> None:
+    assert Settings.from_env({"STREAMS_LOG_LEVEL": "warn"}).log_level == "WARNING"
