@@ -1,0 +1,127 @@
+"""Bloblang functions that mint identifiers and random numbers: uuid_v4, uuid_v7, ksuid, nanoid,
+random_int.
+
+All of them use the operating system's CSPRNG (``secrets``/``os.urandom``) except ``random_int``,
+which Benthos defines as a seeded pseudo-random sequence: the same seed gives the same sequence
+per call site, so it keeps a ``random.Random`` per call site (``stateful``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+from .errors import ExecError
+from .registry import Param, function
+from .values import Timestamp, type_name
+
+_INT64_MAX = (1 << 63) - 1
+
+
+@function("uuid_v4")
+def uuid_v4(ctx: Any) -> str:
+    """A random RFC 4122 version 4 UUID in its canonical lowercase text."""
+    return str(uuid.uuid4())
+
+
+def _uuid7_at(unix_ms: int) -> str:
+    """RFC 9562 version 7: 48-bit Unix milliseconds, then 74 random bits (version and variant set)."""
+    rand = int.from_bytes(os.urandom(10), "big")
+    rand_a = rand >> 68 & 0xFFF
+    rand_b = rand & ((1 << 62) - 1)
+    value = (unix_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return str(uuid.UUID(int=value))
+
+
+@function("uuid_v7", Param("time", "timestamp", default=None, nullable=True))
+def uuid_v7(ctx: Any, at: Timestamp | None = None) -> str:
+    """A time-ordered version 7 UUID, for now or for the given timestamp (millisecond precision)."""
+    if at is None:
+        return _uuid7_at(time.time_ns() // 1_000_000)
+    if at.ns < 0:
+        # NOTE: a v7 timestamp is unsigned; Go's library refuses times before the epoch too.
+        raise ExecError(f"unable to generate uuid v7 at time {at}: time is before the Unix epoch")
+    return _uuid7_at(at.ns // 1_000_000)
+
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_KSUID_EPOCH = 1_400_000_000
+
+
+@function("ksuid")
+def ksuid(ctx: Any) -> str:
+    """A KSUID: 4 bytes of seconds since 2014-05-13 plus 16 random bytes, base62 in 27 chars,
+    so the text sorts by creation second."""
+    stamp = (int(time.time()) - _KSUID_EPOCH) & 0xFFFFFFFF
+    number = int.from_bytes(stamp.to_bytes(4, "big") + os.urandom(16), "big")
+    chars = []
+    for _ in range(27):
+        number, digit = divmod(number, 62)
+        chars.append(_BASE62[digit])
+    return "".join(reversed(chars))
+
+
+_NANOID_ALPHABET = "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@function(
+    "nanoid",
+    Param("length", "int", default=None, nullable=True),
+    Param("alphabet", "string", default=None, nullable=True),
+)
+def nanoid(ctx: Any, length: int | None = None, alphabet: str | None = None) -> str:
+    """A Nano ID: ``length`` (default 21) characters drawn uniformly from ``alphabet``."""
+    if alphabet is not None and length is None:
+        raise ExecError("field length must be specified when an alphabet is specified")
+    if length is None:
+        length = 21
+    if length <= 0:
+        raise ExecError("size must be positive integer")
+    symbols = _NANOID_ALPHABET if alphabet is None else alphabet
+    if not symbols or len(symbols) > 255:
+        raise ExecError("alphabet must not be empty and contain no more than 255 chars")
+    return "".join(secrets.choice(symbols) for _ in range(length))
+
+
+@function(
+    "random_int",
+    Param("seed", "any", default=0),
+    Param("min", "int", default=0),
+    Param("max", "int", default=_INT64_MAX - 1),
+    stateful=True,
+)
+def random_int() -> Callable[..., int]:
+    """Per call site: a generator seeded once, from the first call's ``seed``; every call then
+    draws from ``[min, max]``. A fixed seed therefore repeats its sequence.
+
+    NOTE: Benthos evaluates ``seed`` only once; here it arrives evaluated on every call and all
+    but the first value are ignored, which differs only if a later evaluation would fail."""
+    lock = threading.Lock()
+    state: dict[str, random.Random] = {}
+
+    def draw(ctx: Any, seed: Any = 0, low: int = 0, high: int = _INT64_MAX - 1) -> int:
+        if low < 0:
+            raise ExecError(f"min ({low}) must be a positive number")
+        if high < low:
+            raise ExecError(f"min ({low}) must be smaller or equal than max ({high})")
+        if high >= _INT64_MAX:
+            raise ExecError(f"max must be smaller than the max allowed for an int64 ({_INT64_MAX})")
+        with lock:
+            rng = state.get("rng")
+            if rng is None:
+                rng = random.Random(_seed_value(seed))
+                state["rng"] = rng
+            return rng.randint(low, high)
+
+    return draw
+
+
+def _seed_value(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, float)):
+        raise ExecError(f"failed to seed random number generator: expected number value, got {type_name(seed)}")
+    return int(seed)

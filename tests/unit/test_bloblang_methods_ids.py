@@ -1,0 +1,105 @@
+"""Identifier and random-number functions: uuid_v4, uuid_v7, ksuid, nanoid, random_int."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+import streams.bloblang.lib_ids  # noqa: F401  (registers the functions)
+from streams.bloblang.errors import ExecError
+from streams.bloblang.registry import FUNCTIONS
+from streams.bloblang.values import Timestamp
+
+
+def call(name: str, *args):
+    spec = FUNCTIONS[name]
+    impl = spec.impl() if spec.stateful else spec.impl
+    return impl(None, *args)
+
+
+def test_uuid_v4_is_version_4_and_unique() -> None:
+    values = {call("uuid_v4") for _ in range(200)}
+    assert len(values) == 200
+    for text in values:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and str(parsed) == text
+
+
+def test_uuid_v7_carries_the_given_millisecond() -> None:
+    ns = 1_700_000_000_123_456_789
+    parsed = uuid.UUID(call("uuid_v7", Timestamp(ns)))
+    assert parsed.version == 7
+    assert parsed.variant == uuid.RFC_4122
+    assert parsed.int >> 80 == ns // 1_000_000
+
+
+def test_uuid_v7_now_sorts_after_a_past_time() -> None:
+    past = call("uuid_v7", Timestamp(1_600_000_000 * 10**9))
+    assert uuid.UUID(call("uuid_v7")).version == 7
+    assert call("uuid_v7") > past
+
+
+def test_ksuid_is_27_base62_chars_and_unique() -> None:
+    values = {call("ksuid") for _ in range(100)}
+    assert len(values) == 100
+    assert all(re.fullmatch(r"[0-9A-Za-z]{27}", v) for v in values)
+
+
+def test_nanoid_default_length_and_alphabet() -> None:
+    value = call("nanoid")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{21}", value)
+    assert len(call("nanoid", 54)) == 54
+    assert call("nanoid", 1, "a") == "a"
+    assert set(call("nanoid", 40, "xy")) <= {"x", "y"}
+
+
+def test_nanoid_alphabet_needs_length() -> None:
+    with pytest.raises(ExecError, match="field length must be specified when an alphabet is specified"):
+        call("nanoid", None, "abc")
+
+
+def test_random_int_same_seed_same_sequence_per_call_site() -> None:
+    first = FUNCTIONS["random_int"].impl()
+    second = FUNCTIONS["random_int"].impl()
+    a = [first(None, 7, 0, 1000) for _ in range(20)]
+    b = [second(None, 7, 0, 1000) for _ in range(20)]
+    assert a == b
+    assert len(set(a)) > 5
+
+
+def test_random_int_seed_is_taken_once() -> None:
+    site = FUNCTIONS["random_int"].impl()
+    other = FUNCTIONS["random_int"].impl()
+    a = [site(None, i, 0, 10**9) for i in range(10)]
+    b = [other(None, 3 if i == 0 else i + 50, 0, 10**9) for i in range(10)]
+    c = [FUNCTIONS["random_int"].impl()(None, 0, 0, 10**9)]
+    assert a[0] == c[0]
+    assert a != b
+
+
+def test_random_int_range_is_inclusive() -> None:
+    site = FUNCTIONS["random_int"].impl()
+    seen = {site(None, 1, 10, 12) for _ in range(300)}
+    assert seen == {10, 11, 12}
+    assert {FUNCTIONS["random_int"].impl()(None, 0, 10, 10)} == {10}
+
+
+@pytest.mark.parametrize(
+    "low, high, text",
+    [
+        (11, 10, "min (11) must be smaller or equal than max (10)"),
+        (-1, 10, "min (-1) must be a positive number"),
+        (0, (1 << 63) - 1, "max must be smaller than the max allowed for an int64 (9223372036854775807)"),
+    ],
+)
+def test_random_int_bad_range(low: int, high: int, text: str) -> None:
+    with pytest.raises(ExecError) as err:
+        FUNCTIONS["random_int"].impl()(None, 0, low, high)
+    assert str(err.value) == text
+
+
+def test_random_int_seed_must_be_a_number() -> None:
+    with pytest.raises(ExecError, match="failed to seed random number generator: expected number value, got string"):
+        FUNCTIONS["random_int"].impl()(None, "x", 0, 5)
