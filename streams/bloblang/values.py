@@ -16,11 +16,31 @@
 Structured values flow between processors as these objects; they are turned into bytes only at
 the edges (``to_payload``), with Go's encoding/json rules (sorted keys, no HTML escaping, Go float
 formatting).
+
+An ``int`` above the int64 range is a uint64 (Go keeps both kinds; arithmetic in ``runtime.py``
+picks the result kind from the operands the way Benthos does).
+
+Helpers here are shared by the compiler and the library authors:
+
+* ``parse_json`` / ``to_payload`` / ``to_json`` / ``to_string``: Go encoding/json and IToString.
+* ``format_float_json`` / ``format_float_g``: Go's float texts.
+* ``equal`` (ICompare), ``type_error`` (value.TypeError texts), ``convert_arg`` (parameter kinds).
+* ``get_int`` / ``get_number`` / ``get_string`` / ``get_bool`` / ``get_timestamp``: IGet* rules.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import math
+from decimal import Decimal
 from typing import Any
+
+from streams.bloblang.errors import ExecError
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+UINT64_MAX = (1 << 64) - 1
 
 
 class _Sentinel:
@@ -100,4 +120,595 @@ def type_name(value: Any) -> str:
         return "delete"
     if value is NOTHING:
         return "nothing"
+    if callable(value):
+        return "query expression"
     return "unknown"
+
+
+def is_number(value: Any) -> bool:
+    """True for int and float values (never for bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_null(value: Any) -> bool:
+    """IIsNull: null, Delete and Nothing all count as null."""
+    return value is None or value is DELETE or value is NOTHING
+
+
+# --------------------------------------------------------------------------------------------
+# Errors about value types
+
+
+class ValueTypeError(ExecError):
+    """Go's ``value.TypeError``: ``expected string value, got number (5)``.
+
+    ``source`` is filled in by the runtime with the annotation of the query that produced the
+    value (``... got number from field `this.a` (5)``), exactly as Benthos's ``ErrFrom`` does."""
+
+    def __init__(self, value: Any, expected: tuple[str, ...], source: str = "") -> None:
+        self.actual = type_name(value)
+        self.expected = expected
+        self.source = source
+        if self.actual == "string":
+            self.value_text = f'"{value}"'
+        elif self.actual == "bool":
+            self.value_text = "true" if value else "false"
+        elif self.actual == "number":
+            self.value_text = to_string(value)
+        else:
+            self.value_text = ""
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        parts = []
+        if self.expected:
+            exp = self.expected
+            text = "expected "
+            for i, e in enumerate(exp):
+                if i > 0:
+                    text += ", " if len(exp) > 2 and i < len(exp) - 1 else " or "
+                text += e
+            parts.append(text + " value")
+        else:
+            parts.append("unexpected value")
+        out = parts[0] + f", got {self.actual}"
+        if self.source:
+            out += f" from {self.source}"
+        if self.value_text:
+            out += f" ({self.value_text})"
+        return out
+
+    def with_source(self, source: str) -> "ValueTypeError":
+        if not self.source:
+            self.source = source
+            self.args = (self.render(),)
+        return self
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def type_error(value: Any, *expected: str) -> ValueTypeError:
+    """The error for a value of the wrong type: ``type_error(v, "string")`` reads
+    ``expected string value, got number (5)``; several kinds read ``expected number or string``."""
+    return ValueTypeError(value, expected)
+
+
+# --------------------------------------------------------------------------------------------
+# JSON decoding (Go encoding/json with UseNumber)
+
+
+def _parse_int(text: str) -> Any:
+    n = int(text)
+    if INT64_MIN <= n <= INT64_MAX:
+        return n
+    return JsonFloat(text)
+
+
+def _parse_constant(text: str) -> Any:
+    raise ValueError(f"invalid character '{text[0]}' looking for beginning of value")
+
+
+_DECODER = json.JSONDecoder(parse_float=JsonFloat, parse_int=_parse_int, parse_constant=_parse_constant)
+
+
+def _go_json_error(text: str, err: json.JSONDecodeError) -> str:
+    """Approximate Go's encoding/json syntax error texts for the common cases."""
+    pos = err.pos
+    if not text.strip():
+        return "EOF"
+    if pos >= len(text):
+        return "unexpected EOF"
+    ch = text[pos]
+    if err.msg.startswith("Extra data"):
+        return "message contains multiple valid documents"
+    if ch == '"' and "Unterminated string" in err.msg:
+        return "unexpected EOF"
+    return f"invalid character {_go_quote_char(ch)} looking for beginning of value"
+
+
+def _go_quote_char(ch: str) -> str:
+    if ch == "'":
+        return "'\\''"
+    if ch == '"':
+        return "'\"'"
+    if ch.isprintable():
+        return f"'{ch}'"
+    return "'" + ch.encode("unicode_escape").decode("ascii") + "'"
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Decode one JSON document the way Benthos reads message payloads: integers that fit
+    int64 become ``int``, every other number a ``JsonFloat`` keeping its text; trailing data
+    is an error. Raises ``ValueError`` with a Go-like text."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        text = bytes(data).decode("utf-8", "replace")
+    else:
+        text = data
+    try:
+        value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
+    except json.JSONDecodeError as exc:
+        raise ValueError(_go_json_error(text, exc)) from None
+    except RecursionError:
+        raise ValueError("exceeded max depth") from None
+    end = _skip_ws(text, end)
+    if end != len(text):
+        # Go decodes the next document: a valid one means "multiple documents", junk is a
+        # syntax error at that character.
+        try:
+            _DECODER.raw_decode(text, end)
+        except (json.JSONDecodeError, ValueError):
+            raise ValueError(
+                f"invalid character {_go_quote_char(text[end])} looking for beginning of value"
+            ) from None
+        raise ValueError("message contains multiple valid documents")
+    return value
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    n = len(text)
+    while pos < n and text[pos] in " \t\n\r":
+        pos += 1
+    return pos
+
+
+# --------------------------------------------------------------------------------------------
+# Float texts
+
+
+def _float_digits(f: float) -> tuple[str, int]:
+    """Shortest round-trip digits of ``abs(f)`` and the decimal point position: value is
+    ``0.DIGITS * 10**dp`` (strconv's ``decimal`` form)."""
+    sign, digits, exp = Decimal(repr(abs(f))).as_tuple()
+    ds = "".join(map(str, digits)).rstrip("0") or "0"
+    stripped = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if ds == "0":
+        return "0", 1
+    # value = int(digits) * 10**exp ; with trailing zeros removed: int(ds) * 10**(exp+stripped)
+    e = int(exp) + stripped
+    return ds, len(ds) + e
+
+
+def _fmt_f(neg: bool, ds: str, dp: int) -> str:
+    if dp <= 0:
+        out = "0." + "0" * (-dp) + ds
+    elif dp >= len(ds):
+        out = ds + "0" * (dp - len(ds))
+    else:
+        out = ds[:dp] + "." + ds[dp:]
+    return ("-" if neg else "") + out
+
+
+def _fmt_e(neg: bool, ds: str, dp: int) -> str:
+    mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+    exp = dp - 1
+    es = "-" if exp < 0 else "+"
+    ev = abs(exp)
+    return ("-" if neg else "") + mant + "e" + es + (f"{ev:02d}")
+
+
+def format_float_g(f: float) -> str:
+    """``strconv.FormatFloat(f, 'g', -1, 64)``: IToString and ``%v`` of a float64."""
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    neg = math.copysign(1.0, f) < 0
+    if f == 0:
+        return "-0" if neg else "0"
+    ds, dp = _float_digits(f)
+    exp = dp - 1
+    # NOTE: for the shortest form strconv decides with a precision of 6, so a million is 1e+06.
+    if exp < -4 or exp >= 6:
+        return _fmt_e(neg, ds, dp)
+    return _fmt_f(neg, ds, dp)
+
+
+def format_float_json(f: float) -> str:
+    """Go encoding/json's float64 text: shortest digits, exponent form below 1e-6 and from 1e21,
+    ``e-07`` cleaned to ``e-7``. Raises ``ValueError`` for NaN and infinities (Go refuses them)."""
+    if isinstance(f, JsonFloat):
+        return f.text
+    if math.isnan(f) or math.isinf(f):
+        raise ValueError(f"json: unsupported value: {format_float_g(f)}")
+    neg = math.copysign(1.0, f) < 0
+    if f == 0:
+        return "-0" if neg else "0"
+    ds, dp = _float_digits(f)
+    a = abs(f)
+    if a < 1e-6 or a >= 1e21:
+        s = _fmt_e(neg, ds, dp)
+        if len(s) >= 4 and s[-4] == "e" and s[-3] == "-" and s[-2] == "0":
+            s = s[:-2] + s[-1]
+        return s
+    return _fmt_f(neg, ds, dp)
+
+
+# --------------------------------------------------------------------------------------------
+# JSON encoding (Go encoding/json) and IToString
+
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_LS_PS = ("\u2028", "\u2029")
+
+
+def _quote(s: str) -> str:
+    """A Go-encoded JSON string (without HTML escaping): Python's escaper produces the same
+    escapes as Go >= 1.22 (``\\b \\f \\n \\r \\t``, ``\\u00XX``) except for U+2028/U+2029,
+    which Go always escapes, and lone surrogates, which Go writes as U+FFFD."""
+    out = _encode_str(s)
+    if "\u2028" in out or "\u2029" in out:
+        out = out.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return out
+
+
+def _ts_text(ts: Timestamp) -> str:
+    from streams.bloblang import timefmt  # provided by the time library; imported lazily
+
+    return timefmt.format_rfc3339nano(ts)
+
+
+def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
+    if value is None or value is DELETE or value is NOTHING:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_quote(value))
+    elif isinstance(value, int):
+        out.append(str(int(value)))
+    elif isinstance(value, float):
+        out.append(format_float_json(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        keys = sorted(value)
+        if indent is None:
+            out.append("{")
+            first = True
+            for k in keys:
+                if not first:
+                    out.append(",")
+                first = False
+                out.append(_quote(k))
+                out.append(":")
+                _encode(value[k], out, None, 0)
+            out.append("}")
+        else:
+            inner = "\n" + indent * (level + 1)
+            out.append("{")
+            first = True
+            for k in keys:
+                if not first:
+                    out.append(",")
+                first = False
+                out.append(inner)
+                out.append(_quote(k))
+                out.append(": ")
+                _encode(value[k], out, indent, level + 1)
+            out.append("\n" + indent * level + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        if indent is None:
+            out.append("[")
+            first = True
+            for v in value:
+                if not first:
+                    out.append(",")
+                first = False
+                _encode(v, out, None, 0)
+            out.append("]")
+        else:
+            inner = "\n" + indent * (level + 1)
+            out.append("[")
+            first = True
+            for v in value:
+                if not first:
+                    out.append(",")
+                first = False
+                out.append(inner)
+                _encode(v, out, indent, level + 1)
+            out.append("\n" + indent * level + "]")
+    elif isinstance(value, (bytes, bytearray)):
+        out.append('"' + base64.b64encode(bytes(value)).decode("ascii") + '"')
+    elif isinstance(value, Timestamp):
+        out.append(_quote(_ts_text(value)))
+    else:
+        raise ValueError(f"json: unsupported type: {type_name(value)}")
+
+
+def to_json(value: Any, *, escape_html: bool = False, indent: str | int | None = None) -> str:
+    """Go encoding/json text of a value: sorted keys, Go float texts, ``[]byte`` as base64,
+    timestamps as RFC 3339 nano. ``escape_html`` is json.Marshal's default (used by IToString);
+    payloads are written without it. ``indent`` follows MarshalIndent (a string or a width).
+    Raises ``ValueError`` for NaN/Inf (Go refuses them) and for values JSON cannot hold."""
+    if isinstance(indent, int):
+        indent = " " * indent
+    out: list[str] = []
+    try:
+        _encode(value, out, indent, 0)
+    except RecursionError:
+        raise ValueError("json: unsupported value: encountered a cycle or too deep a value") from None
+    text = "".join(out)
+    if escape_html and ("<" in text or ">" in text or "&" in text):
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text
+
+
+def _utf8(s: str) -> bytes:
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape") if _only_escapes(s) else s.encode("utf-8", "replace")
+
+
+def _only_escapes(s: str) -> bool:
+    return all(not ("\ud800" <= c <= "\udbff") for c in s if "\ud800" <= c <= "\udfff")
+
+
+def to_payload(value: Any) -> bytes:
+    """The message bytes for a value: strings and bytes raw, everything else compact Go JSON
+    without HTML escaping. A value Go cannot encode (NaN) gives an empty payload, as in Benthos."""
+    if isinstance(value, str):
+        return _utf8(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    try:
+        return _utf8(to_json(value))
+    except ValueError:
+        return b""
+
+
+def bytes_to_str(b: bytes) -> str:
+    """Go's ``string(b)`` for display purposes; invalid UTF-8 survives as surrogate escapes so
+    writing it back with ``to_payload`` restores the original bytes."""
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return b.decode("utf-8", "surrogateescape")
+
+
+def to_string(value: Any) -> str:
+    """IToString: strings raw, numbers in Go's texts (``1e+06``), ``null``, timestamps RFC 3339
+    nano, and objects/arrays via json.Marshal (which HTML-escapes ``<``, ``>``, ``&``)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, JsonFloat):
+        return value.text
+    if isinstance(value, float):
+        return format_float_g(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes_to_str(bytes(value))
+    if isinstance(value, Timestamp):
+        return _ts_text(value)
+    try:
+        return to_json(value, escape_html=True)
+    except ValueError:
+        return "null"
+
+
+def to_bytes(value: Any) -> bytes:
+    """IToBytes: like ``to_string`` but bytes out; objects/arrays use HTML-escaped JSON."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    return _utf8(to_string(value))
+
+
+def clone(value: Any) -> Any:
+    """IClone: a deep copy of arrays and objects (scalars are immutable)."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# IGet* accessors (the rules function/method arguments and targets are read with)
+
+
+def get_number(value: Any) -> float:
+    """IGetNumber: any number as float64, else ``expected number value``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise type_error(value, "number")
+    return float(value)
+
+
+def get_int(value: Any) -> int:
+    """IGetInt: a number as int64 (floats truncate; uint64 wraps like Go's conversion)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise type_error(value, "number")
+    if isinstance(value, int):
+        return wrap_int64(value)
+    if math.isnan(value) or math.isinf(value):
+        return INT64_MIN
+    n = int(value)
+    if n > INT64_MAX or n < INT64_MIN:
+        return INT64_MIN  # NOTE: Go's out-of-range float->int64 conversion on amd64
+    return n
+
+
+def get_bool(value: Any) -> bool:
+    """IGetBool: a bool, or a number compared with zero."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, JsonFloat):
+        return value.text != "0"
+    if isinstance(value, (int, float)):
+        return value != 0
+    raise type_error(value, "bool")
+
+
+def get_string(value: Any) -> str:
+    """IGetString: strings, bytes and timestamps (RFC 3339 nano), else ``expected string``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes_to_str(bytes(value))
+    if isinstance(value, Timestamp):
+        return _ts_text(value)
+    raise type_error(value, "string")
+
+
+def get_bytes(value: Any) -> bytes:
+    """IGetBytes: strings, bytes and timestamps as bytes, else ``expected bytes``."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str):
+        return _utf8(value)
+    if isinstance(value, Timestamp):
+        return _ts_text(value).encode()
+    raise type_error(value, "bytes")
+
+
+def get_timestamp(value: Any) -> Timestamp:
+    """IGetTimestamp: a timestamp, Unix seconds (fraction allowed; local zone) or an RFC 3339
+    nano string."""
+    if isinstance(value, Timestamp):
+        return value
+    if isinstance(value, bool):
+        raise type_error(value, "number", "string")
+    if isinstance(value, int):
+        return Timestamp(wrap_int64(value) * 1_000_000_000, None)
+    if isinstance(value, float):
+        fint = math.trunc(value)
+        frac = value - fint
+        return Timestamp(int(fint) * 1_000_000_000 + int(frac * 1e9), None)
+    if isinstance(value, (str, bytes, bytearray)):
+        from streams.bloblang import timefmt  # provided by the time library; imported lazily
+
+        text = value if isinstance(value, str) else bytes_to_str(bytes(value))
+        return timefmt.parse_rfc3339nano(text)
+    raise type_error(value, "number", "string")
+
+
+def wrap_int64(n: int) -> int:
+    """Two's complement wrap to int64 (Go's overflow)."""
+    if INT64_MIN <= n <= INT64_MAX:
+        return n
+    return ((n + (1 << 63)) % (1 << 64)) - (1 << 63)
+
+
+def wrap_uint64(n: int) -> int:
+    """Wrap to uint64 (Go's unsigned overflow)."""
+    return n % (1 << 64)
+
+
+# --------------------------------------------------------------------------------------------
+# Equality (ICompare)
+
+
+def _restrict(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes_to_str(bytes(value))
+    if isinstance(value, Timestamp):
+        return _ts_text(value)
+    return value
+
+
+def equal(left: Any, right: Any) -> bool:
+    """ICompare: Benthos's ``==``. Numbers compare as float64, bytes equal a string with the
+    same content, arrays and objects compare deeply, different types are simply unequal (the
+    quirks of Go's version are kept: a bool on the left equals a number that is non-zero)."""
+    if left is None and right is None:
+        return True
+    lhs = _restrict(left)
+    if isinstance(lhs, str):
+        try:
+            return lhs == get_string(right)
+        except ExecError:
+            return False
+    if isinstance(lhs, bool):
+        try:
+            return lhs == get_bool(right)
+        except ExecError:
+            return False
+    if isinstance(lhs, float):
+        if isinstance(right, bool) or not isinstance(right, (int, float)):
+            return False
+        return lhs == float(right)
+    if isinstance(lhs, list):
+        if not isinstance(right, list) or len(lhs) != len(right):
+            return False
+        return all(equal(a, b) for a, b in zip(lhs, right))
+    if isinstance(lhs, dict):
+        if not isinstance(right, dict) or len(lhs) != len(right):
+            return False
+        # NOTE: Go reads a missing key as nil, so {"a": null} equals {"b": null}.
+        return all(equal(v, right.get(k)) for k, v in lhs.items())
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter conversion (query/params.go parseArgValue)
+
+_KIND_TEXT = {"int": "integer", "float": "float", "number": "number", "any": "unknown"}
+
+
+def convert_arg(kind: str, value: Any, nullable: bool = False) -> Any:
+    """Convert an argument to a declared ``Param`` kind, raising ``ExecError`` with Benthos's
+    text (``wrong argument type, expected string, got number``; numbers/bools/timestamps use
+    the IGet* errors). The caller prefixes ``field NAME: `` or
+    ``failed to extract input arg 'NAME': ``. ``query`` arguments are converted by the compiler."""
+    if nullable and value is None:
+        return None
+    if kind == "any" or kind == "query":
+        return value
+    if kind == "int":
+        return get_int(value)
+    if kind in ("float", "number"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise type_error(value, "number")
+        return float(value) if kind == "float" else value
+    if kind == "string":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (bytes, bytearray)):
+            return bytes_to_str(bytes(value))
+    elif kind == "timestamp":
+        return get_timestamp(value)
+    elif kind == "bool":
+        return get_bool(value)
+    elif kind == "array":
+        if isinstance(value, list):
+            return value
+    elif kind == "object":
+        if isinstance(value, dict):
+            return value
+    raise ExecError(f"wrong argument type, expected {_KIND_TEXT.get(kind, kind)}, got {type_name(value)}")
