@@ -1,0 +1,38 @@
+"""Gunicorn settings for the gateway: gevent workers with WebSocket support.
+
+Command-line flags win over these (``gunicorn wsgi:app -b 127.0.0.1:9000 -w 4``). Streams start
+in each worker after the fork (a Kafka client must never cross a fork) and drain on exit, so
+in-flight pushes finish and delivered offsets are committed before the worker goes away.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("STREAMS_BIND", "0.0.0.0:8282")
+worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+# SSE and WebSocket clients hold a connection each; gevent makes them cheap.
+worker_connections = 10000
+# With gevent the arbiter's timeout is only a liveness heartbeat, not a request limit: long
+# streams are not cut off.
+timeout = 30
+graceful_timeout = int(os.environ.get("STREAMS_GRACEFUL_TIMEOUT", "20"))
+keepalive = 5
+accesslog = None  # trafficLogs in the API definitions decide what is logged per request
+
+
+def post_worker_init(worker):
+    """Start this worker's streams (template-free ones such as a Kafka worker) right after fork."""
+    import wsgi
+
+    wsgi.runner.start()
+    worker.log.info("streams started in worker %s", worker.pid)
+
+
+def worker_exit(server, worker):
+    """Stop inputs, let in-flight messages finish and commit, then close broker connections."""
+    try:
+        import wsgi
+    except Exception:  # the app never loaded: nothing to drain
+        return
+    wsgi.runner.drain()

@@ -1,0 +1,110 @@
+"""Build the Falcon WSGI app for a gateway: one resource per stream URL, plus health and metrics.
+
+Registration is explicit: the engine lists its routes, each URL path gets one ``StreamEndpoint``,
+and a sink answers every other path with a JSON 404. The gateway itself is started by the
+gunicorn worker hooks (after fork); an app built without them starts it on the first request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import falcon
+
+from handlers.endpoint import StreamEndpoint
+from handlers.errors import handle_unexpected, not_found, serialize_error
+from handlers.health import HealthResource, MetricsResource
+from handlers.request_context import request_id
+
+log = logging.getLogger("streams.http")
+traffic_log = logging.getLogger("streams.traffic")
+
+
+class GatewayRunner:
+    """Starts the gateway once per process and drains it once.
+
+    Gunicorn's worker hooks call ``start`` right after fork and ``drain`` on exit; the first
+    request calls ``start`` too, so an app served without those hooks still runs its streams.
+    """
+
+    def __init__(self, gateway: Any, drain_timeout: float) -> None:
+        self.gateway = gateway
+        self.drain_timeout = drain_timeout
+        self._started = False
+        self._drained = False
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self.gateway.start()
+
+    def drain(self) -> None:
+        if self._started and not self._drained:
+            self._drained = True
+            self.gateway.drain(self.drain_timeout)
+
+
+class RequestContextMiddleware:
+    """Request ids, lazy gateway start, and one traffic-log line per request where enabled."""
+
+    def __init__(self, runner: GatewayRunner) -> None:
+        self.runner = runner
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.runner.start()
+        req.context.request_id = request_id(req)
+        req.context.started = time.monotonic()
+        req.context.api = None
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        rid = getattr(req.context, "request_id", None)
+        if rid:
+            resp.set_header("X-Request-Id", rid)
+        api = getattr(req.context, "api", None)
+        if api is not None and api.traffic_logs:
+            traffic_log.info(
+                "%s %s %s",
+                req.method,
+                req.relative_uri,
+                resp.status,
+                extra={
+                    "api": api.name,
+                    "request_id": rid,
+                    "remote_addr": req.remote_addr,
+                    "status": falcon.http_status_to_code(resp.status),
+                    "duration_ms": round((time.monotonic() - req.context.started) * 1000, 2),
+                },
+            )
+
+
+def create_app(gateway: Any, settings: Any, runner: GatewayRunner | None = None) -> falcon.App:
+    """The WSGI app serving every route of ``gateway``."""
+    runner = runner or GatewayRunner(gateway, getattr(settings, "drain_timeout", 10.0))
+    app = falcon.App(middleware=[RequestContextMiddleware(runner)])
+    app.req_options.auto_parse_qs_csv = False
+    app.resp_options.secure_cookies_by_default = False
+    app.set_error_serializer(serialize_error)
+    app.add_error_handler(Exception, handle_unexpected)
+
+    by_path: dict[str, list[Any]] = defaultdict(list)
+    for route in gateway.routes():
+        by_path[route.path].append(route)
+    for path, routes in by_path.items():
+        app.add_route(path, StreamEndpoint(path, routes, settings))
+        log.info(
+            "route %s -> %s",
+            path,
+            ", ".join(f"{r.api.name}/{r.stream} ({r.kind})" for r in routes),
+        )
+
+    app.add_route("/hello", HealthResource(gateway))
+    app.add_route("/health", HealthResource(gateway))
+    if getattr(settings, "metrics_enabled", True):
+        app.add_route("/metrics", MetricsResource())
+    app.add_sink(not_found, prefix="/")
+    return app

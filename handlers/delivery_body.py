@@ -1,0 +1,36 @@
+"""Response bodies that acknowledge a delivery only once the client really took it.
+
+A WSGI server pulls the next chunk from the body iterator only after it has written the previous
+one, so "the iterator was asked for more" is our evidence that the bytes left the process. A body
+whose iterator is closed before that (the client went away mid-write) hands the message back to
+the engine with ``nack()``, so nothing acknowledged is lost (DESIGN §4, promise 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+
+class DeliveryBody:
+    """A one-chunk body for a GET that acks the delivery after the chunk was written."""
+
+    def __init__(self, delivery: Any) -> None:
+        self._delivery = delivery
+        self._settled = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._delivery.content
+        self._settle(ack=True)
+
+    def close(self) -> None:
+        """Called by the server in every case; a body never fully iterated is a lost client."""
+        self._settle(ack=False)
+
+    def _settle(self, ack: bool) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        if ack:
+            self._delivery.ack()
+        else:
+            self._delivery.nack()

@@ -1,0 +1,189 @@
+"""The Falcon resource behind every stream URL.
+
+One resource per URL path; a path may be claimed by several routes of the engine (an input's
+``path`` taking POST and an output's ``path`` answering GET, say), so the resource dispatches on
+the verb and on whether the request is a WebSocket upgrade:
+
+| route kind | verb / upgrade      | served by                                     |
+|------------|---------------------|-----------------------------------------------|
+| push       | allowed_verbs       | ``push``: body -> stream -> sync response      |
+| push_ws    | GET + upgrade       | ``websocket.serve_push``                       |
+| pull       | GET                 | next message, or SSE if Accept asks for it     |
+| stream     | GET                 | SSE or newline-delimited stream                |
+| pull_ws    | GET + upgrade       | ``websocket.serve_subscription``               |
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+
+from handlers import streaming, websocket
+from handlers.delivery_body import DeliveryBody
+from handlers.errors import error_body
+from handlers.request_context import canonical_header, variables_for
+from streams.message import Message
+
+log = logging.getLogger("streams.http")
+
+WS_KINDS = ("push_ws", "pull_ws")
+
+
+class StreamEndpoint:
+    """Serves one URL path for the routes that claim it."""
+
+    def __init__(self, path: str, routes: list[Any], settings: Any) -> None:
+        self.path = path
+        self.routes = routes
+        self.settings = settings
+
+    # Falcon looks for on_<verb>; every verb goes through one dispatcher.
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **params: str) -> None:
+        self._dispatch(req, resp, params)
+
+    on_post = on_put = on_patch = on_delete = on_head = on_get
+
+    def _route(self, req: falcon.Request) -> Any:
+        upgrade = "wsgi.websocket" in req.env
+        method = req.method
+        for route in self.routes:
+            if upgrade and route.kind in WS_KINDS:
+                return route
+            if not upgrade and route.kind in ("push",) and method in route.methods:
+                return route
+            if not upgrade and route.kind in ("pull", "stream") and method in ("GET", "HEAD"):
+                return route
+        if any(r.kind in WS_KINDS for r in self.routes) and not upgrade and method == "GET":
+            raise falcon.HTTPBadRequest(description=f"{req.path} is a WebSocket endpoint: send an Upgrade request")
+        allowed = sorted({m for r in self.routes for m in (r.methods if r.kind == "push" else ("GET",))})
+        raise falcon.HTTPMethodNotAllowed(allowed, description=f"{method} is not allowed on {req.path}")
+
+    def _dispatch(self, req: falcon.Request, resp: falcon.Response, params: dict[str, str]) -> None:
+        route = self._route(req)
+        req.context.api = route.api
+        if route.kind == "push":
+            self._push(req, resp, route, params)
+        elif route.kind == "push_ws":
+            self._push_ws(req, resp, route, params)
+        elif route.kind == "pull_ws":
+            self._pull_ws(req, resp, route)
+        elif route.kind == "stream" or wants_event_stream(req):
+            self._stream(req, resp, route)
+        else:
+            self._pull(req, resp, route)
+
+    # -- input side -------------------------------------------------------------------------
+    def _push(self, req: falcon.Request, resp: falcon.Response, route: Any, params: dict[str, str]) -> None:
+        body = read_body(req, self.settings.max_body_bytes)
+        instance = route.api.open(route.stream, variables_for(req, body, self.settings, req.path))
+        try:
+            result = instance.push(Message(body, message_metadata(req, params)), route.timeout)
+        finally:
+            instance.release()
+        resp.status = falcon.code_to_http_status(result.status)
+        for name, value in (result.headers or {}).items():
+            resp.set_header(name, value)
+        if result.status == 200:
+            resp.data = result.body or b""
+            if not any(name.lower() == "content-type" for name in (result.headers or {})):
+                resp.content_type = sniff_content_type(resp.data)
+        else:
+            if result.status == 429:
+                resp.set_header("Retry-After", (result.headers or {}).get("Retry-After", "1"))
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = error_body(result.status, result.error or "the message was not accepted")
+
+    def _push_ws(self, req: falcon.Request, resp: falcon.Response, route: Any, params: dict[str, str]) -> None:
+        instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
+        websocket.serve_push(
+            req.env["wsgi.websocket"], instance, timeout=route.timeout, metadata=message_metadata(req, params)
+        )
+
+    # -- output side ------------------------------------------------------------------------
+    def _pull(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+        instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
+        try:
+            delivery = instance.pull(route.timeout)
+        finally:
+            instance.release()
+        if delivery is None:
+            raise falcon.HTTPRequestTimeout(
+                description=f"no message for this request within {route.timeout:g}s"
+            )
+        resp.content_type = sniff_content_type(delivery.content)
+        resp.set_header("X-Stream-Position", delivery.event_id)
+        resp.content_length = len(delivery.content)
+        resp.stream = DeliveryBody(delivery)
+
+    def _stream(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+        sse = wants_event_stream(req) or route.stream_format == "event_source"
+        last_event_id = req.get_header("Last-Event-ID") or req.get_param("last_event_id")
+        instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
+        try:
+            subscription = instance.subscribe(last_event_id)
+        except ValueError as exc:
+            instance.release()
+            raise falcon.HTTPBadRequest(description=str(exc))
+        resp.content_type = "text/event-stream" if sse else "application/x-ndjson"
+        resp.set_header("Cache-Control", "no-cache")
+        resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event through at once
+        resp.stream = streaming.subscription_body(
+            subscription, instance, sse=sse, heartbeat=self.settings.sse_heartbeat
+        )
+
+    def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+        instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
+        websocket.serve_subscription(
+            req.env["wsgi.websocket"],
+            instance,
+            heartbeat=self.settings.sse_heartbeat,
+            binary=getattr(route, "ws_message_type", "text") == "binary",
+        )
+
+
+def wants_event_stream(req: falcon.Request) -> bool:
+    return "text/event-stream" in (req.get_header("Accept") or "")
+
+
+def sniff_content_type(body: bytes) -> str:
+    """JSON bodies are labelled as such (what API clients expect); anything else is opaque."""
+    head = body[:1]
+    if head in (b"{", b"["):
+        return falcon.MEDIA_JSON
+    return "application/octet-stream"
+
+
+def read_body(req: falcon.Request, limit: int) -> bytes:
+    """The request body, refused with 413 beyond ``limit`` and 400 when it cannot be read."""
+    length = req.content_length
+    if length is not None and length > limit:
+        raise falcon.HTTPContentTooLarge(description=f"request body of {length} bytes is over the {limit} byte limit")
+    try:
+        body = req.bounded_stream.read(limit + 1) if length is not None else req.stream.read(limit + 1)
+    except (OSError, ValueError) as exc:
+        raise falcon.HTTPBadRequest(description=f"unreadable request body: {exc}")
+    if len(body) > limit:
+        raise falcon.HTTPContentTooLarge(description=f"request body is over the {limit} byte limit")
+    return body
+
+
+def message_metadata(req: falcon.Request, params: dict[str, str]) -> dict[str, Any]:
+    """Request facts as message metadata, named as the http_server input of Bento names them."""
+    meta: dict[str, Any] = {}
+    for key, value in req.env.items():
+        if key.startswith("HTTP_"):
+            meta[canonical_header(key)] = value
+    if req.content_type:
+        meta["Content-Type"] = req.content_type
+    for name, value in req.params.items():
+        meta[name] = value[0] if isinstance(value, list) else value
+    for name, value in req.cookies.items():
+        meta[name] = value
+    meta.update(params)
+    meta["http_server_user_agent"] = req.user_agent or ""
+    meta["http_server_request_path"] = req.path
+    meta["http_server_verb"] = req.method
+    meta["http_server_remote_ip"] = req.remote_addr or ""
+    return meta

@@ -1,0 +1,32 @@
+"""Health and metrics endpoints.
+
+``/hello`` is the path Tyk's gateway answers health checks on, kept so existing load-balancer
+checks work; ``/health`` is its plain alias. ``/metrics`` is the Prometheus text exposition of
+this worker process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+
+class HealthResource:
+    def __init__(self, gateway: Any) -> None:
+        self.gateway = gateway
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        health = self.gateway.health()
+        resp.media = health
+        if health.get("status") not in (None, "pass", "ok"):
+            resp.status = falcon.HTTP_503
+
+
+class MetricsResource:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        from streams.observability import render_prometheus
+
+        body, content_type = render_prometheus()
+        resp.content_type = content_type
+        resp.data = body

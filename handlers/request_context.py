@@ -1,0 +1,88 @@
+"""Turn a Falcon request into the ``$tyk_context`` variables of DESIGN §3.2.
+
+The handlers only gather raw request facts here (query, form, headers with their canonical names,
+cookies, client address, bearer token); naming and escaping rules live in ``streams.context``.
+JWT claims are taken only from a token whose signature verifies against the configured key: an
+unverified claim would let anyone pick the ``sub`` that selects another user's stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+import falcon
+
+from streams import context
+
+log = logging.getLogger("streams.http")
+
+
+def canonical_header(wsgi_key: str) -> str:
+    """``HTTP_X_USER_ID`` -> ``X-User-Id`` (Go's canonical MIME header form)."""
+    name = wsgi_key[5:] if wsgi_key.startswith("HTTP_") else wsgi_key
+    return "-".join(part.capitalize() for part in name.split("_"))
+
+
+def request_headers(req: falcon.Request) -> dict[str, str]:
+    """Headers by canonical name, including Content-Type/Length which WSGI keeps apart."""
+    headers: dict[str, str] = {}
+    for key, value in req.env.items():
+        if key.startswith("HTTP_"):
+            headers[canonical_header(key)] = value
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers[canonical_header(key)] = value
+    return headers
+
+
+def request_id(req: falcon.Request) -> str:
+    """The caller's X-Request-Id when it sent one, else a fresh UUID (echoed in the reply)."""
+    rid = req.get_header("X-Request-Id")
+    if rid and len(rid) <= 200:
+        return rid
+    return str(uuid.uuid4())
+
+
+def bearer_token(req: falcon.Request) -> str | None:
+    auth = req.get_header("Authorization") or ""
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return None
+
+
+def verified_claims(token: str | None, settings: Any) -> dict[str, Any] | None:
+    """Claims of a JWT whose signature checks out against the gateway's key, else None."""
+    secret = getattr(settings, "jwt_secret", None)
+    if not token or not secret:
+        return None
+    import jwt  # PyJWT; imported lazily because most deployments configure no JWT key
+
+    algorithms = list(getattr(settings, "jwt_algorithms", None) or ["HS256", "RS256", "ES256"])
+    try:
+        claims = jwt.decode(token, secret, algorithms=algorithms, options={"verify_aud": False})
+    except jwt.PyJWTError as exc:
+        log.info("ignoring JWT: %s", exc)
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def variables_for(req: falcon.Request, body: bytes | None, settings: Any, path: str) -> dict[str, str]:
+    """All ``$tyk_context`` variables of one request."""
+    query = parse_qs(req.query_string, keep_blank_values=True)
+    form = None
+    if body and (req.content_type or "").startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    token = bearer_token(req)
+    return context.request_variables(
+        query=query,
+        form=form,
+        headers=request_headers(req),
+        cookies=dict(req.cookies),
+        path=path,
+        remote_addr=req.remote_addr or "",
+        request_id=req.context.request_id,
+        token=token,
+        jwt_claims=verified_claims(token, settings),
+    )

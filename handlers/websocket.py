@@ -1,0 +1,116 @@
+"""WebSocket endpoints, on gevent-websocket's socket object (``wsgi.websocket`` in the environ).
+
+* Input side (``ws_path`` of an ``http_server`` input): every frame is one message pushed through
+  the stream; the sync response (or a JSON error) comes back as a text frame.
+* Output side (``ws_path`` of an ``http_server`` output): one frame per message, text when the
+  payload is UTF-8 (unless ``ws_message_type: binary``); a ping goes out whenever the connection
+  was quiet for the heartbeat interval, and a reader greenlet notices the client's close frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from gevent.lock import Semaphore
+
+from handlers.errors import error_body
+from streams.message import Message
+
+log = logging.getLogger("streams.http")
+
+OPCODE_PING = 0x9
+CLOSE_GOING_AWAY = 1001
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def frame_payload(content: bytes, binary: bool) -> bytes | str:
+    """Text frames for UTF-8 payloads (what browsers and wscat print), binary otherwise."""
+    if binary:
+        return content
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content
+
+
+def serve_push(ws: Any, instance: Any, *, timeout: float, metadata: dict[str, Any]) -> None:
+    """Push every received frame through the stream and answer each with its sync response."""
+    try:
+        while True:
+            frame = ws.receive()
+            if frame is None:
+                return
+            content = frame.encode("utf-8") if isinstance(frame, str) else bytes(frame)
+            result = instance.push(Message(content, metadata), timeout)
+            if result.status == 200:
+                if result.body:
+                    ws.send(frame_payload(result.body, binary=False))
+            else:
+                ws.send(error_body(result.status, result.error or "push failed").decode())
+    except Exception as exc:  # a dead socket ends the session; anything else is logged
+        if not _is_disconnect(exc):
+            log.exception("websocket push session failed")
+    finally:
+        instance.release()
+
+
+def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool) -> None:
+    """Send the subscription's messages as frames until either side closes."""
+    subscription = instance.subscribe(None)
+    send_lock = Semaphore()
+    closed = Event()
+
+    def read_until_close() -> None:
+        # Frames from the client are not messages here; reading them lets gevent-websocket
+        # answer pings and tells us when the client is gone.
+        try:
+            while ws.receive() is not None:
+                pass
+        except Exception:
+            pass
+        closed.set()
+        subscription.close()
+
+    reader = gevent.spawn(read_until_close)
+    delivery = None
+    try:
+        while not closed.is_set():
+            delivery = subscription.get(heartbeat)
+            if delivery is None:
+                if subscription.closed_reason:
+                    _close(ws, send_lock, CLOSE_TRY_AGAIN_LATER, subscription.closed_reason)
+                    return
+                if not closed.is_set():
+                    with send_lock:
+                        ws.send_frame(b"", OPCODE_PING)
+                continue
+            with send_lock:
+                ws.send(frame_payload(delivery.content, binary))
+            delivery.ack()
+            delivery = None
+    except Exception as exc:
+        if not _is_disconnect(exc):
+            log.exception("websocket subscription failed")
+    finally:
+        if delivery is not None:
+            delivery.nack()
+        subscription.close()
+        reader.kill(block=False)
+        instance.release()
+
+
+def _close(ws: Any, lock: Semaphore, code: int, reason: str) -> None:
+    try:
+        with lock:
+            ws.close(code, reason.encode()[:120])
+    except Exception:
+        pass
+
+
+def _is_disconnect(exc: Exception) -> bool:
+    from geventwebsocket.exceptions import WebSocketError
+
+    return isinstance(exc, (WebSocketError, OSError, ConnectionError))
