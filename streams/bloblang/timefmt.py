@@ -1,0 +1,882 @@
+"""Go's time formatting and parsing for Bloblang timestamps, byte for byte.
+
+Bloblang users write Go reference layouts (``2006-01-02T15:04:05Z07:00``), Go durations
+(``1h30m``) and strftime patterns, and they read Go's error texts; all of that is reproduced here
+rather than mapped onto Python's ``strftime``, whose directives and errors differ. A timestamp is a
+``values.Timestamp`` (ns since the epoch plus a display zone); Go's ``time.Local`` is ``tz=None``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time as _time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .values import Timestamp
+
+__all__ = [
+    "GoTimeError",
+    "FixedZone",
+    "UTC",
+    "RFC3339",
+    "RFC3339_NANO",
+    "format_rfc3339nano",
+    "format_layout",
+    "parse_layout",
+    "parse_rfc3339",
+    "load_location",
+    "parse_duration",
+    "format_duration",
+    "wall_clock",
+    "from_wall_clock",
+    "round_ns",
+]
+
+RFC3339 = "2006-01-02T15:04:05Z07:00"
+RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00"
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_NS = 1_000_000_000
+
+
+class GoTimeError(ValueError):
+    """A parse failure whose ``str()`` is the exact text Go's ``time`` package gives."""
+
+
+class FixedZone(_dt.tzinfo):
+    """Go's ``time.FixedZone(name, offset)``: a constant offset whose name may be empty.
+
+    Python's ``timezone`` invents names like ``UTC+01:00``; Go prints an unnamed zone's ``MST``
+    as ``+0100``, so the name must be able to be empty.
+    """
+
+    def __init__(self, name: str, offset_seconds: int) -> None:
+        self.name = name
+        self.offset = offset_seconds
+
+    def utcoffset(self, dt: Any) -> _dt.timedelta:
+        return _dt.timedelta(seconds=self.offset)
+
+    def dst(self, dt: Any) -> _dt.timedelta:
+        return _dt.timedelta(0)
+
+    def tzname(self, dt: Any) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"FixedZone({self.name!r}, {self.offset})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FixedZone) and (other.name, other.offset) == (self.name, self.offset)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.offset))
+
+
+UTC = FixedZone("UTC", 0)
+"""Go's ``time.UTC``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Instant <-> wall clock
+
+
+def _zone_of(ns: int, tz: Any) -> tuple[_dt.datetime, int, str]:
+    """The wall clock (microsecond datetime), UTC offset in seconds and zone name of an instant."""
+    sec = ns // _NS
+    try:
+        utc = _EPOCH + _dt.timedelta(seconds=sec)
+    except OverflowError as exc:
+        raise GoTimeError("timestamp out of range") from exc
+    local = utc.astimezone() if tz is None else utc.astimezone(tz)
+    offset = local.utcoffset()
+    off = int(offset.total_seconds()) if offset is not None else 0
+    return local, off, local.tzname() or ""
+
+
+def wall_clock(ts: Timestamp) -> tuple[_dt.datetime, int, int, str]:
+    """``(datetime at second precision, nanosecond, offset seconds, zone name)`` of ``ts``."""
+    local, off, name = _zone_of(ts.ns, ts.tz)
+    return local.replace(microsecond=0), ts.ns % _NS, off, name
+
+
+def from_wall_clock(
+    year: int, month: int, day: int, hour: int, minute: int, sec: int, nsec: int, tz: Any
+) -> Timestamp:
+    """Go's ``time.Date``: fields may overflow their ranges and are normalised."""
+    days = _dt.date(1970, 1, 1).toordinal()
+    # Normalise month overflow like Go, then let ordinal arithmetic carry days.
+    m0 = month - 1
+    year += m0 // 12
+    month = m0 % 12 + 1
+    base = _dt.datetime(year, month, 1).toordinal() + day - 1 - days
+    naive_sec = ((base * 24 + hour) * 60 + minute) * 60 + sec
+    naive_sec += nsec // _NS
+    nsec %= _NS
+    if isinstance(tz, FixedZone):
+        offset = tz.offset
+    else:
+        try:
+            wall = _dt.datetime(1970, 1, 1) + _dt.timedelta(seconds=naive_sec)
+        except OverflowError as exc:
+            raise GoTimeError("timestamp out of range") from exc
+        if tz is None:
+            aware = wall.astimezone()  # naive datetimes are taken as local time
+            offset = int(aware.utcoffset().total_seconds())  # type: ignore[union-attr]
+        else:
+            offset = int(wall.replace(tzinfo=tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+    return Timestamp((naive_sec - offset) * _NS + nsec, tz)
+
+
+def round_ns(ns: int, d: int) -> int:
+    """Go's ``Time.Round(d)`` on the absolute instant (halfway rounds up); ``d <= 0`` is a no-op."""
+    if d <= 0:
+        return ns
+    r = ns % d
+    if r + r < d:
+        return ns - r
+    return ns + (d - r)
+
+
+# ---------------------------------------------------------------------------------------------
+# Locations
+
+
+def load_location(name: str) -> Any:
+    """Go's ``time.LoadLocation``: "" and "UTC" are UTC, "Local" is the host zone (``None``)."""
+    if name in ("", "UTC"):
+        return UTC
+    if name == "Local":
+        return None
+    if name.startswith("/") or ".." in name or "\\" in name:
+        raise GoTimeError("time: invalid location name")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise GoTimeError(f"unknown time zone {name}") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Go layouts: tokeniser shared by format and parse
+
+_LONG_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December"]
+_SHORT_MONTHS = [m[:3] for m in _LONG_MONTHS]
+_LONG_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+_SHORT_DAYS = [d[:3] for d in _LONG_DAYS]
+
+# Token kinds (names follow the Go constants so the tables read alike).
+(LONG_MONTH, MONTH, NUM_MONTH, ZERO_MONTH, LONG_WEEKDAY, WEEKDAY, DAY, UNDER_DAY, ZERO_DAY,
+ UNDER_YEARDAY, ZERO_YEARDAY, HOUR, HOUR12, ZERO_HOUR12, MINUTE, ZERO_MINUTE, SECOND,
+ ZERO_SECOND, LONG_YEAR, YEAR, PM, PM_LOWER, TZ, ISO_TZ, ISO_SECONDS_TZ, ISO_SHORT_TZ,
+ ISO_COLON_TZ, ISO_COLON_SECONDS_TZ, NUM_TZ, NUM_SECONDS_TZ, NUM_SHORT_TZ, NUM_COLON_TZ,
+ NUM_COLON_SECONDS_TZ, FRAC0, FRAC9) = range(1, 36)
+
+_ISO_KINDS = {ISO_TZ, ISO_SECONDS_TZ, ISO_SHORT_TZ, ISO_COLON_TZ, ISO_COLON_SECONDS_TZ}
+_NUM_KINDS = {NUM_TZ, NUM_SECONDS_TZ, NUM_SHORT_TZ, NUM_COLON_TZ, NUM_COLON_SECONDS_TZ}
+_ZERO_X = {"1": ZERO_MONTH, "2": ZERO_DAY, "3": ZERO_HOUR12, "4": ZERO_MINUTE, "5": ZERO_SECOND,
+           "6": YEAR}
+_TZ_PATTERNS = [
+    ("-070000", NUM_SECONDS_TZ), ("-07:00:00", NUM_COLON_SECONDS_TZ), ("-0700", NUM_TZ),
+    ("-07:00", NUM_COLON_TZ), ("-07", NUM_SHORT_TZ),
+    ("Z070000", ISO_SECONDS_TZ), ("Z07:00:00", ISO_COLON_SECONDS_TZ), ("Z0700", ISO_TZ),
+    ("Z07:00", ISO_COLON_TZ), ("Z07", ISO_SHORT_TZ),
+]
+
+
+class _Std:
+    """One layout element: kind, its text in the layout, and (fractions) digits and separator."""
+
+    __slots__ = ("kind", "text", "digits", "sep")
+
+    def __init__(self, kind: int, text: str, digits: int = 0, sep: str = ".") -> None:
+        self.kind, self.text, self.digits, self.sep = kind, text, digits, sep
+
+
+def _starts_lower(s: str) -> bool:
+    return bool(s) and "a" <= s[0] <= "z"
+
+
+def _next_chunk(layout: str) -> tuple[str, _Std | None, str]:
+    """Go's ``nextStdChunk``: (literal prefix, element or None, rest of the layout)."""
+    n = len(layout)
+    for i, c in enumerate(layout):
+        rest = layout[i:]
+        if c == "J" and rest.startswith("Jan"):
+            if rest.startswith("January"):
+                return layout[:i], _Std(LONG_MONTH, "January"), layout[i + 7:]
+            if not _starts_lower(layout[i + 3:]):
+                return layout[:i], _Std(MONTH, "Jan"), layout[i + 3:]
+        elif c == "M" and len(rest) >= 3:
+            if rest.startswith("Mon"):
+                if rest.startswith("Monday"):
+                    return layout[:i], _Std(LONG_WEEKDAY, "Monday"), layout[i + 6:]
+                if not _starts_lower(layout[i + 3:]):
+                    return layout[:i], _Std(WEEKDAY, "Mon"), layout[i + 3:]
+            if rest.startswith("MST"):
+                return layout[:i], _Std(TZ, "MST"), layout[i + 3:]
+        elif c == "0":
+            if i + 1 < n and "1" <= layout[i + 1] <= "6":
+                return layout[:i], _Std(_ZERO_X[layout[i + 1]], rest[:2]), layout[i + 2:]
+            if rest.startswith("002"):
+                return layout[:i], _Std(ZERO_YEARDAY, "002"), layout[i + 3:]
+        elif c == "1":
+            if rest.startswith("15"):
+                return layout[:i], _Std(HOUR, "15"), layout[i + 2:]
+            return layout[:i], _Std(NUM_MONTH, "1"), layout[i + 1:]
+        elif c == "2":
+            if rest.startswith("2006"):
+                return layout[:i], _Std(LONG_YEAR, "2006"), layout[i + 4:]
+            return layout[:i], _Std(DAY, "2"), layout[i + 1:]
+        elif c == "_":
+            if rest.startswith("_2"):
+                if rest.startswith("_2006"):
+                    return layout[: i + 1], _Std(LONG_YEAR, "2006"), layout[i + 5:]
+                return layout[:i], _Std(UNDER_DAY, "_2"), layout[i + 2:]
+            if rest.startswith("__2"):
+                return layout[:i], _Std(UNDER_YEARDAY, "__2"), layout[i + 3:]
+        elif c in "345":
+            kind = {"3": HOUR12, "4": MINUTE, "5": SECOND}[c]
+            return layout[:i], _Std(kind, c), layout[i + 1:]
+        elif c == "P" and rest.startswith("PM"):
+            return layout[:i], _Std(PM, "PM"), layout[i + 2:]
+        elif c == "p" and rest.startswith("pm"):
+            return layout[:i], _Std(PM_LOWER, "pm"), layout[i + 2:]
+        elif c in "-Z":
+            for pat, kind in _TZ_PATTERNS:
+                if rest.startswith(pat):
+                    return layout[:i], _Std(kind, pat), layout[i + len(pat):]
+        elif c in ".,":
+            if i + 1 < n and layout[i + 1] in "09":
+                ch = layout[i + 1]
+                j = i + 1
+                while j < n and layout[j] == ch:
+                    j += 1
+                if not (j < n and layout[j].isdigit() and layout[j].isascii()):
+                    kind = FRAC0 if ch == "0" else FRAC9
+                    return layout[:i], _Std(kind, layout[i:j], j - (i + 1), c), layout[j:]
+    return layout, None, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+
+def _pad(v: int, width: int) -> str:
+    """Go's ``appendInt(b, v, width)``: zero padded, sign before the padding."""
+    if v < 0:
+        return "-" + str(-v).zfill(width)
+    return str(v).zfill(width)
+
+
+def _append_nano(nsec: int, std: _Std) -> str:
+    if std.kind == FRAC9 and (std.digits == 0 or nsec == 0):
+        return ""
+    digits = str(nsec).zfill(9)[: min(std.digits, 9)]
+    if std.kind == FRAC9:
+        digits = digits.rstrip("0")
+        if not digits:
+            return ""
+    return std.sep + digits
+
+
+def format_layout(ts: Timestamp, layout: str) -> str:
+    """Go's ``Time.Format(layout)``."""
+    wall, nsec, offset, name = wall_clock(ts)
+    out: list[str] = []
+    while layout:
+        prefix, std, layout = _next_chunk(layout)
+        out.append(prefix)
+        if std is None:
+            break
+        k = std.kind
+        if k == YEAR:
+            out.append(_pad(wall.year % 100, 2))
+        elif k == LONG_YEAR:
+            out.append(_pad(wall.year, 4))
+        elif k == MONTH:
+            out.append(_SHORT_MONTHS[wall.month - 1])
+        elif k == LONG_MONTH:
+            out.append(_LONG_MONTHS[wall.month - 1])
+        elif k == NUM_MONTH:
+            out.append(str(wall.month))
+        elif k == ZERO_MONTH:
+            out.append(_pad(wall.month, 2))
+        elif k == WEEKDAY:
+            out.append(_SHORT_DAYS[(wall.weekday() + 1) % 7])
+        elif k == LONG_WEEKDAY:
+            out.append(_LONG_DAYS[(wall.weekday() + 1) % 7])
+        elif k == DAY:
+            out.append(str(wall.day))
+        elif k == UNDER_DAY:
+            out.append(f"{wall.day:>2}")
+        elif k == ZERO_DAY:
+            out.append(_pad(wall.day, 2))
+        elif k == UNDER_YEARDAY:
+            out.append(f"{wall.timetuple().tm_yday:>3}")
+        elif k == ZERO_YEARDAY:
+            out.append(_pad(wall.timetuple().tm_yday, 3))
+        elif k == HOUR:
+            out.append(_pad(wall.hour, 2))
+        elif k in (HOUR12, ZERO_HOUR12):
+            hr = wall.hour % 12 or 12
+            out.append(str(hr) if k == HOUR12 else _pad(hr, 2))
+        elif k == MINUTE:
+            out.append(str(wall.minute))
+        elif k == ZERO_MINUTE:
+            out.append(_pad(wall.minute, 2))
+        elif k == SECOND:
+            out.append(str(wall.second))
+        elif k == ZERO_SECOND:
+            out.append(_pad(wall.second, 2))
+        elif k == PM:
+            out.append("PM" if wall.hour >= 12 else "AM")
+        elif k == PM_LOWER:
+            out.append("pm" if wall.hour >= 12 else "am")
+        elif k in _ISO_KINDS or k in _NUM_KINDS:
+            out.append(_format_offset(k, offset))
+        elif k == TZ:
+            if name:
+                out.append(name)
+            else:
+                zone = offset // 60 if offset >= 0 else -((-offset) // 60)
+                sign = "-" if zone < 0 else "+"
+                zone = abs(zone)
+                out.append(f"{sign}{zone // 60:02d}{zone % 60:02d}")
+        elif k in (FRAC0, FRAC9):
+            out.append(_append_nano(nsec, std))
+    return "".join(out)
+
+
+def _format_offset(kind: int, offset: int) -> str:
+    if offset == 0 and kind in _ISO_KINDS:
+        return "Z"
+    sign = "-" if offset < 0 else "+"
+    absoff = abs(offset)
+    zone = absoff // 60
+    parts = [sign, f"{zone // 60:02d}"]
+    if kind in (ISO_COLON_TZ, NUM_COLON_TZ, ISO_COLON_SECONDS_TZ, NUM_COLON_SECONDS_TZ):
+        parts.append(":")
+    if kind not in (NUM_SHORT_TZ, ISO_SHORT_TZ):
+        parts.append(f"{zone % 60:02d}")
+    if kind in (ISO_SECONDS_TZ, NUM_SECONDS_TZ, NUM_COLON_SECONDS_TZ, ISO_COLON_SECONDS_TZ):
+        if kind in (NUM_COLON_SECONDS_TZ, ISO_COLON_SECONDS_TZ):
+            parts.append(":")
+        parts.append(f"{absoff % 60:02d}")
+    return "".join(parts)
+
+
+def format_rfc3339nano(ts: Timestamp) -> str:
+    """RFC 3339 with nanoseconds, trailing zeros trimmed: how Go shows a ``time.Time`` in JSON
+    and in ``.string()`` (``2020-08-14T11:45:26.371+01:00``, ``Z`` for a zero offset)."""
+    wall, nsec, offset, _ = wall_clock(ts)
+    frac = ""
+    if nsec:
+        frac = "." + str(nsec).zfill(9).rstrip("0")
+    return (
+        f"{_pad(wall.year, 4)}-{wall.month:02d}-{wall.day:02d}T{wall.hour:02d}:{wall.minute:02d}:"
+        f"{wall.second:02d}{frac}{_format_offset(ISO_COLON_TZ, offset)}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def go_quote(s: str) -> str:
+    """The quoting Go's ``time`` package uses in its errors (non-ASCII bytes as ``\\xNN``)."""
+    out = ['"']
+    for ch in s:
+        if ch >= "\x80" or ch < " ":
+            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+        else:
+            if ch in '"\\':
+                out.append("\\")
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+class _Bad(Exception):
+    """Internal: an element did not match (Go's ``errBad``)."""
+
+
+def _parse_error(layout: str, value: str, layout_elem: str, value_elem: str, message: str = "") -> GoTimeError:
+    if message:
+        return GoTimeError(f"parsing time {go_quote(value)}{message}")
+    return GoTimeError(
+        f"parsing time {go_quote(value)} as {go_quote(layout)}: cannot parse "
+        f"{go_quote(value_elem)} as {go_quote(layout_elem)}"
+    )
+
+
+def _isdigit(s: str, i: int) -> bool:
+    return i < len(s) and "0" <= s[i] <= "9"
+
+
+def _getnum(s: str, fixed: bool) -> tuple[int, str]:
+    if not _isdigit(s, 0):
+        raise _Bad
+    if not _isdigit(s, 1):
+        if fixed:
+            raise _Bad
+        return int(s[0]), s[1:]
+    return int(s[:2]), s[2:]
+
+
+def _getnum3(s: str, fixed: bool) -> tuple[int, str]:
+    i = 0
+    while i < 3 and _isdigit(s, i):
+        i += 1
+    if i == 0 or (fixed and i != 3):
+        raise _Bad
+    return int(s[:i]), s[i:]
+
+
+def _atoi(s: str) -> int:
+    neg = False
+    if s and s[0] in "+-":
+        neg = s[0] == "-"
+        s = s[1:]
+    if not s or not all("0" <= c <= "9" for c in s):
+        raise _Bad
+    v = int(s)
+    return -v if neg else v
+
+
+def _lookup(table: list[str], val: str) -> tuple[int, str]:
+    for i, name in enumerate(table):
+        if len(val) >= len(name) and val[: len(name)].lower() == name.lower():
+            return i, val[len(name):]
+    raise _Bad
+
+
+def _skip(value: str, prefix: str) -> str:
+    while prefix:
+        if prefix[0] == " ":
+            if value and value[0] != " ":
+                raise _Bad
+            prefix = prefix.lstrip(" ")
+            value = value.lstrip(" ")
+            continue
+        if not value or value[0] != prefix[0]:
+            raise _Bad
+        prefix, value = prefix[1:], value[1:]
+    return value
+
+
+def _parse_nanos(value: str, nbytes: int) -> int:
+    if value[0] not in ".,":
+        raise _Bad
+    if nbytes > 10:
+        value, nbytes = value[:10], 10
+    ns = _atoi(value[1:nbytes])
+    return ns * 10 ** (10 - nbytes)
+
+
+def _leading_int(s: str) -> tuple[int, str]:
+    i = 0
+    while i < len(s) and "0" <= s[i] <= "9":
+        i += 1
+    if i == 0:
+        raise _Bad
+    return int(s[:i]), s[i:]
+
+
+def _signed_offset_len(value: str) -> int:
+    if not value or value[0] not in "+-":
+        return 0
+    try:
+        x, rem = _leading_int(value[1:])
+    except _Bad:
+        return 0
+    if x > 23:
+        return 0
+    return len(value) - len(rem)
+
+
+def _timezone_len(value: str) -> int:
+    """Go's ``parseTimeZone``: length of a zone abbreviation at the start of value, 0 if none."""
+    if len(value) < 3:
+        return 0
+    if value[:4] in ("ChST", "MeST"):
+        return 4
+    if value[:3] == "GMT":
+        return 3 + (_signed_offset_len(value[3:]) if len(value) > 3 else 0)
+    if value[0] in "+-":
+        return _signed_offset_len(value)
+    upper = 0
+    while upper < 6 and upper < len(value) and "A" <= value[upper] <= "Z":
+        upper += 1
+    if upper == 5 and value[4] == "T":
+        return 5
+    if upper == 4 and (value[3] == "T" or value[:4] == "WITA"):
+        return 4
+    if upper == 3:
+        return 3
+    return 0
+
+
+_DAYS_BEFORE = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365]
+
+
+def _is_leap(y: int) -> bool:
+    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+
+
+def _days_in(month: int, year: int) -> int:
+    if month == 2 and _is_leap(year):
+        return 29
+    return _DAYS_BEFORE[month] - _DAYS_BEFORE[month - 1]
+
+
+def _local_offset_at(unix_sec: int) -> tuple[int, str]:
+    local = (_EPOCH + _dt.timedelta(seconds=unix_sec)).astimezone()
+    return int(local.utcoffset().total_seconds()), local.tzname() or ""  # type: ignore[union-attr]
+
+
+def parse_layout(layout: str, value: str, default_tz: Any = UTC) -> Timestamp:
+    """Go's ``time.Parse(layout, value)`` (``default_tz`` for ``ParseInLocation``); raises
+    ``GoTimeError`` with Go's text."""
+    alayout, avalue = layout, value
+    am = pm = False
+    year, month, day, yday = 0, -1, -1, -1
+    hour = minute = sec = nsec = 0
+    zone: Any = None
+    zone_offset = -1
+    zone_name = ""
+    while True:
+        prefix, std, suffix = _next_chunk(layout)
+        try:
+            value = _skip(value, prefix)
+        except _Bad:
+            raise _parse_error(alayout, avalue, prefix, value) from None
+        if std is None:
+            if value:
+                raise _parse_error(alayout, avalue, "", value, ": extra text: " + go_quote(value))
+            break
+        layout = suffix
+        hold = value
+        range_err = ""
+        k = std.kind
+        try:
+            if k == YEAR:
+                if len(value) < 2:
+                    raise _Bad
+                year = _atoi(value[:2])
+                value = value[2:]
+                year += 1900 if year >= 69 else 2000
+            elif k == LONG_YEAR:
+                if len(value) < 4 or not _isdigit(value, 0):
+                    raise _Bad
+                year = _atoi(value[:4])
+                value = value[4:]
+            elif k == MONTH:
+                month, value = _lookup(_SHORT_MONTHS, value)
+                month += 1
+            elif k == LONG_MONTH:
+                month, value = _lookup(_LONG_MONTHS, value)
+                month += 1
+            elif k in (NUM_MONTH, ZERO_MONTH):
+                month, value = _getnum(value, k == ZERO_MONTH)
+                if not 1 <= month <= 12:
+                    range_err = "month"
+            elif k == WEEKDAY:
+                _, value = _lookup(_SHORT_DAYS, value)
+            elif k == LONG_WEEKDAY:
+                _, value = _lookup(_LONG_DAYS, value)
+            elif k in (DAY, UNDER_DAY, ZERO_DAY):
+                if k == UNDER_DAY and value[:1] == " ":
+                    value = value[1:]
+                day, value = _getnum(value, k == ZERO_DAY)
+            elif k in (UNDER_YEARDAY, ZERO_YEARDAY):
+                for _ in range(2):
+                    if k == UNDER_YEARDAY and value[:1] == " ":
+                        value = value[1:]
+                yday, value = _getnum3(value, k == ZERO_YEARDAY)
+            elif k == HOUR:
+                hour, value = _getnum(value, False)
+                if not 0 <= hour < 24:
+                    range_err = "hour"
+            elif k in (HOUR12, ZERO_HOUR12):
+                hour, value = _getnum(value, k == ZERO_HOUR12)
+                if not 0 <= hour <= 12:
+                    range_err = "hour"
+            elif k in (MINUTE, ZERO_MINUTE):
+                minute, value = _getnum(value, k == ZERO_MINUTE)
+                if not 0 <= minute < 60:
+                    range_err = "minute"
+            elif k in (SECOND, ZERO_SECOND):
+                sec, value = _getnum(value, k == ZERO_SECOND)
+                if not 0 <= sec < 60:
+                    range_err = "second"
+                elif len(value) >= 2 and value[0] in ".," and _isdigit(value, 1):
+                    _, nxt, _ = _next_chunk(layout)
+                    if nxt is None or nxt.kind not in (FRAC0, FRAC9):
+                        n = 2
+                        while n < len(value) and _isdigit(value, n):
+                            n += 1
+                        nsec = _parse_nanos(value, n)
+                        value = value[n:]
+            elif k in (PM, PM_LOWER):
+                if len(value) < 2:
+                    raise _Bad
+                p, value = value[:2], value[2:]
+                if p == ("PM" if k == PM else "pm"):
+                    pm = True
+                elif p == ("AM" if k == PM else "am"):
+                    am = True
+                else:
+                    raise _Bad
+            elif k in _ISO_KINDS and value[:1] == "Z":
+                value = value[1:]
+                zone = UTC
+            elif k in _ISO_KINDS or k in _NUM_KINDS:
+                if k in (ISO_COLON_TZ, NUM_COLON_TZ):
+                    if len(value) < 6 or value[3] != ":":
+                        raise _Bad
+                    sign, hh, mm, ss, value = value[0], value[1:3], value[4:6], "00", value[6:]
+                elif k in (NUM_SHORT_TZ, ISO_SHORT_TZ):
+                    if len(value) < 3:
+                        raise _Bad
+                    sign, hh, mm, ss, value = value[0], value[1:3], "00", "00", value[3:]
+                elif k in (ISO_COLON_SECONDS_TZ, NUM_COLON_SECONDS_TZ):
+                    if len(value) < 9 or value[3] != ":" or value[6] != ":":
+                        raise _Bad
+                    sign, hh, mm, ss, value = value[0], value[1:3], value[4:6], value[7:9], value[9:]
+                elif k in (ISO_SECONDS_TZ, NUM_SECONDS_TZ):
+                    if len(value) < 7:
+                        raise _Bad
+                    sign, hh, mm, ss, value = value[0], value[1:3], value[3:5], value[5:7], value[7:]
+                else:
+                    if len(value) < 5:
+                        raise _Bad
+                    sign, hh, mm, ss, value = value[0], value[1:3], value[3:5], "00", value[5:]
+                hr = _getnum(hh, True)[0]
+                mi = _getnum(mm, True)[0]
+                se = _getnum(ss, True)[0]
+                if hr > 24:
+                    range_err = "time zone offset hour"
+                if mi > 60:
+                    range_err = "time zone offset minute"
+                if se > 60:
+                    range_err = "time zone offset second"
+                zone_offset = (hr * 60 + mi) * 60 + se
+                if sign == "-":
+                    zone_offset = -zone_offset
+                elif sign != "+":
+                    raise _Bad
+            elif k == TZ:
+                if value[:3] == "UTC":
+                    zone = UTC
+                    value = value[3:]
+                else:
+                    n = _timezone_len(value)
+                    if n == 0:
+                        raise _Bad
+                    zone_name, value = value[:n], value[n:]
+            elif k == FRAC0:
+                ndigit = 1 + std.digits
+                if len(value) < ndigit:
+                    raise _Bad
+                nsec = _parse_nanos(value, ndigit)
+                value = value[ndigit:]
+            elif k == FRAC9:
+                if len(value) >= 2 and value[0] in ".," and _isdigit(value, 1):
+                    i = 0
+                    while i + 1 < len(value) and _isdigit(value, i + 1):
+                        i += 1
+                    nsec = _parse_nanos(value, 1 + i)
+                    value = value[1 + i:]
+        except _Bad:
+            if range_err:
+                raise _parse_error(alayout, avalue, std.text, value, f": {range_err} out of range") from None
+            raise _parse_error(alayout, avalue, std.text, hold) from None
+        if range_err:
+            raise _parse_error(alayout, avalue, std.text, value, f": {range_err} out of range")
+
+    if pm and hour < 12:
+        hour += 12
+    elif am and hour == 12:
+        hour = 0
+
+    if yday >= 0:
+        m = d = 0
+        if _is_leap(year):
+            if yday == 31 + 29:
+                m, d = 2, 29
+            elif yday > 31 + 29:
+                yday -= 1
+        if yday < 1 or yday > 365:
+            raise _parse_error(alayout, avalue, "", value, ": day-of-year out of range")
+        if m == 0:
+            m = (yday - 1) // 31 + 1
+            if _DAYS_BEFORE[m] < yday:
+                m += 1
+            d = yday - _DAYS_BEFORE[m - 1]
+        if month >= 0 and month != m:
+            raise _parse_error(alayout, avalue, "", value, ": day-of-year does not match month")
+        month = m
+        if day >= 0 and day != d:
+            raise _parse_error(alayout, avalue, "", value, ": day-of-year does not match day")
+        day = d
+    else:
+        if month < 0:
+            month = 1
+        if day < 0:
+            day = 1
+    if day < 1 or day > _days_in(month, year):
+        raise _parse_error(alayout, avalue, "", value, ": day out of range")
+
+    if zone is not None:
+        return from_wall_clock(year, month, day, hour, minute, sec, nsec, zone)
+    if zone_offset != -1:
+        t = from_wall_clock(year, month, day, hour, minute, sec, nsec, UTC)
+        t = Timestamp(t.ns - zone_offset * _NS, None)
+        local_off, local_name = _local_offset_at(t.ns // _NS)
+        if local_off == zone_offset and (not zone_name or local_name == zone_name):
+            return t
+        return Timestamp(t.ns, FixedZone(zone_name, zone_offset))
+    if zone_name:
+        t = from_wall_clock(year, month, day, hour, minute, sec, nsec, UTC)
+        offset = _local_offset_for_name(zone_name, t.ns // _NS)
+        if offset is not None:
+            return Timestamp(t.ns - offset * _NS, None)
+        offset = 0
+        if len(zone_name) > 3 and zone_name[:3] == "GMT":
+            offset = int(zone_name[3:]) * 3600
+        return Timestamp(t.ns, FixedZone(zone_name, offset))
+    return from_wall_clock(year, month, day, hour, minute, sec, nsec, default_tz)
+
+
+def _local_offset_for_name(name: str, unix_sec: int) -> int | None:
+    """Go's ``Location.lookupName`` on the local zone: the offset of a zone abbreviation the local
+    zone uses (near the given time), or None."""
+    off, cur = _local_offset_at(unix_sec)
+    if cur == name:
+        return off
+    std_name, dst_name = _time.tzname
+    if name == std_name:
+        return -_time.timezone
+    if name == dst_name and _time.daylight:
+        return -_time.altzone
+    return None
+
+
+def parse_rfc3339(value: str) -> Timestamp:
+    """``time.Parse(time.RFC3339Nano, s)``: how Bloblang turns a string into a timestamp."""
+    return parse_layout(RFC3339_NANO, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Durations
+
+_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "\u00b5s": 1_000,  # U+00B5 micro sign
+    "\u03bcs": 1_000,  # U+03BC Greek mu
+    "ms": 1_000_000,
+    "s": _NS,
+    "m": 60 * _NS,
+    "h": 3600 * _NS,
+}
+_MAX_DURATION = (1 << 63) - 1
+
+
+def parse_duration(s: str) -> int:
+    """Go's ``time.ParseDuration``: ``"1h2m3.5s"``, ``"-1.5h"``, ``"300ms"`` -> nanoseconds."""
+    orig = s
+    d = 0
+    neg = False
+    if s and s[0] in "-+":
+        neg = s[0] == "-"
+        s = s[1:]
+    if s == "0":
+        return 0
+    if s == "":
+        raise GoTimeError("time: invalid duration " + go_quote(orig))
+    while s:
+        if not (s[0] == "." or "0" <= s[0] <= "9"):
+            raise GoTimeError("time: invalid duration " + go_quote(orig))
+        i = 0
+        while i < len(s) and "0" <= s[i] <= "9":
+            i += 1
+        pre = i != 0
+        v = int(s[:i]) if i else 0
+        if v > (1 << 63):
+            raise GoTimeError("time: invalid duration " + go_quote(orig))
+        s = s[i:]
+        f, scale, post = 0, 1.0, False
+        if s and s[0] == ".":
+            s = s[1:]
+            i = 0
+            while i < len(s) and "0" <= s[i] <= "9":
+                i += 1
+            post = i != 0
+            digits = s[:i]
+            # Go keeps digits only while they fit; beyond that they are dropped.
+            for ch in digits:
+                if f > (_MAX_DURATION) // 10:
+                    break
+                f = f * 10 + int(ch)
+                scale *= 10
+            s = s[i:]
+        if not pre and not post:
+            raise GoTimeError("time: invalid duration " + go_quote(orig))
+        i = 0
+        while i < len(s) and not (s[i] == "." or "0" <= s[i] <= "9"):
+            i += 1
+        if i == 0:
+            raise GoTimeError("time: missing unit in duration " + go_quote(orig))
+        u = s[:i]
+        s = s[i:]
+        unit = _UNITS.get(u)
+        if unit is None:
+            raise GoTimeError("time: unknown unit " + go_quote(u) + " in duration " + go_quote(orig))
+        if v > (1 << 63) // unit:
+            raise GoTimeError("time: invalid duration " + go_quote(orig))
+        v *= unit
+        if f > 0:
+            v += int(float(f) * (float(unit) / scale))
+            if v > (1 << 63):
+                raise GoTimeError("time: invalid duration " + go_quote(orig))
+        d += v
+        if d > (1 << 63):
+            raise GoTimeError("time: invalid duration " + go_quote(orig))
+    if neg:
+        return -d
+    if d > _MAX_DURATION:
+        raise GoTimeError("time: invalid duration " + go_quote(orig))
+    return d
+
+
+def format_duration(ns: int) -> str:
+    """Go's ``Duration.String()``: ``1h2m3.5s``, ``300ms``, ``1.5µs``, ``0s``."""
+    if ns == 0:
+        return "0s"
+    neg = ns < 0
+    u = -ns if neg else ns
+    if u < _NS:
+        if u < 1_000:
+            body = f"{u}ns"
+        elif u < 1_000_000:
+            body = _frac(u, 3) + "\u00b5s"
+        else:
+            body = _frac(u, 6) + "ms"
+    else:
+        body = _frac(u % (60 * _NS), 9) + "s"
+        u //= 60 * _NS
+        if u > 0:
+            body = f"{u % 60}m" + body
+            u //= 60
+            if u > 0:
+                body = f"{u}h" + body
+    return ("-" if neg else "") + body
+
+
+def _frac(v: int, prec: int) -> str:
+    whole, frac = divmod(v, 10**prec)
+    digits = str(frac).zfill(prec).rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
