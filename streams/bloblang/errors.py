@@ -30,4 +30,27 @@ class MappingError(BloblangError):
 
 
 class ExecError(Exception):
-    """Raised inside functions and methods; the message is the bare reason (no annotation)."""
+    """Raised inside functions and methods; the message is the bare reason (no annotation).
+
+    ``cause`` links to the error this one wraps (Go's ``%w``), so the runtime can find a wrapped
+    "no context" error the way Go's ``errors.As`` does. ``annotated`` marks an error that already
+    names its source (Go's ``errFrom`` or a type mismatch), which later annotations leave alone."""
+
+    def __init__(self, message: str, *, cause: "ExecError | None" = None, annotated: bool = False) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.annotated = annotated or (cause is not None and cause.annotated)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class NoContextError(ExecError):
+    """``this`` was referenced where there is no context (Go's ``ErrNoContext``)."""
+
+    def __init__(self, field_name: str = "") -> None:
+        self.field_name = field_name
+        if field_name:
+            super().__init__(f"context was undefined, unable to reference `{field_name}`")
+        else:
+            super().__init__("context was undefined")

@@ -610,7 +610,10 @@ def get_timestamp(value: Any) -> Timestamp:
         from streams.bloblang import timefmt  # provided by the time library; imported lazily
 
         text = value if isinstance(value, str) else bytes_to_str(bytes(value))
-        return timefmt.parse_rfc3339nano(text)
+        try:
+            return timefmt.parse_rfc3339(text)
+        except ValueError as exc:
+            raise ExecError(str(exc)) from None
     raise type_error(value, "number", "string")
 
 
