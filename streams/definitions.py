@@ -1,0 +1,667 @@
+"""Load and validate API definitions: OpenAPI documents carrying ``x-tyk-streaming`` streams.
+
+Every problem is reported with its file, YAML line and config path
+(``deploy/apis/x.yaml:42: streams.in.input.http_server.pathx: unknown field``) so that a user can
+fix a definition without reading gateway code. Validation reads the same ``Field`` declarations
+the components register (``streams.registry``), so a new component is validated the moment it
+exists. A definition with any problem is not served; the others still are (DESIGN §2).
+
+The stream configs handed to the engine are the plain values as written (no defaults filled, no
+placeholders substituted): the engine substitutes ``$tyk_context`` per request
+(``streams.context``) and then calls :func:`fill_defaults` per component.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import yaml
+
+from streams import context, registry
+
+Path = tuple[Any, ...]
+
+EXTENSIONS = (".yaml", ".yml", ".json")
+
+_DURATION = re.compile(r"^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$|^0$")
+
+_UNSAFE_WHY = "it reaches the host's files, processes or sockets"
+
+STREAM_KEYS = (
+    "input",
+    "output",
+    "pipeline",
+    "buffer",
+    "metrics",
+    "tracer",
+    "logger",
+    "input_resources",
+    "output_resources",
+    "processor_resources",
+    "cache_resources",
+    "rate_limit_resources",
+    "shutdown_timeout",
+    "shutdown_delay",
+)
+"""Keys a stream config may have, as in a Bento stream config."""
+
+REFUSED_STREAM_KEYS = {
+    "http": "the gateway owns the HTTP server; streams are served under the API listen path",
+}
+
+# Stream-level blocks that are not registry components: allowed kinds and their fields
+# (field name -> registry field type). ``None`` means "known but free-form".
+_PROMETHEUS_FIELDS = {
+    "use_histogram_timing": "bool",
+    "histogram_buckets": "any",
+    "summary_quantiles_objectives": "any",
+    "add_process_metrics": "bool",
+    "add_go_metrics": "bool",
+    "push_url": "string",
+    "push_interval": "duration",
+    "push_job_name": "string",
+    "push_basic_auth": "object",
+}
+_JAEGER_FIELDS = {
+    "agent_address": "string",
+    "collector_url": "string",
+    "sampler_type": "string",
+    "sampler_param": "float",
+    "tags": "object",
+    "flush_interval": "duration",
+}
+_LOGGER_FIELDS = {
+    "level": "string",
+    "format": "string",
+    "add_timestamp": "bool",
+    "level_name": "string",
+    "timestamp_name": "string",
+    "message_name": "string",
+    "static_fields": "object",
+}
+_BLOCKS: dict[str, dict[str, dict[str, str] | None]] = {
+    "buffer": {"none": {}, "memory": {"limit": "int", "batch_policy": "object"}},
+    "metrics": {"prometheus": _PROMETHEUS_FIELDS, "none": {}},
+    "tracer": {"jaeger": _JAEGER_FIELDS, "none": {}},
+    "cache": {"memory": None},
+    "rate_limit": {"local": None},
+}
+_REFUSED_FIELDS = {
+    ("metrics", "prometheus", "file_output_path"): "writes files on the gateway host",
+    ("logger", None, "file"): "writes files on the gateway host",
+}
+
+
+@dataclass
+class Problem:
+    """One thing wrong with a definition, positioned for the user."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+@dataclass
+class StreamDefinition:
+    """One stream: its config as written and the ``$tyk_context`` variables it uses.
+
+    A stream with placeholders is a template (one instance per distinct substituted config); one
+    without runs once per worker from start-up.
+    """
+
+    name: str
+    config: dict[str, Any]
+    placeholders: frozenset[str] = frozenset()
+
+    @property
+    def is_template(self) -> bool:
+        return bool(self.placeholders)
+
+
+@dataclass
+class ApiDefinition:
+    """The gateway-relevant part of one API definition file."""
+
+    name: str
+    listen_path: str
+    strip: bool
+    active: bool
+    context_variables: bool
+    traffic_logs: bool
+    streams: dict[str, StreamDefinition]
+    source: str
+    base_dir: str
+    document: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The whole parsed document, for the management API."""
+    listen_path_line: int | None = None
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_directory(path: str) -> tuple[list[ApiDefinition], list[Problem]]:
+    """Load every ``*.yaml``/``*.yml``/``*.json`` file of a directory, in name order.
+
+    A broken file is reported and skipped while the others load. Inactive APIs are validated
+    (their problems are reported) but not returned. A listen path already taken by an earlier
+    file is reported and that later API skipped.
+    """
+    problems: list[Problem] = []
+    apis: list[ApiDefinition] = []
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as err:
+        return [], [Problem(_display(path), None, "", f"cannot read the definitions directory: {err.strerror}")]
+    taken: dict[str, str] = {}
+    for name in names:
+        full = os.path.join(path, name)
+        if not name.endswith(EXTENSIONS) or name.startswith(".") or not os.path.isfile(full):
+            continue
+        api, file_problems = load_file(full)
+        problems.extend(file_problems)
+        if api is None or not api.active:
+            continue
+        if api.listen_path in taken:
+            problems.append(
+                Problem(
+                    _display(full),
+                    api.listen_path_line,
+                    "x-tyk-api-gateway.server.listenPath.value",
+                    f"listen path {api.listen_path} is already used by {taken[api.listen_path]}; "
+                    "this API is not served",
+                )
+            )
+            continue
+        taken[api.listen_path] = _display(full)
+        apis.append(api)
+    return apis, problems
+
+
+def load_file(path: str) -> tuple[ApiDefinition | None, list[Problem]]:
+    """Parse and validate one definition file; the API is ``None`` when there is any problem."""
+    display = _display(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as err:
+        return None, [Problem(display, None, "", f"cannot read the file: {err}")]
+    checker = _Checker(display)
+    doc = _parse(text, path.endswith(".json"), checker)
+    if doc is None:
+        return None, checker.problems
+    api = _api_from_document(doc, path, checker)
+    if checker.problems:
+        return None, checker.problems
+    return api, []
+
+
+def fill_defaults(kind: str, name: str, config: Any) -> dict[str, Any]:
+    """A component's config with every declared default filled in (a new dict; the input is
+    left alone). A scalar config (``mapping: "root = this"``) becomes ``{scalar_field: value}``;
+    ``null`` becomes ``{}``. Nested component configs are left for the engine to fill when it
+    builds them."""
+    _ensure_components()
+    spec = registry.TABLES[kind][name]
+    if isinstance(config, dict):
+        out = dict(config)
+    elif config is None:
+        out = {}
+    elif spec.scalar_field:
+        out = {spec.scalar_field: config}
+    else:
+        raise ValueError(f"{kind} {name!r} takes an object, not {_type_name(config)}")
+    for f in spec.fields:
+        if f.name not in out and not f.required:
+            out[f.name] = copy.deepcopy(f.default)
+    return out
+
+
+_components_loaded = False
+
+
+def _ensure_components() -> None:
+    global _components_loaded
+    if not _components_loaded:
+        registry.load_all()
+        _components_loaded = True
+
+
+def _display(path: str) -> str:
+    """A path as the user should read it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+# --- YAML with positions ----------------------------------------------------------------------
+
+
+class _Checker:
+    """Collects problems and knows the YAML line of every config path."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.lines: dict[Path, int] = {}
+
+    def line(self, path: Path) -> int | None:
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def add(self, path: Path, message: str, *, line_of: Path | None = None) -> None:
+        shown = ".".join(str(p) for p in path)
+        self.problems.append(Problem(self.file, self.line(line_of if line_of is not None else path), shown, message))
+
+
+def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None:
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as err:
+        if is_json:
+            return _parse_json(text, checker)
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else None
+        what = err.problem or "invalid YAML"
+        checker.problems.append(Problem(checker.file, line, "", f"invalid YAML: {what}"))
+        return None
+    except yaml.YAMLError as err:
+        checker.problems.append(Problem(checker.file, None, "", f"invalid YAML: {err}"))
+        return None
+    if not isinstance(data, dict):
+        checker.problems.append(Problem(checker.file, 1, "", "the document must be a mapping (an OpenAPI object)"))
+        return None
+    _record_lines(node, (), checker)
+    return data
+
+
+def _parse_json(text: str, checker: _Checker) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        checker.problems.append(Problem(checker.file, err.lineno, "", f"invalid JSON: {err.msg}"))
+        return None
+    if not isinstance(data, dict):
+        checker.problems.append(Problem(checker.file, 1, "", "the document must be an object (an OpenAPI object)"))
+        return None
+    return data
+
+
+def _record_lines(node: yaml.Node, path: Path, checker: _Checker) -> None:
+    checker.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = key_node.value
+            sub = path + (key,)
+            if key in seen:
+                checker.problems.append(
+                    Problem(checker.file, key_node.start_mark.line + 1, ".".join(map(str, sub)), "duplicate key")
+                )
+            seen.add(key)
+            checker.lines[sub] = key_node.start_mark.line + 1
+            _record_lines(value_node, sub, checker)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _record_lines(item, path + (i,), checker)
+
+
+# --- the API document -------------------------------------------------------------------------
+
+
+def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> ApiDefinition | None:
+    gw = doc.get("x-tyk-api-gateway")
+    gw_path: Path = ("x-tyk-api-gateway",)
+    if not isinstance(gw, dict):
+        checker.add(gw_path, "missing: an API definition needs x-tyk-api-gateway (info.name, server.listenPath)")
+        gw = {}
+    info = _mapping(gw, gw_path, "info", checker)
+    name = info.get("name")
+    if name is None:
+        title = (doc.get("info") or {}).get("title") if isinstance(doc.get("info"), dict) else None
+        name = title
+    if not isinstance(name, str) or not name:
+        checker.add(gw_path + ("info", "name"), "missing: the API needs a name")
+        name = ""
+    state = _mapping(info, gw_path + ("info",), "state", checker)
+    active = _bool(state, gw_path + ("info", "state"), "active", True, checker)
+    server = _mapping(gw, gw_path, "server", checker)
+    listen = _mapping(server, gw_path + ("server",), "listenPath", checker)
+    lp_path = gw_path + ("server", "listenPath")
+    value = listen.get("value")
+    if not isinstance(value, str) or not value.strip("/ "):
+        checker.add(lp_path + ("value",), "missing: a listen path such as /my-api/ is required")
+        value = "/"
+    strip = _bool(listen, lp_path, "strip", False, checker)
+    middleware = _mapping(_mapping(gw, gw_path, "middleware", checker), gw_path + ("middleware",), "global", checker)
+    mw_path = gw_path + ("middleware", "global")
+    ctx_vars = _bool(_mapping(middleware, mw_path, "contextVariables", checker), mw_path + ("contextVariables",), "enabled", True, checker)
+    traffic = _bool(_mapping(middleware, mw_path, "trafficLogs", checker), mw_path + ("trafficLogs",), "enabled", False, checker)
+
+    streams: dict[str, StreamDefinition] = {}
+    xs = doc.get("x-tyk-streaming")
+    if not isinstance(xs, dict) or not isinstance(xs.get("streams"), dict) or not xs["streams"]:
+        checker.add(("x-tyk-streaming", "streams"), "missing: the API defines no streams (x-tyk-streaming.streams)")
+    else:
+        for key in xs:
+            if key != "streams":
+                checker.add(("x-tyk-streaming", key), "unknown field")
+        for stream_name, config in xs["streams"].items():
+            spath: Path = ("streams", str(stream_name))
+            checker.lines.setdefault(spath, checker.line(("x-tyk-streaming",) + spath) or 0)
+            _shift_lines(checker, ("x-tyk-streaming",) + spath, spath)
+            if not isinstance(config, dict):
+                checker.add(spath, f"a stream config must be an object, not {_type_name(config)}")
+                continue
+            _check_stream(config, spath, checker)
+            streams[str(stream_name)] = StreamDefinition(str(stream_name), config, context.placeholders(config))
+
+    return ApiDefinition(
+        name=name,
+        listen_path=normalise_listen_path(value),
+        strip=strip,
+        active=active,
+        context_variables=ctx_vars,
+        traffic_logs=traffic,
+        streams=streams,
+        source=path,
+        base_dir=os.path.dirname(os.path.abspath(path)),
+        document=doc,
+        listen_path_line=checker.line(lp_path + ("value",)),
+    )
+
+
+def normalise_listen_path(value: str) -> str:
+    """``stream-demo`` / ``/stream-demo`` / ``//stream-demo//`` -> ``/stream-demo/``."""
+    parts = [p for p in value.strip().split("/") if p]
+    return "/" + "/".join(parts) + "/" if parts else "/"
+
+
+def _shift_lines(checker: _Checker, src: Path, dst: Path) -> None:
+    """Stream problems are reported as ``streams.<name>....`` (relative to x-tyk-streaming):
+    alias the recorded lines under that shorter path."""
+    n = len(src)
+    for p, line in list(checker.lines.items()):
+        if p[:n] == src:
+            checker.lines[dst + p[n:]] = line
+
+
+def _mapping(parent: dict[str, Any], path: Path, key: str, checker: _Checker) -> dict[str, Any]:
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        checker.add(path + (key,), f"expected an object, got {_type_name(value)}")
+        return {}
+    return value
+
+
+def _bool(parent: dict[str, Any], path: Path, key: str, default: bool, checker: _Checker) -> bool:
+    value = parent.get(key, default)
+    if not isinstance(value, bool):
+        checker.add(path + (key,), f"expected a boolean, got {_type_name(value)}")
+        return default
+    return value
+
+
+# --- stream configs ---------------------------------------------------------------------------
+
+
+def _check_stream(config: dict[str, Any], path: Path, checker: _Checker) -> None:
+    for key, value in config.items():
+        sub = path + (key,)
+        if key in REFUSED_STREAM_KEYS:
+            checker.add(sub, f"not allowed: {REFUSED_STREAM_KEYS[key]}")
+        elif key not in STREAM_KEYS:
+            checker.add(sub, "unknown field" + _suggest(key, STREAM_KEYS))
+        elif key in ("input", "output"):
+            _check_component(key, value, sub, checker)
+        elif key == "pipeline":
+            _check_pipeline(value, sub, checker)
+        elif key in ("buffer", "metrics", "tracer"):
+            _check_block(key, value, sub, checker)
+        elif key == "logger":
+            _check_fields("logger", None, value, _LOGGER_FIELDS, sub, checker)
+        elif key in ("input_resources", "output_resources", "processor_resources"):
+            _check_resources(key.split("_")[0], value, sub, checker)
+        elif key in ("cache_resources", "rate_limit_resources"):
+            _check_resources(key.rsplit("_", 1)[0], value, sub, checker)
+        elif key in ("shutdown_timeout", "shutdown_delay"):
+            _check_type("duration", value, sub, checker)
+    for key in ("input", "output"):
+        if key not in config:
+            checker.add(path + (key,), "missing required field")
+
+
+def _check_pipeline(value: Any, path: Path, checker: _Checker) -> None:
+    if not isinstance(value, dict):
+        if value is not None:
+            checker.add(path, f"expected an object, got {_type_name(value)}")
+        return
+    for key, sub_value in value.items():
+        if key == "processors":
+            _check_type("processor_list", sub_value, path + (key,), checker)
+        elif key == "threads":
+            _check_type("int", sub_value, path + (key,), checker)
+        else:
+            checker.add(path + (key,), "unknown field" + _suggest(key, ("processors", "threads")))
+
+
+def _check_block(kind: str, value: Any, path: Path, checker: _Checker) -> None:
+    """A stream-level block with one kind key (``metrics: {prometheus: {...}}``)."""
+    kinds = _BLOCKS[kind]
+    if not isinstance(value, dict):
+        if value is not None:
+            checker.add(path, f"expected an object, got {_type_name(value)}")
+        return
+    extra = {"mapping"} if kind == "metrics" else set()
+    chosen = [k for k in value if k not in extra]
+    if kind == "metrics" and "mapping" in value:
+        _check_type("string", value["mapping"], path + ("mapping",), checker)
+    if len(chosen) != 1:
+        if not chosen:
+            checker.add(path, f"no {kind} type given (expected one of: {', '.join(kinds)})")
+        else:
+            checker.add(path, f"more than one {kind} type given: {', '.join(map(str, chosen))}")
+        return
+    name = chosen[0]
+    if name not in kinds:
+        checker.add(path + (name,), f"unsupported {kind} type{_suggest(name, kinds)} (supported: {', '.join(kinds)})")
+        return
+    fields = kinds[name]
+    if fields is None:
+        _check_type("object", value[name], path + (name,), checker)
+    else:
+        _check_fields(kind, name, value[name], fields, path + (name,), checker)
+
+
+def _check_fields(
+    block: str, name: str | None, value: Any, fields: dict[str, str], path: Path, checker: _Checker
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        checker.add(path, f"expected an object, got {_type_name(value)}")
+        return
+    for key, sub_value in value.items():
+        refused = _REFUSED_FIELDS.get((block, name, key))
+        if refused:
+            checker.add(path + (key,), f"not allowed: {refused}")
+        elif key not in fields:
+            checker.add(path + (key,), "unknown field" + _suggest(key, fields))
+        else:
+            _check_type(fields[key], sub_value, path + (key,), checker)
+
+
+def _check_resources(kind: str, value: Any, path: Path, checker: _Checker) -> None:
+    if not isinstance(value, list):
+        checker.add(path, f"expected a list, got {_type_name(value)}")
+        return
+    labels: set[str] = set()
+    for i, item in enumerate(value):
+        sub = path + (i,)
+        if not isinstance(item, dict):
+            checker.add(sub, f"expected an object, got {_type_name(item)}")
+            continue
+        label = item.get("label")
+        if not isinstance(label, str) or not label:
+            checker.add(sub + ("label",), "missing: a resource needs a label")
+        elif label in labels:
+            checker.add(sub + ("label",), f"duplicate resource label {label!r}")
+        else:
+            labels.add(label)
+        if kind in registry.TABLES:
+            _check_component(kind, item, sub, checker)
+        else:
+            rest = {k: v for k, v in item.items() if k != "label"}
+            _check_block(kind, rest, sub, checker)
+
+
+def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> None:
+    """A component block: ``{<name>: <config>}`` plus ``label`` (and ``processors`` on inputs
+    and outputs)."""
+    if not isinstance(value, dict):
+        checker.add(path, f"expected an {kind} object such as {{{_example(kind)}: {{...}}}}, got {_type_name(value)}")
+        return
+    _ensure_components()
+    reserved = {"label"} | ({"processors"} if kind in ("input", "output") else set())
+    names = [k for k in value if k not in reserved]
+    if "label" in value:
+        _check_type("string", value["label"], path + ("label",), checker)
+    if "processors" in value and kind in ("input", "output"):
+        _check_type("processor_list", value["processors"], path + ("processors",), checker)
+    table = registry.TABLES[kind]
+    if not names:
+        checker.add(path, f"no {kind} given (expected one of: {', '.join(sorted(table)) or 'none registered'})")
+        return
+    if len(names) > 1:
+        checker.add(path, f"exactly one {kind} per block, found {len(names)}: {', '.join(map(str, names))}")
+        return
+    name = names[0]
+    sub = path + (name,)
+    if name in registry.UNSAFE.get(kind, ()):
+        checker.add(sub, f"{kind} {name!r} is not allowed: {_UNSAFE_WHY}")
+        return
+    spec = table.get(name)
+    if spec is None:
+        checker.add(sub, f"unknown {kind} {name!r}{_suggest(name, table)}")
+        return
+    config = value[name]
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        if spec.scalar_field:
+            f = spec.field(spec.scalar_field)
+            _check_type(f.type if f else "any", config, sub, checker, f)
+        else:
+            checker.add(sub, f"expected an object, got {_type_name(config)}")
+        return
+    if name == "http_server" and "address" in config:
+        checker.add(
+            sub + ("address",),
+            "not allowed: a second listener would bypass the gateway; the stream is served under "
+            "the API listen path",
+        )
+    for key, field_value in config.items():
+        if name == "http_server" and key == "address":
+            continue
+        f = spec.field(key)
+        if f is None:
+            checker.add(sub + (key,), "unknown field" + _suggest(key, [x.name for x in spec.fields]))
+        else:
+            _check_type(f.type, field_value, sub + (key,), checker, f)
+    for f in spec.fields:
+        if f.required and f.name not in config:
+            checker.add(sub + (f.name,), "missing required field", line_of=sub)
+
+
+def _check_type(ftype: str, value: Any, path: Path, checker: _Checker, f: registry.Field | None = None) -> None:
+    ok = True
+    expected = ftype
+    if ftype == "string":
+        ok, expected = isinstance(value, (str, int, float)) and not isinstance(value, bool), "a string"
+    elif ftype == "int":
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif ftype == "float":
+        ok, expected = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif ftype == "bool":
+        ok, expected = isinstance(value, bool), "a boolean"
+    elif ftype == "duration":
+        if isinstance(value, str) and not _DURATION.match(value.strip()):
+            checker.add(path, f"invalid duration {value!r} (expected e.g. 5s, 100ms, 1m30s)")
+            return
+        ok, expected = isinstance(value, str), "a duration string such as 5s"
+    elif ftype == "string_list":
+        ok = isinstance(value, list) and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        )
+        expected = "a list of strings"
+    elif ftype == "object":
+        ok, expected = isinstance(value, dict) or value is None, "an object"
+    elif ftype in ("input", "output", "processor"):
+        _check_component(ftype, value, path, checker)
+        return
+    elif ftype in ("input_list", "output_list", "processor_list"):
+        if value is None:
+            return
+        if not isinstance(value, list):
+            checker.add(path, f"expected a list of {ftype[:-5]}s, got {_type_name(value)}")
+            return
+        for i, item in enumerate(value):
+            _check_component(ftype[:-5], item, path + (i,), checker)
+        return
+    if not ok:
+        checker.add(path, f"expected {expected}, got {_type_name(value)}")
+        return
+    if f is not None and f.options and value not in f.options:
+        checker.add(path, f"invalid value {value!r} (expected one of: {', '.join(map(str, f.options))})")
+
+
+def _suggest(name: Any, choices: Iterable[Any]) -> str:
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _example(kind: str) -> str:
+    return {"input": "kafka", "output": "kafka", "processor": "mapping"}.get(kind, kind)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
