@@ -7,6 +7,7 @@ list, so a test can start many clients, push messages, and then wait for what ar
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ import websocket  # websocket-client
 class Event:
     id: str | None
     data: bytes
+    received_at: float = field(default_factory=time.time)
 
     def json(self) -> Any:
         return json.loads(self.data)

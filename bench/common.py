@@ -1,0 +1,46 @@
+"""Helpers shared by the benchmarks: start a gunicorn like the end-to-end tests do, run wrk."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.server import Gunicorn, start_gunicorn  # noqa: E402
+
+
+def gateway(workers: int, brokers: str = "embedded", app: str | None = None) -> Gunicorn:
+    """A gunicorn serving the seed demo (or ``app``) from a fresh data directory."""
+    tmp = Path(tempfile.mkdtemp(prefix="streams-bench-"))
+    env = {"STREAMS_KAFKA_BROKERS": brokers, "STREAMS_LOG_LEVEL": "WARNING"}
+    return start_gunicorn(tmp, workers=workers, env=env, app=app or "wsgi:app")
+
+
+def wrk(url: str, *, seconds: int, connections: int, threads: int = 1, script: str | None = None) -> dict:
+    """Run wrk (Debian package ``wrk``) and return requests/s and latency percentiles."""
+    if not shutil.which("wrk"):
+        raise SystemExit("bench needs wrk: apt-get install wrk")
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
+    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def post_script(body: str) -> str:
+    fd, path = tempfile.mkstemp(suffix=".lua")
+    with os.fdopen(fd, "w") as f:
+        f.write('wrk.method = "POST"\n')
+        f.write(f"wrk.body = {body!r}\n".replace("'", '"'))
+        f.write('wrk.headers["Content-Type"] = "application/json"\n')
+    return path
