@@ -1,0 +1,830 @@
+"""Bloblang's Object & Array methods (Benthos v4 ``methods_structured.go`` and ``bloblang_objects.go``).
+
+Each method follows its Benthos counterpart exactly, including the quirks users rely on:
+``merge`` turns colliding leaves into arrays while ``assign`` overwrites them; ``map_each`` on an
+object drops a key whose query yields ``deleted()`` and keeps the old value on ``nothing()``;
+``sort`` compares with a strict "less than" the way Go's ``sort.Slice`` does, so the first failing
+comparison names the same element Benthos names. Dot paths (``exists``, ``get``, ``without``...)
+use Benthos's escaping: ``~1`` is a literal dot and ``~0`` a literal tilde.
+"""
+
+from __future__ import annotations
+
+import copy
+import decimal
+import functools
+from typing import Any, Callable
+
+from .errors import ExecError
+from .registry import Param, method
+from .values import DELETE, NOTHING, Timestamp
+
+Query = Callable[[Any], Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# Value helpers shared by the lib_* modules this file's author owns (time, parsing, structured).
+# NOTE: private until the core's values.py grows equivalents; then these become thin aliases.
+
+
+def _kind(value: Any) -> str:
+    from .values import type_name
+
+    return type_name(value)
+
+
+def go_value_text(value: Any) -> str:
+    """Go's ``%v`` of a scalar as Benthos type errors print it (strings quoted, no escaping)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_float(value)
+    return ""
+
+
+def _go_float(f: float) -> str:
+    """Go's ``%v`` for float64: shortest digits, exponent form below 1e-4 or from 1e+06 up."""
+    if f != f:
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "+Inf" if f > 0 else "-Inf"
+    sign, digit_tuple, exp = decimal.Decimal(repr(f)).as_tuple()
+    digits = "".join(map(str, digit_tuple)).lstrip("0").rstrip("0") or "0"
+    neg = "-" if sign else ""
+    if digits == "0":
+        return neg + "0"
+    point = len("".join(map(str, digit_tuple)).lstrip("0")) + int(exp) - 1
+    if point < -4 or point >= 6:
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{neg}{mant}e{'+' if point >= 0 else '-'}{abs(point):02d}"
+    if point >= 0:
+        if len(digits) <= point + 1:
+            return neg + digits + "0" * (point + 1 - len(digits))
+        return neg + digits[: point + 1] + "." + digits[point + 1:]
+    return neg + "0." + "0" * (-point - 1) + digits
+
+
+def type_error(value: Any, *expected: str) -> ExecError:
+    """Benthos's ``value.NewTypeError``: ``expected array value, got string ("foo")``."""
+    if expected:
+        if len(expected) == 1:
+            head = expected[0]
+        elif len(expected) == 2:
+            head = f"{expected[0]} or {expected[1]}"
+        else:
+            head = ", ".join(expected[:-1]) + " or " + expected[-1]
+        msg = f"expected {head} value"
+    else:
+        msg = "unexpected value"
+    msg += f", got {_kind(value)}"
+    text = go_value_text(value) if _kind(value) in ("string", "bool", "number") else ""
+    if text:
+        msg += f" ({text})"
+    return ExecError(msg)
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def get_number(v: Any) -> float:
+    """``value.IGetNumber``: any number as a float; anything else is a type error."""
+    if is_number(v):
+        return float(v)
+    raise type_error(v, "number")
+
+
+def get_string(v: Any) -> str:
+    """``value.IGetString``: strings, bytes and timestamps (RFC 3339 nano)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode("utf-8", "replace")
+    if isinstance(v, Timestamp):
+        from .timefmt import format_rfc3339nano
+
+        return format_rfc3339nano(v)
+    raise type_error(v, "string")
+
+
+def _get_bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if is_number(v):
+        return v != 0
+    raise type_error(v, "bool")
+
+
+def values_equal(left: Any, right: Any) -> bool:
+    """``value.ICompare``: numbers by value, bytes equal to the same string, deep for containers.
+
+    NOTE: timestamps never compare equal here, as in Benthos (its comparison has no timestamp case).
+    """
+    if left is None and right is None:
+        return True
+    if isinstance(left, (bytes, bytearray)):
+        left = bytes(left).decode("utf-8", "replace")
+    if isinstance(left, bool):
+        try:
+            return left == _get_bool(right)
+        except ExecError:
+            return False
+    if isinstance(left, str):
+        try:
+            return left == get_string(right)
+        except ExecError:
+            return False
+    if is_number(left):
+        return is_number(right) and float(left) == float(right)
+    if isinstance(left, list):
+        return (
+            isinstance(right, list)
+            and len(left) == len(right)
+            and all(values_equal(a, b) for a, b in zip(left, right))
+        )
+    if isinstance(left, dict):
+        return (
+            isinstance(right, dict)
+            and len(left) == len(right)
+            and all(k in right and values_equal(v, right[k]) for k, v in left.items())
+        )
+    return False
+
+
+def clone(v: Any) -> Any:
+    """``value.IClone``: a deep copy of arrays and objects; scalars are immutable."""
+    if isinstance(v, (dict, list)):
+        return copy.deepcopy(v)
+    return v
+
+
+def dot_path(path: str) -> list[str]:
+    """Benthos's ``DotPathToSlice``: split on dots, then ``~1`` -> ``.`` and ``~0`` -> ``~``."""
+    return [seg.replace("~1", ".").replace("~0", "~") for seg in path.split(".")]
+
+
+_MISSING = object()
+
+
+def search(value: Any, path: list[str]) -> Any:
+    """gabs ``Search``: walk objects by key and arrays by index (``*`` maps over an array);
+    returns ``_MISSING`` when the path does not resolve (a present null is ``None``)."""
+    obj = value
+    for i, seg in enumerate(path):
+        if isinstance(obj, dict):
+            if seg not in obj:
+                return _MISSING
+            obj = obj[seg]
+        elif isinstance(obj, list):
+            if seg == "*":
+                if i + 1 >= len(path):
+                    found = obj
+                else:
+                    found = [r for r in (search(e, path[i + 1:]) for e in obj) if r is not _MISSING]
+                return found if found else _MISSING
+            try:
+                idx = int(seg)
+            except ValueError:
+                return _MISSING
+            if idx < 0 or idx >= len(obj) or not seg.lstrip("+-").isdigit():
+                return _MISSING
+            obj = obj[idx]
+        else:
+            return _MISSING
+    return obj
+
+
+def set_path(root: Any, path: list[str], value: Any) -> Any:
+    """gabs ``Set`` (errors ignored, as ``explode`` ignores them): returns the new root."""
+    if not path:
+        return value
+    if root is None:
+        root = {}
+    obj = root
+    for i, seg in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(obj, dict):
+            if last:
+                obj[seg] = value
+            else:
+                nxt = obj.get(seg)
+                if nxt is None:
+                    nxt = obj[seg] = {}
+                obj = nxt
+        elif isinstance(obj, list):
+            try:
+                idx = int(seg)
+            except ValueError:
+                return root
+            if idx < 0 or idx >= len(obj):
+                return root
+            if last:
+                obj[idx] = value
+            else:
+                if obj[idx] is None:
+                    return root
+                obj = obj[idx]
+        else:
+            return root
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Merging (gabs Merge / MergeFn)
+
+
+def _merge_collision(dest: Any, src: Any) -> Any:
+    if isinstance(dest, list):
+        return dest + src if isinstance(src, list) else dest + [src]
+    if isinstance(src, list):
+        return [dest] + src
+    return [dest, src]
+
+
+def _assign_collision(dest: Any, src: Any) -> Any:
+    return src
+
+
+def merge_into(dest: dict, src: Any, collide: Callable[[Any, Any], Any]) -> None:
+    """Merge object ``src`` into ``dest`` in place; non-object sources are ignored (as gabs does)."""
+    if not isinstance(src, dict):
+        return
+    for key, val in src.items():
+        if key in dest:
+            existing = dest[key]
+            if isinstance(val, dict) and isinstance(existing, dict):
+                merge_into(existing, val, collide)
+            else:
+                dest[key] = collide(existing, val)
+        else:
+            dest[key] = val
+
+
+def _merge_like(target: Any, other: Any, collide: Callable[[Any, Any], Any]) -> Any:
+    other = clone(other)
+    if isinstance(target, list):
+        return target + other if isinstance(other, list) else target + [other]
+    if not isinstance(target, dict):
+        raise type_error(target, "object", "array")
+    root: dict = {}
+    merge_into(root, clone(target), collide)
+    merge_into(root, other, collide)
+    return root
+
+
+@method("merge", Param("with", "any"))
+def merge(target: Any, with_: Any) -> Any:
+    """Objects merge deeply and colliding leaves become arrays of both; arrays concatenate."""
+    return _merge_like(target, with_, _merge_collision)
+
+
+@method("assign", Param("with", "any"))
+def assign(target: Any, with_: Any) -> Any:
+    """Like ``merge`` but a colliding leaf of ``with`` overwrites the target's."""
+    return _merge_like(target, with_, _assign_collision)
+
+
+@method("squash")
+def squash(target: Any) -> Any:
+    """Merge (with ``merge``'s collision rule) every object of an array into one object."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    root: dict = {}
+    for v in target:
+        merge_into(root, clone(v), _merge_collision)
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Predicates and searches
+
+
+def _bool_over(target: Any, test: Query, want_any: bool) -> bool:
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    for i, v in enumerate(target):
+        try:
+            res = test(v)
+        except ExecError as exc:
+            raise ExecError(f"element {i}: {exc}") from exc
+        if not isinstance(res, bool):
+            raise ExecError(f"element {i}: {type_error(res, 'bool')}")
+        if res == want_any:
+            return want_any
+    return not want_any if target else False
+
+
+@method("all", Param("test", "query"))
+def all_(target: Any, test: Query) -> bool:
+    """True when the test is true for every element; false for an empty array (as Benthos)."""
+    return _bool_over(target, test, False)
+
+
+@method("any", Param("test", "query"))
+def any_(target: Any, test: Query) -> bool:
+    """True when the test is true for at least one element."""
+    return _bool_over(target, test, True)
+
+
+@method("exists", Param("path", "string"))
+def exists(target: Any, path: str) -> bool:
+    """Whether a dot path resolves in the target, even to null."""
+    return search(target, dot_path(path)) is not _MISSING
+
+
+@method("get", Param("path", "string"))
+def get(target: Any, path: str) -> Any:
+    """The value at a dot path, or null when it does not resolve."""
+    res = search(target, dot_path(path))
+    return None if res is _MISSING else res
+
+
+def _index_of_value(target: Any, value: Any, all_matches: bool) -> Any:
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    found = [i for i, elem in enumerate(target) if values_equal(value, elem)]
+    if all_matches:
+        return found
+    return found[0] if found else -1
+
+
+@method("find", Param("value", "any"))
+def find(target: Any, value: Any) -> int:
+    """Index of the first element equal to ``value``, or -1."""
+    return _index_of_value(target, value, False)
+
+
+@method("find_all", Param("value", "any"))
+def find_all(target: Any, value: Any) -> list:
+    """Indexes of every element equal to ``value``."""
+    return _index_of_value(target, value, True)
+
+
+def _index_by(target: Any, query: Query, all_matches: bool) -> Any:
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    out = []
+    for i, elem in enumerate(target):
+        try:
+            res = query(elem)
+        except ExecError as exc:
+            raise ExecError(f"query returned an error for index {i}: {exc}") from exc
+        if not isinstance(res, bool):
+            raise ExecError(f"query returned a non-boolean value for index {i}: {type_error(res, 'bool')}")
+        if res:
+            if not all_matches:
+                return i
+            out.append(i)
+    return out if all_matches else -1
+
+
+@method("find_by", Param("query", "query"))
+def find_by(target: Any, query: Query) -> int:
+    """Index of the first element for which the query is true, or -1."""
+    return _index_by(target, query, False)
+
+
+@method("find_all_by", Param("query", "query"))
+def find_all_by(target: Any, query: Query) -> list:
+    """Indexes of every element for which the query is true."""
+    return _index_by(target, query, True)
+
+
+@method("index", Param("index", "int"))
+def index(target: Any, index: int) -> Any:
+    """Element at an index (negative counts from the end); a byte of a byte array as an int."""
+    if isinstance(target, (list, bytes, bytearray)):
+        i = index + len(target) if index < 0 else index
+        if i < 0 or i >= len(target):
+            raise ExecError(f"index '{i}' was out of bounds for array size: {len(target)}")
+        return target[i]
+    raise type_error(target, "array")
+
+
+# ---------------------------------------------------------------------------------------------
+# Building arrays
+
+
+@method("append", variadic=True)
+def append(target: Any, *values: Any) -> list:
+    """A copy of the array with the arguments added at its end."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    return list(target) + [clone(v) for v in values]
+
+
+@method("concat", variadic=True)
+def concat(target: Any, *arrays: Any) -> list:
+    """The array followed by the elements of each argument array."""
+    for a in arrays:
+        if not isinstance(a, list):
+            raise type_error(a, "array")
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    out = list(target)
+    for a in arrays:
+        out.extend(clone(a))
+    return out
+
+
+@method("zip", variadic=True)
+def zip_(target: Any, *arrays: Any) -> list:
+    """Arrays of the n-th elements of the target and each argument, which must be equally long."""
+    for a in arrays:
+        if not isinstance(a, list):
+            raise type_error(a, "array")
+        if len(a) != len(arrays[0]):
+            raise ExecError("can't zip different length array values")
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    if not arrays:
+        raise ExecError("zip requires at least one argument")
+    if len(target) != len(arrays[0]):
+        raise ExecError("can't zip different length array values")
+    return [[v] + [clone(a[i]) for a in arrays] for i, v in enumerate(target)]
+
+
+@method("enumerated")
+def enumerated(target: Any) -> list:
+    """``{"index": i, "value": v}`` for each element."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    return [{"index": i, "value": v} for i, v in enumerate(target)]
+
+
+@method("flatten")
+def flatten(target: Any) -> list:
+    """Splice arrays nested one level deep into the array."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    out: list = []
+    for child in target:
+        if isinstance(child, list):
+            out.extend(child)
+        else:
+            out.append(child)
+    return out
+
+
+@method("join", Param("delimiter", "string", default=None, nullable=True))
+def join(target: Any, delimiter: str | None = None) -> str:
+    """Concatenate an array of strings (or bytes) with an optional delimiter."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    parts = []
+    for i, v in enumerate(target):
+        if isinstance(v, str):
+            parts.append(v)
+        elif isinstance(v, (bytes, bytearray)):
+            parts.append(bytes(v).decode("utf-8", "replace"))
+        else:
+            raise ExecError(f"failed to join element {i}: {type_error(v, 'string')}")
+    return (delimiter or "").join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Objects
+
+
+@method("keys")
+def keys(target: Any) -> list:
+    """Sorted keys of an object."""
+    if not isinstance(target, dict):
+        raise type_error(target, "object")
+    return sorted(target, key=lambda k: k.encode("utf-8", "surrogatepass"))
+
+
+@method("values")
+def values(target: Any) -> list:
+    """Values of an object (order unspecified in Benthos; here the object's order)."""
+    if not isinstance(target, dict):
+        raise type_error(target, "object")
+    return list(target.values())
+
+
+@method("key_values")
+def key_values(target: Any) -> list:
+    """``{"key": k, "value": v}`` for each entry of an object."""
+    if not isinstance(target, dict):
+        raise type_error(target, "object")
+    return [{"key": k, "value": v} for k, v in target.items()]
+
+
+def _map_without(m: dict, paths: list[list[str]]) -> dict:
+    out = {}
+    for k, v in m.items():
+        excluded = False
+        nested = []
+        for p in paths:
+            if p[0] == k:
+                if len(p) > 1:
+                    nested.append(p[1:])
+                else:
+                    excluded = True
+        if excluded:
+            continue
+        out[k] = _map_without(v, nested) if nested and isinstance(v, dict) else v
+    return out
+
+
+def _map_with(m: dict, paths: list[list[str]]) -> dict:
+    out = {}
+    for k, v in m.items():
+        included = False
+        nested = []
+        for p in paths:
+            if p[0] == k:
+                included = True
+                if len(p) > 1:
+                    nested.append(p[1:])
+        if included:
+            out[k] = _map_with(v, nested) if nested and isinstance(v, dict) else v
+    return out
+
+
+def _path_args(args: tuple[Any, ...]) -> list[list[str]]:
+    paths = []
+    for i, a in enumerate(args):
+        try:
+            paths.append(dot_path(get_string(a)))
+        except ExecError as exc:
+            raise ExecError(f"argument {i}: {exc}") from exc
+    return paths
+
+
+@method("without", variadic=True)
+def without(target: Any, *paths: Any) -> dict:
+    """A copy of the object without the fields at the given dot paths."""
+    excluded = _path_args(paths)
+    if not isinstance(target, dict):
+        raise type_error(target, "object")
+    return _map_without(target, excluded)
+
+
+@method("with", variadic=True)
+def with_(target: Any, *paths: Any) -> dict:
+    """A copy of the object with only the fields at the given dot paths."""
+    included = _path_args(paths)
+    if not isinstance(target, dict):
+        raise type_error(target, "object")
+    return _map_with(target, included)
+
+
+def _walk(path: str, value: Any, flat: dict, include_empty: bool) -> None:
+    if isinstance(value, dict):
+        if include_empty and not value:
+            flat[path] = {}
+        for k, v in value.items():
+            _walk(f"{path}.{k}" if path else k, v, flat, include_empty)
+    elif isinstance(value, list):
+        if include_empty and not value:
+            flat[path] = []
+        for i, v in enumerate(value):
+            _walk(f"{path}.{i}" if path else str(i), v, flat, include_empty)
+    else:
+        flat[path] = value
+
+
+@method("collapse", Param("include_empty", "bool", default=False))
+def collapse(target: Any, include_empty: bool = False) -> dict:
+    """Flatten nested objects and arrays into one object keyed by dot paths."""
+    if not isinstance(target, (dict, list)):
+        raise ExecError("not an object or array")
+    flat: dict = {}
+    _walk("", target, flat, include_empty)
+    return flat
+
+
+@method("explode", Param("path", "string"))
+def explode(target: Any, path: str) -> Any:
+    """One copy of the document per element (or entry) of the array (or object) at ``path``."""
+    if not isinstance(target, dict):
+        raise type_error(target, "object")
+    segs = dot_path(path)
+    found = search(target, segs)
+    base = _map_without(target, [segs])
+    if isinstance(found, list):
+        return [set_path(clone(base), segs, ele) for ele in found]
+    if isinstance(found, dict):
+        return {k: set_path(clone(base), segs, ele) for k, ele in found.items()}
+    kind = "null" if found is _MISSING else _kind(found)
+    raise ExecError(f"expected array or object value at path '{path}', found: {kind}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Higher-order
+
+
+@method("filter", Param("test", "query"))
+def filter_(target: Any, test: Query) -> Any:
+    """Keep the elements (or ``{"key","value"}`` entries) for which the test is exactly true."""
+    if isinstance(target, list):
+        return [v for v in target if test(v) is True]
+    if isinstance(target, dict):
+        return {k: v for k, v in target.items() if test({"key": k, "value": v}) is True}
+    raise type_error(target, "array", "object")
+
+
+@method("map_each", Param("query", "query"))
+def map_each(target: Any, query: Query) -> Any:
+    """Map each element (or object value, given ``{"key","value"}``); ``deleted()`` drops it
+    and ``nothing()`` keeps the original."""
+    if isinstance(target, list):
+        out = []
+        for i, v in enumerate(target):
+            try:
+                res = query(v)
+            except ExecError as exc:
+                raise ExecError(f"failed to process element {i}: {exc}") from exc
+            if res is DELETE:
+                continue
+            out.append(v if res is NOTHING else res)
+        return out
+    if isinstance(target, dict):
+        obj = {}
+        for k, v in target.items():
+            try:
+                res = query({"key": k, "value": v})
+            except ExecError as exc:
+                raise ExecError(f"failed to process element {k}: {exc}") from exc
+            if res is DELETE:
+                continue
+            obj[k] = v if res is NOTHING else res
+        return obj
+    raise type_error(target, "array")
+
+
+@method("map_each_key", Param("query", "query"))
+def map_each_key(target: Any, query: Query) -> dict:
+    """Rename each key of an object with the query's string result (``nothing()`` keeps it)."""
+    if not isinstance(target, dict):
+        raise type_error(target, "object")
+    out = {}
+    for k, v in target.items():
+        res = query(k)
+        if res is NOTHING:
+            out[k] = v
+        elif isinstance(res, str):
+            out[res] = v
+        else:
+            raise ExecError(f"unexpected result from key mapping: {type_error(res, 'string')}")
+    return out
+
+
+@method("fold", Param("initial", "any"), Param("query", "query"))
+def fold(target: Any, initial: Any, query: Query) -> Any:
+    """Reduce an array: the query sees ``{"tally": t, "value": v}`` and returns the next tally."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    tally = clone(initial)
+    for v in target:
+        tally = query({"tally": tally, "value": v})
+    return tally
+
+
+# ---------------------------------------------------------------------------------------------
+# Sorting, uniqueness, sums
+
+
+class _SortError(Exception):
+    pass
+
+
+def _go_sort(values: list, less: Callable[[list, int, int], bool]) -> list:
+    """Go's ``sort.Slice`` for the sizes Bloblang sees: insertion sort up to 12 elements (Go's
+    own choice, so comparison order and the first failing pair match), a stable merge beyond."""
+    n = len(values)
+    if n <= 12:
+        for i in range(1, n):
+            j = i
+            while j > 0 and less(values, j, j - 1):
+                values[j], values[j - 1] = values[j - 1], values[j]
+                j -= 1
+        return values
+
+    def cmp(a: tuple[int, Any], b: tuple[int, Any]) -> int:
+        pair = [a[1], b[1]]
+        if less(pair, 0, 1):
+            return -1
+        if less(pair, 1, 0):
+            return 1
+        return 0
+
+    return [v for _, v in sorted(enumerate(values), key=functools.cmp_to_key(cmp))]
+
+
+def _natural_less(label: str, left: Any, right: Any, i: int, j: int) -> bool:
+    """Benthos's default ordering: the left value's type picks numeric or byte-wise string order."""
+    if is_number(left):
+        return get_number(left) < _side(get_number, right, j, label)
+    if isinstance(left, (str, bytes, bytearray)):
+        return _bytes(get_string(left)) < _bytes(_side(get_string, right, j, label))
+    raise _SortError(f"{label} element {i}: {type_error(left, 'number', 'string')}")
+
+
+def _bytes(s: str) -> bytes:
+    return s.encode("utf-8", "surrogatepass")
+
+
+def _side(conv: Callable[[Any], Any], v: Any, j: int, label: str) -> Any:
+    try:
+        return conv(v)
+    except ExecError as exc:
+        raise _SortError(f"{label} element {j}: {exc}") from exc
+
+
+@method("sort", Param("compare", "query", default=None, nullable=True))
+def sort(target: Any, compare: Query | None = None) -> list:
+    """Sort numbers or strings ascending, or by a ``left``/``right`` "less than" query."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    if compare is None:
+        def less(vals: list, i: int, j: int) -> bool:
+            return _natural_less("sort", vals[i], vals[j], i, j)
+    else:
+        def less(vals: list, i: int, j: int) -> bool:
+            res = compare({"left": vals[i], "right": vals[j]})
+            if not isinstance(res, bool):
+                raise ExecError(_type_error_from("sort argument", res, "bool"))
+            return res
+    try:
+        return _go_sort(list(target), less)
+    except _SortError as exc:
+        raise ExecError(str(exc)) from None
+
+
+def _type_error_from(source: str, value: Any, *expected: str) -> str:
+    """A type error naming where the value came from: ``expected bool value, got number from sort argument (1)``."""
+    base = str(type_error(value, *expected))
+    text = go_value_text(value) if _kind(value) in ("string", "bool", "number") else ""
+    if text:
+        return base[: -len(f" ({text})")] + f" from {source} ({text})"
+    return base + f" from {source}"
+
+
+@method("sort_by", Param("query", "query"))
+def sort_by(target: Any, query: Query) -> list:
+    """Sort by the number or string the query yields for each element."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+
+    def less(vals: list, i: int, j: int) -> bool:
+        return _natural_less("sort_by", query(vals[i]), query(vals[j]), i, j)
+
+    try:
+        return _go_sort(list(target), less)
+    except _SortError as exc:
+        raise ExecError(str(exc)) from None
+
+
+@method("unique", Param("emit", "query", default=None, nullable=True))
+def unique(target: Any, emit: Query | None = None) -> list:
+    """Drop later duplicates; strings compare as strings, numbers as float64 (``1 == 1.0``)."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    seen_str: set[str] = set()
+    seen_num: set[float] = set()
+    out = []
+    for i, v in enumerate(target):
+        check = v
+        if emit is not None:
+            try:
+                check = emit(v)
+            except ExecError as exc:
+                raise ExecError(f"index {i}: {exc}") from exc
+        if isinstance(check, (str, bytes, bytearray)):
+            key = check if isinstance(check, str) else bytes(check).decode("utf-8", "surrogateescape")
+            fresh = key not in seen_str
+            seen_str.add(key)
+        elif is_number(check):
+            f = float(check)
+            fresh = f not in seen_num
+            seen_num.add(f)
+        else:
+            raise ExecError(f"index {i}: {type_error(check, 'string', 'number')}")
+        if fresh:
+            out.append(v)
+    return out
+
+
+@method("sum")
+def sum_(target: Any) -> Any:
+    """Sum of an array of numbers (a float64, as in Benthos); a number is its own sum."""
+    if is_number(target):
+        return target
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    total = 0.0
+    err: ExecError | None = None
+    for i, v in enumerate(target):
+        try:
+            total += get_number(v)
+        except ExecError as exc:
+            err = ExecError(f"index {i}: {exc}")
+    if err is not None:
+        raise err
+    return total
