@@ -249,6 +249,20 @@ def _display(path: str) -> str:
 # --- YAML with positions ----------------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false are booleans, as in Bento's YAML parser, so
+    ``consumer_group: no`` or ``name: on`` stay strings."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 class _Checker:
     """Collects problems and knows the YAML line of every config path."""
 
@@ -271,28 +285,37 @@ class _Checker:
 
 
 def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None:
+    """The document as plain Python, with the line of every path recorded in ``checker``.
+
+    JSON files are parsed as JSON (YAML would accept some invalid JSON); YAML composes the same
+    text only to learn positions.
+    """
+    data: Any = None
+    if is_json:
+        data = _parse_json(text, checker)
+        if data is None:
+            return None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
+            if not is_json:
+                data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
-    except yaml.MarkedYAMLError as err:
-        if is_json:
-            return _parse_json(text, checker)
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else None
-        what = err.problem or "invalid YAML"
-        checker.problems.append(Problem(checker.file, line, "", f"invalid YAML: {what}"))
-        return None
     except yaml.YAMLError as err:
-        checker.problems.append(Problem(checker.file, None, "", f"invalid YAML: {err}"))
+        if is_json:
+            return data  # valid JSON that YAML cannot read: no line numbers, still served
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        line = mark.line + 1 if mark else None
+        what = getattr(err, "problem", None) or str(err)
+        checker.problems.append(Problem(checker.file, line, "", f"invalid YAML: {what}"))
         return None
     if not isinstance(data, dict):
         checker.problems.append(Problem(checker.file, 1, "", "the document must be a mapping (an OpenAPI object)"))
         return None
-    _record_lines(node, (), checker)
+    if node is not None:
+        _record_lines(node, (), checker)
     return data
 
 
@@ -318,8 +341,9 @@ def _record_lines(node: yaml.Node, path: Path, checker: _Checker) -> None:
             key = key_node.value
             sub = path + (key,)
             if key in seen:
+                shown = sub[1:] if sub[0] == "x-tyk-streaming" else sub
                 checker.problems.append(
-                    Problem(checker.file, key_node.start_mark.line + 1, ".".join(map(str, sub)), "duplicate key")
+                    Problem(checker.file, key_node.start_mark.line + 1, ".".join(map(str, shown)), "duplicate key")
                 )
             seen.add(key)
             checker.lines[sub] = key_node.start_mark.line + 1

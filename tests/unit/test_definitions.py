@@ -1,0 +1,352 @@
+"""Loading and validating API definitions: positions, component checks, isolation of bad files."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from streams import definitions, registry
+from streams.definitions import Problem, fill_defaults, load_directory, load_file
+from streams.registry import Field
+
+SEED = Path(__file__).resolve().parents[2] / "deploy" / "apis" / "streams-demo.yaml"
+
+
+def _noop(**_: object) -> None:
+    return None
+
+
+# Components the seed uses, declared here with Bento's field names so these tests do not depend
+# on the component modules; registered only when the real ones are absent, removed afterwards.
+_FIXTURE_SPECS = [
+    ("input", "http_server", dict(fields=(
+        Field("path", default="/post"), Field("ws_path", default="/post/ws"),
+        Field("allowed_verbs", "string_list", default=["POST"]), Field("timeout", "duration", default="5s"),
+    ))),
+    ("input", "kafka", dict(fields=(
+        Field("addresses", "string_list"), Field("topics", "string_list"),
+        Field("consumer_group", default=""), Field("checkpoint_limit", "int", default=1024),
+        Field("start_from_oldest", "bool", default=True),
+    ))),
+    ("output", "kafka", dict(fields=(
+        Field("addresses", "string_list"), Field("topic"), Field("key", default=""),
+        Field("max_in_flight", "int", default=64),
+    ))),
+    ("output", "http_server", dict(fields=(
+        Field("path", default="/get"), Field("stream_path", default="/get/stream"),
+        Field("ws_path", default="/get/ws"), Field("timeout", "duration", default="5s"),
+        Field("stream_format", default="lines", options=("lines", "event_source")),
+    ))),
+    ("output", "broker", dict(fields=(
+        Field("pattern", default="fan_out", options=("fan_out", "fan_out_sequential", "round_robin", "greedy")),
+        Field("outputs", "output_list", default=[]),
+    ))),
+    ("output", "sync_response", dict()),
+    ("output", "drop", dict()),
+    ("processor", "mapping", dict(scalar_field="mapping", fields=(Field("mapping"),))),
+    ("processor", "sleep", dict(fields=(Field("duration", "duration"),))),
+]
+
+
+@pytest.fixture
+def components() -> Iterator[None]:
+    registry.load_all()
+    added = []
+    for kind, name, extra in _FIXTURE_SPECS:
+        if name not in registry.TABLES[kind]:
+            registry.TABLES[kind][name] = registry.ComponentSpec(kind=kind, name=name, factory=_noop, **extra)
+            added.append((kind, name))
+    yield
+    for kind, name in added:
+        del registry.TABLES[kind][name]
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def _api(listen: str = "/t/", streams: str = "", name: str = "t") -> str:
+    body = streams or """
+        s:
+          input:
+            http_server:
+              path: /push
+          output:
+            sync_response: {}
+    """
+    return (
+        "openapi: 3.0.3\ninfo: {title: t, version: 1.0.0}\npaths: {}\n"
+        "x-tyk-streaming:\n  streams:\n" + textwrap.indent(textwrap.dedent(body), "    ")
+        + f"x-tyk-api-gateway:\n  info: {{name: {name}, state: {{active: true}}}}\n"
+        f"  server: {{listenPath: {{value: {listen}, strip: true}}}}\n"
+    )
+
+
+def _messages(problems: list[Problem]) -> list[str]:
+    return [str(p) for p in problems]
+
+
+# --- the seed ---------------------------------------------------------------------------------
+
+
+def test_seed_loads_without_problems(components: None) -> None:
+    api, problems = load_file(str(SEED))
+    assert problems == []
+    assert api is not None
+    assert (api.name, api.listen_path, api.strip, api.active) == ("stream-demo", "/stream-demo/", True, True)
+    assert api.context_variables is True and api.traffic_logs is True
+    assert set(api.streams) == {"Worker", "in", "out"}
+    assert api.streams["Worker"].placeholders == frozenset()
+    assert api.streams["in"].placeholders == {"request_data_user"}  # the jwt one sits in a comment
+    assert api.streams["out"].placeholders == {"request_data_user"}
+    assert api.streams["out"].is_template and not api.streams["Worker"].is_template
+    # the config is handed over as written: no defaults filled, placeholders intact
+    assert api.streams["out"].config["input"]["kafka"]["consumer_group"] == "$tyk_context.request_data_user"
+    assert "timeout" not in api.streams["in"].config["input"]["http_server"]
+    assert api.base_dir == str(SEED.parent)
+
+
+def test_seed_loads_with_the_real_components() -> None:
+    registry.load_all()
+    if "kafka" not in registry.INPUTS:
+        pytest.skip("component modules have not landed yet")
+    api, problems = load_file(str(SEED))
+    assert _messages(problems) == []
+    assert api is not None and set(api.streams) == {"Worker", "in", "out"}
+
+
+def test_default_directory_serves_the_seed(components: None) -> None:
+    apis, problems = load_directory(str(SEED.parent))
+    assert problems == []
+    assert [a.listen_path for a in apis] == ["/stream-demo/"]
+
+
+# --- positions ------------------------------------------------------------------------------
+
+
+def test_unknown_field_has_file_line_and_path(components: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed = SEED.read_text().replace("          path: /push-event\n", "          pathx: /push-event\n")
+    (tmp_path / "apis").mkdir()
+    (tmp_path / "apis" / "x.yaml").write_text(seed)
+    monkeypatch.chdir(tmp_path)
+    line = seed.splitlines().index("          pathx: /push-event") + 1
+    api, problems = load_file("apis/x.yaml")
+    assert api is None
+    assert _messages(problems) == [
+        f"apis/x.yaml:{line}: streams.in.input.http_server.pathx: unknown field (did you mean 'path'?)"
+    ]
+
+
+def test_problem_renders_without_line_or_path() -> None:
+    assert str(Problem("a.yaml", None, "", "cannot read")) == "a.yaml: cannot read"
+    assert str(Problem("a.yaml", 3, "streams.s", "bad")) == "a.yaml:3: streams.s: bad"
+
+
+def test_broken_yaml_reports_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "b.yaml", "openapi: 3.0.3\nx-tyk-streaming:\n  streams: [a\n  b: c\n")
+    api, problems = load_file(path)
+    assert api is None
+    assert len(problems) == 1 and problems[0].line == 4 and "invalid YAML" in problems[0].message
+
+
+def test_broken_json_reports_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "b.json", '{\n  "openapi": "3.0.3",\n  "x": \n}\n')
+    api, problems = load_file(path)
+    assert api is None
+    assert problems[0].line == 4 and problems[0].message.startswith("invalid JSON")
+
+
+def test_json_definition_loads(components: None, tmp_path: Path) -> None:
+    import json
+
+    import yaml
+
+    doc = yaml.safe_load(_api("/j/"))
+    path = _write(tmp_path, "j.json", json.dumps(doc, indent=2))
+    api, problems = load_file(path)
+    assert problems == [] and api is not None and api.listen_path == "/j/"
+
+
+def test_duplicate_key_is_reported(components: None, tmp_path: Path) -> None:
+    path = _write(tmp_path, "d.yaml", _api(streams="""
+        s:
+          input:
+            http_server:
+              path: /a
+              path: /b
+          output:
+            sync_response: {}
+    """))
+    _, problems = load_file(path)
+    assert [(p.path, p.message) for p in problems] == [
+        ("streams.s.input.http_server.path", "duplicate key")
+    ]
+    assert problems[0].line == 11
+
+
+# --- component checks ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stream, path, message",
+    [
+        ("input: {nope: {}}\noutput: {drop: {}}", "streams.s.input.nope", "unknown input 'nope'"),
+        ("input: {file: {paths: [/etc/passwd]}}\noutput: {sync_response: {}}", "streams.s.input.file",
+         "input 'file' is not allowed: it reaches the host's files, processes or sockets"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n"
+         "    - command: {name: ls}", "streams.s.pipeline.processors.0.command",
+         "processor 'command' is not allowed: it reaches the host's files, processes or sockets"),
+        ("input: {http_server: {address: 0.0.0.0:9999}}\noutput: {sync_response: {}}",
+         "streams.s.input.http_server.address", "not allowed: a second listener would bypass the gateway; "
+         "the stream is served under the API listen path"),
+        ("input: {http_server: {}, kafka: {}}\noutput: {sync_response: {}}", "streams.s.input",
+         "exactly one input per block, found 2: http_server, kafka"),
+        ("input: {label: x}\noutput: {sync_response: {}}", "streams.s.input", "no input given (expected one of: "),
+        ("input: {http_server: {timeout: 5}}\noutput: {sync_response: {}}", "streams.s.input.http_server.timeout",
+         "expected a duration string such as 5s, got an integer"),
+        ("input: {http_server: {timeout: 5 s}}\noutput: {sync_response: {}}", "streams.s.input.http_server.timeout",
+         "invalid duration '5 s' (expected e.g. 5s, 100ms, 1m30s)"),
+        ("input: {http_server: {allowed_verbs: POST}}\noutput: {sync_response: {}}",
+         "streams.s.input.http_server.allowed_verbs", "expected a list of strings, got a string"),
+        ("input: {kafka: {topics: [a]}}\noutput: {sync_response: {}}", "streams.s.input.kafka.addresses",
+         "missing required field"),
+        ("input: {http_server: {}}\noutput: {http_server: {stream_format: xml}}",
+         "streams.s.output.http_server.stream_format", "invalid value 'xml' (expected one of: lines, event_source)"),
+        ("input: {http_server: {}}\noutput:\n  broker:\n    outputs:\n      - kafka: {addresses: [a:1], topic: t}\n"
+         "      - stdout: {}", "streams.s.output.broker.outputs.1.stdout",
+         "output 'stdout' is not allowed: it reaches the host's files, processes or sockets"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline: {processors: [{mapping: [a]}]}",
+         "streams.s.pipeline.processors.0.mapping", "expected a string, got a list"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline: {threads: two}",
+         "streams.s.pipeline.threads", "expected an integer, got a string"),
+        ("input: {http_server: {}}\n", "streams.s.output", "missing required field"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\nhttp: {address: 0.0.0.0:4195}",
+         "streams.s.http", "not allowed: the gateway owns the HTTP server"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\noutptu: {}", "streams.s.outptu",
+         "unknown field (did you mean 'output'?)"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\nmetrics: {prometheus: {file_output_path: /tmp/x}}",
+         "streams.s.metrics.prometheus.file_output_path", "not allowed: writes files on the gateway host"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\nmetrics: {statsd: {}}",
+         "streams.s.metrics.statsd", "unsupported metrics type"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\ntracer: {jaeger: {collector_urll: x}}",
+         "streams.s.tracer.jaeger.collector_urll", "unknown field (did you mean 'collector_url'?)"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\nlogger: {file: {path: /tmp/l}}",
+         "streams.s.logger.file", "not allowed: writes files on the gateway host"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\nprocessor_resources: [{sleep: {duration: 1s}}]",
+         "streams.s.processor_resources.0.label", "missing: a resource needs a label"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\nbuffer: {kafka: {}}",
+         "streams.s.buffer.kafka", "unsupported buffer type"),
+    ],
+)
+def test_component_problems(components: None, tmp_path: Path, stream: str, path: str, message: str) -> None:
+    file = _write(tmp_path, "c.yaml", _api(streams="s:\n" + textwrap.indent(stream, "  ") + "\n"))
+    api, problems = load_file(file)
+    assert api is None
+    assert len(problems) == 1, _messages(problems)
+    assert problems[0].path == path
+    assert problems[0].message.startswith(message)
+    assert problems[0].line is not None
+
+
+def test_valid_stream_level_blocks_pass(components: None, tmp_path: Path) -> None:
+    file = _write(tmp_path, "ok.yaml", _api(streams="""
+        s:
+          input:
+            label: in
+            http_server: {path: /p, timeout: 1m30s}
+            processors: [{sleep: {duration: 10ms}}]
+          pipeline: {threads: 1, processors: [{mapping: "root = this"}]}
+          output:
+            broker:
+              pattern: fan_out
+              outputs: [{kafka: {addresses: ["a:1"], topic: t}}, {sync_response: {}}]
+          buffer: {none: {}}
+          metrics: {prometheus: {push_url: "http://127.0.0.1:9091", push_interval: 1s, push_job_name: s}}
+          tracer: {jaeger: {collector_url: "http://127.0.0.1:14268/api/traces", tags: {stream: s}}}
+          logger: {level: INFO, format: json}
+          processor_resources: [{label: nap, sleep: {duration: 1s}}]
+          shutdown_timeout: 20s
+    """))
+    api, problems = load_file(file)
+    assert _messages(problems) == []
+    assert api is not None and api.streams["s"].config["input"]["label"] == "in"
+
+
+# --- API level ------------------------------------------------------------------------------
+
+
+def test_api_fields_and_listen_path_normalisation(components: None, tmp_path: Path) -> None:
+    text = _api("stream-x").replace("strip: true", "strip: false")
+    text += "  middleware:\n    global:\n      contextVariables: {enabled: false}\n"
+    api, problems = load_file(_write(tmp_path, "a.yaml", text))
+    assert problems == [] and api is not None
+    assert (api.listen_path, api.strip, api.context_variables, api.traffic_logs) == ("/stream-x/", False, False, False)
+    assert definitions.normalise_listen_path("//a//b") == "/a/b/"
+
+
+def test_missing_listen_path_and_streams(tmp_path: Path) -> None:
+    api, problems = load_file(_write(tmp_path, "m.yaml", "openapi: 3.0.3\nx-tyk-api-gateway: {info: {name: m}}\n"))
+    assert api is None
+    assert {p.path for p in problems} == {"x-tyk-api-gateway.server.listenPath.value", "x-tyk-streaming.streams"}
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    api, problems = load_file(_write(tmp_path, "l.yaml", "- a\n- b\n"))
+    assert api is None and problems[0].message.startswith("the document must be a mapping")
+
+
+# --- directories ----------------------------------------------------------------------------
+
+
+def test_bad_file_is_skipped_while_good_one_loads(components: None, tmp_path: Path) -> None:
+    _write(tmp_path, "a-good.yaml", _api("/good/", name="good"))
+    _write(tmp_path, "b-bad.yaml", _api("/bad/", name="bad").replace("http_server", "nope"))
+    _write(tmp_path, "c-broken.yml", "x-tyk-streaming: [\n")
+    _write(tmp_path, "notes.txt", "not a definition")
+    apis, problems = load_directory(str(tmp_path))
+    assert [a.name for a in apis] == ["good"]
+    assert sorted(Path(p.file).name for p in problems) == ["b-bad.yaml", "c-broken.yml"]
+
+
+def test_duplicate_listen_path_is_reported(components: None, tmp_path: Path) -> None:
+    _write(tmp_path, "a.yaml", _api("/same/", name="a"))
+    _write(tmp_path, "b.yaml", _api("same", name="b"))
+    apis, problems = load_directory(str(tmp_path))
+    assert [a.name for a in apis] == ["a"]
+    assert len(problems) == 1
+    assert problems[0].path == "x-tyk-api-gateway.server.listenPath.value"
+    assert "listen path /same/ is already used by" in problems[0].message and problems[0].line is not None
+
+
+def test_inactive_api_is_skipped(components: None, tmp_path: Path) -> None:
+    _write(tmp_path, "a.yaml", _api("/off/", name="off").replace("active: true", "active: false"))
+    _write(tmp_path, "b.yaml", _api("/off/", name="on"))
+    apis, problems = load_directory(str(tmp_path))
+    assert problems == [] and [a.name for a in apis] == ["on"]  # YAML 1.2: "on" is a string
+
+
+def test_missing_directory_is_a_problem(tmp_path: Path) -> None:
+    apis, problems = load_directory(str(tmp_path / "nope"))
+    assert apis == [] and "cannot read the definitions directory" in problems[0].message
+
+
+# --- defaults -------------------------------------------------------------------------------
+
+
+def test_fill_defaults(components: None) -> None:
+    written = {"path": "/push-event"}
+    filled = fill_defaults("input", "http_server", written)
+    assert filled["path"] == "/push-event"
+    assert filled["ws_path"] == "/post/ws" and filled["timeout"] == "5s"
+    assert filled["allowed_verbs"] == ["POST"]
+    assert written == {"path": "/push-event"}  # not mutated
+    filled["allowed_verbs"].append("GET")
+    assert fill_defaults("input", "http_server", {})["allowed_verbs"] == ["POST"]  # defaults are copies
+    assert fill_defaults("processor", "mapping", "root = this") == {"mapping": "root = this"}
+    assert fill_defaults("output", "sync_response", None) == {}
