@@ -34,6 +34,7 @@ class Gunicorn:
     process: subprocess.Popen
     port: int
     log_path: Path
+    data_dir: Path
 
     @property
     def base(self) -> str:
@@ -81,7 +82,7 @@ def start_gunicorn(
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    server = Gunicorn(process, port, log_path)
+    server = Gunicorn(process, port, log_path, data_dir)
     deadline = time.monotonic() + 60
     answered = 0
     ok_statuses = (200,) if app == "wsgi:app" else (200, 404)

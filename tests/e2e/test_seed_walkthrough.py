@@ -133,3 +133,37 @@ def test_sequential_gets_across_workers_keep_push_order(seed_server, user):
         assert resp.status_code == 200, resp.text
         got.append(resp.json()["job_id"])
     assert got == job_ids
+
+
+def test_push_answered_200_is_in_the_broker(seed_server, user, request):
+    """Promise 1: by the time the 200 arrives the record is stored; read it back with a plain
+    consumer that knows nothing of the gateway."""
+    job_id = push(seed_server, user, {"message": "durable"}).json()["job_id"]
+    if seed_server.broker == "kafka":
+        from kafka import KafkaConsumer, TopicPartition
+
+        consumer = KafkaConsumer(
+            bootstrap_servers=request.getfixturevalue("kafka_bootstrap"), enable_auto_commit=False
+        )
+        try:
+            tp = TopicPartition("jobs", 0)
+            consumer.assign([tp])
+            end = consumer.end_offsets([tp])[tp]
+            consumer.seek(tp, max(0, end - 50))
+            values = []
+            for records in consumer.poll(timeout_ms=10000, max_records=100).values():
+                values += [json.loads(r.value) for r in records]
+        finally:
+            consumer.close()
+    else:
+        from streams.brokers.embedded import EmbeddedBroker
+
+        broker = EmbeddedBroker(str(seed_server.data_dir))
+        try:
+            end = broker.end_offsets("jobs")[0]
+            reader = broker.reader("jobs", {0: max(0, end - 50)})
+            values = [json.loads(r.value) for r in reader.fetch(timeout=5, max_records=100)]
+            reader.close()
+        finally:
+            broker.close()
+    assert {"message": "durable", "user_id": user, "job_id": job_id} in values
