@@ -243,19 +243,21 @@ def test_retention_keeps_the_newest_records_per_partition(data_dir: str) -> None
 
 def test_blocking_fetch_wakes_on_produce_from_another_greenlet(broker: EmbeddedBroker) -> None:
     reader = broker.reader("wake", {})
-    waiting = gevent.spawn(reader.fetch, DEADLINE)
+    # The fetch may wait far longer than we wait for it, so only a wakeup can end it in time.
+    waiting = gevent.spawn(reader.fetch, 10 * DEADLINE)
     gevent.sleep(0.05)  # let the fetch find nothing and start waiting
     assert not waiting.ready()
     broker.produce("wake", b"hello")
     records = waiting.get(timeout=DEADLINE)
     assert [r.value for r in records] == [b"hello"]
+    waiting.kill()
 
 
 def test_blocking_fetch_wakes_on_produce_from_another_process(
     broker: EmbeddedBroker, data_dir: str, children: list[Child]
 ) -> None:
     reader = broker.reader("cross", {})
-    waiting = gevent.spawn(reader.fetch, DEADLINE)
+    waiting = gevent.spawn(reader.fetch, 10 * DEADLINE)  # only a wakeup ends it in time
     child = Child(mode="produce", dir=data_dir, topic="cross", n=1, prefix="remote", wait_line=True)
     children.append(child)
     gevent.sleep(0.05)
@@ -265,6 +267,7 @@ def test_blocking_fetch_wakes_on_produce_from_another_process(
     child.proc.stdin.flush()
     records = waiting.get(timeout=DEADLINE)
     assert [r.value for r in records] == [b"remote-0"]
+    waiting.kill()
     child.wait_for(lambda line: "offsets" in line)
 
 
