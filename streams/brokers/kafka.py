@@ -1,0 +1,416 @@
+"""Apache Kafka behind the broker interface, on kafka-python 3.x under gevent.
+
+The caller patches gevent first (gunicorn's gevent worker, the CLIs, tests/conftest.py): kafka-python
+then runs its IO "threads" as greenlets and every wait below blocks only the calling greenlet.
+
+Clients, and why each exists:
+
+* one ``KafkaProducer`` per broker (so per worker process): acks=all and idempotence, so a 200
+  from a push means the record is stored and a retry never duplicates it (DESIGN §4 promise 1);
+* one ``KafkaAdminClient`` per broker for topic metadata, log offsets and *every* group's
+  committed offsets: OffsetFetch/OffsetCommit need no group membership, so a user's group offset
+  is read and written from any worker without joining (promise 4) and thousands of users cost no
+  extra sockets;
+* one ``KafkaConsumer`` per ``Reader`` (assign + seek, no group) and per ``GroupConsumer``
+  (subscribe, manual commit). These are the only clients whose number grows with load: each
+  costs one broker connection plus a wake-up socket pair and an IO greenlet.
+
+Nothing connects in the constructor (``streams.brokers.connect`` must be safe before gunicorn
+forks); the producer and the admin client open on first use and are retried on the next call if
+the cluster was unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Iterable, TypeVar
+
+import gevent
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic, OffsetSpec
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+from streams.brokers.base import Broker, BrokerError, GroupConsumer, Position, Reader, Record
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Client settings shared by every kafka-python client this module creates.
+_REQUEST_TIMEOUT_MS = 10_000
+_RECONNECT_BACKOFF_MAX_MS = 2_000
+
+
+class KafkaBroker(Broker):
+    """One worker process's connection to a Kafka cluster."""
+
+    def __init__(
+        self,
+        bootstrap: list[str],
+        client_id: str = "streams",
+        *,
+        linger_ms: int = 2,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        if not bootstrap:
+            raise BrokerError("no Kafka bootstrap addresses")
+        self.bootstrap = list(bootstrap)
+        self.client_id = client_id
+        self._linger_ms = linger_ms
+        self._connect_timeout = connect_timeout
+        self._producer: KafkaProducer | None = None
+        self._admin: KafkaAdminClient | None = None
+        # Patched by gevent: waiting for it yields to other greenlets.
+        self._producer_lock = threading.Lock()
+        self._admin_lock = threading.Lock()
+        self._open: set[_KafkaConsumerBase] = set()
+        self._closed = False
+
+    # -- lazily created shared clients ---------------------------------------------------------
+
+    def _common(self) -> dict[str, Any]:
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "request_timeout_ms": _REQUEST_TIMEOUT_MS,
+            "reconnect_backoff_max_ms": _RECONNECT_BACKOFF_MAX_MS,
+        }
+
+    def _get_producer(self, deadline: float) -> KafkaProducer:
+        producer = self._producer
+        if producer is not None:
+            return producer
+        self._check_open()
+        if not self._producer_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise BrokerError(f"Kafka at {self.bootstrap} not reachable in time")
+        try:
+            if self._producer is None:
+                wait_ms = int(max(0.1, min(self._connect_timeout, deadline - time.monotonic())) * 1000)
+                try:
+                    self._producer = KafkaProducer(
+                        **self._common(),
+                        client_id=f"{self.client_id}-producer",
+                        acks="all",  # every in-sync replica has the record before we answer 200
+                        # enable_idempotence is kafka-python's default and switches itself off
+                        # (with a warning) on brokers too old for it.
+                        linger_ms=self._linger_ms,
+                        max_block_ms=int(self._connect_timeout * 1000),
+                        delivery_timeout_ms=30_000,
+                        bootstrap_timeout_ms=wait_ms,
+                    )
+                except KafkaError as exc:
+                    raise BrokerError(f"Kafka at {self.bootstrap} unreachable: {exc}") from exc
+            return self._producer
+        finally:
+            self._producer_lock.release()
+
+    def _get_admin(self) -> KafkaAdminClient:
+        admin = self._admin
+        if admin is not None:
+            return admin
+        self._check_open()
+        with self._admin_lock:
+            if self._admin is None:
+                try:
+                    self._admin = KafkaAdminClient(
+                        **self._common(),
+                        client_id=f"{self.client_id}-admin",
+                        bootstrap_timeout_ms=int(self._connect_timeout * 1000),
+                    )
+                except KafkaError as exc:
+                    raise BrokerError(f"Kafka at {self.bootstrap} unreachable: {exc}") from exc
+            return self._admin
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BrokerError("broker closed")
+
+    def consumer(self, *topics: str, **configs: Any) -> KafkaConsumer:
+        """A new kafka-python consumer with this broker's connection settings (for Readers,
+        GroupConsumers and tests that look at a topic from outside the interface)."""
+        self._check_open()
+        settings = {
+            **self._common(),
+            "client_id": f"{self.client_id}-consumer",
+            "enable_auto_commit": False,
+            "bootstrap_timeout_ms": int(self._connect_timeout * 1000),
+            "metrics_enabled": False,
+            # Short enough that a blocked fetch notices a closed consumer soon.
+            "fetch_max_wait_ms": 500,
+        }
+        settings.update(configs)
+        try:
+            return KafkaConsumer(*topics, **settings)
+        except KafkaError as exc:
+            raise BrokerError(f"Kafka at {self.bootstrap} unreachable: {exc}") from exc
+
+    # -- produce -------------------------------------------------------------------------------
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: Iterable[tuple[str, bytes]] = (),
+        partition: int | None = None,
+        timeout: float = 10.0,
+    ) -> Position:
+        """Send one record and wait for acks=all; any failure or timeout is a ``BrokerError``
+        (the gateway answers 502). NOTE: after a timeout the record may still be stored later."""
+        deadline = time.monotonic() + timeout
+        producer = self._get_producer(deadline)
+        header_list = [(str(k), bytes(v)) for k, v in headers]
+        try:
+            # send() blocks only while it waits for the topic's metadata (first use of a topic
+            # auto-creates it); a gevent timeout bounds that wait to the caller's budget.
+            with gevent.Timeout(max(0.001, deadline - time.monotonic()), KafkaTimeoutError):
+                future = producer.send(
+                    topic, value=bytes(value), key=key, headers=header_list, partition=partition
+                )
+            meta = future.get(timeout=max(0.001, deadline - time.monotonic()))
+        except KafkaTimeoutError:
+            raise BrokerError(f"produce to {topic!r} not acknowledged within {timeout}s") from None
+        except (KafkaError, AssertionError, ValueError) as exc:
+            raise BrokerError(f"produce to {topic!r} failed: {exc}") from exc
+        return Position(meta.topic, meta.partition, meta.offset)
+
+    # -- topics and offsets --------------------------------------------------------------------
+
+    def create_topic(self, topic: str, partitions: int | None = None) -> int:
+        """Create ``topic`` with ``partitions`` (default: the broker's ``num.partitions``) unless it
+        exists; returns its partition count. Existing topics keep their count."""
+        if partitions is not None:
+            admin = self._get_admin()
+            try:
+                admin.create_topics([NewTopic(topic, partitions, -1)])
+            except TopicAlreadyExistsError:
+                pass
+            except KafkaError as exc:
+                raise BrokerError(f"cannot create topic {topic!r}: {exc}") from exc
+        return len(self.partitions(topic))
+
+    def partitions(self, topic: str) -> list[int]:
+        """The topic's partitions; the producer's metadata request auto-creates a missing topic."""
+        producer = self._get_producer(time.monotonic() + self._connect_timeout)
+        try:
+            with gevent.Timeout(self._connect_timeout, KafkaTimeoutError):
+                parts = producer.partitions_for(topic)
+        except KafkaError as exc:
+            raise BrokerError(f"no metadata for topic {topic!r}: {exc}") from exc
+        if not parts:
+            raise BrokerError(f"topic {topic!r} has no partitions")
+        return sorted(parts)
+
+    def _retrying(self, what: str, call: Callable[[], T]) -> T:
+        """``call()``, retried while Kafka answers with a retriable error (a just-created topic
+        without a leader yet, the offsets topic still being created on the first group use),
+        for at most ``connect_timeout``; then, or on any other error, a ``BrokerError``."""
+        deadline = time.monotonic() + self._connect_timeout
+        while True:
+            try:
+                return call()
+            except KafkaError as exc:
+                if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
+                    raise BrokerError(f"{what}: {exc}") from exc
+                gevent.sleep(0.1)
+
+    def _log_offsets(self, topic: str, spec: OffsetSpec) -> dict[int, int]:
+        specs = {TopicPartition(topic, p): spec for p in self.partitions(topic)}
+        admin = self._get_admin()
+        got = self._retrying(f"cannot list offsets of {topic!r}", lambda: admin.list_partition_offsets(specs))
+        return {tp.partition: int(o.offset) for tp, o in sorted(got.items())}
+
+    def beginning_offsets(self, topic: str) -> dict[int, int]:
+        return self._log_offsets(topic, OffsetSpec.EARLIEST)
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        return self._log_offsets(topic, OffsetSpec.LATEST)
+
+    # -- group offsets, without membership -----------------------------------------------------
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        """OffsetFetch for the group (all its partitions, then filtered to ``topic``): works for
+        any group id, joined by someone or not, and never creates the topic."""
+        admin = self._get_admin()
+        got = self._retrying(
+            f"cannot read offsets of group {group!r}", lambda: admin.list_group_offsets({group: None})
+        )
+        return {
+            tp.partition: int(meta.offset)
+            for tp, meta in got.get(group, {}).items()
+            if tp.topic == topic and meta.offset is not None and meta.offset >= 0
+        }
+
+    def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None:
+        """OffsetCommit as a non-member (generation -1). The broker accepts it for groups with no
+        active members, which is what per-user groups are; a group that ``GroupConsumer`` members
+        have joined must be committed through those members instead."""
+        if not offsets:
+            return
+        request = {TopicPartition(topic, p): OffsetAndMetadata(int(o), "", -1) for p, o in offsets.items()}
+        admin = self._get_admin()
+        result = self._retrying(
+            f"cannot commit offsets of group {group!r}", lambda: admin.alter_group_offsets(group, request)
+        )
+        failed = {tp.partition: err.__name__ for tp, err in result.items() if err.errno != 0}
+        if failed:
+            raise BrokerError(f"commit to group {group!r} on {topic!r} failed: {failed}")
+
+    # -- consumers -----------------------------------------------------------------------------
+
+    def reader(self, topic: str, start: dict[int, int]) -> Reader:
+        return KafkaReader(self, topic, start)
+
+    def group_consumer(self, group: str, topics: list[str], start_from_oldest: bool = True) -> GroupConsumer:
+        return KafkaGroupConsumer(self, group, topics, start_from_oldest)
+
+    def _register(self, consumer: "_KafkaConsumerBase") -> None:
+        if self._closed:
+            consumer.close()
+            raise BrokerError("broker closed")
+        self._open.add(consumer)
+
+    def _forget(self, consumer: "_KafkaConsumerBase") -> None:
+        self._open.discard(consumer)
+
+    def open_consumers(self) -> int:
+        """How many Readers/GroupConsumers are open (each holds broker connections)."""
+        return len(self._open)
+
+    def close(self) -> None:
+        """Close every client: open readers and group consumers first, then flush the producer."""
+        if self._closed:
+            return
+        self._closed = True
+        for consumer in list(self._open):
+            consumer.close()
+        producer, self._producer = self._producer, None
+        admin, self._admin = self._admin, None
+        if producer is not None:
+            try:
+                producer.close(timeout=5)
+            except Exception:  # closing must go on; the process is usually exiting
+                log.exception("closing the Kafka producer failed")
+        if admin is not None:
+            try:
+                admin.close()
+            except Exception:
+                log.exception("closing the Kafka admin client failed")
+
+
+def _to_record(rec: Any) -> Record:
+    return Record(
+        topic=rec.topic,
+        partition=rec.partition,
+        offset=rec.offset,
+        value=rec.value if rec.value is not None else b"",
+        key=rec.key,
+        headers=tuple((k, v if v is not None else b"") for k, v in (rec.headers or ())),
+        timestamp_ms=rec.timestamp or 0,
+    )
+
+
+class _KafkaConsumerBase:
+    """Shared poll/close for the two consumer kinds."""
+
+    _consumer: KafkaConsumer
+    _broker: KafkaBroker
+    _closed: bool = False
+
+    def _poll(self, timeout: float, max_records: int) -> list[Record]:
+        if self._closed:
+            return []
+        try:
+            batches = self._consumer.poll(timeout_ms=max(0, int(timeout * 1000)), max_records=max_records)
+        except KafkaError as exc:
+            raise BrokerError(f"fetch failed: {exc}") from exc
+        out: list[Record] = []
+        for tp in sorted(batches):
+            out.extend(_to_record(r) for r in batches[tp])
+        return out
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._broker._forget(self)
+        try:
+            self._consumer.close(autocommit=False, timeout_ms=2000)
+        except Exception:
+            log.exception("closing a Kafka consumer failed")
+
+
+class KafkaReader(_KafkaConsumerBase, Reader):
+    """Reads every partition of one topic from explicit offsets with assign()+seek(): no group,
+    so any number of readers on any worker see every record. Partitions absent from ``start``
+    begin at the current end (only records produced from now on); an offset below the log start
+    (deleted by retention) moves up to the log start."""
+
+    def __init__(self, broker: KafkaBroker, topic: str, start: dict[int, int]) -> None:
+        self._broker = broker
+        self._topic = topic
+        parts = broker.partitions(topic)
+        missing = [p for p in parts if p not in start]
+        ends = broker.end_offsets(topic) if missing else {}
+        self._positions = {p: int(start[p]) if p in start else ends[p] for p in parts}
+        self._consumer = broker.consumer(group_id=None, auto_offset_reset="earliest")
+        broker._register(self)
+        try:
+            self._consumer.assign([TopicPartition(topic, p) for p in parts])
+            for p, offset in self._positions.items():
+                self._consumer.seek(TopicPartition(topic, p), offset)
+        except Exception:
+            self.close()
+            raise
+
+    def fetch(self, timeout: float, max_records: int = 500) -> list[Record]:
+        records = self._poll(timeout, max_records)
+        for rec in records:
+            self._positions[rec.partition] = rec.offset + 1
+        return records
+
+    def seek(self, offsets: dict[int, int]) -> None:
+        for p, offset in offsets.items():
+            if p not in self._positions:
+                raise BrokerError(f"topic {self._topic!r} has no partition {p}")
+            self._consumer.seek(TopicPartition(self._topic, p), int(offset))
+            self._positions[p] = int(offset)
+
+    def positions(self) -> dict[int, int]:
+        return dict(self._positions)
+
+
+class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
+    """A member of a Kafka consumer group (subscribe, manual commit). Kafka's group coordinator
+    shares the partitions; a member that loses a partition in a rebalance gets a ``BrokerError``
+    from ``commit`` and the new owner re-reads from the last commit (at-least-once)."""
+
+    def __init__(self, broker: KafkaBroker, group: str, topics: list[str], start_from_oldest: bool) -> None:
+        self._broker = broker
+        self._group = group
+        self._topics = list(dict.fromkeys(topics))
+        for topic in self._topics:
+            broker.partitions(topic)  # auto-create, so the subscription has something to assign
+        self._consumer = broker.consumer(
+            *self._topics,
+            group_id=group,
+            auto_offset_reset="earliest" if start_from_oldest else "latest",
+        )
+        broker._register(self)
+
+    def assignment(self) -> set[tuple[str, int]]:
+        """The (topic, partition) pairs this member currently holds."""
+        return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+
+    def fetch(self, timeout: float, max_records: int = 500) -> list[Record]:
+        return self._poll(timeout, max_records)
+
+    def commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        if not offsets:
+            return
+        request = {TopicPartition(t, p): OffsetAndMetadata(int(o), "", -1) for (t, p), o in offsets.items()}
+        try:
+            self._consumer.commit(request, timeout_ms=_REQUEST_TIMEOUT_MS)
+        except KafkaError as exc:
+            raise BrokerError(f"group {self._group!r}: commit failed: {exc}") from exc
