@@ -31,6 +31,10 @@ __all__ = [
     "wall_clock",
     "from_wall_clock",
     "round_ns",
+    "strftime",
+    "strptime",
+    "go_quote",
+    "go_strconv_quote",
 ]
 
 RFC3339 = "2006-01-02T15:04:05Z07:00"
@@ -880,3 +884,545 @@ def _frac(v: int, prec: int) -> str:
     whole, frac = divmod(v, 10**prec)
     digits = str(frac).zfill(prec).rstrip("0")
     return f"{whole}.{digits}" if digits else str(whole)
+
+
+# ---------------------------------------------------------------------------------------------
+# strftime / strptime (the C-style patterns of Benthos's ts_strftime and ts_strptime)
+
+_NOPAD = 0x80  # "-" flag: no padding at all
+_EXPLICIT = 0x80  # set on a padding chosen by a flag ("_" or "0"), as opposed to the default
+
+_COMPOSITIONS = {
+    "c": "a b e H:M:S Y",
+    "+": "a b e H:M:S Z Y",
+    "F": "Y-m-d",
+    "D": "m/d/y",
+    "x": "m/d/y",
+    "v": "e-b-Y",
+    "T": "H:M:S",
+    "X": "H:M:S",
+    "r": "I:M:S p",
+    "R": "H:M",
+}
+
+
+def _sf_int(num: int, width: int, padding: int) -> str:
+    if padding == _NOPAD:
+        return str(num)
+    ch = chr(padding & 0x7F)
+    s = str(abs(num))
+    if len(s) < width:
+        s = ch * (width - len(s)) + s
+    return ("-" + s) if num < 0 else s
+
+
+def _sf_str(s: str, width: int, padding: int, upper: bool, swap: bool) -> str:
+    pad = ""
+    if width > len(s) and padding != _NOPAD:
+        ch = " " if padding < _EXPLICIT else chr(padding & 0x7F)
+        pad = ch * (width - len(s))
+    if swap:
+        if len(s) > 1 and s[1] < "a":
+            return pad + s.lower()
+        return pad + s.upper()
+    if upper:
+        return pad + s.upper()
+    return pad + s
+
+
+def _iso_week(wall: _dt.datetime) -> tuple[int, int]:
+    iso = wall.isocalendar()
+    return iso[0], iso[1]
+
+
+def strftime(ts: Timestamp, fmt: str) -> str:
+    """Format like Benthos's strftime library: ``%Y %m %d %H %M %S %f`` (microseconds), ``%z``,
+    ``%Z``, ``%j``, ``%a %A %b %B``, compositions (``%F %T %c``...) and the ``- _ 0 ^ #`` flags."""
+    wall, nsec, offset, name = wall_clock(ts)
+    weekday = (wall.weekday() + 1) % 7  # Go: Sunday == 0
+    yday = wall.timetuple().tm_yday
+    out: list[str] = []
+    i, n = 0, len(fmt)
+    while i < n:
+        c = fmt[i]
+        if c != "%":
+            out.append(c)
+            i += 1
+            continue
+        start = i
+        i += 1
+        if i == n:
+            out.append("%")
+            break
+        width, padding, upper, swap = 0, ord("0"), False, False
+        colons = 0
+        pending = ""
+        b = fmt[i]
+        while True:
+            if b in "-_^#0" and not pending:
+                if i + 1 >= n:
+                    out.append(_sf_str(fmt[start:], width, padding, False, False))
+                    return "".join(out)
+                if b == "-":
+                    padding = _NOPAD
+                elif b == "_":
+                    padding = ord(" ") | _EXPLICIT
+                elif b == "0":
+                    padding = ord("0") | _EXPLICIT
+                elif b == "^":
+                    upper = True
+                else:
+                    swap = True
+                i += 1
+                b = fmt[i]
+                continue
+            if b.isdigit() and b != "0" and not pending:
+                j = i
+                while j < n and fmt[j].isdigit():
+                    j += 1
+                width = min(int(fmt[i:j]), 1024)
+                if padding == _NOPAD:
+                    padding = ord(" ") | _EXPLICIT
+                if j == n:
+                    out.append(_sf_str(fmt[start:], width, padding, False, False))
+                    return "".join(out)
+                i = j
+                b = fmt[i]
+                continue
+            if b == "Y":
+                out.append(_sf_int(wall.year, width or 4, padding))
+            elif b == "y":
+                out.append(_sf_int(wall.year % 100, max(width, 2), padding))
+            elif b == "C":
+                out.append(_sf_int(wall.year // 100, max(width, 2), padding))
+            elif b == "g":
+                out.append(_sf_int(_iso_week(wall)[0] % 100, max(width, 2), padding))
+            elif b == "G":
+                out.append(_sf_int(_iso_week(wall)[0], width or 4, padding))
+            elif b == "m":
+                out.append(_sf_int(wall.month, max(width, 2), padding))
+            elif b == "B":
+                out.append(_sf_str(_LONG_MONTHS[wall.month - 1], width, padding, upper, swap))
+            elif b in "bh":
+                out.append(_sf_str(_SHORT_MONTHS[wall.month - 1], width, padding, upper, swap))
+            elif b == "A":
+                out.append(_sf_str(_LONG_DAYS[weekday], width, padding, upper, swap))
+            elif b == "a":
+                out.append(_sf_str(_SHORT_DAYS[weekday], width, padding, upper, swap))
+            elif b == "w":
+                out.append(_sf_int(weekday, width, padding))
+            elif b == "u":
+                out.append(_sf_int(weekday or 7, width, padding))
+            elif b == "V":
+                out.append(_sf_int(_iso_week(wall)[1], max(width, 2), padding))
+            elif b == "U":
+                out.append(_sf_int((yday + 6 - weekday) // 7, max(width, 2), padding))
+            elif b == "W":
+                week = yday
+                if weekday > 0:
+                    week -= weekday - 7
+                out.append(_sf_int(week // 7, max(width, 2), padding))
+            elif b in "ed":
+                if b == "e" and padding < _EXPLICIT:
+                    padding = ord(" ")
+                out.append(_sf_int(wall.day, max(width, 2), padding))
+            elif b == "j":
+                out.append(_sf_int(yday, max(width, 3), padding))
+            elif b in "kH":
+                if b == "k" and padding < _EXPLICIT:
+                    padding = ord(" ")
+                out.append(_sf_int(wall.hour, max(width, 2), padding))
+            elif b in "lI":
+                if b == "l" and padding < _EXPLICIT:
+                    padding = ord(" ")
+                h = wall.hour
+                h = h - 12 if h > 12 else (12 if h == 0 else h)
+                out.append(_sf_int(h, max(width, 2), padding))
+            elif b in "Pp":
+                if b == "P":
+                    swap = not (upper or swap)
+                out.append(_sf_str("AM" if wall.hour < 12 else "PM", width, padding, upper, swap))
+            elif b == "M":
+                out.append(_sf_int(wall.minute, max(width, 2), padding))
+            elif b == "S":
+                out.append(_sf_int(wall.second, max(width, 2), padding))
+            elif b == "s":
+                if padding < _EXPLICIT:
+                    padding = ord(" ")
+                out.append(_sf_int(ts.ns // _NS, width, padding))
+            elif b == "f":
+                out.append(_sf_int(nsec // 1000, width or 6, padding))
+            elif b == "Z" and name:
+                out.append(_sf_str(name, width, padding, upper, swap))
+            elif b in "Zz":
+                out.append(_sf_zone(offset, colons, width, padding))
+                colons = 0
+            elif b == ":":
+                colons = 1
+                j = i + 1
+                while j < n and fmt[j] == ":":
+                    colons += 1
+                    j += 1
+                if j < n and fmt[j] == "z" and colons <= 3:
+                    i = j
+                    b = "z"
+                    continue
+                out.append(_sf_str(fmt[start:j], width, padding, False, False))
+                i = j - 1
+                colons = 0
+            elif b == "t":
+                out.append(_sf_str("\t", width, padding, False, False))
+            elif b == "n":
+                out.append(_sf_str("\n", width, padding, False, False))
+            elif b == "%":
+                out.append(_sf_str("%", width, padding, False, False))
+            elif not pending and b in _COMPOSITIONS:
+                pending = _COMPOSITIONS[b]
+                swap = False
+            else:
+                if not pending:
+                    out.append(_sf_str(fmt[start:i], width - 1, padding, False, False))
+                out.append(b)
+            if pending:
+                b, pending = pending[0], pending[1:]
+                width, padding = 0, ord("0")
+                # Literal characters inside a composition are emitted as they are.
+                while b in " -:/" and pending:
+                    out.append(b)
+                    b, pending = pending[0], pending[1:]
+                continue
+            break
+        i += 1
+    return "".join(out)
+
+
+def _sf_zone(offset: int, colons: int, width: int, padding: int) -> str:
+    sign = "-" if offset < 0 else "+"
+    off = abs(offset)
+    body = f"{off // 3600:02d}"
+    rem = off % 3600
+    if colons <= 2 or rem != 0:
+        if colons:
+            body += ":"
+        body += f"{rem // 60:02d}"
+        rem %= 60
+        if colons == 2 or (colons == 3 and rem != 0):
+            body += f":{rem:02d}"
+    text = sign + body
+    if padding != _NOPAD and width > len(text):
+        ch = chr(padding & 0x7F) if padding >= _EXPLICIT else "0"
+        if ch == "0":
+            text = sign + ch * (width - len(text)) + body
+        else:
+            text = ch * (width - len(text)) + text
+    return text
+
+
+def go_strconv_quote(s: str) -> str:
+    """Go's ``%q`` of a string (``strconv.Quote``) for the ASCII-printable common case."""
+    out = ['"']
+    for ch in s:
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch < " " or ch == "\x7f":
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _go_char_quote(c: str) -> str:
+    if c == "'":
+        return "'\\''"
+    if c == "\\":
+        return "'\\\\'"
+    if c < " ":
+        return {"\n": "'\\n'", "\t": "'\\t'", "\r": "'\\r'"}.get(c, f"'\\x{ord(c):02x}'")
+    return f"'{c}'"
+
+
+class _StrpError(Exception):
+    pass
+
+
+def _sp_number(src: str, index: int, size: int, lo: int, hi: int, fmt_ch: str) -> tuple[int, int]:
+    end = min(index + size, len(src))
+    i = index
+    value = 0
+    while i < end and "0" <= src[i] <= "9":
+        value = value * 10 + int(src[i])
+        i += 1
+    if i == index or value < lo or value > hi:
+        raise _StrpError(f'cannot parse "%{fmt_ch}"')
+    return value, i
+
+
+def _sp_any(src: str, index: int, names: list[str], fmt_ch: str) -> tuple[int, int]:
+    for i, name in enumerate(names):
+        seg = src[index:index + len(name)]
+        if len(seg) == len(name) and seg.lower() == name.lower():
+            return i + 1, index + len(name)
+    raise _StrpError(f'cannot parse "%{fmt_ch}"')
+
+
+def strptime(source: str, fmt: str) -> Timestamp:
+    """Parse with strftime directives, as Benthos's ``ts_strptime`` does (UTC unless the input
+    names a zone); raises ``GoTimeError`` with Benthos's text
+    (``failed to parse "x" with "%Y": cannot parse "%Y"``)."""
+    try:
+        return _strptime(source, fmt)
+    except _StrpError as exc:
+        raise GoTimeError(
+            f"failed to parse {go_strconv_quote(source)} with {go_strconv_quote(fmt)}: {exc}"
+        ) from None
+
+
+def _zone_at_2000(loc: Any) -> tuple[str, int]:
+    t = from_wall_clock(2000, 1, 1, 0, 0, 0, 0, loc)
+    _, _, off, name = wall_clock(t)
+    return name, off
+
+
+def _strptime(src: str, fmt: str) -> Timestamp:
+    year, month, day, hour, minute, sec, nsec = 1900, 1, 0, 0, 0, 0, 0
+    j = 0
+    week = weekday = yday = colons = 0
+    century, weekstart = -1, -1
+    pm = has_iso_year = has_zone_name = has_zone_offset = False
+    loc: Any = UTC
+    pending = ""
+    n, ln = len(fmt), len(src)
+    i = 0
+    while i < n:
+        b = fmt[i]
+        if b != "%":
+            if j >= ln or src[j] != b:
+                raise _StrpError(f"expected {_go_char_quote(b)}")
+            j += 1
+            i += 1
+            continue
+        i += 1
+        if i == n:
+            raise _StrpError('stray "%"')
+        b = fmt[i]
+        while True:
+            if b == "Y":
+                year, j = _sp_number(src, j, 4, 0, 9999, "Y")
+            elif b == "y":
+                year, j = _sp_number(src, j, 2, 0, 99, "y")
+                year += 2000 if year < 69 else 1900
+            elif b == "C":
+                century, j = _sp_number(src, j, 2, 0, 99, "C")
+            elif b == "g":
+                year, j = _sp_number(src, j, 2, 0, 99, b)
+                year += 2000
+                has_iso_year = True
+            elif b == "G":
+                year, j = _sp_number(src, j, 4, 0, 9999, b)
+                has_iso_year = True
+            elif b == "m":
+                month, j = _sp_number(src, j, 2, 1, 12, "m")
+            elif b == "B":
+                month, j = _sp_any(src, j, _LONG_MONTHS, "B")
+            elif b in "bh":
+                month, j = _sp_any(src, j, _SHORT_MONTHS, b)
+            elif b == "A":
+                weekday, j = _sp_any(src, j, _LONG_DAYS, "A")
+            elif b == "a":
+                weekday, j = _sp_any(src, j, _SHORT_DAYS, "a")
+            elif b == "w":
+                weekday, j = _sp_number(src, j, 1, 0, 6, "w")
+                weekday += 1
+            elif b == "u":
+                weekday, j = _sp_number(src, j, 1, 1, 7, "u")
+                weekday = weekday % 7 + 1
+            elif b in "VUW":
+                week, j = _sp_number(src, j, 2, 1 if b == "V" else 0, 53, b)
+                weekstart = {"V": 4, "U": 0, "W": 1}[b]
+                if weekday == 0:
+                    weekday = 1 if b == "U" else 2
+            elif b in "ed":
+                if b == "e" and j < ln and src[j] == " ":
+                    j += 1
+                day, j = _sp_number(src, j, 2, 1, 31, b)
+            elif b == "j":
+                yday, j = _sp_number(src, j, 3, 1, 366, "j")
+            elif b in "kH":
+                if b == "k" and j < ln and src[j] == " ":
+                    j += 1
+                hour, j = _sp_number(src, j, 2, 0, 23, b)
+            elif b in "lI":
+                if b == "l" and j < ln and src[j] == " ":
+                    j += 1
+                hour, j = _sp_number(src, j, 2, 1, 12, b)
+                if hour == 12:
+                    hour = 0
+            elif b in "Pp":
+                ampm, j = _sp_any(src, j, ["AM", "PM"], b)
+                pm = ampm == 2
+            elif b == "M":
+                minute, j = _sp_number(src, j, 2, 0, 59, "M")
+            elif b == "S":
+                sec, j = _sp_number(src, j, 2, 0, 60, "S")
+            elif b == "s":
+                unix, j = _sp_number(src, j, 10, 0, 1 << 62, "s")
+                wall, _, _, _ = wall_clock(Timestamp(unix * _NS, UTC))
+                year, month, day = wall.year, wall.month, wall.day
+                hour, minute, sec = wall.hour, wall.minute, wall.second
+            elif b == "f":
+                start = j
+                usec, j = _sp_number(src, j, 6, 0, 999999, "f")
+                usec *= 10 ** (6 - (j - start))
+                nsec = usec * 1000
+            elif b == "Z":
+                start = j
+                while j < ln and "A" <= src[j] <= "Z":
+                    j += 1
+                try:
+                    t = parse_layout("MST", src[start:j], None)
+                except GoTimeError:
+                    raise _StrpError(f'cannot parse {go_strconv_quote(src[start:j])} with "%Z"') from None
+                if has_zone_offset:
+                    zname = wall_clock(t)[3]
+                    loc = FixedZone(zname, _zone_at_2000(loc)[1])
+                else:
+                    loc = t.tz
+                has_zone_name = True
+            elif b == "z":
+                loc, j = _sp_zone(src, j, colons, has_zone_name, loc)
+                colons = 0
+                has_zone_offset = True
+            elif b == ":":
+                if pending:
+                    if j >= ln or src[j] != b:
+                        raise _StrpError(f"expected {_go_char_quote(b)}")
+                    j += 1
+                else:
+                    colons = 1
+                    jumped = False
+                    while colons <= 2:
+                        i += 1
+                        if i == n:
+                            break
+                        b = fmt[i]
+                        if b == "z":
+                            jumped = True
+                            break
+                        if b != ":" or colons == 2:
+                            break
+                        colons += 1
+                    if jumped:
+                        continue
+                    raise _StrpError('expected \'z\' after "%' + '::"'[2 - colons:])
+            elif b in "tn":
+                start = j
+                while j < ln and src[j] in " \t\n\v\f\r":
+                    j += 1
+                if start == j:
+                    raise _StrpError(f'expected a space for "%{b}"')
+            elif b == "%":
+                if j >= ln or src[j] != b:
+                    raise _StrpError(f"expected {_go_char_quote(b)}")
+                j += 1
+            elif not pending and b in _COMPOSITIONS:
+                pending = _COMPOSITIONS[b]
+            elif not pending:
+                raise _StrpError(f'unexpected format "%{b}"')
+            else:
+                if j >= ln or src[j] != b:
+                    raise _StrpError(f"expected {_go_char_quote(b)}")
+                j += 1
+            if pending:
+                b, pending = pending[0], pending[1:]
+                continue
+            break
+        i += 1
+    if j < ln:
+        raise _StrpError(f"unparsed string {go_strconv_quote(src[j:])}")
+    if pm:
+        hour += 12
+    if century >= 0:
+        year = century * 100 + year % 100
+    if day == 0:
+        if yday > 0:
+            if has_iso_year:
+                raise _StrpError('use "%Y" to parse non-ISO year for "%j"')
+            return from_wall_clock(year, 1, yday, hour, minute, sec, nsec, loc)
+        if weekstart >= 0:
+            if weekstart == 4:
+                if not has_iso_year:
+                    raise _StrpError('use "%G" to parse ISO year for "%V"')
+            elif has_iso_year:
+                raise _StrpError('use "%Y" to parse non-ISO year for "%U" or "%W"')
+            if weekstart > 0 and weekday == 1:
+                week += 1
+            t = from_wall_clock(year, 1, -weekstart, hour, minute, sec, nsec, loc)
+            t_wd = (wall_clock(t)[0].weekday() + 1) % 7
+            return from_wall_clock(year, 1, -weekstart + week * 7 - t_wd + weekday - 1, hour, minute, sec, nsec, loc)
+        day = 1
+    return from_wall_clock(year, month, day, hour, minute, sec, nsec, loc)
+
+
+def _sp_zone(src: str, j: int, colons: int, has_zone_name: bool, loc: Any) -> tuple[Any, int]:
+    def zerr(c: int) -> _StrpError:
+        return _StrpError('cannot parse "%' + '::z"'[2 - c:])
+
+    def colon_err(c: int) -> _StrpError:
+        return _StrpError('expected \':\' for "%' + '::z"'[2 - c:])
+
+    ln = len(src)
+    if j >= ln:
+        raise zerr(colons)
+    c = src[j]
+    if c == "Z":
+        return UTC, j + 1
+    if c not in "+-":
+        raise zerr(colons)
+    sign = -1 if c == "-" else 1
+
+    def num(at: int, size: int, hi: int) -> tuple[int, int]:
+        try:
+            return _sp_number(src, at, size, 0, hi, "z")
+        except _StrpError:
+            return 0, 0
+
+    i = j
+    hour, j = num(j + 1, 2, 23)
+    if j != i + 3:
+        raise zerr(colons)
+    minute = sec = 0
+    if j >= ln or src[j] != ":":
+        if colons > 0:
+            raise colon_err(colons)
+    else:
+        j += 1
+        if colons == 0:
+            colons = 4
+    i = j
+    minute, j = num(j, 2, 59)
+    if j != i + 2:
+        if colons > 0:
+            raise zerr(colons & 3)
+        j = i
+        minute = 0
+    elif colons > 1:
+        if j >= ln or src[j] != ":":
+            if colons == 2:
+                raise colon_err(colons)
+        else:
+            i = j
+            sec, j = num(j + 1, 2, 59)
+            if j != i + 3:
+                if colons == 2:
+                    raise zerr(colons)
+                j = i
+                sec = 0
+    name = _zone_at_2000(loc)[0] if has_zone_name else ""
+    return FixedZone(name, sign * ((hour * 60 + minute) * 60 + sec)), j
