@@ -8,12 +8,13 @@ Kafka producer and an SQLite connection are both per-process things that must no
 from __future__ import annotations
 
 import os
-import threading
-from typing import Iterable
+from collections.abc import Iterable
+
+import gevent.lock
 
 from streams.brokers.base import Broker, BrokerError
 
-__all__ = ["Broker", "BrokerError", "EMBEDDED", "connect", "normalize", "shared", "close_shared"]
+__all__ = ["EMBEDDED", "Broker", "BrokerError", "close_shared", "connect", "normalize", "shared"]
 
 EMBEDDED = "embedded"
 
@@ -47,13 +48,15 @@ def connect(brokers: str | Iterable[str], *, data_dir: str, client_id: str = "st
         from streams.brokers.embedded import EmbeddedBroker
 
         return EmbeddedBroker(data_dir)
-    from streams.brokers.kafka import KafkaBroker  # imported lazily: kafka-python is heavy
+    from streams.brokers.kafka import (
+        KafkaBroker,  # imported lazily: kafka-python is heavy
+    )
 
     return KafkaBroker(list(addresses), client_id=client_id)
 
 
 _SHARED: dict[tuple[int, tuple[str, ...], str, str], Broker] = {}
-_SHARED_LOCK = threading.Lock()
+_SHARED_LOCK = gevent.lock.Semaphore()  # a Kafka client may yield while connecting
 
 
 def shared(brokers: str | Iterable[str], data_dir: str, client_id: str = "streams") -> Broker:

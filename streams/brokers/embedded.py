@@ -41,13 +41,14 @@ import logging
 import os
 import sqlite3
 import struct
-import threading
 import time
 import uuid
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import count
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import gevent
 import gevent.event
@@ -55,7 +56,14 @@ import gevent.lock
 import gevent.queue
 from gevent.threadpool import ThreadPool
 
-from streams.brokers.base import Broker, BrokerError, GroupConsumer, Position, Reader, Record
+from streams.brokers.base import (
+    Broker,
+    BrokerError,
+    GroupConsumer,
+    Position,
+    Reader,
+    Record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,17 +178,19 @@ class _PendingProduce:
 
 
 class _Waiter:
-    """A reader waiting until some partition of ``topic`` has a record at or after ``wants[p]``."""
+    """A reader waiting until some partition ``p`` of a topic ``t`` holds offset ``wants[t][p]``.
 
-    __slots__ = ("topic", "wants", "event")
+    The condition is on state, not on a change, so it cannot miss a record that was committed
+    between the reader's last query and its registration."""
 
-    def __init__(self, topic: str, wants: dict[int, int]) -> None:
-        self.topic = topic
+    __slots__ = ("event", "wants")
+
+    def __init__(self, wants: dict[str, dict[int, int]]) -> None:
         self.wants = wants
         self.event = gevent.event.Event()
 
-    def check(self, heads: dict[int, int]) -> None:
-        for partition, want in self.wants.items():
+    def check(self, topic: str, heads: dict[int, int]) -> None:
+        for partition, want in self.wants.get(topic, {}).items():
             if heads.get(partition, 0) > want:
                 self.event.set()
                 return
@@ -189,7 +199,7 @@ class _Waiter:
 class _ProcessState:
     """Everything that must not cross a fork: connections, the write thread, greenlets."""
 
-    def __init__(self, broker: "EmbeddedBroker") -> None:
+    def __init__(self, broker: EmbeddedBroker) -> None:
         self.pid = os.getpid()
         self.broker = broker
         self.pool = ThreadPool(1)
@@ -240,8 +250,8 @@ class _ProcessState:
                 except gevent.queue.Empty:
                     break
             try:
-                offsets = self.write(lambda conn: _insert_batch(conn, batch, self.broker.max_records_per_partition))
-            except Exception as exc:  # every waiting producer hears about it
+                offsets = self.write(partial(_insert_batch, batch=batch, keep=self.broker.max_records_per_partition))
+            except Exception as exc:  # noqa: BLE001 -- every waiting producer hears about it
                 log.error("embedded broker: produce of %d records failed: %s", len(batch), exc)
                 for item in batch:
                     item.result.set_exception(BrokerError(f"produce failed: {exc}"))
@@ -261,25 +271,29 @@ class _ProcessState:
             if nxt > known.get(partition, 0):
                 known[partition] = nxt
         for waiter in self.waiters.get(topic, ()):
-            waiter.check(known)
+            waiter.check(topic, known)
 
-    def wait(self, topic: str, wants: dict[int, int], timeout: float) -> None:
-        """Block this greenlet until a partition passes its wanted offset, or ``timeout``."""
-        if timeout <= 0:
+    def wait(self, wants: dict[str, dict[int, int]], timeout: float) -> None:
+        """Block this greenlet until some wanted offset exists, or ``timeout``."""
+        if timeout <= 0 or not wants:
+            gevent.sleep(max(timeout, 0))
             return
-        waiter = _Waiter(topic, dict(wants))
-        self.waiters.setdefault(topic, set()).add(waiter)
+        waiter = _Waiter({t: dict(w) for t, w in wants.items()})
+        for topic in waiter.wants:
+            self.waiters.setdefault(topic, set()).add(waiter)
         try:
-            waiter.check(self.heads.get(topic, {}))
+            for topic in waiter.wants:
+                waiter.check(topic, self.heads.get(topic, {}))
             if self.poller is None or self.poller.dead:
                 self.poller = gevent.spawn(self._poll_loop)
             waiter.event.wait(timeout)
         finally:
-            group = self.waiters.get(topic)
-            if group is not None:
-                group.discard(waiter)
-                if not group:
-                    del self.waiters[topic]
+            for topic in waiter.wants:
+                group = self.waiters.get(topic)
+                if group is not None:
+                    group.discard(waiter)
+                    if not group:
+                        del self.waiters[topic]
 
     def _poll_loop(self) -> None:
         interval = self.broker.poll_interval
@@ -432,7 +446,7 @@ class EmbeddedBroker(Broker):
         self.max_records_per_partition = max_records_per_partition
         self.synchronous = synchronous.upper()
         self._state: _ProcessState | None = None
-        self._init_lock = threading.Lock()
+        self._init_lock = gevent.lock.Semaphore()  # held across a yield: must be a gevent lock
         self._round_robin = count()
         self._closed = False
 
@@ -536,9 +550,10 @@ class EmbeddedBroker(Broker):
             for off, key, value, hdrs, ts in rows
         ]
 
-    def wait_for(self, topic: str, wants: dict[int, int], timeout: float) -> None:
-        """Block until some partition ``p`` of ``topic`` holds an offset >= ``wants[p]``, or timeout."""
-        self._local().wait(topic, wants, timeout)
+    def wait_for(self, wants: dict[str, dict[int, int]], timeout: float) -> None:
+        """Block until some partition ``p`` of a topic ``t`` holds offset ``wants[t][p]``, or
+        ``timeout``; sleeps the whole timeout when ``wants`` is empty."""
+        self._local().wait(wants, timeout)
 
     def reader(self, topic: str, start: dict[int, int]) -> Reader:
         return EmbeddedReader(self, topic, start)
@@ -590,7 +605,7 @@ class EmbeddedReader(Reader):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
-            self._broker.wait_for(self._topic, self._positions, remaining)
+            self._broker.wait_for({self._topic: self._positions}, remaining)
 
     def _read(self, max_records: int) -> list[Record]:
         out: list[Record] = []
@@ -613,8 +628,7 @@ class EmbeddedReader(Reader):
         if self._broker.max_records_per_partition is None:
             return
         start = self._broker.beginning_offsets(self._topic).get(partition, 0)
-        if self._positions[partition] < start:
-            self._positions[partition] = start
+        self._positions[partition] = max(self._positions[partition], start)
 
     def seek(self, offsets: dict[int, int]) -> None:
         for p, o in offsets.items():
@@ -692,7 +706,9 @@ class EmbeddedGroupConsumer(GroupConsumer):
             "ON CONFLICT (grp, topic, member) DO UPDATE SET expires=excluded.expires",
             [(group, t, me, expires) for t in self._topics],
         )
-        conn.execute("UPDATE leases SET expires=? WHERE grp=? AND member=? AND expires>=?", (expires, group, me, now))
+        # A lease row naming this member was never taken over (taking over rewrites the member),
+        # so it is still ours even if a late heartbeat let it expire.
+        conn.execute("UPDATE leases SET expires=? WHERE grp=? AND member=?", (expires, group, me))
         held: dict[tuple[str, int], int] = {}
         for topic in self._topics:
             n_parts = conn.execute("SELECT partitions FROM topics WHERE topic=?", (topic,)).fetchone()[0]
@@ -702,8 +718,8 @@ class EmbeddedGroupConsumer(GroupConsumer):
             index = live.index(me)
             share = n_parts // len(live) + (1 if index < n_parts % len(live) else 0)
             mine = [r[0] for r in conn.execute(
-                "SELECT partition FROM leases WHERE grp=? AND topic=? AND member=? AND expires>=? ORDER BY partition",
-                (group, topic, me, now),
+                "SELECT partition FROM leases WHERE grp=? AND topic=? AND member=? ORDER BY partition",
+                (group, topic, me),
             )]
             extra = len(mine) - share
             for p in reversed(list(mine)):
@@ -760,15 +776,10 @@ class EmbeddedGroupConsumer(GroupConsumer):
                 return []
             # Wake up at least once per heartbeat to notice newly assigned partitions.
             chunk = min(remaining, self._broker.lease_seconds / 3)
-            by_topic: dict[str, dict[int, int]] = {}
+            wants: dict[str, dict[int, int]] = {}
             for (topic, p), pos in self._positions.items():
-                by_topic.setdefault(topic, {})[p] = pos
-            if len(by_topic) == 1:
-                [(topic, wants)] = by_topic.items()
-                self._broker.wait_for(topic, wants, chunk)
-            else:
-                # Several topics (or none held yet): a short sleep between checks is enough.
-                gevent.sleep(min(chunk, self._broker.poll_interval * 2))
+                wants.setdefault(topic, {})[p] = pos
+            self._broker.wait_for(wants, chunk)
         return []
 
     def _read(self, max_records: int) -> list[Record]:

@@ -7,25 +7,22 @@ only to keep a broken build from hanging; nothing asserts on how long anything t
 
 from __future__ import annotations
 
-from gevent import monkey
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-monkey.patch_all()  # no-op when tests/conftest.py has already patched
+import gevent
+import pytest
 
-import json  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
-
-import gevent  # noqa: E402
-import pytest  # noqa: E402
-
-from streams import brokers  # noqa: E402
-from streams.brokers.base import BrokerError, Position  # noqa: E402
-from streams.brokers.embedded import EmbeddedBroker, decode_headers, encode_headers  # noqa: E402
+from streams import brokers
+from streams.brokers.base import BrokerError, Position
+from streams.brokers.embedded import EmbeddedBroker, decode_headers, encode_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0  # upper bound for anything waited on; a healthy run needs a small fraction
@@ -484,3 +481,14 @@ def test_connect_and_shared_give_the_embedded_broker_once_per_process(data_dir: 
         brokers.close_shared()
     assert brokers.shared("embedded", data_dir) is not one
     brokers.close_shared()
+
+
+def test_connect_with_addresses_gives_a_kafka_broker_without_connecting() -> None:
+    from streams.brokers.kafka import KafkaBroker
+
+    kafka = brokers.connect("127.0.0.1:1, 127.0.0.1:2", data_dir="unused", client_id="gw")
+    try:
+        assert isinstance(kafka, KafkaBroker)
+        assert kafka.bootstrap == ["127.0.0.1:1", "127.0.0.1:2"] and kafka.client_id == "gw"
+    finally:
+        kafka.close()
