@@ -1,0 +1,344 @@
+"""Logs, metrics and Pushgateway pushes for the gateway (DESIGN §8).
+
+* Logs: one JSON object per line on stderr (``ts``, ``level``, ``logger``, ``msg`` plus any bound
+  or ``extra`` fields such as ``api``, ``stream``, ``topic``/``partition``/``offset``), or plain
+  text. :func:`get_logger` binds fields once so every line of a stream names its stream.
+* Metrics: :data:`METRICS` counts into this process's Prometheus registry (served on ``/metrics``
+  by :func:`render_prometheus`) and, when ``STREAMS_STATSD_HOST`` is set, into statsd. Prometheus
+  metrics are per process: with several gunicorn workers each scrape sees one worker, while statsd
+  aggregates across workers and hosts.
+* A stream's own ``metrics.prometheus`` block (``push_url``...) pushes that stream's series to a
+  Pushgateway from a greenlet (:func:`start_prometheus_push`).
+
+Metric names the engine uses: ``input_received``, ``output_sent``, ``output_error``,
+``processor_error`` (counters), ``processing_seconds`` (histogram), ``instances_active``,
+``connections_active``, ``consumer_lag`` (gauges). Prometheus names get the ``streams_`` prefix
+(counters also Prometheus's ``_total``); statsd names are ``<prefix>.<label>.<value>...<name>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import logging
+import re
+import sys
+import threading
+from typing import Any, Iterable, Mapping
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import default_handler
+from prometheus_client.registry import Collector
+
+from streams.settings import Settings
+
+# --- logging ----------------------------------------------------------------------------------
+
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record; extra fields are kept as they are (``default=str`` for the rest)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).isoformat(
+                timespec="milliseconds"
+            ).replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """``ts level logger: msg key=value ...`` for people reading a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS and not k.startswith("_")
+        )
+        ts = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+        line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if extras:
+            line += " " + extras
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+_HANDLER_MARK = "_streams_handler"
+
+
+def setup_logging(settings: Settings, stream: Any = None) -> None:
+    """Route every logger to one stderr handler in the configured format and level.
+
+    Idempotent: a second call replaces the handler it installed, so gunicorn's master and each
+    worker may call it without doubling lines.
+    """
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, _HANDLER_MARK, False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    setattr(handler, _HANDLER_MARK, True)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    # kafka-python logs every reconnect at INFO/WARNING; keep its noise one level down.
+    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+
+
+class FieldsAdapter(logging.LoggerAdapter):
+    """A logger with bound fields; call-site ``extra`` adds to them instead of replacing them."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        kwargs["extra"] = {**self.extra, **(kwargs.get("extra") or {})}  # type: ignore[dict-item]
+        return msg, kwargs
+
+    def bind(self, **fields: Any) -> "FieldsAdapter":
+        """A child logger with more fields."""
+        return FieldsAdapter(self.logger, {**self.extra, **fields})  # type: ignore[dict-item]
+
+
+def get_logger(name: str = "streams", /, **fields: Any) -> FieldsAdapter:
+    """A logger whose every line carries ``fields`` (e.g. ``api=..., stream=...``)."""
+    return FieldsAdapter(logging.getLogger(name), fields)
+
+
+def traffic_log(
+    *, api: str, method: str, path: str, status: int, seconds: float, remote_addr: str = "", **fields: Any
+) -> None:
+    """One line per request, for APIs with ``trafficLogs.enabled``."""
+    logging.getLogger("streams.traffic").info(
+        "%s %s %d",
+        method,
+        path,
+        status,
+        extra={"api": api, "method": method, "path": path, "status": status,
+               "duration_ms": round(seconds * 1000, 3), "remote_addr": remote_addr, **fields},
+    )
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+COUNTERS = ("input_received", "output_sent", "output_error", "processor_error")
+HISTOGRAMS = ("processing_seconds",)
+GAUGES = ("instances_active", "connections_active", "consumer_lag")
+
+_LABEL_RE = re.compile(r"[^a-zA-Z0-9_]")
+_STATSD_RE = re.compile(r"[^A-Za-z0-9_-]")
+_PROM_PREFIX = "streams_"
+
+_log = logging.getLogger("streams.metrics")
+
+
+class Metrics:
+    """Counters, timings and gauges sent to Prometheus (always) and statsd (when configured).
+
+    A metric's label names are fixed by its first use; later calls that omit a label record it
+    as "" and labels it never had are dropped (logged once), since Prometheus cannot change a
+    metric's labels after creation.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self._metrics: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        self._lock = threading.Lock()
+        self._statsd: Any = None
+        self._warned: set[tuple[str, str]] = set()
+
+    def configure(self, settings: Settings) -> None:
+        """(Re)connect statsd from the settings; ``statsd_host`` unset turns statsd off."""
+        if settings.statsd_host:
+            import statsd
+
+            self._statsd = statsd.StatsClient(settings.statsd_host, settings.statsd_port, prefix=settings.statsd_prefix)
+        else:
+            self._statsd = None
+
+    def incr(self, name: str, n: float = 1, **labels: Any) -> None:
+        """Add ``n`` to a counter."""
+        metric = self._labelled(name, "counter", labels)
+        if n >= 0:
+            metric.inc(n)
+        if self._statsd is not None:
+            self._statsd.incr(self._statsd_name(name, labels), n)
+
+    def timing(self, name: str, seconds: float, **labels: Any) -> None:
+        """Record a duration (a Prometheus histogram in seconds, a statsd timer in ms)."""
+        self._labelled(name, "histogram", labels).observe(seconds)
+        if self._statsd is not None:
+            self._statsd.timing(self._statsd_name(name, labels), seconds * 1000.0)
+
+    def gauge(self, name: str, value: float, **labels: Any) -> None:
+        """Set a gauge to ``value``."""
+        self._labelled(name, "gauge", labels).set(value)
+        if self._statsd is not None:
+            self._statsd.gauge(self._statsd_name(name, labels), value)
+
+    def gauge_add(self, name: str, delta: float, **labels: Any) -> None:
+        """Move a gauge by ``delta`` (e.g. +1 when a connection opens, -1 when it closes)."""
+        self._labelled(name, "gauge", labels).inc(delta)
+        if self._statsd is not None:
+            self._statsd.gauge(self._statsd_name(name, labels), delta, delta=True)
+
+    def value(self, name: str, **labels: Any) -> float | None:
+        """The current Prometheus value of a counter or gauge (sum of a histogram), for tests and
+        the management API."""
+        kind = self._kind(name)
+        sample = _PROM_PREFIX + name + {"counter": "_total", "histogram": "_sum"}.get(kind, "")
+        got = self.registry.get_sample_value(sample, {k: str(v) for k, v in labels.items()})
+        return got
+
+    def _kind(self, name: str, default: str = "gauge") -> str:
+        entry = self._metrics.get(name)
+        if entry is not None:
+            metric = entry[0]
+            return {"counter": "counter", "histogram": "histogram"}.get(metric._type, "gauge")
+        if name in COUNTERS:
+            return "counter"
+        if name in HISTOGRAMS:
+            return "histogram"
+        return default
+
+    def _labelled(self, name: str, kind: str, labels: Mapping[str, Any]) -> Any:
+        entry = self._metrics.get(name)
+        if entry is None:
+            with self._lock:
+                entry = self._metrics.get(name)
+                if entry is None:
+                    names = tuple(sorted(_LABEL_RE.sub("_", k) for k in labels))
+                    cls = {"counter": Counter, "histogram": Histogram, "gauge": Gauge}[kind]
+                    metric = cls(_PROM_PREFIX + name, f"streams {name.replace('_', ' ')}", names, registry=self.registry)
+                    entry = self._metrics[name] = (metric, names)
+        metric, names = entry
+        clean = {_LABEL_RE.sub("_", k): str(v) for k, v in labels.items()}
+        for extra in set(clean) - set(names):
+            if (name, extra) not in self._warned:
+                self._warned.add((name, extra))
+                _log.debug("metric %s has no label %s; dropped", name, extra)
+        if not names:
+            return metric
+        return metric.labels(**{n: clean.get(n, "") for n in names})
+
+    @staticmethod
+    def _statsd_name(name: str, labels: Mapping[str, Any]) -> str:
+        parts = [f"{k}.{_STATSD_RE.sub('_', str(v)) or '_'}" for k, v in sorted(labels.items())]
+        return ".".join(parts + [name])
+
+
+METRICS = Metrics()
+"""This process's metrics; import it and call ``METRICS.incr(...)``."""
+
+
+def configure(settings: Settings) -> None:
+    """Apply the settings to :data:`METRICS` (statsd on or off)."""
+    METRICS.configure(settings)
+
+
+def render_prometheus(metrics: Metrics | None = None) -> tuple[bytes, str]:
+    """The Prometheus text exposition of this process's metrics and its content type."""
+    registry = (metrics or METRICS).registry
+    return prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST
+
+
+# --- Pushgateway ------------------------------------------------------------------------------
+
+
+class _StreamFilter(Collector):
+    """The series of one stream only, so each stream's push job carries its own metrics."""
+
+    def __init__(self, source: CollectorRegistry, stream: str) -> None:
+        self.source = source
+        self.stream = stream
+
+    def collect(self) -> Iterable[Any]:
+        for family in self.source.collect():
+            samples = [s for s in family.samples if s.labels.get("stream") == self.stream]
+            if samples:
+                family.samples = samples
+                yield family
+
+
+class PushHandle:
+    """A running Pushgateway pusher; :meth:`stop` ends it after one last push."""
+
+    def __init__(self, stream: str, url: str, job: str, interval: float, handler: Any, metrics: Metrics) -> None:
+        self.stream, self.url, self.job, self.interval = stream, url, job, interval
+        self.pushes = 0
+        self.errors = 0
+        self._handler = handler
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(_StreamFilter(metrics.registry, stream))
+        self._log = get_logger("streams.metrics", stream=stream, push_url=url)
+        import gevent
+        import gevent.event
+
+        self._stopped = gevent.event.Event()
+        self._greenlet = gevent.spawn(self._run)
+
+    def push(self) -> bool:
+        """Push once now; failures are logged and counted, never raised (metrics must not stop a
+        stream)."""
+        try:
+            prometheus_client.push_to_gateway(
+                self.url, job=self.job, registry=self._registry, timeout=max(1.0, self.interval), handler=self._handler
+            )
+        except Exception as err:  # noqa: BLE001 - any failure of an optional side channel
+            self.errors += 1
+            if self.errors == 1 or self.errors % 100 == 0:
+                self._log.warning("pushing metrics failed (%d so far): %s", self.errors, err)
+            return False
+        self.pushes += 1
+        return True
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            self.push()
+
+    def stop(self, final_push: bool = True) -> None:
+        """Stop pushing (idempotent); by default push the final values first."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._greenlet.join(timeout=self.interval + 5)
+        if final_push:
+            self.push()
+
+
+def start_prometheus_push(stream_name: str, block: Mapping[str, Any], metrics: Metrics | None = None) -> PushHandle | None:
+    """Start pushing a stream's metrics as configured by its ``metrics.prometheus`` block.
+
+    Returns ``None`` when the block has no ``push_url`` (nothing to push). ``push_interval``
+    (Go duration, default ``10s``) and ``push_job_name`` (default: the stream name) follow Bento;
+    ``push_basic_auth`` (``username``/``password``) is sent as HTTP basic auth.
+    """
+    url = block.get("push_url")
+    if not url:
+        return None
+    from streams.engine.durations import parse_duration
+
+    interval = parse_duration(block.get("push_interval") or "10s")
+    if interval <= 0:
+        raise ValueError(f"push_interval must be positive, got {block.get('push_interval')!r}")
+    job = block.get("push_job_name") or stream_name
+    auth = block.get("push_basic_auth") or {}
+    handler = default_handler
+    if auth.get("username"):
+        token = base64.b64encode(f"{auth['username']}:{auth.get('password', '')}".encode()).decode()
+
+        def handler(url: str, method: str, timeout: float | None, headers: list, data: bytes) -> Any:  # type: ignore[no-redef]
+            return default_handler(url, method, timeout, headers + [("Authorization", f"Basic {token}")], data)
+
+    return PushHandle(stream_name, url, job, interval, handler, metrics or METRICS)
