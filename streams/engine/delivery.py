@@ -1,0 +1,132 @@
+"""What the engine hands to the HTTP layer: push results, deliveries and subscriptions.
+
+A ``Delivery`` is one message on its way to a client. The handler calls ``ack()`` once it wrote
+the message and ``nack()`` when the client went away first; the engine commits broker offsets
+only for acknowledged messages (DESIGN §4, promise 2). A ``Subscription`` is one live stream
+connection (SSE, WS, chunked) with a bounded queue: a client that falls ``client_queue``
+messages behind is cut off (``closed_reason = "slow client"``) so it can never block the others
+or grow memory (promise 6); it reconnects with ``Last-Event-ID`` and resumes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import gevent.queue
+
+_CLOSED: Any = object()
+
+
+@dataclass
+class PushResult:
+    """The HTTP answer to a push: 200 + sync response, 502 output failed, 408 timed out, ..."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Delivery:
+    """One message for one client; exactly one of ``ack``/``nack`` takes effect."""
+
+    __slots__ = ("content", "metadata", "event_id", "_on_ack", "_on_nack", "_done")
+
+    def __init__(
+        self,
+        content: bytes,
+        metadata: dict[str, Any],
+        event_id: str,
+        on_ack: Callable[[], None] | None = None,
+        on_nack: Callable[[], None] | None = None,
+    ) -> None:
+        self.content = content
+        self.metadata = metadata
+        self.event_id = event_id
+        self._on_ack = on_ack
+        self._on_nack = on_nack
+        self._done = False
+
+    def ack(self) -> None:
+        """The message was written to the client."""
+        if not self._done:
+            self._done = True
+            if self._on_ack:
+                self._on_ack()
+
+    def nack(self) -> None:
+        """The client went away before the message was written: it must not be lost."""
+        if not self._done:
+            self._done = True
+            if self._on_nack:
+                self._on_nack()
+
+    def __repr__(self) -> str:
+        return f"Delivery({self.event_id}, {self.content!r})"
+
+
+class Subscription:
+    """One attached stream client: a bounded queue the instance offers messages to.
+
+    Per ``(topic, partition)`` it remembers the offsets queued but not yet acknowledged (bounded by
+    the queue), so the instance can commit the lowest position every attached client acknowledged.
+    """
+
+    def __init__(self, limit: int, on_close: Callable[["Subscription"], None] | None = None) -> None:
+        self.limit = max(1, limit)
+        # One slot more than the limit, so ``close`` can always wake a blocked ``get``.
+        self._queue: gevent.queue.Queue = gevent.queue.Queue(self.limit + 1)
+        self._on_close = on_close
+        self.closed_reason: str | None = None
+        self.closed = False
+        self._unacked: dict[tuple[str, int], deque[int]] = {}
+        self.skip_below: dict[tuple[str, int], int] = {}
+
+    def offer(self, delivery: Delivery, key: tuple[str, int] | None = None, offset: int = -1) -> bool:
+        """Queue a delivery without waiting; a full queue closes this subscription as a slow client."""
+        if self.closed:
+            return False
+        if self._queue.qsize() >= self.limit:
+            self.close("slow client")
+            return False
+        if key is not None:
+            self._unacked.setdefault(key, deque()).append(offset)
+        self._queue.put_nowait(delivery)
+        return True
+
+    def note_ack(self, key: tuple[str, int], offset: int) -> None:
+        pending = self._unacked.get(key)
+        while pending and pending[0] <= offset:
+            pending.popleft()
+
+    def oldest_unacked(self, key: tuple[str, int]) -> int | None:
+        """The offset of the oldest message of this partition queued but not acknowledged."""
+        pending = self._unacked.get(key)
+        return pending[0] if pending else None
+
+    def get(self, timeout: float | None = None) -> Delivery | None:
+        """The next message, or None when nothing came within ``timeout`` or the stream closed."""
+        if self.closed:
+            return None
+        try:
+            item = self._queue.get(timeout=timeout)
+        except gevent.queue.Empty:
+            return None
+        if item is _CLOSED or self.closed:
+            return None
+        return item
+
+    def close(self, reason: str | None = None) -> None:
+        """Detach from the instance; queued, unacknowledged messages are not committed."""
+        if self.closed:
+            return
+        self.closed = True
+        self.closed_reason = reason
+        try:
+            self._queue.put_nowait(_CLOSED)
+        except gevent.queue.Full:
+            pass
+        if self._on_close:
+            self._on_close(self)

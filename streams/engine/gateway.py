@@ -1,0 +1,316 @@
+"""The gateway of one worker process: its APIs, their streams' routes and instances.
+
+``Gateway.from_settings`` loads the API definitions (a bad one is reported and skipped, never
+stopping the others); ``start`` runs after the fork (brokers must never cross a fork) and starts
+the template-free streams; ``drain`` stops inputs, lets in-flight messages finish and commit, and
+closes everything. Each ``Api`` keeps, per template stream, one instance per distinct substituted
+config, shared by every request that substitutes to it and closed once idle.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
+import gevent.lock
+
+from streams import context
+from streams.brokers.base import Broker
+from streams.engine.components import ConfigError, resolve, split_component
+from streams.engine.durations import parse_duration
+from streams.engine.instance import StreamInstance
+from streams.engine.logs import StreamLog
+from streams.engine.resources import Resources
+from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL the HTTP layer serves for a stream."""
+
+    api: "Api"
+    stream: str
+    path: str
+    kind: str  # "push" | "push_ws" | "pull" | "stream" | "pull_ws"
+    methods: tuple[str, ...]
+    timeout: float
+    stream_format: str = "raw"
+    heartbeat: float = 0.0
+    ws_message_type: str = "text"
+
+
+class Api:
+    """One API definition: listen path, context-variable policy, and its streams."""
+
+    def __init__(
+        self,
+        gateway: "Gateway",
+        name: str,
+        listen_path: str,
+        strip: bool,
+        traffic_logs: bool,
+        context_variables: bool,
+        streams: dict[str, Any],
+        source: str = "",
+    ) -> None:
+        self.gateway = gateway
+        self.name = name
+        self.listen_path = listen_path
+        self.strip = strip
+        self.traffic_logs = traffic_logs
+        self.context_variables = context_variables
+        self.streams = streams
+        self.source = source
+        self.templates = {s for s, conf in streams.items() if context.placeholders(conf)}
+        self._instances: dict[str, dict[str, StreamInstance]] = {s: {} for s in streams}
+        self._create_lock = gevent.lock.Semaphore()
+
+    def is_template(self, stream: str) -> bool:
+        return stream in self.templates
+
+    def open(self, stream: str, variables: dict[str, str]) -> StreamInstance:
+        """The running instance of ``stream`` for these request variables, acquired for the
+        caller, who must call ``release()`` on it when its client is done."""
+        if stream not in self.streams:
+            raise KeyError(f"API {self.name!r} has no stream {stream!r}")
+        conf = self.streams[stream]
+        if stream in self.templates:
+            conf = context.substitute(conf, variables, enabled=self.context_variables)
+        key = context.instance_key(conf)
+        table = self._instances[stream]
+        instance = table.get(key)
+        if instance is None or instance.closed:
+            with self._create_lock:
+                instance = table.get(key)
+                if instance is None or instance.closed:
+                    instance = self.gateway.build_instance(self, stream, conf, key)
+                    table[key] = instance
+                    instance.start()
+        return instance.acquire()
+
+    def start_static(self) -> None:
+        """Start every template-free stream once (this worker's copy)."""
+        for stream in self.streams:
+            if stream in self.templates:
+                continue
+            try:
+                self.open(stream, {}).release()
+            except Exception as exc:
+                self.gateway.log.error(f"stream could not start: {exc}", api=self.name, stream=stream)
+
+    def instances(self) -> list[StreamInstance]:
+        return [i for table in self._instances.values() for i in table.values() if not i.closed]
+
+    def reap(self, idle_timeout: float, now: float) -> int:
+        """Close template instances nobody used for ``idle_timeout`` seconds."""
+        closed = 0
+        for stream in self.templates:
+            table = self._instances[stream]
+            for key, inst in list(table.items()):
+                if inst.refs == 0 and inst.idle_since is not None and now - inst.idle_since >= idle_timeout:
+                    del table[key]
+                    inst.close(timeout=self.gateway.settings.drain_timeout)
+                    self.gateway.log.info("idle instance closed", api=self.name, stream=stream, instance=key[:12])
+                    closed += 1
+        return closed
+
+    def routes(self) -> list[Route]:
+        routes: list[Route] = []
+        prefix = "/" + self.listen_path.strip("/")
+        prefix = "" if prefix == "/" else prefix
+        for stream, conf in self.streams.items():
+            routes.extend(_stream_routes(self, stream, conf, prefix))
+        return routes
+
+    def __repr__(self) -> str:
+        return f"Api({self.name!r}, {self.listen_path!r})"
+
+
+def _join(prefix: str, path: str) -> str:
+    return prefix + "/" + str(path).lstrip("/")
+
+
+def _stream_routes(api: Api, stream: str, conf: dict[str, Any], prefix: str) -> list[Route]:
+    out: list[Route] = []
+    where = f"streams.{stream}"
+    try:
+        name, _, _ = split_component("input", (conf or {}).get("input"), f"{where}.input")
+        if name == "http_server":
+            _, c, _ = resolve("input", conf["input"], f"{where}.input")
+            timeout = parse_duration(c["timeout"], 5.0)
+            verbs = tuple(v.upper() for v in c["allowed_verbs"])
+            out.append(Route(api, stream, _join(prefix, c["path"]), "push", verbs, timeout))
+            if c.get("ws_path"):
+                out.append(Route(api, stream, _join(prefix, c["ws_path"]), "push_ws", ("GET",), timeout))
+        name, _, _ = split_component("output", (conf or {}).get("output"), f"{where}.output")
+        if name == "http_server":
+            _, c, _ = resolve("output", conf["output"], f"{where}.output")
+            timeout = parse_duration(c["timeout"], 5.0)
+            extra = dict(
+                stream_format=c.get("stream_format", "raw"),
+                heartbeat=parse_duration(c.get("heartbeat", ""), 0.0),
+                ws_message_type=c.get("ws_message_type", "text"),
+            )
+            verbs = tuple(v.upper() for v in c["allowed_verbs"])
+            out.append(Route(api, stream, _join(prefix, c["path"]), "pull", verbs, timeout, **extra))
+            if c.get("stream_path"):
+                out.append(Route(api, stream, _join(prefix, c["stream_path"]), "stream", ("GET",), timeout, **extra))
+            if c.get("ws_path"):
+                out.append(Route(api, stream, _join(prefix, c["ws_path"]), "pull_ws", ("GET",), timeout, **extra))
+    except (ConfigError, ValueError, KeyError) as exc:
+        api.gateway.log.error(f"stream has no usable routes: {exc}", api=api.name, stream=stream)
+    return out
+
+
+class Gateway:
+    """Every API of this worker process."""
+
+    def __init__(self, settings: Settings, problems: list[Any] | None = None) -> None:
+        self.settings = settings
+        self.problems: list[Any] = list(problems or [])
+        self.apis: list[Api] = []
+        self._broker: Broker | None = None
+        self._broker_lock = gevent.lock.Semaphore()
+        self._reaper: gevent.Greenlet | None = None
+        self.started = False
+        self.draining = False
+        self.log = StreamLog(component="gateway")
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Gateway":
+        """Load every API definition of ``settings.definitions_dir``; problems are logged and
+        kept in ``.problems``, and the definitions that loaded serve anyway."""
+        from streams.definitions import load_directory
+
+        definitions, problems = load_directory(settings.definitions_dir)
+        gateway = cls(settings, problems)
+        for problem in problems:
+            gateway.log.error(f"definition problem: {problem}")
+        for definition in definitions:
+            gateway.add_definition(definition)
+        return gateway
+
+    def add_definition(self, definition: Any) -> Api:
+        """Register one loaded ``ApiDefinition``."""
+        return self.add_api(
+            name=definition.name,
+            listen_path=definition.listen_path,
+            strip=getattr(definition, "strip", True),
+            traffic_logs=getattr(definition, "traffic_logs", False),
+            context_variables=getattr(definition, "context_variables", True),
+            streams={
+                name: (sd.config if hasattr(sd, "config") else sd) for name, sd in definition.streams.items()
+            },
+            source=str(getattr(definition, "source", "") or ""),
+        )
+
+    def add_api(
+        self,
+        name: str,
+        listen_path: str,
+        streams: dict[str, Any],
+        *,
+        strip: bool = True,
+        traffic_logs: bool = False,
+        context_variables: bool = True,
+        source: str = "",
+    ) -> Api:
+        api = Api(self, name, listen_path, strip, traffic_logs, context_variables, streams, source)
+        self.apis.append(api)
+        return api
+
+    def api(self, name: str) -> Api:
+        for api in self.apis:
+            if api.name == name:
+                return api
+        raise KeyError(name)
+
+    def routes(self) -> list[Route]:
+        return [r for api in self.apis for r in api.routes()]
+
+    # -- shared resources ------------------------------------------------------------------
+
+    def broker(self, addresses: list[str] | None = None) -> Broker:
+        """This worker's broker connection; ``STREAMS_KAFKA_BROKERS`` decides which one, and
+        replaces the addresses written in the definitions."""
+        if self._broker is None:
+            with self._broker_lock:
+                if self._broker is None:
+                    from streams import brokers
+
+                    self._broker = brokers.shared(self.settings.kafka_brokers, self.settings.data_dir)
+        return self._broker
+
+    def build_instance(self, api: Api, stream: str, conf: dict[str, Any], key: str) -> StreamInstance:
+        res = Resources(
+            settings=self.settings,
+            api=api.name,
+            stream=stream,
+            path=f"streams.{stream}",
+            broker_factory=self.broker,
+        )
+        instance = StreamInstance(stream, conf, key, res)
+        self.log.info("instance started", api=api.name, stream=stream, instance=key[:12])
+        return instance
+
+    # -- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """After fork: start the template-free streams and the idle-instance reaper."""
+        if self.started:
+            return
+        self.started = True
+        for api in self.apis:
+            api.start_static()
+        self._reaper = gevent.spawn(self._reap_loop)
+
+    def _reap_loop(self) -> None:
+        idle = self.settings.instance_idle_timeout
+        while not self.draining:
+            gevent.sleep(min(5.0, max(0.05, idle / 4)))
+            self.reap()
+
+    def reap(self) -> int:
+        """Close idle template instances now; returns how many were closed."""
+        now = time.monotonic()
+        return sum(api.reap(self.settings.instance_idle_timeout, now) for api in self.apis)
+
+    def instances(self) -> list[StreamInstance]:
+        return [i for api in self.apis for i in api.instances()]
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Stop every input, let in-flight messages finish and commit, close instances and
+        the broker."""
+        timeout = self.settings.drain_timeout if timeout is None else timeout
+        self.draining = True
+        if self._reaper is not None:
+            self._reaper.kill(block=False)
+        instances = self.instances()
+        for inst in instances:
+            inst.stop_input()
+        deadline = time.monotonic() + timeout
+        for inst in instances:
+            inst.close(timeout=max(0.1, deadline - time.monotonic()))
+        if self._broker is not None:
+            try:
+                self._broker.close()
+            except Exception:
+                self.log.exception("closing the broker failed")
+            self._broker = None
+        self.log.info("gateway drained", instances=len(instances))
+
+    def health(self) -> dict[str, Any]:
+        instances = self.instances()
+        return {
+            "status": "draining" if self.draining else "pass",
+            "apis": [api.name for api in self.apis],
+            "streams": sum(len(api.streams) for api in self.apis),
+            "instances": len(instances),
+            "clients": sum(i.clients for i in instances),
+            "problems": len(self.problems),
+            "broker": "embedded" if self.settings.embedded_kafka else "kafka",
+        }

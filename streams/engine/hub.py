@@ -1,0 +1,389 @@
+"""Serving an ``http_server`` output fed by a broker topic (the seed's ``out`` stream).
+
+The instance does NOT join its consumer group: every worker process (and host) must be able to
+serve the user, so the group is only a place to keep offsets (DESIGN §7).
+
+* ``pull`` (REST GET): under a per-instance lock, re-read the group's committed offsets, read
+  forward, skip messages the processors delete, commit the next offset of the first surviving
+  message *before* returning it, so a next GET on any worker starts after it; ``nack`` puts the
+  commit back if nobody moved it since. Sequential GETs: in order, none twice, none skipped.
+* ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, one shared reader per
+  instance offers every surviving message to every attached client (and to a waiting GET). Offsets
+  are committed in batches to the lowest position every attached client acknowledged. A client
+  resuming with ``Last-Event-ID`` first catches up with a private reader, then merges into the
+  shared one at a point where nothing can be missed or repeated.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import gevent
+import gevent.event
+import gevent.lock
+
+from streams.brokers.base import Broker, Reader, Record
+from streams.engine.delivery import Delivery, Subscription
+from streams.engine.records import event_id, parse_event_id, record_to_message
+from streams.message import Message
+
+Key = tuple[str, int]
+Process = Callable[[Message], list[Message]]
+
+
+class BrokerHub:
+    def __init__(
+        self,
+        broker: Broker,
+        group: str,
+        topics: list[str],
+        start_from_oldest: bool,
+        process: Process,
+        log: Any,
+        client_queue: int,
+        commit_period: float = 1.0,
+    ) -> None:
+        self.broker = broker
+        self.group = group
+        self.topics = topics
+        self.start_from_oldest = start_from_oldest
+        self.process = process
+        self.log = log
+        self.client_queue = client_queue
+        self.commit_period = max(0.05, commit_period)
+        self._pull_lock = gevent.lock.Semaphore()
+        self._readers: dict[str, Reader] = {}
+        self._subs: set[Subscription] = set()
+        self._catching_up: set[Subscription] = set()
+        self._waiters: list[Subscription] = []
+        self._bcast_pos: dict[Key, int] = {}
+        self._bcast: list[gevent.Greenlet] = []
+        self._bcast_live = 0
+        self._bcast_lock = gevent.lock.Semaphore()
+        self._committer: gevent.Greenlet | None = None
+        self._closed = False
+        self._dirty = False
+
+    # -- positions -------------------------------------------------------------------------
+
+    def start_offsets(self, topic: str) -> dict[int, int]:
+        """The group's committed next-offsets, oldest/newest for partitions never committed."""
+        committed = self.broker.committed(self.group, topic)
+        parts = self.broker.partitions(topic)
+        missing = [p for p in parts if p not in committed]
+        if missing:
+            edge = self.broker.beginning_offsets(topic) if self.start_from_oldest else self.broker.end_offsets(topic)
+            for p in missing:
+                committed[p] = edge.get(p, 0)
+        return committed
+
+    def pin_start(self) -> None:
+        """With ``start_from_oldest: false``, record "now" as the user's position on first use,
+        so messages arriving between two GETs are kept for them instead of skipped."""
+        if self.start_from_oldest:
+            return
+        for topic in self.topics:
+            committed = self.broker.committed(self.group, topic)
+            parts = self.broker.partitions(topic)
+            missing = [p for p in parts if p not in committed]
+            if missing:
+                ends = self.broker.end_offsets(topic)
+                self.broker.commit(self.group, topic, {p: ends.get(p, 0) for p in missing})
+
+    def _reader(self, topic: str, start: dict[int, int]) -> Reader:
+        reader = self._readers.get(topic)
+        if reader is None:
+            reader = self._readers[topic] = self.broker.reader(topic, start)
+        else:
+            reader.seek(start)
+        return reader
+
+    def _process_record(self, record: Record) -> list[Message]:
+        try:
+            return self.process(record_to_message(record))
+        except Exception:
+            self.log.exception(
+                "processing failed; record skipped",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
+            return []
+
+    def _delivery(self, msg: Message, record: Record, on_ack: Any = None, on_nack: Any = None) -> Delivery:
+        return Delivery(msg.content, dict(msg.metadata), event_id(record.partition, record.offset), on_ack, on_nack)
+
+    # -- pull ------------------------------------------------------------------------------
+
+    def pull(self, timeout: float) -> Delivery | None:
+        """The user's next message (see module doc), or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        if not self._pull_lock.acquire(timeout=timeout):
+            return None
+        try:
+            if self._subs or self._catching_up:
+                return self._pull_broadcast(deadline)
+            return self._pull_committed(deadline)
+        finally:
+            self._pull_lock.release()
+
+    def _pull_committed(self, deadline: float) -> Delivery | None:
+        starts = {t: self.start_offsets(t) for t in self.topics}
+        readers = {t: self._reader(t, starts[t]) for t in self.topics}
+        skipped: dict[str, dict[int, int]] = {t: {} for t in self.topics}
+        slice_ = 0.2 if len(self.topics) > 1 else None
+        while not self._closed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for topic, reader in readers.items():
+                wait = min(remaining, slice_) if slice_ else remaining
+                for record in reader.fetch(timeout=max(0.0, wait), max_records=100):
+                    out = self._process_record(record)
+                    if not out:
+                        skipped[topic][record.partition] = record.offset + 1
+                        continue
+                    if len(out) > 1:
+                        self.log.warning("processors made several messages of one record; a GET gets the first")
+                    return self._claim(record, out[0], starts[topic], skipped[topic])
+                if self._subs or self._catching_up:
+                    # A stream client attached meanwhile: its shared reader now feeds GETs too.
+                    self._commit_skipped(topic, starts[topic], skipped[topic])
+                    return self._pull_broadcast(deadline)
+        for topic in self.topics:
+            self._commit_skipped(topic, starts[topic], skipped[topic])
+        return None
+
+    def _claim(self, record: Record, msg: Message, start: dict[int, int], skipped: dict[int, int]) -> Delivery:
+        """Commit past ``record`` before handing it out, so no other GET can return it."""
+        offsets = {p: o for p, o in skipped.items() if p != record.partition and o > start.get(p, 0)}
+        offsets[record.partition] = record.offset + 1
+        self.broker.commit(self.group, record.topic, offsets)
+
+        def rollback() -> None:
+            try:
+                now = self.broker.committed(self.group, record.topic)
+                if now.get(record.partition) == record.offset + 1:
+                    self.broker.commit(self.group, record.topic, {record.partition: record.offset})
+                    self.log.info(
+                        "client went away; message handed back",
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                    )
+                else:
+                    self.log.warning(
+                        "client went away after the position moved on; message not handed back",
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                    )
+            except Exception:
+                self.log.exception(
+                    "could not hand a message back",
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+
+        return self._delivery(msg, record, on_nack=rollback)
+
+    def _commit_skipped(self, topic: str, start: dict[int, int], skipped: dict[int, int]) -> None:
+        """Messages the processors deleted count as delivered: move past them if nobody else
+        moved the position meanwhile."""
+        moved = {p: o for p, o in skipped.items() if o > start.get(p, 0)}
+        if not moved:
+            return
+        now = self.broker.committed(self.group, topic)
+        safe = {p: o for p, o in moved.items() if now.get(p, start.get(p)) == start.get(p)}
+        if safe:
+            self.broker.commit(self.group, topic, safe)
+
+    def _pull_broadcast(self, deadline: float) -> Delivery | None:
+        waiter = Subscription(1)
+        self._waiters.append(waiter)
+        try:
+            return waiter.get(max(0.0, deadline - time.monotonic()))
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            waiter.close()
+
+    # -- subscribe -------------------------------------------------------------------------
+
+    def subscribe(self, last_event_id: str | None = None) -> Subscription:
+        sub = Subscription(self.client_queue, on_close=self._detach)
+        resume = parse_event_id(last_event_id)
+        if resume is None:
+            self._ensure_broadcast()
+            self._subs.add(sub)
+        else:
+            self._catching_up.add(sub)
+            self._ensure_broadcast()
+            gevent.spawn(self._catch_up, sub, resume)
+        return sub
+
+    def _detach(self, sub: Subscription) -> None:
+        # NOTE: may run inside the broadcast loop (slow client cut off): never yield here.
+        self._catching_up.discard(sub)
+        if sub in self._subs:
+            self._subs.discard(sub)
+            gevent.spawn(self._commit_broadcast, sub)
+
+    def _ensure_broadcast(self) -> None:
+        with self._bcast_lock:
+            if self._bcast_live > 0 or self._closed:
+                return
+            starts = {topic: self.start_offsets(topic) for topic in self.topics}
+            self._bcast_pos = {(t, p): o for t, start in starts.items() for p, o in start.items()}
+            readers = {topic: self.broker.reader(topic, start) for topic, start in starts.items()}
+            self._bcast_live = len(readers)
+            self._bcast = [gevent.spawn(self._broadcast_loop, t, r) for t, r in readers.items()]
+            if self._committer is None or self._committer.dead:
+                self._committer = gevent.spawn(self._commit_loop)
+
+    def _active(self) -> bool:
+        return not self._closed and bool(self._subs or self._catching_up)
+
+    def _broadcast_loop(self, topic: str, reader: Reader) -> None:
+        live = True
+        try:
+            while True:
+                if not self._active():
+                    # NOTE: decided without yielding, so a subscriber attaching from now on
+                    # sees no live reader and starts a new one.
+                    live = False
+                    self._bcast_live -= 1
+                    break
+                for record in reader.fetch(timeout=0.5):
+                    out = self._process_record(record)
+                    key = (topic, record.partition)
+                    # NOTE: from here to the position update nothing yields, so a merging
+                    # catch-up client sees a consistent "offered up to" position.
+                    for msg in out:
+                        self._offer_all(msg, record, key)
+                    self._bcast_pos[key] = record.offset + 1
+                    if not self._active():
+                        break
+        except Exception:
+            self.log.exception("broadcast reader failed", topic=topic)
+            for sub in list(self._subs):
+                sub.close("stream reader failed")
+        finally:
+            if live:
+                self._bcast_live -= 1
+            reader.close()
+
+    def _offer_all(self, msg: Message, record: Record, key: Key) -> None:
+        for sub in list(self._subs):
+            if record.offset < sub.skip_below.get(key, 0):
+                continue
+            sub.offer(self._sub_delivery(sub, msg, record, key), key, record.offset)
+        while self._waiters:
+            waiter = self._waiters.pop(0)
+            if waiter.offer(self._delivery(msg, record)):
+                break
+
+    def _sub_delivery(self, sub: Subscription, msg: Message, record: Record, key: Key) -> Delivery:
+        def on_ack() -> None:
+            sub.note_ack(key, record.offset)
+            self._dirty = True
+
+        return self._delivery(msg, record, on_ack=on_ack)
+
+    def _catch_up(self, sub: Subscription, resume: tuple[int, int]) -> None:
+        """Replay from after ``Last-Event-ID`` with a private reader, then join the shared one."""
+        part, off = resume
+        readers: dict[str, Reader] = {}
+        try:
+            for topic in self.topics:
+                start = self.start_offsets(topic)
+                if part in start or part in self.broker.partitions(topic):
+                    start[part] = off + 1
+                readers[topic] = self.broker.reader(topic, start)
+            while not sub.closed and not self._closed:
+                got = False
+                for topic, reader in readers.items():
+                    for record in reader.fetch(timeout=0.2 if got else 0.5):
+                        got = True
+                        key = (topic, record.partition)
+                        for msg in self._process_record(record):
+                            if not sub.offer(self._delivery(msg, record), key, record.offset):
+                                return
+                if self._merge(sub, readers):
+                    return
+        except Exception:
+            self.log.exception("catch-up reader failed")
+            sub.close("stream reader failed")
+        finally:
+            for reader in readers.values():
+                reader.close()
+            self._catching_up.discard(sub)
+
+    def _merge(self, sub: Subscription, readers: dict[str, Reader]) -> bool:
+        """Join the shared reader once the private one is at or past it on every partition."""
+        if sub.closed:
+            return True
+        mine = {(t, p): o for t, r in readers.items() for p, o in r.positions().items()}
+        if any(mine.get(key, 0) < pos for key, pos in self._bcast_pos.items()):
+            return False
+        sub.skip_below = mine
+        self._subs.add(sub)
+        self._catching_up.discard(sub)
+        return True
+
+    # -- broadcast commits -----------------------------------------------------------------
+
+    def _commit_loop(self) -> None:
+        while not self._closed and self._bcast_live > 0:
+            gevent.sleep(self.commit_period)
+            if self._dirty:
+                self._commit_broadcast()
+
+    def _commit_broadcast(self, also: Subscription | None = None) -> None:
+        """Commit, per partition, the lowest position every attached client acknowledged."""
+        subs = set(self._subs)
+        if also is not None:
+            subs.add(also)
+        if not subs:
+            return
+        self._dirty = False
+        by_topic: dict[str, dict[int, int]] = {}
+        for key, pos in self._bcast_pos.items():
+            low = pos
+            for sub in subs:
+                oldest = sub.oldest_unacked(key)
+                if oldest is not None:
+                    low = min(low, oldest)
+            by_topic.setdefault(key[0], {})[key[1]] = low
+        for topic, offsets in by_topic.items():
+            try:
+                now = self.broker.committed(self.group, topic)
+                forward = {p: o for p, o in offsets.items() if o > now.get(p, -1)}
+                if forward:
+                    self.broker.commit(self.group, topic, forward)
+            except Exception:
+                self.log.exception("commit failed", topic=topic)
+
+    # -- life ------------------------------------------------------------------------------
+
+    @property
+    def clients(self) -> int:
+        return len(self._subs) + len(self._catching_up)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._commit_broadcast()
+        self._closed = True
+        for sub in list(self._subs | self._catching_up):
+            sub.close("stream closed")
+        for waiter in list(self._waiters):
+            waiter.close("stream closed")
+        gevent.joinall(self._bcast, timeout=2.0)
+        if self._committer is not None:
+            self._committer.kill(block=False)
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()

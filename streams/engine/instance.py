@@ -1,0 +1,232 @@
+"""One running stream: its input, processors and output, and how clients reach it.
+
+How the instance runs follows from its components (DESIGN §4):
+
+* ``http_server`` input: passive; each ``push`` runs the processors and the outputs in a greenlet
+  and answers once every output acknowledged (200 + sync response), failed (502) or the
+  component's timeout passed (408).
+* ``http_server`` output fed by a ``kafka`` input: a ``BrokerHub`` serves GETs and stream clients
+  from the user's consumer-group offsets, without joining the group.
+* ``http_server`` output fed by anything else: a ``LocalHub`` hands messages over in-process.
+* any other active input (``kafka`` with a group, ``generate``, ``broker``): a runner greenlet
+  reads, processes, writes, and only then lets the input commit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Callable
+
+import gevent
+import gevent.event
+
+from streams.engine.components import (
+    ConfigError,
+    Input,
+    Output,
+    OutputError,
+    Transaction,
+    build_input,
+    build_output,
+    build_processors,
+)
+from streams.engine.delivery import Delivery, PushResult, Subscription
+from streams.engine.hub import BrokerHub
+from streams.engine.local_hub import LocalHub
+from streams.engine.pipeline import run_processors
+from streams.engine.resources import Resources
+from streams.message import Message
+
+
+class StreamInstance:
+    """A stream config with every ``$tyk_context`` placeholder substituted, running."""
+
+    def __init__(self, name: str, config: dict[str, Any], key: str, res: Resources) -> None:
+        if not isinstance(config, dict):
+            raise ConfigError(f"streams.{name}: expected an object")
+        from streams.engine.ratelimit import build_limits
+
+        limits = build_limits(config.get("rate_limit_resources"), f"streams.{name}.rate_limit_resources")
+        res = replace(res, extras={**res.extras, "rate_limits": limits})
+        self.name = name
+        self.key = key
+        self.res = res
+        self.log = res.logger()
+        self.input_type, self.input, input_procs = build_input(config.get("input"), res, f"streams.{name}.input")
+        pipeline = config.get("pipeline") or {}
+        self.processors = input_procs + build_processors(
+            pipeline.get("processors"), res, f"streams.{name}.pipeline.processors"
+        )
+        self.output: Output = build_output(config.get("output"), res, f"streams.{name}.output")
+        self.hub: BrokerHub | LocalHub | None = None
+        self._stopping = gevent.event.Event()
+        self._runners: list[gevent.Greenlet] = []
+        self._refs = 0
+        self.idle_since: float | None = time.monotonic()
+        self.closed = False
+
+        from streams.outputs.http_server import HttpServerOutput
+
+        if isinstance(self.output, HttpServerOutput):
+            source = getattr(self.input, "hub_source", None)
+            if source is not None:
+                broker, group, topics, oldest, commit_period = source(fallback_group=f"streams-{key}")
+                self.hub = BrokerHub(
+                    broker,
+                    group,
+                    topics,
+                    oldest,
+                    self._process_one,
+                    self.log,
+                    res.settings.client_queue,
+                    commit_period,
+                )
+                self.hub.pin_start()
+            else:
+                self.hub = LocalHub(res.settings.client_queue, self.output.timeout)
+                self.output.hub = self.hub
+
+    # -- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the input's reading loop, unless the input is passive or a hub reads for it."""
+        if self.input.passive or isinstance(self.hub, BrokerHub):
+            return
+        self._runners.append(gevent.spawn(self._run_input))
+
+    def _run_input(self) -> None:
+        try:
+            self.input.run(self.deliver, self._stopping)
+        except Exception:
+            self.log.exception("input stopped with an error")
+
+    def acquire(self) -> "StreamInstance":
+        self._refs += 1
+        self.idle_since = None
+        return self
+
+    def release(self) -> None:
+        """The caller's client is done with the instance (pairs with ``Api.open``)."""
+        self._refs = max(0, self._refs - 1)
+        if self._refs == 0:
+            self.idle_since = time.monotonic()
+
+    @property
+    def refs(self) -> int:
+        return self._refs
+
+    def stop_input(self) -> None:
+        """Stop reading new messages; in-flight ones finish (drain)."""
+        self._stopping.set()
+
+    def join(self, timeout: float) -> bool:
+        gevent.joinall(self._runners, timeout=timeout)
+        return all(g.dead for g in self._runners)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the input, let in-flight messages finish, then release every component."""
+        if self.closed:
+            return
+        self.closed = True
+        self.stop_input()
+        if not self.join(timeout):
+            self.log.warning("in-flight messages did not finish in time; stopping anyway")
+            gevent.killall(self._runners, timeout=1.0)
+        if self.hub is not None:
+            self.hub.close()
+        for component in (self.input, *self.processors, self.output):
+            try:
+                component.close()
+            except Exception:
+                self.log.exception("closing a component failed")
+
+    # -- processing ------------------------------------------------------------------------
+
+    def _process_one(self, msg: Message) -> list[Message]:
+        return run_processors(self.processors, [msg], Transaction())
+
+    def deliver(self, batch: list[Message], txn: Transaction | None = None) -> bool:
+        """Process a batch and write it to the output; True once every output acknowledged (or
+        the processors deleted every message), False when an output failed (logged)."""
+        txn = txn or Transaction()
+        try:
+            self._process_and_write(batch, txn)
+            return True
+        except OutputError as exc:
+            self._log_failure("output failed", exc, batch)
+        except Exception as exc:
+            self._log_failure("processing failed", exc, batch, with_trace=True)
+        return False
+
+    def _log_failure(self, what: str, exc: BaseException, batch: list[Message], with_trace: bool = False) -> None:
+        where: dict[str, Any] = {}
+        pos = batch[0].position if batch else None
+        if pos is not None:
+            where = {"topic": pos.topic, "partition": pos.partition, "offset": pos.offset}
+        self.res.incr("output_error")
+        if with_trace:
+            self.log.exception(f"{what}: {exc}", **where)
+        else:
+            self.log.error(f"{what}: {exc}", **where)
+
+    def _process_and_write(self, batch: list[Message], txn: Transaction) -> None:
+        started = time.monotonic()
+        self.res.incr("input_received", len(batch))
+        batch = run_processors(self.processors, batch, txn)
+        if not batch:
+            return
+        self.output.write(batch, txn)
+        self.res.incr("output_sent", len(batch))
+        self.res.timing("latency", time.monotonic() - started)
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def push(self, message: Message, timeout: float) -> PushResult:
+        """One message from an HTTP/WS client (see module doc for the statuses)."""
+        return self.push_batch([message], timeout)
+
+    def push_batch(self, messages: list[Message], timeout: float) -> PushResult:
+        """A batch (multipart body) from an HTTP client, acknowledged as a whole."""
+        limiter = getattr(self.input, "limiter", None)
+        if limiter is not None:
+            wait = limiter.take()
+            if wait > 0:
+                return PushResult(429, b"", {"Retry-After": str(max(1, int(wait + 0.999)))}, "rate limited")
+        txn = Transaction()
+        job = gevent.spawn(self._process_and_write, messages, txn)
+        job.join(timeout)
+        if not job.ready():
+            # NOTE: not killed: an output may be half-way through an acknowledged write.
+            self.log.warning("push timed out", timeout=timeout)
+            return PushResult(408, b"", {}, f"request timed out after {timeout:g}s")
+        exc = job.exception
+        if isinstance(exc, OutputError):
+            self._log_failure("output failed", exc, messages)
+            return PushResult(502, b"", {}, str(exc))
+        if exc is not None:
+            self._log_failure("processing failed", exc, messages)
+            return PushResult(500, b"", {}, f"processing failed: {exc}")
+        respond: Callable[..., PushResult] | None = getattr(self.input, "respond", None)
+        if respond is None:
+            return PushResult(200)
+        return respond(txn.response)
+
+    def pull(self, timeout: float) -> Delivery | None:
+        """The next message for a GET on the ``http_server`` output, or None after ``timeout``."""
+        if self.hub is None:
+            raise ConfigError(f"stream {self.name!r} has no http_server output")
+        return self.hub.pull(timeout)
+
+    def subscribe(self, last_event_id: str | None = None) -> Subscription:
+        """Attach a stream client (SSE, WS, chunked); ``close()`` it when the client leaves."""
+        if self.hub is None:
+            raise ConfigError(f"stream {self.name!r} has no http_server output")
+        return self.hub.subscribe(last_event_id)
+
+    @property
+    def clients(self) -> int:
+        return self.hub.clients if self.hub is not None else 0
+
+    def __repr__(self) -> str:
+        return f"StreamInstance({self.name!r}, key={self.key[:8]})"

@@ -1,0 +1,35 @@
+"""Running a chain of processors, and an output with its own processors in front."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from streams.engine.components import Output, Processor, Transaction
+from streams.message import Message
+
+
+def run_processors(processors: Sequence[Processor], batch: list[Message], txn: Transaction) -> list[Message]:
+    """Each processor in turn; an empty batch (every message deleted) stops the chain."""
+    for proc in processors:
+        if not batch:
+            break
+        batch = proc.process(batch, txn)
+    return batch
+
+
+class ProcessedOutput(Output):
+    """An output config with ``processors:``: they run just before this output's writes."""
+
+    def __init__(self, output: Output, processors: list[Processor]) -> None:
+        self.output = output
+        self.processors = processors
+
+    def write(self, batch: list[Message], txn: Transaction) -> None:
+        batch = run_processors(self.processors, [m.copy() for m in batch], txn)
+        if batch:
+            self.output.write(batch, txn)
+
+    def close(self) -> None:
+        for p in self.processors:
+            p.close()
+        self.output.close()

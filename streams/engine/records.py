@@ -1,0 +1,39 @@
+"""Broker records as messages, with Bento's Kafka metadata keys."""
+
+from __future__ import annotations
+
+from streams.brokers.base import Record
+from streams.message import Message
+
+
+def record_to_message(record: Record) -> Message:
+    """A consumed record as a message: ``kafka_key``, ``kafka_topic``, ``kafka_partition``,
+    ``kafka_offset``, ``kafka_timestamp_unix`` (seconds), ``kafka_timestamp_ms`` and one metadata
+    key per record header (UTF-8 decoded, as Bento does)."""
+    meta: dict[str, object] = {}
+    for name, value in record.headers:
+        meta[name] = value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else value
+    meta["kafka_key"] = record.key.decode("utf-8", "replace") if record.key is not None else ""
+    meta["kafka_topic"] = record.topic
+    meta["kafka_partition"] = record.partition
+    meta["kafka_offset"] = record.offset
+    meta["kafka_timestamp_unix"] = record.timestamp_ms // 1000
+    meta["kafka_timestamp_ms"] = record.timestamp_ms
+    msg = Message(record.value, meta)
+    msg.position = record.position
+    return msg
+
+
+def event_id(record_partition: int, offset: int) -> str:
+    """The SSE ``id:`` of a record: ``partition-offset``."""
+    return f"{record_partition}-{offset}"
+
+
+def parse_event_id(text: str | None) -> tuple[int, int] | None:
+    """``"3-41"`` -> (3, 41); anything else (absent, garbage) -> None."""
+    if not text:
+        return None
+    part, sep, off = text.strip().partition("-")
+    if not sep or not part.isdigit() or not off.isdigit():
+        return None
+    return int(part), int(off)

@@ -1,0 +1,3 @@
+"""Input components; importing this package registers every one of them."""
+
+from streams.inputs import broker, generate, http_server, kafka  # noqa: F401

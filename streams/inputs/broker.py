@@ -1,0 +1,57 @@
+"""``broker`` input: several inputs feeding one stream."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import gevent
+
+from streams import registry
+from streams.engine.components import ConfigError, Input, Transaction, build_input
+from streams.engine.pipeline import run_processors
+from streams.engine.resources import Resources
+from streams.message import Message
+from streams.registry import Field
+
+
+class BrokerInput(Input):
+    def __init__(self, conf: dict[str, Any], res: Resources) -> None:
+        self.children: list[tuple[Input, list[Any]]] = []
+        for i, child in enumerate(conf["inputs"] or []):
+            name, inp, procs = build_input(child, res, f"{res.path}.inputs.{i}")
+            if inp.passive:
+                raise ConfigError(f"{res.path}.inputs.{i}.{name}: not supported inside a broker input")
+            self.children.append((inp, procs))
+        if not self.children:
+            raise ConfigError(f"{res.path}.inputs: at least one input is required")
+
+    def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
+        def child_deliver(procs: list[Any]) -> Callable[[list[Message]], bool]:
+            if not procs:
+                return deliver
+
+            def with_procs(batch: list[Message]) -> bool:
+                processed = run_processors(procs, batch, Transaction())
+                return deliver(processed) if processed else True
+
+            return with_procs
+
+        jobs = [gevent.spawn(inp.run, child_deliver(procs), stopping) for inp, procs in self.children]
+        gevent.joinall(jobs)
+
+    def close(self) -> None:
+        for inp, procs in self.children:
+            for p in procs:
+                p.close()
+            inp.close()
+
+
+@registry.input(
+    "broker",
+    Field("copies", "int", 1, "Accepted; each child input runs once per worker."),
+    Field("inputs", "input_list", doc="The inputs to read from."),
+    Field("batching", "object", {}, "Accepted and ignored."),
+    doc="Read from several inputs at once.",
+)
+def _factory(conf: dict[str, Any], res: Resources) -> BrokerInput:
+    return BrokerInput(conf, res)

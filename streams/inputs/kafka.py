@@ -1,0 +1,154 @@
+"""``kafka`` input: records of Kafka topics (or of the embedded broker).
+
+Two ways of reading, chosen by the engine:
+
+* Template-free streams (the seed's ``Worker``): competing consumption in ``consumer_group``; each
+  record is processed and written to every output, and its offset committed only after that
+  (at-least-once: a failed write is retried, never committed past).
+* Feeding an ``http_server`` output (the seed's ``out``): the engine's hub reads the topics itself
+  and keeps the user's position in ``consumer_group`` without joining it (``hub_source``).
+
+Accepted and ignored (harmless in this gateway): ``target_version``, ``tls``, ``sasl``,
+``client_id``, ``rack_id``, ``auto_replay_nacks`` (nacked writes are always retried),
+``max_processing_period``, ``extract_tracing_map``, ``group``, ``fetch_buffer_cap``,
+``multi_header`` and ``batching`` (records are processed one at a time). ``addresses`` is
+replaced by ``STREAMS_KAFKA_BROKERS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from streams import registry
+from streams.brokers.base import Broker
+from streams.engine.components import ConfigError, Input
+from streams.engine.durations import parse_duration
+from streams.engine.records import record_to_message
+from streams.engine.resources import Resources
+from streams.message import Message
+from streams.registry import Field
+
+
+def split_topics(entries: list[str], where: str) -> list[str]:
+    """Bento lets one entry hold several comma-separated topics."""
+    topics: list[str] = []
+    for entry in entries:
+        for name in str(entry).split(","):
+            name = name.strip()
+            if not name:
+                continue
+            if ":" in name:
+                raise ConfigError(f"{where}: explicit partitions ({name!r}) are not supported")
+            if name not in topics:
+                topics.append(name)
+    if not topics:
+        raise ConfigError(f"{where}: at least one topic is required")
+    return topics
+
+
+class KafkaInput(Input):
+    def __init__(self, conf: dict[str, Any], res: Resources) -> None:
+        self.res = res
+        self.addresses = list(conf["addresses"] or [])
+        self.topics = split_topics(conf["topics"], f"{res.path}.topics")
+        self.group = str(conf["consumer_group"] or "")
+        self.start_from_oldest = bool(conf["start_from_oldest"])
+        self.commit_period = parse_duration(conf["commit_period"], 1.0)
+        self.checkpoint_limit = max(1, int(conf["checkpoint_limit"]))
+        self.log = res.logger()
+
+    def broker(self) -> Broker:
+        return self.res.broker(self.addresses)
+
+    def hub_source(self, fallback_group: str) -> tuple[Broker, str, list[str], bool, float]:
+        """What the engine's hub needs to serve an ``http_server`` output from these topics."""
+        return self.broker(), self.group or fallback_group, self.topics, self.start_from_oldest, self.commit_period
+
+    def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
+        broker = self.broker()
+        if not self.group:
+            self._run_without_group(broker, deliver, stopping)
+            return
+        consumer = broker.group_consumer(self.group, self.topics, self.start_from_oldest)
+        pending: dict[tuple[str, int], int] = {}
+        last_commit = _now()
+        try:
+            while not stopping.is_set():
+                records = consumer.fetch(timeout=0.5, max_records=self.checkpoint_limit)
+                for record in records:
+                    if not self._deliver_until_done(deliver, record_to_message(record), stopping):
+                        return  # stopping: this record stays uncommitted, read again later
+                    pending[(record.topic, record.partition)] = record.offset + 1
+                if pending and (not records or _now() - last_commit >= self.commit_period):
+                    consumer.commit(pending)
+                    pending = {}
+                    last_commit = _now()
+        finally:
+            try:
+                if pending:
+                    consumer.commit(pending)
+            except Exception:
+                self.log.exception("final commit failed", offsets=str(pending))
+            consumer.close()
+
+    def _deliver_until_done(self, deliver: Callable[[list[Message]], bool], msg: Message, stopping: Any) -> bool:
+        """Retry a failed write with backoff until it succeeds or the stream stops."""
+        delay = 0.1
+        while not deliver([msg.copy()]):
+            pos = msg.position
+            self.log.warning(
+                "write failed; retrying", topic=pos.topic, partition=pos.partition, offset=pos.offset, retry_in=delay
+            )
+            if stopping.wait(delay):
+                return False
+            delay = min(delay * 2, 5.0)
+        return True
+
+    def _run_without_group(self, broker: Broker, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
+        """No consumer group: every worker reads everything from the oldest/newest, no commits."""
+        import gevent
+
+        def one(topic: str) -> None:
+            edge = broker.beginning_offsets(topic) if self.start_from_oldest else broker.end_offsets(topic)
+            reader = broker.reader(topic, edge)
+            try:
+                while not stopping.is_set():
+                    for record in reader.fetch(timeout=0.5, max_records=self.checkpoint_limit):
+                        if not self._deliver_until_done(deliver, record_to_message(record), stopping):
+                            return
+            finally:
+                reader.close()
+
+        gevent.joinall([gevent.spawn(one, t) for t in self.topics])
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()
+
+
+@registry.input(
+    "kafka",
+    Field("addresses", "string_list", [], "Broker addresses; replaced by STREAMS_KAFKA_BROKERS."),
+    Field("topics", "string_list", doc="Topics to consume (entries may hold comma-separated names)."),
+    Field("target_version", "string", "", "Accepted and ignored."),
+    Field("tls", "object", {}, "Accepted and ignored (the gateway's broker connection decides)."),
+    Field("sasl", "object", {}, "Accepted and ignored (the gateway's broker connection decides)."),
+    Field("consumer_group", "string", "", "Group whose offsets are committed."),
+    Field("client_id", "string", "benthos", "Accepted and ignored."),
+    Field("rack_id", "string", "", "Accepted and ignored."),
+    Field("start_from_oldest", "bool", True, "Where a group with no committed offset starts."),
+    Field("checkpoint_limit", "int", 1024, "Most records read at once."),
+    Field("auto_replay_nacks", "bool", True, "Accepted; failed writes are always retried."),
+    Field("commit_period", "duration", "1s", "How often offsets are committed."),
+    Field("max_processing_period", "duration", "100ms", "Accepted and ignored."),
+    Field("extract_tracing_map", "string", "", "Accepted and ignored."),
+    Field("group", "object", {}, "Accepted and ignored (session/heartbeat/rebalance timeouts)."),
+    Field("fetch_buffer_cap", "int", 256, "Accepted and ignored."),
+    Field("multi_header", "bool", False, "Accepted and ignored."),
+    Field("batching", "object", {}, "Accepted and ignored: records are processed one at a time."),
+    doc="Consume Kafka topics.",
+)
+def _factory(conf: dict[str, Any], res: Resources) -> KafkaInput:
+    return KafkaInput(conf, res)

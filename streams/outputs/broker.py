@@ -1,0 +1,100 @@
+"""``broker`` output: route each batch to several outputs.
+
+Patterns (Bento's names): ``fan_out`` (all outputs at once), ``fan_out_sequential`` (one after
+the other), ``round_robin`` (each batch to the next output), ``greedy`` (to the least busy
+output), and the fail-fast variants ``fan_out_fail_fast`` / ``fan_out_sequential_fail_fast``.
+Bento retries a failed output of a plain fan-out indefinitely; here it is retried a few times
+(``RETRIES``) and then the write fails, so a push can answer 502 instead of hanging. A fail-fast
+pattern fails on the first error.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import gevent
+
+from streams import registry
+from streams.engine.components import ConfigError, Output, OutputError, Transaction, build_output
+from streams.engine.resources import Resources
+from streams.message import Message
+from streams.registry import Field
+
+PATTERNS = (
+    "fan_out",
+    "fan_out_fail_fast",
+    "fan_out_sequential",
+    "fan_out_sequential_fail_fast",
+    "round_robin",
+    "greedy",
+)
+RETRIES = 3
+
+
+class BrokerOutput(Output):
+    def __init__(self, conf: dict[str, Any], res: Resources) -> None:
+        self.pattern = conf["pattern"]
+        if self.pattern not in PATTERNS:
+            raise ConfigError(f"{res.path}.pattern: expected one of {', '.join(PATTERNS)}")
+        self.outputs = [build_output(c, res, f"{res.path}.outputs.{i}") for i, c in enumerate(conf["outputs"] or [])]
+        if not self.outputs:
+            raise ConfigError(f"{res.path}.outputs: at least one output is required")
+        self._next = itertools.count()
+        self._busy = [0] * len(self.outputs)
+
+    def _write_one(self, out: Output, batch: list[Message], txn: Transaction, retries: int) -> None:
+        delay = 0.05
+        for attempt in range(retries + 1):
+            try:
+                out.write([m.copy() for m in batch], txn)
+                return
+            except OutputError:
+                if attempt == retries:
+                    raise
+            gevent.sleep(delay)
+            delay *= 2
+
+    def write(self, batch: list[Message], txn: Transaction) -> None:
+        pattern = self.pattern
+        fail_fast = pattern.endswith("_fail_fast")
+        retries = 0 if fail_fast else RETRIES
+        if pattern in ("fan_out", "fan_out_fail_fast"):
+            jobs = [gevent.spawn(self._write_one, out, batch, txn, retries) for out in self.outputs]
+            if fail_fast:
+                for job in gevent.iwait(jobs):
+                    if job.exception is not None:
+                        raise job.exception
+            else:
+                gevent.joinall(jobs)
+            errors = [job.exception for job in jobs if job.exception is not None]
+            if errors:
+                raise errors[0] if isinstance(errors[0], OutputError) else OutputError(str(errors[0]))
+        elif pattern in ("fan_out_sequential", "fan_out_sequential_fail_fast"):
+            for out in self.outputs:
+                self._write_one(out, batch, txn, retries)
+        elif pattern == "round_robin":
+            self._write_one(self.outputs[next(self._next) % len(self.outputs)], batch, txn, 0)
+        else:  # greedy: the output with the fewest writes in flight
+            index = min(range(len(self.outputs)), key=lambda i: self._busy[i])
+            self._busy[index] += 1
+            try:
+                self._write_one(self.outputs[index], batch, txn, 0)
+            finally:
+                self._busy[index] -= 1
+
+    def close(self) -> None:
+        for out in self.outputs:
+            out.close()
+
+
+@registry.output(
+    "broker",
+    Field("copies", "int", 1, "Accepted; each output is used once."),
+    Field("pattern", "string", "fan_out", "How batches are routed to the outputs.", options=PATTERNS),
+    Field("outputs", "output_list", doc="The outputs to route to."),
+    Field("batching", "object", {}, "Accepted and ignored."),
+    doc="Route messages to several outputs.",
+)
+def _factory(conf: dict[str, Any], res: Resources) -> BrokerOutput:
+    return BrokerOutput(conf, res)

@@ -1,0 +1,91 @@
+"""``http_client`` output: send each message to a URL (webhooks).
+
+The request runs on gevent-patched ``requests``; a status outside 2xx (or listed in
+``drop_on``/``successful_on``) decides success as Bento does. ``url`` and header values are
+interpolated per message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gevent
+
+from streams import registry
+from streams.engine.components import Output, OutputError, Transaction
+from streams.engine.durations import parse_duration
+from streams.engine.resources import Resources
+from streams.message import Message
+from streams.registry import Field
+
+
+class HttpClientOutput(Output):
+    def __init__(self, conf: dict[str, Any], res: Resources) -> None:
+        import requests
+
+        self.url = res.interpolation(conf["url"])
+        self.verb = conf["verb"].upper()
+        self.headers = {k: res.interpolation(str(v)) for k, v in (conf["headers"] or {}).items()}
+        self.timeout = parse_duration(conf["timeout"], 5.0)
+        self.retries = max(0, int(conf["retries"]))
+        self.retry_period = parse_duration(conf["retry_period"], 1.0)
+        self.successful_on = {int(c) for c in conf["successful_on"] or []}
+        self.drop_on = {int(c) for c in conf["drop_on"] or []}
+        self.session = requests.Session()
+
+    def _send(self, msg: Message, batch: list[Message], i: int) -> None:
+        import requests
+
+        url = self.url.render(msg, batch, i)
+        headers = {k: v.render(msg, batch, i) for k, v in self.headers.items()}
+        last = ""
+        for attempt in range(self.retries + 1):
+            try:
+                resp = self.session.request(self.verb, url, data=msg.content, headers=headers, timeout=self.timeout)
+            except requests.RequestException as exc:
+                last = f"{self.verb} {url} failed: {exc}"
+            else:
+                code = resp.status_code
+                if code in self.drop_on or code in self.successful_on or 200 <= code < 300:
+                    return
+                last = f"{self.verb} {url} returned {code}"
+            if attempt < self.retries:
+                gevent.sleep(self.retry_period)
+        raise OutputError(last)
+
+    def write(self, batch: list[Message], txn: Transaction) -> None:
+        for i, msg in enumerate(batch):
+            self._send(msg, batch, i)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@registry.output(
+    "http_client",
+    Field("url", "string", doc="Where to send each message (interpolated)."),
+    Field("verb", "string", "POST", "HTTP method."),
+    Field("headers", "object", {}, "Request headers (values interpolated)."),
+    Field("metadata", "object", {}, "Accepted and ignored."),
+    Field("timeout", "duration", "5s", "Per-request timeout."),
+    Field("retry_period", "duration", "1s", "Pause between attempts."),
+    Field("max_retry_backoff", "duration", "300s", "Accepted and ignored."),
+    Field("retries", "int", 3, "Attempts after the first failure."),
+    Field("backoff_on", "any", [429], "Accepted and ignored."),
+    Field("drop_on", "any", [], "Status codes that count as delivered (dropped)."),
+    Field("successful_on", "any", [], "Status codes that count as success besides 2xx."),
+    Field("max_in_flight", "int", 64, "Accepted and ignored."),
+    Field("batch_as_multipart", "bool", False, "Accepted and ignored."),
+    Field("propagate_response", "bool", False, "Accepted and ignored."),
+    Field("tls", "object", {}, "Accepted and ignored."),
+    Field("oauth", "object", {}, "Accepted and ignored."),
+    Field("oauth2", "object", {}, "Accepted and ignored."),
+    Field("basic_auth", "object", {}, "Accepted and ignored."),
+    Field("jwt", "object", {}, "Accepted and ignored."),
+    Field("proxy_url", "string", "", "Accepted and ignored."),
+    Field("batching", "object", {}, "Accepted and ignored."),
+    Field("rate_limit", "string", "", "Accepted and ignored."),
+    doc="Send messages to an HTTP endpoint.",
+)
+def _factory(conf: dict[str, Any], res: Resources) -> HttpClientOutput:
+    return HttpClientOutput(conf, res)

@@ -1,0 +1,20 @@
+"""``sync_response`` output: the batch becomes the reply to the push that carried it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams import registry
+from streams.engine.components import Output, Transaction
+from streams.engine.resources import Resources
+from streams.message import Message
+
+
+class SyncResponseOutput(Output):
+    def write(self, batch: list[Message], txn: Transaction) -> None:
+        txn.response = [m.copy() for m in batch]
+
+
+@registry.output("sync_response", doc="Reply to the HTTP request that delivered the message.")
+def _factory(conf: dict[str, Any], res: Resources) -> SyncResponseOutput:
+    return SyncResponseOutput()

@@ -1,0 +1,68 @@
+"""``mapping``, ``mutation`` and ``bloblang`` processors: Bloblang over each message.
+
+``mapping`` builds a new message from the input (``root`` starts empty, metadata is kept);
+``mutation`` edits the message in place; ``bloblang`` is Bento's older name for ``mapping``.
+A failing mapping leaves the message as it was and flags it with the error (Bento's rule), so
+``catch``/``try`` can handle it; a mapping that deletes the message drops it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams import registry
+from streams.engine.components import MessageProcessor, Transaction
+from streams.engine.resources import Resources
+from streams.message import Message
+from streams.registry import Field
+
+
+class MappingProcessor(MessageProcessor):
+    def __init__(self, source: str, res: Resources, mutate: bool) -> None:
+        self.mapping = res.mapping(source)
+        self.mutate = mutate
+        self.log = res.logger()
+
+    def process_message(
+        self, msg: Message, batch: list[Message], index: int, txn: Transaction
+    ) -> Message | None:
+        from streams.bloblang import MappingError
+
+        try:
+            if self.mutate:
+                return self.mapping.mutate_message(msg, batch, index)
+            return self.mapping.apply_message(msg, batch, index)
+        except MappingError as exc:
+            self.log.debug(f"mapping failed: {exc}")
+            msg.error = str(exc)
+            return msg
+
+
+@registry.processor(
+    "mapping",
+    Field("mapping", "string", doc="Bloblang mapping; the result replaces the message."),
+    scalar_field="mapping",
+    doc="Build a new message with Bloblang.",
+)
+def _mapping(conf: dict[str, Any], res: Resources) -> MappingProcessor:
+    return MappingProcessor(conf["mapping"], res, mutate=False)
+
+
+@registry.processor(
+    "bloblang",
+    Field("bloblang", "string", doc="Bloblang mapping (the older name of `mapping`)."),
+    scalar_field="bloblang",
+    doc="Build a new message with Bloblang (deprecated name of mapping).",
+)
+def _bloblang(conf: dict[str, Any], res: Resources) -> MappingProcessor:
+    return MappingProcessor(conf["bloblang"], res, mutate=False)
+
+
+@registry.processor(
+    "mutation",
+    Field("mutation", "string", doc="Bloblang mapping applied to the message in place."),
+    scalar_field="mutation",
+    doc="Edit the message with Bloblang.",
+)
+def _mutation(conf: dict[str, Any], res: Resources) -> MappingProcessor:
+    return MappingProcessor(conf["mutation"], res, mutate=True)
