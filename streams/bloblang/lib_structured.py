@@ -10,156 +10,30 @@ use Benthos's escaping: ``~1`` is a literal dot and ``~0`` a literal tilde.
 
 from __future__ import annotations
 
-import copy
-import decimal
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import ExecError
 from .registry import Param, method
-from .values import DELETE, NOTHING, Timestamp
+from .values import (
+    DELETE,
+    NOTHING,
+    ValueTypeError,
+    clone,
+    get_number,
+    get_string,
+    is_number,
+    type_error,
+    type_name,
+)
+from .values import equal as values_equal
 
 Query = Callable[[Any], Any]
 
 
 # ---------------------------------------------------------------------------------------------
-# Value helpers shared by the lib_* modules this file's author owns (time, parsing, structured).
-# NOTE: private until the core's values.py grows equivalents; then these become thin aliases.
-
-
-def _kind(value: Any) -> str:
-    from .values import type_name
-
-    return type_name(value)
-
-
-def go_value_text(value: Any) -> str:
-    """Go's ``%v`` of a scalar as Benthos type errors print it (strings quoted, no escaping)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _go_float(value)
-    return ""
-
-
-def _go_float(f: float) -> str:
-    """Go's ``%v`` for float64: shortest digits, exponent form below 1e-4 or from 1e+06 up."""
-    if f != f:
-        return "NaN"
-    if f in (float("inf"), float("-inf")):
-        return "+Inf" if f > 0 else "-Inf"
-    sign, digit_tuple, exp = decimal.Decimal(repr(f)).as_tuple()
-    digits = "".join(map(str, digit_tuple)).lstrip("0").rstrip("0") or "0"
-    neg = "-" if sign else ""
-    if digits == "0":
-        return neg + "0"
-    point = len("".join(map(str, digit_tuple)).lstrip("0")) + int(exp) - 1
-    if point < -4 or point >= 6:
-        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{neg}{mant}e{'+' if point >= 0 else '-'}{abs(point):02d}"
-    if point >= 0:
-        if len(digits) <= point + 1:
-            return neg + digits + "0" * (point + 1 - len(digits))
-        return neg + digits[: point + 1] + "." + digits[point + 1:]
-    return neg + "0." + "0" * (-point - 1) + digits
-
-
-def type_error(value: Any, *expected: str) -> ExecError:
-    """Benthos's ``value.NewTypeError``: ``expected array value, got string ("foo")``."""
-    if expected:
-        if len(expected) == 1:
-            head = expected[0]
-        elif len(expected) == 2:
-            head = f"{expected[0]} or {expected[1]}"
-        else:
-            head = ", ".join(expected[:-1]) + " or " + expected[-1]
-        msg = f"expected {head} value"
-    else:
-        msg = "unexpected value"
-    msg += f", got {_kind(value)}"
-    text = go_value_text(value) if _kind(value) in ("string", "bool", "number") else ""
-    if text:
-        msg += f" ({text})"
-    return ExecError(msg)
-
-
-def is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def get_number(v: Any) -> float:
-    """``value.IGetNumber``: any number as a float; anything else is a type error."""
-    if is_number(v):
-        return float(v)
-    raise type_error(v, "number")
-
-
-def get_string(v: Any) -> str:
-    """``value.IGetString``: strings, bytes and timestamps (RFC 3339 nano)."""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, (bytes, bytearray)):
-        return bytes(v).decode("utf-8", "replace")
-    if isinstance(v, Timestamp):
-        from .timefmt import format_rfc3339nano
-
-        return format_rfc3339nano(v)
-    raise type_error(v, "string")
-
-
-def _get_bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    if is_number(v):
-        return v != 0
-    raise type_error(v, "bool")
-
-
-def values_equal(left: Any, right: Any) -> bool:
-    """``value.ICompare``: numbers by value, bytes equal to the same string, deep for containers.
-
-    NOTE: timestamps never compare equal here, as in Benthos (its comparison has no timestamp case).
-    """
-    if left is None and right is None:
-        return True
-    if isinstance(left, (bytes, bytearray)):
-        left = bytes(left).decode("utf-8", "replace")
-    if isinstance(left, bool):
-        try:
-            return left == _get_bool(right)
-        except ExecError:
-            return False
-    if isinstance(left, str):
-        try:
-            return left == get_string(right)
-        except ExecError:
-            return False
-    if is_number(left):
-        return is_number(right) and float(left) == float(right)
-    if isinstance(left, list):
-        return (
-            isinstance(right, list)
-            and len(left) == len(right)
-            and all(values_equal(a, b) for a, b in zip(left, right))
-        )
-    if isinstance(left, dict):
-        return (
-            isinstance(right, dict)
-            and len(left) == len(right)
-            and all(k in right and values_equal(v, right[k]) for k, v in left.items())
-        )
-    return False
-
-
-def clone(v: Any) -> Any:
-    """``value.IClone``: a deep copy of arrays and objects; scalars are immutable."""
-    if isinstance(v, (dict, list)):
-        return copy.deepcopy(v)
-    return v
+# Paths
 
 
 def dot_path(path: str) -> list[str]:
@@ -310,7 +184,7 @@ def _bool_over(target: Any, test: Query, want_any: bool) -> bool:
         try:
             res = test(v)
         except ExecError as exc:
-            raise ExecError(f"element {i}: {exc}") from exc
+            raise ExecError(f"element {i}: {exc}", cause=exc) from exc
         if not isinstance(res, bool):
             raise ExecError(f"element {i}: {type_error(res, 'bool')}")
         if res == want_any:
@@ -372,7 +246,7 @@ def _index_by(target: Any, query: Query, all_matches: bool) -> Any:
         try:
             res = query(elem)
         except ExecError as exc:
-            raise ExecError(f"query returned an error for index {i}: {exc}") from exc
+            raise ExecError(f"query returned an error for index {i}: {exc}", cause=exc) from exc
         if not isinstance(res, bool):
             raise ExecError(f"query returned a non-boolean value for index {i}: {type_error(res, 'bool')}")
         if res:
@@ -552,7 +426,7 @@ def _path_args(args: tuple[Any, ...]) -> list[list[str]]:
         try:
             paths.append(dot_path(get_string(a)))
         except ExecError as exc:
-            raise ExecError(f"argument {i}: {exc}") from exc
+            raise ExecError(f"argument {i}: {exc}", cause=exc) from exc
     return paths
 
 
@@ -611,7 +485,7 @@ def explode(target: Any, path: str) -> Any:
         return [set_path(clone(base), segs, ele) for ele in found]
     if isinstance(found, dict):
         return {k: set_path(clone(base), segs, ele) for k, ele in found.items()}
-    kind = "null" if found is _MISSING else _kind(found)
+    kind = "null" if found is _MISSING else type_name(found)
     raise ExecError(f"expected array or object value at path '{path}', found: {kind}")
 
 
@@ -639,7 +513,7 @@ def map_each(target: Any, query: Query) -> Any:
             try:
                 res = query(v)
             except ExecError as exc:
-                raise ExecError(f"failed to process element {i}: {exc}") from exc
+                raise ExecError(f"failed to process element {i}: {exc}", cause=exc) from exc
             if res is DELETE:
                 continue
             out.append(v if res is NOTHING else res)
@@ -650,7 +524,7 @@ def map_each(target: Any, query: Query) -> Any:
             try:
                 res = query({"key": k, "value": v})
             except ExecError as exc:
-                raise ExecError(f"failed to process element {k}: {exc}") from exc
+                raise ExecError(f"failed to process element {k}: {exc}", cause=exc) from exc
             if res is DELETE:
                 continue
             obj[k] = v if res is NOTHING else res
@@ -749,7 +623,7 @@ def sort(target: Any, compare: Query | None = None) -> list:
         def less(vals: list, i: int, j: int) -> bool:
             res = compare({"left": vals[i], "right": vals[j]})
             if not isinstance(res, bool):
-                raise ExecError(_type_error_from("sort argument", res, "bool"))
+                raise _type_error_from("sort argument", res, "bool")
             return res
     try:
         return _go_sort(list(target), less)
@@ -757,13 +631,9 @@ def sort(target: Any, compare: Query | None = None) -> list:
         raise ExecError(str(exc)) from None
 
 
-def _type_error_from(source: str, value: Any, *expected: str) -> str:
-    """A type error naming where the value came from: ``expected bool value, got number from sort argument (1)``."""
-    base = str(type_error(value, *expected))
-    text = go_value_text(value) if _kind(value) in ("string", "bool", "number") else ""
-    if text:
-        return base[: -len(f" ({text})")] + f" from {source} ({text})"
-    return base + f" from {source}"
+def _type_error_from(source: str, value: Any, *expected: str) -> ValueTypeError:
+    """A type error naming where the value came from (``... got number from sort argument (1)``)."""
+    return ValueTypeError(value, expected, source)
 
 
 @method("sort_by", Param("query", "query"))
@@ -795,7 +665,7 @@ def unique(target: Any, emit: Query | None = None) -> list:
             try:
                 check = emit(v)
             except ExecError as exc:
-                raise ExecError(f"index {i}: {exc}") from exc
+                raise ExecError(f"index {i}: {exc}", cause=exc) from exc
         if isinstance(check, (str, bytes, bytearray)):
             key = check if isinstance(check, str) else bytes(check).decode("utf-8", "surrogateescape")
             fresh = key not in seen_str

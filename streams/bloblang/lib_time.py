@@ -11,15 +11,13 @@ March), fractional ones through the approximate duration (a year is 365.2425 day
 from __future__ import annotations
 
 import decimal
-import math
 import re
 from typing import Any
 
 from . import timefmt
 from .errors import ExecError
-from .lib_structured import get_string, type_error
 from .registry import Param, method
-from .values import Timestamp
+from .values import Timestamp, get_string, get_timestamp
 
 _NS = 1_000_000_000
 _INT64_MIN = -(1 << 63)
@@ -27,27 +25,9 @@ _INT64_MAX = (1 << 63) - 1
 
 
 def to_timestamp(value: Any) -> Timestamp:
-    """Benthos's ``IGetTimestamp``: timestamps as they are, numbers as Unix seconds in the local
-    zone, strings and bytes parsed as RFC 3339 nano (Go's error text on failure)."""
-    if isinstance(value, Timestamp):
-        return value
-    if isinstance(value, bool):
-        raise type_error(value, "number", "string")
-    if isinstance(value, int):
-        return Timestamp(value * _NS, None)
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return Timestamp(_INT64_MIN, None)
-        whole = math.trunc(value)
-        frac = value - whole
-        return Timestamp(int(whole) * _NS + int(frac * 1e9), None)
-    if isinstance(value, (str, bytes, bytearray)):
-        text = value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
-        try:
-            return timefmt.parse_rfc3339(text)
-        except timefmt.GoTimeError as exc:
-            raise ExecError(str(exc)) from None
-    raise type_error(value, "number", "string")
+    """Benthos's ``IGetTimestamp`` (``values.get_timestamp``): timestamps as they are, numbers as
+    Unix seconds in the local zone, strings and bytes parsed as RFC 3339 nano."""
+    return get_timestamp(value)
 
 
 def _location(name: str) -> Any:

@@ -16,31 +16,31 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .values import Timestamp
 
 __all__ = [
-    "GoTimeError",
-    "FixedZone",
-    "UTC",
     "RFC3339",
     "RFC3339_NANO",
-    "format_rfc3339nano",
+    "UTC",
+    "FixedZone",
+    "GoTimeError",
+    "format_duration",
     "format_layout",
-    "parse_layout",
-    "parse_rfc3339",
+    "format_rfc3339nano",
+    "from_wall_clock",
+    "go_quote",
+    "go_strconv_quote",
     "load_location",
     "parse_duration",
-    "format_duration",
-    "wall_clock",
-    "from_wall_clock",
+    "parse_layout",
+    "parse_rfc3339",
     "round_ns",
     "strftime",
     "strptime",
-    "go_quote",
-    "go_strconv_quote",
+    "wall_clock",
 ]
 
 RFC3339 = "2006-01-02T15:04:05Z07:00"
 RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00"
 
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _NS = 1_000_000_000
 
 
@@ -192,7 +192,7 @@ _TZ_PATTERNS = [
 class _Std:
     """One layout element: kind, its text in the layout, and (fractions) digits and separator."""
 
-    __slots__ = ("kind", "text", "digits", "sep")
+    __slots__ = ("digits", "kind", "sep", "text")
 
     def __init__(self, kind: int, text: str, digits: int = 0, sep: str = ".") -> None:
         self.kind, self.text, self.digits, self.sep = kind, text, digits, sep
