@@ -250,12 +250,16 @@ class KafkaBroker(Broker):
             return
         request = {TopicPartition(topic, p): OffsetAndMetadata(int(o), "", -1) for p, o in offsets.items()}
         admin = self._get_admin()
-        result = self._retrying(
-            f"cannot commit offsets of group {group!r}", lambda: admin.alter_group_offsets(group, request)
-        )
-        failed = {tp.partition: err.__name__ for tp, err in result.items() if err.errno != 0}
-        if failed:
-            raise BrokerError(f"commit to group {group!r} on {topic!r} failed: {failed}")
+
+        def attempt() -> None:
+            result = admin.alter_group_offsets(group, request)
+            errors = [err for err in result.values() if err.errno != 0]
+            if errors:
+                # Per-partition errors come back as classes; raise one so that retriable ones
+                # (a topic created a moment ago) are retried like a failed request.
+                raise errors[0](f"commit to group {group!r} on {topic!r}")
+
+        self._retrying(f"cannot commit offsets of group {group!r}", attempt)
 
     # -- consumers -----------------------------------------------------------------------------
 
