@@ -242,7 +242,9 @@ class Gateway:
                 if self._broker is None:
                     from streams import brokers
 
-                    self._broker = brokers.shared(self.settings.kafka_brokers, self.settings.data_dir)
+                    # NOTE: one connection per gateway, i.e. per worker process (created after
+                    # the fork by the first stream that needs it).
+                    self._broker = brokers.connect(self.settings.kafka_brokers, data_dir=self.settings.data_dir)
         return self._broker
 
     def build_instance(self, api: Api, stream: str, conf: dict[str, Any], key: str) -> StreamInstance:
