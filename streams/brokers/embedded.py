@@ -43,6 +43,7 @@ import sqlite3
 import struct
 import time
 import uuid
+import weakref
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -449,6 +450,7 @@ class EmbeddedBroker(Broker):
         self._init_lock = gevent.lock.Semaphore()  # held across a yield: must be a gevent lock
         self._round_robin = count()
         self._closed = False
+        self._consumers: weakref.WeakSet[EmbeddedGroupConsumer] = weakref.WeakSet()
 
     # -- per-process state ---------------------------------------------------------------------
 
@@ -559,7 +561,9 @@ class EmbeddedBroker(Broker):
         return EmbeddedReader(self, topic, start)
 
     def group_consumer(self, group: str, topics: list[str], start_from_oldest: bool = True) -> GroupConsumer:
-        return EmbeddedGroupConsumer(self, group, topics, start_from_oldest)
+        consumer = EmbeddedGroupConsumer(self, group, topics, start_from_oldest)
+        self._consumers.add(consumer)
+        return consumer
 
     # -- group offsets -------------------------------------------------------------------------
 
@@ -578,6 +582,10 @@ class EmbeddedBroker(Broker):
         return self._local().write(fn)
 
     def close(self) -> None:
+        """Close this process's group consumers (leaving their groups), then the connections."""
+        for consumer in list(self._consumers):
+            if consumer.pid == os.getpid():
+                consumer.close()
         state = self._state
         self._closed = True
         self._state = None
@@ -651,12 +659,14 @@ class EmbeddedGroupConsumer(GroupConsumer):
         self._group = group
         self._topics = list(dict.fromkeys(topics))
         self._oldest = start_from_oldest
-        self.member_id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.pid = os.getpid()
+        self.member_id = f"{self.pid}-{uuid.uuid4().hex[:12]}"
         self._positions: dict[tuple[str, int], int] = {}
         self._committed: dict[tuple[str, int], int] = {}
         self._lock = gevent.lock.RLock()
         self._closed = False
         self._rotation = 0
+        self._revoking: set[tuple[str, int]] = set()
         for topic in self._topics:
             broker.create_topic(topic)
         self._rebalance()
@@ -667,6 +677,11 @@ class EmbeddedGroupConsumer(GroupConsumer):
     def assignment(self) -> set[tuple[str, int]]:
         """The (topic, partition) pairs this member currently holds."""
         return set(self._positions)
+
+    def paused(self) -> set[tuple[str, int]]:
+        """Held partitions being handed over to another member: not fetched from until what was
+        fetched is committed, then released at the next heartbeat."""
+        return set(self._revoking)
 
     def _heartbeat_loop(self) -> None:
         interval = self._broker.lease_seconds / 3
@@ -681,10 +696,9 @@ class EmbeddedGroupConsumer(GroupConsumer):
         with self._lock:
             if self._closed:
                 return
-            releasable = {
-                tp for tp, pos in self._positions.items() if self._committed.get(tp, pos) >= pos
-            }
-            held = self._broker.write(lambda conn: self._rebalance_txn(conn, releasable))
+            known = set(self._positions)
+            releasable = {tp for tp, pos in self._positions.items() if self._committed.get(tp, pos) >= pos}
+            held, revoking = self._broker.write(lambda conn: self._rebalance_txn(conn, known, releasable))
             for tp in list(self._positions):
                 if tp not in held:
                     del self._positions[tp]
@@ -693,10 +707,16 @@ class EmbeddedGroupConsumer(GroupConsumer):
                 if tp not in self._positions:
                     self._positions[tp] = start
                     self._committed[tp] = start
+            # Partitions another member should get but that still have uncommitted records: stop
+            # fetching from them so they drain, and give them away at a later heartbeat.
+            self._revoking = revoking
 
-    def _rebalance_txn(self, conn: sqlite3.Connection, releasable: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        """Renew this member, release extra partitions, take free ones; returns what it holds with
-        the committed offset of each (runs inside the write transaction)."""
+    def _rebalance_txn(
+        self, conn: sqlite3.Connection, known: set[tuple[str, int]], releasable: set[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], int], set[tuple[str, int]]]:
+        """Renew this member, release extra partitions, take free ones (runs inside the write
+        transaction). Returns what it holds, with the start offset of newly taken partitions,
+        and the extra partitions it could not release yet."""
         now = time.time()
         expires = now + self._broker.lease_seconds
         group, me = self._group, self.member_id
@@ -710,6 +730,7 @@ class EmbeddedGroupConsumer(GroupConsumer):
         # so it is still ours even if a late heartbeat let it expire.
         conn.execute("UPDATE leases SET expires=? WHERE grp=? AND member=?", (expires, group, me))
         held: dict[tuple[str, int], int] = {}
+        revoking: set[tuple[str, int]] = set()
         for topic in self._topics:
             n_parts = conn.execute("SELECT partitions FROM topics WHERE topic=?", (topic,)).fetchone()[0]
             live = [r[0] for r in conn.execute(
@@ -728,7 +749,9 @@ class EmbeddedGroupConsumer(GroupConsumer):
                 if (topic, p) in releasable:
                     conn.execute("DELETE FROM leases WHERE grp=? AND topic=? AND partition=?", (group, topic, p))
                     mine.remove(p)
-                    extra -= 1
+                else:
+                    revoking.add((topic, p))
+                extra -= 1
             if len(mine) < share:
                 taken = {r[0] for r in conn.execute(
                     "SELECT partition FROM leases WHERE grp=? AND topic=? AND expires>=?", (group, topic, now)
@@ -743,8 +766,8 @@ class EmbeddedGroupConsumer(GroupConsumer):
                         )
                         mine.append(p)
             for p in mine:
-                held[(topic, p)] = self._start_offset(conn, topic, p)
-        return held
+                held[(topic, p)] = -1 if (topic, p) in known else self._start_offset(conn, topic, p)
+        return held, revoking
 
     def _start_offset(self, conn: sqlite3.Connection, topic: str, partition: int) -> int:
         row = conn.execute(
@@ -778,14 +801,15 @@ class EmbeddedGroupConsumer(GroupConsumer):
             chunk = min(remaining, self._broker.lease_seconds / 3)
             wants: dict[str, dict[int, int]] = {}
             for (topic, p), pos in self._positions.items():
-                wants.setdefault(topic, {})[p] = pos
+                if (topic, p) not in self._revoking:
+                    wants.setdefault(topic, {})[p] = pos
             self._broker.wait_for(wants, chunk)
         return []
 
     def _read(self, max_records: int) -> list[Record]:
         with self._lock:
             out: list[Record] = []
-            pairs = sorted(self._positions)
+            pairs = sorted(tp for tp in self._positions if tp not in self._revoking)
             if not pairs:
                 return out
             first = self._rotation % len(pairs)

@@ -386,6 +386,38 @@ def test_members_in_one_process_split_partitions_and_take_over_on_close(data_dir
         b.close()
 
 
+def wait_until(condition: Any) -> None:
+    end = time.monotonic() + DEADLINE
+    while not condition() and time.monotonic() < end:
+        gevent.sleep(0.02)
+    assert condition()
+
+
+def test_a_partition_moves_to_a_new_member_only_after_its_fetched_records_are_committed(data_dir: str) -> None:
+    b = EmbeddedBroker(data_dir, default_partitions=2, lease_seconds=1.5)
+    try:
+        for p in (0, 1):
+            for i in range(3):
+                b.produce("rev", f"p{p}-{i}".encode(), partition=p)
+        first = b.group_consumer("handover", ["rev"])
+        assert len(fetch_until(first, 6)) == 6  # in flight: nothing committed yet
+        second = b.group_consumer("handover", ["rev"])
+        wait_until(lambda: len(first.paused()) == 1)
+        [moving] = first.paused()
+        staying = ("rev", 1 - moving[1])
+        b.produce("rev", b"late", partition=moving[1])
+        assert first.fetch(timeout=0.2) == []  # the moving partition is drained, not read further
+        assert second.assignment() == set()  # still held: its records are not committed
+        first.commit({moving: 3, staying: 3})
+        wait_until(lambda: second.assignment() == {moving})
+        assert first.assignment() == {staying}
+        assert [r.value for r in fetch_until(second, 1)] == [b"late"]
+        second.close()
+        first.close()
+    finally:
+        b.close()
+
+
 def test_commit_for_a_partition_held_by_another_member_is_refused(broker: EmbeddedBroker) -> None:
     broker.produce("owned", b"x")
     holder = broker.group_consumer("g", ["owned"])
