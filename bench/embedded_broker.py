@@ -14,21 +14,21 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
 
-import gevent  # noqa: E402
+import gevent
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from streams.brokers.embedded import EmbeddedBroker  # noqa: E402
+from streams.brokers.embedded import EmbeddedBroker
 
 CHILD = r"""
 from gevent import monkey; monkey.patch_all()
