@@ -6,7 +6,7 @@ values come from the request, so they are hostile: substitution here is *context
 is written differently depending on where the placeholder sits:
 
 * Bloblang source fields (``mapping``, ``mutation``, ``bloblang``, ``check``, ``request_map``,
-  ``result_map``, ``args_mapping``) and the inside of ``${! ... }`` interpolations: inside a ``"..."``
+  ``result_map``, ``args_mapping``, ``fields_mapping``) and the inside of ``${! ... }`` interpolations: inside a ``"..."``
   literal the value is escaped as string content; inside a triple-quoted literal (which has no
   escapes) the literal is split and the value joined in as a quoted literal; in code it becomes a
   quoted literal. Comments are left alone. The value can therefore never end a literal or add code.
@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator, Mapping
 PLACEHOLDER = re.compile(r"\$tyk_context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")
 
 BLOBLANG_FIELDS = frozenset(
-    {"mapping", "mutation", "bloblang", "check", "request_map", "result_map", "args_mapping"}
+    {"mapping", "mutation", "bloblang", "check", "request_map", "result_map", "args_mapping", "fields_mapping"}
 )
 """Config keys whose string value is Bloblang source."""
 

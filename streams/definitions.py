@@ -596,6 +596,9 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
     config = value[name]
     if config is None:
         config = {}
+    if kind == "processor" and name == "switch":
+        cases = config.get("cases") if isinstance(config, dict) else config
+        _check_switch_cases(cases, sub + ("cases",) if isinstance(config, dict) else sub, checker)
     if not isinstance(config, dict):
         if spec.scalar_field:
             f = spec.field(spec.scalar_field)
@@ -620,6 +623,21 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
     for f in spec.fields:
         if f.required and f.name not in config:
             checker.add(sub + (f.name,), "missing required field", line_of=sub)
+
+
+_SWITCH_CASE_FIELDS = {"check": "string", "processors": "processor_list", "fallthrough": "bool"}
+
+
+def _check_switch_cases(cases: Any, path: Path, checker: _Checker) -> None:
+    """``switch`` is a list of cases whose processors are components too (so an unsafe one
+    nested in a case is refused like any other)."""
+    if cases is None:
+        return
+    if not isinstance(cases, list):
+        checker.add(path, f"expected a list of cases, got {_type_name(cases)}")
+        return
+    for i, case in enumerate(cases):
+        _check_fields("switch", "case", case, _SWITCH_CASE_FIELDS, path + (i,), checker)
 
 
 def _check_type(ftype: str, value: Any, path: Path, checker: _Checker, f: registry.Field | None = None) -> None:

@@ -52,11 +52,27 @@ _FIXTURE_SPECS = [
 ]
 
 
+# Test-only components with known declarations, so the precise checks below do not depend on
+# how the real component modules declare their fields.
+_TEST_SPECS = [
+    ("input", "t_in", dict(fields=(
+        Field("path", default="/post"), Field("ws_path", default="/post/ws"),
+        Field("allowed_verbs", "string_list", default=["POST"]), Field("timeout", "duration", default="5s"),
+        Field("addresses", "string_list"), Field("count", "int", default=0),
+    ))),
+    ("output", "t_out", dict(fields=(
+        Field("stream_format", default="lines", options=("lines", "event_source")),
+        Field("ratio", "float", default=1.0), Field("flag", "bool", default=False),
+    ))),
+    ("processor", "t_proc", dict(scalar_field="t_proc", fields=(Field("t_proc"),))),
+]
+
+
 @pytest.fixture
 def components() -> Iterator[None]:
     registry.load_all()
     added = []
-    for kind, name, extra in _FIXTURE_SPECS:
+    for kind, name, extra in _FIXTURE_SPECS + _TEST_SPECS:
         if name not in registry.TABLES[kind]:
             registry.TABLES[kind][name] = registry.ComponentSpec(kind=kind, name=name, factory=_noop, **extra)
             added.append((kind, name))
@@ -208,16 +224,16 @@ def test_duplicate_key_is_reported(components: None, tmp_path: Path) -> None:
         ("input: {http_server: {}, kafka: {}}\noutput: {sync_response: {}}", "streams.s.input",
          "exactly one input per block, found 2: http_server, kafka"),
         ("input: {label: x}\noutput: {sync_response: {}}", "streams.s.input", "no input given (expected one of: "),
-        ("input: {http_server: {timeout: 5}}\noutput: {sync_response: {}}", "streams.s.input.http_server.timeout",
+        ("input: {t_in: {addresses: [], timeout: 5}}\noutput: {sync_response: {}}", "streams.s.input.t_in.timeout",
          "expected a duration string such as 5s, got an integer"),
-        ("input: {http_server: {timeout: 5 s}}\noutput: {sync_response: {}}", "streams.s.input.http_server.timeout",
+        ("input: {t_in: {addresses: [], timeout: 5 s}}\noutput: {sync_response: {}}", "streams.s.input.t_in.timeout",
          "invalid duration '5 s' (expected e.g. 5s, 100ms, 1m30s)"),
-        ("input: {http_server: {allowed_verbs: POST}}\noutput: {sync_response: {}}",
-         "streams.s.input.http_server.allowed_verbs", "expected a list of strings, got a string"),
-        ("input: {kafka: {topics: [a]}}\noutput: {sync_response: {}}", "streams.s.input.kafka.addresses",
+        ("input: {t_in: {addresses: [], allowed_verbs: POST}}\noutput: {sync_response: {}}",
+         "streams.s.input.t_in.allowed_verbs", "expected a list of strings, got a string"),
+        ("input: {t_in: {path: /a}}\noutput: {sync_response: {}}", "streams.s.input.t_in.addresses",
          "missing required field"),
-        ("input: {http_server: {}}\noutput: {http_server: {stream_format: xml}}",
-         "streams.s.output.http_server.stream_format", "invalid value 'xml' (expected one of: lines, event_source)"),
+        ("input: {http_server: {}}\noutput: {t_out: {stream_format: xml}}",
+         "streams.s.output.t_out.stream_format", "invalid value 'xml' (expected one of: lines, event_source)"),
         ("input: {http_server: {}}\noutput:\n  broker:\n    outputs:\n      - kafka: {addresses: [a:1], topic: t}\n"
          "      - stdout: {}", "streams.s.output.broker.outputs.1.stdout",
          "output 'stdout' is not allowed: it reaches the host's files, processes or sockets"),
@@ -242,6 +258,21 @@ def test_duplicate_key_is_reported(components: None, tmp_path: Path) -> None:
          "streams.s.processor_resources.0.label", "missing: a resource needs a label"),
         ("input: {http_server: {}}\noutput: {sync_response: {}}\nbuffer: {kafka: {}}",
          "streams.s.buffer.kafka", "unsupported buffer type"),
+        ("input: {t_in: {addresses: [], count: 1.5}}\noutput: {sync_response: {}}", "streams.s.input.t_in.count",
+         "expected an integer, got a number"),
+        ("input: {t_in: {addresses: [], count: true}}\noutput: {sync_response: {}}", "streams.s.input.t_in.count",
+         "expected an integer, got a boolean"),
+        ("input: {http_server: {}}\noutput: {t_out: {ratio: x}}", "streams.s.output.t_out.ratio",
+         "expected a number, got a string"),
+        ("input: {http_server: {}}\noutput: {t_out: {flag: yes}}", "streams.s.output.t_out.flag",
+         "expected a boolean, got a string"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n    - switch:\n"
+         "        - check: this.a == 1\n          processors: [{subprocess: {name: sh}}]",
+         "streams.s.pipeline.processors.0.switch.0.processors.0.subprocess",
+         "processor 'subprocess' is not allowed"),
+        ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n    - switch:\n"
+         "        - chek: this.a == 1", "streams.s.pipeline.processors.0.switch.0.chek",
+         "unknown field (did you mean 'check'?)"),
     ],
 )
 def test_component_problems(components: None, tmp_path: Path, stream: str, path: str, message: str) -> None:
@@ -341,12 +372,12 @@ def test_missing_directory_is_a_problem(tmp_path: Path) -> None:
 
 def test_fill_defaults(components: None) -> None:
     written = {"path": "/push-event"}
-    filled = fill_defaults("input", "http_server", written)
+    filled = fill_defaults("input", "t_in", written)
     assert filled["path"] == "/push-event"
     assert filled["ws_path"] == "/post/ws" and filled["timeout"] == "5s"
     assert filled["allowed_verbs"] == ["POST"]
     assert written == {"path": "/push-event"}  # not mutated
     filled["allowed_verbs"].append("GET")
-    assert fill_defaults("input", "http_server", {})["allowed_verbs"] == ["POST"]  # defaults are copies
-    assert fill_defaults("processor", "mapping", "root = this") == {"mapping": "root = this"}
+    assert fill_defaults("input", "t_in", {})["allowed_verbs"] == ["POST"]  # defaults are copies
+    assert fill_defaults("processor", "t_proc", "root = this") == {"t_proc": "root = this"}
     assert fill_defaults("output", "sync_response", None) == {}
