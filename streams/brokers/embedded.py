@@ -299,11 +299,15 @@ class _ProcessState:
     def _poll_loop(self) -> None:
         interval = self.broker.poll_interval
         last_version: int | None = None
+        last_topics: set[str] = set()
         while self.waiters:
             version = self.read_conn.execute("PRAGMA data_version").fetchone()[0]
-            if version != last_version:
-                last_version = version
-                self._refresh_heads(list(self.waiters))
+            topics = set(self.waiters)
+            # A topic that started waiting since the last refresh may have missed a change that
+            # the data_version already accounted for, so it is refreshed once regardless.
+            if version != last_version or not topics <= last_topics:
+                last_version, last_topics = version, topics
+                self._refresh_heads(sorted(topics))
             gevent.sleep(interval)
 
     def _refresh_heads(self, topics: list[str]) -> None:

@@ -464,7 +464,8 @@ def test_uncommitted_records_of_a_killed_member_go_to_another_after_the_lease(
     doomed.wait_for(lambda line: line.get("committed") == [[0, 4]])
     assert sorted(v for _, _, v in doomed.records()) == [f"r{i}" for i in range(10)]
 
-    survivor = EmbeddedBroker(data_dir, lease_seconds=1.5).group_consumer("team", ["fragile"])
+    other_worker = EmbeddedBroker(data_dir, lease_seconds=1.5)
+    survivor = other_worker.group_consumer("team", ["fragile"])
     try:
         assert survivor.assignment() == set()  # the doomed member still holds the partition
         doomed.stop(signal.SIGKILL)
@@ -474,7 +475,7 @@ def test_uncommitted_records_of_a_killed_member_go_to_another_after_the_lease(
         survivor.commit({("fragile", 0): 10})
         assert broker.committed("team", "fragile") == {0: 10}
     finally:
-        survivor.close()
+        other_worker.close()
 
 
 # -- connect / shared -------------------------------------------------------------------------
