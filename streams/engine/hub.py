@@ -264,6 +264,9 @@ class BrokerHub:
                     for msg in out:
                         self._offer_all(msg, record, key)
                     self._bcast_pos[key] = record.offset + 1
+                    # Let clients' writers run between records, so a burst is not mistaken
+                    # for a slow client.
+                    gevent.sleep(0)
                     if not self._active():
                         break
         except Exception:
