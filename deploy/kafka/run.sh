@@ -51,8 +51,13 @@ running_pid() {
     echo "$pid"
 }
 
-# True when a Kafka broker on $BOOTSTRAP answers a metadata request and lists itself.
+# True when a Kafka broker on $BOOTSTRAP answers a metadata request and lists itself. Without
+# kafka-python (run.sh used before the Python deps are installed) an open port has to do.
 answers() {
+    if ! "$PYTHON" -c 'import kafka' >/dev/null 2>&1; then
+        port_open "$KAFKA_PORT"
+        return
+    fi
     "$PYTHON" - "$BOOTSTRAP" <<'PY' >/dev/null 2>&1
 import sys
 from kafka import KafkaAdminClient
@@ -162,8 +167,13 @@ java_cmd() {
 format_storage() {
     [[ -f "$LOG_DIRS/meta.properties" ]] && return 0
     local cluster_id
-    cluster_id="$( (java_cmd kafka.tools.StorageTool random-uuid) 2>>"$LOG_FILE" | tail -n 1)"
-    [[ -n "$cluster_id" ]] || die "StorageTool random-uuid printed nothing (see $LOG_FILE)"
+    local out="$KAFKA_DATA_DIR/random-uuid.out"
+    if ! (java_cmd kafka.tools.StorageTool random-uuid) >"$out" 2>>"$LOG_FILE" \
+        || ! cluster_id="$(tail -n 1 "$out")" || [[ -z "$cluster_id" ]]; then
+        cat "$out" >>"$LOG_FILE"
+        tail -n 20 "$LOG_FILE" >&2
+        die "java could not run Kafka's StorageTool (log above, full log: $LOG_FILE)"
+    fi
     say "formatting storage in $LOG_DIRS (cluster $cluster_id)"
     (java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS") >>"$LOG_FILE" 2>&1 \
         || { tail -n 20 "$LOG_FILE" >&2; die "storage format failed"; }
@@ -180,6 +190,7 @@ cmd_start() {
             die "port $KAFKA_PORT is taken by something that is not Kafka"
         fi
         port_open "$KAFKA_CONTROLLER_PORT" && die "controller port $KAFKA_CONTROLLER_PORT is taken"
+        command -v java >/dev/null || die "java not found (Kafka $KAFKA_VERSION needs Java 17+)"
         fetch_jars
         write_config
         : >"$LOG_FILE"
