@@ -1,0 +1,925 @@
+"""Bloblang's String Manipulation methods (Benthos v4 ``query/methods_strings.go`` and friends).
+
+Go strings are byte sequences, so lengths, indexes and slices here count UTF-8 bytes, not code
+points (``"é".length()`` is 2), and ``[]byte`` targets give ``bytes`` results where Go gives
+``[]byte``. Strings holding invalid UTF-8 travel as surrogate escapes (``values.bytes_to_str``),
+so re-encoding them with ``utf8`` restores the original bytes.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .errors import ExecError
+from .registry import Param, method
+from .values import Timestamp, bytes_to_str, equal, get_string, to_bytes, to_string, type_error
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def utf8(s: str) -> bytes:
+    """The bytes of a string as Go holds them (surrogate escapes become the original bytes)."""
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return s.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return s.encode("utf-8", "replace")
+
+
+def _text(value: Any) -> str:
+    """Go's ``stringMethod``: IGetString on the target (strings, bytes, timestamps)."""
+    return get_string(value)
+
+
+def _bytes_index(haystack: str, needle: str) -> int:
+    if haystack.isascii() and needle.isascii():
+        return haystack.find(needle)
+    return utf8(haystack).find(utf8(needle))
+
+
+# --------------------------------------------------------------------------------------------
+# case
+
+
+_MID_WORD = frozenset("'.:\u00b7\u0387\u05f4\u2018\u2019\u2024\u2027\ufe13\ufe52\ufe55\uff07\uff0e\uff1a")
+
+
+def _is_mark(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(ch).startswith("M")
+
+
+def _title(s: str) -> str:
+    """golang.org/x/text ``cases.Title(language.English)``: the first cased letter of each word
+    is upper-cased and the rest of the word lower-cased. Words run over letters, digits, ``_``
+    and single "mid-word" marks such as the apostrophe in ``they're`` or the dot in ``a.b``."""
+    out: list[str] = []
+    mid_word = False
+    prev_mid = False
+    for ch in s:
+        is_mid = ch in _MID_WORD
+        if prev_mid and is_mid:
+            mid_word = False
+        cased = ch.lower() != ch.upper() or ch.istitle()
+        if cased:
+            if mid_word:
+                out.append(ch.lower())
+            else:
+                title = ch.title()
+                out.append(title if len(title) == 1 else ch.upper() if len(ch.upper()) == 1 else ch)
+                mid_word = True
+        else:
+            out.append(ch)
+            if not is_mid and not (ch.isalnum() or ch == "_" or _is_mark(ch)):
+                mid_word = False
+        prev_mid = is_mid
+    return "".join(out)
+
+
+def _simple_case(s: str, upper: bool) -> str:
+    """Go's ``strings.ToUpper``/``ToLower``: one rune maps to one rune (no ``ß`` -> ``SS``)."""
+    if s.isascii():
+        return s.upper() if upper else s.lower()
+    out = []
+    for ch in s:
+        mapped = ch.upper() if upper else ch.lower()
+        out.append(mapped if len(mapped) == 1 else ch)
+    return "".join(out)
+
+
+@method("capitalize")
+def capitalize(target: Any) -> Any:
+    """Title case, as Benthos does it (x/text English title casing)."""
+    if isinstance(target, str):
+        return _title(target)
+    if isinstance(target, (bytes, bytearray)):
+        return utf8(_title(bytes_to_str(bytes(target))))
+    raise type_error(target, "string")
+
+
+@method("uppercase")
+def uppercase(target: Any) -> Any:
+    """Upper-case every letter; bytes stay bytes."""
+    if isinstance(target, str):
+        return _simple_case(target, True)
+    if isinstance(target, (bytes, bytearray)):
+        return utf8(_simple_case(bytes_to_str(bytes(target)), True))
+    raise type_error(target, "string")
+
+
+@method("lowercase")
+def lowercase(target: Any) -> Any:
+    """Lower-case every letter; bytes stay bytes."""
+    if isinstance(target, str):
+        return _simple_case(target, False)
+    if isinstance(target, (bytes, bytearray)):
+        return utf8(_simple_case(bytes_to_str(bytes(target)), False))
+    raise type_error(target, "string")
+
+
+# --------------------------------------------------------------------------------------------
+# searching and testing
+
+
+@method("contains", Param("value"))
+def contains(target: Any, value: Any) -> bool:
+    """Substring test for strings and bytes (the argument is stringified first, so
+    ``"a1".contains(1)`` is true); element test with Benthos equality for arrays and objects."""
+    if isinstance(target, str):
+        return to_string(value) in target
+    if isinstance(target, (bytes, bytearray)):
+        return to_bytes(value) in target
+    if isinstance(target, list):
+        return any(equal(value, item) for item in target)
+    if isinstance(target, dict):
+        return any(equal(value, item) for item in target.values())
+    raise type_error(target, "string", "array", "object")
+
+
+@method("has_prefix", Param("value", "string"))
+def has_prefix(target: Any, value: str) -> bool:
+    """Whether the string or bytes start with ``value``."""
+    if isinstance(target, str):
+        return target.startswith(value)
+    if isinstance(target, (bytes, bytearray)):
+        return bytes(target).startswith(utf8(value))
+    raise type_error(target, "string")
+
+
+@method("has_suffix", Param("value", "string"))
+def has_suffix(target: Any, value: str) -> bool:
+    """Whether the string or bytes end with ``value``."""
+    if isinstance(target, str):
+        return target.endswith(value)
+    if isinstance(target, (bytes, bytearray)):
+        return bytes(target).endswith(utf8(value))
+    raise type_error(target, "string")
+
+
+@method("index_of", Param("value", "string"))
+def index_of(target: Any, value: str) -> int:
+    """Byte offset of the first occurrence of ``value``, or -1."""
+    if isinstance(target, str):
+        return _bytes_index(target, value)
+    if isinstance(target, (bytes, bytearray)):
+        return bytes(target).find(utf8(value))
+    raise type_error(target, "string")
+
+
+@method("length")
+def length(target: Any) -> int:
+    """Bytes of a string (Go's ``len``), elements of an array, keys of an object."""
+    if isinstance(target, str):
+        return len(target) if target.isascii() else len(utf8(target))
+    if isinstance(target, (bytes, bytearray, list, dict)):
+        return len(target)
+    raise type_error(target, "string", "array", "object")
+
+
+# --------------------------------------------------------------------------------------------
+# escaping
+
+
+def _escape_html(s: str) -> str:
+    # NOTE: Go's html.EscapeString uses &#39; and &#34;, not Python's &#x27; and &quot;.
+    return (
+        s.replace("&", "&amp;")
+        .replace("'", "&#39;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+    )
+
+
+@method("escape_html")
+def escape_html(target: Any) -> str:
+    """Escape ``< > & ' "`` for embedding in HTML."""
+    return _escape_html(_text(target))
+
+
+@method("unescape_html")
+def unescape_html(target: Any) -> str:
+    """Resolve HTML entities (named, decimal and hex)."""
+    return html.unescape(_text(target))
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+_PATH_SEGMENT_SAFE = _UNRESERVED | frozenset(b"$&+:=@")
+
+
+def _percent_encode(s: str, safe: frozenset[int], space_plus: bool) -> str:
+    out = []
+    for b in utf8(s):
+        if b in safe:
+            out.append(chr(b))
+        elif b == 0x20 and space_plus:
+            out.append("+")
+        else:
+            out.append("%%%02X" % b)
+    return "".join(out)
+
+
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def _percent_decode(s: str, plus_space: bool) -> str:
+    """Go's ``url.unescape``: every ``%`` must start two hex digits, else
+    ``invalid URL escape "%zz"``; ``+`` is a space only in query components."""
+    raw = utf8(s)
+    out = bytearray()
+    i = 0
+    n = len(raw)
+    while i < n:
+        b = raw[i]
+        if b == 0x25:  # '%'
+            if i + 2 >= n or raw[i + 1] not in _HEX or raw[i + 2] not in _HEX:
+                bad = bytes_to_str(raw[i : i + 3])
+                raise ExecError(f"invalid URL escape {go_quote(bad)}")
+            out.append(int(raw[i + 1 : i + 3], 16))
+            i += 3
+        elif b == 0x2B and plus_space:  # '+'
+            out.append(0x20)
+            i += 1
+        else:
+            out.append(b)
+            i += 1
+    return bytes_to_str(bytes(out))
+
+
+@method("escape_url_query")
+def escape_url_query(target: Any) -> str:
+    """Go's ``url.QueryEscape``: spaces become ``+``, everything but unreserved is %-encoded."""
+    return _percent_encode(_text(target), _UNRESERVED, True)
+
+
+@method("unescape_url_query")
+def unescape_url_query(target: Any) -> str:
+    """Go's ``url.QueryUnescape``."""
+    return _percent_decode(_text(target), True)
+
+
+@method("escape_url_path")
+def escape_url_path(target: Any) -> str:
+    """Go's ``url.PathEscape`` (a path segment: ``/``, ``;``, ``,`` and ``?`` are escaped)."""
+    return _percent_encode(_text(target), _PATH_SEGMENT_SAFE, False)
+
+
+@method("unescape_url_path")
+def unescape_url_path(target: Any) -> str:
+    """Go's ``url.PathUnescape`` (``+`` stays a plus)."""
+    return _percent_decode(_text(target), False)
+
+
+@method("quote")
+def quote(target: Any) -> str:
+    """Go's ``strconv.Quote``: a double-quoted literal with Go escapes."""
+    return go_quote(_text(target))
+
+
+@method("unquote")
+def unquote(target: Any) -> str:
+    """Go's ``strconv.Unquote``: a double-quoted, back-quoted or single-character literal."""
+    return go_unquote(_text(target))
+
+
+# --------------------------------------------------------------------------------------------
+# file paths (Unix separators, as Benthos runs on Linux)
+
+
+def _clean_path(path: str) -> str:
+    """Go's ``filepath.Clean`` for ``/`` separators."""
+    if path == "":
+        return "."
+    rooted = path.startswith("/")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append("..")
+            continue
+        parts.append(part)
+    out = "/".join(parts)
+    if rooted:
+        return "/" + out
+    return out or "."
+
+
+@method("filepath_join")
+def filepath_join(target: Any) -> str:
+    """Join path elements with ``/`` and clean the result (empty elements are skipped)."""
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    parts = []
+    for i, element in enumerate(target):
+        try:
+            parts.append(get_string(element))
+        except ExecError as err:
+            raise ExecError(f"path element {i}: {err}", cause=err) from err
+    joined = "/".join(p for p in parts if p)
+    return _clean_path(joined) if joined else ""
+
+
+@method("filepath_split")
+def filepath_split(target: Any) -> list[str]:
+    """``[dir, file]`` split after the last ``/`` (the directory keeps its trailing slash)."""
+    s = _text(target)
+    i = s.rfind("/")
+    return [s[: i + 1], s[i + 1 :]]
+
+
+# --------------------------------------------------------------------------------------------
+# building and replacing
+
+
+@method("format", variadic=True)
+def format_(target: Any, *args: Any) -> str:
+    """Go's ``fmt.Sprintf`` with the target as the format string."""
+    return go_sprintf(_text(target), args)
+
+
+@method("repeat", Param("count", "int"))
+def repeat(target: Any, count: int) -> Any:
+    """The target repeated ``count`` times."""
+    if count < 0:
+        raise ExecError(f"invalid count, must be greater than or equal to zero: {count}")
+    if isinstance(target, str):
+        size = len(target) if target.isascii() else len(utf8(target))
+    elif isinstance(target, (bytes, bytearray)):
+        size = len(target)
+    else:
+        raise type_error(target, "string")
+    if size * count > (1 << 63) - 1:
+        raise ExecError(f"invalid count, would overflow: {size}*{count}")
+    # PERF: refuse sizes no process could hold instead of letting Python raise MemoryError.
+    if size * count > 1 << 31:
+        raise ExecError(f"invalid count, would overflow: {size}*{count}")
+    return target * count
+
+
+def _replace_all(target: Any, old: str, new: str) -> Any:
+    if isinstance(target, str):
+        return target.replace(old, new)
+    if isinstance(target, (bytes, bytearray)):
+        return bytes(target).replace(utf8(old), utf8(new))
+    raise type_error(target, "string")
+
+
+@method("replace_all", Param("old", "string"), Param("new", "string"))
+def replace_all(target: Any, old: str, new: str) -> Any:
+    """Replace every occurrence of ``old`` with ``new``."""
+    return _replace_all(target, old, new)
+
+
+@method("replace", Param("old", "string"), Param("new", "string"), deprecated=True)
+def replace(target: Any, old: str, new: str) -> Any:
+    """The older name of ``replace_all``."""
+    return _replace_all(target, old, new)
+
+
+def _replace_pairs(values: list[Any]) -> list[tuple[str, str]]:
+    if len(values) % 2 != 0:
+        raise ExecError(
+            "invalid arg, replacements should be in pairs and must therefore be even: "
+            + go_sprintf("%v", (values,))
+        )
+    pairs = []
+    for i in range(0, len(values), 2):
+        try:
+            old = get_string(values[i])
+        except ExecError as err:
+            raise ExecError(f"invalid replacement value at index {i}: {err}", cause=err) from err
+        try:
+            new = get_string(values[i + 1])
+        except ExecError as err:
+            raise ExecError(f"invalid replacement value at index {i + 1}: {err}", cause=err) from err
+        pairs.append((old, new))
+    return pairs
+
+
+def _replace_many(target: Any, values: list[Any]) -> Any:
+    pairs = _replace_pairs(values)
+    if isinstance(target, str):
+        for old, new in pairs:
+            target = target.replace(old, new)
+        return target
+    if isinstance(target, (bytes, bytearray)):
+        data = bytes(target)
+        for old, new in pairs:
+            data = data.replace(utf8(old), utf8(new))
+        return data
+    raise type_error(target, "string")
+
+
+@method("replace_all_many", Param("values", "array"))
+def replace_all_many(target: Any, values: list[Any]) -> Any:
+    """Apply ``[old1, new1, old2, new2, ...]`` replacements in order."""
+    return _replace_many(target, values)
+
+
+@method("replace_many", Param("values", "array"), deprecated=True)
+def replace_many(target: Any, values: list[Any]) -> Any:
+    """The older name of ``replace_all_many``."""
+    return _replace_many(target, values)
+
+
+@method("reverse")
+def reverse(target: Any) -> Any:
+    """Characters in reverse order (code points for strings, bytes for bytes)."""
+    if isinstance(target, str):
+        return target[::-1]
+    if isinstance(target, (bytes, bytearray)):
+        return bytes(target)[::-1]
+    raise type_error(target, "string")
+
+
+def _slice_bounds(size: int, low: int, high: int | None) -> tuple[int, int]:
+    if high is not None and high > 0 and low >= high:
+        raise ExecError(f"lower slice bound {low} must be lower than upper ({high})")
+    end = size
+    if high is not None:
+        end = size + high if high < 0 else high
+    end = min(max(end, 0), size)
+    start = low if low >= 0 else max(size + low, 0)
+    if start > end:
+        raise ExecError(
+            f"lower slice bound {start} must be lower than or equal to upper bound ({end})"
+            f" and target length ({size})"
+        )
+    return start, end
+
+
+@method("slice", Param("low", "int"), Param("high", "int", default=None, nullable=True))
+def slice_(target: Any, low: int, high: int | None = None) -> Any:
+    """A half-open ``[low, high)`` range of a string (in bytes), bytes or an array; negative
+    bounds count from the end."""
+    if isinstance(target, str):
+        if target.isascii():
+            start, end = _slice_bounds(len(target), low, high)
+            return target[start:end]
+        raw = utf8(target)
+        start, end = _slice_bounds(len(raw), low, high)
+        return bytes_to_str(raw[start:end])
+    if isinstance(target, (bytes, bytearray, list)):
+        start, end = _slice_bounds(len(target), low, high)
+        return target[start:end]
+    raise type_error(target, "array", "string")
+
+
+@method("split", Param("delimiter", "string"), Param("empty_as_null", "bool", default=False))
+def split(target: Any, delimiter: str, empty_as_null: bool = False) -> list[Any]:
+    """Split on ``delimiter`` (an empty one splits into characters)."""
+    parts: list[Any]
+    if isinstance(target, str):
+        parts = list(target) if delimiter == "" else target.split(delimiter)
+        if delimiter == "" and target == "":
+            parts = []
+    elif isinstance(target, (bytes, bytearray)):
+        data = bytes(target)
+        if delimiter == "":
+            parts = [utf8(ch) for ch in bytes_to_str(data)]
+        else:
+            parts = data.split(utf8(delimiter))
+    else:
+        raise type_error(target, "string")
+    if empty_as_null:
+        parts = [None if len(p) == 0 else p for p in parts]
+    return parts
+
+
+# Go's unicode.IsSpace (str.strip() would also strip \x1c-\x1f).
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+@method("trim", Param("cutset", "string", default=None, nullable=True))
+def trim(target: Any, cutset: str | None = None) -> Any:
+    """Strip white space, or any of the characters of ``cutset``, from both ends."""
+    chars = _GO_SPACE if cutset is None else cutset
+    if isinstance(target, str):
+        return target.strip(chars)
+    if isinstance(target, (bytes, bytearray)):
+        return utf8(bytes_to_str(bytes(target)).strip(chars))
+    raise type_error(target, "string")
+
+
+@method("trim_prefix", Param("prefix", "string"))
+def trim_prefix(target: Any, prefix: str) -> Any:
+    """Remove ``prefix`` once if the target starts with it."""
+    if isinstance(target, str):
+        return target.removeprefix(prefix)
+    if isinstance(target, (bytes, bytearray)):
+        return bytes(target).removeprefix(utf8(prefix))
+    raise type_error(target, "string")
+
+
+@method("trim_suffix", Param("suffix", "string"))
+def trim_suffix(target: Any, suffix: str) -> Any:
+    """Remove ``suffix`` once if the target ends with it."""
+    if isinstance(target, str):
+        return target.removesuffix(suffix)
+    if isinstance(target, (bytes, bytearray)):
+        return bytes(target).removesuffix(utf8(suffix))
+    raise type_error(target, "string")
+
+
+
+
+# --------------------------------------------------------------------------------------------
+# Go's strconv.Quote / strconv.Unquote
+
+
+_QUOTE_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
+
+
+def go_quote(s: str) -> str:
+    """``strconv.Quote``: printable runes kept, Go escapes for the rest (``\\x`` for bytes
+    that are not UTF-8)."""
+    out = ['"']
+    for ch in s:
+        esc = _QUOTE_ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+            continue
+        cp = ord(ch)
+        if 0xDC80 <= cp <= 0xDCFF:  # an invalid byte carried as a surrogate escape
+            out.append("\\x%02x" % (cp - 0xDC00))
+        elif ch == " " or (ch.isprintable() and cp != 0xAD):
+            out.append(ch)
+        elif cp < 0x20 or cp == 0x7F:
+            out.append("\\x%02x" % cp)
+        elif 0xD800 <= cp <= 0xDFFF:
+            out.append("\\ufffd")
+        elif cp < 0x10000:
+            out.append("\\u%04x" % cp)
+        else:
+            out.append("\\U%08x" % cp)
+    out.append('"')
+    return "".join(out)
+
+
+_UNQUOTE_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+_SYNTAX = "invalid syntax"
+
+
+def go_unquote(s: str) -> str:
+    """``strconv.Unquote``; any malformed literal is ``invalid syntax`` as in Go."""
+    if len(s) < 2 or s[0] != s[-1] or s[0] not in "\"'`":
+        raise ExecError(_SYNTAX)
+    quote_ch = s[0]
+    body = s[1:-1]
+    if quote_ch == "`":
+        if "`" in body:
+            raise ExecError(_SYNTAX)
+        return body.replace("\r", "")
+    if "\n" in body:
+        raise ExecError(_SYNTAX)
+    raw = bytearray()
+    i = 0
+    n = len(body)
+    while i < n:
+        ch = body[i]
+        if ch == quote_ch:
+            raise ExecError(_SYNTAX)
+        if ch != "\\":
+            raw += utf8(ch)
+            i += 1
+            continue
+        if i + 1 >= n:
+            raise ExecError(_SYNTAX)
+        code = body[i + 1]
+        i += 2
+        if code in _UNQUOTE_SIMPLE:
+            raw += _UNQUOTE_SIMPLE[code].encode()
+        elif code in "'\"":
+            if code != quote_ch:
+                raise ExecError(_SYNTAX)
+            raw += code.encode()
+        elif code in "xuU":
+            width = {"x": 2, "u": 4, "U": 8}[code]
+            digits = body[i : i + width]
+            if len(digits) != width or any(c not in "0123456789abcdefABCDEF" for c in digits):
+                raise ExecError(_SYNTAX)
+            value = int(digits, 16)
+            i += width
+            if code == "x":
+                raw.append(value)
+            else:
+                if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+                    raise ExecError(_SYNTAX)
+                raw += chr(value).encode()
+        elif code in "01234567":
+            digits = body[i - 1 : i + 2]
+            if len(digits) != 3 or any(c not in "01234567" for c in digits):
+                raise ExecError(_SYNTAX)
+            value = int(digits, 8)
+            if value > 255:
+                raise ExecError(_SYNTAX)
+            raw.append(value)
+            i += 2
+        else:
+            raise ExecError(_SYNTAX)
+    text = bytes_to_str(bytes(raw))
+    if quote_ch == "'" and len(text) != 1:
+        raise ExecError(_SYNTAX)
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Go's fmt.Sprintf over Bloblang values
+
+
+def _go_type(value: Any) -> str:
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "uint64" if value > (1 << 63) - 1 else "int64"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (bytes, bytearray)):
+        return "[]uint8"
+    if isinstance(value, list):
+        return "[]interface {}"
+    if isinstance(value, dict):
+        return "map[string]interface {}"
+    if isinstance(value, Timestamp):
+        return "time.Time"
+    return "interface {}"
+
+
+def _go_time_string(ts: Timestamp) -> str:
+    """``time.Time.String()``: ``2006-01-02 15:04:05.999999999 -0700 MST``."""
+    from . import timefmt  # the time library's Go layouts; imported lazily
+
+    return timefmt.format_layout(ts, "2006-01-02 15:04:05.999999999 -0700 MST")
+
+
+class _Spec:
+    """One parsed ``%`` directive."""
+
+    __slots__ = ("minus", "plus", "sharp", "space", "zero", "width", "prec", "verb")
+
+    def __init__(self) -> None:
+        self.minus = self.plus = self.sharp = self.space = self.zero = False
+        self.width: int | None = None
+        self.prec: int | None = None
+        self.verb = ""
+
+
+def _pad(spec: _Spec, text: str, zero_ok: bool = False) -> str:
+    if spec.width is None or len(text) >= spec.width:
+        return text
+    fill = spec.width - len(text)
+    if spec.minus:
+        return text + " " * fill
+    if spec.zero and zero_ok:
+        sign = ""
+        if text[:1] in "+- ":
+            sign, text = text[0], text[1:]
+        prefix = ""
+        if text[:2] in ("0x", "0X", "0b", "0o", "0B", "0O"):
+            prefix, text = text[:2], text[2:]
+        return sign + prefix + "0" * fill + text
+    return " " * fill + text
+
+
+def _bad(spec: _Spec, value: Any) -> str:
+    if value is None:
+        return f"%!{spec.verb}(<nil>)"
+    return f"%!{spec.verb}({_go_type(value)}={_fmt_value(_Spec(), 'v', value)})"
+
+
+def _fmt_int(spec: _Spec, verb: str, n: int) -> str:
+    neg = n < 0
+    mag = -n if neg else n
+    prefix = ""
+    if verb in ("d", "v"):
+        digits = str(mag)
+    elif verb == "b":
+        digits = format(mag, "b")
+    elif verb == "o":
+        digits = format(mag, "o")
+        if spec.sharp and digits != "0":
+            digits = "0" + digits
+    elif verb == "O":
+        digits = format(mag, "o")
+        prefix = "0o"
+    elif verb in ("x", "X"):
+        digits = format(mag, verb)
+        if spec.sharp:
+            prefix = "0" + verb
+    elif verb == "c":
+        return _pad(spec, chr(n) if 0 <= n <= 0x10FFFF else "\ufffd")
+    elif verb == "q":
+        return _pad(spec, "'" + (chr(n) if 0 <= n <= 0x10FFFF else "\ufffd") + "'")
+    elif verb == "U":
+        text = "U+%04X" % n
+        if spec.sharp and 0 <= n <= 0x10FFFF and chr(n).isprintable():
+            text += " '" + chr(n) + "'"
+        return _pad(spec, text)
+    else:
+        return _bad(spec, n)
+    if spec.prec is not None:
+        if spec.prec == 0 and n == 0:
+            digits = ""
+        else:
+            digits = digits.rjust(spec.prec, "0")
+    sign = "-" if neg else "+" if spec.plus else " " if spec.space else ""
+    return _pad(spec, sign + prefix + digits, zero_ok=spec.prec is None)
+
+
+def _fmt_float(spec: _Spec, verb: str, f: float) -> str:
+    import math
+
+    from .values import format_float_g
+
+    if math.isnan(f) or math.isinf(f):
+        text = "NaN" if math.isnan(f) else ("-Inf" if f < 0 else "+Inf" if spec.plus else "Inf")
+        if math.isinf(f) and f > 0 and not spec.plus:
+            text = " Inf" if spec.space else "Inf"
+        return _pad(spec, text)
+    if verb in ("v", "g", "G") and spec.prec is None:
+        text = format_float_g(f)
+        if verb == "G":
+            text = text.upper()
+    elif verb in ("g", "G", "v"):
+        text = format(f, f".{max(spec.prec or 0, 1)}{'G' if verb == 'G' else 'g'}")
+        if spec.sharp and "." not in text:
+            text += "."
+    elif verb in ("e", "E", "f", "F"):
+        prec = 6 if spec.prec is None else spec.prec
+        text = format(f, f".{prec}{verb}")
+    elif verb in ("x", "X", "b"):
+        text = f.hex() if verb != "b" else _bad(spec, f)
+    else:
+        return _bad(spec, f)
+    if not text.startswith("-"):
+        if spec.plus:
+            text = "+" + text
+        elif spec.space:
+            text = " " + text
+    return _pad(spec, text, zero_ok=True)
+
+
+def _fmt_str(spec: _Spec, verb: str, s: str) -> str:
+    if spec.prec is not None and verb in ("s", "v", "q"):
+        s = s[: spec.prec]
+    if verb in ("s", "v"):
+        return _pad(spec, s)
+    if verb == "q":
+        return _pad(spec, "`" + s + "`" if spec.sharp and "`" not in s and s.isprintable() else go_quote(s))
+    if verb in ("x", "X"):
+        raw = utf8(s)
+        if spec.prec is not None:
+            raw = raw[: spec.prec]
+        sep = " " if spec.space else ""
+        parts = []
+        for b in raw:
+            h = "%02x" % b if verb == "x" else "%02X" % b
+            parts.append(("0" + verb if spec.sharp else "") + h)
+        text = sep.join(parts) if spec.space else ("0" + verb if spec.sharp and parts else "") + "".join(
+            p[2:] if spec.sharp else p for p in parts
+        )
+        return _pad(spec, text)
+    return _bad(spec, s)
+
+
+def _fmt_value(spec: _Spec, verb: str, value: Any) -> str:
+    if verb == "T":
+        return _pad(spec, _go_type(value))
+    if value is None:
+        return _pad(spec, "<nil>") if verb == "v" else _bad(spec, None)
+    if isinstance(value, bool):
+        if verb in ("v", "t"):
+            return _pad(spec, "true" if value else "false")
+        return _bad(spec, value)
+    if isinstance(value, int):
+        return _fmt_int(spec, verb, value)
+    if isinstance(value, float):
+        return _fmt_float(spec, verb, value)
+    if isinstance(value, str):
+        return _fmt_str(spec, verb, value)
+    if isinstance(value, (bytes, bytearray)):
+        if verb in ("s", "q", "x", "X"):
+            return _fmt_str(spec, verb, bytes_to_str(bytes(value)))
+        return "[" + " ".join(_fmt_value(spec, verb, b) for b in value) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_fmt_value(spec, verb, v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = [f"{_fmt_value(spec, verb, k)}:{_fmt_value(spec, verb, value[k])}" for k in sorted(value)]
+        return "map[" + " ".join(items) + "]"
+    if isinstance(value, Timestamp):
+        if verb in ("v", "s"):
+            return _pad(spec, _go_time_string(value))
+        if verb == "q":
+            return _pad(spec, go_quote(_go_time_string(value)))
+        return _bad(spec, value)
+    return _pad(spec, to_string(value))
+
+
+def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
+    """``fmt.Sprintf(fmt, args...)`` for Bloblang values: verbs ``v s d b o O x X c q U e E f F
+    g G t T %``, flags ``+ - # space 0``, width, precision and ``*``; Go's error forms
+    (``%!d(string=x)``, ``%!d(MISSING)``, ``%!(EXTRA ...)``) included."""
+    out: list[str] = []
+    argi = 0
+    i = 0
+    n = len(fmt)
+    while i < n:
+        j = fmt.find("%", i)
+        if j < 0:
+            out.append(fmt[i:])
+            break
+        out.append(fmt[i:j])
+        i = j + 1
+        if i >= n:
+            out.append("%!(NOVERB)")
+            break
+        spec = _Spec()
+        while i < n and fmt[i] in "+-# 0":
+            c = fmt[i]
+            if c == "+":
+                spec.plus = True
+            elif c == "-":
+                spec.minus = True
+            elif c == "#":
+                spec.sharp = True
+            elif c == " ":
+                spec.space = True
+            else:
+                spec.zero = True
+            i += 1
+        if i < n and fmt[i] == "*":
+            i += 1
+            if argi < len(args) and isinstance(args[argi], int) and not isinstance(args[argi], bool):
+                spec.width = args[argi]
+                if spec.width < 0:
+                    spec.minus = True
+                    spec.width = -spec.width
+            else:
+                out.append("%!(BADWIDTH)")
+            argi += 1
+        else:
+            start = i
+            while i < n and fmt[i].isdigit():
+                i += 1
+            if i > start:
+                spec.width = int(fmt[start:i])
+        if i < n and fmt[i] == ".":
+            i += 1
+            if i < n and fmt[i] == "*":
+                i += 1
+                if argi < len(args) and isinstance(args[argi], int) and not isinstance(args[argi], bool):
+                    spec.prec = args[argi] if args[argi] >= 0 else None
+                else:
+                    out.append("%!(BADPREC)")
+                argi += 1
+            else:
+                start = i
+                while i < n and fmt[i].isdigit():
+                    i += 1
+                spec.prec = int(fmt[start:i]) if i > start else 0
+        if i >= n:
+            out.append("%!(NOVERB)")
+            break
+        verb = fmt[i]
+        i += 1
+        spec.verb = verb
+        if verb == "%":
+            out.append("%")
+            continue
+        if argi >= len(args):
+            out.append(f"%!{verb}(MISSING)")
+            continue
+        value = args[argi]
+        argi += 1
+        if spec.minus:
+            spec.zero = False
+        out.append(_fmt_value(spec, verb, value))
+    if argi < len(args):
+        extra = ", ".join(
+            "<nil>" if a is None else f"{_go_type(a)}={_fmt_value(_Spec(), 'v', a)}" for a in args[argi:]
+        )
+        out.append(f"%!(EXTRA {extra})")
+    return "".join(out)

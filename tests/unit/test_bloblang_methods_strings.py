@@ -1,0 +1,178 @@
+"""String Manipulation methods, called through the method registry with Benthos's texts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import streams.bloblang.lib_strings  # noqa: F401  (registers the methods)
+from streams.bloblang.errors import ExecError
+from streams.bloblang.lib_strings import go_quote, go_sprintf, go_unquote
+from streams.bloblang.registry import METHODS
+
+
+def call(name: str, target: Any, *args: Any) -> Any:
+    return METHODS[name].impl(target, *args)
+
+
+@pytest.mark.parametrize(
+    "name, target, args, expected",
+    [
+        ("capitalize", "the foo bar", (), "The Foo Bar"),
+        ("capitalize", "hELLO wORLD", (), "Hello World"),
+        ("capitalize", "they're here", (), "They're Here"),
+        ("capitalize", "foo-bar baz_qux", (), "Foo-Bar Baz_qux"),
+        ("capitalize", b"abc def", (), b"Abc Def"),
+        ("uppercase", "hello world", (), "HELLO WORLD"),
+        ("uppercase", "straße", (), "STRAßE"),
+        ("uppercase", b"abc", (), b"ABC"),
+        ("lowercase", "User@Example.COM", (), "user@example.com"),
+        ("contains", "this foo that", ("foo",), True),
+        ("contains", "a1b", (1,), True),
+        ("contains", b"bytes", ("yte",), True),
+        ("contains", ["this", "foo"], ("foo",), True),
+        ("contains", [10.3, 20.0, "huh"], (20,), True),
+        ("contains", [2, 3, 40], (20,), False),
+        ("contains", {"a": "x", "b": 5}, (5.0,), True),
+        ("has_prefix", "foobar", ("foo",), True),
+        ("has_prefix", "barfoo", ("foo",), False),
+        ("has_suffix", b"barfoo", ("foo",), True),
+        ("index_of", "foobar", ("bar",), 3),
+        ("index_of", "the cat meowed", ("meow",), 8),
+        ("index_of", "héllo", ("l",), 3),
+        ("index_of", "abc", ("z",), -1),
+        ("length", "hello world", (), 11),
+        ("length", "héllo", (), 6),
+        ("length", ["first", "second"], (), 2),
+        ("length", {"a": 1, "b": 2}, (), 2),
+        ("escape_html", "<script>alert('xss')</script>", (), "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;"),
+        ("escape_html", '"q"', (), "&#34;q&#34;"),
+        ("unescape_html", "&lt;p&gt;Hello &amp; goodbye&lt;/p&gt;", (), "<p>Hello & goodbye</p>"),
+        ("escape_url_query", "hello world!", (), "hello+world%21"),
+        ("escape_url_query", "foo & bar", (), "foo+%26+bar"),
+        ("escape_url_query", "é~", (), "%C3%A9~"),
+        ("unescape_url_query", "foo+%26+bar", (), "foo & bar"),
+        ("escape_url_path", "foo & bar", (), "foo%20&%20bar"),
+        ("escape_url_path", "a/b;c,d?e", (), "a%2Fb%3Bc%2Cd%3Fe"),
+        ("unescape_url_path", "my%20document+x.pdf", (), "my document+x.pdf"),
+        ("quote", "foo\nbar", (), '"foo\\nbar"'),
+        ("quote", "tab\there \x01 é", (), '"tab\\there \\x01 é"'),
+        ("unquote", '"foo\\nbar"', (), "foo\nbar"),
+        ("unquote", "`raw\\n`", (), "raw\\n"),
+        ("unquote", '"\\u00e9\\x41\\101"', (), "éAA"),
+        ("filepath_join", ["/foo/", "bar.txt"], (), "/foo/bar.txt"),
+        ("filepath_join", ["a", "", "../b", "./c"], (), "b/c"),
+        ("filepath_join", ["", ""], (), ""),
+        ("filepath_split", "/foo/bar.txt", (), ["/foo/", "bar.txt"]),
+        ("filepath_split", "baz.txt", (), ["", "baz.txt"]),
+        ("format", "%s(%v): %v", ("lance", 37, 13), "lance(37): 13"),
+        ("repeat", "bob", (3,), "bobbobbob"),
+        ("repeat", "bob", (0,), ""),
+        ("repeat", b"ab", (2,), b"abab"),
+        ("replace_all", "The foo ate my foo", ("foo", "dog"), "The dog ate my dog"),
+        ("replace_all", "abc", ("", "-"), "-a-b-c-"),
+        ("replace", b"aXa", ("a", "b"), b"bXb"),
+        (
+            "replace_all_many",
+            "<i>Hello</i> <b>World</b>",
+            (["<b>", "&lt;b&gt;", "</b>", "&lt;/b&gt;", "<i>", "&lt;i&gt;", "</i>", "&lt;/i&gt;"],),
+            "&lt;i&gt;Hello&lt;/i&gt; &lt;b&gt;World&lt;/b&gt;",
+        ),
+        ("replace_many", "aab", (["a", "b", "b", "c"],), "ccc"),
+        ("reverse", "backwards", (), "sdrawkcab"),
+        ("reverse", "héllo", (), "olléh"),
+        ("reverse", b"abc", (), b"cba"),
+        ("slice", "foo bar", (0, 2), "fo"),
+        ("slice", "foo bar", (4, None), "bar"),
+        ("slice", "foo bar", (-4, None), " bar"),
+        ("slice", "foo bar", (0, -4), "foo"),
+        ("slice", ["foo", "bar", "baz", "buz", "bev"], (-2, None), ["buz", "bev"]),
+        ("slice", "abc", (1, 100), "bc"),
+        ("slice", "abc", (-100, None), "abc"),
+        ("split", "foo,bar,baz", (",",), ["foo", "bar", "baz"]),
+        ("split", "foo,,qux", (",", True), ["foo", None, "qux"]),
+        ("split", "héy", ("",), ["h", "é", "y"]),
+        ("split", "", ("",), []),
+        ("split", "", (",",), [""]),
+        ("split", b"a,b", (",",), [b"a", b"b"]),
+        ("trim", "  something happened! ", (), "something happened!"),
+        ("trim", "!!!watch out!?", ("!?",), "watch out"),
+        ("trim", "\x1cx\x1c", (), "\x1cx\x1c"),
+        ("trim_prefix", "foobar_blobton", ("foobar_",), "blobton"),
+        ("trim_prefix", "unchanged", ("foobar_",), "unchanged"),
+        ("trim_suffix", "blobton_foobar", ("_foobar",), "blobton"),
+    ],
+)
+def test_string_methods(name: str, target: Any, args: tuple[Any, ...], expected: Any) -> None:
+    assert call(name, target, *args) == expected
+
+
+@pytest.mark.parametrize(
+    "name, target, args, error",
+    [
+        ("uppercase", 5, (), "expected string value, got number (5)"),
+        ("capitalize", None, (), "expected string value, got null"),
+        ("contains", 5, ("x",), "expected string, array or object value, got number (5)"),
+        ("length", True, (), "expected string, array or object value, got bool (true)"),
+        ("escape_html", [1], (), "expected string value, got array"),
+        ("unescape_url_query", "foo%zzbar", (), 'invalid URL escape "%zz"'),
+        ("unescape_url_path", "ab%4", (), 'invalid URL escape "%4"'),
+        ("unquote", "foo", (), "invalid syntax"),
+        ("unquote", '"a\\qb"', (), "invalid syntax"),
+        ("filepath_join", "nope", (), 'expected array value, got string ("nope")'),
+        ("filepath_join", ["a", 1], (), "path element 1: expected string value, got number (1)"),
+        ("repeat", "x", (-1,), "invalid count, must be greater than or equal to zero: -1"),
+        (
+            "replace_all_many",
+            "x",
+            (["a", "b", "c"],),
+            "invalid arg, replacements should be in pairs and must therefore be even: [a b c]",
+        ),
+        ("replace_all_many", "x", (["a", 1],), "invalid replacement value at index 1: expected string value, got number (1)"),
+        ("slice", "abc", (2, 1), "lower slice bound 2 must be lower than upper (1)"),
+        (
+            "slice",
+            "abc",
+            (5, None),
+            "lower slice bound 5 must be lower than or equal to upper bound (3) and target length (3)",
+        ),
+        ("slice", 5, (0, None), "expected array or string value, got number (5)"),
+        ("reverse", [1, 2], (), "expected string value, got array"),
+    ],
+)
+def test_string_method_errors(name: str, target: Any, args: tuple[Any, ...], error: str) -> None:
+    with pytest.raises(ExecError) as err:
+        call(name, target, *args)
+    assert str(err.value) == error
+
+
+@pytest.mark.parametrize(
+    "fmt, args, expected",
+    [
+        ("%d|%5.2f|%-4d|%04d", (5, 3.14159, 7, -42), "5| 3.14|7   |-042"),
+        ("%x %X %o %b %#x", (255, 255, 8, 5, 255), "ff FF 10 101 0xff"),
+        ("%q %v %v %t", ('a"b', [1, "a", None], {"b": 1, "a": [2]}, True), '"a\\"b" [1 a <nil>] map[a:[2] b:1] true'),
+        ("%v %v %v", (1e6, 1.5, 100000.0), "1e+06 1.5 100000"),
+        ("%e %g %.3g %.1f", (123456.789, 0.00001234, 1234.5678, 2.25), "1.234568e+05 1.234e-05 1.23e+03 2.2"),
+        ("%s %x", (b"hi", "hi"), "hi 6869"),
+        ("%T %T %T %T", (1, 1.0, "s", [1]), "int64 float64 string []interface {}"),
+        ("%d %s", ("x",), "%!d(string=x) %!s(MISSING)"),
+        ("%s", ("a", 1), "a%!(EXTRA int64=1)"),
+        ("%d", (1.5,), "%!d(float64=1.5)"),
+        ("100%% %5s|%-5s|", ("ab", "cd"), "100%    ab|cd   |"),
+        ("%+d % d %+.1f", (3, 3, 2.0), "+3  3 +2.0"),
+        ("%*d|%.*f", (4, 7, 2, 3.14159), "   7|3.14"),
+        ("%c%c %U", (72, 105, 0x1F600), "Hi U+1F600"),
+        ("%", (), "%!(NOVERB)"),
+        ("%v", (None,), "<nil>"),
+        ("%s", (None,), "%!s(<nil>)"),
+    ],
+)
+def test_go_sprintf(fmt: str, args: tuple[Any, ...], expected: str) -> None:
+    assert go_sprintf(fmt, args) == expected
+
+
+def test_quote_round_trips_through_unquote() -> None:
+    for text in ["plain", "new\nline", 'q"uote', "back\\slash", "é and \u2028", "\x00\x7f"]:
+        assert go_unquote(go_quote(text)) == text
