@@ -1,0 +1,305 @@
+"""Bloblang: Benthos's mapping language, parsed to a typed tree and compiled to Python code.
+
+Public contract (DESIGN §6)::
+
+    from streams import bloblang
+    m = bloblang.parse(source)             # raises bloblang.ParseError (.line, .column, message)
+    msg = m.apply(content: bytes, metadata: dict | None = None)
+    # None when the message is deleted, else a Message with .content (bytes) and .metadata;
+    # raises bloblang.MappingError (a BloblangError, like ParseError) on failure.
+
+For the engine:
+
+* ``m.apply_message(msg, batch=None, index=0)``: ``mapping`` processor semantics. ``root``
+  starts as nothing; the result is a copy of ``msg`` (metadata copied) whose payload is the new
+  root, or ``msg``'s payload unchanged when the mapping never assigned ``root``; None when
+  deleted. Structured values are passed on with ``Message.set_value`` (no JSON round trip).
+  ``batch`` is the message batch (``msg`` must be ``batch[index]``); functions such as
+  ``batch_index()``, ``json()`` and ``.from(i)`` read it.
+* ``m.mutate_message(...)``: ``mutation`` semantics: ``root`` starts as the input document, so
+  later reads of ``this`` see earlier writes. The input message is never modified.
+* ``m.query_value(value, overlay=...)``: Benthos's public ``Query``/``Overlay``: run against a
+  plain value without a message (metadata unavailable); returns the resulting root.
+* ``parse_interpolation(text)``: a ``${! ... }`` string, with ``.render(msg, batch=None,
+  index=0) -> str``, ``.render_bytes(...)`` and ``.is_static``.
+* ``parse(source, *, allow_impure=False, filename=None, base_dir=None)``: impure functions
+  (``env``, ``file``, ``hostname``...) are refused unless ``allow_impure``; ``base_dir`` is
+  where ``import "path"`` resolves relative paths (default: the process's working directory).
+
+Compiled mappings are cached by source and options, except mappings holding per-call-site
+state (``counter()``), which get a fresh compilation each time so instances never share state.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from streams.bloblang import codegen, library, runtime
+from streams.bloblang import nodes as N
+from streams.bloblang.errors import BloblangError, ExecError, MappingError, ParseError
+from streams.bloblang.parser import Settings, parse_interpolation as _parse_interp
+from streams.bloblang.parser import parse_mapping, parse_query as _parse_query
+from streams.bloblang.values import DELETE, NOTHING, clone, to_payload, to_string
+from streams.message import Message
+
+__all__ = [
+    "BloblangError",
+    "Interpolation",
+    "Mapping",
+    "MappingError",
+    "ParseError",
+    "Query",
+    "parse",
+    "parse_interpolation",
+    "parse_query",
+]
+
+library.load()
+
+_CACHE: dict[tuple, "Mapping"] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX = 1024
+
+
+def _has_state(node: Any) -> bool:
+    """True when a tree calls a stateful (per call site) function or method."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, N.Call) and n.spec is not None and n.spec.stateful:
+            return True
+        if isinstance(n, N.Node) or isinstance(n, N.MatchCase):
+            for v in vars(n).values():
+                if isinstance(v, (N.Node, N.MatchCase)):
+                    stack.append(v)
+                elif isinstance(v, (list, tuple, dict)):
+                    items = v.values() if isinstance(v, dict) else v
+                    for x in items:
+                        if isinstance(x, (N.Node, N.MatchCase)):
+                            stack.append(x)
+                        elif isinstance(x, tuple):
+                            stack.extend(y for y in x if isinstance(y, (N.Node, N.MatchCase)))
+    return False
+
+
+def parse(
+    source: str,
+    *,
+    allow_impure: bool = False,
+    filename: str | None = None,
+    base_dir: str | None = None,
+    imports: bool = True,
+) -> "Mapping":
+    """Parse and compile a mapping (cached). Raises ``ParseError``."""
+    key = (source, allow_impure, filename, base_dir, imports)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    settings = Settings(allow_impure=allow_impure, base_dir=base_dir, imports=imports)
+    prog = parse_mapping(source, settings)
+    name = f"<bloblang:{filename or 'mapping'}>"
+    try:
+        compiled = codegen.compile_program(prog, name)
+    except RecursionError:
+        raise ParseError("mapping is nested too deeply", 1, 1) from None
+    mapping = Mapping(source, compiled, settings)
+    if not _has_state(prog):
+        with _CACHE_LOCK:
+            if len(_CACHE) >= _CACHE_MAX:
+                _CACHE.clear()
+            _CACHE[key] = mapping
+    return mapping
+
+
+class Mapping:
+    """A compiled mapping. Thread- and greenlet-safe: all run state lives in a fresh context."""
+
+    def __init__(self, source: str, compiled: codegen.Compiled, settings: Settings) -> None:
+        self.source = source
+        self._compiled = compiled
+        self._settings = settings
+
+    # -- running ---------------------------------------------------------------------------
+    def _context(self, batch: list, index: int, meta: dict | None, root: Any, doc: Any = runtime._UNSET) -> runtime.Context:
+        ctx = runtime.Context(batch, index, meta=meta, root=root, doc=doc, settings=self._settings)
+        ctx.maps = self._compiled.maps  # type: ignore[assignment]
+        return ctx
+
+    def _run(self, ctx: runtime.Context) -> None:
+        for line, fn in self._compiled.statements:
+            try:
+                fn(ctx, None)
+            except ExecError as exc:
+                raise MappingError(self._failed(line, exc, ctx)) from None
+            except RecursionError:
+                raise MappingError(
+                    f"failed assignment (line {line}): the mapping recursed too deeply"
+                ) from None
+            except MemoryError:
+                raise MappingError(f"failed assignment (line {line}): out of memory") from None
+
+    @staticmethod
+    def _failed(line: int, exc: ExecError, ctx: runtime.Context) -> str:
+        nc = runtime.find_no_context(exc)
+        if nc is not None and ctx.doc_error is not None:
+            if nc.field_name:
+                text = f"unable to reference message as structured (with 'this.{nc.field_name}'): {ctx.doc_error}"
+            else:
+                text = f"unable to reference message as structured (with 'this'): {ctx.doc_error}"
+            return f"failed assignment (line {line}): {text}"
+        return f"failed assignment (line {line}): {exc}"
+
+    def apply(self, content: bytes, metadata: dict | None = None) -> Message | None:
+        """Map one raw message (DESIGN §6). Returns None when the mapping deletes it."""
+        return self.apply_message(Message(content, metadata))
+
+    def apply_message(self, msg: Message, batch: list[Message] | None = None, index: int = 0) -> Message | None:
+        """``mapping`` processor semantics; see the module docstring."""
+        if batch is None:
+            batch, index = [msg], 0
+        out = msg.copy()
+        ctx = self._context(batch, index, out.metadata, NOTHING)
+        self._run(ctx)
+        return _finish(out, ctx.root)
+
+    def mutate_message(self, msg: Message, batch: list[Message] | None = None, index: int = 0) -> Message | None:
+        """``mutation`` processor semantics: root starts as (a copy of) the input document."""
+        if batch is None:
+            batch, index = [msg], 0
+        out = msg.copy()
+        try:
+            root = clone(msg.value)
+            doc: Any = root
+        except ValueError:
+            root, doc = NOTHING, runtime._UNSET
+        ctx = self._context(batch, index, out.metadata, root, doc)
+        self._run(ctx)
+        result = ctx.root
+        if result is NOTHING:
+            return out
+        return _finish(out, result)
+
+    def query_value(self, value: Any, overlay: Any = NOTHING) -> Any:
+        """Run against a plain value (Benthos's ``Query``/``Overlay``): ``this`` is ``value``,
+        no message or metadata. Raises ``MappingError`` (``root was deleted`` when deleted)."""
+        ctx = self._context([], 0, None, overlay, value)
+        ctx.vars = {}
+        for line, fn in self._compiled.statements:
+            try:
+                fn(ctx, None)
+            except ExecError as exc:
+                raise MappingError(str(codegen.failed_assignment(line, exc, nested=True))) from None
+            except RecursionError:
+                raise MappingError(f"failed assignment (line {line}): the mapping recursed too deeply") from None
+        root = ctx.root
+        if root is DELETE:
+            raise MappingError("root was deleted")
+        if root is NOTHING:
+            return value if overlay is NOTHING else None
+        return root
+
+
+def _finish(out: Message, root: Any) -> Message | None:
+    if root is DELETE:
+        return None
+    if root is NOTHING:
+        return out
+    if isinstance(root, str):
+        out.set_content(to_payload(root))
+    elif isinstance(root, (bytes, bytearray)):
+        out.set_content(bytes(root))
+    else:
+        out.set_value(root)
+    return out
+
+
+class Query:
+    """A single query expression (used by tests, the CLI and interpolations)."""
+
+    def __init__(self, source: str, node: N.Node, end: int, settings: Settings) -> None:
+        self.source = source
+        self.node = node
+        self.remaining = source[end:]
+        self._settings = settings
+        self._fn = codegen.compile_query(node, "<bloblang:query>")
+
+    def execute(self, batch: list[Message], index: int = 0, value: Any = runtime._UNSET, meta: dict | None = None) -> Any:
+        """Evaluate against message ``index`` of ``batch`` (``this`` is its JSON, or ``value``)."""
+        msg = batch[index] if 0 <= index < len(batch) else None
+        if meta is None and msg is not None:
+            meta = dict(msg.metadata)
+        ctx = runtime.Context(batch, index, meta=meta, root=NOTHING, doc=value, settings=self._settings)
+        ctx.vars = {}
+        try:
+            return self._fn(ctx)
+        except RecursionError:
+            raise MappingError("the query recursed too deeply") from None
+        except ExecError as exc:
+            raise MappingError(str(exc)) from None
+
+    def execute_to_string(self, batch: list[Message], index: int = 0, value: Any = runtime._UNSET) -> str:
+        return to_string(self.execute(batch, index, value))
+
+
+def parse_query(source: str, *, allow_impure: bool = False) -> Query:
+    """Parse one query expression; ``.remaining`` is any text after it."""
+    settings = Settings(allow_impure=allow_impure)
+    node, end = _parse_query(source, settings)
+    return Query(source, node, end, settings)
+
+
+class Interpolation:
+    """A string with ``${! query }`` parts, rendered per message as Benthos's field strings."""
+
+    def __init__(self, text: str, parts: list[Any]) -> None:
+        self.text = text
+        self._parts: list[Any] = []
+        for p in parts:
+            if isinstance(p, str):
+                self._parts.append(p)
+            else:
+                self._parts.append(codegen.compile_query(p, "<bloblang:interpolation>"))
+        self.is_static = all(isinstance(p, str) for p in self._parts)
+
+    def render(self, msg: Message | None = None, batch: list[Message] | None = None, index: int = 0) -> str:
+        """The string for one message (``msg`` is ``batch[index]`` when a batch is given).
+        Raises ``MappingError`` when a query fails."""
+        if self.is_static:
+            return "".join(self._parts)
+        if batch is None:
+            batch = [msg] if msg is not None else []
+            index = 0
+        target = batch[index] if 0 <= index < len(batch) else None
+        meta = target.metadata if target is not None else None
+        out = []
+        for p in self._parts:
+            if isinstance(p, str):
+                out.append(p)
+                continue
+            ctx = runtime.Context(batch, index, meta=meta, root=NOTHING)
+            ctx.vars = {}
+            try:
+                out.append(to_string(p(ctx)))
+            except ExecError as exc:
+                raise MappingError(str(exc)) from None
+            except RecursionError:
+                raise MappingError("the interpolation recursed too deeply") from None
+        return "".join(out)
+
+    def render_bytes(self, msg: Message | None = None, batch: list[Message] | None = None, index: int = 0) -> bytes:
+        return self.render(msg, batch, index).encode("utf-8", "surrogateescape")
+
+
+_INTERP_CACHE: dict[str, Interpolation] = {}
+
+
+def parse_interpolation(text: str) -> Interpolation:
+    """Parse a ``${! }`` string (cached). Raises ``ParseError`` (``char N: ...``)."""
+    cached = _INTERP_CACHE.get(text)
+    if cached is not None:
+        return cached
+    interp = Interpolation(text, _parse_interp(text, Settings()))
+    if len(_INTERP_CACHE) < 4096:
+        _INTERP_CACHE[text] = interp
+    return interp

@@ -1,0 +1,484 @@
+"""Code generator: the Bloblang tree to Python ``ast``, compiled once per mapping.
+
+Each statement becomes one Python function ``S<k>(ctx, t)`` (``t`` is ``this`` inside maps);
+each query becomes an expression over runtime helpers. Generated nodes carry the Bloblang line
+and column, and the code object is compiled with a filename like ``<bloblang:NAME>``.
+
+Safety: the generated module's globals are only ``runtime.HELPERS``, the constants table ``K``
+and the library callables table ``F``, with an empty ``__builtins__``. Mapping data never becomes
+a Python name or attribute: field names, keys and strings are ``ast.Constant`` values, and the
+only identifiers generated are ``ctx``, ``t``, ``n_<label>`` (lambda labels, ``[A-Za-z0-9_]``)
+and the fixed helper names.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Callable
+
+from streams.bloblang import nodes as N
+from streams.bloblang import runtime
+from streams.bloblang.values import DELETE, NOTHING
+
+# Methods that Benthos registers as public plugins: their errors are not annotated with the
+# target (``RegisterMethodV2`` returns the plugin's error as is).
+PLUGIN_METHODS = frozenset(
+    """abs compress concat cos decompress float32 float64 format_timestamp format_timestamp_strftime
+    format_timestamp_unix format_timestamp_unix_micro format_timestamp_unix_milli
+    format_timestamp_unix_nano infer_schema parse_duration parse_duration_iso8601
+    parse_form_url_encoded parse_timestamp parse_timestamp_strptime pow sin squash tan
+    ts_add_iso8601 ts_format ts_parse ts_round ts_strftime ts_strptime ts_sub ts_sub_iso8601 ts_tz
+    ts_unix ts_unix_micro ts_unix_milli ts_unix_nano with zip""".split()
+)
+
+# Methods that are syntax: the generator emits their behaviour instead of a library call.
+SYNTAX_METHODS = frozenset({"catch", "or", "map", "apply", "from", "from_all", "not"})
+
+
+class _Scope:
+    """How ``this`` reads in the code being generated: the top-level document, the nearest
+    query-argument parameter ``t``, or the map argument ``t``."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # "doc" (top level) or "t"
+
+
+class Generator:
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.consts: list[Any] = []
+        self.const_ids: dict[int, int] = {}
+        self.funcs: list[Callable] = []
+        self.func_ids: dict[int, int] = {}
+        self.defs: list[ast.stmt] = []
+        self.in_map = False
+
+    # -- helpers ---------------------------------------------------------------------------
+    def at(self, a: ast.AST, n: N.Node | None) -> Any:
+        line = n.line if n is not None else 1
+        col = (n.col - 1) if n is not None else 0
+        for sub in ast.walk(a):
+            if isinstance(sub, (ast.expr, ast.stmt)) and not hasattr(sub, "_bl"):
+                sub.lineno = line
+                sub.col_offset = col
+                sub.end_lineno = line
+                sub.end_col_offset = col
+                sub._bl = True  # type: ignore[attr-defined]
+        return a
+
+    def const(self, value: Any) -> ast.expr:
+        if value is None or isinstance(value, (bool, str)) or (type(value) in (int, float)):
+            return ast.Constant(value)
+        key = id(value)
+        if key not in self.const_ids:
+            self.const_ids[key] = len(self.consts)
+            self.consts.append(value)
+        return ast.Subscript(ast.Name("K", ast.Load()), ast.Constant(self.const_ids[key]), ast.Load())
+
+    def func(self, fn: Callable) -> ast.expr:
+        key = id(fn)
+        if key not in self.func_ids:
+            self.func_ids[key] = len(self.funcs)
+            self.funcs.append(fn)
+        return ast.Subscript(ast.Name("F", ast.Load()), ast.Constant(self.func_ids[key]), ast.Load())
+
+    @staticmethod
+    def name(n: str) -> ast.Name:
+        return ast.Name(n, ast.Load())
+
+    def call(self, fn: str | ast.expr, *args: ast.expr) -> ast.Call:
+        f = self.name(fn) if isinstance(fn, str) else fn
+        return ast.Call(f, list(args), [])
+
+    @staticmethod
+    def lam(params: list[str], body: ast.expr) -> ast.Lambda:
+        return ast.Lambda(
+            ast.arguments(
+                posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+            ),
+            body,
+        )
+
+    def tup(self, items: list[ast.expr]) -> ast.Tuple:
+        return ast.Tuple(items, ast.Load())
+
+    # -- queries -----------------------------------------------------------------------------
+    def this(self, scope: _Scope, path: list[str], n: N.Node) -> ast.expr:
+        p = self.const(tuple(path))
+        if scope.kind == "doc":
+            return self.call("_this", self.name("ctx"), p)
+        if not path:
+            return self.name(scope.kind)
+        return self.call("_get", self.name(scope.kind), p)
+
+    def this_or_none(self, scope: _Scope) -> ast.expr:
+        if scope.kind == "doc":
+            return self.call("_doc_or_none", self.name("ctx"))
+        return self.name(scope.kind)
+
+    def expr(self, n: N.Node, scope: _Scope) -> ast.expr:
+        return self.at(self._expr(n, scope), n)
+
+    def _expr(self, n: N.Node, scope: _Scope) -> ast.expr:
+        if isinstance(n, N.Literal):
+            return self.const(n.value)
+        if isinstance(n, N.FieldRef):
+            if n.named:
+                base = self.name("n_" + n.source)
+                return self.call("_get", base, self.const(tuple(n.path))) if n.path else base
+            if n.source == "root":
+                return self.call("_root", self.name("ctx"), self.const(tuple(n.path)))
+            return self.this(scope, n.path, n)
+        if isinstance(n, N.GetPath):
+            return self.call("_get", self.expr(n.target, scope), self.const(tuple(n.path)))
+        if isinstance(n, N.VarRef):
+            return self.call("_var", self.name("ctx"), ast.Constant(n.name))
+        if isinstance(n, N.MetaRef):
+            return self.call("_meta", self.name("ctx"), ast.Constant(n.key))
+        if isinstance(n, N.ArrayExpr):
+            return self.call("_array", self.tup([self.expr(x, scope) for x in n.items]))
+        if isinstance(n, N.ObjectExpr):
+            pairs = []
+            for key, val in n.pairs:
+                if isinstance(key, N.Node):
+                    k = self.lam([], self.expr(key, scope))
+                    dyn = True
+                else:
+                    k = ast.Constant(key)
+                    dyn = False
+                pairs.append(self.tup([k, ast.Constant(dyn), self.lam([], self.expr(val, scope))]))
+            return self.call("_object", self.tup(pairs))
+        if isinstance(n, N.Not):
+            return self.call("_not", self.expr(n.operand, scope), ast.Constant(n.operand.annotation))
+        if isinstance(n, N.BinOp):
+            left = self.expr(n.left, scope)
+            right = self.expr(n.right, scope)
+            if n.op == "&&":
+                return ast.BoolOp(ast.And(), [self.call("_bool", left), self.call("_bool", right)])
+            if n.op == "||":
+                return ast.BoolOp(ast.Or(), [self.call("_bool", left), self.call("_bool", right)])
+            if n.op == "|":
+                return self.call("_coalesce", self.lam([], left), self.lam([], right))
+            return self.call(
+                "_binop",
+                ast.Constant(n.op),
+                left,
+                right,
+                ast.Constant(n.left.annotation),
+                ast.Constant(n.right.annotation),
+            )
+        if isinstance(n, N.IfExpr):
+            out: ast.expr = self.expr(n.otherwise, scope) if n.otherwise is not None else self.const(NOTHING)
+            for k in range(len(n.branches) - 1, -1, -1):
+                cond, then = n.branches[k]
+                test = self.call(
+                    "_check_if", self.lam([], self.expr(cond, scope)), ast.Constant(cond.annotation), ast.Constant(k)
+                )
+                out = ast.IfExp(test, self.expr(then, scope), out)
+            return out
+        if isinstance(n, N.MatchExpr):
+            subject = self.expr(n.subject, scope) if n.subject is not None else self.this_or_none(scope)
+            cases = []
+            for c in n.cases:
+                if c.kind == "any":
+                    case = ast.Constant(None)
+                elif c.kind == "literal":
+                    case = self.const(c.case.value)
+                else:
+                    case = self.query_fn(c.case, scope)
+                cases.append(self.tup([ast.Constant(c.kind), case, self.query_fn(c.result, scope)]))
+            return self.call("_match", subject, self.tup(cases))
+        if isinstance(n, N.Lambda):
+            # A lambda in value position captures the current context value.
+            return self.call(self.query_fn(n, scope), self.this_value(scope))
+        if isinstance(n, N.MapExpr):
+            return self.call(self.query_fn(n.query, scope), self.expr(n.target, scope))
+        if isinstance(n, N.Call):
+            return self.call_expr(n, scope)
+        raise TypeError(f"cannot generate code for {type(n).__name__}")
+
+    def this_value(self, scope: _Scope) -> ast.expr:
+        if scope.kind == "doc":
+            return self.call("_this", self.name("ctx"), self.const(()))
+        return self.name(scope.kind)
+
+    def query_fn(self, n: N.Node, scope: _Scope) -> ast.expr:
+        """A query argument: a one-argument callable that runs ``n`` with ``this`` bound to its
+        argument (a ``label -> q`` lambda binds the label instead and keeps ``this``)."""
+        if isinstance(n, N.Lambda):
+            param = "n_" + n.name if n.name != "_" else "_unused"
+            return self.at(self.lam([param], self.expr(n.body, scope)), n)
+        if isinstance(n, N.Literal):
+            return self.at(self.lam(["_unused"], self.const(n.value)), n)
+        return self.at(self.lam(["t"], self.expr(n, _Scope("t"))), n)
+
+    def call_expr(self, n: N.Call, scope: _Scope) -> ast.expr:
+        spec = n.spec
+        assert spec is not None
+        if n.target is None:
+            return self.function_call(n, scope)
+        name = n.name
+        target = n.target
+        if name in SYNTAX_METHODS and getattr(spec.impl, "bloblang_syntax", False):
+            if name == "catch":
+                return self.call("_catch", self.lam([], self.expr(target, scope)), self.query_fn(n.args[0], scope))
+            if name == "or":
+                return self.call("_or", self.lam([], self.expr(target, scope)), self.lam([], self.expr(n.args[0], scope)))
+            if name == "map":
+                return self.call(self.query_fn(n.args[0], scope), self.expr(target, scope))
+            if name == "not":
+                return self.call("_not", self.expr(target, scope), ast.Constant(target.annotation))
+            if name == "apply":
+                return self.call(
+                    "_apply", self.name("ctx"), self.expr(target, scope), self.arg(n, 0, spec.params[0], scope, "method")
+                )
+            if name == "from":
+                return self.call(
+                    "_from",
+                    self.name("ctx"),
+                    self.arg(n, 0, spec.params[0], scope, "method"),
+                    self.lam(["ctx"], self.expr(target, scope)),
+                )
+            if name == "from_all":
+                return self.call("_from_all", self.name("ctx"), self.lam(["ctx"], self.expr(target, scope)))
+        args = self.args(n, scope, "method")
+        impl = self.impl(n)
+        tgt = self.expr(target, scope)
+        if name in PLUGIN_METHODS:
+            if spec.context:
+                return self.call(impl, self.name("ctx"), tgt, *args)
+            return self.call(impl, tgt, *args)
+        ann = ast.Constant(target.annotation)
+        if spec.context:
+            return self.call("_mc", impl, ann, self.name("ctx"), tgt, *args)
+        return self.call("_m", impl, ann, tgt, *args)
+
+    def function_call(self, n: N.Call, scope: _Scope) -> ast.expr:
+        spec = n.spec
+        assert spec is not None
+        if n.name == "var" and n.args and isinstance(n.args[0], N.Literal):
+            return self.call("_var", self.name("ctx"), ast.Constant(n.args[0].value))
+        args = self.args(n, scope, "function")
+        return self.call(self.impl(n), self.name("ctx"), *args)
+
+    def impl(self, n: N.Call) -> ast.expr:
+        spec = n.spec
+        assert spec is not None
+        if spec.stateful:
+            return self.func(spec.impl())
+        return self.func(spec.impl)
+
+    def args(self, n: N.Call, scope: _Scope, what: str) -> list[ast.expr]:
+        spec = n.spec
+        assert spec is not None
+        if spec.variadic:
+            out = []
+            dyn_index = 0
+            for a in n.args:
+                if isinstance(a, N.Literal):
+                    out.append(self.const(a.value))
+                else:
+                    out.append(
+                        self.call(
+                            "_dyn",
+                            ast.Constant("any"),
+                            ast.Constant(False),
+                            ast.Constant(f"{what} '{n.name}': failed to extract input arg '{dyn_index}'"),
+                            self.lam([], self.expr(a, scope)),
+                        )
+                    )
+                    dyn_index += 1
+            return out
+        return [self.arg(n, k, prm, scope, what) for k, prm in enumerate(spec.params)]
+
+    def arg(self, n: N.Call, k: int, prm: Any, scope: _Scope, what: str) -> ast.expr:
+        a = n.args[k]
+        if prm.kind == "query":
+            return self.query_fn(a, scope)
+        if isinstance(a, N.Literal):
+            return self.const(a.value)
+        return self.call(
+            "_dyn",
+            ast.Constant(prm.kind),
+            ast.Constant(prm.nullable),
+            ast.Constant(f"{what} '{n.name}': failed to extract input arg '{prm.name}'"),
+            self.lam([], self.expr(a, scope)),
+        )
+
+    # -- statements ----------------------------------------------------------------------------
+    def statement(self, s: N.Node, scope: _Scope, index: int, prefix: str) -> str:
+        """Emit ``def <prefix><index>(ctx, t)`` for one statement and return its name."""
+        name = f"{prefix}{index}"
+        body = self.stmt_body(s, scope)
+        fn = ast.FunctionDef(
+            name=name,
+            args=ast.arguments(
+                posonlyargs=[], args=[ast.arg("ctx"), ast.arg("t")], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+            ),
+            body=body or [ast.Pass()],
+            decorator_list=[],
+            returns=None,
+        )
+        self.defs.append(self.at(fn, s))
+        return name
+
+    def stmt_body(self, s: N.Node, scope: _Scope) -> list[ast.stmt]:
+        if isinstance(s, N.Assign):
+            value = self.expr(s.query, scope)
+            v = ast.Name("v", ast.Store())
+            out: list[ast.stmt] = [self.at(ast.Assign([v], value), s)]
+            if s.kind == "root":
+                if s.path:
+                    act = self.call("_set_path", self.name("ctx"), self.const(tuple(s.path)), self.name("v"))
+                else:
+                    act = self.call("_set_root", self.name("ctx"), self.name("v"))
+            elif s.kind == "meta":
+                if self.in_map:
+                    act = self.call("_no_meta")
+                else:
+                    act = self.call("_set_meta", self.name("ctx"), ast.Constant(s.key), self.name("v"))
+            else:
+                act = self.call("_set_var", self.name("ctx"), ast.Constant(s.key), self.name("v"))
+            test = ast.Compare(self.name("v"), [ast.IsNot()], [self.name("NOTHING")])
+            out.append(self.at(ast.If(test, [ast.Expr(act)], []), s))
+            return out
+        if isinstance(s, N.IfStmt):
+            chain: list[ast.stmt] = []
+            for k in range(len(s.branches) - 1, -1, -1):
+                cond, stmts = s.branches[k]
+                body: list[ast.stmt] = []
+                for sub in stmts:
+                    body.extend(self.stmt_body(sub, scope))
+                if not body:
+                    body = [ast.Pass()]
+                if cond is None:
+                    chain = body
+                    continue
+                test = self.call(
+                    "_check_if_stmt", self.lam([], self.expr(cond, scope)), ast.Constant(cond.annotation), ast.Constant(k)
+                )
+                chain = [self.at(ast.If(test, body, chain), s)]
+            return chain
+        raise TypeError(f"cannot generate a statement for {type(s).__name__}")
+
+
+def _doc_or_none(ctx: runtime.Context) -> Any:
+    try:
+        return ctx.doc("")
+    except Exception:
+        return None
+
+
+def _no_meta() -> None:
+    from streams.bloblang.errors import ExecError
+
+    raise ExecError("unable to assign metadata in the current context")
+
+
+class Compiled:
+    """The compiled form of a program: top-level statements and named maps as Python callables
+    with the Bloblang line of each statement (for ``failed assignment (line N)``)."""
+
+    def __init__(self, statements: list[tuple[int, Callable]], maps: dict[str, "CompiledMap"]) -> None:
+        self.statements = statements
+        self.maps = maps
+
+
+class CompiledMap:
+    """A named map: runs its statements with ``this`` bound to the target, returns its root."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.statements: list[tuple[int, Callable]] = []
+
+    def __call__(self, ctx: runtime.Context, target: Any) -> Any:
+        from streams.bloblang.errors import ExecError
+
+        for line, fn in self.statements:
+            try:
+                fn(ctx, target)
+            except ExecError as exc:
+                raise failed_assignment(line, exc, nested=True) from None
+            except RecursionError:
+                raise ExecError(
+                    f"entering map {self.name} exceeded maximum allowed stacks of {runtime.MAX_MAP_STACKS}, "
+                    "this could be due to unbounded recursion",
+                    annotated=True,
+                ) from None
+        return ctx.root
+
+
+class FailedAssignment(Exception):
+    pass
+
+
+def failed_assignment(line: int, exc: Any, nested: bool = False) -> Any:
+    """Go's ``failedAssignmentErr``: inside maps an inner failed assignment is kept as is."""
+    from streams.bloblang.errors import ExecError
+
+    if nested:
+        e = exc
+        while e is not None:
+            if getattr(e, "failed_line", None) is not None:
+                return e
+            e = getattr(e, "cause", None)
+    err = ExecError(f"failed assignment (line {line}): {exc}", cause=exc)
+    err.failed_line = line  # type: ignore[attr-defined]
+    return err
+
+
+def compile_program(prog: N.Program, filename: str) -> Compiled:
+    gen = Generator(filename)
+    top: list[tuple[int, str]] = []
+    for k, s in enumerate(prog.statements):
+        top.append((s.line, gen.statement(s, _Scope("doc"), k, "S")))
+    map_entries: dict[str, tuple[CompiledMap, list[tuple[int, str]]]] = {}
+    gen.in_map = True
+    for mi, (mname, mdef) in enumerate(prog.maps.items()):
+        names = []
+        for k, s in enumerate(mdef.statements):
+            names.append((s.line - mdef.line + 1, gen.statement(s, _Scope("t"), k, f"M{mi}_")))
+        map_entries[mname] = (CompiledMap(mname), names)
+    module = ast.Module(body=gen.defs, type_ignores=[])
+    ast.fix_missing_locations(module)
+    code = compile(module, filename, "exec")
+    env: dict[str, Any] = {"__builtins__": {}}
+    env.update(runtime.HELPERS)
+    env["_doc_or_none"] = _doc_or_none
+    env["_no_meta"] = _no_meta
+    env["K"] = tuple(gen.consts)
+    env["F"] = tuple(gen.funcs)
+    exec(code, env)  # noqa: S102 - generated from our own AST, globals restricted above
+    maps = {}
+    for mname, (cm, names) in map_entries.items():
+        cm.statements = [(line, env[fn]) for line, fn in names]
+        maps[mname] = cm
+    return Compiled([(line, env[fn]) for line, fn in top], maps)
+
+
+def compile_query(node: N.Node, filename: str) -> Callable[[runtime.Context], Any]:
+    """A lone query (for interpolations and query evaluation): ``fn(ctx) -> value``."""
+    gen = Generator(filename)
+    body = gen.expr(node, _Scope("doc"))
+    fn = ast.FunctionDef(
+        name="Q",
+        args=ast.arguments(
+            posonlyargs=[], args=[ast.arg("ctx")], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+        ),
+        body=[gen.at(ast.Return(body), node)],
+        decorator_list=[],
+        returns=None,
+    )
+    module = ast.Module(body=[gen.at(fn, node)], type_ignores=[])
+    ast.fix_missing_locations(module)
+    code = compile(module, filename, "exec")
+    env: dict[str, Any] = {"__builtins__": {}}
+    env.update(runtime.HELPERS)
+    env["_doc_or_none"] = _doc_or_none
+    env["_no_meta"] = _no_meta
+    env["K"] = tuple(gen.consts)
+    env["F"] = tuple(gen.funcs)
+    exec(code, env)  # noqa: S102
+    return env["Q"]
