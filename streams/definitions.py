@@ -150,7 +150,7 @@ class ApiDefinition:
 # --- loading ----------------------------------------------------------------------------------
 
 
-def load_directory(path: str) -> tuple[list[ApiDefinition], list[Problem]]:
+def load_directory(path: str, *, allow_impure_bloblang: bool = False) -> tuple[list[ApiDefinition], list[Problem]]:
     """Load every ``*.yaml``/``*.yml``/``*.json`` file of a directory, in name order.
 
     A broken file is reported and skipped while the others load. Inactive APIs are validated
@@ -168,7 +168,7 @@ def load_directory(path: str) -> tuple[list[ApiDefinition], list[Problem]]:
         full = os.path.join(path, name)
         if not name.endswith(EXTENSIONS) or name.startswith(".") or not os.path.isfile(full):
             continue
-        api, file_problems = load_file(full)
+        api, file_problems = load_file(full, allow_impure_bloblang=allow_impure_bloblang)
         problems.extend(file_problems)
         if api is None or not api.active:
             continue
@@ -188,8 +188,13 @@ def load_directory(path: str) -> tuple[list[ApiDefinition], list[Problem]]:
     return apis, problems
 
 
-def load_file(path: str) -> tuple[ApiDefinition | None, list[Problem]]:
-    """Parse and validate one definition file; the API is ``None`` when there is any problem."""
+def load_file(path: str, *, allow_impure_bloblang: bool = False) -> tuple[ApiDefinition | None, list[Problem]]:
+    """Parse and validate one definition file; the API is ``None`` when there is any problem.
+
+    Bloblang (mappings, checks, ``${! }`` interpolations) is parsed too, so a syntax error is
+    reported at load with its YAML line; ``allow_impure_bloblang`` is the gateway setting of the
+    same name (impure functions such as ``env`` are otherwise errors).
+    """
     display = _display(path)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -200,6 +205,7 @@ def load_file(path: str) -> tuple[ApiDefinition | None, list[Problem]]:
     doc = _parse(text, path.endswith(".json"), checker)
     if doc is None:
         return None, checker.problems
+    checker.allow_impure = allow_impure_bloblang
     api = _api_from_document(doc, path, checker)
     if checker.problems:
         return None, checker.problems
@@ -270,6 +276,8 @@ class _Checker:
         self.file = file
         self.problems: list[Problem] = []
         self.lines: dict[Path, int] = {}
+        self.block_scalars: set[Path] = set()  # values written as ``|``/``>`` blocks (text starts a line later)
+        self.allow_impure = False
 
     def line(self, path: Path) -> int | None:
         while True:
@@ -347,6 +355,8 @@ def _record_lines(node: yaml.Node, path: Path, checker: _Checker) -> None:
                 )
             seen.add(key)
             checker.lines[sub] = key_node.start_mark.line + 1
+            if isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">"):
+                checker.block_scalars.add(sub)
             _record_lines(value_node, sub, checker)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
@@ -400,7 +410,10 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
             if not isinstance(config, dict):
                 checker.add(spath, f"a stream config must be an object, not {_type_name(config)}")
                 continue
+            before = len(checker.problems)
             _check_stream(config, spath, checker)
+            if len(checker.problems) == before:
+                _check_bloblang(config, spath, checker, os.path.dirname(os.path.abspath(path)))
             streams[str(stream_name)] = StreamDefinition(str(stream_name), config, context.placeholders(config))
 
     return ApiDefinition(
@@ -431,6 +444,9 @@ def _shift_lines(checker: _Checker, src: Path, dst: Path) -> None:
     for p, line in list(checker.lines.items()):
         if p[:n] == src:
             checker.lines[dst + p[n:]] = line
+    for p in list(checker.block_scalars):
+        if p[:n] == src:
+            checker.block_scalars.add(dst + p[n:])
 
 
 def _mapping(parent: dict[str, Any], path: Path, key: str, checker: _Checker) -> dict[str, Any]:
@@ -623,6 +639,53 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
     for f in spec.fields:
         if f.required and f.name not in config:
             checker.add(sub + (f.name,), "missing required field", line_of=sub)
+
+
+def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -> None:
+    """Parse every Bloblang text of a valid stream, with placeholders substituted as empty
+    values (substitution never adds lines, so positions hold)."""
+    try:
+        from streams import bloblang
+        from streams.bloblang import parser
+        from streams.bloblang.errors import BloblangError, ExecError
+    except ImportError:
+        return
+    if not hasattr(bloblang, "parse"):  # the package is not complete (its function library)
+        return
+    settings = parser.Settings(allow_impure=checker.allow_impure, base_dir=base_dir)
+
+    def check(key: str, text: str, sub: Path) -> None:
+        text = context.substitute({key: text}, {}, enabled=False)[key]
+        try:
+            if key in context.BLOBLANG_FIELDS:
+                if key == "check":
+                    parser.parse_query(text, settings)
+                else:
+                    parser.parse_mapping(text, settings)
+            elif "${!" in text:
+                parser.parse_interpolation(text, settings)
+            else:
+                return
+        except (BloblangError, ExecError) as err:
+            line = checker.line(sub)
+            err_line = getattr(err, "line", 0) or 1
+            if line is not None:
+                line += err_line - 1 + (1 if sub in checker.block_scalars else 0)
+            checker.problems.append(
+                Problem(checker.file, line, ".".join(map(str, sub)), f"invalid Bloblang: {err}")
+            )
+
+    def walk(value: Any, sub: Path, key: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, sub + (k,), str(k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, sub + (i,), key)
+        elif isinstance(value, str):
+            check(key, value, sub)
+
+    walk(config, path, "")
 
 
 _SWITCH_CASE_FIELDS = {"check": "string", "processors": "processor_list", "fallthrough": "bool"}

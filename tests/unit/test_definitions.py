@@ -381,3 +381,48 @@ def test_fill_defaults(components: None) -> None:
     assert fill_defaults("input", "t_in", {})["allowed_verbs"] == ["POST"]  # defaults are copies
     assert fill_defaults("processor", "t_proc", "root = this") == {"t_proc": "root = this"}
     assert fill_defaults("output", "sync_response", None) == {}
+
+
+# --- Bloblang checked at load -------------------------------------------------------------------
+
+
+def _require_bloblang() -> None:
+    from streams import bloblang
+
+    if not hasattr(bloblang, "parse"):
+        pytest.skip("streams.bloblang.parse has not landed yet")
+
+
+def test_bloblang_syntax_error_points_at_the_yaml_line(components: None, tmp_path: Path) -> None:
+    _require_bloblang()
+    text = _api(streams="""
+        s:
+          input: {http_server: {}}
+          pipeline:
+            processors:
+              - mapping: |
+                  root = this
+                  root.user = "$tyk_context.request_data_user"
+                  root.x = this.a +
+                  root.y = 1
+              - log:
+                  message: 'got ${! this.a. }'
+          output: {sync_response: {}}
+    """)
+    path = _write(tmp_path, "bl.yaml", text)
+    lines = text.splitlines()
+    api, problems = load_file(path)
+    assert api is None
+    assert [p.path for p in problems] == [
+        "streams.s.pipeline.processors.0.mapping",
+        "streams.s.pipeline.processors.1.log.message",
+    ]
+    assert lines[problems[0].line - 1].strip() == "root.x = this.a +" or lines[problems[0].line - 1].strip() == "root.y = 1"
+    assert problems[0].message.startswith("invalid Bloblang: line ")
+    assert lines[problems[1].line - 1].strip() == "message: 'got ${! this.a. }'"
+
+
+def test_seed_mappings_parse(components: None) -> None:
+    _require_bloblang()
+    api, problems = load_file(str(SEED))
+    assert problems == [] and api is not None
