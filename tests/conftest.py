@@ -9,11 +9,11 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import os  # noqa: E402
-import socket  # noqa: E402
-import uuid  # noqa: E402
+import os
+import socket
+import uuid
 
-import pytest  # noqa: E402
+import pytest
 
 DEFAULT_KAFKA = "127.0.0.1:9093"
 
@@ -22,7 +22,9 @@ def _reachable(bootstrap: str, timeout: float = 2.0) -> bool:
     """A TCP connect to the first bootstrap address; enough to tell "Kafka not started" apart."""
     host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
     try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+        with socket.create_connection(
+            (host or "127.0.0.1", int(port)), timeout=timeout
+        ):
             return True
     except OSError:
         return False

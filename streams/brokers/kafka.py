@@ -25,7 +25,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import gevent
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -33,7 +34,14 @@ from kafka.admin import NewTopic, OffsetSpec
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
-from streams.brokers.base import Broker, BrokerError, GroupConsumer, Position, Reader, Record
+from streams.brokers.base import (
+    Broker,
+    BrokerError,
+    GroupConsumer,
+    Position,
+    Reader,
+    Record,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,7 +61,11 @@ class KafkaBroker(Broker):
         *,
         linger_ms: int = 2,
         connect_timeout: float = 10.0,
+        max_consumers: int = 1000,
     ) -> None:
+        """``max_consumers`` caps open Readers + GroupConsumers (about three file descriptors
+        each): past it ``reader()`` raises ``BrokerError`` instead of letting a worker run out
+        of descriptors and fail every request."""
         if not bootstrap:
             raise BrokerError("no Kafka bootstrap addresses")
         self.bootstrap = list(bootstrap)
@@ -66,6 +78,7 @@ class KafkaBroker(Broker):
         self._producer_lock = threading.Lock()
         self._admin_lock = threading.Lock()
         self._open: set[_KafkaConsumerBase] = set()
+        self.max_consumers = max_consumers
         self._closed = False
 
     # -- lazily created shared clients ---------------------------------------------------------
@@ -82,11 +95,16 @@ class KafkaBroker(Broker):
         if producer is not None:
             return producer
         self._check_open()
-        if not self._producer_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        if not self._producer_lock.acquire(
+            timeout=max(0.0, deadline - time.monotonic())
+        ):
             raise BrokerError(f"Kafka at {self.bootstrap} not reachable in time")
         try:
             if self._producer is None:
-                wait_ms = int(max(0.1, min(self._connect_timeout, deadline - time.monotonic())) * 1000)
+                wait_ms = int(
+                    max(0.1, min(self._connect_timeout, deadline - time.monotonic()))
+                    * 1000
+                )
                 try:
                     self._producer = KafkaProducer(
                         **self._common(),
@@ -100,7 +118,9 @@ class KafkaBroker(Broker):
                         bootstrap_timeout_ms=wait_ms,
                     )
                 except KafkaError as exc:
-                    raise BrokerError(f"Kafka at {self.bootstrap} unreachable: {exc}") from exc
+                    raise BrokerError(
+                        f"Kafka at {self.bootstrap} unreachable: {exc}"
+                    ) from exc
             return self._producer
         finally:
             self._producer_lock.release()
@@ -119,7 +139,9 @@ class KafkaBroker(Broker):
                         bootstrap_timeout_ms=int(self._connect_timeout * 1000),
                     )
                 except KafkaError as exc:
-                    raise BrokerError(f"Kafka at {self.bootstrap} unreachable: {exc}") from exc
+                    raise BrokerError(
+                        f"Kafka at {self.bootstrap} unreachable: {exc}"
+                    ) from exc
             return self._admin
 
     def _check_open(self) -> None:
@@ -164,13 +186,21 @@ class KafkaBroker(Broker):
         try:
             # send() blocks only while it waits for the topic's metadata (first use of a topic
             # auto-creates it); a gevent timeout bounds that wait to the caller's budget.
-            with gevent.Timeout(max(0.001, deadline - time.monotonic()), KafkaTimeoutError):
+            with gevent.Timeout(
+                max(0.001, deadline - time.monotonic()), KafkaTimeoutError
+            ):
                 future = producer.send(
-                    topic, value=bytes(value), key=key, headers=header_list, partition=partition
+                    topic,
+                    value=bytes(value),
+                    key=key,
+                    headers=header_list,
+                    partition=partition,
                 )
             meta = future.get(timeout=max(0.001, deadline - time.monotonic()))
         except KafkaTimeoutError:
-            raise BrokerError(f"produce to {topic!r} not acknowledged within {timeout}s") from None
+            raise BrokerError(
+                f"produce to {topic!r} not acknowledged within {timeout}s"
+            ) from None
         except (KafkaError, AssertionError, ValueError) as exc:
             raise BrokerError(f"produce to {topic!r} failed: {exc}") from exc
         return Position(meta.topic, meta.partition, meta.offset)
@@ -218,7 +248,10 @@ class KafkaBroker(Broker):
     def _log_offsets(self, topic: str, spec: OffsetSpec) -> dict[int, int]:
         specs = {TopicPartition(topic, p): spec for p in self.partitions(topic)}
         admin = self._get_admin()
-        got = self._retrying(f"cannot list offsets of {topic!r}", lambda: admin.list_partition_offsets(specs))
+        got = self._retrying(
+            f"cannot list offsets of {topic!r}",
+            lambda: admin.list_partition_offsets(specs),
+        )
         return {tp.partition: int(o.offset) for tp, o in sorted(got.items())}
 
     def beginning_offsets(self, topic: str) -> dict[int, int]:
@@ -234,7 +267,8 @@ class KafkaBroker(Broker):
         any group id, joined by someone or not, and never creates the topic."""
         admin = self._get_admin()
         got = self._retrying(
-            f"cannot read offsets of group {group!r}", lambda: admin.list_group_offsets({group: None})
+            f"cannot read offsets of group {group!r}",
+            lambda: admin.list_group_offsets({group: None}),
         )
         return {
             tp.partition: int(meta.offset)
@@ -248,7 +282,10 @@ class KafkaBroker(Broker):
         have joined must be committed through those members instead."""
         if not offsets:
             return
-        request = {TopicPartition(topic, p): OffsetAndMetadata(int(o), "", -1) for p, o in offsets.items()}
+        request = {
+            TopicPartition(topic, p): OffsetAndMetadata(int(o), "", -1)
+            for p, o in offsets.items()
+        }
         admin = self._get_admin()
 
         def attempt() -> None:
@@ -266,16 +303,27 @@ class KafkaBroker(Broker):
     def reader(self, topic: str, start: dict[int, int]) -> Reader:
         return KafkaReader(self, topic, start)
 
-    def group_consumer(self, group: str, topics: list[str], start_from_oldest: bool = True) -> GroupConsumer:
+    def group_consumer(
+        self, group: str, topics: list[str], start_from_oldest: bool = True
+    ) -> GroupConsumer:
         return KafkaGroupConsumer(self, group, topics, start_from_oldest)
 
-    def _register(self, consumer: "_KafkaConsumerBase") -> None:
+    def _reserve(self) -> None:
+        """Fail early (before any connection is made) when the consumer cap is reached."""
+        self._check_open()
+        if len(self._open) >= self.max_consumers:
+            raise BrokerError(
+                f"too many open Kafka consumers ({len(self._open)}, max {self.max_consumers}); "
+                "idle readers must be closed"
+            )
+
+    def _register(self, consumer: _KafkaConsumerBase) -> None:
         if self._closed:
             consumer.close()
             raise BrokerError("broker closed")
         self._open.add(consumer)
 
-    def _forget(self, consumer: "_KafkaConsumerBase") -> None:
+    def _forget(self, consumer: _KafkaConsumerBase) -> None:
         self._open.discard(consumer)
 
     def open_consumers(self) -> int:
@@ -326,7 +374,9 @@ class _KafkaConsumerBase:
         if self._closed:
             return []
         try:
-            batches = self._consumer.poll(timeout_ms=max(0, int(timeout * 1000)), max_records=max_records)
+            batches = self._consumer.poll(
+                timeout_ms=max(0, int(timeout * 1000)), max_records=max_records
+            )
         except KafkaError as exc:
             raise BrokerError(f"fetch failed: {exc}") from exc
         out: list[Record] = []
@@ -354,6 +404,7 @@ class KafkaReader(_KafkaConsumerBase, Reader):
     def __init__(self, broker: KafkaBroker, topic: str, start: dict[int, int]) -> None:
         self._broker = broker
         self._topic = topic
+        broker._reserve()
         parts = broker.partitions(topic)
         missing = [p for p in parts if p not in start]
         ends = broker.end_offsets(topic) if missing else {}
@@ -390,18 +441,45 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
     shares the partitions; a member that loses a partition in a rebalance gets a ``BrokerError``
     from ``commit`` and the new owner re-reads from the last commit (at-least-once)."""
 
-    def __init__(self, broker: KafkaBroker, group: str, topics: list[str], start_from_oldest: bool) -> None:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        group: str,
+        topics: list[str],
+        start_from_oldest: bool,
+    ) -> None:
         self._broker = broker
         self._group = group
         self._topics = list(dict.fromkeys(topics))
+        broker._reserve()
         for topic in self._topics:
-            broker.partitions(topic)  # auto-create, so the subscription has something to assign
+            broker.partitions(
+                topic
+            )  # auto-create, so the subscription has something to assign
+            if not start_from_oldest:
+                self._pin_start(topic)
         self._consumer = broker.consumer(
             *self._topics,
             group_id=group,
             auto_offset_reset="earliest" if start_from_oldest else "latest",
         )
         broker._register(self)
+
+    def _pin_start(self, topic: str) -> None:
+        """Starting from the newest: commit "now" for partitions the group never committed, so a
+        member that takes a partition over after a crash resumes there instead of at the then
+        newest record (which would skip what arrived in between). Only possible while the group
+        has no active member; otherwise someone already chose the start."""
+        try:
+            committed = self._broker.committed(self._group, topic)
+            ends = self._broker.end_offsets(topic)
+            missing = {p: o for p, o in ends.items() if p not in committed}
+            if missing:
+                self._broker.commit(self._group, topic, missing)
+        except BrokerError as exc:
+            log.debug(
+                "group %s: start offsets of %s not pinned: %s", self._group, topic, exc
+            )
 
     def assignment(self) -> set[tuple[str, int]]:
         """The (topic, partition) pairs this member currently holds."""
@@ -413,7 +491,10 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
     def commit(self, offsets: dict[tuple[str, int], int]) -> None:
         if not offsets:
             return
-        request = {TopicPartition(t, p): OffsetAndMetadata(int(o), "", -1) for (t, p), o in offsets.items()}
+        request = {
+            TopicPartition(t, p): OffsetAndMetadata(int(o), "", -1)
+            for (t, p), o in offsets.items()
+        }
         try:
             self._consumer.commit(request, timeout_ms=_REQUEST_TIMEOUT_MS)
         except KafkaError as exc:

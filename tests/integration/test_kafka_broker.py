@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import gevent
 import pytest
@@ -17,6 +17,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streams.brokers.base import BrokerError, Position, Record
 from streams.brokers.kafka import KafkaBroker
+
+pytestmark = pytest.mark.kafka
 
 DEADLINE = 30.0  # seconds any single wait may take before the test fails
 
@@ -33,7 +35,9 @@ def fetch_until(fetch: Callable[[], list[Record]], count: int) -> list[Record]:
     got: list[Record] = []
     deadline = time.monotonic() + DEADLINE
     while len(got) < count:
-        assert time.monotonic() < deadline, f"only {len(got)} of {count} records arrived"
+        assert time.monotonic() < deadline, (
+            f"only {len(got)} of {count} records arrived"
+        )
         got.extend(fetch())
     return got
 
@@ -44,7 +48,9 @@ def fetch_until(fetch: Callable[[], list[Record]], count: int) -> list[Record]:
 def test_produced_record_is_acked_and_readable_by_a_plain_consumer(
     broker: KafkaBroker, kafka_bootstrap: str, unique_name: str
 ) -> None:
-    pos = broker.produce(unique_name, b"hello", key=b"alice", headers=[("x-user", b"alice"), ("n", b"1")])
+    pos = broker.produce(
+        unique_name, b"hello", key=b"alice", headers=[("x-user", b"alice"), ("n", b"1")]
+    )
     assert pos == Position(unique_name, 0, 0)
     assert broker.produce(unique_name, b"second").offset == 1
 
@@ -60,7 +66,10 @@ def test_produced_record_is_acked_and_readable_by_a_plain_consumer(
                 got.extend(recs)
     finally:
         plain.close()
-    assert [(r.offset, r.key, r.value) for r in got] == [(0, b"alice", b"hello"), (1, None, b"second")]
+    assert [(r.offset, r.key, r.value) for r in got] == [
+        (0, b"alice", b"hello"),
+        (1, None, b"second"),
+    ]
     assert list(got[0].headers) == [("x-user", b"alice"), ("n", b"1")]
 
 
@@ -76,23 +85,32 @@ def test_produce_to_unreachable_kafka_raises_broker_error() -> None:
         dead.close()
 
 
-def test_produce_to_a_missing_partition_raises_broker_error(broker: KafkaBroker, unique_name: str) -> None:
+def test_produce_to_a_missing_partition_raises_broker_error(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     broker.create_topic(unique_name, 1)
     with pytest.raises(BrokerError):
         broker.produce(unique_name, b"x", partition=7, timeout=5.0)
 
 
-def test_many_greenlets_produce_concurrently_through_one_broker(broker: KafkaBroker, unique_name: str) -> None:
+def test_many_greenlets_produce_concurrently_through_one_broker(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     broker.create_topic(unique_name, 3)
     senders, each = 100, 5
 
     def send(i: int) -> list[Position]:
-        return [broker.produce(unique_name, f"{i}-{j}".encode(), key=str(i).encode()) for j in range(each)]
+        return [
+            broker.produce(unique_name, f"{i}-{j}".encode(), key=str(i).encode())
+            for j in range(each)
+        ]
 
     jobs = [gevent.spawn(send, i) for i in range(senders)]
     gevent.joinall(jobs, timeout=DEADLINE * 2, raise_error=True)
     positions = [p for job in jobs for p in job.get(block=False)]
-    assert len(set(positions)) == senders * each  # every record got its own place in the log
+    assert (
+        len(set(positions)) == senders * each
+    )  # every record got its own place in the log
     assert sum(broker.end_offsets(unique_name).values()) == senders * each
 
     # Same key, same partition, and in the order that greenlet sent them.
@@ -109,7 +127,9 @@ def test_many_greenlets_produce_concurrently_through_one_broker(broker: KafkaBro
 # -- topics and offsets ------------------------------------------------------------------------
 
 
-def test_partitions_auto_creates_the_topic_and_offsets_follow_produces(broker: KafkaBroker, unique_name: str) -> None:
+def test_partitions_auto_creates_the_topic_and_offsets_follow_produces(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     assert broker.partitions(unique_name) == [0]
     assert broker.beginning_offsets(unique_name) == {0: 0}
     assert broker.end_offsets(unique_name) == {0: 0}
@@ -118,7 +138,9 @@ def test_partitions_auto_creates_the_topic_and_offsets_follow_produces(broker: K
     assert broker.end_offsets(unique_name) == {0: 2}
 
 
-def test_create_topic_keeps_an_existing_partition_count(broker: KafkaBroker, unique_name: str) -> None:
+def test_create_topic_keeps_an_existing_partition_count(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     assert broker.create_topic(unique_name, 4) == 4
     assert broker.create_topic(unique_name, 2) == 4
     assert broker.partitions(unique_name) == [0, 1, 2, 3]
@@ -127,7 +149,9 @@ def test_create_topic_keeps_an_existing_partition_count(broker: KafkaBroker, uni
 # -- Reader ------------------------------------------------------------------------------------
 
 
-def test_reader_starts_at_explicit_offsets_and_seeks(broker: KafkaBroker, unique_name: str) -> None:
+def test_reader_starts_at_explicit_offsets_and_seeks(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     for i in range(5):
         broker.produce(unique_name, f"m{i}".encode())
     reader = broker.reader(unique_name, {0: 2})
@@ -139,13 +163,17 @@ def test_reader_starts_at_explicit_offsets_and_seeks(broker: KafkaBroker, unique
 
     reader.seek({0: 1})
     assert reader.positions() == {0: 1}
-    assert [r.offset for r in fetch_until(lambda: reader.fetch(1.0, max_records=2), 2)][:2] == [1, 2]
+    assert [r.offset for r in fetch_until(lambda: reader.fetch(1.0, max_records=2), 2)][
+        :2
+    ] == [1, 2]
     with pytest.raises(BrokerError):
         reader.seek({9: 0})
     reader.close()
 
 
-def test_reader_without_a_start_offset_sees_only_new_records(broker: KafkaBroker, unique_name: str) -> None:
+def test_reader_without_a_start_offset_sees_only_new_records(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     broker.produce(unique_name, b"old")
     reader = broker.reader(unique_name, {})
     assert reader.positions() == {0: 1}
@@ -161,7 +189,8 @@ def test_readers_do_not_compete(broker: KafkaBroker, unique_name: str) -> None:
     for i in range(3):
         broker.produce(unique_name, str(i).encode())
     for reader in (first, second):
-        assert [r.value for r in fetch_until(lambda: reader.fetch(1.0), 3)] == [b"0", b"1", b"2"]
+        got = fetch_until(lambda r=reader: r.fetch(1.0), 3)  # type: ignore[misc]
+        assert [r.value for r in got] == [b"0", b"1", b"2"]
 
 
 def test_close_closes_open_readers(kafka_bootstrap: str, unique_name: str) -> None:
@@ -173,6 +202,19 @@ def test_close_closes_open_readers(kafka_bootstrap: str, unique_name: str) -> No
     assert b.open_consumers() == 0
     with pytest.raises(BrokerError):
         b.produce(unique_name, b"after close")
+
+
+def test_open_consumers_are_capped(kafka_bootstrap: str, unique_name: str) -> None:
+    b = KafkaBroker([kafka_bootstrap], max_consumers=2)
+    try:
+        first = b.reader(unique_name, {})
+        b.reader(unique_name, {})
+        with pytest.raises(BrokerError, match="too many open Kafka consumers"):
+            b.reader(unique_name, {})
+        first.close()
+        assert b.reader(unique_name, {}).positions() == {0: 0}
+    finally:
+        b.close()
 
 
 # -- committed / commit without joining --------------------------------------------------------
@@ -205,7 +247,12 @@ def test_committed_offsets_are_what_a_plain_group_consumer_resumes_from(
     for i in range(4):
         broker.produce(unique_name, f"m{i}".encode())
     broker.commit(group, unique_name, {0: 3})
-    plain = KafkaConsumer(unique_name, bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    plain = KafkaConsumer(
+        unique_name,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+    )
     try:
         got = []
         deadline = time.monotonic() + DEADLINE
@@ -217,7 +264,9 @@ def test_committed_offsets_are_what_a_plain_group_consumer_resumes_from(
     assert [r.value for r in got] == [b"m3"]
 
 
-def test_many_groups_share_one_connection(broker: KafkaBroker, unique_name: str) -> None:
+def test_many_groups_share_one_connection(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     """Offsets of thousands of users must not mean thousands of sockets."""
     broker.create_topic(unique_name)
     broker.commit(f"{unique_name}-u0", unique_name, {0: 0})
@@ -241,7 +290,9 @@ def test_many_groups_share_one_connection(broker: KafkaBroker, unique_name: str)
 # -- GroupConsumer -----------------------------------------------------------------------------
 
 
-def test_group_consumers_compete_each_record_once(broker: KafkaBroker, unique_name: str) -> None:
+def test_group_consumers_compete_each_record_once(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     topic, group = unique_name, f"{unique_name}-workers"
     broker.create_topic(topic, 2)
     a = broker.group_consumer(group, [topic])
@@ -251,7 +302,9 @@ def test_group_consumers_compete_each_record_once(broker: KafkaBroker, unique_na
         # rebalance redelivers records mid-test.
         deadline = time.monotonic() + DEADLINE
         while not (len(a.assignment()) == 1 and len(b.assignment()) == 1):
-            assert time.monotonic() < deadline, f"group never split: {a.assignment()} / {b.assignment()}"
+            assert time.monotonic() < deadline, (
+                f"group never split: {a.assignment()} / {b.assignment()}"
+            )
             gevent.joinall([gevent.spawn(a.fetch, 0.5), gevent.spawn(b.fetch, 0.5)])
         assert a.assignment() | b.assignment() == {(topic, 0), (topic, 1)}
 
@@ -262,16 +315,26 @@ def test_group_consumers_compete_each_record_once(broker: KafkaBroker, unique_na
         seen: dict[str, list[bytes]] = {"a": [], "b": []}
 
         def consume(name: str, member) -> None:  # type: ignore[no-untyped-def]
-            while sum(len(v) for v in seen.values()) < total and time.monotonic() < deadline2:
+            while (
+                sum(len(v) for v in seen.values()) < total
+                and time.monotonic() < deadline2
+            ):
                 records = member.fetch(0.5)
                 seen[name].extend(r.value for r in records)
                 if records:
-                    member.commit({(r.topic, r.partition): r.offset + 1 for r in records})
+                    member.commit(
+                        {(r.topic, r.partition): r.offset + 1 for r in records}
+                    )
 
         deadline2 = time.monotonic() + DEADLINE
-        gevent.joinall([gevent.spawn(consume, "a", a), gevent.spawn(consume, "b", b)], raise_error=True)
+        gevent.joinall(
+            [gevent.spawn(consume, "a", a), gevent.spawn(consume, "b", b)],
+            raise_error=True,
+        )
         everything = seen["a"] + seen["b"]
-        assert sorted(everything) == sorted(str(i).encode() for i in range(total))  # each exactly once
+        assert sorted(everything) == sorted(
+            str(i).encode() for i in range(total)
+        )  # each exactly once
         assert len(seen["a"]) == len(seen["b"]) == total // 2
         assert broker.committed(group, topic) == {0: total // 2, 1: total // 2}
     finally:
@@ -279,7 +342,9 @@ def test_group_consumers_compete_each_record_once(broker: KafkaBroker, unique_na
         b.close()
 
 
-def test_group_consumer_resumes_from_the_groups_commit(broker: KafkaBroker, unique_name: str) -> None:
+def test_group_consumer_resumes_from_the_groups_commit(
+    broker: KafkaBroker, unique_name: str
+) -> None:
     topic, group = unique_name, f"{unique_name}-g"
     for i in range(3):
         broker.produce(topic, f"m{i}".encode())
@@ -291,6 +356,25 @@ def test_group_consumer_resumes_from_the_groups_commit(broker: KafkaBroker, uniq
 
     second = broker.group_consumer(group, [topic])
     try:
-        assert [r.value for r in fetch_until(lambda: second.fetch(1.0), 2)] == [b"m1", b"m2"]
+        assert [r.value for r in fetch_until(lambda: second.fetch(1.0), 2)] == [
+            b"m1",
+            b"m2",
+        ]
     finally:
         second.close()
+
+
+def test_group_consumer_from_newest_skips_old_records_and_pins_its_start(
+    broker: KafkaBroker, unique_name: str
+) -> None:
+    topic, group = unique_name, f"{unique_name}-g"
+    broker.produce(topic, b"old")
+    member = broker.group_consumer(group, [topic], start_from_oldest=False)
+    try:
+        # The start is recorded before the member even joined: a crash now loses nothing.
+        assert broker.committed(group, topic) == {0: 1}
+        waiting = gevent.spawn(fetch_until, lambda: member.fetch(0.5), 1)
+        broker.produce(topic, b"new")
+        assert [r.value for r in waiting.get(timeout=DEADLINE)] == [b"new"]
+    finally:
+        member.close()
