@@ -1,0 +1,502 @@
+"""Bloblang's Number Manipulation methods (Benthos v4 ``query/methods_numbers.go`` and
+``impl/pure/bloblang_numbers.go``), plus the Go number parsing they rely on.
+
+Python's ``int`` stands for both int64 and uint64 (above ``INT64_MAX`` it is a uint64), and
+Go's float64 edge cases are kept: ``log(-1)`` is NaN, ``pow`` overflows to +Inf, rounding is
+half away from zero.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from typing import Any, Callable
+
+from .errors import ExecError
+from .registry import Param, method
+from .values import INT64_MAX, INT64_MIN, UINT64_MAX, JsonFloat, get_int, get_number, type_error
+
+# --------------------------------------------------------------------------------------------
+# Go strconv parsing
+
+
+_INT_BODY = {
+    16: re.compile(r"[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"),
+    8: re.compile(r"[0-7]+(?:_[0-7]+)*"),
+    2: re.compile(r"[01]+(?:_[01]+)*"),
+    10: re.compile(r"[0-9]+(?:_[0-9]+)*"),
+}
+
+
+def _parse_base0(text: str) -> int | None:
+    """Go's ``ParseUint(s, 0, ...)`` body without sign: ``0x``/``0o``/``0b`` prefixes, a
+    leading ``0`` for octal, and ``_`` separators (only allowed with base 0)."""
+    s = text
+    lower = s[:2].lower()
+    if lower == "0x":
+        base, digits, prefixed = 16, s[2:], True
+    elif lower == "0o":
+        base, digits, prefixed = 8, s[2:], True
+    elif lower == "0b":
+        base, digits, prefixed = 2, s[2:], True
+    elif len(s) > 1 and s[0] == "0":
+        base, digits, prefixed = 8, s[1:], True
+    else:
+        base, digits, prefixed = 10, s, False
+    if prefixed and digits.startswith("_"):
+        digits = digits[1:]
+    if not digits or not _INT_BODY[base].fullmatch(digits):
+        return None
+    if "_" in digits and not prefixed and base == 10:
+        # NOTE: Go allows underscores with base 0 even without a prefix ("1_000").
+        pass
+    return int(digits.replace("_", ""), base)
+
+
+def parse_int(text: str) -> int:
+    """``strconv.ParseInt(text, 0, 64)`` with Go's error texts."""
+    body = text[1:] if text[:1] in "+-" else text
+    value = _parse_base0(body) if body else None
+    if value is None:
+        raise ExecError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+    if text.startswith("-"):
+        value = -value
+    if value > INT64_MAX or value < INT64_MIN:
+        raise ExecError(f'strconv.ParseInt: parsing "{text}": value out of range')
+    return value
+
+
+def parse_uint(text: str) -> int:
+    """``strconv.ParseUint(text, 0, 64)`` with Go's error texts (no sign allowed)."""
+    value = _parse_base0(text) if text else None
+    if value is None:
+        raise ExecError(f'strconv.ParseUint: parsing "{text}": invalid syntax')
+    if value > UINT64_MAX:
+        raise ExecError(f'strconv.ParseUint: parsing "{text}": value out of range')
+    return value
+
+
+_FLOAT_DEC = re.compile(r"[+-]?(?:\d+(?:_\d+)*\.?(?:\d+(?:_\d+)*)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+)?")
+_FLOAT_HEX = re.compile(r"([+-]?)0[xX]([0-9a-fA-F_]*\.?[0-9a-fA-F_]*)[pP]([+-]?\d+)")
+_FLOAT_SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+                  "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan}
+
+
+def parse_float(text: str, bits: int = 64) -> float:
+    """``strconv.ParseFloat(text, bits)``: decimal and hex forms, ``Inf``/``NaN``; out of
+    range is ``value out of range`` as in Go."""
+    special = _FLOAT_SPECIAL.get(text.lower())
+    if special is not None:
+        return special
+    value: float | None = None
+    if _FLOAT_DEC.fullmatch(text) and "_" not in text:
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+    else:
+        m = _FLOAT_HEX.fullmatch(text)
+        if m and m.group(2).replace("_", "").replace(".", ""):
+            mant = m.group(2).replace("_", "")
+            whole, _, frac = mant.partition(".")
+            number = int((whole + frac) or "0", 16)
+            try:
+                value = math.ldexp(float(number), int(m.group(3)) - 4 * len(frac))
+            except OverflowError:
+                value = math.inf
+            if m.group(1) == "-":
+                value = -value
+    if value is None:
+        raise ExecError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
+    if bits == 32:
+        value = _to_float32(value, text)
+    if math.isinf(value):
+        raise ExecError(f'strconv.ParseFloat: parsing "{text}": value out of range')
+    return value
+
+
+def _to_float32(value: float, text: str) -> float:
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        raise ExecError(f'strconv.ParseFloat: parsing "{text}": value out of range') from None
+
+
+def float32_json(value: float) -> JsonFloat:
+    """A float32 as Go writes it: the shortest text that reads back as the same float32
+    (``6.674283e-11``), kept as a ``JsonFloat`` so it serialises with that text."""
+    if math.isnan(value) or math.isinf(value):
+        return JsonFloat(repr(value))
+    if value == 0:
+        return JsonFloat("-0" if math.copysign(1, value) < 0 else "0")
+    target = struct.pack("f", value)
+    text = repr(value)
+    for precision in range(1, 10):
+        text = f"{value:.{precision}e}"
+        if struct.pack("f", float(text)) == target:
+            break
+    mantissa, _, exponent = text.partition("e")
+    neg = mantissa.startswith("-")
+    digits = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
+    exp = int(exponent)
+    a = abs(value)
+    sign = "-" if neg else ""
+    if a < 1e-6 or a >= 1e21:
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return JsonFloat(f"{sign}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}".replace("e-0", "e-"))
+    point = exp + 1
+    if point <= 0:
+        out = "0." + "0" * (-point) + digits
+    elif point >= len(digits):
+        out = digits + "0" * (point - len(digits))
+    else:
+        out = digits[:point] + "." + digits[point:]
+    return JsonFloat(sign + out)
+
+
+# --------------------------------------------------------------------------------------------
+# Go's value.IToInt / IToUint family
+
+
+_DECIMALS_SIGNED = (
+    "float value contains decimals and therefore cannot be cast as a signed integer, if you "
+    "intend to round the value then call `.round()` explicitly before this cast"
+)
+_DECIMALS_UNSIGNED = (
+    "float value contains decimals and therefore cannot be cast as an unsigned integer, if you "
+    "intend to round the value then call `.round()` explicitly before this cast"
+)
+
+
+def to_int(value: Any) -> int:
+    """``value.IToInt``: numbers that are whole int64s, or strings parsed with base prefixes."""
+    if isinstance(value, bool):
+        raise type_error(value, "number")
+    if isinstance(value, int):
+        if value > INT64_MAX:
+            raise ExecError("unsigned integer value is too large to be cast as a signed integer")
+        return value
+    if isinstance(value, float):
+        if math.isinf(value):
+            raise ExecError("cannot convert +/-INF to an integer")
+        if math.isnan(value):
+            raise ExecError("cannot convert NAN to an integer")
+        if value > 9223372036854775807.0:
+            raise ExecError("float value is too large to be cast as a signed integer")
+        if value < -9223372036854775808.0:
+            raise ExecError("float value is too small to be cast as a signed integer")
+        if value != math.trunc(value):
+            raise ExecError(_DECIMALS_SIGNED)
+        return int(value)
+    if isinstance(value, (bytes, bytearray)):
+        return parse_int(bytes(value).decode("utf-8", "replace"))
+    if isinstance(value, str):
+        return parse_int(value)
+    raise type_error(value, "number")
+
+
+def to_uint(value: Any) -> int:
+    """``value.IToUint``: non-negative whole numbers up to uint64, or parsed strings."""
+    if isinstance(value, bool):
+        raise type_error(value, "number")
+    if isinstance(value, int):
+        if value < 0:
+            raise ExecError("signed integer value is negative and cannot be cast as an unsigned integer")
+        return value
+    if isinstance(value, float):
+        if value < 0:
+            raise ExecError("float value is negative and cannot be cast as an unsigned integer")
+        if math.isinf(value):
+            raise ExecError("cannot convert +/-INF to an unsigned integer")
+        if math.isnan(value):
+            raise ExecError("cannot convert NAN to an unsigned integer")
+        if value > 18446744073709551615.0:
+            raise ExecError("float value is too large to be cast as an unsigned integer")
+        if value != math.trunc(value):
+            raise ExecError(_DECIMALS_UNSIGNED)
+        return int(value)
+    if isinstance(value, (bytes, bytearray)):
+        return parse_uint(bytes(value).decode("utf-8", "replace"))
+    if isinstance(value, str):
+        return parse_uint(value)
+    raise type_error(value, "number")
+
+
+def to_float64(value: Any) -> float:
+    """``value.IToFloat64``: any number, or a string parsed as a float64."""
+    if isinstance(value, bool):
+        raise type_error(value, "number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return parse_float(bytes(value).decode("utf-8", "replace"))
+    if isinstance(value, str):
+        return parse_float(value)
+    raise type_error(value, "number")
+
+
+def _sized_signed(bits: int, article: str) -> Callable[[Any], int]:
+    limit = 1 << (bits - 1)
+
+    def convert(value: Any) -> int:
+        n = to_int(value)
+        if n > limit - 1:
+            raise ExecError(f"value is too large to be cast as {article} {bits}-bit signed integer")
+        if n < -limit:
+            raise ExecError(f"value is too small to be cast as {article} {bits}-bit signed integer")
+        return n
+
+    return convert
+
+
+def _sized_unsigned(bits: int, article: str) -> Callable[[Any], int]:
+    limit = (1 << bits) - 1
+
+    def convert(value: Any) -> int:
+        n = to_uint(value)
+        if n > limit:
+            raise ExecError(f"value is too large to be cast as {article} {bits}-bit unsigned integer")
+        return n
+
+    return convert
+
+
+def _register_cast(name: str, convert: Callable[[Any], Any], doc: str) -> None:
+    def impl(target: Any) -> Any:
+        return convert(target)
+
+    impl.__doc__ = doc
+    impl.__name__ = name
+    method(name)(impl)
+
+
+_register_cast("int64", to_int, "Cast to a 64-bit signed integer (strings parse with base prefixes).")
+_register_cast("int32", _sized_signed(32, "a"), "Cast to a 32-bit signed integer.")
+_register_cast("int16", _sized_signed(16, "a"), "Cast to a 16-bit signed integer.")
+_register_cast("int8", _sized_signed(8, "an"), "Cast to an 8-bit signed integer.")
+_register_cast("uint64", to_uint, "Cast to a 64-bit unsigned integer.")
+_register_cast("uint32", _sized_unsigned(32, "a"), "Cast to a 32-bit unsigned integer.")
+_register_cast("uint16", _sized_unsigned(16, "a"), "Cast to a 16-bit unsigned integer.")
+_register_cast("uint8", _sized_unsigned(8, "an"), "Cast to an 8-bit unsigned integer.")
+
+
+@method("float64")
+def float64(target: Any) -> float:
+    """Cast to a float64 (strings parse with Go's ParseFloat)."""
+    return to_float64(target)
+
+
+@method("float32")
+def float32(target: Any) -> float:
+    """Cast to a float32; the result keeps float32's shortest text (``6.674283e-11``)."""
+    if isinstance(target, bool):
+        raise type_error(target, "number")
+    if isinstance(target, (int, float)):
+        value = _to_float32_lenient(float(target))
+    elif isinstance(target, (str, bytes, bytearray)):
+        text = target if isinstance(target, str) else bytes(target).decode("utf-8", "replace")
+        value = parse_float(text, 32)
+    else:
+        raise type_error(target, "number")
+    return float32_json(value)
+
+
+def _to_float32_lenient(value: float) -> float:
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+# --------------------------------------------------------------------------------------------
+# rounding
+
+
+def _number(target: Any) -> int | float:
+    """Go's ``numberMethod`` target check: int64, uint64 or float64."""
+    if isinstance(target, bool) or not isinstance(target, (int, float)):
+        raise type_error(target, "number")
+    return target
+
+
+def _whole(f: float) -> int | float:
+    """An int when the rounded float fits int64 (IToInt succeeds), else the float."""
+    if math.isfinite(f) and -9223372036854775808.0 <= f <= 9223372036854775807.0:
+        return int(f)
+    return f
+
+
+@method("ceil")
+def ceil(target: Any) -> int | float:
+    """Round up to a whole number."""
+    n = _number(target)
+    return _whole(float(math.ceil(n)) if math.isfinite(n) else n) if isinstance(n, float) else n
+
+
+@method("floor")
+def floor(target: Any) -> int | float:
+    """Round down to a whole number."""
+    n = _number(target)
+    return _whole(float(math.floor(n)) if math.isfinite(n) else n) if isinstance(n, float) else n
+
+
+def _go_round(f: float) -> float:
+    if not math.isfinite(f):
+        return f
+    whole = float(math.trunc(f))
+    # NOTE: f - trunc(f) is exact in binary floating point, so 0.49999999999999994 stays 0.
+    if abs(f - whole) >= 0.5:
+        whole += math.copysign(1.0, f)
+    return math.copysign(whole, f) if whole == 0 else whole
+
+
+@method("round")
+def round_(target: Any) -> int | float:
+    """Round to the nearest whole number, halves away from zero (Go's ``math.Round``)."""
+    n = _number(target)
+    return _whole(_go_round(n)) if isinstance(n, float) else n
+
+
+@method("abs")
+def abs_(target: Any) -> int | float:
+    """Absolute value; the smallest int64 maps to the largest, as Benthos documents."""
+    if isinstance(target, float) and not isinstance(target, bool):
+        return abs(float(target))
+    if isinstance(target, int) and not isinstance(target, bool) and target <= INT64_MAX:
+        if target == INT64_MIN:
+            return INT64_MAX
+        return abs(target)
+    raise type_error(target, "number", "integer")
+
+
+# --------------------------------------------------------------------------------------------
+# float64 maths (Go's math package results, never Python exceptions)
+
+
+def _log(f: float, base10: bool) -> float:
+    if math.isnan(f) or f < 0:
+        return math.nan
+    if f == 0:
+        return -math.inf
+    if math.isinf(f):
+        return math.inf
+    return math.log10(f) if base10 else math.log(f)
+
+
+@method("log")
+def log(target: Any) -> float:
+    """Natural logarithm (NaN below zero, -Inf at zero)."""
+    return _log(float(_number(target)), False)
+
+
+@method("log10")
+def log10(target: Any) -> float:
+    """Base-10 logarithm."""
+    return _log(float(_number(target)), True)
+
+
+def _trig(fn: Callable[[float], float]) -> Callable[[Any], float]:
+    def impl(target: Any) -> float:
+        f = get_number(target)
+        if not math.isfinite(f):
+            return math.nan
+        return fn(f)
+
+    return impl
+
+
+@method("sin")
+def sin(target: Any) -> float:
+    """Sine of an angle in radians."""
+    return _trig(math.sin)(target)
+
+
+@method("cos")
+def cos(target: Any) -> float:
+    """Cosine of an angle in radians."""
+    return _trig(math.cos)(target)
+
+
+@method("tan")
+def tan(target: Any) -> float:
+    """Tangent of an angle in radians."""
+    return _trig(math.tan)(target)
+
+
+@method("pow", Param("exponent", "float"))
+def pow_(target: Any, exponent: float) -> float:
+    """The target raised to ``exponent`` (Go's ``math.Pow``: overflow is +Inf, a negative
+    base with a fractional exponent is NaN)."""
+    base = get_number(target)
+    try:
+        return math.pow(base, exponent)
+    except OverflowError:
+        if base < 0 and exponent == math.trunc(exponent) and int(exponent) % 2 == 1:
+            return -math.inf
+        return math.inf
+    except ValueError:
+        if base == 0 and exponent < 0:
+            return math.inf
+        return math.nan
+
+
+# --------------------------------------------------------------------------------------------
+# arrays of numbers
+
+
+def _extreme(target: Any, pick_max: bool) -> float:
+    if not isinstance(target, list):
+        raise type_error(target, "array")
+    if not target:
+        raise ExecError("the array was empty")
+    best = 0.0
+    for i, item in enumerate(target):
+        try:
+            f = get_number(item)
+        except ExecError as err:
+            raise ExecError(f"index {i} of array: {err}", cause=err) from err
+        if i == 0 or (f > best if pick_max else f < best):
+            best = f
+    return best
+
+
+@method("max")
+def max_(target: Any) -> float:
+    """The largest number of an array (as a float64)."""
+    return _extreme(target, True)
+
+
+@method("min")
+def min_(target: Any) -> float:
+    """The smallest number of an array (as a float64)."""
+    return _extreme(target, False)
+
+
+# --------------------------------------------------------------------------------------------
+# bitwise
+
+
+def _bitwise_target(target: Any) -> int:
+    try:
+        return get_int(target)
+    except ExecError:
+        raise type_error(target, "integer") from None
+
+
+@method("bitwise_and", Param("value", "int"))
+def bitwise_and(target: Any, value: int) -> int:
+    """Bitwise AND of two int64s."""
+    return _bitwise_target(target) & value
+
+
+@method("bitwise_or", Param("value", "int"))
+def bitwise_or(target: Any, value: int) -> int:
+    """Bitwise OR of two int64s."""
+    return _bitwise_target(target) | value
+
+
+@method("bitwise_xor", Param("value", "int"))
+def bitwise_xor(target: Any, value: int) -> int:
+    """Bitwise XOR of two int64s."""
+    return _bitwise_target(target) ^ value

@@ -1,0 +1,116 @@
+"""Number Manipulation methods: Go rounding, casts with strconv parsing, float64 maths."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+import streams.bloblang.lib_numbers  # noqa: F401  (registers the methods)
+from streams.bloblang.errors import ExecError
+from streams.bloblang.registry import METHODS
+from streams.bloblang.values import JsonFloat, to_json
+
+
+def call(name: str, target: Any, *args: Any) -> Any:
+    return METHODS[name].impl(target, *args)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal value and equal kind (int vs float), NaN equal to NaN."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize(
+    "name, target, args, expected",
+    [
+        ("ceil", 5.3, (), 6),
+        ("ceil", -5.9, (), -5),
+        ("ceil", 7, (), 7),
+        ("ceil", 1e300, (), 1e300),
+        ("floor", 5.7, (), 5),
+        ("floor", -5.1, (), -6),
+        ("round", 5.3, (), 5),
+        ("round", 5.5, (), 6),
+        ("round", 2.5, (), 3),
+        ("round", -2.5, (), -3),
+        ("round", 0.49999999999999994, (), 0),
+        ("abs", -18, (), 18),
+        ("abs", -4.56, (), 4.56),
+        ("abs", -(1 << 63), (), (1 << 63) - 1),
+        ("log", 1, (), 0.0),
+        ("log", -1, (), math.nan),
+        ("log", 0, (), -math.inf),
+        ("log10", 100, (), 2.0),
+        ("max", [0, 3, 2.5, 7, 5], (), 7.0),
+        ("min", [0, 3, -2.5, 7, 5], (), -2.5),
+        ("pow", 2, (-2.0,), 0.25),
+        ("pow", 10, (400.0,), math.inf),
+        ("pow", -8, (1 / 3,), math.nan),
+        ("sin", 0, (), 0.0),
+        ("cos", 0, (), 1.0),
+        ("tan", math.inf, (), math.nan),
+        ("bitwise_and", 12, (10,), 8),
+        ("bitwise_or", 12, (10,), 14),
+        ("bitwise_xor", 12, (10,), 6),
+        ("bitwise_and", 12.9, (10,), 8),
+        ("int64", "0xDEADBEEF", (), 3735928559),
+        ("int64", 12.0, (), 12),
+        ("int64", "-0b101", (), -5),
+        ("int64", "1_000", (), 1000),
+        ("int32", "0xDEAD", (), 57005),
+        ("int16", "0xDE", (), 222),
+        ("int8", "0xD", (), 13),
+        ("int8", -128, (), -128),
+        ("uint64", "0xDEADBEEF", (), 3735928559),
+        ("uint64", (1 << 64) - 1, (), (1 << 64) - 1),
+        ("uint8", "255", (), 255),
+        ("float64", "6.674282313423543523453425345e-11", (), 6.674282313423544e-11),
+        ("float64", "0x1p-2", (), 0.25),
+        ("float64", 3, (), 3.0),
+    ],
+)
+def test_number_methods(name: str, target: Any, args: tuple[Any, ...], expected: Any) -> None:
+    assert same(call(name, target, *args), expected)
+
+
+def test_float32_keeps_its_short_text() -> None:
+    value = call("float32", "6.674282313423543523453425345e-11")
+    assert isinstance(value, JsonFloat)
+    assert to_json({"out": value}) == '{"out":6.674283e-11}'
+    assert to_json(call("float32", 0.1)) == "0.1"
+    assert to_json(call("float32", 16777217)) == "16777216"
+
+
+@pytest.mark.parametrize(
+    "name, target, error",
+    [
+        ("ceil", "5", 'expected number value, got string ("5")'),
+        ("round", None, "expected number value, got null"),
+        ("abs", "x", 'expected number or integer value, got string ("x")'),
+        ("max", [], "the array was empty"),
+        ("max", 5, "expected array value, got number (5)"),
+        ("min", [1, "a"], 'index 1 of array: expected number value, got string ("a")'),
+        ("bitwise_and", "x", 'expected integer value, got string ("x")'),
+        ("int64", 12.5, "float value contains decimals and therefore cannot be cast as a signed integer, if you intend to round the value then call `.round()` explicitly before this cast"),
+        ("int64", "nope", 'strconv.ParseInt: parsing "nope": invalid syntax'),
+        ("int64", "99999999999999999999", 'strconv.ParseInt: parsing "99999999999999999999": value out of range'),
+        ("int64", (1 << 63), "unsigned integer value is too large to be cast as a signed integer"),
+        ("int64", True, "expected number value, got bool (true)"),
+        ("int32", 1 << 31, "value is too large to be cast as a 32-bit signed integer"),
+        ("int8", -129, "value is too small to be cast as an 8-bit signed integer"),
+        ("uint64", -12, "signed integer value is negative and cannot be cast as an unsigned integer"),
+        ("uint64", "-1", 'strconv.ParseUint: parsing "-1": invalid syntax'),
+        ("uint16", 70000, "value is too large to be cast as a 16-bit unsigned integer"),
+        ("uint8", 256, "value is too large to be cast as an 8-bit unsigned integer"),
+        ("float64", "abc", 'strconv.ParseFloat: parsing "abc": invalid syntax'),
+        ("float64", "1e400", 'strconv.ParseFloat: parsing "1e400": value out of range'),
+    ],
+)
+def test_number_method_errors(name: str, target: Any, error: str) -> None:
+    with pytest.raises(ExecError) as err:
+        call(name, target, *((10,) if name.startswith("bitwise") else ()))
+    assert str(err.value) == error
