@@ -1,0 +1,95 @@
+"""Type Coercion methods."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+import streams.bloblang.lib_coercion  # noqa: F401  (registers the methods)
+from streams.bloblang.errors import ExecError
+from streams.bloblang.registry import METHODS
+from streams.bloblang.values import NOTHING, Timestamp
+
+
+def call(name: str, target: Any, *args: Any) -> Any:
+    return METHODS[name].impl(target, *args)
+
+
+@pytest.mark.parametrize(
+    "name, target, args, expected",
+    [
+        ("array", "foo", (), ["foo"]),
+        ("array", ["a"], (), ["a"]),
+        ("array", None, (), [None]),
+        ("bool", "true", (None,), True),
+        ("bool", "F", (None,), False),
+        ("bool", 0, (None,), False),
+        ("bool", 2.5, (None,), True),
+        ("bool", "nope", (True,), True),
+        ("number", "5", (None,), 5.0),
+        ("number", 5, (None,), 5.0),
+        ("number", "1e3", (None,), 1000.0),
+        ("number", "nope", (7.0,), 7.0),
+        ("number", [1], (7.0,), 7.0),
+        ("bytes", "foobar", (), b"foobar"),
+        ("bytes", 5, (), b"5"),
+        ("bytes", {"a": "<b>"}, (), b'{"a":"\\u003cb\\u003e"}'),
+        ("bytes", None, (), b"null"),
+        ("string", 1e6, (), "1e+06"),
+        ("string", 10, (), "10"),
+        ("string", True, (), "true"),
+        ("string", None, (), "null"),
+        ("string", ["a", 1], (), '["a",1]'),
+        ("string", b"raw", (), "raw"),
+        ("not_empty", "x", (), "x"),
+        ("not_empty", [1], (), [1]),
+        ("not_null", 0, (), 0),
+        ("type", "x", (), "string"),
+        ("type", b"x", (), "bytes"),
+        ("type", 1.5, (), "number"),
+        ("type", False, (), "bool"),
+        ("type", [], (), "array"),
+        ("type", {}, (), "object"),
+        ("type", None, (), "null"),
+        ("type", NOTHING, (), "nothing"),
+        ("type", Timestamp(0, datetime.timezone.utc), (), "timestamp"),
+    ],
+)
+def test_coercion_methods(name: str, target: Any, args: tuple[Any, ...], expected: Any) -> None:
+    result = call(name, target, *args)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+def test_timestamp_from_numbers_strings_and_default() -> None:
+    assert call("timestamp", 1_700_000_000, None).ns == 1_700_000_000 * 10**9
+    assert call("timestamp", 1.5, None).ns == 1_500_000_000
+    parsed = call("timestamp", "2020-01-02T03:04:05.5Z", None)
+    assert parsed.ns == 1_577_934_245_500_000_000
+    fallback = Timestamp(42, datetime.timezone.utc)
+    assert call("timestamp", "not a time", fallback) is fallback
+    with pytest.raises(ExecError, match="parsing time"):
+        call("timestamp", "not a time", None)
+
+
+@pytest.mark.parametrize(
+    "name, target, args, error",
+    [
+        ("bool", "nope", (None,), 'expected bool value, got string ("nope")'),
+        ("bool", [1], (None,), "expected bool value, got array"),
+        ("number", "nope", (None,), 'strconv.ParseFloat: parsing "nope": invalid syntax'),
+        ("number", True, (None,), "expected number value, got bool (true)"),
+        ("not_empty", "", (), "string value is empty"),
+        ("not_empty", [], (), "array value is empty"),
+        ("not_empty", {}, (), "object value is empty"),
+        ("not_empty", 5, (), "expected string, array or object value, got number (5)"),
+        ("not_null", None, (), "value is null"),
+        ("timestamp", True, (None,), "expected number or string value, got bool (true)"),
+    ],
+)
+def test_coercion_errors(name: str, target: Any, args: tuple[Any, ...], error: str) -> None:
+    with pytest.raises(ExecError) as err:
+        call(name, target, *args)
+    assert str(err.value) == error
