@@ -178,6 +178,33 @@ class _PendingProduce:
     result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
 
 
+@dataclass
+class _WriteJob:
+    fn: Callable[[sqlite3.Connection], Any]
+    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+
+
+def _in_savepoint(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T | Exception:
+    """Run ``fn`` so that its failure undoes only its own writes, not the rest of the batch."""
+    conn.execute("SAVEPOINT job")
+    try:
+        result = fn(conn)
+    except Exception as exc:  # noqa: BLE001 -- handed to the job's caller
+        conn.execute("ROLLBACK TO job")
+        conn.execute("RELEASE job")
+        return exc
+    conn.execute("RELEASE job")
+    return result
+
+
+def _write_batch(
+    conn: sqlite3.Connection, produces: list[_PendingProduce], jobs: list[_WriteJob], keep: int | None
+) -> tuple[list[int] | Exception, list[Any]]:
+    """One transaction's work: the queued records, then each queued job in its own savepoint."""
+    offsets = _in_savepoint(conn, partial(_insert_batch, batch=produces, keep=keep)) if produces else []
+    return offsets, [_in_savepoint(conn, job.fn) for job in jobs]
+
+
 class _Waiter:
     """A reader waiting until some partition ``p`` of a topic ``t`` holds offset ``wants[t][p]``.
 
@@ -206,7 +233,7 @@ class _ProcessState:
         self.pool = ThreadPool(1)
         self.write_conn: sqlite3.Connection | None = None  # used only on the pool's thread
         self.read_conn = _open(broker.path, broker.synchronous)
-        self.queue: gevent.queue.Queue[_PendingProduce] = gevent.queue.Queue()
+        self.queue: gevent.queue.Queue[_PendingProduce | _WriteJob] = gevent.queue.Queue()
         self.writer = gevent.spawn(self._writer_loop)
         self.heads: dict[str, dict[int, int]] = {}
         self.waiters: dict[str, set[_Waiter]] = {}
@@ -216,9 +243,12 @@ class _ProcessState:
     # -- writes (on the write thread) ---------------------------------------------------------
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction on the write thread; the calling
-        greenlet waits, the event loop does not."""
-        return self.pool.apply(self._write_in_thread, (fn,))
+        """Run ``fn`` in a write transaction on the write thread and return its result; the
+        calling greenlet waits, the event loop does not. ``fn`` shares the transaction (and its
+        fsync) with whatever else was queued meanwhile, inside its own savepoint."""
+        job = _WriteJob(fn)
+        self.queue.put(job)
+        return job.result.get()
 
     def _write_in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self.write_conn is None:
@@ -243,22 +273,33 @@ class _ProcessState:
                 raise
 
     def _writer_loop(self) -> None:
+        """Group commit: everything queued while the previous transaction ran goes into the next."""
         while True:
-            batch = [self.queue.get()]
-            while len(batch) < _MAX_BATCH:
+            pending = [self.queue.get()]
+            while len(pending) < _MAX_BATCH:
                 try:
-                    batch.append(self.queue.get_nowait())
+                    pending.append(self.queue.get_nowait())
                 except gevent.queue.Empty:
                     break
+            produces = [p for p in pending if isinstance(p, _PendingProduce)]
+            jobs = [p for p in pending if isinstance(p, _WriteJob)]
+            batch = partial(_write_batch, produces=produces, jobs=jobs, keep=self.broker.max_records_per_partition)
             try:
-                offsets = self.write(partial(_insert_batch, batch=batch, keep=self.broker.max_records_per_partition))
-            except Exception as exc:  # noqa: BLE001 -- every waiting producer hears about it
-                log.error("embedded broker: produce of %d records failed: %s", len(batch), exc)
-                for item in batch:
-                    item.result.set_exception(BrokerError(f"produce failed: {exc}"))
+                offsets, outcomes = self.pool.apply(self._write_in_thread, (batch,))
+            except Exception as exc:  # noqa: BLE001 -- every waiting caller hears about it
+                log.error("embedded broker: write of %d records and %d jobs failed: %s", len(produces), len(jobs), exc)
+                offsets, outcomes = exc, [exc] * len(jobs)
+            for job, outcome in zip(jobs, outcomes):
+                if isinstance(outcome, Exception):
+                    job.result.set_exception(outcome)
+                else:
+                    job.result.set(outcome)
+            if isinstance(offsets, Exception):
+                for item in produces:
+                    item.result.set_exception(BrokerError(f"produce failed: {offsets}"))
                 continue
             touched: dict[str, dict[int, int]] = {}
-            for item, offset in zip(batch, offsets):
+            for item, offset in zip(produces, offsets):
                 touched.setdefault(item.topic, {})[item.partition] = offset + 1
                 item.result.set(Position(item.topic, item.partition, offset))
             for topic, heads in touched.items():
@@ -332,6 +373,7 @@ class _ProcessState:
                 break
             item.result.set_exception(BrokerError("broker closed"))
         conn = self.write_conn
+        self.write_conn = None
         if conn is not None:
             try:
                 self.pool.apply(conn.close)

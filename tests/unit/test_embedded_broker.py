@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -304,6 +305,23 @@ def test_several_processes_producing_at_once_lose_nothing(
     assert offsets == list(range(700))
     values = {r.value for r in fetch_until(broker.reader("shared-log", {0: 0}), 700)}
     assert len(values) == 700
+
+
+def test_a_failing_write_shares_a_transaction_without_spoiling_the_others(broker: EmbeddedBroker) -> None:
+    def bad(conn: Any) -> None:
+        conn.execute("INSERT INTO group_offsets (grp, topic, partition, next_offset) VALUES ('g', 't', 0, 1)")
+        conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+    broker.create_topic("mixed")
+    jobs = [gevent.spawn(broker.produce, "mixed", str(i).encode()) for i in range(20)]
+    failing = gevent.spawn(broker.write, bad)
+    commits = [gevent.spawn(broker.commit, f"g{i}", "mixed", {0: i}) for i in range(20)]
+    gevent.joinall(jobs + commits + [failing])
+    assert isinstance(failing.exception, sqlite3.OperationalError)
+    assert sorted(j.get().offset for j in jobs) == list(range(20))
+    assert all(c.successful() for c in commits)
+    assert [broker.committed(f"g{i}", "mixed") for i in range(20)] == [{0: i} for i in range(20)]
+    assert broker.committed("g", "t") == {}  # the failed job's first insert was undone
 
 
 def test_records_and_offsets_survive_reopening(data_dir: str) -> None:
