@@ -39,7 +39,7 @@ class Resources:
         return bloblang.parse(
             source,
             allow_impure=self.settings.allow_impure_bloblang,
-            filename=f"<bloblang:{where}>",
+            filename=where,
             base_dir=self.settings.definitions_dir,
         )
 

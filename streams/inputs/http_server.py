@@ -52,13 +52,20 @@ class HttpServerInput(Input):
 
     def respond(self, response: list[Message] | None) -> PushResult:
         """The HTTP reply to a push whose outputs all acknowledged."""
+        from streams.bloblang import MappingError
+
         batch = response or []
         first = batch[0] if batch else Message(b"")
         try:
             status = int(self.status.render(first, batch, 0))
-        except ValueError:
+        except (ValueError, MappingError):
             status = 200
-        headers = {name: tpl.render(first, batch, 0) for name, tpl in self.headers.items()}
+        headers: dict[str, str] = {}
+        for name, tpl in self.headers.items():
+            try:
+                headers[name] = tpl.render(first, batch, 0)
+            except MappingError:
+                continue
         for key, value in first.metadata.items():
             if any(key.startswith(p) for p in self.meta_prefixes) or any(p.search(key) for p in self.meta_patterns):
                 headers[key] = str(value)

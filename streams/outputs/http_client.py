@@ -54,8 +54,13 @@ class HttpClientOutput(Output):
         raise OutputError(last)
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
+        from streams.bloblang import MappingError
+
         for i, msg in enumerate(batch):
-            self._send(msg, batch, i)
+            try:
+                self._send(msg, batch, i)
+            except MappingError as exc:
+                raise OutputError(f"http_client interpolation failed: {exc}") from exc
 
     def close(self) -> None:
         self.session.close()

@@ -106,10 +106,18 @@ class KafkaOutput(Output):
             raise OutputError(f"kafka produce to {topic!r} failed: {exc}") from exc
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
+        from streams.bloblang import MappingError
+
         try:
             broker = self.res.broker(self.addresses)
         except BrokerError as exc:
             raise OutputError(f"kafka unavailable: {exc}") from exc
+        try:
+            self._write(broker, batch)
+        except MappingError as exc:
+            raise OutputError(f"kafka output interpolation failed: {exc}") from exc
+
+    def _write(self, broker: Any, batch: list[Message]) -> None:
         if len(batch) == 1 or self.max_in_flight == 1:
             for i, msg in enumerate(batch):
                 self._produce(broker, msg, batch, i)

@@ -39,9 +39,15 @@ class LogProcessor(MessageProcessor):
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message:
         if self.level is None:
             return msg
-        fields: dict[str, Any] = {k: v.render(msg, batch, index) for k, v in self.static_fields.items()}
+        from streams.bloblang import MappingError
+
+        try:
+            fields: dict[str, Any] = {k: v.render(msg, batch, index) for k, v in self.static_fields.items()}
+            text = self.message.render(msg, batch, index)
+        except MappingError as exc:
+            self.log.error(f"log message interpolation failed: {exc}")
+            return msg
         if self.fields_mapping is not None:
-            from streams.bloblang import MappingError
 
             try:
                 out = self.fields_mapping.apply_message(msg, batch, index)
@@ -50,7 +56,7 @@ class LogProcessor(MessageProcessor):
                     fields.update(value)
             except (MappingError, ValueError) as exc:
                 self.log.error(f"log fields_mapping failed: {exc}")
-        self.log.log(self.level, self.message.render(msg, batch, index), **{"fields": fields} if fields else {})
+        self.log.log(self.level, text, **{"fields": fields} if fields else {})
         return msg
 
 

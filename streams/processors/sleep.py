@@ -20,11 +20,13 @@ class SleepProcessor(Processor):
         self.log = res.logger()
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
-        text = self.duration.render(batch[0], batch, 0)
+        from streams.bloblang import MappingError
+
         try:
+            text = self.duration.render(batch[0], batch, 0)
             gevent.sleep(max(0.0, parse_duration(text)))
-        except ValueError:
-            self.log.error(f"sleep: invalid duration {text!r}")
+        except (ValueError, MappingError) as exc:
+            self.log.error(f"sleep: invalid duration: {exc}")
         return batch
 
 

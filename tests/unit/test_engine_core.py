@@ -6,7 +6,6 @@ competing workers. Waits are bounded by generous deadlines; nothing asserts on t
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any, Callable
 
@@ -19,88 +18,6 @@ from streams.engine.testing import make_gateway
 from streams.message import Message
 
 DEADLINE = 30.0
-
-# --- Bloblang stand-in ------------------------------------------------------------------------
-# NOTE: used only while streams.bloblang has no compiler yet; every source below is real
-# Bloblang, so the same tests run unchanged against the real compiler once it lands.
-
-
-class _FakeMapping:
-    def __init__(self, fn: Callable[[Message], Message | None]) -> None:
-        self.fn = fn
-
-    def apply_message(self, msg: Message, batch: Any = None, index: int = 0) -> Message | None:
-        return self.fn(msg)
-
-    mutate_message = apply_message
-
-
-def _value_msg(msg: Message, value: Any) -> Message:
-    out = msg.copy()
-    out.set_value(value)
-    return out
-
-
-def _fake_parse(src: str, **_: Any) -> _FakeMapping:
-    from streams.bloblang.errors import MappingError
-
-    text = " ".join(src.split())
-    if text == "root = deleted()":
-        return _FakeMapping(lambda m: None)
-    if text == 'root = this.merge({ "result": "bar" })':
-        return _FakeMapping(lambda m: _value_msg(m, {**m.value, "result": "bar"}))
-    if text == 'root = this.fail.number()':
-        def fail(m: Message) -> Message:
-            raise MappingError("failed assignment (line 1): expected number value, got null")
-        return _FakeMapping(fail)
-    if text == 'root = "tick"':
-        return _FakeMapping(lambda m: _value_msg(m, "tick"))
-    m = re.fullmatch(r'root = this root\.user_id = "(.*?)"(?: #.*?)? root\.job_id = uuid_v4\(\)', text)
-    if m:
-        import uuid
-
-        user = m.group(1)
-        return _FakeMapping(lambda msg: _value_msg(msg, {**msg.value, "user_id": user, "job_id": str(uuid.uuid4())}))
-    m = re.fullmatch(r'root = if this\.user_id != "(.*?)" \{ deleted\(\) \}', text)
-    if m:
-        user = m.group(1)
-        return _FakeMapping(lambda msg: msg if msg.value.get("user_id") == user else None)
-    m = re.fullmatch(r"root = this\.kind == \"(\w+)\"", text)
-    if m:
-        kind = m.group(1)
-        return _FakeMapping(lambda msg: _value_msg(msg, msg.value.get("kind") == kind))
-    raise AssertionError(f"no stand-in for mapping {src!r}")
-
-
-class _FakeInterpolation:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.is_static = "${!" not in text
-
-    def render(self, msg: Message, batch: Any = None, index: int = 0) -> str:
-        def one(m: re.Match[str]) -> str:
-            expr = m.group(1).strip()
-            meta = re.fullmatch(r'meta\("(.*?)"\)', expr)
-            if meta:
-                return str(msg.metadata.get(meta.group(1), ""))
-            js = re.fullmatch(r'json\("(.*?)"\)', expr)
-            if js:
-                return str(msg.value.get(js.group(1), ""))
-            raise AssertionError(f"no stand-in for interpolation {expr!r}")
-
-        return re.sub(r"\$\{!(.*?)\}", one, self.text)
-
-
-@pytest.fixture(autouse=True)
-def bloblang_ready(monkeypatch: pytest.MonkeyPatch) -> None:
-    from streams import bloblang
-    from streams.bloblang import errors
-
-    if not hasattr(bloblang, "parse"):
-        monkeypatch.setattr(bloblang, "parse", _fake_parse, raising=False)
-        monkeypatch.setattr(bloblang, "parse_interpolation", _FakeInterpolation, raising=False)
-        monkeypatch.setattr(bloblang, "MappingError", errors.MappingError, raising=False)
-
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -542,3 +459,63 @@ def test_worker_stream_competes_across_two_workers_and_processes_each_job_once(
     assert sorted(d["id"] for d in done) == list(range(20))
     assert all(d["result"] == "bar" for d in done)
     wait_until(lambda: sum(broker.committed("worker", "jobs").values()) == 20, "worker commits")
+
+
+# --- the seed demo, in-process ---------------------------------------------------------------------
+
+SEED = "/work/shared/seed/streams-demo.yaml"
+
+
+def seed_gateway(tmp_path: Any, made: list[Gateway]) -> Gateway:
+    import shutil
+
+    from streams.engine.testing import make_settings
+
+    defs = tmp_path / "apis"
+    defs.mkdir(exist_ok=True)
+    shutil.copy(SEED, defs / "streams-demo.yaml")
+    gw = Gateway.from_settings(make_settings(str(tmp_path / "data"), definitions_dir=str(defs)))
+    made.append(gw)
+    gw.start()
+    return gw
+
+
+@pytest.fixture
+def seed(tmp_path: Any) -> Any:
+    made: list[Gateway] = []
+    yield lambda: seed_gateway(tmp_path, made)
+    for gw in made:
+        gw.drain(5.0)
+
+
+def test_seed_routes(seed: Any) -> None:
+    gw = seed()
+    assert gw.problems == []
+    routes = {(r.stream, r.kind): (r.path, r.methods) for r in gw.routes()}
+    assert routes == {
+        ("in", "push"): ("/stream-demo/push-event", ("POST",)),
+        ("in", "push_ws"): ("/stream-demo/ws-out", ("GET",)),
+        ("out", "pull"): ("/stream-demo/get-event", ("GET",)),
+        ("out", "stream"): ("/stream-demo/get/stream", ("GET",)),
+        ("out", "pull_ws"): ("/stream-demo/ws-in", ("GET",)),
+    }
+    [api] = gw.apis
+    assert api.templates == {"in", "out"}  # Worker is template-free: it runs from start()
+    assert [i.name for i in gw.instances()] == ["Worker"]
+
+
+def test_seed_end_to_end_push_worker_pull(seed: Any) -> None:
+    gw1, gw2 = seed(), seed()  # two workers
+    [api1], [api2] = gw1.apis, gw2.apis
+    inst = api1.open("in", user("alice"))
+    pushed = inst.push(jmsg({"foo": "hello"}), 5.0)
+    inst.release()
+    assert pushed.status == 200
+    echo = json.loads(pushed.body)
+    assert echo["user_id"] == "alice" and echo["foo"] == "hello" and echo["job_id"]
+    got = pull(api2, "alice", timeout=DEADLINE)
+    assert got is not None
+    result = json.loads(got.content)
+    assert result == {**echo, "result": "bar"}
+    assert pull(api1, "bob", timeout=0.5) is None  # bob gets nothing of alice's
+    assert pull(api1, "alice", timeout=0.3) is None  # and alice's job came once
