@@ -296,6 +296,8 @@ class Generator:
     def arg(self, n: N.Call, k: int, prm: Any, scope: _Scope, what: str) -> ast.expr:
         a = n.args[k]
         if prm.kind == "query":
+            if prm.nullable and isinstance(a, N.Literal) and a.value is None and a.label == "default":
+                return ast.Constant(None)  # an optional query that was not given
             return self.query_fn(a, scope)
         if isinstance(a, N.Literal):
             return self.const(a.value)

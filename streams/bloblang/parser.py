@@ -837,7 +837,7 @@ class Parser:
                     missing.append(prm.name)
                     args.append(MISSING)
                 else:
-                    args.append(self.at(N.Literal(value=prm.default), i) if prm.default is not None or prm.nullable else self.at(N.Literal(value=None), i))
+                    args.append(self.at(N.Literal(value=prm.default, label="default"), i))
             if named:
                 unexpected = sorted(named)
                 opts = ""
@@ -860,7 +860,7 @@ class Parser:
                 if k < len(nameless):
                     args.append(nameless[k])
                 elif not prm.required:
-                    args.append(self.at(N.Literal(value=prm.default), i))
+                    args.append(self.at(N.Literal(value=prm.default, label="default"), i))
                 else:
                     missing.append(prm.name)
             if len(missing) == 1:

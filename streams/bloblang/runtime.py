@@ -69,8 +69,13 @@ class Context:
 
     @property
     def message(self) -> Any:
-        if 0 <= self.index < len(self.batch):
-            return self.batch[self.index]
+        """``batch[index]``; a negative index counts from the end, as Benthos's batches do."""
+        i = self.index
+        n = len(self.batch)
+        if i < 0:
+            i += n
+        if 0 <= i < n:
+            return self.batch[i]
         return None
 
     def copy(self) -> "Context":

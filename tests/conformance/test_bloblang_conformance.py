@@ -403,15 +403,6 @@ def test_case(case: dict) -> None:
     assert problem is None, problem
 
 
-@pytest.mark.skipif(not _CASES, reason="conformance corpus not found")
-def test_pass_rate_floor() -> None:
-    """At least 97% of the deterministic cases pass across all modes."""
-    res = _results()
-    det = [c for c in _CASES if not c.get("nondeterministic")]
-    passed = sum(1 for c in det if res[c["id"]] is None)
-    assert passed / len(det) >= 0.97, f"{passed}/{len(det)} deterministic cases pass"
-
-
 def _summary(write_xfail: bool) -> None:
     res = run_all(_CASES)
     det = [c for c in _CASES if not c.get("nondeterministic")]
