@@ -22,7 +22,9 @@ import base64
 import datetime
 import json
 import logging
+import os
 import re
+import socket
 import sys
 import threading
 from typing import Any, Iterable, Mapping
@@ -278,6 +280,9 @@ class PushHandle:
         self.stream, self.url, self.job, self.interval = stream, url, job, interval
         self.pushes = 0
         self.errors = 0
+        # Each gunicorn worker holds only its own counts: a group per process keeps their pushes
+        # from overwriting each other (sum over ``instance`` in queries).
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
         self._handler = handler
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(_StreamFilter(metrics.registry, stream))
@@ -293,7 +298,12 @@ class PushHandle:
         stream)."""
         try:
             prometheus_client.push_to_gateway(
-                self.url, job=self.job, registry=self._registry, timeout=max(1.0, self.interval), handler=self._handler
+                self.url,
+                job=self.job,
+                registry=self._registry,
+                grouping_key={"instance": self.instance},
+                timeout=max(1.0, self.interval),
+                handler=self._handler,
             )
         except Exception as err:  # noqa: BLE001 - any failure of an optional side channel
             self.errors += 1
@@ -342,3 +352,35 @@ def start_prometheus_push(stream_name: str, block: Mapping[str, Any], metrics: M
             return default_handler(url, method, timeout, headers + [("Authorization", f"Basic {token}")], data)
 
     return PushHandle(stream_name, url, job, interval, handler, metrics or METRICS)
+
+
+# --- per-stream telemetry ---------------------------------------------------------------------
+
+
+class StreamTelemetry:
+    """What a stream's own ``metrics`` and ``tracer`` blocks started; :meth:`stop` ends both."""
+
+    def __init__(self, pusher: PushHandle | None, tracer: Any) -> None:
+        self.pusher = pusher
+        self.tracer = tracer  # streams.tracing.Tracer or None
+
+    def stop(self) -> None:
+        if self.pusher is not None:
+            self.pusher.stop()
+        if self.tracer is not None:
+            self.tracer.stop()
+
+
+def start_stream_telemetry(stream_name: str, config: Mapping[str, Any]) -> StreamTelemetry:
+    """Start the Pushgateway pusher and the tracer a stream config asks for (either may be absent).
+
+    Call it once per stream per worker process (not per template instance): the pushed series are
+    selected by the ``stream`` label, so every instance of the stream is in them.
+    """
+    from streams.tracing import start_tracer
+
+    metrics = config.get("metrics") or {}
+    prometheus = metrics.get("prometheus") if isinstance(metrics, dict) else None
+    pusher = start_prometheus_push(stream_name, prometheus) if isinstance(prometheus, dict) else None
+    tracer = start_tracer(stream_name, config.get("tracer"))
+    return StreamTelemetry(pusher, tracer)

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import logging
+import os
 import socket
 from typing import Any, Iterator
 
@@ -174,7 +175,7 @@ class _Recorder:
             "method": environ["REQUEST_METHOD"],
             "path": environ["PATH_INFO"],
             "auth": environ.get("HTTP_AUTHORIZATION"),
-            "body": environ["wsgi.input"].read(length).decode(),
+            "body": environ["wsgi.input"].read(length).decode("utf-8", "replace"),
         })
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b""]
@@ -205,7 +206,9 @@ def test_push_sends_only_this_streams_series(pushgateway: _Recorder) -> None:
     finally:
         handle.stop()
     first = pushgateway.requests[0]
-    assert (first["method"], first["path"]) == ("PUT", "/metrics/job/in-job")
+    assert first["method"] == "PUT"
+    assert first["path"] == f"/metrics/job/in-job/instance/{handle.instance}"
+    assert handle.instance == f"{socket.gethostname()}:{os.getpid()}"
     assert 'streams_input_received_total{api="demo",stream="in"} 5.0' in first["body"]
     assert 'stream="other"' not in first["body"]
     assert handle.pushes >= 2 and handle.errors == 0
@@ -221,7 +224,7 @@ def test_stop_pushes_final_values_and_basic_auth(pushgateway: _Recorder) -> None
     handle.stop()
     handle.stop()  # idempotent
     (req,) = pushgateway.requests
-    assert req["path"] == "/metrics/job/s"  # job name defaults to the stream name
+    assert req["path"].startswith("/metrics/job/s/instance/")  # job name defaults to the stream name
     assert req["auth"] == "Basic " + base64.b64encode(b"u:p").decode()
     assert 'streams_output_sent_total{stream="s"} 2.0' in req["body"]
 
@@ -240,3 +243,21 @@ def test_push_failures_are_counted_not_raised() -> None:
 
 def test_no_push_url_means_no_pusher() -> None:
     assert start_prometheus_push("s", {"push_interval": "1s"}) is None
+
+
+def test_stream_telemetry_from_a_stream_config(pushgateway: _Recorder) -> None:
+    config = {
+        "input": {"http_server": {}},
+        "metrics": {"prometheus": {"push_url": pushgateway.url, "push_interval": "1h", "push_job_name": "w"}},
+        "tracer": {"jaeger": {"collector_url": pushgateway.url + "/api/traces", "flush_interval": "1h"}},
+    }
+    telemetry = observability.start_stream_telemetry("w", config)
+    assert telemetry.pusher is not None and telemetry.tracer is not None
+    with telemetry.tracer.span("process"):
+        pass
+    telemetry.stop()
+    paths = sorted(r["path"] for r in pushgateway.requests)
+    assert paths[0] == "/api/traces" and paths[1].startswith("/metrics/job/w/instance/")
+    none = observability.start_stream_telemetry("x", {"input": {}})
+    assert none.pusher is None and none.tracer is None
+    none.stop()
