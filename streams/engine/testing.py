@@ -6,8 +6,11 @@ real gateways with the embedded broker in a few lines, without HTTP.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
+
+from streams.brokers.base import Broker, Record
 
 from streams.engine.gateway import Api, Gateway
 from streams.settings import Settings
@@ -34,3 +37,45 @@ def make_gateway(
     if start:
         gateway.start()
     return gateway, api
+
+
+DEADLINE = 30.0
+"""Upper bound for anything a test waits on; a healthy run needs a small fraction of it."""
+
+
+class Gateways:
+    """Makes gateways for one test and drains them all at the end (use as a fixture body)."""
+
+    def __init__(self) -> None:
+        self.made: list[Gateway] = []
+
+    def __call__(self, data_dir: Any, streams: dict[str, Any], **kw: Any) -> tuple[Gateway, Api]:
+        gw, api = make_gateway(str(data_dir), streams, **kw)
+        self.made.append(gw)
+        return gw, api
+
+    def drain_all(self) -> None:
+        for gw in self.made:
+            gw.drain(5.0)
+
+
+def wait_until(cond: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
+    """Poll ``cond`` (yielding to other greenlets) until it returns something truthy."""
+    import gevent
+
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        got = cond()
+        if got:
+            return got
+        gevent.sleep(0.02)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def read_topic(broker: Broker, topic: str) -> list[Record]:
+    """Every record of a topic, from the beginning (without touching any group)."""
+    reader = broker.reader(topic, broker.beginning_offsets(topic))
+    try:
+        return reader.fetch(timeout=0.5, max_records=100_000)
+    finally:
+        reader.close()

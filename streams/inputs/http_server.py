@@ -19,9 +19,12 @@ from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
 
+# NOTE: Bento's default headers are ``Content-Type: application/octet-stream``; we set none, so
+# the HTTP layer labels JSON replies as JSON (what API clients of the seed expect). A configured
+# ``headers`` block is honoured as written.
 SYNC_RESPONSE_DEFAULT = {
     "status": "200",
-    "headers": {"Content-Type": "application/octet-stream"},
+    "headers": {},
     "metadata_headers": {"include_prefixes": [], "include_patterns": []},
 }
 

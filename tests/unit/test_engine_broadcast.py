@@ -1,0 +1,162 @@
+"""The stream engine, stream clients: broadcast, Last-Event-ID resume, slow clients.
+
+Real parts only: the embedded broker (SQLite in a tmp dir), the real Bloblang compiler. Two
+``Gateway`` objects over one data dir behave as two gunicorn workers. Waits are bounded by
+generous deadlines; nothing asserts on timings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gevent
+import pytest
+
+from streams.brokers.embedded import EmbeddedBroker
+from streams.engine.testing import DEADLINE, Gateways, read_topic, wait_until
+from streams.message import Message
+
+
+@pytest.fixture
+def gateways() -> Any:
+    made = Gateways()
+    yield made
+    made.drain_all()
+
+
+@pytest.fixture
+def broker(tmp_path: Any) -> Any:
+    b = EmbeddedBroker(str(tmp_path))
+    yield b
+    b.close()
+
+
+def jmsg(value: Any) -> Message:
+    return Message(json.dumps(value).encode())
+
+
+def read_all(broker: EmbeddedBroker, topic: str) -> list[Any]:
+    return [json.loads(r.value) for r in read_topic(broker, topic)]
+
+
+ECHO = {"input": {"http_server": {"path": "/in"}}, "output": {"sync_response": {}}}
+
+
+OUT = {
+    "input": {
+        "kafka": {
+            "addresses": ["localhost:9093"],
+            "consumer_group": "$tyk_context.request_data_user",
+            "topics": ["completed"],
+        }
+    },
+    "pipeline": {
+        "processors": [{"mapping": 'root = if this.user_id != "$tyk_context.request_data_user" {\n  deleted()\n}\n'}]
+    },
+    "output": {"http_server": {"path": "/get-event"}},
+}
+
+
+def user(name: str) -> dict[str, str]:
+    return {"request_data_user": name}
+
+
+def pull(api: Any, who: str, timeout: float = 5.0, ack: bool = True) -> Any:
+    inst = api.open("out", user(who))
+    try:
+        delivery = inst.pull(timeout)
+    finally:
+        inst.release()
+    if delivery is not None and ack:
+        delivery.ack()
+    return delivery
+
+
+def produce_for(broker: Any, who: str, ns: range) -> None:
+    for i in ns:
+        broker.produce("completed", json.dumps({"user_id": who, "n": i}).encode())
+
+
+# --- broadcast to stream clients ----------------------------------------------------------------
+
+
+def drain_sub(sub: Any, n: int, ack: bool = True) -> list[Any]:
+    out = []
+    while len(out) < n:
+        d = sub.get(DEADLINE)
+        assert d is not None, f"subscription ended after {len(out)} of {n}: {sub.closed_reason}"
+        if ack:
+            d.ack()
+        out.append(d)
+    return out
+
+
+def test_every_stream_client_of_the_user_on_every_worker_gets_every_message(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    _, api1 = gateways(tmp_path, {"out": OUT})
+    _, api2 = gateways(tmp_path, {"out": OUT})
+    insts = [api1.open("out", user("alice")), api1.open("out", user("alice")), api2.open("out", user("alice"))]
+    subs = [inst.subscribe() for inst in insts]
+    bob = api2.open("out", user("bob")).subscribe()
+    produce_for(broker, "alice", range(3))
+    produce_for(broker, "bob", range(1))
+    for sub in subs:
+        assert [json.loads(d.content)["n"] for d in drain_sub(sub, 3)] == [0, 1, 2]
+    assert [json.loads(d.content) for d in drain_sub(bob, 1)] == [{"user_id": "bob", "n": 0}]
+    assert bob.get(0.3) is None  # nothing of alice's
+    for sub in subs:
+        sub.close()
+    # everything acknowledged by every client is committed
+    wait_until(lambda: broker.committed("alice", "completed").get(0) == 4, "alice's commit")
+
+
+def test_last_event_id_resumes_without_loss_or_repeat(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    _, api1 = gateways(tmp_path, {"out": OUT})
+    _, api2 = gateways(tmp_path, {"out": OUT})
+    inst1 = api1.open("out", user("alice"))
+    first = inst1.subscribe()
+    produce_for(broker, "alice", range(4))
+    got = drain_sub(first, 2)
+    first.close()  # connection dropped after two messages
+    produce_for(broker, "alice", range(4, 6))
+    inst2 = api2.open("out", user("alice"))
+    resumed = inst2.subscribe(got[-1].event_id)  # reconnect lands on the other worker
+    rest = drain_sub(resumed, 4)
+    assert [json.loads(d.content)["n"] for d in got + rest] == [0, 1, 2, 3, 4, 5]
+    # and it is now on the shared reader: new messages still arrive, once
+    produce_for(broker, "alice", range(6, 7))
+    assert [json.loads(d.content)["n"] for d in drain_sub(resumed, 1)] == [6]
+    assert resumed.get(0.3) is None
+    resumed.close()
+
+
+def test_slow_client_is_cut_off_and_others_get_everything(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    _, api = gateways(tmp_path, {"out": OUT}, client_queue=2)
+    inst = api.open("out", user("alice"))
+    slow = inst.subscribe()
+    fast = inst.subscribe()
+    received: list[Any] = []
+
+    def reader() -> None:
+        received.extend(drain_sub(fast, 6))
+
+    job = gevent.spawn(reader)
+    produce_for(broker, "alice", range(6))
+    job.get(timeout=DEADLINE)
+    assert [json.loads(d.content)["n"] for d in received] == list(range(6))
+    assert slow.closed_reason == "slow client"
+    assert slow.get(0.1) is None
+
+
+def test_waiting_get_takes_the_next_broadcast_message(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    _, api = gateways(tmp_path, {"out": OUT})
+    inst = api.open("out", user("alice"))
+    sub = inst.subscribe()
+    gevent.sleep(0.1)
+    job = gevent.spawn(pull, api, "alice", 10.0)
+    gevent.sleep(0.1)
+    produce_for(broker, "alice", range(1))
+    assert json.loads(job.get(timeout=DEADLINE).content)["n"] == 0
+    assert json.loads(drain_sub(sub, 1)[0].content)["n"] == 0
+    sub.close()

@@ -1,0 +1,125 @@
+"""The stream engine's instances: templates vs template-free, idle close, competing Worker.
+
+Real parts only: the embedded broker (SQLite in a tmp dir), the real Bloblang compiler. Two
+``Gateway`` objects over one data dir behave as two gunicorn workers. Waits are bounded by
+generous deadlines; nothing asserts on timings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gevent
+import pytest
+
+from streams.brokers.embedded import EmbeddedBroker
+from streams.engine.testing import Gateways, read_topic, wait_until
+from streams.message import Message
+
+
+@pytest.fixture
+def gateways() -> Any:
+    made = Gateways()
+    yield made
+    made.drain_all()
+
+
+@pytest.fixture
+def broker(tmp_path: Any) -> Any:
+    b = EmbeddedBroker(str(tmp_path))
+    yield b
+    b.close()
+
+
+def jmsg(value: Any) -> Message:
+    return Message(json.dumps(value).encode())
+
+
+def read_all(broker: EmbeddedBroker, topic: str) -> list[Any]:
+    return [json.loads(r.value) for r in read_topic(broker, topic)]
+
+
+ECHO = {"input": {"http_server": {"path": "/in"}}, "output": {"sync_response": {}}}
+
+
+OUT = {
+    "input": {
+        "kafka": {
+            "addresses": ["localhost:9093"],
+            "consumer_group": "$tyk_context.request_data_user",
+            "topics": ["completed"],
+        }
+    },
+    "pipeline": {
+        "processors": [{"mapping": 'root = if this.user_id != "$tyk_context.request_data_user" {\n  deleted()\n}\n'}]
+    },
+    "output": {"http_server": {"path": "/get-event"}},
+}
+
+
+def user(name: str) -> dict[str, str]:
+    return {"request_data_user": name}
+
+
+def pull(api: Any, who: str, timeout: float = 5.0, ack: bool = True) -> Any:
+    inst = api.open("out", user(who))
+    try:
+        delivery = inst.pull(timeout)
+    finally:
+        inst.release()
+    if delivery is not None and ack:
+        delivery.ack()
+    return delivery
+
+
+def produce_for(broker: Any, who: str, ns: range) -> None:
+    for i in ns:
+        broker.produce("completed", json.dumps({"user_id": who, "n": i}).encode())
+
+
+# --- instances ----------------------------------------------------------------------------------
+
+
+def test_one_instance_per_distinct_substituted_config_of_that_stream(tmp_path: Any, gateways: Any) -> None:
+    _, api = gateways(tmp_path, {"out": OUT, "echo": ECHO})
+    a1, a2, b = api.open("out", user("alice")), api.open("out", user("alice")), api.open("out", user("bob"))
+    assert a1 is a2 and a1 is not b
+    e1, e2 = api.open("echo", user("alice")), api.open("echo", user("bob"))
+    assert e1 is e2  # template-free: one per worker whatever the request
+    for inst in (a1, a2, b, e1, e2):
+        inst.release()
+
+
+def test_idle_template_instance_is_closed_but_one_in_use_is_not(tmp_path: Any, gateways: Any) -> None:
+    gw, api = gateways(tmp_path, {"out": OUT}, instance_idle_timeout=0.05)
+    idle = api.open("out", user("alice"))
+    idle.release()
+    busy = api.open("out", user("bob"))
+    gevent.sleep(0.1)
+    gw.reap()
+    assert idle.closed and not busy.closed
+    busy.release()
+    again = api.open("out", user("alice"))  # a new request gets a fresh instance
+    assert again is not idle and not again.closed
+    again.release()
+
+
+def test_worker_stream_competes_across_two_workers_and_processes_each_job_once(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    broker.create_topic("jobs", 4)
+    worker = {
+        "input": {"kafka": {"addresses": ["localhost:9093"], "consumer_group": "worker", "topics": ["jobs"]}},
+        "pipeline": {"processors": [{"mapping": 'root = this.merge({ "result": "bar" })'}]},
+        "output": {"kafka": {"addresses": ["localhost:9093"], "topic": "completed"}},
+    }
+    gateways(tmp_path, {"Worker": worker})
+    gateways(tmp_path, {"Worker": worker})
+    for i in range(20):
+        broker.produce("jobs", json.dumps({"id": i}).encode(), key=str(i).encode())
+    done = wait_until(lambda: (r := read_all(broker, "completed")) and len(r) >= 20 and r, "20 completed jobs")
+    gevent.sleep(0.3)
+    done = read_all(broker, "completed")
+    assert sorted(d["id"] for d in done) == list(range(20))
+    assert all(d["result"] == "bar" for d in done)
+    wait_until(lambda: sum(broker.committed("worker", "jobs").values()) == 20, "worker commits")

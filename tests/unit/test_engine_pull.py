@@ -1,0 +1,142 @@
+"""The stream engine, GET side: per-user positions in the consumer group across workers.
+
+Real parts only: the embedded broker (SQLite in a tmp dir), the real Bloblang compiler. Two
+``Gateway`` objects over one data dir behave as two gunicorn workers. Waits are bounded by
+generous deadlines; nothing asserts on timings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gevent
+import pytest
+
+from streams.brokers.embedded import EmbeddedBroker
+from streams.engine.testing import DEADLINE, Gateways, read_topic
+from streams.message import Message
+
+
+@pytest.fixture
+def gateways() -> Any:
+    made = Gateways()
+    yield made
+    made.drain_all()
+
+
+@pytest.fixture
+def broker(tmp_path: Any) -> Any:
+    b = EmbeddedBroker(str(tmp_path))
+    yield b
+    b.close()
+
+
+def jmsg(value: Any) -> Message:
+    return Message(json.dumps(value).encode())
+
+
+def read_all(broker: EmbeddedBroker, topic: str) -> list[Any]:
+    return [json.loads(r.value) for r in read_topic(broker, topic)]
+
+
+ECHO = {"input": {"http_server": {"path": "/in"}}, "output": {"sync_response": {}}}
+
+
+OUT = {
+    "input": {
+        "kafka": {
+            "addresses": ["localhost:9093"],
+            "consumer_group": "$tyk_context.request_data_user",
+            "topics": ["completed"],
+        }
+    },
+    "pipeline": {
+        "processors": [{"mapping": 'root = if this.user_id != "$tyk_context.request_data_user" {\n  deleted()\n}\n'}]
+    },
+    "output": {"http_server": {"path": "/get-event"}},
+}
+
+
+def user(name: str) -> dict[str, str]:
+    return {"request_data_user": name}
+
+
+def pull(api: Any, who: str, timeout: float = 5.0, ack: bool = True) -> Any:
+    inst = api.open("out", user(who))
+    try:
+        delivery = inst.pull(timeout)
+    finally:
+        inst.release()
+    if delivery is not None and ack:
+        delivery.ack()
+    return delivery
+
+
+def produce_for(broker: Any, who: str, ns: range) -> None:
+    for i in ns:
+        broker.produce("completed", json.dumps({"user_id": who, "n": i}).encode())
+
+
+# --- pull: per-user position in the consumer group, across workers ----------------------------
+
+def test_sequential_gets_on_two_workers_are_in_order_none_twice_none_skipped(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    for i in range(6):
+        broker.produce("completed", json.dumps({"user_id": "alice", "n": i}).encode())
+        broker.produce("completed", json.dumps({"user_id": "bob", "n": i}).encode())
+    _, api1 = gateways(tmp_path, {"out": OUT})
+    _, api2 = gateways(tmp_path, {"out": OUT})
+    got = [json.loads(pull(api1 if i % 2 else api2, "alice").content)["n"] for i in range(6)]
+    assert got == [0, 1, 2, 3, 4, 5]
+    assert pull(api1, "alice", timeout=0.3) is None
+    assert pull(api2, "alice", timeout=0.3) is None
+    # bob's position is his own, and he never sees alice's messages
+    bobs = [json.loads(pull(api2, "bob").content) for _ in range(6)]
+    assert [b["n"] for b in bobs] == [0, 1, 2, 3, 4, 5] and {b["user_id"] for b in bobs} == {"bob"}
+
+
+def test_get_waits_for_the_next_message(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    _, api = gateways(tmp_path, {"out": OUT})
+    job = gevent.spawn(pull, api, "alice", 10.0)
+    gevent.sleep(0.2)
+    broker.produce("completed", json.dumps({"user_id": "bob", "n": 1}).encode())
+    broker.produce("completed", json.dumps({"user_id": "alice", "n": 2}).encode())
+    delivery = job.get(timeout=DEADLINE)
+    assert json.loads(delivery.content) == {"user_id": "alice", "n": 2}
+    assert delivery.event_id == "0-1"
+    assert delivery.metadata["kafka_topic"] == "completed" and delivery.metadata["kafka_offset"] == 1
+
+
+def test_nack_hands_the_message_back_to_the_next_get_on_another_worker(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    for i in range(2):
+        broker.produce("completed", json.dumps({"user_id": "alice", "n": i}).encode())
+    _, api1 = gateways(tmp_path, {"out": OUT})
+    _, api2 = gateways(tmp_path, {"out": OUT})
+    first = pull(api1, "alice", ack=False)
+    assert json.loads(first.content)["n"] == 0
+    first.nack()  # the client went away before the body was written
+    again = pull(api2, "alice")
+    assert json.loads(again.content)["n"] == 0
+    assert json.loads(pull(api1, "alice").content)["n"] == 1
+
+
+def test_nack_after_a_later_get_moved_on_does_not_rewind(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    for i in range(3):
+        broker.produce("completed", json.dumps({"user_id": "alice", "n": i}).encode())
+    _, api = gateways(tmp_path, {"out": OUT})
+    first = pull(api, "alice", ack=False)
+    second = pull(api, "alice")
+    first.nack()
+    assert (json.loads(first.content)["n"], json.loads(second.content)["n"]) == (0, 1)
+    assert json.loads(pull(api, "alice").content)["n"] == 2
+
+
+def test_messages_deleted_by_the_mapping_are_committed_past(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    for i in range(5):
+        broker.produce("completed", json.dumps({"user_id": "bob", "n": i}).encode())
+    _, api = gateways(tmp_path, {"out": OUT})
+    assert pull(api, "alice", timeout=0.5) is None
+    assert broker.committed("alice", "completed") == {0: 5}

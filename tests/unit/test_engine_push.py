@@ -1,0 +1,201 @@
+"""The stream engine, push side: statuses 200/502/408/429, processors, broker output patterns.
+
+Real parts only: the embedded broker (SQLite in a tmp dir), the real Bloblang compiler. Two
+``Gateway`` objects over one data dir behave as two gunicorn workers. Waits are bounded by
+generous deadlines; nothing asserts on timings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from streams.brokers.embedded import EmbeddedBroker
+from streams.engine.testing import Gateways, read_topic
+from streams.message import Message
+
+
+@pytest.fixture
+def gateways() -> Any:
+    made = Gateways()
+    yield made
+    made.drain_all()
+
+
+@pytest.fixture
+def broker(tmp_path: Any) -> Any:
+    b = EmbeddedBroker(str(tmp_path))
+    yield b
+    b.close()
+
+
+def jmsg(value: Any) -> Message:
+    return Message(json.dumps(value).encode())
+
+
+def read_all(broker: EmbeddedBroker, topic: str) -> list[Any]:
+    return [json.loads(r.value) for r in read_topic(broker, topic)]
+
+
+ECHO = {"input": {"http_server": {"path": "/in"}}, "output": {"sync_response": {}}}
+
+
+# --- push ---------------------------------------------------------------------------------------
+
+
+def test_push_echoes_sync_response(tmp_path: Any, gateways: Any) -> None:
+    _, api = gateways(tmp_path, {"echo": ECHO})
+    inst = api.open("echo", {})
+    try:
+        result = inst.push(Message(b"hello"), 5.0)
+    finally:
+        inst.release()
+    assert (result.status, result.body, result.error) == (200, b"hello", None)
+    assert result.headers == {}  # the HTTP layer picks the content type
+
+
+def test_push_to_kafka_and_sync_response_is_acked_in_the_topic(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    stream = {
+        "input": {"http_server": {"path": "/in"}},
+        "pipeline": {"processors": [{"mapping": 'root = this.merge({ "result": "bar" })'}]},
+        "output": {"broker": {"outputs": [{"kafka": {"addresses": ["x:1"], "topic": "jobs"}}, {"sync_response": {}}]}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    result = inst.push(jmsg({"a": 1}), 5.0)
+    inst.release()
+    assert result.status == 200
+    assert json.loads(result.body) == {"a": 1, "result": "bar"}
+    # The 200 came after the produce was acknowledged: the record is there now.
+    assert read_all(broker, "jobs") == [{"a": 1, "result": "bar"}]
+
+
+def test_push_answers_502_with_the_error_when_an_output_fails(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "output": {"http_client": {"url": "http://127.0.0.1:9/hook", "retries": 0, "timeout": "2s"}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    result = inst.push(Message(b"x"), 10.0)
+    inst.release()
+    assert result.status == 502
+    assert "127.0.0.1:9" in (result.error or "")
+
+
+def test_push_answers_408_when_outputs_do_not_finish_in_time(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"sleep": {"duration": "30s"}}]},
+        "output": {"drop": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    result = inst.push(Message(b"x"), 0.2)
+    inst.release()
+    assert result.status == 408
+
+
+def test_message_deleted_by_a_processor_gives_200_empty(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"mapping": "root = deleted()"}]},
+        "output": {"broker": {"outputs": [{"kafka": {"topic": "never"}}, {"sync_response": {}}]}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    result = inst.push(Message(b"x"), 5.0)
+    inst.release()
+    assert (result.status, result.body) == (200, b"")
+    assert read_all(broker, "never") == []
+
+
+def test_failed_mapping_flags_the_message_and_catch_handles_it(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {
+            "processors": [
+                {"mapping": "root = this.fail.number()"},
+                {"catch": [{"mapping": 'root = "tick"'}]},
+            ]
+        },
+        "output": {"sync_response": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    result = inst.push(jmsg({"a": 1}), 5.0)
+    inst.release()
+    assert (result.status, result.body) == (200, b"tick")
+
+
+def test_fan_out_fails_when_any_output_fails_but_sequential_stops_early(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    bad = {"http_client": {"url": "http://127.0.0.1:9/x", "retries": 0, "timeout": "1s"}}
+    streams = {
+        "fan": {
+            "input": {"http_server": {"path": "/fan"}},
+            "output": {"broker": {"pattern": "fan_out_fail_fast", "outputs": [{"kafka": {"topic": "fan"}}, bad]}},
+        },
+        "seq": {
+            "input": {"http_server": {"path": "/seq"}},
+            "output": {
+                "broker": {"pattern": "fan_out_sequential_fail_fast", "outputs": [bad, {"kafka": {"topic": "seq"}}]}
+            },
+        },
+    }
+    _, api = gateways(tmp_path, streams)
+    for name in ("fan", "seq"):
+        inst = api.open(name, {})
+        assert inst.push(jmsg({"n": name}), 10.0).status == 502
+        inst.release()
+    assert read_all(broker, "fan") == [{"n": "fan"}]  # fan-out wrote the good output anyway
+    assert read_all(broker, "seq") == []  # sequential never reached the second output
+
+
+def test_round_robin_alternates_outputs(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "output": {"broker": {"pattern": "round_robin", "outputs": [{"kafka": {"topic": "a"}}, {"kafka": {"topic": "b"}}]}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    for i in range(4):
+        assert inst.push(jmsg(i), 5.0).status == 200
+    inst.release()
+    assert sorted(read_all(broker, "a") + read_all(broker, "b")) == [0, 1, 2, 3]
+    assert len(read_all(broker, "a")) == 2
+
+
+def test_switch_routes_by_check(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {
+            "processors": [
+                {
+                    "switch": [
+                        {"check": 'this.kind == "a"', "processors": [{"mapping": 'root = "tick"'}]},
+                        {"processors": [{"mapping": "root = deleted()"}]},
+                    ]
+                }
+            ]
+        },
+        "output": {"sync_response": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    assert inst.push(jmsg({"kind": "a"}), 5.0).body == b"tick"
+    assert inst.push(jmsg({"kind": "b"}), 5.0).body == b""
+    inst.release()
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {"rate_limit": "lim"}},
+        "rate_limit_resources": [{"label": "lim", "local": {"count": 2, "interval": "1h"}}],
+        "output": {"drop": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    statuses = [inst.push(Message(b"x"), 5.0).status for _ in range(3)]
+    inst.release()
+    assert statuses == [200, 200, 429]
