@@ -30,6 +30,12 @@ Variable                           Default                      Meaning
 ``STREAMS_DRAIN_TIMEOUT``          ``10``                       Seconds a stopping worker waits for in-flight
                                                                 messages.
 ``STREAMS_METRICS``                ``true``                     Serve Prometheus metrics on ``/metrics``.
+``STREAMS_JWT_SECRET``             unset (JWT claims off)       Key that verifies bearer JWTs whose claims
+                                                                become ``$tyk_context.jwt_claims_*``: an HMAC
+                                                                secret or a PEM public key.
+``STREAMS_JWT_SECRET_FILE``        unset                        Read that key from a file instead.
+``STREAMS_JWT_ALGORITHMS``         ``HS256``, or ``RS256,       Accepted JWT algorithms (comma list).
+                                   ES256`` for a PEM key
 =================================  ===========================  ===============================================
 
 Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case). Durations are seconds
@@ -76,6 +82,10 @@ class Settings:
     client_queue: int = 1000
     drain_timeout: float = 10.0
     metrics_enabled: bool = True
+    jwt_secret: str | None = None
+    """Verifies bearer JWTs; unset means no ``jwt_claims_*`` variables (claims are never trusted
+    unverified)."""
+    jwt_algorithms: tuple[str, ...] = ("HS256",)
 
     @property
     def embedded_kafka(self) -> bool:
@@ -92,6 +102,12 @@ class Settings:
                 return default
             return parse(name, raw)
 
+        secret = get("STREAMS_JWT_SECRET", _string, None)
+        secret_file = get("STREAMS_JWT_SECRET_FILE", _string, None)
+        if secret_file is not None:
+            if secret is not None:
+                raise SettingsError("STREAMS_JWT_SECRET and STREAMS_JWT_SECRET_FILE are both set; use one")
+            secret = _read_secret("STREAMS_JWT_SECRET_FILE", secret_file)
         return cls(
             definitions_dir=get("STREAMS_DEFINITIONS_DIR", _string, DEFAULT_DEFINITIONS_DIR),
             kafka_brokers=get("STREAMS_KAFKA_BROKERS", _brokers, "embedded"),
@@ -108,6 +124,8 @@ class Settings:
             client_queue=get("STREAMS_CLIENT_QUEUE", _positive_int, 1000),
             drain_timeout=get("STREAMS_DRAIN_TIMEOUT", _seconds, 10.0),
             metrics_enabled=get("STREAMS_METRICS", _bool, True),
+            jwt_secret=secret,
+            jwt_algorithms=get("STREAMS_JWT_ALGORITHMS", _algorithms, _default_algorithms(secret)),
         )
 
 
@@ -183,3 +201,36 @@ def _brokers(name: str, raw: str) -> str | tuple[str, ...]:
             )
         addresses.append(part)
     return tuple(addresses)
+
+
+_JWT_ALGORITHMS = {
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
+    "PS256", "PS384", "PS512", "EdDSA",
+}
+
+
+def _default_algorithms(secret: str | None) -> tuple[str, ...]:
+    """A PEM key means asymmetric signatures; anything else is an HMAC secret. Never both, so a
+    public key can not be abused as an HMAC secret."""
+    if secret is not None and secret.lstrip().startswith("-----BEGIN"):
+        return ("RS256", "ES256")
+    return ("HS256",)
+
+
+def _algorithms(name: str, raw: str) -> tuple[str, ...]:
+    algs = tuple(a.strip() for a in raw.split(",") if a.strip())
+    bad = [a for a in algs if a not in _JWT_ALGORITHMS]
+    if bad or not algs:
+        raise SettingsError(f"{name}={raw!r}: unknown JWT algorithm(s) {', '.join(bad) or '(none)'}")
+    return algs
+
+
+def _read_secret(name: str, path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = fh.read().strip()
+    except OSError as err:
+        raise SettingsError(f"{name}={path!r}: cannot read the file: {err.strerror}") from None
+    if not value:
+        raise SettingsError(f"{name}={path!r}: the file is empty")
+    return value

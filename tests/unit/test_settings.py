@@ -93,3 +93,23 @@ def test_empty_value_means_default() -> None:
 
 def test_warn_is_an_alias_of_warning() -> None:
     assert Settings.from_env({"STREAMS_LOG_LEVEL": "warn"}).log_level == "WARNING"
+
+
+def test_jwt_settings(tmp_path: Path) -> None:
+    assert (Settings.from_env({}).jwt_secret, Settings.from_env({}).jwt_algorithms) == (None, ("HS256",))
+    s = Settings.from_env({"STREAMS_JWT_SECRET": "s3cret", "STREAMS_JWT_ALGORITHMS": "HS256, HS512"})
+    assert (s.jwt_secret, s.jwt_algorithms) == ("s3cret", ("HS256", "HS512"))
+    pem = tmp_path / "key.pem"
+    pem.write_text("-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n")
+    s = Settings.from_env({"STREAMS_JWT_SECRET_FILE": str(pem)})
+    assert s.jwt_secret.startswith("-----BEGIN PUBLIC KEY-----") and s.jwt_algorithms == ("RS256", "ES256")
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"STREAMS_JWT_ALGORITHMS": "none"}, "STREAMS_JWT_ALGORITHMS"),
+    ({"STREAMS_JWT_SECRET_FILE": "/nonexistent/key"}, "STREAMS_JWT_SECRET_FILE"),
+    ({"STREAMS_JWT_SECRET": "a", "STREAMS_JWT_SECRET_FILE": "/x"}, "STREAMS_JWT_SECRET_FILE"),
+])
+def test_bad_jwt_settings_name_the_variable(env: dict[str, str], name: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env(env)
