@@ -14,7 +14,7 @@ import struct
 from typing import Any, Callable
 
 from .errors import ExecError
-from .registry import Param, method
+from .registry import Param, function, method
 from .values import INT64_MAX, INT64_MIN, UINT64_MAX, JsonFloat, get_int, get_number, type_error
 
 # --------------------------------------------------------------------------------------------
@@ -500,3 +500,9 @@ def bitwise_or(target: Any, value: int) -> int:
 def bitwise_xor(target: Any, value: int) -> int:
     """Bitwise XOR of two int64s."""
     return _bitwise_target(target) ^ value
+
+
+@function("pi", static=True)
+def pi(ctx: Any) -> float:
+    """The constant pi (Benthos registers it beside the number methods)."""
+    return math.pi
