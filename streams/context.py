@@ -27,7 +27,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 PLACEHOLDER = re.compile(r"\$tyk_context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")
 

@@ -27,7 +27,8 @@ import re
 import socket
 import sys
 import threading
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -48,7 +49,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).isoformat(
+            "ts": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
                 timespec="milliseconds"
             ).replace("+00:00", "Z"),
             "level": record.levelname,
@@ -70,7 +71,7 @@ class TextFormatter(logging.Formatter):
         extras = " ".join(
             f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS and not k.startswith("_")
         )
-        ts = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+        ts = datetime.datetime.fromtimestamp(record.created, datetime.UTC).strftime("%H:%M:%S.%f")[:-3]
         line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}"
         if extras:
             line += " " + extras
@@ -108,7 +109,7 @@ class FieldsAdapter(logging.LoggerAdapter):
         kwargs["extra"] = {**self.extra, **(kwargs.get("extra") or {})}  # type: ignore[dict-item]
         return msg, kwargs
 
-    def bind(self, **fields: Any) -> "FieldsAdapter":
+    def bind(self, **fields: Any) -> FieldsAdapter:
         """A child logger with more fields."""
         return FieldsAdapter(self.logger, {**self.extra, **fields})  # type: ignore[dict-item]
 

@@ -45,9 +45,10 @@ Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case). Dura
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEFINITIONS_DIR = str(REPO_ROOT / "deploy" / "apis")
@@ -93,7 +94,7 @@ class Settings:
         return self.kafka_brokers == "embedded"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Read every ``STREAMS_*`` variable; unset or empty variables take the default."""
 
         def get(name: str, parse: Callable[[str, str], _T], default: _T) -> _T:

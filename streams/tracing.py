@@ -21,8 +21,9 @@ import random
 import struct
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from streams.observability import get_logger
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -23,48 +22,48 @@ def _noop(**_: object) -> None:
 # Components the seed uses, declared here with Bento's field names so these tests do not depend
 # on the component modules; registered only when the real ones are absent, removed afterwards.
 _FIXTURE_SPECS = [
-    ("input", "http_server", dict(fields=(
+    ("input", "http_server", {"fields": (
         Field("path", default="/post"), Field("ws_path", default="/post/ws"),
         Field("allowed_verbs", "string_list", default=["POST"]), Field("timeout", "duration", default="5s"),
-    ))),
-    ("input", "kafka", dict(fields=(
+    )}),
+    ("input", "kafka", {"fields": (
         Field("addresses", "string_list"), Field("topics", "string_list"),
         Field("consumer_group", default=""), Field("checkpoint_limit", "int", default=1024),
         Field("start_from_oldest", "bool", default=True),
-    ))),
-    ("output", "kafka", dict(fields=(
+    )}),
+    ("output", "kafka", {"fields": (
         Field("addresses", "string_list"), Field("topic"), Field("key", default=""),
         Field("max_in_flight", "int", default=64),
-    ))),
-    ("output", "http_server", dict(fields=(
+    )}),
+    ("output", "http_server", {"fields": (
         Field("path", default="/get"), Field("stream_path", default="/get/stream"),
         Field("ws_path", default="/get/ws"), Field("timeout", "duration", default="5s"),
         Field("stream_format", default="lines", options=("lines", "event_source")),
-    ))),
-    ("output", "broker", dict(fields=(
+    )}),
+    ("output", "broker", {"fields": (
         Field("pattern", default="fan_out", options=("fan_out", "fan_out_sequential", "round_robin", "greedy")),
         Field("outputs", "output_list", default=[]),
-    ))),
-    ("output", "sync_response", dict()),
-    ("output", "drop", dict()),
-    ("processor", "mapping", dict(scalar_field="mapping", fields=(Field("mapping"),))),
-    ("processor", "sleep", dict(fields=(Field("duration", "duration"),))),
+    )}),
+    ("output", "sync_response", {}),
+    ("output", "drop", {}),
+    ("processor", "mapping", {"scalar_field": "mapping", "fields": (Field("mapping"),)}),
+    ("processor", "sleep", {"fields": (Field("duration", "duration"),)}),
 ]
 
 
 # Test-only components with known declarations, so the precise checks below do not depend on
 # how the real component modules declare their fields.
 _TEST_SPECS = [
-    ("input", "t_in", dict(fields=(
+    ("input", "t_in", {"fields": (
         Field("path", default="/post"), Field("ws_path", default="/post/ws"),
         Field("allowed_verbs", "string_list", default=["POST"]), Field("timeout", "duration", default="5s"),
         Field("addresses", "string_list"), Field("count", "int", default=0),
-    ))),
-    ("output", "t_out", dict(fields=(
+    )}),
+    ("output", "t_out", {"fields": (
         Field("stream_format", default="lines", options=("lines", "event_source")),
         Field("ratio", "float", default=1.0), Field("flag", "bool", default=False),
-    ))),
-    ("processor", "t_proc", dict(scalar_field="t_proc", fields=(Field("t_proc"),))),
+    )}),
+    ("processor", "t_proc", {"scalar_field": "t_proc", "fields": (Field("t_proc"),)}),
 ]
 
 
@@ -215,12 +214,12 @@ def test_duplicate_key_is_reported(components: None, tmp_path: Path) -> None:
         ("input: {nope: {}}\noutput: {drop: {}}", "streams.s.input.nope", "unknown input 'nope'"),
         ("input: {file: {paths: [/etc/passwd]}}\noutput: {sync_response: {}}", "streams.s.input.file",
          "input 'file' is not allowed: it reaches the host's files, processes or sockets"),
-        ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n"
-         "    - command: {name: ls}", "streams.s.pipeline.processors.0.command",
+        (("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n"
+         "    - command: {name: ls}"), "streams.s.pipeline.processors.0.command",
          "processor 'command' is not allowed: it reaches the host's files, processes or sockets"),
         ("input: {http_server: {address: 0.0.0.0:9999}}\noutput: {sync_response: {}}",
-         "streams.s.input.http_server.address", "not allowed: a second listener would bypass the gateway; "
-         "the stream is served under the API listen path"),
+         "streams.s.input.http_server.address", ("not allowed: a second listener would bypass the gateway; "
+         "the stream is served under the API listen path")),
         ("input: {http_server: {}, kafka: {}}\noutput: {sync_response: {}}", "streams.s.input",
          "exactly one input per block, found 2: http_server, kafka"),
         ("input: {label: x}\noutput: {sync_response: {}}", "streams.s.input", "no input given (expected one of: "),
@@ -234,8 +233,8 @@ def test_duplicate_key_is_reported(components: None, tmp_path: Path) -> None:
          "missing required field"),
         ("input: {http_server: {}}\noutput: {t_out: {stream_format: xml}}",
          "streams.s.output.t_out.stream_format", "invalid value 'xml' (expected one of: lines, event_source)"),
-        ("input: {http_server: {}}\noutput:\n  broker:\n    outputs:\n      - kafka: {addresses: [a:1], topic: t}\n"
-         "      - stdout: {}", "streams.s.output.broker.outputs.1.stdout",
+        (("input: {http_server: {}}\noutput:\n  broker:\n    outputs:\n      - kafka: {addresses: [a:1], topic: t}\n"
+         "      - stdout: {}"), "streams.s.output.broker.outputs.1.stdout",
          "output 'stdout' is not allowed: it reaches the host's files, processes or sockets"),
         ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline: {processors: [{mapping: [a]}]}",
          "streams.s.pipeline.processors.0.mapping", "expected a string, got a list"),
@@ -266,12 +265,12 @@ def test_duplicate_key_is_reported(components: None, tmp_path: Path) -> None:
          "expected a number, got a string"),
         ("input: {http_server: {}}\noutput: {t_out: {flag: yes}}", "streams.s.output.t_out.flag",
          "expected a boolean, got a string"),
-        ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n    - switch:\n"
-         "        - check: this.a == 1\n          processors: [{subprocess: {name: sh}}]",
+        (("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n    - switch:\n"
+         "        - check: this.a == 1\n          processors: [{subprocess: {name: sh}}]"),
          "streams.s.pipeline.processors.0.switch.0.processors.0.subprocess",
          "processor 'subprocess' is not allowed"),
-        ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n    - switch:\n"
-         "        - chek: this.a == 1", "streams.s.pipeline.processors.0.switch.0.chek",
+        (("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n    - switch:\n"
+         "        - chek: this.a == 1"), "streams.s.pipeline.processors.0.switch.0.chek",
          "unknown field (did you mean 'check'?)"),
     ],
 )

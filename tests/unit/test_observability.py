@@ -8,14 +8,21 @@ import json
 import logging
 import os
 import socket
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import gevent
 import pytest
 from gevent.pywsgi import WSGIServer
 
 from streams import observability
-from streams.observability import Metrics, get_logger, render_prometheus, setup_logging, start_prometheus_push
+from streams.observability import (
+    Metrics,
+    get_logger,
+    render_prometheus,
+    setup_logging,
+    start_prometheus_push,
+)
 from streams.settings import Settings
 
 

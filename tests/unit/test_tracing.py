@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from gevent.pywsgi import WSGIServer
@@ -81,12 +82,10 @@ def test_jaeger_thrift_batch_reaches_the_collector(collector: _Collector) -> Non
     tracer = start_tracer("in", {"jaeger": {"collector_url": collector.base + "/api/traces",
                                             "tags": {"env": "test"}, "flush_interval": "1h"}})
     assert tracer is not None and not tracer.otlp
-    with tracer.span("input", topic="jobs") as parent:
-        with tracer.span("mapping", parent=parent, index=0, ok=True, ratio=0.5):
-            pass
-    with pytest.raises(ValueError):
-        with tracer.span("output"):
-            raise ValueError("kafka down")
+    with tracer.span("input", topic="jobs") as parent, tracer.span("mapping", parent=parent, index=0, ok=True, ratio=0.5):
+        pass
+    with pytest.raises(ValueError), tracer.span("output"):
+        raise ValueError("kafka down")
     tracer.stop()
     (req,) = collector.requests
     assert req["path"] == "/api/traces" and req["type"] == "application/x-thrift"
