@@ -54,9 +54,11 @@ def _go_char(c: str) -> str:
         return "'\\r'"
     if code < 0x20 or code == 0x7F:
         return f"'\\x{code:02x}'"
-    if code < 0x10000 and not c.isprintable():
-        return f"'\\u{code:04x}'"
-    return f"'{c}'"
+    # NOTE: Go's scanner reports the first byte of a multi-byte character, shown as that rune.
+    b = c.encode("utf-8", "surrogateescape")[0]
+    if b < 0xA0 or b == 0xAD:
+        return f"'\\u{b:04x}'"
+    return f"'{chr(b)}'"
 
 
 class _JsonSyntax(Exception):
