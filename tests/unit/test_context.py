@@ -295,3 +295,15 @@ def test_hostile_value_arrives_as_data_in_a_compiled_mapping(value: str) -> None
            'root.d = "$tyk_context.request_data_user".length()')
     out = parse(substitute({"mapping": src}, _vars(value))["mapping"]).apply(b"{}")
     assert json.loads(out.content) == {"a": value, "b": f"<{value}>", "c": f"[{value}]", "d": len(value.encode())}
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_value_in_an_interpolated_field_parses_to_text_and_literals(value: str) -> None:
+    _bloblang_parse()
+    from streams.bloblang import nodes, parser
+
+    out = substitute({"key": 'user-$tyk_context.u-${! "$tyk_context.u" }'}, {"u": value})["key"]
+    parts = parser.parse_interpolation(out)
+    texts = "".join(p if isinstance(p, str) else p.value for p in parts)
+    assert texts == f"user-{value}-{value}"
+    assert all(isinstance(p, (str, nodes.Literal)) for p in parts)  # no query but literals
