@@ -9,7 +9,8 @@ fed messages (sans-IO where they can be): the engine owns greenlets, queues and 
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from streams import registry
 from streams.message import Message
@@ -137,12 +138,12 @@ def resolve(kind: str, conf: Any, path: str) -> tuple[registry.ComponentSpec, di
     return spec, filled, meta
 
 
-def build_processor(conf: Any, res: "Resources", path: str) -> Processor:
+def build_processor(conf: Any, res: Resources, path: str) -> Processor:
     spec, filled, _ = resolve("processor", conf, path)
     return spec.factory(filled, res.child(f"{path}.{spec.name}"))
 
 
-def build_processors(confs: Any, res: "Resources", path: str) -> list[Processor]:
+def build_processors(confs: Any, res: Resources, path: str) -> list[Processor]:
     if confs is None:
         return []
     if not isinstance(confs, list):
@@ -150,7 +151,7 @@ def build_processors(confs: Any, res: "Resources", path: str) -> list[Processor]
     return [build_processor(c, res, f"{path}.{i}") for i, c in enumerate(confs)]
 
 
-def build_output(conf: Any, res: "Resources", path: str) -> Output:
+def build_output(conf: Any, res: Resources, path: str) -> Output:
     spec, filled, meta = resolve("output", conf, path)
     out = spec.factory(filled, res.child(f"{path}.{spec.name}"))
     procs = build_processors(meta.get("processors"), res, f"{path}.processors")
@@ -161,7 +162,7 @@ def build_output(conf: Any, res: "Resources", path: str) -> Output:
     return out
 
 
-def build_input(conf: Any, res: "Resources", path: str) -> tuple[str, Input, list[Processor]]:
+def build_input(conf: Any, res: Resources, path: str) -> tuple[str, Input, list[Processor]]:
     """The input's type name, the input, and its own ``processors`` (run before the pipeline)."""
     spec, filled, meta = resolve("input", conf, path)
     inp = spec.factory(filled, res.child(f"{path}.{spec.name}"))

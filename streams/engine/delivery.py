@@ -11,8 +11,9 @@ or grow memory (promise 6); it reconnects with ``Last-Event-ID`` and resumes.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import gevent.queue
 
@@ -32,7 +33,7 @@ class PushResult:
 class Delivery:
     """One message for one client; exactly one of ``ack``/``nack`` takes effect."""
 
-    __slots__ = ("content", "metadata", "event_id", "_on_ack", "_on_nack", "_done")
+    __slots__ = ("_done", "_on_ack", "_on_nack", "content", "event_id", "metadata")
 
     def __init__(
         self,
@@ -74,7 +75,7 @@ class Subscription:
     the queue), so the instance can commit the lowest position every attached client acknowledged.
     """
 
-    def __init__(self, limit: int, on_close: Callable[["Subscription"], None] | None = None) -> None:
+    def __init__(self, limit: int, on_close: Callable[[Subscription], None] | None = None) -> None:
         self.limit = max(1, limit)
         # One slot more than the limit, so ``close`` can always wake a blocked ``get``.
         self._queue: gevent.queue.Queue = gevent.queue.Queue(self.limit + 1)

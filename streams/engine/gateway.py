@@ -30,7 +30,7 @@ from streams.settings import Settings
 class Route:
     """One URL the HTTP layer serves for a stream."""
 
-    api: "Api"
+    api: Api
     stream: str
     path: str
     kind: str  # "push" | "push_ws" | "pull" | "stream" | "pull_ws"
@@ -46,7 +46,7 @@ class Api:
 
     def __init__(
         self,
-        gateway: "Gateway",
+        gateway: Gateway,
         name: str,
         listen_path: str,
         strip: bool,
@@ -97,7 +97,7 @@ class Api:
                 continue
             try:
                 self.open(stream, {}).release()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - one bad stream must not stop the others
                 self.gateway.log.error(f"stream could not start: {exc}", api=self.name, stream=stream)
 
     def instances(self) -> list[StreamInstance]:
@@ -148,11 +148,11 @@ def _stream_routes(api: Api, stream: str, conf: dict[str, Any], prefix: str) -> 
         if name == "http_server":
             _, c, _ = resolve("output", conf["output"], f"{where}.output")
             timeout = parse_duration(c["timeout"], 5.0)
-            extra = dict(
-                stream_format=c.get("stream_format", "raw"),
-                heartbeat=parse_duration(c.get("heartbeat", ""), 0.0),
-                ws_message_type=c.get("ws_message_type", "text"),
-            )
+            extra = {
+                "stream_format": c.get("stream_format", "raw"),
+                "heartbeat": parse_duration(c.get("heartbeat", ""), 0.0),
+                "ws_message_type": c.get("ws_message_type", "text"),
+            }
             verbs = tuple(v.upper() for v in c["allowed_verbs"])
             out.append(Route(api, stream, _join(prefix, c["path"]), "pull", verbs, timeout, **extra))
             if c.get("stream_path"):
@@ -181,7 +181,7 @@ class Gateway:
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Gateway":
+    def from_settings(cls, settings: Settings) -> Gateway:
         """Load every API definition of ``settings.definitions_dir``; problems are logged and
         kept in ``.problems``, and the definitions that loaded serve anyway."""
         from streams.definitions import load_directory

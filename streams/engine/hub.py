@@ -17,7 +17,8 @@ serve the user, so the group is only a place to keep offsets (DESIGN §7).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gevent
 import gevent.event

@@ -15,15 +15,15 @@ How the instance runs follows from its components (DESIGN §4):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import gevent
 import gevent.event
 
 from streams.engine.components import (
     ConfigError,
-    Input,
     Output,
     OutputError,
     Transaction,
@@ -101,7 +101,7 @@ class StreamInstance:
         except Exception:
             self.log.exception("input stopped with an error")
 
-    def acquire(self) -> "StreamInstance":
+    def acquire(self) -> StreamInstance:
         self._refs += 1
         self.idle_since = None
         return self
@@ -155,7 +155,7 @@ class StreamInstance:
             return True
         except OutputError as exc:
             self._log_failure("output failed", exc, batch)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a processor bug must not kill the input loop
             self._log_failure("processing failed", exc, batch, with_trace=True)
         return False
 

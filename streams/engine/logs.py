@@ -21,7 +21,7 @@ class StreamLog:
     def __init__(self, **fields: Any) -> None:
         self.fields = fields
 
-    def bind(self, **fields: Any) -> "StreamLog":
+    def bind(self, **fields: Any) -> StreamLog:
         return StreamLog(**{**self.fields, **fields})
 
     def _log(self, level: int, msg: str, exc_info: bool, fields: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from streams.engine.components import Output, Processor, Transaction
 from streams.message import Message

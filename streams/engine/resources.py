@@ -6,8 +6,9 @@ so mapping errors and log lines point at the component that produced them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from streams.brokers.base import Broker
 from streams.engine.logs import StreamLog, metric
@@ -24,7 +25,7 @@ class Resources:
     fields: dict[str, Any] = field(default_factory=dict)  # added to every log line
     extras: dict[str, Any] = field(default_factory=dict)  # stream-wide resources (rate limits)
 
-    def child(self, path: str) -> "Resources":
+    def child(self, path: str) -> Resources:
         return replace(self, path=path)
 
     def broker(self, addresses: list[str] | None = None) -> Broker:

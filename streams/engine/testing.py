@@ -7,11 +7,11 @@ real gateways with the embedded broker in a few lines, without HTTP.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from streams.brokers.base import Broker, Record
-
 from streams.engine.gateway import Api, Gateway
 from streams.settings import Settings
 

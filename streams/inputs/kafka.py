@@ -17,7 +17,8 @@ replaced by ``STREAMS_KAFKA_BROKERS``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from streams import registry
 from streams.brokers.base import Broker

@@ -16,7 +16,13 @@ from typing import Any
 import gevent
 
 from streams import registry
-from streams.engine.components import ConfigError, Output, OutputError, Transaction, build_output
+from streams.engine.components import (
+    ConfigError,
+    Output,
+    OutputError,
+    Transaction,
+    build_output,
+)
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field

@@ -29,16 +29,18 @@ class DedupeProcessor(MessageProcessor):
         self._seen: OrderedDict[str, float] = OrderedDict()
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message | None:
+        from streams.bloblang import MappingError
+
         try:
             key = self.key.render(msg, batch, index)
-        except Exception as exc:
+        except MappingError as exc:
             if self.drop_on_err:
                 return None
             msg.error = f"dedupe key failed: {exc}"
             return msg
         now = time.monotonic()
         while self._seen:
-            oldest, at = next(iter(self._seen.items()))
+            _, at = next(iter(self._seen.items()))
             if now - at < self.ttl and len(self._seen) < MAX_KEYS:
                 break
             self._seen.popitem(last=False)

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import ConfigError, Processor, Transaction, build_processors
+from streams.engine.components import (
+    ConfigError,
+    Processor,
+    Transaction,
+    build_processors,
+)
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.message import Message
