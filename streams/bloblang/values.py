@@ -38,6 +38,11 @@ from typing import Any
 
 from streams.bloblang.errors import ExecError
 
+try:  # orjson is byte-compatible with Go for most documents; see _orjson_safe
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
+    _orjson = None
+
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 UINT64_MAX = (1 << 64) - 1
@@ -237,10 +242,39 @@ def _go_quote_char(ch: str) -> str:
     return "'" + ch.encode("unicode_escape").decode("ascii") + "'"
 
 
+def _orjson_decoded_exact(value: Any) -> bool:
+    """True when orjson's decoding equals Go's UseNumber decoding: no float (its text would be
+    lost) and no integer outside int64 (Go keeps those as numbers with their text)."""
+    stack = [value]
+    pop = stack.pop
+    push = stack.extend
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is dict:
+            push(v.values())
+        elif t is list:
+            push(v)
+        elif t is int:
+            if v < INT64_MIN or v > INT64_MAX:
+                return False
+        elif t is float:
+            return False
+    return True
+
+
 def parse_json(data: bytes | str) -> Any:
     """Decode one JSON document the way Benthos reads message payloads: integers that fit
     int64 become ``int``, every other number a ``JsonFloat`` keeping its text; trailing data
     is an error. Raises ``ValueError`` with a Go-like text."""
+    if _orjson is not None:
+        try:
+            value = _orjson.loads(data)
+        except (ValueError, TypeError):
+            pass
+        else:
+            if _orjson_decoded_exact(value):
+                return value
     if isinstance(data, (bytes, bytearray, memoryview)):
         text = bytes(data).decode("utf-8", "replace")
     else:
@@ -368,27 +402,17 @@ def _ts_text(ts: Timestamp) -> str:
 
 
 def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
-    if value is None or value is DELETE or value is NOTHING:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, str):
+    t = type(value)
+    if t is str:
         out.append(_quote(value))
-    elif isinstance(value, int):
-        out.append(str(int(value)))
-    elif isinstance(value, float):
-        out.append(format_float_json(value))
-    elif isinstance(value, dict):
+    elif t is dict:
         if not value:
             out.append("{}")
             return
-        keys = sorted(value)
         if indent is None:
             out.append("{")
             first = True
-            for k in keys:
+            for k in sorted(value):
                 if not first:
                     out.append(",")
                 first = False
@@ -400,7 +424,7 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
             inner = "\n" + indent * (level + 1)
             out.append("{")
             first = True
-            for k in keys:
+            for k in sorted(value):
                 if not first:
                     out.append(",")
                 first = False
@@ -409,7 +433,7 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
                 out.append(": ")
                 _encode(value[k], out, indent, level + 1)
             out.append("\n" + indent * level + "}")
-    elif isinstance(value, (list, tuple)):
+    elif t is list or t is tuple:
         if not value:
             out.append("[]")
             return
@@ -433,12 +457,70 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
                 out.append(inner)
                 _encode(v, out, indent, level + 1)
             out.append("\n" + indent * level + "]")
+    elif t is int:
+        out.append(str(value))
+    elif t is bool:
+        out.append("true" if value else "false")
+    elif value is None or value is DELETE or value is NOTHING:
+        out.append("null")
+    elif isinstance(value, float):
+        out.append(format_float_json(value))
+    elif isinstance(value, str):
+        out.append(_quote(str(value)))
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, int):
+        out.append(str(int(value)))
+    elif isinstance(value, dict):
+        _encode(dict(value), out, indent, level)
+    elif isinstance(value, (list, tuple)):
+        _encode(list(value), out, indent, level)
     elif isinstance(value, (bytes, bytearray)):
         out.append('"' + base64.b64encode(bytes(value)).decode("ascii") + '"')
     elif isinstance(value, Timestamp):
         out.append(_quote(_ts_text(value)))
     else:
         raise ValueError(f"json: unsupported type: {type_name(value)}")
+
+
+_PLAIN_SCALARS = (str, int, bool, type(None))
+
+
+def _orjson_safe(value: Any) -> bool:
+    """True when orjson's output for ``value`` is byte-identical to Go's: no floats (orjson
+    writes ``1.0``/``1e16``, Go ``1``/``10000000000000000``), bytes, timestamps or sentinels."""
+    stack = [value]
+    pop = stack.pop
+    push = stack.extend
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is dict:
+            push(v.values())
+        elif t is list:
+            push(v)
+        elif t is str or t is bool or v is None:
+            continue
+        elif t is int:
+            if v < INT64_MIN or v > UINT64_MAX:
+                return False
+        else:
+            return False
+    return True
+
+
+def to_json_bytes(value: Any) -> bytes:
+    """Compact Go JSON without HTML escaping, as UTF-8 bytes (the payload encoding)."""
+    if _orjson is not None and _orjson_safe(value):
+        try:
+            out = _orjson.dumps(value, option=_orjson.OPT_SORT_KEYS)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out:
+                out = out.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+            return out
+    return _utf8(to_json(value))
 
 
 def to_json(value: Any, *, escape_html: bool = False, indent: str | int | None = None) -> str:
@@ -478,7 +560,7 @@ def to_payload(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     try:
-        return _utf8(to_json(value))
+        return to_json_bytes(value)
     except ValueError:
         return b""
 
