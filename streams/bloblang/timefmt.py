@@ -86,58 +86,106 @@ UTC = FixedZone("UTC", 0)
 # Instant <-> wall clock
 
 
-def _zone_of(ns: int, tz: Any) -> tuple[_dt.datetime, int, str]:
-    """The wall clock (microsecond datetime), UTC offset in seconds and zone name of an instant."""
-    sec = ns // _NS
-    try:
-        utc = _EPOCH + _dt.timedelta(seconds=sec)
-    except OverflowError as exc:
-        raise GoTimeError("timestamp out of range") from exc
+def days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year, Go's range included)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def civil_from_days(z: int) -> tuple[int, int, int]:
+    """The (year, month, day) ``days_from_civil`` maps to ``z``."""
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + (3 if mp < 10 else -9)
+    return y + (m <= 2), m, d
+
+
+_MIN_SEC = -62135596800  # 0001-01-01T00:00:00Z, the first instant datetime can hold
+_MAX_SEC = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def offset_at(unix_sec: int, tz: Any) -> tuple[int, str]:
+    """UTC offset (seconds) and zone abbreviation of ``tz`` at an instant (``None``: local)."""
+    if isinstance(tz, FixedZone):
+        return tz.offset, tz.name
+    sec = min(max(unix_sec, _MIN_SEC + 86400), _MAX_SEC - 86400)
+    utc = _EPOCH + _dt.timedelta(seconds=sec)
     local = utc.astimezone() if tz is None else utc.astimezone(tz)
-    offset = local.utcoffset()
-    off = int(offset.total_seconds()) if offset is not None else 0
-    return local, off, local.tzname() or ""
+    off = local.utcoffset()
+    return (int(off.total_seconds()) if off is not None else 0), local.tzname() or ""
 
 
-def wall_clock(ts: Timestamp) -> tuple[_dt.datetime, int, int, str]:
-    """``(datetime at second precision, nanosecond, offset seconds, zone name)`` of ``ts``."""
-    local, off, name = _zone_of(ts.ns, ts.tz)
-    return local.replace(microsecond=0), ts.ns % _NS, off, name
+class Wall:
+    """The calendar fields of an instant in a zone (Go's ``Date()``/``Clock()``), for any year."""
+
+    __slots__ = ("day", "hour", "minute", "month", "second", "wday", "yday", "year")
+
+    def __init__(self, local_sec: int) -> None:
+        days, rem = divmod(local_sec, 86400)
+        self.year, self.month, self.day = civil_from_days(days)
+        self.hour, rem = divmod(rem, 3600)
+        self.minute, self.second = divmod(rem, 60)
+        self.wday = (days + 4) % 7  # Go's Weekday: Sunday == 0; 1970-01-01 was a Thursday
+        self.yday = days - days_from_civil(self.year, 1, 1) + 1
+
+    def weekday(self) -> int:
+        """Python's convention (Monday == 0), for code shared with ``datetime``."""
+        return (self.wday + 6) % 7
+
+    def isocalendar(self) -> tuple[int, int]:
+        """ISO 8601 (year, week), as Go's ``ISOWeek``."""
+        # Shift to the Thursday of this week; its year is the ISO year.
+        thursday_yday_days = days_from_civil(self.year, self.month, self.day) - self.weekday() + 3
+        y, _, _ = civil_from_days(thursday_yday_days)
+        week = (thursday_yday_days - days_from_civil(y, 1, 1)) // 7 + 1
+        return y, week
+
+
+def wall_clock(ts: Timestamp) -> tuple[Wall, int, int, str]:
+    """``(calendar fields, nanosecond, offset seconds, zone name)`` of ``ts`` in its zone."""
+    sec = ts.ns // _NS
+    off, name = offset_at(sec, ts.tz)
+    return Wall(sec + off), ts.ns % _NS, off, name
 
 
 def from_wall_clock(
     year: int, month: int, day: int, hour: int, minute: int, sec: int, nsec: int, tz: Any
 ) -> Timestamp:
     """Go's ``time.Date``: fields may overflow their ranges and are normalised."""
-    days = _dt.date(1970, 1, 1).toordinal()
-    # Normalise month overflow like Go, then let ordinal arithmetic carry days.
     m0 = month - 1
     year += m0 // 12
     month = m0 % 12 + 1
-    base = _dt.datetime(year, month, 1).toordinal() + day - 1 - days
-    naive_sec = ((base * 24 + hour) * 60 + minute) * 60 + sec
-    naive_sec += nsec // _NS
+    naive = ((days_from_civil(year, month, 1) + day - 1) * 24 + hour) * 3600 + minute * 60 + sec
+    naive += nsec // _NS
     nsec %= _NS
-    if isinstance(tz, FixedZone):
-        offset = tz.offset
-    else:
-        try:
-            wall = _dt.datetime(1970, 1, 1) + _dt.timedelta(seconds=naive_sec)
-        except OverflowError as exc:
-            raise GoTimeError("timestamp out of range") from exc
-        if tz is None:
-            aware = wall.astimezone()  # naive datetimes are taken as local time
-            offset = int(aware.utcoffset().total_seconds())  # type: ignore[union-attr]
-        else:
-            offset = int(wall.replace(tzinfo=tz).utcoffset().total_seconds())  # type: ignore[union-attr]
-    return Timestamp((naive_sec - offset) * _NS + nsec, tz)
+    offset, _ = offset_at(naive, tz)
+    if offset and not isinstance(tz, FixedZone):
+        # NOTE: as Go does, look the offset up again at the guessed instant near transitions.
+        offset2, _ = offset_at(naive - offset, tz)
+        if offset2 != offset:
+            offset = offset2
+    return Timestamp((naive - offset) * _NS + nsec, tz)
+
+
+_ZERO_TIME_SEC = 62135596800  # seconds from 0001-01-01 (Go's zero time) to the Unix epoch
 
 
 def round_ns(ns: int, d: int) -> int:
-    """Go's ``Time.Round(d)`` on the absolute instant (halfway rounds up); ``d <= 0`` is a no-op."""
+    """Go's ``Time.Round(d)``: rounds the time since Go's zero time (year 1), so a duration that
+    does not divide a day still lands where Go lands; halfway rounds up; ``d <= 0`` is a no-op."""
     if d <= 0:
         return ns
-    r = ns % d
+    r = (ns + _ZERO_TIME_SEC * _NS) % d
     if r + r < d:
         return ns - r
     return ns + (d - r)
@@ -318,9 +366,9 @@ def format_layout(ts: Timestamp, layout: str) -> str:
         elif k == ZERO_DAY:
             out.append(_pad(wall.day, 2))
         elif k == UNDER_YEARDAY:
-            out.append(f"{wall.timetuple().tm_yday:>3}")
+            out.append(f"{wall.yday:>3}")
         elif k == ZERO_YEARDAY:
-            out.append(_pad(wall.timetuple().tm_yday, 3))
+            out.append(_pad(wall.yday, 3))
         elif k == HOUR:
             out.append(_pad(wall.hour, 2))
         elif k in (HOUR12, ZERO_HOUR12):
@@ -536,8 +584,7 @@ def _days_in(month: int, year: int) -> int:
 
 
 def _local_offset_at(unix_sec: int) -> tuple[int, str]:
-    local = (_EPOCH + _dt.timedelta(seconds=unix_sec)).astimezone()
-    return int(local.utcoffset().total_seconds()), local.tzname() or ""  # type: ignore[union-attr]
+    return offset_at(unix_sec, None)
 
 
 def parse_layout(layout: str, value: str, default_tz: Any = UTC) -> Timestamp:
@@ -930,17 +977,16 @@ def _sf_str(s: str, width: int, padding: int, upper: bool, swap: bool) -> str:
     return pad + s
 
 
-def _iso_week(wall: _dt.datetime) -> tuple[int, int]:
-    iso = wall.isocalendar()
-    return iso[0], iso[1]
+def _iso_week(wall: Wall) -> tuple[int, int]:
+    return wall.isocalendar()
 
 
 def strftime(ts: Timestamp, fmt: str) -> str:
     """Format like Benthos's strftime library: ``%Y %m %d %H %M %S %f`` (microseconds), ``%z``,
     ``%Z``, ``%j``, ``%a %A %b %B``, compositions (``%F %T %c``...) and the ``- _ 0 ^ #`` flags."""
     wall, nsec, offset, name = wall_clock(ts)
-    weekday = (wall.weekday() + 1) % 7  # Go: Sunday == 0
-    yday = wall.timetuple().tm_yday
+    weekday = wall.wday  # Go: Sunday == 0
+    yday = wall.yday
     out: list[str] = []
     i, n = 0, len(fmt)
     while i < n:
