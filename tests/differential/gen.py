@@ -41,6 +41,7 @@ texts = st.one_of(
     st.sampled_from(["", "foo", "Hello World", "a,b,c", " padded ", "<b>&amp;</b>", "ÉCOLE é", "42", "3.5"]),
     st.text(TEXT_ALPHABET, max_size=12),
 )
+BROKEN_JSON = ['{"a":1} x', '{"a":', "[1,2", "nul", '{"a":1,}', "", "  ", '"unterminated', "{'a': 1}", "1 2", '{"a":1}{"b":2}']
 names = st.sampled_from(["a", "b", "c", "id", "name", "Zed", "k é<&>"])
 
 json_scalars = st.one_of(st.none(), st.booleans(), ints, floats, texts)
@@ -79,11 +80,12 @@ def messages(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
     """(content, metadata). Mostly a JSON document; sometimes another JSON value or raw text."""
     shape = draw(st.integers(0, 19))
     if shape == 0:
-        content = draw(texts).encode("utf-8")
-    elif shape == 1:
-        content = json.dumps(draw(json_values), ensure_ascii=draw(st.booleans())).encode("utf-8")
+        content = draw(st.one_of(texts, st.sampled_from(BROKEN_JSON))).encode("utf-8")
     else:
-        content = json.dumps(draw(documents()), ensure_ascii=draw(st.booleans())).encode("utf-8")
+        value = draw(json_values) if shape == 1 else draw(documents())
+        # Compact or spaced or indented: an untouched payload must come back byte for byte.
+        layout = draw(st.sampled_from([{"separators": (",", ":")}, {}, {"indent": 2}]))
+        content = json.dumps(value, ensure_ascii=draw(st.booleans()), **layout).encode("utf-8")
     metadata = draw(st.dictionaries(st.sampled_from(["k1", "k2", "topic"]), texts, max_size=3))
     return content, metadata
 
