@@ -36,6 +36,8 @@ import json, sys, time, gevent
 from streams.brokers.embedded import EmbeddedBroker
 a = json.loads(sys.argv[1])
 b = EmbeddedBroker(a["dir"], synchronous=a["sync"])
+b.create_topic(a["topic"])
+print("{}", flush=True)  # ready
 if a["mode"] == "produce":
     sys.stdin.readline()
     per = a["n"] // a["greenlets"]
@@ -87,9 +89,16 @@ def main() -> None:
     dt = time.perf_counter() - t
     print(f"produce, 200 greenlets:         {per * 200 / dt:9.0f} rec/s")
 
+    t = time.perf_counter()
+    gevent.joinall([gevent.spawn(lambda i=i: [b.commit(f"user-{i}", "conc", {0: k}) for k in range(per)])
+                    for i in range(200)])
+    dt = time.perf_counter() - t
+    print(f"offset commits, 200 greenlets:  {per * 200 / dt:9.0f} commits/s")
+
     procs = [child({"dir": d, "sync": opts.sync, "mode": "produce", "topic": "multi", "n": n, "greenlets": 200})
              for _ in range(4)]
-    gevent.sleep(1.0)  # let them import and open the database
+    for p in procs:
+        p.stdout.readline()  # ready: imported and opened the database
     t = time.perf_counter()
     for p in procs:
         p.stdin.write(b"go\n")
@@ -115,7 +124,7 @@ def main() -> None:
 
     reader = b.reader("xlat", {})
     p = child({"dir": d, "sync": opts.sync, "mode": "ping", "topic": "xlat", "n": 300})
-    gevent.sleep(1.0)
+    p.stdout.readline()
     p.stdin.write(b"go\n")
     p.stdin.flush()
     xlat: list[float] = []

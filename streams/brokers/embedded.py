@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import sqlite3
 import struct
 import time
@@ -54,6 +55,7 @@ from typing import Any, TypeVar
 import gevent
 import gevent.event
 import gevent.lock
+import gevent.monkey
 import gevent.queue
 from gevent.threadpool import ThreadPool
 
@@ -123,6 +125,8 @@ CREATE TABLE IF NOT EXISTS leases (
 # under the parent's feet, and letting the GC close it does the same, so they are kept forever.
 _FORK_ORPHANS: list[Any] = []
 
+# The write thread is a real OS thread: it must sleep with the unpatched time.sleep.
+_thread_sleep = gevent.monkey.get_original("time", "sleep")
 _BUSY_TIMEOUT_MS = 2000
 _WRITE_DEADLINE_S = 30.0
 _MAX_BATCH = 512
@@ -160,9 +164,9 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _open(path: str, synchronous: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+def _open(path: str, synchronous: str, busy_timeout_ms: int = _BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+    conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     return conn
 
@@ -252,15 +256,18 @@ class _ProcessState:
 
     def _write_in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self.write_conn is None:
-            self.write_conn = _open(self.broker.path, self.broker.synchronous)
+            # PERF: no busy_timeout here. SQLite's busy handler backs off to sleeps of 25-100 ms,
+            # so with several processes writing all the time a waiting writer oversleeps; a short
+            # randomised retry takes the lock soon after it is released.
+            self.write_conn = _open(self.broker.path, self.broker.synchronous, busy_timeout_ms=0)
         conn = self.write_conn
         deadline = time.monotonic() + _WRITE_DEADLINE_S
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                # busy_timeout already waited inside sqlite; keep trying until the deadline.
                 if _is_busy(exc) and time.monotonic() < deadline:
+                    _thread_sleep(random.uniform(0.0002, 0.002))
                     continue
                 raise
             try:
