@@ -1,0 +1,97 @@
+"""Processors in a pushed stream: mutation, bloblang, log, try, dedupe, sync_response, sleep."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from streams.engine.testing import Gateways
+from streams.message import Message
+
+
+@pytest.fixture
+def gateways() -> Any:
+    made = Gateways()
+    yield made
+    made.drain_all()
+
+
+def run(tmp_path: Any, gateways: Any, processors: list[Any], body: Any, meta: dict[str, Any] | None = None) -> Any:
+    stream = {"input": {"http_server": {}}, "pipeline": {"processors": processors}, "output": {"sync_response": {}}}
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    try:
+        return inst.push(Message(json.dumps(body).encode(), meta), 5.0)
+    finally:
+        inst.release()
+
+
+def test_mutation_edits_in_place_while_mapping_starts_empty(tmp_path: Any, gateways: Any) -> None:
+    mutated = run(tmp_path, gateways, [{"mutation": "root.b = 2"}], {"a": 1})
+    mapped = run(tmp_path / "x", gateways, [{"mapping": "root.b = 2"}], {"a": 1})
+    aliased = run(tmp_path / "y", gateways, [{"bloblang": "root.b = this.a + 1"}], {"a": 1})
+    assert json.loads(mutated.body) == {"a": 1, "b": 2}
+    assert json.loads(mapped.body) == {"b": 2}
+    assert json.loads(aliased.body) == {"b": 2}
+
+
+def test_metadata_survives_a_mapping(tmp_path: Any, gateways: Any) -> None:
+    result = run(tmp_path, gateways, [{"mapping": "root = this"}, {"mapping": 'root = meta("user")'}], {}, {"user": "al"})
+    assert result.body == b"al"
+
+
+def test_log_writes_the_interpolated_message_with_fields(
+    tmp_path: Any, gateways: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="streams.engine")
+    procs = [{"log": {"level": "WARN", "message": 'got ${! json("a") }', "fields_mapping": "root.doubled = this.a * 2"}}]
+    result = run(tmp_path, gateways, procs, {"a": 21})
+    assert json.loads(result.body) == {"a": 21}  # untouched
+    [record] = [r for r in caplog.records if r.getMessage() == "got 21"]
+    assert record.levelno == logging.WARNING
+    assert record.fields == {"doubled": 42}
+    assert record.stream == "s"
+
+
+def test_try_skips_the_rest_after_a_failure_and_catch_clears_it(tmp_path: Any, gateways: Any) -> None:
+    procs = [
+        {"try": [{"mutation": "root.x = this.missing.number()"}, {"mutation": 'root.after = "ran"'}]},
+        {"catch": [{"mutation": "root.err = error()"}]},
+        {"mutation": "root.errored = errored()"},
+    ]
+    body = json.loads(run(tmp_path, gateways, procs, {"a": 1}).body)
+    assert "after" not in body and "x" not in body
+    assert body["err"] and body["errored"] is False
+
+
+def test_dedupe_drops_repeated_keys(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"dedupe": {"cache": "mem", "key": '${! json("id") }'}}]},
+        "output": {"sync_response": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    bodies = [inst.push(Message(json.dumps({"id": i}).encode()), 5.0).body for i in (1, 2, 1)]
+    inst.release()
+    assert bodies == [b'{"id": 1}', b'{"id": 2}', b""]  # untouched payloads, third dropped
+
+
+def test_sync_response_processor_replies_with_the_message_at_that_point(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"mapping": 'root = "early"'}, {"sync_response": {}}, {"mapping": 'root = "late"'}]},
+        "output": {"drop": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    result = inst.push(Message(b"x"), 5.0)
+    inst.release()
+    assert result.body == b"early"
+
+
+def test_sleep_with_a_zero_duration_passes_messages_on(tmp_path: Any, gateways: Any) -> None:
+    assert run(tmp_path, gateways, [{"sleep": {"duration": "0s"}}], [1]).body == b"[1]"
