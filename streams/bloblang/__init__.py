@@ -57,6 +57,7 @@ __all__ = [
 
 library.load()
 
+_TOO_DEEP = "mapping is nested too deeply"
 _CACHE: dict[tuple, "Mapping"] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_MAX = 1024
@@ -97,12 +98,12 @@ def parse(
     if cached is not None:
         return cached
     settings = Settings(allow_impure=allow_impure, base_dir=base_dir, imports=imports)
-    prog = parse_mapping(source, settings)
     name = f"<bloblang:{filename or 'mapping'}>"
     try:
+        prog = parse_mapping(source, settings)
         compiled = codegen.compile_program(prog, name)
-    except RecursionError:
-        raise ParseError("mapping is nested too deeply", 1, 1) from None
+    except (RecursionError, MemoryError):
+        raise ParseError(_TOO_DEEP, 1, 1) from None
     mapping = Mapping(source, compiled, settings)
     if not _has_state(prog):
         with _CACHE_LOCK:
@@ -245,8 +246,11 @@ class Query:
 def parse_query(source: str, *, allow_impure: bool = False) -> Query:
     """Parse one query expression; ``.remaining`` is any text after it."""
     settings = Settings(allow_impure=allow_impure)
-    node, end = _parse_query(source, settings)
-    return Query(source, node, end, settings)
+    try:
+        node, end = _parse_query(source, settings)
+        return Query(source, node, end, settings)
+    except (RecursionError, MemoryError):
+        raise ParseError(_TOO_DEEP, 1, 1) from None
 
 
 class Interpolation:
@@ -299,7 +303,10 @@ def parse_interpolation(text: str) -> Interpolation:
     cached = _INTERP_CACHE.get(text)
     if cached is not None:
         return cached
-    interp = Interpolation(text, _parse_interp(text, Settings()))
+    try:
+        interp = Interpolation(text, _parse_interp(text, Settings()))
+    except (RecursionError, MemoryError):
+        raise ParseError(_TOO_DEEP, 1, 1, text=f"char 1: {_TOO_DEEP}") from None
     if len(_INTERP_CACHE) < 4096:
         _INTERP_CACHE[text] = interp
     return interp
