@@ -27,6 +27,9 @@ from streams.brokers.embedded import EmbeddedBroker, decode_headers, encode_head
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0  # upper bound for anything waited on; a healthy run needs a small fraction
+# Lease for group members: short enough for quick takeovers, long enough that a live member's
+# heartbeat (every LEASE / 3) is not missed on a loaded machine.
+LEASE = 3.0
 
 # A separate process using the broker; one JSON argument says what to do, JSON lines report back.
 HELPER = r"""
@@ -124,7 +127,7 @@ def data_dir(tmp_path: Path) -> str:
 
 @pytest.fixture
 def broker(data_dir: str) -> Iterator[EmbeddedBroker]:
-    b = EmbeddedBroker(data_dir, lease_seconds=3.0)
+    b = EmbeddedBroker(data_dir, lease_seconds=LEASE)
     yield b
     b.close()
 
@@ -386,7 +389,7 @@ def test_group_consumer_starting_from_newest_skips_history_but_not_later_records
 
 
 def test_members_in_one_process_split_partitions_and_take_over_on_close(data_dir: str) -> None:
-    b = EmbeddedBroker(data_dir, default_partitions=4, lease_seconds=0.6)
+    b = EmbeddedBroker(data_dir, default_partitions=4, lease_seconds=LEASE)
     try:
         a = b.group_consumer("split", ["four"])
         c = b.group_consumer("split", ["four"])
@@ -412,7 +415,7 @@ def wait_until(condition: Any) -> None:
 
 
 def test_a_partition_moves_to_a_new_member_only_after_its_fetched_records_are_committed(data_dir: str) -> None:
-    b = EmbeddedBroker(data_dir, default_partitions=2, lease_seconds=1.5)
+    b = EmbeddedBroker(data_dir, default_partitions=2, lease_seconds=LEASE)
     try:
         for p in (0, 1):
             for i in range(3):
@@ -456,7 +459,7 @@ def test_competing_consumers_in_two_processes_get_disjoint_records(
     broker: EmbeddedBroker, data_dir: str, children: list[Child]
 ) -> None:
     broker.create_topic("work", 4)
-    members = [Child(mode="consume", dir=data_dir, topic="work", group="crew", lease=3.0) for _ in range(2)]
+    members = [Child(mode="consume", dir=data_dir, topic="work", group="crew", lease=LEASE) for _ in range(2)]
     children.extend(members)
     for m in members:  # both hold two partitions before anything is produced
         m.wait_for(lambda line: line.get("assigned") is not None and len(line["assigned"]) == 2)
@@ -477,12 +480,12 @@ def test_uncommitted_records_of_a_killed_member_go_to_another_after_the_lease(
 ) -> None:
     for i in range(10):
         broker.produce("fragile", f"r{i}".encode())
-    doomed = Child(mode="consume", dir=data_dir, topic="fragile", group="team", lease=1.5, commit_below=4)
+    doomed = Child(mode="consume", dir=data_dir, topic="fragile", group="team", lease=LEASE, commit_below=4)
     children.append(doomed)
     doomed.wait_for(lambda line: line.get("committed") == [[0, 4]])
     assert sorted(v for _, _, v in doomed.records()) == [f"r{i}" for i in range(10)]
 
-    other_worker = EmbeddedBroker(data_dir, lease_seconds=1.5)
+    other_worker = EmbeddedBroker(data_dir, lease_seconds=LEASE)
     survivor = other_worker.group_consumer("team", ["fragile"])
     try:
         assert survivor.assignment() == set()  # the doomed member still holds the partition
