@@ -146,6 +146,9 @@ class ApiDefinition:
     document: dict[str, Any] = field(default_factory=dict, repr=False)
     """The whole parsed document, for the management API."""
     listen_path_line: int | None = None
+    internal: bool = False
+    """Tyk's ``info.state.internal``: reachable only from other APIs, which this gateway does
+    not do, so :func:`load_directory` does not serve it."""
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -154,8 +157,8 @@ class ApiDefinition:
 def load_directory(path: str, *, allow_impure_bloblang: bool = False) -> tuple[list[ApiDefinition], list[Problem]]:
     """Load every ``*.yaml``/``*.yml``/``*.json`` file of a directory, in name order.
 
-    A broken file is reported and skipped while the others load. Inactive APIs are validated
-    (their problems are reported) but not returned. A listen path already taken by an earlier
+    A broken file is reported and skipped while the others load. Inactive and internal APIs
+    are validated (their problems are reported) but not returned. A listen path already taken by an earlier
     file is reported and that later API skipped.
     """
     problems: list[Problem] = []
@@ -171,7 +174,7 @@ def load_directory(path: str, *, allow_impure_bloblang: bool = False) -> tuple[l
             continue
         api, file_problems = load_file(full, allow_impure_bloblang=allow_impure_bloblang)
         problems.extend(file_problems)
-        if api is None or not api.active:
+        if api is None or not api.active or api.internal:
             continue
         if api.listen_path in taken:
             problems.append(
@@ -383,6 +386,7 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
         name = ""
     state = _mapping(info, gw_path + ("info",), "state", checker)
     active = _bool(state, gw_path + ("info", "state"), "active", True, checker)
+    internal = _bool(state, gw_path + ("info", "state"), "internal", False, checker)
     server = _mapping(gw, gw_path, "server", checker)
     listen = _mapping(server, gw_path + ("server",), "listenPath", checker)
     lp_path = gw_path + ("server", "listenPath")
@@ -429,6 +433,7 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
         base_dir=os.path.dirname(os.path.abspath(path)),
         document=doc,
         listen_path_line=checker.line(lp_path + ("value",)),
+        internal=internal,
     )
 
 

@@ -361,6 +361,14 @@ def test_inactive_api_is_skipped(components: None, tmp_path: Path) -> None:
     assert problems == [] and [a.name for a in apis] == ["on"]  # YAML 1.2: "on" is a string
 
 
+def test_internal_api_is_not_served(components: None, tmp_path: Path) -> None:
+    _write(tmp_path, "a.yaml", _api("/int/", name="int").replace("active: true", "active: true, internal: true"))
+    apis, problems = load_directory(str(tmp_path))
+    assert problems == [] and apis == []
+    api, _ = load_file(str(tmp_path / "a.yaml"))
+    assert api is not None and api.internal
+
+
 def test_missing_directory_is_a_problem(tmp_path: Path) -> None:
     apis, problems = load_directory(str(tmp_path / "nope"))
     assert apis == [] and "cannot read the definitions directory" in problems[0].message
