@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import ExecError
 from .registry import Param, method
-from .values import Timestamp, bytes_to_str, equal, get_string, to_bytes, to_string, type_error
+from .values import DELETE, NOTHING, JsonFloat, Timestamp, bytes_to_str, equal, get_string, to_bytes, to_string, type_error
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -67,11 +67,11 @@ def _title(s: str) -> str:
             mid_word = False
         cased = ch.lower() != ch.upper() or ch.istitle()
         if cased:
+            # NOTE: x/text uses the full case mappings here ("ßa" -> "Ssa"), unlike ToUpper.
             if mid_word:
                 out.append(ch.lower())
             else:
-                title = ch.title()
-                out.append(title if len(title) == 1 else ch.upper() if len(ch.upper()) == 1 else ch)
+                out.append(ch.title())
                 mid_word = True
         else:
             out.append(ch)
@@ -88,8 +88,14 @@ def _simple_case(s: str, upper: bool) -> str:
     out = []
     for ch in s:
         mapped = ch.upper() if upper else ch.lower()
-        out.append(mapped if len(mapped) == 1 else ch)
+        if len(mapped) != 1:
+            # Go maps rune to rune: İ lowers to a plain i, ß has no single-rune upper case.
+            mapped = _SIMPLE_LOWER.get(ch, ch) if not upper else ch
+        out.append(mapped)
     return "".join(out)
+
+
+_SIMPLE_LOWER = {"\u0130": "i"}
 
 
 @method("capitalize")
@@ -647,6 +653,8 @@ def go_unquote(s: str) -> str:
 
 
 def _go_type(value: Any) -> str:
+    if isinstance(value, JsonFloat):
+        return "json.Number"
     if value is None:
         return "<nil>"
     if isinstance(value, bool):
@@ -687,13 +695,16 @@ class _Spec:
         self.verb = ""
 
 
-def _pad(spec: _Spec, text: str, zero_ok: bool = False) -> str:
+def _pad(spec: _Spec, text: str, zero: str = "text") -> str:
+    """Pad to the width. ``zero`` says how the ``0`` flag applies: ``num`` puts the zeros
+    after a sign or radix prefix, ``text`` before everything (Go zero-pads strings too),
+    ``none`` ignores it (infinities, integers with a precision)."""
     if spec.width is None or len(text) >= spec.width:
         return text
     fill = spec.width - len(text)
     if spec.minus:
         return text + " " * fill
-    if spec.zero and zero_ok:
+    if spec.zero and zero == "num":
         sign = ""
         if text[:1] in "+- ":
             sign, text = text[0], text[1:]
@@ -701,6 +712,8 @@ def _pad(spec: _Spec, text: str, zero_ok: bool = False) -> str:
         if text[:2] in ("0x", "0X", "0b", "0o", "0B", "0O"):
             prefix, text = text[:2], text[2:]
         return sign + prefix + "0" * fill + text
+    if spec.zero and zero == "text":
+        return "0" * fill + text
     return " " * fill + text
 
 
@@ -746,7 +759,7 @@ def _fmt_int(spec: _Spec, verb: str, n: int) -> str:
         else:
             digits = digits.rjust(spec.prec, "0")
     sign = "-" if neg else "+" if spec.plus else " " if spec.space else ""
-    return _pad(spec, sign + prefix + digits, zero_ok=spec.prec is None)
+    return _pad(spec, sign + prefix + digits, zero="num" if spec.prec is None else "none")
 
 
 def _fmt_float(spec: _Spec, verb: str, f: float) -> str:
@@ -755,23 +768,27 @@ def _fmt_float(spec: _Spec, verb: str, f: float) -> str:
     from .values import format_float_g
 
     if math.isnan(f) or math.isinf(f):
-        text = "NaN" if math.isnan(f) else ("-Inf" if f < 0 else "+Inf" if spec.plus else "Inf")
-        if math.isinf(f) and f > 0 and not spec.plus:
-            text = " Inf" if spec.space else "Inf"
-        return _pad(spec, text)
-    if verb in ("v", "g", "G") and spec.prec is None:
+        if math.isnan(f):
+            text = "+NaN" if spec.plus else " NaN" if spec.space else "NaN"
+        elif f < 0:
+            text = "-Inf"
+        else:
+            text = "+Inf" if spec.plus else " Inf" if spec.space else "Inf"
+        return _pad(spec, text, zero="none")
+    if verb in ("v", "g", "G") and spec.prec is None and not spec.sharp:
         text = format_float_g(f)
         if verb == "G":
             text = text.upper()
     elif verb in ("g", "G", "v"):
-        text = format(f, f".{max(spec.prec or 0, 1)}{'G' if verb == 'G' else 'g'}")
-        if spec.sharp and "." not in text:
-            text += "."
+        prec = 6 if spec.prec is None else max(spec.prec, 1)
+        text = format(f, f"{'#' if spec.sharp else ''}.{prec}{'G' if verb == 'G' else 'g'}")
     elif verb in ("e", "E", "f", "F"):
         prec = 6 if spec.prec is None else spec.prec
-        text = format(f, f".{prec}{verb}")
-    elif verb in ("x", "X", "b"):
-        text = f.hex() if verb != "b" else _bad(spec, f)
+        text = format(f, f"{'#' if spec.sharp else ''}.{prec}{verb}")
+    elif verb in ("x", "X"):
+        text = _hex_float(f, spec.prec)
+        if verb == "X":
+            text = text.upper()
     else:
         return _bad(spec, f)
     if not text.startswith("-"):
@@ -779,7 +796,22 @@ def _fmt_float(spec: _Spec, verb: str, f: float) -> str:
             text = "+" + text
         elif spec.space:
             text = " " + text
-    return _pad(spec, text, zero_ok=True)
+    return _pad(spec, text, zero="num")
+
+
+def _hex_float(f: float, prec: int | None) -> str:
+    """Go's ``%x`` of a float: ``0x1.cp+01`` (trailing zero digits dropped, two-digit exponent)."""
+    text = f.hex()
+    sign = "-" if text.startswith("-") else ""
+    mantissa, _, exponent = text.lstrip("-").partition("p")
+    whole, _, frac = mantissa.partition(".")
+    frac = frac.rstrip("0")
+    if prec is not None:
+        # NOTE: rounding of hex mantissas is not reproduced; precision only pads or cuts.
+        frac = (frac + "0" * prec)[:prec]
+    exp = int(exponent)
+    body = whole + ("." + frac if frac else "")
+    return f"{sign}{body}p{'-' if exp < 0 else '+'}{abs(exp):02d}"
 
 
 def _fmt_str(spec: _Spec, verb: str, s: str) -> str:
@@ -805,15 +837,26 @@ def _fmt_str(spec: _Spec, verb: str, s: str) -> str:
     return _bad(spec, s)
 
 
-def _fmt_value(spec: _Spec, verb: str, value: Any) -> str:
+def _fmt_value(spec: _Spec, verb: str, value: Any, nested: bool = False) -> str:
     if verb == "T":
         return _pad(spec, _go_type(value))
     if value is None:
-        return _pad(spec, "<nil>") if verb == "v" else _bad(spec, None)
+        # NOTE: a nil inside a container prints as <nil> whatever the verb.
+        return _pad(spec, "<nil>") if verb == "v" or nested else _bad(spec, None)
+    if value is NOTHING or value is DELETE:
+        if verb == "v" or value is DELETE:
+            return _pad(spec, "<nil>")
+        return f"%!{verb}(value.Nothing=<nil>)"
     if isinstance(value, bool):
         if verb in ("v", "t"):
             return _pad(spec, "true" if value else "false")
         return _bad(spec, value)
+    if isinstance(value, JsonFloat):
+        # A number read from the input is a json.Number in Go: a string type, so %v and %s
+        # print its text and numeric verbs are bad verbs.
+        if verb in ("v", "s", "q", "x", "X"):
+            return _fmt_str(spec, verb, value.text)
+        return f"%!{verb}(json.Number={value.text})"
     if isinstance(value, int):
         return _fmt_int(spec, verb, value)
     if isinstance(value, float):
@@ -823,11 +866,11 @@ def _fmt_value(spec: _Spec, verb: str, value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         if verb in ("s", "q", "x", "X"):
             return _fmt_str(spec, verb, bytes_to_str(bytes(value)))
-        return "[" + " ".join(_fmt_value(spec, verb, b) for b in value) + "]"
+        return "[" + " ".join(_fmt_value(spec, verb, b, True) for b in value) + "]"
     if isinstance(value, list):
-        return "[" + " ".join(_fmt_value(spec, verb, v) for v in value) + "]"
+        return "[" + " ".join(_fmt_value(spec, verb, v, True) for v in value) + "]"
     if isinstance(value, dict):
-        items = [f"{_fmt_value(spec, verb, k)}:{_fmt_value(spec, verb, value[k])}" for k in sorted(value)]
+        items = [f"{_fmt_value(spec, verb, k, True)}:{_fmt_value(spec, verb, value[k], True)}" for k in sorted(value)]
         return "map[" + " ".join(items) + "]"
     if isinstance(value, Timestamp):
         if verb in ("v", "s"):
@@ -838,12 +881,34 @@ def _fmt_value(spec: _Spec, verb: str, value: Any) -> str:
     return _pad(spec, to_string(value))
 
 
+def _arg_index(fmt: str, i: int, nargs: int) -> tuple[int | None, int, bool]:
+    """Go's ``[n]`` explicit argument index at ``fmt[i]``: (new 0-based index or None when
+    absent, position after it, whether it was well formed)."""
+    if i >= len(fmt) or fmt[i] != "[":
+        return None, i, True
+    # Any bracket counts as reordering (Go then never reports EXTRA arguments).
+    end = fmt.find("]", i)
+    if end < 0 or not fmt[i + 1 : end].isdigit():
+        return None, (end + 1 if end >= 0 else len(fmt)), False
+    number = int(fmt[i + 1 : end])
+    if not 1 <= number <= nargs:
+        return None, end + 1, False
+    return number - 1, end + 1, True
+
+
+def _int_arg(args: tuple[Any, ...] | list[Any], k: int) -> int | None:
+    if k < len(args) and isinstance(args[k], int) and not isinstance(args[k], bool):
+        return args[k]
+    return None
+
+
 def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
     """``fmt.Sprintf(fmt, args...)`` for Bloblang values: verbs ``v s d b o O x X c q U e E f F
-    g G t T %``, flags ``+ - # space 0``, width, precision and ``*``; Go's error forms
-    (``%!d(string=x)``, ``%!d(MISSING)``, ``%!(EXTRA ...)``) included."""
+    g G t T %``, flags ``+ - # space 0``, width, precision, ``*`` and ``[n]`` indexes; Go's
+    error forms (``%!d(string=x)``, ``%!d(MISSING)``, ``%!(EXTRA ...)``) included."""
     out: list[str] = []
     argi = 0
+    reordered = False
     i = 0
     n = len(fmt)
     while i < n:
@@ -857,6 +922,7 @@ def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
             out.append("%!(NOVERB)")
             break
         spec = _Spec()
+        good_index = True
         while i < n and fmt[i] in "+-# 0":
             c = fmt[i]
             if c == "+":
@@ -870,15 +936,20 @@ def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
             else:
                 spec.zero = True
             i += 1
+        had_bracket = i < n and fmt[i] == "["
+        index, i, ok = _arg_index(fmt, i, len(args))
+        good_index &= ok
+        reordered = reordered or had_bracket
+        if index is not None:
+            argi = index
         if i < n and fmt[i] == "*":
             i += 1
-            if argi < len(args) and isinstance(args[argi], int) and not isinstance(args[argi], bool):
-                spec.width = args[argi]
-                if spec.width < 0:
-                    spec.minus = True
-                    spec.width = -spec.width
-            else:
+            width = _int_arg(args, argi)
+            if width is None:
                 out.append("%!(BADWIDTH)")
+            else:
+                spec.width = abs(width)
+                spec.minus = spec.minus or width < 0
             argi += 1
         else:
             start = i
@@ -888,18 +959,31 @@ def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
                 spec.width = int(fmt[start:i])
         if i < n and fmt[i] == ".":
             i += 1
+            had_bracket = i < n and fmt[i] == "["
+            index, i, ok = _arg_index(fmt, i, len(args))
+            good_index &= ok
+            reordered = reordered or had_bracket
+            if index is not None:
+                argi = index
             if i < n and fmt[i] == "*":
                 i += 1
-                if argi < len(args) and isinstance(args[argi], int) and not isinstance(args[argi], bool):
-                    spec.prec = args[argi] if args[argi] >= 0 else None
-                else:
+                prec = _int_arg(args, argi)
+                if prec is None:
                     out.append("%!(BADPREC)")
+                else:
+                    spec.prec = prec if prec >= 0 else None
                 argi += 1
             else:
                 start = i
                 while i < n and fmt[i].isdigit():
                     i += 1
                 spec.prec = int(fmt[start:i]) if i > start else 0
+        had_bracket = i < n and fmt[i] == "["
+        index, i, ok = _arg_index(fmt, i, len(args))
+        good_index &= ok
+        reordered = reordered or had_bracket
+        if index is not None:
+            argi = index
         if i >= n:
             out.append("%!(NOVERB)")
             break
@@ -909,6 +993,9 @@ def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
         if verb == "%":
             out.append("%")
             continue
+        if not good_index:
+            out.append(f"%!{verb}(BADINDEX)")
+            continue
         if argi >= len(args):
             out.append(f"%!{verb}(MISSING)")
             continue
@@ -917,7 +1004,7 @@ def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
         if spec.minus:
             spec.zero = False
         out.append(_fmt_value(spec, verb, value))
-    if argi < len(args):
+    if not reordered and argi < len(args):
         extra = ", ".join(
             "<nil>" if a is None else f"{_go_type(a)}={_fmt_value(_Spec(), 'v', a)}" for a in args[argi:]
         )

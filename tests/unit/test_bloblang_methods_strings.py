@@ -10,6 +10,7 @@ import streams.bloblang.lib_strings  # noqa: F401  (registers the methods)
 from streams.bloblang.errors import ExecError
 from streams.bloblang.lib_strings import go_quote, go_sprintf, go_unquote
 from streams.bloblang.registry import METHODS
+from streams.bloblang.values import JsonFloat
 
 
 def call(name: str, target: Any, *args: Any) -> Any:
@@ -26,6 +27,8 @@ def call(name: str, target: Any, *args: Any) -> Any:
         ("capitalize", b"abc def", (), b"Abc Def"),
         ("uppercase", "hello world", (), "HELLO WORLD"),
         ("uppercase", "straße", (), "STRAßE"),
+        ("capitalize", "ßa", (), "Ssa"),
+        ("lowercase", "İSTANBUL", (), "istanbul"),
         ("uppercase", b"abc", (), b"ABC"),
         ("lowercase", "User@Example.COM", (), "user@example.com"),
         ("contains", "this foo that", ("foo",), True),
@@ -166,6 +169,11 @@ def test_string_method_errors(name: str, target: Any, args: tuple[Any, ...], err
         ("%c%c %U", (72, 105, 0x1F600), "Hi U+1F600"),
         ("%", (), "%!(NOVERB)"),
         ("%v", (None,), "<nil>"),
+        ("%[2]d %[1]d %d", (1, 2), "2 1 2"),
+        ("%[3]d", (1, 2), "%!d(BADINDEX)"),
+        ("%05s|%x|%#g", ("ab", 3.5, 1.0), "000ab|0x1.cp+01|1.00000"),
+        ("%s", ({"b": [1.5, "x", None]},), "map[b:[1.5 x <nil>]]"),
+        ("%v %f", (JsonFloat("5.0"), JsonFloat("5.0")), "5.0 %!f(json.Number=5.0)"),
         ("%s", (None,), "%!s(<nil>)"),
     ],
 )
