@@ -307,3 +307,15 @@ def test_hostile_value_in_an_interpolated_field_parses_to_text_and_literals(valu
     texts = "".join(p if isinstance(p, str) else p.value for p in parts)
     assert texts == f"user-{value}-{value}"
     assert all(isinstance(p, (str, nodes.Literal)) for p in parts)  # no query but literals
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_value_compiles_to_itself(value: str) -> None:
+    _bloblang_parse()
+    from streams import bloblang
+
+    src = 'root.a = $tyk_context.v\nroot.b = "<$tyk_context.v>"\nroot.c = """[$tyk_context.v]"""'
+    out = bloblang.parse(substitute({"mapping": src}, {"v": value})["mapping"]).apply(b"{}")
+    assert out is not None
+    assert json.loads(out.content) == {"a": value, "b": f"<{value}>", "c": f"[{value}]"}
