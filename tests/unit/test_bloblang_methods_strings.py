@@ -172,7 +172,7 @@ def test_string_method_errors(name: str, target: Any, args: tuple[Any, ...], err
         ("%[2]d %[1]d %d", (1, 2), "2 1 2"),
         ("%[3]d", (1, 2), "%!d(BADINDEX)"),
         ("%05s|%x|%#g", ("ab", 3.5, 1.0), "000ab|0x1.cp+01|1.00000"),
-        ("%s", ({"b": [1.5, "x", None]},), "map[b:[1.5 x <nil>]]"),
+        ("%s", ({"b": [JsonFloat("1.5"), 2.5, "x", None]},), "map[b:[1.5 %!s(float64=2.5) x <nil>]]"),
         ("%v %f", (JsonFloat("5.0"), JsonFloat("5.0")), "5.0 %!f(json.Number=5.0)"),
         ("%s", (None,), "%!s(<nil>)"),
     ],
