@@ -27,12 +27,13 @@ MISSING: Any = object()
 
 
 class _PErr:
-    __slots__ = ("pos", "expected", "msg")
+    __slots__ = ("pos", "expected", "msg", "import_failure")
 
     def __init__(self, pos: int, expected: list[str] | None = None, msg: str | None = None) -> None:
         self.pos = pos
         self.expected = expected or []
         self.msg = msg
+        self.import_failure: _ImportFailure | None = None
 
     @property
     def fatal(self) -> bool:
@@ -97,7 +98,7 @@ def fail(src: str, err: _PErr, *, mode: str = "position") -> ParseError:
     ``position`` (``line L char C: ...``), ``char`` (interpolations: ``char N: ...``) or ``plain``
     (the error text with the snippet, as Go's ``Error()``)."""
     line, col = line_col(src, err.pos)
-    imp = getattr(err, "import_failure", None)
+    imp = err.import_failure
     if imp is not None:
         inner = fail(imp.content, imp.err, mode="char" if mode == "char" else "position")
         body = f"failed to parse import '{imp.path}': {inner}"
@@ -1135,7 +1136,7 @@ class Parser:
         prog, _k, e2 = sub.executor(sub, 0)
         if e2 is not None:
             pe = _PErr(i, None, "import")
-            pe.import_failure = _ImportFailure(path, content, e2)  # type: ignore[attr-defined]
+            pe.import_failure = _ImportFailure(path, content, e2)
             return (None, i, pe)
         if j < self.n:
             return (None, i, _PErr(i, None, f"unexpected content after single root import: {self.s[j:]}"))
@@ -1188,7 +1189,7 @@ class Parser:
         prog, _k, e2 = sub.executor(sub, 0)
         if e2 is not None:
             pe = _PErr(i, None, "import")
-            pe.import_failure = _ImportFailure(path, content, e2)  # type: ignore[attr-defined]
+            pe.import_failure = _ImportFailure(path, content, e2)
             return (None, i, pe)
         if not prog.maps:
             return (None, i, _PErr(i, None, f"no maps to import from '{path}'"))

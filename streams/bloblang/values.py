@@ -218,28 +218,181 @@ _DECODER = json.JSONDecoder(parse_float=JsonFloat, parse_int=_parse_int, parse_c
 
 
 def _go_json_error(text: str, err: json.JSONDecodeError) -> str:
-    """Approximate Go's encoding/json syntax error texts for the common cases."""
-    pos = err.pos
-    if not text.strip():
+    """Go's encoding/json error for the first document of ``text`` (only called on failure)."""
+    if not text.strip(" \t\r\n"):
         return "EOF"
-    if pos >= len(text):
-        return "unexpected EOF"
-    ch = text[pos]
-    if err.msg.startswith("Extra data"):
-        return "message contains multiple valid documents"
-    if ch == '"' and "Unterminated string" in err.msg:
-        return "unexpected EOF"
-    return f"invalid character {_go_quote_char(ch)} looking for beginning of value"
+    msg = _go_scan_error(text)
+    return msg or "unexpected EOF"
+
+
+_LITERALS = {"t": "true", "f": "false", "n": "null"}
+
+
+def _go_scan_error(text: str) -> str | None:
+    """A small port of the state machine of Go's JSON scanner: the syntax error message for
+    the first value in ``text``, None if it is only incomplete (``unexpected EOF``)."""
+    i, n = 0, len(text)
+    stack: list[str] = []  # "{k" object key, "{v" object value, "[" array
+
+    def ws(j: int) -> int:
+        while j < n and text[j] in " \t\r\n":
+            j += 1
+        return j
+
+    def bad(j: int, context: str) -> str:
+        return f"invalid character {_go_quote_char(text[j])} {context}"
+
+    i = ws(i)
+    while True:
+        # begin value
+        if i >= n:
+            return None
+        c = text[i]
+        if c == "{":
+            i = ws(i + 1)
+            if i >= n:
+                return None
+            if text[i] == "}":
+                i += 1
+            else:
+                if text[i] != '"':
+                    return bad(i, "looking for beginning of object key string")
+                stack.append("{k")
+                continue
+        elif c == "[":
+            i = ws(i + 1)
+            if i >= n:
+                return None
+            if text[i] == "]":
+                i += 1
+            else:
+                stack.append("[")
+                continue
+        elif c == '"':
+            i += 1
+            while True:
+                if i >= n:
+                    return None
+                ch = text[i]
+                if ch == '"':
+                    i += 1
+                    break
+                if ch == "\\":
+                    i += 1
+                    if i >= n:
+                        return None
+                    e = text[i]
+                    if e in 'btnfr"\\/':
+                        i += 1
+                    elif e == "u":
+                        i += 1
+                        for _ in range(4):
+                            if i >= n:
+                                return None
+                            if text[i] not in "0123456789abcdefABCDEF":
+                                return bad(i, "in \\u hexadecimal character escape")
+                            i += 1
+                    else:
+                        return bad(i, "in string escape code")
+                elif ord(ch) < 0x20:
+                    return bad(i, "in string literal")
+                else:
+                    i += 1
+        elif c == "-" or c.isdigit() and c in "0123456789":
+            if c == "-":
+                i += 1
+                if i >= n:
+                    return None
+                if text[i] not in "0123456789":
+                    return bad(i, "in numeric literal")
+            if text[i] == "0":
+                i += 1
+            else:
+                while i < n and text[i] in "0123456789":
+                    i += 1
+            if i < n and text[i] == ".":
+                i += 1
+                if i >= n:
+                    return None
+                if text[i] not in "0123456789":
+                    return bad(i, "after decimal point in numeric literal")
+                while i < n and text[i] in "0123456789":
+                    i += 1
+            if i < n and text[i] in "eE":
+                i += 1
+                if i < n and text[i] in "+-":
+                    i += 1
+                if i >= n:
+                    return None
+                if text[i] not in "0123456789":
+                    return bad(i, "in exponent of numeric literal")
+                while i < n and text[i] in "0123456789":
+                    i += 1
+            if not stack and i >= n:
+                return None  # a complete top-level number: the error is elsewhere
+        elif c in _LITERALS:
+            word = _LITERALS[c]
+            for k in range(1, len(word)):
+                if i + k >= n:
+                    return None
+                if text[i + k] != word[k]:
+                    return bad(i + k, f"in literal {word} (expecting {_go_quote_char(word[k])})")
+            i += len(word)
+        else:
+            return bad(i, "looking for beginning of value")
+        # end of a value: pop containers as they close
+        while True:
+            if not stack:
+                return None
+            i = ws(i)
+            if i >= n:
+                return None
+            top = stack[-1]
+            ch = text[i]
+            if top == "{k":
+                if ch != ":":
+                    return bad(i, "after object key")
+                stack[-1] = "{v"
+                i = ws(i + 1)
+                break
+            if top == "{v":
+                if ch == ",":
+                    i = ws(i + 1)
+                    if i >= n:
+                        return None
+                    if text[i] != '"':
+                        return bad(i, "looking for beginning of object key string")
+                    stack[-1] = "{k"
+                    break
+                if ch == "}":
+                    stack.pop()
+                    i += 1
+                    continue
+                return bad(i, "after object key:value pair")
+            if ch == ",":
+                i = ws(i + 1)
+                break
+            if ch == "]":
+                stack.pop()
+                i += 1
+                continue
+            return bad(i, "after array element")
 
 
 def _go_quote_char(ch: str) -> str:
+    """Go's ``quoteChar``: the offending byte (the first byte of a non-ASCII character)."""
     if ch == "'":
         return "'\\''"
     if ch == '"':
         return "'\"'"
-    if ch.isprintable():
-        return f"'{ch}'"
-    return "'" + ch.encode("unicode_escape").decode("ascii") + "'"
+    b = ch.encode("utf-8", "surrogateescape")[0]
+    c = chr(b)
+    if c.isprintable():
+        return f"'{c}'"
+    if b < 0x80:
+        esc = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
+        return "'" + esc.get(b, f"\\x{b:02x}") + "'"
+    return f"'\\u{b:04x}'"
 
 
 def _orjson_decoded_exact(value: Any) -> bool:
@@ -287,6 +440,9 @@ def parse_json(data: bytes | str) -> Any:
         raise ValueError("exceeded max depth") from None
     end = _skip_ws(text, end)
     if end != len(text):
+        scan = _go_scan_error(text)
+        if scan is not None:
+            raise ValueError(scan)
         # Go decodes the next document: a valid one means "multiple documents", junk is a
         # syntax error at that character.
         try:
