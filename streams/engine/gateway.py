@@ -66,6 +66,7 @@ class Api:
         self.templates = {s for s, conf in streams.items() if context.placeholders(conf)}
         self._instances: dict[str, dict[str, StreamInstance]] = {s: {} for s in streams}
         self._create_lock = gevent.lock.Semaphore()
+        self._pushers: dict[str, Any] = {}
 
     def is_template(self, stream: str) -> bool:
         return stream in self.templates
@@ -88,7 +89,29 @@ class Api:
                     instance = self.gateway.build_instance(self, stream, conf, key)
                     table[key] = instance
                     instance.start()
+                    self._start_metrics_push(stream, conf)
         return instance.acquire()
+
+    def _start_metrics_push(self, stream: str, conf: dict[str, Any]) -> None:
+        """A stream's ``metrics.prometheus`` block pushes its series to a Pushgateway (once per
+        stream and worker, however many instances the stream has)."""
+        if stream in self._pushers:
+            return
+        block = ((conf.get("metrics") or {}).get("prometheus")) or {}
+        if not isinstance(block, dict) or not block.get("push_url"):
+            return
+        try:
+            from streams.observability import start_prometheus_push
+
+            self._pushers[stream] = start_prometheus_push(stream, block)
+        except Exception as exc:  # noqa: BLE001 - metrics must never stop a stream
+            self.gateway.log.error(f"metrics push not started: {exc}", api=self.name, stream=stream)
+
+    def stop_metrics_push(self) -> None:
+        for handle in self._pushers.values():
+            if handle is not None:
+                handle.stop()
+        self._pushers.clear()
 
     def start_static(self) -> None:
         """Start every template-free stream once (this worker's copy)."""
@@ -297,6 +320,8 @@ class Gateway:
         deadline = time.monotonic() + timeout
         for inst in instances:
             inst.close(timeout=max(0.1, deadline - time.monotonic()))
+        for api in self.apis:
+            api.stop_metrics_push()
         if self._broker is not None:
             try:
                 self._broker.close()

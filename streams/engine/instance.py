@@ -34,6 +34,7 @@ from streams.engine.components import (
 from streams.engine.delivery import Delivery, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.local_hub import LocalHub
+from streams.engine.logs import metric
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -62,6 +63,7 @@ class StreamInstance:
         self.hub: BrokerHub | LocalHub | None = None
         self._stopping = gevent.event.Event()
         self._runners: list[gevent.Greenlet] = []
+        self._inflight: set[gevent.Greenlet] = set()
         self._refs = 0
         self.idle_since: float | None = time.monotonic()
         self.closed = False
@@ -86,6 +88,7 @@ class StreamInstance:
             else:
                 self.hub = LocalHub(res.settings.client_queue, self.output.timeout)
                 self.output.hub = self.hub
+        metric("gauge_add", "instances_active", 1, stream=name)
 
     # -- life ------------------------------------------------------------------------------
 
@@ -133,8 +136,12 @@ class StreamInstance:
         if not self.join(timeout):
             self.log.warning("in-flight messages did not finish in time; stopping anyway")
             gevent.killall(self._runners, timeout=1.0)
+        if self._inflight:
+            # Pushes already accepted finish their writes before the outputs close.
+            gevent.joinall(list(self._inflight), timeout=timeout)
         if self.hub is not None:
             self.hub.close()
+        metric("gauge_add", "instances_active", -1, stream=self.name)
         for component in (self.input, *self.processors, self.output):
             try:
                 component.close()
@@ -164,7 +171,7 @@ class StreamInstance:
         pos = batch[0].position if batch else None
         if pos is not None:
             where = {"topic": pos.topic, "partition": pos.partition, "offset": pos.offset}
-        self.res.incr("output_error")
+        self.res.incr("output_error" if isinstance(exc, OutputError) else "processor_error")
         if with_trace:
             self.log.exception(f"{what}: {exc}", **where)
         else:
@@ -178,7 +185,7 @@ class StreamInstance:
             return
         self.output.write(batch, txn)
         self.res.incr("output_sent", len(batch))
-        self.res.timing("latency", time.monotonic() - started)
+        self.res.timing("processing_seconds", time.monotonic() - started)
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -195,6 +202,8 @@ class StreamInstance:
                 return PushResult(429, b"", {"Retry-After": str(max(1, int(wait + 0.999)))}, "rate limited")
         txn = Transaction()
         job = gevent.spawn(self._process_and_write, messages, txn)
+        self._inflight.add(job)
+        job.link(self._inflight.discard)
         job.join(timeout)
         if not job.ready():
             # NOTE: not killed: an output may be half-way through an acknowledged write.
@@ -222,7 +231,18 @@ class StreamInstance:
         """Attach a stream client (SSE, WS, chunked); ``close()`` it when the client leaves."""
         if self.hub is None:
             raise ConfigError(f"stream {self.name!r} has no http_server output")
-        return self.hub.subscribe(last_event_id)
+        sub = self.hub.subscribe(last_event_id)
+        if not sub.closed:
+            metric("gauge_add", "connections_active", 1, stream=self.name)
+            detach = sub._on_close
+
+            def on_close(s: Subscription) -> None:
+                metric("gauge_add", "connections_active", -1, stream=self.name)
+                if detach is not None:
+                    detach(s)
+
+            sub._on_close = on_close
+        return sub
 
     @property
     def clients(self) -> int:
