@@ -7,6 +7,10 @@
   by :func:`render_prometheus`) and, when ``STREAMS_STATSD_HOST`` is set, into statsd. Prometheus
   metrics are per process: with several gunicorn workers each scrape sees one worker, while statsd
   aggregates across workers and hosts.
+* Several gunicorn workers: set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory (before
+  the workers start) and every worker writes its counts there; ``/metrics`` then sums all live
+  workers, and :func:`mark_process_dead` (gunicorn's ``child_exit`` hook) retires a dead
+  worker's gauges.
 * A stream's own ``metrics.prometheus`` block (``push_url``...) pushes that stream's series to a
   Pushgateway from a greenlet (:func:`start_prometheus_push`).
 
@@ -223,7 +227,14 @@ class Metrics:
                 if entry is None:
                     names = tuple(sorted(_LABEL_RE.sub("_", k) for k in labels))
                     cls = {"counter": Counter, "histogram": Histogram, "gauge": Gauge}[kind]
-                    metric = cls(_PROM_PREFIX + name, f"streams {name.replace('_', ' ')}", names, registry=self.registry)
+                    extra: dict[str, Any] = {"multiprocess_mode": "livesum"} if kind == "gauge" else {}
+                    metric = cls(
+                        _PROM_PREFIX + name,
+                        f"streams {name.replace('_', ' ')}",
+                        names,
+                        registry=self.registry,
+                        **extra,
+                    )
                     entry = self._metrics[name] = (metric, names)
         metric, names = entry
         clean = {_LABEL_RE.sub("_", k): str(v) for k, v in labels.items()}
@@ -251,9 +262,25 @@ def configure(settings: Settings) -> None:
 
 
 def render_prometheus(metrics: Metrics | None = None) -> tuple[bytes, str]:
-    """The Prometheus text exposition of this process's metrics and its content type."""
-    registry = (metrics or METRICS).registry
+    """The Prometheus text exposition and its content type: every worker's metrics summed when
+    ``PROMETHEUS_MULTIPROC_DIR`` is set, else this process's."""
+    if metrics is None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = (metrics or METRICS).registry
     return prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    """Forget a dead worker's live gauges (call from gunicorn's ``child_exit`` hook); a no-op
+    unless ``PROMETHEUS_MULTIPROC_DIR`` is set."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
 
 
 # --- Pushgateway ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -24,6 +25,8 @@ from streams.observability import (
     start_prometheus_push,
 )
 from streams.settings import Settings
+
+_REPO = str(Path(__file__).resolve().parents[2])
 
 
 @pytest.fixture
@@ -268,3 +271,41 @@ def test_stream_telemetry_from_a_stream_config(pushgateway: _Recorder) -> None:
     none = observability.start_stream_telemetry("x", {"input": {}})
     assert none.pusher is None and none.tracer is None
     none.stop()
+
+
+_WORKER = """
+import os, sys
+from streams.observability import METRICS
+METRICS.incr("input_received", int(sys.argv[1]), stream="in")
+METRICS.gauge_add("connections_active", 2, stream="in")
+"""
+
+_SCRAPE = """
+import os, sys
+from streams.observability import mark_process_dead, render_prometheus
+mark_process_dead(int(sys.argv[1]))
+sys.stdout.write(render_prometheus()[0].decode())
+"""
+
+
+def test_workers_are_summed_with_a_multiprocess_dir(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def run(code: str, *args: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env, cwd=_REPO,
+                                stdout=subprocess.PIPE, text=True)
+        proc.wait(timeout=60)
+        assert proc.returncode == 0
+        return proc
+
+    first, _second = run(_WORKER, "3"), run(_WORKER, "4")  # two "workers", each its own process
+    both = run(_SCRAPE, "0").stdout.read()
+    assert 'streams_input_received_total{stream="in"} 7.0' in both
+    assert 'streams_connections_active{stream="in"} 4.0' in both
+    # the first worker died: its connections are gone, its counts stay in the totals
+    after = run(_SCRAPE, str(first.pid)).stdout.read()
+    assert 'streams_input_received_total{stream="in"} 7.0' in after
+    assert 'streams_connections_active{stream="in"} 2.0' in after
