@@ -121,19 +121,32 @@ def slice_to_dot_path(path: list[str] | tuple[str, ...]) -> str:
     return ".".join(s.replace("~", "~0").replace(".", "~1") for s in path)
 
 
+def _atoi(seg: str) -> int | None:
+    """Go's ``strconv.Atoi``: optional sign and decimal digits only."""
+    body = seg[1:] if seg[:1] in "+-" else seg
+    if not body or not body.isascii() or not body.isdigit():
+        return None
+    return int(seg)
+
+
 def get_path(value: Any, path: tuple[str, ...]) -> Any:
-    """gabs ``S(path...)``: objects by key, arrays by decimal index; anything else is null."""
-    for seg in path:
-        if isinstance(value, dict):
+    """gabs ``S(path...)``: objects by key, arrays by decimal index (``*`` maps the rest of the
+    path over every element); anything that does not resolve is null."""
+    for k, seg in enumerate(path):
+        if type(value) is dict:
             value = value.get(seg)
-        elif isinstance(value, list):
-            try:
-                k = int(seg)
-            except ValueError:
+        elif type(value) is list:
+            if seg == "*":
+                if k + 1 >= len(path):
+                    return value or None
+                rest = path[k + 1 :]
+                found = [get_path(v, rest) for v in value]
+                found = [v for v in found if v is not None]
+                return found or None
+            idx = _atoi(seg)
+            if idx is None or idx < 0 or idx >= len(value):
                 return None
-            if not seg.lstrip("-").isdigit() or k < 0 or k >= len(value):
-                return None
-            value = value[k]
+            value = value[idx]
         else:
             return None
     return value
@@ -658,22 +671,19 @@ def assign_path(ctx: Context, path: tuple[str, ...], value: Any) -> None:
                 obj = nxt
         elif isinstance(obj, list):
             if seg == "-":
-                if k < 1:
-                    raise ExecError(f"unable to set target path {slice_to_dot_path(path)}: unable to append new array index at root of path")
                 nv = value if k == last else {}
                 obj.append(nv)
                 if k == last:
                     return
                 obj = nv
                 continue
-            try:
-                idx = int(seg)
-            except ValueError:
+            idx = _atoi(seg)
+            if idx is None:
                 raise ExecError(
                     f"unable to set target path {slice_to_dot_path(path)}: failed to resolve path segment '{k}': "
                     f"found array but segment value '{seg}' could not be parsed into array index: "
                     f'strconv.Atoi: parsing "{seg}": invalid syntax'
-                ) from None
+                )
             if idx < 0:
                 raise ExecError(
                     f"unable to set target path {slice_to_dot_path(path)}: failed to resolve path segment '{k}': "
@@ -725,12 +735,9 @@ def _delete_path(root: Any, path: tuple[str, ...]) -> None:
     last = path[-1]
     if isinstance(obj, dict):
         obj.pop(last, None)
-    elif isinstance(obj, list):
-        try:
-            idx = int(last)
-        except ValueError:
-            return
-        if 0 <= idx < len(obj):
+    elif isinstance(obj, list) and len(path) > 1:
+        idx = _atoi(last)
+        if idx is not None and 0 <= idx < len(obj):
             del obj[idx]
 
 
