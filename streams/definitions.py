@@ -395,6 +395,14 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
         checker.add(lp_path + ("value",), "missing: a listen path such as /my-api/ is required")
         value = "/"
     strip = _bool(listen, lp_path, "strip", False, checker)
+    auth = _mapping(server, gw_path + ("server",), "authentication", checker)
+    if _bool(auth, gw_path + ("server", "authentication"), "enabled", False, checker):
+        # Fail closed: serving it would drop the protection its author asked for.
+        checker.add(
+            gw_path + ("server", "authentication", "enabled"),
+            "not supported: this gateway does not enforce Tyk authentication, so the API would be "
+            "open to anyone; it is not served",
+        )
     middleware = _mapping(_mapping(gw, gw_path, "middleware", checker), gw_path + ("middleware",), "global", checker)
     mw_path = gw_path + ("middleware", "global")
     ctx_vars = _bool(_mapping(middleware, mw_path, "contextVariables", checker), mw_path + ("contextVariables",), "enabled", True, checker)

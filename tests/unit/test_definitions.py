@@ -361,6 +361,14 @@ def test_inactive_api_is_skipped(components: None, tmp_path: Path) -> None:
     assert problems == [] and [a.name for a in apis] == ["on"]  # YAML 1.2: "on" is a string
 
 
+def test_api_with_authentication_is_refused(components: None, tmp_path: Path) -> None:
+    text = _api("/auth/").replace("strip: true}}", "strip: true}, authentication: {enabled: true}}")
+    api, problems = load_file(_write(tmp_path, "auth.yaml", text))
+    assert api is None
+    assert [p.path for p in problems] == ["x-tyk-api-gateway.server.authentication.enabled"]
+    assert "does not enforce Tyk authentication" in problems[0].message
+
+
 def test_internal_api_is_not_served(components: None, tmp_path: Path) -> None:
     _write(tmp_path, "a.yaml", _api("/int/", name="int").replace("active: true", "active: true, internal: true"))
     apis, problems = load_directory(str(tmp_path))
