@@ -34,8 +34,8 @@ Variable                           Default                      Meaning
                                                                 become ``$tyk_context.jwt_claims_*``: an HMAC
                                                                 secret or a PEM public key.
 ``STREAMS_JWT_SECRET_FILE``        unset                        Read that key from a file instead.
-``STREAMS_JWT_ALGORITHMS``         ``HS256``, or ``RS256,       Accepted JWT algorithms (comma list).
-                                   ES256`` for a PEM key
+``STREAMS_JWT_ALGORITHMS``         ``HS256``                    Accepted JWT algorithms (comma list); the
+                                                                default is ``RS256,ES256`` for a PEM key.
 =================================  ===========================  ===============================================
 
 Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case). Durations are seconds
