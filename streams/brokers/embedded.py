@@ -249,10 +249,21 @@ class _ProcessState:
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a write transaction on the write thread and return its result; the
         calling greenlet waits, the event loop does not. ``fn`` shares the transaction (and its
-        fsync) with whatever else was queued meanwhile, inside its own savepoint."""
+        fsync) with whatever else was queued meanwhile, inside its own savepoint. SQLite errors
+        come back as ``BrokerError``."""
         job = _WriteJob(fn)
         self.queue.put(job)
-        return job.result.get()
+        try:
+            return job.result.get()
+        except sqlite3.Error as exc:
+            raise BrokerError(f"embedded broker write failed: {exc}") from exc
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """One read on the event loop (short: every query is an index lookup or range)."""
+        try:
+            return self.read_conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise BrokerError(f"embedded broker read failed: {exc}") from exc
 
     def _write_in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self.write_conn is None:
@@ -345,6 +356,12 @@ class _ProcessState:
                         del self.waiters[topic]
 
     def _poll_loop(self) -> None:
+        try:
+            self._poll()
+        except sqlite3.Error:  # the next waiter starts a new poller
+            log.exception("embedded broker: watching for new records failed")
+
+    def _poll(self) -> None:
         interval = self.broker.poll_interval
         last_version: int | None = None
         last_topics: set[str] = set()
@@ -500,7 +517,9 @@ class EmbeddedBroker(Broker):
         self.max_records_per_partition = max_records_per_partition
         self.synchronous = synchronous.upper()
         self._state: _ProcessState | None = None
-        self._init_lock = gevent.lock.Semaphore()  # held across a yield: must be a gevent lock
+        # Held across a yield, so a gevent lock; one per process, in case a fork happened while
+        # another greenlet held it.
+        self._init_lock = (os.getpid(), gevent.lock.Semaphore())
         self._round_robin = count()
         self._closed = False
         self._consumers: weakref.WeakSet[EmbeddedGroupConsumer] = weakref.WeakSet()
@@ -513,15 +532,22 @@ class EmbeddedBroker(Broker):
             return state
         if self._closed:
             raise BrokerError("broker closed")
-        with self._init_lock:
+        if self._init_lock[0] != os.getpid():
+            self._init_lock = (os.getpid(), gevent.lock.Semaphore())
+        with self._init_lock[1]:
             state = self._state
             if state is not None and state.pid == os.getpid():
                 return state
             if state is not None:
                 _FORK_ORPHANS.append(state)
-            os.makedirs(self.data_dir, exist_ok=True)
-            state = _ProcessState(self)
-            state.pool.apply(_prepare_database, (self.path, self.synchronous))
+                self._state = None
+            try:
+                os.makedirs(self.data_dir, exist_ok=True)
+                # Off the event loop: another process may hold the lock while creating tables.
+                gevent.get_hub().threadpool.apply(_prepare_database, (self.path, self.synchronous))
+                state = _ProcessState(self)
+            except (OSError, sqlite3.Error) as exc:
+                raise BrokerError(f"cannot open the embedded broker at {self.path}: {exc}") from exc
             self._state = state
             return state
 
@@ -536,7 +562,8 @@ class EmbeddedBroker(Broker):
         if not topic:
             raise BrokerError("empty topic name")
         n = partitions or self.default_partitions
-        row = state.read_conn.execute("SELECT partitions FROM topics WHERE topic=?", (topic,)).fetchone()
+        rows = state.query("SELECT partitions FROM topics WHERE topic=?", (topic,))
+        row = rows[0] if rows else None
         got = int(row[0]) if row is not None else state.write(lambda conn: _create_topic(conn, topic, n))
         state.partition_counts[topic] = got
         return got
@@ -554,9 +581,9 @@ class EmbeddedBroker(Broker):
 
     def _heads(self, topic: str, column: str) -> dict[int, int]:
         self.create_topic(topic)
-        rows = self._local().read_conn.execute(
+        rows = self._local().query(
             f"SELECT partition, {column} FROM heads WHERE topic=? ORDER BY partition", (topic,)
-        ).fetchall()
+        )
         return {p: o for p, o in rows}
 
     # -- produce -------------------------------------------------------------------------------
@@ -595,11 +622,11 @@ class EmbeddedBroker(Broker):
 
     def read_range(self, topic: str, partition: int, start: int, limit: int) -> list[Record]:
         """Up to ``limit`` records of one partition from offset ``start``; one indexed query."""
-        rows = self._local().read_conn.execute(
+        rows = self._local().query(
             "SELECT offset, key, value, headers, timestamp_ms FROM records "
             "WHERE topic=? AND partition=? AND offset>=? ORDER BY offset LIMIT ?",
             (topic, partition, start, limit),
-        ).fetchall()
+        )
         return [
             Record(topic, partition, off, value, key, decode_headers(hdrs), ts)
             for off, key, value, hdrs, ts in rows
@@ -621,9 +648,9 @@ class EmbeddedBroker(Broker):
     # -- group offsets -------------------------------------------------------------------------
 
     def committed(self, group: str, topic: str) -> dict[int, int]:
-        rows = self._local().read_conn.execute(
+        rows = self._local().query(
             "SELECT partition, next_offset FROM group_offsets WHERE grp=? AND topic=?", (group, topic)
-        ).fetchall()
+        )
         return {p: o for p, o in rows}
 
     def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None:

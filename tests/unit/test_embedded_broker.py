@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -320,7 +319,7 @@ def test_a_failing_write_shares_a_transaction_without_spoiling_the_others(broker
     failing = gevent.spawn(broker.write, bad)
     commits = [gevent.spawn(broker.commit, f"g{i}", "mixed", {0: i}) for i in range(20)]
     gevent.joinall(jobs + commits + [failing])
-    assert isinstance(failing.exception, sqlite3.OperationalError)
+    assert isinstance(failing.exception, BrokerError) and "no_such_table" in str(failing.exception)
     assert sorted(j.get().offset for j in jobs) == list(range(20))
     assert all(c.successful() for c in commits)
     assert [broker.committed(f"g{i}", "mixed") for i in range(20)] == [{0: i} for i in range(20)]
@@ -546,3 +545,18 @@ def test_connect_with_addresses_gives_a_kafka_broker_without_connecting() -> Non
         assert kafka.bootstrap == ["127.0.0.1:1", "127.0.0.1:2"] and kafka.client_id == "gw"
     finally:
         kafka.close()
+
+
+def test_an_unusable_data_dir_is_a_broker_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    b = EmbeddedBroker(str(blocker / "var"))
+    with pytest.raises((BrokerError, OSError)):
+        b.produce("t", b"x")
+
+
+def test_a_file_that_is_not_a_database_is_a_broker_error(tmp_path: Path) -> None:
+    (tmp_path / "embedded-broker.sqlite3").write_bytes(b"this is not sqlite" * 100)
+    b = EmbeddedBroker(str(tmp_path))
+    with pytest.raises(BrokerError):
+        b.produce("t", b"x")
