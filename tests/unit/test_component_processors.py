@@ -95,3 +95,22 @@ def test_sync_response_processor_replies_with_the_message_at_that_point(tmp_path
 
 def test_sleep_with_a_zero_duration_passes_messages_on(tmp_path: Any, gateways: Any) -> None:
     assert run(tmp_path, gateways, [{"sleep": {"duration": "0s"}}], [1]).body == b"[1]"
+
+
+def test_branch_maps_the_result_back_into_the_original(tmp_path: Any, gateways: Any) -> None:
+    procs = [
+        {
+            "branch": {
+                "request_map": "root = this.a",
+                "processors": [{"mapping": "root = this * 10"}],
+                "result_map": "root.tenfold = this",
+            }
+        }
+    ]
+    assert json.loads(run(tmp_path, gateways, procs, {"a": 4}).body) == {"a": 4, "tenfold": 40}
+
+
+def test_branch_skipped_when_the_request_map_deletes(tmp_path: Any, gateways: Any) -> None:
+    procs = [{"branch": {"request_map": "root = deleted()", "processors": [{"mapping": "root = 1"}],
+                         "result_map": "root.x = this"}}]
+    assert json.loads(run(tmp_path, gateways, procs, {"a": 4}).body) == {"a": 4}
