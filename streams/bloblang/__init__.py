@@ -91,13 +91,15 @@ def parse(
     filename: str | None = None,
     base_dir: str | None = None,
     imports: bool = True,
+    sandboxed: bool = False,
 ) -> "Mapping":
-    """Parse and compile a mapping (cached). Raises ``ParseError``."""
-    key = (source, allow_impure, filename, base_dir, imports)
+    """Parse and compile a mapping (cached). Raises ``ParseError``. ``sandboxed`` parses as the
+    ``bloblang`` method does: no imports, no impure or message-reading functions."""
+    key = (source, allow_impure, filename, base_dir, imports, sandboxed)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    settings = Settings(allow_impure=allow_impure, base_dir=base_dir, imports=imports)
+    settings = Settings(allow_impure=allow_impure, base_dir=base_dir, imports=imports, sandboxed=sandboxed)
     name = f"<bloblang:{filename or 'mapping'}>"
     try:
         prog = parse_mapping(source, settings)

@@ -379,9 +379,11 @@ def bloblang_(ctx: Context, target: Any, mapping: str) -> Any:
     from streams import bloblang as _pkg
 
     try:
-        m = _pkg.parse(mapping, allow_impure=False, imports=False)
+        m = _pkg.parse(mapping, sandboxed=True)
     except _pkg.ParseError as exc:
-        raise ExecError(str(exc)) from None
+        # NOTE: Benthos reports the parse failure of a dynamic mapping unannotated, in the
+        # parser's own words (no position).
+        raise ExecError(getattr(exc, "plain", str(exc)), annotated=True) from None
     try:
         return m.query_value(target)
     except _pkg.MappingError as exc:

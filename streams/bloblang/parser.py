@@ -105,10 +105,14 @@ def fail(src: str, err: _PErr, *, mode: str = "position") -> ParseError:
     else:
         body = err.message(src, include_got=(mode == "plain"))
     if mode == "char":
-        return ParseError(body, 1, err.pos + 1, text=f"char {err.pos + 1}: {body}")
-    if mode == "plain":
-        return ParseError(body, line, col, text=err.message(src, include_got=True) if imp is None else body)
-    return ParseError(body, line, col)
+        pe = ParseError(body, 1, err.pos + 1, text=f"char {err.pos + 1}: {body}")
+    elif mode == "plain":
+        pe = ParseError(body, line, col, text=err.message(src, include_got=True) if imp is None else body)
+    else:
+        pe = ParseError(body, line, col)
+    # Go's Error() of the same failure (no position, with a snippet of what was found)
+    pe.plain = err.message(src, include_got=True) if imp is None else body  # type: ignore[attr-defined]
+    return pe
 
 
 # ------------------------------------------------------------------------------------------
@@ -607,14 +611,25 @@ def dot_path_to_slice(path: str) -> list[str]:
 # The parser
 
 
+MESSAGE_FUNCTIONS = frozenset(
+    """batch_index batch_size content error error_source_label error_source_name error_source_path
+    errored json metadata tracing_id tracing_span""".split()
+)
+"""Functions that read the message (Benthos's "Message Info" category)."""
+
+
 class Settings:
     """What a parse may use: impure functions, the import base directory and whether imports
-    are allowed at all (they are not inside the ``bloblang`` method)."""
+    are allowed at all. ``sandboxed`` is the environment of the ``bloblang`` method: no imports,
+    and impure or message-reading functions do not exist there (as in Benthos)."""
 
-    def __init__(self, allow_impure: bool = False, base_dir: str | None = None, imports: bool = True) -> None:
+    def __init__(
+        self, allow_impure: bool = False, base_dir: str | None = None, imports: bool = True, sandboxed: bool = False
+    ) -> None:
         self.allow_impure = allow_impure
         self.base_dir = base_dir
-        self.imports = imports
+        self.imports = imports and not sandboxed
+        self.sandboxed = sandboxed
 
 
 class Parser:
@@ -787,7 +802,7 @@ class Parser:
             return (None, i, e)
         name, args = v
         spec = METHODS.get(name)
-        if spec is None:
+        if spec is None or (spec.impure and self.settings.sandboxed):
             return (None, i, _PErr(j, None, f"unrecognised method '{name}'"))
         try:
             node = self.build_call(name, spec, fn, args, i)
@@ -801,7 +816,7 @@ class Parser:
             return (None, i, e)
         name, args = v
         spec = FUNCTIONS.get(name)
-        if spec is None:
+        if spec is None or (self.settings.sandboxed and (spec.impure or name in MESSAGE_FUNCTIONS)):
             return (None, i, _PErr(j, None, f"unrecognised function '{name}'"))
         try:
             node = self.build_call(name, spec, None, args, i)

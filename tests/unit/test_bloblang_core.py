@@ -249,7 +249,10 @@ def test_impure_functions_need_permission() -> None:
 def test_bloblang_method_disables_imports_and_impure() -> None:
     m = bloblang.parse("root = this.v.bloblang(this.m)")
     assert m.apply(b'{"v":{"a":1},"m":"root.b = this.a + 1"}').content == b'{"b":2}'
-    assert "impure" in error("root = this.v.bloblang(this.m)", b'{"v":1,"m":"root = env(\\"HOME\\")"}')
+    assert error("root = this.v.bloblang(this.m)", b'{"v":1,"m":"root = env(\\"HOME\\")"}') == (
+        "failed assignment (line 1): unrecognised function 'env'"
+    )
+    assert "unrecognised function 'content'" in error("root = this.v.bloblang(this.m)", b'{"v":1,"m":"root = content()"}')
 
 
 # -- stateful functions ------------------------------------------------------------------------
