@@ -1,21 +1,27 @@
-"""Bloblang's Regular Expression methods, with Go RE2 syntax run on Python's ``re``.
+r"""Bloblang's Regular Expression methods, with Go RE2 syntax run on Python's ``re``.
 
 Patterns are translated once and cached (``compile_go``). What the translation covers:
-``(?<name>...)`` and ``(?P<name>...)``; ``\\z``; ``$`` meaning end of text outside multi-line
-mode; flags set mid-pattern (``a(?i)b``), which Python refuses, become scoped groups; ``(?U)``
-swaps greedy and lazy quantifiers; ``\\d \\w \\s`` and ``[[:alpha:]]`` classes are ASCII as in
-RE2; ``\\Q...\\E`` quotes. Perl features RE2 lacks (look-around, back-references, atomic
-groups) are refused with Go's error text.
+``(?<name>...)`` and ``(?P<name>...)`` (names kept beside the pattern, so Go's duplicate names
+work); ``\z``; ``$`` meaning end of text outside multi-line mode; flags set mid-pattern
+(``a(?i)b|c``), which Python refuses, become scoped groups; ``(?U)`` swaps greedy and lazy
+quantifiers; ``\d \w \s`` and ``[[:alpha:]]`` classes (also negated, also inside classes) are
+ASCII as in RE2; ``\Q...\E`` quotes; ``\pL``/``\p{Greek}`` use the ``regex`` package when it is
+installed (a few general categories work without it). Perl features RE2 lacks (look-around,
+back-references, atomic groups) are refused with Go's error text.
 
 Go's ``FindAll``/``ReplaceAll`` skip an empty match that abuts the previous match, where
 Python's ``finditer`` keeps it; ``_matches`` applies Go's rule. Replacement templates follow
 Go's ``Regexp.Expand``: ``$1``, ``${1}``, ``$name``, ``${name}``, ``$$``; ``$1x`` names a group
 ``1x`` (usually missing, so empty), exactly as in Go.
+
+Errors about the pattern are marked ``annotated``: in Benthos they come from the method's
+constructor, so they are not prefixed with the target's annotation.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator
 
@@ -23,34 +29,39 @@ from .errors import ExecError
 from .registry import Param, method
 from .values import bytes_to_str, type_error
 
-_POSIX = {
-    "alnum": "0-9A-Za-z",
-    "alpha": "A-Za-z",
-    "ascii": "\\x00-\\x7f",
-    "blank": "\\t ",
-    "cntrl": "\\x00-\\x1f\\x7f",
-    "digit": "0-9",
-    "graph": "!-~",
-    "lower": "a-z",
-    "print": " -~",
-    "punct": "!-/:-@\\[-`{-~",
-    "space": "\\t\\n\\v\\f\\r ",
-    "upper": "A-Z",
-    "word": "0-9A-Za-z_",
-    "xdigit": "0-9A-Fa-f",
+try:  # optional: full Unicode classes (\p{Greek}); plain ``re`` covers everything else
+    import regex as _regex_mod
+except ImportError:  # pragma: no cover - depends on the installation
+    _regex_mod = None
+
+_Ranges = list[tuple[int, int]]
+_MAX_RUNE = 0x10FFFF
+
+_POSIX: dict[str, _Ranges] = {
+    "alnum": [(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)],
+    "alpha": [(0x41, 0x5A), (0x61, 0x7A)],
+    "ascii": [(0x00, 0x7F)],
+    "blank": [(0x09, 0x09), (0x20, 0x20)],
+    "cntrl": [(0x00, 0x1F), (0x7F, 0x7F)],
+    "digit": [(0x30, 0x39)],
+    "graph": [(0x21, 0x7E)],
+    "lower": [(0x61, 0x7A)],
+    "print": [(0x20, 0x7E)],
+    "punct": [(0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E)],
+    "space": [(0x09, 0x0D), (0x20, 0x20)],
+    "upper": [(0x41, 0x5A)],
+    "word": [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)],
+    "xdigit": [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)],
 }
 
-_PERL_CLASSES = {"d": "0-9", "s": "\\t\\n\\f\\r ", "w": "0-9A-Za-z_"}
-
-# \pX and \p{Name}: the general categories Python can express without the ``regex`` package.
-_UNICODE_CLASSES = {
-    "L": "[^\\W\\d_]",
-    "Letter": "[^\\W\\d_]",
-    "N": "\\d",
-    "Nd": "\\d",
-    "Lu": None,
-    "Ll": None,
+_PERL: dict[str, _Ranges] = {
+    "d": [(0x30, 0x39)],
+    "s": [(0x09, 0x0A), (0x0C, 0x0D), (0x20, 0x20)],
+    "w": [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)],
 }
+
+# Without the ``regex`` package: the general categories plain ``re`` can express.
+_UNICODE_FALLBACK = {"L": "[^\\W\\d_]", "N": "\\d", "Nd": "\\d"}
 
 _FLAG_CHARS = frozenset("imsU")
 _REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
@@ -60,11 +71,44 @@ _EMPTY, _ATOM, _REPEATED = 0, 1, 2
 
 
 class _GoRegexError(ExecError):
-    pass
+    def __init__(self, message: str) -> None:
+        super().__init__(message, annotated=True)
 
 
 def _err(code: str, arg: str) -> _GoRegexError:
     return _GoRegexError(f"error parsing regexp: {code}: `{arg}`")
+
+
+def _char(cp: int) -> str:
+    return "\\x%02x" % cp if cp < 0x80 else "\\U%08x" % cp
+
+
+def _render(ranges: _Ranges) -> str:
+    return "".join(_char(lo) if lo == hi else f"{_char(lo)}-{_char(hi)}" for lo, hi in ranges)
+
+
+def _negate(ranges: _Ranges) -> _Ranges:
+    out: _Ranges = []
+    nxt = 0
+    for lo, hi in sorted(ranges):
+        if lo > nxt:
+            out.append((nxt, lo - 1))
+        nxt = max(nxt, hi + 1)
+    if nxt <= _MAX_RUNE:
+        out.append((nxt, _MAX_RUNE))
+    return out
+
+
+@dataclass(frozen=True)
+class GoRegex:
+    """A compiled Go pattern: the Python pattern plus Go's ``SubexpNames`` (``""`` for
+    unnamed groups; index 0 is the whole match)."""
+
+    rx: Any
+    names: tuple[str, ...]
+
+    def keys(self) -> list[str]:
+        return [name or str(i) for i, name in enumerate(self.names)]
 
 
 class _Translator:
@@ -74,13 +118,15 @@ class _Translator:
         self.src = pattern
         self.pos = 0
         self.out: list[str] = []
-        # Per open group: (flags in force when it opened, number of scoped groups we opened
-        # inside it for mid-group flag changes).
+        # Per open group: the flags in force when it opened and how many scoped flag groups
+        # were open at its level.
         self.stack: list[tuple[frozenset[str], int]] = []
         self.flags: frozenset[str] = frozenset()
         self.scoped_here = 0
         self.state = _EMPTY
         self.last_quant = ""
+        self.names: list[str] = [""]
+        self.needs_regex = False
 
     def translate(self) -> str:
         src = self.src
@@ -106,7 +152,12 @@ class _Translator:
                 self.pos += 1
                 self.state = _ATOM
             elif ch == "|":
-                self.out.append("|")
+                if self.scoped_here:
+                    # Flags set earlier in this group also rule the next alternative.
+                    self.out.append(")" * self.scoped_here + "|(?" + self._py_flags(self.flags) + ":")
+                    self.scoped_here = 1
+                else:
+                    self.out.append("|")
                 self.pos += 1
                 self.state = _EMPTY
             elif ch == "$":
@@ -133,12 +184,11 @@ class _Translator:
             start = self.pos + (4 if rest.startswith("(?P<") else 3)
             end = src.find(">", start)
             name = src[start:end] if end >= 0 else ""
-            if end < 0 or not name or not all(c.isalnum() or c == "_" for c in name):
+            if end < 0 or not name or not all(c.isascii() and (c.isalnum() or c == "_") for c in name):
                 raise _err("invalid named capture", src[self.pos : end + 1 if end >= 0 else len(src)])
-            if not name.isidentifier():
-                raise _err("invalid named capture", src[self.pos : end + 1])
             self._push()
-            self.out.append(f"(?P<{name}>")
+            self.names.append(name)
+            self.out.append("(")
             self.pos = end + 1
             return
         if rest.startswith("(?"):
@@ -158,7 +208,7 @@ class _Translator:
                 raise _err("missing closing )", src)
             if src[i] not in ":)" or (not on and not removed):
                 raise _err("invalid or unsupported Perl syntax", src[self.pos : i + 1])
-            new_flags = (self.flags | added) - removed
+            new_flags = frozenset((self.flags | added) - removed)
             if src[i] == ":":
                 self._push()
                 self.flags = new_flags
@@ -173,6 +223,7 @@ class _Translator:
             self.pos = i + 1
             return
         self._push()
+        self.names.append("")
         self.out.append("(")
         self.pos += 1
 
@@ -205,14 +256,11 @@ class _Translator:
         lazy = self.pos < len(src) and src[self.pos] == "?"
         if lazy:
             self.pos += 1
-            text_all = text + "?"
-        else:
-            text_all = text
+        self.last_quant = text + ("?" if lazy else "")
         if "U" in self.flags:
             lazy = not lazy
         self.out.append(text + ("?" if lazy else ""))
         self.state = _REPEATED
-        self.last_quant = text_all
 
     # -- escapes and classes --------------------------------------------------------------
 
@@ -222,13 +270,10 @@ class _Translator:
             raise _err("trailing backslash at end of expression", "")
         c = src[self.pos + 1]
         self.pos += 2
-        if c in "dws":
-            body = _PERL_CLASSES[c]
+        if c in "dwsDWS":
+            ranges = _PERL[c.lower()]
+            body = _render(_negate(ranges) if c.isupper() else ranges)
             return body if in_class else f"[{body}]"
-        if c in "DWS":
-            if in_class:
-                raise _GoRegexError("error parsing regexp: negated class escape in class is not supported here")
-            return f"[^{_PERL_CLASSES[c.lower()]}]"
         if c == "z":
             if in_class:
                 raise _err("invalid escape sequence", "\\z")
@@ -250,9 +295,9 @@ class _Translator:
                 raise _err("invalid escape sequence", src[self.pos - 2 : self.pos + 2])
             self.pos += len(m.group(0))
             code = int(m.group(1) or m.group(2), 16)
-            if code > 0x10FFFF:
+            if code > _MAX_RUNE:
                 raise _err("invalid escape sequence", "\\x" + m.group(0))
-            return "\\U%08x" % code
+            return _char(code)
         if c in "01234567":
             # Go: \0 and 2-3 digit octal escapes are characters; a single \1-\7 would be a
             # back-reference, which RE2 does not support.
@@ -261,17 +306,18 @@ class _Translator:
             if c != "0" and len(digits) == 1:
                 raise _err("invalid escape sequence", "\\" + c)
             self.pos += len(digits) - 1
-            return "\\U%08x" % int(digits, 8)
-        if c.isalnum():
+            return _char(int(digits, 8))
+        if c.isascii() and c.isalnum():
             raise _err("invalid escape sequence", "\\" + c)
         return re.escape(c)
 
     def _unicode_class(self, negated: bool, in_class: bool) -> str:
         src = self.src
+        start = self.pos - 2
         if self.pos < len(src) and src[self.pos] == "{":
             end = src.find("}", self.pos)
             if end < 0:
-                raise _err("invalid character class range", src[self.pos - 2 :])
+                raise _err("invalid character class range", src[start:])
             name = src[self.pos + 1 : end]
             self.pos = end + 1
         else:
@@ -279,19 +325,18 @@ class _Translator:
             self.pos += 1
         if name.startswith("^"):
             negated, name = not negated, name[1:]
-        body = _UNICODE_CLASSES.get(name)
-        if name == "Lu":
-            body = "[A-Z\u00c0-\u00d6\u00d8-\u00de]"
-        elif name == "Ll":
-            body = "[a-z\u00df-\u00f6\u00f8-\u00ff]"
+        if _regex_mod is not None:
+            if name != "Any" and not _regex_mod_knows(name):
+                raise _err("invalid character class range", src[start : self.pos])
+            self.needs_regex = True
+            if name == "Any":
+                return "\\x00-\\U0010ffff" if in_class else ("[^\\x00-\\U0010ffff]" if negated else "[\\x00-\\U0010ffff]")
+            return ("\\P{" if negated else "\\p{") + name + "}"
+        body = _UNICODE_FALLBACK.get(name)
         if body is None or in_class:
-            raise _err("invalid character class range", f"\\p{{{name}}}")
+            raise _err("invalid character class range", src[start : self.pos])
         if negated:
-            if body.startswith("[^"):
-                return "[" + body[2:]
-            if body.startswith("["):
-                return "[^" + body[1:]
-            return "\\D" if body == "\\d" else body
+            return "[" + body[2:] if body.startswith("[^") else "\\D"
         return body
 
     def _class(self) -> str:
@@ -303,6 +348,7 @@ class _Translator:
             parts.append("^")
             self.pos += 1
         first = True
+        base = len(parts)
         while True:
             if self.pos >= len(src):
                 raise _err("missing closing ]", src[start:])
@@ -315,43 +361,61 @@ class _Translator:
                 end = src.find(":]", self.pos + 2)
                 if end >= 0:
                     name = src[self.pos + 2 : end]
-                    negated = name.startswith("^")
-                    body = _POSIX.get(name.lstrip("^"))
-                    if body is None:
+                    ranges = _POSIX.get(name.lstrip("^"))
+                    if ranges is None:
                         raise _err("invalid character class range", src[self.pos : end + 2])
-                    if negated:
-                        raise _GoRegexError(
-                            "error parsing regexp: negated POSIX classes inside a class are not supported"
-                        )
-                    parts.append(body)
+                    parts.append(_render(_negate(ranges) if name.startswith("^") else ranges))
                     self.pos = end + 2
                     continue
             if ch == "\\":
                 parts.append(self._escape(in_class=True))
-                continue
-            if ch in "[&~|-" and ch != "-":
+            elif ch in "[&~|":
                 parts.append("\\" + ch)
             else:
                 parts.append(ch)
-            self.pos += 1
+            if ch != "\\":
+                self.pos += 1
+            self._check_range(parts, base)
         parts.append("]")
         return "".join(parts)
+
+    def _check_range(self, parts: list[str], base: int) -> None:
+        """Go reports a reversed range itself: ``invalid character class range: `z-a```."""
+        if len(parts) - base >= 3 and parts[-2] == "-" and len(parts[-1]) == 1 and len(parts[-3]) == 1:
+            lo, hi = parts[-3], parts[-1]
+            if ord(lo) > ord(hi):
+                raise _err("invalid character class range", f"{lo}-{hi}")
+
+
+def _regex_mod_knows(name: str) -> bool:
+    try:
+        _regex_mod.compile("\\p{" + name + "}")
+    except Exception:  # noqa: BLE001 - the regex package raises its own error type
+        return False
+    return True
 
 
 _UNSUPPORTED = re.compile(r"\(\?(?:=|!|<=|<!|>|#|\d|R|&|\+|\||P=|P>)")
 
 
 @lru_cache(maxsize=512)
-def compile_go(pattern: str) -> re.Pattern[str]:
+def compile_go(pattern: str) -> GoRegex:
     """Compile a Go RE2 pattern (cached). Errors read like Go's ``regexp.Compile``."""
     bad = _UNSUPPORTED.search(pattern)
     if bad and not _escaped(pattern, bad.start()):
         raise _err("invalid or unsupported Perl syntax", bad.group(0))
-    source = _Translator(pattern).translate()
+    translator = _Translator(pattern)
+    source = translator.translate()
     try:
-        return re.compile(source)
+        if translator.needs_regex:
+            rx = _regex_mod.compile(source, _regex_mod.VERSION0)
+        else:
+            rx = re.compile(source)
     except re.error as exc:
-        raise ExecError(f"error parsing regexp: {exc.msg}: `{pattern}`") from None
+        raise _GoRegexError(f"error parsing regexp: {exc.msg}: `{pattern}`") from None
+    except Exception as exc:  # noqa: BLE001 - the regex package's error type
+        raise _GoRegexError(f"error parsing regexp: {exc}: `{pattern}`") from None
+    return GoRegex(rx, tuple(translator.names))
 
 
 def _escaped(pattern: str, index: int) -> bool:
@@ -362,10 +426,6 @@ def _escaped(pattern: str, index: int) -> bool:
     return count % 2 == 1
 
 
-def _pattern(pattern: str) -> re.Pattern[str]:
-    return compile_go(pattern)
-
-
 def _subject(target: Any) -> tuple[str, bool]:
     if isinstance(target, str):
         return target, False
@@ -374,23 +434,18 @@ def _subject(target: Any) -> tuple[str, bool]:
     raise type_error(target, "string")
 
 
-def _matches(rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+def _matches(go: GoRegex, text: str) -> Iterator[Any]:
     """Go's FindAll: successive non-overlapping matches, dropping an empty match that starts
     where the previous match ended."""
     prev_end = -1
-    for m in rx.finditer(text):
+    for m in go.rx.finditer(text):
         if m.start() == m.end() and m.start() == prev_end:
             continue
         prev_end = m.end()
         yield m
 
 
-def _group_keys(rx: re.Pattern[str]) -> list[str]:
-    names = {index: name for name, index in rx.groupindex.items()}
-    return [names.get(i, str(i)) for i in range(rx.groups + 1)]
-
-
-def _groups(m: re.Match[str]) -> list[str]:
+def _groups(m: Any) -> list[str]:
     return [g if g is not None else "" for g in m.groups()]
 
 
@@ -403,28 +458,30 @@ def _as_bytes(s: str) -> bytes:
 @method("re_match", Param("pattern", "string"))
 def re_match(target: Any, pattern: str) -> bool:
     """Whether the pattern matches anywhere in the target."""
+    go = compile_go(pattern)
     text, _ = _subject(target)
-    return _pattern(pattern).search(text) is not None
+    return go.rx.search(text) is not None
 
 
 @method("re_find_all", Param("pattern", "string"))
 def re_find_all(target: Any, pattern: str) -> list[str]:
     """Every successive non-overlapping match."""
-    rx = _pattern(pattern)
+    go = compile_go(pattern)
     text, _ = _subject(target)
-    return [m.group(0) for m in _matches(rx, text)]
+    return [m.group(0) for m in _matches(go, text)]
 
 
 @method("re_find_all_submatch", Param("pattern", "string"))
 def re_find_all_submatch(target: Any, pattern: str) -> list[list[str]]:
     """Every match as ``[whole, group1, group2, ...]`` (unmatched groups are empty)."""
-    rx = _pattern(pattern)
+    go = compile_go(pattern)
     text, _ = _subject(target)
-    return [[m.group(0), *_groups(m)] for m in _matches(rx, text)]
+    return [[m.group(0), *_groups(m)] for m in _matches(go, text)]
 
 
-def _match_object(rx: re.Pattern[str], keys: list[str], m: re.Match[str], as_bytes: bool) -> dict[str, Any]:
+def _match_object(keys: list[str], m: Any, as_bytes: bool) -> dict[str, Any]:
     values = [m.group(0), *_groups(m)]
+    # NOTE: with duplicate group names the later group wins, as Go's map assignment does.
     if as_bytes:
         return {k: _as_bytes(v) for k, v in zip(keys, values)}
     return dict(zip(keys, values))
@@ -434,20 +491,20 @@ def _match_object(rx: re.Pattern[str], keys: list[str], m: re.Match[str], as_byt
 def re_find_object(target: Any, pattern: str) -> dict[str, Any]:
     """The first match as an object keyed by group name (or index; ``"0"`` is the whole
     match); empty when nothing matches. Bytes targets give bytes values, as in Go."""
-    rx = _pattern(pattern)
+    go = compile_go(pattern)
     text, as_bytes = _subject(target)
-    for m in _matches(rx, text):
-        return _match_object(rx, _group_keys(rx), m, as_bytes)
+    for m in _matches(go, text):
+        return _match_object(go.keys(), m, as_bytes)
     return {}
 
 
 @method("re_find_all_object", Param("pattern", "string"))
 def re_find_all_object(target: Any, pattern: str) -> list[dict[str, Any]]:
     """Every match as an object keyed by group name (or index)."""
-    rx = _pattern(pattern)
+    go = compile_go(pattern)
     text, as_bytes = _subject(target)
-    keys = _group_keys(rx)
-    return [_match_object(rx, keys, m, as_bytes) for m in _matches(rx, text)]
+    keys = go.keys()
+    return [_match_object(keys, m, as_bytes) for m in _matches(go, text)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -479,7 +536,7 @@ def _template(template: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(parts)
 
 
-def _expand(parts: tuple[tuple[str, str | None], ...], rx: re.Pattern[str], m: re.Match[str]) -> str:
+def _expand(parts: tuple[tuple[str, str | None], ...], go: GoRegex, m: Any) -> str:
     out = []
     for literal, ref in parts:
         out.append(literal)
@@ -487,22 +544,26 @@ def _expand(parts: tuple[tuple[str, str | None], ...], rx: re.Pattern[str], m: r
             continue
         if ref.isdigit():
             index = int(ref)
-            if index <= rx.groups:
+            if index < len(go.names):
                 out.append(m.group(index) or "")
-        elif ref in rx.groupindex:
-            out.append(m.group(ref) or "")
+            continue
+        # Go takes the first group of that name that took part in the match.
+        for index, name in enumerate(go.names):
+            if index and name == ref and m.group(index) is not None:
+                out.append(m.group(index))
+                break
     return "".join(out)
 
 
 def _replace_all(target: Any, pattern: str, value: str) -> str:
-    rx = _pattern(pattern)
+    go = compile_go(pattern)
     text, _ = _subject(target)
     parts = _template(value)
     out = []
     pos = 0
-    for m in _matches(rx, text):
+    for m in _matches(go, text):
         out.append(text[pos : m.start()])
-        out.append(_expand(parts, rx, m))
+        out.append(_expand(parts, go, m))
         pos = m.end()
     out.append(text[pos:])
     return "".join(out)

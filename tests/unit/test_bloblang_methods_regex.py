@@ -58,6 +58,15 @@ def call(name: str, target: Any, *args: Any) -> Any:
         ("re_replace_all", "abc", ("(?P<n>b)", "<$n>"), "a<b>c"),
         ("re_replace_all", "baaac", ("a*", "-"), "-b-c-"),
         ("re_replace", b"abc", ("b", "B"), "aBc"),
+        # Flags set mid-group also rule the following alternatives.
+        ("re_find_all", "aB C c", ("a(?i)b|c",), ["aB", "C", "c"]),
+        ("re_find_all", "ab12cd", ("[[:^alpha:]]+",), ["12"]),
+        ("re_find_all", "a1 2b", ("[\\D]+",), ["a", " ", "b"]),
+        ("re_find_all", "a1 2b", ("\\W",), [" "]),
+        # Go allows a group name twice; the object keeps the later group.
+        ("re_find_object", "ab", ("(?P<n>a)(?P<n>b)",), {"0": "ab", "n": "b"}),
+        ("re_replace_all", "ab", ("(?P<n>a)(?P<n>b)", "<$n>"), "<a>"),
+        ("re_find_object", "ab", ("(?P<1a>a)",), {"0": "a", "1a": "a"}),
     ],
 )
 def test_regex_methods(name: str, target: Any, args: tuple[Any, ...], expected: Any) -> None:
@@ -97,3 +106,18 @@ def test_non_string_target() -> None:
     with pytest.raises(ExecError) as err:
         call("re_match", 5, "a")
     assert str(err.value) == "expected string value, got number (5)"
+
+
+def test_unicode_classes() -> None:
+    assert call("re_find_all", "héllo 12 wörld", "\\pL+") == ["héllo", "wörld"]
+    pytest.importorskip("regex")
+    assert call("re_find_all", "abc αβγ", "\\p{Greek}+") == ["αβγ"]
+    assert call("re_find_all", "a b", "\\pZ") == [" "]
+
+
+def test_pattern_errors_are_not_annotated_with_the_target() -> None:
+    # Benthos raises them from the method's constructor, before the target is involved.
+    with pytest.raises(ExecError) as err:
+        call("re_match", "x", "[z-a]")
+    assert str(err.value) == "error parsing regexp: invalid character class range: `z-a`"
+    assert err.value.annotated
