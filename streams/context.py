@@ -24,6 +24,7 @@ between them; dots read as underscores, so the seed's ``$tyk_context.jwt.claims.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import re
@@ -263,6 +264,39 @@ def to_text(value: Any) -> str:
     if isinstance(value, dict):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+class Template:
+    """A stream config with placeholders, rendered per request with a small cache.
+
+    The substituted config depends only on the values of the variables the config uses, so
+    requests of the same user (the common case: every poll of a GET) reuse one rendering and
+    its instance key instead of walking the config again.
+    """
+
+    def __init__(self, config: Any, *, cache_size: int = 1024) -> None:
+        self.config = config
+        self.names: tuple[str, ...] = tuple(sorted(placeholders(config)))
+        self._cache: collections.OrderedDict[tuple[str, ...], tuple[str, Any]] = collections.OrderedDict()
+        self._cache_size = cache_size
+
+    def render(self, variables: Mapping[str, Any], *, enabled: bool = True) -> tuple[str, Any]:
+        """``(instance_key, substituted config)`` for a request's variables. The returned config
+        is shared between callers: treat it as read-only."""
+        if enabled:
+            values = tuple(to_text(variables.get(n)) for n in self.names)
+        else:
+            values = ("",) * len(self.names)
+        hit = self._cache.get(values)
+        if hit is not None:
+            self._cache.move_to_end(values)
+            return hit
+        config = substitute(self.config, dict(zip(self.names, values)))
+        result = (instance_key(config), config)
+        self._cache[values] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
 
 
 # --- request variables -----------------------------------------------------------------------

@@ -319,3 +319,21 @@ def test_any_value_compiles_to_itself(value: str) -> None:
     out = bloblang.parse(substitute({"mapping": src}, {"v": value})["mapping"]).apply(b"{}")
     assert out is not None
     assert json.loads(out.content) == {"a": value, "b": f"<{value}>", "c": f"[{value}]"}
+
+
+def test_template_renders_like_substitute_and_caches() -> None:
+    config = {"input": {"kafka": {"consumer_group": "$tyk_context.request_data_user"}},
+              "pipeline": {"processors": [{"mapping": SEED_OUT_MAPPING + "# $tyk_context.not_used\n"}]}}
+    template = context.Template(config, cache_size=2)
+    assert template.names == ("request_data_user",)
+    variables = {"request_data_user": 'a"b', "path": "/ignored/by/this/template"}
+    key, rendered = template.render(variables)
+    assert rendered == substitute(config, variables)
+    assert key == instance_key(rendered)
+    assert template.render({"request_data_user": 'a"b', "path": "/other"})[1] is rendered  # cached
+    assert template.render(variables, enabled=False)[1] == substitute(config, variables, enabled=False)
+    bob = template.render({"request_data_user": "bob"})
+    assert bob[0] != key
+    template.render({"request_data_user": "carol"})  # evicts the oldest entry (alice's)
+    assert template.render({"request_data_user": 'a"b'})[1] is not rendered
+    assert template.render({"request_data_user": 'a"b'})[0] == key
