@@ -375,6 +375,20 @@ def test_group_consumer_reads_commits_and_resumes(broker: EmbeddedBroker) -> Non
         resumed.close()
 
 
+def test_group_consumer_over_two_topics_wakes_for_either(broker: EmbeddedBroker) -> None:
+    consumer = broker.group_consumer("both", ["left", "right"])
+    try:
+        assert consumer.assignment() == {("left", 0), ("right", 0)}
+        waiting = gevent.spawn(consumer.fetch, 10 * DEADLINE)  # only a wakeup ends it in time
+        gevent.sleep(0.05)
+        broker.produce("right", b"r")
+        assert [(r.topic, r.value) for r in waiting.get(timeout=DEADLINE)] == [("right", b"r")]
+        broker.produce("left", b"l")
+        assert [(r.topic, r.value) for r in fetch_until(consumer, 1)] == [("left", b"l")]
+    finally:
+        consumer.close()
+
+
 def test_group_consumer_starting_from_newest_skips_history_but_not_later_records(broker: EmbeddedBroker) -> None:
     broker.produce("late", b"old")
     consumer = broker.group_consumer("fresh", ["late"], start_from_oldest=False)
