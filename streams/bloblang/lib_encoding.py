@@ -240,7 +240,7 @@ def encode(target: Any, scheme: str) -> str:
     ``ascii85`` or ``z85``; the result is a string."""
     encoder = _ENCODERS.get(scheme)
     if encoder is None:
-        raise ExecError(f"unrecognized encoding type: {scheme}")
+        raise ExecError(f"unrecognized encoding type: {scheme}", annotated=True)
     return encoder(_target_bytes(target))
 
 
@@ -249,7 +249,7 @@ def decode(target: Any, scheme: str) -> bytes:
     """Decode a string or bytes with one of ``encode``'s schemes; the result is bytes."""
     decoder = _DECODERS.get(scheme)
     if decoder is None:
-        raise ExecError(f"unrecognized encoding type: {scheme}")
+        raise ExecError(f"unrecognized encoding type: {scheme}", annotated=True)
     return decoder(_target_bytes(target))
 
 
@@ -261,7 +261,7 @@ def _cramjam() -> Any:
     try:
         import cramjam
     except ImportError:  # pragma: no cover - depends on the installation
-        raise ExecError("snappy, lz4 and zstd need the cramjam package, which is not installed") from None
+        raise ExecError("snappy, lz4 and zstd need the cramjam package, which is not installed", annotated=True) from None
     return cramjam
 
 
@@ -306,7 +306,7 @@ def _compressor(algorithm: str, level: int) -> Callable[[bytes], bytes]:
         return lambda data: bytes(_cramjam().lz4.compress(data, level=level if level > 0 else None))
     if algorithm == "zstd":
         return lambda data: bytes(_cramjam().zstd.compress(data, level=level if level > 0 else None))
-    raise ExecError(f"compression type not recognised: {algorithm}")
+    raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
 
 
 def _inflate(data: bytes, wbits: int, name: str) -> bytes:
@@ -366,7 +366,7 @@ def _decompressor(algorithm: str) -> Callable[[bytes], bytes]:
         return lambda data: _crj(lambda: _cramjam().lz4.decompress(data), "lz4")
     if algorithm == "zstd":
         return lambda data: _crj(lambda: _cramjam().zstd.decompress(data), "zstd")
-    raise ExecError(f"compression type not recognised: {algorithm}")
+    raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
 
 
 @method("compress", Param("algorithm", "string"), Param("level", "int", default=-1))
@@ -391,10 +391,10 @@ def decompress(target: Any, algorithm: str) -> bytes:
 def _aes_setup(scheme: str, key: str, iv: str) -> tuple[bytes, bytes]:
     key_bytes = utf8(key)
     if len(key_bytes) not in (16, 24, 32):
-        raise ExecError(f"crypto/aes: invalid key size {len(key_bytes)}")
+        raise ExecError(f"crypto/aes: invalid key size {len(key_bytes)}", annotated=True)
     iv_bytes = utf8(iv)
     if scheme in ("ctr", "ofb", "cbc") and len(iv_bytes) != 16:
-        raise ExecError("the key must match the initialisation vector size")
+        raise ExecError("the key must match the initialisation vector size", annotated=True)
     return key_bytes, iv_bytes
 
 
@@ -455,7 +455,7 @@ def encrypt_aes(target: Any, scheme: str, key: str, iv: str) -> str:
     whole blocks). Like Go the result is a string holding the raw cipher bytes."""
     key_bytes, iv_bytes = _aes_setup(scheme, key, iv)
     if scheme not in ("ctr", "gcm", "ofb", "cbc"):
-        raise ExecError(f"unrecognized encryption type: {scheme}")
+        raise ExecError(f"unrecognized encryption type: {scheme}", annotated=True)
     data = _target_bytes(target)
     if scheme == "gcm":
         return bytes_to_str(_gcm(key_bytes, iv_bytes, data, True))
@@ -467,7 +467,7 @@ def decrypt_aes(target: Any, scheme: str, key: str, iv: str) -> bytes:
     """Reverse ``encrypt_aes``; the result is bytes."""
     key_bytes, iv_bytes = _aes_setup(scheme, key, iv)
     if scheme not in ("ctr", "gcm", "ofb", "cbc"):
-        raise ExecError(f"unrecognized decryption type: {scheme}")
+        raise ExecError(f"unrecognized decryption type: {scheme}", annotated=True)
     data = _target_bytes(target)
     if scheme == "gcm":
         return _gcm(key_bytes, iv_bytes, data, False)
@@ -579,7 +579,7 @@ def _hasher(algorithm: str, key: str | None, polynomial: str) -> Callable[[bytes
     name = algorithm.replace("-", "_") if algorithm.startswith("hmac-") else algorithm
     if name in hmacs:
         if not key_bytes:
-            raise ExecError(f"hash algorithm {algorithm} requires a key argument")
+            raise ExecError(f"hash algorithm {algorithm} requires a key argument", annotated=True)
         digest = hmacs[name]
         return lambda data: hmac.new(key_bytes, data, digest).digest()
     if algorithm in ("md5", "sha1", "sha256", "sha512", "sha3_256", "sha3_512"):
@@ -600,7 +600,7 @@ def _hasher(algorithm: str, key: str | None, polynomial: str) -> Callable[[bytes
             return value.to_bytes(4, "big")
 
         return crc
-    raise ExecError(f"unrecognized hash type: {algorithm}")
+    raise ExecError(f"unrecognized hash type: {algorithm}", annotated=True)
 
 
 def _quoted(s: str) -> str:

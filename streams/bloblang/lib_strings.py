@@ -356,7 +356,7 @@ def format_(target: Any, *args: Any) -> str:
 def repeat(target: Any, count: int) -> Any:
     """The target repeated ``count`` times."""
     if count < 0:
-        raise ExecError(f"invalid count, must be greater than or equal to zero: {count}")
+        raise ExecError(f"invalid count, must be greater than or equal to zero: {count}", annotated=True)
     if isinstance(target, str):
         size = len(target) if target.isascii() else len(utf8(target))
     elif isinstance(target, (bytes, bytearray)):
@@ -395,18 +395,19 @@ def _replace_pairs(values: list[Any]) -> list[tuple[str, str]]:
     if len(values) % 2 != 0:
         raise ExecError(
             "invalid arg, replacements should be in pairs and must therefore be even: "
-            + go_sprintf("%v", (values,))
+            + go_sprintf("%v", (values,)),
+            annotated=True,
         )
     pairs = []
     for i in range(0, len(values), 2):
         try:
             old = get_string(values[i])
         except ExecError as err:
-            raise ExecError(f"invalid replacement value at index {i}: {err}", cause=err) from err
+            raise ExecError(f"invalid replacement value at index {i}: {err}", cause=err, annotated=True) from err
         try:
             new = get_string(values[i + 1])
         except ExecError as err:
-            raise ExecError(f"invalid replacement value at index {i + 1}: {err}", cause=err) from err
+            raise ExecError(f"invalid replacement value at index {i + 1}: {err}", cause=err, annotated=True) from err
         pairs.append((old, new))
     return pairs
 
@@ -449,7 +450,7 @@ def reverse(target: Any) -> Any:
 
 def _slice_bounds(size: int, low: int, high: int | None) -> tuple[int, int]:
     if high is not None and high > 0 and low >= high:
-        raise ExecError(f"lower slice bound {low} must be lower than upper ({high})")
+        raise ExecError(f"lower slice bound {low} must be lower than upper ({high})", annotated=True)
     end = size
     if high is not None:
         end = size + high if high < 0 else high
