@@ -129,6 +129,7 @@ _FORK_ORPHANS: list[Any] = []
 _thread_sleep = gevent.monkey.get_original("time", "sleep")
 _BUSY_TIMEOUT_MS = 2000
 _WRITE_DEADLINE_S = 30.0
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 _MAX_BATCH = 512
 
 
@@ -168,6 +169,8 @@ def _open(path: str, synchronous: str, busy_timeout_ms: int = _BUSY_TIMEOUT_MS) 
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
     conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     conn.execute(f"PRAGMA synchronous={synchronous}")
+    # After a checkpoint, cut the WAL file back instead of keeping its largest size forever.
+    conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
     return conn
 
 
@@ -688,7 +691,7 @@ class EmbeddedReader(Reader):
         deadline = time.monotonic() + timeout
         while True:
             records = self._read(max_records)
-            if records:
+            if records or not self._positions:
                 return records
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -698,6 +701,8 @@ class EmbeddedReader(Reader):
     def _read(self, max_records: int) -> list[Record]:
         out: list[Record] = []
         parts = sorted(self._positions)
+        if not parts:  # closed
+            return out
         # Rotate the first partition so a busy partition cannot starve the others.
         first = self._next_first % len(parts)
         self._next_first += 1

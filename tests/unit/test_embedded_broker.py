@@ -217,6 +217,8 @@ def test_reader_seek_positions_and_absent_partitions_start_at_the_end(broker: Em
     assert reader.fetch(timeout=0.05) == []
     with pytest.raises(BrokerError):
         reader.seek({7: 0})
+    reader.close()
+    assert reader.fetch(timeout=DEADLINE) == []  # closed: returns at once instead of waiting
 
 
 def test_headers_encoding_round_trips() -> None:
