@@ -11,6 +11,7 @@ use Benthos's escaping: ``~1`` is a literal dot and ``~0`` a literal tilde.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from .registry import Param, method
 from .values import (
     DELETE,
     NOTHING,
+    JsonFloat,
     ValueTypeError,
     clone,
     get_number,
@@ -30,6 +32,39 @@ from .values import (
 from .values import equal as values_equal
 
 Query = Callable[[Any], Any]
+
+
+def _err_from_in_chain(exc: ExecError | None) -> bool:
+    """Whether Go's ``errors.As(err, *errFrom)`` would find an annotated error in the chain: an
+    error that names its source itself (not a type mismatch, which Go checks only directly)."""
+    from .runtime import TypeMismatch
+
+    while exc is not None:
+        cause = exc.cause
+        if exc.annotated and not isinstance(exc, TypeMismatch) and (cause is None or not cause.annotated):
+            return True
+        exc = cause
+    return False
+
+
+def _wrap(prefix: str, exc: ExecError) -> ExecError:
+    """Go's ``fmt.Errorf("prefix: %w", err)`` inside a method that Benthos then passes through
+    ``ErrFrom``: the target's annotation is added later unless the chain already has one."""
+    err = ExecError(f"{prefix}: {exc}", annotated=_err_from_in_chain(exc))
+    err.cause = exc
+    return err
+
+
+def _final(message: str, cause: ExecError | None = None) -> ExecError:
+    """An error of a Benthos method that returns errors without ``ErrFrom`` (``sort``, ``sum``...)."""
+    err = ExecError(message, annotated=True)
+    err.cause = cause
+    return err
+
+
+def _query_annotation(query: Any) -> str:
+    """The annotation of a query argument when the compiler attaches one (Go's ``mapFn``)."""
+    return getattr(query, "annotation", "") or ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +219,7 @@ def _bool_over(target: Any, test: Query, want_any: bool) -> bool:
         try:
             res = test(v)
         except ExecError as exc:
-            raise ExecError(f"element {i}: {exc}", cause=exc) from exc
+            raise _wrap(f"element {i}", exc) from exc
         if not isinstance(res, bool):
             raise ExecError(f"element {i}: {type_error(res, 'bool')}")
         if res == want_any:
@@ -246,7 +281,7 @@ def _index_by(target: Any, query: Query, all_matches: bool) -> Any:
         try:
             res = query(elem)
         except ExecError as exc:
-            raise ExecError(f"query returned an error for index {i}: {exc}", cause=exc) from exc
+            raise _wrap(f"query returned an error for index {i}", exc) from exc
         if not isinstance(res, bool):
             raise ExecError(f"query returned a non-boolean value for index {i}: {type_error(res, 'bool')}")
         if res:
@@ -426,7 +461,7 @@ def _path_args(args: tuple[Any, ...]) -> list[list[str]]:
         try:
             paths.append(dot_path(get_string(a)))
         except ExecError as exc:
-            raise ExecError(f"argument {i}: {exc}", cause=exc) from exc
+            raise _wrap(f"argument {i}", exc) from exc
     return paths
 
 
@@ -513,7 +548,7 @@ def map_each(target: Any, query: Query) -> Any:
             try:
                 res = query(v)
             except ExecError as exc:
-                raise ExecError(f"failed to process element {i}: {exc}", cause=exc) from exc
+                raise _wrap(f"failed to process element {i}", exc) from exc
             if res is DELETE:
                 continue
             out.append(v if res is NOTHING else res)
@@ -524,7 +559,7 @@ def map_each(target: Any, query: Query) -> Any:
             try:
                 res = query({"key": k, "value": v})
             except ExecError as exc:
-                raise ExecError(f"failed to process element {k}: {exc}", cause=exc) from exc
+                raise _wrap(f"failed to process element {k}", exc) from exc
             if res is DELETE:
                 continue
             obj[k] = v if res is NOTHING else res
@@ -591,24 +626,42 @@ def _go_sort(values: list, less: Callable[[list, int, int], bool]) -> list:
     return [v for _, v in sorted(enumerate(values), key=functools.cmp_to_key(cmp))]
 
 
-def _natural_less(label: str, left: Any, right: Any, i: int, j: int) -> bool:
-    """Benthos's default ordering: the left value's type picks numeric or byte-wise string order."""
+def _natural_less(label: str, left: Any, right: Any, i: int, j: int, source: str = "") -> bool:
+    """Benthos's default ordering: the left value's type picks numeric or byte-wise string order.
+    ``source`` names the query the values came from (``sort_by``), as Go's ``ErrFrom`` does."""
     if is_number(left):
-        return get_number(left) < _side(get_number, right, j, label)
+        return get_number(left) < _side(get_number, "number", right, j, label, source)
     if isinstance(left, (str, bytes, bytearray)):
-        return _bytes(get_string(left)) < _bytes(_side(get_string, right, j, label))
-    raise _SortError(f"{label} element {i}: {type_error(left, 'number', 'string')}")
+        return _bytes(get_string(left)) < _bytes(_side(get_string, "string", right, j, label, source))
+    raise _SortError(f"{label} element {i}: {ValueTypeError(left, ('number', 'string'), source)}")
 
 
 def _bytes(s: str) -> bytes:
     return s.encode("utf-8", "surrogatepass")
 
 
-def _side(conv: Callable[[Any], Any], v: Any, j: int, label: str) -> Any:
+def _side(conv: Callable[[Any], Any], kind: str, v: Any, j: int, label: str, source: str) -> Any:
     try:
         return conv(v)
+    except ExecError:
+        raise _SortError(f"{label} element {j}: {ValueTypeError(v, (kind,), source)}") from None
+
+
+def _sorted_or_error(values: list, less: Callable[[list, int, int], bool]) -> list:
+    """Run Go's sort; every error leaves as is, without the target's annotation (Benthos's
+    ``sort``, ``sort_by`` and ``sum`` return their errors unwrapped)."""
+    try:
+        return _go_sort(values, less)
+    except _SortError as exc:
+        raise _final(str(exc)) from None
+    except ValueTypeError as exc:
+        if exc.source:
+            raise
+        raise _final(str(exc), exc) from None
     except ExecError as exc:
-        raise _SortError(f"{label} element {j}: {exc}") from exc
+        if exc.annotated:
+            raise
+        raise _final(str(exc), exc) from None
 
 
 @method("sort", Param("compare", "query", default=None, nullable=True))
@@ -619,16 +672,14 @@ def sort(target: Any, compare: Query | None = None) -> list:
     if compare is None:
         def less(vals: list, i: int, j: int) -> bool:
             return _natural_less("sort", vals[i], vals[j], i, j)
+
     else:
         def less(vals: list, i: int, j: int) -> bool:
             res = compare({"left": vals[i], "right": vals[j]})
             if not isinstance(res, bool):
                 raise _type_error_from("sort argument", res, "bool")
             return res
-    try:
-        return _go_sort(list(target), less)
-    except _SortError as exc:
-        raise ExecError(str(exc)) from None
+    return _sorted_or_error(list(target), less)
 
 
 def _type_error_from(source: str, value: Any, *expected: str) -> ValueTypeError:
@@ -642,13 +693,12 @@ def sort_by(target: Any, query: Query) -> list:
     if not isinstance(target, list):
         raise type_error(target, "array")
 
-    def less(vals: list, i: int, j: int) -> bool:
-        return _natural_less("sort_by", query(vals[i]), query(vals[j]), i, j)
+    source = _query_annotation(query)
 
-    try:
-        return _go_sort(list(target), less)
-    except _SortError as exc:
-        raise ExecError(str(exc)) from None
+    def less(vals: list, i: int, j: int) -> bool:
+        return _natural_less("sort_by", query(vals[i]), query(vals[j]), i, j, source)
+
+    return _sorted_or_error(list(target), less)
 
 
 @method("unique", Param("emit", "query", default=None, nullable=True))
@@ -665,7 +715,7 @@ def unique(target: Any, emit: Query | None = None) -> list:
             try:
                 check = emit(v)
             except ExecError as exc:
-                raise ExecError(f"index {i}: {exc}", cause=exc) from exc
+                raise _wrap(f"index {i}", exc) from exc
         if isinstance(check, (str, bytes, bytearray)):
             key = check if isinstance(check, str) else bytes(check).decode("utf-8", "surrogateescape")
             fresh = key not in seen_str
@@ -694,7 +744,430 @@ def sum_(target: Any) -> Any:
         try:
             total += get_number(v)
         except ExecError as exc:
-            err = ExecError(f"index {i}: {exc}")
+            err = _final(f"index {i}: {exc}", exc)
     if err is not None:
         raise err
     return total
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON Schema (the checks and error texts of xeipuuv/gojsonschema, which Benthos uses)
+
+_TYPE_NAMES = ("array", "boolean", "integer", "number", "null", "object", "string")
+
+
+class _SchemaError(Exception):
+    pass
+
+
+class _Result:
+    """Errors ``(context path, description, property)`` and gojsonschema's match score (used to
+    pick which failing ``anyOf``/``oneOf`` branch to report)."""
+
+    __slots__ = ("errors", "score")
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[tuple[str, ...], str, str | None]] = []
+        self.score = 0
+
+    def add(self, ctx: tuple[str, ...], desc: str, prop: str | None = None) -> None:
+        self.errors.append((ctx, desc, prop))
+        self.score -= 2
+
+    def merge(self, other: _Result) -> None:
+        self.errors.extend(other.errors)
+        self.score += other.score
+
+
+def _schema_json(value: Any) -> str:
+    from .values import to_json
+
+    return to_json(_plain_numbers(value), escape_html=True)
+
+
+def _plain_numbers(v: Any) -> Any:
+    """gojsonschema re-encodes values without UseNumber: every number becomes a float64."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, list):
+        return [_plain_numbers(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain_numbers(x) for k, x in v.items()}
+    return v
+
+
+def _num_text(x: float) -> str:
+    """``big.Float.String()``: ``%.10g``."""
+    text = format(x, ".10g")
+    if "e" in text:
+        mant, exp = text.split("e")
+        sign = exp[0]
+        digits = exp[1:].lstrip("0")
+        text = f"{mant}e{sign}{digits.zfill(2)}"
+    return text
+
+
+def _fractions(x: Any) -> Any:
+    from fractions import Fraction
+
+    if isinstance(x, JsonFloat):
+        return Fraction(x.text)
+    return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
+
+
+class _GoSchema:
+    """A parsed schema and the validation walk of gojsonschema ``validateRecursive``."""
+
+    def __init__(self, root: Any) -> None:
+        if not isinstance(root, (dict, bool)):
+            raise _SchemaError("schema must be an object")
+        self.root = root
+
+    def resolve_ref(self, ref: str) -> Any:
+        if not ref.startswith("#"):
+            raise _SchemaError(f"remote references are not supported: {ref}")
+        node: Any = self.root
+        for part in [p for p in ref[1:].split("/") if p]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise _SchemaError(f"Object has no key '{part}'")
+        return node
+
+    def validate(self, schema: Any, value: Any, ctx: tuple[str, ...]) -> _Result:
+        res = _Result()
+        self._walk(schema, value, res, ctx)
+        return res
+
+    def _walk(self, s: Any, v: Any, res: _Result, ctx: tuple[str, ...]) -> None:
+        if isinstance(s, bool):
+            if not s:
+                res.add(ctx, "False always fails validation")
+            return
+        if "$ref" in s:
+            self._walk(self.resolve_ref(s["$ref"]), v, res, ctx)
+            return
+        types = s.get("type")
+        type_list = [types] if isinstance(types, str) else list(types or [])
+        shown = type_list[0] if len(type_list) == 1 else "[" + ",".join(type_list) + "]"
+        given = _json_type(v)
+        if type_list:
+            ok = given in type_list or (given == "integer" and "number" in type_list)
+            if not ok:
+                res.add(ctx, f"Invalid type. Expected: {shown}, given: {given}")
+                return
+        self._schema_level(s, v, res, ctx)
+        if given in ("integer", "number"):
+            self._number(s, v, res, ctx)
+        elif given == "array":
+            self._array(s, v, res, ctx)
+        elif given == "object":
+            self._object(s, v, res, ctx)
+        self._common(s, v, res, ctx)
+        if given == "string":
+            self._string(s, v, res, ctx)
+        if given == "object":
+            for key, sub in (s.get("properties") or {}).items():
+                if key in v:
+                    self._walk(sub, v[key], res, ctx + (key,))
+        res.score += 1
+
+    def _schema_level(self, s: dict, v: Any, res: _Result, ctx: tuple[str, ...]) -> None:
+        if s.get("anyOf"):
+            best: _Result | None = None
+            for sub in s["anyOf"]:
+                r = self.validate(sub, v, ctx)
+                if not r.errors:
+                    break
+                if best is None or r.score > best.score:
+                    best = r
+            else:
+                res.add(ctx, "Must validate at least one schema (anyOf)")
+                if best is not None:
+                    res.merge(best)
+        if s.get("oneOf"):
+            valid = 0
+            best = None
+            for sub in s["oneOf"]:
+                r = self.validate(sub, v, ctx)
+                if not r.errors:
+                    valid += 1
+                elif valid == 0 and (best is None or r.score > best.score):
+                    best = r
+            if valid != 1:
+                res.add(ctx, "Must validate one and only one schema (oneOf)")
+                if valid == 0 and best is not None:
+                    res.merge(best)
+        if s.get("allOf"):
+            valid = 0
+            for sub in s["allOf"]:
+                r = self.validate(sub, v, ctx)
+                if not r.errors:
+                    valid += 1
+                res.merge(r)
+            if valid != len(s["allOf"]):
+                res.add(ctx, "Must validate all the schemas (allOf)")
+        if "not" in s and not self.validate(s["not"], v, ctx).errors:
+            res.add(ctx, "Must not validate the schema (not)")
+        deps = s.get("dependencies")
+        if isinstance(deps, dict) and isinstance(v, dict):
+            for key in v:
+                dep = deps.get(key)
+                if isinstance(dep, list):
+                    for other in dep:
+                        if other not in v:
+                            res.add(ctx, f"Has a dependency on {other}")
+                elif dep is not None:
+                    self._walk(dep, v, res, ctx)
+        if "if" in s:
+            ok_if = not self.validate(s["if"], v, ctx).errors
+            branch = "then" if ok_if else "else"
+            if branch in s:
+                r = self.validate(s[branch], v, ctx)
+                if r.errors:
+                    res.add(ctx, f'Must validate "{branch}" as "if" was {"valid" if ok_if else "not valid"}')
+                    res.merge(r)
+        res.score += 1
+
+    def _common(self, s: dict, v: Any, res: _Result, ctx: tuple[str, ...]) -> None:
+        if "const" in s:
+            allowed = _schema_json(s["const"])
+            if _schema_json(v) != allowed:
+                res.add(ctx, f"{_field(ctx)} does not match: {allowed}")
+        if s.get("enum"):
+            allowed_list = [_schema_json(e) for e in s["enum"]]
+            if _schema_json(v) not in allowed_list:
+                res.add(ctx, f"{_field(ctx)} must be one of the following: {', '.join(allowed_list)}")
+        res.score += 1
+
+    def _array(self, s: dict, v: list, res: _Result, ctx: tuple[str, ...]) -> None:
+        items = s.get("items")
+        if isinstance(items, (dict, bool)):
+            for i, e in enumerate(v):
+                res.merge(self.validate(items, e, ctx + (str(i),)))
+        elif isinstance(items, list) and items:
+            for i in range(min(len(items), len(v))):
+                res.merge(self.validate(items[i], v[i], ctx + (str(i),)))
+            if len(items) < len(v):
+                extra = s.get("additionalItems", True)
+                if extra is False:
+                    res.add(ctx, "No additional items allowed on array")
+                elif isinstance(extra, dict):
+                    for i in range(len(items), len(v)):
+                        res.merge(self.validate(extra, v[i], ctx + (str(i),)))
+        if "minItems" in s and len(v) < s["minItems"]:
+            res.add(ctx, f"Array must have at least {_int_text(s['minItems'])} items")
+        if "maxItems" in s and len(v) > s["maxItems"]:
+            res.add(ctx, f"Array must have at most {_int_text(s['maxItems'])} items")
+        if s.get("uniqueItems"):
+            seen: dict[str, int] = {}
+            for j, e in enumerate(v):
+                key = _schema_json(e)
+                if key in seen:
+                    res.add(ctx, f"array items[{seen[key]},{j}] must be unique")
+                seen[key] = j
+        if "contains" in s:
+            best = None
+            for i, e in enumerate(v):
+                r = self.validate(s["contains"], e, ctx + (str(i),))
+                if not r.errors:
+                    break
+                if best is None or r.score > best.score:
+                    best = r
+            else:
+                res.add(ctx, "At least one of the items must match")
+                if best is not None:
+                    res.merge(best)
+        res.score += 1
+
+    def _object(self, s: dict, v: dict, res: _Result, ctx: tuple[str, ...]) -> None:
+        if "minProperties" in s and len(v) < s["minProperties"]:
+            res.add(ctx, f"Must have at least {_int_text(s['minProperties'])} properties")
+        if "maxProperties" in s and len(v) > s["maxProperties"]:
+            res.add(ctx, f"Must have at most {_int_text(s['maxProperties'])} properties")
+        for req in s.get("required") or []:
+            if req in v:
+                res.score += 1
+            else:
+                res.add(ctx, f"{req} is required", req)
+        props = s.get("properties") or {}
+        patterns = s.get("patternProperties") or {}
+        additional = s.get("additionalProperties", True)
+        for key, val in v.items():
+            matched = False
+            for pat, sub in patterns.items():
+                if _go_regex_search(pat, key):
+                    matched = True
+                    res.merge(self.validate(sub, val, ctx + (key,)))
+            if matched:
+                res.score += 1
+            if key in props or matched:
+                continue
+            if additional is False:
+                res.add(ctx, f"Additional property {key} is not allowed", key)
+            elif isinstance(additional, dict):
+                res.merge(self.validate(additional, val, ctx + (key,)))
+        if "propertyNames" in s:
+            for key in v:
+                r = self.validate(s["propertyNames"], key, ctx)
+                if r.errors:
+                    res.add(ctx, f'Property name of "{key}" does not match', key)
+                    res.merge(r)
+        res.score += 1
+
+    def _string(self, s: dict, v: str, res: _Result, ctx: tuple[str, ...]) -> None:
+        if "minLength" in s and len(v) < s["minLength"]:
+            res.add(ctx, f"String length must be greater than or equal to {_int_text(s['minLength'])}")
+        if "maxLength" in s and len(v) > s["maxLength"]:
+            res.add(ctx, f"String length must be less than or equal to {_int_text(s['maxLength'])}")
+        if "pattern" in s and not _go_regex_search(s["pattern"], v):
+            res.add(ctx, f"Does not match pattern '{s['pattern']}'")
+        if "format" in s and not _format_ok(s["format"], v):
+            res.add(ctx, f"Does not match format '{s['format']}'")
+        res.score += 1
+
+    def _number(self, s: dict, v: Any, res: _Result, ctx: tuple[str, ...]) -> None:
+        x = _fractions(v)
+        if "multipleOf" in s:
+            m = _fractions(s["multipleOf"])
+            if m != 0 and (x / m).denominator != 1:
+                res.add(ctx, f"Must be a multiple of {_num_text(float(s['multipleOf']))}")
+        maximum, minimum = s.get("maximum"), s.get("minimum")
+        ex_max, ex_min = s.get("exclusiveMaximum"), s.get("exclusiveMinimum")
+        # Draft 4 spells exclusivity as booleans beside maximum/minimum.
+        if ex_max is True and maximum is not None:
+            ex_max, maximum = maximum, None
+        if ex_min is True and minimum is not None:
+            ex_min, minimum = minimum, None
+        if isinstance(maximum, (int, float)) and not isinstance(maximum, bool) and x > _fractions(maximum):
+            res.add(ctx, f"Must be less than or equal to {_num_text(float(maximum))}")
+        if isinstance(ex_max, (int, float)) and not isinstance(ex_max, bool) and x >= _fractions(ex_max):
+            res.add(ctx, f"Must be less than {_num_text(float(ex_max))}")
+        if isinstance(minimum, (int, float)) and not isinstance(minimum, bool) and x < _fractions(minimum):
+            res.add(ctx, f"Must be greater than or equal to {_num_text(float(minimum))}")
+        if isinstance(ex_min, (int, float)) and not isinstance(ex_min, bool) and x <= _fractions(ex_min):
+            res.add(ctx, f"Must be greater than {_num_text(float(ex_min))}")
+        res.score += 1
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+            return "number"
+        return "integer" if float(v).is_integer() else "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    return "string"
+
+
+def _int_text(n: Any) -> str:
+    return str(int(n)) if isinstance(n, (int, float)) else str(n)
+
+
+def _field(ctx: tuple[str, ...]) -> str:
+    return ".".join(ctx) if ctx else "(root)"
+
+
+def _go_regex_search(pattern: str, text: str) -> bool:
+    import re
+
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
+def _format_ok(fmt: str, v: str) -> bool:
+    """The format checks gojsonschema applies by default (unknown formats pass)."""
+    import ipaddress
+    import re
+    import uuid as _uuid
+
+    from . import timefmt
+
+    try:
+        if fmt == "date-time":
+            timefmt.parse_layout(timefmt.RFC3339, v)
+        elif fmt == "date":
+            timefmt.parse_layout("2006-01-02", v)
+        elif fmt == "time":
+            try:
+                timefmt.parse_layout("15:04:05Z07:00", v)
+            except timefmt.GoTimeError:
+                timefmt.parse_layout("15:04:05", v)
+        elif fmt in ("email", "idn-email"):
+            return re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", v) is not None
+        elif fmt == "ipv4":
+            return ":" not in v and isinstance(ipaddress.ip_address(v), ipaddress.IPv4Address)
+        elif fmt == "ipv6":
+            return ":" in v and bool(ipaddress.ip_address(v))
+        elif fmt in ("hostname", "idn-hostname"):
+            return len(v) <= 253 and all(
+                re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", label) for label in v.rstrip(".").split(".")
+            )
+        elif fmt == "uuid":
+            _uuid.UUID(v)
+            return re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", v) is not None
+        elif fmt == "regex":
+            re.compile(v)
+        elif fmt in ("uri", "iri"):
+            from .lib_parsing import go_url_parse
+
+            return bool(go_url_parse(v)["scheme"])
+        elif fmt in ("uri-reference", "iri-reference"):
+            from .lib_parsing import go_url_parse
+
+            go_url_parse(v)
+    except (ValueError, ExecError, re.error):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_schema(text: str) -> _GoSchema:
+    from .lib_parsing import go_json_decode
+
+    try:
+        doc = go_json_decode(text, use_number=True)
+    except ValueError as exc:
+        raise ExecError(f"failed to parse json schema definition: {exc}") from None
+    try:
+        return _GoSchema(doc)
+    except _SchemaError as exc:
+        raise ExecError(f"failed to parse json schema definition: {exc}") from None
+
+
+@method("json_schema", Param("schema", "string"))
+def json_schema(target: Any, schema: str) -> Any:
+    """The target unchanged when it validates against the schema; otherwise one line per
+    violation in gojsonschema's words (``foo invalid type. expected: string, given: integer``)."""
+    compiled = _compile_schema(schema)
+    try:
+        res = compiled.validate(compiled.root, target, ())
+    except _SchemaError as exc:
+        raise ExecError(str(exc)) from None
+    if not res.errors:
+        return target
+    lines = []
+    for ctx, desc, prop in res.errors:
+        description = desc.lower()
+        if prop is not None:
+            lowered = description
+            if lowered.startswith(prop.lower()):
+                lowered = lowered[len(prop):]
+            description = prop + lowered
+        lines.append(f"{_field(ctx)} {description}")
+    raise ExecError("\n".join(lines))

@@ -99,7 +99,8 @@ def test_yaml_round_trip_keeps_strings_that_look_like_other_types() -> None:
     doc = {"a": "true", "b": "1.5", "c": "2020-01-01", "d": "yes", "e": "plain"}
     text = format_yaml_text(doc)
     assert text == 'a: "true"\nb: "1.5"\nc: "2020-01-01"\nd: "yes"\ne: plain\n'
-    out = bloblang.parse("root = this.s.parse_yaml()").apply(('{"s": %s}' % __import__("json").dumps(text)).encode())
+    payload = __import__("json").dumps({"s": text}).encode()
+    out = bloblang.parse("root = this.s.parse_yaml()").apply(payload)
     assert out is not None and __import__("json").loads(out.content) == doc
 
 
