@@ -158,8 +158,9 @@ def load_directory(path: str, *, allow_impure_bloblang: bool = False) -> tuple[l
     """Load every ``*.yaml``/``*.yml``/``*.json`` file of a directory, in name order.
 
     A broken file is reported and skipped while the others load. Inactive and internal APIs
-    are validated (their problems are reported) but not returned. A listen path already taken by an earlier
-    file is reported and that later API skipped.
+    are validated (their problems are reported) but not returned. A listen path already taken
+    by an earlier file is reported and that later API skipped. ``allow_impure_bloblang`` is
+    passed on to :func:`load_file`.
     """
     problems: list[Problem] = []
     apis: list[ApiDefinition] = []
