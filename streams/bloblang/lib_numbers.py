@@ -90,9 +90,10 @@ def parse_float(text: str, bits: int = 64) -> float:
     if special is not None:
         return special
     value: float | None = None
-    if _FLOAT_DEC.fullmatch(text) and "_" not in text:
+    if _FLOAT_DEC.fullmatch(text):
+        # Go accepts ``_`` between digits (``1_000.5``); the pattern only lets it in there.
         try:
-            value = float(text)
+            value = float(text.replace("_", ""))
         except ValueError:
             value = None
     else:
@@ -173,6 +174,9 @@ def to_int(value: Any) -> int:
     """``value.IToInt``: numbers that are whole int64s, or strings parsed with base prefixes."""
     if isinstance(value, bool):
         raise type_error(value, "number")
+    if isinstance(value, JsonFloat):
+        # A number read from the input is a json.Number in Go, parsed as an integer text.
+        return parse_int(value.text)
     if isinstance(value, int):
         if value > INT64_MAX:
             raise ExecError("unsigned integer value is too large to be cast as a signed integer")
@@ -182,8 +186,11 @@ def to_int(value: Any) -> int:
             raise ExecError("cannot convert +/-INF to an integer")
         if math.isnan(value):
             raise ExecError("cannot convert NAN to an integer")
-        if value > 9223372036854775807.0:
+        if value > 9223372036854775808.0:
             raise ExecError("float value is too large to be cast as a signed integer")
+        if value == 9223372036854775808.0:
+            # NOTE: Go's int64(2^63) overflows, so its "is it whole" check fails.
+            raise ExecError(_DECIMALS_SIGNED)
         if value < -9223372036854775808.0:
             raise ExecError("float value is too small to be cast as a signed integer")
         if value != math.trunc(value):
@@ -200,6 +207,12 @@ def to_uint(value: Any) -> int:
     """``value.IToUint``: non-negative whole numbers up to uint64, or parsed strings."""
     if isinstance(value, bool):
         raise type_error(value, "number")
+    if isinstance(value, JsonFloat):
+        # Go reads a json.Number with Int64() here, so even a large unsigned text fails.
+        n = parse_int(value.text)
+        if n < 0:
+            raise ExecError("signed integer value is negative and cannot be cast as an unsigned integer")
+        return n
     if isinstance(value, int):
         if value < 0:
             raise ExecError("signed integer value is negative and cannot be cast as an unsigned integer")
@@ -227,6 +240,8 @@ def to_float64(value: Any) -> float:
     """``value.IToFloat64``: any number, or a string parsed as a float64."""
     if isinstance(value, bool):
         raise type_error(value, "number")
+    if isinstance(value, JsonFloat):
+        return parse_float(value.text)
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, (bytes, bytearray)):
@@ -264,7 +279,12 @@ def _sized_unsigned(bits: int, article: str) -> Callable[[Any], int]:
 
 def _register_cast(name: str, convert: Callable[[Any], Any], doc: str) -> None:
     def impl(target: Any) -> Any:
-        return convert(target)
+        try:
+            return convert(target)
+        except ExecError as err:
+            # NOTE: Benthos registers the casts as plugin methods, whose errors are passed on
+            # without naming the target (no ``field `this.a`: `` and no ``from ...``).
+            raise ExecError(str(err), cause=err.cause, annotated=True) from None
 
     impl.__doc__ = doc
     impl.__name__ = name
@@ -292,7 +312,9 @@ def float32(target: Any) -> float:
     """Cast to a float32; the result keeps float32's shortest text (``6.674283e-11``)."""
     if isinstance(target, bool):
         raise type_error(target, "number")
-    if isinstance(target, (int, float)):
+    if isinstance(target, JsonFloat):
+        value = parse_float(target.text, 32)
+    elif isinstance(target, (int, float)):
         value = _to_float32_lenient(float(target))
     elif isinstance(target, (str, bytes, bytearray)):
         text = target if isinstance(target, str) else bytes(target).decode("utf-8", "replace")
@@ -322,7 +344,7 @@ def _number(target: Any) -> int | float:
 
 def _whole(f: float) -> int | float:
     """An int when the rounded float fits int64 (IToInt succeeds), else the float."""
-    if math.isfinite(f) and -9223372036854775808.0 <= f <= 9223372036854775807.0:
+    if math.isfinite(f) and -9223372036854775808.0 <= f < 9223372036854775808.0:
         return int(f)
     return f
 

@@ -71,6 +71,8 @@ def same(a: Any, b: Any) -> bool:
         ("float64", "6.674282313423543523453425345e-11", (), 6.674282313423544e-11),
         ("float64", "0x1p-2", (), 0.25),
         ("float64", 3, (), 3.0),
+        ("float64", "1_000.5", (), 1000.5),
+        ("ceil", 9223372036854775807.0, (), 9223372036854775808.0),
     ],
 )
 def test_number_methods(name: str, target: Any, args: tuple[Any, ...], expected: Any) -> None:
@@ -108,9 +110,24 @@ def test_float32_keeps_its_short_text() -> None:
         ("uint8", 256, "value is too large to be cast as an 8-bit unsigned integer"),
         ("float64", "abc", 'strconv.ParseFloat: parsing "abc": invalid syntax'),
         ("float64", "1e400", 'strconv.ParseFloat: parsing "1e400": value out of range'),
+        ("float64", "1__0", 'strconv.ParseFloat: parsing "1__0": invalid syntax'),
+        # A number read from the input is a json.Number in Go: the casts parse its text.
+        ("int64", JsonFloat("12.5"), 'strconv.ParseInt: parsing "12.5": invalid syntax'),
+        ("uint64", JsonFloat("18446744073709551615"), 'strconv.ParseInt: parsing "18446744073709551615": value out of range'),
+        ("float32", JsonFloat("1e39"), 'strconv.ParseFloat: parsing "1e39": value out of range'),
     ],
 )
 def test_number_method_errors(name: str, target: Any, error: str) -> None:
     with pytest.raises(ExecError) as err:
         call(name, target, *((10,) if name.startswith("bitwise") else ()))
     assert str(err.value) == error
+
+
+def test_cast_errors_do_not_name_the_target() -> None:
+    # The casts are plugin methods in Benthos: their errors are passed on as they are.
+    with pytest.raises(ExecError) as err:
+        call("int8", 300)
+    assert err.value.annotated
+    with pytest.raises(ExecError) as err:
+        call("int64", True)
+    assert err.value.annotated and str(err.value) == "expected number value, got bool (true)"
