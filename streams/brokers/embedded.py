@@ -10,8 +10,9 @@ How it stays cheap under gevent:
 
 * Writes (produce, commits, leases) run on one dedicated OS thread per process with its own
   connection. sqlite releases the GIL while it works, so an fsync or a wait for another process's
-  write lock never blocks the event loop. Produces queued while a write is in flight are committed
-  together in the next transaction (group commit), which is where the throughput comes from.
+  write lock never blocks the event loop. Everything queued while a write is in flight (records,
+  offset commits, heartbeats) goes into the next transaction, each job in its own savepoint
+  (group commit: one fsync for many callers), which is where the throughput comes from.
 * Reads run on the event loop with a second connection; in WAL mode readers never wait for
   writers and each read is one indexed range query on ``(topic, partition, offset)``.
 * Waiting for records does not spin: a waiting reader registers the offsets it wants, and one
@@ -23,14 +24,21 @@ Durability: ``produce`` returns after the transaction holding the record commits
 ``synchronous="FULL"`` the WAL is fsynced on every commit (a 200 survives power loss); ``"NORMAL"``
 survives a crash of the process but not of the machine, and is faster.
 
-Retention: by default everything is kept forever (the file grows). ``max_records_per_partition``
-keeps only the newest N records of each partition; older offsets are deleted when newer ones are
-written, and readers positioned before the oldest kept offset skip forward to it.
+Retention: by default everything is kept forever (the file grows; delete the data directory to
+start over). ``max_records_per_partition`` keeps only the newest N records of each partition;
+older offsets are deleted when newer ones are written, and readers positioned before the oldest
+kept offset skip forward to it (so a reader that falls that far behind loses records).
 
 Consumer groups: each ``GroupConsumer`` is a member with a random id. Members heartbeat every
 ``lease_seconds / 3`` from a greenlet; a partition belongs to the member holding an unexpired
-lease on it. Partitions are spread evenly over live members; a member gives a partition away only
-once everything it fetched from it is committed, so a record is processed by one member at a time.
+lease on it. Partitions are spread evenly over live members; a member that must give a partition
+to a newcomer stops fetching from it and lets go once everything it fetched is committed, so a
+record is processed by one member at a time. A commit for a partition the member no longer holds
+is refused with ``BrokerError`` (as Kafka refuses it). Lease time is wall-clock time, shared by
+the processes of one host; a member whose event loop stalls longer than the lease loses its
+partitions.
+
+Failures of SQLite (disk full, a damaged file) are raised as ``BrokerError``.
 When a process dies its leases expire after ``lease_seconds`` and other members take the
 partitions over, re-reading from the committed offset (at-least-once).
 """
