@@ -36,3 +36,10 @@ def worker_exit(server, worker):
     except Exception:  # the app never loaded: nothing to drain
         return
     wsgi.runner.drain()
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's files from the shared Prometheus directory (when one is used)."""
+    from streams.observability import mark_process_dead
+
+    mark_process_dead(worker.pid)
