@@ -504,18 +504,20 @@ def _lookup(table: list[str], val: str) -> tuple[int, str]:
     raise _Bad
 
 
-def _skip(value: str, prefix: str) -> str:
+def _skip(value: str, prefix: str) -> tuple[str, bool]:
+    """Go's ``skip``: consume the literal prefix; on a mismatch also return how far it got, which
+    Go's error text shows."""
     while prefix:
         if prefix[0] == " ":
             if value and value[0] != " ":
-                raise _Bad
+                return value, False
             prefix = prefix.lstrip(" ")
             value = value.lstrip(" ")
             continue
         if not value or value[0] != prefix[0]:
-            raise _Bad
+            return value, False
         prefix, value = prefix[1:], value[1:]
-    return value
+    return value, True
 
 
 def _parse_nanos(value: str, nbytes: int) -> int:
@@ -599,10 +601,9 @@ def parse_layout(layout: str, value: str, default_tz: Any = UTC) -> Timestamp:
     zone_name = ""
     while True:
         prefix, std, suffix = _next_chunk(layout)
-        try:
-            value = _skip(value, prefix)
-        except _Bad:
-            raise _parse_error(alayout, avalue, prefix, value) from None
+        value, ok = _skip(value, prefix)
+        if not ok:
+            raise _parse_error(alayout, avalue, prefix, value)
         if std is None:
             if value:
                 raise _parse_error(alayout, avalue, "", value, ": extra text: " + go_quote(value))
