@@ -280,10 +280,15 @@ def test_many_groups_share_one_connection(
                 pass
         return count
 
-    before = sockets()
-    for i in range(1, 51):
+    def round_trip(i: int) -> dict[int, int]:
         broker.commit(f"{unique_name}-u{i}", unique_name, {0: i})
-        assert broker.committed(f"{unique_name}-u{i}", unique_name) == {0: i}
+        return broker.committed(f"{unique_name}-u{i}", unique_name)
+
+    before = sockets()
+    # Concurrently, as requests of many users would: all through the one admin connection.
+    jobs = [gevent.spawn(round_trip, i) for i in range(1, 101)]
+    gevent.joinall(jobs, timeout=DEADLINE * 2, raise_error=True)
+    assert [job.get(block=False) for job in jobs] == [{0: i} for i in range(1, 101)]
     assert sockets() <= before
 
 
