@@ -267,6 +267,8 @@ def _cramjam() -> Any:
 
 def _zlib_level(name: str, level: int) -> int:
     if level < -2 or level > 9:
+        if name == "flate":
+            raise ExecError(f"flate: invalid compression level {level}: want value in range [-2, 9]")
         raise ExecError(f"{name}: invalid compression level: {level}")
     return level
 
@@ -309,6 +311,18 @@ def _compressor(algorithm: str, level: int) -> Callable[[bytes], bytes]:
     raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
 
 
+def _corrupt_offset(data: bytes, wbits: int) -> int:
+    """Where zlib notices the damage: the count of bytes fed when it fails (Go reports
+    ``corrupt input before offset N`` with the bytes its reader had consumed)."""
+    obj = zlib.decompressobj(wbits)
+    for i in range(len(data)):
+        try:
+            obj.decompress(data[i : i + 1])
+        except zlib.error:
+            return i + 1
+    return len(data)
+
+
 def _inflate(data: bytes, wbits: int, name: str) -> bytes:
     obj = zlib.decompressobj(wbits)
     try:
@@ -316,7 +330,8 @@ def _inflate(data: bytes, wbits: int, name: str) -> bytes:
     except zlib.error:
         if name == "zlib" and (len(data) < 2 or (data[0] << 8 | data[1]) % 31 or data[0] & 0x0F != 8):
             raise ExecError("zlib: invalid header") from None
-        raise ExecError(f"{name}: corrupt input") from None
+        offset = _corrupt_offset(data[2:] if name == "zlib" else data, -zlib.MAX_WBITS)
+        raise ExecError(f"flate: corrupt input before offset {offset}") from None
     if not obj.eof:
         raise ExecError("unexpected EOF")
     return out
@@ -337,11 +352,21 @@ def _gunzip(data: bytes) -> bytes:
         raise ExecError("flate: corrupt input") from None
 
 
-def _crj(call: Callable[[], Any], name: str) -> bytes:
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"
+
+
+def _crj(call: Callable[[], Any], name: str, data: bytes) -> bytes:
+    if name == "lz4" and data[:4] != _LZ4_MAGIC:
+        raise ExecError("lz4: bad magic number" if len(data) >= 4 else "unexpected EOF")
     try:
         return bytes(call())
-    except Exception as exc:  # cramjam raises its own DecompressionError
-        raise ExecError(f"{name}: corrupt input ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - cramjam raises its own DecompressionError
+        if name == "snappy":
+            # Go's snappy is klauspost's s2-backed decoder.
+            raise ExecError("s2: corrupt input") from None
+        if name == "lz4" and "truncat" in str(exc).lower():
+            raise ExecError("unexpected EOF") from None
+        raise ExecError(f"{name}: corrupt input") from None
 
 
 def _decompressor(algorithm: str) -> Callable[[bytes], bytes]:
@@ -361,11 +386,11 @@ def _decompressor(algorithm: str) -> Callable[[bytes], bytes]:
 
         return bunzip
     if algorithm == "snappy":
-        return lambda data: _crj(lambda: _cramjam().snappy.decompress_raw(data), "snappy")
+        return lambda data: _crj(lambda: _cramjam().snappy.decompress_raw(data), "snappy", data)
     if algorithm == "lz4":
-        return lambda data: _crj(lambda: _cramjam().lz4.decompress(data), "lz4")
+        return lambda data: _crj(lambda: _cramjam().lz4.decompress(data), "lz4", data)
     if algorithm == "zstd":
-        return lambda data: _crj(lambda: _cramjam().zstd.decompress(data), "zstd")
+        return lambda data: _crj(lambda: _cramjam().zstd.decompress(data), "zstd", data)
     raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
 
 

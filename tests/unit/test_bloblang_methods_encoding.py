@@ -85,6 +85,7 @@ def test_decompress_interoperates_with_other_implementations() -> None:
     [
         (("bzip9",), "compression type not recognised: bzip9"),
         (("gzip", 12), "gzip: invalid compression level: 12"),
+        (("flate", 12), "flate: invalid compression level 12: want value in range [-2, 9]"),
     ],
 )
 def test_compress_errors(args: tuple[Any, ...], error: str) -> None:
@@ -194,3 +195,19 @@ def test_uuid_v5() -> None:
     with pytest.raises(ExecError) as err:
         call("uuid_v5", "x", "nope")
     assert str(err.value) == 'invalid ns uuid: "nope"'
+
+
+@pytest.mark.parametrize(
+    "algorithm, error",
+    [
+        ("flate", "flate: corrupt input before offset 5"),
+        ("snappy", "s2: corrupt input"),
+        ("lz4", "lz4: bad magic number"),
+        ("gzip", "gzip: invalid header"),
+        ("zlib", "zlib: invalid header"),
+    ],
+)
+def test_decompress_error_texts(algorithm: str, error: str) -> None:
+    with pytest.raises(ExecError) as err:
+        call("decompress", b"hello", algorithm)
+    assert str(err.value) == error
