@@ -43,9 +43,7 @@ def uuid_v7(ctx: Any, at: Timestamp | None = None) -> str:
     """A time-ordered version 7 UUID, for now or for the given timestamp (millisecond precision)."""
     if at is None:
         return _uuid7_at(time.time_ns() // 1_000_000)
-    if at.ns < 0:
-        # NOTE: a v7 timestamp is unsigned; Go's library refuses times before the epoch too.
-        raise ExecError(f"unable to generate uuid v7 at time {at}: time is before the Unix epoch")
+    # NOTE: times before 1970 wrap into the 48-bit field, as Go's library does.
     return _uuid7_at(at.ns // 1_000_000)
 
 
@@ -80,8 +78,8 @@ def nanoid(ctx: Any, length: int | None = None, alphabet: str | None = None) -> 
         raise ExecError("field length must be specified when an alphabet is specified")
     if length is None:
         length = 21
-    if length <= 0:
-        raise ExecError("size must be positive integer")
+    if length < 0:
+        raise ExecError("negative id length")
     symbols = _NANOID_ALPHABET if alphabet is None else alphabet
     if not symbols or len(symbols) > 255:
         raise ExecError("alphabet must not be empty and contain no more than 255 chars")
@@ -122,6 +120,9 @@ def random_int() -> Callable[..., int]:
 
 
 def _seed_value(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, float)):
-        raise ExecError(f"failed to seed random number generator: expected number value, got {type_name(seed)}")
-    return int(seed)
+    from .lib_numbers import to_int  # Go's value.IToInt: numbers and integer strings
+
+    try:
+        return to_int(seed)
+    except ExecError as err:
+        raise ExecError(f"failed to seed random number generator: {err}", cause=err) from err

@@ -100,6 +100,20 @@ def test_random_int_bad_range(low: int, high: int, text: str) -> None:
     assert str(err.value) == text
 
 
-def test_random_int_seed_must_be_a_number() -> None:
-    with pytest.raises(ExecError, match="failed to seed random number generator: expected number value, got string"):
+def test_random_int_seed_must_be_an_integer() -> None:
+    with pytest.raises(ExecError) as err:
         FUNCTIONS["random_int"].impl()(None, "x", 0, 5)
+    assert str(err.value) == 'failed to seed random number generator: strconv.ParseInt: parsing "x": invalid syntax'
+    with pytest.raises(ExecError, match="^failed to seed random number generator: float value contains decimals"):
+        FUNCTIONS["random_int"].impl()(None, 5.5, 0, 5)
+    assert 0 <= FUNCTIONS["random_int"].impl()(None, "12", 0, 5) <= 5
+
+
+def test_nanoid_lengths() -> None:
+    assert call("nanoid", 0) == ""
+    with pytest.raises(ExecError, match="^negative id length$"):
+        call("nanoid", -1)
+
+
+def test_uuid_v7_before_the_epoch_wraps() -> None:
+    assert call("uuid_v7", Timestamp(-5 * 10**9)).startswith("ffffffff-ec78-7")
