@@ -969,12 +969,11 @@ def _sf_str(s: str, width: int, padding: int, upper: bool, swap: bool) -> str:
     if width > len(s) and padding != _NOPAD:
         ch = " " if padding < _EXPLICIT else chr(padding & 0x7F)
         pad = ch * (width - len(s))
-    if swap:
-        if len(s) > 1 and s[1] < "a":
-            return pad + s.lower()
-        return pad + s.upper()
-    if upper:
-        return pad + s.upper()
+    # NOTE: the library flips case with bit masks, so "+1345".upper() becomes control bytes.
+    if swap and len(s) > 1 and s[1] < "a":
+        return pad + "".join(chr(ord(c) | 0x20) if ord(c) < 0x80 else c for c in s)
+    if swap or upper:
+        return pad + "".join(chr(ord(c) & 0x5F) if ord(c) < 0x80 else c for c in s)
     return pad + s
 
 
@@ -1144,25 +1143,46 @@ def strftime(ts: Timestamp, fmt: str) -> str:
 
 
 def _sf_zone(offset: int, colons: int, width: int, padding: int) -> str:
-    sign = "-" if offset < 0 else "+"
-    off = abs(offset)
-    body = f"{off // 3600:02d}"
-    rem = off % 3600
-    if colons <= 2 or rem != 0:
-        if colons:
-            body += ":"
-        body += f"{rem // 60:02d}"
-        rem %= 60
-        if colons == 2 or (colons == 3 and rem != 0):
-            body += f":{rem:02d}"
-    text = sign + body
-    if padding != _NOPAD and width > len(text):
-        ch = chr(padding & 0x7F) if padding >= _EXPLICIT else "0"
-        if ch == "0":
-            text = sign + ch * (width - len(text)) + body
+    """``%z`` / ``%:z`` / ``%::z`` / ``%:::z`` with the library's padding moves (a space pad
+    goes before the sign, a zero pad after it)."""
+    buf: list[str] = []
+    if padding != _NOPAD:
+        buf.extend(chr(padding & 0x7F) * max(width - 1, 0))
+    j = len(buf)
+    if offset < 0:
+        buf.append("-")
+        offset = -offset
+    else:
+        buf.append("+")
+    k = len(buf)
+    buf.extend(_sf_int(offset // 3600, 2, padding))
+    if buf[k] == " ":
+        buf[k - 1], buf[k] = buf[k], buf[k - 1]
+    offset %= 3600
+    if colons <= 2 or offset != 0:
+        if colons != 0:
+            buf.append(":")
+        buf.extend(f"{offset // 60:02d}")
+        offset %= 60
+        if colons == 2 or (colons == 3 and offset != 0):
+            buf.append(":")
+            buf.extend(f"{offset:02d}")
+    if j != 0:
+        n = len(buf)
+        k = j + 1 - (n - j)
+        if k < 0:
+            new_len = j + 1 - k
+            k = 0
         else:
-            text = ch * (width - len(text)) + text
-    return text
+            new_len = j + 1
+        buf[k:k + (n - j)] = buf[j:n]
+        del buf[new_len:]
+        if chr(padding & 0x7F) == "0":
+            buf[0], buf[k] = buf[k], buf[0]
+    return "".join(buf)
+
+
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
 def go_strconv_quote(s: str) -> str:
@@ -1171,12 +1191,8 @@ def go_strconv_quote(s: str) -> str:
     for ch in s:
         if ch == '"' or ch == "\\":
             out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
+        elif ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
         elif ch < " " or ch == "\x7f":
             out.append(f"\\x{ord(ch):02x}")
         else:
