@@ -109,8 +109,8 @@ class StreamEndpoint:
         finally:
             instance.release()
         if delivery is None:
-            raise falcon.HTTPRequestTimeout(
-                description=f"no message for this request within {route.timeout:g}s"
+            raise falcon.HTTPError(
+                falcon.HTTP_408, description=f"no message for this request within {route.timeout:g}s"
             )
         resp.content_type = sniff_content_type(delivery.content)
         resp.set_header("X-Stream-Position", delivery.event_id)
