@@ -21,6 +21,7 @@ class MappingProcessor(MessageProcessor):
     def __init__(self, source: str, res: Resources, mutate: bool) -> None:
         self.mapping = res.mapping(source)
         self.mutate = mutate
+        self.res = res
         self.log = res.logger()
 
     def process_message(
@@ -34,6 +35,7 @@ class MappingProcessor(MessageProcessor):
             return self.mapping.apply_message(msg, batch, index)
         except MappingError as exc:
             self.log.debug(f"mapping failed: {exc}")
+            self.res.incr("processor_error")
             msg.error = str(exc)
             return msg
 
