@@ -888,10 +888,8 @@ def go_csv_read_all(data: bytes, comma: str, lazy_quotes: bool) -> list[list[str
                     buf += line
                     col += len(line)
                     nxt = read_line()
-                    if nxt is None:
-                        line = b""
-                    else:
-                        line = nxt
+                    line = nxt or b""
+                    if line:
                         pos_line += 1
                         col = 1
                 else:
@@ -1093,6 +1091,8 @@ def _parse_host(host: str) -> str:
         colon_port = host[i + 1:]
         if not _valid_port(colon_port):
             raise _UrlError(f"invalid port {timefmt.go_strconv_quote(colon_port)} after host")
+    elif "[" in host:
+        raise _UrlError("invalid IP-literal")
     else:
         i = host.rfind(":")
         if i != -1:

@@ -1195,6 +1195,10 @@ def go_strconv_quote(s: str) -> str:
             out.append(_GO_ESCAPES[ch])
         elif ch < " " or ch == "\x7f":
             out.append(f"\\x{ord(ch):02x}")
+        elif "\udc80" <= ch <= "\udcff":  # an invalid UTF-8 byte kept by surrogateescape
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif not ch.isprintable():
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
         else:
             out.append(ch)
     out.append('"')
