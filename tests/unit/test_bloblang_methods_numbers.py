@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import math
 from typing import Any
 
@@ -131,3 +132,122 @@ def test_cast_errors_do_not_name_the_target() -> None:
     with pytest.raises(ExecError) as err:
         call("int64", True)
     assert err.value.annotated and str(err.value) == "expected number value, got bool (true)"
+
+
+BENTHOS_CASES = [
+    ("root = [this.a.ceil(), this.a.floor(), this.a.round(), this.a.abs()]", "{\"a\":-2.5}"),
+    ("root = [this.a.ceil(), this.a.floor(), this.a.round(), this.a.abs()]", "{\"a\":7}"),
+    ("root = [this.a.ceil(), this.a.floor(), this.a.round()]", "{\"a\":1e300}"),
+    ("root = [this.a.ceil(), this.a.floor(), this.a.round()]", "{\"a\":9223372036854775807.0}"),
+    ("root = [this.a.ceil(), this.a.floor(), this.a.round()]", "{\"a\":-9223372036854775808.0}"),
+    ("root = [this.a.ceil(), this.a.floor(), this.a.round()]", "{\"a\":18446744073709551615}"),
+    ("root = this.a.abs()", "{\"a\":18446744073709551615}"),
+    ("root = this.a.abs()", "{\"a\":-9223372036854775808}"),
+    ("root = this.a.abs()", "{\"a\":\"5\"}"),
+    ("root = this.a.abs()", "{\"a\":-0.0}"),
+    ("root = [this.a.log(), this.a.log10()]", "{\"a\":100}"),
+    ("root = [this.a.log().string(), this.a.log10().string()]", "{\"a\":-1}"),
+    ("root = [this.a.log().string(), this.a.log10().string()]", "{\"a\":0}"),
+    ("root = this.a.log()", "{\"a\":-1}"),
+    ("root = this.a.log()", "{\"a\":\"x\"}"),
+    ("root = [this.a.max(), this.a.min()]", "{\"a\":[1,5.5,-3]}"),
+    ("root = this.a.max()", "{\"a\":[]}"),
+    ("root = this.a.max()", "{\"a\":[1,\"x\"]}"),
+    ("root = this.a.max()", "{\"a\":\"x\"}"),
+    ("root = [this.a.pow(2), this.a.pow(0.5), this.a.pow(-1)]", "{\"a\":4}"),
+    ("root = [this.a.pow(0.5).string(), this.a.pow(1000).string()]", "{\"a\":-8}"),
+    ("root = this.a.pow(this.b)", "{\"a\":2,\"b\":\"x\"}"),
+    ("root = [this.a.bitwise_and(6), this.a.bitwise_or(6), this.a.bitwise_xor(6)]", "{\"a\":12}"),
+    ("root = [this.a.bitwise_and(6), this.a.bitwise_or(6), this.a.bitwise_xor(6)]", "{\"a\":12.7}"),
+    ("root = [this.a.bitwise_and(-1)]", "{\"a\":18446744073709551615}"),
+    ("root = this.a.bitwise_and(1)", "{\"a\":\"3\"}"),
+    ("root = this.a.bitwise_and(1.5)", "{\"a\":3}"),
+    ("root = [this.a.int64(), this.a.int32(), this.a.int16(), this.a.int8(), this.a.uint64(), this.a.uint32(), this.a.uint16(), this.a.uint8()]", "{\"a\":\"12\"}"),
+    ("root = [this.a.int64(), this.a.uint64()]", "{\"a\":\"0x1F\"}"),
+    ("root = [this.a.int64(), this.a.uint64()]", "{\"a\":\"0o17\"}"),
+    ("root = [this.a.int64(), this.a.uint64()]", "{\"a\":\"017\"}"),
+    ("root = [this.a.int64(), this.a.uint64()]", "{\"a\":\"0b101\"}"),
+    ("root = [this.a.int64(), this.a.uint64()]", "{\"a\":\"1_000\"}"),
+    ("root = this.a.int64()", "{\"a\":\"+5\"}"),
+    ("root = this.a.uint64()", "{\"a\":\"+5\"}"),
+    ("root = this.a.int64()", "{\"a\":\" 5\"}"),
+    ("root = this.a.int64()", "{\"a\":\"5.0\"}"),
+    ("root = this.a.int64()", "{\"a\":\"0x\"}"),
+    ("root = this.a.int64()", "{\"a\":\"_1\"}"),
+    ("root = this.a.int64()", "{\"a\":\"0x_1\"}"),
+    ("root = this.a.int64()", "{\"a\":\"1__0\"}"),
+    ("root = this.a.int64()", "{\"a\":12.5}"),
+    ("root = this.a.int64()", "{\"a\":1e19}"),
+    ("root = this.a.int64()", "{\"a\":-1e19}"),
+    ("root = this.a.int64()", "{\"a\":18446744073709551615}"),
+    ("root = this.a.int64()", "{\"a\":true}"),
+    ("root = this.a.int64()", "{\"a\":null}"),
+    ("root = this.a.int64()", "{\"a\":[1]}"),
+    ("root = this.a.int32()", "{\"a\":2147483648}"),
+    ("root = this.a.int32()", "{\"a\":-2147483649}"),
+    ("root = this.a.int16()", "{\"a\":32768}"),
+    ("root = this.a.int8()", "{\"a\":-129}"),
+    ("root = this.a.uint64()", "{\"a\":-1}"),
+    ("root = this.a.uint64()", "{\"a\":-1.5}"),
+    ("root = this.a.uint64()", "{\"a\":1.5}"),
+    ("root = this.a.uint64()", "{\"a\":\"-1\"}"),
+    ("root = this.a.uint64()", "{\"a\":\"18446744073709551616\"}"),
+    ("root = this.a.uint32()", "{\"a\":4294967296}"),
+    ("root = this.a.uint16()", "{\"a\":65536}"),
+    ("root = this.a.uint8()", "{\"a\":256}"),
+    ("root = this.a.int64()", "{\"a\":\"99999999999999999999\"}"),
+    ("root = [this.a.float64(), this.a.float32()]", "{\"a\":\"1.5\"}"),
+    ("root = [this.a.float64(), this.a.float32()]", "{\"a\":\"6.674282313423543523453425345e-11\"}"),
+    ("root = [this.a.float64(), this.a.float32()]", "{\"a\":\"0x1p-2\"}"),
+    ("root = [this.a.float64(), this.a.float32()]", "{\"a\":\"1e39\"}"),
+    ("root = this.a.float32()", "{\"a\":\"1e39\"}"),
+    ("root = this.a.float64()", "{\"a\":\"1e400\"}"),
+    ("root = this.a.float64()", "{\"a\":\"1_000.5\"}"),
+    ("root = this.a.float64()", "{\"a\":\".5\"}"),
+    ("root = this.a.float64()", "{\"a\":\"5.\"}"),
+    ("root = this.a.float64()", "{\"a\":\"abc\"}"),
+    ("root = this.a.float64()", "{\"a\":true}"),
+    ("root = [this.a.float32(), this.a.float32() * 2]", "{\"a\":16777217}"),
+    ("root = this.a.float32()", "{\"a\":1e-7}"),
+    ("root = this.a.float32()", "{\"a\":3.4e38}"),
+    ("root = this.a.float32()", "{\"a\":1e39}"),
+    ("root = [this.a.int64(), this.a.float64()]", "{\"a\":5}"),
+    ("root = [5.5.round(), 5.5.ceil(), -5.5.floor()]", "{}"),
+    ("root = pi()", "{}"),
+]
+
+# --------------------------------------------------------------------------------------------
+# Differential checks against Benthos itself (the Go reference built by tests/bloblang_ref).
+
+# Known difference: Benthos rejects bad literal arguments while parsing (its method constructors
+# run then); here the same text comes when the mapping runs.
+_CTOR = re.compile(r"^line (\d+) char \d+: (.*)$", re.S)
+
+
+@pytest.fixture(scope="module")
+def benthos() -> Any:
+    from tests.differential.ref import REF_BINARY, RefEvaluator
+
+    if not REF_BINARY.exists():
+        pytest.skip("the Benthos reference is not built (tests/bloblang_ref/build.sh)")
+    ref = RefEvaluator()
+    yield ref
+    ref.close()
+
+
+def _outcome(result: dict[str, Any]) -> dict[str, Any]:
+    result = {k: v for k, v in result.items() if k != "metadata"}
+    m = _CTOR.match(result.get("parse_error", ""))
+    if m:
+        return {"exec_error": f"failed assignment (line {m.group(1)}): {m.group(2)}"}
+    return result
+
+
+@pytest.mark.parametrize("mapping, content", BENTHOS_CASES)
+def test_matches_benthos(benthos: Any, mapping: str, content: str) -> None:
+    from tests.differential.ref import run_ours
+
+    theirs = _outcome(benthos.run(mapping, content.encode()))
+    ours = _outcome(run_ours(mapping, content.encode()))
+    assert ours == theirs
+

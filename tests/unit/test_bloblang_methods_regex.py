@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -121,3 +122,116 @@ def test_pattern_errors_are_not_annotated_with_the_target() -> None:
         call("re_match", "x", "[z-a]")
     assert str(err.value) == "error parsing regexp: invalid character class range: `z-a`"
     assert err.value.annotated
+
+
+BENTHOS_CASES = [
+    ("root = this.s.re_find_all(\"a*\")", "{\"s\":\"baaac\"}"),
+    ("root = this.s.re_find_all(\"\")", "{\"s\":\"héy\"}"),
+    ("root = this.s.re_find_all(\"x*\")", "{\"s\":\"héy\"}"),
+    ("root = this.s.re_replace_all(\"x*\", \"-\")", "{\"s\":\"héy\"}"),
+    ("root = this.s.re_replace_all(\"a|\", \"-\")", "{\"s\":\"bab\"}"),
+    ("root = this.s.re_find_all(\"(?i)straSSe\")", "{\"s\":\"STRASSE straße\"}"),
+    ("root = this.s.re_find_all(\"(?i)k\")", "{\"s\":\"K k \\u212a\"}"),
+    ("root = this.s.re_find_all(\"\\\\w+\")", "{\"s\":\"héllo wörld\"}"),
+    ("root = this.s.re_find_all(\"\\\\d+\")", "{\"s\":\"12 ١٢\"}"),
+    ("root = this.s.re_find_all(\"\\\\s+\")", "{\"s\":\"a \\u00a0b\\u000bc\"}"),
+    ("root = this.s.re_find_all(\"\\\\bé\")", "{\"s\":\"é aé\"}"),
+    ("root = this.s.re_find_all(\"[[:^alpha:]]+\")", "{\"s\":\"ab12cd\"}"),
+    ("root = this.s.re_find_all(\"[^[:alpha:]]+\")", "{\"s\":\"ab12cd\"}"),
+    ("root = this.s.re_find_all(\"[\\\\d\\\\s]+\")", "{\"s\":\"a1 2b\"}"),
+    ("root = this.s.re_find_all(\"[^\\\\d]+\")", "{\"s\":\"a1 2b\"}"),
+    ("root = this.s.re_find_all(\"[\\\\D]+\")", "{\"s\":\"a1 2b\"}"),
+    ("root = this.s.re_find_all(\"\\\\pL+\")", "{\"s\":\"héllo 12 wörld\"}"),
+    ("root = this.s.re_find_all(\"\\\\p{Greek}+\")", "{\"s\":\"abc αβγ\"}"),
+    ("root = this.s.re_find_all(\"\\\\PL+\")", "{\"s\":\"héllo 12 wörld\"}"),
+    ("root = this.s.re_find_all(\"(?s).+\")", "{\"s\":\"a\\nb\"}"),
+    ("root = this.s.re_find_all(\".+\")", "{\"s\":\"a\\nb\"}"),
+    ("root = this.s.re_find_all(\"(?m)^\\\\w\")", "{\"s\":\"ab\\ncd\"}"),
+    ("root = this.s.re_find_all(\"^\\\\w\")", "{\"s\":\"ab\\ncd\"}"),
+    ("root = this.s.re_find_all(\"\\\\w$\")", "{\"s\":\"ab\\ncd\\n\"}"),
+    ("root = this.s.re_find_all(\"(?U)a+\")", "{\"s\":\"aaa\"}"),
+    ("root = this.s.re_find_all(\"(?U)a+?\")", "{\"s\":\"aaa\"}"),
+    ("root = this.s.re_find_all(\"a{2}\")", "{\"s\":\"aaaaa\"}"),
+    ("root = this.s.re_find_all(\"a{,2}\")", "{\"s\":\"a{,2}\"}"),
+    ("root = this.s.re_find_all(\"x{\")", "{\"s\":\"x{\"}"),
+    ("root = this.s.re_find_all(\"\\\\x41\\\\x{42}\\\\101\")", "{\"s\":\"ABA\"}"),
+    ("root = this.s.re_find_all(\"\\\\Q.*\\\\E+\")", "{\"s\":\".*.*\"}"),
+    ("root = this.s.re_find_all(\"[a-c-]+\")", "{\"s\":\"a-b-d\"}"),
+    ("root = this.s.re_find_all(\"[]a]+\")", "{\"s\":\"]a]b\"}"),
+    ("root = this.s.re_find_all(\"a(?i:b)c\")", "{\"s\":\"aBc abC\"}"),
+    ("root = this.s.re_find_all(\"(?i)a(?-i)b\")", "{\"s\":\"Ab AB ab\"}"),
+    ("root = this.s.re_find_all(\"a(?i)b|c\")", "{\"s\":\"aB C c\"}"),
+    ("root = this.s.re_find_all(\"(a)(?:b)(?P<x>c)?\")", "{\"s\":\"ab abc\"}"),
+    ("root = this.s.re_find_all_submatch(\"(a)|(b)\")", "{\"s\":\"ab\"}"),
+    ("root = this.s.re_find_object(\"(?P<first>\\\\w)(\\\\w)(?P<third>\\\\w)?\")", "{\"s\":\"ab\"}"),
+    ("root = this.s.re_find_all_object(\"(?P<k>\\\\w)=(?P<v>\\\\w)?\")", "{\"s\":\"a=1 b= c=3\"}"),
+    ("root = this.s.re_replace_all(\"(?P<first>\\\\w+) (?P<last>\\\\w+)\", \"$last, ${first}!$$ $1x ${1}x $3 $\")", "{\"s\":\"John Smith\"}"),
+    ("root = this.s.re_replace_all(\"(\\\\w)\", \"${1\")", "{\"s\":\"ab\"}"),
+    ("root = this.s.re_replace_all(\"(\\\\w)\", \"$-\")", "{\"s\":\"ab\"}"),
+    ("root = this.s.re_replace_all(\"(\\\\w)\", \"\\\\1\")", "{\"s\":\"ab\"}"),
+    ("root = this.s.re_replace_all(\"é\", \"e\")", "{\"s\":\"héé\"}"),
+    ("root = this.s.re_match(\"(\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"a**\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"(?=a)\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"a\\\\1\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"[z-a]\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"\\\\8\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"a{1001}\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"(?P<n>a)(?P<n>b)\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"x++\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"(?<name>a)\")", "{\"s\":\"a\"}"),
+    ("root = this.s.re_match(\"\\\\z\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"\\\\Z\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"[[:foo:]]\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(\"\\\\pZ\")", "{\"s\":\"x\"}"),
+    ("root = this.s.re_match(this.p)", "{\"s\":\"x\",\"p\":\"(\"}"),
+    ("root = this.s.re_match(\"a\")", "{\"s\":5}"),
+    ("root = this.s.re_find_object(\"(a)\")", "{\"s\":\"b\"}"),
+    ("root = this.s.bytes().re_find_object(\"(?P<x>a)\")", "{\"s\":\"a\"}"),
+    ("root = this.s.bytes().re_replace_all(\"a\", \"b\")", "{\"s\":\"a\"}"),
+    ("root = this.s.re_find_all(\"(?i)É\")", "{\"s\":\"é É\"}"),
+    ("root = this.s.re_find_all(\"[^a]\")", "{\"s\":\"a\\nb\"}"),
+    ("root = this.s.re_find_all(\".\")", "{\"s\":\"a\\rb\"}"),
+    ("root = this.s.re_find_all(\"\\\\A.|.\\\\z\")", "{\"s\":\"abc\"}"),
+    ("root = this.s.re_find_all(\"(?m)$\")", "{\"s\":\"a\\nb\\n\"}"),
+    ("root = this.s.re_find_all(\"$\")", "{\"s\":\"a\\nb\\n\"}"),
+    ("root = this.s.re_find_all(\"\\\\B\")", "{\"s\":\"ab c\"}"),
+    ("root = this.s.re_find_all(\"a|ab\")", "{\"s\":\"ab\"}"),
+    ("root = this.s.re_find_all(\"(a|ab)(c|bcd)\")", "{\"s\":\"abcd\"}"),
+]
+
+# --------------------------------------------------------------------------------------------
+# Differential checks against Benthos itself (the Go reference built by tests/bloblang_ref).
+
+# Known difference: Benthos rejects bad literal arguments while parsing (its method constructors
+# run then); here the same text comes when the mapping runs.
+_CTOR = re.compile(r"^line (\d+) char \d+: (.*)$", re.S)
+
+
+@pytest.fixture(scope="module")
+def benthos() -> Any:
+    from tests.differential.ref import REF_BINARY, RefEvaluator
+
+    if not REF_BINARY.exists():
+        pytest.skip("the Benthos reference is not built (tests/bloblang_ref/build.sh)")
+    ref = RefEvaluator()
+    yield ref
+    ref.close()
+
+
+def _outcome(result: dict[str, Any]) -> dict[str, Any]:
+    result = {k: v for k, v in result.items() if k != "metadata"}
+    m = _CTOR.match(result.get("parse_error", ""))
+    if m:
+        return {"exec_error": f"failed assignment (line {m.group(1)}): {m.group(2)}"}
+    return result
+
+
+@pytest.mark.parametrize("mapping, content", BENTHOS_CASES)
+def test_matches_benthos(benthos: Any, mapping: str, content: str) -> None:
+    from tests.differential.ref import run_ours
+
+    theirs = _outcome(benthos.run(mapping, content.encode()))
+    ours = _outcome(run_ours(mapping, content.encode()))
+    assert ours == theirs
+
