@@ -1,0 +1,124 @@
+"""The engine's delivery promises on real Apache Kafka (``deploy/kafka/run.sh start``): the same
+flows as the embedded-broker tests, so nothing in the engine is embedded-only. Topic and group
+names are unique per test, so runs against a long-lived broker never see each other's data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from streams import brokers
+from streams.engine.testing import DEADLINE, Gateways, wait_until
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def gateways() -> Any:
+    made = Gateways()
+    yield made
+    made.drain_all()
+
+
+@pytest.fixture
+def kafka(kafka_bootstrap: str) -> Any:
+    b = brokers.connect(kafka_bootstrap, data_dir=".")
+    yield b
+    b.close()
+
+
+def out_stream(topic: str) -> dict[str, Any]:
+    return {
+        "input": {"kafka": {"topics": [topic], "consumer_group": "$tyk_context.request_data_user"}},
+        "pipeline": {
+            "processors": [{"mapping": 'root = if this.user_id != "$tyk_context.request_data_user" { deleted() }'}]
+        },
+        "output": {"http_server": {}},
+    }
+
+
+def produce(kafka: Any, topic: str, who: str, ns: range) -> None:
+    for i in ns:
+        kafka.produce(topic, json.dumps({"user_id": who, "n": i}).encode())
+
+
+def test_sequential_gets_across_workers_on_kafka(
+    tmp_path: Any, gateways: Any, kafka: Any, kafka_bootstrap: str, unique_name: str
+) -> None:
+    topic, alice, bob = unique_name, f"{unique_name}-alice", f"{unique_name}-bob"
+    produce(kafka, topic, alice, range(4))
+    produce(kafka, topic, bob, range(2))
+    _, api1 = gateways(tmp_path, {"out": out_stream(topic)}, kafka_brokers=(kafka_bootstrap,))
+    _, api2 = gateways(tmp_path, {"out": out_stream(topic)}, kafka_brokers=(kafka_bootstrap,))
+    got = []
+    for i in range(4):
+        inst = (api1 if i % 2 else api2).open("out", {"request_data_user": alice})
+        delivery = inst.pull(10.0)
+        inst.release()
+        assert delivery is not None
+        if i == 1:
+            delivery.nack()  # handed back: the next GET (other worker) gets it again
+            inst = api2.open("out", {"request_data_user": alice})
+            delivery = inst.pull(10.0)
+            inst.release()
+        delivery.ack()
+        got.append(json.loads(delivery.content)["n"])
+    assert got == [0, 1, 2, 3]
+    inst = api1.open("out", {"request_data_user": alice})
+    assert inst.pull(0.5) is None
+    inst.release()
+
+
+def test_broadcast_and_resume_on_kafka(
+    tmp_path: Any, gateways: Any, kafka: Any, kafka_bootstrap: str, unique_name: str
+) -> None:
+    topic, alice = unique_name, f"{unique_name}-alice"
+    kafka.partitions(topic)  # create it before readers start at its end
+    _, api1 = gateways(tmp_path, {"out": out_stream(topic)}, kafka_brokers=(kafka_bootstrap,))
+    _, api2 = gateways(tmp_path, {"out": out_stream(topic)}, kafka_brokers=(kafka_bootstrap,))
+    i1, i2 = api1.open("out", {"request_data_user": alice}), api2.open("out", {"request_data_user": alice})
+    s1, s2 = i1.subscribe(), i2.subscribe()
+    produce(kafka, topic, alice, range(3))
+    seen = {}
+    for name, sub in (("s1", s1), ("s2", s2)):
+        seen[name] = []
+        for _ in range(3):
+            d = sub.get(DEADLINE)
+            assert d is not None, sub.closed_reason
+            d.ack()
+            seen[name].append(d)
+    assert [json.loads(d.content)["n"] for d in seen["s1"]] == [0, 1, 2]
+    assert [d.event_id for d in seen["s1"]] == [d.event_id for d in seen["s2"]]
+    s1.close()
+    produce(kafka, topic, alice, range(3, 5))
+    resumed = i1.subscribe(seen["s1"][-1].event_id)
+    rest = [resumed.get(DEADLINE) for _ in range(2)]
+    assert [json.loads(d.content)["n"] for d in rest if d] == [3, 4]
+    resumed.close()
+    s2.close()
+    i1.release()
+    i2.release()
+
+
+def test_worker_on_kafka_processes_each_job_once(
+    tmp_path: Any, gateways: Any, kafka: Any, kafka_bootstrap: str, unique_name: str
+) -> None:
+    jobs, done = f"{unique_name}-jobs", f"{unique_name}-done"
+    worker = {
+        "input": {"kafka": {"topics": [jobs], "consumer_group": f"{unique_name}-worker"}},
+        "pipeline": {"processors": [{"mapping": 'root = this.merge({"result": "bar"})'}]},
+        "output": {"kafka": {"topic": done}},
+    }
+    for i in range(10):
+        kafka.produce(jobs, json.dumps({"id": i}).encode())
+    gateways(tmp_path, {"Worker": worker}, kafka_brokers=(kafka_bootstrap,))
+    gateways(tmp_path, {"Worker": worker}, kafka_brokers=(kafka_bootstrap,))
+    reader = kafka.reader(done, kafka.beginning_offsets(done))
+    records: list[Any] = []
+    try:
+        wait_until(lambda: records.extend(reader.fetch(0.5)) or len(records) >= 10, "ten results")
+    finally:
+        reader.close()
+    assert sorted(json.loads(r.value)["id"] for r in records) == list(range(10))
