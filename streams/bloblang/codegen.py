@@ -28,7 +28,8 @@ PLUGIN_METHODS = frozenset(
     format_timestamp_unix_nano infer_schema parse_duration parse_duration_iso8601
     parse_form_url_encoded parse_timestamp parse_timestamp_strptime pow sin squash tan
     ts_add_iso8601 ts_format ts_parse ts_round ts_strftime ts_strptime ts_sub ts_sub_iso8601 ts_tz
-    ts_unix ts_unix_micro ts_unix_milli ts_unix_nano with zip""".split()
+    ts_unix ts_unix_micro ts_unix_milli ts_unix_nano with zip
+    int8 int16 int32 int64 uint8 uint16 uint32 uint64""".split()
 )
 
 # Methods that are syntax: the generator emits their behaviour instead of a library call.
@@ -209,10 +210,12 @@ class Generator:
         argument (a ``label -> q`` lambda binds the label instead and keeps ``this``)."""
         if isinstance(n, N.Lambda):
             param = "n_" + n.name if n.name != "_" else "_unused"
-            return self.at(self.lam([param], self.expr(n.body, scope)), n)
-        if isinstance(n, N.Literal):
-            return self.at(self.lam(["_unused"], self.const(n.value)), n)
-        return self.at(self.lam(["t"], self.expr(n, _Scope("t"))), n)
+            fn = self.lam([param], self.expr(n.body, scope))
+        elif isinstance(n, N.Literal):
+            fn = self.lam(["_unused"], self.const(n.value))
+        else:
+            fn = self.lam(["t"], self.expr(n, _Scope("t")))
+        return self.at(self.call("_q", fn, ast.Constant(n.annotation)), n)
 
     def call_expr(self, n: N.Call, scope: _Scope) -> ast.expr:
         spec = n.spec
@@ -434,14 +437,16 @@ def failed_assignment(line: int, exc: Any, nested: bool = False) -> Any:
 def compile_program(prog: N.Program, filename: str) -> Compiled:
     gen = Generator(filename)
     top: list[tuple[int, str]] = []
+    from streams.bloblang.parser import go_line_col
+
     for k, s in enumerate(prog.statements):
-        top.append((s.line, gen.statement(s, _Scope("doc"), k, "S")))
+        top.append((go_line_col(prog.source, s.pos)[0], gen.statement(s, _Scope("doc"), k, "S")))
     map_entries: dict[str, tuple[CompiledMap, list[tuple[int, str]]]] = {}
     gen.in_map = True
     for mi, (mname, mdef) in enumerate(prog.maps.items()):
         names = []
         for k, s in enumerate(mdef.statements):
-            names.append((s.line - mdef.line + 1, gen.statement(s, _Scope("t"), k, f"M{mi}_")))
+            names.append((go_line_col(mdef.source, s.pos - mdef.pos)[0], gen.statement(s, _Scope("t"), k, f"M{mi}_")))
         map_entries[mname] = (CompiledMap(mname), names)
     module = ast.Module(body=gen.defs, type_ignores=[])
     ast.fix_missing_locations(module)

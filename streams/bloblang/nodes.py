@@ -116,6 +116,9 @@ class MetaRef(Node):
         return f"meta field {self.key}" if self.key else "meta object"
 
 
+_NAMED_READERS = frozenset({"json", "meta", "metadata", "root_meta", "var"})
+
+
 @dataclass(eq=False)
 class Call(Node):
     """A function call (``target`` None) or a method call. ``args`` are in declaration order;
@@ -132,6 +135,18 @@ class Call(Node):
         if self.label:
             return self.label
         if self.target is None:
+            # Functions whose literal argument names what they read annotate with it.
+            if self.args and isinstance(self.args[0], Literal) and self.name in _NAMED_READERS:
+                from streams.bloblang.runtime import slice_to_dot_path
+
+                key = self.args[0].value
+                if self.name == "json":
+                    from streams.bloblang.parser import dot_path_to_slice
+
+                    return f"json path `{slice_to_dot_path(dot_path_to_slice(key)) if key else ''}`"
+                if self.name == "var":
+                    return f"variable {key}"
+                return f"{self.name} field {key}" if key else f"{self.name} object"
             return f"function {self.name}"
         if self.name == "from" and self.args:
             return f"{self.target.annotation} from {self.args[0].value if isinstance(self.args[0], Literal) else ''}"

@@ -93,11 +93,27 @@ def line_col(src: str, pos: int) -> tuple[int, int]:
     return line, pos - start + 1
 
 
+def go_line_col(src: str, pos: int) -> tuple[int, int]:
+    """Benthos's ``LineAndColOf``: it counts the offset in characters but line lengths in UTF-8
+    bytes, so after a multi-byte character its line numbers run early. Error texts reproduce
+    that (they are part of what users compare); node positions use ``line_col``."""
+    char = pos
+    line = 0
+    lines = src.split("\n")
+    while line < len(lines):
+        blen = len(lines[line].encode("utf-8", "surrogateescape"))
+        if char < blen + 1:
+            break
+        char -= blen + 1
+        line += 1
+    return line + 1, char + 1
+
+
 def fail(src: str, err: _PErr, *, mode: str = "position") -> ParseError:
     """The one place a syntax error becomes a ``ParseError``. ``mode`` picks Benthos's rendering:
     ``position`` (``line L char C: ...``), ``char`` (interpolations: ``char N: ...``) or ``plain``
     (the error text with the snippet, as Go's ``Error()``)."""
-    line, col = line_col(src, err.pos)
+    line, col = go_line_col(src, err.pos)
     imp = err.import_failure
     if imp is not None:
         inner = fail(imp.content, imp.err, mode="char" if mode == "char" else "position")

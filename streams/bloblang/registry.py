@@ -15,8 +15,16 @@ Calling conventions (values are the runtime values described in ``values.py``):
 
 Arguments arrive converted to the declared kind, positional or named (``foo(a: 1)``) alike, with
 defaults filled in. A ``query`` argument arrives unevaluated as ``fn(value) -> result``, which runs
-the argument with ``this`` bound to ``value`` (a lambda ``x -> ...`` binds ``x`` instead).
-Implementations raise ``ExecError("bare reason")``; the runtime adds Benthos's annotations.
+the argument with ``this`` bound to ``value`` (a lambda ``x -> ...`` binds ``x`` instead); it has
+an ``annotation`` attribute (the query's name in errors, for ``runtime.annotate(err, fn.annotation)``
+where Benthos does ``ErrFrom(err, queryFn)``). An optional ``query`` parameter that was not given
+arrives as None.
+
+Implementations raise ``ExecError("bare reason")``; the runtime adds Benthos's annotations: for a
+method it prefixes ``<target annotation>: `` (or, for a type error from ``values.type_error``,
+inserts ``from <target annotation>``), except for the methods Benthos registers as public plugins
+(``codegen.PLUGIN_METHODS``: the ``ts_*``/casts/trig/``zip``... family), whose errors pass as is.
+``ExecError(..., annotated=True)`` marks an error that must not be annotated again.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ library callables of its own mapping: no builtins. Everything here works on the 
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from streams.bloblang.errors import ExecError, NoContextError
@@ -96,6 +97,11 @@ class Context:
             self._doc = _NO_DOC
             self._doc_err = "message is empty"
             raise NoContextError(field)
+        if not msg.has_value and not msg.content:
+            # NOTE: Benthos treats an empty payload as a missing part, not as bad JSON.
+            self._doc = _NO_DOC
+            self._doc_err = "message is empty"
+            raise NoContextError(field)
         try:
             d = msg.value
         except ValueError as exc:
@@ -165,13 +171,40 @@ def root_path(ctx: Context, path: tuple[str, ...]) -> Any:
 # Errors
 
 
+_TYPE_ERROR_TEXT = re.compile(r"^((?:expected .+ value|unexpected value), got [a-z]+(?: expression)?)((?: \(.*\))?)$", re.S)
+
+
 def annotate(err: ExecError, annotation: str) -> ExecError:
-    """Go's ``ErrFrom``: name the query an error came from, unless it already says."""
+    """Go's ``ErrFrom``: name the query an error came from, unless it already says. A type
+    error instead gets ``from <annotation>`` inserted (once), as Go's ``TypeError`` does; a
+    plain ``ExecError`` with a type error's text is treated as one."""
     if isinstance(err, ValueTypeError):
         return err.with_source(annotation)
     if err.annotated:
         return err
+    if err.cause is None and not getattr(err, "typed_source", False):
+        m = _TYPE_ERROR_TEXT.match(str(err))
+        if m is not None:
+            typed = ExecError(f"{m.group(1)} from {annotation}{m.group(2)}")
+            typed.typed_source = True  # type: ignore[attr-defined]
+            return typed
+    if getattr(err, "typed_source", False):
+        return err
     return ExecError(f"{annotation}: {err}", cause=err, annotated=True)
+
+
+class QueryFn:
+    """A query argument handed to a library function: call it with the context value. Its
+    ``annotation`` names the query in errors (Go's ``ErrFrom(err, queryFn)``)."""
+
+    __slots__ = ("fn", "annotation")
+
+    def __init__(self, fn: Callable[[Any], Any], annotation: str) -> None:
+        self.fn = fn
+        self.annotation = annotation
+
+    def __call__(self, value: Any) -> Any:
+        return self.fn(value)
 
 
 def wrap(prefix: str, err: ExecError) -> ExecError:
@@ -784,6 +817,7 @@ HELPERS: dict[str, Any] = {
     "_array": make_array,
     "_object": make_object,
     "_m": call_method,
+    "_q": QueryFn,
     "_mc": call_method_ctx,
     "_dyn": dyn_arg,
     "_catch": catch,
