@@ -1,0 +1,99 @@
+"""Gateway life: drain lets accepted pushes finish, health, context variables switched off,
+bad streams reported without stopping the others."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gevent
+import pytest
+
+from streams.engine import ConfigError
+from streams.engine.testing import DEADLINE, Gateways
+from streams.message import Message
+
+
+@pytest.fixture
+def gateways() -> Any:
+    made = Gateways()
+    yield made
+    made.drain_all()
+
+
+def test_drain_lets_an_accepted_push_finish(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"sleep": {"duration": "300ms"}}, {"mapping": 'root = "done"'}]},
+        "output": {"sync_response": {}},
+    }
+    gw, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    job = gevent.spawn(inst.push, Message(b"x"), DEADLINE)
+    gevent.sleep(0.05)
+    gw.drain(DEADLINE)
+    result = job.get(timeout=DEADLINE)
+    assert (result.status, result.body) == (200, b"done")
+    assert gw.health()["status"] == "draining"
+
+
+def test_health_counts_instances_and_clients(tmp_path: Any, gateways: Any) -> None:
+    stream = {"input": {"http_server": {"path": "/in"}}, "output": {"http_server": {"path": "/out"}}}
+    gw, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    sub = inst.subscribe()
+    health = gw.health()
+    assert health["status"] == "pass" and health["instances"] == 1 and health["clients"] == 1
+    sub.close()
+    inst.release()
+    assert gw.health()["clients"] == 0
+
+
+def test_disabled_context_variables_substitute_empty_strings(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"mapping": 'root = "user=$tyk_context.request_data_user"'}]},
+        "output": {"sync_response": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream}, context_variables=False)
+    a, b = api.open("s", {"request_data_user": "alice"}), api.open("s", {"request_data_user": "bob"})
+    assert a is b
+    assert a.push(Message(b""), 5.0).body == b"user="
+    a.release()
+    b.release()
+
+
+def test_hostile_variable_values_stay_inside_the_string(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"mapping": 'root = "$tyk_context.request_data_user"'}]},
+        "output": {"sync_response": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    hostile = 'a"\nroot = "pwned'
+    inst = api.open("s", {"request_data_user": hostile})
+    assert inst.push(Message(b""), 5.0).body == hostile.encode()
+    inst.release()
+
+
+def test_a_broken_stream_does_not_stop_the_others(tmp_path: Any, gateways: Any) -> None:
+    streams = {
+        "bad": {"input": {"generate": {"mapping": "root = ", "count": 1}}, "output": {"drop": {}}},
+        "good": {"input": {"http_server": {}}, "output": {"sync_response": {}}},
+    }
+    gw, api = gateways(tmp_path, streams)
+    assert [i.name for i in gw.instances()] == ["good"]
+    from streams.bloblang import ParseError
+
+    with pytest.raises(ParseError):
+        api.open("bad", {})
+    inst = api.open("good", {})
+    assert inst.push(Message(b"ok"), 5.0).body == b"ok"
+    inst.release()
+
+
+def test_unknown_stream_and_missing_output_are_errors(tmp_path: Any, gateways: Any) -> None:
+    _, api = gateways(tmp_path, {"s": {"input": {"http_server": {}}}}, start=False)
+    with pytest.raises(KeyError):
+        api.open("nope", {})
+    with pytest.raises(ConfigError):
+        api.open("s", {})
