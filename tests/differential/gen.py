@@ -11,11 +11,14 @@ The input document has a fixed shape with varying values (a field may be missing
 of any type):
 
     n int, f float, s / u strings (u with non-ASCII and <>&), b bool, z null, arr [numbers],
-    strs [strings], obj {name: number}, x anything, "k é<&>" string
+    strs [strings], obj {name: number}, x anything, "k é<&>" string, t RFC 3339 text (or not)
+
+A mapping may start with a named map (``map m1 { ... }``) that later expressions ``apply``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -44,6 +47,14 @@ texts = st.one_of(
 BROKEN_JSON = ['{"a":1} x', '{"a":', "[1,2", "nul", '{"a":1,}', "", "  ", '"unterminated', "{'a': 1}", "1 2", '{"a":1}{"b":2}']
 names = st.sampled_from(["a", "b", "c", "id", "name", "Zed", "k é<&>"])
 
+ZONES = [dt.timezone.utc, dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(dt.timedelta(hours=-8))]
+timestamps = st.one_of(
+    st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 1, 1), timezones=st.sampled_from(ZONES)).map(
+        lambda d: d.isoformat().replace("+00:00", "Z")
+    ),
+    st.sampled_from(["2024-02-29T23:59:58+05:30", "1970-01-01T00:00:00Z", "not a time", "2024-13-01T00:00:00Z"]),
+)
+
 json_scalars = st.one_of(st.none(), st.booleans(), ints, floats, texts)
 json_values = st.recursive(
     json_scalars,
@@ -66,6 +77,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         "obj": st.dictionaries(names, st.one_of(ints, floats), max_size=4),
         "x": json_values,
         "k é<&>": texts,
+        "t": timestamps,
     }
     doc = {}
     for key, strategy in fields.items():
@@ -94,6 +106,10 @@ def messages(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
 
 INT_LITERALS = ["0", "1", "2", "3", "7", "10", "-4", "100", "9007199254740993", "9223372036854775807"]
 FLOAT_LITERALS = ["5.0", "0.5", "2.5", "-1.5", "100.25", "1.0", "0.1", "3.14159"]
+TS_FORMATS = ['"2006-01-02 15:04:05 MST"', '"Mon Jan 2 15:04:05 2006"', '"2006-01-02T15:04:05.000Z07:00"', '"3:04PM"', '"Jan _2 06"']
+TS_ZONES = ['"UTC"', '"America/New_York"', '"Asia/Kolkata"', '"Europe/London"']
+REGEXES = ['"[aeiou]"', '"\\\\s+"', '"^."', '"(a)(b)?"', '"é|中"']
+TS = 'this.t.ts_parse("2006-01-02T15:04:05Z07:00")'
 FORMATS = ['"%v"', '"%v|%v"', '"%s"', '"%d"', '"%.2f"', '"%f"', '"%x"', '"%q"', '"<%v>"']
 
 
@@ -107,6 +123,7 @@ class Env:
 
     def __init__(self) -> None:
         self.vars: dict[str, list[str]] = {k: [] for k in KINDS}
+        self.maps: list[str] = []
         self.count = 0
 
     def label(self) -> str:
@@ -139,7 +156,23 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
             return expr(draw, sub, env, depth)
         if leaf:
             return draw(st.sampled_from(["null", "this.x", "this.z", "this.missing", "this.x.a", "@k1", "@", "this"]))
-        choice = draw(st.integers(0, 6))
+        choice = draw(st.integers(0, 13))
+        if choice == 7 and env.maps:
+            return f"{expr(draw, ANY, env, depth + 1)}.apply({lit_str(draw(st.sampled_from(env.maps)))})"
+        if choice == 8:
+            return f"{expr(draw, STR, env, depth + 1)}.parse_json()"
+        if choice == 9:
+            return f"{expr(draw, draw(st.sampled_from([OBJ, ANY])), env, depth + 1)}.get({lit_str(draw(st.sampled_from(['a', 'a.b', 'x.0', 'obj.a'])))})"
+        if choice == 10:
+            subject = ""  # match without a subject: each case is a condition
+            cases = [f"{expr(draw, BOOL, env, depth + 1)} => {expr(draw, ANY, env, depth + 1)}" for _ in range(2)]
+            return f"match {subject}{{ {', '.join(cases)}, _ => {expr(draw, ANY, env, depth + 1)} }}"
+        if choice == 11:
+            return f"({expr(draw, ANY, env, depth + 1)} | {expr(draw, ANY, env, depth + 1)})"
+        if choice == 12:
+            return draw(st.sampled_from(["this.obj.key_values().sort_by(kv -> kv.key)", "this.arr.enumerated()", "this.strs.enumerated().filter(e -> e.index > 0)"]))
+        if choice == 13:
+            return f"{expr(draw, ANY, env, depth + 1)}.(v -> [v, v.type()])"
         e = expr(draw, ANY, env, depth + 1)
         if choice == 0:
             return f"{e}.not_null()"
@@ -163,7 +196,15 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
                     st.sampled_from(["this.n", "this.f", "this.n", "this.f", "this.x", "this.arr.index(0)"]),
                 )
             )
-        choice = draw(st.integers(0, 12))
+        choice = draw(st.integers(0, 16))
+        if choice == 13:
+            return f"{expr(draw, STR, env, depth + 1)}.index_of({lit_str(draw(texts))})"
+        if choice == 14:
+            return f"{expr(draw, STR, env, depth + 1)}.bytes().length()"
+        if choice == 15:
+            return f"{TS}.{draw(st.sampled_from(['ts_unix', 'ts_unix_milli', 'ts_unix_nano']))}()"
+        if choice == 16:
+            return f"(this.missing | {expr(draw, NUM, env, depth + 1)})"
         if choice <= 2:
             return _bin(draw, env, depth, NUM, ["+", "-", "*", "/", "%"])
         if choice == 3:
@@ -196,7 +237,18 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
                     st.sampled_from(["this.s", "this.u", 'this."k é<&>"', "@k1", 'meta("k2")', "content().string()"]),
                 )
             )
-        choice = draw(st.integers(0, 13))
+        choice = draw(st.integers(0, 18))
+        if choice == 14:
+            return f"{TS}.ts_format({draw(st.sampled_from(TS_FORMATS))}, {draw(st.sampled_from(TS_ZONES))})"
+        if choice == 15:
+            enc = draw(st.sampled_from(['encode("base64")', 'encode("hex")', 'hash("sha256").encode("hex")', 'encode("base64").decode("base64").string()']))
+            return f"{expr(draw, STR, env, depth + 1)}.{enc}"
+        if choice == 16:
+            return f"{expr(draw, STR, env, depth + 1)}.re_replace_all({draw(st.sampled_from(REGEXES))}, {lit_str(draw(st.sampled_from(['_', '$1', '<$0>', ''])))})"
+        if choice == 17:
+            return f"{expr(draw, STR, env, depth + 1)}.(v -> v + {lit_str(draw(texts))})"
+        if choice == 18:
+            return f"(this.missing | {expr(draw, STR, env, depth + 1)})"
         if choice <= 1:
             m = draw(st.sampled_from(["uppercase", "lowercase", "capitalize", "trim", "escape_html", "reverse", "quote"]))
             return f"{expr(draw, STR, env, depth + 1)}.{m}()"
@@ -229,7 +281,9 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
     if kind == BOOL:
         if leaf:
             return draw(st.sampled_from(["true", "false", "this.b", "this.b", "this.x"]))
-        choice = draw(st.integers(0, 8))
+        choice = draw(st.integers(0, 9))
+        if choice == 9:
+            return f"{lit_str(draw(st.sampled_from(['true', 'false', '1', '0', 't', 'yes', 'FALSE'])))}.bool()"
         if choice <= 1:
             return _bin(draw, env, depth, BOOL, [">", ">=", "<", "<=", "==", "!="], operand=NUM)
         if choice == 2:
@@ -237,7 +291,7 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
         if choice == 3:
             return _bin(draw, env, depth, BOOL, ["&&", "||"])
         if choice == 4:
-            return f"!{expr(draw, BOOL, env, depth + 1)}"
+            return f"!({expr(draw, BOOL, env, depth + 1)})"
         if choice == 5:
             m = draw(st.sampled_from(["contains", "has_prefix", "has_suffix"]))
             return f"{expr(draw, STR, env, depth + 1)}.{m}({lit_str(draw(texts))})"
@@ -364,7 +418,14 @@ def mappings(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 9)) == 0:
         # A bare query is shorthand for `root = <query>`.
         return expr(draw, ANY, env)
-    stmts = [statement(draw, env) for _ in range(draw(st.integers(1, 4)))]
+    prelude = []
+    if draw(st.integers(0, 5)) == 0:
+        name = f"m{env.count + 1}"
+        env.count += 1
+        body = [f"{draw(st.sampled_from(TARGETS))} = {expr(draw, ANY, env)}" for _ in range(draw(st.integers(1, 2)))]
+        prelude.append(f"map {name} {{\n" + "".join(f"  {b}\n" for b in body) + "}")
+        env.maps.append(name)
+    stmts = prelude + [statement(draw, env) for _ in range(draw(st.integers(1, 4)))]
     source = "\n".join(stmts)
     if draw(st.integers(0, 9)) == 0:
         # Break it: cut it short or drop in a stray character, to compare parse error texts.
