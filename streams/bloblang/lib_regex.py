@@ -63,6 +63,10 @@ _PERL: dict[str, _Ranges] = {
 # Without the ``regex`` package: the general categories plain ``re`` can express.
 _UNICODE_FALLBACK = {"L": "[^\\W\\d_]", "N": "\\d", "Nd": "\\d"}
 
+_W = "[0-9A-Za-z_]"
+_ASCII_BOUNDARY = f"(?:(?<={_W})(?!{_W})|(?<!{_W})(?={_W}))"
+_ASCII_NON_BOUNDARY = f"(?:(?<={_W})(?={_W})|(?<!{_W})(?!{_W}))"
+
 _FLAG_CHARS = frozenset("imsU")
 _REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
 
@@ -278,8 +282,11 @@ class _Translator:
             if in_class:
                 raise _err("invalid escape sequence", "\\z")
             return "\\Z"
-        if c in "AbB" and not in_class:
-            return "\\" + c
+        if c == "A" and not in_class:
+            return "\\A"
+        if c in "bB" and not in_class:
+            # RE2's word boundaries are ASCII-only, like its \w.
+            return _ASCII_BOUNDARY if c == "b" else _ASCII_NON_BOUNDARY
         if c == "Q":
             end = src.find("\\E", self.pos)
             literal = src[self.pos :] if end < 0 else src[self.pos : end]
@@ -435,14 +442,27 @@ def _subject(target: Any) -> tuple[str, bool]:
 
 
 def _matches(go: GoRegex, text: str) -> Iterator[Any]:
-    """Go's FindAll: successive non-overlapping matches, dropping an empty match that starts
-    where the previous match ended."""
+    """Go's FindAll: after an empty match the search moves on one character (Python's
+    ``finditer`` would retry the same spot for a longer match), and an empty match right
+    where the previous match ended is dropped."""
+    search = go.rx.search
+    pos = 0
     prev_end = -1
-    for m in go.rx.finditer(text):
-        if m.start() == m.end() and m.start() == prev_end:
-            continue
+    end = len(text)
+    while pos <= end:
+        m = search(text, pos)
+        if m is None:
+            return
+        accept = True
+        if m.end() == pos:
+            if m.start() == prev_end:
+                accept = False
+            pos += 1
+        else:
+            pos = m.end()
         prev_end = m.end()
-        yield m
+        if accept:
+            yield m
 
 
 def _groups(m: Any) -> list[str]:

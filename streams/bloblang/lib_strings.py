@@ -719,9 +719,28 @@ def _pad(spec: _Spec, text: str, zero: str = "text") -> str:
 
 
 def _bad(spec: _Spec, value: Any) -> str:
+    """Go's ``%!d(string=x)``: the value is printed with ``%v`` and the directive's flags."""
     if value is None:
         return f"%!{spec.verb}(<nil>)"
-    return f"%!{spec.verb}({_go_type(value)}={_fmt_value(_Spec(), 'v', value)})"
+    again = _Spec()
+    for flag in ("minus", "plus", "sharp", "space", "zero", "width", "prec"):
+        setattr(again, flag, getattr(spec, flag))
+    again.sharp = False
+    again.verb = "v"
+    return f"%!{spec.verb}({_go_type(value)}={_fmt_value(again, 'v', value)})"
+
+
+def _quote_rune(n: int) -> str:
+    """``strconv.QuoteRune``: ``'a'``, ``'\\x01'``, ``'\\''``."""
+    if not 0 <= n <= 0x10FFFF or 0xD800 <= n <= 0xDFFF:
+        return "'\ufffd'"
+    ch = chr(n)
+    if ch == "'":
+        return "'\\''"
+    if ch == '"':
+        return "'\"'"
+    body = go_quote(ch)[1:-1]
+    return "'" + body + "'"
 
 
 def _fmt_int(spec: _Spec, verb: str, n: int) -> str:
@@ -746,9 +765,9 @@ def _fmt_int(spec: _Spec, verb: str, n: int) -> str:
     elif verb == "c":
         return _pad(spec, chr(n) if 0 <= n <= 0x10FFFF else "\ufffd")
     elif verb == "q":
-        return _pad(spec, "'" + (chr(n) if 0 <= n <= 0x10FFFF else "\ufffd") + "'")
+        return _pad(spec, _quote_rune(n))
     elif verb == "U":
-        text = "U+%04X" % n
+        text = "U+%04X" % (n & 0xFFFFFFFFFFFFFFFF)  # Go formats the value as a uint64
         if spec.sharp and 0 <= n <= 0x10FFFF and chr(n).isprintable():
             text += " '" + chr(n) + "'"
         return _pad(spec, text)
@@ -790,6 +809,16 @@ def _fmt_float(spec: _Spec, verb: str, f: float) -> str:
         text = _hex_float(f, spec.prec)
         if verb == "X":
             text = text.upper()
+    elif verb == "b":
+        # strconv's 'b' format: the 53-bit mantissa in decimal and a binary exponent.
+        if f == 0:
+            text = ("-" if math.copysign(1, f) < 0 else "") + "0p-1074"
+        else:
+            mant, exp = math.frexp(abs(f))
+            m, e = int(mant * (1 << 53)), exp - 53
+            if e < -1074:
+                m, e = m >> (-1074 - e), -1074
+            text = ("-" if f < 0 else "") + f"{m}p{'-' if e < 0 else '+'}{abs(e)}"
     else:
         return _bad(spec, f)
     if not text.startswith("-"):
@@ -838,9 +867,37 @@ def _fmt_str(spec: _Spec, verb: str, s: str) -> str:
     return _bad(spec, s)
 
 
+def _go_syntax(value: Any) -> str:
+    """``%#v``: the value as Go source."""
+    if value is None or value is NOTHING or value is DELETE:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, JsonFloat):
+        return go_quote(value.text)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        from .values import format_float_g
+
+        return format_float_g(value)
+    if isinstance(value, str):
+        return go_quote(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "[]byte{" + ", ".join("0x%x" % b for b in value) + "}"
+    if isinstance(value, list):
+        return "[]interface {}{" + ", ".join(_go_syntax(v) for v in value) + "}"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{go_quote(k)}:{_go_syntax(value[k])}" for k in sorted(value))
+        return "map[string]interface {}{" + inner + "}"
+    return to_string(value)
+
+
 def _fmt_value(spec: _Spec, verb: str, value: Any, nested: bool = False) -> str:
     if verb == "T":
         return _pad(spec, _go_type(value))
+    if verb == "v" and spec.sharp:
+        return _pad(spec, _go_syntax(value))
     if value is None:
         # NOTE: a nil inside a container prints as <nil> whatever the verb.
         return _pad(spec, "<nil>") if verb == "v" or nested else _bad(spec, None)

@@ -68,6 +68,11 @@ def call(name: str, target: Any, *args: Any) -> Any:
         ("re_find_object", "ab", ("(?P<n>a)(?P<n>b)",), {"0": "ab", "n": "b"}),
         ("re_replace_all", "ab", ("(?P<n>a)(?P<n>b)", "<$n>"), "<a>"),
         ("re_find_object", "ab", ("(?P<1a>a)",), {"0": "a", "1a": "a"}),
+        # After an empty match Go moves on; Python would retry the same spot for "a".
+        ("re_find_all_submatch", "xa", ("a*?",), [[""], [""], [""]]),
+        ("re_replace_all", "xay", ("a*?", "-"), "-x-a-y-"),
+        # RE2's \b is ASCII-only.
+        ("re_replace_all", "é9ǅ", ("\\b", "|"), "é|9|ǅ"),
     ],
 )
 def test_regex_methods(name: str, target: Any, args: tuple[Any, ...], expected: Any) -> None:
