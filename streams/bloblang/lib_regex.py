@@ -253,7 +253,8 @@ class _Translator:
             if low > 1000 or (high and (int(high) > 1000 or int(high) < low)):
                 raise _err("invalid repeat count", text)
         if self.state == _REPEATED:
-            raise _err("invalid nested repetition operator", self.last_quant + text)
+            lazy_mark = "?" if src[self.pos + len(text) : self.pos + len(text) + 1] == "?" else ""
+            raise _err("invalid nested repetition operator", self.last_quant + text + lazy_mark)
         if self.state == _EMPTY:
             raise _err("missing argument to repetition operator", text)
         self.pos += len(text)
