@@ -249,11 +249,22 @@ class Generator:
         args = self.args(n, scope, "method")
         impl = self.impl(n)
         tgt = self.expr(target, scope)
-        if name in PLUGIN_METHODS:
+        plugin = name in PLUGIN_METHODS
+        ann = ast.Constant(None if plugin else target.annotation)
+        if spec.variadic:
+            dynamic = any(not isinstance(a, N.Literal) for a in n.args)
+        else:
+            dynamic = any(prm.kind != "query" and not isinstance(a, N.Literal) for prm, a in zip(spec.params, n.args))
+        if dynamic:
+            # NOTE: Benthos resolves dynamic arguments before it runs the target, so which error
+            # wins when both fail depends on this order.
+            helper = "_mcr" if spec.context else "_mr"
+            lead = [self.name("ctx")] if spec.context else []
+            return self.call(helper, impl, ann, *lead, *args, tgt)
+        if plugin:
             if spec.context:
                 return self.call(impl, self.name("ctx"), tgt, *args)
             return self.call(impl, tgt, *args)
-        ann = ast.Constant(target.annotation)
         if spec.context:
             return self.call("_mc", impl, ann, self.name("ctx"), tgt, *args)
         return self.call("_m", impl, ann, tgt, *args)

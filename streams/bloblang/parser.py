@@ -20,7 +20,7 @@ from typing import Any, Callable
 from streams.bloblang import nodes as N
 from streams.bloblang.errors import ExecError, ParseError
 from streams.bloblang.registry import FUNCTIONS, METHODS, Spec
-from streams.bloblang.values import DELETE, NOTHING, type_name
+from streams.bloblang.values import DELETE, NOTHING, NilList, type_name
 
 MISSING: Any = object()
 """An optional parameter without default that was not given (Go's IsOptional)."""
@@ -954,7 +954,8 @@ class Parser:
         if e is not None:
             return (None, i, e)
         if all(isinstance(x, N.Literal) for x in v):
-            return (self.at(N.Literal(value=[x.value for x in v if x.value is not DELETE and x.value is not NOTHING]), i), j, None)
+            items = [x.value for x in v if x.value is not DELETE and x.value is not NOTHING]
+            return (self.at(N.Literal(value=items or NilList()), i), j, None)
         return (self.at(N.ArrayExpr(items=v), i), j, None)
 
     def object_lit(self, p: "Parser", i: int) -> R:

@@ -584,6 +584,27 @@ def call_method_ctx(impl: Callable, annotation: str, ctx: Context, target: Any, 
         raise annotate(exc, annotation) from None
 
 
+def call_method_args_first(impl: Callable, annotation: str | None, *args_then_target: Any) -> Any:
+    """A method call whose arguments were evaluated before its target (dynamic arguments)."""
+    target = args_then_target[-1]
+    try:
+        return impl(target, *args_then_target[:-1])
+    except ExecError as exc:
+        if annotation is None:
+            raise
+        raise annotate(exc, annotation) from None
+
+
+def call_method_ctx_args_first(impl: Callable, annotation: str | None, ctx: Context, *args_then_target: Any) -> Any:
+    target = args_then_target[-1]
+    try:
+        return impl(ctx, target, *args_then_target[:-1])
+    except ExecError as exc:
+        if annotation is None:
+            raise
+        raise annotate(exc, annotation) from None
+
+
 def dyn_arg(kind: str, nullable: bool, prefix: str, thunk: Callable[[], Any]) -> Any:
     """A dynamic argument: evaluated, then converted to its declared kind; failures read
     ``method 'x': failed to extract input arg 'y': ...``."""
@@ -800,7 +821,7 @@ def assign_var(ctx: Context, name: str, value: Any) -> None:
     if value is DELETE:
         ctx.vars.pop(name, None)
     else:
-        ctx.vars[name] = clone(value)
+        ctx.vars[name] = value  # NOTE: not cloned, as in Benthos
 
 
 HELPERS: dict[str, Any] = {
@@ -818,6 +839,8 @@ HELPERS: dict[str, Any] = {
     "_object": make_object,
     "_m": call_method,
     "_q": QueryFn,
+    "_mr": call_method_args_first,
+    "_mcr": call_method_ctx_args_first,
     "_mc": call_method_ctx,
     "_dyn": dyn_arg,
     "_catch": catch,

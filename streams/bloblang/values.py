@@ -80,6 +80,14 @@ class JsonFloat(float):
         return obj
 
 
+class NilList(list):
+    """An empty array literal. Benthos builds ``[]`` written in a mapping as a nil slice, which
+    Go's json.Marshal writes as ``null`` (so ``[].string()`` is ``"null"``); assigning it clones
+    it into a real empty array, so it never reaches a payload as null."""
+
+    __slots__ = ()
+
+
 class Timestamp:
     """Go's time.Time: nanoseconds since the Unix epoch plus the location used for display.
 
@@ -387,6 +395,8 @@ def _go_quote_char(ch: str) -> str:
         return "'\"'"
     b = ch.encode("utf-8", "surrogateescape")[0]
     c = chr(b)
+    if c == "\\":
+        return "'\\\\'"
     if c.isprintable():
         return f"'{c}'"
     if b < 0x80:
@@ -615,6 +625,8 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
             out.append("\n" + indent * level + "]")
     elif t is int:
         out.append(str(value))
+    elif t is NilList:
+        out.append("null")
     elif t is bool:
         out.append("true" if value else "false")
     elif value is None or value is DELETE or value is NOTHING:
