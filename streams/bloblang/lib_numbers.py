@@ -393,74 +393,346 @@ def abs_(target: Any) -> int | float:
 
 
 # --------------------------------------------------------------------------------------------
-# float64 maths (Go's math package results, never Python exceptions)
+# float64 maths, bit for bit as Go computes it on amd64
+#
+# Python's math module calls the C library, whose results can differ from Go's in the last bit
+# (Go's log(3) is 1.0986122886681096, glibc's 1.0986122886681098). These follow the algorithms
+# of Go's math package (fdlibm's log, Cephes' sin/cos/tan with Payne-Hanek reduction for huge
+# arguments, Pow by repeated squaring), so results match Benthos exactly.
+
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_LG = (
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+    1.818357216161805012e-01,
+    1.531383769920937332e-01,
+    1.479819860511658591e-01,
+)
+_HALF_SQRT2 = 7.07106781186547524401e-01
+_INV_LN10 = 0.4342944819032518  # 1/ln(10) rounded once, as Go's constant expression is
 
 
-def _log(f: float, base10: bool) -> float:
-    if math.isnan(f) or f < 0:
-        return math.nan
-    if f == 0:
+def go_log(x: float) -> float:
+    """Go's ``math.Log`` (the amd64 version: its frexp reads the exponent bits directly, so
+    subnormal inputs are treated as if their exponent were the smallest normal one)."""
+    if math.isnan(x) or x == math.inf:
+        return x
+    if x == 0:
         return -math.inf
-    if math.isinf(f):
-        return math.inf
-    return math.log10(f) if base10 else math.log(f)
+    if x < 0:
+        return math.nan
+    bits = struct.unpack("<Q", struct.pack("<d", x))[0]
+    f1 = struct.unpack("<d", struct.pack("<Q", (bits & 0x000FFFFFFFFFFFFF) | 0x3FE0000000000000))[0]
+    k = float(((bits >> 52) & 0x7FF) - 0x3FE)
+    if f1 <= _HALF_SQRT2:
+        k -= 1
+        f1 *= 2
+    f = f1 - 1
+    s = f / (2 + f)
+    s2 = s * s
+    s4 = s2 * s2
+    l1, l2, l3, l4, l5, l6, l7 = _LG
+    t1 = s2 * (l1 + s4 * (l3 + s4 * (l5 + s4 * l7)))
+    t2 = s4 * (l2 + s4 * (l4 + s4 * l6))
+    r = t1 + t2
+    hfsq = 0.5 * f * f
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + k * _LN2_LO)) - f)
+
+
+def go_log10(x: float) -> float:
+    """Go's ``math.Log10``: ``Log(x) * (1/Ln10)``."""
+    return go_log(x) * _INV_LN10
+
+
+_PI4A = 7.85398125648498535156e-1
+_PI4B = 3.77489470793079817668e-8
+_PI4C = 2.69515142907905952645e-15
+_FOUR_OVER_PI = 1.2732395447351628  # 4/Pi rounded once
+_SIN = (
+    1.58962301576546568060e-10,
+    -2.50507477628578072866e-8,
+    2.75573136213857245213e-6,
+    -1.98412698295895385996e-4,
+    8.33333333332211858878e-3,
+    -1.66666666666666307295e-1,
+)
+_COS = (
+    -1.13585365213876817300e-11,
+    2.08757008419747316778e-9,
+    -2.75573141792967388112e-7,
+    2.48015872888517045348e-5,
+    -1.38888888888730564116e-3,
+    4.16666666666665929218e-2,
+)
+_TAN_P = (-1.30936939181383777646e4, 1.15351664838587416140e6, -1.79565251976484877988e7)
+_TAN_Q = (1.0, 1.36812963470692954678e4, -1.32089234440210967447e6, 2.50083801823357915839e7, -5.38695755929454629881e7)
+_REDUCE_THRESHOLD = float(1 << 29)
+_M64 = (1 << 64) - 1
+
+
+def _pi_bits(nbits: int) -> int:
+    """floor(pi * 2**nbits), from Machin's formula in integer arithmetic."""
+    guard = nbits + 32
+    one = 1 << guard
+
+    def arctan_inv(n: int) -> int:
+        total = term = one // n
+        n2 = n * n
+        k = 1
+        while term:
+            term //= n2
+            total += -(term // (2 * k + 1)) if k % 2 else term // (2 * k + 1)
+            k += 1
+        return total
+
+    return (4 * (4 * arctan_inv(5) - arctan_inv(239))) >> 32
+
+
+def _four_over_pi_words() -> tuple[int, ...]:
+    """4/pi as 64-bit words: 4/pi = sum(word[i] * 2**(-64*i)), word[0] the integer part."""
+    nwords = 20
+    nbits = 64 * (nwords - 1)
+    value = (4 << (2 * nbits + 64)) // _pi_bits(nbits + 64)  # (4/pi) * 2**nbits
+    return tuple((value >> (64 * (nwords - 1 - i))) & _M64 for i in range(nwords))
+
+
+_MPI4: tuple[int, ...] = ()
+
+
+def _trig_reduce(x: float) -> tuple[int, float]:
+    """Payne-Hanek reduction for huge arguments: (octant, remainder in [0, pi/4))."""
+    global _MPI4
+    if not _MPI4:
+        _MPI4 = _four_over_pi_words()
+    pi4 = math.pi / 4
+    if x < pi4:
+        return 0, x
+    ix = struct.unpack("<Q", struct.pack("<d", x))[0]
+    exp = ((ix >> 52) & 0x7FF) - 1023 - 52
+    ix = (ix & ((1 << 52) - 1)) | (1 << 52)
+    digit, bitshift = (exp + 61) // 64, (exp + 61) % 64
+    m = _MPI4
+
+    def word(i: int) -> int:
+        lo = (m[i + 1] >> (64 - bitshift)) if bitshift else 0
+        return ((m[i] << bitshift) & _M64) | lo
+
+    z0, z1, z2 = word(digit), word(digit + 1), word(digit + 2)
+    z2hi = (z2 * ix) >> 64
+    z1full = z1 * ix
+    z1hi, z1lo = z1full >> 64, z1full & _M64
+    z0lo = (z0 * ix) & _M64
+    lo_sum = z1lo + z2hi
+    lo, carry = lo_sum & _M64, lo_sum >> 64
+    hi = (z0lo + z1hi + carry) & _M64
+    j = hi >> 61
+    hi = ((hi << 3) & _M64) | (lo >> 61)
+    lz = 64 - hi.bit_length()
+    e = 1023 - (lz + 1)
+    hi = ((hi << (lz + 1)) & _M64) | (lo >> (64 - (lz + 1)))
+    hi >>= 64 - 52
+    hi |= e << 52
+    z = struct.unpack("<d", struct.pack("<Q", hi))[0]
+    if j & 1:
+        j = (j + 1) & 7
+        z -= 1
+    return j, z * pi4
+
+
+def _octant(x: float) -> tuple[int, float]:
+    if x >= _REDUCE_THRESHOLD:
+        return _trig_reduce(x)
+    j = int(x * _FOUR_OVER_PI)
+    y = float(j)
+    if j & 1:
+        j += 1
+        y += 1
+    return j & 7, ((x - y * _PI4A) - y * _PI4B) - y * _PI4C
+
+
+def _sin_poly(z: float, zz: float) -> float:
+    c = _SIN
+    return z + z * zz * ((((((c[0] * zz) + c[1]) * zz + c[2]) * zz + c[3]) * zz + c[4]) * zz + c[5])
+
+
+def _cos_poly(zz: float) -> float:
+    c = _COS
+    return 1.0 - 0.5 * zz + zz * zz * ((((((c[0] * zz) + c[1]) * zz + c[2]) * zz + c[3]) * zz + c[4]) * zz + c[5])
+
+
+def go_sin(x: float) -> float:
+    """Go's ``math.Sin``."""
+    if x == 0 or math.isnan(x):
+        return x
+    if math.isinf(x):
+        return math.nan
+    sign = x < 0
+    j, z = _octant(abs(x))
+    if j > 3:
+        sign = not sign
+        j -= 4
+    zz = z * z
+    y = _cos_poly(zz) if j in (1, 2) else _sin_poly(z, zz)
+    return -y if sign else y
+
+
+def go_cos(x: float) -> float:
+    """Go's ``math.Cos``."""
+    if math.isnan(x) or math.isinf(x):
+        return math.nan
+    sign = False
+    j, z = _octant(abs(x))
+    if j > 3:
+        j -= 4
+        sign = not sign
+    if j > 1:
+        sign = not sign
+    zz = z * z
+    y = _sin_poly(z, zz) if j in (1, 2) else _cos_poly(zz)
+    return -y if sign else y
+
+
+def go_tan(x: float) -> float:
+    """Go's ``math.Tan``."""
+    if x == 0 or math.isnan(x):
+        return x
+    if math.isinf(x):
+        return math.nan
+    sign = x < 0
+    x = abs(x)
+    if x >= _REDUCE_THRESHOLD:
+        j, z = _trig_reduce(x)
+    else:
+        j = int(x * _FOUR_OVER_PI)
+        y0 = float(j)
+        if j & 1:
+            j += 1
+            y0 += 1
+        z = ((x - y0 * _PI4A) - y0 * _PI4B) - y0 * _PI4C
+    zz = z * z
+    if zz > 1e-14:
+        p, q = _TAN_P, _TAN_Q
+        y = z + z * (zz * (((p[0] * zz) + p[1]) * zz + p[2]) / ((((zz + q[1]) * zz + q[2]) * zz + q[3]) * zz + q[4]))
+    else:
+        y = z
+    if j & 2:
+        y = -1 / y
+    return -y if sign else y
+
+
+def _is_odd_int(x: float) -> bool:
+    if abs(x) >= 1 << 53:
+        return False
+    xi = math.trunc(x)
+    return xi == x and int(xi) % 2 == 1
+
+
+def go_pow(x: float, y: float) -> float:
+    """Go's ``math.Pow``: special cases, then x**frac(y) through Exp/Log and x**int(y) by
+    repeated squaring with the exponent kept apart (which fixes the rounding)."""
+    if y == 0 or x == 1:
+        return 1.0
+    if y == 1:
+        return x
+    if math.isnan(x) or math.isnan(y):
+        return math.nan
+    if x == 0:
+        if y < 0:
+            return -math.inf if math.copysign(1, x) < 0 and _is_odd_int(y) else math.inf
+        return x if math.copysign(1, x) < 0 and _is_odd_int(y) else 0.0
+    if math.isinf(y):
+        if x == -1:
+            return 1.0
+        return 0.0 if (abs(x) < 1) == (y > 0) else math.inf
+    if math.isinf(x):
+        if x < 0:
+            return go_pow(1 / x, -y)
+        return 0.0 if y < 0 else math.inf
+    if y == 0.5:
+        return math.sqrt(x) if x >= 0 else math.nan
+    if y == -0.5:
+        if x < 0:
+            return math.nan
+        return 1 / math.sqrt(x)
+    yf, yi = math.modf(abs(y))
+    if yf != 0 and x < 0:
+        return math.nan
+    if yi >= 1 << 63:
+        if x == -1:
+            return 1.0
+        return 0.0 if (abs(x) < 1) == (y > 0) else math.inf
+    a1 = 1.0
+    ae = 0
+    if yf != 0:
+        if yf > 0.5:
+            yf -= 1
+            yi += 1
+        try:
+            a1 = math.exp(yf * go_log(x))
+        except OverflowError:
+            a1 = math.inf
+    x1, xe = math.frexp(x)
+    i = int(yi)
+    while i != 0:
+        if xe < -(1 << 12) or (1 << 12) < xe:
+            ae += xe
+            break
+        if i & 1:
+            a1 *= x1
+            ae += xe
+        x1 *= x1
+        xe <<= 1
+        if x1 < 0.5:
+            x1 += x1
+            xe -= 1
+        i >>= 1
+    if y < 0:
+        a1 = 1 / a1
+        ae = -ae
+    try:
+        return math.ldexp(a1, ae)
+    except OverflowError:
+        return math.copysign(math.inf, a1)
 
 
 @method("log")
 def log(target: Any) -> float:
     """Natural logarithm (NaN below zero, -Inf at zero)."""
-    return _log(float(_number(target)), False)
+    return go_log(float(_number(target)))
 
 
 @method("log10")
 def log10(target: Any) -> float:
     """Base-10 logarithm."""
-    return _log(float(_number(target)), True)
-
-
-def _trig(fn: Callable[[float], float]) -> Callable[[Any], float]:
-    def impl(target: Any) -> float:
-        f = get_number(target)
-        if not math.isfinite(f):
-            return math.nan
-        return fn(f)
-
-    return impl
+    return go_log10(float(_number(target)))
 
 
 @method("sin")
 def sin(target: Any) -> float:
     """Sine of an angle in radians."""
-    return _trig(math.sin)(target)
+    return go_sin(get_number(target))
 
 
 @method("cos")
 def cos(target: Any) -> float:
     """Cosine of an angle in radians."""
-    return _trig(math.cos)(target)
+    return go_cos(get_number(target))
 
 
 @method("tan")
 def tan(target: Any) -> float:
     """Tangent of an angle in radians."""
-    return _trig(math.tan)(target)
+    return go_tan(get_number(target))
 
 
 @method("pow", Param("exponent", "float"))
 def pow_(target: Any, exponent: float) -> float:
-    """The target raised to ``exponent`` (Go's ``math.Pow``: overflow is +Inf, a negative
-    base with a fractional exponent is NaN)."""
-    base = get_number(target)
-    try:
-        return math.pow(base, exponent)
-    except OverflowError:
-        if base < 0 and exponent == math.trunc(exponent) and int(exponent) % 2 == 1:
-            return -math.inf
-        return math.inf
-    except ValueError:
-        if base == 0 and exponent < 0:
-            return math.inf
-        return math.nan
+    """The target raised to ``exponent`` (overflow is +Inf, a negative base with a fractional
+    exponent is NaN)."""
+    return go_pow(get_number(target), exponent)
 
 
 # --------------------------------------------------------------------------------------------

@@ -80,6 +80,26 @@ def test_number_methods(name: str, target: Any, args: tuple[Any, ...], expected:
     assert same(call(name, target, *args), expected)
 
 
+@pytest.mark.parametrize(
+    "name, target, expected",
+    [
+        # Go's own algorithms, which differ from the C library in the last bit.
+        ("log", 3.0, 1.0986122886681096),
+        ("log10", 0.1, -0.9999999999999999),
+        ("log", 1e-320, -709.0895657128236),
+        ("tan", 1.0, 1.557407724654902),
+        ("sin", 2.5, 0.5984721441039564),
+        ("cos", 0.1, 0.9950041652780257),
+        # Arguments beyond 2**29 take Payne-Hanek reduction.
+        ("sin", 1e300, -0.8178819121159087),
+        ("tan", 1e300, 1.4214488238747243),
+        ("cos", 9223372036854775807.0, 0.0118000765128003),
+    ],
+)
+def test_go_maths_bit_for_bit(name: str, target: float, expected: float) -> None:
+    assert call(name, target) == expected
+
+
 def test_float32_keeps_its_short_text() -> None:
     value = call("float32", "6.674282313423543523453425345e-11")
     assert isinstance(value, JsonFloat)
@@ -214,6 +234,9 @@ BENTHOS_CASES = [
     ("root = [this.a.int64(), this.a.float64()]", "{\"a\":5}"),
     ("root = [5.5.round(), 5.5.ceil(), -5.5.floor()]", "{}"),
     ("root = pi()", "{}"),
+    ("root = [this.a.sin(), this.a.cos(), this.a.tan()]", "{\"a\":1}"),
+    ("root = [this.a.sin().string(), this.a.tan().string()]", "{\"a\":1e300}"),
+    ("root = [this.a.log(), this.a.log10(), this.a.pow(3), this.a.pow(0.3), this.a.pow(-2)]", "{\"a\":1.1}"),
 ]
 
 # --------------------------------------------------------------------------------------------
