@@ -101,9 +101,15 @@ class BrokerHub:
         return reader
 
     def _process_record(self, record: Record) -> list[Message]:
+        """The messages of one record for this user's clients.
+
+        NOTE: a message a processor failed on is never delivered (unlike Bento, which passes it
+        on flagged): the failing processor is typically the filter that decides whose message it
+        is, so delivering it could hand one user's message to every user (promise 3).
+        """
         try:
-            return self.process(record_to_message(record))
-        except Exception:
+            out = self.process(record_to_message(record))
+        except Exception:  # noqa: BLE001 - one bad record must not stop the stream
             self.log.exception(
                 "processing failed; record skipped",
                 topic=record.topic,
@@ -111,6 +117,16 @@ class BrokerHub:
                 offset=record.offset,
             )
             return []
+        failed = [m for m in out if m.error is not None]
+        if failed:
+            self.log.warning(
+                f"processing failed; record not delivered: {failed[0].error}",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
+            return [m for m in out if m.error is None]
+        return out
 
     def _delivery(self, msg: Message, record: Record, on_ack: Any = None, on_nack: Any = None) -> Delivery:
         return Delivery(msg.content, dict(msg.metadata), event_id(record.partition, record.offset), on_ack, on_nack)

@@ -140,3 +140,16 @@ def test_messages_deleted_by_the_mapping_are_committed_past(tmp_path: Any, gatew
     _, api = gateways(tmp_path, {"out": OUT})
     assert pull(api, "alice", timeout=0.5) is None
     assert broker.committed("alice", "completed") == {0: 5}
+
+
+def test_a_record_the_filter_fails_on_reaches_nobody(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    broker.produce("completed", b"not json at all")
+    produce_for(broker, "alice", range(1))
+    _, api = gateways(tmp_path, {"out": OUT})
+    assert pull(api, "bob", timeout=0.5) is None
+    assert json.loads(pull(api, "alice").content) == {"user_id": "alice", "n": 0}
+    inst = api.open("out", user("carol"))
+    sub = inst.subscribe()
+    assert sub.get(0.5) is None
+    sub.close()
+    inst.release()
