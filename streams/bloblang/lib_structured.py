@@ -461,7 +461,8 @@ def _path_args(args: tuple[Any, ...]) -> list[list[str]]:
         try:
             paths.append(dot_path(get_string(a)))
         except ExecError as exc:
-            raise _wrap(f"argument {i}", exc) from exc
+            # NOTE: Benthos checks these when it builds the method, so no target annotation.
+            raise _final(f"argument {i}: {exc}", exc) from None
     return paths
 
 

@@ -335,12 +335,11 @@ def ts_round(target: Any, duration: int) -> Timestamp:
     return Timestamp(timefmt.round_ns(ts.ns, duration), ts.tz)
 
 
-@method("ts_sub", Param("t2", "any"), static=True)
+@method("ts_sub", Param("t2", "timestamp"), static=True)
 def ts_sub(target: Any, t2: Any) -> int:
     """Nanoseconds from ``t2`` to the target (negative when the target is earlier), clamped to
     Go's duration range as ``Time.Sub`` does."""
-    other = to_timestamp(t2)
-    d = to_timestamp(target).ns - other.ns
+    d = to_timestamp(target).ns - to_timestamp(t2).ns
     return max(_INT64_MIN, min(_INT64_MAX, d))
 
 
