@@ -154,7 +154,8 @@ def _hex_decode(data: bytes) -> bytes:
 
 def _a85_decode(data: bytes) -> bytes:
     """Go's ``ascii85`` decoding: white space ignored, ``z`` for four zero bytes, a final
-    partial group padded with ``u``."""
+    partial group padded with ``u``. The streaming decoder flushes the bytes after the last
+    whole group on their own, so a lone trailing character is reported at offset 1."""
     out = bytearray()
     value = 0
     count = 0
@@ -175,7 +176,8 @@ def _a85_decode(data: bytes) -> bytes:
         raise ExecError(f"illegal ascii85 data at input byte {i}")
     if count:
         if count == 1:
-            raise ExecError(f"illegal ascii85 data at input byte {len(data)}")
+            # The tail is flushed on its own with white space filtered out: one byte long.
+            raise ExecError("illegal ascii85 data at input byte 1")
         for _ in range(5 - count):
             value = value * 85 + 84
         out += (value & 0xFFFFFFFF).to_bytes(4, "big")[: count - 1]
