@@ -912,6 +912,19 @@ class Parser:
                         args[k] = self.at(N.Literal(value=convert_arg(prm.kind, a.value, prm.nullable), label=a.label), a.pos)
                     except ExecError as exc:
                         raise _Fatal(f"field {prm.name}: {exc}") from None
+        if spec.check is not None and all(isinstance(a, N.Literal) for a in args if isinstance(a, N.Node)):
+            try:
+                spec.check(*[a.value if isinstance(a, N.Literal) else None for a in args])
+            except ExecError as exc:
+                raise _Fatal(str(exc)) from None
+        if name == "get" and target is not None and args and isinstance(args[0], N.Literal) and isinstance(args[0].value, str):
+            # Benthos folds a literal ``.get("a.b")`` into the field path it reads.
+            path = dot_path_to_slice(args[0].value)
+            if isinstance(target, N.FieldRef):
+                return self.at(N.FieldRef(source=target.source, path=target.path + path, named=target.named), target.pos)
+            if isinstance(target, N.GetPath):
+                return self.at(N.GetPath(target=target.target, path=target.path + path), target.pos)
+            return self.at(N.GetPath(target=target, path=path), target.pos)
         if spec.impure and not self.settings.allow_impure:
             raise _Fatal(f"{'function' if target is None else 'method'} '{name}' is impure and not allowed here")
         node = self.at(N.Call(name=name, spec=spec, target=target, args=args), i if target is None else target.pos)

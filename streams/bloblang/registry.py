@@ -72,6 +72,10 @@ class Spec:
     stateful: bool = False  # impl is a factory called once per call site
     deprecated: bool = False
     aliases: tuple[str, ...] = field(default=())
+    # Parse-time argument check, Benthos's constructor errors: called with the converted
+    # arguments when all of them are literals; raising ExecError makes the mapping a parse
+    # error (``"x".slice(3, 1)``: ``lower slice bound 3 must be lower than upper (1)``).
+    check: Callable[..., None] | None = None
 
 
 FUNCTIONS: dict[str, Spec] = {}
