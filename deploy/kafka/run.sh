@@ -40,6 +40,8 @@ BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 say() { echo "kafka: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
+[[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ]] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT are both $KAFKA_PORT"
+
 # The pid from the pid file, only if that process is alive and really is our broker (pids get reused).
 running_pid() {
     [[ -f "$PID_FILE" ]] || return 1

@@ -8,8 +8,11 @@ assertions.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import gevent
 import pytest
@@ -383,3 +386,63 @@ def test_group_consumer_from_newest_skips_old_records_and_pins_its_start(
         assert [r.value for r in waiting.get(timeout=DEADLINE)] == [b"new"]
     finally:
         member.close()
+
+
+# -- deploy/kafka/run.sh -----------------------------------------------------------------------
+
+RUN_SH = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "run.sh"
+
+
+def _free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports (all held open while choosing, so none repeats)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_run_script_start_status_stop_are_idempotent(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A second broker on free ports and its own data dir (the jars are cached by the first)."""
+    port, controller_port = _free_ports(2)
+    env = {
+        **os.environ,
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(controller_port),
+        "KAFKA_DATA_DIR": str(tmp_path / "kafka"),
+        "KAFKA_HEAP_OPTS": "-Xmx256m",
+    }
+
+    def run(cmd: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(RUN_SH), cmd],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    try:
+        assert run("status").returncode == 3
+        first = run("start")
+        assert first.returncode == 0, first.stderr[-4000:]
+        again = run("start")
+        assert again.returncode == 0 and "already running" in again.stderr, again.stderr
+        assert run("status").returncode == 0
+        b = KafkaBroker([f"127.0.0.1:{env['KAFKA_PORT']}"])
+        try:
+            assert b.produce("run-sh", b"x").offset == 0
+        finally:
+            b.close()
+    finally:
+        stopped = run("stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert run("stop").returncode == 0
+    assert run("status").returncode == 3
+    assert not (tmp_path / "kafka" / "kafka.pid").exists()
