@@ -6,8 +6,8 @@ float64 unless ``use_number``) with its syntax error texts; CSV as ``encoding/cs
 (its quoting rules and ``parse error on line 1, column 5`` errors); URLs as ``net/url`` splits
 them; YAML as ``gopkg.in/yaml.v3`` resolves plain scalars (``yes`` stays a string, ``2020-01-01``
 becomes a timestamp) and as it writes documents (four-space indents, ``"true"`` quoted, literal
-blocks for multi-line strings). YAML emitting lives in ``yamlgo.py``-style helpers below because
-PyYAML's emitter makes different choices at every one of those points.
+blocks for multi-line strings). The YAML emitter is written out below because PyYAML's makes
+different choices at every one of those points; PyYAML is used only to compose nodes.
 """
 
 from __future__ import annotations
@@ -495,10 +495,16 @@ def _yaml_key_less(a: str, b: str) -> bool:
     return len(a) < len(b)
 
 
+def _key_cmp(x: str, y: str) -> int:
+    if _yaml_key_less(x, y):
+        return -1
+    return 1 if _yaml_key_less(y, x) else 0
+
+
 def _sorted_keys(keys: list[str]) -> list[str]:
     import functools
 
-    return sorted(keys, key=functools.cmp_to_key(lambda x, y: -1 if _yaml_key_less(x, y) else (1 if _yaml_key_less(y, x) else 0)))
+    return sorted(keys, key=functools.cmp_to_key(_key_cmp))
 
 
 def _printable(c: str) -> bool:
@@ -514,7 +520,13 @@ def _printable(c: str) -> bool:
 
 
 class _Analysis:
+    """What libyaml's scalar analysis allows for one string (block context)."""
+
     __slots__ = ("block", "block_plain", "multiline", "single")
+
+    def __init__(self) -> None:
+        self.multiline = False
+        self.block_plain = self.single = self.block = True
 
 
 def _analyze(value: str) -> _Analysis:
