@@ -40,8 +40,10 @@ floats = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False, width=64),
     st.integers(-100, 100).map(lambda i: i / 4),
 )
+NUMERIC_TEXTS = ["1e3", "0x10", " 5", "5.0", "-0", "Inf", "nan", "1_000", "+7", ".5", "5.", "0x1p-2", "1e400", "9223372036854775808", "010"]
 texts = st.one_of(
-    st.sampled_from(["", "foo", "Hello World", "a,b,c", " padded ", "<b>&amp;</b>", "ÉCOLE é", "42", "3.5"]),
+    st.sampled_from(["", "foo", "Hello World", "a,b,c", " padded ", "<b>&amp;</b>", "ÉCOLE é", "42", "3.5", "\u00a0x\u3000"]),
+    st.sampled_from(NUMERIC_TEXTS),
     st.text(TEXT_ALPHABET, max_size=12),
 )
 BROKEN_JSON = ['{"a":1} x', '{"a":', "[1,2", "nul", '{"a":1,}', "", "  ", '"unterminated', "{'a': 1}", "1 2", '{"a":1}{"b":2}']
@@ -155,7 +157,12 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
         if sub != "raw":
             return expr(draw, sub, env, depth)
         if leaf:
-            return draw(st.sampled_from(["null", "this.x", "this.z", "this.missing", "this.x.a", "@k1", "@", "this"]))
+            return draw(
+                st.sampled_from(
+                    ["null", "this.x", "this.z", "this.missing", "this.x.a", "@k1", "@", "this", "this.arr.0", "this.strs.1",
+                     "this.x.0", "nothing()", 'throw("boom")', "range(0, 3)", 'this.obj."a"']
+                )
+            )
         choice = draw(st.integers(0, 13))
         if choice == 7 and env.maps:
             return f"{expr(draw, ANY, env, depth + 1)}.apply({lit_str(draw(st.sampled_from(env.maps)))})"
@@ -177,6 +184,8 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
         if choice == 0:
             return f"{e}.not_null()"
         if choice == 1:
+            if draw(st.booleans()):
+                return f"{e}.catch(err -> err)"  # the error text becomes the value
             return f"{e}.catch({expr(draw, ANY, env, depth + 1)})"
         if choice == 2:
             return f"{e}.or({expr(draw, ANY, env, depth + 1)})"
@@ -198,6 +207,8 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
             )
         choice = draw(st.integers(0, 16))
         if choice == 13:
+            if draw(st.booleans()):
+                return f"{expr(draw, STR, env, depth + 1)}.{draw(st.sampled_from(['int64', 'number', 'uint64']))}()"
             return f"{expr(draw, STR, env, depth + 1)}.index_of({lit_str(draw(texts))})"
         if choice == 14:
             return f"{expr(draw, STR, env, depth + 1)}.bytes().length()"
@@ -234,7 +245,9 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
             return draw(
                 st.one_of(
                     texts.map(lit_str),
-                    st.sampled_from(["this.s", "this.u", 'this."k é<&>"', "@k1", 'meta("k2")', "content().string()"]),
+                    st.sampled_from(
+                        ["this.s", "this.u", 'this."k é<&>"', "@k1", 'meta("k2")', "content().string()", '"""raw "quoted" \\n"""']
+                    ),
                 )
             )
         choice = draw(st.integers(0, 18))
@@ -287,7 +300,9 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
         if choice <= 1:
             return _bin(draw, env, depth, BOOL, [">", ">=", "<", "<=", "==", "!="], operand=NUM)
         if choice == 2:
-            return _bin(draw, env, depth, BOOL, ["==", "!="], operand=draw(st.sampled_from([STR, ANY, ARR])))
+            operand = draw(st.sampled_from([STR, ANY, ARR]))
+            ops = ["==", "!=", "<", ">="] if operand == STR else ["==", "!="]
+            return _bin(draw, env, depth, BOOL, ops, operand=operand)
         if choice == 3:
             return _bin(draw, env, depth, BOOL, ["&&", "||"])
         if choice == 4:
@@ -354,6 +369,8 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:  # noqa: 
         if choice == 3:
             return f"{expr(draw, OBJ, env, depth + 1)}.without({lit_str(draw(names))})"
         if choice == 4:
+            if draw(st.booleans()):
+                return f"{expr(draw, OBJ, env, depth + 1)}.map_each(kv -> if kv.value.type() == \"number\" {{ deleted() }} else {{ kv.key }})"
             return f"{expr(draw, OBJ, env, depth + 1)}.map_each(kv -> kv.value.string())"
         return _if(draw, OBJ, env, depth)
 
@@ -380,11 +397,11 @@ def _match(draw: st.DrawFn, kind: str, env: Env, depth: int) -> str:
 
 # --- statements and mappings -------------------------------------------------------------------
 
-TARGETS = ["root.a", "root.b", "root.out.value", 'root."k é<&>"', "c", "root.obj.extra"]
+TARGETS = ["root.a", "root.b", "root.out.value", 'root."k é<&>"', "c", "root.obj.extra", "root.arr.1"]
 
 
 def statement(draw: st.DrawFn, env: Env) -> str:
-    choice = draw(st.integers(0, 11))
+    choice = draw(st.integers(0, 13))
     if choice <= 2:
         return f"{draw(st.sampled_from(TARGETS))} = {expr(draw, ANY, env)}"
     if choice == 3:
@@ -408,7 +425,14 @@ def statement(draw: st.DrawFn, env: Env) -> str:
     if choice == 10:
         then = statement(draw, env)
         other = statement(draw, env)
-        return f"if {expr(draw, BOOL, env)} {{\n  {then}\n}} else {{\n  {other}\n}}"
+        middle = ""
+        if draw(st.integers(0, 2)) == 0:
+            middle = f" else if {expr(draw, BOOL, env)} {{\n  {statement(draw, env)}\n}}"
+        return f"if {expr(draw, BOOL, env)} {{\n  {then}\n}}{middle} else {{\n  {other}\n}}"
+    if choice == 12:
+        return f"meta = {expr(draw, OBJ, env)}"
+    if choice == 13:
+        return 'root = ""'
     return f"root.{draw(st.sampled_from(['a', 'b']))} = {expr(draw, ANY, env)}.catch(deleted())"
 
 
@@ -426,6 +450,10 @@ def mappings(draw: st.DrawFn) -> str:
         prelude.append(f"map {name} {{\n" + "".join(f"  {b}\n" for b in body) + "}")
         env.maps.append(name)
     stmts = prelude + [statement(draw, env) for _ in range(draw(st.integers(1, 4)))]
+    if draw(st.integers(0, 4)) == 0:
+        # Comments and blank lines are allowed wherever a line break is.
+        stmts = [st_ + draw(st.sampled_from(["", " # note", "\n", "\n# é comment\n"])) for st_ in stmts]
+        stmts[-1] += "\n"  # a comment must end with a line break, even the last one
     source = "\n".join(stmts)
     if draw(st.integers(0, 9)) == 0:
         # Break it: cut it short or drop in a stray character, to compare parse error texts.
