@@ -78,13 +78,16 @@ def _message(ctx: Context) -> Any:
 
 @function("content")
 def content(ctx: Context) -> bytes:
-    return _message(ctx).content
+    msg = ctx.message
+    return msg.content if msg is not None else b""
 
 
 @function("json", Param("path", "string", default=""))
 def json_(ctx: Context, path: str) -> Any:
     """A field of the message at the context's index (``from`` changes it), parsed as JSON."""
-    msg = _message(ctx)
+    msg = ctx.message
+    if msg is None:
+        raise ExecError("target message part does not exist")
     try:
         value = msg.value
     except ValueError as exc:
@@ -290,7 +293,17 @@ _RANGE_LIMIT = 10_000_000
 """Largest array ``range`` builds: a bigger one fails cleanly instead of exhausting memory."""
 
 
-@function("range", Param("start", "int"), Param("stop", "int"), Param("step", "int", default=1))
+def _range_check(start: int, stop: int, step: int) -> None:
+    if step == 0:
+        raise ExecError("step must be greater than or less than 0")
+    if step < 0:
+        if stop > start:
+            raise ExecError(f"with negative step arg stop ({stop}) must be <= start ({start})")
+    elif start >= stop:
+        raise ExecError(f"with positive step arg start ({start}) must be < stop ({stop})")
+
+
+@function("range", Param("start", "int"), Param("stop", "int"), Param("step", "int", default=1), check=_range_check)
 def range_(ctx: Context, start: int, stop: int, step: int) -> list:
     if step == 0:
         raise ExecError("step must be greater than or less than 0")
@@ -372,7 +385,17 @@ def file_rel(ctx: Context, path: str, no_cache: bool) -> bytes:
 # Methods
 
 
-@method("bloblang", Param("mapping", "string"), context=True)
+def _bloblang_check(mapping: str) -> None:
+    """A literal mapping argument is parsed with the outer mapping, as Benthos does."""
+    from streams import bloblang as _pkg
+
+    try:
+        _pkg.parse(mapping, sandboxed=True)
+    except _pkg.ParseError as exc:
+        raise ExecError(getattr(exc, "plain", str(exc))) from None
+
+
+@method("bloblang", Param("mapping", "string"), context=True, check=_bloblang_check)
 def bloblang_(ctx: Context, target: Any, mapping: str) -> Any:
     """Runs a mapping given as data on the target. Imports and impure or message-reading
     functions are unavailable, as in Benthos."""

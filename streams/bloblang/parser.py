@@ -1409,13 +1409,13 @@ def _arith_op(p: Parser, i: int) -> R:
 
 def _go_type(v: Any) -> str:
     """Go's ``%T`` of a runtime value, for messages that print it."""
-    from streams.bloblang.values import JsonFloat, Timestamp
+    from streams.bloblang.values import JsonFloat, JsonInt, Timestamp
 
     if v is None:
         return "<nil>"
     if isinstance(v, bool):
         return "bool"
-    if isinstance(v, JsonFloat):
+    if isinstance(v, (JsonFloat, JsonInt)):
         return "json.Number"
     if isinstance(v, int):
         return "int64"

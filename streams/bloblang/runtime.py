@@ -650,10 +650,10 @@ def from_all(ctx: Context, fn: Callable[[Context], Any]) -> list:
 
 def apply_map(ctx: Context, target: Any, name: Any) -> Any:
     """``x.apply("name")``: run a named map with ``this`` = x, fresh root and variables."""
-    fn = ctx.maps.get(name) if ctx.maps is not None else None
+    if ctx.maps is None:
+        raise ExecError("no maps were found")
+    fn = ctx.maps.get(name)
     if fn is None:
-        if not ctx.maps:
-            raise ExecError("no maps were found")
         raise ExecError(f"map {name} was not found")
     if ctx.depth >= MAX_MAP_STACKS:
         raise ExecError(

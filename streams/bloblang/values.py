@@ -88,6 +88,14 @@ class NilList(list):
     __slots__ = ()
 
 
+class JsonInt(int):
+    """An integer decoded from input JSON (Go keeps it as a ``json.Number`` until it is used).
+    It behaves as an ``int`` in every way; arithmetic yields plain ints. Only Go's type names in
+    a few error texts (``... (json.Number)``) and fmt verbs tell the two apart."""
+
+    __slots__ = ()
+
+
 class Timestamp:
     """Go's time.Time: nanoseconds since the Unix epoch plus the location used for display.
 
@@ -214,7 +222,7 @@ def type_error(value: Any, *expected: str) -> ValueTypeError:
 def _parse_int(text: str) -> Any:
     n = int(text)
     if INT64_MIN <= n <= INT64_MAX:
-        return n
+        return JsonInt(n)
     return JsonFloat(text)
 
 
@@ -406,23 +414,35 @@ def _go_quote_char(ch: str) -> str:
 
 
 def _orjson_decoded_exact(value: Any) -> bool:
-    """True when orjson's decoding equals Go's UseNumber decoding: no float (its text would be
-    lost) and no integer outside int64 (Go keeps those as numbers with their text)."""
+    """Turn orjson's decoding into Go's UseNumber decoding in place (ints become ``JsonInt``);
+    False when that is impossible: a float (its text is lost) or an integer outside int64."""
     stack = [value]
     pop = stack.pop
-    push = stack.extend
+    append = stack.append
     while stack:
         v = pop()
-        t = type(v)
-        if t is dict:
-            push(v.values())
-        elif t is list:
-            push(v)
-        elif t is int:
-            if v < INT64_MIN or v > INT64_MAX:
-                return False
-        elif t is float:
-            return False
+        if type(v) is dict:
+            for k, x in v.items():
+                t = type(x)
+                if t is int:
+                    if x < INT64_MIN or x > INT64_MAX:
+                        return False
+                    v[k] = JsonInt(x)
+                elif t is dict or t is list:
+                    append(x)
+                elif t is float:
+                    return False
+        else:
+            for i, x in enumerate(v):
+                t = type(x)
+                if t is int:
+                    if x < INT64_MIN or x > INT64_MAX:
+                        return False
+                    v[i] = JsonInt(x)
+                elif t is dict or t is list:
+                    append(x)
+                elif t is float:
+                    return False
     return True
 
 
@@ -436,7 +456,14 @@ def parse_json(data: bytes | str) -> Any:
         except (ValueError, TypeError):
             pass
         else:
-            if _orjson_decoded_exact(value):
+            t = type(value)
+            if t is dict or t is list:
+                if _orjson_decoded_exact(value):
+                    return value
+            elif t is int:
+                if INT64_MIN <= value <= INT64_MAX:
+                    return JsonInt(value)
+            elif t is not float:
                 return value
     if isinstance(data, (bytes, bytearray, memoryview)):
         text = bytes(data).decode("utf-8", "replace")
@@ -623,8 +650,8 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
                 out.append(inner)
                 _encode(v, out, indent, level + 1)
             out.append("\n" + indent * level + "]")
-    elif t is int:
-        out.append(str(value))
+    elif t is int or t is JsonInt:
+        out.append(int.__repr__(value))
     elif t is NilList:
         out.append("null")
     elif t is bool:
@@ -669,7 +696,7 @@ def _orjson_safe(value: Any) -> bool:
             push(v)
         elif t is str or t is bool or v is None:
             continue
-        elif t is int:
+        elif t is int or t is JsonInt:
             if v < INT64_MIN or v > UINT64_MAX:
                 return False
         else:

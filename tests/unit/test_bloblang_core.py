@@ -137,7 +137,7 @@ def test_maps_apply_and_recursion_limit() -> None:
     assert out('map foo {\n root.v = this.a\n}\nroot = this.apply("foo")', b'{"a":5}') == b'{"v":5}'
     text = error('map rec {\n root = this.apply("rec")\n}\nroot = this.apply("rec")')
     assert text.startswith("failed assignment (line 4): failed assignment (line 2): entering map rec exceeded maximum")
-    assert error('root = this.apply("nope")') == "failed assignment (line 1): no maps were found"
+    assert error('root = this.apply("nope")') == "failed assignment (line 1): map nope was not found"
 
 
 def test_import_relative_to_base_dir(tmp_path) -> None:
