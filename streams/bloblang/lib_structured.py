@@ -1053,6 +1053,8 @@ class _GoSchema:
             res.add(ctx, f"Must be greater than or equal to {_num_text(float(minimum))}")
         if isinstance(ex_min, (int, float)) and not isinstance(ex_min, bool) and x <= _fractions(ex_min):
             res.add(ctx, f"Must be greater than {_num_text(float(ex_min))}")
+        if "format" in s and not _format_ok(s["format"], v):
+            res.add(ctx, f"Does not match format '{s['format']}'")
         res.score += 1
 
 
@@ -1091,50 +1093,79 @@ def _go_regex_search(pattern: str, text: str) -> bool:
         return False
 
 
-def _format_ok(fmt: str, v: str) -> bool:
-    """The format checks gojsonschema applies by default (unknown formats pass)."""
+_KNOWN_FORMATS = frozenset(
+    """date-time date time hostname idn-hostname email idn-email ipv4 ipv6 uri uri-reference iri
+    iri-reference uri-template uuid regex json-pointer relative-json-pointer""".split()
+)
+_DATE_TIME_LAYOUTS = ("15:04:05", "15:04:05Z07:00", "2006-01-02", "2006-01-02T15:04:05Z07:00",
+                      "2006-01-02T15:04:05.999999999Z07:00")
+_HOSTNAME = r"([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])(\.([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]{0,61}[a-zA-Z0-9]))*"
+
+
+def _format_ok(fmt: str, v: Any) -> bool:
+    """gojsonschema's default format checkers; unknown formats pass, known ones fail anything
+    that is not a string (Benthos hands numbers to them too)."""
     import ipaddress
     import re
-    import uuid as _uuid
 
     from . import timefmt
 
-    try:
-        if fmt == "date-time":
-            timefmt.parse_layout(timefmt.RFC3339, v)
-        elif fmt == "date":
-            timefmt.parse_layout("2006-01-02", v)
-        elif fmt == "time":
-            try:
-                timefmt.parse_layout("15:04:05Z07:00", v)
-            except timefmt.GoTimeError:
-                timefmt.parse_layout("15:04:05", v)
-        elif fmt in ("email", "idn-email"):
-            return re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", v) is not None
-        elif fmt == "ipv4":
-            return ":" not in v and isinstance(ipaddress.ip_address(v), ipaddress.IPv4Address)
-        elif fmt == "ipv6":
-            return ":" in v and bool(ipaddress.ip_address(v))
-        elif fmt in ("hostname", "idn-hostname"):
-            return len(v) <= 253 and all(
-                re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", label) for label in v.rstrip(".").split(".")
-            )
-        elif fmt == "uuid":
-            _uuid.UUID(v)
-            return re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", v) is not None
-        elif fmt == "regex":
-            re.compile(v)
-        elif fmt in ("uri", "iri"):
-            from .lib_parsing import go_url_parse
-
-            return bool(go_url_parse(v)["scheme"])
-        elif fmt in ("uri-reference", "iri-reference"):
-            from .lib_parsing import go_url_parse
-
-            go_url_parse(v)
-    except (ValueError, ExecError, re.error):
+    if fmt not in _KNOWN_FORMATS:
+        return True
+    if not isinstance(v, str):
         return False
-    return True
+
+    def parses(*layouts: str) -> bool:
+        for layout in layouts:
+            try:
+                timefmt.parse_layout(layout, v)
+                return True
+            except timefmt.GoTimeError:
+                continue
+        return False
+
+    def url_ok(need_scheme: bool) -> bool:
+        from .lib_parsing import go_url_parse
+
+        try:
+            parsed = go_url_parse(v)
+        except ExecError:
+            return False
+        return "\\" not in v and (bool(parsed["scheme"]) or not need_scheme)
+
+    if fmt == "date-time":
+        return parses(*_DATE_TIME_LAYOUTS)
+    if fmt == "date":
+        return parses("2006-01-02")
+    if fmt == "time":
+        return parses("15:04:05Z07:00", "15:04:05")
+    if fmt in ("email", "idn-email"):
+        return re.fullmatch(r"([^<>@\s]+@[^<>@\s]+)|([^<>]*<[^<>@\s]+@[^<>@\s]+>)", v) is not None
+    if fmt in ("ipv4", "ipv6"):
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            return False
+        if "%" in v:  # Go's ParseIP takes no zone
+            return False
+        return ("." if fmt == "ipv4" else ":") in v
+    if fmt in ("hostname", "idn-hostname"):
+        return re.fullmatch(_HOSTNAME, v) is not None and len(v) < 256
+    if fmt == "uuid":
+        return re.fullmatch(r"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}", v) is not None
+    if fmt == "regex":
+        try:
+            re.compile(v)
+        except re.error:
+            return False
+        return True
+    if fmt in ("uri", "iri"):
+        return url_ok(True)
+    if fmt in ("uri-reference", "iri-reference", "uri-template"):
+        return url_ok(False)
+    if fmt == "json-pointer":
+        return re.fullmatch(r"(?:/(?:[^~/]|~0|~1)*)*", v) is not None
+    return re.fullmatch(r"(?:0|[1-9][0-9]*)(?:#|(?:/(?:[^~/]|~0|~1)*)*)", v) is not None
 
 
 @functools.lru_cache(maxsize=256)
