@@ -1094,8 +1094,7 @@ def _go_regex_search(pattern: str, text: str) -> bool:
 
 
 _KNOWN_FORMATS = frozenset(
-    """date-time date time hostname idn-hostname email idn-email ipv4 ipv6 uri uri-reference iri
-    iri-reference uri-template uuid regex json-pointer relative-json-pointer""".split()
+    ["date-time", "date", "time", "hostname", "idn-hostname", "email", "idn-email", "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uri-template", "uuid", "regex", "json-pointer", "relative-json-pointer"]
 )
 _DATE_TIME_LAYOUTS = ("15:04:05", "15:04:05Z07:00", "2006-01-02", "2006-01-02T15:04:05Z07:00",
                       "2006-01-02T15:04:05.999999999Z07:00")
