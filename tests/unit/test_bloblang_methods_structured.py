@@ -76,6 +76,11 @@ CASES = [
     ('root = this.json_schema("""{"anyOf":[{"type":"string"},{"type":"number"}]}""")', '[]', None, 'failed assignment (line 1): field `this`: (root) must validate at least one schema (anyof)\n(root) invalid type. expected: string, given: array'),
     ('root = this.json_schema("""{"type":"object","properties":{"n":{"type":"number","exclusiveMaximum":10,"multipleOf":3}}}""")', '{"n":11}', None, 'failed assignment (line 1): field `this`: n must be a multiple of 3\nn must be less than 10'),
     pytest.param(*('root = this.json_schema("""not json""")', '{}', None, "PARSE: line 1 char 40: failed to parse json schema definition: invalid character 'o' in literal null (expecting 'u')"), marks=pytest.mark.xfail(strict=True, reason='literal-argument checks at parse time')),
+    ('root = this.json_schema("""{"definitions": {"pos": {"type": "integer", "minimum": 0}}, "type": "object", "properties": {"a": {"$ref": "#/definitions/pos"}, "b": {"type": "array", "items": {"$ref": "#/definitions/pos"}, "uniqueItems": true}}}""")', '{"a":-1,"b":[1,1,-2]}', None, 'failed assignment (line 1): field `this`: a must be greater than or equal to 0\nb.2 must be greater than or equal to 0\nb array items[0,1] must be unique'),
+    ('root = this.json_schema("""{"type": "object", "properties": {"u": {"format": "uuid"}, "i": {"format": "ipv4"}, "d": {"format": "date-time"}, "n": {"format": "hostname"}}}""")', '{"u":"X","i":"::ffff:1.2.3.4","d":"10:00:00","n":"-bad"}', None, "failed assignment (line 1): field `this`: u does not match format 'uuid'\nn does not match format 'hostname'"),
+    ('root = this.json_schema("""{"oneOf": [{"type": "integer"}, {"minimum": 2}]}""")', '3', None, 'failed assignment (line 1): field `this`: (root) must validate one and only one schema (oneof)'),
+    ('root = this.json_schema("""{"oneOf": [{"type": "integer"}, {"minimum": 2}]}""")', '1.5', None, 'failed assignment (line 1): field `this`: (root) must validate one and only one schema (oneof)\n(root) must be greater than or equal to 2'),
+    ('root = this.json_schema("""{"if": {"properties": {"a": {"const": 1}}}, "then": {"required": ["b"]}}""")', '{"a":1}', None, 'failed assignment (line 1): field `this`: (root) must validate "then" as "if" was valid\n(root) b is required'),
 ]
 
 
