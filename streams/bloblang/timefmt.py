@@ -423,14 +423,15 @@ def _format_offset(kind: int, offset: int) -> str:
 def format_rfc3339nano(ts: Timestamp) -> str:
     """RFC 3339 with nanoseconds, trailing zeros trimmed: how Go shows a ``time.Time`` in JSON
     and in ``.string()`` (``2020-08-14T11:45:26.371+01:00``, ``Z`` for a zero offset)."""
-    wall, nsec, offset, _ = wall_clock(ts)
-    frac = ""
-    if nsec:
-        frac = "." + str(nsec).zfill(9).rstrip("0")
-    return (
-        f"{_pad(wall.year, 4)}-{wall.month:02d}-{wall.day:02d}T{wall.hour:02d}:{wall.minute:02d}:"
-        f"{wall.second:02d}{frac}{_format_offset(ISO_COLON_TZ, offset)}"
-    )
+    sec, nsec = divmod(ts.ns, _NS)
+    offset, _ = offset_at(sec, ts.tz)
+    days, rem = divmod(sec + offset, 86400)
+    year, month, day = civil_from_days(days)
+    hour, rem = divmod(rem, 3600)
+    minute, second = divmod(rem, 60)
+    frac = "." + str(nsec).zfill(9).rstrip("0") if nsec else ""
+    zone = "Z" if offset == 0 else _format_offset(ISO_COLON_TZ, offset)
+    return f"{_pad(year, 4)}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{frac}{zone}"
 
 
 # ---------------------------------------------------------------------------------------------
