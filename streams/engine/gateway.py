@@ -23,6 +23,7 @@ from streams.engine.durations import parse_duration
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources
+from streams.engine.tap import TopicTap
 from streams.settings import Settings
 
 
@@ -197,6 +198,7 @@ class Gateway:
         self._broker: Broker | None = None
         self._broker_lock = gevent.lock.Semaphore()
         self._reaper: gevent.Greenlet | None = None
+        self._taps: dict[str, TopicTap] = {}
         self.started = False
         self.draining = False
         self.log = StreamLog(component="gateway")
@@ -270,6 +272,13 @@ class Gateway:
                     self._broker = brokers.connect(self.settings.kafka_brokers, data_dir=self.settings.data_dir)
         return self._broker
 
+    def tap(self, topic: str) -> TopicTap:
+        """This worker's one reader of ``topic`` for stream clients (see ``streams.engine.tap``)."""
+        tap = self._taps.get(topic)
+        if tap is None:
+            tap = self._taps[topic] = TopicTap(self.broker(), topic, self.log.bind(topic=topic))
+        return tap
+
     def build_instance(self, api: Api, stream: str, conf: dict[str, Any], key: str) -> StreamInstance:
         res = Resources(
             settings=self.settings,
@@ -277,6 +286,7 @@ class Gateway:
             stream=stream,
             path=f"streams.{stream}",
             broker_factory=self.broker,
+            extras={"tap": self.tap},
         )
         instance = StreamInstance(stream, conf, key, res)
         self.log.info("instance started", api=api.name, stream=stream, instance=key[:12])

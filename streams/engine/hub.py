@@ -7,11 +7,13 @@ serve the user, so the group is only a place to keep offsets (DESIGN §7).
   forward, skip messages the processors delete, commit the next offset of the first surviving
   message *before* returning it, so a next GET on any worker starts after it; ``nack`` puts the
   commit back if nobody moved it since. Sequential GETs: in order, none twice, none skipped.
-* ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, one shared reader per
-  instance offers every surviving message to every attached client (and to a waiting GET). Offsets
-  are committed in batches to the lowest position every attached client acknowledged. A client
-  resuming with ``Last-Event-ID`` first catches up with a private reader, then merges into the
-  shared one at a point where nothing can be missed or repeated.
+* ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance is fed
+  by the worker's one reader of the topic (``TopicTap``, shared by every user's instance; an
+  instance whose position is behind it catches up privately first) and offers every surviving
+  message to every attached client (and to a waiting GET). Offsets are committed in batches to
+  the lowest position every attached client acknowledged. A client resuming with
+  ``Last-Event-ID`` first catches up with a private reader, then merges into the instance's feed
+  at a point where nothing can be missed or repeated.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ import gevent.lock
 from streams.brokers.base import Broker, Reader, Record
 from streams.engine.delivery import Delivery, Subscription
 from streams.engine.records import event_id, parse_event_id, record_to_message
+from streams.engine.tap import TopicTap
 from streams.message import Message
 
 Key = tuple[str, int]
+_TAPPED: Any = object()
 Process = Callable[[Message], list[Message]]
 
 
@@ -44,6 +48,7 @@ class BrokerHub:
         log: Any,
         client_queue: int,
         commit_period: float = 1.0,
+        tap: Callable[[str], TopicTap] | None = None,
     ) -> None:
         self.broker = broker
         self.group = group
@@ -59,8 +64,9 @@ class BrokerHub:
         self._catching_up: set[Subscription] = set()
         self._waiters: list[Subscription] = []
         self._bcast_pos: dict[Key, int] = {}
-        self._bcast: list[gevent.Greenlet] = []
-        self._bcast_live = 0
+        self._feeding: dict[str, object] = {}  # topic -> _TAPPED or the catch-up's token
+        self._tap_factory = tap
+        self._own_taps: dict[str, TopicTap] = {}
         self._bcast_lock = gevent.lock.Semaphore()
         self._committer: gevent.Greenlet | None = None
         self._closed = False
@@ -109,7 +115,7 @@ class BrokerHub:
         """
         try:
             out = self.process(record_to_message(record))
-        except Exception:  # noqa: BLE001 - one bad record must not stop the stream
+        except Exception:
             self.log.exception(
                 "processing failed; record skipped",
                 topic=record.topic,
@@ -233,8 +239,8 @@ class BrokerHub:
         sub = Subscription(self.client_queue, on_close=self._detach)
         resume = parse_event_id(last_event_id)
         if resume is None:
-            self._ensure_broadcast()
             self._subs.add(sub)
+            self._ensure_broadcast()
         else:
             self._catching_up.add(sub)
             self._ensure_broadcast()
@@ -246,54 +252,92 @@ class BrokerHub:
         self._catching_up.discard(sub)
         if sub in self._subs:
             self._subs.discard(sub)
-            gevent.spawn(self._commit_broadcast, sub)
+            if not self._closed:  # close() committed already
+                gevent.spawn(self._commit_broadcast, sub)
+        if not self._active():
+            self._stop_feeding()
 
     def _ensure_broadcast(self) -> None:
+        """Start feeding stream clients: attach to each topic's tap, or catch up to it first."""
         with self._bcast_lock:
-            if self._bcast_live > 0 or self._closed:
+            if self._feeding or self._closed:
                 return
             starts = {topic: self.start_offsets(topic) for topic in self.topics}
+            if self._feeding or self._closed or not self._active():
+                return
             self._bcast_pos = {(t, p): o for t, start in starts.items() for p, o in start.items()}
-            readers = {topic: self.broker.reader(topic, start) for topic, start in starts.items()}
-            self._bcast_live = len(readers)
-            self._bcast = [gevent.spawn(self._broadcast_loop, t, r) for t, r in readers.items()]
+            for topic, start in starts.items():
+                if self._tap(topic).attach(self, start):
+                    self._feeding[topic] = _TAPPED
+                else:
+                    token = object()
+                    self._feeding[topic] = token
+                    gevent.spawn(self._hub_catch_up, topic, start, token)
             if self._committer is None or self._committer.dead:
                 self._committer = gevent.spawn(self._commit_loop)
+
+    def _tap(self, topic: str) -> TopicTap:
+        if self._tap_factory is not None:
+            return self._tap_factory(topic)
+        tap = self._own_taps.get(topic)
+        if tap is None:
+            tap = self._own_taps[topic] = TopicTap(self.broker, topic, self.log)
+        return tap
+
+    def _stop_feeding(self) -> None:
+        """No client left: leave the taps. Never yields (called from ``_detach``)."""
+        for topic, state in list(self._feeding.items()):
+            if state is _TAPPED:
+                self._tap(topic).detach(self)
+        self._feeding.clear()
 
     def _active(self) -> bool:
         return not self._closed and bool(self._subs or self._catching_up)
 
-    def _broadcast_loop(self, topic: str, reader: Reader) -> None:
-        live = True
+    def feed(self, topic: str, record: Record) -> None:
+        """One record from the topic's tap (in the tap's greenlet, in offset order)."""
+        if self._feeding.get(topic) is not _TAPPED:
+            return
+        self._handle(topic, record)
+
+    def _handle(self, topic: str, record: Record) -> None:
+        out = self._process_record(record)
+        key = (topic, record.partition)
+        # NOTE: from here to the position update nothing yields, so a merging catch-up client
+        # sees a consistent "offered up to" position.
+        for msg in out:
+            self._offer_all(msg, record, key)
+        self._bcast_pos[key] = record.offset + 1
+
+    def tap_failed(self, topic: str) -> None:
+        """The tap's reader failed: clients reconnect (with Last-Event-ID) and resume."""
+        self._feeding.pop(topic, None)
+        for sub in list(self._subs):
+            sub.close("stream reader failed")
+
+    def _hub_catch_up(self, topic: str, start: dict[int, int], token: object) -> None:
+        """This user's position is behind the tap: read privately up to it, then attach."""
+        reader = None
         try:
-            while True:
-                if not self._active():
-                    # NOTE: decided without yielding, so a subscriber attaching from now on
-                    # sees no live reader and starts a new one.
-                    live = False
-                    self._bcast_live -= 1
-                    break
+            reader = self.broker.reader(topic, start)
+            while self._feeding.get(topic) is token:
                 for record in reader.fetch(timeout=0.5):
-                    out = self._process_record(record)
-                    key = (topic, record.partition)
-                    # NOTE: from here to the position update nothing yields, so a merging
-                    # catch-up client sees a consistent "offered up to" position.
-                    for msg in out:
-                        self._offer_all(msg, record, key)
-                    self._bcast_pos[key] = record.offset + 1
-                    # Let clients' writers run between records, so a burst is not mistaken
-                    # for a slow client.
+                    if self._feeding.get(topic) is not token:
+                        return
+                    self._handle(topic, record)
                     gevent.sleep(0)
-                    if not self._active():
-                        break
+                if self._feeding.get(topic) is token and self._tap(topic).attach(self, reader.positions()):
+                    self._feeding[topic] = _TAPPED
+                    return
         except Exception:
-            self.log.exception("broadcast reader failed", topic=topic)
-            for sub in list(self._subs):
-                sub.close("stream reader failed")
+            self.log.exception("stream reader failed", topic=topic)
+            if self._feeding.get(topic) is token:
+                self.tap_failed(topic)
         finally:
-            if live:
-                self._bcast_live -= 1
-            reader.close()
+            if self._feeding.get(topic) is token:
+                del self._feeding[topic]
+            if reader is not None:
+                reader.close()
 
     def _offer_all(self, msg: Message, record: Record, key: Key) -> None:
         for sub in list(self._subs):
@@ -356,7 +400,7 @@ class BrokerHub:
     # -- broadcast commits -----------------------------------------------------------------
 
     def _commit_loop(self) -> None:
-        while not self._closed and self._bcast_live > 0:
+        while not self._closed and self._feeding:
             gevent.sleep(self.commit_period)
             if self._dirty:
                 self._commit_broadcast()
@@ -401,7 +445,7 @@ class BrokerHub:
             sub.close("stream closed")
         for waiter in list(self._waiters):
             waiter.close("stream closed")
-        gevent.joinall(self._bcast, timeout=2.0)
+        self._stop_feeding()
         if self._committer is not None:
             self._committer.kill(block=False)
         for reader in self._readers.values():

@@ -83,6 +83,7 @@ class StreamInstance:
                     self.log,
                     res.settings.client_queue,
                     commit_period,
+                    tap=res.extras.get("tap"),
                 )
                 self.hub.pin_start()
             else:

@@ -160,3 +160,30 @@ def test_waiting_get_takes_the_next_broadcast_message(tmp_path: Any, gateways: A
     assert json.loads(job.get(timeout=DEADLINE).content)["n"] == 0
     assert json.loads(drain_sub(sub, 1)[0].content)["n"] == 0
     sub.close()
+
+
+def test_users_share_one_topic_reader_and_a_late_user_catches_up_first(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    gw, api = gateways(tmp_path, {"out": OUT})
+    alice_inst = api.open("out", user("alice"))
+    alice = alice_inst.subscribe()
+    for i in range(4):
+        produce_for(broker, "alice", range(i, i + 1))
+        produce_for(broker, "bob", range(i, i + 1))
+    assert [json.loads(d.content)["n"] for d in drain_sub(alice, 4)] == [0, 1, 2, 3]
+    # bob's position is the topic's beginning, behind the shared reader: he catches up first
+    bob_inst = api.open("out", user("bob"))
+    bob = bob_inst.subscribe()
+    assert [json.loads(d.content)["n"] for d in drain_sub(bob, 4)] == [0, 1, 2, 3]
+    wait_until(lambda: gw.tap("completed").listeners == 2, "bob on the shared reader")
+    produce_for(broker, "bob", range(4, 5))
+    produce_for(broker, "alice", range(4, 5))
+    assert [json.loads(d.content)["n"] for d in drain_sub(bob, 1)] == [4]
+    assert [json.loads(d.content)["n"] for d in drain_sub(alice, 1)] == [4]
+    assert bob.get(0.3) is None and alice.get(0.1) is None
+    for sub in (alice, bob):
+        sub.close()
+    wait_until(lambda: gw.tap("completed").listeners == 0, "both off the shared reader")
+    alice_inst.release()
+    bob_inst.release()

@@ -1,0 +1,87 @@
+"""One reader per topic and worker process, feeding every per-user hub that has stream clients.
+
+Without it each user's instance would hold its own broker reader (a Kafka consumer: connections
+and a fetch loop each) and read the whole topic on its own. With it a worker reads a topic once
+and hands each record to every attached hub, which runs its own processors (the user filter) and
+offers the survivors to its clients.
+
+A hub whose committed position is behind the tap first catches up with a private reader and
+attaches once it reached the tap (``attach`` refuses it until then); a hub ahead of the tap
+attaches at once and ignores records below its position. ``feed`` calls happen in the tap's
+greenlet in offset order per partition.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import gevent
+
+from streams.brokers.base import Broker, Record
+
+
+class Listener(Protocol):
+    def feed(self, topic: str, record: Record) -> None: ...
+
+
+class TopicTap:
+    def __init__(self, broker: Broker, topic: str, log: Any) -> None:
+        self.broker = broker
+        self.topic = topic
+        self.log = log
+        self.pos: dict[int, int] = {}
+        self._listeners: dict[Listener, dict[int, int]] = {}  # listener -> skip below, per partition
+        self._running = False
+        self._greenlet: gevent.Greenlet | None = None
+
+    @property
+    def listeners(self) -> int:
+        return len(self._listeners)
+
+    def attach(self, listener: Listener, start: dict[int, int]) -> bool:
+        """Attach a listener positioned at ``start`` (next offsets per partition). False when it
+        is behind the tap on some partition: it must catch up first. Never yields."""
+        if listener in self._listeners:
+            return True
+        if not self._running:
+            self.pos = dict(start)
+            self._running = True
+            self._listeners[listener] = {}
+            self._greenlet = gevent.spawn(self._loop, dict(start))
+            return True
+        if any(start.get(p, 0) < pos for p, pos in self.pos.items()):
+            return False
+        self._listeners[listener] = dict(start)
+        return True
+
+    def detach(self, listener: Listener) -> None:
+        """Stop feeding ``listener``. Never yields."""
+        self._listeners.pop(listener, None)
+
+    def _loop(self, start: dict[int, int]) -> None:
+        reader = None
+        try:
+            reader = self.broker.reader(self.topic, start)
+            while self._listeners:
+                for record in reader.fetch(timeout=0.5):
+                    for listener, skip in list(self._listeners.items()):
+                        if record.offset >= skip.get(record.partition, 0):
+                            listener.feed(self.topic, record)
+                    self.pos[record.partition] = record.offset + 1
+                    # Let clients' writers run between records (a burst is not a slow client).
+                    gevent.sleep(0)
+                    if not self._listeners:
+                        break
+        except Exception:
+            self.log.exception("topic reader failed", topic=self.topic)
+            for listener in list(self._listeners):
+                failed = getattr(listener, "tap_failed", None)
+                if failed is not None:
+                    failed(self.topic)
+            self._listeners.clear()
+        finally:
+            # NOTE: decided without yielding after the last check, so an attach from now on
+            # starts a new reader.
+            self._running = False
+            if reader is not None:
+                reader.close()
