@@ -1210,7 +1210,14 @@ class Parser:
     def read_import(self, path: str) -> tuple[str, str, str | None]:
         if not self.settings.imports:
             return "", "", "imports are disabled in this context"
-        full = path if os.path.isabs(path) else os.path.join(self.base_dir, path)
+        full = os.path.normpath(path if os.path.isabs(path) else os.path.join(self.base_dir, path))
+        if not self.settings.allow_impure:
+            # Safety: without the impure permission a mapping reads only files in its own
+            # directory tree (an import path may come from a template substitution).
+            root = os.path.realpath(self.settings.base_dir or os.getcwd())
+            real = os.path.realpath(full)
+            if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+                return "", "", f"import path {path} is outside the mapping directory {root}"
         try:
             with open(full, "rb") as fh:
                 content = fh.read().decode("utf-8", "replace")

@@ -150,6 +150,8 @@ def test_import_relative_to_base_dir(tmp_path) -> None:
     with pytest.raises(bloblang.ParseError) as info:
         bloblang.parse('import "bad.blobl"', base_dir=str(tmp_path))
     assert str(info.value).startswith("line 1 char 1: failed to parse import 'bad.blobl': line 2 char")
+    with pytest.raises(bloblang.ParseError, match="outside the mapping directory"):
+        bloblang.parse('import "../../../etc/passwd"', base_dir=str(tmp_path / "sub"))
 
 
 def test_catch_or_and_errors() -> None:
