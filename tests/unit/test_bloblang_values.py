@@ -1,0 +1,107 @@
+"""Bloblang value model: Go encoding/json decoding and encoding, IToString, ICompare, type errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.bloblang.errors import ExecError
+from streams.bloblang.values import (
+    JsonFloat,
+    JsonInt,
+    NilList,
+    convert_arg,
+    equal,
+    format_float_g,
+    format_float_json,
+    parse_json,
+    to_json,
+    to_payload,
+    to_string,
+    type_error,
+)
+
+
+def test_decoding_keeps_go_number_kinds() -> None:
+    v = parse_json(b'{"i":5,"f":5.0,"e":1e3,"u":18446744073709551615,"n":-7}')
+    assert type(v["i"]) is JsonInt and v["i"] == 5
+    assert isinstance(v["f"], JsonFloat) and v["f"].text == "5.0"
+    assert v["e"].text == "1e3" and v["u"].text == "18446744073709551615"
+    assert to_payload(v) == b'{"e":1e3,"f":5.0,"i":5,"n":-7,"u":18446744073709551615}'
+    assert type(v["i"] + 1) is int
+
+
+@pytest.mark.parametrize(
+    "data, text",
+    [
+        (b"", "EOF"),
+        (b"   ", "EOF"),
+        (b"not json", "invalid character 'o' in literal null (expecting 'u')"),
+        (b'{"a":1', "unexpected EOF"),
+        (b'{"a" 1}', "invalid character '1' after object key"),
+        (b'{"a":1 "b":2}', "invalid character '\"' after object key:value pair"),
+        (b"[1,2 3]", "invalid character '3' after array element"),
+        (b"{a:1}", "invalid character 'a' looking for beginning of object key string"),
+        (b"1.x", "invalid character 'x' after decimal point in numeric literal"),
+        (b"{} {}", "message contains multiple valid documents"),
+        (b"{} x", "invalid character 'x' looking for beginning of value"),
+        (b"\\", "invalid character '\\\\' looking for beginning of value"),
+    ],
+)
+def test_decoding_errors_read_like_go(data: bytes, text: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_json(data)
+    assert str(info.value) == text
+
+
+@pytest.mark.parametrize(
+    "f, json_text, g_text",
+    [
+        (1.0, "1", "1"),
+        (1e6, "1000000", "1e+06"),
+        (123456.0, "123456", "123456"),
+        (1e-5, "0.00001", "1e-05"),
+        (1e-7, "1e-7", "1e-07"),
+        (1e21, "1e+21", "1e+21"),
+        (1e20, "100000000000000000000", "1e+20"),
+        (-0.0, "-0", "-0"),
+        (0.1 + 0.2, "0.30000000000000004", "0.30000000000000004"),
+    ],
+)
+def test_float_texts(f: float, json_text: str, g_text: str) -> None:
+    assert format_float_json(f) == json_text
+    assert format_float_g(f) == g_text
+
+
+def test_encoding_rules() -> None:
+    value = {"b": [1, 2.5, b"hi"], "a": "<&>\u2028", "c": None, "d": NilList()}
+    assert to_json(value) == '{"a":"<&>\\u2028","b":[1,2.5,"aGk="],"c":null,"d":null}'
+    assert to_json({"a": "<"}, escape_html=True) == '{"a":"\\u003c"}'
+    assert to_json({"a": [1, {}]}, indent="  ") == '{\n  "a": [\n    1,\n    {}\n  ]\n}'
+    assert to_payload("raw") == b"raw" and to_payload(b"\xff") == b"\xff"
+    with pytest.raises(ValueError):
+        to_json(float("nan"))
+
+
+def test_to_string() -> None:
+    assert to_string(None) == "null"
+    assert to_string(1e6) == "1e+06"
+    assert to_string(JsonFloat("1e6")) == "1e6"
+    assert to_string({"a": "<"}) == '{"a":"\\u003c"}'
+    assert to_string(b"bytes") == "bytes"
+
+
+def test_equality_is_benthos_icompare() -> None:
+    assert equal(2, 2.0) and equal("a", b"a") and equal([1, {"a": None}], [1.0, {"a": None}])
+    assert equal({"a": None}, {"b": None})  # Go reads a missing key as nil
+    assert not equal("1", 1) and not equal(None, False)
+
+
+def test_type_errors_and_argument_conversion() -> None:
+    assert str(type_error("x", "number")) == 'expected number value, got string ("x")'
+    assert str(type_error(5, "string", "bytes", "array")) == "expected string, bytes or array value, got number (5)"
+    err = type_error(None, "array").with_source("field `this.a`")
+    assert str(err) == "expected array value, got null from field `this.a`"
+    assert convert_arg("int", 2.9) == 2
+    assert convert_arg("bool", 1) is True
+    with pytest.raises(ExecError, match="wrong argument type, expected string, got number"):
+        convert_arg("string", 5)
