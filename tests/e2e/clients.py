@@ -78,8 +78,8 @@ class SSEClient:
         return self.events
 
     def close(self) -> None:
-        if self._response is not None:
-            self._response.close()
+        # Killing the reader unwinds its ``with`` block, which closes the response from the
+        # greenlet that owns it (closing it from here would race the read in progress).
         if self._greenlet is not None:
             self._greenlet.kill(block=True, timeout=5)
 

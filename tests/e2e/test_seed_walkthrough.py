@@ -39,7 +39,7 @@ def test_ws_in_and_sse_receive_later_pushes(seed_server, user):
         job_ids = [push(seed_server, user, {"n": n}).json()["job_id"] for n in range(3)]
         frames = ws.wait(3, timeout=60)
         events = sse.wait(3, timeout=60)
-        assert [json.loads(f)["job_id"] for f in frames] == job_ids
+        assert [json.loads(f)["job_id"] for f in frames] == job_ids, (frames, job_ids)
         assert [e.json()["job_id"] for e in events] == job_ids
         assert all(json.loads(f)["result"] == "bar" for f in frames)
         # SSE ids are broker positions: "partition-offset", increasing.
@@ -106,8 +106,9 @@ def test_isolation_many_users_across_transports(seed_server):
         return [get_result(seed_server, user).json() for _ in range(per_user)]
 
     rest_users = [u for n, u in enumerate(users) if n % 3 == 0]
-    rest_jobs = gevent.joinall([gevent.spawn(rest_collect, u) for u in rest_users], raise_error=True)
-    received = {u: g.value for u, g in zip(rest_users, rest_jobs)}
+    collectors = {u: gevent.spawn(rest_collect, u) for u in rest_users}
+    gevent.joinall(list(collectors.values()), raise_error=True)
+    received = {u: g.value for u, g in collectors.items()}
     try:
         for user, reader in readers.items():
             items = reader.wait(per_user, timeout=90)
