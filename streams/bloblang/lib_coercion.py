@@ -14,7 +14,15 @@ from typing import Any
 from .errors import ExecError
 from .lib_numbers import parse_float
 from .registry import Param, method
-from .values import NOTHING, Timestamp, get_timestamp, to_bytes, to_string, type_error, type_name
+from .values import (
+    NOTHING,
+    Timestamp,
+    get_timestamp,
+    to_bytes,
+    to_string,
+    type_error,
+    type_name,
+)
 
 _PARSE_BOOL = {
     "1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,

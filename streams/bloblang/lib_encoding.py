@@ -20,7 +20,8 @@ import hmac
 import struct
 import uuid
 import zlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import ExecError
 from .lib_strings import utf8
@@ -236,7 +237,12 @@ _DECODERS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
-@method("encode", Param("scheme", "string"))
+def _encode_check(scheme: str) -> None:
+    if scheme not in _ENCODERS:
+        raise ExecError(f"unrecognized encoding type: {scheme}", annotated=True)
+
+
+@method("encode", Param("scheme", "string"), check=_encode_check)
 def encode(target: Any, scheme: str) -> str:
     """Encode a string or bytes with ``base64``, ``base64url``, ``base64rawurl``, ``hex``,
     ``ascii85`` or ``z85``; the result is a string."""
@@ -246,7 +252,7 @@ def encode(target: Any, scheme: str) -> str:
     return encoder(_target_bytes(target))
 
 
-@method("decode", Param("scheme", "string"))
+@method("decode", Param("scheme", "string"), check=_encode_check)
 def decode(target: Any, scheme: str) -> bytes:
     """Decode a string or bytes with one of ``encode``'s schemes; the result is bytes."""
     decoder = _DECODERS.get(scheme)
@@ -396,14 +402,28 @@ def _decompressor(algorithm: str) -> Callable[[bytes], bytes]:
     raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
 
 
-@method("compress", Param("algorithm", "string"), Param("level", "int", default=-1))
+_COMPRESSORS = frozenset({"gzip", "pgzip", "zlib", "flate", "snappy", "lz4", "zstd"})
+_DECOMPRESSORS = _COMPRESSORS | {"bzip2"}
+
+
+def _compress_check(algorithm: str, level: int = -1) -> None:
+    if algorithm not in _COMPRESSORS:
+        raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
+
+
+def _decompress_check(algorithm: str) -> None:
+    if algorithm not in _DECOMPRESSORS:
+        raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
+
+
+@method("compress", Param("algorithm", "string"), Param("level", "int", default=-1), check=_compress_check)
 def compress(target: Any, algorithm: str, level: int = -1) -> bytes:
     """Compress with ``flate``, ``gzip``, ``pgzip``, ``lz4``, ``snappy``, ``zlib`` or ``zstd``."""
     run = _compressor(algorithm, level)
     return run(get_bytes(target))
 
 
-@method("decompress", Param("algorithm", "string"))
+@method("decompress", Param("algorithm", "string"), check=_decompress_check)
 def decompress(target: Any, algorithm: str) -> bytes:
     """Decompress ``gzip``, ``pgzip``, ``zlib``, ``bzip2``, ``flate``, ``snappy``, ``lz4`` or
     ``zstd`` data."""
@@ -476,7 +496,19 @@ def _gcm(key: bytes, iv: bytes, data: bytes, encrypting: bool) -> bytes:
         raise ExecError("gcm decrypting failed: cipher: message authentication failed") from None
 
 
-@method("encrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"))
+def _encrypt_check(scheme: str, key: str, iv: str) -> None:
+    _aes_setup(scheme, key, iv)
+    if scheme not in ("ctr", "gcm", "ofb", "cbc"):
+        raise ExecError(f"unrecognized encryption type: {scheme}", annotated=True)
+
+
+def _decrypt_check(scheme: str, key: str, iv: str) -> None:
+    _aes_setup(scheme, key, iv)
+    if scheme not in ("ctr", "gcm", "ofb", "cbc"):
+        raise ExecError(f"unrecognized decryption type: {scheme}", annotated=True)
+
+
+@method("encrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_encrypt_check)
 def encrypt_aes(target: Any, scheme: str, key: str, iv: str) -> str:
     """AES-encrypt with ``ctr``, ``gcm``, ``ofb`` or ``cbc`` (no padding: cbc input must be
     whole blocks). Like Go the result is a string holding the raw cipher bytes."""
@@ -489,7 +521,7 @@ def encrypt_aes(target: Any, scheme: str, key: str, iv: str) -> str:
     return bytes_to_str(_aes_run(scheme, key_bytes, iv_bytes, data, True))
 
 
-@method("decrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"))
+@method("decrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_decrypt_check)
 def decrypt_aes(target: Any, scheme: str, key: str, iv: str) -> bytes:
     """Reverse ``encrypt_aes``; the result is bytes."""
     key_bytes, iv_bytes = _aes_setup(scheme, key, iv)
@@ -636,11 +668,16 @@ def _quoted(s: str) -> str:
     return go_quote(s)
 
 
+def _hash_check(algorithm: str, key: str | None = None, polynomial: str = "IEEE") -> None:
+    _hasher(algorithm, key, polynomial)
+
+
 @method(
     "hash",
     Param("algorithm", "string"),
     Param("key", "string", default=None, nullable=True),
     Param("polynomial", "string", default="IEEE"),
+    check=_hash_check,
 )
 def hash_(target: Any, algorithm: str, key: str | None = None, polynomial: str = "IEEE") -> bytes:
     """Hash a string or bytes: ``hmac_sha1``, ``hmac_sha256``, ``hmac_sha512`` (need ``key``),

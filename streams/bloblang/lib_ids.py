@@ -14,11 +14,12 @@ import secrets
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import ExecError
 from .registry import Param, function
-from .values import Timestamp, type_name
+from .values import Timestamp
 
 _INT64_MAX = (1 << 63) - 1
 
@@ -67,10 +68,16 @@ def ksuid(ctx: Any) -> str:
 _NANOID_ALPHABET = "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+def _nanoid_check(length: int | None = None, alphabet: str | None = None) -> None:
+    if alphabet is not None and length is None:
+        raise ExecError("field length must be specified when an alphabet is specified")
+
+
 @function(
     "nanoid",
     Param("length", "int", default=None, nullable=True),
     Param("alphabet", "string", default=None, nullable=True),
+    check=_nanoid_check,
 )
 def nanoid(ctx: Any, length: int | None = None, alphabet: str | None = None) -> str:
     """A Nano ID: ``length`` (default 21) characters drawn uniformly from ``alphabet``."""
@@ -86,12 +93,26 @@ def nanoid(ctx: Any, length: int | None = None, alphabet: str | None = None) -> 
     return "".join(secrets.choice(symbols) for _ in range(length))
 
 
+def _random_int_check(seed: Any = 0, low: int = 0, high: int = _INT64_MAX - 1) -> None:
+    _check_range(low, high)
+
+
+def _check_range(low: int, high: int) -> None:
+    if low < 0:
+        raise ExecError(f"min ({low}) must be a positive number")
+    if high < low:
+        raise ExecError(f"min ({low}) must be smaller or equal than max ({high})")
+    if high >= _INT64_MAX:
+        raise ExecError(f"max must be smaller than the max allowed for an int64 ({_INT64_MAX})")
+
+
 @function(
     "random_int",
     Param("seed", "any", default=0),
     Param("min", "int", default=0),
     Param("max", "int", default=_INT64_MAX - 1),
     stateful=True,
+    check=_random_int_check,
 )
 def random_int() -> Callable[..., int]:
     """Per call site: a generator seeded once, from the first call's ``seed``; every call then
@@ -103,12 +124,7 @@ def random_int() -> Callable[..., int]:
     state: dict[str, random.Random] = {}
 
     def draw(ctx: Any, seed: Any = 0, low: int = 0, high: int = _INT64_MAX - 1) -> int:
-        if low < 0:
-            raise ExecError(f"min ({low}) must be a positive number")
-        if high < low:
-            raise ExecError(f"min ({low}) must be smaller or equal than max ({high})")
-        if high >= _INT64_MAX:
-            raise ExecError(f"max must be smaller than the max allowed for an int64 ({_INT64_MAX})")
+        _check_range(low, high)
         with lock:
             rng = state.get("rng")
             if rng is None:

@@ -11,11 +11,20 @@ from __future__ import annotations
 import math
 import re
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import ExecError
 from .registry import Param, function, method
-from .values import INT64_MAX, INT64_MIN, UINT64_MAX, JsonFloat, get_int, get_number, type_error
+from .values import (
+    INT64_MAX,
+    INT64_MIN,
+    UINT64_MAX,
+    JsonFloat,
+    get_int,
+    get_number,
+    type_error,
+)
 
 # --------------------------------------------------------------------------------------------
 # Go strconv parsing
@@ -180,7 +189,7 @@ def to_int(value: Any) -> int:
     if isinstance(value, int):
         if value > INT64_MAX:
             raise ExecError("unsigned integer value is too large to be cast as a signed integer")
-        return value
+        return int(value)
     if isinstance(value, float):
         if math.isinf(value):
             raise ExecError("cannot convert +/-INF to an integer")
@@ -216,7 +225,7 @@ def to_uint(value: Any) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ExecError("signed integer value is negative and cannot be cast as an unsigned integer")
-        return value
+        return int(value)
     if isinstance(value, float):
         if value < 0:
             raise ExecError("float value is negative and cannot be cast as an unsigned integer")
@@ -353,14 +362,14 @@ def _whole(f: float) -> int | float:
 def ceil(target: Any) -> int | float:
     """Round up to a whole number."""
     n = _number(target)
-    return _whole(float(math.ceil(n)) if math.isfinite(n) else n) if isinstance(n, float) else n
+    return _whole(float(math.ceil(n)) if math.isfinite(n) else n) if isinstance(n, float) else int(n)
 
 
 @method("floor")
 def floor(target: Any) -> int | float:
     """Round down to a whole number."""
     n = _number(target)
-    return _whole(float(math.floor(n)) if math.isfinite(n) else n) if isinstance(n, float) else n
+    return _whole(float(math.floor(n)) if math.isfinite(n) else n) if isinstance(n, float) else int(n)
 
 
 def _go_round(f: float) -> float:
@@ -377,7 +386,7 @@ def _go_round(f: float) -> float:
 def round_(target: Any) -> int | float:
     """Round to the nearest whole number, halves away from zero (Go's ``math.Round``)."""
     n = _number(target)
-    return _whole(_go_round(n)) if isinstance(n, float) else n
+    return _whole(_go_round(n)) if isinstance(n, float) else int(n)
 
 
 @method("abs")

@@ -21,9 +21,10 @@ constructor, so they are not prefixed with the target's annotation.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import ExecError
 from .registry import Param, method
@@ -84,7 +85,7 @@ def _err(code: str, arg: str) -> _GoRegexError:
 
 
 def _char(cp: int) -> str:
-    return "\\x%02x" % cp if cp < 0x80 else "\\U%08x" % cp
+    return f"\\x{cp:02x}" if cp < 0x80 else f"\\U{cp:08x}"
 
 
 def _render(ranges: _Ranges) -> str:
@@ -184,7 +185,7 @@ class _Translator:
     def _open_group(self) -> None:
         src = self.src
         rest = src[self.pos :]
-        if rest.startswith("(?P<") or rest.startswith("(?<"):
+        if rest.startswith(("(?P<", "(?<")):
             start = self.pos + (4 if rest.startswith("(?P<") else 3)
             end = src.find(">", start)
             name = src[start:end] if end >= 0 else ""
@@ -434,6 +435,12 @@ def _escaped(pattern: str, index: int) -> bool:
     return count % 2 == 1
 
 
+def _pattern_check(pattern: str, *_: Any) -> None:
+    """Benthos compiles the pattern in the method's constructor: a literal bad pattern is a
+    parse error."""
+    compile_go(pattern)
+
+
 def _subject(target: Any) -> tuple[str, bool]:
     if isinstance(target, str):
         return target, False
@@ -476,7 +483,7 @@ def _as_bytes(s: str) -> bytes:
     return utf8(s)
 
 
-@method("re_match", Param("pattern", "string"))
+@method("re_match", Param("pattern", "string"), check=_pattern_check)
 def re_match(target: Any, pattern: str) -> bool:
     """Whether the pattern matches anywhere in the target."""
     go = compile_go(pattern)
@@ -484,7 +491,7 @@ def re_match(target: Any, pattern: str) -> bool:
     return go.rx.search(text) is not None
 
 
-@method("re_find_all", Param("pattern", "string"))
+@method("re_find_all", Param("pattern", "string"), check=_pattern_check)
 def re_find_all(target: Any, pattern: str) -> list[str]:
     """Every successive non-overlapping match."""
     go = compile_go(pattern)
@@ -492,7 +499,7 @@ def re_find_all(target: Any, pattern: str) -> list[str]:
     return [m.group(0) for m in _matches(go, text)]
 
 
-@method("re_find_all_submatch", Param("pattern", "string"))
+@method("re_find_all_submatch", Param("pattern", "string"), check=_pattern_check)
 def re_find_all_submatch(target: Any, pattern: str) -> list[list[str]]:
     """Every match as ``[whole, group1, group2, ...]`` (unmatched groups are empty)."""
     go = compile_go(pattern)
@@ -508,7 +515,7 @@ def _match_object(keys: list[str], m: Any, as_bytes: bool) -> dict[str, Any]:
     return dict(zip(keys, values))
 
 
-@method("re_find_object", Param("pattern", "string"))
+@method("re_find_object", Param("pattern", "string"), check=_pattern_check)
 def re_find_object(target: Any, pattern: str) -> dict[str, Any]:
     """The first match as an object keyed by group name (or index; ``"0"`` is the whole
     match); empty when nothing matches. Bytes targets give bytes values, as in Go."""
@@ -519,7 +526,7 @@ def re_find_object(target: Any, pattern: str) -> dict[str, Any]:
     return {}
 
 
-@method("re_find_all_object", Param("pattern", "string"))
+@method("re_find_all_object", Param("pattern", "string"), check=_pattern_check)
 def re_find_all_object(target: Any, pattern: str) -> list[dict[str, Any]]:
     """Every match as an object keyed by group name (or index)."""
     go = compile_go(pattern)
@@ -590,13 +597,13 @@ def _replace_all(target: Any, pattern: str, value: str) -> str:
     return "".join(out)
 
 
-@method("re_replace_all", Param("pattern", "string"), Param("value", "string"))
+@method("re_replace_all", Param("pattern", "string"), Param("value", "string"), check=_pattern_check)
 def re_replace_all(target: Any, pattern: str, value: str) -> str:
     """Replace every match with ``value``, expanding ``$1``/``${name}`` references."""
     return _replace_all(target, pattern, value)
 
 
-@method("re_replace", Param("pattern", "string"), Param("value", "string"), deprecated=True)
+@method("re_replace", Param("pattern", "string"), Param("value", "string"), deprecated=True, check=_pattern_check)
 def re_replace(target: Any, pattern: str, value: str) -> str:
     """The older name of ``re_replace_all``."""
     return _replace_all(target, pattern, value)

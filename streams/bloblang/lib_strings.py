@@ -13,7 +13,19 @@ from typing import Any
 
 from .errors import ExecError
 from .registry import Param, method
-from .values import DELETE, NOTHING, JsonFloat, Timestamp, bytes_to_str, equal, get_string, to_bytes, to_string, type_error
+from .values import (
+    DELETE,
+    NOTHING,
+    JsonFloat,
+    JsonInt,
+    Timestamp,
+    bytes_to_str,
+    equal,
+    get_string,
+    to_bytes,
+    to_string,
+    type_error,
+)
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -226,7 +238,7 @@ def _percent_encode(s: str, safe: frozenset[int], space_plus: bool) -> str:
         elif b == 0x20 and space_plus:
             out.append("+")
         else:
-            out.append("%%%02X" % b)
+            out.append(f"%{b:02X}")
     return "".join(out)
 
 
@@ -352,7 +364,12 @@ def format_(target: Any, *args: Any) -> str:
     return go_sprintf(_text(target), args)
 
 
-@method("repeat", Param("count", "int"))
+def _repeat_check(count: int) -> None:
+    if count < 0:
+        raise ExecError(f"invalid count, must be greater than or equal to zero: {count}", annotated=True)
+
+
+@method("repeat", Param("count", "int"), check=_repeat_check)
 def repeat(target: Any, count: int) -> Any:
     """The target repeated ``count`` times."""
     if count < 0:
@@ -426,13 +443,17 @@ def _replace_many(target: Any, values: list[Any]) -> Any:
     raise type_error(target, "string")
 
 
-@method("replace_all_many", Param("values", "array"))
+def _pairs_check(values: list[Any]) -> None:
+    _replace_pairs(values)
+
+
+@method("replace_all_many", Param("values", "array"), check=_pairs_check)
 def replace_all_many(target: Any, values: list[Any]) -> Any:
     """Apply ``[old1, new1, old2, new2, ...]`` replacements in order."""
     return _replace_many(target, values)
 
 
-@method("replace_many", Param("values", "array"), deprecated=True)
+@method("replace_many", Param("values", "array"), deprecated=True, check=_pairs_check)
 def replace_many(target: Any, values: list[Any]) -> Any:
     """The older name of ``replace_all_many``."""
     return _replace_many(target, values)
@@ -464,7 +485,12 @@ def _slice_bounds(size: int, low: int, high: int | None) -> tuple[int, int]:
     return start, end
 
 
-@method("slice", Param("low", "int"), Param("high", "int", default=None, nullable=True))
+def _slice_check(low: int, high: int | None = None) -> None:
+    if high is not None and high > 0 and low >= high:
+        raise ExecError(f"lower slice bound {low} must be lower than upper ({high})", annotated=True)
+
+
+@method("slice", Param("low", "int"), Param("high", "int", default=None, nullable=True), check=_slice_check)
 def slice_(target: Any, low: int, high: int | None = None) -> Any:
     """A half-open ``[low, high)`` range of a string (in bytes), bytes or an array; negative
     bounds count from the end."""
@@ -571,13 +597,13 @@ def go_quote(s: str) -> str:
         elif ch == " " or (ch.isprintable() and cp != 0xAD):
             out.append(ch)
         elif cp < 0x20 or cp == 0x7F:
-            out.append("\\x%02x" % cp)
+            out.append(f"\\x{cp:02x}")
         elif 0xD800 <= cp <= 0xDFFF:
             out.append("\\ufffd")
         elif cp < 0x10000:
-            out.append("\\u%04x" % cp)
+            out.append(f"\\u{cp:04x}")
         else:
-            out.append("\\U%08x" % cp)
+            out.append(f"\\U{cp:08x}")
     out.append('"')
     return "".join(out)
 
@@ -654,7 +680,7 @@ def go_unquote(s: str) -> str:
 
 
 def _go_type(value: Any) -> str:
-    if isinstance(value, JsonFloat):
+    if isinstance(value, (JsonFloat, JsonInt)):
         return "json.Number"
     if value is None:
         return "<nil>"
@@ -687,7 +713,7 @@ def _go_time_string(ts: Timestamp) -> str:
 class _Spec:
     """One parsed ``%`` directive."""
 
-    __slots__ = ("minus", "plus", "sharp", "space", "zero", "width", "prec", "verb")
+    __slots__ = ("minus", "plus", "prec", "sharp", "space", "verb", "width", "zero")
 
     def __init__(self) -> None:
         self.minus = self.plus = self.sharp = self.space = self.zero = False
@@ -858,7 +884,7 @@ def _fmt_str(spec: _Spec, verb: str, s: str) -> str:
         sep = " " if spec.space else ""
         parts = []
         for b in raw:
-            h = "%02x" % b if verb == "x" else "%02X" % b
+            h = f"{b:02x}" if verb == "x" else f"{b:02X}"
             parts.append(("0" + verb if spec.sharp else "") + h)
         text = sep.join(parts) if spec.space else ("0" + verb if spec.sharp and parts else "") + "".join(
             p[2:] if spec.sharp else p for p in parts
@@ -875,6 +901,8 @@ def _go_syntax(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, JsonFloat):
         return go_quote(value.text)
+    if isinstance(value, JsonInt):
+        return go_quote(str(int(value)))
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -884,7 +912,7 @@ def _go_syntax(value: Any) -> str:
     if isinstance(value, str):
         return go_quote(value)
     if isinstance(value, (bytes, bytearray)):
-        return "[]byte{" + ", ".join("0x%x" % b for b in value) + "}"
+        return "[]byte{" + ", ".join(f"0x{b:x}" for b in value) + "}"
     if isinstance(value, list):
         return "[]interface {}{" + ", ".join(_go_syntax(v) for v in value) + "}"
     if isinstance(value, dict):
@@ -909,12 +937,16 @@ def _fmt_value(spec: _Spec, verb: str, value: Any, nested: bool = False) -> str:
         if verb in ("v", "t"):
             return _pad(spec, "true" if value else "false")
         return _bad(spec, value)
-    if isinstance(value, JsonFloat):
+    if isinstance(value, (JsonFloat, JsonInt)):
         # A number read from the input is a json.Number in Go: a string type, so %v and %s
         # print its text and numeric verbs are bad verbs.
+        text = value.text if isinstance(value, JsonFloat) else str(int(value))
         if verb in ("v", "s", "q", "x", "X"):
-            return _fmt_str(spec, verb, value.text)
-        return f"%!{verb}(json.Number={value.text})"
+            return _fmt_str(spec, verb, text)
+        again = _Spec()
+        for flag in ("minus", "plus", "space", "zero", "width", "prec"):
+            setattr(again, flag, getattr(spec, flag))
+        return f"%!{verb}(json.Number={_fmt_str(again, 'v', text)})"
     if isinstance(value, int):
         return _fmt_int(spec, verb, value)
     if isinstance(value, float):
