@@ -23,6 +23,7 @@ import yaml as pyyaml
 from . import timefmt
 from .errors import ExecError
 from .registry import Param, method
+from .timefmt import go_strconv_quote
 from .values import (
     JsonFloat,
     Timestamp,
@@ -378,7 +379,15 @@ class _PlainTagLoader(pyyaml.SafeLoader):
 _BINARY_TAG = "tag:yaml.org,2002:binary"
 
 
-def _yaml_value(node: Any) -> Any:
+def _node_kind_value(node: Any) -> tuple[str, str]:
+    if isinstance(node, pyyaml.ScalarNode):
+        return "scalar", node.value
+    return type(node).__name__, ""  # yaml.v3 compares collections by their (empty) Value
+
+
+def _yaml_value(node: Any, errors: list[str]) -> Any:
+    """A composed node as yaml.v3 decodes it into ``interface{}``; duplicate keys are recorded in
+    ``errors`` (yaml.v3 keeps decoding and reports them all at the end)."""
     if isinstance(node, pyyaml.ScalarNode):
         if node.tag == "!plain":
             v = yaml_resolve(node.value)
@@ -394,20 +403,31 @@ def _yaml_value(node: Any) -> Any:
             return node.value if v is _STR else v
         return node.value
     if isinstance(node, pyyaml.SequenceNode):
-        return [_yaml_value(n) for n in node.value]
+        return [_yaml_value(n, errors) for n in node.value]
     if isinstance(node, pyyaml.MappingNode):
+        keys = [k for k, _ in node.value]
+        before = len(errors)
+        for i, ki in enumerate(keys):
+            for kj in keys[i + 1:]:
+                if _node_kind_value(ki) == _node_kind_value(kj):
+                    errors.append(
+                        f"line {kj.start_mark.line + 1}: mapping key {go_strconv_quote(_node_kind_value(kj)[1])} "
+                        f"already defined at line {ki.start_mark.line + 1}"
+                    )
+        if len(errors) > before:
+            return None  # yaml.v3 stops decoding a mapping with duplicate keys
         out: dict[str, Any] = {}
         merges: list[Any] = []
         for k, v in node.value:
             if isinstance(k, pyyaml.ScalarNode) and k.value == "<<" and k.tag in ("!plain", "tag:yaml.org,2002:merge"):
                 merges.append(v)
                 continue
-            key = _yaml_value(k)
-            out[_key_text(key)] = _yaml_value(v)
+            key = _yaml_value(k, errors)
+            out[_key_text(key)] = _yaml_value(v, errors)
         for m in merges:
             sources = m.value if isinstance(m, pyyaml.SequenceNode) else [m]
             for src in sources:
-                merged = _yaml_value(src)
+                merged = _yaml_value(src, errors)
                 if isinstance(merged, dict):
                     for mk, mv in merged.items():
                         out.setdefault(mk, mv)
@@ -437,7 +457,11 @@ def parse_yaml(target: Any) -> Any:
         raise ExecError(f"failed to parse value as YAML: {_yaml_error_text(exc)}") from None
     if node is None:
         return None
-    return _yaml_value(node)
+    errors: list[str] = []
+    value = _yaml_value(node, errors)
+    if errors:
+        raise ExecError("failed to parse value as YAML: yaml: unmarshal errors:\n  " + "\n  ".join(errors))
+    return value
 
 
 def _first_node(loader: Any) -> Any:
@@ -447,12 +471,41 @@ def _first_node(loader: Any) -> Any:
     return loader.compose_document()
 
 
+_YAML_PROBLEMS = (
+    (re.compile(r"mapping values are not allowed here"), "mapping values are not allowed in this context"),
+    (re.compile(r"found character .* that cannot start any token"), "found character that cannot start any token"),
+    (re.compile(r"expected (',' or '[\]}]'), but got .*"), r"did not find expected \1"),
+    (re.compile(r"found undefined alias '(.*)'"), r"unknown anchor '\1' referenced"),
+)
+
+
 def _yaml_error_text(exc: Exception) -> str:
-    mark = getattr(exc, "problem_mark", None)
+    """PyYAML's error in libyaml's words, with yaml.v3's line rule (the context's line when it is
+    past the first line, else the problem's; scanner errors count from one)."""
     problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"yaml: line {mark.line + 1}: {problem}"
-    return f"yaml: {problem}"
+    context = getattr(exc, "context", None) or ""
+    if problem.startswith("expected <block end>"):
+        if "block mapping" in context:
+            problem = "did not find expected key"
+        elif "block collection" in context:
+            problem = "did not find expected '-' indicator"
+    for pattern, text in _YAML_PROBLEMS:
+        if pattern.fullmatch(problem):
+            problem = pattern.sub(text, problem)
+            break
+    ctx_mark = getattr(exc, "context_mark", None)
+    mark = getattr(exc, "problem_mark", None)
+    scanner = isinstance(exc, pyyaml.scanner.ScannerError)
+    line = 0
+    if ctx_mark is not None and ctx_mark.line != 0:
+        line = ctx_mark.line + (1 if scanner else 0)
+    elif mark is not None:
+        raw = mark.line
+        if "<stream end>" in (getattr(exc, "problem", "") or "") and mark.column != 0:
+            raw += 1  # libyaml ends the last line before the stream end
+        if raw != 0:
+            line = raw + (1 if scanner else 0)
+    return f"yaml: line {line}: {problem}" if line else f"yaml: {problem}"
 
 
 # --- emitting --------------------------------------------------------------------------------
@@ -508,15 +561,9 @@ def _sorted_keys(keys: list[str]) -> list[str]:
 
 
 def _printable(c: str) -> bool:
+    """yaml.v3's ``is_printable`` (a byte test: NEL and characters beyond the BMP do not pass)."""
     o = ord(c)
-    return (
-        o == 0x0A
-        or 0x20 <= o <= 0x7E
-        or o == 0x85
-        or 0xA0 <= o <= 0xD7FF
-        or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
-        or 0x10000 <= o <= 0x10FFFF
-    )
+    return o == 0x0A or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
 
 
 class _Analysis:
@@ -708,7 +755,13 @@ def _string_text(s: str, indent: int, simple_key: bool) -> str:
     if style == "plain":
         return s
     if style == "single":
-        return "'" + s.replace("'", "''") + "'"
+        # libyaml writes line breaks other than \n as they are, then indents the next line.
+        out = []
+        for i, c in enumerate(s):
+            out.append("''" if c == "'" else c)
+            if c in "\r\x85\u2028\u2029" and i + 1 < len(s) and s[i + 1] not in "\r\n\x85\u2028\u2029":
+                out.append(" " * indent)
+        return "'" + "".join(out) + "'"
     if style == "literal":
         return _literal(s, indent)
     return _double_quoted(s)
@@ -742,8 +795,21 @@ def _emit(value: Any, indent: int, out: list[str], in_seq_item: bool) -> None:
             if not first or not in_seq_item:
                 out.append(" " * indent)
             first = False
-            out.append(_scalar_text(key, indent, simple_key=True) + ":")
-            _emit_value(_as_yaml_value(value[key]), indent, out, False)
+            if len(key) <= 128 and not _analyze(key).multiline:
+                out.append(_scalar_text(key, indent, simple_key=True) + ":")
+                _emit_value(_as_yaml_value(value[key]), indent, out, False)
+                continue
+            # A key that cannot be a simple key (multi-line or over 128 chars): "? key" / ": value".
+            text = _scalar_text(key, _child_indent(indent, False))
+            out.append("? " + text + ("" if text.endswith("\n") else "\n"))
+            out.append(" " * indent + ":")
+            item = _as_yaml_value(value[key])
+            if _is_collection(item):
+                child = _child_indent(indent, False)
+                out.append(" " * (child - indent - 1))
+                _emit(item, child, out, True)
+            else:
+                _emit_value(item, indent, out, False)
     else:
         for item in value:
             if not first or not in_seq_item:
