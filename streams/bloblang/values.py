@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -413,12 +414,14 @@ def _go_quote_char(ch: str) -> str:
     return f"'\\u{b:04x}'"
 
 
-def _orjson_decoded_exact(value: Any) -> bool:
-    """Turn orjson's decoding into Go's UseNumber decoding in place (ints become ``JsonInt``);
-    False when that is impossible: a float (its text is lost) or an integer outside int64."""
+def _orjson_decoded_exact(value: Any) -> bool | None:
+    """Turn orjson's decoding into Go's UseNumber decoding in place (ints become ``JsonInt``).
+    True when done; None when floats or integers beyond int64 remain, whose texts must be
+    restored (``_restore_number_texts``)."""
     stack = [value]
     pop = stack.pop
     append = stack.append
+    texts_needed = False
     while stack:
         v = pop()
         if type(v) is dict:
@@ -426,24 +429,69 @@ def _orjson_decoded_exact(value: Any) -> bool:
                 t = type(x)
                 if t is int:
                     if x < INT64_MIN or x > INT64_MAX:
-                        return False
-                    v[k] = JsonInt(x)
+                        texts_needed = True
+                    else:
+                        v[k] = JsonInt(x)
                 elif t is dict or t is list:
                     append(x)
                 elif t is float:
-                    return False
+                    texts_needed = True
         else:
             for i, x in enumerate(v):
                 t = type(x)
                 if t is int:
                     if x < INT64_MIN or x > INT64_MAX:
-                        return False
-                    v[i] = JsonInt(x)
+                        texts_needed = True
+                    else:
+                        v[i] = JsonInt(x)
                 elif t is dict or t is list:
                     append(x)
                 elif t is float:
+                    texts_needed = True
+    return None if texts_needed else True
+
+
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)')
+
+
+def _restore_number_texts(value: Any, data: Any) -> bool:
+    """Give every float (and out-of-int64 integer) of an orjson decoding its source text, by
+    pairing the numbers of the tree, in document order, with the number tokens of the source.
+    False when the pairing does not hold (duplicate keys reorder values): use the slow path."""
+    if not isinstance(data, (bytes, bytearray)):
+        return False
+    tokens = [m for m in _JSON_TOKENS.findall(data) if m]
+    pos = 0
+
+    def walk(v: Any) -> bool:
+        nonlocal pos
+        items = v.items() if type(v) is dict else enumerate(v)
+        for k, x in items:
+            t = type(x)
+            if t is dict or t is list:
+                if not walk(x):
                     return False
-    return True
+                continue
+            if t is JsonInt:
+                pos += 1
+                continue
+            if t is float or t is int:
+                if pos >= len(tokens):
+                    return False
+                text = tokens[pos].decode("ascii")
+                pos += 1
+                if float(text) != float(x):
+                    return False
+                v[k] = JsonFloat(text)
+            elif t is bool or x is None or t is str:
+                continue
+        return True
+
+    try:
+        ok = walk(value)
+    except (RecursionError, ValueError):
+        return False
+    return ok and pos == len(tokens)
 
 
 def parse_json(data: bytes | str) -> Any:
@@ -458,7 +506,10 @@ def parse_json(data: bytes | str) -> Any:
         else:
             t = type(value)
             if t is dict or t is list:
-                if _orjson_decoded_exact(value):
+                exact = _orjson_decoded_exact(value)
+                if exact is True:
+                    return value
+                if exact is None and _restore_number_texts(value, data):
                     return value
             elif t is int:
                 if INT64_MIN <= value <= INT64_MAX:
@@ -704,12 +755,57 @@ def _orjson_safe(value: Any) -> bool:
     return True
 
 
+def _fragments(v: Any) -> Any:
+    """``v`` with every value orjson would write differently from Go replaced by an
+    ``orjson.Fragment`` of Go's text (floats, bytes, timestamps, nil arrays...). Containers are
+    copied only where something changed. Raises ``ValueError`` for NaN/Inf like Go."""
+    t = type(v)
+    if t is dict:
+        out = None
+        for k, x in v.items():
+            tx = type(x)
+            if tx is str or tx is JsonInt or tx is bool or x is None:
+                continue
+            if tx is int and INT64_MIN <= x <= UINT64_MAX:
+                continue
+            nx = _fragments(x)
+            if nx is not x:
+                if out is None:
+                    out = dict(v)
+                out[k] = nx
+        return v if out is None else out
+    if t is list:
+        lout = None
+        for i, x in enumerate(v):
+            tx = type(x)
+            if tx is str or tx is JsonInt or tx is bool or x is None:
+                continue
+            if tx is int and INT64_MIN <= x <= UINT64_MAX:
+                continue
+            nx = _fragments(x)
+            if nx is not x:
+                if lout is None:
+                    lout = list(v)
+                lout[i] = nx
+        return v if lout is None else lout
+    if t is str or t is JsonInt or t is bool or v is None:
+        return v
+    if t is int:
+        return v if INT64_MIN <= v <= UINT64_MAX else _orjson.Fragment(str(v))
+    if isinstance(v, float):
+        return _orjson.Fragment(format_float_json(v))
+    out_parts: list[str] = []
+    _encode(v, out_parts, None, 0)
+    return _orjson.Fragment("".join(out_parts))
+
+
 def to_json_bytes(value: Any) -> bytes:
     """Compact Go JSON without HTML escaping, as UTF-8 bytes (the payload encoding)."""
-    if _orjson is not None and _orjson_safe(value):
+    if _orjson is not None:
         try:
-            out = _orjson.dumps(value, option=_orjson.OPT_SORT_KEYS)
-        except (TypeError, ValueError):
+            prepared = _fragments(value)
+            out = _orjson.dumps(prepared, option=_orjson.OPT_SORT_KEYS)
+        except (TypeError, RecursionError):
             pass
         else:
             if b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out:
@@ -804,11 +900,17 @@ def to_bytes(value: Any) -> bytes:
 
 
 def clone(value: Any) -> Any:
-    """IClone: a deep copy of arrays and objects (scalars are immutable)."""
-    if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clone(v) for v in value]
+    """IClone: a deep copy of arrays and objects (scalars are immutable). An empty array
+    literal (``NilList``) becomes a real empty array, as Go's clone makes a non-nil slice."""
+    t = type(value)
+    if t is dict:
+        out = {}
+        for k, x in value.items():
+            tx = type(x)
+            out[k] = clone(x) if (tx is dict or tx is list or tx is NilList) else x
+        return out
+    if t is list or t is NilList:
+        return [clone(x) if (type(x) is dict or type(x) is list or type(x) is NilList) else x for x in value]
     return value
 
 
