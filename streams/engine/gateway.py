@@ -22,6 +22,7 @@ from streams.engine.components import ConfigError, resolve, split_component
 from streams.engine.durations import parse_duration
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
+from streams.engine.readers import ReaderPool
 from streams.engine.resources import Resources
 from streams.engine.tap import TopicTap
 from streams.settings import Settings
@@ -199,6 +200,7 @@ class Gateway:
         self._broker_lock = gevent.lock.Semaphore()
         self._reaper: gevent.Greenlet | None = None
         self._taps: dict[str, TopicTap] = {}
+        self._pools: dict[str, ReaderPool] = {}
         self.started = False
         self.draining = False
         self.log = StreamLog(component="gateway")
@@ -279,6 +281,13 @@ class Gateway:
             tap = self._taps[topic] = TopicTap(self.broker(), topic, self.log.bind(topic=topic))
         return tap
 
+    def readers(self, topic: str) -> ReaderPool:
+        """This worker's pool of readers of ``topic`` lent to GETs."""
+        pool = self._pools.get(topic)
+        if pool is None:
+            pool = self._pools[topic] = ReaderPool(self.broker(), topic)
+        return pool
+
     def build_instance(self, api: Api, stream: str, conf: dict[str, Any], key: str) -> StreamInstance:
         res = Resources(
             settings=self.settings,
@@ -286,7 +295,7 @@ class Gateway:
             stream=stream,
             path=f"streams.{stream}",
             broker_factory=self.broker,
-            extras={"tap": self.tap},
+            extras={"tap": self.tap, "readers": self.readers},
         )
         instance = StreamInstance(stream, conf, key, res)
         self.log.info("instance started", api=api.name, stream=stream, instance=key[:12])
@@ -332,6 +341,9 @@ class Gateway:
             inst.close(timeout=max(0.1, deadline - time.monotonic()))
         for api in self.apis:
             api.stop_metrics_push()
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
         if self._broker is not None:
             try:
                 self._broker.close()

@@ -28,6 +28,7 @@ import gevent.lock
 
 from streams.brokers.base import Broker, Reader, Record
 from streams.engine.delivery import Delivery, Subscription
+from streams.engine.readers import ReaderPool
 from streams.engine.records import event_id, parse_event_id, record_to_message
 from streams.engine.tap import TopicTap
 from streams.message import Message
@@ -49,6 +50,7 @@ class BrokerHub:
         client_queue: int,
         commit_period: float = 1.0,
         tap: Callable[[str], TopicTap] | None = None,
+        pool: Callable[[str], ReaderPool] | None = None,
     ) -> None:
         self.broker = broker
         self.group = group
@@ -59,7 +61,8 @@ class BrokerHub:
         self.client_queue = client_queue
         self.commit_period = max(0.05, commit_period)
         self._pull_lock = gevent.lock.Semaphore()
-        self._readers: dict[str, Reader] = {}
+        self._pool_factory = pool
+        self._own_pools: dict[str, ReaderPool] = {}
         self._subs: set[Subscription] = set()
         self._catching_up: set[Subscription] = set()
         self._waiters: list[Subscription] = []
@@ -98,13 +101,13 @@ class BrokerHub:
                 ends = self.broker.end_offsets(topic)
                 self.broker.commit(self.group, topic, {p: ends.get(p, 0) for p in missing})
 
-    def _reader(self, topic: str, start: dict[int, int]) -> Reader:
-        reader = self._readers.get(topic)
-        if reader is None:
-            reader = self._readers[topic] = self.broker.reader(topic, start)
-        else:
-            reader.seek(start)
-        return reader
+    def _pool(self, topic: str) -> ReaderPool:
+        if self._pool_factory is not None:
+            return self._pool_factory(topic)
+        pool = self._own_pools.get(topic)
+        if pool is None:
+            pool = self._own_pools[topic] = ReaderPool(self.broker, topic)
+        return pool
 
     def _process_record(self, record: Record) -> list[Message]:
         """The messages of one record for this user's clients.
@@ -153,7 +156,18 @@ class BrokerHub:
 
     def _pull_committed(self, deadline: float) -> Delivery | None:
         starts = {t: self.start_offsets(t) for t in self.topics}
-        readers = {t: self._reader(t, starts[t]) for t in self.topics}
+        readers: dict[str, Reader] = {}
+        try:
+            for t in self.topics:
+                readers[t] = self._pool(t).borrow(starts[t])
+            return self._pull_from(readers, starts, deadline)
+        finally:
+            for t, reader in readers.items():
+                self._pool(t).give_back(reader)
+
+    def _pull_from(
+        self, readers: dict[str, Reader], starts: dict[str, dict[int, int]], deadline: float
+    ) -> Delivery | None:
         skipped: dict[str, dict[int, int]] = {t: {} for t in self.topics}
         slice_ = 0.2 if len(self.topics) > 1 else None
         while not self._closed:
@@ -448,6 +462,6 @@ class BrokerHub:
         self._stop_feeding()
         if self._committer is not None:
             self._committer.kill(block=False)
-        for reader in self._readers.values():
-            reader.close()
-        self._readers.clear()
+        for pool in self._own_pools.values():
+            pool.close()
+        self._own_pools.clear()

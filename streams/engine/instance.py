@@ -84,6 +84,7 @@ class StreamInstance:
                     res.settings.client_queue,
                     commit_period,
                     tap=res.extras.get("tap"),
+                    pool=res.extras.get("readers"),
                 )
                 self.hub.pin_start()
             else:
