@@ -122,3 +122,22 @@ def test_worker_on_kafka_processes_each_job_once(
     finally:
         reader.close()
     assert sorted(json.loads(r.value)["id"] for r in records) == list(range(10))
+
+
+def test_gets_of_two_users_alternating_on_one_worker_on_kafka(
+    tmp_path: Any, gateways: Any, kafka: Any, kafka_bootstrap: str, unique_name: str
+) -> None:
+    topic, alice, bob = unique_name, f"{unique_name}-alice", f"{unique_name}-bob"
+    produce(kafka, topic, alice, range(3))
+    produce(kafka, topic, bob, range(3))
+    _, api = gateways(tmp_path, {"out": out_stream(topic)}, kafka_brokers=(kafka_bootstrap,))
+    got: dict[str, list[int]] = {alice: [], bob: []}
+    for _ in range(3):
+        for who in (alice, bob):
+            inst = api.open("out", {"request_data_user": who})
+            delivery = inst.pull(10.0)
+            inst.release()
+            assert delivery is not None
+            delivery.ack()
+            got[who].append(json.loads(delivery.content)["n"])
+    assert got == {alice: [0, 1, 2], bob: [0, 1, 2]}

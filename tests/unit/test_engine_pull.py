@@ -153,3 +153,19 @@ def test_a_record_the_filter_fails_on_reaches_nobody(tmp_path: Any, gateways: An
     assert sub.get(0.5) is None
     sub.close()
     inst.release()
+
+
+def test_gets_of_many_users_share_a_bounded_set_of_readers(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    from streams.engine.readers import IDLE_READERS
+
+    names = [f"u{i}" for i in range(8)]
+    for name in names:
+        produce_for(broker, name, range(2))
+    gw, api = gateways(tmp_path, {"out": OUT})
+    jobs = [gevent.spawn(pull, api, name) for name in names]  # concurrent GETs of different users
+    gevent.joinall(jobs, timeout=DEADLINE, raise_error=True)
+    assert all(json.loads(j.value.content) == {"user_id": n, "n": 0} for j, n in zip(jobs, names))
+    assert len(gw.readers("completed")._free) <= IDLE_READERS
+    # a reader used for one user and lent to another starts at the other's position
+    for name in reversed(names):
+        assert json.loads(pull(api, name).content) == {"user_id": name, "n": 1}
