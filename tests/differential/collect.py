@@ -10,6 +10,7 @@ the list of distinct bugs at once. Known differences of the test file are left o
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections import defaultdict
 from typing import Any
@@ -54,6 +55,7 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-group", type=int, default=3)
+    parser.add_argument("--dump", help="also write every discrepancy to this file, one JSON object a line")
     args = parser.parse_args()
 
     ref = RefEvaluator()
@@ -84,6 +86,13 @@ def main() -> int:
     finally:
         ref.close()
 
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as out:
+            for sig, cases in groups.items():
+                for mapping, content, metadata, ours, theirs in cases:
+                    row = {"group": sig, "mapping": mapping, "input": content.decode("utf-8", "replace"),
+                           "metadata": metadata, "ours": _short(ours), "benthos": _short(theirs)}
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{total[0]} examples, {total[1]} differ, {len(groups)} groups\n")
     for sig, cases in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         print(f"=== [{len(cases)}] {sig}")
