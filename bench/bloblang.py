@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -136,6 +137,10 @@ def main() -> int:
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print(line.format(*row))
+    ratios = [float(r[3][:-1]) for r in rows if r[3].endswith("x")]
+    if ratios:
+        geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        print(f"\ngeometric mean of ours/benthos over {len(ratios)} mappings: {geomean:.1f}x")
     return 0
 
 
