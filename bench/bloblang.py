@@ -23,9 +23,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
+import yaml
 
-from tests.differential.ref import REF_BINARY, RefEvaluator, run_ours  # noqa: E402
+from tests.differential.ref import REF_BINARY, RefEvaluator, run_ours
 
 SEED = Path("/work/shared/seed/streams-demo.yaml")
 if not SEED.exists():

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
@@ -117,8 +118,10 @@ FIXED_CASES = [
     ("shorthand", "this.arr.sort()", DOC),
     (
         "number-strings",
-        "root = [this.f.string(), this.tiny.string(), (1000000000.0 * 1000000000000.0).string(),"
-        " (0.1 + 0.2).string(), (this.n * 1.0).string(), this.big.string()]",
+        (
+            "root = [this.f.string(), this.tiny.string(), (1000000000.0 * 1000000000000.0).string(),"
+            " (0.1 + 0.2).string(), (this.n * 1.0).string(), this.big.string()]"
+        ),
         DOC,
     ),
     ("format", 'root = "%v %v %d %.3f %s %q %x".format(this.f, this.n, 42, 2.5, this.s, this.s, 255)', DOC),
