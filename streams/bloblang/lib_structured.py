@@ -326,7 +326,23 @@ def append(target: Any, *values: Any) -> list:
     return list(target) + [clone(v) for v in values]
 
 
-@method("concat", variadic=True)
+def _check_arrays(*arrays: Any) -> None:
+    """Benthos checks ``concat``'s arguments when it builds the method."""
+    for a in arrays:
+        if not isinstance(a, list):
+            raise type_error(a, "array")
+
+
+def _check_zip(*arrays: Any) -> None:
+    """``zip``'s constructor: every argument an array, all as long as the first."""
+    for a in arrays:
+        if not isinstance(a, list):
+            raise type_error(a, "array")
+        if len(a) != len(arrays[0]):
+            raise ExecError("can't zip different length array values")
+
+
+@method("concat", variadic=True, check=_check_arrays)
 def concat(target: Any, *arrays: Any) -> list:
     """The array followed by the elements of each argument array."""
     for a in arrays:
@@ -340,7 +356,7 @@ def concat(target: Any, *arrays: Any) -> list:
     return out
 
 
-@method("zip", variadic=True)
+@method("zip", variadic=True, check=_check_zip)
 def zip_(target: Any, *arrays: Any) -> list:
     """Arrays of the n-th elements of the target and each argument, which must be equally long."""
     for a in arrays:
@@ -466,7 +482,11 @@ def _path_args(args: tuple[Any, ...]) -> list[list[str]]:
     return paths
 
 
-@method("without", variadic=True)
+def _check_paths(*paths: Any) -> None:
+    _path_args(paths)
+
+
+@method("without", variadic=True, check=_check_paths)
 def without(target: Any, *paths: Any) -> dict:
     """A copy of the object without the fields at the given dot paths."""
     excluded = _path_args(paths)
@@ -475,7 +495,7 @@ def without(target: Any, *paths: Any) -> dict:
     return _map_without(target, excluded)
 
 
-@method("with", variadic=True)
+@method("with", variadic=True, check=_check_paths)
 def with_(target: Any, *paths: Any) -> dict:
     """A copy of the object with only the fields at the given dot paths."""
     included = _path_args(paths)
@@ -823,7 +843,7 @@ class _GoSchema:
 
     def __init__(self, root: Any) -> None:
         if not isinstance(root, (dict, bool)):
-            raise _SchemaError("schema must be an object")
+            raise _SchemaError("schema is invalid")
         self.root = root
 
     def resolve_ref(self, ref: str) -> Any:
@@ -1181,7 +1201,11 @@ def _compile_schema(text: str) -> _GoSchema:
         raise ExecError(f"failed to parse json schema definition: {exc}") from None
 
 
-@method("json_schema", Param("schema", "string"))
+def _check_schema(schema: str) -> None:
+    _compile_schema(schema)
+
+
+@method("json_schema", Param("schema", "string"), check=_check_schema)
 def json_schema(target: Any, schema: str) -> Any:
     """The target unchanged when it validates against the schema; otherwise one line per
     violation in gojsonschema's words (``foo invalid type. expected: string, given: integer``)."""

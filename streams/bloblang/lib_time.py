@@ -222,14 +222,28 @@ def parse_duration_iso8601(target: Any) -> int:
     return _period_duration(_parse_period(get_string(target)))
 
 
-@method("ts_add_iso8601", Param("duration", "string"), static=True)
+def _check_period(duration: str) -> None:
+    """Benthos parses the period when it builds the method: a literal bad one is a parse error."""
+    _parse_period(duration)
+
+
+def _check_tz(format: str | None = None, tz: str | None = None) -> None:
+    if tz is not None:
+        _location(tz)
+
+
+def _check_tz_only(tz: str) -> None:
+    _location(tz)
+
+
+@method("ts_add_iso8601", Param("duration", "string"), static=True, check=_check_period)
 def ts_add_iso8601(target: Any, duration: str) -> Timestamp:
     """Add an ISO 8601 duration to a timestamp."""
     p = _parse_period(duration)
     return _period_add(p, to_timestamp(target), False)
 
 
-@method("ts_sub_iso8601", Param("duration", "string"), static=True)
+@method("ts_sub_iso8601", Param("duration", "string"), static=True, check=_check_period)
 def ts_sub_iso8601(target: Any, duration: str) -> Timestamp:
     """Subtract an ISO 8601 duration from a timestamp."""
     p = _parse_period(duration)
@@ -288,7 +302,7 @@ _FORMAT_PARAMS = (
 )
 
 
-@method("ts_format", *_FORMAT_PARAMS, static=True)
+@method("ts_format", *_FORMAT_PARAMS, static=True, check=_check_tz)
 def ts_format(target: Any, format: str = timefmt.RFC3339_NANO, tz: str | None = None) -> str:
     """Format with a Go layout, in ``tz`` when given, else the timestamp's own zone."""
     if tz is not None:
@@ -297,7 +311,7 @@ def ts_format(target: Any, format: str = timefmt.RFC3339_NANO, tz: str | None = 
     return timefmt.format_layout(to_timestamp(target), format)
 
 
-@method("format_timestamp", *_FORMAT_PARAMS, static=True, deprecated=True)
+@method("format_timestamp", *_FORMAT_PARAMS, static=True, deprecated=True, check=_check_tz)
 def format_timestamp(target: Any, format: str = timefmt.RFC3339_NANO, tz: str | None = None) -> str:
     """Deprecated name of ``ts_format``."""
     return ts_format(target, format, tz)
@@ -306,7 +320,7 @@ def format_timestamp(target: Any, format: str = timefmt.RFC3339_NANO, tz: str | 
 _STRFTIME_PARAMS = (Param("format", "string"), Param("tz", "string", default=None, nullable=True))
 
 
-@method("ts_strftime", *_STRFTIME_PARAMS, static=True)
+@method("ts_strftime", *_STRFTIME_PARAMS, static=True, check=_check_tz)
 def ts_strftime(target: Any, format: str, tz: str | None = None) -> str:
     """Format with strftime directives, in ``tz`` when given."""
     if tz is not None:
@@ -315,13 +329,13 @@ def ts_strftime(target: Any, format: str, tz: str | None = None) -> str:
     return timefmt.strftime(to_timestamp(target), format)
 
 
-@method("format_timestamp_strftime", *_STRFTIME_PARAMS, static=True, deprecated=True)
+@method("format_timestamp_strftime", *_STRFTIME_PARAMS, static=True, deprecated=True, check=_check_tz)
 def format_timestamp_strftime(target: Any, format: str, tz: str | None = None) -> str:
     """Deprecated name of ``ts_strftime``."""
     return ts_strftime(target, format, tz)
 
 
-@method("ts_tz", Param("tz", "string"), static=True)
+@method("ts_tz", Param("tz", "string"), static=True, check=_check_tz_only)
 def ts_tz(target: Any, tz: str) -> Timestamp:
     """The same instant shown in another zone ("UTC", "Local" or an IANA name)."""
     loc = _location(tz)
