@@ -27,6 +27,9 @@ from streams.engine.resources import Resources
 from streams.engine.tap import TopicTap
 from streams.settings import Settings
 
+MAX_CACHED_KEYS = 100_000
+"""Remembered (variables -> instance) lookups per API before the cache starts over."""
+
 
 @dataclass(frozen=True)
 class Route:
@@ -65,7 +68,10 @@ class Api:
         self.context_variables = context_variables
         self.streams = streams
         self.source = source
-        self.templates = {s for s, conf in streams.items() if context.placeholders(conf)}
+        self._uses = {s: tuple(sorted(context.placeholders(conf))) for s, conf in streams.items()}
+        self.templates = {s for s, names in self._uses.items() if names}
+        # (stream, variable values) -> instance key: skips substitution and hashing on the hot path
+        self._keys: dict[tuple[str, tuple[str, ...]], str] = {}
         self._instances: dict[str, dict[str, StreamInstance]] = {s: {} for s in streams}
         self._create_lock = gevent.lock.Semaphore()
         self._pushers: dict[str, Any] = {}
@@ -78,12 +84,19 @@ class Api:
         caller, who must call ``release()`` on it when its client is done."""
         if stream not in self.streams:
             raise KeyError(f"API {self.name!r} has no stream {stream!r}")
-        conf = self.streams[stream]
-        if stream in self.templates:
-            conf = context.substitute(conf, variables, enabled=self.context_variables)
-        key = context.instance_key(conf)
         table = self._instances[stream]
-        instance = table.get(key)
+        values = self._values(stream, variables)
+        key = self._keys.get((stream, values))
+        instance = table.get(key) if key is not None else None
+        if instance is None or instance.closed:
+            conf = self.streams[stream]
+            if stream in self.templates:
+                conf = context.substitute(conf, variables, enabled=self.context_variables)
+            key = context.instance_key(conf)
+            if len(self._keys) >= MAX_CACHED_KEYS:
+                self._keys.clear()
+            self._keys[(stream, values)] = key
+            instance = table.get(key)
         if instance is None or instance.closed:
             with self._create_lock:
                 instance = table.get(key)
@@ -93,6 +106,16 @@ class Api:
                     instance.start()
                     self._start_metrics_push(stream, conf)
         return instance.acquire()
+
+    def _values(self, stream: str, variables: dict[str, Any]) -> tuple[str, ...]:
+        """The values of the variables ``stream`` uses, as substitution would read them."""
+        if not self.context_variables:
+            return ()
+        out = []
+        for name in self._uses[stream]:
+            value = variables.get(name, "")
+            out.append(value if isinstance(value, str) else context.to_text(value))
+        return tuple(out)
 
     def _start_metrics_push(self, stream: str, conf: dict[str, Any]) -> None:
         """A stream's ``metrics.prometheus`` block pushes its series to a Pushgateway (once per

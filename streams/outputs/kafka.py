@@ -104,7 +104,7 @@ class KafkaOutput(Output):
                            timeout=self.timeout)
         except BrokerError as exc:
             raise OutputError(f"kafka produce to {topic!r} failed: {exc}") from exc
-        except Exception as exc:  # noqa: BLE001 - any client failure is a failed write (502)
+        except Exception as exc:
             raise OutputError(f"kafka produce to {topic!r} failed: {type(exc).__name__}: {exc}") from exc
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
