@@ -636,7 +636,13 @@ def _quote(s: str) -> str:
     out = _encode_str(s)
     if "\u2028" in out or "\u2029" in out:
         out = out.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if not out.isascii() and _SURROGATE.search(out):
+        # Invalid UTF-8 (kept as surrogate escapes) is written as U+FFFD, as Go does.
+        out = _SURROGATE.sub("\\\\ufffd", out)
     return out
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _ts_text(ts: Timestamp) -> str:
