@@ -5,7 +5,11 @@ Each method follows its Benthos counterpart exactly, including the quirks users 
 object drops a key whose query yields ``deleted()`` and keeps the old value on ``nothing()``;
 ``sort`` compares with a strict "less than" the way Go's ``sort.Slice`` does, so the first failing
 comparison names the same element Benthos names. Dot paths (``exists``, ``get``, ``without``...)
-use Benthos's escaping: ``~1`` is a literal dot and ``~0`` a literal tilde.
+use Benthos's escaping: ``~1`` is a literal dot and ``~0`` a literal tilde. ``json_schema``
+re-implements the checks of the Go library Benthos uses (xeipuuv/gojsonschema), because its
+error lines (``foo invalid type. expected: string, given: integer``) are what users match on.
+Errors are wrapped the way Go wraps them, so the runtime adds the target's annotation exactly
+where Benthos does (``_wrap``) and leaves it off where Benthos returns errors as they are (``_final``).
 """
 
 from __future__ import annotations
