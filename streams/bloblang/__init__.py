@@ -38,8 +38,9 @@ from typing import Any
 from streams.bloblang import codegen, library, runtime
 from streams.bloblang import nodes as N
 from streams.bloblang.errors import BloblangError, ExecError, MappingError, ParseError
-from streams.bloblang.parser import Settings, parse_interpolation as _parse_interp
-from streams.bloblang.parser import parse_mapping, parse_query as _parse_query
+from streams.bloblang.parser import Settings, parse_mapping
+from streams.bloblang.parser import parse_interpolation as _parse_interp
+from streams.bloblang.parser import parse_query as _parse_query
 from streams.bloblang.values import DELETE, NOTHING, clone, to_payload, to_string
 from streams.message import Message
 
@@ -58,7 +59,7 @@ __all__ = [
 library.load()
 
 _TOO_DEEP = "mapping is nested too deeply"
-_CACHE: dict[tuple, "Mapping"] = {}
+_CACHE: dict[tuple, Mapping] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_MAX = 1024
 
@@ -92,7 +93,7 @@ def parse(
     base_dir: str | None = None,
     imports: bool = True,
     sandboxed: bool = False,
-) -> "Mapping":
+) -> Mapping:
     """Parse and compile a mapping (cached). Raises ``ParseError``. ``sandboxed`` parses as the
     ``bloblang`` method does: no imports, no impure or message-reading functions."""
     key = (source, allow_impure, filename, base_dir, imports, sandboxed)

@@ -14,22 +14,17 @@ and the fixed helper names.
 from __future__ import annotations
 
 import ast
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from streams.bloblang import nodes as N
 from streams.bloblang import runtime
-from streams.bloblang.values import DELETE, NOTHING
+from streams.bloblang.values import NOTHING
 
 # Methods that Benthos registers as public plugins: their errors are not annotated with the
 # target (``RegisterMethodV2`` returns the plugin's error as is).
 PLUGIN_METHODS = frozenset(
-    """abs compress concat cos decompress float32 float64 format_timestamp format_timestamp_strftime
-    format_timestamp_unix format_timestamp_unix_micro format_timestamp_unix_milli
-    format_timestamp_unix_nano infer_schema parse_duration parse_duration_iso8601
-    parse_form_url_encoded parse_timestamp parse_timestamp_strptime pow sin squash tan
-    ts_add_iso8601 ts_format ts_parse ts_round ts_strftime ts_strptime ts_sub ts_sub_iso8601 ts_tz
-    ts_unix ts_unix_micro ts_unix_milli ts_unix_nano with zip
-    int8 int16 int32 int64 uint8 uint16 uint32 uint64""".split()
+    ["abs", "compress", "concat", "cos", "decompress", "float32", "float64", "format_timestamp", "format_timestamp_strftime", "format_timestamp_unix", "format_timestamp_unix_micro", "format_timestamp_unix_milli", "format_timestamp_unix_nano", "infer_schema", "parse_duration", "parse_duration_iso8601", "parse_form_url_encoded", "parse_timestamp", "parse_timestamp_strptime", "pow", "sin", "squash", "tan", "ts_add_iso8601", "ts_format", "ts_parse", "ts_round", "ts_strftime", "ts_strptime", "ts_sub", "ts_sub_iso8601", "ts_tz", "ts_unix", "ts_unix_micro", "ts_unix_milli", "ts_unix_nano", "with", "zip", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 )
 
 # Methods that are syntax: the generator emits their behaviour instead of a library call.
@@ -397,7 +392,7 @@ class Compiled:
     """The compiled form of a program: top-level statements and named maps as Python callables
     with the Bloblang line of each statement (for ``failed assignment (line N)``)."""
 
-    def __init__(self, statements: list[tuple[int, Callable]], maps: dict[str, "CompiledMap"]) -> None:
+    def __init__(self, statements: list[tuple[int, Callable]], maps: dict[str, CompiledMap]) -> None:
         self.statements = statements
         self.maps = maps
 

@@ -36,7 +36,7 @@ class ExecError(Exception):
     "no context" error the way Go's ``errors.As`` does. ``annotated`` marks an error that already
     names its source (Go's ``errFrom`` or a type mismatch), which later annotations leave alone."""
 
-    def __init__(self, message: str, *, cause: "ExecError | None" = None, annotated: bool = False) -> None:
+    def __init__(self, message: str, *, cause: ExecError | None = None, annotated: bool = False) -> None:
         super().__init__(message)
         self.cause = cause
         self.annotated = annotated or (cause is not None and cause.annotated)

@@ -13,7 +13,8 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from streams.bloblang.errors import ExecError
 from streams.bloblang.registry import Param, function, method

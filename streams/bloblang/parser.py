@@ -15,7 +15,8 @@ lists against the registry's ``Param`` declarations, folding of literal arithmet
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from streams.bloblang import nodes as N
 from streams.bloblang.errors import ExecError, ParseError
@@ -27,7 +28,7 @@ MISSING: Any = object()
 
 
 class _PErr:
-    __slots__ = ("pos", "expected", "msg", "import_failure")
+    __slots__ = ("expected", "import_failure", "msg", "pos")
 
     def __init__(self, pos: int, expected: list[str] | None = None, msg: str | None = None) -> None:
         self.pos = pos
@@ -39,7 +40,7 @@ class _PErr:
     def fatal(self) -> bool:
         return self.msg is not None
 
-    def add(self, other: "_PErr") -> None:
+    def add(self, other: _PErr) -> None:
         self.expected = self.expected + other.expected
         if self.msg is None:
             self.msg = other.msg
@@ -146,7 +147,7 @@ def _fail(err: _PErr, pos: int) -> R:
 
 
 def char(c: str) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         if i < p.n and p.s[i] == c:
             return (c, i + 1, None)
         return (None, i, _PErr(i, [c]))
@@ -157,7 +158,7 @@ def char(c: str) -> Callable:
 def not_char(c: str) -> Callable:
     exp = "not " + c
 
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         s = p.s
         if i >= p.n or s[i] == c:
             return (None, i, _PErr(i, [exp]))
@@ -173,7 +174,7 @@ def in_set(chars: str, exp: str | None = None) -> Callable:
     cset = frozenset(chars)
     exp = exp or f"chars({chars})"
 
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         s, n = p.s, p.n
         j = i
         while j < n and s[j] in cset:
@@ -186,7 +187,7 @@ def in_set(chars: str, exp: str | None = None) -> Callable:
 
 
 def term(t: str) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         if p.s.startswith(t, i):
             return (t, i + len(t), None)
         return (None, i, _PErr(i, [t]))
@@ -195,7 +196,7 @@ def term(t: str) -> Callable:
 
 
 def until_term(t: str) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         j = p.s.find(t, i)
         if j < 0:
             return (None, i, _PErr(i, [t]))
@@ -205,7 +206,7 @@ def until_term(t: str) -> Callable:
 
 
 def seq(*parsers: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         out = []
         j = i
         for q in parsers:
@@ -219,7 +220,7 @@ def seq(*parsers: Callable) -> Callable:
 
 
 def one_of(*parsers: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         err = None
         for q in parsers:
             res = q(p, i)
@@ -236,7 +237,7 @@ def one_of(*parsers: Callable) -> Callable:
 
 
 def optional(q: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         v, j, e = q(p, i)
         if e is not None and e.msg is None:
             return (None, j, None)
@@ -246,7 +247,7 @@ def optional(q: Callable) -> Callable:
 
 
 def discard(q: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         _, j, _e = q(p, i)
         return (None, j, None)
 
@@ -254,7 +255,7 @@ def discard(q: Callable) -> Callable:
 
 
 def discard_all(q: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         v, j, e = q(p, i)
         while e is None:
             v, j, e = q(p, j)
@@ -264,7 +265,7 @@ def discard_all(q: Callable) -> Callable:
 
 
 def must_be(q: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         res = q(p, i)
         e = res[2]
         if e is not None and e.msg is None:
@@ -277,7 +278,7 @@ def must_be(q: Callable) -> Callable:
 def expect(q: Callable, *expected: str) -> Callable:
     exp = list(expected)
 
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         res = q(p, i)
         e = res[2]
         if e is not None and e.msg is None:
@@ -288,7 +289,7 @@ def expect(q: Callable, *expected: str) -> Callable:
 
 
 def until_fail(q: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         v, j, e = q(p, i)
         if e is not None:
             return (None, j, e)
@@ -304,7 +305,7 @@ def until_fail(q: Callable) -> Callable:
 
 
 def join(q: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         v, j, e = q(p, i)
         if e is not None:
             return (None, j, e)
@@ -314,7 +315,7 @@ def join(q: Callable) -> Callable:
 
 
 def take_only(index: int, q: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         v, j, e = q(p, i)
         if e is not None:
             return (None, i, e)
@@ -324,7 +325,7 @@ def take_only(index: int, q: Callable) -> Callable:
 
 
 def delimited_pattern(start: Callable, primary: Callable, delim: Callable, stop: Callable) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         _, j, e = start(p, i)
         if e is not None:
             return (None, j, e)
@@ -361,7 +362,7 @@ def delimited_pattern(start: Callable, primary: Callable, delim: Callable, stop:
 def delimited(primary: Callable, delim: Callable) -> Callable:
     """Returns ``(primaries, delimiters)``."""
 
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         v, j, e = primary(p, i)
         if e is not None:
             return (None, j, e)
@@ -401,7 +402,7 @@ _SNAKE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def _word(chars: frozenset, exp: list[str]) -> Callable:
-    def f(p: "Parser", i: int) -> R:
+    def f(p: Parser, i: int) -> R:
         s, n = p.s, p.n
         j = i
         while j < n and s[j] in chars:
@@ -424,7 +425,7 @@ char_eq = char("=")
 char_minus = char("-")
 
 
-def _newline(p: "Parser", i: int) -> R:
+def _newline(p: Parser, i: int) -> R:
     s = p.s
     if i < p.n and s[i] == "\n":
         return ("\n", i + 1, None)
@@ -435,7 +436,7 @@ def _newline(p: "Parser", i: int) -> R:
     return (None, i, _PErr(i, ["line break"]))
 
 
-def _comment(p: "Parser", i: int) -> R:
+def _comment(p: Parser, i: int) -> R:
     s = p.s
     if i >= p.n or s[i] != "#":
         return (None, i, _PErr(i, ["#"]))
@@ -450,13 +451,11 @@ newline = _newline
 newline_allow_comment = expect(one_of(_comment, _newline), "line break")
 
 
-def _ws_nl_comments(p: "Parser", i: int) -> R:
+def _ws_nl_comments(p: Parser, i: int) -> R:
     s, n = p.s, p.n
     while i < n:
         c = s[i]
-        if c == " " or c == "\t":
-            i += 1
-        elif c == "\n":
+        if c == " " or c == "\t" or c == "\n":
             i += 1
         elif c == "\r" and i + 1 < n and s[i + 1] == "\n":
             i += 2
@@ -473,7 +472,7 @@ def _ws_nl_comments(p: "Parser", i: int) -> R:
 ws_nl = _ws_nl_comments
 
 
-def _discard_spaces(p: "Parser", i: int) -> R:
+def _discard_spaces(p: Parser, i: int) -> R:
     s, n = p.s, p.n
     while i < n and (s[i] == " " or s[i] == "\t"):
         i += 1
@@ -532,7 +531,7 @@ def _go_unquote(body: str) -> str:
     return out.decode("utf-8", "surrogateescape")
 
 
-def quoted_string(p: "Parser", i: int) -> R:
+def quoted_string(p: Parser, i: int) -> R:
     s, n = p.s, p.n
     if i >= n or s[i] != '"':
         return (None, i, _PErr(i, ["quoted string"]))
@@ -553,7 +552,7 @@ def quoted_string(p: "Parser", i: int) -> R:
     return (None, i, _PErr(n, ["end quote"], "required"))
 
 
-def triple_quote_string(p: "Parser", i: int) -> R:
+def triple_quote_string(p: Parser, i: int) -> R:
     s, n = p.s, p.n
     if n - i < 6 or not s.startswith('"""', i):
         return (None, i, _PErr(i, ["quoted string"]))
@@ -563,7 +562,7 @@ def triple_quote_string(p: "Parser", i: int) -> R:
     return (s[i + 3 : j], j + 3, None)
 
 
-def number(p: "Parser", i: int) -> R:
+def number(p: Parser, i: int) -> R:
     s, n = p.s, p.n
     j = i
     neg = False
@@ -596,7 +595,7 @@ def number(p: "Parser", i: int) -> R:
     return (-v if neg else v, k, None)
 
 
-def boolean(p: "Parser", i: int) -> R:
+def boolean(p: Parser, i: int) -> R:
     s = p.s
     if s.startswith("true", i):
         return (True, i + 4, None)
@@ -605,13 +604,13 @@ def boolean(p: "Parser", i: int) -> R:
     return (None, i, _PErr(i, ["boolean"]))
 
 
-def null(p: "Parser", i: int) -> R:
+def null(p: Parser, i: int) -> R:
     if p.s.startswith("null", i):
         return (None, i + 4, None)
     return (None, i, _PErr(i, ["null"]))
 
 
-def _quoted_path_segment(p: "Parser", i: int) -> R:
+def _quoted_path_segment(p: Parser, i: int) -> R:
     v, j, e = quoted_string(p, i)
     if e is not None:
         return (v, j, e)
@@ -628,8 +627,7 @@ def dot_path_to_slice(path: str) -> list[str]:
 
 
 MESSAGE_FUNCTIONS = frozenset(
-    """batch_index batch_size content error error_source_label error_source_name error_source_path
-    errored json metadata tracing_id tracing_span""".split()
+    ["batch_index", "batch_size", "content", "error", "error_source_label", "error_source_name", "error_source_path", "errored", "json", "metadata", "tracing_id", "tracing_span"]
 )
 """Functions that read the message (Benthos's "Message Info" category)."""
 
@@ -666,11 +664,11 @@ class Parser:
         return node
 
     # queries -----------------------------------------------------------------------------
-    def query(self, p: "Parser", i: int) -> R:
+    def query(self, p: Parser, i: int) -> R:
         _, i, _e = spaces(p, i)
         return self.arithmetic(p, i)
 
-    def arithmetic(self, p: "Parser", i: int) -> R:
+    def arithmetic(self, p: Parser, i: int) -> R:
         start = i
         prim, ops = [], []
         # term: optional "-" (followed by whitespace/comments), then a term with tails
@@ -731,7 +729,7 @@ class Parser:
                 return fns[0]
         raise _Fatal(f"unresolved arithmetic operators ({ops_only})")
 
-    def term_with_tails(self, p: "Parser", i: int) -> R:
+    def term_with_tails(self, p: Parser, i: int) -> R:
         start = i
         is_not = False
         if i < self.n and self.s[i] == "!":
@@ -760,7 +758,7 @@ class Parser:
             lambda p, i: self.field_tail(fn, i),
         )
 
-    def term(self, p: "Parser", i: int) -> R:
+    def term(self, p: Parser, i: int) -> R:
         return expect(
             one_of(
                 self.match_expr,
@@ -798,7 +796,7 @@ class Parser:
             return (self.at(N.GetPath(target=fn.target, path=fn.path + path), fn.pos), j, None)
         return (self.at(N.GetPath(target=fn, path=path), i), j, None)
 
-    def args(self, p: "Parser", i: int) -> R:
+    def args(self, p: Parser, i: int) -> R:
         return delimited_pattern(
             expect(seq(char("("), ws_nl), "function arguments"),
             must_be(expect(one_of(self.named_arg, self.query), "function argument")),
@@ -806,7 +804,7 @@ class Parser:
             must_be(expect(seq(ws_nl, char(")")), "closing bracket")),
         )(p, i)
 
-    def named_arg(self, p: "Parser", i: int) -> R:
+    def named_arg(self, p: Parser, i: int) -> R:
         v, j, e = seq(snake_case, char_colon, discard_spaces, must_be(expect(self.query, "argument value")))(p, i)
         if e is not None:
             return (None, i, e)
@@ -826,7 +824,7 @@ class Parser:
             return (None, i, _PErr(j, None, f.msg))
         return (node, j, None)
 
-    def function(self, p: "Parser", i: int) -> R:
+    def function(self, p: Parser, i: int) -> R:
         v, j, e = seq(expect(snake_case, "function"), self.args)(p, i)
         if e is not None:
             return (None, i, e)
@@ -931,7 +929,7 @@ class Parser:
         return fold_call(self, node)
 
     # terms ---------------------------------------------------------------------------------
-    def brackets(self, p: "Parser", i: int) -> R:
+    def brackets(self, p: Parser, i: int) -> R:
         v, j, e = seq(
             expect(char("("), "function"),
             ws_nl,
@@ -943,7 +941,7 @@ class Parser:
             return (None, i, e)
         return (v[2], j, None)
 
-    def literal(self, p: "Parser", i: int) -> R:
+    def literal(self, p: Parser, i: int) -> R:
         v, j, e = one_of(
             lambda p, i: _wrap_lit(self, boolean, p, i),
             lambda p, i: _wrap_lit(self, number, p, i),
@@ -957,7 +955,7 @@ class Parser:
             return (None, j, e)
         return (v, j, None)
 
-    def array_lit(self, p: "Parser", i: int) -> R:
+    def array_lit(self, p: Parser, i: int) -> R:
         v, j, e = delimited_pattern(
             expect(seq(char("["), ws_nl), "array"),
             expect(self.query, "object"),
@@ -971,7 +969,7 @@ class Parser:
             return (self.at(N.Literal(value=items or NilList()), i), j, None)
         return (self.at(N.ArrayExpr(items=v), i), j, None)
 
-    def object_lit(self, p: "Parser", i: int) -> R:
+    def object_lit(self, p: Parser, i: int) -> R:
         v, j, e = delimited_pattern(
             expect(seq(char("{"), ws_nl), "object"),
             seq(
@@ -1007,7 +1005,7 @@ class Parser:
             return (self.at(N.Literal(value=obj), i), j, None)
         return (self.at(N.ObjectExpr(pairs=pairs), i), j, None)
 
-    def match_expr(self, p: "Parser", i: int) -> R:
+    def match_expr(self, p: Parser, i: int) -> R:
         v, j, e = seq(
             term("match"),
             spaces,
@@ -1026,7 +1024,7 @@ class Parser:
             return (None, i, e)
         return (self.at(N.MatchExpr(subject=v[2], cases=v[4]), i), j, None)
 
-    def match_case(self, p: "Parser", i: int) -> R:
+    def match_case(self, p: Parser, i: int) -> R:
         v, j, e = seq(
             one_of(
                 lambda p, i: _zero(seq(expect(char("_"), "match case"), optional(spaces), term("=>")), p, i),
@@ -1044,7 +1042,7 @@ class Parser:
             return (N.MatchCase("literal", case, result), j, None)
         return (N.MatchCase("query", case, result), j, None)
 
-    def if_expr(self, p: "Parser", i: int) -> R:
+    def if_expr(self, p: Parser, i: int) -> R:
         q = self.query
         if_p = seq(term("if"), spaces, must_be(q), ws_nl, must_be(char("{")), ws_nl, must_be(q), ws_nl, must_be(char("}")))
         elif_p = optional(
@@ -1071,7 +1069,7 @@ class Parser:
         j = j2
         return (self.at(N.IfExpr(branches=branches, otherwise=otherwise), i), j, None)
 
-    def lambda_expr(self, p: "Parser", i: int) -> R:
+    def lambda_expr(self, p: Parser, i: int) -> R:
         v, j, e = expect(
             take_only(0, seq(expect(ident, "context name"), spaces, term("->"), spaces)), "function"
         )(p, i)
@@ -1101,19 +1099,19 @@ class Parser:
             )
         return (self.at(N.Lambda(name=name, body=body), i), j2, None)
 
-    def meta_ref(self, p: "Parser", i: int) -> R:
+    def meta_ref(self, p: Parser, i: int) -> R:
         v, j, e = expect(seq(char("@"), optional(one_of(ident, quoted_string))), "metadata path")(p, i)
         if e is not None:
             return (None, i, e)
         return (self.at(N.MetaRef(key=v[1] or None), i), j, None)
 
-    def var_ref(self, p: "Parser", i: int) -> R:
+    def var_ref(self, p: Parser, i: int) -> R:
         v, j, e = expect(seq(char("$"), ident), "variable path")(p, i)
         if e is not None:
             return (None, i, e)
         return (self.at(N.VarRef(name=v[1]), i), j, None)
 
-    def field_root(self, p: "Parser", i: int) -> R:
+    def field_root(self, p: Parser, i: int) -> R:
         v, j, e = expect(ident, "field path")(p, i)
         if e is not None:
             return (None, i, e)
@@ -1141,7 +1139,7 @@ class Parser:
             alts = alts[2:]
         return one_of(*alts)
 
-    def executor(self, p: "Parser", i: int) -> R:
+    def executor(self, p: Parser, i: int) -> R:
         maps: dict[str, N.MapDef] = {}
         stmts: list[N.Node] = []
         stmt_p = self.statement(True, maps)
@@ -1169,7 +1167,7 @@ class Parser:
         prog = self.at(N.Program(statements=stmts, maps=maps, source=self.s), i)
         return (prog, j, None)
 
-    def single_root_import(self, p: "Parser", i: int) -> R:
+    def single_root_import(self, p: Parser, i: int) -> R:
         v, j, e = take_only(3, seq(ws_nl, term("from"), spaces, quoted_string, ws_nl))(p, i)
         if e is not None:
             return (None, i, e)
@@ -1187,7 +1185,7 @@ class Parser:
             return (None, i, _PErr(i, None, f"unexpected content after single root import: {self.s[j:]}"))
         return (prog, j, None)
 
-    def single_root_mapping(self, p: "Parser", i: int) -> R:
+    def single_root_mapping(self, p: Parser, i: int) -> R:
         _, j0, _e = ws_nl(p, i)
         fn, j, e = self.query(p, j0)
         if e is not None:
@@ -1278,7 +1276,7 @@ class Parser:
         maps[name] = self.at(N.MapDef(name=name, statements=v[4], source=self.s[i:]), i)
         return (None, j, None)
 
-    def let_stmt(self, p: "Parser", i: int) -> R:
+    def let_stmt(self, p: Parser, i: int) -> R:
         v, j, e = seq(
             expect(term("let"), "assignment"),
             spaces,
@@ -1309,7 +1307,7 @@ class Parser:
         key = v[2][0] if v[2] is not None else None
         return (self.at(N.Assign(kind="meta", key=key, query=v[6]), i), j, None)
 
-    def path(self, p: "Parser", i: int) -> R:
+    def path(self, p: Parser, i: int) -> R:
         first = expect(ident, "assignment")
         rest = optional(
             take_only(1, seq(char_dot, delimited(expect(one_of(_quoted_path_segment, ident), "target path"), char_dot)))
@@ -1323,7 +1321,7 @@ class Parser:
                 path.extend(dot_path_to_slice(seg))
         return (path, j, None)
 
-    def plain_stmt(self, p: "Parser", i: int) -> R:
+    def plain_stmt(self, p: Parser, i: int) -> R:
         v, j, e = seq(self.path, spaces, char_eq, spaces, self.query)(p, i)
         if e is not None:
             return (None, i, e)
@@ -1332,7 +1330,7 @@ class Parser:
             path = path[1:]
         return (self.at(N.Assign(kind="root", path=path, query=v[4]), i), j, None)
 
-    def root_if_stmt(self, p: "Parser", i: int) -> R:
+    def root_if_stmt(self, p: Parser, i: int) -> R:
         block = delimited_pattern(
             seq(char("{"), ws_nl),
             self.statement(True, None),

@@ -29,8 +29,9 @@ inserts ``from <target annotation>``), except for the methods Benthos registers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 REQUIRED: Any = object()
 """Marks a parameter without a default."""

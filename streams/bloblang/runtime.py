@@ -9,7 +9,8 @@ library callables of its own mapping: no builtins. Everything here works on the 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from streams.bloblang.errors import ExecError, NoContextError
 from streams.bloblang.values import (
@@ -24,7 +25,6 @@ from streams.bloblang.values import (
     equal,
     get_bool,
     get_string,
-    parse_json,
     type_name,
     wrap_int64,
     wrap_uint64,
@@ -45,7 +45,7 @@ class Context:
     value being built), ``settings``. ``doc()`` is the input document (parsed lazily).
     """
 
-    __slots__ = ("batch", "index", "meta", "root", "vars", "maps", "depth", "_doc", "_doc_err", "doc_source", "settings")
+    __slots__ = ("_doc", "_doc_err", "batch", "depth", "doc_source", "index", "maps", "meta", "root", "settings", "vars")
 
     def __init__(
         self,
@@ -79,7 +79,7 @@ class Context:
             return self.batch[i]
         return None
 
-    def copy(self) -> "Context":
+    def copy(self) -> Context:
         other = Context.__new__(Context)
         for name in Context.__slots__:
             setattr(other, name, getattr(self, name))
@@ -171,7 +171,7 @@ def root_path(ctx: Context, path: tuple[str, ...]) -> Any:
 # Errors
 
 
-_TYPE_ERROR_TEXT = re.compile(r"^((?:expected .+ value|unexpected value), got [a-z]+(?: expression)?)((?: \(.*\))?)$", re.S)
+_TYPE_ERROR_TEXT = re.compile(r"^((?:expected .+ value|unexpected value), got [a-z]+(?: expression)?)((?: \(.*\))?)$", re.DOTALL)
 
 
 def annotate(err: ExecError, annotation: str) -> ExecError:
@@ -197,7 +197,7 @@ class QueryFn:
     """A query argument handed to a library function: call it with the context value. Its
     ``annotation`` names the query in errors (Go's ``ErrFrom(err, queryFn)``)."""
 
-    __slots__ = ("fn", "annotation")
+    __slots__ = ("annotation", "fn")
 
     def __init__(self, fn: Callable[[Any], Any], annotation: str) -> None:
         self.fn = fn
@@ -468,7 +468,6 @@ def if_condition(value: Any, annotation: str, index: int, statement: bool = Fals
     if value is None and not statement:
         return False
     from streams.bloblang.parser import _go_type
-    from streams.bloblang.values import to_string
 
     shown = "<nil>" if value is None else _go_value_text(value)
     raise ExecError(f"{annotation} resolved to a non-boolean value {shown} ({_go_type(value)})")

@@ -75,7 +75,7 @@ class JsonFloat(float):
 
     text: str
 
-    def __new__(cls, text: str) -> "JsonFloat":
+    def __new__(cls, text: str) -> JsonFloat:
         obj = super().__new__(cls, text)
         obj.text = text
         return obj
@@ -200,7 +200,7 @@ class ValueTypeError(ExecError):
             out += f" ({self.value_text})"
         return out
 
-    def with_source(self, source: str) -> "ValueTypeError":
+    def with_source(self, source: str) -> ValueTypeError:
         if not self.source:
             self.source = source
             self.args = (self.render(),)
@@ -646,7 +646,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _ts_text(ts: Timestamp) -> str:
-    from streams.bloblang import timefmt  # provided by the time library; imported lazily
+    from streams.bloblang import (
+        timefmt,  # provided by the time library; imported lazily
+    )
 
     return timefmt.format_rfc3339nano(ts)
 
@@ -992,7 +994,9 @@ def get_timestamp(value: Any) -> Timestamp:
         frac = value - fint
         return Timestamp(int(fint) * 1_000_000_000 + int(frac * 1e9), None)
     if isinstance(value, (str, bytes, bytearray)):
-        from streams.bloblang import timefmt  # provided by the time library; imported lazily
+        from streams.bloblang import (
+            timefmt,  # provided by the time library; imported lazily
+        )
 
         text = value if isinstance(value, str) else bytes_to_str(bytes(value))
         try:

@@ -25,9 +25,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from streams import bloblang  # noqa: E402
-from streams.bloblang.values import JsonFloat, NOTHING, parse_json  # noqa: E402
-from streams.message import Message  # noqa: E402
+from streams import bloblang
+from streams.bloblang.values import JsonFloat
+from streams.message import Message
 
 CORPUS = Path(os.environ.get("BLOBLANG_CORPUS", "/work/shared/conformance/bloblang/examples.jsonl"))
 XFAIL_FILE = Path(__file__).with_name("bloblang_xfail.txt")
@@ -67,7 +67,7 @@ def _from_bytes_marker(v: Any) -> Any:
 
 def build_batch(case: dict) -> tuple[list[Message], int]:
     index = case.get("index", 0) or 0
-    if "batch" in case and case["batch"]:
+    if case.get("batch"):
         batch = []
         for entry in case["batch"]:
             m = Message((entry.get("content") or "").encode(), entry.get("metadata"))
