@@ -133,11 +133,12 @@ def _to_float32(value: float, text: str) -> float:
         raise ExecError(f'strconv.ParseFloat: parsing "{text}": value out of range') from None
 
 
-def float32_json(value: float) -> JsonFloat:
+def float32_json(value: float) -> float:
     """A float32 as Go writes it: the shortest text that reads back as the same float32
     (``6.674283e-11``), kept as a ``JsonFloat`` so it serialises with that text."""
     if math.isnan(value) or math.isinf(value):
-        return JsonFloat(repr(value))
+        # NOTE: plain floats, which (like Go's float32 here) cannot be written as JSON.
+        return value  # type: ignore[return-value]
     if value == 0:
         return JsonFloat("-0" if math.copysign(1, value) < 0 else "0")
     target = struct.pack("f", value)
