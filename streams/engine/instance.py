@@ -4,7 +4,7 @@ How the instance runs follows from its components (DESIGN §4):
 
 * ``http_server`` input: passive; each ``push`` runs the processors and the outputs in a greenlet
   and answers once every output acknowledged (200 + sync response), failed (502) or the
-  component's timeout passed (408).
+  component's timeout passed (408); a message the processors failed on is refused (400).
 * ``http_server`` output fed by a ``kafka`` input: a ``BrokerHub`` serves GETs and stream clients
   from the user's consumer-group offsets, without joining the group.
 * ``http_server`` output fed by anything else: a ``LocalHub`` hands messages over in-process.
@@ -38,6 +38,16 @@ from streams.engine.logs import metric
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.message import Message
+
+
+class RejectedMessage(Exception):
+    """A pushed message still carried a processing error at the end of the pipeline.
+
+    NOTE: Bento would write such a message to the outputs with its error flag; for a push we
+    answer 400 and write nothing, so the client learns its body was unusable (e.g. not JSON for a
+    mapping that reads ``this``) and no half-processed record enters a topic. A ``catch``
+    processor that handles the error lets the message through as usual.
+    """
 
 
 class StreamInstance:
@@ -179,12 +189,16 @@ class StreamInstance:
         else:
             self.log.error(f"{what}: {exc}", **where)
 
-    def _process_and_write(self, batch: list[Message], txn: Transaction) -> None:
+    def _process_and_write(self, batch: list[Message], txn: Transaction, reject_failed: bool = False) -> None:
         started = time.monotonic()
         self.res.incr("input_received", len(batch))
         batch = run_processors(self.processors, batch, txn)
         if not batch:
             return
+        if reject_failed:
+            failed = next((m.error for m in batch if m.error is not None), None)
+            if failed is not None:
+                raise RejectedMessage(failed)
         self.output.write(batch, txn)
         self.res.incr("output_sent", len(batch))
         self.res.timing("processing_seconds", time.monotonic() - started)
@@ -203,7 +217,7 @@ class StreamInstance:
             if wait > 0:
                 return PushResult(429, b"", {"Retry-After": str(max(1, int(wait + 0.999)))}, "rate limited")
         txn = Transaction()
-        job = gevent.spawn(self._process_and_write, messages, txn)
+        job = gevent.spawn(self._process_and_write, messages, txn, True)
         self._inflight.add(job)
         job.link(self._inflight.discard)
         job.join(timeout)
@@ -212,6 +226,9 @@ class StreamInstance:
             self.log.warning("push timed out", timeout=timeout)
             return PushResult(408, b"", {}, f"request timed out after {timeout:g}s")
         exc = job.exception
+        if isinstance(exc, RejectedMessage):
+            self.log.info(f"push rejected: {exc}")
+            return PushResult(400, b"", {}, f"processing failed: {exc}")
         if isinstance(exc, OutputError):
             self._log_failure("output failed", exc, messages)
             return PushResult(502, b"", {}, str(exc))

@@ -199,3 +199,17 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Any, gateways: Any) -
     statuses = [inst.push(Message(b"x"), 5.0).status for _ in range(3)]
     inst.release()
     assert statuses == [200, 200, 429]
+
+
+def test_a_push_the_pipeline_fails_on_is_400_and_written_nowhere(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"mapping": "root = this\nroot.seen = true"}]},
+        "output": {"broker": {"outputs": [{"kafka": {"topic": "jobs"}}, {"sync_response": {}}]}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    result = inst.push(Message(b"not json{"), 5.0)
+    inst.release()
+    assert result.status == 400 and "json" in (result.error or "")
+    assert read_all(broker, "jobs") == []
