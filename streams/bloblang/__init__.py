@@ -184,6 +184,20 @@ class Mapping:
             return out
         return _finish(out, result)
 
+    def exec_value(self, value: Any) -> Any:
+        """Run against a plain value and return the root as is (``NOTHING``/``DELETE`` included),
+        as a named map or the ``bloblang`` method does. Raises ``ExecError``."""
+        ctx = self._context([], 0, None, NOTHING, value)
+        ctx.vars = {}
+        for line, fn in self._compiled.statements:
+            try:
+                fn(ctx, None)
+            except ExecError as exc:
+                raise codegen.failed_assignment(line, exc, nested=True) from None
+            except RecursionError:
+                raise ExecError(f"failed assignment (line {line}): the mapping recursed too deeply") from None
+        return ctx.root
+
     def query_value(self, value: Any, overlay: Any = NOTHING) -> Any:
         """Run against a plain value (Benthos's ``Query``/``Overlay``): ``this`` is ``value``,
         no message or metadata. Raises ``MappingError`` (``root was deleted`` when deleted)."""

@@ -409,6 +409,7 @@ def bloblang_(ctx: Context, target: Any, mapping: str) -> Any:
         # parser's own words (no position).
         raise ExecError(getattr(exc, "plain", str(exc)), annotated=True) from None
     try:
-        return m.query_value(target)
-    except _pkg.MappingError as exc:
-        raise ExecError(str(exc)) from None
+        return m.exec_value(target)
+    except ExecError as exc:
+        # NOTE: the method passes the inner mapping's failure on unannotated, as Benthos does.
+        raise ExecError(str(exc), cause=exc, annotated=True) from None
