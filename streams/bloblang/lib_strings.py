@@ -60,10 +60,19 @@ def _bytes_index(haystack: str, needle: str) -> int:
 _MID_WORD = frozenset("'.:\u00b7\u0387\u05f4\u2018\u2019\u2024\u2027\ufe13\ufe52\ufe55\uff07\uff0e\uff1a")
 
 
-def _is_mark(ch: str) -> bool:
+def _is_word_break(ch: str) -> bool:
+    """Whether an uncased character ends a word for title casing (Unicode word-break rules:
+    letters, digits, marks and connectors continue a word; ideographs and Hiragana stand
+    alone, as does everything else)."""
     import unicodedata
 
-    return unicodedata.category(ch).startswith("M")
+    cp = ord(ch)
+    if 0x3040 <= cp <= 0x309F or 0x3400 <= cp <= 0x4DBF or 0x4E00 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF:
+        return True
+    if 0x20000 <= cp <= 0x3FFFF:
+        return True
+    category = unicodedata.category(ch)
+    return not (category[0] in "LNM" or category == "Pc")
 
 
 def _title(s: str) -> str:
@@ -87,7 +96,7 @@ def _title(s: str) -> str:
                 mid_word = True
         else:
             out.append(ch)
-            if not is_mid and not (ch.isalnum() or ch == "_" or _is_mark(ch)):
+            if not is_mid and _is_word_break(ch):
                 mid_word = False
         prev_mid = is_mid
     return "".join(out)

@@ -28,6 +28,8 @@ def call(name: str, target: Any, *args: Any) -> Any:
         ("uppercase", "hello world", (), "HELLO WORLD"),
         ("uppercase", "straße", (), "STRAßE"),
         ("capitalize", "ßa", (), "Ssa"),
+        # An ideograph stands alone as a word, so the letter after it starts a new one.
+        ("capitalize", "x中'a", (), "X中'A"),
         ("lowercase", "İSTANBUL", (), "istanbul"),
         ("uppercase", b"abc", (), b"ABC"),
         ("lowercase", "User@Example.COM", (), "user@example.com"),
@@ -187,6 +189,8 @@ def test_quote_round_trips_through_unquote() -> None:
 
 
 BENTHOS_CASES = [
+    ("root = this.s.capitalize()", "{\"s\":\"x\u4e2d'a b\u4e2d'\u00e9 x.'a\"}"),
+    ("root = this.s.bytes().capitalize()", "{\"s\":\"x\u4e2d'a\"}"),
     ("root = \"%v %d\".format(this.n, this.n)", "{\"n\":9223372036854775807}"),
     ("root = \"%s\".format(this.a)", "{\"a\":{\"b\":[1,2.5,\"x\",null]}}"),
     ("root = \"%d\".format(this.a)", "{\"a\":[1,2]}"),
