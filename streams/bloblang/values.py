@@ -414,84 +414,52 @@ def _go_quote_char(ch: str) -> str:
     return f"'\\u{b:04x}'"
 
 
-def _orjson_decoded_exact(value: Any) -> bool | None:
-    """Turn orjson's decoding into Go's UseNumber decoding in place (ints become ``JsonInt``).
-    True when done; None when floats or integers beyond int64 remain, whose texts must be
-    restored (``_restore_number_texts``)."""
-    stack = [value]
-    pop = stack.pop
-    append = stack.append
-    texts_needed = False
-    while stack:
-        v = pop()
-        if type(v) is dict:
-            for k, x in v.items():
-                t = type(x)
-                if t is int:
-                    if x < INT64_MIN or x > INT64_MAX:
-                        texts_needed = True
-                    else:
-                        v[k] = JsonInt(x)
-                elif t is dict or t is list:
-                    append(x)
-                elif t is float:
-                    texts_needed = True
-        else:
-            for i, x in enumerate(v):
-                t = type(x)
-                if t is int:
-                    if x < INT64_MIN or x > INT64_MAX:
-                        texts_needed = True
-                    else:
-                        v[i] = JsonInt(x)
-                elif t is dict or t is list:
-                    append(x)
-                elif t is float:
-                    texts_needed = True
-    return None if texts_needed else True
-
-
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)')
 
 
-def _restore_number_texts(value: Any, data: Any) -> bool:
-    """Give every float (and out-of-int64 integer) of an orjson decoding its source text, by
-    pairing the numbers of the tree, in document order, with the number tokens of the source.
-    False when the pairing does not hold (duplicate keys reorder values): use the slow path."""
-    if not isinstance(data, (bytes, bytearray)):
-        return False
-    tokens = [m for m in _JSON_TOKENS.findall(data) if m]
+def _go_numbers(value: Any, data: Any) -> bool:
+    """Turn orjson's decoding into Go's UseNumber decoding in place, in one pass in document
+    order: int64 integers become ``JsonInt``; floats (and integers beyond int64) become
+    ``JsonFloat`` with their source text, found by pairing the tree's numbers with the number
+    tokens of the source. False when that is impossible (duplicate keys reorder values, text
+    input): the caller decodes slowly instead."""
     pos = 0
+    tokens: list[bytes] | None = None
 
     def walk(v: Any) -> bool:
-        nonlocal pos
+        nonlocal pos, tokens
         items = v.items() if type(v) is dict else enumerate(v)
         for k, x in items:
             t = type(x)
-            if t is dict or t is list:
+            if t is int:
+                if INT64_MIN <= x <= INT64_MAX:
+                    v[k] = JsonInt(x)
+                    pos += 1
+                    continue
+            elif t is dict or t is list:
                 if not walk(x):
                     return False
                 continue
-            if t is JsonInt:
-                pos += 1
+            elif t is not float:
                 continue
-            if t is float or t is int:
-                if pos >= len(tokens):
+            if tokens is None:
+                if not isinstance(data, (bytes, bytearray)):
                     return False
-                text = tokens[pos].decode("ascii")
-                pos += 1
-                if float(text) != float(x):
-                    return False
-                v[k] = JsonFloat(text)
-            elif t is bool or x is None or t is str:
-                continue
+                tokens = [m for m in _JSON_TOKENS.findall(data) if m]
+            if pos >= len(tokens):
+                return False
+            text = tokens[pos].decode("ascii")
+            pos += 1
+            if float(text) != float(x):
+                return False
+            v[k] = JsonFloat(text)
         return True
 
     try:
         ok = walk(value)
     except (RecursionError, ValueError):
         return False
-    return ok and pos == len(tokens)
+    return ok and (tokens is None or pos == len(tokens))
 
 
 def parse_json(data: bytes | str) -> Any:
@@ -506,10 +474,7 @@ def parse_json(data: bytes | str) -> Any:
         else:
             t = type(value)
             if t is dict or t is list:
-                exact = _orjson_decoded_exact(value)
-                if exact is True:
-                    return value
-                if exact is None and _restore_number_texts(value, data):
+                if _go_numbers(value, data):
                     return value
             elif t is int:
                 if INT64_MIN <= value <= INT64_MAX:
