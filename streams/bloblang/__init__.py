@@ -19,7 +19,12 @@ For the engine:
 * ``m.mutate_message(...)``: ``mutation`` semantics: ``root`` starts as the input document, so
   later reads of ``this`` see earlier writes. The input message is never modified.
 * ``m.query_value(value, overlay=...)``: Benthos's public ``Query``/``Overlay``: run against a
-  plain value without a message (metadata unavailable); returns the resulting root.
+  plain value without a message (metadata unavailable); returns the resulting root (``overlay``
+  is copied, never modified).
+* ``m.overlay_message(msg, value, batch=None, index=0)``: ``branch`` ``result_map`` semantics:
+  ``this`` is ``value``, ``root`` and metadata start from (copies of) ``msg``.
+* ``m.exec_value(value)``: the raw root (``NOTHING``/``DELETE`` included) of a run against a
+  plain value; raises ``ExecError`` (used by the ``bloblang`` method).
 * ``parse_interpolation(text)``: a ``${! ... }`` string, with ``.render(msg, batch=None,
   index=0) -> str``, ``.render_bytes(...)`` and ``.is_static``.
 * ``parse(source, *, allow_impure=False, filename=None, base_dir=None)``: impure functions
@@ -184,6 +189,25 @@ class Mapping:
             return out
         return _finish(out, result)
 
+    def overlay_message(
+        self, msg: Message, value: Any, batch: list[Message] | None = None, index: int = 0
+    ) -> Message | None:
+        """The ``branch`` processor's ``result_map``: ``this`` is ``value`` (the branch result),
+        ``root`` starts as (a copy of) ``msg``'s document and metadata assignments change a copy
+        of ``msg``'s metadata. ``msg`` itself is not modified."""
+        if batch is None:
+            batch, index = [msg], 0
+        out = msg.copy()
+        try:
+            root = clone(msg.value)
+        except ValueError:
+            root = NOTHING
+        ctx = self._context(batch, index, out.metadata, root, value)
+        self._run(ctx)
+        if ctx.root is NOTHING:
+            return out
+        return _finish(out, ctx.root)
+
     def exec_value(self, value: Any) -> Any:
         """Run against a plain value and return the root as is (``NOTHING``/``DELETE`` included),
         as a named map or the ``bloblang`` method does. Raises ``ExecError``."""
@@ -201,7 +225,7 @@ class Mapping:
     def query_value(self, value: Any, overlay: Any = NOTHING) -> Any:
         """Run against a plain value (Benthos's ``Query``/``Overlay``): ``this`` is ``value``,
         no message or metadata. Raises ``MappingError`` (``root was deleted`` when deleted)."""
-        ctx = self._context([], 0, None, overlay, value)
+        ctx = self._context([], 0, None, clone(overlay), value)
         ctx.vars = {}
         for line, fn in self._compiled.statements:
             try:

@@ -89,10 +89,20 @@ def test_batch_functions_and_from() -> None:
     assert res.value == {"i": 1, "n": 3, "last": 3, "all": [1, 2, 3]}
 
 
+def test_overlay_message_for_branch_results() -> None:
+    m = bloblang.parse("root.result = this.v\nmeta got = this.v")
+    src = Message(b'{"keep":1}', {"m": "x"})
+    res = m.overlay_message(src, {"v": 7})
+    assert res.value == {"keep": 1, "result": 7} and res.metadata == {"m": "x", "got": 7}
+    assert src.value == {"keep": 1} and src.metadata == {"m": "x"}
+
+
 def test_query_value_and_overlay() -> None:
     m = bloblang.parse("root.b = this.a")
     assert m.query_value({"a": 1}) == {"b": 1}
-    assert m.query_value({"a": 1}, overlay={"c": 2}) == {"b": 1, "c": 2}
+    onto = {"c": 2}
+    assert m.query_value({"a": 1}, overlay=onto) == {"b": 1, "c": 2}
+    assert onto == {"c": 2}
     with pytest.raises(bloblang.MappingError, match="root was deleted"):
         bloblang.parse("root = deleted()").query_value(1)
     with pytest.raises(bloblang.MappingError, match="unable to assign metadata in the current context"):
