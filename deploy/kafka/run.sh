@@ -206,7 +206,8 @@ cmd_start() {
     fi
     local started=$SECONDS
     while ((SECONDS - started < KAFKA_START_TIMEOUT)); do
-        if ! running_pid >/dev/null; then
+        # kill -0, not running_pid: until the subshell has exec'd java its command line is bash's.
+        if ! kill -0 "$pid" 2>/dev/null; then
             tail -n 40 "$LOG_FILE" >&2
             rm -f "$PID_FILE"
             die "Kafka exited during start-up (log above, full log: $LOG_FILE)"

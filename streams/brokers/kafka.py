@@ -341,15 +341,35 @@ class KafkaBroker(Broker):
         producer, self._producer = self._producer, None
         admin, self._admin = self._admin, None
         if producer is not None:
-            try:
-                producer.close(timeout=5)
-            except Exception:  # closing must go on; the process is usually exiting
-                log.exception("closing the Kafka producer failed")
+            self._close_producer(producer)
         if admin is not None:
             try:
                 admin.close()
             except Exception:
                 log.exception("closing the Kafka admin client failed")
+
+    @staticmethod
+    def _close_producer(producer: KafkaProducer, flush_timeout: float = 5.0) -> None:
+        """Flush what is pending, then stop the sender even when the cluster is gone.
+
+        kafka-python's ``close`` gives up half-way when its flush times out, leaving the sender
+        greenlet retrying forever; so flush first and, if that times out, fail the pending
+        records (their producers were already told "not acknowledged") before closing."""
+        try:
+            producer.flush(timeout=flush_timeout)
+        except KafkaError:
+            # NOTE: private attribute; without it the close below may still time out (logged).
+            abort = getattr(
+                getattr(producer, "_accumulator", None),
+                "abort_incomplete_batches",
+                None,
+            )
+            if abort is not None:
+                abort()
+        try:
+            producer.close(timeout=1)
+        except Exception:  # closing must go on; the process is usually exiting
+            log.exception("closing the Kafka producer failed")
 
 
 def _to_record(rec: Any) -> Record:

@@ -428,6 +428,7 @@ def test_run_script_start_status_stop_are_idempotent(
             timeout=180,
         )
 
+    b = KafkaBroker([f"127.0.0.1:{port}"], connect_timeout=3.0)
     try:
         assert run("status").returncode == 3
         first = run("start")
@@ -435,14 +436,16 @@ def test_run_script_start_status_stop_are_idempotent(
         again = run("start")
         assert again.returncode == 0 and "already running" in again.stderr, again.stderr
         assert run("status").returncode == 0
-        b = KafkaBroker([f"127.0.0.1:{env['KAFKA_PORT']}"])
-        try:
-            assert b.produce("run-sh", b"x").offset == 0
-        finally:
-            b.close()
+        assert b.produce("run-sh", b"x").offset == 0
     finally:
         stopped = run("stop")
-    assert stopped.returncode == 0, stopped.stderr
-    assert run("stop").returncode == 0
-    assert run("status").returncode == 3
-    assert not (tmp_path / "kafka" / "kafka.pid").exists()
+    try:
+        assert stopped.returncode == 0, stopped.stderr
+        assert run("stop").returncode == 0
+        assert run("status").returncode == 3
+        assert not (tmp_path / "kafka" / "kafka.pid").exists()
+        # Kafka gone after the producer was connected: the push must fail (a 502), not hang.
+        with pytest.raises(BrokerError):
+            b.produce("run-sh", b"y", timeout=2.0)
+    finally:
+        b.close()
