@@ -27,9 +27,12 @@ For the engine:
   plain value; raises ``ExecError`` (used by the ``bloblang`` method).
 * ``parse_interpolation(text)``: a ``${! ... }`` string, with ``.render(msg, batch=None,
   index=0) -> str``, ``.render_bytes(...)`` and ``.is_static``.
-* ``parse(source, *, allow_impure=False, filename=None, base_dir=None)``: impure functions
-  (``env``, ``file``, ``hostname``...) are refused unless ``allow_impure``; ``base_dir`` is
-  where ``import "path"`` resolves relative paths (default: the process's working directory).
+* ``parse(source, *, allow_impure=False, filename=None, base_dir=None, imports=True,
+  sandboxed=False)``: impure functions (``env``, ``file``, ``hostname``...) are refused unless
+  ``allow_impure``; ``base_dir`` is where ``import "path"`` resolves relative paths (default:
+  the working directory) and, without ``allow_impure``, the tree imports must stay inside;
+  ``filename`` names the compiled code (``<bloblang:NAME>``) in tracebacks; ``sandboxed`` is
+  the ``bloblang`` method's environment (no imports, impure or message functions).
 
 Compiled mappings are cached by source and options, except mappings holding per-call-site
 state (``counter()``), which get a fresh compilation each time so instances never share state.
@@ -49,7 +52,12 @@ from streams.bloblang.parser import parse_query as _parse_query
 from streams.bloblang.values import DELETE, NOTHING, clone, to_payload, to_string
 from streams.message import Message
 
+Environment = Settings
+"""What a parse may use (impure functions, imports and where they resolve); ``parse()`` builds
+one from its keyword arguments, ``parser.parse_mapping/parse_query`` take one directly."""
+
 __all__ = [
+    "Environment",
     "BloblangError",
     "Interpolation",
     "Mapping",
