@@ -277,11 +277,12 @@ class BrokerHub:
             if self._feeding or self._closed:
                 return
             starts = {topic: self.start_offsets(topic) for topic in self.topics}
+            heads = {topic: self.broker.end_offsets(topic) for topic in self.topics}
             if self._feeding or self._closed or not self._active():
                 return
             self._bcast_pos = {(t, p): o for t, start in starts.items() for p, o in start.items()}
             for topic, start in starts.items():
-                if self._tap(topic).attach(self, start):
+                if self._tap(topic).attach(self, start, heads[topic]):
                     self._feeding[topic] = _TAPPED
                 else:
                     token = object()

@@ -38,12 +38,19 @@ class TopicTap:
     def listeners(self) -> int:
         return len(self._listeners)
 
-    def attach(self, listener: Listener, start: dict[int, int]) -> bool:
+    def attach(self, listener: Listener, start: dict[int, int], head: dict[int, int] | None = None) -> bool:
         """Attach a listener positioned at ``start`` (next offsets per partition). False when it
-        is behind the tap on some partition: it must catch up first. Never yields."""
+        is behind the tap on some partition: it must catch up first. Never yields.
+
+        A tap that is not running starts at ``head`` (the topic's end, when the caller knows it)
+        or ``start``, whichever is later per partition: one user far behind must not make every
+        other user wait while the shared reader replays old records.
+        """
         if listener in self._listeners:
             return True
         if not self._running:
+            if any(start.get(p, 0) < offset for p, offset in (head or {}).items()):
+                return False  # behind the end: catch up first, the tap starts when it attaches
             self.pos = dict(start)
             self._running = True
             self._listeners[listener] = {}

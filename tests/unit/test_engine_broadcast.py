@@ -187,3 +187,19 @@ def test_users_share_one_topic_reader_and_a_late_user_catches_up_first(
     wait_until(lambda: gw.tap("completed").listeners == 0, "both off the shared reader")
     alice_inst.release()
     bob_inst.release()
+
+
+def test_a_first_client_behind_the_topic_end_catches_up_then_rides_the_shared_reader(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    produce_for(broker, "alice", range(5))  # waiting for alice since before she connected
+    gw, api = gateways(tmp_path, {"out": OUT})
+    inst = api.open("out", user("alice"))
+    sub = inst.subscribe()
+    assert [json.loads(d.content)["n"] for d in drain_sub(sub, 5)] == [0, 1, 2, 3, 4]
+    wait_until(lambda: gw.tap("completed").listeners == 1, "the caught-up instance on the shared reader")
+    produce_for(broker, "alice", range(5, 6))
+    assert [json.loads(d.content)["n"] for d in drain_sub(sub, 1)] == [5]
+    assert sub.get(0.3) is None
+    sub.close()
+    inst.release()
