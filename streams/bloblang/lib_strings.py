@@ -60,40 +60,80 @@ def _bytes_index(haystack: str, needle: str) -> int:
 _MID_WORD = frozenset("'.:\u00b7\u0387\u05f4\u2018\u2019\u2024\u2027\ufe13\ufe52\ufe55\uff07\uff0e\uff1a")
 
 
+# Scripts whose letters are not ALetter in Unicode word breaking (ideographs, kana, and the
+# South-East Asian scripts segmented by dictionary): each of their characters is a break.
+_BREAK_LETTER_RANGES = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x1950, 0x19DF),  # Tai Le, New Tai Lue
+    (0x1A20, 0x1AAF),  # Tai Tham
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x31F0, 0x31FF),  # Katakana extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # halfwidth Katakana
+    (0x20000, 0x3FFFF),  # CJK extensions B onwards
+)
+_CASE_IGNORABLE_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Lm", "Sk"})
+
+
 def _is_word_break(ch: str) -> bool:
-    """Whether an uncased character ends a word for title casing (Unicode word-break rules:
-    letters, digits, marks and connectors continue a word; ideographs and Hiragana stand
-    alone, as does everything else)."""
+    """x/text's break test for an uncased character: letters (outside the scripts above),
+    decimal and letter numbers, marks, format characters and connectors continue a word;
+    everything else ends it."""
     import unicodedata
 
-    cp = ord(ch)
-    if 0x3040 <= cp <= 0x309F or 0x3400 <= cp <= 0x4DBF or 0x4E00 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF:
-        return True
-    if 0x20000 <= cp <= 0x3FFFF:
-        return True
     category = unicodedata.category(ch)
-    return not (category[0] in "LNM" or category == "Pc")
+    if category in ("Mn", "Me", "Mc", "Cf", "Pc", "Nd", "Nl"):
+        return False
+    if category[0] == "L":
+        cp = ord(ch)
+        return any(lo <= cp <= hi for lo, hi in _BREAK_LETTER_RANGES)
+    return True
+
+
+def _is_cased(ch: str) -> bool:
+    return ch.lower() != ch.upper() or ch.istitle()
+
+
+def _is_case_ignorable(ch: str) -> bool:
+    import unicodedata
+
+    return ch in _MID_WORD or unicodedata.category(ch) in _CASE_IGNORABLE_CATEGORIES
+
+
+def _final_sigma(s: str, i: int) -> bool:
+    """A capital sigma inside a word lowers to the final form unless a cased letter follows
+    (case-ignorable characters in between are skipped)."""
+    for ch in s[i + 1 :]:
+        if _is_case_ignorable(ch):
+            continue
+        return not _is_cased(ch)
+    return True
 
 
 def _title(s: str) -> str:
     """golang.org/x/text ``cases.Title(language.English)``: the first cased letter of each word
-    is upper-cased and the rest of the word lower-cased. Words run over letters, digits, ``_``
-    and single "mid-word" marks such as the apostrophe in ``they're`` or the dot in ``a.b``."""
+    is title-cased and the rest of the word lower-cased (full mappings: ``ß`` -> ``Ss``, a final
+    sigma -> ``ς``). Words follow x/text's approximation of Unicode word breaking: a single
+    "mid" mark (the apostrophe of ``they're``, the dot of ``a.b``) does not end a word, two do."""
     out: list[str] = []
     mid_word = False
     prev_mid = False
-    for ch in s:
+    for i, ch in enumerate(s):
         is_mid = ch in _MID_WORD
         if prev_mid and is_mid:
             mid_word = False
-        cased = ch.lower() != ch.upper() or ch.istitle()
-        if cased:
-            # NOTE: x/text uses the full case mappings here ("ßa" -> "Ssa"), unlike ToUpper.
-            if mid_word:
-                out.append(ch.lower())
-            else:
+        if _is_cased(ch):
+            if not mid_word:
                 out.append(ch.title())
                 mid_word = True
+            elif ch == "\u03a3":
+                out.append("\u03c2" if _final_sigma(s, i) else "\u03c3")
+            else:
+                out.append(ch.lower())
         else:
             out.append(ch)
             if not is_mid and _is_word_break(ch):

@@ -30,6 +30,8 @@ def call(name: str, target: Any, *args: Any) -> Any:
         ("capitalize", "ßa", (), "Ssa"),
         # An ideograph stands alone as a word, so the letter after it starts a new one.
         ("capitalize", "x中'a", (), "X中'A"),
+        ("capitalize", "ΑΣ ΑΣΑ", (), "Ας Ασα"),
+        ("capitalize", "ｱc٣\xadǆ", (), "ｱC٣\xadǆ"),
         ("lowercase", "İSTANBUL", (), "istanbul"),
         ("uppercase", b"abc", (), b"ABC"),
         ("lowercase", "User@Example.COM", (), "user@example.com"),
@@ -189,6 +191,7 @@ def test_quote_round_trips_through_unquote() -> None:
 
 
 BENTHOS_CASES = [
+    ("root = this.s.capitalize()", "{\"s\":\"ｱc٣\\u00adǆﬁΑ _·中cÉ\\u00adc1 '\\u05e9BΣ ǅ)σ'ｱⓐⓐ\"}"),
     ("root = this.s.capitalize()", "{\"s\":\"x\u4e2d'a b\u4e2d'\u00e9 x.'a\"}"),
     ("root = this.s.bytes().capitalize()", "{\"s\":\"x\u4e2d'a\"}"),
     ("root = \"%v %d\".format(this.n, this.n)", "{\"n\":9223372036854775807}"),
