@@ -272,7 +272,12 @@ def escape_html(target: Any) -> str:
 @method("unescape_html")
 def unescape_html(target: Any) -> str:
     """Resolve HTML entities (named, decimal and hex)."""
-    return html.unescape(_text(target))
+    text = _text(target)
+    if "&#x;" in text or "&#X;" in text:
+        # NOTE: Go reads an empty hex reference with its semicolon as code point 0 (U+FFFD);
+        # Python leaves it as text.
+        text = text.replace("&#x;", "\ufffd").replace("&#X;", "\ufffd")
+    return html.unescape(text)
 
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")

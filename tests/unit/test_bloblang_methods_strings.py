@@ -191,6 +191,7 @@ def test_quote_round_trips_through_unquote() -> None:
 
 
 BENTHOS_CASES = [
+    ("root = this.s.unescape_html()", "{\"s\":\"&#x;&#;&#0;&#150;&#9999999999;&notit;&not&copyx&amp;lt;\"}"),
     ("root = this.s.capitalize()", "{\"s\":\"ｱc٣\\u00adǆﬁΑ _·中cÉ\\u00adc1 '\\u05e9BΣ ǅ)σ'ｱⓐⓐ\"}"),
     ("root = this.s.capitalize()", "{\"s\":\"x\u4e2d'a b\u4e2d'\u00e9 x.'a\"}"),
     ("root = this.s.bytes().capitalize()", "{\"s\":\"x\u4e2d'a\"}"),
