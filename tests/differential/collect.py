@@ -17,7 +17,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, seed, settings
 
-from tests.differential.gen import mappings, messages
+from tests.differential.gen import library_calls, mappings, messages
 from tests.differential.ref import RefEvaluator, run_ours
 from tests.differential.test_bloblang_differential import KNOWN_DIFFERENCES
 
@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-group", type=int, default=3)
+    parser.add_argument("--library", action="store_true", help="survey the registry-driven calls instead")
     parser.add_argument("--dump", help="also write every discrepancy to this file, one JSON object a line")
     args = parser.parse_args()
 
@@ -70,7 +71,7 @@ def main() -> int:
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(mappings(), messages())
+    @given(library_calls() if args.library else mappings(), messages())
     def survey(mapping: str, message: tuple[bytes, dict[str, str]]) -> None:
         content, metadata = message
         theirs = ref.run(mapping, content, metadata)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from tests.differential.gen import mappings, messages
+from tests.differential.gen import library_calls, mappings, messages
 from tests.differential.ref import REF_BINARY, RefEvaluator, run_ours
 
 MAX_EXAMPLES = int(os.environ.get("STREAMS_DIFFERENTIAL_EXAMPLES", "300"))
@@ -101,6 +101,21 @@ def test_generated_mappings_match_benthos(ref: RefEvaluator, mapping: str, messa
     compare(ref, mapping, content, metadata)
 
 
+@seed(SEED)
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=SEED == 0,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+@given(mapping=library_calls(), message=messages())
+def test_library_calls_match_benthos(ref: RefEvaluator, mapping: str, message: tuple[bytes, dict[str, str]]) -> None:
+    """Every registered method and function, called on assorted values with assorted arguments."""
+    content, metadata = message
+    compare(ref, mapping, content, metadata)
+
+
 # Hand-picked cases: the seed's mappings and corners that generated examples reach only by luck.
 # Each runs on every CI run with a readable id.
 DOC = b'{"user_id":"alice","n":5,"f":5.0,"big":9007199254740993,"tiny":1e-300,"s":"<a&b>","arr":[3,1,2]}'
@@ -147,6 +162,7 @@ FIXED_CASES = [
     ("empty-message", "root = this", b""),
     ("infinite-float-payload", 'root = ["Inf".number()]', DOC),
     ("line-after-multibyte", 'root = "é中"\nroot.a = 1', DOC),
+    ("strconv-error-quotes-input", 'root = "\\"5\\"".number()', DOC),
 ]
 
 
