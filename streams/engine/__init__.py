@@ -22,13 +22,14 @@ GETs), ``local_hub`` (in-process hand-over), ``delivery`` (PushResult, Delivery,
 
 from streams.engine.components import ConfigError, OutputError, Transaction
 from streams.engine.delivery import Delivery, PushResult, Subscription
-from streams.engine.gateway import Api, Gateway, Route
+from streams.engine.gateway import Api, Draining, Gateway, Route
 from streams.engine.instance import StreamInstance
 
 __all__ = [
     "Api",
     "ConfigError",
     "Delivery",
+    "Draining",
     "Gateway",
     "OutputError",
     "PushResult",

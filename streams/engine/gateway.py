@@ -27,6 +27,13 @@ from streams.engine.resources import Resources
 from streams.engine.tap import TopicTap
 from streams.settings import Settings
 
+
+class Draining(RuntimeError):
+    """A new stream instance was asked of a worker that is shutting down."""
+
+    http_status = 503
+
+
 MAX_CACHED_KEYS = 100_000
 """Remembered (variables -> instance) lookups per API before the cache starts over."""
 
@@ -98,6 +105,8 @@ class Api:
             self._keys[(stream, values)] = key
             instance = table.get(key)
         if instance is None or instance.closed:
+            if self.gateway.draining:
+                raise Draining("this worker is shutting down; retry (another worker will serve it)")
             with self._create_lock:
                 instance = table.get(key)
                 if instance is None or instance.closed:

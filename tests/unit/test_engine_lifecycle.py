@@ -97,3 +97,14 @@ def test_unknown_stream_and_missing_output_are_errors(tmp_path: Any, gateways: A
         api.open("nope", {})
     with pytest.raises(ConfigError):
         api.open("s", {})
+
+
+def test_a_draining_worker_creates_no_new_instances(tmp_path: Any, gateways: Any) -> None:
+    from streams.engine import Draining
+
+    stream = {"input": {"http_server": {}}, "pipeline": {"processors": [{"mapping": 'root = "$tyk_context.request_data_user"'}]},
+              "output": {"sync_response": {}}}
+    gw, api = gateways(tmp_path, {"s": stream})
+    gw.drain(5.0)
+    with pytest.raises(Draining):
+        api.open("s", {"request_data_user": "late"})
