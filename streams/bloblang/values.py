@@ -1069,3 +1069,42 @@ def convert_arg(kind: str, value: Any, nullable: bool = False) -> Any:
         if isinstance(value, dict):
             return value
     raise ExecError(f"wrong argument type, expected {_KIND_TEXT.get(kind, kind)}, got {type_name(value)}")
+
+
+# --------------------------------------------------------------------------------------------
+# Go's strconv texts (for error messages that quote their input)
+
+_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}
+
+
+def go_quote(s: str) -> str:
+    """Go's ``strconv.Quote``: printable characters as they are, others escaped (``\\x01``,
+    ``\\u2028``, ``\\U0001f600`` when not printable); invalid UTF-8 (surrogate escapes) as
+    ``\\xNN``. Strconv errors quote their input this way: ``strconv.ParseFloat: parsing "x":
+    invalid syntax``."""
+    out = ['"']
+    for ch in s:
+        esc = _QUOTE_ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+            continue
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif 0xD800 <= o <= 0xDFFF:
+            out.append("\\ufffd")
+        elif ch == " " or (ch.isprintable() and o != 0xAD):
+            out.append(ch)
+        elif o < 0x80:
+            out.append(f"\\x{o:02x}")
+        elif o < 0x10000:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(f"\\U{o:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def strconv_error(func: str, text: str, reason: str = "invalid syntax") -> ExecError:
+    """``strconv.ParseFloat: parsing "x": invalid syntax`` with Go's quoting of the input."""
+    return ExecError(f"strconv.{func}: parsing {go_quote(text)}: {reason}")
