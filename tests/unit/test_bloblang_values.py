@@ -105,3 +105,12 @@ def test_type_errors_and_argument_conversion() -> None:
     assert convert_arg("bool", 1) is True
     with pytest.raises(ExecError, match="wrong argument type, expected string, got number"):
         convert_arg("string", 5)
+
+
+def test_go_quote_matches_strconv() -> None:
+    from streams.bloblang.values import go_quote, strconv_error
+
+    assert go_quote("\x01x0_") == '"\\x01x0_"'
+    assert go_quote("\u3000 \u00ad\u200b😀\u00a0") == '"\\u3000 \\u00ad\\u200b😀\\u00a0"'
+    assert go_quote('a"b\\\n') == '"a\\"b\\\\\\n"'
+    assert str(strconv_error("ParseInt", "x\u2028")) == 'strconv.ParseInt: parsing "x\\u2028": invalid syntax'
