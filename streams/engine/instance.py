@@ -119,7 +119,7 @@ class StreamInstance:
             try:
                 self.input.run(self.deliver, self._stopping)
                 return  # finished on its own (e.g. generate's count reached)
-            except Exception as exc:
+            except Exception:  # any failure restarts the input
                 self.log.exception(f"input failed; restarting in {delay:g}s")
             if self._stopping.wait(delay):
                 return
