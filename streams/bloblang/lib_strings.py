@@ -9,6 +9,10 @@ so re-encoding them with ``utf8`` restores the original bytes.
 from __future__ import annotations
 
 import html
+import math
+import re
+import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from .errors import ExecError
@@ -21,6 +25,7 @@ from .values import (
     Timestamp,
     bytes_to_str,
     equal,
+    format_float_g,
     get_string,
     to_bytes,
     to_string,
@@ -83,8 +88,6 @@ def _is_word_break(ch: str) -> bool:
     """x/text's break test for an uncased character: letters (outside the scripts above),
     decimal and letter numbers, marks, format characters and connectors continue a word;
     everything else ends it."""
-    import unicodedata
-
     category = unicodedata.category(ch)
     if category in ("Mn", "Me", "Mc", "Cf", "Pc", "Nd", "Nl"):
         return False
@@ -99,8 +102,6 @@ def _is_cased(ch: str) -> bool:
 
 
 def _is_case_ignorable(ch: str) -> bool:
-    import unicodedata
-
     return ch in _MID_WORD or unicodedata.category(ch) in _CASE_IGNORABLE_CATEGORIES
 
 
@@ -863,10 +864,6 @@ def _fmt_int(spec: _Spec, verb: str, n: int) -> str:
 
 
 def _fmt_float(spec: _Spec, verb: str, f: float) -> str:
-    import math
-
-    from .values import format_float_g
-
     if math.isnan(f) or math.isinf(f):
         if math.isnan(f):
             text = "+NaN" if spec.plus else " NaN" if spec.space else "NaN"
@@ -960,8 +957,6 @@ def _go_syntax(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        from .values import format_float_g
-
         return format_float_g(value)
     if isinstance(value, str):
         return go_quote(value)
@@ -1046,10 +1041,74 @@ def _int_arg(args: tuple[Any, ...] | list[Any], k: int) -> int | None:
     return None
 
 
+_SIMPLE_DIRECTIVE = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d*))?([^-+# 0-9.*\[])")
+
+
+@lru_cache(maxsize=256)
+def _simple_plan(fmt: str) -> tuple[tuple[str, tuple[bool, bool, bool, bool, bool, int | None, int | None, str] | None], ...] | None:
+    """The directives of a format without ``*`` or ``[n]``, parsed once: (literal text,
+    directive or None) pairs. None when the format needs the general path."""
+    if "*" in fmt or "[" in fmt:
+        return None
+    plan = []
+    pos = 0
+    for m in _SIMPLE_DIRECTIVE.finditer(fmt):
+        if "%" in fmt[pos : m.start()]:
+            return None
+        flags, width, prec, verb = m.groups()
+        directive = (
+            "-" in flags, "+" in flags, "#" in flags, " " in flags, "0" in flags,
+            int(width) if width else None,
+            (int(prec) if prec else 0) if prec is not None else None,
+            verb,
+        )
+        plan.append((fmt[pos : m.start()], directive))
+        pos = m.end()
+    if "%" in fmt[pos:]:
+        return None
+    plan.append((fmt[pos:], None))
+    return tuple(plan)
+
+
 def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
     """``fmt.Sprintf(fmt, args...)`` for Bloblang values: verbs ``v s d b o O x X c q U e E f F
     g G t T %``, flags ``+ - # space 0``, width, precision, ``*`` and ``[n]`` indexes; Go's
     error forms (``%!d(string=x)``, ``%!d(MISSING)``, ``%!(EXTRA ...)``) included."""
+    plan = _simple_plan(fmt)
+    if plan is not None:
+        return _run_plan(plan, args)
+    return _sprintf_general(fmt, args)
+
+
+def _run_plan(plan: Any, args: tuple[Any, ...] | list[Any]) -> str:
+    out: list[str] = []
+    argi = 0
+    for literal, directive in plan:
+        out.append(literal)
+        if directive is None:
+            continue
+        minus, plus, sharp, space, zero, width, prec, verb = directive
+        if verb == "%":
+            out.append("%")
+            continue
+        if argi >= len(args):
+            out.append(f"%!{verb}(MISSING)")
+            continue
+        spec = _Spec()
+        spec.minus, spec.plus, spec.sharp, spec.space = minus, plus, sharp, space
+        spec.zero = zero and not minus
+        spec.width, spec.prec, spec.verb = width, prec, verb
+        out.append(_fmt_value(spec, verb, args[argi]))
+        argi += 1
+    if argi < len(args):
+        extra = ", ".join(
+            "<nil>" if a is None else f"{_go_type(a)}={_fmt_value(_Spec(), 'v', a)}" for a in args[argi:]
+        )
+        out.append(f"%!(EXTRA {extra})")
+    return "".join(out)
+
+
+def _sprintf_general(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
     out: list[str] = []
     argi = 0
     reordered = False
