@@ -84,17 +84,12 @@ def _has_state(node: Any) -> bool:
         n = stack.pop()
         if isinstance(n, N.Call) and n.spec is not None and n.spec.stateful:
             return True
-        if isinstance(n, N.Node) or isinstance(n, N.MatchCase):
-            for v in vars(n).values():
-                if isinstance(v, (N.Node, N.MatchCase)):
-                    stack.append(v)
-                elif isinstance(v, (list, tuple, dict)):
-                    items = v.values() if isinstance(v, dict) else v
-                    for x in items:
-                        if isinstance(x, (N.Node, N.MatchCase)):
-                            stack.append(x)
-                        elif isinstance(x, tuple):
-                            stack.extend(y for y in x if isinstance(y, (N.Node, N.MatchCase)))
+        if isinstance(n, (N.Node, N.MatchCase)):
+            stack.extend(vars(n).values())
+        elif isinstance(n, (list, tuple)):
+            stack.extend(n)
+        elif isinstance(n, dict):
+            stack.extend(n.values())
     return False
 
 

@@ -275,6 +275,9 @@ def test_counter_is_per_call_site() -> None:
     assert [m.apply(b"{}").value for _ in range(2)] == [{"a": 1, "b": 10}, {"a": 2, "b": 11}]
     fresh = bloblang.parse("root.a = counter()\nroot.b = counter(min: 10)")
     assert fresh.apply(b"{}").value == {"a": 1, "b": 10}
+    nested = "if true {\n  root.c = [1].map_each(x -> counter())\n}"
+    assert bloblang.parse(nested).apply(b"{}").value == {"c": [1]}
+    assert bloblang.parse(nested).apply(b"{}").value == {"c": [1]}
 
 
 # -- interpolation -----------------------------------------------------------------------------
