@@ -108,3 +108,22 @@ def test_a_draining_worker_creates_no_new_instances(tmp_path: Any, gateways: Any
     gw.drain(5.0)
     with pytest.raises(Draining):
         api.open("s", {"request_data_user": "late"})
+
+
+def test_a_failing_input_is_restarted_not_left_dead(
+    tmp_path: Any, gateways: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from streams.engine.testing import wait_until
+
+    caplog.set_level(logging.ERROR, logger="streams.engine")
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("the broker cannot live here")
+    worker = {"input": {"kafka": {"topics": ["jobs"], "consumer_group": "w"}}, "output": {"drop": {}}}
+    gw, _ = gateways(not_a_dir, {"Worker": worker})
+    wait_until(
+        lambda: sum(r.getMessage().startswith("input failed") for r in caplog.records) >= 2, "two restarts"
+    )
+    [inst] = gw.instances()
+    assert not all(g.dead for g in inst._runners)  # still trying
