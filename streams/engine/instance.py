@@ -56,10 +56,11 @@ class StreamInstance:
     def __init__(self, name: str, config: dict[str, Any], key: str, res: Resources) -> None:
         if not isinstance(config, dict):
             raise ConfigError(f"streams.{name}: expected an object")
-        from streams.engine.ratelimit import build_limits
+        from streams.engine.ratelimit import build_limits, cache_ttls
 
         limits = build_limits(config.get("rate_limit_resources"), f"streams.{name}.rate_limit_resources")
-        res = replace(res, extras={**res.extras, "rate_limits": limits})
+        caches = cache_ttls(config.get("cache_resources"))
+        res = replace(res, extras={**res.extras, "rate_limits": limits, "cache_ttls": caches})
         self.name = name
         self.key = key
         self.res = res

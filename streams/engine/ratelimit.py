@@ -1,4 +1,5 @@
-"""Local rate limits (``rate_limit_resources`` with a ``local`` limit), per worker process.
+"""Stream resources kept per worker process: local rate limits (``rate_limit_resources`` with a
+``local`` limit) and memory cache TTLs (``cache_resources``).
 
 An ``http_server`` input naming one answers 429 with ``Retry-After`` once ``count`` pushes were
 accepted within ``interval``.
@@ -57,3 +58,16 @@ def lookup(res: Any, label: str) -> LocalLimit:
     if label not in limits:
         raise ConfigError(f"{res.path}.rate_limit: no rate_limit_resources entry labelled {label!r}")
     return limits[label]
+
+
+def cache_ttls(confs: Any) -> dict[str, float]:
+    """``cache_resources`` entries with a ``memory`` cache, as label -> default TTL in seconds
+    (what the in-memory ``dedupe`` processor honours)."""
+    ttls: dict[str, float] = {}
+    for conf in confs or []:
+        if isinstance(conf, dict) and isinstance(conf.get("memory"), dict) and conf.get("label"):
+            try:
+                ttls[conf["label"]] = parse_duration(conf["memory"].get("default_ttl", "5m"))
+            except ValueError:
+                continue
+    return ttls

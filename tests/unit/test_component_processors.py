@@ -114,3 +114,21 @@ def test_branch_skipped_when_the_request_map_deletes(tmp_path: Any, gateways: An
     procs = [{"branch": {"request_map": "root = deleted()", "processors": [{"mapping": "root = 1"}],
                          "result_map": "root.x = this"}}]
     assert json.loads(run(tmp_path, gateways, procs, {"a": 4}).body) == {"a": 4}
+
+
+def test_dedupe_forgets_keys_after_the_memory_cache_ttl(tmp_path: Any, gateways: Any) -> None:
+    import gevent
+
+    stream = {
+        "input": {"http_server": {}},
+        "cache_resources": [{"label": "mem", "memory": {"default_ttl": "50ms"}}],
+        "pipeline": {"processors": [{"dedupe": {"cache": "mem", "key": '${! json("id") }'}}]},
+        "output": {"sync_response": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    assert inst.push(Message(b'{"id":1}'), 5.0).body == b'{"id":1}'
+    assert inst.push(Message(b'{"id":1}'), 5.0).body == b""
+    gevent.sleep(0.1)
+    assert inst.push(Message(b'{"id":1}'), 5.0).body == b'{"id":1}'
+    inst.release()
