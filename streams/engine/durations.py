@@ -15,7 +15,7 @@ def parse_duration(value: object, default: float | None = None) -> float:
     ``ValueError`` so a bad config is reported instead of silently meaning zero.
     """
     if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r}")
+        raise ValueError(f"invalid duration {value!r}")  # noqa: TRY004 - callers report ValueError as a config error
     if isinstance(value, (int, float)):
         return float(value)
     text = str(value).strip()
