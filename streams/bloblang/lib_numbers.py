@@ -30,6 +30,13 @@ from .values import (
 # Go strconv parsing
 
 
+def _q(text: str) -> str:
+    """strconv's ``%q`` of the input in its error texts."""
+    from .lib_strings import go_quote
+
+    return go_quote(text)
+
+
 _INT_BODY = {
     16: re.compile(r"[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"),
     8: re.compile(r"[0-7]+(?:_[0-7]+)*"),
@@ -68,11 +75,11 @@ def parse_int(text: str) -> int:
     body = text[1:] if text[:1] in "+-" else text
     value = _parse_base0(body) if body else None
     if value is None:
-        raise ExecError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+        raise ExecError(f'strconv.ParseInt: parsing {_q(text)}: invalid syntax')
     if text.startswith("-"):
         value = -value
     if value > INT64_MAX or value < INT64_MIN:
-        raise ExecError(f'strconv.ParseInt: parsing "{text}": value out of range')
+        raise ExecError(f'strconv.ParseInt: parsing {_q(text)}: value out of range')
     return value
 
 
@@ -80,9 +87,9 @@ def parse_uint(text: str) -> int:
     """``strconv.ParseUint(text, 0, 64)`` with Go's error texts (no sign allowed)."""
     value = _parse_base0(text) if text else None
     if value is None:
-        raise ExecError(f'strconv.ParseUint: parsing "{text}": invalid syntax')
+        raise ExecError(f'strconv.ParseUint: parsing {_q(text)}: invalid syntax')
     if value > UINT64_MAX:
-        raise ExecError(f'strconv.ParseUint: parsing "{text}": value out of range')
+        raise ExecError(f'strconv.ParseUint: parsing {_q(text)}: value out of range')
     return value
 
 
@@ -118,11 +125,11 @@ def parse_float(text: str, bits: int = 64) -> float:
             if m.group(1) == "-":
                 value = -value
     if value is None:
-        raise ExecError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
+        raise ExecError(f'strconv.ParseFloat: parsing {_q(text)}: invalid syntax')
     if bits == 32:
         value = _to_float32(value, text)
     if math.isinf(value):
-        raise ExecError(f'strconv.ParseFloat: parsing "{text}": value out of range')
+        raise ExecError(f'strconv.ParseFloat: parsing {_q(text)}: value out of range')
     return value
 
 
@@ -130,7 +137,7 @@ def _to_float32(value: float, text: str) -> float:
     try:
         return struct.unpack("f", struct.pack("f", value))[0]
     except OverflowError:
-        raise ExecError(f'strconv.ParseFloat: parsing "{text}": value out of range') from None
+        raise ExecError(f'strconv.ParseFloat: parsing {_q(text)}: value out of range') from None
 
 
 def float32_json(value: float) -> float:

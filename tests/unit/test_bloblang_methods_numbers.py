@@ -131,6 +131,7 @@ def test_float32_keeps_its_short_text() -> None:
         ("float64", "abc", 'strconv.ParseFloat: parsing "abc": invalid syntax'),
         ("float64", "1e400", 'strconv.ParseFloat: parsing "1e400": value out of range'),
         ("float64", "1__0", 'strconv.ParseFloat: parsing "1__0": invalid syntax'),
+        ("int64", '"5"', 'strconv.ParseInt: parsing "\\"5\\"": invalid syntax'),
         # A number read from the input is a json.Number in Go: the casts parse its text.
         ("int64", JsonFloat("12.5"), 'strconv.ParseInt: parsing "12.5": invalid syntax'),
         ("uint64", JsonFloat("18446744073709551615"), 'strconv.ParseInt: parsing "18446744073709551615": value out of range'),
