@@ -96,25 +96,32 @@ class Api:
         key = self._keys.get((stream, values))
         instance = table.get(key) if key is not None else None
         if instance is None or instance.closed:
-            conf = self.streams[stream]
-            if stream in self.templates:
-                conf = context.substitute(conf, variables, enabled=self.context_variables)
-            key = context.instance_key(conf)
-            if len(self._keys) >= MAX_CACHED_KEYS:
-                self._keys.clear()
-            self._keys[(stream, values)] = key
-            instance = table.get(key)
-        if instance is None or instance.closed:
-            if self.gateway.draining:
-                raise Draining("this worker is shutting down; retry (another worker will serve it)")
-            with self._create_lock:
-                instance = table.get(key)
-                if instance is None or instance.closed:
-                    instance = self.gateway.build_instance(self, stream, conf, key)
-                    table[key] = instance
-                    instance.start()
-                    self._start_metrics_push(stream, conf)
+            instance = self._instance_for(stream, variables, values)
         return instance.acquire()
+
+    def _instance_for(self, stream: str, variables: dict[str, Any], values: tuple[str, ...]) -> StreamInstance:
+        """Substitute, find or build the instance, and remember the lookup."""
+        table = self._instances[stream]
+        conf = self.streams[stream]
+        if stream in self.templates:
+            conf = context.substitute(conf, variables, enabled=self.context_variables)
+        key = context.instance_key(conf)
+        if len(self._keys) >= MAX_CACHED_KEYS:
+            self._keys.clear()
+        self._keys[(stream, values)] = key
+        instance = table.get(key)
+        if instance is not None and not instance.closed:
+            return instance
+        if self.gateway.draining:
+            raise Draining("this worker is shutting down; retry (another worker will serve it)")
+        with self._create_lock:
+            instance = table.get(key)
+            if instance is None or instance.closed:
+                instance = self.gateway.build_instance(self, stream, conf, key)
+                table[key] = instance
+                instance.start()
+                self._start_metrics_push(stream, conf)
+        return instance
 
     def _values(self, stream: str, variables: dict[str, Any]) -> tuple[str, ...]:
         """The values of the variables ``stream`` uses, as substitution would read them."""

@@ -24,8 +24,10 @@ import gevent.event
 
 from streams.engine.components import (
     ConfigError,
+    Input,
     Output,
     OutputError,
+    Processor,
     Transaction,
     build_input,
     build_output,
@@ -164,7 +166,8 @@ class StreamInstance:
         if self.hub is not None:
             self.hub.close()
         metric("gauge_add", "instances_active", -1, stream=self.name)
-        for component in (self.input, *self.processors, self.output):
+        components: list[Input | Processor | Output] = [self.input, *self.processors, self.output]
+        for component in components:
             try:
                 component.close()
             except Exception:
