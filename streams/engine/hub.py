@@ -4,7 +4,7 @@ The instance does NOT join its consumer group: every worker process (and host) m
 serve the user, so the group is only a place to keep offsets (DESIGN §7).
 
 * ``pull`` (REST GET): under a per-instance lock, re-read the group's committed offsets, read
-  forward, skip messages the processors delete, commit the next offset of the first surviving
+  forward (with a reader borrowed from the worker's pool for the topic), skip messages the processors delete, commit the next offset of the first surviving
   message *before* returning it, so a next GET on any worker starts after it; ``nack`` puts the
   commit back if nobody moved it since. Sequential GETs: in order, none twice, none skipped.
 * ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance is fed
