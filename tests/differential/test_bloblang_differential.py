@@ -73,6 +73,10 @@ def compare(ref: RefEvaluator, mapping: str, content: bytes, metadata: dict[str,
     ours = run_ours(mapping, content, metadata)
     if ours == theirs:
         return
+    # NOTE: a mapping whose Benthos result varies between runs (Go's random map order shows
+    # through some methods) has no single right answer: not a discrepancy.
+    if any(ref.run(mapping, content, metadata) != theirs for _ in range(3)):
+        return
     for name, applies, _reason in KNOWN_DIFFERENCES:
         if applies(mapping, content, ours, theirs):
             return
