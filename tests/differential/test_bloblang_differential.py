@@ -167,6 +167,7 @@ FIXED_CASES = [
     ("infinite-float-payload", 'root = ["Inf".number()]', DOC),
     ("line-after-multibyte", 'root = "é中"\nroot.a = 1', DOC),
     ("strconv-error-quotes-input", 'root = "\\"5\\"".number()', DOC),
+    ("json-function-empty-message", 'root = json("a")', b""),
 ]
 
 
