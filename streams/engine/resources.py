@@ -56,5 +56,8 @@ class Resources:
     def incr(self, name: str, value: int = 1, **tags: str) -> None:
         metric("incr", name, value, stream=self.stream, **tags)
 
+    def gauge(self, name: str, value: float, **tags: str) -> None:
+        metric("gauge", name, value, stream=self.stream, **tags)
+
     def timing(self, name: str, seconds: float, **tags: str) -> None:
         metric("timing", name, seconds, stream=self.stream, **tags)

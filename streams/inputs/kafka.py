@@ -17,6 +17,7 @@ replaced by ``STREAMS_KAFKA_BROKERS``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,9 @@ from streams.engine.records import record_to_message
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
+
+LAG_PERIOD = 5.0
+"""Seconds between two ``consumer_lag`` measurements of a group consumer."""
 
 
 def split_topics(entries: list[str], where: str) -> list[str]:
@@ -72,6 +76,7 @@ class KafkaInput(Input):
             return
         consumer = broker.group_consumer(self.group, self.topics, self.start_from_oldest)
         pending: dict[tuple[str, int], int] = {}
+        last_lag = 0.0
         try:
             while not stopping.is_set():
                 records = consumer.fetch(timeout=0.5, max_records=self.checkpoint_limit)
@@ -85,6 +90,9 @@ class KafkaInput(Input):
                 if pending:
                     consumer.commit(pending)
                     pending = {}
+                if time.monotonic() - last_lag >= LAG_PERIOD:
+                    last_lag = time.monotonic()
+                    self._report_lag(broker)
         finally:
             try:
                 if pending:
@@ -92,6 +100,19 @@ class KafkaInput(Input):
             except Exception:
                 self.log.exception("final commit failed", offsets=str(pending))
             consumer.close()
+
+    def _report_lag(self, broker: Broker) -> None:
+        """``consumer_lag``: records in the topics not yet committed by the group."""
+        try:
+            lag = 0
+            for topic in self.topics:
+                committed = broker.committed(self.group, topic)
+                begin = broker.beginning_offsets(topic)
+                for p, end in broker.end_offsets(topic).items():
+                    lag += max(0, end - committed.get(p, begin.get(p, 0)))
+            self.res.gauge("consumer_lag", lag)
+        except Exception:  # a metric must never stop the stream
+            self.log.exception("consumer lag not measured")
 
     def _deliver_until_done(self, deliver: Callable[[list[Message]], bool], msg: Message, stopping: Any) -> bool:
         """Retry a failed write with backoff until it succeeds or the stream stops."""

@@ -123,3 +123,14 @@ def test_worker_stream_competes_across_two_workers_and_processes_each_job_once(
     assert sorted(d["id"] for d in done) == list(range(20))
     assert all(d["result"] == "bar" for d in done)
     wait_until(lambda: sum(broker.committed("worker", "jobs").values()) == 20, "worker commits")
+
+
+def test_worker_reports_consumer_lag(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    from streams.observability import METRICS
+
+    for i in range(3):
+        broker.produce("lagjobs", json.dumps({"id": i}).encode())
+    worker = {"input": {"kafka": {"topics": ["lagjobs"], "consumer_group": "lag"}}, "output": {"drop": {}}}
+    gateways(tmp_path, {"LagWorker": worker})
+    wait_until(lambda: broker.committed("lag", "lagjobs") == {0: 3}, "the commit")
+    wait_until(lambda: METRICS.value("consumer_lag", stream="LagWorker") == 0, "a lag of zero")
