@@ -15,7 +15,7 @@ from typing import Any
 import falcon
 
 from handlers.endpoint import StreamEndpoint
-from handlers.errors import handle_unexpected, not_found, serialize_error
+from handlers.errors import handle_engine_error, handle_unexpected, not_found, serialize_error
 from handlers.health import HealthResource, MetricsResource
 from handlers.request_context import request_id
 
@@ -90,6 +90,11 @@ def create_app(gateway: Any, settings: Any, runner: GatewayRunner | None = None)
     app.resp_options.secure_cookies_by_default = False
     app.set_error_serializer(serialize_error)
     app.add_error_handler(Exception, handle_unexpected)
+    from streams.bloblang import BloblangError
+    from streams.brokers.base import BrokerError
+    from streams.engine import ConfigError, Draining
+
+    app.add_error_handler((Draining, BrokerError, ConfigError, BloblangError), handle_engine_error)
 
     by_path: dict[str, list[Any]] = defaultdict(list)
     for route in gateway.routes():

@@ -37,6 +37,25 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,
     raise falcon.HTTPInternalServerError(description="internal error; see the gateway log")
 
 
+def handle_engine_error(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
+    """Failures of the engine while opening a stream instance, told apart for the client:
+    a draining worker or an unreachable broker is worth retrying (503), a stream whose
+    configuration cannot run is the operator's problem (500, detail in the log)."""
+    from streams.bloblang import BloblangError
+    from streams.brokers.base import BrokerError
+    from streams.engine import ConfigError, Draining
+
+    if isinstance(ex, Draining):
+        raise falcon.HTTPServiceUnavailable(description="this worker is shutting down; retry", retry_after=1)
+    if isinstance(ex, BrokerError):
+        log.warning("broker unavailable on %s %s: %s", req.method, req.path, ex)
+        raise falcon.HTTPServiceUnavailable(description=f"message broker unavailable: {ex}", retry_after=2)
+    if isinstance(ex, (ConfigError, BloblangError)):
+        log.error("stream configuration error on %s %s: %s", req.method, req.path, ex)
+        raise falcon.HTTPInternalServerError(description="the stream behind this path cannot run; see the gateway log")
+    raise ex
+
+
 def not_found(req: falcon.Request, resp: falcon.Response, **_: object) -> None:
     """Sink for every path no stream claims (under a listen path or not)."""
     raise falcon.HTTPNotFound(description=f"no stream endpoint at {req.path}")
