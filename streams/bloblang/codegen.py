@@ -246,6 +246,10 @@ class Generator:
         tgt = self.expr(target, scope)
         plugin = name in PLUGIN_METHODS
         ann = ast.Constant(None if plugin else target.annotation)
+        if spec.target_default and not (isinstance(n.args[0], N.Literal) and n.args[0].value is None):
+            # The default also stands in for a failing target, so the target runs inside the
+            # helper (after the argument, as Benthos resolves a dynamic default first).
+            return self.call("_md", impl, ann, args[0], self.lam([], tgt))
         if spec.variadic:
             dynamic = any(not isinstance(a, N.Literal) for a in n.args)
         else:
@@ -253,8 +257,14 @@ class Generator:
         if dynamic:
             # NOTE: Benthos resolves dynamic arguments before it runs the target, so which error
             # wins when both fail depends on this order.
-            helper = "_mcr" if spec.context else "_mr"
             lead = [self.name("ctx")] if spec.context else []
+            if spec.check is not None:
+                # Benthos builds the method from the resolved arguments, so its constructor
+                # checks (``spec.check``) fail before the target runs.
+                return self.call(
+                    "_mck", impl, ann, self.func(spec.check), lead[0] if lead else ast.Constant(None), self.tup(args), self.lam([], tgt)
+                )
+            helper = "_mcr" if spec.context else "_mr"
             return self.call(helper, impl, ann, *lead, *args, tgt)
         if plugin:
             if spec.context:
@@ -310,10 +320,12 @@ class Generator:
             return self.query_fn(a, scope)
         if isinstance(a, N.Literal):
             return self.const(a.value)
+        # NOTE: a dynamic argument that resolves to null is an error even for an optional
+        # parameter: Benthos's optional parameters have no null value.
         return self.call(
             "_dyn",
             ast.Constant(prm.kind),
-            ast.Constant(prm.nullable),
+            ast.Constant(False),
             ast.Constant(f"{what} '{n.name}': failed to extract input arg '{prm.name}'"),
             self.lam([], self.expr(a, scope)),
         )

@@ -53,7 +53,7 @@ def to_bool(value: Any) -> bool:
     raise type_error(value, "bool")
 
 
-@method("bool", Param("default", "bool", default=None, nullable=True))
+@method("bool", Param("default", "bool", default=None, nullable=True), target_default=True)
 def bool_(target: Any, default: bool | None = None) -> bool:
     """Parse the target as a bool, or return ``default`` when given and it cannot be."""
     try:
@@ -64,7 +64,7 @@ def bool_(target: Any, default: bool | None = None) -> bool:
         raise
 
 
-@method("number", Param("default", "float", default=None, nullable=True))
+@method("number", Param("default", "float", default=None, nullable=True), target_default=True)
 def number(target: Any, default: float | None = None) -> float:
     """Parse the target as a float64 number, or return ``default`` when given."""
     try:
@@ -82,7 +82,7 @@ def number(target: Any, default: float | None = None) -> float:
         raise
 
 
-@method("timestamp", Param("default", "timestamp", default=None, nullable=True))
+@method("timestamp", Param("default", "timestamp", default=None, nullable=True), target_default=True)
 def timestamp(target: Any, default: Timestamp | None = None) -> Timestamp:
     """A timestamp from a timestamp, Unix seconds or an RFC 3339 string; else ``default``."""
     try:

@@ -295,13 +295,10 @@ def _sized_unsigned(bits: int, article: str) -> Callable[[Any], int]:
 
 
 def _register_cast(name: str, convert: Callable[[Any], Any], doc: str) -> None:
+    # NOTE: Benthos registers the casts as plugin methods (codegen.PLUGIN_METHODS), whose errors
+    # are passed on without naming the target (no ``field `this.a`: `` and no ``from ...``).
     def impl(target: Any) -> Any:
-        try:
-            return convert(target)
-        except ExecError as err:
-            # NOTE: Benthos registers the casts as plugin methods, whose errors are passed on
-            # without naming the target (no ``field `this.a`: `` and no ``from ...``).
-            raise ExecError(str(err), cause=err.cause, annotated=True) from None
+        return convert(target)
 
     impl.__doc__ = doc
     impl.__name__ = name

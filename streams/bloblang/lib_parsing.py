@@ -26,40 +26,18 @@ from .registry import Param, method
 from .timefmt import go_strconv_quote
 from .values import (
     JsonFloat,
+    JsonInt,
     Timestamp,
     bytes_to_str,
     format_float_g,
     get_string,
+    go_quote_char,
     to_json,
     type_error,
 )
 
 # =============================================================================================
 # JSON
-
-
-def _go_char(c: str) -> str:
-    """Go's ``quoteChar`` used in JSON syntax errors."""
-    if c == "'":
-        return "'\\''"
-    if c == '"':
-        return "'\"'"
-    if " " <= c <= "~":
-        return f"'{c}'"
-    code = ord(c)
-    if c == "\n":
-        return "'\\n'"
-    if c == "\t":
-        return "'\\t'"
-    if c == "\r":
-        return "'\\r'"
-    if code < 0x20 or code == 0x7F:
-        return f"'\\x{code:02x}'"
-    # NOTE: Go's scanner reports the first byte of a multi-byte character, shown as that rune.
-    b = c.encode("utf-8", "surrogateescape")[0]
-    if b < 0xA0 or b == 0xAD:
-        return f"'\\u{b:04x}'"
-    return f"'{chr(b)}'"
 
 
 class _JsonSyntax(Exception):
@@ -77,7 +55,7 @@ class _JsonCheck:
     def err(self, context: str) -> _JsonSyntax:
         if self.i >= len(self.s):
             return _JsonSyntax("unexpected EOF")
-        return _JsonSyntax(f"invalid character {_go_char(self.s[self.i])} {context}")
+        return _JsonSyntax(f"invalid character {go_quote_char(self.s[self.i])} {context}")
 
     def ws(self) -> None:
         s, i = self.s, self.i
@@ -144,7 +122,7 @@ class _JsonCheck:
                 self.i += 1
                 for expect in word[1:]:
                     if self.peek() != expect:
-                        raise self.err(f"in literal {word} (expecting {_go_char(expect)})")
+                        raise self.err(f"in literal {word} (expecting {go_quote_char(expect)})")
                     self.i += 1
                 return
         raise self.err("looking for beginning of value")
@@ -212,7 +190,7 @@ def _float_or_number(text: str) -> Any:
 def _use_number_int(text: str) -> Any:
     n = int(text)
     if -(1 << 63) <= n < (1 << 63):
-        return n
+        return JsonInt(n)  # a json.Number to Go, like an input number
     return JsonFloat(text)
 
 
@@ -738,6 +716,8 @@ def _scalar_text(value: Any, indent: int, simple_key: bool = False) -> str:
     if isinstance(value, JsonFloat):
         # NOTE: Benthos holds untouched input numbers as json.Number, a string kind to yaml.v3.
         return _string_text(value.text, indent, simple_key)
+    if isinstance(value, JsonInt):
+        return _string_text(str(int(value)), indent, simple_key)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -746,8 +726,25 @@ def _scalar_text(value: Any, indent: int, simple_key: bool = False) -> str:
     if isinstance(value, Timestamp):
         return timefmt.format_rfc3339nano(value)
     if isinstance(value, str):
+        if _has_invalid_utf8(value):
+            return "!!binary " + _binary_text(value, indent)
         return _string_text(value, indent, simple_key)
     raise ExecError(f"cannot marshal type: {type(value).__name__}")
+
+
+def _has_invalid_utf8(s: str) -> bool:
+    return any(0xDC80 <= ord(c) <= 0xDCFF for c in s)
+
+
+def _binary_text(s: str, indent: int) -> str:
+    """yaml.v3 writes a string that is not valid UTF-8 as ``!!binary`` base64, in lines of 70
+    characters (a literal block) once it is longer than one line."""
+    import base64
+
+    b64 = base64.b64encode(s.encode("utf-8", "surrogateescape")).decode("ascii")
+    if len(b64) < 70:
+        return b64
+    return _literal("".join(b64[i : i + 70] + "\n" for i in range(0, len(b64), 70)), indent)
 
 
 def _string_text(s: str, indent: int, simple_key: bool) -> str:

@@ -59,6 +59,14 @@ def _wrap(prefix: str, exc: ExecError) -> ExecError:
     return err
 
 
+def _err_from_query(exc: ExecError, query: Any) -> ExecError:
+    """Go's ``ErrFrom(err, queryFn)``: the query argument's annotation on its own error."""
+    from .runtime import annotate
+
+    source = _query_annotation(query)
+    return annotate(exc, source) if source else exc
+
+
 def _final(message: str, cause: ExecError | None = None) -> ExecError:
     """An error of a Benthos method that returns errors without ``ErrFrom`` (``sort``, ``sum``...)."""
     err = ExecError(message, annotated=True)
@@ -573,7 +581,7 @@ def map_each(target: Any, query: Query) -> Any:
             try:
                 res = query(v)
             except ExecError as exc:
-                raise _wrap(f"failed to process element {i}", exc) from exc
+                raise _wrap(f"failed to process element {i}", _err_from_query(exc, query)) from exc
             if res is DELETE:
                 continue
             out.append(v if res is NOTHING else res)
@@ -584,7 +592,7 @@ def map_each(target: Any, query: Query) -> Any:
             try:
                 res = query({"key": k, "value": v})
             except ExecError as exc:
-                raise _wrap(f"failed to process element {k}", exc) from exc
+                raise _wrap(f"failed to process element {k}", _err_from_query(exc, query)) from exc
             if res is DELETE:
                 continue
             obj[k] = v if res is NOTHING else res

@@ -904,10 +904,10 @@ class Parser:
                 if prm.kind == "query":
                     continue
                 if isinstance(a, N.Literal):
-                    if a.value is None and prm.nullable:
-                        continue
+                    if a.value is None and prm.nullable and a.label == "default":
+                        continue  # an optional parameter that was not given (a given null is checked)
                     try:
-                        args[k] = self.at(N.Literal(value=convert_arg(prm.kind, a.value, prm.nullable), label=a.label), a.pos)
+                        args[k] = self.at(N.Literal(value=convert_arg(prm.kind, a.value), label=a.label), a.pos)
                     except ExecError as exc:
                         raise _Fatal(f"field {prm.name}: {exc}") from None
         if spec.check is not None and all(isinstance(a, N.Literal) for a in args if isinstance(a, N.Node)):

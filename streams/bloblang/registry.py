@@ -77,6 +77,9 @@ class Spec:
     # arguments when all of them are literals; raising ExecError makes the mapping a parse
     # error (``"x".slice(3, 1)``: ``lower slice bound 3 must be lower than upper (1)``).
     check: Callable[..., None] | None = None
+    # The single parameter is a default that is also returned when the TARGET fails (Benthos's
+    # ``bool``/``number``/``timestamp`` run their target themselves and swallow its error).
+    target_default: bool = False
 
 
 FUNCTIONS: dict[str, Spec] = {}

@@ -604,6 +604,36 @@ def call_method_ctx_args_first(impl: Callable, annotation: str | None, ctx: Cont
         raise annotate(exc, annotation) from None
 
 
+def call_method_checked(
+    impl: Callable, annotation: str | None, check: Callable, ctx: Context | None, args: tuple, target: Callable[[], Any]
+) -> Any:
+    """A method with dynamic arguments and a constructor check: the resolved arguments are
+    checked (the error as is) before the target runs."""
+    check(*args)
+    value = target()
+    try:
+        return impl(value, *args) if ctx is None else impl(ctx, value, *args)
+    except ExecError as exc:
+        if annotation is None:
+            raise
+        raise annotate(exc, annotation) from None
+
+
+def call_method_target_default(impl: Callable, annotation: str, default: Any, target: Callable[[], Any]) -> Any:
+    """A method whose non-null ``default`` is also the result when its target fails (Go's
+    ``bool``/``number``/``timestamp`` methods)."""
+    try:
+        value = target()
+    except ExecError:
+        if default is None:
+            raise
+        return default
+    try:
+        return impl(value, default)
+    except ExecError as exc:
+        raise annotate(exc, annotation) from None
+
+
 def dyn_arg(kind: str, nullable: bool, prefix: str, thunk: Callable[[], Any]) -> Any:
     """A dynamic argument: evaluated, then converted to its declared kind; failures read
     ``method 'x': failed to extract input arg 'y': ...``."""
@@ -841,6 +871,8 @@ HELPERS: dict[str, Any] = {
     "_mr": call_method_args_first,
     "_mcr": call_method_ctx_args_first,
     "_mc": call_method_ctx,
+    "_md": call_method_target_default,
+    "_mck": call_method_checked,
     "_dyn": dyn_arg,
     "_catch": catch,
     "_or": or_,

@@ -257,7 +257,7 @@ def _go_scan_error(text: str) -> str | None:
         return j
 
     def bad(j: int, context: str) -> str:
-        return f"invalid character {_go_quote_char(text[j])} {context}"
+        return f"invalid character {go_quote_char(text[j])} {context}"
 
     i = ws(i)
     while True:
@@ -353,7 +353,7 @@ def _go_scan_error(text: str) -> str | None:
                 if i + k >= n:
                     return None
                 if text[i + k] != word[k]:
-                    return bad(i + k, f"in literal {word} (expecting {_go_quote_char(word[k])})")
+                    return bad(i + k, f"in literal {word} (expecting {go_quote_char(word[k])})")
             i += len(word)
         else:
             return bad(i, "looking for beginning of value")
@@ -396,7 +396,7 @@ def _go_scan_error(text: str) -> str | None:
             return bad(i, "after array element")
 
 
-def _go_quote_char(ch: str) -> str:
+def go_quote_char(ch: str) -> str:
     """Go's ``quoteChar``: the offending byte (the first byte of a non-ASCII character)."""
     if ch == "'":
         return "'\\''"
@@ -481,18 +481,21 @@ def parse_json(data: bytes | str) -> Any:
                     return JsonInt(value)
             elif t is not float:
                 return value
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        text = bytes(data).decode("utf-8", "replace")
-    else:
-        text = data
+    raw = isinstance(data, (bytes, bytearray, memoryview))
+    text = bytes(data).decode("utf-8", "replace") if raw else data
     try:
         value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
     except json.JSONDecodeError as exc:
-        raise ValueError(_go_json_error(text, exc)) from None
+        # NOTE: Go's scanner reports the offending byte, not the U+FFFD a decoder puts there.
+        raise ValueError(_go_json_error(bytes(data).decode("utf-8", "surrogateescape") if raw else text, exc)) from None
     except RecursionError:
         raise ValueError("exceeded max depth") from None
     end = _skip_ws(text, end)
     if end != len(text):
+        if raw:
+            # The error names a byte: scan the undecoded text (invalid UTF-8 kept as escapes).
+            text = bytes(data).decode("utf-8", "surrogateescape")
+            end = _skip_ws(text, _DECODER.raw_decode(text, _skip_ws(text, 0))[1])
         scan = _go_scan_error(text)
         if scan is not None:
             raise ValueError(scan)
@@ -502,7 +505,7 @@ def parse_json(data: bytes | str) -> Any:
             _DECODER.raw_decode(text, end)
         except (json.JSONDecodeError, ValueError):
             raise ValueError(
-                f"invalid character {_go_quote_char(text[end])} looking for beginning of value"
+                f"invalid character {go_quote_char(text[end])} looking for beginning of value"
             ) from None
         raise ValueError("message contains multiple valid documents")
     return value
