@@ -168,6 +168,8 @@ FIXED_CASES = [
     ("line-after-multibyte", 'root = "é中"\nroot.a = 1', DOC),
     ("strconv-error-quotes-input", 'root = "\\"5\\"".number()', DOC),
     ("json-function-empty-message", 'root = json("a")', b""),
+    ("timestamp-year-beyond-9999-payload", "root = [1000000000000000.timestamp()]", DOC),
+    ("unix-micro-wraps-int64", "root = 10000000000000000.ts_unix_micro()", DOC),
 ]
 
 
