@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -561,3 +563,38 @@ def library_calls(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 2)) == 0:
         call = f"{call}.{draw(st.sampled_from(['string()', 'type()', 'format_json()', 'length()']))}"
     return f"root = {call}"
+
+
+# --- the conformance corpus's mappings on other messages ----------------------------------------
+
+CORPUS = Path(os.environ.get("BLOBLANG_CORPUS", "/work/shared/conformance/bloblang/examples.jsonl"))
+_GAP_WORDS = tuple(VERSION_GAP_METHODS) + ("import ", "from ", "file(", "env(", "hostname(", "now()", "uuid_", "nanoid",
+                                            "ksuid", "random_int", "counter(", "count(", "tracing_", "compress(",
+                                            "key_values()", "values()", "batch_", "from_all")
+
+
+def corpus_cases() -> list[dict[str, Any]]:
+    """Deterministic whole-mapping cases of the corpus whose features the reference has."""
+    if not CORPUS.exists():
+        return []
+    cases = []
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        if case["eval"] != "mapping" or case.get("nondeterministic") or case.get("batch") or case.get("index"):
+            continue
+        if any(word in case["mapping"] for word in _GAP_WORDS):
+            continue
+        cases.append(case)
+    return cases
+
+
+@st.composite
+def corpus_examples(draw: st.DrawFn, cases: list[dict[str, Any]]) -> tuple[str, bytes, dict[str, str]]:
+    """A corpus mapping with the input of another case (real shapes, wrong fields) or a generated one."""
+    case = draw(st.sampled_from(cases))
+    if draw(st.booleans()):
+        other = draw(st.sampled_from(cases))
+        content, metadata = (other.get("input") or "").encode("utf-8"), dict(other.get("metadata") or {})
+    else:
+        content, metadata = draw(messages())
+    return case["mapping"], content, metadata

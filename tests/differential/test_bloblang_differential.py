@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from tests.differential.gen import library_calls, mappings, messages
+from tests.differential.gen import (
+    CORPUS,
+    corpus_cases,
+    corpus_examples,
+    library_calls,
+    mappings,
+    messages,
+)
 from tests.differential.ref import REF_BINARY, RefEvaluator, run_ours
 
 MAX_EXAMPLES = int(os.environ.get("STREAMS_DIFFERENTIAL_EXAMPLES", "300"))
@@ -117,6 +124,25 @@ def test_generated_mappings_match_benthos(ref: RefEvaluator, mapping: str, messa
 def test_library_calls_match_benthos(ref: RefEvaluator, mapping: str, message: tuple[bytes, dict[str, str]]) -> None:
     """Every registered method and function, called on assorted values with assorted arguments."""
     content, metadata = message
+    compare(ref, mapping, content, metadata)
+
+
+CORPUS_CASES = corpus_cases()
+
+
+@pytest.mark.skipif(not CORPUS_CASES, reason=f"no conformance corpus at {CORPUS} (set BLOBLANG_CORPUS)")
+@seed(SEED)
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=SEED == 0,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+@given(example=corpus_examples(CORPUS_CASES or [{"mapping": "root = this"}]))
+def test_corpus_mappings_on_other_messages_match_benthos(ref: RefEvaluator, example: tuple[str, bytes, dict[str, str]]) -> None:
+    """The corpus's real-world mappings, run on messages they were not written for."""
+    mapping, content, metadata = example
     compare(ref, mapping, content, metadata)
 
 
