@@ -16,8 +16,15 @@ from collections import defaultdict
 from typing import Any
 
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
-from tests.differential.gen import library_calls, mappings, messages
+from tests.differential.gen import (
+    corpus_cases,
+    corpus_examples,
+    library_calls,
+    mappings,
+    messages,
+)
 from tests.differential.ref import RefEvaluator, run_ours
 from tests.differential.test_bloblang_differential import KNOWN_DIFFERENCES
 
@@ -56,12 +63,20 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-group", type=int, default=3)
     parser.add_argument("--library", action="store_true", help="survey the registry-driven calls instead")
+    parser.add_argument("--corpus", action="store_true", help="survey corpus mappings on other messages instead")
     parser.add_argument("--dump", help="also write every discrepancy to this file, one JSON object a line")
     args = parser.parse_args()
 
     ref = RefEvaluator()
     groups: dict[str, list[tuple[str, bytes, dict[str, str], dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     total = [0, 0]
+
+    if args.corpus:
+        examples = corpus_examples(corpus_cases())
+    else:
+        examples = st.tuples(library_calls() if args.library else mappings(), messages()).map(
+            lambda pair: (pair[0], *pair[1])
+        )
 
     @seed(args.seed)
     @settings(
@@ -71,9 +86,9 @@ def main() -> int:
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(library_calls() if args.library else mappings(), messages())
-    def survey(mapping: str, message: tuple[bytes, dict[str, str]]) -> None:
-        content, metadata = message
+    @given(examples)
+    def survey(example: tuple[str, bytes, dict[str, str]]) -> None:
+        mapping, content, metadata = example
         theirs = ref.run(mapping, content, metadata)
         ours = run_ours(mapping, content, metadata)
         total[0] += 1

@@ -196,6 +196,7 @@ FIXED_CASES = [
     ("json-function-empty-message", 'root = json("a")', b""),
     ("timestamp-year-beyond-9999-payload", "root = [1000000000000000.timestamp()]", DOC),
     ("unix-micro-wraps-int64", "root = 10000000000000000.ts_unix_micro()", DOC),
+    ("json-incomplete-number", "root = this", b"5."),
 ]
 
 
