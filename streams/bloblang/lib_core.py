@@ -87,7 +87,8 @@ def content(ctx: Context) -> bytes:
 def json_(ctx: Context, path: str) -> Any:
     """A field of the message at the context's index (``from`` changes it), parsed as JSON."""
     msg = ctx.message
-    if msg is None:
+    if msg is None or (not msg.has_value and not msg.content):
+        # NOTE: Benthos treats an empty payload as a missing part, not as bad JSON.
         raise ExecError("target message part does not exist")
     try:
         value = msg.value

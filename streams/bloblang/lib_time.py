@@ -362,8 +362,9 @@ def ts_sub(target: Any, t2: Any) -> int:
 
 
 def _unix(target: Any, unit: int) -> int:
-    ns = to_timestamp(target).ns
-    return _wrap64(ns) if unit == 1 else ns // unit
+    # Go's UnixMilli/UnixMicro/UnixNano multiply int64 seconds and wrap on overflow; the
+    # wrapped sum equals the exact value wrapped.
+    return _wrap64(to_timestamp(target).ns // unit)
 
 
 @method("ts_unix", static=True)

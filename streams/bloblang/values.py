@@ -247,7 +247,8 @@ _LITERALS = {"t": "true", "f": "false", "n": "null"}
 
 def _go_scan_error(text: str) -> str | None:
     """A small port of the state machine of Go's JSON scanner: the syntax error message for
-    the first value in ``text``, None if it is only incomplete (``unexpected EOF``)."""
+    the first value in ``text`` (``unexpected EOF`` when it is cut short), None when that value
+    is complete."""
     i, n = 0, len(text)
     stack: list[str] = []  # "{k" object key, "{v" object value, "[" array
 
@@ -263,12 +264,12 @@ def _go_scan_error(text: str) -> str | None:
     while True:
         # begin value
         if i >= n:
-            return None
+            return "unexpected EOF"
         c = text[i]
         if c == "{":
             i = ws(i + 1)
             if i >= n:
-                return None
+                return "unexpected EOF"
             if text[i] == "}":
                 i += 1
             else:
@@ -279,7 +280,7 @@ def _go_scan_error(text: str) -> str | None:
         elif c == "[":
             i = ws(i + 1)
             if i >= n:
-                return None
+                return "unexpected EOF"
             if text[i] == "]":
                 i += 1
             else:
@@ -289,7 +290,7 @@ def _go_scan_error(text: str) -> str | None:
             i += 1
             while True:
                 if i >= n:
-                    return None
+                    return "unexpected EOF"
                 ch = text[i]
                 if ch == '"':
                     i += 1
@@ -297,7 +298,7 @@ def _go_scan_error(text: str) -> str | None:
                 if ch == "\\":
                     i += 1
                     if i >= n:
-                        return None
+                        return "unexpected EOF"
                     e = text[i]
                     if e in 'btnfr"\\/':
                         i += 1
@@ -305,7 +306,7 @@ def _go_scan_error(text: str) -> str | None:
                         i += 1
                         for _ in range(4):
                             if i >= n:
-                                return None
+                                return "unexpected EOF"
                             if text[i] not in "0123456789abcdefABCDEF":
                                 return bad(i, "in \\u hexadecimal character escape")
                             i += 1
@@ -319,7 +320,7 @@ def _go_scan_error(text: str) -> str | None:
             if c == "-":
                 i += 1
                 if i >= n:
-                    return None
+                    return "unexpected EOF"
                 if text[i] not in "0123456789":
                     return bad(i, "in numeric literal")
             if text[i] == "0":
@@ -330,7 +331,7 @@ def _go_scan_error(text: str) -> str | None:
             if i < n and text[i] == ".":
                 i += 1
                 if i >= n:
-                    return None
+                    return "unexpected EOF"
                 if text[i] not in "0123456789":
                     return bad(i, "after decimal point in numeric literal")
                 while i < n and text[i] in "0123456789":
@@ -340,7 +341,7 @@ def _go_scan_error(text: str) -> str | None:
                 if i < n and text[i] in "+-":
                     i += 1
                 if i >= n:
-                    return None
+                    return "unexpected EOF"
                 if text[i] not in "0123456789":
                     return bad(i, "in exponent of numeric literal")
                 while i < n and text[i] in "0123456789":
@@ -351,7 +352,7 @@ def _go_scan_error(text: str) -> str | None:
             word = _LITERALS[c]
             for k in range(1, len(word)):
                 if i + k >= n:
-                    return None
+                    return "unexpected EOF"
                 if text[i + k] != word[k]:
                     return bad(i + k, f"in literal {word} (expecting {go_quote_char(word[k])})")
             i += len(word)
@@ -360,10 +361,10 @@ def _go_scan_error(text: str) -> str | None:
         # end of a value: pop containers as they close
         while True:
             if not stack:
-                return None
+                return None  # the first value is complete
             i = ws(i)
             if i >= n:
-                return None
+                return "unexpected EOF"
             top = stack[-1]
             ch = text[i]
             if top == "{k":
@@ -376,7 +377,7 @@ def _go_scan_error(text: str) -> str | None:
                 if ch == ",":
                     i = ws(i + 1)
                     if i >= n:
-                        return None
+                        return "unexpected EOF"
                     if text[i] != '"':
                         return bad(i, "looking for beginning of object key string")
                     stack[-1] = "{k"
@@ -499,15 +500,17 @@ def parse_json(data: bytes | str) -> Any:
         scan = _go_scan_error(text)
         if scan is not None:
             raise ValueError(scan)
-        # Go decodes the next document: a valid one means "multiple documents", junk is a
-        # syntax error at that character.
-        try:
-            _DECODER.raw_decode(text, end)
-        except (json.JSONDecodeError, ValueError):
-            raise ValueError(
-                f"invalid character {go_quote_char(text[end])} looking for beginning of value"
-            ) from None
-        raise ValueError("message contains multiple valid documents")
+        # Benthos decodes up to two more documents: the first syntax error among them is the
+        # error, otherwise the message "contains multiple valid documents".
+        scan = _go_scan_error(text[end:])
+        if scan is None:
+            try:
+                end = _skip_ws(text, _DECODER.raw_decode(text, end)[1])
+            except (json.JSONDecodeError, ValueError):
+                end = len(text)
+            if end < len(text):
+                scan = _go_scan_error(text[end:])
+        raise ValueError(scan or "message contains multiple valid documents")
     return value
 
 
@@ -700,7 +703,12 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
     elif isinstance(value, (bytes, bytearray)):
         out.append('"' + base64.b64encode(bytes(value)).decode("ascii") + '"')
     elif isinstance(value, Timestamp):
-        out.append(_quote(_ts_text(value)))
+        text = _ts_text(value)
+        if text[0] == "-" or text.index("-") > 4:
+            raise ValueError(
+                "json: error calling MarshalJSON for type time.Time: Time.MarshalJSON: year outside of range [0,9999]"
+            )
+        out.append(_quote(text))
     else:
         raise ValueError(f"json: unsupported type: {type_name(value)}")
 

@@ -94,6 +94,26 @@ GO_CASES: list[tuple[str, bytes, Outcome]] = [
     ('root = content().parse_json()', b'\x01', ('exec_error', "failed assignment (line 1): function content: failed to parse value as JSON: invalid character '\\x01' looking for beginning of value")),
     ('root = this', b'\xff', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: invalid character 'ÿ' looking for beginning of value")),
     ('root = this', b'{"a":1}\xff', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: invalid character 'ÿ' looking for beginning of value")),
+    # json() on an empty payload: the message part does not exist.
+    ('root = json("a")', b'', ('exec_error', 'failed assignment (line 1): target message part does not exist')),
+    ('root = json()', b'', ('exec_error', 'failed assignment (line 1): target message part does not exist')),
+    # Timestamps outside years 0-9999 cannot be JSON: empty payload, "null" string, format_json error.
+    ('root = [1000000000000000.timestamp()]', b'{}', ('content', b'')),
+    ('root = [1000000000000000.timestamp()].string()', b'{}', ('content', b'null')),
+    ('root = [1000000000000000.timestamp()].format_json()', b'{}', ('exec_error', 'failed assignment (line 1): array literal: json: error calling MarshalJSON for type time.Time: Time.MarshalJSON: year outside of range [0,9999]')),
+    ('root = [253402300799.timestamp()]', b'{}', ('content', b'["9999-12-31T23:59:59Z"]')),
+    ('root = 1000000000000000.timestamp().string()', b'{}', ('content', b'31690708-07-05T01:46:40Z')),
+    # Unix milli/micro/nano wrap around int64 as Go's arithmetic does.
+    ('root = 10000000000000000.ts_unix_micro()', b'{}', ('content', b'1864712049423024128')),
+    ('root = 10000000000000000.ts_unix_milli()', b'{}', ('content', b'-8446744073709551616')),
+    ('root = (-1.5).ts_unix_milli()', b'{}', ('content', b'-1500')),
+    # JSON decoding: a cut-short document, and what follows a first document.
+    ('root = this', b'5.', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: unexpected EOF")),
+    ('root = this', b'{} {', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: unexpected EOF")),
+    ('root = this', b'{}{}x', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: invalid character 'x' looking for beginning of value")),
+    ('root = this', b'5 6 7', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: message contains multiple valid documents")),
+    ('root = this', b'5x', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: invalid character 'x' looking for beginning of value")),
+    ('root = content().parse_json()', b'[1,2', ('exec_error', 'failed assignment (line 1): function content: failed to parse value as JSON: unexpected EOF')),
 ]
 
 
