@@ -197,6 +197,7 @@ FIXED_CASES = [
     ("timestamp-year-beyond-9999-payload", "root = [1000000000000000.timestamp()]", DOC),
     ("unix-micro-wraps-int64", "root = 10000000000000000.ts_unix_micro()", DOC),
     ("json-incomplete-number", "root = this", b"5."),
+    ("json-negative-zero-int", "root = [this, this.format_json()]", b"-0"),
     ("ts-unix-of-huge-float", "root = this.f.ts_unix()", b'{"f":1e21}'),
     ("zone-name-with-backslash", 'root = "2024-01-01T00:00:00Z".ts_format("2006", "a\\\\b")', DOC),
 ]
