@@ -1,8 +1,11 @@
 """Differential test: our Bloblang against Benthos v4 (the Go reference in tests/bloblang_ref).
 
-Each example is a generated mapping (tests/differential/gen.py) run on a generated message by
-``streams.bloblang.parse(src).apply(content, metadata)`` and by the reference, which handles the
-message as Benthos's ``mapping`` processor does. They must agree on everything a user can see:
+Each example is a mapping run on a message by ``streams.bloblang.parse(src).apply(content,
+metadata)`` and by the reference, which handles the message as Benthos's ``mapping`` processor
+does. The examples (tests/differential/gen.py) are: generated mappings over the language; calls
+of every method and function of our registry with assorted targets and arguments; the
+conformance corpus's mappings on messages they were not written for; and fixed cases (the seed's
+mappings and every discrepancy found so far). They must agree on everything a user can see:
 parse error or not (and its exact text), execution error or not (and its exact text), deleted or
 not, the payload bytes, and the metadata (values with their types).
 
@@ -10,6 +13,7 @@ The reference binary is built by ``tests/bloblang_ref/build.sh`` (CI does it in 
 missing binary fails the test unless ``STREAMS_SKIP_DIFFERENTIAL=1``. Runs are derandomized so CI
 is stable; ``STREAMS_DIFFERENTIAL_EXAMPLES=5000`` runs more examples locally, and
 ``STREAMS_DIFFERENTIAL_SEED=<n>`` explores a different (still reproducible) part of the space.
+``python -m tests.differential.collect`` lists every discrepancy of a long run, grouped.
 """
 
 from __future__ import annotations
