@@ -14,7 +14,7 @@ import time as _time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .values import Timestamp
+from .values import Timestamp, go_quote_char
 
 __all__ = [
     "RFC3339",
@@ -202,12 +202,39 @@ def load_location(name: str) -> Any:
         return UTC
     if name == "Local":
         return None
-    if name.startswith("/") or ".." in name or "\\" in name:
+    if name.startswith(("/", "\\")) or ".." in name:
         raise GoTimeError("time: invalid location name")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise GoTimeError(f"unknown time zone {name}") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return _load_zone_file(name)
+
+
+# Go's platformZoneSources on Unix, searched in order.
+_GO_ZONE_DIRS = ("/usr/share/zoneinfo", "/usr/share/lib/zoneinfo", "/usr/lib/locale/TZ", "/etc/zoneinfo")
+
+
+def _load_zone_file(name: str) -> Any:
+    """Go's file lookup for a name ``ZoneInfo`` refuses (``America//New_York`` is a file to Go):
+    the first error other than "no such file" wins (``is a directory``, ``not a directory``,
+    ``malformed time zone information``), else ``unknown time zone NAME``."""
+    import io
+
+    first_err = ""
+    for d in _GO_ZONE_DIRS:
+        try:
+            with open(d + "/" + name, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            first_err = first_err or (exc.strerror or str(exc)).lower()
+            continue
+        try:
+            return ZoneInfo.from_file(io.BytesIO(data), key=name)
+        except (ValueError, OSError):
+            first_err = first_err or "malformed time zone information"
+    raise GoTimeError(first_err or f"unknown time zone {name}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1237,13 +1264,8 @@ def go_strconv_quote(s: str) -> str:
 
 
 def _go_char_quote(c: str) -> str:
-    if c == "'":
-        return "'\\''"
-    if c == "\\":
-        return "'\\\\'"
-    if c < " ":
-        return {"\n": "'\\n'", "\t": "'\\t'", "\r": "'\\r'"}.get(c, f"'\\x{ord(c):02x}'")
-    return f"'{c}'"
+    """``%q`` of the format byte Go compares: the first byte of ``c``, quoted as a rune."""
+    return go_quote_char(c)
 
 
 class _StrpError(Exception):

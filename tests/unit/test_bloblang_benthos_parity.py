@@ -114,6 +114,15 @@ GO_CASES: list[tuple[str, bytes, Outcome]] = [
     ('root = this', b'5 6 7', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: message contains multiple valid documents")),
     ('root = this', b'5x', ('exec_error', "failed assignment (line 1): unable to reference message as structured (with 'this'): parse as json: invalid character 'x' looking for beginning of value")),
     ('root = content().parse_json()', b'[1,2', ('exec_error', 'failed assignment (line 1): function content: failed to parse value as JSON: unexpected EOF')),
+    # Go names the format byte it expected (%q of a byte) and loads zone names it can open as files.
+    ('root = "".ts_strptime("ß")', b'', ('parse_error', 'line 1 char 27: failed to parse "" with "ß": expected \'Ã\'')),
+    ('root = "x".ts_strptime("\\n")', b'', ('parse_error', 'line 1 char 29: failed to parse "x" with "\\n": expected \'\\n\'')),
+    ('root = 0.ts_tz("0\\\\")', b'', ('parse_error', 'line 1 char 22: failed to parse timezone location name: unknown time zone 0\\')),
+    ('root = 0.ts_tz("\\\\0")', b'', ('parse_error', 'line 1 char 22: failed to parse timezone location name: time: invalid location name')),
+    ('root = 0.ts_tz("a..b")', b'', ('parse_error', 'line 1 char 23: failed to parse timezone location name: time: invalid location name')),
+    ('root = 0.ts_tz("UTC/x")', b'', ('parse_error', 'line 1 char 24: failed to parse timezone location name: not a directory')),
+    ('root = 0.ts_tz("America")', b'', ('parse_error', 'line 1 char 26: failed to parse timezone location name: is a directory')),
+    ('root = 0.ts_tz("America//New_York")', b'', ('content', b'"1969-12-31T19:00:00-05:00"')),
 ]
 
 
