@@ -41,6 +41,6 @@ def post_script(body: str) -> str:
     fd, path = tempfile.mkstemp(suffix=".lua")
     with os.fdopen(fd, "w") as f:
         f.write('wrk.method = "POST"\n')
-        f.write(f"wrk.body = {body!r}\n".replace("'", '"'))
+        f.write(f"wrk.body = [[{body}]]\n")
         f.write('wrk.headers["Content-Type"] = "application/json"\n')
     return path
