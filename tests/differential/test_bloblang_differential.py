@@ -202,6 +202,7 @@ FIXED_CASES = [
     ("unix-micro-wraps-int64", "root = 10000000000000000.ts_unix_micro()", DOC),
     ("json-incomplete-number", "root = this", b"5."),
     ("json-negative-zero-int", "root = [this, this.format_json()]", b"-0"),
+    ("fmt-infinities", 'root = "%q %v %x %.1f %d".format("Inf".number(), "-Inf".number(), "NaN".number(), "Inf".number(), "Inf".number())', DOC),
     ("ts-unix-of-huge-float", "root = this.f.ts_unix()", b'{"f":1e21}'),
     ("zone-name-with-backslash", 'root = "2024-01-01T00:00:00Z".ts_format("2006", "a\\\\b")', DOC),
 ]
