@@ -165,7 +165,9 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:
             return draw(
                 st.sampled_from(
                     ["null", "this.x", "this.z", "this.missing", "this.x.a", "@k1", "@", "this", "this.arr.0", "this.strs.1",
-                     "this.x.0", "nothing()", 'throw("boom")', "range(0, 3)", 'this.obj."a"']
+                     "this.x.0", "nothing()", 'throw("boom")', "range(0, 3)", 'this.obj."a"', "root", "root.a",
+                     "@out", "@n", 'meta("out")', "deleted()", "error()", "errored()", "batch_index()", "content()",
+                     '"x".bytes()', TS]
                 )
             )
         choice = draw(st.integers(0, 13))
