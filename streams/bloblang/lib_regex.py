@@ -316,7 +316,8 @@ class _Translator:
                 raise _err("invalid escape sequence", "\\" + c)
             self.pos += len(digits) - 1
             return _char(int(digits, 8))
-        if c.isascii() and c.isalnum():
+        if not c.isascii() or c.isalnum():
+            # RE2 lets only ASCII punctuation stand for itself after a backslash.
             raise _err("invalid escape sequence", "\\" + c)
         return re.escape(c)
 

@@ -734,7 +734,15 @@ def go_unquote(s: str) -> str:
 # Go's fmt.Sprintf over Bloblang values
 
 
+class _Byte(int):
+    """An element of a ``[]byte`` being printed: Go names its type ``uint8``."""
+
+    __slots__ = ()
+
+
 def _go_type(value: Any) -> str:
+    if isinstance(value, _Byte):
+        return "uint8"
     if isinstance(value, (JsonFloat, JsonInt)):
         return "json.Number"
     if value is None:
@@ -1005,7 +1013,7 @@ def _fmt_value(spec: _Spec, verb: str, value: Any, nested: bool = False) -> str:
     if isinstance(value, (bytes, bytearray)):
         if verb in ("s", "q", "x", "X"):
             return _fmt_str(spec, verb, bytes_to_str(bytes(value)))
-        return "[" + " ".join(_fmt_value(spec, verb, b, True) for b in value) + "]"
+        return "[" + " ".join(_fmt_value(spec, verb, _Byte(b), True) for b in value) + "]"
     if isinstance(value, list):
         return "[" + " ".join(_fmt_value(spec, verb, v, True) for v in value) + "]"
     if isinstance(value, dict):

@@ -123,6 +123,11 @@ GO_CASES: list[tuple[str, bytes, Outcome]] = [
     ('root = 0.ts_tz("UTC/x")', b'', ('parse_error', 'line 1 char 24: failed to parse timezone location name: not a directory')),
     ('root = 0.ts_tz("America")', b'', ('parse_error', 'line 1 char 26: failed to parse timezone location name: is a directory')),
     ('root = 0.ts_tz("America//New_York")', b'', ('content', b'"1969-12-31T19:00:00-05:00"')),
+    # RE2 rejects an escaped non-ASCII character; fmt prints []byte elements as uint8.
+    ('root = "x".re_find_all("\\\\ß")', b'', ('parse_error', 'line 1 char 30: error parsing regexp: invalid escape sequence: `\\ß`')),
+    ('root = "a_b".re_find_all("\\\\_")', b'', ('content', b'["_"]')),
+    ('root = "%.2f".format("null".bytes())', b'', ('content', b'[%!f(uint8=110) %!f(uint8=117) %!f(uint8=108) %!f(uint8=108)]')),
+    ('root = "%d|%5d|%c|%e|%T".format("ab".bytes(),"ab".bytes(),"ab".bytes(),"ab".bytes(),"ab".bytes())', b'', ('content', b'[97 98]|[   97    98]|[a b]|[%!e(uint8=97) %!e(uint8=98)]|[]uint8')),
 ]
 
 
