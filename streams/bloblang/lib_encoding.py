@@ -24,9 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ExecError
-from .lib_strings import utf8
 from .registry import Param, method
-from .values import bytes_to_str, get_bytes, type_error
+from .values import bytes_to_str, get_bytes, type_error, utf8
 
 
 def _target_bytes(target: Any) -> bytes:
@@ -663,7 +662,7 @@ def _hasher(algorithm: str, key: str | None, polynomial: str) -> Callable[[bytes
 
 
 def _quoted(s: str) -> str:
-    from .lib_strings import go_quote
+    from .values import go_quote
 
     return go_quote(s)
 

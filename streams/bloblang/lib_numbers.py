@@ -32,7 +32,7 @@ from .values import (
 
 def _q(text: str) -> str:
     """strconv's ``%q`` of the input in its error texts."""
-    from .lib_strings import go_quote
+    from .values import go_quote
 
     return go_quote(text)
 

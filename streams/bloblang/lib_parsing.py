@@ -23,7 +23,6 @@ import yaml as pyyaml
 from . import timefmt
 from .errors import ExecError
 from .registry import Param, method
-from .timefmt import go_strconv_quote
 from .values import (
     JsonFloat,
     JsonInt,
@@ -31,6 +30,7 @@ from .values import (
     bytes_to_str,
     format_float_g,
     get_string,
+    go_quote,
     go_quote_char,
     to_json,
     type_error,
@@ -389,7 +389,7 @@ def _yaml_value(node: Any, errors: list[str]) -> Any:
             for kj in keys[i + 1:]:
                 if _node_kind_value(ki) == _node_kind_value(kj):
                     errors.append(
-                        f"line {kj.start_mark.line + 1}: mapping key {go_strconv_quote(_node_kind_value(kj)[1])} "
+                        f"line {kj.start_mark.line + 1}: mapping key {go_quote(_node_kind_value(kj)[1])} "
                         f"already defined at line {ki.start_mark.line + 1}"
                     )
         if len(errors) > before:
@@ -1060,7 +1060,7 @@ def parse_logfmt(target: Any) -> dict:
                     val.append(s[i])
                 i += 1
             if i >= n:
-                raise ExecError(f"logfmt: unterminated quoted value for key {timefmt.go_strconv_quote(key)}")
+                raise ExecError(f"logfmt: unterminated quoted value for key {go_quote(key)}")
             i += 1
             result[key] = "".join(val)
         else:
@@ -1111,15 +1111,15 @@ def _url_unescape(s: str, mode: str) -> str:
         if c == 0x25:  # %
             if i + 2 >= len(data) or chr(data[i + 1]) not in _HEX or chr(data[i + 2]) not in _HEX:
                 bad = data[i:i + 3].decode("utf-8", "surrogateescape")
-                raise _UrlError(f"invalid URL escape {timefmt.go_strconv_quote(bad)}")
+                raise _UrlError(f"invalid URL escape {go_quote(bad)}")
             if mode == _HOST and int(chr(data[i + 1]), 16) < 8 and data[i:i + 3] != b"%25":
                 raise _UrlError(
-                    f"invalid URL escape {timefmt.go_strconv_quote(data[i:i + 3].decode('utf-8', 'surrogateescape'))}"
+                    f"invalid URL escape {go_quote(data[i:i + 3].decode('utf-8', 'surrogateescape'))}"
                 )
             i += 3
         else:
             if mode == _HOST and c < 0x80 and _should_escape(chr(c), mode):
-                raise _UrlError(f"invalid character {timefmt.go_strconv_quote(chr(c))} in host name")
+                raise _UrlError(f"invalid character {go_quote(chr(c))} in host name")
             i += 1
     out = bytearray()
     i = 0
@@ -1165,7 +1165,7 @@ def _parse_host(host: str) -> str:
             raise _UrlError("missing ']' in host")
         colon_port = host[i + 1:]
         if not _valid_port(colon_port):
-            raise _UrlError(f"invalid port {timefmt.go_strconv_quote(colon_port)} after host")
+            raise _UrlError(f"invalid port {go_quote(colon_port)} after host")
     elif "[" in host:
         raise _UrlError("invalid IP-literal")
     else:
@@ -1173,7 +1173,7 @@ def _parse_host(host: str) -> str:
         if i != -1:
             colon_port = host[i:]
             if not _valid_port(colon_port):
-                raise _UrlError(f"invalid port {timefmt.go_strconv_quote(colon_port)} after host")
+                raise _UrlError(f"invalid port {go_quote(colon_port)} after host")
     return _url_unescape(host, _HOST)
 
 
@@ -1184,14 +1184,14 @@ def go_url_parse(raw: str) -> dict[str, Any]:
     try:
         res = _url_parse(u)
     except _UrlError as exc:
-        raise ExecError(f"parse {timefmt.go_strconv_quote(u)}: {exc}") from None
+        raise ExecError(f"parse {go_quote(u)}: {exc}") from None
     res["fragment"] = ""
     res["raw_fragment"] = ""
     if sep and frag:
         try:
             f = _url_unescape(frag, _FRAGMENT)
         except _UrlError as exc:
-            raise ExecError(f"parse {timefmt.go_strconv_quote(raw)}: {exc}") from None
+            raise ExecError(f"parse {go_quote(raw)}: {exc}") from None
         res["fragment"] = f
         res["raw_fragment"] = "" if _url_escape(f, _FRAGMENT) == frag else frag
     return res

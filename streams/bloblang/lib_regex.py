@@ -479,7 +479,7 @@ def _groups(m: Any) -> list[str]:
 
 
 def _as_bytes(s: str) -> bytes:
-    from .lib_strings import utf8
+    from .values import utf8
 
     return utf8(s)
 

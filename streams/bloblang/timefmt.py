@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .values import Timestamp, go_quote_char
+from .values import go_quote as strconv_quote
 
 __all__ = [
     "RFC3339",
@@ -27,7 +28,6 @@ __all__ = [
     "format_rfc3339nano",
     "from_wall_clock",
     "go_quote",
-    "go_strconv_quote",
     "load_location",
     "parse_duration",
     "parse_layout",
@@ -1240,29 +1240,6 @@ def _sf_zone(offset: int, colons: int, width: int, padding: int) -> str:
     return "".join(buf)
 
 
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
-def go_strconv_quote(s: str) -> str:
-    """Go's ``%q`` of a string (``strconv.Quote``) for the ASCII-printable common case."""
-    out = ['"']
-    for ch in s:
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif ch < " " or ch == "\x7f":
-            out.append(f"\\x{ord(ch):02x}")
-        elif "\udc80" <= ch <= "\udcff":  # an invalid UTF-8 byte kept by surrogateescape
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
-        elif not ch.isprintable():
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
 def _go_char_quote(c: str) -> str:
     """``%q`` of the format byte Go compares: the first byte of ``c``, quoted as a rune."""
     return go_quote_char(c)
@@ -1300,7 +1277,7 @@ def strptime(source: str, fmt: str) -> Timestamp:
         return _strptime(source, fmt)
     except _StrpError as exc:
         raise GoTimeError(
-            f"failed to parse {go_strconv_quote(source)} with {go_strconv_quote(fmt)}: {exc}"
+            f"failed to parse {strconv_quote(source)} with {strconv_quote(fmt)}: {exc}"
         ) from None
 
 
@@ -1408,7 +1385,7 @@ def _strptime(src: str, fmt: str) -> Timestamp:
                 try:
                     t = parse_layout("MST", src[start:j], None)
                 except GoTimeError:
-                    raise _StrpError(f'cannot parse {go_strconv_quote(src[start:j])} with "%Z"') from None
+                    raise _StrpError(f'cannot parse {strconv_quote(src[start:j])} with "%Z"') from None
                 if has_zone_offset:
                     zname = wall_clock(t)[3]
                     loc = FixedZone(zname, _zone_at_2000(loc)[1])
@@ -1465,7 +1442,7 @@ def _strptime(src: str, fmt: str) -> Timestamp:
             break
         i += 1
     if j < ln:
-        raise _StrpError(f"unparsed string {go_strconv_quote(src[j:])}")
+        raise _StrpError(f"unparsed string {strconv_quote(src[j:])}")
     if pm:
         hour += 12
     if century >= 0:

@@ -849,6 +849,18 @@ def bytes_to_str(b: bytes) -> str:
         return b.decode("utf-8", "surrogateescape")
 
 
+def utf8(s: str) -> bytes:
+    """The bytes of a string as Go holds them (surrogate escapes become the original bytes);
+    the inverse of ``bytes_to_str``."""
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return s.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return s.encode("utf-8", "replace")
+
+
 def to_string(value: Any) -> str:
     """IToString: strings raw, numbers in Go's texts (``1e+06``), ``null``, timestamps RFC 3339
     nano, and objects/arrays via json.Marshal (which HTML-escapes ``<``, ``>``, ``&``)."""

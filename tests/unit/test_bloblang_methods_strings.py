@@ -8,9 +8,9 @@ import pytest
 
 import streams.bloblang.lib_strings  # noqa: F401  (registers the methods)
 from streams.bloblang.errors import ExecError
-from streams.bloblang.lib_strings import go_quote, go_sprintf, go_unquote
+from streams.bloblang.gofmt import go_sprintf, go_unquote
 from streams.bloblang.registry import METHODS
-from streams.bloblang.values import JsonFloat
+from streams.bloblang.values import JsonFloat, go_quote
 
 
 def call(name: str, target: Any, *args: Any) -> Any:
