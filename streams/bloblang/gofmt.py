@@ -237,14 +237,20 @@ def _fmt_int(spec: _Spec, verb: str, n: int) -> str:
     return _pad(spec, sign + prefix + digits, zero="num" if spec.prec is None else "none")
 
 
+_FLOAT_VERBS = frozenset("vbgGxXfFeE")
+
+
 def _fmt_float(spec: _Spec, verb: str, f: float) -> str:
+    if verb not in _FLOAT_VERBS:
+        return _bad(spec, f)
     if math.isnan(f) or math.isinf(f):
+        # Go keeps the sign of an infinity ("+Inf") and drops NaN's unless asked for.
         if math.isnan(f):
             text = "+NaN" if spec.plus else " NaN" if spec.space else "NaN"
         elif f < 0:
             text = "-Inf"
         else:
-            text = "+Inf" if spec.plus else " Inf" if spec.space else "Inf"
+            text = " Inf" if spec.space and not spec.plus else "+Inf"
         return _pad(spec, text, zero="none")
     if verb in ("v", "g", "G") and spec.prec is None and not spec.sharp:
         text = format_float_g(f)
@@ -472,6 +478,8 @@ def _run_plan(plan: Any, args: tuple[Any, ...] | list[Any]) -> str:
         spec.minus, spec.plus, spec.sharp, spec.space = minus, plus, sharp, space
         spec.zero = zero and not minus
         spec.width, spec.prec, spec.verb = width, prec, verb
+        if verb == "v":
+            spec.plus = False  # Go turns %+v into its plusV mode, which adds no signs
         out.append(_fmt_value(spec, verb, args[argi]))
         argi += 1
     if argi < len(args):
@@ -580,6 +588,8 @@ def _sprintf_general(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
         argi += 1
         if spec.minus:
             spec.zero = False
+        if verb == "v":
+            spec.plus = False  # Go turns %+v into its plusV mode, which adds no signs
         out.append(_fmt_value(spec, verb, value))
     if not reordered and argi < len(args):
         extra = ", ".join(

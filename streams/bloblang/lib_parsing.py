@@ -189,7 +189,7 @@ def _float_or_number(text: str) -> Any:
 
 def _use_number_int(text: str) -> Any:
     n = int(text)
-    if -(1 << 63) <= n < (1 << 63):
+    if -(1 << 63) <= n < (1 << 63) and text != "-0":
         return JsonInt(n)  # a json.Number to Go, like an input number
     return JsonFloat(text)
 

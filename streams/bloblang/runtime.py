@@ -247,6 +247,8 @@ class TypeMismatch(ExecError):
 
 
 def _sanitize(v: Any) -> Any:
+    if type(v) is JsonFloat and v.text == "-0":
+        return 0  # Go's ISanitize reads the json.Number "-0" as the int64 0
     if isinstance(v, Timestamp):
         from streams.bloblang.values import to_string
 

@@ -220,9 +220,15 @@ def type_error(value: Any, *expected: str) -> ValueTypeError:
 # JSON decoding (Go encoding/json with UseNumber)
 
 
+def _has_neg_zero(data: Any) -> bool:
+    if isinstance(data, memoryview):
+        data = data.tobytes()
+    return (b"-0" if isinstance(data, (bytes, bytearray)) else "-0") in data
+
+
 def _parse_int(text: str) -> Any:
     n = int(text)
-    if INT64_MIN <= n <= INT64_MAX:
+    if INT64_MIN <= n <= INT64_MAX and text != "-0":
         return JsonInt(n)
     return JsonFloat(text)
 
@@ -426,6 +432,8 @@ def _go_numbers(value: Any, data: Any) -> bool:
     input): the caller decodes slowly instead."""
     pos = 0
     tokens: list[bytes] | None = None
+    # NOTE: "-0" decodes to the int 0 but Go keeps its text; only then are zeros checked.
+    neg_zero = _has_neg_zero(data)
 
     def walk(v: Any) -> bool:
         nonlocal pos, tokens
@@ -433,7 +441,7 @@ def _go_numbers(value: Any, data: Any) -> bool:
         for k, x in items:
             t = type(x)
             if t is int:
-                if INT64_MIN <= x <= INT64_MAX:
+                if INT64_MIN <= x <= INT64_MAX and (x != 0 or not neg_zero):
                     v[k] = JsonInt(x)
                     pos += 1
                     continue
@@ -453,7 +461,7 @@ def _go_numbers(value: Any, data: Any) -> bool:
             pos += 1
             if float(text) != float(x):
                 return False
-            v[k] = JsonFloat(text)
+            v[k] = JsonInt(x) if t is int and text != "-0" and INT64_MIN <= x <= INT64_MAX else JsonFloat(text)
         return True
 
     try:
@@ -478,7 +486,7 @@ def parse_json(data: bytes | str) -> Any:
                 if _go_numbers(value, data):
                     return value
             elif t is int:
-                if INT64_MIN <= value <= INT64_MAX:
+                if INT64_MIN <= value <= INT64_MAX and (value != 0 or not _has_neg_zero(data)):
                     return JsonInt(value)
             elif t is not float:
                 return value
@@ -978,9 +986,19 @@ def get_timestamp(value: Any) -> Timestamp:
     if isinstance(value, int):
         return Timestamp(wrap_int64(value) * 1_000_000_000, None)
     if isinstance(value, float):
-        fint = math.trunc(value)
-        frac = value - fint
-        return Timestamp(int(fint) * 1_000_000_000 + int(frac * 1e9), None)
+        # time.Unix(int64(trunc(f)), int64(frac*1e9)) with Go's conversions and int64 wrapping
+        # (an infinite or huge float lands where Go's arithmetic puts it).
+        fint = math.trunc(value) if math.isfinite(value) else value
+        sec = go_float_to_int64(fint)
+        nsec = go_float_to_int64((value - fint) * 1e9)
+        if not 0 <= nsec < 1_000_000_000:
+            n = abs(nsec) // 1_000_000_000 * (1 if nsec >= 0 else -1)  # Go's truncating division
+            sec = wrap_int64(sec + n)
+            nsec -= n * 1_000_000_000
+            if nsec < 0:
+                nsec += 1_000_000_000
+                sec = wrap_int64(sec - 1)
+        return Timestamp(sec * 1_000_000_000 + nsec, None)
     if isinstance(value, (str, bytes, bytearray)):
         from streams.bloblang import (
             timefmt,  # provided by the time library; imported lazily
@@ -992,6 +1010,13 @@ def get_timestamp(value: Any) -> Timestamp:
         except ValueError as exc:
             raise ExecError(str(exc)) from None
     raise type_error(value, "number", "string")
+
+
+def go_float_to_int64(f: float) -> int:
+    """Go's ``int64(f)`` on amd64: out of range (or NaN) gives the smallest int64."""
+    if f != f or not -9223372036854775808.0 <= f < 9223372036854775808.0:
+        return INT64_MIN
+    return int(f)
 
 
 def wrap_int64(n: int) -> int:

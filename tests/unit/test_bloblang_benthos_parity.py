@@ -128,6 +128,20 @@ GO_CASES: list[tuple[str, bytes, Outcome]] = [
     ('root = "a_b".re_find_all("\\\\_")', b'', ('content', b'["_"]')),
     ('root = "%.2f".format("null".bytes())', b'', ('content', b'[%!f(uint8=110) %!f(uint8=117) %!f(uint8=108) %!f(uint8=108)]')),
     ('root = "%d|%5d|%c|%e|%T".format("ab".bytes(),"ab".bytes(),"ab".bytes(),"ab".bytes(),"ab".bytes())', b'', ('content', b'[97 98]|[   97    98]|[a b]|[%!e(uint8=97) %!e(uint8=98)]|[]uint8')),
+    # fmt: infinities keep their sign ("+Inf"), floats take only float verbs, %+v adds no signs.
+    ('root = "%q %v %x %.1f %d".format("Inf".number(), "-Inf".number(), "NaN".number(), "Inf".number(), "Inf".number())', b'{}', ('content', b'%!q(float64=+Inf) -Inf NaN +Inf %!d(float64=+Inf)')),
+    ('root = "%+v|% v|%+v|% v|%5v|%05v|%-6v".format("Inf".number(),"Inf".number(),"NaN".number(),"NaN".number(),"Inf".number(),"Inf".number(),"NaN".number())', b'{}', ('content', b'+Inf| Inf|NaN| NaN| +Inf| +Inf|NaN   ')),
+    ('root = "%+v|%+v|%+v|%+v".format(5, 1.5, -2, [1, 2.5])', b'{}', ('content', b'5|1.5|-2|[1 2.5]')),
+    ('root = "%+d|%+.1f|%+5v".format(5, 1.5, 7)', b'{}', ('content', b'+5|+1.5|    7')),
+    # Unix seconds from a float go through Go's int64 conversion and time.Unix normalisation.
+    ('root = this.f.ts_unix()', b'{"f":1e21}', ('content', b'-9223372036854775808')),
+    ('root = "Inf".number().ts_unix()', b'{}', ('content', b'9223372027631403771')),
+    ('root = this.f.ts_unix()', b'{"f":-1.5}', ('content', b'-2')),
+    # Input "-0" keeps its text (json.Number) but is the int 0 in arithmetic.
+    ('root = [this, this.format_json()]', b'-0', ('content', b'[-0,"LTA="]')),
+    ('root = this', b'{"a":-0,"b":[0,-0,1],"c":-0.5,"d":0}', ('content', b'{"a":-0,"b":[0,-0,1],"c":-0.5,"d":0}')),
+    ('root = [this.a * 1, this.a + 1, this.a.string()]', b'{"a":-0}', ('content', b'[0,1,"-0"]')),
+    ('root = "[-0, 0]".parse_json(use_number: true)', b'{}', ('content', b'[-0,0]')),
 ]
 
 
