@@ -1014,7 +1014,7 @@ def get_timestamp(value: Any) -> Timestamp:
 
 def go_float_to_int64(f: float) -> int:
     """Go's ``int64(f)`` on amd64: out of range (or NaN) gives the smallest int64."""
-    if f != f or not -9223372036854775808.0 <= f < 9223372036854775808.0:
+    if math.isnan(f) or not -9223372036854775808.0 <= f < 9223372036854775808.0:
         return INT64_MIN
     return int(f)
 
