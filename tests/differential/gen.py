@@ -465,10 +465,15 @@ def mappings(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 9)) == 0:
         # Break it: cut it short or drop in a stray character, to compare parse error texts.
         pos = draw(st.integers(1, max(1, len(source) - 1)))
-        if draw(st.booleans()):
+        how = draw(st.integers(0, 3))
+        if how == 0:
             source = source[:pos]
-        else:
+        elif how == 1:
             source = source[:pos] + draw(st.sampled_from(list(")}]=.,\"@$!#{(:|"))) + source[pos:]
+        elif how == 2:
+            source = source[: pos - 1] + source[pos:]
+        else:
+            source = source[:pos] + draw(st.sampled_from(["\n", " else ", " -> ", "root", "=>", "\t", "é"])) + source[pos:]
     return source
 
 
