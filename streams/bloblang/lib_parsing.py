@@ -582,7 +582,7 @@ def _analyze(value: str) -> _Analysis:
                 block_ind = True
         if c == "\t":
             tabs = True
-        if not _printable(c):
+        elif not _printable(c):
             special = True
         if c == " ":
             if i == 0:

@@ -142,6 +142,10 @@ GO_CASES: list[tuple[str, bytes, Outcome]] = [
     ('root = this', b'{"a":-0,"b":[0,-0,1],"c":-0.5,"d":0}', ('content', b'{"a":-0,"b":[0,-0,1],"c":-0.5,"d":0}')),
     ('root = [this.a * 1, this.a + 1, this.a.string()]', b'{"a":-0}', ('content', b'[0,1,"-0"]')),
     ('root = "[-0, 0]".parse_json(use_number: true)', b'{}', ('content', b'[-0,0]')),
+    # YAML: a tab is not a "special" character to libyaml, so text with tabs and line breaks is a literal block.
+    ('root = this.format_yaml()', b'{"u":"\\n\\t"}', ('content', b'u: |4-\n    \t\n')),
+    ('root = this.format_yaml()', b'{"u":"a\\tb"}', ('content', b'u: "a\\tb"\n')),
+    ('root = this.format_yaml()', b'{"u":"a\\tb\\nc"}', ('content', b'u: |-\n    a\tb\n    c\n')),
 ]
 
 
