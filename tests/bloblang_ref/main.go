@@ -123,6 +123,10 @@ func tag(v any) any {
 	case bool:
 		return map[string]any{"bool": t}
 	case string:
+		if !utf8.ValidString(t) {
+			// JSON would replace the invalid bytes; keep them exact.
+			return map[string]any{"str_bytes": base64.StdEncoding.EncodeToString([]byte(t))}
+		}
 		return map[string]any{"str": t}
 	case []byte:
 		return map[string]any{"bytes": base64.StdEncoding.EncodeToString(t)}

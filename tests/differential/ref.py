@@ -125,6 +125,11 @@ def tag_ours(value: Any) -> Any:
     if isinstance(value, bool):
         return {"bool": value}
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # Bytes that are not UTF-8 ride in a str as surrogate escapes (values.py).
+            return {"str_bytes": base64.b64encode(value.encode("utf-8", "surrogateescape")).decode("ascii")}
         return {"str": value}
     if isinstance(value, (bytes, bytearray)):
         return {"bytes": base64.b64encode(bytes(value)).decode("ascii")}

@@ -196,6 +196,8 @@ FIXED_CASES = [
     ("json-negative-zero-int", "root = [this, this.format_json()]", b"-0"),
     ("fmt-infinities", 'root = "%q %v %x %.1f %d".format("Inf".number(), "-Inf".number(), "NaN".number(), "Inf".number(), "Inf".number())', DOC),
     ("ts-unix-of-huge-float", "root = this.f.ts_unix()", b'{"f":1e21}'),
+    ("error-quotes-invalid-utf8", 'root = "😀".slice(0, 1).ts_parse("")', DOC),
+    ("invalid-utf8-metadata", 'meta a = "😀".slice(0, 1)\nroot = @a', DOC),
     ("zone-name-with-backslash", 'root = "2024-01-01T00:00:00Z".ts_format("2006", "a\\\\b")', DOC),
 ]
 
