@@ -181,6 +181,15 @@ func tagFloat(f float64) any {
 	return map[string]any{"float": strconv.FormatFloat(f, 'g', -1, 64)}
 }
 
+// errReply reports an error text; one that is not UTF-8 (it quotes bytes of a sliced string, say)
+// travels as base64 so that JSON does not replace those bytes.
+func errReply(key, text string) map[string]any {
+	if utf8.ValidString(text) {
+		return map[string]any{key: text}
+	}
+	return map[string]any{key: base64.StdEncoding.EncodeToString([]byte(text)), "error_b64": true}
+}
+
 func run(req *request) (reply map[string]any) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -189,7 +198,7 @@ func run(req *request) (reply map[string]any) {
 	}()
 	exec, perr := parseMapping(req.Mapping)
 	if exec == nil {
-		return map[string]any{"parse_error": perr}
+		return errReply("parse_error", perr)
 	}
 	if req.Bench > 0 {
 		return bench(exec, req, req.Bench)
@@ -200,7 +209,7 @@ func run(req *request) (reply map[string]any) {
 	}
 	res, err := msg.BloblangQuery(exec)
 	if err != nil {
-		return map[string]any{"exec_error": err.Error()}
+		return errReply("exec_error", err.Error())
 	}
 	if res == nil {
 		return map[string]any{"ok": true, "deleted": true}

@@ -53,10 +53,13 @@ class RefEvaluator:
 
     def run(self, mapping: str, content: bytes, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         reply = self.request(_encode_request(mapping, content, metadata))
-        if "parse_error" in reply:
-            return {"parse_error": reply["parse_error"]}
-        if "exec_error" in reply:
-            return {"exec_error": reply["exec_error"]}
+        for key in ("parse_error", "exec_error"):
+            if key in reply:
+                text = reply[key]
+                if reply.get("error_b64"):
+                    # Not UTF-8: bytes become surrogate escapes, as in our values (values.py).
+                    text = base64.b64decode(text).decode("utf-8", "surrogateescape")
+                return {key: text}
         if reply.get("ok"):
             if reply["deleted"]:
                 return {"deleted": True}
