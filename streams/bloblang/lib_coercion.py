@@ -17,6 +17,7 @@ from .registry import Param, method
 from .values import (
     NOTHING,
     Timestamp,
+    bytes_to_str,
     get_timestamp,
     to_bytes,
     to_string,
@@ -46,7 +47,7 @@ def to_bool(value: Any) -> bool:
         text = getattr(value, "text", None)
         return text != "0" if text is not None else value != 0
     if isinstance(value, (str, bytes, bytearray)):
-        key = value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
+        key = value if isinstance(value, str) else bytes_to_str(bytes(value))
         parsed = _PARSE_BOOL.get(key)
         if parsed is not None:
             return parsed
@@ -73,7 +74,7 @@ def number(target: Any, default: float | None = None) -> float:
         if isinstance(target, (int, float)):
             return float(target)
         if isinstance(target, (str, bytes, bytearray)):
-            text = target if isinstance(target, str) else bytes(target).decode("utf-8", "replace")
+            text = target if isinstance(target, str) else bytes_to_str(bytes(target))
             return parse_float(text)
         raise type_error(target, "number")
     except ExecError:

@@ -21,6 +21,7 @@ from .values import (
     INT64_MIN,
     UINT64_MAX,
     JsonFloat,
+    bytes_to_str,
     get_int,
     get_number,
     type_error,
@@ -214,7 +215,7 @@ def to_int(value: Any) -> int:
             raise ExecError(_DECIMALS_SIGNED)
         return int(value)
     if isinstance(value, (bytes, bytearray)):
-        return parse_int(bytes(value).decode("utf-8", "replace"))
+        return parse_int(bytes_to_str(bytes(value)))
     if isinstance(value, str):
         return parse_int(value)
     raise type_error(value, "number")
@@ -247,7 +248,7 @@ def to_uint(value: Any) -> int:
             raise ExecError(_DECIMALS_UNSIGNED)
         return int(value)
     if isinstance(value, (bytes, bytearray)):
-        return parse_uint(bytes(value).decode("utf-8", "replace"))
+        return parse_uint(bytes_to_str(bytes(value)))
     if isinstance(value, str):
         return parse_uint(value)
     raise type_error(value, "number")
@@ -262,7 +263,7 @@ def to_float64(value: Any) -> float:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, (bytes, bytearray)):
-        return parse_float(bytes(value).decode("utf-8", "replace"))
+        return parse_float(bytes_to_str(bytes(value)))
     if isinstance(value, str):
         return parse_float(value)
     raise type_error(value, "number")
@@ -331,7 +332,7 @@ def float32(target: Any) -> float:
     elif isinstance(target, (int, float)):
         value = _to_float32_lenient(float(target))
     elif isinstance(target, (str, bytes, bytearray)):
-        text = target if isinstance(target, str) else bytes(target).decode("utf-8", "replace")
+        text = target if isinstance(target, str) else bytes_to_str(bytes(target))
         value = parse_float(text, 32)
     else:
         raise type_error(target, "number")

@@ -26,6 +26,7 @@ from .values import (
     NOTHING,
     JsonFloat,
     ValueTypeError,
+    bytes_to_str,
     clone,
     get_number,
     get_string,
@@ -417,7 +418,7 @@ def join(target: Any, delimiter: str | None = None) -> str:
         if isinstance(v, str):
             parts.append(v)
         elif isinstance(v, (bytes, bytearray)):
-            parts.append(bytes(v).decode("utf-8", "replace"))
+            parts.append(bytes_to_str(bytes(v)))
         else:
             raise ExecError(f"failed to join element {i}: {type_error(v, 'string')}")
     return (delimiter or "").join(parts)

@@ -146,6 +146,11 @@ GO_CASES: list[tuple[str, bytes, Outcome]] = [
     ('root = this.format_yaml()', b'{"u":"\\n\\t"}', ('content', b'u: |4-\n    \t\n')),
     ('root = this.format_yaml()', b'{"u":"a\\tb"}', ('content', b'u: "a\\tb"\n')),
     ('root = this.format_yaml()', b'{"u":"a\\tb\\nc"}', ('content', b'u: |-\n    a\tb\n    c\n')),
+    # strconv errors quote invalid UTF-8 input bytes as \xNN.
+    ('root = content().number()', b'\xff', ('exec_error', 'failed assignment (line 1): function content: strconv.ParseFloat: parsing "\\xff": invalid syntax')),
+    ('root = content().int64()', b'\xff', ('exec_error', 'failed assignment (line 1): strconv.ParseInt: parsing "\\xff": invalid syntax')),
+    ('root = content().uint64()', b'\xff', ('exec_error', 'failed assignment (line 1): strconv.ParseUint: parsing "\\xff": invalid syntax')),
+    ('root = content().float32()', b'\xff', ('exec_error', 'failed assignment (line 1): strconv.ParseFloat: parsing "\\xff": invalid syntax')),
 ]
 
 
