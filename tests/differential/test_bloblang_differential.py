@@ -198,6 +198,7 @@ FIXED_CASES = [
     ("ts-unix-of-huge-float", "root = this.f.ts_unix()", b'{"f":1e21}'),
     ("error-quotes-invalid-utf8", 'root = "😀".slice(0, 1).ts_parse("")', DOC),
     ("invalid-utf8-metadata", 'meta a = "😀".slice(0, 1)\nroot = @a', DOC),
+    ("case-mapping-invalid-utf8", 'meta a = "é".slice(1).lowercase()\nroot = "é".slice(1).uppercase()', DOC),
     ("zone-name-with-backslash", 'root = "2024-01-01T00:00:00Z".ts_format("2006", "a\\\\b")', DOC),
 ]
 
