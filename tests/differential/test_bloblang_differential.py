@@ -199,6 +199,8 @@ FIXED_CASES = [
     ("error-quotes-invalid-utf8", 'root = "😀".slice(0, 1).ts_parse("")', DOC),
     ("invalid-utf8-metadata", 'meta a = "😀".slice(0, 1)\nroot = @a', DOC),
     ("case-mapping-invalid-utf8", 'meta a = "é".slice(1).lowercase()\nroot = "é".slice(1).uppercase()', DOC),
+    ("reverse-invalid-utf8", 'root = ["aé😀b".slice(2, 6).reverse(), "aé😀b".slice(2, 6).lowercase()]', DOC),
+    ("split-utf8-rejoined", 'root = ["😀".slice(0, 2) + "😀".slice(2), "aé😀b".slice(2, 6).repeat(2)]', DOC),
     ("zone-name-with-backslash", 'root = "2024-01-01T00:00:00Z".ts_format("2006", "a\\\\b")', DOC),
 ]
 
