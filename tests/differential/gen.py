@@ -253,7 +253,8 @@ def expr(draw: st.DrawFn, kind: str, env: Env, depth: int = 0) -> str:
                 st.one_of(
                     texts.map(lit_str),
                     st.sampled_from(
-                        ["this.s", "this.u", 'this."k é<&>"', "@k1", 'meta("k2")', "content().string()", '"""raw "quoted" \\n"""']
+                        ["this.s", "this.u", 'this."k é<&>"', "@k1", 'meta("k2")', "content().string()", '"""raw "quoted" \\n"""',
+                         '"aé😀b".slice(2, 6)', '"😀".slice(0, 2)']
                     ),
                 )
             )
