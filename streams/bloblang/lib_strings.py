@@ -20,6 +20,7 @@ from .values import (
     equal,
     get_string,
     go_quote,
+    go_runes,
     to_bytes,
     to_string,
     type_error,
@@ -131,7 +132,7 @@ def _simple_case(s: str, upper: bool) -> str:
     if s.isascii():
         return s.upper() if upper else s.lower()
     out = []
-    for ch in s:
+    for ch in go_runes(s):
         mapped = ch.upper() if upper else ch.lower()
         if len(mapped) != 1:
             # Go maps rune to rune: İ lowers to a plain i, ß has no single-rune upper case.
@@ -501,7 +502,7 @@ def replace_many(target: Any, values: list[Any]) -> Any:
 def reverse(target: Any) -> Any:
     """Characters in reverse order (code points for strings, bytes for bytes)."""
     if isinstance(target, str):
-        return target[::-1]
+        return go_runes(target)[::-1]
     if isinstance(target, (bytes, bytearray)):
         return bytes(target)[::-1]
     raise type_error(target, "string")

@@ -470,7 +470,8 @@ def go_quote(s: str) -> str:
     out = ['"']
     for ch in s:
         if ch >= "\x80" or ch < " ":
-            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+            raw = ch.encode("utf-8", "surrogateescape" if "\udc80" <= ch <= "\udcff" else "surrogatepass")
+            out.extend(f"\\x{b:02x}" for b in raw)
         else:
             if ch in '"\\':
                 out.append("\\")

@@ -616,7 +616,12 @@ def _quote(s: str) -> str:
     if "\u2028" in out or "\u2029" in out:
         out = out.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     if not out.isascii() and _SURROGATE.search(out):
-        # Invalid UTF-8 (kept as surrogate escapes) is written as U+FFFD, as Go does.
+        # Invalid UTF-8 (kept as surrogate escapes) is written as U+FFFD, as Go does; escapes
+        # that together spell a valid character (joined slices) are that character.
+        if _only_escapes(s):
+            joined = bytes_to_str(utf8(s))
+            if joined != s:
+                return _quote(joined)
         out = _SURROGATE.sub("\\\\ufffd", out)
     return out
 
@@ -867,6 +872,14 @@ def utf8(s: str) -> bytes:
             return s.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:
             return s.encode("utf-8", "replace")
+
+
+def go_runes(s: str) -> str:
+    """The string as Go's ``[]rune(s)`` sees it: every byte that is not part of valid UTF-8
+    becomes U+FFFD (escapes that together spell a valid character are joined first)."""
+    if s.isascii() or not _SURROGATE.search(s):
+        return s
+    return _SURROGATE.sub("\ufffd", bytes_to_str(utf8(s)))
 
 
 def to_string(value: Any) -> str:

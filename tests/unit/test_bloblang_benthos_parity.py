@@ -151,6 +151,12 @@ GO_CASES: list[tuple[str, bytes, Outcome]] = [
     ('root = content().int64()', b'\xff', ('exec_error', 'failed assignment (line 1): strconv.ParseInt: parsing "\\xff": invalid syntax')),
     ('root = content().uint64()', b'\xff', ('exec_error', 'failed assignment (line 1): strconv.ParseUint: parsing "\\xff": invalid syntax')),
     ('root = content().float32()', b'\xff', ('exec_error', 'failed assignment (line 1): strconv.ParseFloat: parsing "\\xff": invalid syntax')),
+    # Go's []rune view: case mapping and reverse turn invalid UTF-8 into U+FFFD; JSON joins escapes that spell a character.
+    ('root = ["aé😀b".slice(2, 6).reverse(), "aé😀b".slice(2, 6).lowercase()]', b'{}', ('content', b'["\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd","\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"]')),
+    ('root = "é".slice(1).uppercase()', b'{}', ('content', b'\xef\xbf\xbd')),
+    ('root = "é".slice(1).bytes().uppercase()', b'{}', ('content', b'\xef\xbf\xbd')),
+    ('root = ["😀".slice(0, 2) + "😀".slice(2), "aé😀b".slice(2, 6).repeat(2)]', b'{}', ('content', b'["\xf0\x9f\x98\x80","\\ufffd\xf0\x9f\x98\xa9\\ufffd\\ufffd\\ufffd"]')),
+    ('root = "😀".slice(0, 1).ts_parse("")', b'{}', ('exec_error', 'failed assignment (line 1): parsing time "\\xf0": extra text: "\\xf0"')),
 ]
 
 
