@@ -25,6 +25,7 @@ from streams.bloblang.values import (
     equal,
     get_bool,
     get_string,
+    join_escapes,
     type_name,
     wrap_int64,
     wrap_uint64,
@@ -410,9 +411,11 @@ def binop(op: str, left: Any, right: Any, lann: str, rann: str) -> Any:
             return _numeric(op, left, right, lann, rann)
         if isinstance(left, (str, bytes, bytearray)):
             try:
-                return get_string(left) + get_string(right)
+                joined = get_string(left) + get_string(right)
             except ExecError:
                 raise TypeMismatch(op, left, right, lann, rann) from None
+            # NOTE: two halves of a split character make a whole one again.
+            return join_escapes(joined) if not joined.isascii() else joined
         raise TypeMismatch(op, left, right, lann, rann)
     if op in ("-", "*"):
         return _numeric(op, left, right, lann, rann)

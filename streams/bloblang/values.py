@@ -874,6 +874,14 @@ def utf8(s: str) -> bytes:
             return s.encode("utf-8", "replace")
 
 
+def join_escapes(s: str) -> str:
+    """A string built from pieces holding invalid UTF-8 (surrogate escapes) in its canonical
+    form: escaped bytes that together spell a valid character become that character."""
+    if s.isascii() or not _SURROGATE.search(s) or not _only_escapes(s):
+        return s
+    return bytes_to_str(utf8(s))
+
+
 def go_runes(s: str) -> str:
     """The string as Go's ``[]rune(s)`` sees it: every byte that is not part of valid UTF-8
     becomes U+FFFD (escapes that together spell a valid character are joined first)."""

@@ -157,6 +157,9 @@ GO_CASES: list[tuple[str, bytes, Outcome]] = [
     ('root = "é".slice(1).bytes().uppercase()', b'{}', ('content', b'\xef\xbf\xbd')),
     ('root = ["😀".slice(0, 2) + "😀".slice(2), "aé😀b".slice(2, 6).repeat(2)]', b'{}', ('content', b'["\xf0\x9f\x98\x80","\\ufffd\xf0\x9f\x98\xa9\\ufffd\\ufffd\\ufffd"]')),
     ('root = "😀".slice(0, 1).ts_parse("")', b'{}', ('exec_error', 'failed assignment (line 1): parsing time "\\xf0": extra text: "\\xf0"')),
+    # String concatenation re-joins the halves of a split character.
+    ('root = "😀".slice(0, 2) == "😀".slice(0, 2)', b'{}', ('content', b'true')),
+    ('root = ("😀".slice(0, 2) + "😀".slice(2)) == "😀"', b'{}', ('content', b'true')),
 ]
 
 
