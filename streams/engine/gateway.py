@@ -20,8 +20,11 @@ from streams import context
 from streams.brokers.base import Broker
 from streams.engine.components import ConfigError, resolve, split_component
 from streams.engine.durations import parse_duration
+from streams.engine.history import TopicHistory
+from streams.engine.hub import CATCH_UP_SLOTS
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
+from streams.engine.lookups import SharedLookups
 from streams.engine.readers import ReaderPool
 from streams.engine.resources import Resources
 from streams.engine.tap import TopicTap
@@ -81,7 +84,7 @@ class Api:
         self._keys: dict[tuple[str, tuple[str, ...]], str] = {}
         self._instances: dict[str, dict[str, StreamInstance]] = {s: {} for s in streams}
         self._create_lock = gevent.lock.Semaphore()
-        self._pushers: dict[str, Any] = {}
+        self._telemetry: dict[str, Any] = {}  # stream -> StreamTelemetry (or None when it failed)
 
     def is_template(self, stream: str) -> bool:
         return stream in self.templates
@@ -117,10 +120,11 @@ class Api:
         with self._create_lock:
             instance = table.get(key)
             if instance is None or instance.closed:
-                instance = self.gateway.build_instance(self, stream, conf, key)
+                telemetry = self._start_telemetry(stream, conf)
+                tracer = telemetry.tracer if telemetry is not None else None
+                instance = self.gateway.build_instance(self, stream, conf, key, tracer=tracer)
                 table[key] = instance
                 instance.start()
-                self._start_metrics_push(stream, conf)
         return instance
 
     def _values(self, stream: str, variables: dict[str, Any]) -> tuple[str, ...]:
@@ -133,26 +137,33 @@ class Api:
             out.append(value if isinstance(value, str) else context.to_text(value))
         return tuple(out)
 
-    def _start_metrics_push(self, stream: str, conf: dict[str, Any]) -> None:
-        """A stream's ``metrics.prometheus`` block pushes its series to a Pushgateway (once per
-        stream and worker, however many instances the stream has)."""
-        if stream in self._pushers:
-            return
-        block = ((conf.get("metrics") or {}).get("prometheus")) or {}
-        if not isinstance(block, dict) or not block.get("push_url"):
-            return
+    def _start_telemetry(self, stream: str, conf: dict[str, Any]) -> Any:
+        """A stream's ``metrics.prometheus`` block pushes its series to a Pushgateway and its
+        ``tracer.jaeger`` block sends spans: once per stream and worker, however many instances
+        the stream has (every instance of the stream shares the tracer)."""
+        if stream in self._telemetry:
+            return self._telemetry[stream]
+        telemetry = None
+        if not isinstance(conf, dict) or not (conf.get("metrics") or conf.get("tracer")):
+            return None
         try:
-            from streams.observability import start_prometheus_push
+            from streams.observability import start_stream_telemetry
 
-            self._pushers[stream] = start_prometheus_push(stream, block)
-        except Exception as exc:  # noqa: BLE001 - metrics must never stop a stream
-            self.gateway.log.error(f"metrics push not started: {exc}", api=self.name, stream=stream)
+            telemetry = start_stream_telemetry(stream, conf)
+        except Exception as exc:  # noqa: BLE001 - telemetry must never stop a stream
+            self.gateway.log.error(f"metrics push or tracer not started: {exc}", api=self.name, stream=stream)
+        self._telemetry[stream] = telemetry
+        return telemetry
 
-    def stop_metrics_push(self) -> None:
-        for handle in self._pushers.values():
-            if handle is not None:
-                handle.stop()
-        self._pushers.clear()
+    def stop_telemetry(self) -> None:
+        """Stop the pushers and tracers (each sends what it has first)."""
+        for telemetry in self._telemetry.values():
+            if telemetry is not None:
+                try:
+                    telemetry.stop()
+                except Exception as exc:  # noqa: BLE001 - drain goes on
+                    self.gateway.log.error(f"stopping telemetry failed: {exc}", api=self.name)
+        self._telemetry.clear()
 
     def start_static(self) -> None:
         """Start every template-free stream once (this worker's copy)."""
@@ -239,6 +250,9 @@ class Gateway:
         self._broker_lock = gevent.lock.Semaphore()
         self._reaper: gevent.Greenlet | None = None
         self._taps: dict[str, TopicTap] = {}
+        self._histories: dict[str, TopicHistory] = {}
+        self._catch_up_slots = gevent.lock.BoundedSemaphore(CATCH_UP_SLOTS)
+        self._lookups: dict[int, SharedLookups] = {}
         self._pools: dict[str, ReaderPool] = {}
         self.started = False
         self.draining = False
@@ -320,6 +334,23 @@ class Gateway:
             tap = self._taps[topic] = TopicTap(self.broker(), topic, self.log.bind(topic=topic))
         return tap
 
+    def history(self, topic: str) -> TopicHistory:
+        """This worker's catch-up scans of ``topic`` (see ``streams.engine.history``)."""
+        history = self._histories.get(topic)
+        if history is None:
+            history = self._histories[topic] = TopicHistory(
+                self.broker(), topic, self.tap(topic), self.log.bind(topic=topic)
+            )
+        return history
+
+    def lookups(self, broker: Broker) -> Any:
+        """``broker`` with its offset look-ups shared and queued for this worker's hubs (see
+        ``streams.engine.lookups``)."""
+        shared = self._lookups.get(id(broker))
+        if shared is None or shared.broker is not broker:
+            shared = self._lookups[id(broker)] = SharedLookups(broker)
+        return shared
+
     def readers(self, topic: str) -> ReaderPool:
         """This worker's pool of readers of ``topic`` lent to GETs."""
         pool = self._pools.get(topic)
@@ -327,14 +358,23 @@ class Gateway:
             pool = self._pools[topic] = ReaderPool(self.broker(), topic)
         return pool
 
-    def build_instance(self, api: Api, stream: str, conf: dict[str, Any], key: str) -> StreamInstance:
+    def build_instance(
+        self, api: Api, stream: str, conf: dict[str, Any], key: str, tracer: Any = None
+    ) -> StreamInstance:
         res = Resources(
             settings=self.settings,
             api=api.name,
             stream=stream,
             path=f"streams.{stream}",
             broker_factory=self.broker,
-            extras={"tap": self.tap, "readers": self.readers},
+            extras={
+                "tap": self.tap,
+                "readers": self.readers,
+                "history": self.history,
+                "catch_up_slots": self._catch_up_slots,
+                "lookups": self.lookups,
+                "tracer": tracer,
+            },
         )
         instance = StreamInstance(stream, conf, key, res)
         self.log.info("instance started", api=api.name, stream=stream, instance=key[:12])
@@ -379,7 +419,7 @@ class Gateway:
         for inst in instances:
             inst.close(timeout=max(0.1, deadline - time.monotonic()))
         for api in self.apis:
-            api.stop_metrics_push()
+            api.stop_telemetry()
         for pool in self._pools.values():
             pool.close()
         self._pools.clear()

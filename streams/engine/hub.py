@@ -9,11 +9,13 @@ serve the user, so the group is only a place to keep offsets (DESIGN §7).
   commit back if nobody moved it since. Sequential GETs: in order, none twice, none skipped.
 * ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance is fed
   by the worker's one reader of the topic (``TopicTap``, shared by every user's instance; an
-  instance whose position is behind it catches up privately first) and offers every surviving
+  instance whose position is behind it first catches up in a scan shared with every other
+  instance that needs the range, ``TopicHistory``) and offers every surviving
   message to every attached client (and to a waiting GET). Offsets are committed in batches to
   the lowest position every attached client acknowledged. A client resuming with
-  ``Last-Event-ID`` first catches up with a private reader, then merges into the instance's feed
-  at a point where nothing can be missed or repeated.
+  ``Last-Event-ID`` first catches up with a private reader (at most ``CATCH_UP_SLOTS`` of them
+  per worker at once; more wait for a slot), then merges into the instance's feed at a point
+  where nothing can be missed or repeated.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import gevent.lock
 
 from streams.brokers.base import Broker, Reader, Record
 from streams.engine.delivery import Delivery, Subscription
+from streams.engine.history import TopicHistory
 from streams.engine.readers import ReaderPool
 from streams.engine.records import event_id, parse_event_id, record_to_message
 from streams.engine.tap import TopicTap
@@ -35,6 +38,9 @@ from streams.message import Message
 
 Key = tuple[str, int]
 _TAPPED: Any = object()
+_SCANNING: Any = object()
+CATCH_UP_SLOTS = 16
+"""Private readers of resuming (``Last-Event-ID``) clients open at once per worker, by default."""
 Process = Callable[[Message], list[Message]]
 
 
@@ -51,6 +57,8 @@ class BrokerHub:
         commit_period: float = 1.0,
         tap: Callable[[str], TopicTap] | None = None,
         pool: Callable[[str], ReaderPool] | None = None,
+        history: Callable[[str], TopicHistory] | None = None,
+        catch_up_slots: gevent.lock.BoundedSemaphore | None = None,
     ) -> None:
         self.broker = broker
         self.group = group
@@ -67,10 +75,14 @@ class BrokerHub:
         self._catching_up: set[Subscription] = set()
         self._waiters: list[Subscription] = []
         self._bcast_pos: dict[Key, int] = {}
-        self._feeding: dict[str, object] = {}  # topic -> _TAPPED or the catch-up's token
+        self._multi_partition = False  # one topic of several partitions: ids list them all
+        self._feeding: dict[str, object] = {}  # topic -> _TAPPED or _SCANNING
         self._tap_factory = tap
         self._own_taps: dict[str, TopicTap] = {}
-        self._bcast_lock = gevent.lock.Semaphore()
+        self._history_factory = history
+        self._own_histories: dict[str, TopicHistory] = {}
+        self._slots = catch_up_slots or gevent.lock.BoundedSemaphore(CATCH_UP_SLOTS)
+        self._starter: gevent.Greenlet | None = None
         self._committer: gevent.Greenlet | None = None
         self._closed = False
         self._dirty = False
@@ -137,8 +149,19 @@ class BrokerHub:
             return [m for m in out if m.error is None]
         return out
 
-    def _delivery(self, msg: Message, record: Record, on_ack: Any = None, on_nack: Any = None) -> Delivery:
-        return Delivery(msg.content, dict(msg.metadata), event_id(record.partition, record.offset), on_ack, on_nack)
+    def _delivery(
+        self,
+        msg: Message,
+        record: Record,
+        on_ack: Any = None,
+        on_nack: Any = None,
+        positions: dict[int, int] | None = None,
+    ) -> Delivery:
+        """``positions`` (next offsets per partition, for a topic of several partitions): what
+        the client has had when it gets this record, carried in the event id for resuming."""
+        through = {p: o - 1 for p, o in positions.items()} if positions else None
+        eid = event_id(record.partition, record.offset, through)
+        return Delivery(msg.content, dict(msg.metadata), eid, on_ack, on_nack)
 
     # -- pull ------------------------------------------------------------------------------
 
@@ -272,24 +295,42 @@ class BrokerHub:
             self._stop_feeding()
 
     def _ensure_broadcast(self) -> None:
-        """Start feeding stream clients: attach to each topic's tap, or catch up to it first."""
-        with self._bcast_lock:
-            if self._feeding or self._closed:
-                return
-            starts = {topic: self.start_offsets(topic) for topic in self.topics}
-            heads = {topic: self.broker.end_offsets(topic) for topic in self.topics}
-            if self._feeding or self._closed or not self._active():
-                return
-            self._bcast_pos = {(t, p): o for t, start in starts.items() for p, o in start.items()}
-            for topic, start in starts.items():
-                if self._tap(topic).attach(self, start, heads[topic]):
-                    self._feeding[topic] = _TAPPED
-                else:
-                    token = object()
-                    self._feeding[topic] = token
-                    gevent.spawn(self._hub_catch_up, topic, start, token)
-            if self._committer is None or self._committer.dead:
-                self._committer = gevent.spawn(self._commit_loop)
+        """Start feeding stream clients, in the background: ``subscribe`` returns at once (the
+        client gets its response head) while the user's offsets are looked up, which can take a
+        while when thousands of users connect at once. Never yields."""
+        if self._feeding or self._closed or self._starter is not None:
+            return
+        self._starter = gevent.spawn(self._start_broadcast)
+
+    def _start_broadcast(self) -> None:
+        """Attach to each topic's tap, or join a catch-up scan to reach it first."""
+        try:
+            while not self._feeding and self._active():
+                starts = {topic: self.start_offsets(topic) for topic in self.topics}
+                heads = {topic: self.broker.end_offsets(topic) for topic in self.topics}
+                if self._feeding or not self._active():
+                    continue
+                self._start_feeding(starts, heads)
+        except Exception:
+            self.log.exception("stream reader could not start")
+            for sub in list(self._subs | self._catching_up):
+                sub.close("stream reader failed")
+        finally:
+            # NOTE: no yield since the loop's last check: a subscribe from now on starts anew.
+            self._starter = None
+
+    def _start_feeding(self, starts: dict[str, dict[int, int]], heads: dict[str, dict[int, int]]) -> None:
+        """Never yields, so every topic's position is set before any record is fed."""
+        self._bcast_pos = {(t, p): o for t, start in starts.items() for p, o in start.items()}
+        self._multi_partition = len(self.topics) == 1 and len(self._bcast_pos) > 1
+        for topic, start in starts.items():
+            if self._tap(topic).attach(self, start, heads[topic]):
+                self._feeding[topic] = _TAPPED
+            else:
+                self._feeding[topic] = _SCANNING
+                self._history(topic).join(self, start)
+        if self._committer is None or self._committer.dead:
+            self._committer = gevent.spawn(self._commit_loop)
 
     def _tap(self, topic: str) -> TopicTap:
         if self._tap_factory is not None:
@@ -299,25 +340,47 @@ class BrokerHub:
             tap = self._own_taps[topic] = TopicTap(self.broker, topic, self.log)
         return tap
 
+    def _history(self, topic: str) -> TopicHistory:
+        if self._history_factory is not None:
+            return self._history_factory(topic)
+        history = self._own_histories.get(topic)
+        if history is None:
+            history = self._own_histories[topic] = TopicHistory(self.broker, topic, self._tap(topic), self.log)
+        return history
+
     def _stop_feeding(self) -> None:
-        """No client left: leave the taps. Never yields (called from ``_detach``)."""
+        """No client left: leave the taps and scans. Never yields (called from ``_detach``)."""
         for topic, state in list(self._feeding.items()):
             if state is _TAPPED:
                 self._tap(topic).detach(self)
+            elif state is _SCANNING:
+                self._history(topic).leave(self)
         self._feeding.clear()
 
     def _active(self) -> bool:
         return not self._closed and bool(self._subs or self._catching_up)
 
     def feed(self, topic: str, record: Record) -> None:
-        """One record from the topic's tap (in the tap's greenlet, in offset order)."""
-        if self._feeding.get(topic) is not _TAPPED:
+        """One record from the topic's tap or a catch-up scan (in its greenlet, in offset order)."""
+        if topic not in self._feeding:
             return
         self._handle(topic, record)
 
+    def scanned(self, topic: str, positions: dict[int, int], caught_up: bool) -> bool:
+        """A catch-up scan feeding this hub is at ``positions``: attach to the tap once it is
+        reached (the switch happens without yielding, so no record is missed or repeated)."""
+        if self._feeding.get(topic) is not _SCANNING:
+            return True
+        if caught_up and self._tap(topic).attach(self, positions):
+            self._feeding[topic] = _TAPPED
+            return True
+        return False
+
     def _handle(self, topic: str, record: Record) -> None:
-        out = self._process_record(record)
         key = (topic, record.partition)
+        if record.offset < self._bcast_pos.get(key, 0):
+            return  # a shared reader started below this hub's position
+        out = self._process_record(record)
         # NOTE: from here to the position update nothing yields, so a merging catch-up client
         # sees a consistent "offered up to" position.
         for msg in out:
@@ -325,34 +388,12 @@ class BrokerHub:
         self._bcast_pos[key] = record.offset + 1
 
     def tap_failed(self, topic: str) -> None:
-        """The tap's reader failed: clients reconnect (with Last-Event-ID) and resume."""
-        self._feeding.pop(topic, None)
+        """The tap's (or the catch-up scan's) reader failed: clients reconnect (with
+        Last-Event-ID) and resume."""
+        if self._feeding.pop(topic, None) is _TAPPED:
+            self._tap(topic).detach(self)
         for sub in list(self._subs):
             sub.close("stream reader failed")
-
-    def _hub_catch_up(self, topic: str, start: dict[int, int], token: object) -> None:
-        """This user's position is behind the tap: read privately up to it, then attach."""
-        reader = None
-        try:
-            reader = self.broker.reader(topic, start)
-            while self._feeding.get(topic) is token:
-                for record in reader.fetch(timeout=0.5):
-                    if self._feeding.get(topic) is not token:
-                        return
-                    self._handle(topic, record)
-                    gevent.sleep(0)
-                if self._feeding.get(topic) is token and self._tap(topic).attach(self, reader.positions()):
-                    self._feeding[topic] = _TAPPED
-                    return
-        except Exception:
-            self.log.exception("stream reader failed", topic=topic)
-            if self._feeding.get(topic) is token:
-                self.tap_failed(topic)
-        finally:
-            if self._feeding.get(topic) is token:
-                del self._feeding[topic]
-            if reader is not None:
-                reader.close()
 
     def _offer_all(self, msg: Message, record: Record, key: Key) -> None:
         for sub in list(self._subs):
@@ -369,18 +410,26 @@ class BrokerHub:
             sub.note_ack(key, record.offset)
             self._dirty = True
 
-        return self._delivery(msg, record, on_ack=on_ack)
+        positions = {p: o for (_, p), o in self._bcast_pos.items()} if self._multi_partition else None
+        return self._delivery(msg, record, on_ack=on_ack, positions=positions)
 
-    def _catch_up(self, sub: Subscription, resume: tuple[int, int]) -> None:
-        """Replay from after ``Last-Event-ID`` with a private reader, then join the shared one."""
-        part, off = resume
+    def _catch_up(self, sub: Subscription, resume: dict[int, int]) -> None:
+        """Replay from after ``Last-Event-ID`` with a private reader, then join the shared one.
+        Partitions the id does not name start at the group's committed offset."""
         readers: dict[str, Reader] = {}
+        done: dict[int, int] = {}  # next offset per partition, as the client will have had it
+        slot = False
         try:
+            while not (slot := self._slots.acquire(timeout=1.0)):
+                if sub.closed or self._closed:
+                    return
             for topic in self.topics:
                 start = self.start_offsets(topic)
-                if part in start or part in self.broker.partitions(topic):
-                    start[part] = off + 1
+                parts = set(start) | set(self.broker.partitions(topic))
+                start.update({p: o + 1 for p, o in resume.items() if p in parts})
                 readers[topic] = self.broker.reader(topic, start)
+                done = dict(start)
+            multi = len(self.topics) == 1 and len(done) > 1
             while not sub.closed and not self._closed:
                 got = False
                 for topic, reader in readers.items():
@@ -388,8 +437,10 @@ class BrokerHub:
                         got = True
                         key = (topic, record.partition)
                         for msg in self._process_record(record):
-                            if not sub.offer(self._delivery(msg, record), key, record.offset):
+                            delivery = self._delivery(msg, record, positions=done if multi else None)
+                            if not sub.offer(delivery, key, record.offset):
                                 return
+                        done[record.partition] = record.offset + 1
                 if self._merge(sub, readers):
                     return
         except Exception:
@@ -398,12 +449,16 @@ class BrokerHub:
         finally:
             for reader in readers.values():
                 reader.close()
+            if slot:
+                self._slots.release()
             self._catching_up.discard(sub)
 
     def _merge(self, sub: Subscription, readers: dict[str, Reader]) -> bool:
         """Join the shared reader once the private one is at or past it on every partition."""
         if sub.closed:
             return True
+        if not self._feeding:
+            return False  # the instance's feed is (re)starting: its positions are not known yet
         mine = {(t, p): o for t, r in readers.items() for p, o in r.positions().items()}
         if any(mine.get(key, 0) < pos for key, pos in self._bcast_pos.items()):
             return False

@@ -10,6 +10,12 @@ How the instance runs follows from its components (DESIGN §4):
 * ``http_server`` output fed by anything else: a ``LocalHub`` hands messages over in-process.
 * any other active input (``kafka`` with a group, ``generate``, ``broker``): a runner greenlet
   reads, processes, writes, and only then lets the input commit.
+
+With a ``tracer`` block every message (batch) handled is a trace: a root span named after the
+input (``input_kafka``, ``input_http_server``, ...) with a ``processors`` child and an output
+child (``output_kafka``, ...); a message a hub serves to GET/stream clients has the root and
+``processors`` spans (its clients are the output). The stream's tracer is shared by all its
+instances in the worker and carries the block's ``tags``.
 """
 
 from __future__ import annotations
@@ -74,6 +80,8 @@ class StreamInstance:
         )
         self.output: Output = build_output(config.get("output"), res, f"streams.{name}.output")
         self.hub: BrokerHub | LocalHub | None = None
+        self.tracer: Any = res.extras.get("tracer")
+        self.output_type = _component_name(config.get("output"))
         self._stopping = gevent.event.Event()
         self._runners: list[gevent.Greenlet] = []
         self._inflight: set[gevent.Greenlet] = set()
@@ -87,6 +95,9 @@ class StreamInstance:
             source = getattr(self.input, "hub_source", None)
             if source is not None:
                 broker, group, topics, oldest, commit_period = source(fallback_group=f"streams-{key}")
+                shared = res.extras.get("lookups")
+                if shared is not None:
+                    broker = shared(broker)
                 self.hub = BrokerHub(
                     broker,
                     group,
@@ -98,6 +109,8 @@ class StreamInstance:
                     commit_period,
                     tap=res.extras.get("tap"),
                     pool=res.extras.get("readers"),
+                    history=res.extras.get("history"),
+                    catch_up_slots=res.extras.get("catch_up_slots"),
                 )
                 self.hub.pin_start()
             else:
@@ -176,7 +189,17 @@ class StreamInstance:
     # -- processing ------------------------------------------------------------------------
 
     def _process_one(self, msg: Message) -> list[Message]:
-        return run_processors(self.processors, [msg], Transaction())
+        if self.tracer is None:
+            return run_processors(self.processors, [msg], Transaction())
+        with self.tracer.span(f"input_{self.input_type}", **_position_tags([msg])) as root:
+            with self.tracer.span("processors", parent=root, processors=len(self.processors)):
+                out = run_processors(self.processors, [msg], Transaction())
+            root.set_tag("messages", len(out))
+            failed = next((m.error for m in out if m.error is not None), None)
+            if failed is not None:
+                root.set_tag("error", True)
+                root.set_tag("error.message", str(failed))
+            return out
 
     def deliver(self, batch: list[Message], txn: Transaction | None = None) -> bool:
         """Process a batch and write it to the output; True once every output acknowledged (or
@@ -203,16 +226,34 @@ class StreamInstance:
             self.log.error(f"{what}: {exc}", **where)
 
     def _process_and_write(self, batch: list[Message], txn: Transaction, reject_failed: bool = False) -> None:
+        if self.tracer is None:
+            self._process_and_write_traced(batch, txn, reject_failed, None)
+            return
+        with self.tracer.span(f"input_{self.input_type}", messages=len(batch), **_position_tags(batch)) as root:
+            self._process_and_write_traced(batch, txn, reject_failed, root)
+
+    def _process_and_write_traced(
+        self, batch: list[Message], txn: Transaction, reject_failed: bool, root: Any
+    ) -> None:
         started = time.monotonic()
         self.res.incr("input_received", len(batch))
-        batch = run_processors(self.processors, batch, txn)
+        if root is None:
+            batch = run_processors(self.processors, batch, txn)
+        else:
+            with self.tracer.span("processors", parent=root, processors=len(self.processors)) as span:
+                batch = run_processors(self.processors, batch, txn)
+                span.set_tag("messages", len(batch))
         if not batch:
             return
         if reject_failed:
             failed = next((m.error for m in batch if m.error is not None), None)
             if failed is not None:
                 raise RejectedMessage(failed)
-        self.output.write(batch, txn)
+        if root is None:
+            self.output.write(batch, txn)
+        else:
+            with self.tracer.span(f"output_{self.output_type}", parent=root, messages=len(batch)):
+                self.output.write(batch, txn)
         self.res.incr("output_sent", len(batch))
         self.res.timing("processing_seconds", time.monotonic() - started)
 
@@ -282,3 +323,19 @@ class StreamInstance:
 
     def __repr__(self) -> str:
         return f"StreamInstance({self.name!r}, key={self.key[:8]})"
+
+
+def _component_name(conf: Any) -> str:
+    """``{"kafka": {...}}`` -> ``kafka`` (Bento's ``label``/``processors`` keys aside)."""
+    if isinstance(conf, dict):
+        for name in conf:
+            if name not in ("label", "processors"):
+                return str(name)
+    return "unknown"
+
+
+def _position_tags(batch: list[Message]) -> dict[str, Any]:
+    pos = batch[0].position if batch else None
+    if pos is None:
+        return {}
+    return {"kafka.topic": pos.topic, "kafka.partition": pos.partition, "kafka.offset": pos.offset}

@@ -24,16 +24,29 @@ def record_to_message(record: Record) -> Message:
     return msg
 
 
-def event_id(record_partition: int, offset: int) -> str:
-    """The SSE ``id:`` of a record: ``partition-offset``."""
-    return f"{record_partition}-{offset}"
+def event_id(record_partition: int, offset: int, through: dict[int, int] | None = None) -> str:
+    """The SSE ``id:`` of a record: ``partition-offset`` (``"0-42"``).
+
+    With ``through`` (a topic of several partitions: the offset, per partition, up to which the
+    client has had everything meant for it when it gets this record) every partition is listed,
+    ``"0-42.1-17.2-5"``, so a client resuming with it continues each partition where it was
+    instead of only the record's own. Partitions with nothing read yet (-1) are left out.
+    """
+    if not through:
+        return f"{record_partition}-{offset}"
+    parts = {**through, record_partition: offset}
+    return ".".join(f"{p}-{o}" for p, o in sorted(parts.items()) if o >= 0)
 
 
-def parse_event_id(text: str | None) -> tuple[int, int] | None:
-    """``"3-41"`` -> (3, 41); anything else (absent, garbage) -> None."""
+def parse_event_id(text: str | None) -> dict[int, int] | None:
+    """``"3-41"`` -> {3: 41}, ``"0-42.1-17"`` -> {0: 42, 1: 17}: the last offset had, per
+    partition; anything else (absent, garbage) -> None."""
     if not text:
         return None
-    part, sep, off = text.strip().partition("-")
-    if not sep or not part.isdigit() or not off.isdigit():
-        return None
-    return int(part), int(off)
+    out: dict[int, int] = {}
+    for item in text.strip().split("."):
+        part, sep, off = item.partition("-")
+        if not sep or not part.isdigit() or not off.isdigit():
+            return None
+        out[int(part)] = int(off)
+    return out or None

@@ -203,3 +203,46 @@ def test_a_first_client_behind_the_topic_end_catches_up_then_rides_the_shared_re
     assert sub.get(0.3) is None
     sub.close()
     inst.release()
+
+
+def test_last_event_id_of_a_multi_partition_topic_resumes_every_partition(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    """The id names every partition, so a client resuming on another worker continues each one
+    where it was, even after the user's other client moved the committed offsets on."""
+    broker.create_topic("completed", 3)
+    out = json.loads(json.dumps(OUT))
+    out["input"]["kafka"]["commit_period"] = "50ms"
+    _, api1 = gateways(tmp_path, {"out": out})
+    _, api2 = gateways(tmp_path, {"out": out})
+    inst1 = api1.open("out", user("alice"))
+    leaving, staying = inst1.subscribe(), inst1.subscribe()
+
+    def produce(ns: range) -> None:
+        for n in ns:
+            broker.produce("completed", json.dumps({"user_id": "alice", "n": n}).encode(), partition=n % 3)
+
+    produce(range(3))
+    got = drain_sub(leaving, 3)
+    drain_sub(staying, 3)
+    leaving.close()
+    last = got[-1].event_id
+    assert len(last.split(".")) == 3, last  # e.g. "0-0.1-0.2-0"
+    produce(range(3, 6))
+    drain_sub(staying, 3)
+    ends = broker.end_offsets("completed")
+    wait_until(lambda: broker.committed("alice", "completed") == ends, "the other client's commits")
+    resumed = api2.open("out", user("alice")).subscribe(last)
+    rest = drain_sub(resumed, 3)
+    assert sorted(json.loads(d.content)["n"] for d in rest) == [3, 4, 5]
+    assert resumed.get(0.3) is None
+    resumed.close()
+    staying.close()
+
+
+def test_single_partition_event_ids_stay_partition_dash_offset(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    _, api = gateways(tmp_path, {"out": OUT})
+    sub = api.open("out", user("alice")).subscribe()
+    produce_for(broker, "alice", range(2))
+    assert [d.event_id for d in drain_sub(sub, 2)] == ["0-0", "0-1"]
+    sub.close()

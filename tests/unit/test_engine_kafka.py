@@ -141,3 +141,50 @@ def test_gets_of_two_users_alternating_on_one_worker_on_kafka(
             delivery.ack()
             got[who].append(json.loads(delivery.content)["n"])
     assert got == {alice: [0, 1, 2], bob: [0, 1, 2]}
+
+
+def test_many_new_users_connecting_at_once_share_catch_up_readers_on_kafka(
+    tmp_path: Any, gateways: Any, kafka: Any, kafka_bootstrap: str, unique_name: str
+) -> None:
+    """300 users with history in the topic (each user's group starts at the oldest record)
+    subscribe at once on one worker: every one gets exactly its own messages, old then new, in
+    order, while the worker holds a handful of broker readers instead of one per user."""
+    import gevent
+    from gevent.pool import Pool
+
+    from streams.engine.history import MAX_SCANS
+
+    topic = unique_name
+    users = [f"{unique_name}-u{i}" for i in range(300)]
+    pool = Pool(50)
+
+    def produce_round(n: int) -> None:
+        pool.map(lambda who: kafka.produce(topic, json.dumps({"user_id": who, "n": n}).encode()), users)
+
+    produce_round(0)
+    produce_round(1)
+    gw, api = gateways(tmp_path, {"out": out_stream(topic)}, kafka_brokers=(kafka_bootstrap,), client_queue=10)
+    instances = [api.open("out", {"request_data_user": who}) for who in users]
+    subs = pool.map(lambda inst: inst.subscribe(), instances)
+    got: dict[str, list[int]] = {who: [] for who in users}
+
+    def collect(who: str, sub: Any) -> None:
+        while len(got[who]) < 3:
+            d = sub.get(DEADLINE)
+            assert d is not None, sub.closed_reason
+            d.ack()
+            got[who].append(json.loads(d.content)["n"])
+
+    clients = [gevent.spawn(collect, who, sub) for who, sub in zip(users, subs)]
+    wait_until(lambda: all(len(v) >= 2 for v in got.values()) or any(c.dead for c in clients), "every user's history")
+    readers_during_catch_up = gw.broker().open_consumers()
+    produce_round(2)
+    for client in clients:
+        client.get(timeout=DEADLINE)
+    assert got == {who: [0, 1, 2] for who in users}
+    # The tap and at most MAX_SCANS catch-up scans: no broker reader per user.
+    assert readers_during_catch_up <= MAX_SCANS + 1
+    assert gw.broker().open_consumers() <= 1 + MAX_SCANS
+    for sub, inst in zip(subs, instances):
+        sub.close()
+        inst.release()
