@@ -104,3 +104,38 @@ def test_a_rejected_push_is_an_error_span_and_template_instances_share_the_trace
     failed = [s for s in roots if s["status"].get("code") == 2]
     assert len(failed) == 2 and all(attrs(s)["error"] is True for s in failed)
     assert len(collector.bodies) == 1  # one tracer for the stream, one flush at drain
+
+
+def test_a_hub_traces_each_record_it_processes_for_its_clients(
+    tmp_path: Any, gateways: Any, collector: _Collector
+) -> None:
+    from streams.brokers.embedded import EmbeddedBroker
+    from streams.engine.testing import DEADLINE
+
+    out = {
+        "input": {"kafka": {"topics": ["completed"], "consumer_group": "$tyk_context.request_data_user"}},
+        "pipeline": {
+            "processors": [{"mapping": 'root = if this.user_id != "$tyk_context.request_data_user" { deleted() }'}]
+        },
+        "output": {"http_server": {}},
+        "tracer": {"jaeger": {"collector_url": collector.url, "flush_interval": "1h"}},
+    }
+    gw, api = gateways(tmp_path, {"out": out})
+    inst = api.open("out", {"request_data_user": "alice"})
+    sub = inst.subscribe()
+    broker = EmbeddedBroker(str(tmp_path))
+    try:
+        for who in ("bob", "alice"):
+            broker.produce("completed", json.dumps({"user_id": who}).encode())
+    finally:
+        broker.close()
+    delivery = sub.get(DEADLINE)
+    assert delivery is not None and json.loads(delivery.content) == {"user_id": "alice"}
+    delivery.ack()
+    sub.close()
+    inst.release()
+    gw.drain(5.0)
+    roots = [s for s in collector.spans() if s["name"] == "input_kafka"]
+    assert sorted((attrs(s)["kafka.offset"], attrs(s)["messages"]) for s in roots) == [("0", "0"), ("1", "1")]
+    children = [s for s in collector.spans() if s["name"] == "processors"]
+    assert sorted(c["parentSpanId"] for c in children) == sorted(s["spanId"] for s in roots)
