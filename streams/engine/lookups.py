@@ -17,7 +17,7 @@ from typing import Any
 import gevent.event
 import gevent.lock
 
-from streams.brokers.base import Broker
+from streams.brokers.base import Broker, BrokerError
 
 CONCURRENCY = 4
 """Offset requests of one worker's hubs on their way at once (kafka-python pipelines five)."""
@@ -43,8 +43,12 @@ class SharedLookups:
         try:
             with self._slots:
                 got = call(topic)
-        except BaseException as exc:
+        except Exception as exc:
             flight.set_exception(exc)
+            raise
+        except BaseException:
+            # NOTE: the asking greenlet was killed; the others must not die with it.
+            flight.set_exception(BrokerError(f"offset look-up of {topic!r} interrupted"))
             raise
         else:
             flight.set(got)
