@@ -10,72 +10,9 @@ import json
 from typing import Any
 
 import gevent
-import pytest
 
-from streams.brokers.embedded import EmbeddedBroker
-from streams.engine.testing import DEADLINE, Gateways, read_topic, wait_until
-from streams.message import Message
-
-
-@pytest.fixture
-def gateways() -> Any:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Any:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
-
-
-def jmsg(value: Any) -> Message:
-    return Message(json.dumps(value).encode())
-
-
-def read_all(broker: EmbeddedBroker, topic: str) -> list[Any]:
-    return [json.loads(r.value) for r in read_topic(broker, topic)]
-
-
-ECHO = {"input": {"http_server": {"path": "/in"}}, "output": {"sync_response": {}}}
-
-
-OUT = {
-    "input": {
-        "kafka": {
-            "addresses": ["localhost:9093"],
-            "consumer_group": "$tyk_context.request_data_user",
-            "topics": ["completed"],
-        }
-    },
-    "pipeline": {
-        "processors": [{"mapping": 'root = if this.user_id != "$tyk_context.request_data_user" {\n  deleted()\n}\n'}]
-    },
-    "output": {"http_server": {"path": "/get-event"}},
-}
-
-
-def user(name: str) -> dict[str, str]:
-    return {"request_data_user": name}
-
-
-def pull(api: Any, who: str, timeout: float = 5.0, ack: bool = True) -> Any:
-    inst = api.open("out", user(who))
-    try:
-        delivery = inst.pull(timeout)
-    finally:
-        inst.release()
-    if delivery is not None and ack:
-        delivery.ack()
-    return delivery
-
-
-def produce_for(broker: Any, who: str, ns: range) -> None:
-    for i in ns:
-        broker.produce("completed", json.dumps({"user_id": who, "n": i}).encode())
-
+from streams.engine.testing import DEADLINE, wait_until
+from tests.unit.engine_helpers import OUT, produce_for, pull, user
 
 # --- broadcast to stream clients ----------------------------------------------------------------
 
