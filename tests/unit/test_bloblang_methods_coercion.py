@@ -11,6 +11,7 @@ import streams.bloblang.lib_coercion  # noqa: F401  (registers the methods)
 from streams.bloblang.errors import ExecError
 from streams.bloblang.registry import METHODS
 from streams.bloblang.values import NOTHING, Timestamp
+from tests.unit.bloblang_reference import assert_matches_benthos
 
 
 def call(name: str, target: Any, *args: Any) -> Any:
@@ -145,26 +146,7 @@ BENTHOS_CASES = [
 # Differential checks against Benthos itself (the Go reference built by tests/bloblang_ref): same
 # parse errors (with positions), same execution errors, same bytes out.
 
-@pytest.fixture(scope="module")
-def benthos() -> Any:
-    from tests.differential.ref import REF_BINARY, RefEvaluator
-
-    if not REF_BINARY.exists():
-        pytest.skip("the Benthos reference is not built (tests/bloblang_ref/build.sh)")
-    ref = RefEvaluator()
-    yield ref
-    ref.close()
-
-
-def _outcome(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in result.items() if k != "metadata"}
-
-
 @pytest.mark.parametrize("mapping, content", BENTHOS_CASES)
-def test_matches_benthos(benthos: Any, mapping: str, content: str) -> None:
-    from tests.differential.ref import run_ours
-
-    theirs = _outcome(benthos.run(mapping, content.encode()))
-    ours = _outcome(run_ours(mapping, content.encode()))
-    assert ours == theirs
+def test_matches_benthos(mapping: str, content: str) -> None:
+    assert_matches_benthos(mapping, content)
 

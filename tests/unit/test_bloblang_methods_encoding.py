@@ -14,6 +14,7 @@ from streams.bloblang.errors import ExecError
 from streams.bloblang.lib_encoding import fnv32, xxhash64
 from streams.bloblang.registry import METHODS
 from streams.bloblang.values import bytes_to_str
+from tests.unit.bloblang_reference import assert_matches_benthos
 
 
 def call(name: str, target: Any, *args: Any) -> Any:
@@ -311,29 +312,10 @@ BENTHOS_CASES = [
 # Differential checks against Benthos itself (the Go reference built by tests/bloblang_ref): same
 # parse errors (with positions), same execution errors, same bytes out.
 
-@pytest.fixture(scope="module")
-def benthos() -> Any:
-    from tests.differential.ref import REF_BINARY, RefEvaluator
-
-    if not REF_BINARY.exists():
-        pytest.skip("the Benthos reference is not built (tests/bloblang_ref/build.sh)")
-    ref = RefEvaluator()
-    yield ref
-    ref.close()
-
-
-def _outcome(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in result.items() if k != "metadata"}
-
-
 @pytest.mark.parametrize("mapping, content", BENTHOS_CASES)
-def test_matches_benthos(benthos: Any, mapping: str, content: str) -> None:
-    from tests.differential.ref import run_ours
-
+def test_matches_benthos(mapping: str, content: str) -> None:
     if any(name in mapping for name in ('"snappy"', '"lz4"', '"zstd"')):
         pytest.importorskip("cramjam")
 
-    theirs = _outcome(benthos.run(mapping, content.encode()))
-    ours = _outcome(run_ours(mapping, content.encode()))
-    assert ours == theirs
+    assert_matches_benthos(mapping, content)
 

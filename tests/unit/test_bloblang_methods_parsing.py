@@ -8,6 +8,7 @@ import pytest
 
 from streams import bloblang
 from streams.bloblang.lib_parsing import format_yaml_text, go_json_decode, yaml_resolve
+from tests.unit.bloblang_reference import run_mapping
 
 # (mapping, input, expected payload or None, expected error or None)
 CASES = [
@@ -67,22 +68,9 @@ CASES = [
 ]
 
 
-def run(mapping: str, payload: str) -> tuple[str | None, str | None]:
-    try:
-        m = bloblang.parse(mapping)
-    except bloblang.ParseError as exc:
-        return None, f"PARSE: {exc}"
-    try:
-        res = m.apply(payload.encode())
-    except bloblang.MappingError as exc:
-        return None, str(exc)
-    assert res is not None
-    return res.content.decode(), None
-
-
 @pytest.mark.parametrize("mapping, payload, output, error", CASES)
 def test_mapping_matches_benthos(mapping: str, payload: str, output: str | None, error: str | None) -> None:
-    assert run(mapping, payload) == (output, error)
+    assert run_mapping(mapping, payload) == (output, error)
 
 
 def test_parse_json_reads_only_the_first_document() -> None:
