@@ -53,7 +53,9 @@ class StreamEndpoint:
                 return route
             if not upgrade and route.kind in ("push",) and method in route.methods:
                 return route
-            if not upgrade and route.kind in ("pull", "stream") and method in ("GET", "HEAD"):
+            # NOTE: not HEAD: Falcon drops a HEAD reply's body without closing it, so a HEAD served
+            # like a GET would take the user's next message (or a subscription) and never settle it.
+            if not upgrade and route.kind in ("pull", "stream") and method == "GET":
                 return route
         if any(r.kind in WS_KINDS for r in self.routes) and not upgrade and method == "GET":
             raise falcon.HTTPBadRequest(description=f"{req.path} is a WebSocket endpoint: send an Upgrade request")

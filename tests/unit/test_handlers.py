@@ -144,3 +144,17 @@ def test_delivery_body_acks_only_after_the_chunk_was_taken():
     next(iterator)  # the server took the chunk but failed writing it: it closes without asking again
     body.close()
     assert lost.outcome == "nack"
+
+
+def test_head_on_an_output_path_takes_no_message(client):
+    # Falcon drops the body of a HEAD reply without closing it: a HEAD served like a GET would
+    # take the user's next message (or a stream subscription) and never settle it.
+    head = gevent.spawn(client.simulate_head, "/test/out")
+    gevent.sleep(0.1)
+    waiting = gevent.spawn(client.simulate_get, "/test/out")
+    gevent.sleep(0.1)
+    assert client.simulate_post("/test/in", body=b"kept").status_code == 200
+    resp = waiting.get(timeout=5)
+    assert resp.status_code == 200
+    assert resp.content == b"kept"
+    assert head.get(timeout=5).status_code == 405
