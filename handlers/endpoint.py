@@ -132,7 +132,7 @@ class StreamEndpoint:
         resp.set_header("Cache-Control", "no-cache")
         resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event through at once
         resp.stream = streaming.subscription_body(
-            subscription, instance, sse=sse, heartbeat=self.settings.sse_heartbeat
+            subscription, instance, sse=sse, heartbeat=self._heartbeat(route)
         )
 
     def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
@@ -140,9 +140,13 @@ class StreamEndpoint:
         websocket.serve_subscription(
             req.env["wsgi.websocket"],
             instance,
-            heartbeat=self.settings.sse_heartbeat,
-            binary=getattr(route, "ws_message_type", "text") == "binary",
+            heartbeat=self._heartbeat(route),
+            binary=route.ws_message_type == "binary",
         )
+
+    def _heartbeat(self, route: Any) -> float:
+        """The output's ``heartbeat``, or the gateway's ``STREAMS_SSE_HEARTBEAT`` when it is empty."""
+        return route.heartbeat or self.settings.sse_heartbeat
 
 
 def wants_event_stream(req: falcon.Request) -> bool:

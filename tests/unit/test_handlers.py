@@ -158,3 +158,25 @@ def test_head_on_an_output_path_takes_no_message(client):
     assert resp.status_code == 200
     assert resp.content == b"kept"
     assert head.get(timeout=5).status_code == 405
+
+
+def test_stream_heartbeat_follows_the_output_config(tmp_path):
+    streams = {
+        "beat": {
+            "input": {"http_server": {"path": "/in"}},
+            "output": {"http_server": {"stream_path": "/s", "stream_format": "event_source", "heartbeat": "50ms"}},
+        }
+    }
+    gateway, _ = make_gateway(str(tmp_path), streams, sse_heartbeat=30.0)
+    try:
+        app = create_app(gateway, gateway.settings)
+        body = app(falcon.testing.create_environ(path="/test/s"), lambda status, headers: None)
+        try:
+            chunks = iter(body)
+            assert next(chunks).startswith(b"retry:")
+            with gevent.Timeout(5):  # the output's 50ms, not the gateway's 30s
+                assert next(chunks) == b": keepalive\n\n"
+        finally:
+            body.close()
+    finally:
+        gateway.drain(5.0)
