@@ -1049,24 +1049,9 @@ class Parser:
             seq(ws_nl, term("else if"), spaces, must_be(q), ws_nl, must_be(char("{")), ws_nl, must_be(q), ws_nl, must_be(char("}")))
         )
         else_p = optional(seq(ws_nl, term("else"), ws_nl, must_be(char("{")), ws_nl, must_be(q), ws_nl, must_be(char("}"))))
-        v, j, e = if_p(p, i)
+        branches, otherwise, j, e = _if_chain(p, i, if_p, elif_p, else_p, 6)
         if e is not None:
             return (None, i, e)
-        branches = [(v[2], v[6])]
-        while True:
-            v, j2, e = elif_p(p, j)
-            if e is not None:
-                return (None, i, e)
-            if v is None:
-                j = j2
-                break
-            branches.append((v[3], v[7]))
-            j = j2
-        v, j2, e = else_p(p, j)
-        if e is not None:
-            return (None, i, e)
-        otherwise = v[5] if v is not None else None
-        j = j2
         return (self.at(N.IfExpr(branches=branches, otherwise=otherwise), i), j, None)
 
     def lambda_expr(self, p: Parser, i: int) -> R:
@@ -1341,25 +1326,11 @@ class Parser:
         if_p = seq(expect(term("if"), "assignment"), spaces, must_be(q), ws_nl, block)
         elif_p = optional(seq(ws_nl, term("else if"), spaces, must_be(q), ws_nl, block))
         else_p = optional(seq(ws_nl, term("else"), ws_nl, block))
-        v, j, e = if_p(p, i)
+        branches, otherwise, j, e = _if_chain(p, i, if_p, elif_p, else_p, 4)
         if e is not None:
             return (None, i, e)
-        branches = [(v[2], v[4])]
-        while True:
-            v, j2, e = elif_p(p, j)
-            if e is not None:
-                return (None, i, e)
-            if v is None:
-                j = j2
-                break
-            branches.append((v[3], v[5]))
-            j = j2
-        v, j2, e = else_p(p, j)
-        if e is not None:
-            return (None, i, e)
-        if v is not None:
-            branches.append((None, v[3]))
-        j = j2
+        if otherwise is not None:
+            branches.append((None, otherwise))
         return (self.at(N.IfStmt(branches=branches), i), j, None)
 
 
@@ -1375,6 +1346,29 @@ class _Fatal(Exception):
     def __init__(self, msg: str) -> None:
         super().__init__(msg)
         self.msg = msg
+
+
+def _if_chain(p: Parser, i: int, if_p: Callable, elif_p: Callable, else_p: Callable, body_at: int) -> tuple[list, Any, int, Any]:
+    """``if q {..} else if q {..} else {..}``: ``(branches, else body or None, end, error)``.
+
+    The three parsers are sequences shaped alike: ``if_p`` has the condition at 2 and the body at
+    ``body_at``; ``elif_p`` has one leading whitespace item more, ``else_p`` no condition."""
+    v, j, e = if_p(p, i)
+    if e is not None:
+        return ([], None, i, e)
+    branches = [(v[2], v[body_at])]
+    while True:
+        v, j2, e = elif_p(p, j)
+        if e is not None:
+            return ([], None, i, e)
+        j = j2
+        if v is None:
+            break
+        branches.append((v[3], v[body_at + 1]))
+    v, j, e = else_p(p, j)
+    if e is not None:
+        return ([], None, i, e)
+    return (branches, v[body_at - 1] if v is not None else None, j, None)
 
 
 def _zero(q: Callable, p: Parser, i: int) -> R:
