@@ -187,29 +187,31 @@ def _query_this(case: dict) -> Any:
     return runtime._UNSET
 
 
-def _mode_query(case: dict, src: str, mapping: Any) -> str | None:
+def _run_query(case: dict, src: str, as_string: bool) -> tuple[Any, str | None]:
+    """The query's result (text or value) for the case's batch, or the failure to report."""
     try:
         q = bloblang.parse_query(src, allow_impure=True)
     except bloblang.ParseError as exc:
-        return f"parse error: {exc}"
+        return None, f"parse error: {exc}"
     batch, index = build_batch(case)
+    execute = q.execute_to_string if as_string else q.execute
     try:
-        got = q.execute_to_string(batch, index, _query_this(case))
+        return execute(batch, index, _query_this(case)), None
     except bloblang.MappingError as exc:
-        return f"unexpected error: {exc}"
+        return None, f"unexpected error: {exc}"
+
+
+def _mode_query(case: dict, src: str, mapping: Any) -> str | None:
+    got, failure = _run_query(case, src, as_string=True)
+    if failure is not None:
+        return failure
     return None if got == case["output"] else f"output {got!r} != {case['output']!r}"
 
 
 def _mode_query_value(case: dict, src: str, mapping: Any) -> str | None:
-    try:
-        q = bloblang.parse_query(src, allow_impure=True)
-    except bloblang.ParseError as exc:
-        return f"parse error: {exc}"
-    batch, index = build_batch(case)
-    try:
-        got = q.execute(batch, index, _query_this(case))
-    except bloblang.MappingError as exc:
-        return f"unexpected error: {exc}"
+    got, failure = _run_query(case, src, as_string=False)
+    if failure is not None:
+        return failure
     want = _from_bytes_marker(case["output_value"])
     return None if same_value(got, want) else f"value {got!r} != {want!r}"
 
