@@ -7,23 +7,8 @@ from typing import Any
 
 import pytest
 
-from streams.brokers.embedded import EmbeddedBroker
 from streams.engine.durations import parse_duration
-from streams.engine.testing import Gateways, read_topic, wait_until
-
-
-@pytest.fixture
-def gateways() -> Any:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Any:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
+from streams.engine.testing import read_topic, wait_until
 
 
 def test_generate_makes_count_batches_of_batch_size(tmp_path: Any, gateways: Any, broker: Any) -> None:

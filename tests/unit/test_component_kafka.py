@@ -7,24 +7,9 @@ from typing import Any
 
 import pytest
 
-from streams.brokers.embedded import EmbeddedBroker
 from streams.engine import ConfigError
-from streams.engine.testing import Gateways, read_topic, wait_until
+from streams.engine.testing import read_topic, wait_until
 from streams.message import Message
-
-
-@pytest.fixture
-def gateways() -> Any:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Any:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
 
 
 def push_one(api: Any, msg: Message) -> Any:

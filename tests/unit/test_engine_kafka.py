@@ -10,16 +10,9 @@ from typing import Any
 import pytest
 
 from streams import brokers
-from streams.engine.testing import DEADLINE, Gateways, wait_until
+from streams.engine.testing import DEADLINE, wait_until
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def gateways() -> Any:
-    made = Gateways()
-    yield made
-    made.drain_all()
 
 
 @pytest.fixture

@@ -9,25 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from streams.brokers.embedded import EmbeddedBroker
-from streams.engine.testing import Gateways, read_topic
+from streams.engine.testing import read_topic
 from streams.message import Message
-
-
-@pytest.fixture
-def gateways() -> Any:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Any:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
 
 
 def jmsg(value: Any) -> Message:

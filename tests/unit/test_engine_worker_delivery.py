@@ -10,22 +10,7 @@ from typing import Any
 import pytest
 from gevent.pywsgi import WSGIServer
 
-from streams.brokers.embedded import EmbeddedBroker
-from streams.engine.testing import Gateways, wait_until
-
-
-@pytest.fixture
-def gateways() -> Any:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Any:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
+from streams.engine.testing import wait_until
 
 
 class Hook:
