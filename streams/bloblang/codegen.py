@@ -452,6 +452,23 @@ def failed_assignment(line: int, exc: Any, nested: bool = False) -> Any:
     return err
 
 
+def _load(gen: Generator, defs: list[ast.stmt]) -> dict[str, Any]:
+    """Compile the generated functions and run the module in its restricted globals (no
+    builtins: only the runtime helpers and this mapping's constants ``K`` and callables ``F``);
+    returns those globals, where the functions now are."""
+    module = ast.Module(body=defs, type_ignores=[])
+    ast.fix_missing_locations(module)
+    code = compile(module, gen.filename, "exec")
+    env: dict[str, Any] = {"__builtins__": {}}
+    env.update(runtime.HELPERS)
+    env["_doc_or_none"] = _doc_or_none
+    env["_no_meta"] = _no_meta
+    env["K"] = tuple(gen.consts)
+    env["F"] = tuple(gen.funcs)
+    exec(code, env)  # noqa: S102 - generated from our own AST, globals restricted above
+    return env
+
+
 def compile_program(prog: N.Program, filename: str) -> Compiled:
     gen = Generator(filename)
     top: list[tuple[int, str]] = []
@@ -466,16 +483,7 @@ def compile_program(prog: N.Program, filename: str) -> Compiled:
         for k, s in enumerate(mdef.statements):
             names.append((go_line_col(mdef.source, s.pos - mdef.pos)[0], gen.statement(s, _Scope("t"), k, f"M{mi}_")))
         map_entries[mname] = (CompiledMap(mname), names)
-    module = ast.Module(body=gen.defs, type_ignores=[])
-    ast.fix_missing_locations(module)
-    code = compile(module, filename, "exec")
-    env: dict[str, Any] = {"__builtins__": {}}
-    env.update(runtime.HELPERS)
-    env["_doc_or_none"] = _doc_or_none
-    env["_no_meta"] = _no_meta
-    env["K"] = tuple(gen.consts)
-    env["F"] = tuple(gen.funcs)
-    exec(code, env)  # noqa: S102 - generated from our own AST, globals restricted above
+    env = _load(gen, gen.defs)
     maps = {}
     for mname, (cm, names) in map_entries.items():
         cm.statements = [(line, env[fn]) for line, fn in names]
@@ -496,14 +504,4 @@ def compile_query(node: N.Node, filename: str) -> Callable[[runtime.Context], An
         decorator_list=[],
         returns=None,
     )
-    module = ast.Module(body=[gen.at(fn, node)], type_ignores=[])
-    ast.fix_missing_locations(module)
-    code = compile(module, filename, "exec")
-    env: dict[str, Any] = {"__builtins__": {}}
-    env.update(runtime.HELPERS)
-    env["_doc_or_none"] = _doc_or_none
-    env["_no_meta"] = _no_meta
-    env["K"] = tuple(gen.consts)
-    env["F"] = tuple(gen.funcs)
-    exec(code, env)  # noqa: S102
-    return env["Q"]
+    return _load(gen, [gen.at(fn, node)])["Q"]
