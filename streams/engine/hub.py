@@ -392,7 +392,9 @@ class BrokerHub:
         Last-Event-ID) and resume."""
         if self._feeding.pop(topic, None) is _TAPPED:
             self._tap(topic).detach(self)
-        for sub in list(self._subs):
+        # NOTE: the clients still catching up too: with no feed to merge into they would read
+        # privately for ever, each holding a catch-up slot.
+        for sub in list(self._subs | self._catching_up):
             sub.close("stream reader failed")
 
     def _offer_all(self, msg: Message, record: Record, key: Key) -> None:

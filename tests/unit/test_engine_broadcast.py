@@ -183,3 +183,21 @@ def test_single_partition_event_ids_stay_partition_dash_offset(tmp_path: Any, ga
     produce_for(broker, "alice", range(2))
     assert [d.event_id for d in drain_sub(sub, 2)] == ["0-0", "0-1"]
     sub.close()
+
+
+def test_a_failed_topic_reader_also_closes_clients_still_catching_up(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    # Without a feed to merge into, a resuming client would read privately forever, holding one of
+    # the worker's catch-up slots; closed, it reconnects with Last-Event-ID like the others.
+    _, api = gateways(tmp_path, {"out": OUT})
+    inst = api.open("out", user("alice"))
+    live = inst.subscribe()
+    produce_for(broker, "alice", range(3))
+    first = drain_sub(live, 1)
+    resuming = inst.subscribe(first[0].event_id)
+    inst.hub.tap_failed("completed")  # what the topic's reader does when it fails
+    assert live.closed_reason == "stream reader failed"
+    assert resuming.closed_reason == "stream reader failed"
+    wait_until(lambda: inst.clients == 0, "no client left on the hub")
+    inst.release()
