@@ -318,6 +318,12 @@ class _ProcessState:
             except Exception as exc:  # noqa: BLE001 -- every waiting caller hears about it
                 log.error("embedded broker: write of %d records and %d jobs failed: %s", len(produces), len(jobs), exc)
                 offsets, outcomes = exc, [exc] * len(jobs)
+            except BaseException:
+                # Killed by ``close`` mid-transaction: the callers of what it had taken off the
+                # queue would wait for ever (``write`` has no timeout).
+                for item in pending:
+                    item.result.set_exception(BrokerError("broker closed"))
+                raise
             for job, outcome in zip(jobs, outcomes):
                 if isinstance(outcome, Exception):
                     job.result.set_exception(outcome)

@@ -576,3 +576,15 @@ def test_a_file_that_is_not_a_database_is_a_broker_error(tmp_path: Path) -> None
     b = EmbeddedBroker(str(tmp_path))
     with pytest.raises(BrokerError):
         b.produce("t", b"x")
+
+
+def test_close_during_a_write_fails_its_caller_instead_of_leaving_it_waiting(tmp_path: Path) -> None:
+    thread_sleep = gevent.monkey.get_original("time", "sleep")
+    b = EmbeddedBroker(str(tmp_path))
+    b.create_topic("t")
+    state = b._local()
+    slow = gevent.spawn(state.write, lambda conn: thread_sleep(0.3))  # e.g. a commit waiting on fsync
+    gevent.sleep(0.05)  # now on the write thread
+    b.close()
+    with pytest.raises(BrokerError):
+        slow.get(timeout=5)
