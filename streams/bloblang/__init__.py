@@ -134,9 +134,7 @@ class Mapping:
 
     # -- running ---------------------------------------------------------------------------
     def _context(self, batch: list, index: int, meta: dict | None, root: Any, doc: Any = runtime._UNSET) -> runtime.Context:
-        ctx = runtime.Context(batch, index, meta=meta, root=root, doc=doc, settings=self._settings)
-        ctx.maps = self._compiled.maps  # type: ignore[assignment]
-        return ctx
+        return runtime.Context(batch, index, meta=meta, root=root, doc=doc, settings=self._settings, maps=self._compiled.maps)
 
     def _run(self, ctx: runtime.Context) -> None:
         for line, fn in self._compiled.statements:
@@ -215,7 +213,6 @@ class Mapping:
         """Run against a plain value and return the root as is (``NOTHING``/``DELETE`` included),
         as a named map or the ``bloblang`` method does. Raises ``ExecError``."""
         ctx = self._context([], 0, None, NOTHING, value)
-        ctx.vars = {}
         for line, fn in self._compiled.statements:
             try:
                 fn(ctx, None)
@@ -229,7 +226,6 @@ class Mapping:
         """Run against a plain value (Benthos's ``Query``/``Overlay``): ``this`` is ``value``,
         no message or metadata. Raises ``MappingError`` (``root was deleted`` when deleted)."""
         ctx = self._context([], 0, None, clone(overlay), value)
-        ctx.vars = {}
         for line, fn in self._compiled.statements:
             try:
                 fn(ctx, None)
@@ -275,7 +271,6 @@ class Query:
         if meta is None and msg is not None:
             meta = dict(msg.metadata)
         ctx = runtime.Context(batch, index, meta=meta, root=NOTHING, doc=value, settings=self._settings)
-        ctx.vars = {}
         try:
             return self._fn(ctx)
         except RecursionError:
@@ -320,13 +315,14 @@ class Interpolation:
             index = 0
         target = batch[index] if 0 <= index < len(batch) else None
         meta = target.metadata if target is not None else None
+        # PERF: one context for all the parts, so the document is parsed at most once a render
+        # (queries cannot assign, so the parts cannot see each other through it).
+        ctx = runtime.Context(batch, index, meta=meta, root=NOTHING)
         out = []
         for p in self._parts:
             if isinstance(p, str):
                 out.append(p)
                 continue
-            ctx = runtime.Context(batch, index, meta=meta, root=NOTHING)
-            ctx.vars = {}
             try:
                 out.append(to_string(p(ctx)))
             except ExecError as exc:

@@ -46,8 +46,7 @@ def render(result: Any, pretty: bool) -> str:
 def run_line(m: bloblang.Mapping, line: bytes, raw: bool, pretty: bool) -> str:
     """One input line through the mapping: the printed text, or raises ``MappingError``."""
     msg = Message(line)
-    ctx = runtime.Context([msg], 0, meta=msg.metadata, root=NOTHING, doc=line if raw else runtime._UNSET)
-    ctx.maps = m._compiled.maps  # type: ignore[assignment]
+    ctx = m._context([msg], 0, msg.metadata, NOTHING, line if raw else runtime._UNSET)
     m._run(ctx)
     result = ctx.root
     if result is DELETE:

@@ -9,7 +9,8 @@ library callables of its own mapping: no builtins. Everything here works on the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from streams.bloblang.errors import ExecError, NoContextError
@@ -35,6 +36,7 @@ MAX_MAP_STACKS = 5000
 """Benthos's limit on nested ``apply`` calls (unbounded recursion fails cleanly)."""
 
 _UNSET: Any = object()
+_NO_MAPS: Mapping[str, Callable] = MappingProxyType({})
 
 
 class Context:
@@ -56,13 +58,14 @@ class Context:
         root: Any = NOTHING,
         doc: Any = _UNSET,
         settings: Any = None,
+        maps: Mapping[str, Callable] | None = None,
     ) -> None:
         self.batch = batch
         self.index = index
         self.meta = meta
         self.root = root
         self.vars: dict[str, Any] = {}
-        self.maps: dict[str, Callable] = {}
+        self.maps: Mapping[str, Callable] = _NO_MAPS if maps is None else maps
         self.depth = 0
         self._doc = doc
         self._doc_err: str | None = None
@@ -684,8 +687,6 @@ def from_all(ctx: Context, fn: Callable[[Context], Any]) -> list:
 
 def apply_map(ctx: Context, target: Any, name: Any) -> Any:
     """``x.apply("name")``: run a named map with ``this`` = x, fresh root and variables."""
-    if ctx.maps is None:
-        raise ExecError("no maps were found")
     fn = ctx.maps.get(name)
     if fn is None:
         raise ExecError(f"map {name} was not found")
