@@ -15,7 +15,9 @@ the verb and on whether the request is a WebSocket upgrade:
 
 from __future__ import annotations
 
+import email.policy
 import logging
+from email.parser import BytesParser
 from typing import Any
 
 import falcon
@@ -79,9 +81,14 @@ class StreamEndpoint:
     # -- input side -------------------------------------------------------------------------
     def _push(self, req: falcon.Request, resp: falcon.Response, route: Any, params: dict[str, str]) -> None:
         body = read_body(req, self.settings.max_body_bytes)
+        parts = multipart_parts(req.content_type, body)
         instance = route.api.open(route.stream, variables_for(req, body, self.settings, req.path))
         try:
-            result = instance.push(Message(body, message_metadata(req, params)), route.timeout)
+            meta = message_metadata(req, params)
+            if parts is None:
+                result = instance.push(Message(body, meta), route.timeout)
+            else:
+                result = instance.push_batch([Message(part, meta) for part in parts], route.timeout)
         finally:
             instance.release()
         resp.status = falcon.code_to_http_status(result.status)
@@ -173,6 +180,20 @@ def read_body(req: falcon.Request, limit: int) -> bytes:
     if len(body) > limit:
         raise falcon.HTTPContentTooLarge(description=f"request body is over the {limit} byte limit")
     return body
+
+
+def multipart_parts(content_type: str | None, body: bytes) -> list[bytes] | None:
+    """The parts of a ``multipart/*`` body, one message each as in Bento's ``http_server``
+    (the request's metadata goes on every part); None for any other body. 400 when the body does
+    not hold the parts its Content-Type announces."""
+    if not (content_type or "").lower().startswith("multipart/"):
+        return None
+    head = b"Content-Type: " + (content_type or "").encode("latin-1", "replace") + b"\r\n\r\n"
+    parsed = BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    parts = list(parsed.iter_parts()) if parsed.is_multipart() else []
+    if not parts or parsed.defects:
+        raise falcon.HTTPBadRequest(description="unreadable multipart body: no parts or no boundary")
+    return [part.get_payload(decode=True) or b"" for part in parts]
 
 
 def message_metadata(req: falcon.Request, params: dict[str, str]) -> dict[str, Any]:

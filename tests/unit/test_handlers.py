@@ -180,3 +180,23 @@ def test_stream_heartbeat_follows_the_output_config(tmp_path):
             body.close()
     finally:
         gateway.drain(5.0)
+
+
+def test_a_multipart_push_is_a_batch_of_its_parts(tmp_path):
+    streams = {"batch": {"input": {"http_server": {"path": "/b"}}, "output": {"sync_response": {}}}}
+    gateway, _ = make_gateway(str(tmp_path), streams)
+    try:
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        body = b"--xyz\r\nContent-Type: text/plain\r\n\r\nfirst\r\n--xyz\r\n\r\nsecond\r\n--xyz--\r\n"
+        resp = client.simulate_post(
+            "/test/b", body=body, headers={"Content-Type": "multipart/mixed; boundary=xyz"}
+        )
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["Content-Type"].startswith("multipart/mixed; boundary=")
+        boundary = resp.headers["Content-Type"].split("boundary=")[1].encode()
+        parts = [p for p in resp.content.split(b"--" + boundary) if p.strip(b"-\r\n")]
+        assert [p.split(b"\r\n\r\n", 1)[1].rstrip(b"\r\n") for p in parts] == [b"first", b"second"]
+        broken = client.simulate_post("/test/b", body=body, headers={"Content-Type": "multipart/mixed"})
+        assert broken.status_code == 400
+    finally:
+        gateway.drain(5.0)
