@@ -433,10 +433,6 @@ class CompiledMap:
         return ctx.root
 
 
-class FailedAssignment(Exception):
-    pass
-
-
 def failed_assignment(line: int, exc: Any, nested: bool = False) -> Any:
     """Go's ``failedAssignmentErr``: inside maps an inner failed assignment is kept as is."""
     from streams.bloblang.errors import ExecError

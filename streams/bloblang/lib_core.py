@@ -70,13 +70,6 @@ def throw(ctx: Context, why: str) -> Any:
 # Message information
 
 
-def _message(ctx: Context) -> Any:
-    msg = ctx.message
-    if msg is None:
-        raise ExecError("message is empty")
-    return msg
-
-
 @function("content")
 def content(ctx: Context) -> bytes:
     msg = ctx.message

@@ -292,10 +292,6 @@ def parse_timestamp_strptime(target: Any, format: str) -> str:
     return timefmt.format_rfc3339nano(_ts_strptime(target, format))
 
 
-def _in_zone(ts: Timestamp, tz: str | None) -> Timestamp:
-    return Timestamp(ts.ns, _location(tz)) if tz is not None else ts
-
-
 _FORMAT_PARAMS = (
     Param("format", "string", default=timefmt.RFC3339_NANO),
     Param("tz", "string", default=None, nullable=True),

@@ -138,14 +138,6 @@ def fail(src: str, err: _PErr, *, mode: str = "position") -> ParseError:
 R = tuple
 
 
-def _ok(payload: Any, pos: int) -> R:
-    return (payload, pos, None)
-
-
-def _fail(err: _PErr, pos: int) -> R:
-    return (None, pos, err)
-
-
 def char(c: str) -> Callable:
     def f(p: Parser, i: int) -> R:
         if i < p.n and p.s[i] == c:
@@ -254,16 +246,6 @@ def discard(q: Callable) -> Callable:
     return f
 
 
-def discard_all(q: Callable) -> Callable:
-    def f(p: Parser, i: int) -> R:
-        v, j, e = q(p, i)
-        while e is None:
-            v, j, e = q(p, j)
-        return (None, j, None)
-
-    return f
-
-
 def must_be(q: Callable) -> Callable:
     def f(p: Parser, i: int) -> R:
         res = q(p, i)
@@ -284,22 +266,6 @@ def expect(q: Callable, *expected: str) -> Callable:
         if e is not None and e.msg is None:
             e.expected = list(exp)
         return res
-
-    return f
-
-
-def until_fail(q: Callable) -> Callable:
-    def f(p: Parser, i: int) -> R:
-        v, j, e = q(p, i)
-        if e is not None:
-            return (None, j, e)
-        out = [v]
-        while True:
-            v, j2, e = q(p, j)
-            if e is not None:
-                return (out, j2, None)
-            out.append(v)
-            j = j2
 
     return f
 

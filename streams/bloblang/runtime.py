@@ -445,10 +445,6 @@ def to_bool(value: Any) -> bool:
     return get_bool(value)
 
 
-def is_nullish(value: Any) -> bool:
-    return value is None or value is DELETE or value is NOTHING
-
-
 def coalesce(left: Callable[[], Any], right: Callable[[], Any]) -> Any:
     """``a | b``: ``a`` unless it fails or is null."""
     try:

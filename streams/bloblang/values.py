@@ -152,11 +152,6 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def is_null(value: Any) -> bool:
-    """IIsNull: null, Delete and Nothing all count as null."""
-    return value is None or value is DELETE or value is NOTHING
-
-
 # --------------------------------------------------------------------------------------------
 # Errors about value types
 
