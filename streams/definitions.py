@@ -328,7 +328,11 @@ def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None
         checker.problems.append(Problem(checker.file, 1, "", "the document must be a mapping (an OpenAPI object)"))
         return None
     if node is not None:
-        _record_lines(node, (), checker)
+        try:
+            _record_lines(node, (), checker, set())
+        except _EndlessDocument as err:
+            checker.problems.append(Problem(checker.file, err.line, "", err.message))
+            return None
     return data
 
 
@@ -344,8 +348,27 @@ def _parse_json(text: str, checker: _Checker) -> dict[str, Any] | None:
     return data
 
 
-def _record_lines(node: yaml.Node, path: Path, checker: _Checker) -> None:
+MAX_DOCUMENT_PATHS = 100_000
+"""Values a definition may hold once YAML aliases are expanded (a real one holds hundreds)."""
+
+
+class _EndlessDocument(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        self.message = message
+
+
+def _record_lines(node: yaml.Node, path: Path, checker: _Checker, inside: set[int]) -> None:
+    """Raises ``_EndlessDocument`` for aliases every later walk of the document would get lost
+    in: one inside its own anchor (``a: &x [*x]``, ``inside`` holds the collections on the way
+    here) or nested ones expanding to more than ``MAX_DOCUMENT_PATHS`` values."""
     checker.lines.setdefault(path, node.start_mark.line + 1)
+    if len(checker.lines) > MAX_DOCUMENT_PATHS:
+        raise _EndlessDocument(node.start_mark.line + 1, f"YAML aliases expand to more than {MAX_DOCUMENT_PATHS} values")
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        if id(node) in inside:
+            raise _EndlessDocument(node.start_mark.line + 1, "a YAML alias refers to its own anchor")
+        inside = inside | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -362,10 +385,10 @@ def _record_lines(node: yaml.Node, path: Path, checker: _Checker) -> None:
             checker.lines[sub] = key_node.start_mark.line + 1
             if isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">"):
                 checker.block_scalars.add(sub)
-            _record_lines(value_node, sub, checker)
+            _record_lines(value_node, sub, checker, inside)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record_lines(item, path + (i,), checker)
+            _record_lines(item, path + (i,), checker, inside)
 
 
 # --- the API document -------------------------------------------------------------------------

@@ -331,6 +331,19 @@ def test_not_a_mapping(tmp_path: Path) -> None:
     assert api is None and problems[0].message.startswith("the document must be a mapping")
 
 
+def test_endless_yaml_aliases_are_problems_not_crashes(tmp_path: Path) -> None:
+    # An alias inside its own anchor is a document without end; nested aliases can expand to
+    # billions of values. Either used to take the whole directory (every API) down at load.
+    api, problems = load_file(_write(tmp_path, "self.yaml", "a: &x [*x]\n"))
+    assert api is None and [p.message for p in problems] == ["a YAML alias refers to its own anchor"]
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    api, problems = load_file(_write(tmp_path, "laughs.yaml", "\n".join(lines) + "\n"))
+    assert api is None and [p.message for p in problems] == [
+        f"YAML aliases expand to more than {definitions.MAX_DOCUMENT_PATHS} values"
+    ]
+
+
 # --- directories ----------------------------------------------------------------------------
 
 
