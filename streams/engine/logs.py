@@ -24,6 +24,11 @@ class StreamLog:
     def bind(self, **fields: Any) -> StreamLog:
         return StreamLog(**{**self.fields, **fields})
 
+    @staticmethod
+    def enabled_for(level: int) -> bool:
+        """False when a line at ``level`` would be dropped: callers skip building it."""
+        return _logger.isEnabledFor(level)
+
     def _log(self, level: int, msg: str, exc_info: bool, fields: dict[str, Any]) -> None:
         if not _logger.isEnabledFor(level):
             return
