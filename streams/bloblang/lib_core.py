@@ -300,14 +300,9 @@ def _range_check(start: int, stop: int, step: int) -> None:
 
 @function("range", Param("start", "int"), Param("stop", "int"), Param("step", "int", default=1), check=_range_check)
 def range_(ctx: Context, start: int, stop: int, step: int) -> list:
-    if step == 0:
-        raise ExecError("step must be greater than or less than 0")
-    if step < 0:
-        if stop > start:
-            raise ExecError(f"with negative step arg stop ({stop}) must be <= start ({start})")
-    elif start >= stop:
-        raise ExecError(f"with positive step arg start ({start}) must be < stop ({stop})")
-    n = (stop - start) // step  # both checks above make this Go's truncating division
+    # NOTE: the parse-time check only covers literal arguments; dynamic ones are checked here.
+    _range_check(start, stop, step)
+    n = (stop - start) // step  # the check makes this Go's truncating division
     if n > _RANGE_LIMIT:
         raise ExecError(f"range of {n} elements exceeds the limit of {_RANGE_LIMIT}")
     return [start + step * i for i in range(n)]
