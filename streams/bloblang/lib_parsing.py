@@ -30,157 +30,14 @@ from .values import (
     bytes_to_str,
     format_float_g,
     get_string,
+    go_json_scan,
     go_quote,
-    go_quote_char,
     to_json,
     type_error,
 )
 
 # =============================================================================================
 # JSON
-
-
-class _JsonSyntax(Exception):
-    pass
-
-
-class _JsonCheck:
-    """A validator that walks the text like Go's JSON scanner to name the first error the way
-    Go does (``invalid character '}' after object key``, ``unexpected EOF``)."""
-
-    def __init__(self, text: str) -> None:
-        self.s = text
-        self.i = 0
-
-    def err(self, context: str) -> _JsonSyntax:
-        if self.i >= len(self.s):
-            return _JsonSyntax("unexpected EOF")
-        return _JsonSyntax(f"invalid character {go_quote_char(self.s[self.i])} {context}")
-
-    def ws(self) -> None:
-        s, i = self.s, self.i
-        while i < len(s) and s[i] in " \t\r\n":
-            i += 1
-        self.i = i
-
-    def peek(self) -> str:
-        return self.s[self.i] if self.i < len(self.s) else ""
-
-    def value(self) -> None:
-        self.ws()
-        c = self.peek()
-        if c == "{":
-            self.i += 1
-            self.ws()
-            if self.peek() == "}":
-                self.i += 1
-                return
-            while True:
-                self.ws()
-                if self.peek() != '"':
-                    raise self.err("looking for beginning of object key string")
-                self.string()
-                self.ws()
-                if self.peek() != ":":
-                    raise self.err("after object key")
-                self.i += 1
-                self.value()
-                self.ws()
-                c = self.peek()
-                if c == ",":
-                    self.i += 1
-                    continue
-                if c == "}":
-                    self.i += 1
-                    return
-                raise self.err("after object key:value pair")
-        if c == "[":
-            self.i += 1
-            self.ws()
-            if self.peek() == "]":
-                self.i += 1
-                return
-            while True:
-                self.value()
-                self.ws()
-                c = self.peek()
-                if c == ",":
-                    self.i += 1
-                    continue
-                if c == "]":
-                    self.i += 1
-                    return
-                raise self.err("after array element")
-        if c == '"':
-            self.string()
-            return
-        if c == "-" or "0" <= c <= "9" and c:
-            self.number()
-            return
-        for word in ("true", "false", "null"):
-            if c == word[0]:
-                self.i += 1
-                for expect in word[1:]:
-                    if self.peek() != expect:
-                        raise self.err(f"in literal {word} (expecting {go_quote_char(expect)})")
-                    self.i += 1
-                return
-        raise self.err("looking for beginning of value")
-
-    def string(self) -> None:
-        self.i += 1
-        s = self.s
-        while True:
-            if self.i >= len(s):
-                raise _JsonSyntax("unexpected EOF")
-            c = s[self.i]
-            if c == '"':
-                self.i += 1
-                return
-            if c == "\\":
-                self.i += 1
-                e = self.peek()
-                if e and e in 'bfnrt\\/"':
-                    self.i += 1
-                elif e == "u":
-                    self.i += 1
-                    for _ in range(4):
-                        h = self.peek()
-                        if not h or h not in "0123456789abcdefABCDEF":
-                            raise self.err("in \\u hexadecimal character escape")
-                        self.i += 1
-                else:
-                    raise self.err("in string escape code")
-            elif c < " ":
-                raise self.err("in string literal")
-            else:
-                self.i += 1
-
-    def digits(self) -> int:
-        start = self.i
-        while "0" <= self.peek() <= "9" and self.peek():
-            self.i += 1
-        return self.i - start
-
-    def number(self) -> None:
-        if self.peek() == "-":
-            self.i += 1
-            if not ("0" <= self.peek() <= "9" and self.peek()):
-                raise self.err("in numeric literal")
-        if self.peek() == "0":
-            self.i += 1
-        else:
-            self.digits()
-        if self.peek() == ".":
-            self.i += 1
-            if not self.digits():
-                raise self.err("after decimal point in numeric literal")
-        if self.peek() in ("e", "E") and self.peek():
-            self.i += 1
-            if self.peek() in ("+", "-") and self.peek():
-                self.i += 1
-            if not self.digits():
-                raise self.err("in exponent of numeric literal")
 
 
 def _float_or_number(text: str) -> Any:
@@ -198,18 +55,15 @@ def go_json_decode(data: str, use_number: bool = False) -> Any:
     """``json.NewDecoder(...).Decode``: the first JSON value of ``data`` (trailing text is left
     unread, as Go's decoder does). Numbers are float64, or with ``use_number`` ints that fit
     int64 and otherwise ``JsonFloat`` keeping their text. Raises ``ValueError`` with Go's text."""
-    check = _JsonCheck(data)
-    check.ws()
-    if check.i >= len(data):
+    start = len(data) - len(data.lstrip(" \t\r\n"))
+    if start >= len(data):
         raise ValueError("EOF")
-    try:
-        check.value()
-    except _JsonSyntax as exc:
-        raise ValueError(str(exc)) from None
+    error, end = go_json_scan(data)
+    if error is not None:
+        raise ValueError(error)
     import json
 
-    start = len(data) - len(data.lstrip(" \t\r\n"))
-    text = data[start:check.i]
+    text = data[start:end]
     if use_number:
         decoder = json.JSONDecoder(parse_float=JsonFloat, parse_int=_use_number_int)
     else:

@@ -247,9 +247,15 @@ _LITERALS = {"t": "true", "f": "false", "n": "null"}
 
 
 def _go_scan_error(text: str) -> str | None:
-    """A small port of the state machine of Go's JSON scanner: the syntax error message for
-    the first value in ``text`` (``unexpected EOF`` when it is cut short), None when that value
-    is complete."""
+    """The syntax error message for the first value in ``text`` (``unexpected EOF`` when it is
+    cut short), None when that value is complete."""
+    return go_json_scan(text)[0]
+
+
+def go_json_scan(text: str) -> tuple[str | None, int]:
+    """A small port of the state machine of Go's JSON scanner over the first value in ``text``:
+    ``(None, end of that value)`` when it is complete, else ``(Go's syntax error message,
+    where scanning stopped)`` (``unexpected EOF`` when it is cut short)."""
     i, n = 0, len(text)
     stack: list[str] = []  # "{k" object key, "{v" object value, "[" array
 
@@ -265,23 +271,23 @@ def _go_scan_error(text: str) -> str | None:
     while True:
         # begin value
         if i >= n:
-            return "unexpected EOF"
+            return "unexpected EOF", i
         c = text[i]
         if c == "{":
             i = ws(i + 1)
             if i >= n:
-                return "unexpected EOF"
+                return "unexpected EOF", i
             if text[i] == "}":
                 i += 1
             else:
                 if text[i] != '"':
-                    return bad(i, "looking for beginning of object key string")
+                    return bad(i, "looking for beginning of object key string"), i
                 stack.append("{k")
                 continue
         elif c == "[":
             i = ws(i + 1)
             if i >= n:
-                return "unexpected EOF"
+                return "unexpected EOF", i
             if text[i] == "]":
                 i += 1
             else:
@@ -291,7 +297,7 @@ def _go_scan_error(text: str) -> str | None:
             i += 1
             while True:
                 if i >= n:
-                    return "unexpected EOF"
+                    return "unexpected EOF", i
                 ch = text[i]
                 if ch == '"':
                     i += 1
@@ -299,7 +305,7 @@ def _go_scan_error(text: str) -> str | None:
                 if ch == "\\":
                     i += 1
                     if i >= n:
-                        return "unexpected EOF"
+                        return "unexpected EOF", i
                     e = text[i]
                     if e in 'btnfr"\\/':
                         i += 1
@@ -307,23 +313,23 @@ def _go_scan_error(text: str) -> str | None:
                         i += 1
                         for _ in range(4):
                             if i >= n:
-                                return "unexpected EOF"
+                                return "unexpected EOF", i
                             if text[i] not in "0123456789abcdefABCDEF":
-                                return bad(i, "in \\u hexadecimal character escape")
+                                return bad(i, "in \\u hexadecimal character escape"), i
                             i += 1
                     else:
-                        return bad(i, "in string escape code")
+                        return bad(i, "in string escape code"), i
                 elif ord(ch) < 0x20:
-                    return bad(i, "in string literal")
+                    return bad(i, "in string literal"), i
                 else:
                     i += 1
         elif c == "-" or c.isdigit() and c in "0123456789":
             if c == "-":
                 i += 1
                 if i >= n:
-                    return "unexpected EOF"
+                    return "unexpected EOF", i
                 if text[i] not in "0123456789":
-                    return bad(i, "in numeric literal")
+                    return bad(i, "in numeric literal"), i
             if text[i] == "0":
                 i += 1
             else:
@@ -332,9 +338,9 @@ def _go_scan_error(text: str) -> str | None:
             if i < n and text[i] == ".":
                 i += 1
                 if i >= n:
-                    return "unexpected EOF"
+                    return "unexpected EOF", i
                 if text[i] not in "0123456789":
-                    return bad(i, "after decimal point in numeric literal")
+                    return bad(i, "after decimal point in numeric literal"), i
                 while i < n and text[i] in "0123456789":
                     i += 1
             if i < n and text[i] in "eE":
@@ -342,35 +348,35 @@ def _go_scan_error(text: str) -> str | None:
                 if i < n and text[i] in "+-":
                     i += 1
                 if i >= n:
-                    return "unexpected EOF"
+                    return "unexpected EOF", i
                 if text[i] not in "0123456789":
-                    return bad(i, "in exponent of numeric literal")
+                    return bad(i, "in exponent of numeric literal"), i
                 while i < n and text[i] in "0123456789":
                     i += 1
             if not stack and i >= n:
-                return None  # a complete top-level number: the error is elsewhere
+                return None, i  # a complete top-level number: the error is elsewhere
         elif c in _LITERALS:
             word = _LITERALS[c]
             for k in range(1, len(word)):
                 if i + k >= n:
-                    return "unexpected EOF"
+                    return "unexpected EOF", i
                 if text[i + k] != word[k]:
-                    return bad(i + k, f"in literal {word} (expecting {go_quote_char(word[k])})")
+                    return bad(i + k, f"in literal {word} (expecting {go_quote_char(word[k])})"), i
             i += len(word)
         else:
-            return bad(i, "looking for beginning of value")
+            return bad(i, "looking for beginning of value"), i
         # end of a value: pop containers as they close
         while True:
             if not stack:
-                return None  # the first value is complete
+                return None, i  # the first value is complete
             i = ws(i)
             if i >= n:
-                return "unexpected EOF"
+                return "unexpected EOF", i
             top = stack[-1]
             ch = text[i]
             if top == "{k":
                 if ch != ":":
-                    return bad(i, "after object key")
+                    return bad(i, "after object key"), i
                 stack[-1] = "{v"
                 i = ws(i + 1)
                 break
@@ -378,16 +384,16 @@ def _go_scan_error(text: str) -> str | None:
                 if ch == ",":
                     i = ws(i + 1)
                     if i >= n:
-                        return "unexpected EOF"
+                        return "unexpected EOF", i
                     if text[i] != '"':
-                        return bad(i, "looking for beginning of object key string")
+                        return bad(i, "looking for beginning of object key string"), i
                     stack[-1] = "{k"
                     break
                 if ch == "}":
                     stack.pop()
                     i += 1
                     continue
-                return bad(i, "after object key:value pair")
+                return bad(i, "after object key:value pair"), i
             if ch == ",":
                 i = ws(i + 1)
                 break
@@ -395,7 +401,7 @@ def _go_scan_error(text: str) -> str | None:
                 stack.pop()
                 i += 1
                 continue
-            return bad(i, "after array element")
+            return bad(i, "after array element"), i
 
 
 def go_quote_char(ch: str) -> str:
