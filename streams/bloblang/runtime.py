@@ -164,7 +164,13 @@ def get_path(value: Any, path: tuple[str, ...]) -> Any:
 
 def this_path(ctx: Context, path: tuple[str, ...]) -> Any:
     """``this.a.b`` at the top level: the lazily parsed document."""
-    return get_path(ctx.doc(slice_to_dot_path(path)), path) if path else ctx.doc("")
+    if not path:
+        return ctx.doc("")
+    d = ctx._doc
+    if d is _UNSET or d is _NO_DOC:
+        # PERF: the dot path is only for the error; a parsed document needs no string work.
+        d = ctx.doc(slice_to_dot_path(path))
+    return get_path(d, path)
 
 
 def root_path(ctx: Context, path: tuple[str, ...]) -> Any:
