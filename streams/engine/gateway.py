@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
+import gevent.event
 import gevent.lock
 
 from streams import context
@@ -83,7 +84,8 @@ class Api:
         # (stream, variable values) -> instance key: skips substitution and hashing on the hot path
         self._keys: dict[tuple[str, tuple[str, ...]], str] = {}
         self._instances: dict[str, dict[str, StreamInstance]] = {s: {} for s in streams}
-        self._create_lock = gevent.lock.Semaphore()
+        self._building: dict[str, gevent.event.AsyncResult] = {}  # instance key -> its build
+        self._telemetry_lock = gevent.lock.Semaphore()
         self._telemetry: dict[str, Any] = {}  # stream -> StreamTelemetry (or None when it failed)
 
     def is_template(self, stream: str) -> bool:
@@ -117,14 +119,31 @@ class Api:
             return instance
         if self.gateway.draining:
             raise Draining("this worker is shutting down; retry (another worker will serve it)")
-        with self._create_lock:
-            instance = table.get(key)
-            if instance is None or instance.closed:
+        # NOTE: one build per instance key at a time, not one per API: a build may wait for the
+        # broker (offsets, the consumer group), and one user's slow start must not hold up
+        # every other user's first request.
+        building = self._building.get(key)
+        if building is not None:
+            return building.get()
+        building = self._building[key] = gevent.event.AsyncResult()
+        try:
+            with self._telemetry_lock:
                 telemetry = self._start_telemetry(stream, conf)
-                tracer = telemetry.tracer if telemetry is not None else None
-                instance = self.gateway.build_instance(self, stream, conf, key, tracer=tracer)
-                table[key] = instance
-                instance.start()
+            tracer = telemetry.tracer if telemetry is not None else None
+            instance = self.gateway.build_instance(self, stream, conf, key, tracer=tracer)
+            table[key] = instance
+            instance.start()
+        except Exception as exc:
+            building.set_exception(exc)
+            raise
+        except BaseException:
+            # The building greenlet was killed; the ones waiting for it must not die with it.
+            building.set_exception(Draining("the stream instance was not started; retry"))
+            raise
+        else:
+            building.set(instance)
+        finally:
+            del self._building[key]
         return instance
 
     def _values(self, stream: str, variables: dict[str, Any]) -> tuple[str, ...]:

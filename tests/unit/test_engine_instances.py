@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import gevent
+import gevent.event
 
 from streams.engine.testing import wait_until
 from tests.unit.engine_helpers import ECHO, OUT, read_all, user
@@ -24,6 +25,31 @@ def test_one_instance_per_distinct_substituted_config_of_that_stream(tmp_path: A
     e1, e2 = api.open("echo", user("alice")), api.open("echo", user("bob"))
     assert e1 is e2  # template-free: one per worker whatever the request
     for inst in (a1, a2, b, e1, e2):
+        inst.release()
+
+
+def test_a_slow_instance_start_holds_up_only_requests_for_that_instance(
+    tmp_path: Any, gateways: Any, monkeypatch: Any
+) -> None:
+    gateway, api = gateways(tmp_path, {"out": OUT})
+    release_alice = gevent.event.Event()
+    build = gateway.build_instance
+
+    def slow_for_alice(api_: Any, stream: str, conf: Any, key: str, tracer: Any = None) -> Any:
+        if "alice" in json.dumps(conf):
+            release_alice.wait()  # e.g. the broker is slow to answer alice's offsets
+        return build(api_, stream, conf, key, tracer=tracer)
+
+    monkeypatch.setattr(gateway, "build_instance", slow_for_alice)
+    alice = [gevent.spawn(api.open, "out", user("alice")) for _ in range(2)]
+    gevent.sleep(0)
+    with gevent.Timeout(10):
+        bob = api.open("out", user("bob"))  # not queued behind alice's start
+    assert not any(g.ready() for g in alice)
+    release_alice.set()
+    a1, a2 = (g.get(timeout=10) for g in alice)
+    assert a1 is a2 and a1 is not bob  # alice's concurrent requests share the one build
+    for inst in (a1, a2, bob):
         inst.release()
 
 
