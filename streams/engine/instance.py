@@ -38,6 +38,7 @@ from streams.engine.components import (
     build_input,
     build_output,
     build_processors,
+    run_restarting,
 )
 from streams.engine.delivery import Delivery, PushResult, Subscription
 from streams.engine.hub import BrokerHub
@@ -127,19 +128,7 @@ class StreamInstance:
         self._runners.append(gevent.spawn(self._run_input))
 
     def _run_input(self) -> None:
-        """Run the input until the stream stops; an input that fails (broker unreachable, a
-        rebalance gone wrong) is restarted with a growing pause instead of leaving the stream
-        dead in this worker. Uncommitted records are read again after a restart."""
-        delay = 0.5
-        while not self._stopping.is_set():
-            try:
-                self.input.run(self.deliver, self._stopping)
-                return  # finished on its own (e.g. generate's count reached)
-            except Exception:  # any failure restarts the input
-                self.log.exception(f"input failed; restarting in {delay:g}s")
-            if self._stopping.wait(delay):
-                return
-            delay = min(delay * 2, 30.0)
+        run_restarting(self.input, self.deliver, self._stopping, self.log)
 
     def acquire(self) -> StreamInstance:
         self._refs += 1

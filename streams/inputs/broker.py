@@ -8,7 +8,13 @@ from typing import Any
 import gevent
 
 from streams import registry
-from streams.engine.components import ConfigError, Input, Transaction, build_input
+from streams.engine.components import (
+    ConfigError,
+    Input,
+    Transaction,
+    build_input,
+    run_restarting,
+)
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -17,6 +23,7 @@ from streams.registry import Field
 
 class BrokerInput(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
+        self.log = res.logger()
         self.children: list[tuple[Input, list[Any]]] = []
         for i, child in enumerate(conf["inputs"] or []):
             name, inp, procs = build_input(child, res, f"{res.path}.inputs.{i}")
@@ -37,8 +44,16 @@ class BrokerInput(Input):
 
             return with_procs
 
-        jobs = [gevent.spawn(inp.run, child_deliver(procs), stopping) for inp, procs in self.children]
-        gevent.joinall(jobs)
+        # Each child restarts on its own: a failed one must not stay dead, nor take its healthy
+        # siblings down with it.
+        jobs = [
+            gevent.spawn(run_restarting, inp, child_deliver(procs), stopping, self.log)
+            for inp, procs in self.children
+        ]
+        try:
+            gevent.joinall(jobs)
+        finally:
+            gevent.killall([job for job in jobs if not job.dead])
 
     def close(self) -> None:
         for inp, procs in self.children:

@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import gevent
+import gevent.event
 import pytest
 
+from streams.engine.components import Input
 from streams.engine.durations import parse_duration
-from streams.engine.testing import read_topic, wait_until
+from streams.engine.resources import Resources
+from streams.engine.testing import make_settings, read_topic, wait_until
+from streams.inputs.broker import BrokerInput
+from streams.message import Message
 
 
 def test_generate_makes_count_batches_of_batch_size(tmp_path: Any, gateways: Any, broker: Any) -> None:
@@ -66,3 +72,34 @@ def test_go_durations(text: Any, seconds: float) -> None:
 def test_bad_durations_are_errors(text: Any) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+class FailsOnce(Input):
+    """Fails on its first run (a broker that was down), delivers one message on the next."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def run(self, deliver: Any, stopping: Any) -> None:
+        self.runs += 1
+        if self.runs == 1:
+            raise RuntimeError("broker unreachable")
+        deliver([Message(b"after restart")])
+
+
+def test_a_failed_child_of_a_broker_input_is_restarted(tmp_path: Any) -> None:
+    # Before, the child's greenlet died with the error and the child never read again, while the
+    # stream looked alive (only a failure of the whole input was restarted).
+    res = Resources(make_settings(str(tmp_path)), "api", "b", "streams.b.input.broker", lambda _: None)
+    child = FailsOnce()
+    broker_input = BrokerInput({"inputs": [{"generate": {"mapping": 'root = "g"', "interval": ""}}]}, res)
+    broker_input.children = [(child, [])]
+    delivered: list[bytes] = []
+    stopping = gevent.event.Event()
+    runner = gevent.spawn(broker_input.run, lambda batch: delivered.extend(m.content for m in batch) or True, stopping)
+    try:
+        wait_until(lambda: delivered, "the restarted child's message")
+    finally:
+        stopping.set()
+        runner.join(5)
+    assert delivered == [b"after restart"] and child.runs == 2
