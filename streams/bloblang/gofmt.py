@@ -106,7 +106,8 @@ class _Byte(int):
     __slots__ = ()
 
 
-def _go_type(value: Any) -> str:
+def go_type(value: Any) -> str:
+    """Go's ``%T`` of a Bloblang value (also in error messages that print a type)."""
     if isinstance(value, _Byte):
         return "uint8"
     if isinstance(value, (JsonFloat, JsonInt)):
@@ -129,6 +130,10 @@ def _go_type(value: Any) -> str:
         return "map[string]interface {}"
     if isinstance(value, Timestamp):
         return "time.Time"
+    if value is DELETE:
+        return "value.Delete"
+    if value is NOTHING:
+        return "value.Nothing"
     return "interface {}"
 
 
@@ -182,7 +187,7 @@ def _bad(spec: _Spec, value: Any) -> str:
         setattr(again, flag, getattr(spec, flag))
     again.sharp = False
     again.verb = "v"
-    return f"%!{spec.verb}({_go_type(value)}={_fmt_value(again, 'v', value)})"
+    return f"%!{spec.verb}({go_type(value)}={_fmt_value(again, 'v', value)})"
 
 
 def _quote_rune(n: int) -> str:
@@ -352,7 +357,7 @@ def _go_syntax(value: Any) -> str:
 
 def _fmt_value(spec: _Spec, verb: str, value: Any, nested: bool = False) -> str:
     if verb == "T":
-        return _pad(spec, _go_type(value))
+        return _pad(spec, go_type(value))
     if verb == "v" and spec.sharp:
         return _pad(spec, _go_syntax(value))
     if value is None:
@@ -484,7 +489,7 @@ def _run_plan(plan: Any, args: tuple[Any, ...] | list[Any]) -> str:
         argi += 1
     if argi < len(args):
         extra = ", ".join(
-            "<nil>" if a is None else f"{_go_type(a)}={_fmt_value(_Spec(), 'v', a)}" for a in args[argi:]
+            "<nil>" if a is None else f"{go_type(a)}={_fmt_value(_Spec(), 'v', a)}" for a in args[argi:]
         )
         out.append(f"%!(EXTRA {extra})")
     return "".join(out)
@@ -593,7 +598,7 @@ def _sprintf_general(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
         out.append(_fmt_value(spec, verb, value))
     if not reordered and argi < len(args):
         extra = ", ".join(
-            "<nil>" if a is None else f"{_go_type(a)}={_fmt_value(_Spec(), 'v', a)}" for a in args[argi:]
+            "<nil>" if a is None else f"{go_type(a)}={_fmt_value(_Spec(), 'v', a)}" for a in args[argi:]
         )
         out.append(f"%!(EXTRA {extra})")
     return "".join(out)

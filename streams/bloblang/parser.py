@@ -20,8 +20,9 @@ from typing import Any
 
 from streams.bloblang import nodes as N
 from streams.bloblang.errors import ExecError, ParseError
+from streams.bloblang.gofmt import go_type
 from streams.bloblang.registry import FUNCTIONS, METHODS, Spec
-from streams.bloblang.values import DELETE, NOTHING, NilList, type_name
+from streams.bloblang.values import DELETE, NOTHING, NilList
 
 MISSING: Any = object()
 """An optional parameter without default that was not given (Go's IsOptional)."""
@@ -956,7 +957,7 @@ class Parser:
             key, val = kv[0], kv[4]
             if isinstance(key, N.Literal):
                 if not isinstance(key.value, str):
-                    return (None, i, _PErr(i, None, f"object keys must be strings, received: {_go_type(key.value)}"))
+                    return (None, i, _PErr(i, None, f"object keys must be strings, received: {go_type(key.value)}"))
                 key = key.value
             elif isinstance(key, N.Node):
                 dynamic = True
@@ -1370,37 +1371,6 @@ def _arith_op(p: Parser, i: int) -> R:
         if s.startswith(op, i):
             return (op, i + len(op), None)
     return (None, i, _PErr(i, list(_ARITH_OPS)))
-
-
-def _go_type(v: Any) -> str:
-    """Go's ``%T`` of a runtime value, for messages that print it."""
-    from streams.bloblang.values import JsonFloat, JsonInt, Timestamp
-
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (JsonFloat, JsonInt)):
-        return "json.Number"
-    if isinstance(v, int):
-        return "int64"
-    if isinstance(v, float):
-        return "float64"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, (bytes, bytearray)):
-        return "[]uint8"
-    if isinstance(v, list):
-        return "[]interface {}"
-    if isinstance(v, dict):
-        return "map[string]interface {}"
-    if isinstance(v, Timestamp):
-        return "time.Time"
-    if v is DELETE:
-        return "value.Delete"
-    if v is NOTHING:
-        return "value.Nothing"
-    return type_name(v)
 
 
 def _go_os_error(exc: OSError) -> str:

@@ -493,10 +493,10 @@ def if_condition(value: Any, annotation: str, index: int, statement: bool = Fals
         return value
     if value is None and not statement:
         return False
-    from streams.bloblang.parser import _go_type
+    from streams.bloblang.gofmt import go_type
 
     shown = "<nil>" if value is None else _go_value_text(value)
-    raise ExecError(f"{annotation} resolved to a non-boolean value {shown} ({_go_type(value)})")
+    raise ExecError(f"{annotation} resolved to a non-boolean value {shown} ({go_type(value)})")
 
 
 def _go_value_text(v: Any) -> str:
@@ -576,9 +576,9 @@ def make_object(pairs: tuple) -> dict:
 
                 k = bytes_to_str(bytes(k))
             elif not isinstance(k, str):
-                from streams.bloblang.parser import _go_type
+                from streams.bloblang.gofmt import go_type
 
-                raise ExecError(f"mapping returned invalid key type: {_go_type(k)}")
+                raise ExecError(f"mapping returned invalid key type: {go_type(k)}")
         else:
             k = key
         try:
@@ -860,9 +860,9 @@ def assign_meta(ctx: Context, key: str | None, value: Any) -> None:
             for k, v in value.items():
                 m[k] = clone(v)
         else:
-            from streams.bloblang.parser import _go_type
+            from streams.bloblang.gofmt import go_type
 
-            raise ExecError(f"setting root meta object requires object value, received: {_go_type(value)}")
+            raise ExecError(f"setting root meta object requires object value, received: {go_type(value)}")
         return
     if value is DELETE:
         m.pop(key, None)

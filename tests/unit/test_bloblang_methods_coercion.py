@@ -140,6 +140,10 @@ BENTHOS_CASES = [
     ("root = this.type()", "[1]"),
     ("root = deleted().type()", "{}"),
     ("root = this.a.string().type()", "{\"a\":1}"),
+    # Go's %T of a uint64 beyond int64, and of deleted()/nothing().
+    ("root = if \"18446744073709551615\".uint64() { 1 }", "{}"),
+    ("meta = \"18446744073709551615\".uint64()", "{}"),
+    ("root = \"%T %T\".format(deleted(), nothing())", "{}"),
 ]
 
 # --------------------------------------------------------------------------------------------
