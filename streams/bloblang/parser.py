@@ -1124,15 +1124,9 @@ class Parser:
         if e is not None:
             return (None, i, e)
         path = v
-        content, sub_dir, err = self.read_import(path)
+        prog, err = self.parse_import(path, i)
         if err is not None:
-            return (None, i, _PErr(i, None, f"failed to read import: {err}"))
-        sub = Parser(content, self.settings, base_dir=sub_dir)
-        prog, _k, e2 = sub.executor(sub, 0)
-        if e2 is not None:
-            pe = _PErr(i, None, "import")
-            pe.import_failure = _ImportFailure(path, content, e2)
-            return (None, i, pe)
+            return (None, i, err)
         if j < self.n:
             return (None, i, _PErr(i, None, f"unexpected content after single root import: {self.s[j:]}"))
         return (prog, j, None)
@@ -1177,6 +1171,19 @@ class Parser:
         sub_dir = self.base_dir if d in ("", ".") else (d if os.path.isabs(d) else os.path.join(self.base_dir, d))
         return content, sub_dir, None
 
+    def parse_import(self, path: str, i: int) -> tuple[Any, _PErr | None]:
+        """The program in an imported file, or the error to report at ``i``."""
+        content, sub_dir, err = self.read_import(path)
+        if err is not None:
+            return None, _PErr(i, None, f"failed to read import: {err}")
+        sub = Parser(content, self.settings, base_dir=sub_dir)
+        prog, _k, e = sub.executor(sub, 0)
+        if e is not None:
+            pe = _PErr(i, None, "import")
+            pe.import_failure = _ImportFailure(path, content, e)
+            return None, pe
+        return prog, None
+
     def import_stmt(self, i: int, maps: dict | None) -> R:
         v, j, e = take_only(2, seq(term("import"), spaces, must_be(expect(quoted_string, "filepath"))))(self, i)
         if e is not None:
@@ -1184,15 +1191,9 @@ class Parser:
         if maps is None:
             return (None, i, _PErr(i, None, "importing mappings is not allowed within this block"))
         path = v
-        content, sub_dir, err = self.read_import(path)
+        prog, err = self.parse_import(path, i)
         if err is not None:
-            return (None, i, _PErr(i, None, f"failed to read import: {err}"))
-        sub = Parser(content, self.settings, base_dir=sub_dir)
-        prog, _k, e2 = sub.executor(sub, 0)
-        if e2 is not None:
-            pe = _PErr(i, None, "import")
-            pe.import_failure = _ImportFailure(path, content, e2)
-            return (None, i, pe)
+            return (None, i, err)
         if not prog.maps:
             return (None, i, _PErr(i, None, f"no maps to import from '{path}'"))
         collisions = []
