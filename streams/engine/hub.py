@@ -44,6 +44,11 @@ CATCH_UP_SLOTS = 16
 Process = Callable[[Message], list[Message]]
 
 
+def _at(record: Record) -> dict[str, Any]:
+    """Where a record sits, as log fields."""
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+
+
 class BrokerHub:
     def __init__(
         self,
@@ -131,21 +136,11 @@ class BrokerHub:
         try:
             out = self.process(record_to_message(record))
         except Exception:
-            self.log.exception(
-                "processing failed; record skipped",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-            )
+            self.log.exception("processing failed; record skipped", **_at(record))
             return []
         failed = [m for m in out if m.error is not None]
         if failed:
-            self.log.warning(
-                f"processing failed; record not delivered: {failed[0].error}",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-            )
+            self.log.warning(f"processing failed; record not delivered: {failed[0].error}", **_at(record))
             return [m for m in out if m.error is None]
         return out
 
@@ -226,26 +221,11 @@ class BrokerHub:
                 now = self.broker.committed(self.group, record.topic)
                 if now.get(record.partition) == record.offset + 1:
                     self.broker.commit(self.group, record.topic, {record.partition: record.offset})
-                    self.log.info(
-                        "client went away; message handed back",
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                    )
+                    self.log.info("client went away; message handed back", **_at(record))
                 else:
-                    self.log.warning(
-                        "client went away after the position moved on; message not handed back",
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                    )
+                    self.log.warning("client went away after the position moved on; message not handed back", **_at(record))
             except Exception:
-                self.log.exception(
-                    "could not hand a message back",
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                )
+                self.log.exception("could not hand a message back", **_at(record))
 
         return self._delivery(msg, record, on_nack=rollback)
 
