@@ -484,9 +484,6 @@ def not_(value: Any, annotation: str) -> bool:
     return not value
 
 
-_GO_TYPES = None
-
-
 def if_condition(value: Any, annotation: str, index: int, statement: bool = False) -> bool:
     """An ``if`` condition must be a bool (a null counts as false in expressions only)."""
     if value is True or value is False:
@@ -495,8 +492,7 @@ def if_condition(value: Any, annotation: str, index: int, statement: bool = Fals
         return False
     from streams.bloblang.gofmt import go_type
 
-    shown = "<nil>" if value is None else _go_value_text(value)
-    raise ExecError(f"{annotation} resolved to a non-boolean value {shown} ({go_type(value)})")
+    raise ExecError(f"{annotation} resolved to a non-boolean value {_go_value_text(value)} ({go_type(value)})")
 
 
 def _go_value_text(v: Any) -> str:
@@ -511,8 +507,8 @@ def _go_value_text(v: Any) -> str:
         return "map[" + " ".join(f"{k}:{_go_value_text(v[k])}" for k in sorted(v)) + "]"
     if isinstance(v, list):
         return "[" + " ".join(_go_value_text(x) for x in v) + "]"
-    if v is None:
-        return "<nil>"
+    if v is None or v is DELETE or v is NOTHING:
+        return "<nil>"  # NOTE: Benthos's Delete and Nothing are nil pointers to Go's fmt
     if isinstance(v, (bytes, bytearray)):
         return "[" + " ".join(str(b) for b in v) + "]"
     return to_string(v)
