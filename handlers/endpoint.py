@@ -152,8 +152,9 @@ class StreamEndpoint:
         )
 
     def _heartbeat(self, route: Any) -> float:
-        """The output's ``heartbeat``, or the gateway's ``STREAMS_SSE_HEARTBEAT`` when it is empty."""
-        return route.heartbeat or self.settings.sse_heartbeat
+        """The output's ``heartbeat``, or the gateway's ``STREAMS_SSE_HEARTBEAT`` when it is empty
+        (or not positive: a zero wait would send keep-alives in a busy loop)."""
+        return route.heartbeat if route.heartbeat > 0 else self.settings.sse_heartbeat
 
 
 def wants_event_stream(req: falcon.Request) -> bool:
