@@ -455,6 +455,11 @@ def _simple_plan(fmt: str) -> tuple[tuple[str, tuple[bool, bool, bool, bool, boo
     return tuple(plan)
 
 
+def go_value_text(value: Any) -> str:
+    """Go's ``%v`` of a Bloblang value."""
+    return _fmt_value(_Spec(), "v", value)
+
+
 def go_sprintf(fmt: str, args: tuple[Any, ...] | list[Any]) -> str:
     """``fmt.Sprintf(fmt, args...)`` for Bloblang values: verbs ``v s d b o O x X c q U e E f F
     g G t T %``, flags ``+ - # space 0``, width, precision, ``*`` and ``[n]`` indexes; Go's

@@ -490,28 +490,9 @@ def if_condition(value: Any, annotation: str, index: int, statement: bool = Fals
         return value
     if value is None and not statement:
         return False
-    from streams.bloblang.gofmt import go_type
+    from streams.bloblang.gofmt import go_type, go_value_text
 
-    raise ExecError(f"{annotation} resolved to a non-boolean value {_go_value_text(value)} ({go_type(value)})")
-
-
-def _go_value_text(v: Any) -> str:
-    """Go's ``%v`` of a value."""
-    from streams.bloblang.values import format_float_g, to_string
-
-    if isinstance(v, JsonFloat):
-        return v.text
-    if isinstance(v, float):
-        return format_float_g(v)
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{k}:{_go_value_text(v[k])}" for k in sorted(v)) + "]"
-    if isinstance(v, list):
-        return "[" + " ".join(_go_value_text(x) for x in v) + "]"
-    if v is None or v is DELETE or v is NOTHING:
-        return "<nil>"  # NOTE: Benthos's Delete and Nothing are nil pointers to Go's fmt
-    if isinstance(v, (bytes, bytearray)):
-        return "[" + " ".join(str(b) for b in v) + "]"
-    return to_string(v)
+    raise ExecError(f"{annotation} resolved to a non-boolean value {go_value_text(value)} ({go_type(value)})")
 
 
 def check_if(thunk: Callable[[], Any], annotation: str, index: int) -> bool:
