@@ -89,6 +89,7 @@ class BrokerHub:
         self._slots = catch_up_slots or gevent.lock.BoundedSemaphore(CATCH_UP_SLOTS)
         self._starter: gevent.Greenlet | None = None
         self._committer: gevent.Greenlet | None = None
+        self._commit_lock = gevent.lock.Semaphore()
         self._closed = False
         self._dirty = False
 
@@ -458,7 +459,14 @@ class BrokerHub:
                 self._commit_broadcast()
 
     def _commit_broadcast(self, also: Subscription | None = None) -> None:
-        """Commit, per partition, the lowest position every attached client acknowledged."""
+        """Commit, per partition, the lowest position every attached client acknowledged.
+
+        NOTE: one at a time: the periodic commit and a leaving client's overlap, and the older
+        (lower) one arriving last would move the user's position back (a next GET repeats)."""
+        with self._commit_lock:
+            self._commit_broadcast_now(also)
+
+    def _commit_broadcast_now(self, also: Subscription | None) -> None:
         subs = set(self._subs)
         if also is not None:
             subs.add(also)

@@ -201,3 +201,40 @@ def test_a_failed_topic_reader_also_closes_clients_still_catching_up(
     assert resuming.closed_reason == "stream reader failed"
     wait_until(lambda: inst.clients == 0, "no client left on the hub")
     inst.release()
+
+
+class SlowFirstCommit:
+    """The broker, but the first ``commit`` is slow to arrive (an overloaded admin connection)."""
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+        self.delays = [0.3]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.broker, name)
+
+    def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None:
+        gevent.sleep(self.delays.pop(0) if self.delays else 0)
+        self.broker.commit(group, topic, offsets)
+
+
+def test_overlapping_broadcast_commits_never_move_the_position_back(broker: Any) -> None:
+    # A leaving client's commit (its lower position) and the periodic one overlap: committed in
+    # the wrong order, the user's position went back and a next GET repeated messages (promise 4).
+    from streams.engine.delivery import Subscription
+    from streams.engine.hub import BrokerHub
+    from streams.engine.logs import StreamLog
+
+    broker.create_topic("t")
+    broker.commit("g", "t", {0: 5})
+    hub = BrokerHub(SlowFirstCommit(broker), "g", ["t"], True, lambda m: [m], StreamLog(), 10)
+    hub._bcast_pos = {("t", 0): 12}
+    leaving = Subscription(10)
+    leaving.offer(object(), ("t", 0), 10)  # had offset 10 queued, unacknowledged, when it left
+    hub._subs.add(Subscription(10))  # a client that stays, with everything acknowledged
+    first = gevent.spawn(hub._commit_broadcast, leaving)  # -> 10
+    gevent.sleep(0.05)
+    second = gevent.spawn(hub._commit_broadcast)  # the one left acknowledged up to 12
+    gevent.joinall([first, second], timeout=5)
+    assert broker.committed("g", "t") == {0: 12}
+    hub.close()
