@@ -179,10 +179,15 @@ class BrokerHub:
         try:
             for t in self.topics:
                 readers[t] = self._pool(t).borrow(starts[t])
-            return self._pull_from(readers, starts, deadline)
-        finally:
-            for t, reader in readers.items():
-                self._pool(t).give_back(reader)
+            found = self._pull_from(readers, starts, deadline)
+        except BaseException:
+            # A reader that failed (or was interrupted mid-fetch) is not lent to the next GET.
+            for reader in readers.values():
+                reader.close()
+            raise
+        for t, reader in readers.items():
+            self._pool(t).give_back(reader)
+        return found
 
     def _pull_from(
         self, readers: dict[str, Reader], starts: dict[str, dict[int, int]], deadline: float

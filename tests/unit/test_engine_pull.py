@@ -106,3 +106,44 @@ def test_gets_of_many_users_share_a_bounded_set_of_readers(tmp_path: Any, gatewa
     # a reader used for one user and lent to another starts at the other's position
     for name in reversed(names):
         assert json.loads(pull(api, name).content) == {"user_id": name, "n": 1}
+
+
+def test_a_reader_that_failed_a_get_is_closed_not_lent_again(broker: Any) -> None:
+    import pytest
+
+    from streams.brokers.base import BrokerError
+    from streams.engine.hub import BrokerHub
+    from streams.engine.logs import StreamLog
+
+    class BrokenReaders:
+        def __init__(self, broker: Any) -> None:
+            self.broker = broker
+            self.closed = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.broker, name)
+
+        def reader(self, topic: str, start: dict[int, int]) -> Any:
+            outer = self
+            inner = self.broker.reader(topic, start)
+
+            class Broken:
+                def fetch(self, timeout: float, max_records: int = 500) -> Any:
+                    raise BrokerError("connection reset")
+
+                def seek(self, offsets: dict[int, int]) -> None:
+                    inner.seek(offsets)
+
+                def close(self) -> None:
+                    outer.closed += 1
+                    inner.close()
+
+            return Broken()
+
+    broker.create_topic("t")
+    wrapped = BrokenReaders(broker)
+    hub = BrokerHub(wrapped, "g", ["t"], True, lambda m: [m], StreamLog(), 10)
+    with pytest.raises(BrokerError):
+        hub.pull(1.0)
+    assert wrapped.closed == 1 and not hub._pool("t")._free  # the next GET gets a fresh reader
+    hub.close()
