@@ -106,28 +106,32 @@ def compare(ref: RefEvaluator, mapping: str, content: bytes, metadata: dict[str,
     )
 
 
-@seed(SEED)
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=SEED == 0,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
-)
+def differential(test):
+    """The hypothesis settings every property test here shares: seeded and derandomized unless
+    STREAMS_DIFFERENTIAL_SEED asks for another run, no example database, no deadline."""
+    return seed(SEED)(
+        settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            derandomize=SEED == 0,
+            database=None,
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.data_too_large,
+                HealthCheck.function_scoped_fixture,
+            ],
+        )(test)
+    )
+
+
+@differential
 @given(mapping=mappings(), message=messages())
 def test_generated_mappings_match_benthos(ref: RefEvaluator, mapping: str, message: tuple[bytes, dict[str, str]]) -> None:
     content, metadata = message
     compare(ref, mapping, content, metadata)
 
 
-@seed(SEED)
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=SEED == 0,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
-)
+@differential
 @given(mapping=library_calls(), message=messages())
 def test_library_calls_match_benthos(ref: RefEvaluator, mapping: str, message: tuple[bytes, dict[str, str]]) -> None:
     """Every registered method and function, called on assorted values with assorted arguments."""
@@ -139,14 +143,7 @@ CORPUS_CASES = corpus_cases()
 
 
 @pytest.mark.skipif(not CORPUS_CASES, reason=f"no conformance corpus at {CORPUS} (set BLOBLANG_CORPUS)")
-@seed(SEED)
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=SEED == 0,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
-)
+@differential
 @given(example=corpus_examples(CORPUS_CASES or [{"mapping": "root = this"}]))
 def test_corpus_mappings_on_other_messages_match_benthos(ref: RefEvaluator, example: tuple[str, bytes, dict[str, str]]) -> None:
     """The corpus's real-world mappings, run on messages they were not written for."""
