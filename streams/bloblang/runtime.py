@@ -307,6 +307,21 @@ def _as_uint64(v: Any) -> int | None:
     return None
 
 
+def _arith(op: str, a: Any, b: Any, wrap: Any) -> Any:
+    """``+ - *`` with the result wrapped to the operands' Go type; anything else compares."""
+    if op == "+":
+        return wrap(a + b)
+    if op == "-":
+        return wrap(a - b)
+    if op == "*":
+        return wrap(a * b)
+    return _cmp(op, a, b)
+
+
+def _float(value: float) -> float:
+    return value
+
+
 def _numeric(op: str, left: Any, right: Any, lann: str, rann: str) -> Any:
     tl, tr = type(left), type(right)
     if (
@@ -316,49 +331,20 @@ def _numeric(op: str, left: Any, right: Any, lann: str, rann: str) -> Any:
         and INT64_MIN <= right <= INT64_MAX
     ):
         # PERF: two int64s, the common case, skip the kind dispatch below (same results).
-        if op == "+":
-            return wrap_int64(left + right)
-        if op == "-":
-            return wrap_int64(left - right)
-        if op == "*":
-            return wrap_int64(left * right)
-        return _cmp(op, left, right)
+        return _arith(op, left, right, wrap_int64)
     left, right = _sanitize(left), _sanitize(right)
     lk, rk = _kind(left), _kind(right)
     if lk == "f" or rk == "f":
         if not lk or not rk:
             raise TypeMismatch(op, left, right, lann, rann)
-        a, b = float(left), float(right)
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        return _cmp(op, a, b)
+        return _arith(op, float(left), float(right), _float)
     if lk == "i" or rk == "i":
-        a = _as_int64(left)
-        b = _as_int64(right)
-        if a is None or b is None:
-            raise TypeMismatch(op, left, right, lann, rann)
-        if op == "+":
-            return wrap_int64(a + b)
-        if op == "-":
-            return wrap_int64(a - b)
-        if op == "*":
-            return wrap_int64(a * b)
-        return _cmp(op, a, b)
-    a = _as_uint64(left)
-    b = _as_uint64(right)
+        a, b, wrap = _as_int64(left), _as_int64(right), wrap_int64
+    else:
+        a, b, wrap = _as_uint64(left), _as_uint64(right), wrap_uint64
     if a is None or b is None:
         raise TypeMismatch(op, left, right, lann, rann)
-    if op == "+":
-        return wrap_uint64(a + b)
-    if op == "-":
-        return wrap_uint64(a - b)
-    if op == "*":
-        return wrap_uint64(a * b)
-    return _cmp(op, a, b)
+    return _arith(op, a, b, wrap)
 
 
 def _cmp(op: str, a: Any, b: Any) -> bool:
