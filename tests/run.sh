@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite, as the README's test command: installs the Python dependencies, starts the
-# local Apache Kafka (deploy/kafka/run.sh; jars fetched once from Maven Central), builds the Go
-# Bloblang reference evaluator, then runs pytest. Extra arguments go to pytest.
+# The whole test suite, as the README's test command: makes a virtualenv (.venv, from the
+# requirements files only, never the machine's site-packages), starts the local Apache Kafka
+# (deploy/kafka/run.sh; jars fetched once from Maven Central), builds the Go Bloblang reference
+# evaluator, then runs pytest inside the virtualenv. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python dependencies"
-python3 -m pip install -q -r requirements-dev.txt
+VENV="${STREAMS_VENV:-.venv}"
+step "Python virtualenv $VENV (requirements-dev.txt)"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+export PATH="$PWD/$VENV/bin:$PATH"
+export PYTHON="$PWD/$VENV/bin/python"
 
 step "Apache Kafka on 127.0.0.1:9093"
 bash deploy/kafka/run.sh start
@@ -17,4 +22,4 @@ step "Bloblang reference evaluator (Go)"
 bash tests/bloblang_ref/build.sh
 
 step "pytest"
-python3 -m pytest "$@"
+"$PYTHON" -m pytest "$@"
