@@ -92,6 +92,9 @@ class Input:
     """
 
     passive: bool = False
+    shared_by_nature: bool = False
+    """True when every worker may run a copy without repeating anything: a consumer-group
+    member, an HTTP endpoint. Other inputs (``generate``, polling) run once per host."""
 
     def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
         raise NotImplementedError

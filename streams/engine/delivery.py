@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import gevent.queue
 
@@ -131,3 +131,19 @@ class Subscription:
             pass
         if self._on_close:
             self._on_close(self)
+
+
+class Hub(Protocol):
+    """What serves the clients of an ``http_server`` output (``streams.engine.hub.BrokerHub``,
+    chosen by ``StreamInstance``): a GET's next message, live stream clients, and its life."""
+
+    def pull(self, timeout: float) -> Delivery | None: ...
+
+    def subscribe(self, last_event_id: str | None = None) -> Subscription: ...
+
+    def pin_start(self) -> None: ...
+
+    @property
+    def clients(self) -> int: ...
+
+    def close(self) -> None: ...

@@ -21,14 +21,10 @@ from streams import context
 from streams.brokers.base import Broker
 from streams.engine.components import ConfigError, resolve, split_component
 from streams.engine.durations import parse_duration
-from streams.engine.history import TopicHistory
-from streams.engine.hub import CATCH_UP_SLOTS
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
-from streams.engine.lookups import SharedLookups
-from streams.engine.readers import ReaderPool
 from streams.engine.resources import Resources
-from streams.engine.tap import TopicTap
+from streams.engine.services import WorkerServices
 from streams.settings import Settings
 
 
@@ -265,17 +261,11 @@ class Gateway:
         self.settings = settings
         self.problems: list[Any] = list(problems or [])
         self.apis: list[Api] = []
-        self._broker: Broker | None = None
-        self._broker_lock = gevent.lock.Semaphore()
+        self.log = StreamLog(component="gateway")
+        self.services = WorkerServices(settings, self.log)
         self._reaper: gevent.Greenlet | None = None
-        self._taps: dict[str, TopicTap] = {}
-        self._histories: dict[str, TopicHistory] = {}
-        self._catch_up_slots = gevent.lock.BoundedSemaphore(CATCH_UP_SLOTS)
-        self._lookups: dict[int, SharedLookups] = {}
-        self._pools: dict[str, ReaderPool] = {}
         self.started = False
         self.draining = False
-        self.log = StreamLog(component="gateway")
 
     # -- construction ----------------------------------------------------------------------
 
@@ -334,68 +324,14 @@ class Gateway:
     # -- shared resources ------------------------------------------------------------------
 
     def broker(self, addresses: list[str] | None = None) -> Broker:
-        """This worker's broker connection; ``STREAMS_KAFKA_BROKERS`` decides which one, and
-        replaces the addresses written in the definitions."""
-        if self._broker is None:
-            with self._broker_lock:
-                if self._broker is None:
-                    from streams import brokers
-
-                    # NOTE: one connection per gateway, i.e. per worker process (created after
-                    # the fork by the first stream that needs it).
-                    self._broker = brokers.connect(self.settings.kafka_brokers, data_dir=self.settings.data_dir)
-        return self._broker
-
-    def tap(self, topic: str) -> TopicTap:
-        """This worker's one reader of ``topic`` for stream clients (see ``streams.engine.tap``)."""
-        tap = self._taps.get(topic)
-        if tap is None:
-            tap = self._taps[topic] = TopicTap(self.broker(), topic, self.log.bind(topic=topic))
-        return tap
-
-    def history(self, topic: str) -> TopicHistory:
-        """This worker's catch-up scans of ``topic`` (see ``streams.engine.history``)."""
-        history = self._histories.get(topic)
-        if history is None:
-            history = self._histories[topic] = TopicHistory(
-                self.broker(), topic, self.tap(topic), self.log.bind(topic=topic)
-            )
-        return history
-
-    def lookups(self, broker: Broker) -> Any:
-        """``broker`` with its offset look-ups shared and queued for this worker's hubs (see
-        ``streams.engine.lookups``)."""
-        shared = self._lookups.get(id(broker))
-        if shared is None or shared.broker is not broker:
-            shared = self._lookups[id(broker)] = SharedLookups(broker)
-        return shared
-
-    def readers(self, topic: str) -> ReaderPool:
-        """This worker's pool of readers of ``topic`` lent to GETs."""
-        pool = self._pools.get(topic)
-        if pool is None:
-            pool = self._pools[topic] = ReaderPool(self.broker(), topic)
-        return pool
+        """This worker's broker connection (see ``WorkerServices.broker``)."""
+        return self.services.broker(addresses)
 
     def build_instance(
         self, api: Api, stream: str, conf: dict[str, Any], key: str, tracer: Any = None
     ) -> StreamInstance:
-        res = Resources(
-            settings=self.settings,
-            api=api.name,
-            stream=stream,
-            path=f"streams.{stream}",
-            broker_factory=self.broker,
-            extras={
-                "tap": self.tap,
-                "readers": self.readers,
-                "history": self.history,
-                "catch_up_slots": self._catch_up_slots,
-                "lookups": self.lookups,
-                "tracer": tracer,
-            },
-        )
-        instance = StreamInstance(stream, conf, key, res)
+        res = Resources(self.settings, api.name, stream, f"streams.{stream}", self.services)
+        instance = StreamInstance(stream, conf, key, res, tracer=tracer)
         self.log.info("instance started", api=api.name, stream=stream, instance=key[:12])
         return instance
 
@@ -439,15 +375,7 @@ class Gateway:
             inst.close(timeout=max(0.1, deadline - time.monotonic()))
         for api in self.apis:
             api.stop_telemetry()
-        for pool in self._pools.values():
-            pool.close()
-        self._pools.clear()
-        if self._broker is not None:
-            try:
-                self._broker.close()
-            except Exception:
-                self.log.exception("closing the broker failed")
-            self._broker = None
+        self.services.close()
         self.log.info("gateway drained", instances=len(instances))
 
     def health(self) -> dict[str, Any]:

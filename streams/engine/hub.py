@@ -28,19 +28,19 @@ import gevent
 import gevent.event
 import gevent.lock
 
-from streams.brokers.base import Broker, Reader, Record
+from streams.brokers.base import Reader, Record
 from streams.engine.delivery import Delivery, Subscription
 from streams.engine.history import TopicHistory
+from streams.engine.logs import StreamLog
 from streams.engine.readers import ReaderPool
 from streams.engine.records import event_id, parse_event_id, record_to_message
+from streams.engine.services import BrokerServices
 from streams.engine.tap import TopicTap
 from streams.message import Message
 
 Key = tuple[str, int]
 _TAPPED: Any = object()
 _SCANNING: Any = object()
-CATCH_UP_SLOTS = 16
-"""Private readers of resuming (``Last-Event-ID``) clients open at once per worker, by default."""
 Process = Callable[[Message], list[Message]]
 
 
@@ -52,20 +52,17 @@ def _at(record: Record) -> dict[str, Any]:
 class BrokerHub:
     def __init__(
         self,
-        broker: Broker,
+        services: BrokerServices,
         group: str,
         topics: list[str],
         start_from_oldest: bool,
         process: Process,
-        log: Any,
+        log: StreamLog,
         client_queue: int,
         commit_period: float = 1.0,
-        tap: Callable[[str], TopicTap] | None = None,
-        pool: Callable[[str], ReaderPool] | None = None,
-        history: Callable[[str], TopicHistory] | None = None,
-        catch_up_slots: gevent.lock.BoundedSemaphore | None = None,
     ) -> None:
-        self.broker = broker
+        self.services = services
+        self.broker = services.lookups
         self.group = group
         self.topics = topics
         self.start_from_oldest = start_from_oldest
@@ -74,19 +71,13 @@ class BrokerHub:
         self.client_queue = client_queue
         self.commit_period = max(0.05, commit_period)
         self._pull_lock = gevent.lock.Semaphore()
-        self._pool_factory = pool
-        self._own_pools: dict[str, ReaderPool] = {}
         self._subs: set[Subscription] = set()
         self._catching_up: set[Subscription] = set()
         self._waiters: list[Subscription] = []
         self._bcast_pos: dict[Key, int] = {}
         self._multi_partition = False  # one topic of several partitions: ids list them all
         self._feeding: dict[str, object] = {}  # topic -> _TAPPED or _SCANNING
-        self._tap_factory = tap
-        self._own_taps: dict[str, TopicTap] = {}
-        self._history_factory = history
-        self._own_histories: dict[str, TopicHistory] = {}
-        self._slots = catch_up_slots or gevent.lock.BoundedSemaphore(CATCH_UP_SLOTS)
+        self._slots = services.catch_up_slots
         self._starter: gevent.Greenlet | None = None
         self._committer: gevent.Greenlet | None = None
         self._commit_lock = gevent.lock.Semaphore()
@@ -120,12 +111,7 @@ class BrokerHub:
                 self.broker.commit(self.group, topic, {p: ends.get(p, 0) for p in missing})
 
     def _pool(self, topic: str) -> ReaderPool:
-        if self._pool_factory is not None:
-            return self._pool_factory(topic)
-        pool = self._own_pools.get(topic)
-        if pool is None:
-            pool = self._own_pools[topic] = ReaderPool(self.broker, topic)
-        return pool
+        return self.services.readers(topic)
 
     def _process_record(self, record: Record) -> list[Message]:
         """The messages of one record for this user's clients.
@@ -319,20 +305,10 @@ class BrokerHub:
             self._committer = gevent.spawn(self._commit_loop)
 
     def _tap(self, topic: str) -> TopicTap:
-        if self._tap_factory is not None:
-            return self._tap_factory(topic)
-        tap = self._own_taps.get(topic)
-        if tap is None:
-            tap = self._own_taps[topic] = TopicTap(self.broker, topic, self.log)
-        return tap
+        return self.services.tap(topic)
 
     def _history(self, topic: str) -> TopicHistory:
-        if self._history_factory is not None:
-            return self._history_factory(topic)
-        history = self._own_histories.get(topic)
-        if history is None:
-            history = self._own_histories[topic] = TopicHistory(self.broker, topic, self._tap(topic), self.log)
-        return history
+        return self.services.history(topic)
 
     def _stop_feeding(self) -> None:
         """No client left: leave the taps and scans. Never yields (called from ``_detach``)."""
@@ -513,6 +489,3 @@ class BrokerHub:
         self._stop_feeding()
         if self._committer is not None:
             self._committer.kill(block=False)
-        for pool in self._own_pools.values():
-            pool.close()
-        self._own_pools.clear()

@@ -7,9 +7,15 @@ How the instance runs follows from its components (DESIGN §4):
   component's timeout passed (408); a message the processors failed on is refused (400).
 * ``http_server`` output fed by a ``kafka`` input: a ``BrokerHub`` serves GETs and stream clients
   from the user's consumer-group offsets, without joining the group.
-* ``http_server`` output fed by anything else: a ``LocalHub`` hands messages over in-process.
+* ``http_server`` output fed by anything else (``http_server`` or ``generate`` input, say): the
+  output writes each message to a topic of the *host bus* (the embedded log every worker of the
+  host shares) and a ``BrokerHub`` on that topic serves the clients, so a message pushed on one
+  worker reaches a GET or a stream client on any other, with the same promises (DESIGN §4, §10).
 * any other active input (``kafka`` with a group, ``generate``, ``broker``): a runner greenlet
-  reads, processes, writes, and only then lets the input commit.
+  reads, processes, writes, and only then lets the input commit. An input that is not shared by
+  nature (anything but a consumer group or an HTTP endpoint: ``generate``, ``http_client``
+  polling, a ``kafka`` input without a group) runs once per host: the worker holding the
+  instance's host lease runs it, the others wait to take over when that worker dies.
 
 With a ``tracer`` block every message (batch) handled is a trace: a root span named after the
 input (``input_kafka``, ``input_http_server``, ...) with a ``processors`` child and an output
@@ -22,7 +28,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import gevent
@@ -40,13 +45,15 @@ from streams.engine.components import (
     build_processors,
     run_restarting,
 )
-from streams.engine.delivery import Delivery, PushResult, Subscription
+from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
-from streams.engine.local_hub import LocalHub
 from streams.engine.logs import metric
 from streams.engine.pipeline import run_processors
-from streams.engine.resources import Resources
+from streams.engine.ratelimit import build_limits, cache_ttls
+from streams.engine.resources import Resources, StreamScope
+from streams.engine.singleton import run_once_per_host
 from streams.message import Message
+from streams.outputs.http_server import HttpServerOutput
 
 
 class RejectedMessage(Exception):
@@ -62,14 +69,16 @@ class RejectedMessage(Exception):
 class StreamInstance:
     """A stream config with every ``$tyk_context`` placeholder substituted, running."""
 
-    def __init__(self, name: str, config: dict[str, Any], key: str, res: Resources) -> None:
+    def __init__(self, name: str, config: dict[str, Any], key: str, res: Resources, tracer: Any = None) -> None:
         if not isinstance(config, dict):
             raise ConfigError(f"streams.{name}: expected an object")
-        from streams.engine.ratelimit import build_limits, cache_ttls
-
-        limits = build_limits(config.get("rate_limit_resources"), f"streams.{name}.rate_limit_resources")
-        caches = cache_ttls(config.get("cache_resources"))
-        res = replace(res, extras={**res.extras, "rate_limits": limits, "cache_ttls": caches})
+        scope = StreamScope(
+            rate_limits=build_limits(config.get("rate_limit_resources"), f"streams.{name}.rate_limit_resources"),
+            cache_ttls=cache_ttls(config.get("cache_resources")),
+            tracer=tracer,
+            instance_key=f"{res.api}/{name}/{key}",
+        )
+        res = Resources(res.settings, res.api, res.stream, res.path, res.services, res.fields, scope)
         self.name = name
         self.key = key
         self.res = res
@@ -80,8 +89,7 @@ class StreamInstance:
             pipeline.get("processors"), res, f"streams.{name}.pipeline.processors"
         )
         self.output: Output = build_output(config.get("output"), res, f"streams.{name}.output")
-        self.hub: BrokerHub | LocalHub | None = None
-        self.tracer: Any = res.extras.get("tracer")
+        self.tracer: Any = tracer
         self.output_type = _component_name(config.get("output"))
         self._stopping = gevent.event.Event()
         self._runners: list[gevent.Greenlet] = []
@@ -89,46 +97,50 @@ class StreamInstance:
         self._refs = 0
         self.idle_since: float | None = time.monotonic()
         self.closed = False
-
-        from streams.outputs.http_server import HttpServerOutput
-
-        if isinstance(self.output, HttpServerOutput):
-            source = getattr(self.input, "hub_source", None)
-            if source is not None:
-                broker, group, topics, oldest, commit_period = source(fallback_group=f"streams-{key}")
-                shared = res.extras.get("lookups")
-                if shared is not None:
-                    broker = shared(broker)
-                self.hub = BrokerHub(
-                    broker,
-                    group,
-                    topics,
-                    oldest,
-                    self._process_one,
-                    self.log,
-                    res.settings.client_queue,
-                    commit_period,
-                    tap=res.extras.get("tap"),
-                    pool=res.extras.get("readers"),
-                    history=res.extras.get("history"),
-                    catch_up_slots=res.extras.get("catch_up_slots"),
-                )
-                self.hub.pin_start()
-            else:
-                self.hub = LocalHub(res.settings.client_queue, self.output.timeout)
-                self.output.hub = self.hub
+        self.hub: Hub | None = self._make_hub()
         metric("gauge_add", "instances_active", 1, stream=name)
+
+    def _make_hub(self) -> Hub | None:
+        """How clients of an ``http_server`` output are served, decided here only (module doc)."""
+        if not isinstance(self.output, HttpServerOutput):
+            return None
+        res = self.res
+        source = getattr(self.input, "hub_source", None)
+        if source is not None:
+            broker, group, topics, oldest, commit_period = source(fallback_group=f"streams-{self.key}")
+            hub = BrokerHub(
+                res.services.for_broker(broker), group, topics, oldest, self._process_one, self.log,
+                res.settings.client_queue, commit_period,
+            )
+        else:
+            bus = res.services.bus()
+            topic = bus_topic(res.api, self.name, self.key)
+            self.output.attach_bus(bus, topic)
+            hub = BrokerHub(
+                res.services.for_broker(bus), f"_streams.{res.api}.{self.name}.{self.key}", [topic], False,
+                _bus_message, self.log, res.settings.client_queue,
+            )
+        hub.pin_start()
+        return hub
 
     # -- life ------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the input's reading loop, unless the input is passive or a hub reads for it."""
-        if self.input.passive or isinstance(self.hub, BrokerHub):
+        if self.input.passive or (getattr(self.input, "hub_source", None) is not None and self.hub is not None):
             return
         self._runners.append(gevent.spawn(self._run_input))
 
     def _run_input(self) -> None:
-        run_restarting(self.input, self.deliver, self._stopping, self.log)
+        if self.input.shared_by_nature:
+            run_restarting(self.input, self.deliver, self._stopping, self.log)
+            return
+        run_once_per_host(
+            self.res.host.lease(self.res.scope.instance_key),
+            lambda: run_restarting(self.input, self.deliver, self._stopping, self.log),
+            self._stopping,
+            self.log,
+        )
 
     def acquire(self) -> StreamInstance:
         self._refs += 1
@@ -312,6 +324,18 @@ class StreamInstance:
 
     def __repr__(self) -> str:
         return f"StreamInstance({self.name!r}, key={self.key[:8]})"
+
+
+def bus_topic(api: str, stream: str, key: str) -> str:
+    """The host-bus topic of one in-process stream instance."""
+    return f"_streams.{api}.{stream}.{key}"
+
+
+def _bus_message(msg: Message) -> list[Message]:
+    """A host-bus record as the message the output was given: its headers are the metadata
+    (the processors ran before the write), without the broker's own keys."""
+    msg.metadata = {k: v for k, v in msg.metadata.items() if not k.startswith("kafka_")}
+    return [msg]
 
 
 def _component_name(conf: Any) -> str:

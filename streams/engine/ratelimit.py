@@ -54,7 +54,7 @@ def build_limits(confs: Any, where: str) -> dict[str, LocalLimit]:
 
 
 def lookup(res: Any, label: str) -> LocalLimit:
-    limits = res.extras.get("rate_limits") or {}
+    limits = res.scope.rate_limits
     if label not in limits:
         raise ConfigError(f"{res.path}.rate_limit: no rate_limit_resources entry labelled {label!r}")
     return limits[label]

@@ -1,4 +1,5 @@
-"""What a component may use from the gateway: settings, the broker, Bloblang, logs, metrics.
+"""What a component may use from the gateway: settings, the worker's services, Bloblang, logs,
+metrics, and the resources its stream declares.
 
 One ``Resources`` per component, carrying its config path (``streams.out.pipeline.processors.0``)
 so mapping errors and log lines point at the component that produced them.
@@ -6,13 +7,28 @@ so mapping errors and log lines point at the component that produced them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from streams import bloblang
 from streams.brokers.base import Broker
+from streams.engine.host import HostState
 from streams.engine.logs import StreamLog, metric
+from streams.engine.ratelimit import LocalLimit
+from streams.engine.services import WorkerServices
 from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class StreamScope:
+    """What one stream instance declares for its components: ``rate_limit_resources`` by label,
+    ``cache_resources`` TTLs by label, the stream's tracer, and the instance's key (which names
+    its host-wide leases and progress)."""
+
+    rate_limits: dict[str, LocalLimit] = field(default_factory=dict)
+    cache_ttls: dict[str, float] = field(default_factory=dict)
+    tracer: Any = None  # streams.tracing.Tracer when the stream has a ``tracer`` block
+    instance_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -21,21 +37,24 @@ class Resources:
     api: str
     stream: str
     path: str
-    broker_factory: Callable[[list[str]], Broker]
+    services: WorkerServices
     fields: dict[str, Any] = field(default_factory=dict)  # added to every log line
-    extras: dict[str, Any] = field(default_factory=dict)  # stream-wide resources (rate limits)
+    scope: StreamScope = field(default_factory=StreamScope)
 
     def child(self, path: str) -> Resources:
         return replace(self, path=path)
 
     def broker(self, addresses: list[str] | None = None) -> Broker:
         """The worker's shared broker; ``STREAMS_KAFKA_BROKERS`` replaces the config's addresses."""
-        return self.broker_factory(list(addresses or []))
+        return self.services.broker(list(addresses or []))
 
-    def mapping(self, source: str, field_name: str = "") -> Any:
+    @property
+    def host(self) -> HostState:
+        """State shared by every worker of this host (leases, caches, rate limits)."""
+        return self.services.host
+
+    def mapping(self, source: str, field_name: str = "") -> bloblang.Mapping:
         """Compile a Bloblang mapping once, named after this component's config path."""
-        from streams import bloblang
-
         where = f"{self.path}.{field_name}" if field_name else self.path
         return bloblang.parse(
             source,
@@ -44,10 +63,8 @@ class Resources:
             base_dir=self.settings.definitions_dir,
         )
 
-    def interpolation(self, text: str) -> Any:
+    def interpolation(self, text: str) -> bloblang.Interpolation:
         """A ``${! ... }`` string; ``.render(msg, batch, index)`` and ``.is_static``."""
-        from streams import bloblang
-
         return bloblang.parse_interpolation(text)
 
     def logger(self) -> StreamLog:

@@ -32,6 +32,8 @@ class BrokerInput(Input):
             self.children.append((inp, procs))
         if not self.children:
             raise ConfigError(f"{res.path}.inputs: at least one input is required")
+        # One child that must run once per host makes the whole broker run once per host.
+        self.shared_by_nature = all(inp.shared_by_nature for inp, _ in self.children)
 
     def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
         def child_deliver(procs: list[Any]) -> Callable[[list[Message]], bool]:

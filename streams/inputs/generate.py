@@ -1,4 +1,9 @@
-"""``generate`` input: messages made by a Bloblang mapping, on an interval or as fast as possible."""
+"""``generate`` input: messages made by a Bloblang mapping, on an interval or as fast as possible.
+
+It runs once per host (``streams.engine.singleton``). With a ``count``, the batches already
+acknowledged are recorded in the host state after each one, so a worker that takes the input over
+from one that died goes on from there instead of starting again; the record belongs to this run
+of the gateway (``HostState.run_id``), so a restarted gateway generates anew, as Bento does."""
 
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ class GenerateInput(Input):
         self.count = int(conf["count"])
         self.batch_size = max(1, int(conf["batch_size"]))
         self.log = res.logger()
+        self.host = res.host
+        self.progress_name = f"{res.scope.instance_key}/{res.path}/{res.host.run_id}"
 
     def make_batch(self) -> list[Message]:
         """One batch; a mapping that deletes the message yields fewer messages."""
@@ -45,7 +52,11 @@ class GenerateInput(Input):
         return batch
 
     def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
-        made = 0
+        made = self.host.progress(self.progress_name) if self.count else 0
+        if self.count and made >= self.count:
+            return
+        if made:
+            self.log.info(f"generate goes on after {made} of {self.count} batches")
         while not stopping.is_set():
             batch = self.make_batch()
             delay = 0.1
@@ -54,6 +65,8 @@ class GenerateInput(Input):
                     return
                 delay = min(delay * 2, 5.0)
             made += 1
+            if self.count:
+                self.host.set_progress(self.progress_name, made)
             if self.count and made >= self.count:
                 return
             if stopping.wait(self.interval):

@@ -31,6 +31,7 @@ SYNC_RESPONSE_DEFAULT = {
 
 class HttpServerInput(Input):
     passive = True
+    shared_by_nature = True
 
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         if conf.get("address"):

@@ -61,6 +61,9 @@ class KafkaInput(Input):
         self.commit_period = parse_duration(conf["commit_period"], 1.0)
         self.checkpoint_limit = max(1, int(conf["checkpoint_limit"]))
         self.log = res.logger()
+        # A consumer-group member shares the topics with the other workers; a reader without a
+        # group would read every record once per worker.
+        self.shared_by_nature = bool(self.group)
 
     def broker(self) -> Broker:
         return self.res.broker(self.addresses)

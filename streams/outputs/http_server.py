@@ -1,11 +1,18 @@
 """``http_server`` output: GET (next message), a stream path (SSE / newline-delimited) and a
-WebSocket path, under the API's listen path. The instance attaches the hub that serves them."""
+WebSocket path, under the API's listen path. The instance attaches the hub that serves them.
+
+Fed by a ``kafka`` input, the hub reads the topic itself and ``write`` is never called. Fed by
+anything else, ``write`` stores each message in the instance's topic on the host bus (metadata as
+record headers) and returns once it is stored, so the clients of every worker of the host read
+it from there, and nothing acknowledged is lost while no client is attached."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from streams import registry
+from streams.brokers.base import Broker, BrokerError
 from streams.engine.components import ConfigError, Output, OutputError, Transaction
 from streams.engine.durations import parse_duration
 from streams.engine.resources import Resources
@@ -24,12 +31,32 @@ class HttpServerOutput(Output):
         self.ws_path = conf["ws_path"]
         self.timeout = parse_duration(conf["timeout"], 5.0)
         self.stream_format = conf["stream_format"]
-        self.hub: Any = None  # set by the instance when messages are handed over in-process
+        self._bus: Broker | None = None
+        self._topic = ""
+
+    def attach_bus(self, bus: Broker, topic: str) -> None:
+        """Write to ``topic`` of the host bus (called by the instance that serves the clients)."""
+        self._bus, self._topic = bus, topic
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
-        if self.hub is None:
+        if self._bus is None:
             raise OutputError("http_server output is only supported as a stream's top-level output")
-        self.hub.write(batch)
+        for msg in batch:
+            try:
+                self._bus.produce(self._topic, msg.content, headers=_headers(msg.metadata), timeout=self.timeout)
+            except BrokerError as exc:
+                raise OutputError(f"message not stored for the output's clients: {exc}") from exc
+
+
+def _headers(metadata: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Metadata as record headers (text; what a client of the output can see of it)."""
+    out: list[tuple[str, bytes]] = []
+    for name, value in metadata.items():
+        if isinstance(value, bytes):
+            out.append((name, value))
+        else:
+            out.append((name, value.encode() if isinstance(value, str) else json.dumps(value, default=str).encode()))
+    return out
 
 
 @registry.output(

@@ -25,7 +25,7 @@ class DedupeProcessor(MessageProcessor):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.key = res.interpolation(conf["key"])
         self.drop_on_err = bool(conf["drop_on_err"])
-        self.ttl = res.extras.get("cache_ttls", {}).get(conf["cache"], DEFAULT_TTL)
+        self.ttl = res.scope.cache_ttls.get(conf["cache"], DEFAULT_TTL)
         self._seen: OrderedDict[str, float] = OrderedDict()
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message | None:

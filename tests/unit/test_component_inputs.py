@@ -11,7 +11,9 @@ import pytest
 
 from streams.engine.components import Input
 from streams.engine.durations import parse_duration
+from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources
+from streams.engine.services import WorkerServices
 from streams.engine.testing import make_settings, read_topic, wait_until
 from streams.inputs.broker import BrokerInput
 from streams.message import Message
@@ -90,7 +92,8 @@ class FailsOnce(Input):
 def test_a_failed_child_of_a_broker_input_is_restarted(tmp_path: Any) -> None:
     # Before, the child's greenlet died with the error and the child never read again, while the
     # stream looked alive (only a failure of the whole input was restarted).
-    res = Resources(make_settings(str(tmp_path)), "api", "b", "streams.b.input.broker", lambda _: None)
+    settings = make_settings(str(tmp_path))
+    res = Resources(settings, "api", "b", "streams.b.input.broker", WorkerServices(settings, StreamLog()))
     child = FailsOnce()
     broker_input = BrokerInput({"inputs": [{"generate": {"mapping": 'root = "g"', "interval": ""}}]}, res)
     broker_input.children = [(child, [])]

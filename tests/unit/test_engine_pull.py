@@ -102,7 +102,7 @@ def test_gets_of_many_users_share_a_bounded_set_of_readers(tmp_path: Any, gatewa
     jobs = [gevent.spawn(pull, api, name) for name in names]  # concurrent GETs of different users
     gevent.joinall(jobs, timeout=DEADLINE, raise_error=True)
     assert all(json.loads(j.value.content) == {"user_id": n, "n": 0} for j, n in zip(jobs, names))
-    assert len(gw.readers("completed")._free) <= IDLE_READERS
+    assert len(gw.services.for_broker(gw.broker()).readers("completed")._free) <= IDLE_READERS
     # a reader used for one user and lent to another starts at the other's position
     for name in reversed(names):
         assert json.loads(pull(api, name).content) == {"user_id": name, "n": 1}
@@ -113,6 +113,7 @@ def test_a_reader_that_failed_a_get_is_closed_not_lent_again(broker: Any) -> Non
 
     from streams.brokers.base import BrokerError
     from streams.engine.hub import BrokerHub
+    from streams.engine.services import BrokerServices
     from streams.engine.logs import StreamLog
 
     class BrokenReaders:
@@ -142,7 +143,7 @@ def test_a_reader_that_failed_a_get_is_closed_not_lent_again(broker: Any) -> Non
 
     broker.create_topic("t")
     wrapped = BrokenReaders(broker)
-    hub = BrokerHub(wrapped, "g", ["t"], True, lambda m: [m], StreamLog(), 10)
+    hub = BrokerHub(BrokerServices(wrapped, StreamLog()), "g", ["t"], True, lambda m: [m], StreamLog(), 10)
     with pytest.raises(BrokerError):
         hub.pull(1.0)
     assert wrapped.closed == 1 and not hub._pool("t")._free  # the next GET gets a fresh reader

@@ -1,0 +1,148 @@
+"""What one worker process shares between its streams, as typed objects (no string-keyed dicts).
+
+* ``BrokerServices``: for one broker connection, what every hub of the worker reading from it
+  shares: one ``TopicTap`` per topic (live records for stream clients), ``TopicHistory`` catch-up
+  scans, ``ReaderPool``s lent to GETs, offset look-ups shared and queued (``SharedLookups``), and
+  the slots for private catch-up readers of resuming clients.
+* ``WorkerServices``: the worker's brokers and their ``BrokerServices``, plus the host-wide
+  pieces that make the worker's processes one gateway (DESIGN §10): the *host bus*, an embedded
+  log under the data directory that carries ``http_server`` -> ``http_server`` streams between
+  the workers of this host, and the host's shared state (singleton leases, caches, rate limits).
+
+Everything is created lazily after the fork (a broker or an SQLite connection must never cross
+one) and closed by ``close`` when the worker drains, readers before brokers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gevent.lock
+
+from streams import brokers
+from streams.brokers.base import Broker
+from streams.brokers.embedded import EmbeddedBroker
+from streams.engine.history import TopicHistory
+from streams.engine.host import HostState
+from streams.engine.logs import StreamLog
+from streams.engine.lookups import SharedLookups
+from streams.engine.readers import ReaderPool
+from streams.engine.tap import TopicTap
+from streams.settings import Settings
+
+CATCH_UP_SLOTS = 16
+"""Private readers of resuming (``Last-Event-ID``) clients open at once per worker, by default."""
+
+HOST_BUS_RETENTION = 100_000
+"""Records kept per partition of a host-bus topic (an in-process stream nobody reads)."""
+
+
+class BrokerServices:
+    """What the hubs of one worker share for one broker (see module doc)."""
+
+    def __init__(self, broker: Broker, log: StreamLog, catch_up_slots: int = CATCH_UP_SLOTS) -> None:
+        self.broker = broker
+        self.log = log
+        self.lookups = SharedLookups(broker)
+        self.catch_up_slots = gevent.lock.BoundedSemaphore(max(1, catch_up_slots))
+        self._taps: dict[str, TopicTap] = {}
+        self._histories: dict[str, TopicHistory] = {}
+        self._pools: dict[str, ReaderPool] = {}
+
+    def tap(self, topic: str) -> TopicTap:
+        """This worker's one live reader of ``topic`` for stream clients."""
+        tap = self._taps.get(topic)
+        if tap is None:
+            tap = self._taps[topic] = TopicTap(self.broker, topic, self.log.bind(topic=topic))
+        return tap
+
+    def history(self, topic: str) -> TopicHistory:
+        """This worker's catch-up scans of ``topic``."""
+        history = self._histories.get(topic)
+        if history is None:
+            history = self._histories[topic] = TopicHistory(
+                self.broker, topic, self.tap(topic), self.log.bind(topic=topic)
+            )
+        return history
+
+    def readers(self, topic: str) -> ReaderPool:
+        """This worker's pool of readers of ``topic`` lent to GETs."""
+        pool = self._pools.get(topic)
+        if pool is None:
+            pool = self._pools[topic] = ReaderPool(self.broker, topic)
+        return pool
+
+    def close(self) -> None:
+        """Close the idle readers; taps and scans stop once their hubs left."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+
+class WorkerServices:
+    """One worker's brokers, their shared readers, the host bus and the host state."""
+
+    def __init__(self, settings: Settings, log: StreamLog) -> None:
+        self.settings = settings
+        self.log = log
+        self._lock = gevent.lock.Semaphore()  # a Kafka client may yield while connecting
+        self._broker: Broker | None = None
+        self._bus: Broker | None = None
+        self._host: HostState | None = None
+        self._services: dict[int, BrokerServices] = {}
+
+    def broker(self, addresses: list[str] | None = None) -> Broker:
+        """This worker's broker connection; ``STREAMS_KAFKA_BROKERS`` decides which one and
+        replaces the addresses written in the definitions (``addresses`` is accepted for the
+        components' sake and ignored)."""
+        return self._once("_broker", lambda: brokers.connect(self.settings.kafka_brokers, data_dir=self.settings.data_dir))
+
+    def bus(self) -> Broker:
+        """The host bus: the embedded log shared by this host's workers (the main broker itself
+        when that is the embedded one), carrying in-process streams across workers."""
+        if self.settings.embedded_kafka:
+            return self.broker()
+        return self._once(
+            "_bus", lambda: EmbeddedBroker(self.settings.data_dir, max_records_per_partition=HOST_BUS_RETENTION)
+        )
+
+    @property
+    def host(self) -> HostState:
+        """This host's shared state (leases, caches, rate limits, progress)."""
+        if self._host is None:
+            self._host = HostState(self.settings.data_dir)
+        return self._host
+
+    def for_broker(self, broker: Broker) -> BrokerServices:
+        """The shared readers and look-ups of ``broker`` in this worker."""
+        services = self._services.get(id(broker))
+        if services is None or services.broker is not broker:
+            services = self._services[id(broker)] = BrokerServices(broker, self.log)
+        return services
+
+    def _once(self, attr: str, make: Callable[[], Broker]) -> Broker:
+        broker: Broker | None = getattr(self, attr)
+        if broker is None:
+            with self._lock:
+                broker = getattr(self, attr)
+                if broker is None:
+                    broker = make()
+                    setattr(self, attr, broker)
+        return broker
+
+    def close(self) -> None:
+        """Drain's last step: readers first, then the brokers, then the host state."""
+        for services in self._services.values():
+            services.close()
+        self._services.clear()
+        for attr in ("_bus", "_broker"):
+            broker = getattr(self, attr)
+            setattr(self, attr, None)
+            if broker is not None:
+                try:
+                    broker.close()
+                except Exception:
+                    self.log.exception("closing a broker failed")
+        if self._host is not None:
+            self._host.close()
+            self._host = None
