@@ -9,6 +9,7 @@ process's lock at once) or stops the stream.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Protocol
 
@@ -28,8 +29,9 @@ class Stopping(Protocol):
 def run_once_per_host(
     lease: HostLease, run: Callable[[], None], stopping: Stopping, log: StreamLog, retry: float = RETRY_SECONDS
 ) -> None:
-    """Wait for ``lease``, then ``run()`` while holding it; give it back when ``run`` returns
-    (the input finished or the stream stops)."""
+    """Wait for ``lease``, then ``run()`` while holding it, and keep it until the stream stops:
+    an input that finished on its own (``generate`` reached its count) stays finished, instead
+    of every other worker taking the lease in turn to find there is nothing left to do."""
     waited = False
     while not stopping.is_set():
         if lease.try_acquire():
@@ -41,8 +43,9 @@ def run_once_per_host(
             return
     else:
         return
-    log.info("input runs in this worker (host lease taken)" + (" after a takeover" if waited else ""))
+    log.info(f"input runs in this worker, pid {os.getpid()} (host lease taken{', a takeover' if waited else ''})")
     try:
         run()
+        stopping.wait()
     finally:
         lease.release()
