@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from streams import context, registry
+from streams import catalog, context, registry
 
 Path = tuple[Any, ...]
 
@@ -222,8 +222,7 @@ def fill_defaults(kind: str, name: str, config: Any) -> dict[str, Any]:
     left alone). A scalar config (``mapping: "root = this"``) becomes ``{scalar_field: value}``;
     ``null`` becomes ``{}``. Nested component configs are left for the engine to fill when it
     builds them."""
-    _ensure_components()
-    spec = registry.TABLES[kind][name]
+    spec = catalog.TABLES[kind][name]
     if isinstance(config, dict):
         out = dict(config)
     elif config is None:
@@ -236,16 +235,6 @@ def fill_defaults(kind: str, name: str, config: Any) -> dict[str, Any]:
         if f.name not in out and not f.required:
             out[f.name] = copy.deepcopy(f.default)
     return out
-
-
-_components_loaded = False
-
-
-def _ensure_components() -> None:
-    global _components_loaded
-    if not _components_loaded:
-        registry.load_all()
-        _components_loaded = True
 
 
 def _display(path: str) -> str:
@@ -611,7 +600,7 @@ def _check_resources(kind: str, value: Any, path: Path, checker: _Checker) -> No
             checker.add(sub + ("label",), f"duplicate resource label {label!r}")
         else:
             labels.add(label)
-        if kind in registry.TABLES:
+        if kind in catalog.TABLES:
             _check_component(kind, item, sub, checker)
         else:
             rest = {k: v for k, v in item.items() if k != "label"}
@@ -624,14 +613,13 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
     if not isinstance(value, dict):
         checker.add(path, f"expected an {kind} object such as {{{_example(kind)}: {{...}}}}, got {_type_name(value)}")
         return
-    _ensure_components()
     reserved = {"label"} | ({"processors"} if kind in ("input", "output") else set())
     names = [k for k in value if k not in reserved]
     if "label" in value:
         _check_type("string", value["label"], path + ("label",), checker)
     if "processors" in value and kind in ("input", "output"):
         _check_type("processor_list", value["processors"], path + ("processors",), checker)
-    table = registry.TABLES[kind]
+    table = catalog.TABLES[kind]
     if not names:
         checker.add(path, f"no {kind} given (expected one of: {', '.join(sorted(table)) or 'none registered'})")
         return

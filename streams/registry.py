@@ -1,7 +1,9 @@
-"""Registries of stream components: inputs, outputs and processors.
+"""How a stream component describes itself: its config ``Field``s and a ``ComponentSpec``.
 
-A component module declares its config fields and registers a factory with one decorator call,
-so adding a component is adding one module (and one import line in its package ``__init__``).
+A component module declares its fields and a factory in one ``SPEC = registry.input(...)`` (or
+``output``/``processor``) at its end, which registers nothing by itself: ``streams.catalog``
+lists every spec in explicit tables, so adding a component is adding one module and one line
+there.
 The definitions validator reads the same ``Field`` declarations to report unknown fields, wrong
 types and missing required fields with their YAML positions; the engine calls the factory with
 the validated config (defaults filled in).
@@ -14,10 +16,13 @@ Field types: ``string``, ``int``, ``float``, ``bool``, ``duration`` (Go duration
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 REQUIRED: Any = object()
+Factory = Callable[..., Any]
+"""``factory(config: dict, res: Resources) -> component``."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Field:
 class ComponentSpec:
     kind: str  # "input" | "output" | "processor"
     name: str
-    factory: Callable[..., Any]
+    factory: Factory
     fields: tuple[Field, ...] = ()
     # A component whose config is not an object (``mapping: "root = ..."``, ``drop: {}``) takes
     # the whole value as this one field.
@@ -51,11 +56,6 @@ class ComponentSpec:
         return None
 
 
-INPUTS: dict[str, ComponentSpec] = {}
-OUTPUTS: dict[str, ComponentSpec] = {}
-PROCESSORS: dict[str, ComponentSpec] = {}
-TABLES = {"input": INPUTS, "output": OUTPUTS, "processor": PROCESSORS}
-
 UNSAFE = {
     "input": {"file", "socket", "socket_server", "subprocess", "stdin", "inproc", "unix_socket"},
     "output": {"file", "socket", "subprocess", "stdout", "inproc", "unix_socket"},
@@ -64,32 +64,26 @@ UNSAFE = {
 """Components refused outright: they reach the host's files, processes or sockets."""
 
 
-def _register(kind: str, name: str, fields: tuple[Field, ...], **extra: Any):
-    table = TABLES[kind]
-
-    def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
-        if name in table:
-            raise ValueError(f"{kind} {name!r} registered twice")
-        table[name] = ComponentSpec(kind=kind, name=name, factory=factory, fields=fields, **extra)
-        return factory
-
-    return decorate
+def input(name: str, factory: Factory, *fields: Field, **extra: Any) -> ComponentSpec:  # noqa: A001 - the config key
+    """The spec of an input component (listed in ``streams.catalog``)."""
+    return ComponentSpec(kind="input", name=name, factory=factory, fields=fields, **extra)
 
 
-def input(name: str, *fields: Field, **extra: Any):  # noqa: A001 - mirrors the config key
-    return _register("input", name, fields, **extra)
+def output(name: str, factory: Factory, *fields: Field, **extra: Any) -> ComponentSpec:
+    """The spec of an output component (listed in ``streams.catalog``)."""
+    return ComponentSpec(kind="output", name=name, factory=factory, fields=fields, **extra)
 
 
-def output(name: str, *fields: Field, **extra: Any):
-    return _register("output", name, fields, **extra)
+def processor(name: str, factory: Factory, *fields: Field, **extra: Any) -> ComponentSpec:
+    """The spec of a processor component (listed in ``streams.catalog``)."""
+    return ComponentSpec(kind="processor", name=name, factory=factory, fields=fields, **extra)
 
 
-def processor(name: str, *fields: Field, **extra: Any):
-    return _register("processor", name, fields, **extra)
-
-
-def load_all() -> None:
-    """Import every component module so the tables are complete."""
-    import streams.inputs  # noqa: F401
-    import streams.outputs  # noqa: F401
-    import streams.processors  # noqa: F401
+def table(*specs: ComponentSpec) -> dict[str, ComponentSpec]:
+    """Specs by name; a name listed twice is a programming error caught at import."""
+    out: dict[str, ComponentSpec] = {}
+    for spec in specs:
+        if spec.name in out:
+            raise ValueError(f"{spec.kind} {spec.name!r} listed twice")
+        out[spec.name] = spec
+    return out

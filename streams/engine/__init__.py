@@ -20,7 +20,7 @@ GETs), ``local_hub`` (in-process hand-over), ``delivery`` (PushResult, Delivery,
 ``pipeline``, ``records``, ``ratelimit``, ``durations``, ``logs``, ``resources``, ``testing``.
 """
 
-from streams.engine.components import ConfigError, OutputError, Transaction
+from streams.contracts import ConfigError, OutputError, Transaction
 from streams.engine.delivery import Delivery, PushResult, Subscription
 from streams.engine.gateway import Api, Draining, Gateway, Route
 from streams.engine.instance import StreamInstance

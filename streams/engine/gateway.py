@@ -19,12 +19,15 @@ import gevent.lock
 
 from streams import context
 from streams.brokers.base import Broker
-from streams.engine.components import ConfigError, resolve, split_component
+from streams.contracts import ConfigError
+from streams.definitions import load_directory
+from streams.engine.components import BUILDER, resolve, split_component
 from streams.engine.durations import parse_duration
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
+from streams.observability import start_stream_telemetry
 from streams.settings import Settings
 
 
@@ -162,8 +165,6 @@ class Api:
         if not isinstance(conf, dict) or not (conf.get("metrics") or conf.get("tracer")):
             return None
         try:
-            from streams.observability import start_stream_telemetry
-
             telemetry = start_stream_telemetry(stream, conf)
         except Exception as exc:  # noqa: BLE001 - telemetry must never stop a stream
             self.gateway.log.error(f"metrics push or tracer not started: {exc}", api=self.name, stream=stream)
@@ -273,8 +274,6 @@ class Gateway:
     def from_settings(cls, settings: Settings) -> Gateway:
         """Load every API definition of ``settings.definitions_dir``; problems are logged and
         kept in ``.problems``, and the definitions that loaded serve anyway."""
-        from streams.definitions import load_directory
-
         definitions, problems = load_directory(settings.definitions_dir)
         gateway = cls(settings, problems)
         for problem in problems:
@@ -330,7 +329,7 @@ class Gateway:
     def build_instance(
         self, api: Api, stream: str, conf: dict[str, Any], key: str, tracer: Any = None
     ) -> StreamInstance:
-        res = Resources(self.settings, api.name, stream, f"streams.{stream}", self.services)
+        res = Resources(self.settings, api.name, stream, f"streams.{stream}", self.services, BUILDER)
         instance = StreamInstance(stream, conf, key, res, tracer=tracer)
         self.log.info("instance started", api=api.name, stream=stream, instance=key[:12])
         return instance

@@ -33,24 +33,14 @@ from typing import Any
 import gevent
 import gevent.event
 
-from streams.engine.components import (
-    ConfigError,
-    Input,
-    Output,
-    OutputError,
-    Processor,
-    Transaction,
-    build_input,
-    build_output,
-    build_processors,
-    run_restarting,
-)
+from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import metric
 from streams.engine.pipeline import run_processors
 from streams.engine.ratelimit import build_limits, cache_ttls
 from streams.engine.resources import Resources, StreamScope
+from streams.engine.restart import run_restarting
 from streams.engine.singleton import run_once_per_host
 from streams.message import Message
 from streams.outputs.http_server import HttpServerOutput
@@ -78,17 +68,17 @@ class StreamInstance:
             tracer=tracer,
             instance_key=f"{res.api}/{name}/{key}",
         )
-        res = Resources(res.settings, res.api, res.stream, res.path, res.services, res.fields, scope)
+        res = res.with_scope(scope)
         self.name = name
         self.key = key
         self.res = res
         self.log = res.logger()
-        self.input_type, self.input, input_procs = build_input(config.get("input"), res, f"streams.{name}.input")
+        self.input_type, self.input, input_procs = res.build_input(config.get("input"), f"streams.{name}.input")
         pipeline = config.get("pipeline") or {}
-        self.processors = input_procs + build_processors(
-            pipeline.get("processors"), res, f"streams.{name}.pipeline.processors"
+        self.processors = input_procs + res.build_processors(
+            pipeline.get("processors"), f"streams.{name}.pipeline.processors"
         )
-        self.output: Output = build_output(config.get("output"), res, f"streams.{name}.output")
+        self.output: Output = res.build_output(config.get("output"), f"streams.{name}.output")
         self.tracer: Any = tracer
         self.output_type = _component_name(config.get("output"))
         self._stopping = gevent.event.Event()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streams.engine.components import Output, Processor, Transaction
+from streams.contracts import Output, Processor, Transaction
 from streams.message import Message
 
 

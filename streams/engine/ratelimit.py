@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from streams.engine.components import ConfigError
+from streams.contracts import ConfigError
 from streams.engine.durations import parse_duration
 
 

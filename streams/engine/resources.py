@@ -8,10 +8,11 @@ so mapping errors and log lines point at the component that produced them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from streams import bloblang
 from streams.brokers.base import Broker
+from streams.contracts import Input, Output, Processor
 from streams.engine.host import HostState
 from streams.engine.logs import StreamLog, metric
 from streams.engine.ratelimit import LocalLimit
@@ -31,6 +32,16 @@ class StreamScope:
     instance_key: str = ""
 
 
+class Builder(Protocol):
+    """Builds components from config (``streams.engine.components.ComponentBuilder``)."""
+
+    def processors(self, confs: Any, res: Resources, path: str) -> list[Processor]: ...
+
+    def output(self, conf: Any, res: Resources, path: str) -> Output: ...
+
+    def input(self, conf: Any, res: Resources, path: str) -> tuple[str, Input, list[Processor]]: ...
+
+
 @dataclass(frozen=True)
 class Resources:
     settings: Settings
@@ -38,11 +49,26 @@ class Resources:
     stream: str
     path: str
     services: WorkerServices
+    builder: Builder
     fields: dict[str, Any] = field(default_factory=dict)  # added to every log line
     scope: StreamScope = field(default_factory=StreamScope)
 
     def child(self, path: str) -> Resources:
         return replace(self, path=path)
+
+    def with_scope(self, scope: StreamScope) -> Resources:
+        return replace(self, scope=scope)
+
+    def build_processors(self, confs: Any, path: str) -> list[Processor]:
+        """The processors of a nested ``processors`` list (``branch``, ``catch``, ...)."""
+        return self.builder.processors(confs, self, path)
+
+    def build_output(self, conf: Any, path: str) -> Output:
+        return self.builder.output(conf, self, path)
+
+    def build_input(self, conf: Any, path: str) -> tuple[str, Input, list[Processor]]:
+        """The type name, the input and its own ``processors`` of a nested input config."""
+        return self.builder.input(conf, self, path)
 
     def broker(self, addresses: list[str] | None = None) -> Broker:
         """The worker's shared broker; ``STREAMS_KAFKA_BROKERS`` replaces the config's addresses."""

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import gevent
+
 from streams.brokers.base import Broker, Record
 from streams.engine.gateway import Api, Gateway
 from streams.settings import Settings
@@ -61,8 +63,6 @@ class Gateways:
 
 def wait_until(cond: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
     """Poll ``cond`` (yielding to other greenlets) until it returns something truthy."""
-    import gevent
-
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         got = cond()

@@ -8,15 +8,10 @@ from typing import Any
 import gevent
 
 from streams import registry
-from streams.engine.components import (
-    ConfigError,
-    Input,
-    Transaction,
-    build_input,
-    run_restarting,
-)
+from streams.contracts import ConfigError, Input, Transaction
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
+from streams.engine.restart import run_restarting
 from streams.message import Message
 from streams.registry import Field
 
@@ -26,7 +21,7 @@ class BrokerInput(Input):
         self.log = res.logger()
         self.children: list[tuple[Input, list[Any]]] = []
         for i, child in enumerate(conf["inputs"] or []):
-            name, inp, procs = build_input(child, res, f"{res.path}.inputs.{i}")
+            name, inp, procs = res.build_input(child, f"{res.path}.inputs.{i}")
             if inp.passive:
                 raise ConfigError(f"{res.path}.inputs.{i}.{name}: not supported inside a broker input")
             self.children.append((inp, procs))
@@ -64,12 +59,15 @@ class BrokerInput(Input):
             inp.close()
 
 
-@registry.input(
+def _factory(conf: dict[str, Any], res: Resources) -> BrokerInput:
+    return BrokerInput(conf, res)
+
+
+SPEC = registry.input(
     "broker",
+    _factory,
     Field("copies", "int", 1, "Accepted; each child input runs once per worker."),
     Field("inputs", "input_list", doc="The inputs to read from."),
     Field("batching", "object", {}, "Accepted and ignored."),
     doc="Read from several inputs at once.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> BrokerInput:
-    return BrokerInput(conf, res)

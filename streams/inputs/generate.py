@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from streams import registry
-from streams.engine.components import Input
+from streams.bloblang import MappingError
+from streams.contracts import Input
 from streams.engine.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -38,8 +39,6 @@ class GenerateInput(Input):
 
     def make_batch(self) -> list[Message]:
         """One batch; a mapping that deletes the message yields fewer messages."""
-        from streams.bloblang import MappingError
-
         batch: list[Message] = []
         for _ in range(self.batch_size):
             try:
@@ -73,8 +72,13 @@ class GenerateInput(Input):
                 return
 
 
-@registry.input(
+def _factory(conf: dict[str, Any], res: Resources) -> GenerateInput:
+    return GenerateInput(conf, res)
+
+
+SPEC = registry.input(
     "generate",
+    _factory,
     Field("mapping", "string", doc="Bloblang mapping that builds each message."),
     Field("interval", "string", "1s", "Time between batches (`@every 1s` accepted); empty = no pause."),
     Field("count", "int", 0, "Batches to generate before stopping; 0 = unlimited."),
@@ -82,5 +86,3 @@ class GenerateInput(Input):
     Field("auto_replay_nacks", "bool", True, "Accepted; failed writes are always retried."),
     doc="Generate messages with a Bloblang mapping.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> GenerateInput:
-    return GenerateInput(conf, res)

@@ -12,9 +12,11 @@ import uuid
 from typing import Any
 
 from streams import registry
-from streams.engine.components import ConfigError, Input
+from streams.bloblang import MappingError
+from streams.contracts import ConfigError, Input
 from streams.engine.delivery import PushResult
 from streams.engine.durations import parse_duration
+from streams.engine.ratelimit import lookup
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
@@ -50,14 +52,10 @@ class HttpServerInput(Input):
         self.meta_patterns = [re.compile(p) for p in meta.get("include_patterns") or []]
         self.limiter = None
         if conf.get("rate_limit"):
-            from streams.engine.ratelimit import lookup
-
             self.limiter = lookup(res, conf["rate_limit"])
 
     def respond(self, response: list[Message] | None) -> PushResult:
         """The HTTP reply to a push whose outputs all acknowledged."""
-        from streams.bloblang import MappingError
-
         batch = response or []
         first = batch[0] if batch else Message(b"")
         try:
@@ -94,8 +92,13 @@ def multipart(batch: list[Message]) -> tuple[bytes, str]:
     return body, f"multipart/mixed; boundary={boundary}"
 
 
-@registry.input(
+def _factory(conf: dict[str, Any], res: Resources) -> HttpServerInput:
+    return HttpServerInput(conf, res)
+
+
+SPEC = registry.input(
     "http_server",
+    _factory,
     Field("address", "string", "", "Refused: the gateway's listener serves every stream."),
     Field("path", "string", "/post", "Path (under the API listen path) for POSTed messages."),
     Field("ws_path", "string", "/post/ws", "Path for WebSocket clients; each frame is a message."),
@@ -110,5 +113,3 @@ def multipart(batch: list[Message]) -> tuple[bytes, str]:
     Field("sync_response", "object", SYNC_RESPONSE_DEFAULT, "status, headers and metadata_headers of the reply."),
     doc="Receive messages from HTTP POSTs and WebSocket frames under the API's listen path.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> HttpServerInput:
-    return HttpServerInput(conf, res)

@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import gevent
+
 from streams import registry
 from streams.brokers.base import Broker
-from streams.engine.components import ConfigError, Input
+from streams.contracts import ConfigError, Input
 from streams.engine.durations import parse_duration
 from streams.engine.records import record_to_message
 from streams.engine.resources import Resources
@@ -132,8 +134,6 @@ class KafkaInput(Input):
 
     def _run_without_group(self, broker: Broker, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
         """No consumer group: every worker reads everything from the oldest/newest, no commits."""
-        import gevent
-
         def one(topic: str) -> None:
             edge = broker.beginning_offsets(topic) if self.start_from_oldest else broker.end_offsets(topic)
             reader = broker.reader(topic, edge)
@@ -148,8 +148,13 @@ class KafkaInput(Input):
         gevent.joinall([gevent.spawn(one, t) for t in self.topics])
 
 
-@registry.input(
+def _factory(conf: dict[str, Any], res: Resources) -> KafkaInput:
+    return KafkaInput(conf, res)
+
+
+SPEC = registry.input(
     "kafka",
+    _factory,
     Field("addresses", "string_list", [], "Broker addresses; replaced by STREAMS_KAFKA_BROKERS."),
     Field("topics", "string_list", doc="Topics to consume (entries may hold comma-separated names)."),
     Field("target_version", "string", "", "Accepted and ignored."),
@@ -170,5 +175,3 @@ class KafkaInput(Input):
     Field("batching", "object", {}, "Accepted and ignored: records are processed one at a time."),
     doc="Consume Kafka topics.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> KafkaInput:
-    return KafkaInput(conf, res)

@@ -16,13 +16,7 @@ from typing import Any
 import gevent
 
 from streams import registry
-from streams.engine.components import (
-    ConfigError,
-    Output,
-    OutputError,
-    Transaction,
-    build_output,
-)
+from streams.contracts import ConfigError, Output, OutputError, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
@@ -43,7 +37,7 @@ class BrokerOutput(Output):
         self.pattern = conf["pattern"]
         if self.pattern not in PATTERNS:
             raise ConfigError(f"{res.path}.pattern: expected one of {', '.join(PATTERNS)}")
-        self.outputs = [build_output(c, res, f"{res.path}.outputs.{i}") for i, c in enumerate(conf["outputs"] or [])]
+        self.outputs = [res.build_output(c, f"{res.path}.outputs.{i}") for i, c in enumerate(conf["outputs"] or [])]
         if not self.outputs:
             raise ConfigError(f"{res.path}.outputs: at least one output is required")
         self._next = itertools.count()
@@ -108,13 +102,16 @@ class BrokerOutput(Output):
             out.close()
 
 
-@registry.output(
+def _factory(conf: dict[str, Any], res: Resources) -> BrokerOutput:
+    return BrokerOutput(conf, res)
+
+
+SPEC = registry.output(
     "broker",
+    _factory,
     Field("copies", "int", 1, "Accepted; each output is used once."),
     Field("pattern", "string", "fan_out", "How batches are routed to the outputs.", options=PATTERNS),
     Field("outputs", "output_list", doc="The outputs to route to."),
     Field("batching", "object", {}, "Accepted and ignored."),
     doc="Route messages to several outputs.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> BrokerOutput:
-    return BrokerOutput(conf, res)

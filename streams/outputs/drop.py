@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import Output, Transaction
+from streams.contracts import Output, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 
@@ -15,6 +15,8 @@ class DropOutput(Output):
         return None
 
 
-@registry.output("drop", doc="Drop every message (acknowledged at once).")
 def _factory(conf: dict[str, Any], res: Resources) -> DropOutput:
     return DropOutput()
+
+
+SPEC = registry.output("drop", _factory, doc="Drop every message (acknowledged at once).")

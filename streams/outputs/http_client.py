@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import gevent
+import requests
 
 from streams import registry
-from streams.engine.components import Output, OutputError, Transaction
+from streams.bloblang import MappingError
+from streams.contracts import Output, OutputError, Transaction
 from streams.engine.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -21,8 +23,6 @@ from streams.registry import Field
 
 class HttpClientOutput(Output):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        import requests
-
         self.url = res.interpolation(conf["url"])
         self.verb = conf["verb"].upper()
         self.headers = {k: res.interpolation(str(v)) for k, v in (conf["headers"] or {}).items()}
@@ -34,8 +34,6 @@ class HttpClientOutput(Output):
         self.session = requests.Session()
 
     def _send(self, msg: Message, batch: list[Message], i: int) -> None:
-        import requests
-
         url = self.url.render(msg, batch, i)
         headers = {k: v.render(msg, batch, i) for k, v in self.headers.items()}
         last = ""
@@ -54,8 +52,6 @@ class HttpClientOutput(Output):
         raise OutputError(last)
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
-        from streams.bloblang import MappingError
-
         for i, msg in enumerate(batch):
             try:
                 self._send(msg, batch, i)
@@ -66,8 +62,13 @@ class HttpClientOutput(Output):
         self.session.close()
 
 
-@registry.output(
+def _factory(conf: dict[str, Any], res: Resources) -> HttpClientOutput:
+    return HttpClientOutput(conf, res)
+
+
+SPEC = registry.output(
     "http_client",
+    _factory,
     Field("url", "string", doc="Where to send each message (interpolated)."),
     Field("verb", "string", "POST", "HTTP method."),
     Field("headers", "object", {}, "Request headers (values interpolated)."),
@@ -92,5 +93,3 @@ class HttpClientOutput(Output):
     Field("rate_limit", "string", "", "Accepted and ignored."),
     doc="Send messages to an HTTP endpoint.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> HttpClientOutput:
-    return HttpClientOutput(conf, res)

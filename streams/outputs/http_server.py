@@ -13,7 +13,7 @@ from typing import Any
 
 from streams import registry
 from streams.brokers.base import Broker, BrokerError
-from streams.engine.components import ConfigError, Output, OutputError, Transaction
+from streams.contracts import ConfigError, Output, OutputError, Transaction
 from streams.engine.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -59,8 +59,13 @@ def _headers(metadata: dict[str, Any]) -> list[tuple[str, bytes]]:
     return out
 
 
-@registry.output(
+def _factory(conf: dict[str, Any], res: Resources) -> HttpServerOutput:
+    return HttpServerOutput(conf, res)
+
+
+SPEC = registry.output(
     "http_server",
+    _factory,
     Field("address", "string", "", "Refused: the gateway's listener serves every stream."),
     Field("path", "string", "/get", "GET returns the next message (408 after timeout)."),
     Field("stream_path", "string", "/get/stream", "Long-lived stream of messages (SSE or lines)."),
@@ -76,5 +81,3 @@ def _headers(metadata: dict[str, Any]) -> list[tuple[str, bytes]]:
     Field("cors", "object", {}, "Accepted for compatibility; CORS is the gateway's business."),
     doc="Serve messages to HTTP GET, stream and WebSocket clients under the API's listen path.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> HttpServerOutput:
-    return HttpServerOutput(conf, res)

@@ -19,8 +19,9 @@ import gevent
 import gevent.pool
 
 from streams import registry
+from streams.bloblang import MappingError
 from streams.brokers.base import BrokerError
-from streams.engine.components import ConfigError, Output, OutputError, Transaction
+from streams.contracts import ConfigError, Output, OutputError, Transaction
 from streams.engine.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -108,8 +109,6 @@ class KafkaOutput(Output):
             raise OutputError(f"kafka produce to {topic!r} failed: {type(exc).__name__}: {exc}") from exc
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
-        from streams.bloblang import MappingError
-
         try:
             broker = self.res.broker(self.addresses)
         except BrokerError as exc:
@@ -132,8 +131,13 @@ class KafkaOutput(Output):
                 raise job.exception
 
 
-@registry.output(
+def _factory(conf: dict[str, Any], res: Resources) -> KafkaOutput:
+    return KafkaOutput(conf, res)
+
+
+SPEC = registry.output(
     "kafka",
+    _factory,
     Field("addresses", "string_list", [], "Broker addresses; replaced by STREAMS_KAFKA_BROKERS."),
     Field("topic", "string", doc="Topic to write to (interpolated)."),
     Field("key", "string", "", "Record key (interpolated); empty = no key."),
@@ -160,5 +164,3 @@ class KafkaOutput(Output):
     Field("backoff", "object", {}, "Accepted and ignored."),
     doc="Write messages to a Kafka topic.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> KafkaOutput:
-    return KafkaOutput(conf, res)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import Output, Transaction
+from streams.contracts import Output, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 
@@ -15,6 +15,8 @@ class SyncResponseOutput(Output):
         txn.response = [m.copy() for m in batch]
 
 
-@registry.output("sync_response", doc="Reply to the HTTP request that delivered the message.")
 def _factory(conf: dict[str, Any], res: Resources) -> SyncResponseOutput:
     return SyncResponseOutput()
+
+
+SPEC = registry.output("sync_response", _factory, doc="Reply to the HTTP request that delivered the message.")

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import Processor, Transaction, build_processors
+from streams.bloblang import MappingError
+from streams.contracts import Processor, Transaction
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -23,11 +24,9 @@ class BranchProcessor(Processor):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.request_map = res.mapping(conf["request_map"], "request_map") if conf["request_map"] else None
         self.result_map = res.mapping(conf["result_map"], "result_map") if conf["result_map"] else None
-        self.procs = build_processors(conf["processors"], res, f"{res.path}.processors")
+        self.procs = res.build_processors(conf["processors"], f"{res.path}.processors")
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
-        from streams.bloblang import MappingError
-
         for index, msg in enumerate(batch):
             try:
                 part = self.request_map.apply_message(msg, batch, index) if self.request_map else msg.copy()
@@ -57,12 +56,15 @@ class BranchProcessor(Processor):
             p.close()
 
 
-@registry.processor(
+def _factory(conf: dict[str, Any], res: Resources) -> BranchProcessor:
+    return BranchProcessor(conf, res)
+
+
+SPEC = registry.processor(
     "branch",
+    _factory,
     Field("request_map", "string", "", "Bloblang mapping building the branch's message; empty = a copy."),
     Field("processors", "processor_list", doc="Processors run on the branch's message."),
     Field("result_map", "string", "", "Bloblang mapping folding the result into the original."),
     doc="Run processors on a copy and map the result back.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> BranchProcessor:
-    return BranchProcessor(conf, res)

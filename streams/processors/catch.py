@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import Processor, Transaction, build_processors
+from streams.contracts import Processor, Transaction
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -32,11 +32,14 @@ class CatchProcessor(Processor):
             p.close()
 
 
-@registry.processor(
+def _factory(conf: dict[str, Any], res: Resources) -> CatchProcessor:
+    return CatchProcessor(res.build_processors(conf["processors"], res.path))
+
+
+SPEC = registry.processor(
     "catch",
+    _factory,
     Field("processors", "processor_list", doc="Processors for failed messages."),
     scalar_field="processors",
     doc="Handle messages that failed an earlier processor.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> CatchProcessor:
-    return CatchProcessor(build_processors(conf["processors"], res, res.path))

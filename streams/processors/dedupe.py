@@ -12,7 +12,8 @@ from collections import OrderedDict
 from typing import Any
 
 from streams import registry
-from streams.engine.components import MessageProcessor, Transaction
+from streams.bloblang import MappingError
+from streams.contracts import MessageProcessor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
@@ -29,8 +30,6 @@ class DedupeProcessor(MessageProcessor):
         self._seen: OrderedDict[str, float] = OrderedDict()
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message | None:
-        from streams.bloblang import MappingError
-
         try:
             key = self.key.render(msg, batch, index)
         except MappingError as exc:
@@ -50,12 +49,15 @@ class DedupeProcessor(MessageProcessor):
         return msg
 
 
-@registry.processor(
+def _factory(conf: dict[str, Any], res: Resources) -> DedupeProcessor:
+    return DedupeProcessor(conf, res)
+
+
+SPEC = registry.processor(
     "dedupe",
+    _factory,
     Field("cache", "string", doc="Cache resource label (keys are kept in memory here)."),
     Field("key", "string", doc="Interpolated key identifying a message."),
     Field("drop_on_err", "bool", True, "Drop messages whose key cannot be computed."),
     doc="Drop messages whose key was seen recently.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> DedupeProcessor:
-    return DedupeProcessor(conf, res)

@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 from streams import registry
-from streams.engine.components import MessageProcessor, Transaction
+from streams.bloblang import MappingError
+from streams.contracts import ConfigError, MessageProcessor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
@@ -27,8 +28,6 @@ class LogProcessor(MessageProcessor):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         level = str(conf["level"]).upper()
         if level not in LEVELS and level != "NONE":
-            from streams.engine.components import ConfigError
-
             raise ConfigError(f"{res.path}.level: unknown level {conf['level']!r}")
         self.level = LEVELS.get(level)
         self.message = res.interpolation(conf["message"])
@@ -40,8 +39,6 @@ class LogProcessor(MessageProcessor):
         # PERF: the interpolations and fields_mapping run per message; not for a dropped line.
         if self.level is None or not self.log.enabled_for(self.level):
             return msg
-        from streams.bloblang import MappingError
-
         try:
             fields: dict[str, Any] = {k: v.render(msg, batch, index) for k, v in self.static_fields.items()}
             text = self.message.render(msg, batch, index)
@@ -61,13 +58,16 @@ class LogProcessor(MessageProcessor):
         return msg
 
 
-@registry.processor(
+def _factory(conf: dict[str, Any], res: Resources) -> LogProcessor:
+    return LogProcessor(conf, res)
+
+
+SPEC = registry.processor(
     "log",
+    _factory,
     Field("level", "string", "INFO", "FATAL, ERROR, WARN, INFO, DEBUG, TRACE, ALL or NONE."),
     Field("fields_mapping", "string", "", "Bloblang mapping whose object result becomes log fields."),
     Field("fields", "object", {}, "Static log fields (values interpolated); older form of fields_mapping."),
     Field("message", "string", "", "The log text (interpolated)."),
     doc="Log each message.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> LogProcessor:
-    return LogProcessor(conf, res)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import MessageProcessor, Transaction
+from streams.bloblang import MappingError
+from streams.contracts import MessageProcessor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
@@ -27,8 +28,6 @@ class MappingProcessor(MessageProcessor):
     def process_message(
         self, msg: Message, batch: list[Message], index: int, txn: Transaction
     ) -> Message | None:
-        from streams.bloblang import MappingError
-
         try:
             if self.mutate:
                 return self.mapping.mutate_message(msg, batch, index)
@@ -40,31 +39,38 @@ class MappingProcessor(MessageProcessor):
             return msg
 
 
-@registry.processor(
-    "mapping",
-    Field("mapping", "string", doc="Bloblang mapping; the result replaces the message."),
-    scalar_field="mapping",
-    doc="Build a new message with Bloblang.",
-)
 def _mapping(conf: dict[str, Any], res: Resources) -> MappingProcessor:
     return MappingProcessor(conf["mapping"], res, mutate=False)
 
 
-@registry.processor(
-    "bloblang",
-    Field("bloblang", "string", doc="Bloblang mapping (the older name of `mapping`)."),
-    scalar_field="bloblang",
-    doc="Build a new message with Bloblang (deprecated name of mapping).",
-)
 def _bloblang(conf: dict[str, Any], res: Resources) -> MappingProcessor:
     return MappingProcessor(conf["bloblang"], res, mutate=False)
 
 
-@registry.processor(
+def _mutation(conf: dict[str, Any], res: Resources) -> MappingProcessor:
+    return MappingProcessor(conf["mutation"], res, mutate=True)
+
+
+SPEC_MAPPING = registry.processor(
+    "mapping",
+    _mapping,
+    Field("mapping", "string", doc="Bloblang mapping; the result replaces the message."),
+    scalar_field="mapping",
+    doc="Build a new message with Bloblang.",
+)
+
+SPEC_BLOBLANG = registry.processor(
+    "bloblang",
+    _bloblang,
+    Field("bloblang", "string", doc="Bloblang mapping (the older name of `mapping`)."),
+    scalar_field="bloblang",
+    doc="Build a new message with Bloblang (deprecated name of mapping).",
+)
+
+SPEC_MUTATION = registry.processor(
     "mutation",
+    _mutation,
     Field("mutation", "string", doc="Bloblang mapping applied to the message in place."),
     scalar_field="mutation",
     doc="Edit the message with Bloblang.",
 )
-def _mutation(conf: dict[str, Any], res: Resources) -> MappingProcessor:
-    return MappingProcessor(conf["mutation"], res, mutate=True)

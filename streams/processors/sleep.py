@@ -7,7 +7,8 @@ from typing import Any
 import gevent
 
 from streams import registry
-from streams.engine.components import Processor, Transaction
+from streams.bloblang import MappingError
+from streams.contracts import Processor, Transaction
 from streams.engine.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -20,8 +21,6 @@ class SleepProcessor(Processor):
         self.log = res.logger()
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
-        from streams.bloblang import MappingError
-
         try:
             text = self.duration.render(batch[0], batch, 0)
             gevent.sleep(max(0.0, parse_duration(text)))
@@ -30,10 +29,13 @@ class SleepProcessor(Processor):
         return batch
 
 
-@registry.processor(
+def _factory(conf: dict[str, Any], res: Resources) -> SleepProcessor:
+    return SleepProcessor(conf, res)
+
+
+SPEC = registry.processor(
     "sleep",
+    _factory,
     Field("duration", "string", doc="How long to pause (interpolated Go duration)."),
     doc="Pause before passing messages on.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> SleepProcessor:
-    return SleepProcessor(conf, res)

@@ -6,12 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import (
-    ConfigError,
-    Processor,
-    Transaction,
-    build_processors,
-)
+from streams.bloblang import MappingError
+from streams.contracts import ConfigError, Processor, Transaction
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -22,15 +18,13 @@ class _Case:
     def __init__(self, conf: dict[str, Any], res: Resources, where: str) -> None:
         check = str(conf.get("check") or "").strip()
         self.check = res.child(where).mapping(f"root = {check}\n", "check") if check else None
-        self.procs = build_processors(conf.get("processors") or [], res, f"{where}.processors")
+        self.procs = res.build_processors(conf.get("processors") or [], f"{where}.processors")
         self.fallthrough = bool(conf.get("fallthrough", False))
         self.log = res.logger()
 
     def matches(self, msg: Message, batch: list[Message], index: int) -> bool:
         if self.check is None:
             return True
-        from streams.bloblang import MappingError
-
         try:
             out = self.check.apply_message(msg, batch, index)
         except MappingError as exc:
@@ -65,14 +59,17 @@ class SwitchProcessor(Processor):
                 p.close()
 
 
-@registry.processor(
-    "switch",
-    Field("cases", "any", doc="List of {check, processors, fallthrough}."),
-    scalar_field="cases",
-    doc="Run different processors depending on the message.",
-)
 def _factory(conf: dict[str, Any], res: Resources) -> SwitchProcessor:
     cases = conf["cases"]
     if not isinstance(cases, list):
         raise ConfigError(f"{res.path}: expected a list of cases")
     return SwitchProcessor([_Case(c or {}, res, f"{res.path}.{i}") for i, c in enumerate(cases)])
+
+
+SPEC = registry.processor(
+    "switch",
+    _factory,
+    Field("cases", "any", doc="List of {check, processors, fallthrough}."),
+    scalar_field="cases",
+    doc="Run different processors depending on the message.",
+)

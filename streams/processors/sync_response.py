@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import Processor, Transaction
+from streams.contracts import Processor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 
@@ -16,6 +16,8 @@ class SyncResponseProcessor(Processor):
         return batch
 
 
-@registry.processor("sync_response", doc="Use the messages at this point as the HTTP reply.")
 def _factory(conf: dict[str, Any], res: Resources) -> SyncResponseProcessor:
     return SyncResponseProcessor()
+
+
+SPEC = registry.processor("sync_response", _factory, doc="Use the messages at this point as the HTTP reply.")

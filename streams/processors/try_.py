@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams import registry
-from streams.engine.components import Processor, Transaction, build_processors
+from streams.contracts import Processor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
@@ -33,11 +33,14 @@ class TryProcessor(Processor):
             p.close()
 
 
-@registry.processor(
+def _factory(conf: dict[str, Any], res: Resources) -> TryProcessor:
+    return TryProcessor(res.build_processors(conf["processors"], res.path))
+
+
+SPEC = registry.processor(
     "try",
+    _factory,
     Field("processors", "processor_list", doc="Processors to run until one fails."),
     scalar_field="processors",
     doc="Run processors, stopping for a message at its first failure.",
 )
-def _factory(conf: dict[str, Any], res: Resources) -> TryProcessor:
-    return TryProcessor(build_processors(conf["processors"], res, res.path))

@@ -9,7 +9,8 @@ import gevent
 import gevent.event
 import pytest
 
-from streams.engine.components import Input
+from streams.contracts import Input
+from streams.engine.components import BUILDER
 from streams.engine.durations import parse_duration
 from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources
@@ -93,7 +94,7 @@ def test_a_failed_child_of_a_broker_input_is_restarted(tmp_path: Any) -> None:
     # Before, the child's greenlet died with the error and the child never read again, while the
     # stream looked alive (only a failure of the whole input was restarted).
     settings = make_settings(str(tmp_path))
-    res = Resources(settings, "api", "b", "streams.b.input.broker", WorkerServices(settings, StreamLog()))
+    res = Resources(settings, "api", "b", "streams.b.input.broker", WorkerServices(settings, StreamLog()), BUILDER)
     child = FailsOnce()
     broker_input = BrokerInput({"inputs": [{"generate": {"mapping": 'root = "g"', "interval": ""}}]}, res)
     broker_input.children = [(child, [])]

@@ -1,0 +1,25 @@
+"""Keeping an active input running: restart it with a growing pause when it fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from streams.contracts import Input
+from streams.message import Message
+
+
+def run_restarting(inp: Input, deliver: Callable[[list[Message]], bool], stopping: Any, log: Any) -> None:
+    """Run ``inp`` until it finishes on its own or ``stopping`` is set. An input that fails
+    (broker unreachable, a rebalance gone wrong) is restarted with a growing pause instead of
+    staying dead in this worker; uncommitted records are read again after a restart."""
+    delay = 0.5
+    while not stopping.is_set():
+        try:
+            inp.run(deliver, stopping)
+            return  # finished on its own (e.g. generate's count reached)
+        except Exception:  # any failure restarts the input
+            log.exception(f"input failed; restarting in {delay:g}s")
+        if stopping.wait(delay):
+            return
+        delay = min(delay * 2, 30.0)
