@@ -5,7 +5,9 @@ the other), ``round_robin`` (each batch to the next output), ``greedy`` (to the 
 output), and the fail-fast variants ``fan_out_fail_fast`` / ``fan_out_sequential_fail_fast``.
 Bento retries a failed output of a plain fan-out indefinitely; here it is retried a few times
 (``RETRIES``) and then the write fails, so a push can answer 502 instead of hanging. A fail-fast
-pattern fails on the first error.
+pattern does not retry: the first error is the write's error. A write returns only once nothing
+it started is still in flight (a fan-out whose first output failed still waits for the others),
+so a 502 never races a write that goes on to store the message behind the client's back.
 """
 
 from __future__ import annotations
@@ -75,15 +77,12 @@ class BrokerOutput(Output):
                 raise errors[0] if isinstance(errors[0], OutputError) else OutputError(str(errors[0]))
         elif pattern in ("fan_out", "fan_out_fail_fast"):
             jobs = [gevent.spawn(self._write_one, out, batch, txn, retries) for out in self.outputs]
-            if fail_fast:
-                for job in gevent.iwait(jobs):
-                    if job.exception is not None:
-                        raise job.exception
-            else:
-                gevent.joinall(jobs)
-            errors = [job.exception for job in jobs if job.exception is not None]
-            if errors:
-                raise errors[0] if isinstance(errors[0], OutputError) else OutputError(str(errors[0]))
+            first: BaseException | None = None
+            for job in gevent.iwait(jobs):
+                if first is None and job.exception is not None:
+                    first = job.exception  # the first to fail, in time order
+            if first is not None:
+                raise first if isinstance(first, OutputError) else OutputError(str(first))
         elif pattern in ("fan_out_sequential", "fan_out_sequential_fail_fast"):
             for out in self.outputs:
                 self._write_one(out, batch, txn, retries)

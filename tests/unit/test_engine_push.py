@@ -197,3 +197,35 @@ def test_a_push_the_pipeline_fails_on_is_400_and_written_nowhere(tmp_path: Any, 
     inst.release()
     assert result.status == 400 and "json" in (result.error or "")
     assert read_all(broker, "jobs") == []
+
+
+def test_fan_out_fail_fast_answers_only_once_no_write_is_in_flight(tmp_path: Any, gateways: Any) -> None:
+    # Before, the first failure returned at once while the slow output was still writing: the
+    # client got 502 for a message that was then stored behind its back.
+    import gevent
+    import gevent.pywsgi
+
+    finished: list[bool] = []
+
+    def slow_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        gevent.sleep(0.5)
+        finished.append(True)
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    listener = gevent.pywsgi.WSGIServer(("127.0.0.1", 0), slow_app, log=None)
+    listener.start()
+    try:
+        slow = {"http_client": {"url": f"http://127.0.0.1:{listener.server_port}/", "retries": 0}}
+        bad = {"http_client": {"url": "http://127.0.0.1:9/x", "retries": 0, "timeout": "1s"}}
+        stream = {
+            "input": {"http_server": {"path": "/fan"}},
+            "output": {"broker": {"pattern": "fan_out_fail_fast", "outputs": [slow, bad]}},
+        }
+        _, api = gateways(tmp_path, {"fan": stream})
+        inst = api.open("fan", {})
+        result = inst.push(jmsg({"n": 1}), 10.0)
+        assert (result.status, finished) == (502, [True])
+        inst.release()
+    finally:
+        listener.stop()
