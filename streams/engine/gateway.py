@@ -20,15 +20,16 @@ import gevent.lock
 from streams import context
 from streams.brokers.base import Broker
 from streams.contracts import ConfigError
-from streams.definitions import load_directory
+from streams.definitions import ApiDefinition, Problem, load_directory
 from streams.engine.components import BUILDER, resolve, split_component
 from streams.engine.durations import parse_duration
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
-from streams.observability import start_stream_telemetry
+from streams.observability import StreamTelemetry, start_stream_telemetry
 from streams.settings import Settings
+from streams.tracing import Tracer
 
 
 class Draining(RuntimeError):
@@ -85,7 +86,7 @@ class Api:
         self._instances: dict[str, dict[str, StreamInstance]] = {s: {} for s in streams}
         self._building: dict[str, gevent.event.AsyncResult] = {}  # instance key -> its build
         self._telemetry_lock = gevent.lock.Semaphore()
-        self._telemetry: dict[str, Any] = {}  # stream -> StreamTelemetry (or None when it failed)
+        self._telemetry: dict[str, StreamTelemetry | None] = {}  # None: it failed to start
 
     def is_template(self, stream: str) -> bool:
         return stream in self.templates
@@ -155,7 +156,7 @@ class Api:
             out.append(value if isinstance(value, str) else context.to_text(value))
         return tuple(out)
 
-    def _start_telemetry(self, stream: str, conf: dict[str, Any]) -> Any:
+    def _start_telemetry(self, stream: str, conf: dict[str, Any]) -> StreamTelemetry | None:
         """A stream's ``metrics.prometheus`` block pushes its series to a Pushgateway and its
         ``tracer.jaeger`` block sends spans: once per stream and worker, however many instances
         the stream has (every instance of the stream shares the tracer)."""
@@ -258,9 +259,9 @@ def _stream_routes(api: Api, stream: str, conf: dict[str, Any], prefix: str) -> 
 class Gateway:
     """Every API of this worker process."""
 
-    def __init__(self, settings: Settings, problems: list[Any] | None = None) -> None:
+    def __init__(self, settings: Settings, problems: list[Problem] | None = None) -> None:
         self.settings = settings
-        self.problems: list[Any] = list(problems or [])
+        self.problems: list[Problem] = list(problems or [])
         self.apis: list[Api] = []
         self.log = StreamLog(component="gateway")
         self.services = WorkerServices(settings, self.log)
@@ -282,18 +283,16 @@ class Gateway:
             gateway.add_definition(definition)
         return gateway
 
-    def add_definition(self, definition: Any) -> Api:
+    def add_definition(self, definition: ApiDefinition) -> Api:
         """Register one loaded ``ApiDefinition``."""
         return self.add_api(
             name=definition.name,
             listen_path=definition.listen_path,
-            strip=getattr(definition, "strip", True),
-            traffic_logs=getattr(definition, "traffic_logs", False),
-            context_variables=getattr(definition, "context_variables", True),
-            streams={
-                name: (sd.config if hasattr(sd, "config") else sd) for name, sd in definition.streams.items()
-            },
-            source=str(getattr(definition, "source", "") or ""),
+            strip=definition.strip,
+            traffic_logs=definition.traffic_logs,
+            context_variables=definition.context_variables,
+            streams={name: sd.config for name, sd in definition.streams.items()},
+            source=definition.source,
         )
 
     def add_api(
@@ -327,7 +326,7 @@ class Gateway:
         return self.services.broker(addresses)
 
     def build_instance(
-        self, api: Api, stream: str, conf: dict[str, Any], key: str, tracer: Any = None
+        self, api: Api, stream: str, conf: dict[str, Any], key: str, tracer: Tracer | None = None
     ) -> StreamInstance:
         res = Resources(self.settings, api.name, stream, f"streams.{stream}", self.services, BUILDER)
         instance = StreamInstance(stream, conf, key, res, tracer=tracer)

@@ -44,6 +44,7 @@ from streams.engine.restart import run_restarting
 from streams.engine.singleton import run_once_per_host
 from streams.message import Message
 from streams.outputs.http_server import HttpServerOutput
+from streams.tracing import Span, Tracer
 
 
 class RejectedMessage(Exception):
@@ -59,7 +60,9 @@ class RejectedMessage(Exception):
 class StreamInstance:
     """A stream config with every ``$tyk_context`` placeholder substituted, running."""
 
-    def __init__(self, name: str, config: dict[str, Any], key: str, res: Resources, tracer: Any = None) -> None:
+    def __init__(
+        self, name: str, config: dict[str, Any], key: str, res: Resources, tracer: Tracer | None = None
+    ) -> None:
         if not isinstance(config, dict):
             raise ConfigError(f"streams.{name}: expected an object")
         scope = StreamScope(
@@ -79,7 +82,7 @@ class StreamInstance:
             pipeline.get("processors"), f"streams.{name}.pipeline.processors"
         )
         self.output: Output = res.build_output(config.get("output"), f"streams.{name}.output")
-        self.tracer: Any = tracer
+        self.tracer = tracer
         self.output_type = _component_name(config.get("output"))
         self._stopping = gevent.event.Event()
         self._runners: list[gevent.Greenlet] = []
@@ -224,14 +227,15 @@ class StreamInstance:
             self._process_and_write_traced(batch, txn, reject_failed, root)
 
     def _process_and_write_traced(
-        self, batch: list[Message], txn: Transaction, reject_failed: bool, root: Any
+        self, batch: list[Message], txn: Transaction, reject_failed: bool, root: Span | None
     ) -> None:
         started = time.monotonic()
         self.res.incr("input_received", len(batch))
-        if root is None:
+        tracer = self.tracer
+        if root is None or tracer is None:
             batch = run_processors(self.processors, batch, txn)
         else:
-            with self.tracer.span("processors", parent=root, processors=len(self.processors)) as span:
+            with tracer.span("processors", parent=root, processors=len(self.processors)) as span:
                 batch = run_processors(self.processors, batch, txn)
                 span.set_tag("messages", len(batch))
         if not batch:
@@ -240,10 +244,10 @@ class StreamInstance:
             failed = next((m.error for m in batch if m.error is not None), None)
             if failed is not None:
                 raise RejectedMessage(failed)
-        if root is None:
+        if root is None or tracer is None:
             self.output.write(batch, txn)
         else:
-            with self.tracer.span(f"output_{self.output_type}", parent=root, messages=len(batch)):
+            with tracer.span(f"output_{self.output_type}", parent=root, messages=len(batch)):
                 self.output.write(batch, txn)
         self.res.incr("output_sent", len(batch))
         self.res.timing("processing_seconds", time.monotonic() - started)

@@ -18,6 +18,7 @@ from streams.engine.logs import StreamLog, metric
 from streams.engine.ratelimit import LocalLimit
 from streams.engine.services import WorkerServices
 from streams.settings import Settings
+from streams.tracing import Tracer
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class StreamScope:
 
     rate_limits: dict[str, LocalLimit] = field(default_factory=dict)
     cache_ttls: dict[str, float] = field(default_factory=dict)
-    tracer: Any = None  # streams.tracing.Tracer when the stream has a ``tracer`` block
+    tracer: Tracer | None = None  # when the stream has a ``tracer`` block
     instance_key: str = ""
 
 
