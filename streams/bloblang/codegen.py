@@ -19,6 +19,7 @@ from typing import Any
 
 from streams.bloblang import nodes as N
 from streams.bloblang import runtime
+from streams.bloblang.errors import ExecError, go_line_col
 from streams.bloblang.values import NOTHING
 
 # Methods that Benthos registers as public plugins: their errors are not annotated with the
@@ -395,8 +396,6 @@ def _doc_or_none(ctx: runtime.Context) -> Any:
 
 
 def _no_meta() -> None:
-    from streams.bloblang.errors import ExecError
-
     raise ExecError("unable to assign metadata in the current context")
 
 
@@ -417,8 +416,6 @@ class CompiledMap:
         self.statements: list[tuple[int, Callable]] = []
 
     def __call__(self, ctx: runtime.Context, target: Any) -> Any:
-        from streams.bloblang.errors import ExecError
-
         for line, fn in self.statements:
             try:
                 fn(ctx, target)
@@ -435,8 +432,6 @@ class CompiledMap:
 
 def failed_assignment(line: int, exc: Any, nested: bool = False) -> Any:
     """Go's ``failedAssignmentErr``: inside maps an inner failed assignment is kept as is."""
-    from streams.bloblang.errors import ExecError
-
     if nested:
         e = exc
         while e is not None:
@@ -468,8 +463,6 @@ def _load(gen: Generator, defs: list[ast.stmt]) -> dict[str, Any]:
 def compile_program(prog: N.Program, filename: str) -> Compiled:
     gen = Generator(filename)
     top: list[tuple[int, str]] = []
-    from streams.bloblang.parser import go_line_col
-
     for k, s in enumerate(prog.statements):
         top.append((go_line_col(prog.source, s.pos)[0], gen.statement(s, _Scope("doc"), k, "S")))
     map_entries: dict[str, tuple[CompiledMap, list[tuple[int, str]]]] = {}

@@ -4,7 +4,8 @@ Public (DESIGN §6): ``BloblangError`` is the base; ``ParseError`` carries ``lin
 (1-based) and renders Benthos's positional text; ``MappingError`` is a failure while executing a
 mapping. ``ExecError`` is internal: functions and methods raise it with the bare message, and the
 runtime adds the context annotation (``field `this.a`: ...``) and the ``failed assignment (line N):``
-prefix exactly where Benthos does.
+prefix exactly where Benthos does. ``go_line_col`` is where Benthos says an error is (parse
+errors and ``failed assignment (line N)`` both count lines its way).
 """
 
 from __future__ import annotations
@@ -54,3 +55,19 @@ class NoContextError(ExecError):
             super().__init__(f"context was undefined, unable to reference `{field_name}`")
         else:
             super().__init__("context was undefined")
+
+
+def go_line_col(src: str, pos: int) -> tuple[int, int]:
+    """Benthos's ``LineAndColOf``: it counts the offset in characters but line lengths in UTF-8
+    bytes, so after a multi-byte character its line numbers run early. Error texts reproduce
+    that (they are part of what users compare); node positions use ``parser.line_col``."""
+    char = pos
+    line = 0
+    lines = src.split("\n")
+    while line < len(lines):
+        blen = len(lines[line].encode("utf-8", "surrogateescape"))
+        if char < blen + 1:
+            break
+        char -= blen + 1
+        line += 1
+    return line + 1, char + 1

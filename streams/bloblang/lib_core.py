@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from streams.bloblang import runtime, timefmt
 from streams.bloblang.errors import ExecError
+from streams.bloblang.paths import dot_path_to_slice, slice_to_dot_path
 from streams.bloblang.registry import Param, function, method
-from streams.bloblang.runtime import Context, get_path, slice_to_dot_path
+from streams.bloblang.runtime import Context, get_path
 from streams.bloblang.values import (
     DELETE,
     INT64_MAX,
@@ -88,8 +90,6 @@ def json_(ctx: Context, path: str) -> Any:
     except ValueError as exc:
         raise ExecError(str(exc)) from None
     if path:
-        from streams.bloblang.parser import dot_path_to_slice
-
         return get_path(value, tuple(dot_path_to_slice(path)))
     return value
 
@@ -144,9 +144,7 @@ def root_meta(ctx: Context, key: str) -> Any:
 
 @function("var", Param("name", "string"))
 def var(ctx: Context, name: str) -> Any:
-    from streams.bloblang.runtime import var as _var
-
-    return _var(ctx, name)
+    return runtime.var(ctx, name)
 
 
 @function("error")
@@ -314,8 +312,6 @@ def range_(ctx: Context, start: int, stop: int, step: int) -> list:
 
 @function("now")
 def now(ctx: Context) -> str:
-    from streams.bloblang import timefmt
-
     return timefmt.format_rfc3339nano(Timestamp(time.time_ns(), None))
 
 

@@ -5,7 +5,7 @@ encrypt_aes, decrypt_aes, hash, uuid_v5 (Benthos v4 ``query/methods_strings.go``
 Decoders reproduce Go's error texts (``illegal base64 data at input byte 4``,
 ``encoding/hex: invalid byte: U+0067 'g'``). gzip, zlib, flate and bzip2 use the standard
 library; snappy (block format, as Go's ``snappy.Encode``), lz4 (frame format) and zstd use the
-optional ``cramjam`` package, imported when first needed. Compressed bytes are valid for every
+``cramjam`` package (a dependency; without it only those three fail). Compressed bytes are valid for every
 decoder but are not byte-identical to Go's compressors.
 """
 
@@ -21,11 +21,21 @@ import struct
 import uuid
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from .errors import ExecError
+from .goquote import go_quote
 from .registry import Param, method
 from .values import bytes_to_str, get_bytes, type_error, utf8
+
+_CRAMJAM: ModuleType | None
+try:
+    import cramjam
+
+    _CRAMJAM = cramjam
+except ImportError:  # pragma: no cover - depends on the installation
+    _CRAMJAM = None
 
 
 def _target_bytes(target: Any) -> bytes:
@@ -264,12 +274,10 @@ def decode(target: Any, scheme: str) -> bytes:
 # compression
 
 
-def _cramjam() -> Any:
-    try:
-        import cramjam
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise ExecError("snappy, lz4 and zstd need the cramjam package, which is not installed", annotated=True) from None
-    return cramjam
+def _cramjam() -> ModuleType:
+    if _CRAMJAM is None:  # pragma: no cover - depends on the installation
+        raise ExecError("snappy, lz4 and zstd need the cramjam package, which is not installed", annotated=True)
+    return _CRAMJAM
 
 
 def _zlib_level(name: str, level: int) -> int:
@@ -445,7 +453,9 @@ def _aes_setup(scheme: str, key: str, iv: str) -> tuple[bytes, bytes]:
 
 
 def _stream_mode(scheme: str, iv: bytes) -> Any:
-    from cryptography.hazmat.primitives.ciphers import modes
+    # NOTE: cryptography is optional (only the AES methods need it) and slow to import, so it is
+    # imported on first use; without it these methods fail and the rest of the library works.
+    from cryptography.hazmat.primitives.ciphers import modes  # noqa: PLC0415
 
     if scheme == "ctr":
         return modes.CTR(iv)
@@ -455,7 +465,7 @@ def _stream_mode(scheme: str, iv: bytes) -> Any:
 def _ofb(key: bytes, iv: bytes, data: bytes) -> bytes:
     """OFB built on the block cipher: the key stream is E(iv), E(E(iv)), ... XORed with the
     data (cryptography is retiring its OFB mode)."""
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: PLC0415 - optional, see _stream_mode
 
     block = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
     stream = bytearray()
@@ -467,7 +477,7 @@ def _ofb(key: bytes, iv: bytes, data: bytes) -> bytes:
 
 
 def _aes_run(scheme: str, key: bytes, iv: bytes, data: bytes, encrypting: bool) -> bytes:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms  # noqa: PLC0415 - optional, see _stream_mode
 
     if scheme == "cbc" and len(data) % 16:
         what = "plaintext" if encrypting else "ciphertext"
@@ -480,8 +490,8 @@ def _aes_run(scheme: str, key: bytes, iv: bytes, data: bytes, encrypting: bool) 
 
 
 def _gcm(key: bytes, iv: bytes, data: bytes, encrypting: bool) -> bytes:
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415 - optional, see _stream_mode
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415 - optional, see _stream_mode
 
     if len(iv) != 12:
         # NOTE: Go panics here; a mapping error is the kinder equivalent.
@@ -662,8 +672,6 @@ def _hasher(algorithm: str, key: str | None, polynomial: str) -> Callable[[bytes
 
 
 def _quoted(s: str) -> str:
-    from .values import go_quote
-
     return go_quote(s)
 
 

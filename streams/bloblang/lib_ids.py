@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ExecError
+from .lib_numbers import to_int  # Go's value.IToInt: numbers and integer strings
 from .registry import Param, function
 from .values import Timestamp
 
@@ -136,8 +137,6 @@ def random_int() -> Callable[..., int]:
 
 
 def _seed_value(seed: Any) -> int:
-    from .lib_numbers import to_int  # Go's value.IToInt: numbers and integer strings
-
     try:
         return to_int(seed)
     except ExecError as err:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ExecError
+from .goquote import go_quote
 from .registry import Param, function, method
 from .values import (
     INT64_MAX,
@@ -33,8 +34,6 @@ from .values import (
 
 def _q(text: str) -> str:
     """strconv's ``%q`` of the input in its error texts."""
-    from .values import go_quote
-
     return go_quote(text)
 
 

@@ -13,7 +13,9 @@ different choices at every one of those points; PyYAML is used only to compose n
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import json
 import math
 import re
 from typing import Any
@@ -22,6 +24,7 @@ import yaml as pyyaml
 
 from . import timefmt
 from .errors import ExecError
+from .goquote import go_quote
 from .registry import Param, method
 from .values import (
     JsonFloat,
@@ -31,8 +34,8 @@ from .values import (
     format_float_g,
     get_string,
     go_json_scan,
-    go_quote,
     to_json,
+    to_string,
     type_error,
 )
 
@@ -61,8 +64,6 @@ def go_json_decode(data: str, use_number: bool = False) -> Any:
     error, end = go_json_scan(data)
     if error is not None:
         raise ValueError(error)
-    import json
-
     text = data[start:end]
     if use_number:
         decoder = json.JSONDecoder(parse_float=JsonFloat, parse_int=_use_number_int)
@@ -270,8 +271,6 @@ def _yaml_value(node: Any, errors: list[str]) -> Any:
 def _key_text(key: Any) -> str:
     if isinstance(key, str):
         return key
-    from .values import to_string
-
     return to_string(key)
 
 
@@ -387,8 +386,6 @@ def _key_cmp(x: str, y: str) -> int:
 
 
 def _sorted_keys(keys: list[str]) -> list[str]:
-    import functools
-
     return sorted(keys, key=functools.cmp_to_key(_key_cmp))
 
 
@@ -593,8 +590,6 @@ def _has_invalid_utf8(s: str) -> bool:
 def _binary_text(s: str, indent: int) -> str:
     """yaml.v3 writes a string that is not valid UTF-8 as ``!!binary`` base64, in lines of 70
     characters (a literal block) once it is longer than one line."""
-    import base64
-
     b64 = base64.b64encode(s.encode("utf-8", "surrogateescape")).decode("ascii")
     if len(b64) < 70:
         return b64

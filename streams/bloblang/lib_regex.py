@@ -28,7 +28,7 @@ from typing import Any
 
 from .errors import ExecError
 from .registry import Param, method
-from .values import bytes_to_str, type_error
+from .values import bytes_to_str, type_error, utf8
 
 try:  # optional: full Unicode classes (\p{Greek}); plain ``re`` covers everything else
     import regex as _regex_mod
@@ -479,8 +479,6 @@ def _groups(m: Any) -> list[str]:
 
 
 def _as_bytes(s: str) -> bytes:
-    from .values import utf8
-
     return utf8(s)
 
 

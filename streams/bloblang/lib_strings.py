@@ -14,12 +14,12 @@ from typing import Any
 
 from .errors import ExecError
 from .gofmt import go_sprintf, go_unquote
+from .goquote import go_quote
 from .registry import Param, method
 from .values import (
     bytes_to_str,
     equal,
     get_string,
-    go_quote,
     go_runes,
     to_bytes,
     to_string,

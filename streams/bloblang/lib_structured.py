@@ -15,12 +15,18 @@ where Benthos does (``_wrap``) and leaves it off where Benthos returns errors as
 from __future__ import annotations
 
 import functools
+import ipaddress
 import math
+import re
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
+from . import timefmt
 from .errors import ExecError
+from .lib_parsing import go_json_decode, go_url_parse
 from .registry import Param, method
+from .runtime import TypeMismatch, annotate
 from .values import (
     DELETE,
     NOTHING,
@@ -31,6 +37,7 @@ from .values import (
     get_number,
     get_string,
     is_number,
+    to_json,
     type_error,
     type_name,
 )
@@ -42,8 +49,6 @@ Query = Callable[[Any], Any]
 def _err_from_in_chain(exc: ExecError | None) -> bool:
     """Whether Go's ``errors.As(err, *errFrom)`` would find an annotated error in the chain: an
     error that names its source itself (not a type mismatch, which Go checks only directly)."""
-    from .runtime import TypeMismatch
-
     while exc is not None:
         cause = exc.cause
         if exc.annotated and not isinstance(exc, TypeMismatch) and (cause is None or not cause.annotated):
@@ -62,8 +67,6 @@ def _wrap(prefix: str, exc: ExecError) -> ExecError:
 
 def _err_from_query(exc: ExecError, query: Any) -> ExecError:
     """Go's ``ErrFrom(err, queryFn)``: the query argument's annotation on its own error."""
-    from .runtime import annotate
-
     source = _query_annotation(query)
     return annotate(exc, source) if source else exc
 
@@ -814,8 +817,6 @@ class _Result:
 
 
 def _schema_json(value: Any) -> str:
-    from .values import to_json
-
     return to_json(_plain_numbers(value), escape_html=True)
 
 
@@ -844,8 +845,6 @@ def _num_text(x: float) -> str:
 
 
 def _fractions(x: Any) -> Any:
-    from fractions import Fraction
-
     if isinstance(x, JsonFloat):
         return Fraction(x.text)
     return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
@@ -1118,8 +1117,6 @@ def _field(ctx: tuple[str, ...]) -> str:
 
 
 def _go_regex_search(pattern: str, text: str) -> bool:
-    import re
-
     try:
         return re.search(pattern, text) is not None
     except re.error:
@@ -1137,11 +1134,6 @@ _HOSTNAME = r"([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])(\.([a-zA-Z
 def _format_ok(fmt: str, v: Any) -> bool:
     """gojsonschema's default format checkers; unknown formats pass, known ones fail anything
     that is not a string (Benthos hands numbers to them too)."""
-    import ipaddress
-    import re
-
-    from . import timefmt
-
     if fmt not in _KNOWN_FORMATS:
         return True
     if not isinstance(v, str):
@@ -1157,8 +1149,6 @@ def _format_ok(fmt: str, v: Any) -> bool:
         return False
 
     def url_ok(need_scheme: bool) -> bool:
-        from .lib_parsing import go_url_parse
-
         try:
             parsed = go_url_parse(v)
         except ExecError:
@@ -1202,8 +1192,6 @@ def _format_ok(fmt: str, v: Any) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _compile_schema(text: str) -> _GoSchema:
-    from .lib_parsing import go_json_decode
-
     try:
         doc = go_json_decode(text, use_number=True)
     except ValueError as exc:

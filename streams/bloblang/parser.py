@@ -14,15 +14,18 @@ lists against the registry's ``Param`` declarations, folding of literal arithmet
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from typing import Any
 
 from streams.bloblang import nodes as N
-from streams.bloblang.errors import ExecError, ParseError
+from streams.bloblang import runtime
+from streams.bloblang.errors import ExecError, ParseError, go_line_col
 from streams.bloblang.gofmt import go_type
+from streams.bloblang.paths import dot_path_to_slice
 from streams.bloblang.registry import FUNCTIONS, METHODS, Spec
-from streams.bloblang.values import DELETE, NOTHING, NilList
+from streams.bloblang.values import DELETE, NOTHING, NilList, convert_arg
 
 MISSING: Any = object()
 """An optional parameter without default that was not given (Go's IsOptional)."""
@@ -93,22 +96,6 @@ def line_col(src: str, pos: int) -> tuple[int, int]:
     line = src.count("\n", 0, pos) + 1
     start = src.rfind("\n", 0, pos) + 1
     return line, pos - start + 1
-
-
-def go_line_col(src: str, pos: int) -> tuple[int, int]:
-    """Benthos's ``LineAndColOf``: it counts the offset in characters but line lengths in UTF-8
-    bytes, so after a multi-byte character its line numbers run early. Error texts reproduce
-    that (they are part of what users compare); node positions use ``line_col``."""
-    char = pos
-    line = 0
-    lines = src.split("\n")
-    while line < len(lines):
-        blen = len(lines[line].encode("utf-8", "surrogateescape"))
-        if char < blen + 1:
-            break
-        char -= blen + 1
-        line += 1
-    return line + 1, char + 1
 
 
 def fail(src: str, err: _PErr, *, mode: str = "position") -> ParseError:
@@ -584,11 +571,6 @@ def _quoted_path_segment(p: Parser, i: int) -> R:
     return (v.replace("~", "~0").replace(".", "~1"), j, None)
 
 
-def dot_path_to_slice(path: str) -> list[str]:
-    """gabs.DotPathToSlice: split on dots, then unescape ``~1`` to ``.`` and ``~0`` to ``~``."""
-    return [seg.replace("~1", ".").replace("~0", "~") for seg in path.split(".")]
-
-
 # ------------------------------------------------------------------------------------------
 # The parser
 
@@ -806,8 +788,6 @@ class Parser:
         return (node, j, None)
 
     def build_call(self, name: str, spec: Spec, target: N.Node | None, raw: list, i: int) -> N.Node:
-        from streams.bloblang.values import convert_arg
-
         named = {}
         nameless = []
         for a in raw:
@@ -1375,8 +1355,6 @@ def _arith_op(p: Parser, i: int) -> R:
 
 
 def _go_os_error(exc: OSError) -> str:
-    import errno
-
     if exc.errno == errno.ENOENT:
         return "no such file or directory"
     if exc.errno == errno.EACCES:
@@ -1397,8 +1375,6 @@ def fold_binop(p: Parser, op: str, left: N.Node, right: N.Node, pos: int) -> N.N
     if op in ("&&", "||", "|"):
         return node
     if isinstance(left, N.Literal) and isinstance(right, N.Literal):
-        from streams.bloblang import runtime
-
         try:
             value = runtime.binop(op, left.value, right.value, left.annotation, right.annotation)
         except ExecError as exc:

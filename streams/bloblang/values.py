@@ -37,7 +37,11 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from streams.bloblang import timefmt
 from streams.bloblang.errors import ExecError
+from streams.bloblang.goquote import go_quote as go_quote
+from streams.bloblang.goquote import go_quote_char as go_quote_char
+from streams.bloblang.timefmt import Timestamp as Timestamp
 
 try:  # orjson is byte-compatible with Go for most documents; see _orjson_safe
     import orjson as _orjson
@@ -95,29 +99,6 @@ class JsonInt(int):
     a few error texts (``... (json.Number)``) and fmt verbs tell the two apart."""
 
     __slots__ = ()
-
-
-class Timestamp:
-    """Go's time.Time: nanoseconds since the Unix epoch plus the location used for display.
-
-    ``tz`` is a ``datetime.tzinfo`` (``zoneinfo.ZoneInfo``, ``datetime.timezone``) or None for
-    the process's local zone. Formatting and parsing live in ``timefmt.py``.
-    """
-
-    __slots__ = ("ns", "tz")
-
-    def __init__(self, ns: int, tz: Any = None) -> None:
-        self.ns = ns
-        self.tz = tz
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Timestamp) and other.ns == self.ns
-
-    def __hash__(self) -> int:
-        return hash(self.ns)
-
-    def __repr__(self) -> str:
-        return f"Timestamp({self.ns}, {self.tz!r})"
 
 
 def type_name(value: Any) -> str:
@@ -404,24 +385,6 @@ def go_json_scan(text: str) -> tuple[str | None, int]:
             return bad(i, "after array element"), i
 
 
-def go_quote_char(ch: str) -> str:
-    """Go's ``quoteChar``: the offending byte (the first byte of a non-ASCII character)."""
-    if ch == "'":
-        return "'\\''"
-    if ch == '"':
-        return "'\"'"
-    b = ch.encode("utf-8", "surrogateescape")[0]
-    c = chr(b)
-    if c == "\\":
-        return "'\\\\'"
-    if c.isprintable():
-        return f"'{c}'"
-    if b < 0x80:
-        esc = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
-        return "'" + esc.get(b, f"\\x{b:02x}") + "'"
-    return f"'\\u{b:04x}'"
-
-
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)')
 
 
@@ -631,10 +594,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _ts_text(ts: Timestamp) -> str:
-    from streams.bloblang import (
-        timefmt,  # provided by the time library; imported lazily
-    )
-
     return timefmt.format_rfc3339nano(ts)
 
 
@@ -1022,10 +981,6 @@ def get_timestamp(value: Any) -> Timestamp:
                 sec = wrap_int64(sec - 1)
         return Timestamp(sec * 1_000_000_000 + nsec, None)
     if isinstance(value, (str, bytes, bytearray)):
-        from streams.bloblang import (
-            timefmt,  # provided by the time library; imported lazily
-        )
-
         text = value if isinstance(value, str) else bytes_to_str(bytes(value))
         try:
             return timefmt.parse_rfc3339(text)
@@ -1142,37 +1097,7 @@ def convert_arg(kind: str, value: Any, nullable: bool = False) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Go's strconv texts (for error messages that quote their input)
-
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}
-
-
-def go_quote(s: str) -> str:
-    """Go's ``strconv.Quote``: printable characters as they are, others escaped (``\\x01``,
-    ``\\u2028``, ``\\U0001f600`` when not printable); invalid UTF-8 (surrogate escapes) as
-    ``\\xNN``. Strconv errors quote their input this way: ``strconv.ParseFloat: parsing "x":
-    invalid syntax``."""
-    out = ['"']
-    for ch in s:
-        esc = _QUOTE_ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-            continue
-        o = ord(ch)
-        if 0xDC80 <= o <= 0xDCFF:
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif 0xD800 <= o <= 0xDFFF:
-            out.append("\\ufffd")
-        elif ch == " " or (ch.isprintable() and o != 0xAD):
-            out.append(ch)
-        elif o < 0x80:
-            out.append(f"\\x{o:02x}")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
+# Go's strconv texts (for error messages that quote their input; the quoting is ``goquote``)
 
 
 def strconv_error(func: str, text: str, reason: str = "invalid syntax") -> ExecError:
