@@ -14,12 +14,13 @@ and the fixed helper names.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from streams.bloblang import nodes as N
-from streams.bloblang import runtime
-from streams.bloblang.errors import ExecError, go_line_col
+from streams.bloblang import parser, runtime
+from streams.bloblang.errors import TOO_DEEP, ExecError, ParseError, go_line_col
 from streams.bloblang.values import NOTHING
 
 # Methods that Benthos registers as public plugins: their errors are not annotated with the
@@ -27,9 +28,6 @@ from streams.bloblang.values import NOTHING
 PLUGIN_METHODS = frozenset(
     ["abs", "compress", "concat", "cos", "decompress", "float32", "float64", "format_timestamp", "format_timestamp_strftime", "format_timestamp_unix", "format_timestamp_unix_micro", "format_timestamp_unix_milli", "format_timestamp_unix_nano", "infer_schema", "parse_duration", "parse_duration_iso8601", "parse_form_url_encoded", "parse_timestamp", "parse_timestamp_strptime", "pow", "sin", "squash", "tan", "ts_add_iso8601", "ts_format", "ts_parse", "ts_round", "ts_strftime", "ts_strptime", "ts_sub", "ts_sub_iso8601", "ts_tz", "ts_unix", "ts_unix_micro", "ts_unix_milli", "ts_unix_nano", "with", "zip", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 )
-
-# Methods that are syntax: the generator emits their behaviour instead of a library call.
-SYNTAX_METHODS = frozenset({"catch", "or", "map", "apply", "from", "from_all", "not"})
 
 
 class _Scope:
@@ -220,7 +218,7 @@ class Generator:
             return self.function_call(n, scope)
         name = n.name
         target = n.target
-        if name in SYNTAX_METHODS and getattr(spec.impl, "bloblang_syntax", False):
+        if spec.syntax:  # the generator emits the behaviour instead of a library call
             if name == "catch":
                 return self.call("_catch", self.lam([], self.expr(target, scope)), self.query_fn(n.args[0], scope))
             if name == "or":
@@ -242,8 +240,18 @@ class Generator:
                 )
             if name == "from_all":
                 return self.call("_from_all", self.name("ctx"), self.lam(["ctx"], self.expr(target, scope)))
+            if name == "bloblang":
+                # An ordinary method call whose implementation (and check) is the compiler's.
+                return self.method_call(n, target, scope, self.func(run_sandboxed), check_sandboxed)
+        return self.method_call(n, target, scope, self.impl(n), spec.check)
+
+    def method_call(
+        self, n: N.Call, target: N.Node, scope: _Scope, impl: ast.expr, check: Callable[..., None] | None
+    ) -> ast.expr:
+        spec = n.spec
+        assert spec is not None
+        name = n.name
         args = self.args(n, scope, "method")
-        impl = self.impl(n)
         tgt = self.expr(target, scope)
         plugin = name in PLUGIN_METHODS
         ann = ast.Constant(None if plugin else target.annotation)
@@ -259,11 +267,11 @@ class Generator:
             # NOTE: Benthos resolves dynamic arguments before it runs the target, so which error
             # wins when both fail depends on this order.
             lead = [self.name("ctx")] if spec.context else []
-            if spec.check is not None:
+            if check is not None:
                 # Benthos builds the method from the resolved arguments, so its constructor
                 # checks (``spec.check``) fail before the target runs.
                 return self.call(
-                    "_mck", impl, ann, self.func(spec.check), lead[0] if lead else ast.Constant(None), self.tup(args), self.lam([], tgt)
+                    "_mck", impl, ann, self.func(check), lead[0] if lead else ast.Constant(None), self.tup(args), self.lam([], tgt)
                 )
             helper = "_mcr" if spec.context else "_mr"
             return self.call(helper, impl, ann, *lead, *args, tgt)
@@ -407,6 +415,19 @@ class Compiled:
         self.statements = statements
         self.maps = maps
 
+    def exec_value(self, value: Any, settings: parser.Settings) -> Any:
+        """Run against a plain value and return the root as is (``NOTHING``/``DELETE`` included),
+        as a named map or the ``bloblang`` method does. Raises ``ExecError``."""
+        ctx = runtime.Context([], 0, meta=None, root=NOTHING, doc=value, settings=settings, maps=self.maps)
+        for line, fn in self.statements:
+            try:
+                fn(ctx, None)
+            except ExecError as exc:
+                raise failed_assignment(line, exc, nested=True) from None
+            except RecursionError:
+                raise ExecError(f"failed assignment (line {line}): the mapping recursed too deeply") from None
+        return ctx.root
+
 
 class CompiledMap:
     """A named map: runs its statements with ``this`` bound to the target, returns its root."""
@@ -494,3 +515,55 @@ def compile_query(node: N.Node, filename: str) -> Callable[[runtime.Context], An
         returns=None,
     )
     return _load(gen, [gen.at(fn, node)])["Q"]
+
+
+# --------------------------------------------------------------------------------------------
+# The ``bloblang`` method: a mapping given as data, compiled once per text and run sandboxed
+
+_SANDBOX = parser.Settings(sandboxed=True)
+_SANDBOXED: dict[str, Compiled] = {}
+_SANDBOXED_LOCK = threading.Lock()
+_SANDBOXED_MAX = 1024
+
+
+def _compile_sandboxed(source: str) -> Compiled:
+    """Raises ``ParseError``. Cached by text, except mappings holding per-call-site state
+    (``counter()``), which are compiled afresh for every call as Benthos does."""
+    compiled = _SANDBOXED.get(source)
+    if compiled is not None:
+        return compiled
+    try:
+        prog = parser.parse_mapping(source, _SANDBOX)
+        compiled = compile_program(prog, "<bloblang:mapping>")
+    except (RecursionError, MemoryError):
+        raise ParseError(TOO_DEEP, 1, 1) from None
+    if not N.has_state(prog):
+        with _SANDBOXED_LOCK:
+            if len(_SANDBOXED) >= _SANDBOXED_MAX:
+                _SANDBOXED.clear()
+            _SANDBOXED[source] = compiled
+    return compiled
+
+
+def check_sandboxed(mapping: str) -> None:
+    """The check of a dynamic mapping, before the target runs: its failure in Go's ``Error()``
+    words (the parser checks a literal mapping itself, with the outer one)."""
+    try:
+        _compile_sandboxed(mapping)
+    except ParseError as exc:
+        raise ExecError(exc.plain) from None
+
+
+def run_sandboxed(ctx: runtime.Context, target: Any, mapping: str) -> Any:
+    """Runs ``mapping`` with ``this`` bound to ``target``; returns its root."""
+    try:
+        compiled = _compile_sandboxed(mapping)
+    except ParseError as exc:
+        # NOTE: Benthos reports the parse failure of a dynamic mapping unannotated, in the
+        # parser's own words (no position).
+        raise ExecError(exc.plain, annotated=True) from None
+    try:
+        return compiled.exec_value(target, _SANDBOX)
+    except ExecError as exc:
+        # NOTE: the method passes the inner mapping's failure on unannotated, as Benthos does.
+        raise ExecError(str(exc), cause=exc, annotated=True) from None

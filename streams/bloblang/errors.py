@@ -17,13 +17,22 @@ class BloblangError(Exception):
 
 class ParseError(BloblangError):
     """Bad mapping source. ``str(err)`` is the full Benthos-style text, e.g.
-    ``line 1 char 11: expected line break``; ``message`` is the part after the position."""
+    ``line 1 char 11: expected line break``; ``message`` is the part after the position;
+    ``plain`` is Go's ``Error()`` of the same failure (no position, with a snippet of what was
+    found), which is what the ``bloblang`` method reports."""
 
-    def __init__(self, message: str, line: int = 0, column: int = 0, text: str | None = None) -> None:
+    def __init__(
+        self, message: str, line: int = 0, column: int = 0, text: str | None = None, plain: str | None = None
+    ) -> None:
         self.message = message
         self.line = line
         self.column = column
         super().__init__(text if text is not None else f"line {line} char {column}: {message}")
+        self.plain = plain if plain is not None else str(self)
+
+
+TOO_DEEP = "mapping is nested too deeply"
+"""The message of a ``ParseError`` for source nested deeper than Python's recursion allows."""
 
 
 class MappingError(BloblangError):

@@ -26,8 +26,10 @@ from typing import Any
 
 from .errors import ExecError
 from .goquote import go_quote
-from .registry import Param, method
+from .registry import Library, Param
 from .values import bytes_to_str, get_bytes, type_error, utf8
+
+LIBRARY = Library()
 
 _CRAMJAM: ModuleType | None
 try:
@@ -251,7 +253,7 @@ def _encode_check(scheme: str) -> None:
         raise ExecError(f"unrecognized encoding type: {scheme}", annotated=True)
 
 
-@method("encode", Param("scheme", "string"), check=_encode_check)
+@LIBRARY.method("encode", Param("scheme", "string"), check=_encode_check)
 def encode(target: Any, scheme: str) -> str:
     """Encode a string or bytes with ``base64``, ``base64url``, ``base64rawurl``, ``hex``,
     ``ascii85`` or ``z85``; the result is a string."""
@@ -261,7 +263,7 @@ def encode(target: Any, scheme: str) -> str:
     return encoder(_target_bytes(target))
 
 
-@method("decode", Param("scheme", "string"), check=_encode_check)
+@LIBRARY.method("decode", Param("scheme", "string"), check=_encode_check)
 def decode(target: Any, scheme: str) -> bytes:
     """Decode a string or bytes with one of ``encode``'s schemes; the result is bytes."""
     decoder = _DECODERS.get(scheme)
@@ -423,14 +425,14 @@ def _decompress_check(algorithm: str) -> None:
         raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
 
 
-@method("compress", Param("algorithm", "string"), Param("level", "int", default=-1), check=_compress_check)
+@LIBRARY.method("compress", Param("algorithm", "string"), Param("level", "int", default=-1), check=_compress_check)
 def compress(target: Any, algorithm: str, level: int = -1) -> bytes:
     """Compress with ``flate``, ``gzip``, ``pgzip``, ``lz4``, ``snappy``, ``zlib`` or ``zstd``."""
     run = _compressor(algorithm, level)
     return run(get_bytes(target))
 
 
-@method("decompress", Param("algorithm", "string"), check=_decompress_check)
+@LIBRARY.method("decompress", Param("algorithm", "string"), check=_decompress_check)
 def decompress(target: Any, algorithm: str) -> bytes:
     """Decompress ``gzip``, ``pgzip``, ``zlib``, ``bzip2``, ``flate``, ``snappy``, ``lz4`` or
     ``zstd`` data."""
@@ -517,7 +519,7 @@ def _decrypt_check(scheme: str, key: str, iv: str) -> None:
         raise ExecError(f"unrecognized decryption type: {scheme}", annotated=True)
 
 
-@method("encrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_encrypt_check)
+@LIBRARY.method("encrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_encrypt_check)
 def encrypt_aes(target: Any, scheme: str, key: str, iv: str) -> str:
     """AES-encrypt with ``ctr``, ``gcm``, ``ofb`` or ``cbc`` (no padding: cbc input must be
     whole blocks). Like Go the result is a string holding the raw cipher bytes."""
@@ -530,7 +532,7 @@ def encrypt_aes(target: Any, scheme: str, key: str, iv: str) -> str:
     return bytes_to_str(_aes_run(scheme, key_bytes, iv_bytes, data, True))
 
 
-@method("decrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_decrypt_check)
+@LIBRARY.method("decrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_decrypt_check)
 def decrypt_aes(target: Any, scheme: str, key: str, iv: str) -> bytes:
     """Reverse ``encrypt_aes``; the result is bytes."""
     key_bytes, iv_bytes = _aes_setup(scheme, key, iv)
@@ -679,7 +681,7 @@ def _hash_check(algorithm: str, key: str | None = None, polynomial: str = "IEEE"
     _hasher(algorithm, key, polynomial)
 
 
-@method(
+@LIBRARY.method(
     "hash",
     Param("algorithm", "string"),
     Param("key", "string", default=None, nullable=True),
@@ -716,7 +718,7 @@ def _namespace(ns: str | None) -> uuid.UUID:
         raise ExecError(f"invalid ns uuid: {_quoted(ns)}") from None
 
 
-@method("uuid_v5", Param("ns", "string", default=None, nullable=True))
+@LIBRARY.method("uuid_v5", Param("ns", "string", default=None, nullable=True))
 def uuid_v5(target: Any, ns: str | None = None) -> str | None:
     """The name-based (SHA-1) UUID of the target in namespace ``ns`` (``dns``, ``url``,
     ``oid``, ``x500`` or a UUID; the nil UUID by default). A null target gives null."""

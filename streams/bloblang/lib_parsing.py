@@ -25,7 +25,7 @@ import yaml as pyyaml
 from . import timefmt
 from .errors import ExecError
 from .goquote import go_quote
-from .registry import Param, method
+from .registry import Library, Param
 from .values import (
     JsonFloat,
     JsonInt,
@@ -38,6 +38,8 @@ from .values import (
     to_string,
     type_error,
 )
+
+LIBRARY = Library()
 
 # =============================================================================================
 # JSON
@@ -80,7 +82,7 @@ def _text_of(target: Any) -> str:
     raise type_error(target, "string")
 
 
-@method("parse_json", Param("use_number", "bool", default=None, nullable=True))
+@LIBRARY.method("parse_json", Param("use_number", "bool", default=None, nullable=True))
 def parse_json(target: Any, use_number: bool | None = None) -> Any:
     """Parse a JSON document from a string or bytes."""
     text = _text_of(target)
@@ -90,7 +92,7 @@ def parse_json(target: Any, use_number: bool | None = None) -> Any:
         raise ExecError(f"failed to parse value as JSON: {exc}") from None
 
 
-@method(
+@LIBRARY.method(
     "format_json",
     Param("indent", "string", default="    "),
     Param("no_indent", "bool", default=False),
@@ -274,7 +276,7 @@ def _key_text(key: Any) -> str:
     return to_string(key)
 
 
-@method("parse_yaml")
+@LIBRARY.method("parse_yaml")
 def parse_yaml(target: Any) -> Any:
     """Parse the first YAML document of a string or bytes into a structured value."""
     text = _text_of(target)
@@ -703,7 +705,7 @@ def format_yaml_text(value: Any) -> str:
     return "".join(out)
 
 
-@method("format_yaml")
+@LIBRARY.method("format_yaml")
 def format_yaml(target: Any) -> bytes:
     """Serialise to YAML bytes (yaml.v3 layout)."""
     return format_yaml_text(target).encode("utf-8", "surrogateescape")
@@ -833,7 +835,7 @@ def go_csv_read_all(data: bytes, comma: str, lazy_quotes: bool) -> list[list[str
     return records
 
 
-@method(
+@LIBRARY.method(
     "parse_csv",
     Param("parse_header_row", "bool", default=True),
     Param("delimiter", "string", default=","),
@@ -874,7 +876,7 @@ def parse_csv(target: Any, parse_header_row: bool = True, delimiter: str = ",", 
 # logfmt
 
 
-@method("parse_logfmt")
+@LIBRARY.method("parse_logfmt")
 def parse_logfmt(target: Any) -> dict:
     """Parse ``key=value key2="quoted value" flag`` pairs (a bare key is ``true``)."""
     s = get_string(target)
@@ -1099,7 +1101,7 @@ def _url_parse(raw: str) -> dict[str, Any]:
     return res
 
 
-@method("parse_url")
+@LIBRARY.method("parse_url")
 def parse_url(target: Any) -> dict:
     """Split a URL into scheme, host, path, query, fragment and user (``net/url`` rules)."""
     return go_url_parse(get_string(target))
@@ -1128,7 +1130,7 @@ def go_parse_query(query: str) -> tuple[dict[str, list[str]], str | None]:
     return values, err
 
 
-@method("parse_form_url_encoded")
+@LIBRARY.method("parse_form_url_encoded")
 def parse_form_url_encoded(target: Any) -> dict:
     """Parse ``a=1&b=2&b=3`` into ``{"a": "1", "b": ["2", "3"]}``."""
     values, err = go_parse_query(get_string(target))
@@ -1214,7 +1216,7 @@ def _infer(name: str, v: Any) -> _Schema:
     raise ExecError(" unsupported data type: " + type(v).__name__)
 
 
-@method("infer_schema")
+@LIBRARY.method("infer_schema")
 def infer_schema(target: Any) -> dict:
     """Describe a value's shape as a Benthos common schema object (type, name, children)."""
     return _infer("", target).to_any()

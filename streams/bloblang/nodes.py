@@ -260,3 +260,19 @@ class Program(Node):
     statements: list[Node] = field(default_factory=list)
     maps: dict[str, MapDef] = field(default_factory=dict)
     source: str = ""
+
+
+def has_state(node: Any) -> bool:
+    """True when a tree calls a stateful (per call site) function or method."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Call) and n.spec is not None and n.spec.stateful:
+            return True
+        if isinstance(n, (Node, MatchCase)):
+            stack.extend(vars(n).values())
+        elif isinstance(n, (list, tuple)):
+            stack.extend(n)
+        elif isinstance(n, dict):
+            stack.extend(n.values())
+    return False

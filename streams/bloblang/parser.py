@@ -21,10 +21,11 @@ from typing import Any
 
 from streams.bloblang import nodes as N
 from streams.bloblang import runtime
-from streams.bloblang.errors import ExecError, ParseError, go_line_col
+from streams.bloblang.errors import TOO_DEEP, ExecError, ParseError, go_line_col
 from streams.bloblang.gofmt import go_type
+from streams.bloblang.library import FUNCTIONS, METHODS
 from streams.bloblang.paths import dot_path_to_slice
-from streams.bloblang.registry import FUNCTIONS, METHODS, Spec
+from streams.bloblang.registry import Spec
 from streams.bloblang.values import DELETE, NOTHING, NilList, convert_arg
 
 MISSING: Any = object()
@@ -109,15 +110,13 @@ def fail(src: str, err: _PErr, *, mode: str = "position") -> ParseError:
         body = f"failed to parse import '{imp.path}': {inner}"
     else:
         body = err.message(src, include_got=(mode == "plain"))
-    if mode == "char":
-        pe = ParseError(body, 1, err.pos + 1, text=f"char {err.pos + 1}: {body}")
-    elif mode == "plain":
-        pe = ParseError(body, line, col, text=err.message(src, include_got=True) if imp is None else body)
-    else:
-        pe = ParseError(body, line, col)
     # Go's Error() of the same failure (no position, with a snippet of what was found)
-    pe.plain = err.message(src, include_got=True) if imp is None else body  # type: ignore[attr-defined]
-    return pe
+    plain = err.message(src, include_got=True) if imp is None else body
+    if mode == "char":
+        return ParseError(body, 1, err.pos + 1, text=f"char {err.pos + 1}: {body}", plain=plain)
+    if mode == "plain":
+        return ParseError(body, line, col, text=plain, plain=plain)
+    return ParseError(body, line, col, plain=plain)
 
 
 # ------------------------------------------------------------------------------------------
@@ -857,9 +856,10 @@ class Parser:
                         args[k] = self.at(N.Literal(value=convert_arg(prm.kind, a.value), label=a.label), a.pos)
                     except ExecError as exc:
                         raise _Fatal(f"field {prm.name}: {exc}") from None
-        if spec.check is not None and all(isinstance(a, N.Literal) for a in args if isinstance(a, N.Node)):
+        check = check_sandboxed if spec.syntax and name == "bloblang" else spec.check
+        if check is not None and all(isinstance(a, N.Literal) for a in args if isinstance(a, N.Node)):
             try:
-                spec.check(*[a.value if isinstance(a, N.Literal) else None for a in args])
+                check(*[a.value if isinstance(a, N.Literal) else None for a in args])
             except ExecError as exc:
                 raise _Fatal(str(exc)) from None
         if name == "get" and target is not None and args and isinstance(args[0], N.Literal) and isinstance(args[0].value, str):
@@ -1428,6 +1428,17 @@ def parse_mapping(source: str, settings: Settings | None = None) -> N.Program:
     if best[2] is not None:
         raise fail(source, best[2])
     return best[0]
+
+
+def check_sandboxed(mapping: str) -> None:
+    """The ``bloblang`` method's check of a literal mapping, which Benthos parses with the outer
+    one: a bad mapping fails the outer parse with the inner failure in Go's ``Error()`` words."""
+    try:
+        parse_mapping(mapping, Settings(sandboxed=True))
+    except ParseError as exc:
+        raise ExecError(exc.plain) from None
+    except (RecursionError, MemoryError):
+        raise ExecError(str(ParseError(TOO_DEEP, 1, 1))) from None
 
 
 def parse_query(source: str, settings: Settings | None = None) -> tuple[N.Node, int]:
