@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.bloblang import nodes as N
 from streams.bloblang import parser, runtime
@@ -28,6 +28,9 @@ from streams.bloblang.values import NOTHING
 PLUGIN_METHODS = frozenset(
     ["abs", "compress", "concat", "cos", "decompress", "float32", "float64", "format_timestamp", "format_timestamp_strftime", "format_timestamp_unix", "format_timestamp_unix_micro", "format_timestamp_unix_milli", "format_timestamp_unix_nano", "infer_schema", "parse_duration", "parse_duration_iso8601", "parse_form_url_encoded", "parse_timestamp", "parse_timestamp_strptime", "pow", "sin", "squash", "tan", "ts_add_iso8601", "ts_format", "ts_parse", "ts_round", "ts_strftime", "ts_strptime", "ts_sub", "ts_sub_iso8601", "ts_tz", "ts_unix", "ts_unix_micro", "ts_unix_milli", "ts_unix_nano", "with", "zip", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 )
+
+
+_AstT = TypeVar("_AstT", bound=ast.AST)
 
 
 class _Scope:
@@ -51,7 +54,7 @@ class Generator:
         self.in_map = False
 
     # -- helpers ---------------------------------------------------------------------------
-    def at(self, a: ast.AST, n: N.Node | None) -> Any:
+    def at(self, a: _AstT, n: N.Node | None) -> _AstT:
         line = n.line if n is not None else 1
         col = (n.col - 1) if n is not None else 0
         for sub in ast.walk(a):
@@ -60,7 +63,7 @@ class Generator:
                 sub.col_offset = col
                 sub.end_lineno = line
                 sub.end_col_offset = col
-                sub._bl = True  # type: ignore[attr-defined]
+                vars(sub)["_bl"] = True  # placed: an enclosing node must not move it
         return a
 
     def const(self, value: Any) -> ast.expr:
@@ -135,15 +138,16 @@ class Generator:
         if isinstance(n, N.ArrayExpr):
             return self.call("_array", self.tup([self.expr(x, scope) for x in n.items]))
         if isinstance(n, N.ObjectExpr):
-            pairs = []
+            pairs: list[ast.expr] = []
             for key, val in n.pairs:
+                key_expr: ast.expr
                 if isinstance(key, N.Node):
-                    k = self.lam([], self.expr(key, scope))
+                    key_expr = self.lam([], self.expr(key, scope))
                     dyn = True
                 else:
-                    k = ast.Constant(key)
+                    key_expr = ast.Constant(key)
                     dyn = False
-                pairs.append(self.tup([k, ast.Constant(dyn), self.lam([], self.expr(val, scope))]))
+                pairs.append(self.tup([key_expr, ast.Constant(dyn), self.lam([], self.expr(val, scope))]))
             return self.call("_object", self.tup(pairs))
         if isinstance(n, N.Not):
             return self.call("_not", self.expr(n.operand, scope), ast.Constant(n.operand.annotation))
@@ -175,13 +179,16 @@ class Generator:
             return out
         if isinstance(n, N.MatchExpr):
             subject = self.expr(n.subject, scope) if n.subject is not None else self.this_or_none(scope)
-            cases = []
+            cases: list[ast.expr] = []
             for c in n.cases:
+                case: ast.expr
                 if c.kind == "any":
                     case = ast.Constant(None)
                 elif c.kind == "literal":
+                    assert isinstance(c.case, N.Literal)
                     case = self.const(c.case.value)
                 else:
+                    assert c.case is not None
                     case = self.query_fn(c.case, scope)
                 cases.append(self.tup([ast.Constant(c.kind), case, self.query_fn(c.result, scope)]))
             return self.call("_match", subject, self.tup(cases))
@@ -262,7 +269,7 @@ class Generator:
         if spec.variadic:
             dynamic = any(not isinstance(a, N.Literal) for a in n.args)
         else:
-            dynamic = any(prm.kind != "query" and not isinstance(a, N.Literal) for prm, a in zip(spec.params, n.args))
+            dynamic = any(prm.kind != "query" and not isinstance(a, N.Literal) for prm, a in zip(spec.params, n.args, strict=False))
         if dynamic:
             # NOTE: Benthos resolves dynamic arguments before it runs the target, so which error
             # wins when both fail depends on this order.
@@ -373,8 +380,8 @@ class Generator:
                     act = self.call("_set_meta", self.name("ctx"), ast.Constant(s.key), self.name("v"))
             else:
                 act = self.call("_set_var", self.name("ctx"), ast.Constant(s.key), self.name("v"))
-            test = ast.Compare(self.name("v"), [ast.IsNot()], [self.name("NOTHING")])
-            out.append(self.at(ast.If(test, [ast.Expr(act)], []), s))
+            is_set = ast.Compare(self.name("v"), [ast.IsNot()], [self.name("NOTHING")])
+            out.append(self.at(ast.If(is_set, [ast.Expr(act)], []), s))
             return out
         if isinstance(s, N.IfStmt):
             chain: list[ast.stmt] = []

@@ -49,7 +49,7 @@ class ExecError(Exception):
     def __init__(self, message: str, *, cause: ExecError | None = None, annotated: bool = False) -> None:
         super().__init__(message)
         self.cause = cause
-        self.annotated = annotated or (cause is not None and cause.annotated)
+        self.annotated: bool = annotated or (cause is not None and cause.annotated)
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""

@@ -428,13 +428,17 @@ def _int_arg(args: tuple[Any, ...] | list[Any], k: int) -> int | None:
 _SIMPLE_DIRECTIVE = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d*))?([^-+# 0-9.*\[])")
 
 
+_Directive = tuple[bool, bool, bool, bool, bool, int | None, int | None, str]
+"""A parsed ``%`` directive: flags ``-+# 0``, width, precision, verb."""
+
+
 @lru_cache(maxsize=256)
-def _simple_plan(fmt: str) -> tuple[tuple[str, tuple[bool, bool, bool, bool, bool, int | None, int | None, str] | None], ...] | None:
+def _simple_plan(fmt: str) -> tuple[tuple[str, _Directive | None], ...] | None:
     """The directives of a format without ``*`` or ``[n]``, parsed once: (literal text,
     directive or None) pairs. None when the format needs the general path."""
     if "*" in fmt or "[" in fmt:
         return None
-    plan = []
+    plan: list[tuple[str, _Directive | None]] = []
     pos = 0
     for m in _SIMPLE_DIRECTIVE.finditer(fmt):
         if "%" in fmt[pos : m.start()]:

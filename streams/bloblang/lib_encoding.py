@@ -475,7 +475,7 @@ def _ofb(key: bytes, iv: bytes, data: bytes) -> bytes:
     while len(stream) < len(data):
         state = block.update(state)
         stream += state
-    return bytes(a ^ b for a, b in zip(data, stream))
+    return bytes(a ^ b for a, b in zip(data, stream, strict=False))  # the key stream runs past the data
 
 
 def _aes_run(scheme: str, key: bytes, iv: bytes, data: bytes, encrypting: bool) -> bytes:

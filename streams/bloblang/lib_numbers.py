@@ -147,7 +147,7 @@ def float32_json(value: float) -> float:
     (``6.674283e-11``), kept as a ``JsonFloat`` so it serialises with that text."""
     if math.isnan(value) or math.isinf(value):
         # NOTE: plain floats, which (like Go's float32 here) cannot be written as JSON.
-        return value  # type: ignore[return-value]
+        return value
     if value == 0:
         return JsonFloat("-0" if math.copysign(1, value) < 0 else "0")
     target = struct.pack("f", value)

@@ -20,7 +20,8 @@ import math
 import re
 from typing import Any
 
-import yaml as pyyaml
+# NOTE: PyYAML ships no types and types-PyYAML is not a requirement (yet); drop this once it is.
+import yaml as pyyaml  # type: ignore[import-untyped, unused-ignore]
 
 from . import timefmt
 from .errors import ExecError
@@ -868,7 +869,7 @@ def parse_csv(target: Any, parse_header_row: bool = True, delimiter: str = ",", 
     for j, row in enumerate(rows[1:]):
         if len(row) != len(headers):
             raise ExecError(f"record on line {j}: record mismatch with headers")
-        out.append(dict(zip(headers, row)))
+        out.append(dict(zip(headers, row, strict=True)))
     return out
 
 

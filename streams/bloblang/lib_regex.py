@@ -512,8 +512,8 @@ def _match_object(keys: list[str], m: Any, as_bytes: bool) -> dict[str, Any]:
     values = [m.group(0), *_groups(m)]
     # NOTE: with duplicate group names the later group wins, as Go's map assignment does.
     if as_bytes:
-        return {k: _as_bytes(v) for k, v in zip(keys, values)}
-    return dict(zip(keys, values))
+        return {k: _as_bytes(v) for k, v in zip(keys, values, strict=False)}
+    return dict(zip(keys, values, strict=False))
 
 
 @LIBRARY.method("re_find_object", Param("pattern", "string"), check=_pattern_check)

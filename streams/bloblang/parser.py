@@ -17,7 +17,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.bloblang import nodes as N
 from streams.bloblang import runtime
@@ -27,6 +27,8 @@ from streams.bloblang.library import FUNCTIONS, METHODS
 from streams.bloblang.paths import dot_path_to_slice
 from streams.bloblang.registry import Spec
 from streams.bloblang.values import DELETE, NOTHING, NilList, convert_arg
+
+_NodeT = TypeVar("_NodeT", bound=N.Node)
 
 MISSING: Any = object()
 """An optional parameter without default that was not given (Go's IsOptional)."""
@@ -319,7 +321,8 @@ def delimited(primary: Callable, delim: Callable) -> Callable:
         v, j, e = primary(p, i)
         if e is not None:
             return (None, j, e)
-        prim, dels = [v], []
+        prim: list[Any] = [v]
+        dels: list[Any] = []
         while True:
             dv, jd, de = delim(p, j)
             if de is not None:
@@ -606,7 +609,7 @@ class Parser:
         self._line_starts: list[int] | None = None
 
     # positions ---------------------------------------------------------------------------
-    def at(self, node: N.Node, i: int) -> N.Node:
+    def at(self, node: _NodeT, i: int) -> _NodeT:
         node.pos = i
         node.line, node.col = line_col(self.s, i)
         return node
@@ -618,7 +621,8 @@ class Parser:
 
     def arithmetic(self, p: Parser, i: int) -> R:
         start = i
-        prim, ops = [], []
+        prim: list[Any] = []  # nodes, or ("neg", node, pos) for a unary minus
+        ops: list[tuple[str, int]] = []
         # term: optional "-" (followed by whitespace/comments), then a term with tails
         while True:
             j = i
@@ -649,7 +653,7 @@ class Parser:
             return (None, start, _PErr(start, None, f.msg))
         return (node, i, None)
 
-    def build_arithmetic(self, prim: list, ops: list, start: int) -> N.Node:
+    def build_arithmetic(self, prim: list[Any], ops: list[tuple[str, int]], start: int) -> N.Node:
         fns: list[N.Node] = []
         for v in prim:
             if isinstance(v, tuple) and v[0] == "neg":
@@ -856,7 +860,7 @@ class Parser:
                         args[k] = self.at(N.Literal(value=convert_arg(prm.kind, a.value), label=a.label), a.pos)
                     except ExecError as exc:
                         raise _Fatal(f"field {prm.name}: {exc}") from None
-        check = check_sandboxed if spec.syntax and name == "bloblang" else spec.check
+        check: Callable[..., None] | None = check_sandboxed if spec.syntax and name == "bloblang" else spec.check
         if check is not None and all(isinstance(a, N.Literal) for a in args if isinstance(a, N.Node)):
             try:
                 check(*[a.value if isinstance(a, N.Literal) else None for a in args])

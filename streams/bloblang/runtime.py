@@ -387,11 +387,11 @@ def _compare(op: str, left: Any, right: Any, lann: str, rann: str) -> bool:
         if not generic:
             raise TypeMismatch(op, left, right, lann, rann)
         try:
-            rhs = get_bool(right)
+            rhs_bool = get_bool(right)
         except ExecError:
             res = equal(lhs, _restrict(right))
             return res if op == "==" else not res
-        return _cmp(op, lhs, rhs)
+        return _cmp(op, lhs, rhs_bool)
     if isinstance(lhs, float):
         try:
             return _numeric(op, left, right, lann, rann)
@@ -435,13 +435,13 @@ def binop(op: str, left: Any, right: Any, lann: str, rann: str) -> Any:
             raise ExecError(f"{rann}: attempted to divide by zero", annotated=True)
         return float(left) / b
     if op == "%":
-        a = _as_int64(left)
-        b = _as_int64(right)
-        if a is None or b is None:
+        ia = _as_int64(left)
+        ib = _as_int64(right)
+        if ia is None or ib is None:
             raise TypeMismatch(op, left, right, lann, rann)
-        if b == 0:
+        if ib == 0:
             raise ExecError(f"{rann}: attempted to divide by zero", annotated=True)
-        return wrap_int64(_go_mod(a, b))
+        return wrap_int64(_go_mod(ia, ib))
     return _compare(op, left, right, lann, rann)
 
 

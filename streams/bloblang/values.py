@@ -35,6 +35,7 @@ import json
 import math
 import re
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
 from streams.bloblang import timefmt
@@ -43,8 +44,11 @@ from streams.bloblang.goquote import go_quote as go_quote
 from streams.bloblang.goquote import go_quote_char as go_quote_char
 from streams.bloblang.timefmt import Timestamp as Timestamp
 
+_orjson: ModuleType | None
 try:  # orjson is byte-compatible with Go for most documents; see _orjson_safe
-    import orjson as _orjson
+    import orjson
+
+    _orjson = orjson
 except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
     _orjson = None
 
@@ -454,20 +458,24 @@ def parse_json(data: bytes | str) -> Any:
                     return JsonInt(value)
             elif t is not float:
                 return value
-    raw = isinstance(data, (bytes, bytearray, memoryview))
-    text = bytes(data).decode("utf-8", "replace") if raw else data
+    raw: bytes | None = None
+    if isinstance(data, str):
+        text = data
+    else:
+        raw = bytes(data)
+        text = raw.decode("utf-8", "replace")
     try:
         value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
     except json.JSONDecodeError as exc:
         # NOTE: Go's scanner reports the offending byte, not the U+FFFD a decoder puts there.
-        raise ValueError(_go_json_error(bytes(data).decode("utf-8", "surrogateescape") if raw else text, exc)) from None
+        raise ValueError(_go_json_error(text if raw is None else raw.decode("utf-8", "surrogateescape"), exc)) from None
     except RecursionError:
         raise ValueError("exceeded max depth") from None
     end = _skip_ws(text, end)
     if end != len(text):
-        if raw:
+        if raw is not None:
             # The error names a byte: scan the undecoded text (invalid UTF-8 kept as escapes).
-            text = bytes(data).decode("utf-8", "surrogateescape")
+            text = raw.decode("utf-8", "surrogateescape")
             end = _skip_ws(text, _DECODER.raw_decode(text, _skip_ws(text, 0))[1])
         scan = _go_scan_error(text)
         if scan is not None:
@@ -568,7 +576,7 @@ def format_float_json(f: float) -> str:
 # --------------------------------------------------------------------------------------------
 # JSON encoding (Go encoding/json) and IToString
 
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_str = json.encoder.encode_basestring
 _LS_PS = ("\u2028", "\u2029")
 
 
@@ -715,7 +723,8 @@ def _orjson_safe(value: Any) -> bool:
 def _fragments(v: Any) -> Any:
     """``v`` with every value orjson would write differently from Go replaced by an
     ``orjson.Fragment`` of Go's text (floats, bytes, timestamps, nil arrays...). Containers are
-    copied only where something changed. Raises ``ValueError`` for NaN/Inf like Go."""
+    copied only where something changed. Raises ``ValueError`` for NaN/Inf like Go. Only
+    called when orjson imported."""
     t = type(v)
     if t is dict:
         out = None
@@ -748,12 +757,12 @@ def _fragments(v: Any) -> Any:
     if t is str or t is JsonInt or t is bool or v is None:
         return v
     if t is int:
-        return v if INT64_MIN <= v <= UINT64_MAX else _orjson.Fragment(str(v))
+        return v if INT64_MIN <= v <= UINT64_MAX else orjson.Fragment(str(v))
     if isinstance(v, float):
-        return _orjson.Fragment(format_float_json(v))
+        return orjson.Fragment(format_float_json(v))
     out_parts: list[str] = []
     _encode(v, out_parts, None, 0)
-    return _orjson.Fragment("".join(out_parts))
+    return orjson.Fragment("".join(out_parts))
 
 
 def to_json_bytes(value: Any) -> bytes:
@@ -1048,7 +1057,7 @@ def equal(left: Any, right: Any) -> bool:
     if isinstance(lhs, list):
         if not isinstance(right, list) or len(lhs) != len(right):
             return False
-        return all(equal(a, b) for a, b in zip(lhs, right))
+        return all(equal(a, b) for a, b in zip(lhs, right, strict=True))
     if isinstance(lhs, dict):
         if not isinstance(right, dict) or len(lhs) != len(right):
             return False
