@@ -4,9 +4,10 @@ Each ``lib_*.py`` module fills its own ``LIBRARY = Library()`` with decorators, 
 ``library.py`` lists those tables and merges them into the ``FUNCTIONS`` and ``METHODS`` the
 parser reads. Adding a function or method is adding one decorated Python function to a
 ``lib_*.py`` module (a new module also needs its line in ``library.py``). The compiler looks
-names up in the merged tables when it builds a call, checks and converts the arguments against ``Param`` declarations, and emits a call to
-``impl``. Nothing else in the package knows a function or method by name, except the few that are
-syntax in disguise (``catch``, ``or``, ``apply``, ``from``...), which the core registers itself.
+names up in the merged tables when it builds a call, checks and converts the arguments against
+``Param`` declarations, and emits a call to ``impl``. Nothing else in the package knows a
+function or method by name, except the few that are syntax in disguise (``catch``, ``or``,
+``apply``, ``from``, ``bloblang``...), which the core declares with ``syntax=True``.
 
 Calling conventions (values are the runtime values described in ``values.py``):
 
@@ -63,7 +64,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Spec:
-    """A registered function or method."""
+    """A declared function or method."""
 
     name: str
     impl: Callable[..., Any]
@@ -153,9 +154,9 @@ class Library:
         return self._add(self.methods, "method", make)
 
     @staticmethod
-    def _add(table: dict[str, Spec], kind: str, make: Callable[..., Spec]) -> Callable[[Impl], Impl]:
+    def _add(table: dict[str, Spec], kind: str, make: Callable[[Impl], Spec]) -> Callable[[Impl], Impl]:
         def decorate(impl: Impl) -> Impl:
-            spec = make(impl=impl)
+            spec = make(impl)
             for name in (spec.name, *spec.aliases):
                 if name in table:
                     raise ValueError(f"{kind} {name!r} declared twice")
