@@ -27,7 +27,8 @@ import yaml
 
 from tests.differential.ref import REF_BINARY, RefEvaluator, run_ours
 
-SEED = Path("/work/shared/seed/streams-demo.yaml")
+# The shared seed beside the project, else the copy shipped in deploy/apis (the same file).
+SEED = ROOT.parent / "shared" / "seed" / "streams-demo.yaml"
 if not SEED.exists():
     SEED = ROOT / "deploy" / "apis" / "streams-demo.yaml"
 CORPUS = Path("/work/shared/conformance/bloblang/examples.jsonl")

@@ -24,7 +24,7 @@ For the engine:
 * ``m.overlay_message(msg, value, batch=None, index=0)``: ``branch`` ``result_map`` semantics:
   ``this`` is ``value``, ``root`` and metadata start from (copies of) ``msg``.
 * ``m.exec_value(value)``: the raw root (``NOTHING``/``DELETE`` included) of a run against a
-  plain value; raises ``ExecError`` (used by the ``bloblang`` method).
+  plain value; raises ``ExecError`` (as the ``bloblang`` method runs its mapping).
 * ``parse_interpolation(text)``: a ``${! ... }`` string, with ``.render(msg, batch=None,
   index=0) -> str``, ``.render_bytes(...)`` and ``.is_static``.
 * ``parse(source, *, allow_impure=False, filename=None, base_dir=None, imports=True,
@@ -43,9 +43,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from streams.bloblang import codegen, library, runtime
+from streams.bloblang import codegen, runtime
 from streams.bloblang import nodes as N
-from streams.bloblang.errors import BloblangError, ExecError, MappingError, ParseError
+from streams.bloblang.errors import TOO_DEEP, BloblangError, ExecError, MappingError, ParseError
 from streams.bloblang.parser import Settings, parse_mapping
 from streams.bloblang.parser import parse_interpolation as _parse_interp
 from streams.bloblang.parser import parse_query as _parse_query
@@ -69,28 +69,9 @@ __all__ = [
     "parse_query",
 ]
 
-library.load()
-
-_TOO_DEEP = "mapping is nested too deeply"
 _CACHE: dict[tuple, Mapping] = {}
 _CACHE_LOCK = threading.Lock()
 _CACHE_MAX = 1024
-
-
-def _has_state(node: Any) -> bool:
-    """True when a tree calls a stateful (per call site) function or method."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, N.Call) and n.spec is not None and n.spec.stateful:
-            return True
-        if isinstance(n, (N.Node, N.MatchCase)):
-            stack.extend(vars(n).values())
-        elif isinstance(n, (list, tuple)):
-            stack.extend(n)
-        elif isinstance(n, dict):
-            stack.extend(n.values())
-    return False
 
 
 def parse(
@@ -114,9 +95,9 @@ def parse(
         prog = parse_mapping(source, settings)
         compiled = codegen.compile_program(prog, name)
     except (RecursionError, MemoryError):
-        raise ParseError(_TOO_DEEP, 1, 1) from None
+        raise ParseError(TOO_DEEP, 1, 1) from None
     mapping = Mapping(source, compiled, settings)
-    if not _has_state(prog):
+    if not N.has_state(prog):
         with _CACHE_LOCK:
             if len(_CACHE) >= _CACHE_MAX:
                 _CACHE.clear()
@@ -212,15 +193,7 @@ class Mapping:
     def exec_value(self, value: Any) -> Any:
         """Run against a plain value and return the root as is (``NOTHING``/``DELETE`` included),
         as a named map or the ``bloblang`` method does. Raises ``ExecError``."""
-        ctx = self._context([], 0, None, NOTHING, value)
-        for line, fn in self._compiled.statements:
-            try:
-                fn(ctx, None)
-            except ExecError as exc:
-                raise codegen.failed_assignment(line, exc, nested=True) from None
-            except RecursionError:
-                raise ExecError(f"failed assignment (line {line}): the mapping recursed too deeply") from None
-        return ctx.root
+        return self._compiled.exec_value(value, self._settings)
 
     def query_value(self, value: Any, overlay: Any = NOTHING) -> Any:
         """Run against a plain value (Benthos's ``Query``/``Overlay``): ``this`` is ``value``,
@@ -289,7 +262,7 @@ def parse_query(source: str, *, allow_impure: bool = False) -> Query:
         node, end = _parse_query(source, settings)
         return Query(source, node, end, settings)
     except (RecursionError, MemoryError):
-        raise ParseError(_TOO_DEEP, 1, 1) from None
+        raise ParseError(TOO_DEEP, 1, 1) from None
 
 
 class Interpolation:
@@ -346,7 +319,7 @@ def parse_interpolation(text: str) -> Interpolation:
     try:
         interp = Interpolation(text, _parse_interp(text, Settings()))
     except (RecursionError, MemoryError):
-        raise ParseError(_TOO_DEEP, 1, 1, text=f"char 1: {_TOO_DEEP}") from None
+        raise ParseError(TOO_DEEP, 1, 1, text=f"char 1: {TOO_DEEP}") from None
     if len(_INTERP_CACHE) < 4096:
         _INTERP_CACHE[text] = interp
     return interp

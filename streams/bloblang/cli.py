@@ -9,6 +9,7 @@ run continues. A mapping that does not parse is reported with its position and e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import IO, Any
@@ -84,8 +85,6 @@ def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdo
         except OSError as exc:
             print(f"failed to read mapping file: {exc}", file=stderr)
             return 1
-        import os
-
         base_dir = os.path.dirname(os.path.abspath(args.file))
     try:
         m = bloblang.parse(source, allow_impure=args.allow_impure, filename=args.file or "cli", base_dir=base_dir)

@@ -14,11 +14,13 @@ and the fixed helper names.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.bloblang import nodes as N
-from streams.bloblang import runtime
+from streams.bloblang import parser, runtime
+from streams.bloblang.errors import TOO_DEEP, ExecError, ParseError, go_line_col
 from streams.bloblang.values import NOTHING
 
 # Methods that Benthos registers as public plugins: their errors are not annotated with the
@@ -27,8 +29,8 @@ PLUGIN_METHODS = frozenset(
     ["abs", "compress", "concat", "cos", "decompress", "float32", "float64", "format_timestamp", "format_timestamp_strftime", "format_timestamp_unix", "format_timestamp_unix_micro", "format_timestamp_unix_milli", "format_timestamp_unix_nano", "infer_schema", "parse_duration", "parse_duration_iso8601", "parse_form_url_encoded", "parse_timestamp", "parse_timestamp_strptime", "pow", "sin", "squash", "tan", "ts_add_iso8601", "ts_format", "ts_parse", "ts_round", "ts_strftime", "ts_strptime", "ts_sub", "ts_sub_iso8601", "ts_tz", "ts_unix", "ts_unix_micro", "ts_unix_milli", "ts_unix_nano", "with", "zip", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 )
 
-# Methods that are syntax: the generator emits their behaviour instead of a library call.
-SYNTAX_METHODS = frozenset({"catch", "or", "map", "apply", "from", "from_all", "not"})
+
+_AstT = TypeVar("_AstT", bound=ast.AST)
 
 
 class _Scope:
@@ -52,7 +54,7 @@ class Generator:
         self.in_map = False
 
     # -- helpers ---------------------------------------------------------------------------
-    def at(self, a: ast.AST, n: N.Node | None) -> Any:
+    def at(self, a: _AstT, n: N.Node | None) -> _AstT:
         line = n.line if n is not None else 1
         col = (n.col - 1) if n is not None else 0
         for sub in ast.walk(a):
@@ -61,7 +63,7 @@ class Generator:
                 sub.col_offset = col
                 sub.end_lineno = line
                 sub.end_col_offset = col
-                sub._bl = True  # type: ignore[attr-defined]
+                vars(sub)["_bl"] = True  # placed: an enclosing node must not move it
         return a
 
     def const(self, value: Any) -> ast.expr:
@@ -136,15 +138,16 @@ class Generator:
         if isinstance(n, N.ArrayExpr):
             return self.call("_array", self.tup([self.expr(x, scope) for x in n.items]))
         if isinstance(n, N.ObjectExpr):
-            pairs = []
+            pairs: list[ast.expr] = []
             for key, val in n.pairs:
+                key_expr: ast.expr
                 if isinstance(key, N.Node):
-                    k = self.lam([], self.expr(key, scope))
+                    key_expr = self.lam([], self.expr(key, scope))
                     dyn = True
                 else:
-                    k = ast.Constant(key)
+                    key_expr = ast.Constant(key)
                     dyn = False
-                pairs.append(self.tup([k, ast.Constant(dyn), self.lam([], self.expr(val, scope))]))
+                pairs.append(self.tup([key_expr, ast.Constant(dyn), self.lam([], self.expr(val, scope))]))
             return self.call("_object", self.tup(pairs))
         if isinstance(n, N.Not):
             return self.call("_not", self.expr(n.operand, scope), ast.Constant(n.operand.annotation))
@@ -176,13 +179,16 @@ class Generator:
             return out
         if isinstance(n, N.MatchExpr):
             subject = self.expr(n.subject, scope) if n.subject is not None else self.this_or_none(scope)
-            cases = []
+            cases: list[ast.expr] = []
             for c in n.cases:
+                case: ast.expr
                 if c.kind == "any":
                     case = ast.Constant(None)
                 elif c.kind == "literal":
+                    assert isinstance(c.case, N.Literal)
                     case = self.const(c.case.value)
                 else:
+                    assert c.case is not None
                     case = self.query_fn(c.case, scope)
                 cases.append(self.tup([ast.Constant(c.kind), case, self.query_fn(c.result, scope)]))
             return self.call("_match", subject, self.tup(cases))
@@ -219,7 +225,7 @@ class Generator:
             return self.function_call(n, scope)
         name = n.name
         target = n.target
-        if name in SYNTAX_METHODS and getattr(spec.impl, "bloblang_syntax", False):
+        if spec.syntax:  # the generator emits the behaviour instead of a library call
             if name == "catch":
                 return self.call("_catch", self.lam([], self.expr(target, scope)), self.query_fn(n.args[0], scope))
             if name == "or":
@@ -241,8 +247,18 @@ class Generator:
                 )
             if name == "from_all":
                 return self.call("_from_all", self.name("ctx"), self.lam(["ctx"], self.expr(target, scope)))
+            if name == "bloblang":
+                # An ordinary method call whose implementation (and check) is the compiler's.
+                return self.method_call(n, target, scope, self.func(run_sandboxed), check_sandboxed)
+        return self.method_call(n, target, scope, self.impl(n), spec.check)
+
+    def method_call(
+        self, n: N.Call, target: N.Node, scope: _Scope, impl: ast.expr, check: Callable[..., None] | None
+    ) -> ast.expr:
+        spec = n.spec
+        assert spec is not None
+        name = n.name
         args = self.args(n, scope, "method")
-        impl = self.impl(n)
         tgt = self.expr(target, scope)
         plugin = name in PLUGIN_METHODS
         ann = ast.Constant(None if plugin else target.annotation)
@@ -253,16 +269,16 @@ class Generator:
         if spec.variadic:
             dynamic = any(not isinstance(a, N.Literal) for a in n.args)
         else:
-            dynamic = any(prm.kind != "query" and not isinstance(a, N.Literal) for prm, a in zip(spec.params, n.args))
+            dynamic = any(prm.kind != "query" and not isinstance(a, N.Literal) for prm, a in zip(spec.params, n.args, strict=False))
         if dynamic:
             # NOTE: Benthos resolves dynamic arguments before it runs the target, so which error
             # wins when both fail depends on this order.
             lead = [self.name("ctx")] if spec.context else []
-            if spec.check is not None:
+            if check is not None:
                 # Benthos builds the method from the resolved arguments, so its constructor
                 # checks (``spec.check``) fail before the target runs.
                 return self.call(
-                    "_mck", impl, ann, self.func(spec.check), lead[0] if lead else ast.Constant(None), self.tup(args), self.lam([], tgt)
+                    "_mck", impl, ann, self.func(check), lead[0] if lead else ast.Constant(None), self.tup(args), self.lam([], tgt)
                 )
             helper = "_mcr" if spec.context else "_mr"
             return self.call(helper, impl, ann, *lead, *args, tgt)
@@ -364,8 +380,8 @@ class Generator:
                     act = self.call("_set_meta", self.name("ctx"), ast.Constant(s.key), self.name("v"))
             else:
                 act = self.call("_set_var", self.name("ctx"), ast.Constant(s.key), self.name("v"))
-            test = ast.Compare(self.name("v"), [ast.IsNot()], [self.name("NOTHING")])
-            out.append(self.at(ast.If(test, [ast.Expr(act)], []), s))
+            is_set = ast.Compare(self.name("v"), [ast.IsNot()], [self.name("NOTHING")])
+            out.append(self.at(ast.If(is_set, [ast.Expr(act)], []), s))
             return out
         if isinstance(s, N.IfStmt):
             chain: list[ast.stmt] = []
@@ -395,8 +411,6 @@ def _doc_or_none(ctx: runtime.Context) -> Any:
 
 
 def _no_meta() -> None:
-    from streams.bloblang.errors import ExecError
-
     raise ExecError("unable to assign metadata in the current context")
 
 
@@ -408,6 +422,19 @@ class Compiled:
         self.statements = statements
         self.maps = maps
 
+    def exec_value(self, value: Any, settings: parser.Settings) -> Any:
+        """Run against a plain value and return the root as is (``NOTHING``/``DELETE`` included),
+        as a named map or the ``bloblang`` method does. Raises ``ExecError``."""
+        ctx = runtime.Context([], 0, meta=None, root=NOTHING, doc=value, settings=settings, maps=self.maps)
+        for line, fn in self.statements:
+            try:
+                fn(ctx, None)
+            except ExecError as exc:
+                raise failed_assignment(line, exc, nested=True) from None
+            except RecursionError:
+                raise ExecError(f"failed assignment (line {line}): the mapping recursed too deeply") from None
+        return ctx.root
+
 
 class CompiledMap:
     """A named map: runs its statements with ``this`` bound to the target, returns its root."""
@@ -417,8 +444,6 @@ class CompiledMap:
         self.statements: list[tuple[int, Callable]] = []
 
     def __call__(self, ctx: runtime.Context, target: Any) -> Any:
-        from streams.bloblang.errors import ExecError
-
         for line, fn in self.statements:
             try:
                 fn(ctx, target)
@@ -435,8 +460,6 @@ class CompiledMap:
 
 def failed_assignment(line: int, exc: Any, nested: bool = False) -> Any:
     """Go's ``failedAssignmentErr``: inside maps an inner failed assignment is kept as is."""
-    from streams.bloblang.errors import ExecError
-
     if nested:
         e = exc
         while e is not None:
@@ -468,8 +491,6 @@ def _load(gen: Generator, defs: list[ast.stmt]) -> dict[str, Any]:
 def compile_program(prog: N.Program, filename: str) -> Compiled:
     gen = Generator(filename)
     top: list[tuple[int, str]] = []
-    from streams.bloblang.parser import go_line_col
-
     for k, s in enumerate(prog.statements):
         top.append((go_line_col(prog.source, s.pos)[0], gen.statement(s, _Scope("doc"), k, "S")))
     map_entries: dict[str, tuple[CompiledMap, list[tuple[int, str]]]] = {}
@@ -501,3 +522,55 @@ def compile_query(node: N.Node, filename: str) -> Callable[[runtime.Context], An
         returns=None,
     )
     return _load(gen, [gen.at(fn, node)])["Q"]
+
+
+# --------------------------------------------------------------------------------------------
+# The ``bloblang`` method: a mapping given as data, compiled once per text and run sandboxed
+
+_SANDBOX = parser.Settings(sandboxed=True)
+_SANDBOXED: dict[str, Compiled] = {}
+_SANDBOXED_LOCK = threading.Lock()
+_SANDBOXED_MAX = 1024
+
+
+def _compile_sandboxed(source: str) -> Compiled:
+    """Raises ``ParseError``. Cached by text, except mappings holding per-call-site state
+    (``counter()``), which are compiled afresh for every call as Benthos does."""
+    compiled = _SANDBOXED.get(source)
+    if compiled is not None:
+        return compiled
+    try:
+        prog = parser.parse_mapping(source, _SANDBOX)
+        compiled = compile_program(prog, "<bloblang:mapping>")
+    except (RecursionError, MemoryError):
+        raise ParseError(TOO_DEEP, 1, 1) from None
+    if not N.has_state(prog):
+        with _SANDBOXED_LOCK:
+            if len(_SANDBOXED) >= _SANDBOXED_MAX:
+                _SANDBOXED.clear()
+            _SANDBOXED[source] = compiled
+    return compiled
+
+
+def check_sandboxed(mapping: str) -> None:
+    """The check of a dynamic mapping, before the target runs: its failure in Go's ``Error()``
+    words (the parser checks a literal mapping itself, with the outer one)."""
+    try:
+        _compile_sandboxed(mapping)
+    except ParseError as exc:
+        raise ExecError(exc.plain) from None
+
+
+def run_sandboxed(ctx: runtime.Context, target: Any, mapping: str) -> Any:
+    """Runs ``mapping`` with ``this`` bound to ``target``; returns its root."""
+    try:
+        compiled = _compile_sandboxed(mapping)
+    except ParseError as exc:
+        # NOTE: Benthos reports the parse failure of a dynamic mapping unannotated, in the
+        # parser's own words (no position).
+        raise ExecError(exc.plain, annotated=True) from None
+    try:
+        return compiled.exec_value(target, _SANDBOX)
+    except ExecError as exc:
+        # NOTE: the method passes the inner mapping's failure on unannotated, as Benthos does.
+        raise ExecError(str(exc), cause=exc, annotated=True) from None

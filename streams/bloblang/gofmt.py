@@ -1,7 +1,7 @@
 """Go's ``fmt.Sprintf`` and ``strconv.Unquote`` over Bloblang values, as Benthos's ``format``,
 ``quote`` and ``unquote`` methods print and read them (bad-verb texts such as
 ``%!d(string=x)``, Go's type names, json.Number texts for numbers read from input JSON).
-``strconv.Quote`` and ``quoteChar`` live in ``values`` (error texts there need them too).
+``strconv.Quote`` and ``quoteChar`` live in ``goquote`` (error texts elsewhere need them too).
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from . import timefmt
 from .errors import ExecError
+from .goquote import go_quote
 from .values import (
     DELETE,
     NOTHING,
@@ -20,13 +22,12 @@ from .values import (
     Timestamp,
     bytes_to_str,
     format_float_g,
-    go_quote,
     to_string,
     utf8,
 )
 
 # --------------------------------------------------------------------------------------------
-# Go's strconv.Unquote (strconv.Quote is values.go_quote)
+# Go's strconv.Unquote (strconv.Quote is goquote.go_quote)
 
 
 _UNQUOTE_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
@@ -139,8 +140,6 @@ def go_type(value: Any) -> str:
 
 def _go_time_string(ts: Timestamp) -> str:
     """``time.Time.String()``: ``2006-01-02 15:04:05.999999999 -0700 MST``."""
-    from . import timefmt  # the time library's Go layouts; imported lazily
-
     return timefmt.format_layout(ts, "2006-01-02 15:04:05.999999999 -0700 MST")
 
 
@@ -429,13 +428,17 @@ def _int_arg(args: tuple[Any, ...] | list[Any], k: int) -> int | None:
 _SIMPLE_DIRECTIVE = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d*))?([^-+# 0-9.*\[])")
 
 
+_Directive = tuple[bool, bool, bool, bool, bool, int | None, int | None, str]
+"""A parsed ``%`` directive: flags ``-+# 0``, width, precision, verb."""
+
+
 @lru_cache(maxsize=256)
-def _simple_plan(fmt: str) -> tuple[tuple[str, tuple[bool, bool, bool, bool, bool, int | None, int | None, str] | None], ...] | None:
+def _simple_plan(fmt: str) -> tuple[tuple[str, _Directive | None], ...] | None:
     """The directives of a format without ``*`` or ``[n]``, parsed once: (literal text,
     directive or None) pairs. None when the format needs the general path."""
     if "*" in fmt or "[" in fmt:
         return None
-    plan = []
+    plan: list[tuple[str, _Directive | None]] = []
     pos = 0
     for m in _SIMPLE_DIRECTIVE.finditer(fmt):
         if "%" in fmt[pos : m.start()]:

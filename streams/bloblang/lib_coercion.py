@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import ExecError
 from .lib_numbers import parse_float
-from .registry import Param, method
+from .registry import Library, Param
 from .values import (
     NOTHING,
     Timestamp,
@@ -25,13 +25,15 @@ from .values import (
     type_name,
 )
 
+LIBRARY = Library()
+
 _PARSE_BOOL = {
     "1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
     "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False,
 }
 
 
-@method("array")
+@LIBRARY.method("array")
 def array(target: Any) -> list[Any]:
     """The target itself when it is an array, else a one-element array holding it."""
     if isinstance(target, list):
@@ -54,7 +56,7 @@ def to_bool(value: Any) -> bool:
     raise type_error(value, "bool")
 
 
-@method("bool", Param("default", "bool", default=None, nullable=True), target_default=True)
+@LIBRARY.method("bool", Param("default", "bool", default=None, nullable=True), target_default=True)
 def bool_(target: Any, default: bool | None = None) -> bool:
     """Parse the target as a bool, or return ``default`` when given and it cannot be."""
     try:
@@ -65,7 +67,7 @@ def bool_(target: Any, default: bool | None = None) -> bool:
         raise
 
 
-@method("number", Param("default", "float", default=None, nullable=True), target_default=True)
+@LIBRARY.method("number", Param("default", "float", default=None, nullable=True), target_default=True)
 def number(target: Any, default: float | None = None) -> float:
     """Parse the target as a float64 number, or return ``default`` when given."""
     try:
@@ -83,7 +85,7 @@ def number(target: Any, default: float | None = None) -> float:
         raise
 
 
-@method("timestamp", Param("default", "timestamp", default=None, nullable=True), target_default=True)
+@LIBRARY.method("timestamp", Param("default", "timestamp", default=None, nullable=True), target_default=True)
 def timestamp(target: Any, default: Timestamp | None = None) -> Timestamp:
     """A timestamp from a timestamp, Unix seconds or an RFC 3339 string; else ``default``."""
     try:
@@ -94,20 +96,20 @@ def timestamp(target: Any, default: Timestamp | None = None) -> Timestamp:
         raise
 
 
-@method("bytes")
+@LIBRARY.method("bytes")
 def bytes_(target: Any) -> bytes:
     """The target as bytes: strings encoded, other values as their string form (JSON for
     arrays and objects)."""
     return to_bytes(target)
 
 
-@method("string")
+@LIBRARY.method("string")
 def string(target: Any) -> str:
     """The target as a string: numbers in Go's texts, arrays and objects as JSON."""
     return to_string(target)
 
 
-@method("not_empty")
+@LIBRARY.method("not_empty")
 def not_empty(target: Any) -> Any:
     """The target, unless it is an empty string, array or object (an error then)."""
     if isinstance(target, str):
@@ -124,7 +126,7 @@ def not_empty(target: Any) -> Any:
     return target
 
 
-@method("not_null")
+@LIBRARY.method("not_null")
 def not_null(target: Any) -> Any:
     """The target, unless it is null (an error then)."""
     if target is None:
@@ -132,7 +134,7 @@ def not_null(target: Any) -> Any:
     return target
 
 
-@method("type")
+@LIBRARY.method("type")
 def type_(target: Any) -> str:
     """The target's type name: string, bytes, number, bool, timestamp, array, object, null."""
     if target is NOTHING:

@@ -2,9 +2,11 @@
 errors, control of the mapping itself.
 
 The methods ``catch``, ``or``, ``map``, ``apply``, ``from``, ``from_all`` and ``not`` are
-registered here so the parser knows their parameters, but the code generator emits their
-behaviour itself (their ``impl`` is marked ``bloblang_syntax``), because they act on the
-*evaluation* of their target (its error, its message index), not on its value.
+declared here so the parser knows their parameters, but the code generator emits their
+behaviour itself (their specs are marked ``syntax``), because they act on the *evaluation* of
+their target (its error, its message index), not on its value. So is ``bloblang``, whose
+argument is a mapping: only the compiler can build one (the parser checks a literal mapping with
+the outer one, and ``codegen`` compiles and runs it).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from streams.bloblang import runtime, timefmt
 from streams.bloblang.errors import ExecError
-from streams.bloblang.registry import Param, function, method
-from streams.bloblang.runtime import Context, get_path, slice_to_dot_path
+from streams.bloblang.paths import dot_path_to_slice, slice_to_dot_path
+from streams.bloblang.registry import Library, Param
+from streams.bloblang.runtime import Context, get_path
 from streams.bloblang.values import (
     DELETE,
     INT64_MAX,
@@ -28,39 +32,43 @@ from streams.bloblang.values import (
     to_string,
 )
 
+LIBRARY = Library()
+
 
 def _syntax(name: str) -> Callable[..., Any]:
     def impl(*_args: Any) -> Any:
         raise ExecError(f"method {name} cannot be called directly")
 
-    impl.bloblang_syntax = True  # type: ignore[attr-defined]
     return impl
 
 
-method("catch", Param("fallback", "query"))(_syntax("catch"))
-method("or", Param("fallback", "query"))(_syntax("or"))
-method("map", Param("query", "query"))(_syntax("map"))
-method("apply", Param("mapping", "string"))(_syntax("apply"))
-method("from", Param("index", "int"))(_syntax("from"))
-method("from_all")(_syntax("from_all"))
-method("not")(_syntax("not"))
+LIBRARY.method("catch", Param("fallback", "query"), syntax=True)(_syntax("catch"))
+LIBRARY.method("or", Param("fallback", "query"), syntax=True)(_syntax("or"))
+LIBRARY.method("map", Param("query", "query"), syntax=True)(_syntax("map"))
+LIBRARY.method("apply", Param("mapping", "string"), syntax=True)(_syntax("apply"))
+LIBRARY.method("from", Param("index", "int"), syntax=True)(_syntax("from"))
+LIBRARY.method("from_all", syntax=True)(_syntax("from_all"))
+LIBRARY.method("not", syntax=True)(_syntax("not"))
+# Runs a mapping given as data on the target; imports and impure or message-reading functions
+# are unavailable there, as in Benthos.
+LIBRARY.method("bloblang", Param("mapping", "string"), context=True, syntax=True)(_syntax("bloblang"))
 
 
 # ------------------------------------------------------------------------------------------
 # Constants in disguise (the parser folds these into literals)
 
 
-@function("deleted")
+@LIBRARY.function("deleted")
 def deleted(ctx: Context) -> Any:
     return DELETE
 
 
-@function("nothing")
+@LIBRARY.function("nothing")
 def nothing(ctx: Context) -> Any:
     return NOTHING
 
 
-@function("throw", Param("why", "string"))
+@LIBRARY.function("throw", Param("why", "string"))
 def throw(ctx: Context, why: str) -> Any:
     """Fails the mapping with exactly this text."""
     raise ExecError(why)
@@ -70,13 +78,13 @@ def throw(ctx: Context, why: str) -> Any:
 # Message information
 
 
-@function("content")
+@LIBRARY.function("content")
 def content(ctx: Context) -> bytes:
     msg = ctx.message
     return msg.content if msg is not None else b""
 
 
-@function("json", Param("path", "string", default=""))
+@LIBRARY.function("json", Param("path", "string", default=""))
 def json_(ctx: Context, path: str) -> Any:
     """A field of the message at the context's index (``from`` changes it), parsed as JSON."""
     msg = ctx.message
@@ -88,23 +96,21 @@ def json_(ctx: Context, path: str) -> Any:
     except ValueError as exc:
         raise ExecError(str(exc)) from None
     if path:
-        from streams.bloblang.parser import dot_path_to_slice
-
         return get_path(value, tuple(dot_path_to_slice(path)))
     return value
 
 
-@function("batch_index")
+@LIBRARY.function("batch_index")
 def batch_index(ctx: Context) -> int:
     return ctx.index
 
 
-@function("batch_size")
+@LIBRARY.function("batch_size")
 def batch_size(ctx: Context) -> int:
     return len(ctx.batch)
 
 
-@function("metadata", Param("key", "string", default=""))
+@LIBRARY.function("metadata", Param("key", "string", default=""))
 def metadata(ctx: Context, key: str) -> Any:
     """The *input* message's metadata (unchanged by ``meta`` assignments)."""
     msg = ctx.message
@@ -114,7 +120,7 @@ def metadata(ctx: Context, key: str) -> Any:
     return dict(meta)
 
 
-@function("meta", Param("key", "string", default=""), deprecated=True)
+@LIBRARY.function("meta", Param("key", "string", default=""), deprecated=True)
 def meta(ctx: Context, key: str) -> Any:
     """Deprecated: the input message's metadata as strings (empty reads as null)."""
     msg = ctx.message
@@ -128,7 +134,7 @@ def meta(ctx: Context, key: str) -> Any:
     return {k: to_string(v) for k, v in m.items()}
 
 
-@function("root_meta", Param("key", "string", default=""), deprecated=True)
+@LIBRARY.function("root_meta", Param("key", "string", default=""), deprecated=True)
 def root_meta(ctx: Context, key: str) -> Any:
     """Deprecated: the output metadata as strings."""
     if ctx.meta is None:
@@ -142,20 +148,18 @@ def root_meta(ctx: Context, key: str) -> Any:
     return {k: to_string(v) for k, v in ctx.meta.items()}
 
 
-@function("var", Param("name", "string"))
+@LIBRARY.function("var", Param("name", "string"))
 def var(ctx: Context, name: str) -> Any:
-    from streams.bloblang.runtime import var as _var
-
-    return _var(ctx, name)
+    return runtime.var(ctx, name)
 
 
-@function("error")
+@LIBRARY.function("error")
 def error(ctx: Context) -> Any:
     msg = ctx.message
     return getattr(msg, "error", None) if msg is not None else None
 
 
-@function("errored")
+@LIBRARY.function("errored")
 def errored(ctx: Context) -> bool:
     msg = ctx.message
     return msg is not None and getattr(msg, "error", None) is not None
@@ -174,22 +178,22 @@ def _error_source(ctx: Context, attr: str) -> Any:
     return value
 
 
-@function("error_source_name")
+@LIBRARY.function("error_source_name")
 def error_source_name(ctx: Context) -> Any:
     return _error_source(ctx, "name")
 
 
-@function("error_source_label")
+@LIBRARY.function("error_source_label")
 def error_source_label(ctx: Context) -> Any:
     return _error_source(ctx, "label")
 
 
-@function("error_source_path")
+@LIBRARY.function("error_source_path")
 def error_source_path(ctx: Context) -> Any:
     return _error_source(ctx, "path")
 
 
-@function("tracing_id")
+@LIBRARY.function("tracing_id")
 def tracing_id(ctx: Context) -> str:
     """The trace id of the message's span, or "" (spans are attached by the engine as
     ``message.trace``: an object with ``trace_id`` and ``traceparent``)."""
@@ -197,7 +201,7 @@ def tracing_id(ctx: Context) -> str:
     return getattr(trace, "trace_id", "") if trace is not None else ""
 
 
-@function("tracing_span")
+@LIBRARY.function("tracing_span")
 def tracing_span(ctx: Context) -> Any:
     trace = getattr(ctx.message, "trace", None)
     if trace is None:
@@ -213,7 +217,7 @@ _COUNTS: dict[str, int] = {}
 _COUNTS_LOCK = threading.Lock()
 
 
-@function("count", Param("name", "string"), deprecated=True)
+@LIBRARY.function("count", Param("name", "string"), deprecated=True)
 def count(ctx: Context, name: str) -> int:
     """Deprecated global counter per name, starting at 1 (process-wide, like Benthos)."""
     with _COUNTS_LOCK:
@@ -275,7 +279,7 @@ def _this_or_none(ctx: Context) -> Any:
         return None
 
 
-function(
+LIBRARY.function(
     "counter",
     Param("min", "query", default=1),
     Param("max", "query", default=INT64_MAX),
@@ -298,7 +302,7 @@ def _range_check(start: int, stop: int, step: int) -> None:
         raise ExecError(f"with positive step arg start ({start}) must be < stop ({stop})")
 
 
-@function("range", Param("start", "int"), Param("stop", "int"), Param("step", "int", default=1), check=_range_check)
+@LIBRARY.function("range", Param("start", "int"), Param("stop", "int"), Param("step", "int", default=1), check=_range_check)
 def range_(ctx: Context, start: int, stop: int, step: int) -> list:
     # NOTE: the parse-time check only covers literal arguments; dynamic ones are checked here.
     _range_check(start, stop, step)
@@ -312,40 +316,38 @@ def range_(ctx: Context, start: int, stop: int, step: int) -> list:
 # Environment
 
 
-@function("now")
+@LIBRARY.function("now")
 def now(ctx: Context) -> str:
-    from streams.bloblang import timefmt
-
     return timefmt.format_rfc3339nano(Timestamp(time.time_ns(), None))
 
 
-@function("timestamp_unix")
+@LIBRARY.function("timestamp_unix")
 def timestamp_unix(ctx: Context) -> int:
     return time.time_ns() // 1_000_000_000
 
 
-@function("timestamp_unix_milli")
+@LIBRARY.function("timestamp_unix_milli")
 def timestamp_unix_milli(ctx: Context) -> int:
     return time.time_ns() // 1_000_000
 
 
-@function("timestamp_unix_micro")
+@LIBRARY.function("timestamp_unix_micro")
 def timestamp_unix_micro(ctx: Context) -> int:
     return time.time_ns() // 1_000
 
 
-@function("timestamp_unix_nano")
+@LIBRARY.function("timestamp_unix_nano")
 def timestamp_unix_nano(ctx: Context) -> int:
     return time.time_ns()
 
 
-@function("env", Param("name", "string"), Param("no_cache", "bool", default=False), impure=True)
+@LIBRARY.function("env", Param("name", "string"), Param("no_cache", "bool", default=False), impure=True)
 def env(ctx: Context, name: str, no_cache: bool) -> Any:
     """An environment variable, or null when unset (impure: needs ``allow_impure``)."""
     return os.environ.get(name)
 
 
-@function("hostname", impure=True)
+@LIBRARY.function("hostname", impure=True)
 def hostname(ctx: Context) -> str:
     return socket.gethostname()
 
@@ -358,47 +360,14 @@ def _read_file(path: str) -> bytes:
         raise ExecError(f"open {path}: {exc.strerror or exc}") from None
 
 
-@function("file", Param("path", "string"), Param("no_cache", "bool", default=False), impure=True)
+@LIBRARY.function("file", Param("path", "string"), Param("no_cache", "bool", default=False), impure=True)
 def file(ctx: Context, path: str, no_cache: bool) -> bytes:
     """A file's contents (impure: needs ``allow_impure``)."""
     return _read_file(path)
 
 
-@function("file_rel", Param("path", "string"), Param("no_cache", "bool", default=False), impure=True)
+@LIBRARY.function("file_rel", Param("path", "string"), Param("no_cache", "bool", default=False), impure=True)
 def file_rel(ctx: Context, path: str, no_cache: bool) -> bytes:
     """A file relative to the mapping's base directory (impure)."""
     base = getattr(ctx.settings, "base_dir", None) or os.getcwd()
     return _read_file(path if os.path.isabs(path) else os.path.join(base, path))
-
-
-# ------------------------------------------------------------------------------------------
-# Methods
-
-
-def _bloblang_check(mapping: str) -> None:
-    """A literal mapping argument is parsed with the outer mapping, as Benthos does."""
-    from streams import bloblang as _pkg
-
-    try:
-        _pkg.parse(mapping, sandboxed=True)
-    except _pkg.ParseError as exc:
-        raise ExecError(getattr(exc, "plain", str(exc))) from None
-
-
-@method("bloblang", Param("mapping", "string"), context=True, check=_bloblang_check)
-def bloblang_(ctx: Context, target: Any, mapping: str) -> Any:
-    """Runs a mapping given as data on the target. Imports and impure or message-reading
-    functions are unavailable, as in Benthos."""
-    from streams import bloblang as _pkg
-
-    try:
-        m = _pkg.parse(mapping, sandboxed=True)
-    except _pkg.ParseError as exc:
-        # NOTE: Benthos reports the parse failure of a dynamic mapping unannotated, in the
-        # parser's own words (no position).
-        raise ExecError(getattr(exc, "plain", str(exc)), annotated=True) from None
-    try:
-        return m.exec_value(target)
-    except ExecError as exc:
-        # NOTE: the method passes the inner mapping's failure on unannotated, as Benthos does.
-        raise ExecError(str(exc), cause=exc, annotated=True) from None

@@ -5,7 +5,7 @@ encrypt_aes, decrypt_aes, hash, uuid_v5 (Benthos v4 ``query/methods_strings.go``
 Decoders reproduce Go's error texts (``illegal base64 data at input byte 4``,
 ``encoding/hex: invalid byte: U+0067 'g'``). gzip, zlib, flate and bzip2 use the standard
 library; snappy (block format, as Go's ``snappy.Encode``), lz4 (frame format) and zstd use the
-optional ``cramjam`` package, imported when first needed. Compressed bytes are valid for every
+``cramjam`` package (a dependency; without it only those three fail). Compressed bytes are valid for every
 decoder but are not byte-identical to Go's compressors.
 """
 
@@ -21,11 +21,23 @@ import struct
 import uuid
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from .errors import ExecError
-from .registry import Param, method
+from .goquote import go_quote
+from .registry import Library, Param
 from .values import bytes_to_str, get_bytes, type_error, utf8
+
+LIBRARY = Library()
+
+_CRAMJAM: ModuleType | None
+try:
+    import cramjam
+
+    _CRAMJAM = cramjam
+except ImportError:  # pragma: no cover - depends on the installation
+    _CRAMJAM = None
 
 
 def _target_bytes(target: Any) -> bytes:
@@ -241,7 +253,7 @@ def _encode_check(scheme: str) -> None:
         raise ExecError(f"unrecognized encoding type: {scheme}", annotated=True)
 
 
-@method("encode", Param("scheme", "string"), check=_encode_check)
+@LIBRARY.method("encode", Param("scheme", "string"), check=_encode_check)
 def encode(target: Any, scheme: str) -> str:
     """Encode a string or bytes with ``base64``, ``base64url``, ``base64rawurl``, ``hex``,
     ``ascii85`` or ``z85``; the result is a string."""
@@ -251,7 +263,7 @@ def encode(target: Any, scheme: str) -> str:
     return encoder(_target_bytes(target))
 
 
-@method("decode", Param("scheme", "string"), check=_encode_check)
+@LIBRARY.method("decode", Param("scheme", "string"), check=_encode_check)
 def decode(target: Any, scheme: str) -> bytes:
     """Decode a string or bytes with one of ``encode``'s schemes; the result is bytes."""
     decoder = _DECODERS.get(scheme)
@@ -264,12 +276,10 @@ def decode(target: Any, scheme: str) -> bytes:
 # compression
 
 
-def _cramjam() -> Any:
-    try:
-        import cramjam
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise ExecError("snappy, lz4 and zstd need the cramjam package, which is not installed", annotated=True) from None
-    return cramjam
+def _cramjam() -> ModuleType:
+    if _CRAMJAM is None:  # pragma: no cover - depends on the installation
+        raise ExecError("snappy, lz4 and zstd need the cramjam package, which is not installed", annotated=True)
+    return _CRAMJAM
 
 
 def _zlib_level(name: str, level: int) -> int:
@@ -415,14 +425,14 @@ def _decompress_check(algorithm: str) -> None:
         raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
 
 
-@method("compress", Param("algorithm", "string"), Param("level", "int", default=-1), check=_compress_check)
+@LIBRARY.method("compress", Param("algorithm", "string"), Param("level", "int", default=-1), check=_compress_check)
 def compress(target: Any, algorithm: str, level: int = -1) -> bytes:
     """Compress with ``flate``, ``gzip``, ``pgzip``, ``lz4``, ``snappy``, ``zlib`` or ``zstd``."""
     run = _compressor(algorithm, level)
     return run(get_bytes(target))
 
 
-@method("decompress", Param("algorithm", "string"), check=_decompress_check)
+@LIBRARY.method("decompress", Param("algorithm", "string"), check=_decompress_check)
 def decompress(target: Any, algorithm: str) -> bytes:
     """Decompress ``gzip``, ``pgzip``, ``zlib``, ``bzip2``, ``flate``, ``snappy``, ``lz4`` or
     ``zstd`` data."""
@@ -445,7 +455,9 @@ def _aes_setup(scheme: str, key: str, iv: str) -> tuple[bytes, bytes]:
 
 
 def _stream_mode(scheme: str, iv: bytes) -> Any:
-    from cryptography.hazmat.primitives.ciphers import modes
+    # PERF: cryptography takes about 40 ms to import and only the AES methods need it, so it is
+    # imported on first use (where it is missing, only these methods fail).
+    from cryptography.hazmat.primitives.ciphers import modes  # noqa: PLC0415
 
     if scheme == "ctr":
         return modes.CTR(iv)
@@ -455,7 +467,7 @@ def _stream_mode(scheme: str, iv: bytes) -> Any:
 def _ofb(key: bytes, iv: bytes, data: bytes) -> bytes:
     """OFB built on the block cipher: the key stream is E(iv), E(E(iv)), ... XORed with the
     data (cryptography is retiring its OFB mode)."""
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: PLC0415 - optional, see _stream_mode
 
     block = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
     stream = bytearray()
@@ -463,11 +475,11 @@ def _ofb(key: bytes, iv: bytes, data: bytes) -> bytes:
     while len(stream) < len(data):
         state = block.update(state)
         stream += state
-    return bytes(a ^ b for a, b in zip(data, stream))
+    return bytes(a ^ b for a, b in zip(data, stream, strict=False))  # the key stream runs past the data
 
 
 def _aes_run(scheme: str, key: bytes, iv: bytes, data: bytes, encrypting: bool) -> bytes:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms  # noqa: PLC0415 - optional, see _stream_mode
 
     if scheme == "cbc" and len(data) % 16:
         what = "plaintext" if encrypting else "ciphertext"
@@ -480,8 +492,8 @@ def _aes_run(scheme: str, key: bytes, iv: bytes, data: bytes, encrypting: bool) 
 
 
 def _gcm(key: bytes, iv: bytes, data: bytes, encrypting: bool) -> bytes:
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415 - optional, see _stream_mode
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415 - optional, see _stream_mode
 
     if len(iv) != 12:
         # NOTE: Go panics here; a mapping error is the kinder equivalent.
@@ -507,7 +519,7 @@ def _decrypt_check(scheme: str, key: str, iv: str) -> None:
         raise ExecError(f"unrecognized decryption type: {scheme}", annotated=True)
 
 
-@method("encrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_encrypt_check)
+@LIBRARY.method("encrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_encrypt_check)
 def encrypt_aes(target: Any, scheme: str, key: str, iv: str) -> str:
     """AES-encrypt with ``ctr``, ``gcm``, ``ofb`` or ``cbc`` (no padding: cbc input must be
     whole blocks). Like Go the result is a string holding the raw cipher bytes."""
@@ -520,7 +532,7 @@ def encrypt_aes(target: Any, scheme: str, key: str, iv: str) -> str:
     return bytes_to_str(_aes_run(scheme, key_bytes, iv_bytes, data, True))
 
 
-@method("decrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_decrypt_check)
+@LIBRARY.method("decrypt_aes", Param("scheme", "string"), Param("key", "string"), Param("iv", "string"), check=_decrypt_check)
 def decrypt_aes(target: Any, scheme: str, key: str, iv: str) -> bytes:
     """Reverse ``encrypt_aes``; the result is bytes."""
     key_bytes, iv_bytes = _aes_setup(scheme, key, iv)
@@ -662,8 +674,6 @@ def _hasher(algorithm: str, key: str | None, polynomial: str) -> Callable[[bytes
 
 
 def _quoted(s: str) -> str:
-    from .values import go_quote
-
     return go_quote(s)
 
 
@@ -671,7 +681,7 @@ def _hash_check(algorithm: str, key: str | None = None, polynomial: str = "IEEE"
     _hasher(algorithm, key, polynomial)
 
 
-@method(
+@LIBRARY.method(
     "hash",
     Param("algorithm", "string"),
     Param("key", "string", default=None, nullable=True),
@@ -708,7 +718,7 @@ def _namespace(ns: str | None) -> uuid.UUID:
         raise ExecError(f"invalid ns uuid: {_quoted(ns)}") from None
 
 
-@method("uuid_v5", Param("ns", "string", default=None, nullable=True))
+@LIBRARY.method("uuid_v5", Param("ns", "string", default=None, nullable=True))
 def uuid_v5(target: Any, ns: str | None = None) -> str | None:
     """The name-based (SHA-1) UUID of the target in namespace ``ns`` (``dns``, ``url``,
     ``oid``, ``x500`` or a UUID; the nil UUID by default). A null target gives null."""

@@ -18,13 +18,16 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ExecError
-from .registry import Param, function
+from .lib_numbers import to_int  # Go's value.IToInt: numbers and integer strings
+from .registry import Library, Param
 from .values import Timestamp
+
+LIBRARY = Library()
 
 _INT64_MAX = (1 << 63) - 1
 
 
-@function("uuid_v4")
+@LIBRARY.function("uuid_v4")
 def uuid_v4(ctx: Any) -> str:
     """A random RFC 4122 version 4 UUID in its canonical lowercase text."""
     return str(uuid.uuid4())
@@ -39,7 +42,7 @@ def _uuid7_at(unix_ms: int) -> str:
     return str(uuid.UUID(int=value))
 
 
-@function("uuid_v7", Param("time", "timestamp", default=None, nullable=True))
+@LIBRARY.function("uuid_v7", Param("time", "timestamp", default=None, nullable=True))
 def uuid_v7(ctx: Any, at: Timestamp | None = None) -> str:
     """A time-ordered version 7 UUID, for now or for the given timestamp (millisecond precision)."""
     if at is None:
@@ -52,7 +55,7 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _KSUID_EPOCH = 1_400_000_000
 
 
-@function("ksuid")
+@LIBRARY.function("ksuid")
 def ksuid(ctx: Any) -> str:
     """A KSUID: 4 bytes of seconds since 2014-05-13 plus 16 random bytes, base62 in 27 chars,
     so the text sorts by creation second."""
@@ -73,7 +76,7 @@ def _nanoid_check(length: int | None = None, alphabet: str | None = None) -> Non
         raise ExecError("field length must be specified when an alphabet is specified")
 
 
-@function(
+@LIBRARY.function(
     "nanoid",
     Param("length", "int", default=None, nullable=True),
     Param("alphabet", "string", default=None, nullable=True),
@@ -106,7 +109,7 @@ def _check_range(low: int, high: int) -> None:
         raise ExecError(f"max must be smaller than the max allowed for an int64 ({_INT64_MAX})")
 
 
-@function(
+@LIBRARY.function(
     "random_int",
     Param("seed", "any", default=0),
     Param("min", "int", default=0),
@@ -136,8 +139,6 @@ def random_int() -> Callable[..., int]:
 
 
 def _seed_value(seed: Any) -> int:
-    from .lib_numbers import to_int  # Go's value.IToInt: numbers and integer strings
-
     try:
         return to_int(seed)
     except ExecError as err:

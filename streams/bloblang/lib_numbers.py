@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ExecError
-from .registry import Param, function, method
+from .goquote import go_quote
+from .registry import Library, Param
 from .values import (
     INT64_MAX,
     INT64_MIN,
@@ -27,14 +28,14 @@ from .values import (
     type_error,
 )
 
+LIBRARY = Library()
+
 # --------------------------------------------------------------------------------------------
 # Go strconv parsing
 
 
 def _q(text: str) -> str:
     """strconv's ``%q`` of the input in its error texts."""
-    from .values import go_quote
-
     return go_quote(text)
 
 
@@ -146,7 +147,7 @@ def float32_json(value: float) -> float:
     (``6.674283e-11``), kept as a ``JsonFloat`` so it serialises with that text."""
     if math.isnan(value) or math.isinf(value):
         # NOTE: plain floats, which (like Go's float32 here) cannot be written as JSON.
-        return value  # type: ignore[return-value]
+        return value
     if value == 0:
         return JsonFloat("-0" if math.copysign(1, value) < 0 else "0")
     target = struct.pack("f", value)
@@ -303,7 +304,7 @@ def _register_cast(name: str, convert: Callable[[Any], Any], doc: str) -> None:
 
     impl.__doc__ = doc
     impl.__name__ = name
-    method(name)(impl)
+    LIBRARY.method(name)(impl)
 
 
 _register_cast("int64", to_int, "Cast to a 64-bit signed integer (strings parse with base prefixes).")
@@ -316,13 +317,13 @@ _register_cast("uint16", _sized_unsigned(16, "a"), "Cast to a 16-bit unsigned in
 _register_cast("uint8", _sized_unsigned(8, "an"), "Cast to an 8-bit unsigned integer.")
 
 
-@method("float64")
+@LIBRARY.method("float64")
 def float64(target: Any) -> float:
     """Cast to a float64 (strings parse with Go's ParseFloat)."""
     return to_float64(target)
 
 
-@method("float32")
+@LIBRARY.method("float32")
 def float32(target: Any) -> float:
     """Cast to a float32; the result keeps float32's shortest text (``6.674283e-11``)."""
     if isinstance(target, bool):
@@ -364,14 +365,14 @@ def _whole(f: float) -> int | float:
     return f
 
 
-@method("ceil")
+@LIBRARY.method("ceil")
 def ceil(target: Any) -> int | float:
     """Round up to a whole number."""
     n = _number(target)
     return _whole(float(math.ceil(n)) if math.isfinite(n) else n) if isinstance(n, float) else int(n)
 
 
-@method("floor")
+@LIBRARY.method("floor")
 def floor(target: Any) -> int | float:
     """Round down to a whole number."""
     n = _number(target)
@@ -388,14 +389,14 @@ def _go_round(f: float) -> float:
     return math.copysign(whole, f) if whole == 0 else whole
 
 
-@method("round")
+@LIBRARY.method("round")
 def round_(target: Any) -> int | float:
     """Round to the nearest whole number, halves away from zero (Go's ``math.Round``)."""
     n = _number(target)
     return _whole(_go_round(n)) if isinstance(n, float) else int(n)
 
 
-@method("abs")
+@LIBRARY.method("abs")
 def abs_(target: Any) -> int | float:
     """Absolute value; the smallest int64 maps to the largest, as Benthos documents."""
     if isinstance(target, float) and not isinstance(target, bool):
@@ -713,37 +714,37 @@ def go_pow(x: float, y: float) -> float:
         return math.copysign(math.inf, a1)
 
 
-@method("log")
+@LIBRARY.method("log")
 def log(target: Any) -> float:
     """Natural logarithm (NaN below zero, -Inf at zero)."""
     return go_log(float(_number(target)))
 
 
-@method("log10")
+@LIBRARY.method("log10")
 def log10(target: Any) -> float:
     """Base-10 logarithm."""
     return go_log10(float(_number(target)))
 
 
-@method("sin")
+@LIBRARY.method("sin")
 def sin(target: Any) -> float:
     """Sine of an angle in radians."""
     return go_sin(get_number(target))
 
 
-@method("cos")
+@LIBRARY.method("cos")
 def cos(target: Any) -> float:
     """Cosine of an angle in radians."""
     return go_cos(get_number(target))
 
 
-@method("tan")
+@LIBRARY.method("tan")
 def tan(target: Any) -> float:
     """Tangent of an angle in radians."""
     return go_tan(get_number(target))
 
 
-@method("pow", Param("exponent", "float"))
+@LIBRARY.method("pow", Param("exponent", "float"))
 def pow_(target: Any, exponent: float) -> float:
     """The target raised to ``exponent`` (overflow is +Inf, a negative base with a fractional
     exponent is NaN)."""
@@ -770,13 +771,13 @@ def _extreme(target: Any, pick_max: bool) -> float:
     return best
 
 
-@method("max")
+@LIBRARY.method("max")
 def max_(target: Any) -> float:
     """The largest number of an array (as a float64)."""
     return _extreme(target, True)
 
 
-@method("min")
+@LIBRARY.method("min")
 def min_(target: Any) -> float:
     """The smallest number of an array (as a float64)."""
     return _extreme(target, False)
@@ -793,25 +794,25 @@ def _bitwise_target(target: Any) -> int:
         raise type_error(target, "integer") from None
 
 
-@method("bitwise_and", Param("value", "int"))
+@LIBRARY.method("bitwise_and", Param("value", "int"))
 def bitwise_and(target: Any, value: int) -> int:
     """Bitwise AND of two int64s."""
     return _bitwise_target(target) & value
 
 
-@method("bitwise_or", Param("value", "int"))
+@LIBRARY.method("bitwise_or", Param("value", "int"))
 def bitwise_or(target: Any, value: int) -> int:
     """Bitwise OR of two int64s."""
     return _bitwise_target(target) | value
 
 
-@method("bitwise_xor", Param("value", "int"))
+@LIBRARY.method("bitwise_xor", Param("value", "int"))
 def bitwise_xor(target: Any, value: int) -> int:
     """Bitwise XOR of two int64s."""
     return _bitwise_target(target) ^ value
 
 
-@function("pi", static=True)
+@LIBRARY.function("pi", static=True)
 def pi(ctx: Any) -> float:
     """The constant pi (Benthos registers it beside the number methods)."""
     return math.pi

@@ -13,16 +13,20 @@ different choices at every one of those points; PyYAML is used only to compose n
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import json
 import math
 import re
 from typing import Any
 
-import yaml as pyyaml
+# NOTE: PyYAML ships no types and types-PyYAML is not a requirement (yet); drop this once it is.
+import yaml as pyyaml  # type: ignore[import-untyped, unused-ignore]
 
 from . import timefmt
 from .errors import ExecError
-from .registry import Param, method
+from .goquote import go_quote
+from .registry import Library, Param
 from .values import (
     JsonFloat,
     JsonInt,
@@ -31,10 +35,12 @@ from .values import (
     format_float_g,
     get_string,
     go_json_scan,
-    go_quote,
     to_json,
+    to_string,
     type_error,
 )
+
+LIBRARY = Library()
 
 # =============================================================================================
 # JSON
@@ -61,8 +67,6 @@ def go_json_decode(data: str, use_number: bool = False) -> Any:
     error, end = go_json_scan(data)
     if error is not None:
         raise ValueError(error)
-    import json
-
     text = data[start:end]
     if use_number:
         decoder = json.JSONDecoder(parse_float=JsonFloat, parse_int=_use_number_int)
@@ -79,7 +83,7 @@ def _text_of(target: Any) -> str:
     raise type_error(target, "string")
 
 
-@method("parse_json", Param("use_number", "bool", default=None, nullable=True))
+@LIBRARY.method("parse_json", Param("use_number", "bool", default=None, nullable=True))
 def parse_json(target: Any, use_number: bool | None = None) -> Any:
     """Parse a JSON document from a string or bytes."""
     text = _text_of(target)
@@ -89,7 +93,7 @@ def parse_json(target: Any, use_number: bool | None = None) -> Any:
         raise ExecError(f"failed to parse value as JSON: {exc}") from None
 
 
-@method(
+@LIBRARY.method(
     "format_json",
     Param("indent", "string", default="    "),
     Param("no_indent", "bool", default=False),
@@ -270,12 +274,10 @@ def _yaml_value(node: Any, errors: list[str]) -> Any:
 def _key_text(key: Any) -> str:
     if isinstance(key, str):
         return key
-    from .values import to_string
-
     return to_string(key)
 
 
-@method("parse_yaml")
+@LIBRARY.method("parse_yaml")
 def parse_yaml(target: Any) -> Any:
     """Parse the first YAML document of a string or bytes into a structured value."""
     text = _text_of(target)
@@ -387,8 +389,6 @@ def _key_cmp(x: str, y: str) -> int:
 
 
 def _sorted_keys(keys: list[str]) -> list[str]:
-    import functools
-
     return sorted(keys, key=functools.cmp_to_key(_key_cmp))
 
 
@@ -593,8 +593,6 @@ def _has_invalid_utf8(s: str) -> bool:
 def _binary_text(s: str, indent: int) -> str:
     """yaml.v3 writes a string that is not valid UTF-8 as ``!!binary`` base64, in lines of 70
     characters (a literal block) once it is longer than one line."""
-    import base64
-
     b64 = base64.b64encode(s.encode("utf-8", "surrogateescape")).decode("ascii")
     if len(b64) < 70:
         return b64
@@ -708,7 +706,7 @@ def format_yaml_text(value: Any) -> str:
     return "".join(out)
 
 
-@method("format_yaml")
+@LIBRARY.method("format_yaml")
 def format_yaml(target: Any) -> bytes:
     """Serialise to YAML bytes (yaml.v3 layout)."""
     return format_yaml_text(target).encode("utf-8", "surrogateescape")
@@ -838,7 +836,7 @@ def go_csv_read_all(data: bytes, comma: str, lazy_quotes: bool) -> list[list[str
     return records
 
 
-@method(
+@LIBRARY.method(
     "parse_csv",
     Param("parse_header_row", "bool", default=True),
     Param("delimiter", "string", default=","),
@@ -871,7 +869,7 @@ def parse_csv(target: Any, parse_header_row: bool = True, delimiter: str = ",", 
     for j, row in enumerate(rows[1:]):
         if len(row) != len(headers):
             raise ExecError(f"record on line {j}: record mismatch with headers")
-        out.append(dict(zip(headers, row)))
+        out.append(dict(zip(headers, row, strict=True)))
     return out
 
 
@@ -879,7 +877,7 @@ def parse_csv(target: Any, parse_header_row: bool = True, delimiter: str = ",", 
 # logfmt
 
 
-@method("parse_logfmt")
+@LIBRARY.method("parse_logfmt")
 def parse_logfmt(target: Any) -> dict:
     """Parse ``key=value key2="quoted value" flag`` pairs (a bare key is ``true``)."""
     s = get_string(target)
@@ -1104,7 +1102,7 @@ def _url_parse(raw: str) -> dict[str, Any]:
     return res
 
 
-@method("parse_url")
+@LIBRARY.method("parse_url")
 def parse_url(target: Any) -> dict:
     """Split a URL into scheme, host, path, query, fragment and user (``net/url`` rules)."""
     return go_url_parse(get_string(target))
@@ -1133,7 +1131,7 @@ def go_parse_query(query: str) -> tuple[dict[str, list[str]], str | None]:
     return values, err
 
 
-@method("parse_form_url_encoded")
+@LIBRARY.method("parse_form_url_encoded")
 def parse_form_url_encoded(target: Any) -> dict:
     """Parse ``a=1&b=2&b=3`` into ``{"a": "1", "b": ["2", "3"]}``."""
     values, err = go_parse_query(get_string(target))
@@ -1219,7 +1217,7 @@ def _infer(name: str, v: Any) -> _Schema:
     raise ExecError(" unsupported data type: " + type(v).__name__)
 
 
-@method("infer_schema")
+@LIBRARY.method("infer_schema")
 def infer_schema(target: Any) -> dict:
     """Describe a value's shape as a Benthos common schema object (type, name, children)."""
     return _infer("", target).to_any()

@@ -27,8 +27,10 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import ExecError
-from .registry import Param, method
-from .values import bytes_to_str, type_error
+from .registry import Library, Param
+from .values import bytes_to_str, type_error, utf8
+
+LIBRARY = Library()
 
 try:  # optional: full Unicode classes (\p{Greek}); plain ``re`` covers everything else
     import regex as _regex_mod
@@ -479,12 +481,10 @@ def _groups(m: Any) -> list[str]:
 
 
 def _as_bytes(s: str) -> bytes:
-    from .values import utf8
-
     return utf8(s)
 
 
-@method("re_match", Param("pattern", "string"), check=_pattern_check)
+@LIBRARY.method("re_match", Param("pattern", "string"), check=_pattern_check)
 def re_match(target: Any, pattern: str) -> bool:
     """Whether the pattern matches anywhere in the target."""
     go = compile_go(pattern)
@@ -492,7 +492,7 @@ def re_match(target: Any, pattern: str) -> bool:
     return go.rx.search(text) is not None
 
 
-@method("re_find_all", Param("pattern", "string"), check=_pattern_check)
+@LIBRARY.method("re_find_all", Param("pattern", "string"), check=_pattern_check)
 def re_find_all(target: Any, pattern: str) -> list[str]:
     """Every successive non-overlapping match."""
     go = compile_go(pattern)
@@ -500,7 +500,7 @@ def re_find_all(target: Any, pattern: str) -> list[str]:
     return [m.group(0) for m in _matches(go, text)]
 
 
-@method("re_find_all_submatch", Param("pattern", "string"), check=_pattern_check)
+@LIBRARY.method("re_find_all_submatch", Param("pattern", "string"), check=_pattern_check)
 def re_find_all_submatch(target: Any, pattern: str) -> list[list[str]]:
     """Every match as ``[whole, group1, group2, ...]`` (unmatched groups are empty)."""
     go = compile_go(pattern)
@@ -512,11 +512,11 @@ def _match_object(keys: list[str], m: Any, as_bytes: bool) -> dict[str, Any]:
     values = [m.group(0), *_groups(m)]
     # NOTE: with duplicate group names the later group wins, as Go's map assignment does.
     if as_bytes:
-        return {k: _as_bytes(v) for k, v in zip(keys, values)}
-    return dict(zip(keys, values))
+        return {k: _as_bytes(v) for k, v in zip(keys, values, strict=False)}
+    return dict(zip(keys, values, strict=False))
 
 
-@method("re_find_object", Param("pattern", "string"), check=_pattern_check)
+@LIBRARY.method("re_find_object", Param("pattern", "string"), check=_pattern_check)
 def re_find_object(target: Any, pattern: str) -> dict[str, Any]:
     """The first match as an object keyed by group name (or index; ``"0"`` is the whole
     match); empty when nothing matches. Bytes targets give bytes values, as in Go."""
@@ -527,7 +527,7 @@ def re_find_object(target: Any, pattern: str) -> dict[str, Any]:
     return {}
 
 
-@method("re_find_all_object", Param("pattern", "string"), check=_pattern_check)
+@LIBRARY.method("re_find_all_object", Param("pattern", "string"), check=_pattern_check)
 def re_find_all_object(target: Any, pattern: str) -> list[dict[str, Any]]:
     """Every match as an object keyed by group name (or index)."""
     go = compile_go(pattern)
@@ -598,13 +598,13 @@ def _replace_all(target: Any, pattern: str, value: str) -> str:
     return "".join(out)
 
 
-@method("re_replace_all", Param("pattern", "string"), Param("value", "string"), check=_pattern_check)
+@LIBRARY.method("re_replace_all", Param("pattern", "string"), Param("value", "string"), check=_pattern_check)
 def re_replace_all(target: Any, pattern: str, value: str) -> str:
     """Replace every match with ``value``, expanding ``$1``/``${name}`` references."""
     return _replace_all(target, pattern, value)
 
 
-@method("re_replace", Param("pattern", "string"), Param("value", "string"), deprecated=True, check=_pattern_check)
+@LIBRARY.method("re_replace", Param("pattern", "string"), Param("value", "string"), deprecated=True, check=_pattern_check)
 def re_replace(target: Any, pattern: str, value: str) -> str:
     """The older name of ``re_replace_all``."""
     return _replace_all(target, pattern, value)

@@ -14,18 +14,20 @@ from typing import Any
 
 from .errors import ExecError
 from .gofmt import go_sprintf, go_unquote
-from .registry import Param, method
+from .goquote import go_quote
+from .registry import Library, Param
 from .values import (
     bytes_to_str,
     equal,
     get_string,
-    go_quote,
     go_runes,
     to_bytes,
     to_string,
     type_error,
     utf8,
 )
+
+LIBRARY = Library()
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -144,7 +146,7 @@ def _simple_case(s: str, upper: bool) -> str:
 _SIMPLE_LOWER = {"\u0130": "i"}
 
 
-@method("capitalize")
+@LIBRARY.method("capitalize")
 def capitalize(target: Any) -> Any:
     """Title case, as Benthos does it (x/text English title casing)."""
     if isinstance(target, str):
@@ -154,7 +156,7 @@ def capitalize(target: Any) -> Any:
     raise type_error(target, "string")
 
 
-@method("uppercase")
+@LIBRARY.method("uppercase")
 def uppercase(target: Any) -> Any:
     """Upper-case every letter; bytes stay bytes."""
     if isinstance(target, str):
@@ -164,7 +166,7 @@ def uppercase(target: Any) -> Any:
     raise type_error(target, "string")
 
 
-@method("lowercase")
+@LIBRARY.method("lowercase")
 def lowercase(target: Any) -> Any:
     """Lower-case every letter; bytes stay bytes."""
     if isinstance(target, str):
@@ -178,7 +180,7 @@ def lowercase(target: Any) -> Any:
 # searching and testing
 
 
-@method("contains", Param("value"))
+@LIBRARY.method("contains", Param("value"))
 def contains(target: Any, value: Any) -> bool:
     """Substring test for strings and bytes (the argument is stringified first, so
     ``"a1".contains(1)`` is true); element test with Benthos equality for arrays and objects."""
@@ -193,7 +195,7 @@ def contains(target: Any, value: Any) -> bool:
     raise type_error(target, "string", "array", "object")
 
 
-@method("has_prefix", Param("value", "string"))
+@LIBRARY.method("has_prefix", Param("value", "string"))
 def has_prefix(target: Any, value: str) -> bool:
     """Whether the string or bytes start with ``value``."""
     if isinstance(target, str):
@@ -203,7 +205,7 @@ def has_prefix(target: Any, value: str) -> bool:
     raise type_error(target, "string")
 
 
-@method("has_suffix", Param("value", "string"))
+@LIBRARY.method("has_suffix", Param("value", "string"))
 def has_suffix(target: Any, value: str) -> bool:
     """Whether the string or bytes end with ``value``."""
     if isinstance(target, str):
@@ -213,7 +215,7 @@ def has_suffix(target: Any, value: str) -> bool:
     raise type_error(target, "string")
 
 
-@method("index_of", Param("value", "string"))
+@LIBRARY.method("index_of", Param("value", "string"))
 def index_of(target: Any, value: str) -> int:
     """Byte offset of the first occurrence of ``value``, or -1."""
     if isinstance(target, str):
@@ -223,7 +225,7 @@ def index_of(target: Any, value: str) -> int:
     raise type_error(target, "string")
 
 
-@method("length")
+@LIBRARY.method("length")
 def length(target: Any) -> int:
     """Bytes of a string (Go's ``len``), elements of an array, keys of an object."""
     if isinstance(target, str):
@@ -248,13 +250,13 @@ def _escape_html(s: str) -> str:
     )
 
 
-@method("escape_html")
+@LIBRARY.method("escape_html")
 def escape_html(target: Any) -> str:
     """Escape ``< > & ' "`` for embedding in HTML."""
     return _escape_html(_text(target))
 
 
-@method("unescape_html")
+@LIBRARY.method("unescape_html")
 def unescape_html(target: Any) -> str:
     """Resolve HTML entities (named, decimal and hex)."""
     text = _text(target)
@@ -308,37 +310,37 @@ def _percent_decode(s: str, plus_space: bool) -> str:
     return bytes_to_str(bytes(out))
 
 
-@method("escape_url_query")
+@LIBRARY.method("escape_url_query")
 def escape_url_query(target: Any) -> str:
     """Go's ``url.QueryEscape``: spaces become ``+``, everything but unreserved is %-encoded."""
     return _percent_encode(_text(target), _UNRESERVED, True)
 
 
-@method("unescape_url_query")
+@LIBRARY.method("unescape_url_query")
 def unescape_url_query(target: Any) -> str:
     """Go's ``url.QueryUnescape``."""
     return _percent_decode(_text(target), True)
 
 
-@method("escape_url_path")
+@LIBRARY.method("escape_url_path")
 def escape_url_path(target: Any) -> str:
     """Go's ``url.PathEscape`` (a path segment: ``/``, ``;``, ``,`` and ``?`` are escaped)."""
     return _percent_encode(_text(target), _PATH_SEGMENT_SAFE, False)
 
 
-@method("unescape_url_path")
+@LIBRARY.method("unescape_url_path")
 def unescape_url_path(target: Any) -> str:
     """Go's ``url.PathUnescape`` (``+`` stays a plus)."""
     return _percent_decode(_text(target), False)
 
 
-@method("quote")
+@LIBRARY.method("quote")
 def quote(target: Any) -> str:
     """Go's ``strconv.Quote``: a double-quoted literal with Go escapes."""
     return go_quote(_text(target))
 
 
-@method("unquote")
+@LIBRARY.method("unquote")
 def unquote(target: Any) -> str:
     """Go's ``strconv.Unquote``: a double-quoted, back-quoted or single-character literal."""
     return go_unquote(_text(target))
@@ -370,7 +372,7 @@ def _clean_path(path: str) -> str:
     return out or "."
 
 
-@method("filepath_join")
+@LIBRARY.method("filepath_join")
 def filepath_join(target: Any) -> str:
     """Join path elements with ``/`` and clean the result (empty elements are skipped)."""
     if not isinstance(target, list):
@@ -385,7 +387,7 @@ def filepath_join(target: Any) -> str:
     return _clean_path(joined) if joined else ""
 
 
-@method("filepath_split")
+@LIBRARY.method("filepath_split")
 def filepath_split(target: Any) -> list[str]:
     """``[dir, file]`` split after the last ``/`` (the directory keeps its trailing slash)."""
     s = _text(target)
@@ -397,7 +399,7 @@ def filepath_split(target: Any) -> list[str]:
 # building and replacing
 
 
-@method("format", variadic=True)
+@LIBRARY.method("format", variadic=True)
 def format_(target: Any, *args: Any) -> str:
     """Go's ``fmt.Sprintf`` with the target as the format string."""
     return go_sprintf(_text(target), args)
@@ -408,7 +410,7 @@ def _repeat_check(count: int) -> None:
         raise ExecError(f"invalid count, must be greater than or equal to zero: {count}", annotated=True)
 
 
-@method("repeat", Param("count", "int"), check=_repeat_check)
+@LIBRARY.method("repeat", Param("count", "int"), check=_repeat_check)
 def repeat(target: Any, count: int) -> Any:
     """The target repeated ``count`` times."""
     if count < 0:
@@ -435,13 +437,13 @@ def _replace_all(target: Any, old: str, new: str) -> Any:
     raise type_error(target, "string")
 
 
-@method("replace_all", Param("old", "string"), Param("new", "string"))
+@LIBRARY.method("replace_all", Param("old", "string"), Param("new", "string"))
 def replace_all(target: Any, old: str, new: str) -> Any:
     """Replace every occurrence of ``old`` with ``new``."""
     return _replace_all(target, old, new)
 
 
-@method("replace", Param("old", "string"), Param("new", "string"), deprecated=True)
+@LIBRARY.method("replace", Param("old", "string"), Param("new", "string"), deprecated=True)
 def replace(target: Any, old: str, new: str) -> Any:
     """The older name of ``replace_all``."""
     return _replace_all(target, old, new)
@@ -486,19 +488,19 @@ def _pairs_check(values: list[Any]) -> None:
     _replace_pairs(values)
 
 
-@method("replace_all_many", Param("values", "array"), check=_pairs_check)
+@LIBRARY.method("replace_all_many", Param("values", "array"), check=_pairs_check)
 def replace_all_many(target: Any, values: list[Any]) -> Any:
     """Apply ``[old1, new1, old2, new2, ...]`` replacements in order."""
     return _replace_many(target, values)
 
 
-@method("replace_many", Param("values", "array"), deprecated=True, check=_pairs_check)
+@LIBRARY.method("replace_many", Param("values", "array"), deprecated=True, check=_pairs_check)
 def replace_many(target: Any, values: list[Any]) -> Any:
     """The older name of ``replace_all_many``."""
     return _replace_many(target, values)
 
 
-@method("reverse")
+@LIBRARY.method("reverse")
 def reverse(target: Any) -> Any:
     """Characters in reverse order (code points for strings, bytes for bytes)."""
     if isinstance(target, str):
@@ -529,7 +531,7 @@ def _slice_check(low: int, high: int | None = None) -> None:
         raise ExecError(f"lower slice bound {low} must be lower than upper ({high})", annotated=True)
 
 
-@method("slice", Param("low", "int"), Param("high", "int", default=None, nullable=True), check=_slice_check)
+@LIBRARY.method("slice", Param("low", "int"), Param("high", "int", default=None, nullable=True), check=_slice_check)
 def slice_(target: Any, low: int, high: int | None = None) -> Any:
     """A half-open ``[low, high)`` range of a string (in bytes), bytes or an array; negative
     bounds count from the end."""
@@ -546,7 +548,7 @@ def slice_(target: Any, low: int, high: int | None = None) -> Any:
     raise type_error(target, "array", "string")
 
 
-@method("split", Param("delimiter", "string"), Param("empty_as_null", "bool", default=False))
+@LIBRARY.method("split", Param("delimiter", "string"), Param("empty_as_null", "bool", default=False))
 def split(target: Any, delimiter: str, empty_as_null: bool = False) -> list[Any]:
     """Split on ``delimiter`` (an empty one splits into characters)."""
     parts: list[Any]
@@ -571,7 +573,7 @@ def split(target: Any, delimiter: str, empty_as_null: bool = False) -> list[Any]
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
-@method("trim", Param("cutset", "string", default=None, nullable=True))
+@LIBRARY.method("trim", Param("cutset", "string", default=None, nullable=True))
 def trim(target: Any, cutset: str | None = None) -> Any:
     """Strip white space, or any of the characters of ``cutset``, from both ends."""
     chars = _GO_SPACE if cutset is None else cutset
@@ -582,7 +584,7 @@ def trim(target: Any, cutset: str | None = None) -> Any:
     raise type_error(target, "string")
 
 
-@method("trim_prefix", Param("prefix", "string"))
+@LIBRARY.method("trim_prefix", Param("prefix", "string"))
 def trim_prefix(target: Any, prefix: str) -> Any:
     """Remove ``prefix`` once if the target starts with it."""
     if isinstance(target, str):
@@ -592,7 +594,7 @@ def trim_prefix(target: Any, prefix: str) -> Any:
     raise type_error(target, "string")
 
 
-@method("trim_suffix", Param("suffix", "string"))
+@LIBRARY.method("trim_suffix", Param("suffix", "string"))
 def trim_suffix(target: Any, suffix: str) -> Any:
     """Remove ``suffix`` once if the target ends with it."""
     if isinstance(target, str):

@@ -15,12 +15,18 @@ where Benthos does (``_wrap``) and leaves it off where Benthos returns errors as
 from __future__ import annotations
 
 import functools
+import ipaddress
 import math
+import re
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
+from . import timefmt
 from .errors import ExecError
-from .registry import Param, method
+from .lib_parsing import go_json_decode, go_url_parse
+from .registry import Library, Param
+from .runtime import TypeMismatch, annotate
 from .values import (
     DELETE,
     NOTHING,
@@ -31,10 +37,13 @@ from .values import (
     get_number,
     get_string,
     is_number,
+    to_json,
     type_error,
     type_name,
 )
 from .values import equal as values_equal
+
+LIBRARY = Library()
 
 Query = Callable[[Any], Any]
 
@@ -42,8 +51,6 @@ Query = Callable[[Any], Any]
 def _err_from_in_chain(exc: ExecError | None) -> bool:
     """Whether Go's ``errors.As(err, *errFrom)`` would find an annotated error in the chain: an
     error that names its source itself (not a type mismatch, which Go checks only directly)."""
-    from .runtime import TypeMismatch
-
     while exc is not None:
         cause = exc.cause
         if exc.annotated and not isinstance(exc, TypeMismatch) and (cause is None or not cause.annotated):
@@ -62,8 +69,6 @@ def _wrap(prefix: str, exc: ExecError) -> ExecError:
 
 def _err_from_query(exc: ExecError, query: Any) -> ExecError:
     """Go's ``ErrFrom(err, queryFn)``: the query argument's annotation on its own error."""
-    from .runtime import annotate
-
     source = _query_annotation(query)
     return annotate(exc, source) if source else exc
 
@@ -198,19 +203,19 @@ def _merge_like(target: Any, other: Any, collide: Callable[[Any, Any], Any]) -> 
     return root
 
 
-@method("merge", Param("with", "any"))
+@LIBRARY.method("merge", Param("with", "any"))
 def merge(target: Any, with_: Any) -> Any:
     """Objects merge deeply and colliding leaves become arrays of both; arrays concatenate."""
     return _merge_like(target, with_, _merge_collision)
 
 
-@method("assign", Param("with", "any"))
+@LIBRARY.method("assign", Param("with", "any"))
 def assign(target: Any, with_: Any) -> Any:
     """Like ``merge`` but a colliding leaf of ``with`` overwrites the target's."""
     return _merge_like(target, with_, _assign_collision)
 
 
-@method("squash")
+@LIBRARY.method("squash")
 def squash(target: Any) -> Any:
     """Merge (with ``merge``'s collision rule) every object of an array into one object."""
     if not isinstance(target, list):
@@ -240,25 +245,25 @@ def _bool_over(target: Any, test: Query, want_any: bool) -> bool:
     return not want_any if target else False
 
 
-@method("all", Param("test", "query"))
+@LIBRARY.method("all", Param("test", "query"))
 def all_(target: Any, test: Query) -> bool:
     """True when the test is true for every element; false for an empty array (as Benthos)."""
     return _bool_over(target, test, False)
 
 
-@method("any", Param("test", "query"))
+@LIBRARY.method("any", Param("test", "query"))
 def any_(target: Any, test: Query) -> bool:
     """True when the test is true for at least one element."""
     return _bool_over(target, test, True)
 
 
-@method("exists", Param("path", "string"))
+@LIBRARY.method("exists", Param("path", "string"))
 def exists(target: Any, path: str) -> bool:
     """Whether a dot path resolves in the target, even to null."""
     return search(target, dot_path(path)) is not _MISSING
 
 
-@method("get", Param("path", "string"))
+@LIBRARY.method("get", Param("path", "string"))
 def get(target: Any, path: str) -> Any:
     """The value at a dot path, or null when it does not resolve."""
     res = search(target, dot_path(path))
@@ -274,13 +279,13 @@ def _index_of_value(target: Any, value: Any, all_matches: bool) -> Any:
     return found[0] if found else -1
 
 
-@method("find", Param("value", "any"))
+@LIBRARY.method("find", Param("value", "any"))
 def find(target: Any, value: Any) -> int:
     """Index of the first element equal to ``value``, or -1."""
     return _index_of_value(target, value, False)
 
 
-@method("find_all", Param("value", "any"))
+@LIBRARY.method("find_all", Param("value", "any"))
 def find_all(target: Any, value: Any) -> list:
     """Indexes of every element equal to ``value``."""
     return _index_of_value(target, value, True)
@@ -304,19 +309,19 @@ def _index_by(target: Any, query: Query, all_matches: bool) -> Any:
     return out if all_matches else -1
 
 
-@method("find_by", Param("query", "query"))
+@LIBRARY.method("find_by", Param("query", "query"))
 def find_by(target: Any, query: Query) -> int:
     """Index of the first element for which the query is true, or -1."""
     return _index_by(target, query, False)
 
 
-@method("find_all_by", Param("query", "query"))
+@LIBRARY.method("find_all_by", Param("query", "query"))
 def find_all_by(target: Any, query: Query) -> list:
     """Indexes of every element for which the query is true."""
     return _index_by(target, query, True)
 
 
-@method("index", Param("index", "int"))
+@LIBRARY.method("index", Param("index", "int"))
 def index(target: Any, index: int) -> Any:
     """Element at an index (negative counts from the end); a byte of a byte array as an int."""
     if isinstance(target, (list, bytes, bytearray)):
@@ -331,7 +336,7 @@ def index(target: Any, index: int) -> Any:
 # Building arrays
 
 
-@method("append", variadic=True)
+@LIBRARY.method("append", variadic=True)
 def append(target: Any, *values: Any) -> list:
     """A copy of the array with the arguments added at its end."""
     if not isinstance(target, list):
@@ -355,7 +360,7 @@ def _check_zip(*arrays: Any) -> None:
             raise ExecError("can't zip different length array values")
 
 
-@method("concat", variadic=True, check=_check_arrays)
+@LIBRARY.method("concat", variadic=True, check=_check_arrays)
 def concat(target: Any, *arrays: Any) -> list:
     """The array followed by the elements of each argument array."""
     for a in arrays:
@@ -369,7 +374,7 @@ def concat(target: Any, *arrays: Any) -> list:
     return out
 
 
-@method("zip", variadic=True, check=_check_zip)
+@LIBRARY.method("zip", variadic=True, check=_check_zip)
 def zip_(target: Any, *arrays: Any) -> list:
     """Arrays of the n-th elements of the target and each argument, which must be equally long."""
     for a in arrays:
@@ -386,7 +391,7 @@ def zip_(target: Any, *arrays: Any) -> list:
     return [[v] + [clone(a[i]) for a in arrays] for i, v in enumerate(target)]
 
 
-@method("enumerated")
+@LIBRARY.method("enumerated")
 def enumerated(target: Any) -> list:
     """``{"index": i, "value": v}`` for each element."""
     if not isinstance(target, list):
@@ -394,7 +399,7 @@ def enumerated(target: Any) -> list:
     return [{"index": i, "value": v} for i, v in enumerate(target)]
 
 
-@method("flatten")
+@LIBRARY.method("flatten")
 def flatten(target: Any) -> list:
     """Splice arrays nested one level deep into the array."""
     if not isinstance(target, list):
@@ -408,7 +413,7 @@ def flatten(target: Any) -> list:
     return out
 
 
-@method("join", Param("delimiter", "string", default=None, nullable=True))
+@LIBRARY.method("join", Param("delimiter", "string", default=None, nullable=True))
 def join(target: Any, delimiter: str | None = None) -> str:
     """Concatenate an array of strings (or bytes) with an optional delimiter."""
     if not isinstance(target, list):
@@ -428,7 +433,7 @@ def join(target: Any, delimiter: str | None = None) -> str:
 # Objects
 
 
-@method("keys")
+@LIBRARY.method("keys")
 def keys(target: Any) -> list:
     """Sorted keys of an object."""
     if not isinstance(target, dict):
@@ -436,7 +441,7 @@ def keys(target: Any) -> list:
     return sorted(target, key=lambda k: k.encode("utf-8", "surrogatepass"))
 
 
-@method("values")
+@LIBRARY.method("values")
 def values(target: Any) -> list:
     """Values of an object (order unspecified in Benthos; here the object's order)."""
     if not isinstance(target, dict):
@@ -444,7 +449,7 @@ def values(target: Any) -> list:
     return list(target.values())
 
 
-@method("key_values")
+@LIBRARY.method("key_values")
 def key_values(target: Any) -> list:
     """``{"key": k, "value": v}`` for each entry of an object."""
     if not isinstance(target, dict):
@@ -499,7 +504,7 @@ def _check_paths(*paths: Any) -> None:
     _path_args(paths)
 
 
-@method("without", variadic=True, check=_check_paths)
+@LIBRARY.method("without", variadic=True, check=_check_paths)
 def without(target: Any, *paths: Any) -> dict:
     """A copy of the object without the fields at the given dot paths."""
     excluded = _path_args(paths)
@@ -508,7 +513,7 @@ def without(target: Any, *paths: Any) -> dict:
     return _map_without(target, excluded)
 
 
-@method("with", variadic=True, check=_check_paths)
+@LIBRARY.method("with", variadic=True, check=_check_paths)
 def with_(target: Any, *paths: Any) -> dict:
     """A copy of the object with only the fields at the given dot paths."""
     included = _path_args(paths)
@@ -532,7 +537,7 @@ def _walk(path: str, value: Any, flat: dict, include_empty: bool) -> None:
         flat[path] = value
 
 
-@method("collapse", Param("include_empty", "bool", default=False))
+@LIBRARY.method("collapse", Param("include_empty", "bool", default=False))
 def collapse(target: Any, include_empty: bool = False) -> dict:
     """Flatten nested objects and arrays into one object keyed by dot paths."""
     if not isinstance(target, (dict, list)):
@@ -542,7 +547,7 @@ def collapse(target: Any, include_empty: bool = False) -> dict:
     return flat
 
 
-@method("explode", Param("path", "string"))
+@LIBRARY.method("explode", Param("path", "string"))
 def explode(target: Any, path: str) -> Any:
     """One copy of the document per element (or entry) of the array (or object) at ``path``."""
     if not isinstance(target, dict):
@@ -562,7 +567,7 @@ def explode(target: Any, path: str) -> Any:
 # Higher-order
 
 
-@method("filter", Param("test", "query"))
+@LIBRARY.method("filter", Param("test", "query"))
 def filter_(target: Any, test: Query) -> Any:
     """Keep the elements (or ``{"key","value"}`` entries) for which the test is exactly true."""
     if isinstance(target, list):
@@ -572,7 +577,7 @@ def filter_(target: Any, test: Query) -> Any:
     raise type_error(target, "array", "object")
 
 
-@method("map_each", Param("query", "query"))
+@LIBRARY.method("map_each", Param("query", "query"))
 def map_each(target: Any, query: Query) -> Any:
     """Map each element (or object value, given ``{"key","value"}``); ``deleted()`` drops it
     and ``nothing()`` keeps the original."""
@@ -601,7 +606,7 @@ def map_each(target: Any, query: Query) -> Any:
     raise type_error(target, "array")
 
 
-@method("map_each_key", Param("query", "query"))
+@LIBRARY.method("map_each_key", Param("query", "query"))
 def map_each_key(target: Any, query: Query) -> dict:
     """Rename each key of an object with the query's string result (``nothing()`` keeps it)."""
     if not isinstance(target, dict):
@@ -618,7 +623,7 @@ def map_each_key(target: Any, query: Query) -> dict:
     return out
 
 
-@method("fold", Param("initial", "any"), Param("query", "query"))
+@LIBRARY.method("fold", Param("initial", "any"), Param("query", "query"))
 def fold(target: Any, initial: Any, query: Query) -> Any:
     """Reduce an array: the query sees ``{"tally": t, "value": v}`` and returns the next tally."""
     if not isinstance(target, list):
@@ -698,7 +703,7 @@ def _sorted_or_error(values: list, less: Callable[[list, int, int], bool]) -> li
         raise _final(str(exc), exc) from None
 
 
-@method("sort", Param("compare", "query", default=None, nullable=True))
+@LIBRARY.method("sort", Param("compare", "query", default=None, nullable=True))
 def sort(target: Any, compare: Query | None = None) -> list:
     """Sort numbers or strings ascending, or by a ``left``/``right`` "less than" query."""
     if not isinstance(target, list):
@@ -721,7 +726,7 @@ def _type_error_from(source: str, value: Any, *expected: str) -> ValueTypeError:
     return ValueTypeError(value, expected, source)
 
 
-@method("sort_by", Param("query", "query"))
+@LIBRARY.method("sort_by", Param("query", "query"))
 def sort_by(target: Any, query: Query) -> list:
     """Sort by the number or string the query yields for each element."""
     if not isinstance(target, list):
@@ -735,7 +740,7 @@ def sort_by(target: Any, query: Query) -> list:
     return _sorted_or_error(list(target), less)
 
 
-@method("unique", Param("emit", "query", default=None, nullable=True))
+@LIBRARY.method("unique", Param("emit", "query", default=None, nullable=True))
 def unique(target: Any, emit: Query | None = None) -> list:
     """Drop later duplicates; strings compare as strings, numbers as float64 (``1 == 1.0``)."""
     if not isinstance(target, list):
@@ -765,7 +770,7 @@ def unique(target: Any, emit: Query | None = None) -> list:
     return out
 
 
-@method("sum")
+@LIBRARY.method("sum")
 def sum_(target: Any) -> Any:
     """Sum of an array of numbers (a float64, as in Benthos); a number is its own sum."""
     if is_number(target):
@@ -814,8 +819,6 @@ class _Result:
 
 
 def _schema_json(value: Any) -> str:
-    from .values import to_json
-
     return to_json(_plain_numbers(value), escape_html=True)
 
 
@@ -844,8 +847,6 @@ def _num_text(x: float) -> str:
 
 
 def _fractions(x: Any) -> Any:
-    from fractions import Fraction
-
     if isinstance(x, JsonFloat):
         return Fraction(x.text)
     return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
@@ -1118,8 +1119,6 @@ def _field(ctx: tuple[str, ...]) -> str:
 
 
 def _go_regex_search(pattern: str, text: str) -> bool:
-    import re
-
     try:
         return re.search(pattern, text) is not None
     except re.error:
@@ -1137,11 +1136,6 @@ _HOSTNAME = r"([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])(\.([a-zA-Z
 def _format_ok(fmt: str, v: Any) -> bool:
     """gojsonschema's default format checkers; unknown formats pass, known ones fail anything
     that is not a string (Benthos hands numbers to them too)."""
-    import ipaddress
-    import re
-
-    from . import timefmt
-
     if fmt not in _KNOWN_FORMATS:
         return True
     if not isinstance(v, str):
@@ -1157,8 +1151,6 @@ def _format_ok(fmt: str, v: Any) -> bool:
         return False
 
     def url_ok(need_scheme: bool) -> bool:
-        from .lib_parsing import go_url_parse
-
         try:
             parsed = go_url_parse(v)
         except ExecError:
@@ -1202,8 +1194,6 @@ def _format_ok(fmt: str, v: Any) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _compile_schema(text: str) -> _GoSchema:
-    from .lib_parsing import go_json_decode
-
     try:
         doc = go_json_decode(text, use_number=True)
     except ValueError as exc:
@@ -1218,7 +1208,7 @@ def _check_schema(schema: str) -> None:
     _compile_schema(schema)
 
 
-@method("json_schema", Param("schema", "string"), check=_check_schema)
+@LIBRARY.method("json_schema", Param("schema", "string"), check=_check_schema)
 def json_schema(target: Any, schema: str) -> Any:
     """The target unchanged when it validates against the schema; otherwise one line per
     violation in gojsonschema's words (``foo invalid type. expected: string, given: integer``)."""

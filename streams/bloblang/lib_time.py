@@ -16,8 +16,10 @@ from typing import Any
 
 from . import timefmt
 from .errors import ExecError
-from .registry import Param, method
+from .registry import Library, Param
 from .values import Timestamp, get_string, get_timestamp
+
+LIBRARY = Library()
 
 _NS = 1_000_000_000
 _INT64_MIN = -(1 << 63)
@@ -46,7 +48,7 @@ def _wrap64(v: int) -> int:
 # Durations
 
 
-@method("parse_duration", static=True)
+@LIBRARY.method("parse_duration", static=True)
 def parse_duration(target: Any) -> int:
     """A Go duration string (``"1h30m"``, ``"50us"``, ``"-1.5h"``) as integer nanoseconds."""
     try:
@@ -216,7 +218,7 @@ def _period_add(p: _Period, ts: Timestamp, negate: bool) -> Timestamp:
     return Timestamp(ts.ns + (-d if negate else d), ts.tz)
 
 
-@method("parse_duration_iso8601", static=True)
+@LIBRARY.method("parse_duration_iso8601", static=True)
 def parse_duration_iso8601(target: Any) -> int:
     """An ISO 8601 duration (``P3Y6M4DT12H30M5S``) as approximate nanoseconds."""
     return _period_duration(_parse_period(get_string(target)))
@@ -236,14 +238,14 @@ def _check_tz_only(tz: str) -> None:
     _location(tz)
 
 
-@method("ts_add_iso8601", Param("duration", "string"), static=True, check=_check_period)
+@LIBRARY.method("ts_add_iso8601", Param("duration", "string"), static=True, check=_check_period)
 def ts_add_iso8601(target: Any, duration: str) -> Timestamp:
     """Add an ISO 8601 duration to a timestamp."""
     p = _parse_period(duration)
     return _period_add(p, to_timestamp(target), False)
 
 
-@method("ts_sub_iso8601", Param("duration", "string"), static=True, check=_check_period)
+@LIBRARY.method("ts_sub_iso8601", Param("duration", "string"), static=True, check=_check_period)
 def ts_sub_iso8601(target: Any, duration: str) -> Timestamp:
     """Subtract an ISO 8601 duration from a timestamp."""
     p = _parse_period(duration)
@@ -268,25 +270,25 @@ def _ts_strptime(target: Any, format: str) -> Timestamp:
         raise ExecError(str(exc)) from None
 
 
-@method("ts_parse", Param("format", "string"), static=True)
+@LIBRARY.method("ts_parse", Param("format", "string"), static=True)
 def ts_parse(target: Any, format: str) -> Timestamp:
     """Parse a string with a Go reference layout (``2006-01-02``); UTC unless it names a zone."""
     return _ts_parse(target, format)
 
 
-@method("parse_timestamp", Param("format", "string"), static=True, deprecated=True)
+@LIBRARY.method("parse_timestamp", Param("format", "string"), static=True, deprecated=True)
 def parse_timestamp(target: Any, format: str) -> str:
     """Deprecated ``ts_parse`` that returns the RFC 3339 nano string instead of a timestamp."""
     return timefmt.format_rfc3339nano(_ts_parse(target, format))
 
 
-@method("ts_strptime", Param("format", "string"), static=True)
+@LIBRARY.method("ts_strptime", Param("format", "string"), static=True)
 def ts_strptime(target: Any, format: str) -> Timestamp:
     """Parse a string with strptime directives (``%Y-%m-%d``)."""
     return _ts_strptime(target, format)
 
 
-@method("parse_timestamp_strptime", Param("format", "string"), static=True, deprecated=True)
+@LIBRARY.method("parse_timestamp_strptime", Param("format", "string"), static=True, deprecated=True)
 def parse_timestamp_strptime(target: Any, format: str) -> str:
     """Deprecated ``ts_strptime`` that returns the RFC 3339 nano string."""
     return timefmt.format_rfc3339nano(_ts_strptime(target, format))
@@ -298,7 +300,7 @@ _FORMAT_PARAMS = (
 )
 
 
-@method("ts_format", *_FORMAT_PARAMS, static=True, check=_check_tz)
+@LIBRARY.method("ts_format", *_FORMAT_PARAMS, static=True, check=_check_tz)
 def ts_format(target: Any, format: str = timefmt.RFC3339_NANO, tz: str | None = None) -> str:
     """Format with a Go layout, in ``tz`` when given, else the timestamp's own zone."""
     if tz is not None:
@@ -307,7 +309,7 @@ def ts_format(target: Any, format: str = timefmt.RFC3339_NANO, tz: str | None = 
     return timefmt.format_layout(to_timestamp(target), format)
 
 
-@method("format_timestamp", *_FORMAT_PARAMS, static=True, deprecated=True, check=_check_tz)
+@LIBRARY.method("format_timestamp", *_FORMAT_PARAMS, static=True, deprecated=True, check=_check_tz)
 def format_timestamp(target: Any, format: str = timefmt.RFC3339_NANO, tz: str | None = None) -> str:
     """Deprecated name of ``ts_format``."""
     return ts_format(target, format, tz)
@@ -316,7 +318,7 @@ def format_timestamp(target: Any, format: str = timefmt.RFC3339_NANO, tz: str | 
 _STRFTIME_PARAMS = (Param("format", "string"), Param("tz", "string", default=None, nullable=True))
 
 
-@method("ts_strftime", *_STRFTIME_PARAMS, static=True, check=_check_tz)
+@LIBRARY.method("ts_strftime", *_STRFTIME_PARAMS, static=True, check=_check_tz)
 def ts_strftime(target: Any, format: str, tz: str | None = None) -> str:
     """Format with strftime directives, in ``tz`` when given."""
     if tz is not None:
@@ -325,27 +327,27 @@ def ts_strftime(target: Any, format: str, tz: str | None = None) -> str:
     return timefmt.strftime(to_timestamp(target), format)
 
 
-@method("format_timestamp_strftime", *_STRFTIME_PARAMS, static=True, deprecated=True, check=_check_tz)
+@LIBRARY.method("format_timestamp_strftime", *_STRFTIME_PARAMS, static=True, deprecated=True, check=_check_tz)
 def format_timestamp_strftime(target: Any, format: str, tz: str | None = None) -> str:
     """Deprecated name of ``ts_strftime``."""
     return ts_strftime(target, format, tz)
 
 
-@method("ts_tz", Param("tz", "string"), static=True, check=_check_tz_only)
+@LIBRARY.method("ts_tz", Param("tz", "string"), static=True, check=_check_tz_only)
 def ts_tz(target: Any, tz: str) -> Timestamp:
     """The same instant shown in another zone ("UTC", "Local" or an IANA name)."""
     loc = _location(tz)
     return Timestamp(to_timestamp(target).ns, loc)
 
 
-@method("ts_round", Param("duration", "int"), static=True)
+@LIBRARY.method("ts_round", Param("duration", "int"), static=True)
 def ts_round(target: Any, duration: int) -> Timestamp:
     """Round to the nearest multiple of a duration in nanoseconds (halves round up)."""
     ts = to_timestamp(target)
     return Timestamp(timefmt.round_ns(ts.ns, duration), ts.tz)
 
 
-@method("ts_sub", Param("t2", "timestamp"), static=True)
+@LIBRARY.method("ts_sub", Param("t2", "timestamp"), static=True)
 def ts_sub(target: Any, t2: Any) -> int:
     """Nanoseconds from ``t2`` to the target (negative when the target is earlier), clamped to
     Go's duration range as ``Time.Sub`` does."""
@@ -363,25 +365,25 @@ def _unix(target: Any, unit: int) -> int:
     return _wrap64(to_timestamp(target).ns // unit)
 
 
-@method("ts_unix", static=True)
+@LIBRARY.method("ts_unix", static=True)
 def ts_unix(target: Any) -> int:
     """Whole Unix seconds (rounded down, as Go's ``Unix()``)."""
     return to_timestamp(target).ns // _NS
 
 
-@method("ts_unix_milli", static=True)
+@LIBRARY.method("ts_unix_milli", static=True)
 def ts_unix_milli(target: Any) -> int:
     """Unix milliseconds."""
     return _unix(target, 1_000_000)
 
 
-@method("ts_unix_micro", static=True)
+@LIBRARY.method("ts_unix_micro", static=True)
 def ts_unix_micro(target: Any) -> int:
     """Unix microseconds."""
     return _unix(target, 1_000)
 
 
-@method("ts_unix_nano", static=True)
+@LIBRARY.method("ts_unix_nano", static=True)
 def ts_unix_nano(target: Any) -> int:
     """Unix nanoseconds (wrapping outside int64, as Go does)."""
     return _unix(target, 1)
@@ -393,4 +395,4 @@ for _old, _new in (
     ("format_timestamp_unix_micro", ts_unix_micro),
     ("format_timestamp_unix_nano", ts_unix_nano),
 ):
-    method(_old, static=True, deprecated=True)(_new)
+    LIBRARY.method(_old, static=True, deprecated=True)(_new)

@@ -1,31 +1,38 @@
-"""Imports every ``lib_*.py`` module so their functions and methods are registered.
+"""The Bloblang runtime library: every ``lib_*.py`` table, merged into the ``FUNCTIONS`` and
+``METHODS`` the parser resolves names in.
 
-Modules are discovered by name so a library module added by another author is picked up
-without editing this file; a module that fails to import is reported once on stderr and
-skipped, so one broken module cannot take the whole language down.
+This is the one list of library modules. A module that fails to import fails the import of
+the package (a missing method must not turn into an "unrecognised method" parse error far
+from its cause), and a name declared by two modules is an error.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import sys
+from streams.bloblang import (
+    lib_coercion,
+    lib_core,
+    lib_encoding,
+    lib_ids,
+    lib_numbers,
+    lib_parsing,
+    lib_regex,
+    lib_strings,
+    lib_structured,
+    lib_time,
+)
+from streams.bloblang.registry import Library, merge
 
-_LOADED = False
+LIBRARIES: tuple[Library, ...] = (
+    lib_core.LIBRARY,
+    lib_coercion.LIBRARY,
+    lib_encoding.LIBRARY,
+    lib_ids.LIBRARY,
+    lib_numbers.LIBRARY,
+    lib_parsing.LIBRARY,
+    lib_regex.LIBRARY,
+    lib_strings.LIBRARY,
+    lib_structured.LIBRARY,
+    lib_time.LIBRARY,
+)
 
-
-def load() -> None:
-    """Register the whole library (idempotent)."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import streams.bloblang as pkg
-
-    importlib.import_module("streams.bloblang.lib_core")
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("lib_") and info.name != "lib_core":
-            try:
-                importlib.import_module(f"streams.bloblang.{info.name}")
-            except Exception as exc:  # noqa: BLE001 - report and keep the rest usable
-                print(f"streams.bloblang: library module {info.name} failed to load: {exc!r}", file=sys.stderr)
+FUNCTIONS, METHODS = merge(LIBRARIES)

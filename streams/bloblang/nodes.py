@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.bloblang.paths import dot_path_to_slice, slice_to_dot_path
 from streams.bloblang.registry import Spec
+from streams.bloblang.values import type_name
 
 
 @dataclass(eq=False)
@@ -39,8 +41,6 @@ class Literal(Node):
     def annotation(self) -> str:
         if self.label:
             return self.label
-        from streams.bloblang.values import type_name
-
         return f"{type_name(self.value)} literal"
 
 
@@ -74,8 +74,6 @@ class FieldRef(Node):
 
     @property
     def annotation(self) -> str:
-        from streams.bloblang.runtime import slice_to_dot_path
-
         text = self.source
         if self.path:
             text += "." + slice_to_dot_path(self.path)
@@ -91,8 +89,6 @@ class GetPath(Node):
 
     @property
     def annotation(self) -> str:
-        from streams.bloblang.runtime import slice_to_dot_path
-
         return f"path `{slice_to_dot_path(self.path)}`"
 
 
@@ -137,12 +133,8 @@ class Call(Node):
         if self.target is None:
             # Functions whose literal argument names what they read annotate with it.
             if self.args and isinstance(self.args[0], Literal) and self.name in _NAMED_READERS:
-                from streams.bloblang.runtime import slice_to_dot_path
-
                 key = self.args[0].value
                 if self.name == "json":
-                    from streams.bloblang.parser import dot_path_to_slice
-
                     return f"json path `{slice_to_dot_path(dot_path_to_slice(key)) if key else ''}`"
                 if self.name == "var":
                     return f"variable {key}"
@@ -268,3 +260,19 @@ class Program(Node):
     statements: list[Node] = field(default_factory=list)
     maps: dict[str, MapDef] = field(default_factory=dict)
     source: str = ""
+
+
+def has_state(node: Any) -> bool:
+    """True when a tree calls a stateful (per call site) function or method."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Call) and n.spec is not None and n.spec.stateful:
+            return True
+        if isinstance(n, (Node, MatchCase)):
+            stack.extend(vars(n).values())
+        elif isinstance(n, (list, tuple)):
+            stack.extend(n)
+        elif isinstance(n, dict):
+            stack.extend(n.values())
+    return False

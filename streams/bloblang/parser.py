@@ -14,15 +14,21 @@ lists against the registry's ``Param`` declarations, folding of literal arithmet
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.bloblang import nodes as N
-from streams.bloblang.errors import ExecError, ParseError
+from streams.bloblang import runtime
+from streams.bloblang.errors import TOO_DEEP, ExecError, ParseError, go_line_col
 from streams.bloblang.gofmt import go_type
-from streams.bloblang.registry import FUNCTIONS, METHODS, Spec
-from streams.bloblang.values import DELETE, NOTHING, NilList
+from streams.bloblang.library import FUNCTIONS, METHODS
+from streams.bloblang.paths import dot_path_to_slice
+from streams.bloblang.registry import Spec
+from streams.bloblang.values import DELETE, NOTHING, NilList, convert_arg
+
+_NodeT = TypeVar("_NodeT", bound=N.Node)
 
 MISSING: Any = object()
 """An optional parameter without default that was not given (Go's IsOptional)."""
@@ -95,22 +101,6 @@ def line_col(src: str, pos: int) -> tuple[int, int]:
     return line, pos - start + 1
 
 
-def go_line_col(src: str, pos: int) -> tuple[int, int]:
-    """Benthos's ``LineAndColOf``: it counts the offset in characters but line lengths in UTF-8
-    bytes, so after a multi-byte character its line numbers run early. Error texts reproduce
-    that (they are part of what users compare); node positions use ``line_col``."""
-    char = pos
-    line = 0
-    lines = src.split("\n")
-    while line < len(lines):
-        blen = len(lines[line].encode("utf-8", "surrogateescape"))
-        if char < blen + 1:
-            break
-        char -= blen + 1
-        line += 1
-    return line + 1, char + 1
-
-
 def fail(src: str, err: _PErr, *, mode: str = "position") -> ParseError:
     """The one place a syntax error becomes a ``ParseError``. ``mode`` picks Benthos's rendering:
     ``position`` (``line L char C: ...``), ``char`` (interpolations: ``char N: ...``) or ``plain``
@@ -122,15 +112,13 @@ def fail(src: str, err: _PErr, *, mode: str = "position") -> ParseError:
         body = f"failed to parse import '{imp.path}': {inner}"
     else:
         body = err.message(src, include_got=(mode == "plain"))
-    if mode == "char":
-        pe = ParseError(body, 1, err.pos + 1, text=f"char {err.pos + 1}: {body}")
-    elif mode == "plain":
-        pe = ParseError(body, line, col, text=err.message(src, include_got=True) if imp is None else body)
-    else:
-        pe = ParseError(body, line, col)
     # Go's Error() of the same failure (no position, with a snippet of what was found)
-    pe.plain = err.message(src, include_got=True) if imp is None else body  # type: ignore[attr-defined]
-    return pe
+    plain = err.message(src, include_got=True) if imp is None else body
+    if mode == "char":
+        return ParseError(body, 1, err.pos + 1, text=f"char {err.pos + 1}: {body}", plain=plain)
+    if mode == "plain":
+        return ParseError(body, line, col, text=plain, plain=plain)
+    return ParseError(body, line, col, plain=plain)
 
 
 # ------------------------------------------------------------------------------------------
@@ -333,7 +321,8 @@ def delimited(primary: Callable, delim: Callable) -> Callable:
         v, j, e = primary(p, i)
         if e is not None:
             return (None, j, e)
-        prim, dels = [v], []
+        prim: list[Any] = [v]
+        dels: list[Any] = []
         while True:
             dv, jd, de = delim(p, j)
             if de is not None:
@@ -584,11 +573,6 @@ def _quoted_path_segment(p: Parser, i: int) -> R:
     return (v.replace("~", "~0").replace(".", "~1"), j, None)
 
 
-def dot_path_to_slice(path: str) -> list[str]:
-    """gabs.DotPathToSlice: split on dots, then unescape ``~1`` to ``.`` and ``~0`` to ``~``."""
-    return [seg.replace("~1", ".").replace("~0", "~") for seg in path.split(".")]
-
-
 # ------------------------------------------------------------------------------------------
 # The parser
 
@@ -625,7 +609,7 @@ class Parser:
         self._line_starts: list[int] | None = None
 
     # positions ---------------------------------------------------------------------------
-    def at(self, node: N.Node, i: int) -> N.Node:
+    def at(self, node: _NodeT, i: int) -> _NodeT:
         node.pos = i
         node.line, node.col = line_col(self.s, i)
         return node
@@ -637,7 +621,8 @@ class Parser:
 
     def arithmetic(self, p: Parser, i: int) -> R:
         start = i
-        prim, ops = [], []
+        prim: list[Any] = []  # nodes, or ("neg", node, pos) for a unary minus
+        ops: list[tuple[str, int]] = []
         # term: optional "-" (followed by whitespace/comments), then a term with tails
         while True:
             j = i
@@ -668,7 +653,7 @@ class Parser:
             return (None, start, _PErr(start, None, f.msg))
         return (node, i, None)
 
-    def build_arithmetic(self, prim: list, ops: list, start: int) -> N.Node:
+    def build_arithmetic(self, prim: list[Any], ops: list[tuple[str, int]], start: int) -> N.Node:
         fns: list[N.Node] = []
         for v in prim:
             if isinstance(v, tuple) and v[0] == "neg":
@@ -806,8 +791,6 @@ class Parser:
         return (node, j, None)
 
     def build_call(self, name: str, spec: Spec, target: N.Node | None, raw: list, i: int) -> N.Node:
-        from streams.bloblang.values import convert_arg
-
         named = {}
         nameless = []
         for a in raw:
@@ -877,9 +860,10 @@ class Parser:
                         args[k] = self.at(N.Literal(value=convert_arg(prm.kind, a.value), label=a.label), a.pos)
                     except ExecError as exc:
                         raise _Fatal(f"field {prm.name}: {exc}") from None
-        if spec.check is not None and all(isinstance(a, N.Literal) for a in args if isinstance(a, N.Node)):
+        check: Callable[..., None] | None = check_sandboxed if spec.syntax and name == "bloblang" else spec.check
+        if check is not None and all(isinstance(a, N.Literal) for a in args if isinstance(a, N.Node)):
             try:
-                spec.check(*[a.value if isinstance(a, N.Literal) else None for a in args])
+                check(*[a.value if isinstance(a, N.Literal) else None for a in args])
             except ExecError as exc:
                 raise _Fatal(str(exc)) from None
         if name == "get" and target is not None and args and isinstance(args[0], N.Literal) and isinstance(args[0].value, str):
@@ -1375,8 +1359,6 @@ def _arith_op(p: Parser, i: int) -> R:
 
 
 def _go_os_error(exc: OSError) -> str:
-    import errno
-
     if exc.errno == errno.ENOENT:
         return "no such file or directory"
     if exc.errno == errno.EACCES:
@@ -1397,8 +1379,6 @@ def fold_binop(p: Parser, op: str, left: N.Node, right: N.Node, pos: int) -> N.N
     if op in ("&&", "||", "|"):
         return node
     if isinstance(left, N.Literal) and isinstance(right, N.Literal):
-        from streams.bloblang import runtime
-
         try:
             value = runtime.binop(op, left.value, right.value, left.annotation, right.annotation)
         except ExecError as exc:
@@ -1452,6 +1432,17 @@ def parse_mapping(source: str, settings: Settings | None = None) -> N.Program:
     if best[2] is not None:
         raise fail(source, best[2])
     return best[0]
+
+
+def check_sandboxed(mapping: str) -> None:
+    """The ``bloblang`` method's check of a literal mapping, which Benthos parses with the outer
+    one: a bad mapping fails the outer parse with the inner failure in Go's ``Error()`` words."""
+    try:
+        parse_mapping(mapping, Settings(sandboxed=True))
+    except ParseError as exc:
+        raise ExecError(exc.plain) from None
+    except (RecursionError, MemoryError):
+        raise ExecError(str(ParseError(TOO_DEEP, 1, 1))) from None
 
 
 def parse_query(source: str, settings: Settings | None = None) -> tuple[N.Node, int]:

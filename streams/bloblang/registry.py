@@ -1,10 +1,13 @@
-"""The two registries of the Bloblang runtime library: functions and methods.
+"""How the Bloblang runtime library is declared: ``Param``, ``Spec`` and ``Library`` tables.
 
-Adding a function or method is adding one decorated Python function in a ``lib_*.py`` module
-(imported by ``streams/bloblang/library.py``). The compiler looks names up here when it builds a
-call, checks and converts the arguments against ``Param`` declarations, and emits a call to
-``impl``. Nothing else in the package knows a function or method by name, except the few that are
-syntax in disguise (``catch``, ``or``, ``apply``, ``from``...), which the core registers itself.
+Each ``lib_*.py`` module fills its own ``LIBRARY = Library()`` with decorators, and
+``library.py`` lists those tables and merges them into the ``FUNCTIONS`` and ``METHODS`` the
+parser reads. Adding a function or method is adding one decorated Python function to a
+``lib_*.py`` module (a new module also needs its line in ``library.py``). The compiler looks
+names up in the merged tables when it builds a call, checks and converts the arguments against
+``Param`` declarations, and emits a call to ``impl``. Nothing else in the package knows a
+function or method by name, except the few that are syntax in disguise (``catch``, ``or``,
+``apply``, ``from``, ``bloblang``...), which the core declares with ``syntax=True``.
 
 Calling conventions (values are the runtime values described in ``values.py``):
 
@@ -29,7 +32,7 @@ inserts ``from <target annotation>``), except for the methods Benthos registers 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +64,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Spec:
-    """A registered function or method."""
+    """A declared function or method."""
 
     name: str
     impl: Callable[..., Any]
@@ -80,30 +83,97 @@ class Spec:
     # The single parameter is a default that is also returned when the TARGET fails (Benthos's
     # ``bool``/``number``/``timestamp`` run their target themselves and swallow its error).
     target_default: bool = False
+    # Syntax in disguise (``catch``, ``apply``, ``bloblang``...): the parser knows the parameters
+    # from this spec, but the compiler emits the behaviour; ``impl`` only refuses a direct call.
+    syntax: bool = False
 
 
-FUNCTIONS: dict[str, Spec] = {}
-METHODS: dict[str, Spec] = {}
+Impl = Callable[..., Any]
+Check = Callable[..., None]
 
 
-def _register(table: dict[str, Spec], kind: str, name: str, params: tuple[Param, ...], **flags: Any):
-    def decorate(impl: Callable[..., Any]) -> Callable[..., Any]:
-        if name in table:
-            raise ValueError(f"{kind} {name!r} registered twice")
-        spec = Spec(name=name, impl=impl, params=params, **flags)
-        table[name] = spec
-        for alias in spec.aliases:
-            table[alias] = spec
-        return impl
+class Library:
+    """The functions and methods of one ``lib_*.py`` module, keyed by name (aliases included).
 
-    return decorate
+    Its decorators only fill this table; nothing is registered anywhere else until
+    ``library.py`` merges the tables it lists. A name declared twice in one table is an error
+    when the module is imported, a name declared by two tables when they are merged.
+    """
+
+    def __init__(self) -> None:
+        self.functions: dict[str, Spec] = {}
+        self.methods: dict[str, Spec] = {}
+
+    def function(
+        self,
+        name: str,
+        *params: Param,
+        variadic: bool = False,
+        static: bool = False,
+        impure: bool = False,
+        stateful: bool = False,
+        deprecated: bool = False,
+        aliases: tuple[str, ...] = (),
+        check: Check | None = None,
+    ) -> Callable[[Impl], Impl]:
+        """Declare a function: ``@LIBRARY.function("uuid_v4")``."""
+
+        def make(impl: Impl) -> Spec:
+            return Spec(
+                name=name, impl=impl, params=params, variadic=variadic, static=static, impure=impure,
+                stateful=stateful, deprecated=deprecated, aliases=aliases, check=check,
+            )
+
+        return self._add(self.functions, "function", make)
+
+    def method(
+        self,
+        name: str,
+        *params: Param,
+        variadic: bool = False,
+        static: bool = False,
+        impure: bool = False,
+        context: bool = False,
+        stateful: bool = False,
+        deprecated: bool = False,
+        aliases: tuple[str, ...] = (),
+        check: Check | None = None,
+        target_default: bool = False,
+        syntax: bool = False,
+    ) -> Callable[[Impl], Impl]:
+        """Declare a method: ``@LIBRARY.method("uppercase")`` /
+        ``@LIBRARY.method("repeat", Param("count", "int"))``."""
+
+        def make(impl: Impl) -> Spec:
+            return Spec(
+                name=name, impl=impl, params=params, variadic=variadic, static=static, impure=impure,
+                context=context, stateful=stateful, deprecated=deprecated, aliases=aliases, check=check,
+                target_default=target_default, syntax=syntax,
+            )
+
+        return self._add(self.methods, "method", make)
+
+    @staticmethod
+    def _add(table: dict[str, Spec], kind: str, make: Callable[[Impl], Spec]) -> Callable[[Impl], Impl]:
+        def decorate(impl: Impl) -> Impl:
+            spec = make(impl)
+            for name in (spec.name, *spec.aliases):
+                if name in table:
+                    raise ValueError(f"{kind} {name!r} declared twice")
+                table[name] = spec
+            return impl
+
+        return decorate
 
 
-def method(name: str, *params: Param, **flags: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a method: ``@method("uppercase")`` / ``@method("repeat", Param("count", "int"))``."""
-    return _register(METHODS, "method", name, params, **flags)
-
-
-def function(name: str, *params: Param, **flags: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a function: ``@function("uuid_v4")``."""
-    return _register(FUNCTIONS, "function", name, params, **flags)
+def merge(libraries: Iterable[Library]) -> tuple[dict[str, Spec], dict[str, Spec]]:
+    """The functions and the methods of several tables; a name in two of them is an error."""
+    functions: dict[str, Spec] = {}
+    methods: dict[str, Spec] = {}
+    for lib in libraries:
+        for kind, into, table in (("function", functions, lib.functions), ("method", methods, lib.methods)):
+            for name, spec in table.items():
+                if name in into:
+                    raise ValueError(f"{kind} {name!r} declared by two library modules")
+                into[name] = spec
+    return functions, methods

@@ -14,6 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 from streams.bloblang.errors import ExecError, NoContextError
+from streams.bloblang.gofmt import go_type, go_value_text
+from streams.bloblang.paths import slice_to_dot_path
 from streams.bloblang.values import (
     DELETE,
     INT64_MAX,
@@ -23,11 +25,14 @@ from streams.bloblang.values import (
     JsonInt,
     Timestamp,
     ValueTypeError,
+    bytes_to_str,
     clone,
+    convert_arg,
     equal,
     get_bool,
     get_string,
     join_escapes,
+    to_string,
     type_name,
     wrap_int64,
     wrap_uint64,
@@ -126,10 +131,6 @@ _NO_DOC: Any = object()
 
 # ------------------------------------------------------------------------------------------
 # Paths
-
-
-def slice_to_dot_path(path: list[str] | tuple[str, ...]) -> str:
-    return ".".join(s.replace("~", "~0").replace(".", "~1") for s in path)
 
 
 def _atoi(seg: str) -> int | None:
@@ -261,8 +262,6 @@ def _sanitize(v: Any) -> Any:
     if type(v) is JsonFloat and v.text == "-0":
         return 0  # Go's ISanitize reads the json.Number "-0" as the int64 0
     if isinstance(v, Timestamp):
-        from streams.bloblang.values import to_string
-
         return to_string(v)
     return v
 
@@ -368,8 +367,6 @@ def _restrict(v: Any) -> Any:
     if isinstance(v, (int, float)):
         return float(v)
     if isinstance(v, (bytes, bytearray)):
-        from streams.bloblang.values import bytes_to_str
-
         return bytes_to_str(bytes(v))
     return v
 
@@ -390,11 +387,11 @@ def _compare(op: str, left: Any, right: Any, lann: str, rann: str) -> bool:
         if not generic:
             raise TypeMismatch(op, left, right, lann, rann)
         try:
-            rhs = get_bool(right)
+            rhs_bool = get_bool(right)
         except ExecError:
             res = equal(lhs, _restrict(right))
             return res if op == "==" else not res
-        return _cmp(op, lhs, rhs)
+        return _cmp(op, lhs, rhs_bool)
     if isinstance(lhs, float):
         try:
             return _numeric(op, left, right, lann, rann)
@@ -438,13 +435,13 @@ def binop(op: str, left: Any, right: Any, lann: str, rann: str) -> Any:
             raise ExecError(f"{rann}: attempted to divide by zero", annotated=True)
         return float(left) / b
     if op == "%":
-        a = _as_int64(left)
-        b = _as_int64(right)
-        if a is None or b is None:
+        ia = _as_int64(left)
+        ib = _as_int64(right)
+        if ia is None or ib is None:
             raise TypeMismatch(op, left, right, lann, rann)
-        if b == 0:
+        if ib == 0:
             raise ExecError(f"{rann}: attempted to divide by zero", annotated=True)
-        return wrap_int64(_go_mod(a, b))
+        return wrap_int64(_go_mod(ia, ib))
     return _compare(op, left, right, lann, rann)
 
 
@@ -476,8 +473,6 @@ def if_condition(value: Any, annotation: str, index: int, statement: bool = Fals
         return value
     if value is None and not statement:
         return False
-    from streams.bloblang.gofmt import go_type, go_value_text
-
     raise ExecError(f"{annotation} resolved to a non-boolean value {go_value_text(value)} ({go_type(value)})")
 
 
@@ -535,12 +530,8 @@ def make_object(pairs: tuple) -> dict:
             except ExecError as exc:
                 raise wrap("failed to resolve key", exc) from None
             if isinstance(k, (bytes, bytearray)):
-                from streams.bloblang.values import bytes_to_str
-
                 k = bytes_to_str(bytes(k))
             elif not isinstance(k, str):
-                from streams.bloblang.gofmt import go_type
-
                 raise ExecError(f"mapping returned invalid key type: {go_type(k)}")
         else:
             k = key
@@ -626,8 +617,6 @@ def call_method_target_default(impl: Callable, annotation: str, default: Any, ta
 def dyn_arg(kind: str, nullable: bool, prefix: str, thunk: Callable[[], Any]) -> Any:
     """A dynamic argument: evaluated, then converted to its declared kind; failures read
     ``method 'x': failed to extract input arg 'y': ...``."""
-    from streams.bloblang.values import convert_arg
-
     try:
         return convert_arg(kind, thunk(), nullable)
     except ExecError as exc:
@@ -823,8 +812,6 @@ def assign_meta(ctx: Context, key: str | None, value: Any) -> None:
             for k, v in value.items():
                 m[k] = clone(v)
         else:
-            from streams.bloblang.gofmt import go_type
-
             raise ExecError(f"setting root meta object requires object value, received: {go_type(value)}")
         return
     if value is DELETE:

@@ -3,22 +3,25 @@
 Bloblang users write Go reference layouts (``2006-01-02T15:04:05Z07:00``), Go durations
 (``1h30m``) and strftime patterns, and they read Go's error texts; all of that is reproduced here
 rather than mapped onto Python's ``strftime``, whose directives and errors differ. A timestamp is a
-``values.Timestamp`` (ns since the epoch plus a display zone); Go's ``time.Local`` is ``tz=None``.
+``Timestamp`` (ns since the epoch plus a display zone, defined here and re-exported by ``values``);
+Go's ``time.Local`` is ``tz=None``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import re
 import time as _time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .values import Timestamp, go_quote_char
-from .values import go_quote as strconv_quote
+from .goquote import go_quote as strconv_quote
+from .goquote import go_quote_char
 
 __all__ = [
     "RFC3339",
+    "Timestamp",
     "RFC3339_NANO",
     "UTC",
     "FixedZone",
@@ -43,6 +46,29 @@ RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00"
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _NS = 1_000_000_000
+
+
+class Timestamp:
+    """Go's time.Time: nanoseconds since the Unix epoch plus the location used for display.
+
+    ``tz`` is a ``datetime.tzinfo`` (``zoneinfo.ZoneInfo``, ``datetime.timezone``) or None for
+    the process's local zone. ``values`` re-exports it as the Bloblang timestamp value.
+    """
+
+    __slots__ = ("ns", "tz")
+
+    def __init__(self, ns: int, tz: Any = None) -> None:
+        self.ns = ns
+        self.tz = tz
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Timestamp) and other.ns == self.ns
+
+    def __hash__(self) -> int:
+        return hash(self.ns)
+
+    def __repr__(self) -> str:
+        return f"Timestamp({self.ns}, {self.tz!r})"
 
 
 class GoTimeError(ValueError):
@@ -218,8 +244,6 @@ def _load_zone_file(name: str) -> Any:
     """Go's file lookup for a name ``ZoneInfo`` refuses (``America//New_York`` is a file to Go):
     the first error other than "no such file" wins (``is a directory``, ``not a directory``,
     ``malformed time zone information``), else ``unknown time zone NAME``."""
-    import io
-
     first_err = ""
     for d in _GO_ZONE_DIRS:
         try:

@@ -35,12 +35,20 @@ import json
 import math
 import re
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
+from streams.bloblang import timefmt
 from streams.bloblang.errors import ExecError
+from streams.bloblang.goquote import go_quote as go_quote
+from streams.bloblang.goquote import go_quote_char as go_quote_char
+from streams.bloblang.timefmt import Timestamp as Timestamp
 
+_orjson: ModuleType | None
 try:  # orjson is byte-compatible with Go for most documents; see _orjson_safe
-    import orjson as _orjson
+    import orjson
+
+    _orjson = orjson
 except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
     _orjson = None
 
@@ -95,29 +103,6 @@ class JsonInt(int):
     a few error texts (``... (json.Number)``) and fmt verbs tell the two apart."""
 
     __slots__ = ()
-
-
-class Timestamp:
-    """Go's time.Time: nanoseconds since the Unix epoch plus the location used for display.
-
-    ``tz`` is a ``datetime.tzinfo`` (``zoneinfo.ZoneInfo``, ``datetime.timezone``) or None for
-    the process's local zone. Formatting and parsing live in ``timefmt.py``.
-    """
-
-    __slots__ = ("ns", "tz")
-
-    def __init__(self, ns: int, tz: Any = None) -> None:
-        self.ns = ns
-        self.tz = tz
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Timestamp) and other.ns == self.ns
-
-    def __hash__(self) -> int:
-        return hash(self.ns)
-
-    def __repr__(self) -> str:
-        return f"Timestamp({self.ns}, {self.tz!r})"
 
 
 def type_name(value: Any) -> str:
@@ -404,24 +389,6 @@ def go_json_scan(text: str) -> tuple[str | None, int]:
             return bad(i, "after array element"), i
 
 
-def go_quote_char(ch: str) -> str:
-    """Go's ``quoteChar``: the offending byte (the first byte of a non-ASCII character)."""
-    if ch == "'":
-        return "'\\''"
-    if ch == '"':
-        return "'\"'"
-    b = ch.encode("utf-8", "surrogateescape")[0]
-    c = chr(b)
-    if c == "\\":
-        return "'\\\\'"
-    if c.isprintable():
-        return f"'{c}'"
-    if b < 0x80:
-        esc = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
-        return "'" + esc.get(b, f"\\x{b:02x}") + "'"
-    return f"'\\u{b:04x}'"
-
-
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)')
 
 
@@ -491,20 +458,24 @@ def parse_json(data: bytes | str) -> Any:
                     return JsonInt(value)
             elif t is not float:
                 return value
-    raw = isinstance(data, (bytes, bytearray, memoryview))
-    text = bytes(data).decode("utf-8", "replace") if raw else data
+    raw: bytes | None = None
+    if isinstance(data, str):
+        text = data
+    else:
+        raw = bytes(data)
+        text = raw.decode("utf-8", "replace")
     try:
         value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
     except json.JSONDecodeError as exc:
         # NOTE: Go's scanner reports the offending byte, not the U+FFFD a decoder puts there.
-        raise ValueError(_go_json_error(bytes(data).decode("utf-8", "surrogateescape") if raw else text, exc)) from None
+        raise ValueError(_go_json_error(text if raw is None else raw.decode("utf-8", "surrogateescape"), exc)) from None
     except RecursionError:
         raise ValueError("exceeded max depth") from None
     end = _skip_ws(text, end)
     if end != len(text):
-        if raw:
+        if raw is not None:
             # The error names a byte: scan the undecoded text (invalid UTF-8 kept as escapes).
-            text = bytes(data).decode("utf-8", "surrogateescape")
+            text = raw.decode("utf-8", "surrogateescape")
             end = _skip_ws(text, _DECODER.raw_decode(text, _skip_ws(text, 0))[1])
         scan = _go_scan_error(text)
         if scan is not None:
@@ -605,7 +576,7 @@ def format_float_json(f: float) -> str:
 # --------------------------------------------------------------------------------------------
 # JSON encoding (Go encoding/json) and IToString
 
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_str = json.encoder.encode_basestring
 _LS_PS = ("\u2028", "\u2029")
 
 
@@ -631,10 +602,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _ts_text(ts: Timestamp) -> str:
-    from streams.bloblang import (
-        timefmt,  # provided by the time library; imported lazily
-    )
-
     return timefmt.format_rfc3339nano(ts)
 
 
@@ -756,7 +723,8 @@ def _orjson_safe(value: Any) -> bool:
 def _fragments(v: Any) -> Any:
     """``v`` with every value orjson would write differently from Go replaced by an
     ``orjson.Fragment`` of Go's text (floats, bytes, timestamps, nil arrays...). Containers are
-    copied only where something changed. Raises ``ValueError`` for NaN/Inf like Go."""
+    copied only where something changed. Raises ``ValueError`` for NaN/Inf like Go. Only
+    called when orjson imported."""
     t = type(v)
     if t is dict:
         out = None
@@ -789,12 +757,12 @@ def _fragments(v: Any) -> Any:
     if t is str or t is JsonInt or t is bool or v is None:
         return v
     if t is int:
-        return v if INT64_MIN <= v <= UINT64_MAX else _orjson.Fragment(str(v))
+        return v if INT64_MIN <= v <= UINT64_MAX else orjson.Fragment(str(v))
     if isinstance(v, float):
-        return _orjson.Fragment(format_float_json(v))
+        return orjson.Fragment(format_float_json(v))
     out_parts: list[str] = []
     _encode(v, out_parts, None, 0)
-    return _orjson.Fragment("".join(out_parts))
+    return orjson.Fragment("".join(out_parts))
 
 
 def to_json_bytes(value: Any) -> bytes:
@@ -1022,10 +990,6 @@ def get_timestamp(value: Any) -> Timestamp:
                 sec = wrap_int64(sec - 1)
         return Timestamp(sec * 1_000_000_000 + nsec, None)
     if isinstance(value, (str, bytes, bytearray)):
-        from streams.bloblang import (
-            timefmt,  # provided by the time library; imported lazily
-        )
-
         text = value if isinstance(value, str) else bytes_to_str(bytes(value))
         try:
             return timefmt.parse_rfc3339(text)
@@ -1093,7 +1057,7 @@ def equal(left: Any, right: Any) -> bool:
     if isinstance(lhs, list):
         if not isinstance(right, list) or len(lhs) != len(right):
             return False
-        return all(equal(a, b) for a, b in zip(lhs, right))
+        return all(equal(a, b) for a, b in zip(lhs, right, strict=True))
     if isinstance(lhs, dict):
         if not isinstance(right, dict) or len(lhs) != len(right):
             return False
@@ -1142,37 +1106,7 @@ def convert_arg(kind: str, value: Any, nullable: bool = False) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Go's strconv texts (for error messages that quote their input)
-
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}
-
-
-def go_quote(s: str) -> str:
-    """Go's ``strconv.Quote``: printable characters as they are, others escaped (``\\x01``,
-    ``\\u2028``, ``\\U0001f600`` when not printable); invalid UTF-8 (surrogate escapes) as
-    ``\\xNN``. Strconv errors quote their input this way: ``strconv.ParseFloat: parsing "x":
-    invalid syntax``."""
-    out = ['"']
-    for ch in s:
-        esc = _QUOTE_ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-            continue
-        o = ord(ch)
-        if 0xDC80 <= o <= 0xDCFF:
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif 0xD800 <= o <= 0xDFFF:
-            out.append("\\ufffd")
-        elif ch == " " or (ch.isprintable() and o != 0xAD):
-            out.append(ch)
-        elif o < 0x80:
-            out.append(f"\\x{o:02x}")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
+# Go's strconv texts (for error messages that quote their input; the quoting is ``goquote``)
 
 
 def strconv_error(func: str, text: str, reason: str = "invalid syntax") -> ExecError:

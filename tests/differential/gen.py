@@ -549,20 +549,20 @@ TARGETS_FOR_METHODS = [
 @st.composite
 def library_calls(draw: st.DrawFn) -> str:
     """``root = <target>.<method>(<args>)`` or ``root = <function>(<args>)`` over the registry."""
-    from streams.bloblang import library, registry  # noqa: F401 - importing library fills the registry
+    from streams.bloblang import library
 
     env = Env()
     if draw(st.integers(0, 3)) == 0:
-        names = sorted(n for n, s in registry.FUNCTIONS.items() if n not in SKIP_FUNCTIONS and not s.impure)
+        names = sorted(n for n, s in library.FUNCTIONS.items() if n not in SKIP_FUNCTIONS and not s.impure)
         name = draw(st.sampled_from(names))
-        return f"root = {name}({_call_args(draw, registry.FUNCTIONS[name], env)})"
+        return f"root = {name}({_call_args(draw, library.FUNCTIONS[name], env)})"
     skip = SKIP_METHODS | VERSION_GAP_METHODS
-    names = sorted(n for n, s in registry.METHODS.items() if n not in skip and not s.impure)
+    names = sorted(n for n, s in library.METHODS.items() if n not in skip and not s.impure)
     name = draw(st.sampled_from(names))
     target = draw(st.one_of(st.sampled_from(TARGETS_FOR_METHODS), st.builds(lambda: "").map(lambda _: "")))
     if not target:
         target = expr(draw, ANY, env, MAX_DEPTH - 1)
-    call = f"{target}.{name}({_call_args(draw, registry.METHODS[name], env)})"
+    call = f"{target}.{name}({_call_args(draw, library.METHODS[name], env)})"
     if draw(st.integers(0, 2)) == 0:
         call = f"{call}.{draw(st.sampled_from(['string()', 'type()', 'format_json()', 'length()']))}"
     return f"root = {call}"

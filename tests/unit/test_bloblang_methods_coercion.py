@@ -9,7 +9,7 @@ import pytest
 
 import streams.bloblang.lib_coercion  # noqa: F401  (registers the methods)
 from streams.bloblang.errors import ExecError
-from streams.bloblang.registry import METHODS
+from streams.bloblang.library import METHODS
 from streams.bloblang.values import NOTHING, Timestamp
 from tests.unit.bloblang_reference import assert_matches_benthos
 

@@ -12,7 +12,7 @@ import pytest
 import streams.bloblang.lib_encoding  # noqa: F401  (registers the methods)
 from streams.bloblang.errors import ExecError
 from streams.bloblang.lib_encoding import fnv32, xxhash64
-from streams.bloblang.registry import METHODS
+from streams.bloblang.library import METHODS
 from streams.bloblang.values import bytes_to_str
 from tests.unit.bloblang_reference import assert_matches_benthos
 

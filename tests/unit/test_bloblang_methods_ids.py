@@ -9,7 +9,7 @@ import pytest
 
 import streams.bloblang.lib_ids  # noqa: F401  (registers the functions)
 from streams.bloblang.errors import ExecError
-from streams.bloblang.registry import FUNCTIONS
+from streams.bloblang.library import FUNCTIONS
 from streams.bloblang.values import Timestamp
 from tests.unit.bloblang_reference import assert_matches_benthos
 

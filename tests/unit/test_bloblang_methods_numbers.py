@@ -9,7 +9,7 @@ import pytest
 
 import streams.bloblang.lib_numbers  # noqa: F401  (registers the methods)
 from streams.bloblang.errors import ExecError
-from streams.bloblang.registry import METHODS
+from streams.bloblang.library import METHODS
 from streams.bloblang.values import JsonFloat, to_json
 from tests.unit.bloblang_reference import assert_matches_benthos
 

@@ -9,7 +9,7 @@ import pytest
 import streams.bloblang.lib_regex  # noqa: F401  (registers the methods)
 from streams.bloblang.errors import ExecError
 from streams.bloblang.lib_regex import compile_go
-from streams.bloblang.registry import METHODS
+from streams.bloblang.library import METHODS
 from tests.unit.bloblang_reference import assert_matches_benthos
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from streams import bloblang
 from streams.bloblang.lib_structured import _go_sort, dot_path, merge
-from streams.bloblang.registry import METHODS
+from streams.bloblang.library import METHODS
 from tests.unit.bloblang_reference import run_mapping
 
 # (mapping, input, expected payload or None, expected error or None)
