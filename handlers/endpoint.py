@@ -105,10 +105,9 @@ class StreamEndpoint:
             resp.data = error_body(result.status, result.error or "the message was not accepted")
 
     def _push_ws(self, req: falcon.Request, resp: falcon.Response, route: Any, params: dict[str, str]) -> None:
+        metadata = message_metadata(req, params)
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
-        websocket.serve_push(
-            req.env["wsgi.websocket"], instance, timeout=route.timeout, metadata=message_metadata(req, params)
-        )
+        websocket.serve_push(req.env["wsgi.websocket"], instance, timeout=route.timeout, metadata=metadata)
 
     # -- output side ------------------------------------------------------------------------
     def _pull(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
@@ -132,9 +131,12 @@ class StreamEndpoint:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         try:
             subscription = instance.subscribe(last_event_id)
-        except ValueError as exc:
+        except ValueError as exc:  # an unreadable Last-Event-ID
             instance.release()
-            raise falcon.HTTPBadRequest(description=str(exc))
+            raise falcon.HTTPBadRequest(description=str(exc)) from None
+        except BaseException:
+            instance.release()
+            raise
         resp.content_type = "text/event-stream" if sse else "application/x-ndjson"
         resp.set_header("Cache-Control", "no-cache")
         resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event through at once

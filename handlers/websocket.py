@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import gevent
+from gevent import Greenlet
 from gevent.event import Event
 from gevent.lock import Semaphore
 
@@ -58,8 +59,15 @@ def serve_push(ws: Any, instance: Any, *, timeout: float, metadata: dict[str, An
 
 
 def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool) -> None:
-    """Send the subscription's messages as frames until either side closes."""
-    subscription = instance.subscribe(None)
+    """Send the subscription's messages as frames until either side closes.
+
+    The caller's reference on ``instance`` is released here whatever happens, a refused
+    ``subscribe`` included (an instance still referenced is never idle-closed)."""
+    try:
+        subscription = instance.subscribe(None)
+    except BaseException:
+        instance.release()
+        raise
     send_lock = Semaphore()
     closed = Event()
 
@@ -74,9 +82,10 @@ def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool
         closed.set()
         subscription.close()
 
-    reader = gevent.spawn(read_until_close)
+    reader: Greenlet | None = None
     delivery = None
     try:
+        reader = gevent.spawn(read_until_close)
         while not closed.is_set():
             delivery = subscription.get(heartbeat)
             if delivery is None:
@@ -98,7 +107,8 @@ def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool
         if delivery is not None:
             delivery.nack()
         subscription.close()
-        reader.kill(block=False)
+        if reader is not None:
+            reader.kill(block=False)
         instance.release()
 
 

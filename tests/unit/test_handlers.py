@@ -12,6 +12,8 @@ import pytest
 
 from handlers.app import create_app
 from handlers.delivery_body import DeliveryBody
+from streams.brokers.base import BrokerError
+from streams.engine.local_hub import LocalHub
 from streams.engine.testing import make_gateway
 
 ECHO = {
@@ -198,5 +200,43 @@ def test_a_multipart_push_is_a_batch_of_its_parts(tmp_path):
         assert [p.split(b"\r\n\r\n", 1)[1].rstrip(b"\r\n") for p in parts] == [b"first", b"second"]
         broken = client.simulate_post("/test/b", body=body, headers={"Content-Type": "multipart/mixed"})
         assert broken.status_code == 400
+    finally:
+        gateway.drain(5.0)
+
+
+PER_USER_QUEUE = {
+    "input": {"http_server": {"path": "/in"}},
+    "pipeline": {"processors": [{"mapping": 'root = "$tyk_context.request_data_user"'}]},
+    "output": {"http_server": {"path": "/out", "stream_path": "/out/stream", "ws_path": "/out/ws"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "extras"),
+    [("/test/out/ws", {"wsgi.websocket": "a socket the handler must not reach"}), ("/test/out/stream", {})],
+    ids=["websocket", "event-stream"],
+)
+def test_a_failing_subscribe_releases_the_instance_so_it_is_idle_closed(tmp_path, monkeypatch, path, extras):
+    """A subscription the engine refuses (here: the broker turns the reader away, as Kafka does
+    at the consumer cap) answers 503 and leaves the user's instance unreferenced, so the idle
+    reaper closes it like any other."""
+    gateway, api = make_gateway(str(tmp_path), {"q": PER_USER_QUEUE}, instance_idle_timeout=0.0)
+    try:
+        def refuse(self, last_event_id=None):
+            raise BrokerError("too many open Kafka consumers (1000, max 1000); idle readers must be closed")
+
+        monkeypatch.setattr(LocalHub, "subscribe", refuse)
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        resp = client.simulate_get(path, params={"user": "alice"}, extras=extras)
+        assert resp.status_code == 503
+        assert resp.json == {
+            "error": "message broker unavailable: too many open Kafka consumers (1000, max 1000); "
+            "idle readers must be closed",
+            "status": 503,
+        }
+        [instance] = gateway.instances()
+        assert instance.refs == 0
+        assert gateway.reap() == 1
+        assert gateway.instances() == []
     finally:
         gateway.drain(5.0)
