@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.policy
 import logging
+import re
 from email.parser import BytesParser
 from typing import Any
 
@@ -92,15 +93,16 @@ class StreamEndpoint:
         finally:
             instance.release()
         resp.status = falcon.code_to_http_status(result.status)
-        for name, value in (result.headers or {}).items():
+        headers = reply_headers(result.headers or {}, route)
+        for name, value in headers.items():
             resp.set_header(name, value)
         if result.status == 200:
             resp.data = result.body or b""
-            if not any(name.lower() == "content-type" for name in (result.headers or {})):
+            if not any(name.lower() == "content-type" for name in headers):
                 resp.content_type = sniff_content_type(resp.data)
         else:
             if result.status == 429:
-                resp.set_header("Retry-After", (result.headers or {}).get("Retry-After", "1"))
+                resp.set_header("Retry-After", headers.get("Retry-After", "1"))
             resp.content_type = falcon.MEDIA_JSON
             resp.data = error_body(result.status, result.error or "the message was not accepted")
 
@@ -157,6 +159,38 @@ class StreamEndpoint:
         """The output's ``heartbeat``, or the gateway's ``STREAMS_SSE_HEARTBEAT`` when it is empty
         (or not positive: a zero wait would send keep-alives in a busy loop)."""
         return route.heartbeat if route.heartbeat > 0 else self.settings.sse_heartbeat
+
+
+# RFC 9110 field names are tokens; values are visible ASCII/latin-1 with spaces and tabs inside.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_MAX_REPORTED = 256
+_reported_headers: set[str] = set()
+
+
+def reply_headers(headers: dict[str, str], route: Any) -> dict[str, str]:
+    """The push reply's headers without any whose name is not a token or whose value holds CR,
+    LF or another control character (or cannot be sent as latin-1).
+
+    They come from message metadata (``sync_response.metadata_headers``, interpolated
+    ``headers``), and metadata comes from the request: written as is they would let a client
+    add headers, or a whole response, to its own reply (header injection). Each offending name is
+    logged once per process, so a client repeating the request cannot flood the log."""
+    safe: dict[str, str] = {}
+    for name, value in headers.items():
+        text = str(value)
+        if _HEADER_NAME.fullmatch(name) and _HEADER_VALUE.fullmatch(text):
+            safe[name] = text
+            continue
+        if name not in _reported_headers and len(_reported_headers) < _MAX_REPORTED:
+            _reported_headers.add(name)
+            log.warning(
+                "reply header %r of %s/%s dropped: its name or value holds a control character",
+                name,
+                route.api.name,
+                route.stream,
+            )
+    return safe
 
 
 def wants_event_stream(req: falcon.Request) -> bool:

@@ -240,3 +240,42 @@ def test_a_failing_subscribe_releases_the_instance_so_it_is_idle_closed(tmp_path
         assert gateway.instances() == []
     finally:
         gateway.drain(5.0)
+
+
+REFLECT = {
+    "input": {
+        "http_server": {
+            "path": "/reflect",
+            "sync_response": {"metadata_headers": {"include_prefixes": ["X-"]}},
+        }
+    },
+    "output": {"sync_response": {}},
+}
+
+
+def test_reply_headers_from_metadata_never_carry_line_breaks(tmp_path, caplog):
+    """Query parameters become metadata, and ``metadata_headers`` copies them into the reply: a
+    name or value with CR, LF or another control character must not reach the response head
+    (header injection); the clean ones still do."""
+    gateway, _ = make_gateway(str(tmp_path), {"r": REFLECT})
+    try:
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        query = (
+            "X-Ok=fine"
+            "&X-Value=a%0D%0ASet-Cookie:%20admin=1"
+            "&X-Name%0D%0ASet-Cookie:%20admin=2=v"
+            "&X-Bell=ding%07"
+        )
+        for _ in range(2):
+            resp = client.simulate_post("/test/reflect", query_string=query, body=b"hi")
+            assert resp.status_code == 200, resp.text
+            assert resp.content == b"hi"
+            assert resp.headers["X-Ok"] == "fine"
+            names = {name.lower() for name in resp.headers}
+            assert "set-cookie" not in names
+            assert not any(name.startswith(("x-value", "x-name", "x-bell")) for name in names), names
+            assert all("\r" not in v and "\n" not in v for v in resp.headers.values())
+        warnings = [r.getMessage() for r in caplog.records if "reply header" in r.getMessage()]
+        assert len(warnings) == 3, warnings  # once per header name, not per request
+    finally:
+        gateway.drain(5.0)
