@@ -8,9 +8,12 @@ the verb and on whether the request is a WebSocket upgrade:
 |------------|---------------------|-----------------------------------------------|
 | push       | allowed_verbs       | ``push``: body -> stream -> sync response      |
 | push_ws    | GET + upgrade       | ``websocket.serve_push``                       |
-| pull       | GET                 | next message, or SSE if Accept asks for it     |
-| stream     | GET                 | SSE or newline-delimited stream                |
+| pull       | allowed_verbs       | next message, or SSE if Accept asks for it     |
+| stream     | allowed_verbs       | SSE or newline-delimited stream                |
 | pull_ws    | GET + upgrade       | ``websocket.serve_subscription``               |
+
+An output's ``allowed_verbs`` (default GET) covers its ``path`` and ``stream_path``, as in Bento;
+HEAD is never served on them (see ``served_methods``).
 """
 
 from __future__ import annotations
@@ -54,15 +57,11 @@ class StreamEndpoint:
         for route in self.routes:
             if upgrade and route.kind in WS_KINDS:
                 return route
-            if not upgrade and route.kind in ("push",) and method in route.methods:
-                return route
-            # NOTE: not HEAD: Falcon drops a HEAD reply's body without closing it, so a HEAD served
-            # like a GET would take the user's next message (or a subscription) and never settle it.
-            if not upgrade and route.kind in ("pull", "stream") and method == "GET":
+            if not upgrade and route.kind not in WS_KINDS and method in served_methods(route):
                 return route
         if any(r.kind in WS_KINDS for r in self.routes) and not upgrade and method == "GET":
             raise falcon.HTTPBadRequest(description=f"{req.path} is a WebSocket endpoint: send an Upgrade request")
-        allowed = sorted({m for r in self.routes for m in (r.methods if r.kind == "push" else ("GET",))})
+        allowed = sorted({m for r in self.routes for m in served_methods(r)})
         raise falcon.HTTPMethodNotAllowed(allowed, description=f"{method} is not allowed on {req.path}")
 
     def _dispatch(self, req: falcon.Request, resp: falcon.Response, params: dict[str, str]) -> None:
@@ -166,6 +165,18 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _MAX_REPORTED = 256
 _reported_headers: set[str] = set()
+
+
+def served_methods(route: Any) -> tuple[str, ...]:
+    """The verbs a route answers: its ``allowed_verbs`` (an input's ``path``, an output's
+    ``path`` and ``stream_path``, as in Bento), GET for a WebSocket upgrade."""
+    if route.kind in WS_KINDS:
+        return ("GET",)
+    if route.kind == "push":
+        return tuple(route.methods)
+    # NOTE: not HEAD: Falcon drops a HEAD reply's body without closing it, so a HEAD served like
+    # a GET would take the user's next message (or a subscription) and never settle it.
+    return tuple(m for m in route.methods if m != "HEAD")
 
 
 def reply_headers(headers: dict[str, str], route: Any) -> dict[str, str]:

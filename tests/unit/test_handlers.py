@@ -279,3 +279,49 @@ def test_reply_headers_from_metadata_never_carry_line_breaks(tmp_path, caplog):
         assert len(warnings) == 3, warnings  # once per header name, not per request
     finally:
         gateway.drain(5.0)
+
+
+def test_output_allowed_verbs_answer_on_path_and_stream_path(tmp_path):
+    streams = {
+        "verbs": {
+            "input": {"http_server": {"path": "/in"}},
+            "output": {
+                "http_server": {"path": "/out", "stream_path": "/out/stream", "allowed_verbs": ["GET", "POST"], "timeout": "1s"}
+            },
+        }
+    }
+    gateway, _ = make_gateway(str(tmp_path), streams)
+    try:
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        waiting = gevent.spawn(client.simulate_post, "/test/out")
+        gevent.sleep(0.1)
+        assert client.simulate_post("/test/in", body=b"for the POST").status_code == 200
+        resp = waiting.get(timeout=5)
+        assert resp.status_code == 200, resp.text
+        assert resp.content == b"for the POST"
+
+        for path in ("/test/out", "/test/out/stream"):
+            resp = client.simulate_put(path)
+            assert resp.status_code == 405
+            assert resp.headers["Allow"] == "GET, POST"
+            assert resp.json == {"error": f"PUT is not allowed on {path}", "status": 405}
+
+        body = create_app(gateway, gateway.settings)(
+            falcon.testing.create_environ(path="/test/out/stream", method="POST"), lambda status, headers: None
+        )
+        try:
+            chunks = iter(body)
+            assert next(chunks) == b""  # the newline-delimited stream opened
+            assert client.simulate_post("/test/in", body=b"streamed").status_code == 200
+            with gevent.Timeout(5):
+                assert next(chunks) == b"streamed\n"
+        finally:
+            body.close()
+    finally:
+        gateway.drain(5.0)
+
+
+def test_output_path_answers_only_get_by_default(client):
+    resp = client.simulate_post("/test/out")
+    assert resp.status_code == 405
+    assert resp.headers["Allow"] == "GET"
