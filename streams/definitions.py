@@ -137,6 +137,8 @@ class ApiDefinition:
     name: str
     listen_path: str
     strip: bool
+    """``listenPath.strip``: kept for the management API and has no effect on streams, as in Tyk
+    (stream paths are always relative to the listen path; the stream sees the full request path)."""
     active: bool
     context_variables: bool
     traffic_logs: bool

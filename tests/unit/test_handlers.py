@@ -14,7 +14,9 @@ from handlers.app import create_app
 from handlers.delivery_body import DeliveryBody
 from streams.brokers.base import BrokerError
 from streams.engine.local_hub import LocalHub
-from streams.engine.testing import make_gateway
+from streams.definitions import load_directory
+from streams.engine.gateway import Gateway
+from streams.engine.testing import make_gateway, make_settings
 
 ECHO = {
     "input": {"http_server": {"path": "/echo"}},
@@ -325,3 +327,49 @@ def test_output_path_answers_only_get_by_default(client):
     resp = client.simulate_post("/test/out")
     assert resp.status_code == 405
     assert resp.headers["Allow"] == "GET"
+
+
+PATH_ECHO_API = """\
+openapi: 3.0.3
+info: {title: path-echo, version: 1.0.0}
+paths: {}
+x-tyk-streaming:
+  streams:
+    echo:
+      input:
+        http_server: {path: /echo}
+      pipeline:
+        processors:
+          - mapping: |
+              root.request_path = @http_server_request_path
+              root.context_path = "$tyk_context.path"
+      output:
+        sync_response: {}
+x-tyk-api-gateway:
+  info: {name: path-echo, state: {active: true}}
+  server: {listenPath: {value: /svc/, strip: %s}}
+"""
+
+
+@pytest.mark.parametrize("strip", [True, False])
+def test_listen_path_strip_does_not_change_stream_paths_or_request_path(tmp_path, strip):
+    """As in Tyk, whose streaming middleware matches stream paths against the request path with
+    the listen path always removed and hands the stream the request as it came: ``strip`` only
+    concerns proxying to an upstream, which a streams API does not do. Stream paths are relative
+    to the listen path, and the stream sees the full request path, whatever ``strip`` says."""
+    (tmp_path / "apis").mkdir()
+    (tmp_path / "apis" / "api.yaml").write_text(PATH_ECHO_API % ("true" if strip else "false"))
+    definitions, problems = load_directory(str(tmp_path / "apis"))
+    assert problems == []
+    assert definitions[0].strip is strip
+    gateway = Gateway(make_settings(str(tmp_path)))
+    gateway.add_definition(definitions[0])
+    gateway.start()
+    try:
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        resp = client.simulate_post("/svc/echo", body=b"{}")
+        assert resp.status_code == 200, resp.text
+        assert resp.json == {"request_path": "/svc/echo", "context_path": "/svc/echo"}
+        assert client.simulate_post("/echo", body=b"{}").json == {"error": "no stream endpoint at /echo", "status": 404}
+    finally:
+        gateway.drain(5.0)
