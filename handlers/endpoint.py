@@ -30,7 +30,9 @@ from handlers import streaming, websocket
 from handlers.delivery_body import DeliveryBody
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
+from streams.engine import Route
 from streams.message import Message
+from streams.settings import Settings
 
 log = logging.getLogger("streams.http")
 
@@ -40,7 +42,7 @@ WS_KINDS = ("push_ws", "pull_ws")
 class StreamEndpoint:
     """Serves one URL path for the routes that claim it."""
 
-    def __init__(self, path: str, routes: list[Any], settings: Any) -> None:
+    def __init__(self, path: str, routes: list[Route], settings: Settings) -> None:
         self.path = path
         self.routes = routes
         self.settings = settings
@@ -51,7 +53,7 @@ class StreamEndpoint:
 
     on_post = on_put = on_patch = on_delete = on_head = on_get
 
-    def _route(self, req: falcon.Request) -> Any:
+    def _route(self, req: falcon.Request) -> Route:
         upgrade = "wsgi.websocket" in req.env
         method = req.method
         for route in self.routes:
@@ -79,7 +81,7 @@ class StreamEndpoint:
             self._pull(req, resp, route)
 
     # -- input side -------------------------------------------------------------------------
-    def _push(self, req: falcon.Request, resp: falcon.Response, route: Any, params: dict[str, str]) -> None:
+    def _push(self, req: falcon.Request, resp: falcon.Response, route: Route, params: dict[str, str]) -> None:
         body = read_body(req, self.settings.max_body_bytes)
         parts = multipart_parts(req.content_type, body)
         instance = route.api.open(route.stream, variables_for(req, body, self.settings, req.path))
@@ -105,13 +107,13 @@ class StreamEndpoint:
             resp.content_type = falcon.MEDIA_JSON
             resp.data = error_body(result.status, result.error or "the message was not accepted")
 
-    def _push_ws(self, req: falcon.Request, resp: falcon.Response, route: Any, params: dict[str, str]) -> None:
+    def _push_ws(self, req: falcon.Request, resp: falcon.Response, route: Route, params: dict[str, str]) -> None:
         metadata = message_metadata(req, params)
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         websocket.serve_push(req.env["wsgi.websocket"], instance, timeout=route.timeout, metadata=metadata)
 
     # -- output side ------------------------------------------------------------------------
-    def _pull(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+    def _pull(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         try:
             delivery = instance.pull(route.timeout)
@@ -126,7 +128,7 @@ class StreamEndpoint:
         resp.content_length = len(delivery.content)
         resp.stream = DeliveryBody(delivery)
 
-    def _stream(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+    def _stream(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         sse = wants_event_stream(req) or route.stream_format == "event_source"
         last_event_id = req.get_header("Last-Event-ID") or req.get_param("last_event_id")
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
@@ -145,7 +147,7 @@ class StreamEndpoint:
             subscription, instance, sse=sse, heartbeat=self._heartbeat(route)
         )
 
-    def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+    def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         websocket.serve_subscription(
             req.env["wsgi.websocket"],
@@ -154,7 +156,7 @@ class StreamEndpoint:
             binary=route.ws_message_type == "binary",
         )
 
-    def _heartbeat(self, route: Any) -> float:
+    def _heartbeat(self, route: Route) -> float:
         """The output's ``heartbeat``, or the gateway's ``STREAMS_SSE_HEARTBEAT`` when it is empty
         (or not positive: a zero wait would send keep-alives in a busy loop)."""
         return route.heartbeat if route.heartbeat > 0 else self.settings.sse_heartbeat
@@ -167,7 +169,7 @@ _MAX_REPORTED = 256
 _reported_headers: set[str] = set()
 
 
-def served_methods(route: Any) -> tuple[str, ...]:
+def served_methods(route: Route) -> tuple[str, ...]:
     """The verbs a route answers: its ``allowed_verbs`` (an input's ``path``, an output's
     ``path`` and ``stream_path``, as in Bento), GET for a WebSocket upgrade."""
     if route.kind in WS_KINDS:
@@ -179,7 +181,7 @@ def served_methods(route: Any) -> tuple[str, ...]:
     return tuple(m for m in route.methods if m != "HEAD")
 
 
-def reply_headers(headers: dict[str, str], route: Any) -> dict[str, str]:
+def reply_headers(headers: dict[str, str], route: Route) -> dict[str, str]:
     """The push reply's headers without any whose name is not a token or whose value holds CR,
     LF or another control character (or cannot be sent as latin-1).
 
@@ -224,7 +226,7 @@ def read_body(req: falcon.Request, limit: int) -> bytes:
     try:
         body = req.bounded_stream.read(limit + 1) if length is not None else req.stream.read(limit + 1)
     except (OSError, ValueError) as exc:
-        raise falcon.HTTPBadRequest(description=f"unreadable request body: {exc}")
+        raise falcon.HTTPBadRequest(description=f"unreadable request body: {exc}") from exc
     if len(body) > limit:
         raise falcon.HTTPContentTooLarge(description=f"request body is over the {limit} byte limit")
     return body
@@ -241,7 +243,12 @@ def multipart_parts(content_type: str | None, body: bytes) -> list[bytes] | None
     parts = list(parsed.iter_parts()) if parsed.is_multipart() else []
     if not parts or parsed.defects:
         raise falcon.HTTPBadRequest(description="unreadable multipart body: no parts or no boundary")
-    return [part.get_payload(decode=True) or b"" for part in parts]
+    return [_part_bytes(part.get_payload(decode=True)) for part in parts]
+
+
+def _part_bytes(payload: object) -> bytes:
+    """A part's decoded body; ``get_payload(decode=True)`` gives bytes for every leaf part."""
+    return payload if isinstance(payload, bytes) else b""
 
 
 def message_metadata(req: falcon.Request, params: dict[str, str]) -> dict[str, Any]:

@@ -16,8 +16,11 @@ import gevent
 from gevent import Greenlet
 from gevent.event import Event
 from gevent.lock import Semaphore
+from geventwebsocket.exceptions import WebSocketError
+from geventwebsocket.websocket import WebSocket
 
 from handlers.errors import error_body
+from streams.engine import StreamInstance
 from streams.message import Message
 
 log = logging.getLogger("streams.http")
@@ -37,7 +40,7 @@ def frame_payload(content: bytes, binary: bool) -> bytes | str:
         return content
 
 
-def serve_push(ws: Any, instance: Any, *, timeout: float, metadata: dict[str, Any]) -> None:
+def serve_push(ws: WebSocket, instance: StreamInstance, *, timeout: float, metadata: dict[str, Any]) -> None:
     """Push every received frame through the stream and answer each with its sync response."""
     try:
         while True:
@@ -58,7 +61,7 @@ def serve_push(ws: Any, instance: Any, *, timeout: float, metadata: dict[str, An
         instance.release()
 
 
-def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool) -> None:
+def serve_subscription(ws: WebSocket, instance: StreamInstance, *, heartbeat: float, binary: bool) -> None:
     """Send the subscription's messages as frames until either side closes.
 
     The caller's reference on ``instance`` is released here whatever happens, a refused
@@ -112,7 +115,7 @@ def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool
         instance.release()
 
 
-def _close(ws: Any, lock: Semaphore, code: int, reason: str) -> None:
+def _close(ws: WebSocket, lock: Semaphore, code: int, reason: str) -> None:
     try:
         with lock:
             ws.close(code, reason.encode()[:120])
@@ -121,6 +124,4 @@ def _close(ws: Any, lock: Semaphore, code: int, reason: str) -> None:
 
 
 def _is_disconnect(exc: Exception) -> bool:
-    from geventwebsocket.exceptions import WebSocketError
-
     return isinstance(exc, (WebSocketError, OSError, ConnectionError))
