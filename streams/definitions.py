@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 from streams import context, registry
+from streams.bloblang import parser
+from streams.bloblang.errors import BloblangError, ExecError
 
 Path = tuple[Any, ...]
 
@@ -684,14 +686,6 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
 def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -> None:
     """Parse every Bloblang text of a valid stream, with placeholders substituted as empty
     values (substitution never adds lines, so positions hold)."""
-    try:
-        from streams import bloblang
-        from streams.bloblang import parser
-        from streams.bloblang.errors import BloblangError, ExecError
-    except ImportError:
-        return
-    if not hasattr(bloblang, "parse"):  # the package is not complete (its function library)
-        return
     settings = parser.Settings(allow_impure=checker.allow_impure, base_dir=base_dir)
 
     def check(key: str, text: str, sub: Path) -> None:
