@@ -13,9 +13,9 @@ import pytest
 from handlers.app import create_app
 from handlers.delivery_body import DeliveryBody
 from streams.brokers.base import BrokerError
-from streams.engine.local_hub import LocalHub
 from streams.definitions import load_directory
 from streams.engine.gateway import Gateway
+from streams.engine.local_hub import LocalHub
 from streams.engine.testing import make_gateway, make_settings
 
 ECHO = {
