@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from typing import Any
 
 import falcon
 
 from handlers.endpoint import StreamEndpoint
-from handlers.errors import handle_engine_error, handle_unexpected, not_found, serialize_error
+from handlers.errors import add_engine_error_handlers, handle_unexpected, not_found, serialize_error
 from handlers.health import HealthResource, MetricsResource
 from handlers.request_context import request_id
+from streams.engine import Gateway, Route
+from streams.settings import Settings
 
 log = logging.getLogger("streams.http")
 traffic_log = logging.getLogger("streams.traffic")
@@ -30,7 +31,7 @@ class GatewayRunner:
     request calls ``start`` too, so an app served without those hooks still runs its streams.
     """
 
-    def __init__(self, gateway: Any, drain_timeout: float) -> None:
+    def __init__(self, gateway: Gateway, drain_timeout: float) -> None:
         self.gateway = gateway
         self.drain_timeout = drain_timeout
         self._started = False
@@ -60,7 +61,7 @@ class RequestContextMiddleware:
         req.context.api = None
 
     def process_response(
-        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
     ) -> None:
         rid = getattr(req.context, "request_id", None)
         if rid:
@@ -82,21 +83,17 @@ class RequestContextMiddleware:
             )
 
 
-def create_app(gateway: Any, settings: Any, runner: GatewayRunner | None = None) -> falcon.App:
+def create_app(gateway: Gateway, settings: Settings, runner: GatewayRunner | None = None) -> falcon.App:
     """The WSGI app serving every route of ``gateway``."""
-    runner = runner or GatewayRunner(gateway, getattr(settings, "drain_timeout", 10.0))
+    runner = runner or GatewayRunner(gateway, settings.drain_timeout)
     app = falcon.App(middleware=[RequestContextMiddleware(runner)])
     app.req_options.auto_parse_qs_csv = False
     app.resp_options.secure_cookies_by_default = False
     app.set_error_serializer(serialize_error)
     app.add_error_handler(Exception, handle_unexpected)
-    from streams.bloblang import BloblangError
-    from streams.brokers.base import BrokerError
-    from streams.engine import ConfigError, Draining
+    add_engine_error_handlers(app)
 
-    app.add_error_handler((Draining, BrokerError, ConfigError, BloblangError), handle_engine_error)
-
-    by_path: dict[str, list[Any]] = defaultdict(list)
+    by_path: dict[str, list[Route]] = defaultdict(list)
     for route in gateway.routes():
         by_path[route.path].append(route)
     for path, routes in by_path.items():
@@ -109,7 +106,7 @@ def create_app(gateway: Any, settings: Any, runner: GatewayRunner | None = None)
 
     app.add_route("/hello", HealthResource(gateway))
     app.add_route("/health", HealthResource(gateway))
-    if getattr(settings, "metrics_enabled", True):
+    if settings.metrics_enabled:
         app.add_route("/metrics", MetricsResource())
     app.add_sink(not_found, prefix="/")
     return app

@@ -8,13 +8,25 @@ the engine with ``nack()``, so nothing acknowledged is lost (DESIGN §4, promise
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class Settleable(Protocol):
+    """What a body needs of a delivery (the engine's ``Delivery``)."""
+
+    @property
+    def content(self) -> bytes: ...
+
+    def ack(self) -> None: ...
+
+    def nack(self) -> None: ...
 
 
 class DeliveryBody:
     """A one-chunk body for a GET that acks the delivery after the chunk was written."""
 
-    def __init__(self, delivery: Any) -> None:
+    def __init__(self, delivery: Settleable) -> None:
         self._delivery = delivery
         self._settled = False
 

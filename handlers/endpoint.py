@@ -8,15 +8,19 @@ the verb and on whether the request is a WebSocket upgrade:
 |------------|---------------------|-----------------------------------------------|
 | push       | allowed_verbs       | ``push``: body -> stream -> sync response      |
 | push_ws    | GET + upgrade       | ``websocket.serve_push``                       |
-| pull       | GET                 | next message, or SSE if Accept asks for it     |
-| stream     | GET                 | SSE or newline-delimited stream                |
+| pull       | allowed_verbs       | next message, or SSE if Accept asks for it     |
+| stream     | allowed_verbs       | SSE or newline-delimited stream                |
 | pull_ws    | GET + upgrade       | ``websocket.serve_subscription``               |
+
+An output's ``allowed_verbs`` (default GET) covers its ``path`` and ``stream_path``, as in Bento;
+HEAD is never served on them (see ``served_methods``).
 """
 
 from __future__ import annotations
 
 import email.policy
 import logging
+import re
 from email.parser import BytesParser
 from typing import Any
 
@@ -26,7 +30,9 @@ from handlers import streaming, websocket
 from handlers.delivery_body import DeliveryBody
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
+from streams.engine import Route
 from streams.message import Message
+from streams.settings import Settings
 
 log = logging.getLogger("streams.http")
 
@@ -36,7 +42,7 @@ WS_KINDS = ("push_ws", "pull_ws")
 class StreamEndpoint:
     """Serves one URL path for the routes that claim it."""
 
-    def __init__(self, path: str, routes: list[Any], settings: Any) -> None:
+    def __init__(self, path: str, routes: list[Route], settings: Settings) -> None:
         self.path = path
         self.routes = routes
         self.settings = settings
@@ -47,21 +53,17 @@ class StreamEndpoint:
 
     on_post = on_put = on_patch = on_delete = on_head = on_get
 
-    def _route(self, req: falcon.Request) -> Any:
+    def _route(self, req: falcon.Request) -> Route:
         upgrade = "wsgi.websocket" in req.env
         method = req.method
         for route in self.routes:
             if upgrade and route.kind in WS_KINDS:
                 return route
-            if not upgrade and route.kind in ("push",) and method in route.methods:
-                return route
-            # NOTE: not HEAD: Falcon drops a HEAD reply's body without closing it, so a HEAD served
-            # like a GET would take the user's next message (or a subscription) and never settle it.
-            if not upgrade and route.kind in ("pull", "stream") and method == "GET":
+            if not upgrade and route.kind not in WS_KINDS and method in served_methods(route):
                 return route
         if any(r.kind in WS_KINDS for r in self.routes) and not upgrade and method == "GET":
             raise falcon.HTTPBadRequest(description=f"{req.path} is a WebSocket endpoint: send an Upgrade request")
-        allowed = sorted({m for r in self.routes for m in (r.methods if r.kind == "push" else ("GET",))})
+        allowed = sorted({m for r in self.routes for m in served_methods(r)})
         raise falcon.HTTPMethodNotAllowed(allowed, description=f"{method} is not allowed on {req.path}")
 
     def _dispatch(self, req: falcon.Request, resp: falcon.Response, params: dict[str, str]) -> None:
@@ -79,7 +81,7 @@ class StreamEndpoint:
             self._pull(req, resp, route)
 
     # -- input side -------------------------------------------------------------------------
-    def _push(self, req: falcon.Request, resp: falcon.Response, route: Any, params: dict[str, str]) -> None:
+    def _push(self, req: falcon.Request, resp: falcon.Response, route: Route, params: dict[str, str]) -> None:
         body = read_body(req, self.settings.max_body_bytes)
         parts = multipart_parts(req.content_type, body)
         instance = route.api.open(route.stream, variables_for(req, body, self.settings, req.path))
@@ -92,26 +94,26 @@ class StreamEndpoint:
         finally:
             instance.release()
         resp.status = falcon.code_to_http_status(result.status)
-        for name, value in (result.headers or {}).items():
+        headers = reply_headers(result.headers or {}, route)
+        for name, value in headers.items():
             resp.set_header(name, value)
         if result.status == 200:
             resp.data = result.body or b""
-            if not any(name.lower() == "content-type" for name in (result.headers or {})):
+            if not any(name.lower() == "content-type" for name in headers):
                 resp.content_type = sniff_content_type(resp.data)
         else:
             if result.status == 429:
-                resp.set_header("Retry-After", (result.headers or {}).get("Retry-After", "1"))
+                resp.set_header("Retry-After", headers.get("Retry-After", "1"))
             resp.content_type = falcon.MEDIA_JSON
             resp.data = error_body(result.status, result.error or "the message was not accepted")
 
-    def _push_ws(self, req: falcon.Request, resp: falcon.Response, route: Any, params: dict[str, str]) -> None:
+    def _push_ws(self, req: falcon.Request, resp: falcon.Response, route: Route, params: dict[str, str]) -> None:
+        metadata = message_metadata(req, params)
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
-        websocket.serve_push(
-            req.env["wsgi.websocket"], instance, timeout=route.timeout, metadata=message_metadata(req, params)
-        )
+        websocket.serve_push(req.env["wsgi.websocket"], instance, timeout=route.timeout, metadata=metadata)
 
     # -- output side ------------------------------------------------------------------------
-    def _pull(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+    def _pull(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         try:
             delivery = instance.pull(route.timeout)
@@ -126,15 +128,18 @@ class StreamEndpoint:
         resp.content_length = len(delivery.content)
         resp.stream = DeliveryBody(delivery)
 
-    def _stream(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+    def _stream(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         sse = wants_event_stream(req) or route.stream_format == "event_source"
         last_event_id = req.get_header("Last-Event-ID") or req.get_param("last_event_id")
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         try:
             subscription = instance.subscribe(last_event_id)
-        except ValueError as exc:
+        except ValueError as exc:  # an unreadable Last-Event-ID
             instance.release()
-            raise falcon.HTTPBadRequest(description=str(exc))
+            raise falcon.HTTPBadRequest(description=str(exc)) from None
+        except BaseException:
+            instance.release()
+            raise
         resp.content_type = "text/event-stream" if sse else "application/x-ndjson"
         resp.set_header("Cache-Control", "no-cache")
         resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event through at once
@@ -142,7 +147,7 @@ class StreamEndpoint:
             subscription, instance, sse=sse, heartbeat=self._heartbeat(route)
         )
 
-    def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Any) -> None:
+    def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         websocket.serve_subscription(
             req.env["wsgi.websocket"],
@@ -151,10 +156,54 @@ class StreamEndpoint:
             binary=route.ws_message_type == "binary",
         )
 
-    def _heartbeat(self, route: Any) -> float:
+    def _heartbeat(self, route: Route) -> float:
         """The output's ``heartbeat``, or the gateway's ``STREAMS_SSE_HEARTBEAT`` when it is empty
         (or not positive: a zero wait would send keep-alives in a busy loop)."""
         return route.heartbeat if route.heartbeat > 0 else self.settings.sse_heartbeat
+
+
+# RFC 9110 field names are tokens; values are visible ASCII/latin-1 with spaces and tabs inside.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_MAX_REPORTED = 256
+_reported_headers: set[str] = set()
+
+
+def served_methods(route: Route) -> tuple[str, ...]:
+    """The verbs a route answers: its ``allowed_verbs`` (an input's ``path``, an output's
+    ``path`` and ``stream_path``, as in Bento), GET for a WebSocket upgrade."""
+    if route.kind in WS_KINDS:
+        return ("GET",)
+    if route.kind == "push":
+        return tuple(route.methods)
+    # NOTE: not HEAD: Falcon drops a HEAD reply's body without closing it, so a HEAD served like
+    # a GET would take the user's next message (or a subscription) and never settle it.
+    return tuple(m for m in route.methods if m != "HEAD")
+
+
+def reply_headers(headers: dict[str, str], route: Route) -> dict[str, str]:
+    """The push reply's headers without any whose name is not a token or whose value holds CR,
+    LF or another control character (or cannot be sent as latin-1).
+
+    They come from message metadata (``sync_response.metadata_headers``, interpolated
+    ``headers``), and metadata comes from the request: written as is they would let a client
+    add headers, or a whole response, to its own reply (header injection). Each offending name is
+    logged once per process, so a client repeating the request cannot flood the log."""
+    safe: dict[str, str] = {}
+    for name, value in headers.items():
+        text = str(value)
+        if _HEADER_NAME.fullmatch(name) and _HEADER_VALUE.fullmatch(text):
+            safe[name] = text
+            continue
+        if name not in _reported_headers and len(_reported_headers) < _MAX_REPORTED:
+            _reported_headers.add(name)
+            log.warning(
+                "reply header %r of %s/%s dropped: its name or value holds a control character",
+                name,
+                route.api.name,
+                route.stream,
+            )
+    return safe
 
 
 def wants_event_stream(req: falcon.Request) -> bool:
@@ -177,7 +226,7 @@ def read_body(req: falcon.Request, limit: int) -> bytes:
     try:
         body = req.bounded_stream.read(limit + 1) if length is not None else req.stream.read(limit + 1)
     except (OSError, ValueError) as exc:
-        raise falcon.HTTPBadRequest(description=f"unreadable request body: {exc}")
+        raise falcon.HTTPBadRequest(description=f"unreadable request body: {exc}") from exc
     if len(body) > limit:
         raise falcon.HTTPContentTooLarge(description=f"request body is over the {limit} byte limit")
     return body
@@ -194,7 +243,12 @@ def multipart_parts(content_type: str | None, body: bytes) -> list[bytes] | None
     parts = list(parsed.iter_parts()) if parsed.is_multipart() else []
     if not parts or parsed.defects:
         raise falcon.HTTPBadRequest(description="unreadable multipart body: no parts or no boundary")
-    return [part.get_payload(decode=True) or b"" for part in parts]
+    return [_part_bytes(part.get_payload(decode=True)) for part in parts]
+
+
+def _part_bytes(payload: object) -> bytes:
+    """A part's decoded body; ``get_payload(decode=True)`` gives bytes for every leaf part."""
+    return payload if isinstance(payload, bytes) else b""
 
 
 def message_metadata(req: falcon.Request, params: dict[str, str]) -> dict[str, Any]:

@@ -7,13 +7,14 @@ this worker process.
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
+
+from streams.engine import Gateway
+from streams.observability import render_prometheus
 
 
 class HealthResource:
-    def __init__(self, gateway: Any) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -25,8 +26,6 @@ class HealthResource:
 
 class MetricsResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        from streams.observability import render_prometheus
-
         body, content_type = render_prometheus()
         resp.content_type = content_type
         resp.data = body

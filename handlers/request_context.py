@@ -14,8 +14,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import falcon
+import jwt
 
 from streams import context
+from streams.settings import Settings
 
 log = logging.getLogger("streams.http")
 
@@ -52,14 +54,12 @@ def bearer_token(req: falcon.Request) -> str | None:
     return None
 
 
-def verified_claims(token: str | None, settings: Any) -> dict[str, Any] | None:
+def verified_claims(token: str | None, settings: Settings) -> dict[str, Any] | None:
     """Claims of a JWT whose signature checks out against the gateway's key, else None."""
-    secret = getattr(settings, "jwt_secret", None)
+    secret = settings.jwt_secret
     if not token or not secret:
         return None
-    import jwt  # PyJWT; imported lazily because most deployments configure no JWT key
-
-    algorithms = list(getattr(settings, "jwt_algorithms", None) or ["HS256", "RS256", "ES256"])
+    algorithms = list(settings.jwt_algorithms or ("HS256", "RS256", "ES256"))
     try:
         claims = jwt.decode(token, secret, algorithms=algorithms, options={"verify_aud": False})
     except jwt.PyJWTError as exc:
@@ -68,7 +68,7 @@ def verified_claims(token: str | None, settings: Any) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def variables_for(req: falcon.Request, body: bytes | None, settings: Any, path: str) -> dict[str, str]:
+def variables_for(req: falcon.Request, body: bytes | None, settings: Settings, path: str) -> dict[str, str]:
     """All ``$tyk_context`` variables of one request."""
     query = parse_qs(req.query_string, keep_blank_values=True)
     form = None

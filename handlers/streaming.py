@@ -9,7 +9,9 @@ while, which both keeps proxies from timing out the connection and detects dead 
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+
+from streams.engine import StreamInstance, Subscription
 
 log = logging.getLogger("streams.http")
 
@@ -27,7 +29,9 @@ def ndjson_line(content: bytes) -> bytes:
     return content.replace(b"\n", b" ") + b"\n"
 
 
-def subscription_body(subscription: Any, instance: Any, *, sse: bool, heartbeat: float) -> Iterator[bytes]:
+def subscription_body(
+    subscription: Subscription, instance: StreamInstance, *, sse: bool, heartbeat: float
+) -> Iterator[bytes]:
     """Yield the stream's chunks until the client leaves or the subscription is closed."""
     delivery = None
     try:

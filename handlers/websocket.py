@@ -13,10 +13,14 @@ import logging
 from typing import Any
 
 import gevent
+from gevent import Greenlet
 from gevent.event import Event
 from gevent.lock import Semaphore
+from geventwebsocket.exceptions import WebSocketError
+from geventwebsocket.websocket import WebSocket
 
 from handlers.errors import error_body
+from streams.engine import StreamInstance
 from streams.message import Message
 
 log = logging.getLogger("streams.http")
@@ -36,7 +40,7 @@ def frame_payload(content: bytes, binary: bool) -> bytes | str:
         return content
 
 
-def serve_push(ws: Any, instance: Any, *, timeout: float, metadata: dict[str, Any]) -> None:
+def serve_push(ws: WebSocket, instance: StreamInstance, *, timeout: float, metadata: dict[str, Any]) -> None:
     """Push every received frame through the stream and answer each with its sync response."""
     try:
         while True:
@@ -57,9 +61,16 @@ def serve_push(ws: Any, instance: Any, *, timeout: float, metadata: dict[str, An
         instance.release()
 
 
-def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool) -> None:
-    """Send the subscription's messages as frames until either side closes."""
-    subscription = instance.subscribe(None)
+def serve_subscription(ws: WebSocket, instance: StreamInstance, *, heartbeat: float, binary: bool) -> None:
+    """Send the subscription's messages as frames until either side closes.
+
+    The caller's reference on ``instance`` is released here whatever happens, a refused
+    ``subscribe`` included (an instance still referenced is never idle-closed)."""
+    try:
+        subscription = instance.subscribe(None)
+    except BaseException:
+        instance.release()
+        raise
     send_lock = Semaphore()
     closed = Event()
 
@@ -74,9 +85,10 @@ def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool
         closed.set()
         subscription.close()
 
-    reader = gevent.spawn(read_until_close)
+    reader: Greenlet | None = None
     delivery = None
     try:
+        reader = gevent.spawn(read_until_close)
         while not closed.is_set():
             delivery = subscription.get(heartbeat)
             if delivery is None:
@@ -98,11 +110,12 @@ def serve_subscription(ws: Any, instance: Any, *, heartbeat: float, binary: bool
         if delivery is not None:
             delivery.nack()
         subscription.close()
-        reader.kill(block=False)
+        if reader is not None:
+            reader.kill(block=False)
         instance.release()
 
 
-def _close(ws: Any, lock: Semaphore, code: int, reason: str) -> None:
+def _close(ws: WebSocket, lock: Semaphore, code: int, reason: str) -> None:
     try:
         with lock:
             ws.close(code, reason.encode()[:120])
@@ -111,6 +124,4 @@ def _close(ws: Any, lock: Semaphore, code: int, reason: str) -> None:
 
 
 def _is_disconnect(exc: Exception) -> bool:
-    from geventwebsocket.exceptions import WebSocketError
-
     return isinstance(exc, (WebSocketError, OSError, ConnectionError))

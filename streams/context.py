@@ -291,7 +291,7 @@ class Template:
         if hit is not None:
             self._cache.move_to_end(values)
             return hit
-        config = substitute(self.config, dict(zip(self.names, values)))
+        config = substitute(self.config, dict(zip(self.names, values, strict=True)))
         result = (instance_key(config), config)
         self._cache[values] = result
         if len(self._cache) > self._cache_size:

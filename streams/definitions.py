@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 from streams import catalog, context, registry
+from streams.bloblang import parser
+from streams.bloblang.errors import BloblangError, ExecError
 
 Path = tuple[Any, ...]
 
@@ -137,6 +139,8 @@ class ApiDefinition:
     name: str
     listen_path: str
     strip: bool
+    """``listenPath.strip``: kept for the management API and has no effect on streams, as in Tyk
+    (stream paths are always relative to the listen path; the stream sees the full request path)."""
     active: bool
     context_variables: bool
     traffic_logs: bool
@@ -670,14 +674,6 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
 def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -> None:
     """Parse every Bloblang text of a valid stream, with placeholders substituted as empty
     values (substitution never adds lines, so positions hold)."""
-    try:
-        from streams import bloblang
-        from streams.bloblang import parser
-        from streams.bloblang.errors import BloblangError, ExecError
-    except ImportError:
-        return
-    if not hasattr(bloblang, "parse"):  # the package is not complete (its function library)
-        return
     settings = parser.Settings(allow_impure=checker.allow_impure, base_dir=base_dir)
 
     def check(key: str, text: str, sub: Path) -> None:

@@ -25,7 +25,7 @@ class Message:
         self.position: Any = None  # broker position (``streams.brokers.base.Position``) if consumed
 
     @classmethod
-    def from_value(cls, value: Any, metadata: dict[str, Any] | None = None) -> "Message":
+    def from_value(cls, value: Any, metadata: dict[str, Any] | None = None) -> Message:
         msg = cls(b"", metadata)
         msg.set_value(value)
         return msg
@@ -34,7 +34,9 @@ class Message:
     def content(self) -> bytes:
         """The payload bytes (strings raw, other values as Go-compatible compact JSON)."""
         if self._content is None:
-            from streams.bloblang.values import to_payload
+            # NOTE: not at the top: streams.bloblang imports this module when it loads, so a
+            # top-level import here is a cycle until the value codec leaves that package.
+            from streams.bloblang.values import to_payload  # noqa: PLC0415
 
             self._content = to_payload(self._value)
         return self._content
@@ -43,7 +45,7 @@ class Message:
     def value(self) -> Any:
         """The payload as a structured value; raises ``ValueError`` when it is not JSON."""
         if self._value is _UNSET:
-            from streams.bloblang.values import parse_json
+            from streams.bloblang.values import parse_json  # noqa: PLC0415 - cycle, see content
 
             self._value = parse_json(self._content or b"")
         return self._value
@@ -61,7 +63,7 @@ class Message:
         self._value = value
         self._content = None
 
-    def copy(self) -> "Message":
+    def copy(self) -> Message:
         """A shallow copy: metadata dict copied, payload shared (values are never mutated in place)."""
         other = Message.__new__(Message)
         other._content = self._content

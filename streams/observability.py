@@ -23,71 +23,54 @@ Metric names the engine uses: ``input_received``, ``output_sent``, ``output_erro
 from __future__ import annotations
 
 import base64
-import datetime
-import json
 import logging
 import os
 import re
 import socket
 import sys
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TextIO, cast
 
+import gevent
+import gevent.event
 import prometheus_client
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import statsd
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import default_handler
+from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from streams.durations import parse_duration
+from streams.logformat import FieldsAdapter, JsonFormatter, TextFormatter, get_logger
 from streams.settings import Settings
+from streams.tracing import Tracer, start_tracer
+
+__all__ = [
+    "METRICS",
+    "FieldsAdapter",
+    "JsonFormatter",
+    "Metrics",
+    "PushHandle",
+    "StreamTelemetry",
+    "TextFormatter",
+    "configure",
+    "get_logger",
+    "mark_process_dead",
+    "render_prometheus",
+    "setup_logging",
+    "start_prometheus_push",
+    "start_stream_telemetry",
+    "traffic_log",
+]
 
 # --- logging ----------------------------------------------------------------------------------
-
-_STANDARD_ATTRS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
-)
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record; extra fields are kept as they are (``default=str`` for the rest)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
-                timespec="milliseconds"
-            ).replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-class TextFormatter(logging.Formatter):
-    """``ts level logger: msg key=value ...`` for people reading a terminal."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        extras = " ".join(
-            f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS and not k.startswith("_")
-        )
-        ts = datetime.datetime.fromtimestamp(record.created, datetime.UTC).strftime("%H:%M:%S.%f")[:-3]
-        line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}"
-        if extras:
-            line += " " + extras
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
-
 
 _HANDLER_MARK = "_streams_handler"
 
 
-def setup_logging(settings: Settings, stream: Any = None) -> None:
+def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
     """Route every logger to one stderr handler in the configured format and level.
 
     Idempotent: a second call replaces the handler it installed, so gunicorn's master and each
@@ -104,23 +87,6 @@ def setup_logging(settings: Settings, stream: Any = None) -> None:
     root.setLevel(settings.log_level)
     # kafka-python logs every reconnect at INFO/WARNING; keep its noise one level down.
     logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
-
-
-class FieldsAdapter(logging.LoggerAdapter):
-    """A logger with bound fields; call-site ``extra`` adds to them instead of replacing them."""
-
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        kwargs["extra"] = {**self.extra, **(kwargs.get("extra") or {})}  # type: ignore[dict-item]
-        return msg, kwargs
-
-    def bind(self, **fields: Any) -> FieldsAdapter:
-        """A child logger with more fields."""
-        return FieldsAdapter(self.logger, {**self.extra, **fields})  # type: ignore[dict-item]
-
-
-def get_logger(name: str = "streams", /, **fields: Any) -> FieldsAdapter:
-    """A logger whose every line carries ``fields`` (e.g. ``api=..., stream=...``)."""
-    return FieldsAdapter(logging.getLogger(name), fields)
 
 
 def traffic_log(
@@ -149,6 +115,9 @@ _PROM_PREFIX = "streams_"
 
 _log = logging.getLogger("streams.metrics")
 
+PushHandler = Callable[[str, str, float | None, list[tuple[str, str]], bytes], Callable[[], None]]
+"""prometheus_client's push handler: (url, method, timeout, headers, data) -> send()."""
+
 
 class Metrics:
     """Counters, timings and gauges sent to Prometheus (always) and statsd (when configured).
@@ -160,23 +129,21 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
-        self._metrics: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        self._metrics: dict[str, tuple[MetricWrapperBase, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
-        self._statsd: Any = None
+        self._statsd: statsd.StatsClient | None = None
         self._warned: set[tuple[str, str]] = set()
 
     def configure(self, settings: Settings) -> None:
         """(Re)connect statsd from the settings; ``statsd_host`` unset turns statsd off."""
         if settings.statsd_host:
-            import statsd
-
             self._statsd = statsd.StatsClient(settings.statsd_host, settings.statsd_port, prefix=settings.statsd_prefix)
         else:
             self._statsd = None
 
     def incr(self, name: str, n: float = 1, **labels: Any) -> None:
         """Add ``n`` to a counter."""
-        metric = self._labelled(name, "counter", labels)
+        metric = cast(Counter, self._labelled(name, "counter", labels))
         if n >= 0:
             metric.inc(n)
         if self._statsd is not None:
@@ -184,19 +151,19 @@ class Metrics:
 
     def timing(self, name: str, seconds: float, **labels: Any) -> None:
         """Record a duration (a Prometheus histogram in seconds, a statsd timer in ms)."""
-        self._labelled(name, "histogram", labels).observe(seconds)
+        cast(Histogram, self._labelled(name, "histogram", labels)).observe(seconds)
         if self._statsd is not None:
             self._statsd.timing(self._statsd_name(name, labels), seconds * 1000.0)
 
     def gauge(self, name: str, value: float, **labels: Any) -> None:
         """Set a gauge to ``value``."""
-        self._labelled(name, "gauge", labels).set(value)
+        cast(Gauge, self._labelled(name, "gauge", labels)).set(value)
         if self._statsd is not None:
             self._statsd.gauge(self._statsd_name(name, labels), value)
 
     def gauge_add(self, name: str, delta: float, **labels: Any) -> None:
         """Move a gauge by ``delta`` (e.g. +1 when a connection opens, -1 when it closes)."""
-        self._labelled(name, "gauge", labels).inc(delta)
+        cast(Gauge, self._labelled(name, "gauge", labels)).inc(delta)
         if self._statsd is not None:
             self._statsd.gauge(self._statsd_name(name, labels), delta, delta=True)
 
@@ -212,42 +179,43 @@ class Metrics:
         entry = self._metrics.get(name)
         if entry is not None:
             metric = entry[0]
-            return {"counter": "counter", "histogram": "histogram"}.get(metric._type, "gauge")
+            if isinstance(metric, Counter):
+                return "counter"
+            return "histogram" if isinstance(metric, Histogram) else "gauge"
         if name in COUNTERS:
             return "counter"
         if name in HISTOGRAMS:
             return "histogram"
         return default
 
-    def _labelled(self, name: str, kind: str, labels: Mapping[str, Any]) -> Any:
+    def _labelled(self, name: str, kind: str, labels: Mapping[str, object]) -> MetricWrapperBase:
         entry = self._metrics.get(name)
         if entry is None:
             with self._lock:
                 entry = self._metrics.get(name)
                 if entry is None:
                     names = tuple(sorted(_LABEL_RE.sub("_", k) for k in labels))
-                    cls = {"counter": Counter, "histogram": Histogram, "gauge": Gauge}[kind]
-                    extra: dict[str, Any] = {"multiprocess_mode": "livesum"} if kind == "gauge" else {}
-                    metric = cls(
-                        _PROM_PREFIX + name,
-                        f"streams {name.replace('_', ' ')}",
-                        names,
-                        registry=self.registry,
-                        **extra,
-                    )
-                    entry = self._metrics[name] = (metric, names)
+                    entry = self._metrics[name] = (self._create(name, kind, names), names)
         metric, names = entry
         clean = {_LABEL_RE.sub("_", k): str(v) for k, v in labels.items()}
-        for extra in set(clean) - set(names):
-            if (name, extra) not in self._warned:
-                self._warned.add((name, extra))
-                _log.debug("metric %s has no label %s; dropped", name, extra)
+        for label in set(clean) - set(names):
+            if (name, label) not in self._warned:
+                self._warned.add((name, label))
+                _log.debug("metric %s has no label %s; dropped", name, label)
         if not names:
             return metric
         return metric.labels(**{n: clean.get(n, "") for n in names})
 
+    def _create(self, name: str, kind: str, names: tuple[str, ...]) -> MetricWrapperBase:
+        documentation = f"streams {name.replace('_', ' ')}"
+        if kind == "counter":
+            return Counter(_PROM_PREFIX + name, documentation, names, registry=self.registry)
+        if kind == "histogram":
+            return Histogram(_PROM_PREFIX + name, documentation, names, registry=self.registry)
+        return Gauge(_PROM_PREFIX + name, documentation, names, registry=self.registry, multiprocess_mode="livesum")
+
     @staticmethod
-    def _statsd_name(name: str, labels: Mapping[str, Any]) -> str:
+    def _statsd_name(name: str, labels: Mapping[str, object]) -> str:
         parts = [f"{k}.{_STATSD_RE.sub('_', str(v)) or '_'}" for k, v in sorted(labels.items())]
         return ".".join(parts + [name])
 
@@ -265,8 +233,6 @@ def render_prometheus(metrics: Metrics | None = None) -> tuple[bytes, str]:
     """The Prometheus text exposition and its content type: every worker's metrics summed when
     ``PROMETHEUS_MULTIPROC_DIR`` is set, else this process's."""
     if metrics is None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
@@ -278,8 +244,6 @@ def mark_process_dead(pid: int) -> None:
     """Forget a dead worker's live gauges (call from gunicorn's ``child_exit`` hook); a no-op
     unless ``PROMETHEUS_MULTIPROC_DIR`` is set."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(pid)
 
 
@@ -293,7 +257,7 @@ class _StreamFilter(Collector):
         self.source = source
         self.stream = stream
 
-    def collect(self) -> Iterable[Any]:
+    def collect(self) -> Iterable[Metric]:
         for family in self.source.collect():
             samples = [s for s in family.samples if s.labels.get("stream") == self.stream]
             if samples:
@@ -304,7 +268,7 @@ class _StreamFilter(Collector):
 class PushHandle:
     """A running Pushgateway pusher; :meth:`stop` ends it after one last push."""
 
-    def __init__(self, stream: str, url: str, job: str, interval: float, handler: Any, metrics: Metrics) -> None:
+    def __init__(self, stream: str, url: str, job: str, interval: float, handler: PushHandler, metrics: Metrics) -> None:
         self.stream, self.url, self.job, self.interval = stream, url, job, interval
         self.pushes = 0
         self.errors = 0
@@ -315,9 +279,6 @@ class PushHandle:
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(_StreamFilter(metrics.registry, stream))
         self._log = get_logger("streams.metrics", stream=stream, push_url=url)
-        import gevent
-        import gevent.event
-
         self._stopped = gevent.event.Event()
         self._greenlet = gevent.spawn(self._run)
 
@@ -365,21 +326,27 @@ def start_prometheus_push(stream_name: str, block: Mapping[str, Any], metrics: M
     url = block.get("push_url")
     if not url:
         return None
-    from streams.engine.durations import parse_duration
-
     interval = parse_duration(block.get("push_interval") or "10s")
     if interval <= 0:
         raise ValueError(f"push_interval must be positive, got {block.get('push_interval')!r}")
     job = block.get("push_job_name") or stream_name
     auth = block.get("push_basic_auth") or {}
-    handler = default_handler
+    handler: PushHandler = default_handler
     if auth.get("username"):
-        token = base64.b64encode(f"{auth['username']}:{auth.get('password', '')}".encode()).decode()
-
-        def handler(url: str, method: str, timeout: float | None, headers: list, data: bytes) -> Any:  # type: ignore[no-redef]
-            return default_handler(url, method, timeout, headers + [("Authorization", f"Basic {token}")], data)
-
+        handler = basic_auth_handler(str(auth["username"]), str(auth.get("password", "")))
     return PushHandle(stream_name, url, job, interval, handler, metrics or METRICS)
+
+
+def basic_auth_handler(username: str, password: str) -> PushHandler:
+    """A Pushgateway request handler that adds HTTP basic auth (``push_basic_auth``)."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+
+    def handler(
+        url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes
+    ) -> Callable[[], None]:
+        return default_handler(url, method, timeout, [*headers, ("Authorization", f"Basic {token}")], data)
+
+    return handler
 
 
 # --- per-stream telemetry ---------------------------------------------------------------------
@@ -388,9 +355,9 @@ def start_prometheus_push(stream_name: str, block: Mapping[str, Any], metrics: M
 class StreamTelemetry:
     """What a stream's own ``metrics`` and ``tracer`` blocks started; :meth:`stop` ends both."""
 
-    def __init__(self, pusher: PushHandle | None, tracer: Any) -> None:
+    def __init__(self, pusher: PushHandle | None, tracer: Tracer | None) -> None:
         self.pusher = pusher
-        self.tracer = tracer  # streams.tracing.Tracer or None
+        self.tracer = tracer
 
     def stop(self) -> None:
         if self.pusher is not None:
@@ -405,8 +372,6 @@ def start_stream_telemetry(stream_name: str, config: Mapping[str, Any]) -> Strea
     Call it once per stream per worker process (not per template instance): the pushed series are
     selected by the ``stream`` label, so every instance of the stream is in them.
     """
-    from streams.tracing import start_tracer
-
     metrics = config.get("metrics") or {}
     prometheus = metrics.get("prometheus") if isinstance(metrics, dict) else None
     pusher = start_prometheus_push(stream_name, prometheus) if isinstance(prometheus, dict) else None

@@ -59,6 +59,9 @@ _FALSE = {"0", "false", "no", "off"}
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+_EMBEDDED: str | tuple[str, ...] = "embedded"
+
+
 class SettingsError(ValueError):
     """A ``STREAMS_*`` variable holds a value the gateway cannot use; the message names it."""
 
@@ -111,7 +114,7 @@ class Settings:
             secret = _read_secret("STREAMS_JWT_SECRET_FILE", secret_file)
         return cls(
             definitions_dir=get("STREAMS_DEFINITIONS_DIR", _string, DEFAULT_DEFINITIONS_DIR),
-            kafka_brokers=get("STREAMS_KAFKA_BROKERS", _brokers, "embedded"),
+            kafka_brokers=get("STREAMS_KAFKA_BROKERS", _brokers, _EMBEDDED),
             data_dir=get("STREAMS_DATA_DIR", _string, "./var"),
             log_level=get("STREAMS_LOG_LEVEL", _level, "INFO"),
             log_format=get("STREAMS_LOG_FORMAT", _choice("json", "text"), "json"),

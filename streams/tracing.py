@@ -25,7 +25,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.observability import get_logger
+import gevent
+import gevent.event
+
+from streams.durations import parse_duration
+from streams.logformat import get_logger
 
 MAX_BUFFERED = 10_000
 SERVICE_NAME = "streams"
@@ -72,12 +76,9 @@ class Tracer:
         self.errors = 0
         self._buffer: collections.deque[Span] = collections.deque(maxlen=MAX_BUFFERED)
         self._log = get_logger("streams.tracing", stream=stream, collector_url=collector_url)
-        self._greenlet: Any = None
-        self._stopped: Any = None
+        self._greenlet: gevent.Greenlet | None = None
+        self._stopped: gevent.event.Event | None = None
         if spawn:
-            import gevent
-            import gevent.event
-
             self._stopped = gevent.event.Event()
             self._greenlet = gevent.spawn(self._run)
 
@@ -143,14 +144,16 @@ class Tracer:
         return True
 
     def _run(self) -> None:
-        while not self._stopped.wait(self.flush_interval):
+        stopped = self._stopped
+        while stopped is not None and not stopped.wait(self.flush_interval):
             self.flush()
 
     def stop(self) -> None:
         """Stop the sender after sending what is queued (idempotent)."""
         if self._stopped is not None and not self._stopped.is_set():
             self._stopped.set()
-            self._greenlet.join(timeout=self.flush_interval + 5)
+            if self._greenlet is not None:
+                self._greenlet.join(timeout=self.flush_interval + 5)
         self.flush()
 
 
@@ -167,8 +170,6 @@ def start_tracer(stream_name: str, block: Mapping[str, Any] | None) -> Tracer | 
                 "tracer.jaeger.agent_address is not supported; set collector_url to send spans"
             )
         return None
-    from streams.engine.durations import parse_duration
-
     interval = parse_duration(conf.get("flush_interval") or "1s")
     return Tracer(
         stream_name,

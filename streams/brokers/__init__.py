@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import gevent.lock
 
 from streams.brokers.base import Broker, BrokerError
+from streams.brokers.embedded import EmbeddedBroker
 
 __all__ = ["EMBEDDED", "Broker", "BrokerError", "close_shared", "connect", "normalize", "shared"]
 
@@ -45,12 +46,9 @@ def connect(brokers: str | Iterable[str], *, data_dir: str, client_id: str = "st
     Nothing connects here (both open lazily), so this is safe to call before gunicorn forks."""
     addresses = normalize(brokers)
     if addresses == (EMBEDDED,):
-        from streams.brokers.embedded import EmbeddedBroker
-
         return EmbeddedBroker(data_dir)
-    from streams.brokers.kafka import (
-        KafkaBroker,  # imported lazily: kafka-python is heavy
-    )
+    # kafka-python is heavy and only needed when a cluster is configured (handlers never load it).
+    from streams.brokers.kafka import KafkaBroker  # noqa: PLC0415
 
     return KafkaBroker(list(addresses), client_id=client_id)
 

@@ -16,8 +16,8 @@ interface is shaped by the delivery promises of DESIGN §4:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 
 @dataclass(frozen=True, order=True)

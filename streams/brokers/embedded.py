@@ -324,7 +324,7 @@ class _ProcessState:
                 for item in pending:
                     item.result.set_exception(BrokerError("broker closed"))
                 raise
-            for job, outcome in zip(jobs, outcomes):
+            for job, outcome in zip(jobs, outcomes, strict=True):
                 if isinstance(outcome, Exception):
                     job.result.set_exception(outcome)
                 else:
@@ -334,7 +334,7 @@ class _ProcessState:
                     item.result.set_exception(BrokerError(f"produce failed: {offsets}"))
                 continue
             touched: dict[str, dict[int, int]] = {}
-            for item, offset in zip(produces, offsets):
+            for item, offset in zip(produces, offsets, strict=True):
                 touched.setdefault(item.topic, {})[item.partition] = offset + 1
                 item.result.set(Position(item.topic, item.partition, offset))
             for topic, heads in touched.items():

@@ -79,6 +79,9 @@ class KafkaBroker(Broker):
         self._producer_lock = threading.Lock()
         self._admin_lock = threading.Lock()
         self._open: set[_KafkaConsumerBase] = set()
+        self._opening = 0  # slots reserved by consumers still being opened
+        # NOTE: held only around counter updates (never across IO), so it never blocks for long.
+        self._slots_lock = threading.Lock()
         self.max_consumers = max_consumers
         self._closed = False
 
@@ -227,7 +230,7 @@ class KafkaBroker(Broker):
         try:
             with gevent.Timeout(self._connect_timeout, KafkaTimeoutError):
                 parts = producer.partitions_for(topic)
-        except KafkaError as exc:
+        except (KafkaError, ValueError) as exc:  # ValueError: an illegal topic name
             raise BrokerError(f"no metadata for topic {topic!r}: {exc}") from exc
         if not parts:
             raise BrokerError(f"topic {topic!r} has no partitions")
@@ -310,22 +313,39 @@ class KafkaBroker(Broker):
         return KafkaGroupConsumer(self, group, topics, start_from_oldest)
 
     def _reserve(self) -> None:
-        """Fail early (before any connection is made) when the consumer cap is reached."""
-        self._check_open()
-        if len(self._open) >= self.max_consumers:
-            raise BrokerError(
-                f"too many open Kafka consumers ({len(self._open)}, max {self.max_consumers}); "
-                "idle readers must be closed"
-            )
+        """Take one slot under the consumer cap, before any connection is made.
+
+        Check and take happen under one lock with no IO between them: opening a consumer talks to
+        Kafka (metadata, offsets) and yields, so a check against the open consumers alone let many
+        simultaneous openers pass before any of them was counted. The slot is held until the
+        consumer is registered (``_register``) or its opening failed (``_unreserve``)."""
+        with self._slots_lock:
+            self._check_open()
+            taken = len(self._open) + self._opening
+            if taken >= self.max_consumers:
+                raise BrokerError(
+                    f"too many open Kafka consumers ({taken}, max {self.max_consumers}); "
+                    "idle readers must be closed"
+                )
+            self._opening += 1
+
+    def _unreserve(self) -> None:
+        with self._slots_lock:
+            self._opening -= 1
 
     def _register(self, consumer: _KafkaConsumerBase) -> None:
-        if self._closed:
-            consumer.close()
-            raise BrokerError("broker closed")
-        self._open.add(consumer)
+        """Turn the caller's reserved slot into an open consumer."""
+        with self._slots_lock:
+            self._opening -= 1
+            if not self._closed:
+                self._open.add(consumer)
+                return
+        consumer.close()
+        raise BrokerError("broker closed")
 
     def _forget(self, consumer: _KafkaConsumerBase) -> None:
-        self._open.discard(consumer)
+        with self._slots_lock:
+            self._open.discard(consumer)
 
     def open_consumers(self) -> int:
         """How many Readers/GroupConsumers are open (each holds broker connections)."""
@@ -449,11 +469,15 @@ class KafkaReader(_KafkaConsumerBase, Reader):
         self._broker = broker
         self._topic = topic
         broker._reserve()
-        parts = broker.partitions(topic)
-        missing = [p for p in parts if p not in start]
-        ends = broker.end_offsets(topic) if missing else {}
-        self._positions = {p: int(start[p]) if p in start else ends[p] for p in parts}
-        self._consumer = broker.consumer(group_id=None, auto_offset_reset="earliest")
+        try:
+            parts = broker.partitions(topic)
+            missing = [p for p in parts if p not in start]
+            ends = broker.end_offsets(topic) if missing else {}
+            self._positions = {p: int(start[p]) if p in start else ends[p] for p in parts}
+            self._consumer = broker.consumer(group_id=None, auto_offset_reset="earliest")
+        except BaseException:
+            broker._unreserve()
+            raise
         broker._register(self)
         try:
             self._consumer.assign([TopicPartition(topic, p) for p in parts])
@@ -496,17 +520,19 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
         self._group = group
         self._topics = list(dict.fromkeys(topics))
         broker._reserve()
-        for topic in self._topics:
-            broker.partitions(
-                topic
-            )  # auto-create, so the subscription has something to assign
-            if not start_from_oldest:
-                self._pin_start(topic)
-        self._consumer = broker.consumer(
-            *self._topics,
-            group_id=group,
-            auto_offset_reset="earliest" if start_from_oldest else "latest",
-        )
+        try:
+            for topic in self._topics:
+                broker.partitions(topic)  # auto-create, so the subscription has something to assign
+                if not start_from_oldest:
+                    self._pin_start(topic)
+            self._consumer = broker.consumer(
+                *self._topics,
+                group_id=group,
+                auto_offset_reset="earliest" if start_from_oldest else "latest",
+            )
+        except BaseException:
+            broker._unreserve()
+            raise
         broker._register(self)
 
     def _pin_start(self, topic: str) -> None:

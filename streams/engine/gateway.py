@@ -245,10 +245,11 @@ def _stream_routes(api: Api, stream: str, conf: dict[str, Any], prefix: str) -> 
                 "heartbeat": parse_duration(c.get("heartbeat", ""), 0.0),
                 "ws_message_type": c.get("ws_message_type", "text"),
             }
+            # As in Bento, allowed_verbs governs both path and stream_path; ws_path is an upgrade (GET).
             verbs = tuple(v.upper() for v in c["allowed_verbs"])
             out.append(Route(api, stream, _join(prefix, c["path"]), "pull", verbs, timeout, **extra))
             if c.get("stream_path"):
-                out.append(Route(api, stream, _join(prefix, c["stream_path"]), "stream", ("GET",), timeout, **extra))
+                out.append(Route(api, stream, _join(prefix, c["stream_path"]), "stream", verbs, timeout, **extra))
             if c.get("ws_path"):
                 out.append(Route(api, stream, _join(prefix, c["ws_path"]), "pull_ws", ("GET",), timeout, **extra))
     except (ConfigError, ValueError, KeyError) as exc:

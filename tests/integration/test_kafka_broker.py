@@ -220,6 +220,46 @@ def test_open_consumers_are_capped(kafka_bootstrap: str, unique_name: str) -> No
         b.close()
 
 
+def test_consumer_cap_holds_against_simultaneous_openers(kafka_bootstrap: str, unique_name: str) -> None:
+    """Many greenlets opening readers at once: exactly the cap succeed, the rest are refused.
+
+    Opening a reader talks to Kafka (metadata, offsets) before the consumer exists, so the
+    openers interleave; the cap must count the ones still being opened."""
+    b = KafkaBroker([kafka_bootstrap], max_consumers=3)
+    try:
+        b.create_topic(unique_name, 1)
+
+        def open_one() -> str:
+            try:
+                b.reader(unique_name, {})
+            except BrokerError as exc:
+                return str(exc)
+            return "opened"
+
+        jobs = [gevent.spawn(open_one) for _ in range(20)]
+        gevent.joinall(jobs, timeout=DEADLINE, raise_error=True)
+        outcomes = [job.value for job in jobs]
+        assert outcomes.count("opened") == 3, outcomes
+        refused = [o for o in outcomes if o != "opened"]
+        assert len(refused) == 17
+        assert all(o.startswith("too many open Kafka consumers") for o in refused), refused
+        assert b.open_consumers() == 3
+    finally:
+        b.close()
+
+
+def test_a_reader_that_fails_to_open_gives_its_cap_slot_back(kafka_bootstrap: str, unique_name: str) -> None:
+    b = KafkaBroker([kafka_bootstrap], max_consumers=1)
+    try:
+        b.create_topic(unique_name, 1)
+        with pytest.raises(BrokerError, match="no metadata for topic"):
+            b.reader(f"{unique_name} not a topic name!", {})
+        assert b.open_consumers() == 0
+        assert b.reader(unique_name, {0: 0}).positions() == {0: 0}
+    finally:
+        b.close()
+
+
 # -- committed / commit without joining --------------------------------------------------------
 
 

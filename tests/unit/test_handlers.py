@@ -12,7 +12,11 @@ import pytest
 
 from handlers.app import create_app
 from handlers.delivery_body import DeliveryBody
-from streams.engine.testing import make_gateway
+from streams.brokers.base import BrokerError
+from streams.definitions import load_directory
+from streams.engine.gateway import Gateway
+from streams.engine.local_hub import LocalHub
+from streams.engine.testing import make_gateway, make_settings
 
 ECHO = {
     "input": {"http_server": {"path": "/echo"}},
@@ -198,5 +202,174 @@ def test_a_multipart_push_is_a_batch_of_its_parts(tmp_path):
         assert [p.split(b"\r\n\r\n", 1)[1].rstrip(b"\r\n") for p in parts] == [b"first", b"second"]
         broken = client.simulate_post("/test/b", body=body, headers={"Content-Type": "multipart/mixed"})
         assert broken.status_code == 400
+    finally:
+        gateway.drain(5.0)
+
+
+PER_USER_QUEUE = {
+    "input": {"http_server": {"path": "/in"}},
+    "pipeline": {"processors": [{"mapping": 'root = "$tyk_context.request_data_user"'}]},
+    "output": {"http_server": {"path": "/out", "stream_path": "/out/stream", "ws_path": "/out/ws"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "extras"),
+    [("/test/out/ws", {"wsgi.websocket": "a socket the handler must not reach"}), ("/test/out/stream", {})],
+    ids=["websocket", "event-stream"],
+)
+def test_a_failing_subscribe_releases_the_instance_so_it_is_idle_closed(tmp_path, monkeypatch, path, extras):
+    """A subscription the engine refuses (here: the broker turns the reader away, as Kafka does
+    at the consumer cap) answers 503 and leaves the user's instance unreferenced, so the idle
+    reaper closes it like any other."""
+    gateway, api = make_gateway(str(tmp_path), {"q": PER_USER_QUEUE}, instance_idle_timeout=0.0)
+    try:
+        def refuse(self, last_event_id=None):
+            raise BrokerError("too many open Kafka consumers (1000, max 1000); idle readers must be closed")
+
+        monkeypatch.setattr(LocalHub, "subscribe", refuse)
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        resp = client.simulate_get(path, params={"user": "alice"}, extras=extras)
+        assert resp.status_code == 503
+        assert resp.json == {
+            "error": "message broker unavailable: too many open Kafka consumers (1000, max 1000); "
+            "idle readers must be closed",
+            "status": 503,
+        }
+        [instance] = gateway.instances()
+        assert instance.refs == 0
+        assert gateway.reap() == 1
+        assert gateway.instances() == []
+    finally:
+        gateway.drain(5.0)
+
+
+REFLECT = {
+    "input": {
+        "http_server": {
+            "path": "/reflect",
+            "sync_response": {"metadata_headers": {"include_prefixes": ["X-"]}},
+        }
+    },
+    "output": {"sync_response": {}},
+}
+
+
+def test_reply_headers_from_metadata_never_carry_line_breaks(tmp_path, caplog):
+    """Query parameters become metadata, and ``metadata_headers`` copies them into the reply: a
+    name or value with CR, LF or another control character must not reach the response head
+    (header injection); the clean ones still do."""
+    gateway, _ = make_gateway(str(tmp_path), {"r": REFLECT})
+    try:
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        query = (
+            "X-Ok=fine"
+            "&X-Value=a%0D%0ASet-Cookie:%20admin=1"
+            "&X-Name%0D%0ASet-Cookie:%20admin=2=v"
+            "&X-Bell=ding%07"
+        )
+        for _ in range(2):
+            resp = client.simulate_post("/test/reflect", query_string=query, body=b"hi")
+            assert resp.status_code == 200, resp.text
+            assert resp.content == b"hi"
+            assert resp.headers["X-Ok"] == "fine"
+            names = {name.lower() for name in resp.headers}
+            assert "set-cookie" not in names
+            assert not any(name.startswith(("x-value", "x-name", "x-bell")) for name in names), names
+            assert all("\r" not in v and "\n" not in v for v in resp.headers.values())
+        warnings = [r.getMessage() for r in caplog.records if "reply header" in r.getMessage()]
+        assert len(warnings) == 3, warnings  # once per header name, not per request
+    finally:
+        gateway.drain(5.0)
+
+
+def test_output_allowed_verbs_answer_on_path_and_stream_path(tmp_path):
+    streams = {
+        "verbs": {
+            "input": {"http_server": {"path": "/in"}},
+            "output": {
+                "http_server": {"path": "/out", "stream_path": "/out/stream", "allowed_verbs": ["GET", "POST"], "timeout": "1s"}
+            },
+        }
+    }
+    gateway, _ = make_gateway(str(tmp_path), streams)
+    try:
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        waiting = gevent.spawn(client.simulate_post, "/test/out")
+        gevent.sleep(0.1)
+        assert client.simulate_post("/test/in", body=b"for the POST").status_code == 200
+        resp = waiting.get(timeout=5)
+        assert resp.status_code == 200, resp.text
+        assert resp.content == b"for the POST"
+
+        for path in ("/test/out", "/test/out/stream"):
+            resp = client.simulate_put(path)
+            assert resp.status_code == 405
+            assert resp.headers["Allow"] == "GET, POST"
+            assert resp.json == {"error": f"PUT is not allowed on {path}", "status": 405}
+
+        body = create_app(gateway, gateway.settings)(
+            falcon.testing.create_environ(path="/test/out/stream", method="POST"), lambda status, headers: None
+        )
+        try:
+            chunks = iter(body)
+            assert next(chunks) == b""  # the newline-delimited stream opened
+            assert client.simulate_post("/test/in", body=b"streamed").status_code == 200
+            with gevent.Timeout(5):
+                assert next(chunks) == b"streamed\n"
+        finally:
+            body.close()
+    finally:
+        gateway.drain(5.0)
+
+
+def test_output_path_answers_only_get_by_default(client):
+    resp = client.simulate_post("/test/out")
+    assert resp.status_code == 405
+    assert resp.headers["Allow"] == "GET"
+
+
+PATH_ECHO_API = """\
+openapi: 3.0.3
+info: {title: path-echo, version: 1.0.0}
+paths: {}
+x-tyk-streaming:
+  streams:
+    echo:
+      input:
+        http_server: {path: /echo}
+      pipeline:
+        processors:
+          - mapping: |
+              root.request_path = @http_server_request_path
+              root.context_path = "$tyk_context.path"
+      output:
+        sync_response: {}
+x-tyk-api-gateway:
+  info: {name: path-echo, state: {active: true}}
+  server: {listenPath: {value: /svc/, strip: %s}}
+"""
+
+
+@pytest.mark.parametrize("strip", [True, False])
+def test_listen_path_strip_does_not_change_stream_paths_or_request_path(tmp_path, strip):
+    """As in Tyk, whose streaming middleware matches stream paths against the request path with
+    the listen path always removed and hands the stream the request as it came: ``strip`` only
+    concerns proxying to an upstream, which a streams API does not do. Stream paths are relative
+    to the listen path, and the stream sees the full request path, whatever ``strip`` says."""
+    (tmp_path / "apis").mkdir()
+    (tmp_path / "apis" / "api.yaml").write_text(PATH_ECHO_API % ("true" if strip else "false"))
+    definitions, problems = load_directory(str(tmp_path / "apis"))
+    assert problems == []
+    assert definitions[0].strip is strip
+    gateway = Gateway(make_settings(str(tmp_path)))
+    gateway.add_definition(definitions[0])
+    gateway.start()
+    try:
+        client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
+        resp = client.simulate_post("/svc/echo", body=b"{}")
+        assert resp.status_code == 200, resp.text
+        assert resp.json == {"request_path": "/svc/echo", "context_path": "/svc/echo"}
+        assert client.simulate_post("/echo", body=b"{}").json == {"error": "no stream endpoint at /echo", "status": 404}
     finally:
         gateway.drain(5.0)
