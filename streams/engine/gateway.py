@@ -275,7 +275,9 @@ class Gateway:
         kept in ``.problems``, and the definitions that loaded serve anyway."""
         from streams.definitions import load_directory
 
-        definitions, problems = load_directory(settings.definitions_dir)
+        definitions, problems = load_directory(
+            settings.definitions_dir, allow_impure_bloblang=settings.allow_impure_bloblang
+        )
         gateway = cls(settings, problems)
         for problem in problems:
             gateway.log.error(f"definition problem: {problem}")
