@@ -22,7 +22,7 @@ stepped back makes a rate window restart early rather than last forever.
 NOTE: under gevent a SQLite call blocks the worker's event loop for its duration (tens of µs),
 hence one statement per transaction and expired rows purged in small batches now and then, not on
 every call. Waiting for another process's write lock is not done in SQLite's busy handler (it
-would block the loop for up to a second under contention) but in ``_begin_immediate``, whose
+would block the loop for up to a second under contention) but in ``_retry_busy``, whose
 short sleeps let the worker's other greenlets run.
 """
 
@@ -36,17 +36,18 @@ import re
 import sqlite3
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 STATE_FILE = "state.sqlite3"
 BUSY_TIMEOUT_S = 5.0
 """How long an operation waits for another process's write transaction before failing."""
 RETRY_MIN_S = 0.0001
 RETRY_MAX_S = 0.0005
-"""Bounds of the random sleep between attempts to take the write lock (``_begin_immediate``)."""
+"""Bounds of the random sleep between attempts to take a lock (``_retry_busy``)."""
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+T = TypeVar("T")
 PURGE_EVERY_S = 10.0
 """How often each process deletes expired cache entries and finished rate windows."""
 PURGE_BATCH = 500
@@ -204,8 +205,9 @@ class HostState:
 
     def cache_get(self, cache: str, key: str) -> bytes | None:
         """The value stored for ``key`` in ``cache``, or None when there is none or it expired."""
+        conn = self._connection()
         try:
-            row = self._connection().execute(_CACHE_GET, (cache, key, time.time())).fetchone()
+            row = _retry_busy(lambda: conn.execute(_CACHE_GET, (cache, key, time.time())).fetchone())
         except sqlite3.Error as exc:
             raise HostStateError(f"host state read failed: {exc}") from exc
         return None if row is None else bytes(row[0])
@@ -293,7 +295,13 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:
-    """Take the write lock, retrying while another process holds it, for ``BUSY_TIMEOUT_S``.
+    """Take the write lock, waiting while another process holds it (``_retry_busy``)."""
+    _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+
+
+def _retry_busy(attempt: Callable[[], T]) -> T:
+    """``attempt()``, again while SQLite answers "busy" (another process holds the lock it
+    needs), for up to ``BUSY_TIMEOUT_S``.
 
     PERF: SQLite's own busy handler (``busy_timeout``) sleeps 1, 2, 5, 10 ... 100 ms between
     attempts; with several processes writing all the time a waiting process oversleeps every
@@ -305,8 +313,7 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
     delay = RETRY_MIN_S
     while True:
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
+            return attempt()
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode not in _BUSY or time.monotonic() >= deadline:
                 raise
@@ -321,7 +328,7 @@ def _expires(now: float, ttl: float | None) -> float | None:
 def _open(path: str) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), with the file in WAL mode
     and the tables created (every process does it; the first one does the work). SQLite's busy
-    handler waits while the file is being set up, and is then turned off (``_begin_immediate``
+    handler waits while the file is being set up, and is then turned off (``_retry_busy``
     retries instead)."""
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
