@@ -276,7 +276,9 @@ class Gateway:
     def from_settings(cls, settings: Settings) -> Gateway:
         """Load every API definition of ``settings.definitions_dir``; problems are logged and
         kept in ``.problems``, and the definitions that loaded serve anyway."""
-        definitions, problems = load_directory(settings.definitions_dir)
+        definitions, problems = load_directory(
+            settings.definitions_dir, allow_impure_bloblang=settings.allow_impure_bloblang
+        )
         gateway = cls(settings, problems)
         for problem in problems:
             gateway.log.error(f"definition problem: {problem}")

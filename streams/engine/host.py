@@ -1,9 +1,29 @@
 """State shared by every worker process of one host, so that the host behaves as one gateway
-(DESIGN §10): which worker runs an input that must run once per host (``HostLease``), and how far
-such an input got (``progress``).
+(DESIGN §10): which worker runs an input that must run once per host (``HostLease``), how far
+such an input got (``progress``), and the caches and rate-limit counters of ``dedupe`` and
+``rate_limit_resources`` (``cache_add``/``cache_get``/``cache_set``/``cache_delete``,
+``rate_take``).
 
 Leases are ``flock`` locks on files under ``<data_dir>/host/``: the kernel releases a lock the
 moment its process dies, however it died, so another worker can take the input over at once.
+
+Caches and counters live in one SQLite file, ``<data_dir>/host/state.sqlite3`` (WAL,
+``synchronous=NORMAL``: a commit is not fsynced, so a host that loses power may forget the last
+keys, which for dedupe keys and rate windows is harmless; a crashed process loses nothing). Every operation is one short write
+transaction taken with ``BEGIN IMMEDIATE`` (or one read), so it is atomic across the host's
+processes and counts are exact. Each process opens its own connection on first use and never
+uses one that crossed a ``fork``: a fork through ``os.fork`` closes the parent's connections
+first, and a connection whose process id is not ours is set aside unused (sqlite.org,
+"How to corrupt", §2.6).
+
+Times are wall-clock (``time.time()``) because the file outlives processes and reboots; a clock
+stepped back makes a rate window restart early rather than last forever.
+
+NOTE: under gevent a SQLite call blocks the worker's event loop for its duration (tens of µs),
+hence one statement per transaction and expired rows purged in small batches now and then, not on
+every call. Waiting for another process's write lock is not done in SQLite's busy handler (it
+would block the loop for up to a second under contention) but in ``_retry_busy``, whose
+short sleeps let the worker's other greenlets run.
 """
 
 from __future__ import annotations
@@ -11,7 +31,67 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import random
 import re
+import sqlite3
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+STATE_FILE = "state.sqlite3"
+BUSY_TIMEOUT_S = 5.0
+"""How long an operation waits for another process's write transaction before failing."""
+RETRY_MIN_S = 0.0001
+RETRY_MAX_S = 0.0005
+"""Bounds of the random sleep between attempts to take a lock (``_retry_busy``)."""
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+T = TypeVar("T")
+PURGE_EVERY_S = 10.0
+"""How often each process deletes expired cache entries and finished rate windows."""
+PURGE_BATCH = 500
+"""Rows deleted per purge, so one purge never holds the event loop for long; a full batch
+brings the next purge forward to the next call."""
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS cache (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+    " expires REAL, PRIMARY KEY (ns, key)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS cache_expires ON cache (expires) WHERE expires IS NOT NULL",
+    "CREATE TABLE IF NOT EXISTS rate (name TEXT PRIMARY KEY, resets REAL NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID",
+)
+
+# Bento's cache ``Add``: insert, or replace an entry that has expired; a live entry stays.
+_CACHE_ADD = (
+    "INSERT INTO cache (ns, key, value, expires) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires"
+    " WHERE cache.expires IS NOT NULL AND cache.expires <= ?"
+)
+_CACHE_SET = (
+    "INSERT INTO cache (ns, key, value, expires) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires"
+)
+_CACHE_GET = "SELECT value FROM cache WHERE ns = ? AND key = ? AND (expires IS NULL OR expires > ?)"
+_CACHE_DELETE = "DELETE FROM cache WHERE ns = ? AND key = ?"
+# A fixed window: a call after ``resets`` (or before the window began: the clock went back)
+# opens a new window; within one, ``used`` counts calls and stops one past ``count``.
+_RATE_TAKE = (
+    "INSERT INTO rate (name, resets, used) VALUES (:name, :now + :interval, 1)"
+    " ON CONFLICT (name) DO UPDATE SET"
+    " resets = CASE WHEN :now >= rate.resets OR :now < rate.resets - :interval THEN :now + :interval"
+    " ELSE rate.resets END,"
+    " used = CASE WHEN :now >= rate.resets OR :now < rate.resets - :interval THEN 1"
+    " ELSE MIN(rate.used + 1, :count + 1) END"
+    " RETURNING resets, used"
+)
+_PURGE_CACHE = (
+    "DELETE FROM cache WHERE (ns, key) IN (SELECT ns, key FROM cache WHERE expires IS NOT NULL AND expires <= ? LIMIT ?)"
+)
+_PURGE_RATE = "DELETE FROM rate WHERE name IN (SELECT name FROM rate WHERE resets <= ? LIMIT ?)"
+
+
+class HostStateError(Exception):
+    """The host's state file could not be read or written (SQLite's error in the message)."""
 
 
 def _safe_name(name: str) -> str:
@@ -65,13 +145,34 @@ def gateway_run_id() -> str:
     return f"{ppid}.{started}"
 
 
+_LIVE: weakref.WeakSet[HostState] = weakref.WeakSet()
+_INHERITED: list[sqlite3.Connection] = []
+"""Connections another process opened (they reached us through a fork that bypassed
+``os.register_at_fork``): kept referenced so they are never used nor closed here."""
+
+
+def _close_before_fork() -> None:
+    for state in list(_LIVE):
+        state.close()
+
+
+os.register_at_fork(before=_close_before_fork)
+
+
 class HostState:
-    """Per-host shared state under ``<data_dir>/host/``."""
+    """Per-host shared state under ``<data_dir>/host/`` (see module doc)."""
 
     def __init__(self, data_dir: str) -> None:
         self.directory = os.path.join(data_dir, "host")
         os.makedirs(self.directory, exist_ok=True)
+        self.path = os.path.join(self.directory, STATE_FILE)
         self.run_id = gateway_run_id()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._next_purge = 0.0
+        _LIVE.add(self)
+
+    # -- leases and progress -------------------------------------------------------------------
 
     def lease(self, name: str) -> HostLease:
         return HostLease(self.directory, name)
@@ -92,5 +193,152 @@ class HostState:
             f.write(str(int(value)))
         os.replace(tmp, path)
 
+    # -- caches --------------------------------------------------------------------------------
+
+    def cache_add(self, cache: str, key: str, value: bytes = b"", ttl: float | None = None) -> bool:
+        """Store ``key`` in ``cache`` unless it is there and has not expired (Bento's cache
+        ``Add``): True when stored, False when the key exists. ``ttl`` in seconds; None or 0 keeps
+        the entry until it is deleted."""
+        now = time.time()
+        changed, _ = self._write(now, _CACHE_ADD, (cache, key, value, _expires(now, ttl), now))
+        return changed == 1
+
+    def cache_get(self, cache: str, key: str) -> bytes | None:
+        """The value stored for ``key`` in ``cache``, or None when there is none or it expired."""
+        conn = self._connection()
+        try:
+            row = _retry_busy(lambda: conn.execute(_CACHE_GET, (cache, key, time.time())).fetchone())
+        except sqlite3.Error as exc:
+            raise HostStateError(f"host state read failed: {exc}") from exc
+        return None if row is None else bytes(row[0])
+
+    def cache_set(self, cache: str, key: str, value: bytes, ttl: float | None = None) -> None:
+        """Store ``value`` for ``key`` in ``cache``, replacing any entry (``ttl`` as in
+        ``cache_add``)."""
+        now = time.time()
+        self._write(now, _CACHE_SET, (cache, key, value, _expires(now, ttl)))
+
+    def cache_delete(self, cache: str, key: str) -> None:
+        """Forget ``key`` in ``cache`` (nothing happens when it is not there)."""
+        self._write(time.time(), _CACHE_DELETE, (cache, key))
+
+    # -- rate limits ---------------------------------------------------------------------------
+
+    def rate_take(self, name: str, count: int, interval: float) -> float:
+        """One call against the limit ``name``: at most ``count`` calls per fixed window of
+        ``interval`` seconds, counted over every process of the host. 0.0 when the call may go
+        ahead (it is counted), else the seconds until the window resets (the call is not
+        counted). A window opens with the first call after the previous one ended."""
+        if count <= 0 or interval <= 0:
+            raise ValueError("count and interval must be positive")
+        now = time.time()
+        params = {"name": name, "now": now, "interval": float(interval), "count": int(count)}
+        _, rows = self._write(now, _RATE_TAKE, params)
+        resets, used = rows[0]
+        return 0.0 if used <= count else max(resets - now, 1e-6)
+
+    # -- the connection ------------------------------------------------------------------------
+
     def close(self) -> None:
-        """Nothing to release yet (leases are released by their holders)."""
+        """Close this process's connection (the next operation opens a new one); leases are
+        released by their holders."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if self._pid == os.getpid():
+            conn.close()
+        else:
+            _INHERITED.append(conn)
+
+    def _connection(self) -> sqlite3.Connection:
+        """This process's connection, opened on first use and after a fork."""
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        self.close()
+        try:
+            self._conn = _open(self.path)
+        except sqlite3.Error as exc:
+            raise HostStateError(f"cannot open {self.path}: {exc}") from exc
+        self._pid = os.getpid()
+        return self._conn
+
+    def _write(self, now: float, sql: str, params: tuple[object, ...] | dict[str, object]) -> tuple[int, list[Any]]:
+        """Run ``sql`` in a write transaction of its own, purging expired rows first when due:
+        the rows it changed and the rows it returned (``RETURNING``)."""
+        conn = self._connection()
+        try:
+            if now >= self._next_purge:
+                with _transaction(conn):
+                    deleted = conn.execute(_PURGE_CACHE, (now, PURGE_BATCH)).rowcount
+                    conn.execute(_PURGE_RATE, (now, PURGE_BATCH))
+                self._next_purge = now if deleted >= PURGE_BATCH else now + PURGE_EVERY_S
+            with _transaction(conn):
+                cur = conn.execute(sql, params)
+                rows = cur.fetchall()
+                changed = cur.rowcount
+        except sqlite3.Error as exc:
+            raise HostStateError(f"host state write failed: {exc}") from exc
+        return changed, rows
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
+    _begin_immediate(conn)
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """Take the write lock, waiting while another process holds it (``_retry_busy``)."""
+    _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+
+
+def _retry_busy(attempt: Callable[[], T]) -> T:
+    """``attempt()``, again while SQLite answers "busy" (another process holds the lock it
+    needs), for up to ``BUSY_TIMEOUT_S``.
+
+    PERF: SQLite's own busy handler (``busy_timeout``) sleeps 1, 2, 5, 10 ... 100 ms between
+    attempts; with several processes writing all the time a waiting process oversleeps every
+    release and can starve for a second or more (measured with bench/host_state.py). Short
+    randomised sleeps take the lock soon after it is released. ``time.sleep`` is gevent's in a
+    worker, so the wait lets the worker's other greenlets run (no transaction is open then).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = RETRY_MIN_S
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in _BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(random.uniform(0.0, delay))
+        delay = min(delay * 2, RETRY_MAX_S)
+
+
+def _expires(now: float, ttl: float | None) -> float | None:
+    return now + ttl if ttl else None
+
+
+def _open(path: str) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), with the file in WAL mode
+    and the tables created (every process does it; the first one does the work). SQLite's busy
+    handler waits while the file is being set up, and is then turned off (``_retry_busy``
+    retries instead)."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        with _transaction(conn):
+            for statement in _SCHEMA:
+                conn.execute(statement)
+        conn.execute("PRAGMA busy_timeout=0")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -1,40 +1,52 @@
-"""Stream resources kept per worker process: local rate limits (``rate_limit_resources`` with a
-``local`` limit) and memory cache TTLs (``cache_resources``).
+"""Stream resources: local rate limits (``rate_limit_resources`` with a ``local`` limit) and
+memory cache TTLs (``cache_resources``).
 
-An ``http_server`` input naming one answers 429 with ``Retry-After`` once ``count`` pushes were
-accepted within ``interval``.
+A ``local`` limit is counted for the whole host (DESIGN §10): every worker process takes from
+the same fixed window in the host's shared state, so ``count: 5`` lets five calls through per
+``interval`` on the host, however many workers serve them. Each stream instance has its own
+windows (``<instance key>/<label>``). An ``http_server`` input naming one answers 429 with
+``Retry-After`` once ``count`` pushes were accepted within ``interval``.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from typing import Any
 
 from streams.contracts import ConfigError
 from streams.engine.durations import parse_duration
+from streams.engine.host import HostState
 
 
+@dataclass(frozen=True)
 class LocalLimit:
-    """A fixed window of ``count`` accepted calls per ``interval`` seconds."""
+    """A ``local`` rate limit resource: a fixed window of ``count`` accepted calls per
+    ``interval`` seconds."""
 
-    def __init__(self, count: int, interval: float) -> None:
-        if count <= 0 or interval <= 0:
+    count: int
+    interval: float
+
+    def __post_init__(self) -> None:
+        if self.count <= 0 or self.interval <= 0:
             raise ValueError("count and interval must be positive")
+
+    def on_host(self, host: HostState, name: str) -> HostLimit:
+        """This limit counted across the host's processes under ``name``."""
+        return HostLimit(host, name, self.count, self.interval)
+
+
+class HostLimit:
+    """A ``LocalLimit`` whose window every process of the host shares."""
+
+    def __init__(self, host: HostState, name: str, count: int, interval: float) -> None:
+        self.host = host
+        self.name = name
         self.count = count
         self.interval = interval
-        self._window_start = time.monotonic()
-        self._used = 0
 
     def take(self) -> float:
         """0 when the call may go ahead (and is counted), else seconds until the next window."""
-        now = time.monotonic()
-        if now - self._window_start >= self.interval:
-            self._window_start = now
-            self._used = 0
-        if self._used < self.count:
-            self._used += 1
-            return 0.0
-        return self.interval - (now - self._window_start)
+        return self.host.rate_take(self.name, self.count, self.interval)
 
 
 def build_limits(confs: Any, where: str) -> dict[str, LocalLimit]:
@@ -53,16 +65,18 @@ def build_limits(confs: Any, where: str) -> dict[str, LocalLimit]:
     return limits
 
 
-def lookup(res: Any, label: str) -> LocalLimit:
+def lookup(res: Any, label: str) -> HostLimit:
+    """The limit labelled ``label`` among the stream's resources, counted for the host under the
+    stream instance's key."""
     limits = res.scope.rate_limits
     if label not in limits:
         raise ConfigError(f"{res.path}.rate_limit: no rate_limit_resources entry labelled {label!r}")
-    return limits[label]
+    return limits[label].on_host(res.host, f"{res.scope.instance_key}/{label}")
 
 
 def cache_ttls(confs: Any) -> dict[str, float]:
     """``cache_resources`` entries with a ``memory`` cache, as label -> default TTL in seconds
-    (what the in-memory ``dedupe`` processor honours)."""
+    (what the ``dedupe`` processor keeps its keys for)."""
     ttls: dict[str, float] = {}
     for conf in confs or []:
         if isinstance(conf, dict) and isinstance(conf.get("memory"), dict) and conf.get("label"):

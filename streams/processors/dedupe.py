@@ -1,25 +1,31 @@
-"""``dedupe`` processor (in memory): drop a message whose key was seen recently.
+"""``dedupe`` processor: drop a message whose key was seen recently on this host.
 
-Bento keeps keys in a cache resource; here the keys live in this instance's memory (per worker
-process) for the TTL of the named ``memory`` cache resource when the stream declares one, else
-five minutes, and at most ``MAX_KEYS`` keys (oldest forgotten first).
+As in Bento, the key goes into a cache with the cache's ``Add``: a key that is already there
+(and has not expired) means a duplicate, which is dropped. The cache is the host's shared one
+(``HostState``, DESIGN §10), so every worker process of the host sees the same keys and a key
+passes once per host, however many workers serve the stream. Keys are kept per stream instance
+and cache label, for the ``default_ttl`` of the stream's ``memory`` cache resource of that label,
+else five minutes.
+
+A key that cannot be computed, or a cache that fails, drops the message (``drop_on_err``, the
+default) or flags it with the error.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from typing import Any
 
 from streams import registry
 from streams.bloblang import MappingError
 from streams.contracts import MessageProcessor, Transaction
+from streams.engine.host import HostStateError
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
 
-MAX_KEYS = 100_000
 DEFAULT_TTL = 300.0
+SEEN = b"t"
+"""The value stored for a key (Bento stores the same)."""
 
 
 class DedupeProcessor(MessageProcessor):
@@ -27,25 +33,24 @@ class DedupeProcessor(MessageProcessor):
         self.key = res.interpolation(conf["key"])
         self.drop_on_err = bool(conf["drop_on_err"])
         self.ttl = res.scope.cache_ttls.get(conf["cache"], DEFAULT_TTL)
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self.cache = f"{res.scope.instance_key}/{conf['cache']}"
+        self.host = res.host
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message | None:
         try:
             key = self.key.render(msg, batch, index)
         except MappingError as exc:
-            if self.drop_on_err:
-                return None
-            msg.error = f"dedupe key failed: {exc}"
-            return msg
-        now = time.monotonic()
-        while self._seen:
-            _, at = next(iter(self._seen.items()))
-            if now - at < self.ttl and len(self._seen) < MAX_KEYS:
-                break
-            self._seen.popitem(last=False)
-        if key in self._seen:
+            return self._failed(msg, f"dedupe key failed: {exc}")
+        try:
+            first = self.host.cache_add(self.cache, key, SEEN, self.ttl)
+        except HostStateError as exc:
+            return self._failed(msg, f"dedupe cache failed: {exc}")
+        return msg if first else None
+
+    def _failed(self, msg: Message, error: str) -> Message | None:
+        if self.drop_on_err:
             return None
-        self._seen[key] = now
+        msg.error = error
         return msg
 
 
@@ -56,8 +61,8 @@ def _factory(conf: dict[str, Any], res: Resources) -> DedupeProcessor:
 SPEC = registry.processor(
     "dedupe",
     _factory,
-    Field("cache", "string", doc="Cache resource label (keys are kept in memory here)."),
+    Field("cache", "string", doc="Cache resource label (its memory default_ttl is how long keys are kept)."),
     Field("key", "string", doc="Interpolated key identifying a message."),
     Field("drop_on_err", "bool", True, "Drop messages whose key cannot be computed."),
-    doc="Drop messages whose key was seen recently.",
+    doc="Drop messages whose key was seen recently on this host.",
 )

@@ -132,3 +132,50 @@ def test_dedupe_forgets_keys_after_the_memory_cache_ttl(tmp_path: Any, gateways:
     gevent.sleep(0.1)
     assert inst.push(Message(b'{"id":1}'), 5.0).body == b'{"id":1}'
     inst.release()
+
+
+def test_dedupe_keys_are_shared_by_the_gateways_of_one_host(tmp_path: Any, gateways: Any) -> None:
+    # Two gateways on one data directory stand for two worker processes of a host (the
+    # cross-process counts are in test_engine_host_state.py).
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"dedupe": {"cache": "mem", "key": '${! json("id") }'}}]},
+        "output": {"sync_response": {}},
+    }
+    instances = [gateways(tmp_path, {"s": stream})[1].open("s", {}) for _ in range(2)]
+    bodies = [inst.push(Message(b'{"id":7}'), 5.0).body for inst in instances * 2]
+    for inst in instances:
+        inst.release()
+    assert bodies == [b'{"id":7}', b"", b"", b""]
+
+
+def test_dedupe_keys_are_kept_per_stream_and_cache(tmp_path: Any, gateways: Any) -> None:
+    def stream(cache: str) -> dict[str, Any]:
+        return {
+            "input": {"http_server": {}},
+            "pipeline": {"processors": [{"dedupe": {"cache": cache, "key": '${! json("id") }'}}]},
+            "output": {"sync_response": {}},
+        }
+
+    _, api = gateways(tmp_path, {"a": stream("mem"), "b": stream("mem"), "c": stream("other")})
+    instances = [api.open(name, {}) for name in ("a", "b", "c")]
+    bodies = [inst.push(Message(b'{"id":7}'), 5.0).body for inst in instances]
+    for inst in instances:
+        inst.release()
+    assert bodies == [b'{"id":7}'] * 3
+
+
+def test_dedupe_flags_a_message_whose_key_fails_when_drop_on_err_is_off(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {
+            "processors": [{"dedupe": {"cache": "mem", "key": '${! json("id").number() }', "drop_on_err": False}}]
+        },
+        "output": {"sync_response": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    result = inst.push(Message(b'{"id":"x"}'), 5.0)
+    inst.release()
+    assert result.status == 400
+    assert "dedupe key failed" in result.error

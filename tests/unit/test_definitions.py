@@ -450,3 +450,28 @@ def test_seed_mappings_parse(components: None) -> None:
     _require_bloblang()
     api, problems = load_file(str(SEED))
     assert problems == [] and api is not None
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_the_gateway_loads_impure_mappings_only_when_the_setting_allows_them(tmp_path: Path, allowed: bool) -> None:
+    from streams.engine.gateway import Gateway
+    from streams.engine.testing import make_settings
+
+    apis = tmp_path / "apis"
+    apis.mkdir()
+    stream = """
+        s:
+          input:
+            http_server: {}
+          pipeline:
+            processors:
+              - mapping: root = hostname()
+          output:
+            sync_response: {}
+    """
+    _write(apis, "a.yaml", _api(streams=stream))
+    gateway = Gateway.from_settings(
+        make_settings(str(tmp_path), definitions_dir=str(apis), allow_impure_bloblang=allowed)
+    )
+    impure = [p for p in gateway.problems if "function 'hostname' is impure and not allowed here" in p.message]
+    assert (len(gateway.problems), len(impure)) == ((0, 0) if allowed else (1, 1))

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from streams.brokers.embedded import EmbeddedBroker
+from streams.contracts import ConfigError
 from streams.engine.testing import read_topic
 from streams.message import Message
 
@@ -229,3 +232,61 @@ def test_fan_out_fail_fast_answers_only_once_no_write_is_in_flight(tmp_path: Any
         inst.release()
     finally:
         listener.stop()
+
+
+def test_a_rate_limit_is_shared_by_the_gateways_of_one_host(tmp_path: Any, gateways: Any) -> None:
+    # Two gateways on one data directory stand for two worker processes of a host (the
+    # cross-process counts are in test_engine_host_state.py).
+    stream = {
+        "input": {"http_server": {"rate_limit": "lim"}},
+        "rate_limit_resources": [{"label": "lim", "local": {"count": 3, "interval": "1h"}}],
+        "output": {"drop": {}},
+    }
+    instances = [gateways(tmp_path, {"s": stream})[1].open("s", {}) for _ in range(2)]
+    results = [inst.push(Message(b"x"), 5.0) for inst in instances * 3]
+    for inst in instances:
+        inst.release()
+    assert [r.status for r in results] == [200, 200, 200, 429, 429, 429]
+    assert all(1 <= int(r.headers["Retry-After"]) <= 3600 for r in results[3:])
+
+
+def test_each_stream_instance_has_its_own_rate_limit_window(tmp_path: Any, gateways: Any) -> None:
+    stream = {
+        "input": {"http_server": {"rate_limit": "lim"}},
+        "rate_limit_resources": [{"label": "lim", "local": {"count": 1, "interval": "1h"}}],
+        "pipeline": {"processors": [{"mapping": 'root = "$tyk_context.request_data_user"'}]},
+        "output": {"drop": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    alice, bob = api.open("s", {"request_data_user": "alice"}), api.open("s", {"request_data_user": "bob"})
+    statuses = [inst.push(Message(b"x"), 5.0).status for inst in (alice, bob, alice, bob)]
+    alice.release()
+    bob.release()
+    assert statuses == [200, 200, 429, 429]
+
+
+@pytest.mark.parametrize(
+    ("resources", "rate_limit", "error"),
+    [
+        ([{"local": {"count": 1}}], "lim", "streams.s.rate_limit_resources.0: a rate limit resource needs a label"),
+        ([{"label": "lim", "redis": {}}], "lim", "streams.s.rate_limit_resources.0: only `local` rate limits are supported"),
+        (
+            [{"label": "lim", "local": {"count": 0, "interval": "1s"}}],
+            "lim",
+            "streams.s.rate_limit_resources.0.local: count and interval must be positive",
+        ),
+        ([{"label": "lim", "local": {}}], "other", "no rate_limit_resources entry labelled 'other'"),
+    ],
+)
+def test_bad_rate_limit_resources_are_config_errors(
+    tmp_path: Any, gateways: Any, resources: Any, rate_limit: str, error: str
+) -> None:
+    stream = {
+        "input": {"http_server": {"rate_limit": rate_limit}},
+        "rate_limit_resources": resources,
+        "output": {"drop": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    with pytest.raises(ConfigError) as info:
+        api.open("s", {})
+    assert error in str(info.value)
