@@ -31,6 +31,7 @@ import gevent.lock
 from streams.brokers.base import Reader, Record
 from streams.engine.delivery import Delivery, Subscription
 from streams.engine.history import TopicHistory
+from streams.engine.ledger import BroadcastLedger, GetClaim
 from streams.engine.logs import StreamLog
 from streams.engine.readers import ReaderPool
 from streams.engine.records import event_id, parse_event_id, record_to_message
@@ -74,7 +75,7 @@ class BrokerHub:
         self._subs: set[Subscription] = set()
         self._catching_up: set[Subscription] = set()
         self._waiters: list[Subscription] = []
-        self._bcast_pos: dict[Key, int] = {}
+        self._ledger = BroadcastLedger()
         self._multi_partition = False  # one topic of several partitions: ids list them all
         self._feeding: dict[str, object] = {}  # topic -> _TAPPED or _SCANNING
         self._slots = services.catch_up_slots
@@ -82,7 +83,6 @@ class BrokerHub:
         self._committer: gevent.Greenlet | None = None
         self._commit_lock = gevent.lock.Semaphore()
         self._closed = False
-        self._dirty = False
 
     # -- positions -------------------------------------------------------------------------
 
@@ -178,7 +178,7 @@ class BrokerHub:
     def _pull_from(
         self, readers: dict[str, Reader], starts: dict[str, dict[int, int]], deadline: float
     ) -> Delivery | None:
-        skipped: dict[str, dict[int, int]] = {t: {} for t in self.topics}
+        gets = {t: GetClaim(t, starts[t]) for t in self.topics}
         slice_ = 0.2 if len(self.topics) > 1 else None
         while not self._closed:
             remaining = deadline - time.monotonic()
@@ -189,30 +189,29 @@ class BrokerHub:
                 for record in reader.fetch(timeout=max(0.0, wait), max_records=100):
                     out = self._process_record(record)
                     if not out:
-                        skipped[topic][record.partition] = record.offset + 1
+                        gets[topic].skip(record.partition, record.offset)
                         continue
                     if len(out) > 1:
                         self.log.warning("processors made several messages of one record; a GET gets the first")
-                    return self._claim(record, out[0], starts[topic], skipped[topic])
+                    return self._claim(gets[topic], record, out[0])
                 if self._subs or self._catching_up:
                     # A stream client attached meanwhile: its shared reader now feeds GETs too.
-                    self._commit_skipped(topic, starts[topic], skipped[topic])
+                    self._commit_skipped(gets[topic])
                     return self._pull_broadcast(deadline)
-        for topic in self.topics:
-            self._commit_skipped(topic, starts[topic], skipped[topic])
+        for get in gets.values():
+            self._commit_skipped(get)
         return None
 
-    def _claim(self, record: Record, msg: Message, start: dict[int, int], skipped: dict[int, int]) -> Delivery:
+    def _claim(self, get: GetClaim, record: Record, msg: Message) -> Delivery:
         """Commit past ``record`` before handing it out, so no other GET can return it."""
-        offsets = {p: o for p, o in skipped.items() if p != record.partition and o > start.get(p, 0)}
-        offsets[record.partition] = record.offset + 1
+        offsets, claimed = get.claim(record.partition, record.offset)
         self.broker.commit(self.group, record.topic, offsets)
 
         def rollback() -> None:
             try:
-                now = self.broker.committed(self.group, record.topic)
-                if now.get(record.partition) == record.offset + 1:
-                    self.broker.commit(self.group, record.topic, {record.partition: record.offset})
+                back = claimed.rollback(self.broker.committed(self.group, record.topic))
+                if back is not None:
+                    self.broker.commit(self.group, record.topic, back)
                     self.log.info("client went away; message handed back", **_at(record))
                 else:
                     self.log.warning("client went away after the position moved on; message not handed back", **_at(record))
@@ -221,16 +220,14 @@ class BrokerHub:
 
         return self._delivery(msg, record, on_nack=rollback)
 
-    def _commit_skipped(self, topic: str, start: dict[int, int], skipped: dict[int, int]) -> None:
+    def _commit_skipped(self, get: GetClaim) -> None:
         """Messages the processors deleted count as delivered: move past them if nobody else
         moved the position meanwhile."""
-        moved = {p: o for p, o in skipped.items() if o > start.get(p, 0)}
-        if not moved:
+        if not get.moved():
             return
-        now = self.broker.committed(self.group, topic)
-        safe = {p: o for p, o in moved.items() if now.get(p, start.get(p)) == start.get(p)}
+        safe = get.skipped_commit(self.broker.committed(self.group, get.topic))
         if safe:
-            self.broker.commit(self.group, topic, safe)
+            self.broker.commit(self.group, get.topic, safe)
 
     def _pull_broadcast(self, deadline: float) -> Delivery | None:
         waiter = Subscription(1)
@@ -293,8 +290,8 @@ class BrokerHub:
 
     def _start_feeding(self, starts: dict[str, dict[int, int]], heads: dict[str, dict[int, int]]) -> None:
         """Never yields, so every topic's position is set before any record is fed."""
-        self._bcast_pos = {(t, p): o for t, start in starts.items() for p, o in start.items()}
-        self._multi_partition = len(self.topics) == 1 and len(self._bcast_pos) > 1
+        self._ledger.start({(t, p): o for t, start in starts.items() for p, o in start.items()})
+        self._multi_partition = len(self.topics) == 1 and len(self._ledger.offered) > 1
         for topic, start in starts.items():
             if self._tap(topic).attach(self, start, heads[topic]):
                 self._feeding[topic] = _TAPPED
@@ -340,14 +337,14 @@ class BrokerHub:
 
     def _handle(self, topic: str, record: Record) -> None:
         key = (topic, record.partition)
-        if record.offset < self._bcast_pos.get(key, 0):
+        if not self._ledger.wants(key, record.offset):
             return  # a shared reader started below this hub's position
         out = self._process_record(record)
         # NOTE: from here to the position update nothing yields, so a merging catch-up client
         # sees a consistent "offered up to" position.
         for msg in out:
             self._offer_all(msg, record, key)
-        self._bcast_pos[key] = record.offset + 1
+        self._ledger.offered_through(key, record.offset)
 
     def tap_failed(self, topic: str) -> None:
         """The tap's (or the catch-up scan's) reader failed: clients reconnect (with
@@ -361,7 +358,7 @@ class BrokerHub:
 
     def _offer_all(self, msg: Message, record: Record, key: Key) -> None:
         for sub in list(self._subs):
-            if record.offset < sub.skip_below.get(key, 0):
+            if not sub.ledger.wants(key, record.offset):
                 continue
             sub.offer(self._sub_delivery(sub, msg, record, key), key, record.offset)
         while self._waiters:
@@ -371,10 +368,10 @@ class BrokerHub:
 
     def _sub_delivery(self, sub: Subscription, msg: Message, record: Record, key: Key) -> Delivery:
         def on_ack() -> None:
-            sub.note_ack(key, record.offset)
-            self._dirty = True
+            sub.ledger.acked(key, record.offset)
+            self._ledger.acked()
 
-        positions = {p: o for (_, p), o in self._bcast_pos.items()} if self._multi_partition else None
+        positions = {p: o for (_, p), o in self._ledger.offered.items()} if self._multi_partition else None
         return self._delivery(msg, record, on_ack=on_ack, positions=positions)
 
     def _catch_up(self, sub: Subscription, resume: dict[int, int]) -> None:
@@ -424,9 +421,9 @@ class BrokerHub:
         if not self._feeding:
             return False  # the instance's feed is (re)starting: its positions are not known yet
         mine = {(t, p): o for t, r in readers.items() for p, o in r.positions().items()}
-        if any(mine.get(key, 0) < pos for key, pos in self._bcast_pos.items()):
+        if not self._ledger.can_merge(mine):
             return False
-        sub.skip_below = mine
+        sub.ledger.merged(mine)
         self._subs.add(sub)
         self._catching_up.discard(sub)
         return True
@@ -436,7 +433,7 @@ class BrokerHub:
     def _commit_loop(self) -> None:
         while not self._closed and self._feeding:
             gevent.sleep(self.commit_period)
-            if self._dirty:
+            if self._ledger.dirty:
                 self._commit_broadcast()
 
     def _commit_broadcast(self, also: Subscription | None = None) -> None:
@@ -453,21 +450,12 @@ class BrokerHub:
             subs.add(also)
         if not subs:
             return
-        self._dirty = False
-        by_topic: dict[str, dict[int, int]] = {}
-        for key, pos in self._bcast_pos.items():
-            low = pos
-            for sub in subs:
-                oldest = sub.oldest_unacked(key)
-                if oldest is not None:
-                    low = min(low, oldest)
-            by_topic.setdefault(key[0], {})[key[1]] = low
-        for topic, offsets in by_topic.items():
+        for topic, offsets in self._ledger.plan(sub.ledger for sub in subs).items():
             try:
-                now = self.broker.committed(self.group, topic)
-                forward = {p: o for p, o in offsets.items() if o > now.get(p, -1)}
+                forward = self._ledger.forward(topic, offsets, self.broker.committed(self.group, topic))
                 if forward:
                     self.broker.commit(self.group, topic, forward)
+                    self._ledger.committed(topic, forward)
             except Exception:
                 self.log.exception("commit failed", topic=topic)
 

@@ -229,7 +229,7 @@ def test_overlapping_broadcast_commits_never_move_the_position_back(broker: Any)
     broker.create_topic("t")
     broker.commit("g", "t", {0: 5})
     hub = BrokerHub(BrokerServices(SlowFirstCommit(broker), StreamLog()), "g", ["t"], True, lambda m: [m], StreamLog(), 10)
-    hub._bcast_pos = {("t", 0): 12}
+    hub._ledger.start({("t", 0): 12})
     leaving = Subscription(10)
     leaving.offer(object(), ("t", 0), 10)  # had offset 10 queued, unacknowledged, when it left
     hub._subs.add(Subscription(10))  # a client that stays, with everything acknowledged
