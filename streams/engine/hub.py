@@ -7,10 +7,9 @@ serve the user, so the group is only a place to keep offsets (DESIGN §7).
   forward (with a reader borrowed from the worker's pool for the topic), skip messages the processors delete, commit the next offset of the first surviving
   message *before* returning it, so a next GET on any worker starts after it; ``nack`` puts the
   commit back if nobody moved it since. Sequential GETs: in order, none twice, none skipped.
-* ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance is fed
-  by the worker's one reader of the topic (``TopicTap``, shared by every user's instance; an
-  instance whose position is behind it first catches up in a scan shared with every other
-  instance that needs the range, ``TopicHistory``) and offers every surviving
+* ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance listens
+  to the worker's ``TopicFeed`` of each topic from the user's committed offsets on (shared by
+  every user's instance: catch-up scans, then one live reader) and offers every surviving
   message to every attached client (and to a waiting GET). Offsets are committed in batches to
   the lowest position every attached client acknowledged. A client resuming with
   ``Last-Event-ID`` first catches up with a private reader (at most ``CATCH_UP_SLOTS`` of them
@@ -30,18 +29,15 @@ import gevent.lock
 
 from streams.brokers.base import Reader, Record
 from streams.engine.delivery import Delivery, Subscription
-from streams.engine.history import TopicHistory
+from streams.engine.feed import TopicFeed
 from streams.engine.ledger import BroadcastLedger, GetClaim
 from streams.engine.logs import StreamLog
 from streams.engine.readers import ReaderPool
 from streams.engine.records import event_id, parse_event_id, record_to_message
 from streams.engine.services import BrokerServices
-from streams.engine.tap import TopicTap
 from streams.message import Message
 
 Key = tuple[str, int]
-_TAPPED: Any = object()
-_SCANNING: Any = object()
 Process = Callable[[Message], list[Message]]
 
 
@@ -77,7 +73,7 @@ class BrokerHub:
         self._waiters: list[Subscription] = []
         self._ledger = BroadcastLedger()
         self._multi_partition = False  # one topic of several partitions: ids list them all
-        self._feeding: dict[str, object] = {}  # topic -> _TAPPED or _SCANNING
+        self._listening = False  # to the feeds of its topics
         self._slots = services.catch_up_slots
         self._starter: gevent.Greenlet | None = None
         self._committer: gevent.Greenlet | None = None
@@ -267,17 +263,17 @@ class BrokerHub:
         """Start feeding stream clients, in the background: ``subscribe`` returns at once (the
         client gets its response head) while the user's offsets are looked up, which can take a
         while when thousands of users connect at once. Never yields."""
-        if self._feeding or self._closed or self._starter is not None:
+        if self._listening or self._closed or self._starter is not None:
             return
         self._starter = gevent.spawn(self._start_broadcast)
 
     def _start_broadcast(self) -> None:
-        """Attach to each topic's tap, or join a catch-up scan to reach it first."""
+        """Listen to each topic's feed from the user's committed offsets on."""
         try:
-            while not self._feeding and self._active():
+            while not self._listening and self._active():
                 starts = {topic: self.start_offsets(topic) for topic in self.topics}
                 heads = {topic: self.broker.end_offsets(topic) for topic in self.topics}
-                if self._feeding or not self._active():
+                if self._listening or not self._active():
                     continue
                 self._start_feeding(starts, heads)
         except Exception:
@@ -292,48 +288,30 @@ class BrokerHub:
         """Never yields, so every topic's position is set before any record is fed."""
         self._ledger.start({(t, p): o for t, start in starts.items() for p, o in start.items()})
         self._multi_partition = len(self.topics) == 1 and len(self._ledger.offered) > 1
+        self._listening = True
         for topic, start in starts.items():
-            if self._tap(topic).attach(self, start, heads[topic]):
-                self._feeding[topic] = _TAPPED
-            else:
-                self._feeding[topic] = _SCANNING
-                self._history(topic).join(self, start)
+            self._feed(topic).listen(self, start, heads[topic])
         if self._committer is None or self._committer.dead:
             self._committer = gevent.spawn(self._commit_loop)
 
-    def _tap(self, topic: str) -> TopicTap:
-        return self.services.tap(topic)
-
-    def _history(self, topic: str) -> TopicHistory:
-        return self.services.history(topic)
+    def _feed(self, topic: str) -> TopicFeed:
+        return self.services.feed(topic)
 
     def _stop_feeding(self) -> None:
-        """No client left: leave the taps and scans. Never yields (called from ``_detach``)."""
-        for topic, state in list(self._feeding.items()):
-            if state is _TAPPED:
-                self._tap(topic).detach(self)
-            elif state is _SCANNING:
-                self._history(topic).leave(self)
-        self._feeding.clear()
+        """No client left: leave the feeds. Never yields (called from ``_detach``)."""
+        if self._listening:
+            self._listening = False
+            for topic in self.topics:
+                self._feed(topic).leave(self)
 
     def _active(self) -> bool:
         return not self._closed and bool(self._subs or self._catching_up)
 
     def feed(self, topic: str, record: Record) -> None:
-        """One record from the topic's tap or a catch-up scan (in its greenlet, in offset order)."""
-        if topic not in self._feeding:
+        """One record from the topic's feed (in its greenlet, in offset order per partition)."""
+        if not self._listening:
             return
         self._handle(topic, record)
-
-    def scanned(self, topic: str, positions: dict[int, int], caught_up: bool) -> bool:
-        """A catch-up scan feeding this hub is at ``positions``: attach to the tap once it is
-        reached (the switch happens without yielding, so no record is missed or repeated)."""
-        if self._feeding.get(topic) is not _SCANNING:
-            return True
-        if caught_up and self._tap(topic).attach(self, positions):
-            self._feeding[topic] = _TAPPED
-            return True
-        return False
 
     def _handle(self, topic: str, record: Record) -> None:
         key = (topic, record.partition)
@@ -346,11 +324,10 @@ class BrokerHub:
             self._offer_all(msg, record, key)
         self._ledger.offered_through(key, record.offset)
 
-    def tap_failed(self, topic: str) -> None:
-        """The tap's (or the catch-up scan's) reader failed: clients reconnect (with
-        Last-Event-ID) and resume."""
-        if self._feeding.pop(topic, None) is _TAPPED:
-            self._tap(topic).detach(self)
+    def feed_failed(self, topic: str) -> None:
+        """The reader feeding this hub failed: clients reconnect (with Last-Event-ID) and
+        resume."""
+        self._stop_feeding()
         # NOTE: the clients still catching up too: with no feed to merge into they would read
         # privately for ever, each holding a catch-up slot.
         for sub in list(self._subs | self._catching_up):
@@ -418,7 +395,7 @@ class BrokerHub:
         """Join the shared reader once the private one is at or past it on every partition."""
         if sub.closed:
             return True
-        if not self._feeding:
+        if not self._listening:
             return False  # the instance's feed is (re)starting: its positions are not known yet
         mine = {(t, p): o for t, r in readers.items() for p, o in r.positions().items()}
         if not self._ledger.can_merge(mine):
@@ -431,7 +408,7 @@ class BrokerHub:
     # -- broadcast commits -----------------------------------------------------------------
 
     def _commit_loop(self) -> None:
-        while not self._closed and self._feeding:
+        while not self._closed and self._listening:
             gevent.sleep(self.commit_period)
             if self._ledger.dirty:
                 self._commit_broadcast()

@@ -113,7 +113,7 @@ def test_users_share_one_topic_reader_and_a_late_user_catches_up_first(
     bob_inst = api.open("out", user("bob"))
     bob = bob_inst.subscribe()
     assert [json.loads(d.content)["n"] for d in drain_sub(bob, 4)] == [0, 1, 2, 3]
-    wait_until(lambda: gw.services.for_broker(gw.broker()).tap("completed").listeners == 2, "bob on the shared reader")
+    wait_until(lambda: gw.services.for_broker(gw.broker()).feed("completed").live == 2, "bob on the shared reader")
     produce_for(broker, "bob", range(4, 5))
     produce_for(broker, "alice", range(4, 5))
     assert [json.loads(d.content)["n"] for d in drain_sub(bob, 1)] == [4]
@@ -121,7 +121,7 @@ def test_users_share_one_topic_reader_and_a_late_user_catches_up_first(
     assert bob.get(0.3) is None and alice.get(0.1) is None
     for sub in (alice, bob):
         sub.close()
-    wait_until(lambda: gw.services.for_broker(gw.broker()).tap("completed").listeners == 0, "both off the shared reader")
+    wait_until(lambda: gw.services.for_broker(gw.broker()).feed("completed").live == 0, "both off the shared reader")
     alice_inst.release()
     bob_inst.release()
 
@@ -134,7 +134,7 @@ def test_a_first_client_behind_the_topic_end_catches_up_then_rides_the_shared_re
     inst = api.open("out", user("alice"))
     sub = inst.subscribe()
     assert [json.loads(d.content)["n"] for d in drain_sub(sub, 5)] == [0, 1, 2, 3, 4]
-    wait_until(lambda: gw.services.for_broker(gw.broker()).tap("completed").listeners == 1, "the caught-up instance on the shared reader")
+    wait_until(lambda: gw.services.for_broker(gw.broker()).feed("completed").live == 1, "the caught-up instance on the shared reader")
     produce_for(broker, "alice", range(5, 6))
     assert [json.loads(d.content)["n"] for d in drain_sub(sub, 1)] == [5]
     assert sub.get(0.3) is None
@@ -196,7 +196,7 @@ def test_a_failed_topic_reader_also_closes_clients_still_catching_up(
     produce_for(broker, "alice", range(3))
     first = drain_sub(live, 1)
     resuming = inst.subscribe(first[0].event_id)
-    inst.hub.tap_failed("completed")  # what the topic's reader does when it fails
+    inst.hub.feed_failed("completed")  # what the topic's reader does when it fails
     assert live.closed_reason == "stream reader failed"
     assert resuming.closed_reason == "stream reader failed"
     wait_until(lambda: inst.clients == 0, "no client left on the hub")

@@ -145,7 +145,7 @@ def test_many_new_users_connecting_at_once_share_catch_up_readers_on_kafka(
     import gevent
     from gevent.pool import Pool
 
-    from streams.engine.history import MAX_SCANS
+    from streams.engine.feed import MAX_SCANS
 
     topic = unique_name
     users = [f"{unique_name}-u{i}" for i in range(300)]
