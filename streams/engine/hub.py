@@ -244,6 +244,7 @@ class BrokerHub:
             self._subs.add(sub)
             self._ensure_broadcast()
         else:
+            sub.ledger.catching_up({})  # no say in commits until its reader is placed
             self._catching_up.add(sub)
             self._ensure_broadcast()
             gevent.spawn(self._catch_up, sub, resume)
@@ -251,9 +252,9 @@ class BrokerHub:
 
     def _detach(self, sub: Subscription) -> None:
         # NOTE: may run inside the broadcast loop (slow client cut off): never yield here.
-        self._catching_up.discard(sub)
-        if sub in self._subs:
+        if sub in self._subs or sub in self._catching_up:
             self._subs.discard(sub)
+            self._catching_up.discard(sub)
             if not self._closed:  # close() committed already
                 gevent.spawn(self._commit_broadcast, sub)
         if not self._active():
@@ -334,21 +335,25 @@ class BrokerHub:
             sub.close("stream reader failed")
 
     def _offer_all(self, msg: Message, record: Record, key: Key) -> None:
+        positions = {p: o for (_, p), o in self._ledger.offered.items()} if self._multi_partition else None
         for sub in list(self._subs):
             if not sub.ledger.wants(key, record.offset):
                 continue
-            sub.offer(self._sub_delivery(sub, msg, record, key), key, record.offset)
+            sub.offer(self._sub_delivery(sub, msg, record, key, positions), key, record.offset)
         while self._waiters:
             waiter = self._waiters.pop(0)
             if waiter.offer(self._delivery(msg, record)):
                 break
 
-    def _sub_delivery(self, sub: Subscription, msg: Message, record: Record, key: Key) -> Delivery:
+    def _sub_delivery(
+        self, sub: Subscription, msg: Message, record: Record, key: Key, positions: dict[int, int] | None
+    ) -> Delivery:
+        """A message for a stream client; its ack counts towards the broadcast commit."""
+
         def on_ack() -> None:
             sub.ledger.acked(key, record.offset)
             self._ledger.acked()
 
-        positions = {p: o for (_, p), o in self._ledger.offered.items()} if self._multi_partition else None
         return self._delivery(msg, record, on_ack=on_ack, positions=positions)
 
     def _catch_up(self, sub: Subscription, resume: dict[int, int]) -> None:
@@ -367,6 +372,7 @@ class BrokerHub:
                 start.update({p: o + 1 for p, o in resume.items() if p in parts})
                 readers[topic] = self.broker.reader(topic, start)
                 done = dict(start)
+                sub.ledger.catching_up({**(sub.ledger.reading or {}), **{(topic, p): o for p, o in start.items()}})
             multi = len(self.topics) == 1 and len(done) > 1
             while not sub.closed and not self._closed:
                 got = False
@@ -375,10 +381,11 @@ class BrokerHub:
                         got = True
                         key = (topic, record.partition)
                         for msg in self._process_record(record):
-                            delivery = self._delivery(msg, record, positions=done if multi else None)
+                            delivery = self._sub_delivery(sub, msg, record, key, done if multi else None)
                             if not sub.offer(delivery, key, record.offset):
                                 return
                         done[record.partition] = record.offset + 1
+                        sub.ledger.read(key, record.offset)
                 if self._merge(sub, readers):
                     return
         except Exception:
@@ -422,7 +429,7 @@ class BrokerHub:
             self._commit_broadcast_now(also)
 
     def _commit_broadcast_now(self, also: Subscription | None) -> None:
-        subs = set(self._subs)
+        subs = self._subs | self._catching_up
         if also is not None:
             subs.add(also)
         if not subs:

@@ -11,6 +11,10 @@ from typing import Any
 
 import gevent
 
+from streams.engine.delivery import Subscription
+from streams.engine.hub import BrokerHub
+from streams.engine.logs import StreamLog
+from streams.engine.services import BrokerServices
 from streams.engine.testing import DEADLINE, wait_until
 from tests.unit.engine_helpers import OUT, produce_for, pull, user
 
@@ -221,11 +225,6 @@ class SlowFirstCommit:
 def test_overlapping_broadcast_commits_never_move_the_position_back(broker: Any) -> None:
     # A leaving client's commit (its lower position) and the periodic one overlap: committed in
     # the wrong order, the user's position went back and a next GET repeated messages (promise 4).
-    from streams.engine.delivery import Subscription
-    from streams.engine.hub import BrokerHub
-    from streams.engine.services import BrokerServices
-    from streams.engine.logs import StreamLog
-
     broker.create_topic("t")
     broker.commit("g", "t", {0: 5})
     hub = BrokerHub(BrokerServices(SlowFirstCommit(broker), StreamLog()), "g", ["t"], True, lambda m: [m], StreamLog(), 10)
@@ -239,3 +238,54 @@ def test_overlapping_broadcast_commits_never_move_the_position_back(broker: Any)
     gevent.joinall([first, second], timeout=5)
     assert broker.committed("g", "t") == {0: 12}
     hub.close()
+
+
+class SlowEnds:
+    """The broker, but ``end_offsets`` is slow to answer (an overloaded admin connection): a
+    hub's feed starts late, so a resuming client stays on its private catch-up reader."""
+
+    def __init__(self, broker: Any, delay: float) -> None:
+        self.broker = broker
+        self.delay = delay
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.broker, name)
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        gevent.sleep(self.delay)
+        return self.broker.end_offsets(topic)
+
+
+def test_what_a_resuming_client_acknowledged_while_catching_up_is_committed(broker: Any) -> None:
+    # Its catch-up deliveries had no ack callback: after it acked them and left, the user's
+    # position stayed where it was and the next GET repeated them (promise 4).
+    for n in range(6):
+        broker.produce("t", str(n).encode())
+    broker.commit("g", "t", {0: 2})  # a first connection had 0 and 1
+    services = BrokerServices(SlowEnds(broker, 1.0), StreamLog())
+    hub = BrokerHub(services, "g", ["t"], True, lambda m: [m], StreamLog(), 10)
+    resumed = hub.subscribe("0-1")
+    assert [d.content for d in drain_sub(resumed, 4)] == [b"2", b"3", b"4", b"5"]
+    resumed.close()
+    wait_until(lambda: broker.committed("g", "t") == {0: 6}, "the resumed client's acknowledgements committed")
+    assert hub.pull(0.3) is None  # nothing repeated
+    hub.close()
+    services.close()
+
+
+def test_a_resuming_client_holds_the_commit_at_what_it_has_not_acknowledged(broker: Any) -> None:
+    for n in range(6):
+        broker.produce("t", str(n).encode())
+    broker.commit("g", "t", {0: 2})
+    services = BrokerServices(SlowEnds(broker, 1.0), StreamLog())
+    hub = BrokerHub(services, "g", ["t"], True, lambda m: [m], StreamLog(), 10)
+    resumed = hub.subscribe("0-1")
+    got = drain_sub(resumed, 4, ack=False)
+    got[0].ack()
+    got[1].ack()  # 4 and 5 were queued, never written
+    resumed.close()
+    wait_until(lambda: broker.committed("g", "t") == {0: 4}, "the commit up to the first unacknowledged")
+    gevent.sleep(0.3)
+    assert broker.committed("g", "t") == {0: 4}
+    hub.close()
+    services.close()
