@@ -16,6 +16,9 @@ them in offset order per partition, first the backlog, then live records; the fe
   reader there once the scan reached the end of the log): between the two nothing yields, so no
   record is missed or repeated. A scan closes its reader as soon as no listener is left.
 
+Each record becomes a ``Message`` once per reading (``record_to_message``), shared by every
+listener, which takes a ``Message.copy`` (payload shared, metadata copied) before its processors
+change it: two thousand users' hubs do not convert every record two thousand times.
 ``listen`` and ``leave`` never yield, so hubs may call them from anywhere (also from
 inside a ``feed``). ``close`` stops every reader; it runs before the broker is closed.
 """
@@ -27,6 +30,8 @@ from typing import Any, Protocol
 import gevent
 
 from streams.brokers.base import Broker, Reader, Record
+from streams.engine.records import record_to_message
+from streams.message import Message
 
 MAX_SCANS = 4
 """Catch-up scans (broker readers) of one topic running at once in a worker."""
@@ -38,8 +43,9 @@ gunicorn heartbeat, clients' writers) for the whole round."""
 
 
 class FeedListener(Protocol):
-    def feed(self, topic: str, record: Record) -> None:
-        """One record at or past the listener's start, in offset order per partition."""
+    def feed(self, topic: str, record: Record, message: Message) -> None:
+        """One record at or past the listener's start, in offset order per partition, as a
+        message shared with every other listener: copy it before changing it."""
         ...
 
     def feed_failed(self, topic: str) -> None:
@@ -51,6 +57,7 @@ def _feed_all(listeners: dict[Any, dict[int, int]], topic: str, record: Record) 
     """Feed ``record`` to every listener of the live dict ``listeners`` (listener -> skip below,
     per partition) at or past it, yielding now and then: a listener added meanwhile is fed too
     (it joined at or below this record, or its skip position says no), one removed is not."""
+    message = record_to_message(record)
     fed: set[Any] = set()
     count = 0
     pending = list(listeners)
@@ -61,7 +68,7 @@ def _feed_all(listeners: dict[Any, dict[int, int]], topic: str, record: Record) 
                 continue
             fed.add(listener)
             if record.offset >= skip.get(record.partition, 0):
-                listener.feed(topic, record)
+                listener.feed(topic, record, message)
             count += 1
             if count % FEEDS_PER_YIELD == 0:
                 gevent.sleep(0)

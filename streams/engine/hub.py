@@ -109,15 +109,16 @@ class BrokerHub:
     def _pool(self, topic: str) -> ReaderPool:
         return self.services.readers(topic)
 
-    def _process_record(self, record: Record) -> list[Message]:
-        """The messages of one record for this user's clients.
+    def _process_record(self, record: Record, shared: Message | None = None) -> list[Message]:
+        """The messages of one record for this user's clients; ``shared``: the record as a
+        message already (from the feed, shared with other hubs: processed as a copy).
 
         NOTE: a message a processor failed on is never delivered (unlike Bento, which passes it
         on flagged): the failing processor is typically the filter that decides whose message it
         is, so delivering it could hand one user's message to every user (promise 3).
         """
         try:
-            out = self.process(record_to_message(record))
+            out = self.process(shared.copy() if shared is not None else record_to_message(record))
         except Exception:
             self.log.exception("processing failed; record skipped", **_at(record))
             return []
@@ -308,17 +309,17 @@ class BrokerHub:
     def _active(self) -> bool:
         return not self._closed and bool(self._subs or self._catching_up)
 
-    def feed(self, topic: str, record: Record) -> None:
+    def feed(self, topic: str, record: Record, message: Message) -> None:
         """One record from the topic's feed (in its greenlet, in offset order per partition)."""
         if not self._listening:
             return
-        self._handle(topic, record)
+        self._handle(topic, record, message)
 
-    def _handle(self, topic: str, record: Record) -> None:
+    def _handle(self, topic: str, record: Record, message: Message) -> None:
         key = (topic, record.partition)
         if not self._ledger.wants(key, record.offset):
             return  # a shared reader started below this hub's position
-        out = self._process_record(record)
+        out = self._process_record(record, message)
         # NOTE: from here to the position update nothing yields, so a merging catch-up client
         # sees a consistent "offered up to" position.
         for msg in out:

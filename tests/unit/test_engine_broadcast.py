@@ -11,9 +11,12 @@ from typing import Any
 
 import gevent
 
+from streams.engine import feed as feed_module
+from streams.engine import hub as hub_module
 from streams.engine.delivery import Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import StreamLog
+from streams.engine.records import record_to_message
 from streams.engine.services import BrokerServices
 from streams.engine.testing import DEADLINE, wait_until
 from tests.unit.engine_helpers import OUT, produce_for, pull, user
@@ -288,4 +291,42 @@ def test_a_resuming_client_holds_the_commit_at_what_it_has_not_acknowledged(brok
     gevent.sleep(0.3)
     assert broker.committed("g", "t") == {0: 4}
     hub.close()
+    services.close()
+
+
+def test_a_shared_record_becomes_a_message_once_for_every_users_hub(broker: Any, monkeypatch: Any) -> None:
+    # Each hub parsed every record again: 2000 users were 2000 conversions per record.
+    calls: list[int] = []
+
+    def counting(record: Any) -> Any:
+        calls.append(record.offset)
+        return record_to_message(record)
+
+    monkeypatch.setattr(hub_module, "record_to_message", counting)
+    monkeypatch.setattr(feed_module, "record_to_message", counting, raising=False)
+    broker.create_topic("t")
+    services = BrokerServices(broker, StreamLog())
+
+    def tagging(name: str) -> Any:
+        def process(msg: Any) -> list[Any]:
+            msg.metadata["user"] = name  # a hub's processors change only its own copy
+            return [msg]
+
+        return process
+
+    hubs = [BrokerHub(services, f"g{i}", ["t"], False, tagging(f"u{i}"), StreamLog(), 10) for i in range(20)]
+    for hub in hubs:
+        hub.pin_start()
+    subs = [hub.subscribe() for hub in hubs]
+    wait_until(lambda: services.feed("t").live == 20, "every hub on the live reader")
+    for n in range(5):
+        broker.produce("t", str(n).encode())
+    for i, sub in enumerate(subs):
+        got = drain_sub(sub, 5)
+        assert [(d.content, d.metadata["user"], d.metadata["kafka_offset"]) for d in got] == [
+            (str(n).encode(), f"u{i}", n) for n in range(5)
+        ]
+    assert sorted(calls) == [0, 1, 2, 3, 4]
+    for hub in hubs:
+        hub.close()
     services.close()

@@ -26,7 +26,8 @@ class Recorder:
         self.stall_at: int | None = None  # hold the feeding greenlet at this offset
         self.go = gevent.event.Event()
 
-    def feed(self, topic: str, record: Record) -> None:
+    def feed(self, topic: str, record: Record, message: Any) -> None:
+        assert message.content == record.value
         assert record.offset == self.start + len(self.got), f"fed {record.offset} after {self.got[-1:]}"
         if record.offset == self.stall_at:
             self.go.wait()
