@@ -32,9 +32,13 @@ class PushResult:
 
 
 class Delivery:
-    """One message for one client; exactly one of ``ack``/``nack`` takes effect."""
+    """One message for one client; exactly one of ``ack``/``nack`` takes effect.
 
-    __slots__ = ("_done", "_on_ack", "_on_nack", "content", "event_id", "metadata")
+    ``parts``: for a GET of a record the processors made several messages of, the content of
+    each (``content`` and ``metadata`` are the first's); the batch is acknowledged as a whole.
+    """
+
+    __slots__ = ("_done", "_on_ack", "_on_nack", "content", "event_id", "metadata", "parts")
 
     def __init__(
         self,
@@ -43,8 +47,10 @@ class Delivery:
         event_id: str,
         on_ack: Callable[[], None] | None = None,
         on_nack: Callable[[], None] | None = None,
+        parts: tuple[bytes, ...] | None = None,
     ) -> None:
         self.content = content
+        self.parts = parts if parts is not None else (content,)
         self.metadata = metadata
         self.event_id = event_id
         self._on_ack = on_ack

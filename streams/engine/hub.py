@@ -188,9 +188,7 @@ class BrokerHub:
                     if not out:
                         gets[topic].skip(record.partition, record.offset)
                         continue
-                    if len(out) > 1:
-                        self.log.warning("processors made several messages of one record; a GET gets the first")
-                    return self._claim(gets[topic], record, out[0])
+                    return self._claim(gets[topic], record, out)
                 if self._subs or self._catching_up:
                     # A stream client attached meanwhile: its shared reader now feeds GETs too.
                     self._commit_skipped(gets[topic])
@@ -199,8 +197,9 @@ class BrokerHub:
             self._commit_skipped(get)
         return None
 
-    def _claim(self, get: GetClaim, record: Record, msg: Message) -> Delivery:
-        """Commit past ``record`` before handing it out, so no other GET can return it."""
+    def _claim(self, get: GetClaim, record: Record, batch: list[Message]) -> Delivery:
+        """Commit past ``record`` before handing out its messages (all of them: Bento answers a
+        GET of a batch with a multipart body), so no other GET can return it."""
         offsets, claimed = get.claim(record.partition, record.offset)
         self.broker.commit(self.group, record.topic, offsets)
 
@@ -215,7 +214,9 @@ class BrokerHub:
             except Exception:
                 self.log.exception("could not hand a message back", **_at(record))
 
-        return self._delivery(msg, record, on_nack=rollback)
+        delivery = self._delivery(batch[0], record, on_nack=rollback)
+        delivery.parts = tuple(m.content for m in batch)
+        return delivery
 
     def _commit_skipped(self, get: GetClaim) -> None:
         """Messages the processors deleted count as delivered: move past them if nobody else

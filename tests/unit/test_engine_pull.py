@@ -11,7 +11,11 @@ from typing import Any
 
 import gevent
 
+from streams.engine.hub import BrokerHub
+from streams.engine.logs import StreamLog
+from streams.engine.services import BrokerServices
 from streams.engine.testing import DEADLINE
+from streams.message import Message
 from tests.unit.engine_helpers import OUT, produce_for, pull, user
 
 # --- pull: per-user position in the consumer group, across workers ----------------------------
@@ -148,3 +152,20 @@ def test_a_reader_that_failed_a_get_is_closed_not_lent_again(broker: Any) -> Non
         hub.pull(1.0)
     assert wrapped.closed == 1 and not hub._pool("t")._free  # the next GET gets a fresh reader
     hub.close()
+
+
+def test_a_get_of_a_record_the_processors_split_gets_every_message(broker: Any) -> None:
+    broker.create_topic("t")
+    broker.produce("t", b"a")
+    broker.produce("t", b"b")
+    services = BrokerServices(broker, StreamLog())
+    split = BrokerHub(services, "g", ["t"], True, lambda m: [m, Message(m.content + b"2")], StreamLog(), 10)
+    first = split.pull(1.0)
+    assert first is not None and first.parts == (b"a", b"a2") and first.event_id == "0-0"
+    first.ack()
+    second = split.pull(1.0)
+    assert second is not None and second.parts == (b"b", b"b2")
+    second.ack()
+    assert broker.committed("g", "t") == {0: 2}
+    split.close()
+    services.close()

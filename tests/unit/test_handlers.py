@@ -200,3 +200,28 @@ def test_a_multipart_push_is_a_batch_of_its_parts(tmp_path):
         assert broken.status_code == 400
     finally:
         gateway.drain(5.0)
+
+
+def test_a_get_of_a_batch_is_a_multipart_body_with_one_part_per_message(client, monkeypatch):
+    # Bento's http_server output answers a GET of a batch of several messages with a
+    # multipart/form-data body, one application/octet-stream part per message.
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    from streams.engine.delivery import Delivery
+    from streams.engine.instance import StreamInstance
+
+    acked = []
+    batch = Delivery(b"one", {}, "0-3", on_ack=lambda: acked.append(True), parts=(b"one", b"{\"two\":2}"))
+    monkeypatch.setattr(StreamInstance, "pull", lambda self, timeout: batch)
+    resp = client.simulate_get("/test/out")
+    assert resp.status_code == 200
+    content_type = resp.headers["Content-Type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    boundary = content_type.split("boundary=", 1)[1]
+    assert resp.content.startswith(f"--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\none\r\n".encode())
+    assert resp.content.endswith(f"\r\n--{boundary}--\r\n".encode())
+    parsed = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + resp.content)
+    assert [part.get_payload(decode=True) for part in parsed.iter_parts()] == [b"one", b'{"two":2}']
+    assert resp.headers["X-Stream-Position"] == "0-3"
+    assert acked == [True]
