@@ -3,10 +3,14 @@
 The instance does NOT join its consumer group: every worker process (and host) must be able to
 serve the user, so the group is only a place to keep offsets (DESIGN §7).
 
-* ``pull`` (REST GET): under a per-instance lock, re-read the group's committed offsets, read
-  forward (with a reader borrowed from the worker's pool for the topic), skip messages the processors delete, commit the next offset of the first surviving
-  message *before* returning it, so a next GET on any worker starts after it; ``nack`` puts the
+* ``pull`` (REST GET): under a per-instance lock, re-read the group's committed offsets; read the
+  backlog up to the topic's end (with a reader borrowed from the worker's pool for the topic),
+  then, caught up, wait on the topic's shared feed (no reader of its own: a thousand waiting GETs
+  are not a thousand Kafka consumers); skip messages the processors delete, commit the next
+  offset of the first surviving record *before* returning it (all its messages: a record the
+  processors split is one batch), so a next GET on any worker starts after it; ``nack`` puts the
   commit back if nobody moved it since. Sequential GETs: in order, none twice, none skipped.
+  Closing the hub wakes waiting GETs at once (they get None).
 * ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance listens
   to the worker's ``TopicFeed`` of each topic from the user's committed offsets on (shared by
   every user's instance: catch-up scans, then one live reader) and offers every surviving
@@ -39,6 +43,16 @@ from streams.message import Message
 
 Key = tuple[str, int]
 Process = Callable[[Message], list[Message]]
+
+
+class _GetWait:
+    """A GET caught up with the topics' ends, waiting on their feeds for its next record."""
+
+    __slots__ = ("gets", "result")
+
+    def __init__(self, gets: dict[str, GetClaim]) -> None:
+        self.gets = gets
+        self.result: gevent.event.AsyncResult = gevent.event.AsyncResult()
 
 
 def _at(record: Record) -> dict[str, Any]:
@@ -79,6 +93,7 @@ class BrokerHub:
         self._committer: gevent.Greenlet | None = None
         self._commit_lock = gevent.lock.Semaphore()
         self._closed = False
+        self._get_wait: _GetWait | None = None  # the GET waiting on the feeds (one: _pull_lock)
 
     # -- positions -------------------------------------------------------------------------
 
@@ -150,6 +165,8 @@ class BrokerHub:
         if not self._pull_lock.acquire(timeout=timeout):
             return None
         try:
+            if self._closed:
+                return None
             if self._subs or self._catching_up:
                 return self._pull_broadcast(deadline)
             return self._pull_committed(deadline)
@@ -157,45 +174,84 @@ class BrokerHub:
             self._pull_lock.release()
 
     def _pull_committed(self, deadline: float) -> Delivery | None:
+        """Read the backlog (if any) with borrowed readers, then wait on the topics' feeds."""
         starts = {t: self.start_offsets(t) for t in self.topics}
-        readers: dict[str, Reader] = {}
+        heads = {t: self.broker.end_offsets(t) for t in self.topics}
+        gets = {t: GetClaim(t, starts[t]) for t in self.topics}
+        positions = {t: dict(starts[t]) for t in self.topics}
+        for topic in self.topics:
+            if any(starts[topic].get(p, 0) < o for p, o in heads[topic].items()):
+                found = self._read_backlog(gets[topic], heads[topic], positions, deadline)
+                if found is not None:
+                    return found
+        if self._closed or time.monotonic() >= deadline:
+            self._commit_all_skipped(gets)
+            return None
+        if self._subs or self._catching_up:
+            # A stream client attached meanwhile: its feed now serves GETs too.
+            self._commit_all_skipped(gets)
+            return self._pull_broadcast(deadline)
+        return self._wait_live(gets, positions, heads, deadline)
+
+    def _read_backlog(
+        self, get: GetClaim, head: dict[int, int], positions: dict[str, dict[int, int]], deadline: float
+    ) -> Delivery | None:
+        """Read ``get``'s topic up to ``head`` with a reader borrowed from the worker's pool; the
+        first surviving record is claimed. ``positions`` learns where the reading stopped."""
+        topic = get.topic
+        reader = self._pool(topic).borrow(positions[topic])
         try:
-            for t in self.topics:
-                readers[t] = self._pool(t).borrow(starts[t])
-            found = self._pull_from(readers, starts, deadline)
+            found = None
+            while found is None and not self._closed:
+                remaining = deadline - time.monotonic()
+                at = reader.positions()
+                if remaining <= 0 or all(at.get(p, 0) >= o for p, o in head.items()):
+                    break
+                # NOTE: short waits, so a closing hub wakes its GETs at once.
+                for record in reader.fetch(timeout=min(remaining, 0.2), max_records=100):
+                    out = self._process_record(record)
+                    if out:
+                        found = self._claim(get, record, out)
+                        break
+                    get.skip(record.partition, record.offset)
+            positions[topic] = reader.positions()
         except BaseException:
             # A reader that failed (or was interrupted mid-fetch) is not lent to the next GET.
-            for reader in readers.values():
-                reader.close()
+            reader.close()
             raise
-        for t, reader in readers.items():
-            self._pool(t).give_back(reader)
+        self._pool(topic).give_back(reader)
         return found
 
-    def _pull_from(
-        self, readers: dict[str, Reader], starts: dict[str, dict[int, int]], deadline: float
+    def _wait_live(
+        self,
+        gets: dict[str, GetClaim],
+        positions: dict[str, dict[int, int]],
+        heads: dict[str, dict[int, int]],
+        deadline: float,
     ) -> Delivery | None:
-        gets = {t: GetClaim(t, starts[t]) for t in self.topics}
-        slice_ = 0.2 if len(self.topics) > 1 else None
-        while not self._closed:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            for topic, reader in readers.items():
-                wait = min(remaining, slice_) if slice_ else remaining
-                for record in reader.fetch(timeout=max(0.0, wait), max_records=100):
-                    out = self._process_record(record)
-                    if not out:
-                        gets[topic].skip(record.partition, record.offset)
-                        continue
-                    return self._claim(gets[topic], record, out)
-                if self._subs or self._catching_up:
-                    # A stream client attached meanwhile: its shared reader now feeds GETs too.
-                    self._commit_skipped(gets[topic])
-                    return self._pull_broadcast(deadline)
+        """Caught up with the topics' ends: wait on their shared feeds (no reader of its own) for
+        the next surviving record, and claim it."""
+        waiting = _GetWait(gets)
+        self._get_wait = waiting
+        try:
+            if not self._listening:
+                self._start_feeding(positions, heads)
+            got = waiting.result.get(timeout=max(0.0, deadline - time.monotonic()))
+        except gevent.Timeout:
+            got = None
+        finally:
+            self._get_wait = None
+            if not self._needs_feed():
+                self._stop_feeding()
+        if got is None:
+            self._commit_all_skipped(gets)
+            return None
+        record, out = got
+        return self._claim(gets[record.topic], record, out)
+
+    def _commit_all_skipped(self, gets: dict[str, GetClaim]) -> None:
         for get in gets.values():
             self._commit_skipped(get)
-        return None
 
     def _claim(self, get: GetClaim, record: Record, batch: list[Message]) -> Delivery:
         """Commit past ``record`` before handing out its messages (all of them: Bento answers a
@@ -259,13 +315,16 @@ class BrokerHub:
             self._catching_up.discard(sub)
             if not self._closed:  # close() committed already
                 gevent.spawn(self._commit_broadcast, sub)
-        if not self._active():
+        if not self._needs_feed():
             self._stop_feeding()
 
     def _ensure_broadcast(self) -> None:
         """Start feeding stream clients, in the background: ``subscribe`` returns at once (the
         client gets its response head) while the user's offsets are looked up, which can take a
         while when thousands of users connect at once. Never yields."""
+        if self._listening and (self._committer is None or self._committer.dead):
+            # The feed runs for a waiting GET: the clients ride it, their acks are committed.
+            self._committer = gevent.spawn(self._commit_loop)
         if self._listening or self._closed or self._starter is not None:
             return
         self._starter = gevent.spawn(self._start_broadcast)
@@ -310,6 +369,10 @@ class BrokerHub:
     def _active(self) -> bool:
         return not self._closed and bool(self._subs or self._catching_up)
 
+    def _needs_feed(self) -> bool:
+        """Stream clients, or a GET waiting on the feeds."""
+        return self._active() or (not self._closed and self._get_wait is not None)
+
     def feed(self, topic: str, record: Record, message: Message) -> None:
         """One record from the topic's feed (in its greenlet, in offset order per partition)."""
         if not self._listening:
@@ -326,11 +389,19 @@ class BrokerHub:
         for msg in out:
             self._offer_all(msg, record, key)
         self._ledger.offered_through(key, record.offset)
+        waiting = self._get_wait
+        if waiting is not None and not waiting.result.ready():
+            if out:
+                waiting.result.set((record, out))  # the GET claims it in its own greenlet
+            else:
+                waiting.gets[topic].skip(record.partition, record.offset)
 
     def feed_failed(self, topic: str) -> None:
         """The reader feeding this hub failed: clients reconnect (with Last-Event-ID) and
         resume."""
         self._stop_feeding()
+        if self._get_wait is not None:
+            self._get_wait.result.set(None)
         # NOTE: the clients still catching up too: with no feed to merge into they would read
         # privately for ever, each holding a catch-up slot.
         for sub in list(self._subs | self._catching_up):
@@ -460,6 +531,8 @@ class BrokerHub:
             sub.close("stream closed")
         for waiter in list(self._waiters):
             waiter.close("stream closed")
+        if self._get_wait is not None:
+            self._get_wait.result.set(None)
         self._stop_feeding()
         if self._committer is not None:
             self._committer.kill(block=False)

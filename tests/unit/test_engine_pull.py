@@ -14,7 +14,7 @@ import gevent
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import StreamLog
 from streams.engine.services import BrokerServices
-from streams.engine.testing import DEADLINE
+from streams.engine.testing import DEADLINE, wait_until
 from streams.message import Message
 from tests.unit.engine_helpers import OUT, produce_for, pull, user
 
@@ -139,6 +139,9 @@ def test_a_reader_that_failed_a_get_is_closed_not_lent_again(broker: Any) -> Non
                 def seek(self, offsets: dict[int, int]) -> None:
                     inner.seek(offsets)
 
+                def positions(self) -> dict[int, int]:
+                    return inner.positions()
+
                 def close(self) -> None:
                     outer.closed += 1
                     inner.close()
@@ -146,6 +149,7 @@ def test_a_reader_that_failed_a_get_is_closed_not_lent_again(broker: Any) -> Non
             return Broken()
 
     broker.create_topic("t")
+    broker.produce("t", b"x")  # a backlog: the GET borrows a reader to read it
     wrapped = BrokenReaders(broker)
     hub = BrokerHub(BrokerServices(wrapped, StreamLog()), "g", ["t"], True, lambda m: [m], StreamLog(), 10)
     with pytest.raises(BrokerError):
@@ -168,4 +172,74 @@ def test_a_get_of_a_record_the_processors_split_gets_every_message(broker: Any) 
     second.ack()
     assert broker.committed("g", "t") == {0: 2}
     split.close()
+    services.close()
+
+
+def test_closing_the_hub_wakes_a_waiting_get_at_once(broker: Any) -> None:
+    broker.create_topic("t")
+    services = BrokerServices(broker, StreamLog())
+    hub = BrokerHub(services, "g", ["t"], True, lambda m: [m], StreamLog(), 10)
+    waiting = gevent.spawn(hub.pull, 30.0)
+    gevent.sleep(0.3)
+    hub.close()
+    assert waiting.get(timeout=2.0) is None  # not after its 30 s
+    services.close()
+
+
+class CountingReaders:
+    """The broker, counting the readers opened and those open at once."""
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+        self.opened = 0
+        self.open = 0
+        self.most = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.broker, name)
+
+    def reader(self, topic: str, start: dict[int, int]) -> Any:
+        outer = self
+        inner = self.broker.reader(topic, start)
+        self.opened += 1
+        self.open += 1
+        self.most = max(self.most, self.open)
+
+        class Counted:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            def close(self) -> None:
+                outer.open -= 1
+                inner.close()
+
+        return Counted()
+
+
+def test_many_waiting_gets_share_the_live_feed_instead_of_holding_a_reader_each(broker: Any) -> None:
+    # Each waiting GET held a reader borrowed from the pool: a thousand waiting GETs per worker
+    # were a thousand Kafka consumers, over the broker's cap (503).
+    broker.create_topic("t")
+    counting = CountingReaders(broker)
+    services = BrokerServices(counting, StreamLog())
+    names = [f"u{i}" for i in range(300)]
+
+    def only(name: str) -> Any:
+        return lambda m: [m] if m.content == name.encode() else []
+
+    hubs = {name: BrokerHub(services, name, ["t"], False, only(name), StreamLog(), 10) for name in names}
+    for hub in hubs.values():
+        hub.pin_start()
+    gets = {name: gevent.spawn(hub.pull, DEADLINE) for name, hub in hubs.items()}
+    wait_until(lambda: services.feed("t").live == len(names), "every GET waiting on the live feed")
+    for name in reversed(names):
+        broker.produce("t", name.encode())
+    gevent.joinall(list(gets.values()), timeout=DEADLINE, raise_error=True)
+    for name, job in gets.items():
+        assert job.value is not None and job.value.content == name.encode()
+        job.value.ack()
+        assert broker.committed(name, "t") == {0: len(names) - names.index(name)}
+    assert counting.most <= 2 and counting.opened <= 2
+    for hub in hubs.values():
+        hub.close()
     services.close()
