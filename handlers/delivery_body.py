@@ -9,7 +9,8 @@ the engine with ``nack()``, so nothing acknowledged is lost (DESIGN §4, promise
 from __future__ import annotations
 
 import secrets
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 PART_HEAD = b"Content-Type: application/octet-stream\r\n\r\n"
 

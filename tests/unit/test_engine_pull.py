@@ -10,9 +10,12 @@ import json
 from typing import Any
 
 import gevent
+import pytest
 
+from streams.brokers.base import BrokerError
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import StreamLog
+from streams.engine.readers import IDLE_READERS
 from streams.engine.services import BrokerServices
 from streams.engine.testing import DEADLINE, wait_until
 from streams.message import Message
@@ -97,8 +100,6 @@ def test_a_record_the_filter_fails_on_reaches_nobody(tmp_path: Any, gateways: An
 
 
 def test_gets_of_many_users_share_a_bounded_set_of_readers(tmp_path: Any, gateways: Any, broker: Any) -> None:
-    from streams.engine.readers import IDLE_READERS
-
     names = [f"u{i}" for i in range(8)]
     for name in names:
         produce_for(broker, name, range(2))
@@ -113,13 +114,6 @@ def test_gets_of_many_users_share_a_bounded_set_of_readers(tmp_path: Any, gatewa
 
 
 def test_a_reader_that_failed_a_get_is_closed_not_lent_again(broker: Any) -> None:
-    import pytest
-
-    from streams.brokers.base import BrokerError
-    from streams.engine.hub import BrokerHub
-    from streams.engine.services import BrokerServices
-    from streams.engine.logs import StreamLog
-
     class BrokenReaders:
         def __init__(self, broker: Any) -> None:
             self.broker = broker
