@@ -237,3 +237,40 @@ def test_many_waiting_gets_share_the_live_feed_instead_of_holding_a_reader_each(
     for hub in hubs.values():
         hub.close()
     services.close()
+
+
+def test_a_get_waiting_on_the_feed_moves_past_other_users_records_when_it_times_out(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    _, api = gateways(tmp_path, {"out": OUT})
+    pull(api, "alice", timeout=0.1)  # pins alice's position at the (empty) end
+    job = gevent.spawn(pull, api, "alice", 1.5)
+    gevent.sleep(0.3)
+    produce_for(broker, "bob", range(3))
+    assert job.get(timeout=DEADLINE) is None
+    assert broker.committed("alice", "completed") == {0: 3}  # bob's records count as done for her
+    produce_for(broker, "alice", range(1))
+    assert json.loads(pull(api, "alice").content) == {"user_id": "alice", "n": 0}
+
+
+def test_a_stream_client_attaching_while_a_get_waits_rides_the_same_feed(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    gw, api = gateways(tmp_path, {"out": OUT})
+    pull(api, "alice", timeout=0.1)
+    job = gevent.spawn(pull, api, "alice", 10.0)
+    gevent.sleep(0.3)
+    inst = api.open("out", user("alice"))
+    sub = inst.subscribe()
+    gevent.sleep(0.1)
+    produce_for(broker, "alice", range(2))
+    assert json.loads(job.get(timeout=DEADLINE).content)["n"] == 0
+    got = [sub.get(DEADLINE) for _ in range(2)]
+    assert [json.loads(d.content)["n"] for d in got if d is not None] == [0, 1]
+    for d in got:
+        d.ack()
+    sub.close()
+    wait_until(lambda: broker.committed("alice", "completed") == {0: 2}, "the stream client's commit")
+    feed = gw.services.for_broker(gw.broker()).feed("completed")
+    wait_until(lambda: feed.live == 0, "the hub off the feed once nobody waits on it")
+    inst.release()
