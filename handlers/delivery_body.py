@@ -8,6 +8,7 @@ the engine with ``nack()``, so nothing acknowledged is lost (DESIGN §4, promise
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -23,15 +24,29 @@ class Settleable(Protocol):
     def nack(self) -> None: ...
 
 
+PART_HEAD = b"Content-Type: application/octet-stream\r\n\r\n"
+
+
+def multipart_batch(parts: tuple[bytes, ...] | list[bytes]) -> tuple[str, bytes]:
+    """A GET's reply to a batch of several messages as Bento's ``http_server`` output writes it
+    (Go's ``multipart.Writer``): ``multipart/form-data``, one ``application/octet-stream`` part
+    per message. Returns the Content-Type and the body."""
+    boundary = secrets.token_hex(30)
+    dash = b"--" + boundary.encode("ascii")
+    body = b"\r\n".join(dash + b"\r\n" + PART_HEAD + part for part in parts)
+    return f"multipart/form-data; boundary={boundary}", body + b"\r\n" + dash + b"--\r\n"
+
+
 class DeliveryBody:
     """A one-chunk body for a GET that acks the delivery after the chunk was written."""
 
-    def __init__(self, delivery: Settleable) -> None:
+    def __init__(self, delivery: Settleable, content: bytes | None = None) -> None:
         self._delivery = delivery
+        self._content = delivery.content if content is None else content
         self._settled = False
 
     def __iter__(self) -> Iterator[bytes]:
-        yield self._delivery.content
+        yield self._content
         self._settle(ack=True)
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import falcon
 
 from handlers import streaming, websocket
-from handlers.delivery_body import DeliveryBody
+from handlers.delivery_body import DeliveryBody, multipart_batch
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
 from streams.engine import Route
@@ -123,10 +123,14 @@ class StreamEndpoint:
             raise falcon.HTTPError(
                 falcon.HTTP_408, description=f"no message for this request within {route.timeout:g}s"
             )
-        resp.content_type = sniff_content_type(delivery.content)
+        content = delivery.content
+        if len(delivery.parts) > 1:
+            resp.content_type, content = multipart_batch(delivery.parts)
+        else:
+            resp.content_type = sniff_content_type(content)
         resp.set_header("X-Stream-Position", delivery.event_id)
-        resp.content_length = len(delivery.content)
-        resp.stream = DeliveryBody(delivery)
+        resp.content_length = len(content)
+        resp.stream = DeliveryBody(delivery, content)
 
     def _stream(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         sse = wants_event_stream(req) or route.stream_format == "event_source"

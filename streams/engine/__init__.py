@@ -14,8 +14,9 @@ What the HTTP layer uses::
 
 Module map: ``gateway`` (APIs, routes, instance tables, idle reaping), ``instance`` (one running
 stream), ``hub`` (http_server output fed by a broker topic: GET positions, broadcast, commits),
-``tap`` (one topic reader per worker for all users' stream clients), ``readers`` (readers lent to
-GETs), ``local_hub`` (in-process hand-over), ``delivery`` (PushResult, Delivery, Subscription),
+``feed`` (one topic's records from any offset on for every hub of a worker: shared catch-up scans,
+one live reader), ``ledger`` (the hub's bookkeeping, free of I/O), ``services`` (what a worker's
+hubs share per broker), ``readers`` (readers lent to GETs), ``local_hub`` (in-process hand-over), ``delivery`` (PushResult, Delivery, Subscription),
 ``components`` (what inputs/outputs/processors implement, and building them from config),
 ``pipeline``, ``records``, ``ratelimit``, ``durations``, ``logs``, ``resources``, ``testing``.
 """

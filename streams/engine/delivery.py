@@ -10,12 +10,13 @@ or grow memory (promise 6); it reconnects with ``Last-Event-ID`` and resumes.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import gevent.queue
+
+from streams.engine.ledger import ClientLedger
 
 _CLOSED: Any = object()
 
@@ -31,9 +32,13 @@ class PushResult:
 
 
 class Delivery:
-    """One message for one client; exactly one of ``ack``/``nack`` takes effect."""
+    """One message for one client; exactly one of ``ack``/``nack`` takes effect.
 
-    __slots__ = ("_done", "_on_ack", "_on_nack", "content", "event_id", "metadata")
+    ``parts``: for a GET of a record the processors made several messages of, the content of
+    each (``content`` and ``metadata`` are the first's); the batch is acknowledged as a whole.
+    """
+
+    __slots__ = ("_done", "_on_ack", "_on_nack", "content", "event_id", "metadata", "parts")
 
     def __init__(
         self,
@@ -42,8 +47,10 @@ class Delivery:
         event_id: str,
         on_ack: Callable[[], None] | None = None,
         on_nack: Callable[[], None] | None = None,
+        parts: tuple[bytes, ...] | None = None,
     ) -> None:
         self.content = content
+        self.parts = parts if parts is not None else (content,)
         self.metadata = metadata
         self.event_id = event_id
         self._on_ack = on_ack
@@ -71,8 +78,9 @@ class Delivery:
 class Subscription:
     """One attached stream client: a bounded queue the instance offers messages to.
 
-    Per ``(topic, partition)`` it remembers the offsets queued but not yet acknowledged (bounded by
-    the queue), so the instance can commit the lowest position every attached client acknowledged.
+    Its ``ledger`` remembers, per ``(topic, partition)``, the offsets queued but not yet
+    acknowledged (bounded by the queue), so the hub can commit the lowest position every attached
+    client acknowledged.
     """
 
     def __init__(self, limit: int, on_close: Callable[[Subscription], None] | None = None) -> None:
@@ -82,8 +90,7 @@ class Subscription:
         self._on_close = on_close
         self.closed_reason: str | None = None
         self.closed = False
-        self._unacked: dict[tuple[str, int], deque[int]] = {}
-        self.skip_below: dict[tuple[str, int], int] = {}
+        self.ledger = ClientLedger()
 
     def offer(self, delivery: Delivery, key: tuple[str, int] | None = None, offset: int = -1) -> bool:
         """Queue a delivery without waiting; a full queue closes this subscription as a slow client."""
@@ -93,19 +100,9 @@ class Subscription:
             self.close("slow client")
             return False
         if key is not None:
-            self._unacked.setdefault(key, deque()).append(offset)
+            self.ledger.queued(key, offset)
         self._queue.put_nowait(delivery)
         return True
-
-    def note_ack(self, key: tuple[str, int], offset: int) -> None:
-        pending = self._unacked.get(key)
-        while pending and pending[0] <= offset:
-            pending.popleft()
-
-    def oldest_unacked(self, key: tuple[str, int]) -> int | None:
-        """The offset of the oldest message of this partition queued but not acknowledged."""
-        pending = self._unacked.get(key)
-        return pending[0] if pending else None
 
     def get(self, timeout: float | None = None) -> Delivery | None:
         """The next message, or None when nothing came within ``timeout`` or the stream closed."""

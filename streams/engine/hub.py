@@ -3,14 +3,17 @@
 The instance does NOT join its consumer group: every worker process (and host) must be able to
 serve the user, so the group is only a place to keep offsets (DESIGN §7).
 
-* ``pull`` (REST GET): under a per-instance lock, re-read the group's committed offsets, read
-  forward (with a reader borrowed from the worker's pool for the topic), skip messages the processors delete, commit the next offset of the first surviving
-  message *before* returning it, so a next GET on any worker starts after it; ``nack`` puts the
+* ``pull`` (REST GET): under a per-instance lock, re-read the group's committed offsets; read the
+  backlog up to the topic's end (with a reader borrowed from the worker's pool for the topic),
+  then, caught up, wait on the topic's shared feed (no reader of its own: a thousand waiting GETs
+  are not a thousand Kafka consumers); skip messages the processors delete, commit the next
+  offset of the first surviving record *before* returning it (all its messages: a record the
+  processors split is one batch), so a next GET on any worker starts after it; ``nack`` puts the
   commit back if nobody moved it since. Sequential GETs: in order, none twice, none skipped.
-* ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance is fed
-  by the worker's one reader of the topic (``TopicTap``, shared by every user's instance; an
-  instance whose position is behind it first catches up in a scan shared with every other
-  instance that needs the range, ``TopicHistory``) and offers every surviving
+  Closing the hub wakes waiting GETs at once (they get None).
+* ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance listens
+  to the worker's ``TopicFeed`` of each topic from the user's committed offsets on (shared by
+  every user's instance: catch-up scans, then one live reader) and offers every surviving
   message to every attached client (and to a waiting GET). Offsets are committed in batches to
   the lowest position every attached client acknowledged. A client resuming with
   ``Last-Event-ID`` first catches up with a private reader (at most ``CATCH_UP_SLOTS`` of them
@@ -30,18 +33,26 @@ import gevent.lock
 
 from streams.brokers.base import Reader, Record
 from streams.engine.delivery import Delivery, Subscription
-from streams.engine.history import TopicHistory
+from streams.engine.feed import TopicFeed
+from streams.engine.ledger import BroadcastLedger, GetClaim
 from streams.engine.logs import StreamLog
 from streams.engine.readers import ReaderPool
 from streams.engine.records import event_id, parse_event_id, record_to_message
 from streams.engine.services import BrokerServices
-from streams.engine.tap import TopicTap
 from streams.message import Message
 
 Key = tuple[str, int]
-_TAPPED: Any = object()
-_SCANNING: Any = object()
 Process = Callable[[Message], list[Message]]
+
+
+class _GetWait:
+    """A GET caught up with the topics' ends, waiting on their feeds for its next record."""
+
+    __slots__ = ("gets", "result")
+
+    def __init__(self, gets: dict[str, GetClaim]) -> None:
+        self.gets = gets
+        self.result: gevent.event.AsyncResult = gevent.event.AsyncResult()
 
 
 def _at(record: Record) -> dict[str, Any]:
@@ -74,15 +85,15 @@ class BrokerHub:
         self._subs: set[Subscription] = set()
         self._catching_up: set[Subscription] = set()
         self._waiters: list[Subscription] = []
-        self._bcast_pos: dict[Key, int] = {}
+        self._ledger = BroadcastLedger()
         self._multi_partition = False  # one topic of several partitions: ids list them all
-        self._feeding: dict[str, object] = {}  # topic -> _TAPPED or _SCANNING
+        self._listening = False  # to the feeds of its topics
         self._slots = services.catch_up_slots
         self._starter: gevent.Greenlet | None = None
         self._committer: gevent.Greenlet | None = None
         self._commit_lock = gevent.lock.Semaphore()
         self._closed = False
-        self._dirty = False
+        self._get_wait: _GetWait | None = None  # the GET waiting on the feeds (one: _pull_lock)
 
     # -- positions -------------------------------------------------------------------------
 
@@ -113,15 +124,16 @@ class BrokerHub:
     def _pool(self, topic: str) -> ReaderPool:
         return self.services.readers(topic)
 
-    def _process_record(self, record: Record) -> list[Message]:
-        """The messages of one record for this user's clients.
+    def _process_record(self, record: Record, shared: Message | None = None) -> list[Message]:
+        """The messages of one record for this user's clients; ``shared``: the record as a
+        message already (from the feed, shared with other hubs: processed as a copy).
 
         NOTE: a message a processor failed on is never delivered (unlike Bento, which passes it
         on flagged): the failing processor is typically the filter that decides whose message it
         is, so delivering it could hand one user's message to every user (promise 3).
         """
         try:
-            out = self.process(record_to_message(record))
+            out = self.process(shared.copy() if shared is not None else record_to_message(record))
         except Exception:
             self.log.exception("processing failed; record skipped", **_at(record))
             return []
@@ -153,6 +165,8 @@ class BrokerHub:
         if not self._pull_lock.acquire(timeout=timeout):
             return None
         try:
+            if self._closed:
+                return None
             if self._subs or self._catching_up:
                 return self._pull_broadcast(deadline)
             return self._pull_committed(deadline)
@@ -160,77 +174,114 @@ class BrokerHub:
             self._pull_lock.release()
 
     def _pull_committed(self, deadline: float) -> Delivery | None:
+        """Read the backlog (if any) with borrowed readers, then wait on the topics' feeds."""
         starts = {t: self.start_offsets(t) for t in self.topics}
-        readers: dict[str, Reader] = {}
+        heads = {t: self.broker.end_offsets(t) for t in self.topics}
+        gets = {t: GetClaim(t, starts[t]) for t in self.topics}
+        positions = {t: dict(starts[t]) for t in self.topics}
+        for topic in self.topics:
+            if any(starts[topic].get(p, 0) < o for p, o in heads[topic].items()):
+                found = self._read_backlog(gets[topic], heads[topic], positions, deadline)
+                if found is not None:
+                    return found
+        if self._closed or time.monotonic() >= deadline:
+            self._commit_all_skipped(gets)
+            return None
+        if self._subs or self._catching_up:
+            # A stream client attached meanwhile: its feed now serves GETs too.
+            self._commit_all_skipped(gets)
+            return self._pull_broadcast(deadline)
+        return self._wait_live(gets, positions, heads, deadline)
+
+    def _read_backlog(
+        self, get: GetClaim, head: dict[int, int], positions: dict[str, dict[int, int]], deadline: float
+    ) -> Delivery | None:
+        """Read ``get``'s topic up to ``head`` with a reader borrowed from the worker's pool; the
+        first surviving record is claimed. ``positions`` learns where the reading stopped."""
+        topic = get.topic
+        reader = self._pool(topic).borrow(positions[topic])
         try:
-            for t in self.topics:
-                readers[t] = self._pool(t).borrow(starts[t])
-            found = self._pull_from(readers, starts, deadline)
+            found = None
+            while found is None and not self._closed:
+                remaining = deadline - time.monotonic()
+                at = reader.positions()
+                if remaining <= 0 or all(at.get(p, 0) >= o for p, o in head.items()):
+                    break
+                # NOTE: short waits, so a closing hub wakes its GETs at once.
+                for record in reader.fetch(timeout=min(remaining, 0.2), max_records=100):
+                    out = self._process_record(record)
+                    if out:
+                        found = self._claim(get, record, out)
+                        break
+                    get.skip(record.partition, record.offset)
+            positions[topic] = reader.positions()
         except BaseException:
             # A reader that failed (or was interrupted mid-fetch) is not lent to the next GET.
-            for reader in readers.values():
-                reader.close()
+            reader.close()
             raise
-        for t, reader in readers.items():
-            self._pool(t).give_back(reader)
+        self._pool(topic).give_back(reader)
         return found
 
-    def _pull_from(
-        self, readers: dict[str, Reader], starts: dict[str, dict[int, int]], deadline: float
+    def _wait_live(
+        self,
+        gets: dict[str, GetClaim],
+        positions: dict[str, dict[int, int]],
+        heads: dict[str, dict[int, int]],
+        deadline: float,
     ) -> Delivery | None:
-        skipped: dict[str, dict[int, int]] = {t: {} for t in self.topics}
-        slice_ = 0.2 if len(self.topics) > 1 else None
-        while not self._closed:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            for topic, reader in readers.items():
-                wait = min(remaining, slice_) if slice_ else remaining
-                for record in reader.fetch(timeout=max(0.0, wait), max_records=100):
-                    out = self._process_record(record)
-                    if not out:
-                        skipped[topic][record.partition] = record.offset + 1
-                        continue
-                    if len(out) > 1:
-                        self.log.warning("processors made several messages of one record; a GET gets the first")
-                    return self._claim(record, out[0], starts[topic], skipped[topic])
-                if self._subs or self._catching_up:
-                    # A stream client attached meanwhile: its shared reader now feeds GETs too.
-                    self._commit_skipped(topic, starts[topic], skipped[topic])
-                    return self._pull_broadcast(deadline)
-        for topic in self.topics:
-            self._commit_skipped(topic, starts[topic], skipped[topic])
-        return None
+        """Caught up with the topics' ends: wait on their shared feeds (no reader of its own) for
+        the next surviving record, and claim it."""
+        waiting = _GetWait(gets)
+        self._get_wait = waiting
+        try:
+            if not self._listening:
+                self._start_feeding(positions, heads)
+            got = waiting.result.get(timeout=max(0.0, deadline - time.monotonic()))
+        except gevent.Timeout:
+            got = None
+        finally:
+            self._get_wait = None
+            if not self._needs_feed():
+                self._stop_feeding()
+        if got is None:
+            self._commit_all_skipped(gets)
+            return None
+        record, out = got
+        return self._claim(gets[record.topic], record, out)
 
-    def _claim(self, record: Record, msg: Message, start: dict[int, int], skipped: dict[int, int]) -> Delivery:
-        """Commit past ``record`` before handing it out, so no other GET can return it."""
-        offsets = {p: o for p, o in skipped.items() if p != record.partition and o > start.get(p, 0)}
-        offsets[record.partition] = record.offset + 1
+    def _commit_all_skipped(self, gets: dict[str, GetClaim]) -> None:
+        for get in gets.values():
+            self._commit_skipped(get)
+
+    def _claim(self, get: GetClaim, record: Record, batch: list[Message]) -> Delivery:
+        """Commit past ``record`` before handing out its messages (all of them: Bento answers a
+        GET of a batch with a multipart body), so no other GET can return it."""
+        offsets, claimed = get.claim(record.partition, record.offset)
         self.broker.commit(self.group, record.topic, offsets)
 
         def rollback() -> None:
             try:
-                now = self.broker.committed(self.group, record.topic)
-                if now.get(record.partition) == record.offset + 1:
-                    self.broker.commit(self.group, record.topic, {record.partition: record.offset})
+                back = claimed.rollback(self.broker.committed(self.group, record.topic))
+                if back is not None:
+                    self.broker.commit(self.group, record.topic, back)
                     self.log.info("client went away; message handed back", **_at(record))
                 else:
                     self.log.warning("client went away after the position moved on; message not handed back", **_at(record))
             except Exception:
                 self.log.exception("could not hand a message back", **_at(record))
 
-        return self._delivery(msg, record, on_nack=rollback)
+        delivery = self._delivery(batch[0], record, on_nack=rollback)
+        delivery.parts = tuple(m.content for m in batch)
+        return delivery
 
-    def _commit_skipped(self, topic: str, start: dict[int, int], skipped: dict[int, int]) -> None:
+    def _commit_skipped(self, get: GetClaim) -> None:
         """Messages the processors deleted count as delivered: move past them if nobody else
         moved the position meanwhile."""
-        moved = {p: o for p, o in skipped.items() if o > start.get(p, 0)}
-        if not moved:
+        if not get.moved():
             return
-        now = self.broker.committed(self.group, topic)
-        safe = {p: o for p, o in moved.items() if now.get(p, start.get(p)) == start.get(p)}
+        safe = get.skipped_commit(self.broker.committed(self.group, get.topic))
         if safe:
-            self.broker.commit(self.group, topic, safe)
+            self.broker.commit(self.group, get.topic, safe)
 
     def _pull_broadcast(self, deadline: float) -> Delivery | None:
         waiter = Subscription(1)
@@ -251,6 +302,7 @@ class BrokerHub:
             self._subs.add(sub)
             self._ensure_broadcast()
         else:
+            sub.ledger.catching_up({})  # no say in commits until its reader is placed
             self._catching_up.add(sub)
             self._ensure_broadcast()
             gevent.spawn(self._catch_up, sub, resume)
@@ -258,29 +310,32 @@ class BrokerHub:
 
     def _detach(self, sub: Subscription) -> None:
         # NOTE: may run inside the broadcast loop (slow client cut off): never yield here.
-        self._catching_up.discard(sub)
-        if sub in self._subs:
+        if sub in self._subs or sub in self._catching_up:
             self._subs.discard(sub)
+            self._catching_up.discard(sub)
             if not self._closed:  # close() committed already
                 gevent.spawn(self._commit_broadcast, sub)
-        if not self._active():
+        if not self._needs_feed():
             self._stop_feeding()
 
     def _ensure_broadcast(self) -> None:
         """Start feeding stream clients, in the background: ``subscribe`` returns at once (the
         client gets its response head) while the user's offsets are looked up, which can take a
         while when thousands of users connect at once. Never yields."""
-        if self._feeding or self._closed or self._starter is not None:
+        if self._listening and (self._committer is None or self._committer.dead):
+            # The feed runs for a waiting GET: the clients ride it, their acks are committed.
+            self._committer = gevent.spawn(self._commit_loop)
+        if self._listening or self._closed or self._starter is not None:
             return
         self._starter = gevent.spawn(self._start_broadcast)
 
     def _start_broadcast(self) -> None:
-        """Attach to each topic's tap, or join a catch-up scan to reach it first."""
+        """Listen to each topic's feed from the user's committed offsets on."""
         try:
-            while not self._feeding and self._active():
+            while not self._listening and self._active():
                 starts = {topic: self.start_offsets(topic) for topic in self.topics}
                 heads = {topic: self.broker.end_offsets(topic) for topic in self.topics}
-                if self._feeding or not self._active():
+                if self._listening or not self._active():
                     continue
                 self._start_feeding(starts, heads)
         except Exception:
@@ -293,88 +348,85 @@ class BrokerHub:
 
     def _start_feeding(self, starts: dict[str, dict[int, int]], heads: dict[str, dict[int, int]]) -> None:
         """Never yields, so every topic's position is set before any record is fed."""
-        self._bcast_pos = {(t, p): o for t, start in starts.items() for p, o in start.items()}
-        self._multi_partition = len(self.topics) == 1 and len(self._bcast_pos) > 1
+        self._ledger.start({(t, p): o for t, start in starts.items() for p, o in start.items()})
+        self._multi_partition = len(self.topics) == 1 and len(self._ledger.offered) > 1
+        self._listening = True
         for topic, start in starts.items():
-            if self._tap(topic).attach(self, start, heads[topic]):
-                self._feeding[topic] = _TAPPED
-            else:
-                self._feeding[topic] = _SCANNING
-                self._history(topic).join(self, start)
+            self._feed(topic).listen(self, start, heads[topic])
         if self._committer is None or self._committer.dead:
             self._committer = gevent.spawn(self._commit_loop)
 
-    def _tap(self, topic: str) -> TopicTap:
-        return self.services.tap(topic)
-
-    def _history(self, topic: str) -> TopicHistory:
-        return self.services.history(topic)
+    def _feed(self, topic: str) -> TopicFeed:
+        return self.services.feed(topic)
 
     def _stop_feeding(self) -> None:
-        """No client left: leave the taps and scans. Never yields (called from ``_detach``)."""
-        for topic, state in list(self._feeding.items()):
-            if state is _TAPPED:
-                self._tap(topic).detach(self)
-            elif state is _SCANNING:
-                self._history(topic).leave(self)
-        self._feeding.clear()
+        """No client left: leave the feeds. Never yields (called from ``_detach``)."""
+        if self._listening:
+            self._listening = False
+            for topic in self.topics:
+                self._feed(topic).leave(self)
 
     def _active(self) -> bool:
         return not self._closed and bool(self._subs or self._catching_up)
 
-    def feed(self, topic: str, record: Record) -> None:
-        """One record from the topic's tap or a catch-up scan (in its greenlet, in offset order)."""
-        if topic not in self._feeding:
+    def _needs_feed(self) -> bool:
+        """Stream clients, or a GET waiting on the feeds."""
+        return self._active() or (not self._closed and self._get_wait is not None)
+
+    def feed(self, topic: str, record: Record, message: Message) -> None:
+        """One record from the topic's feed (in its greenlet, in offset order per partition)."""
+        if not self._listening:
             return
-        self._handle(topic, record)
+        self._handle(topic, record, message)
 
-    def scanned(self, topic: str, positions: dict[int, int], caught_up: bool) -> bool:
-        """A catch-up scan feeding this hub is at ``positions``: attach to the tap once it is
-        reached (the switch happens without yielding, so no record is missed or repeated)."""
-        if self._feeding.get(topic) is not _SCANNING:
-            return True
-        if caught_up and self._tap(topic).attach(self, positions):
-            self._feeding[topic] = _TAPPED
-            return True
-        return False
-
-    def _handle(self, topic: str, record: Record) -> None:
+    def _handle(self, topic: str, record: Record, message: Message) -> None:
         key = (topic, record.partition)
-        if record.offset < self._bcast_pos.get(key, 0):
+        if not self._ledger.wants(key, record.offset):
             return  # a shared reader started below this hub's position
-        out = self._process_record(record)
+        out = self._process_record(record, message)
         # NOTE: from here to the position update nothing yields, so a merging catch-up client
         # sees a consistent "offered up to" position.
         for msg in out:
             self._offer_all(msg, record, key)
-        self._bcast_pos[key] = record.offset + 1
+        self._ledger.offered_through(key, record.offset)
+        waiting = self._get_wait
+        if waiting is not None and not waiting.result.ready():
+            if out:
+                waiting.result.set((record, out))  # the GET claims it in its own greenlet
+            else:
+                waiting.gets[topic].skip(record.partition, record.offset)
 
-    def tap_failed(self, topic: str) -> None:
-        """The tap's (or the catch-up scan's) reader failed: clients reconnect (with
-        Last-Event-ID) and resume."""
-        if self._feeding.pop(topic, None) is _TAPPED:
-            self._tap(topic).detach(self)
+    def feed_failed(self, topic: str) -> None:
+        """The reader feeding this hub failed: clients reconnect (with Last-Event-ID) and
+        resume."""
+        self._stop_feeding()
+        if self._get_wait is not None:
+            self._get_wait.result.set(None)
         # NOTE: the clients still catching up too: with no feed to merge into they would read
         # privately for ever, each holding a catch-up slot.
         for sub in list(self._subs | self._catching_up):
             sub.close("stream reader failed")
 
     def _offer_all(self, msg: Message, record: Record, key: Key) -> None:
+        positions = {p: o for (_, p), o in self._ledger.offered.items()} if self._multi_partition else None
         for sub in list(self._subs):
-            if record.offset < sub.skip_below.get(key, 0):
+            if not sub.ledger.wants(key, record.offset):
                 continue
-            sub.offer(self._sub_delivery(sub, msg, record, key), key, record.offset)
+            sub.offer(self._sub_delivery(sub, msg, record, key, positions), key, record.offset)
         while self._waiters:
             waiter = self._waiters.pop(0)
             if waiter.offer(self._delivery(msg, record)):
                 break
 
-    def _sub_delivery(self, sub: Subscription, msg: Message, record: Record, key: Key) -> Delivery:
-        def on_ack() -> None:
-            sub.note_ack(key, record.offset)
-            self._dirty = True
+    def _sub_delivery(
+        self, sub: Subscription, msg: Message, record: Record, key: Key, positions: dict[int, int] | None
+    ) -> Delivery:
+        """A message for a stream client; its ack counts towards the broadcast commit."""
 
-        positions = {p: o for (_, p), o in self._bcast_pos.items()} if self._multi_partition else None
+        def on_ack() -> None:
+            sub.ledger.acked(key, record.offset)
+            self._ledger.acked()
+
         return self._delivery(msg, record, on_ack=on_ack, positions=positions)
 
     def _catch_up(self, sub: Subscription, resume: dict[int, int]) -> None:
@@ -393,6 +445,7 @@ class BrokerHub:
                 start.update({p: o + 1 for p, o in resume.items() if p in parts})
                 readers[topic] = self.broker.reader(topic, start)
                 done = dict(start)
+                sub.ledger.catching_up({**(sub.ledger.reading or {}), **{(topic, p): o for p, o in start.items()}})
             multi = len(self.topics) == 1 and len(done) > 1
             while not sub.closed and not self._closed:
                 got = False
@@ -401,10 +454,11 @@ class BrokerHub:
                         got = True
                         key = (topic, record.partition)
                         for msg in self._process_record(record):
-                            delivery = self._delivery(msg, record, positions=done if multi else None)
+                            delivery = self._sub_delivery(sub, msg, record, key, done if multi else None)
                             if not sub.offer(delivery, key, record.offset):
                                 return
                         done[record.partition] = record.offset + 1
+                        sub.ledger.read(key, record.offset)
                 if self._merge(sub, readers):
                     return
         except Exception:
@@ -421,12 +475,12 @@ class BrokerHub:
         """Join the shared reader once the private one is at or past it on every partition."""
         if sub.closed:
             return True
-        if not self._feeding:
+        if not self._listening:
             return False  # the instance's feed is (re)starting: its positions are not known yet
         mine = {(t, p): o for t, r in readers.items() for p, o in r.positions().items()}
-        if any(mine.get(key, 0) < pos for key, pos in self._bcast_pos.items()):
+        if not self._ledger.can_merge(mine):
             return False
-        sub.skip_below = mine
+        sub.ledger.merged(mine)
         self._subs.add(sub)
         self._catching_up.discard(sub)
         return True
@@ -434,9 +488,9 @@ class BrokerHub:
     # -- broadcast commits -----------------------------------------------------------------
 
     def _commit_loop(self) -> None:
-        while not self._closed and self._feeding:
+        while not self._closed and self._listening:
             gevent.sleep(self.commit_period)
-            if self._dirty:
+            if self._ledger.dirty:
                 self._commit_broadcast()
 
     def _commit_broadcast(self, also: Subscription | None = None) -> None:
@@ -448,26 +502,17 @@ class BrokerHub:
             self._commit_broadcast_now(also)
 
     def _commit_broadcast_now(self, also: Subscription | None) -> None:
-        subs = set(self._subs)
+        subs = self._subs | self._catching_up
         if also is not None:
             subs.add(also)
         if not subs:
             return
-        self._dirty = False
-        by_topic: dict[str, dict[int, int]] = {}
-        for key, pos in self._bcast_pos.items():
-            low = pos
-            for sub in subs:
-                oldest = sub.oldest_unacked(key)
-                if oldest is not None:
-                    low = min(low, oldest)
-            by_topic.setdefault(key[0], {})[key[1]] = low
-        for topic, offsets in by_topic.items():
+        for topic, offsets in self._ledger.plan(sub.ledger for sub in subs).items():
             try:
-                now = self.broker.committed(self.group, topic)
-                forward = {p: o for p, o in offsets.items() if o > now.get(p, -1)}
+                forward = self._ledger.forward(topic, offsets, self.broker.committed(self.group, topic))
                 if forward:
                     self.broker.commit(self.group, topic, forward)
+                    self._ledger.committed(topic, forward)
             except Exception:
                 self.log.exception("commit failed", topic=topic)
 
@@ -486,6 +531,8 @@ class BrokerHub:
             sub.close("stream closed")
         for waiter in list(self._waiters):
             waiter.close("stream closed")
+        if self._get_wait is not None:
+            self._get_wait.result.set(None)
         self._stop_feeding()
         if self._committer is not None:
             self._committer.kill(block=False)

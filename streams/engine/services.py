@@ -1,8 +1,8 @@
 """What one worker process shares between its streams, as typed objects (no string-keyed dicts).
 
 * ``BrokerServices``: for one broker connection, what every hub of the worker reading from it
-  shares: one ``TopicTap`` per topic (live records for stream clients), ``TopicHistory`` catch-up
-  scans, ``ReaderPool``s lent to GETs, offset look-ups shared and queued (``SharedLookups``), and
+  shares: one ``TopicFeed`` per topic (records from any offset on: shared catch-up scans, then
+  one live reader), ``ReaderPool``s lent to GETs, offset look-ups shared and queued (``SharedLookups``), and
   the slots for private catch-up readers of resuming clients.
 * ``WorkerServices``: the worker's brokers and their ``BrokerServices``, plus the host-wide
   pieces that make the worker's processes one gateway (DESIGN §10): the *host bus*, an embedded
@@ -10,7 +10,7 @@
   the workers of this host, and the host's shared state (singleton leases, caches, rate limits).
 
 Everything is created lazily after the fork (a broker or an SQLite connection must never cross
-one) and closed by ``close`` when the worker drains, readers before brokers.
+one) and closed by ``close`` when the worker drains, readers (feeds first) before brokers.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ import gevent.lock
 from streams import brokers
 from streams.brokers.base import Broker
 from streams.brokers.embedded import EmbeddedBroker
-from streams.engine.history import TopicHistory
+from streams.engine.feed import TopicFeed
 from streams.engine.host import HostState
 from streams.engine.logs import StreamLog
 from streams.engine.lookups import SharedLookups
 from streams.engine.readers import ReaderPool
-from streams.engine.tap import TopicTap
 from streams.settings import Settings
 
 CATCH_UP_SLOTS = 16
@@ -45,25 +44,15 @@ class BrokerServices:
         self.log = log
         self.lookups = SharedLookups(broker)
         self.catch_up_slots = gevent.lock.BoundedSemaphore(max(1, catch_up_slots))
-        self._taps: dict[str, TopicTap] = {}
-        self._histories: dict[str, TopicHistory] = {}
+        self._feeds: dict[str, TopicFeed] = {}
         self._pools: dict[str, ReaderPool] = {}
 
-    def tap(self, topic: str) -> TopicTap:
-        """This worker's one live reader of ``topic`` for stream clients."""
-        tap = self._taps.get(topic)
-        if tap is None:
-            tap = self._taps[topic] = TopicTap(self.broker, topic, self.log.bind(topic=topic))
-        return tap
-
-    def history(self, topic: str) -> TopicHistory:
-        """This worker's catch-up scans of ``topic``."""
-        history = self._histories.get(topic)
-        if history is None:
-            history = self._histories[topic] = TopicHistory(
-                self.broker, topic, self.tap(topic), self.log.bind(topic=topic)
-            )
-        return history
+    def feed(self, topic: str) -> TopicFeed:
+        """This worker's records of ``topic`` for hubs: shared catch-up scans, one live reader."""
+        feed = self._feeds.get(topic)
+        if feed is None:
+            feed = self._feeds[topic] = TopicFeed(self.broker, topic, self.log.bind(topic=topic))
+        return feed
 
     def readers(self, topic: str) -> ReaderPool:
         """This worker's pool of readers of ``topic`` lent to GETs."""
@@ -73,7 +62,11 @@ class BrokerServices:
         return pool
 
     def close(self) -> None:
-        """Close the idle readers; taps and scans stop once their hubs left."""
+        """Stop the feeds' readers and close the idle ones lent to GETs; the broker is closed
+        after this (``WorkerServices.close``)."""
+        for feed in self._feeds.values():
+            feed.close()
+        self._feeds.clear()
         for pool in self._pools.values():
             pool.close()
         self._pools.clear()

@@ -11,6 +11,13 @@ from typing import Any
 
 import gevent
 
+from streams.engine import feed as feed_module
+from streams.engine import hub as hub_module
+from streams.engine.delivery import Subscription
+from streams.engine.hub import BrokerHub
+from streams.engine.logs import StreamLog
+from streams.engine.records import record_to_message
+from streams.engine.services import BrokerServices
 from streams.engine.testing import DEADLINE, wait_until
 from tests.unit.engine_helpers import OUT, produce_for, pull, user
 
@@ -113,7 +120,7 @@ def test_users_share_one_topic_reader_and_a_late_user_catches_up_first(
     bob_inst = api.open("out", user("bob"))
     bob = bob_inst.subscribe()
     assert [json.loads(d.content)["n"] for d in drain_sub(bob, 4)] == [0, 1, 2, 3]
-    wait_until(lambda: gw.services.for_broker(gw.broker()).tap("completed").listeners == 2, "bob on the shared reader")
+    wait_until(lambda: gw.services.for_broker(gw.broker()).feed("completed").live == 2, "bob on the shared reader")
     produce_for(broker, "bob", range(4, 5))
     produce_for(broker, "alice", range(4, 5))
     assert [json.loads(d.content)["n"] for d in drain_sub(bob, 1)] == [4]
@@ -121,7 +128,7 @@ def test_users_share_one_topic_reader_and_a_late_user_catches_up_first(
     assert bob.get(0.3) is None and alice.get(0.1) is None
     for sub in (alice, bob):
         sub.close()
-    wait_until(lambda: gw.services.for_broker(gw.broker()).tap("completed").listeners == 0, "both off the shared reader")
+    wait_until(lambda: gw.services.for_broker(gw.broker()).feed("completed").live == 0, "both off the shared reader")
     alice_inst.release()
     bob_inst.release()
 
@@ -134,7 +141,7 @@ def test_a_first_client_behind_the_topic_end_catches_up_then_rides_the_shared_re
     inst = api.open("out", user("alice"))
     sub = inst.subscribe()
     assert [json.loads(d.content)["n"] for d in drain_sub(sub, 5)] == [0, 1, 2, 3, 4]
-    wait_until(lambda: gw.services.for_broker(gw.broker()).tap("completed").listeners == 1, "the caught-up instance on the shared reader")
+    wait_until(lambda: gw.services.for_broker(gw.broker()).feed("completed").live == 1, "the caught-up instance on the shared reader")
     produce_for(broker, "alice", range(5, 6))
     assert [json.loads(d.content)["n"] for d in drain_sub(sub, 1)] == [5]
     assert sub.get(0.3) is None
@@ -196,7 +203,7 @@ def test_a_failed_topic_reader_also_closes_clients_still_catching_up(
     produce_for(broker, "alice", range(3))
     first = drain_sub(live, 1)
     resuming = inst.subscribe(first[0].event_id)
-    inst.hub.tap_failed("completed")  # what the topic's reader does when it fails
+    inst.hub.feed_failed("completed")  # what the topic's reader does when it fails
     assert live.closed_reason == "stream reader failed"
     assert resuming.closed_reason == "stream reader failed"
     wait_until(lambda: inst.clients == 0, "no client left on the hub")
@@ -221,15 +228,10 @@ class SlowFirstCommit:
 def test_overlapping_broadcast_commits_never_move_the_position_back(broker: Any) -> None:
     # A leaving client's commit (its lower position) and the periodic one overlap: committed in
     # the wrong order, the user's position went back and a next GET repeated messages (promise 4).
-    from streams.engine.delivery import Subscription
-    from streams.engine.hub import BrokerHub
-    from streams.engine.services import BrokerServices
-    from streams.engine.logs import StreamLog
-
     broker.create_topic("t")
     broker.commit("g", "t", {0: 5})
     hub = BrokerHub(BrokerServices(SlowFirstCommit(broker), StreamLog()), "g", ["t"], True, lambda m: [m], StreamLog(), 10)
-    hub._bcast_pos = {("t", 0): 12}
+    hub._ledger.start({("t", 0): 12})
     leaving = Subscription(10)
     leaving.offer(object(), ("t", 0), 10)  # had offset 10 queued, unacknowledged, when it left
     hub._subs.add(Subscription(10))  # a client that stays, with everything acknowledged
@@ -239,3 +241,92 @@ def test_overlapping_broadcast_commits_never_move_the_position_back(broker: Any)
     gevent.joinall([first, second], timeout=5)
     assert broker.committed("g", "t") == {0: 12}
     hub.close()
+
+
+class SlowEnds:
+    """The broker, but ``end_offsets`` is slow to answer (an overloaded admin connection): a
+    hub's feed starts late, so a resuming client stays on its private catch-up reader."""
+
+    def __init__(self, broker: Any, delay: float) -> None:
+        self.broker = broker
+        self.delay = delay
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.broker, name)
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        gevent.sleep(self.delay)
+        return self.broker.end_offsets(topic)
+
+
+def test_what_a_resuming_client_acknowledged_while_catching_up_is_committed(broker: Any) -> None:
+    # Its catch-up deliveries had no ack callback: after it acked them and left, the user's
+    # position stayed where it was and the next GET repeated them (promise 4).
+    for n in range(6):
+        broker.produce("t", str(n).encode())
+    broker.commit("g", "t", {0: 2})  # a first connection had 0 and 1
+    services = BrokerServices(SlowEnds(broker, 1.0), StreamLog())
+    hub = BrokerHub(services, "g", ["t"], True, lambda m: [m], StreamLog(), 10)
+    resumed = hub.subscribe("0-1")
+    assert [d.content for d in drain_sub(resumed, 4)] == [b"2", b"3", b"4", b"5"]
+    resumed.close()
+    wait_until(lambda: broker.committed("g", "t") == {0: 6}, "the resumed client's acknowledgements committed")
+    assert hub.pull(0.3) is None  # nothing repeated
+    hub.close()
+    services.close()
+
+
+def test_a_resuming_client_holds_the_commit_at_what_it_has_not_acknowledged(broker: Any) -> None:
+    for n in range(6):
+        broker.produce("t", str(n).encode())
+    broker.commit("g", "t", {0: 2})
+    services = BrokerServices(SlowEnds(broker, 1.0), StreamLog())
+    hub = BrokerHub(services, "g", ["t"], True, lambda m: [m], StreamLog(), 10)
+    resumed = hub.subscribe("0-1")
+    got = drain_sub(resumed, 4, ack=False)
+    got[0].ack()
+    got[1].ack()  # 4 and 5 were queued, never written
+    resumed.close()
+    wait_until(lambda: broker.committed("g", "t") == {0: 4}, "the commit up to the first unacknowledged")
+    gevent.sleep(0.3)
+    assert broker.committed("g", "t") == {0: 4}
+    hub.close()
+    services.close()
+
+
+def test_a_shared_record_becomes_a_message_once_for_every_users_hub(broker: Any, monkeypatch: Any) -> None:
+    # Each hub parsed every record again: 2000 users were 2000 conversions per record.
+    calls: list[int] = []
+
+    def counting(record: Any) -> Any:
+        calls.append(record.offset)
+        return record_to_message(record)
+
+    monkeypatch.setattr(hub_module, "record_to_message", counting)
+    monkeypatch.setattr(feed_module, "record_to_message", counting, raising=False)
+    broker.create_topic("t")
+    services = BrokerServices(broker, StreamLog())
+
+    def tagging(name: str) -> Any:
+        def process(msg: Any) -> list[Any]:
+            msg.metadata["user"] = name  # a hub's processors change only its own copy
+            return [msg]
+
+        return process
+
+    hubs = [BrokerHub(services, f"g{i}", ["t"], False, tagging(f"u{i}"), StreamLog(), 10) for i in range(20)]
+    for hub in hubs:
+        hub.pin_start()
+    subs = [hub.subscribe() for hub in hubs]
+    wait_until(lambda: services.feed("t").live == 20, "every hub on the live reader")
+    for n in range(5):
+        broker.produce("t", str(n).encode())
+    for i, sub in enumerate(subs):
+        got = drain_sub(sub, 5)
+        assert [(d.content, d.metadata["user"], d.metadata["kafka_offset"]) for d in got] == [
+            (str(n).encode(), f"u{i}", n) for n in range(5)
+        ]
+    assert sorted(calls) == [0, 1, 2, 3, 4]
+    for hub in hubs:
+        hub.close()
+    services.close()

@@ -145,7 +145,7 @@ def test_many_new_users_connecting_at_once_share_catch_up_readers_on_kafka(
     import gevent
     from gevent.pool import Pool
 
-    from streams.engine.history import MAX_SCANS
+    from streams.engine.feed import MAX_SCANS
 
     topic = unique_name
     users = [f"{unique_name}-u{i}" for i in range(300)]
@@ -180,4 +180,33 @@ def test_many_new_users_connecting_at_once_share_catch_up_readers_on_kafka(
     assert gw.broker().open_consumers() <= 1 + MAX_SCANS
     for sub, inst in zip(subs, instances):
         sub.close()
+        inst.release()
+
+
+def test_many_waiting_gets_on_kafka_hold_no_consumer_each(
+    tmp_path: Any, gateways: Any, kafka: Any, kafka_bootstrap: str, unique_name: str
+) -> None:
+    """200 users each wait on a GET at the topic's end on one worker: they wait on the worker's
+    live feed of the topic, not on a Kafka consumer each (the broker caps consumers: 503), and
+    each then gets its own message, committed."""
+    import gevent
+    from gevent.pool import Pool
+
+    topic = unique_name
+    users = [f"{unique_name}-u{i}" for i in range(200)]
+    kafka.produce(topic, json.dumps({"user_id": "nobody", "n": 0}).encode())  # the topic exists
+    gw, api = gateways(tmp_path, {"out": out_stream(topic)}, kafka_brokers=(kafka_bootstrap,))
+    instances = {who: api.open("out", {"request_data_user": who}) for who in users}
+    gets = {who: gevent.spawn(inst.pull, 20.0) for who, inst in instances.items()}
+    gevent.sleep(3.0)  # every GET looked up its offsets and waits
+    waiting_consumers = gw.broker().open_consumers()
+    pool = Pool(50)
+    pool.map(lambda who: produce(kafka, topic, who, range(1)), users)
+    gevent.joinall(list(gets.values()), timeout=DEADLINE, raise_error=True)
+    for who, job in gets.items():
+        assert job.value is not None, who
+        assert json.loads(job.value.content) == {"user_id": who, "n": 0}
+        job.value.ack()
+    assert waiting_consumers <= 1 + 4  # the live reader (and readers the pool keeps idle)
+    for inst in instances.values():
         inst.release()

@@ -15,7 +15,7 @@ from handlers.delivery_body import DeliveryBody
 from streams.brokers.base import BrokerError
 from streams.definitions import load_directory
 from streams.engine.gateway import Gateway
-from streams.engine.local_hub import LocalHub
+from streams.engine.hub import BrokerHub
 from streams.engine.testing import make_gateway, make_settings
 
 ECHO = {
@@ -227,7 +227,7 @@ def test_a_failing_subscribe_releases_the_instance_so_it_is_idle_closed(tmp_path
         def refuse(self, last_event_id=None):
             raise BrokerError("too many open Kafka consumers (1000, max 1000); idle readers must be closed")
 
-        monkeypatch.setattr(LocalHub, "subscribe", refuse)
+        monkeypatch.setattr(BrokerHub, "subscribe", refuse)
         client = falcon.testing.TestClient(create_app(gateway, gateway.settings))
         resp = client.simulate_get(path, params={"user": "alice"}, extras=extras)
         assert resp.status_code == 503
@@ -373,3 +373,28 @@ def test_listen_path_strip_does_not_change_stream_paths_or_request_path(tmp_path
         assert client.simulate_post("/echo", body=b"{}").json == {"error": "no stream endpoint at /echo", "status": 404}
     finally:
         gateway.drain(5.0)
+
+
+def test_a_get_of_a_batch_is_a_multipart_body_with_one_part_per_message(client, monkeypatch):
+    # Bento's http_server output answers a GET of a batch of several messages with a
+    # multipart/form-data body, one application/octet-stream part per message.
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    from streams.engine.delivery import Delivery
+    from streams.engine.instance import StreamInstance
+
+    acked = []
+    batch = Delivery(b"one", {}, "0-3", on_ack=lambda: acked.append(True), parts=(b"one", b"{\"two\":2}"))
+    monkeypatch.setattr(StreamInstance, "pull", lambda self, timeout: batch)
+    resp = client.simulate_get("/test/out")
+    assert resp.status_code == 200
+    content_type = resp.headers["Content-Type"]
+    assert content_type.startswith("multipart/form-data; boundary=")
+    boundary = content_type.split("boundary=", 1)[1]
+    assert resp.content.startswith(f"--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\none\r\n".encode())
+    assert resp.content.endswith(f"\r\n--{boundary}--\r\n".encode())
+    parsed = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + resp.content)
+    assert [part.get_payload(decode=True) for part in parsed.iter_parts()] == [b"one", b'{"two":2}']
+    assert resp.headers["X-Stream-Position"] == "0-3"
+    assert acked == [True]
