@@ -23,7 +23,7 @@ accesslog = None  # trafficLogs in the API definitions decide what is logged per
 
 def post_worker_init(worker):
     """Start this worker's streams (template-free ones such as a Kafka worker) right after fork."""
-    import wsgi
+    import wsgi  # noqa: PLC0415 - the app loads in each worker after the fork, never in the master
 
     wsgi.runner.start()
     worker.log.info("streams started in worker %s", worker.pid)
@@ -32,7 +32,7 @@ def post_worker_init(worker):
 def worker_exit(server, worker):
     """Stop inputs, let in-flight messages finish and commit, then close broker connections."""
     try:
-        import wsgi
+        import wsgi  # noqa: PLC0415 - as above: only a worker that loaded the app has one to drain
     except Exception:  # the app never loaded: nothing to drain
         return
     wsgi.runner.drain()
@@ -40,6 +40,6 @@ def worker_exit(server, worker):
 
 def child_exit(server, worker):
     """Drop a dead worker's files from the shared Prometheus directory (when one is used)."""
-    from streams.observability import mark_process_dead
+    from streams.observability import mark_process_dead  # noqa: PLC0415 - the master never loads the app
 
     mark_process_dead(worker.pid)

@@ -3,11 +3,10 @@ directory (the seed demo by default). Settings come from ``STREAMS_*`` environme
 
 import logging
 
+from handlers.app import GatewayRunner, create_app
 from streams import observability
 from streams.engine import Gateway
 from streams.settings import Settings
-
-from handlers.app import GatewayRunner, create_app
 
 settings = Settings.from_env()
 observability.setup_logging(settings)

@@ -20,9 +20,8 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import gevent  # noqa: E402
-from gevent.pool import Pool  # noqa: E402
-
 from common import gateway  # noqa: E402
+from gevent.pool import Pool  # noqa: E402
 
 
 def worker_pids(master: int) -> list[int]:

@@ -22,8 +22,8 @@ import uuid  # noqa: E402
 
 import gevent  # noqa: E402
 import requests  # noqa: E402
-
 from common import gateway  # noqa: E402
+
 from tests.e2e.clients import SSEClient  # noqa: E402
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from streams.bloblang.cli import main as blobl_main
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -12,8 +14,6 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m streams blobl [-f FILE] [-i INPUT] [-r] [-p] [MAPPING]")
         return 0 if argv else 2
     if argv[0] == "blobl":
-        from streams.bloblang.cli import main as blobl_main
-
         return blobl_main(argv[1:])
     print(f"unknown command: {argv[0]}", file=sys.stderr)
     return 2

@@ -87,10 +87,14 @@ class Subscription:
         self.limit = max(1, limit)
         # One slot more than the limit, so ``close`` can always wake a blocked ``get``.
         self._queue: gevent.queue.Queue = gevent.queue.Queue(self.limit + 1)
-        self._on_close = on_close
+        self._on_close: list[Callable[[Subscription], None]] = [on_close] if on_close else []
         self.closed_reason: str | None = None
         self.closed = False
         self.ledger = ClientLedger()
+
+    def on_close(self, callback: Callable[[Subscription], None]) -> None:
+        """Call ``callback(self)`` when the subscription closes (after the hub's own)."""
+        self._on_close.append(callback)
 
     def offer(self, delivery: Delivery, key: tuple[str, int] | None = None, offset: int = -1) -> bool:
         """Queue a delivery without waiting; a full queue closes this subscription as a slow client."""
@@ -126,8 +130,8 @@ class Subscription:
             self._queue.put_nowait(_CLOSED)
         except gevent.queue.Full:
             pass
-        if self._on_close:
-            self._on_close(self)
+        for callback in self._on_close:
+            callback(self)
 
 
 class Hub(Protocol):

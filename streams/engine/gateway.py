@@ -21,8 +21,8 @@ from streams import context
 from streams.brokers.base import Broker
 from streams.contracts import ConfigError
 from streams.definitions import ApiDefinition, Problem, load_directory
+from streams.durations import parse_duration
 from streams.engine.components import BUILDER, resolve, split_component
-from streams.engine.durations import parse_duration
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources

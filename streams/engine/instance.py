@@ -302,14 +302,7 @@ class StreamInstance:
         sub = self.hub.subscribe(last_event_id)
         if not sub.closed:
             metric("gauge_add", "connections_active", 1, stream=self.name)
-            detach = sub._on_close
-
-            def on_close(s: Subscription) -> None:
-                metric("gauge_add", "connections_active", -1, stream=self.name)
-                if detach is not None:
-                    detach(s)
-
-            sub._on_close = on_close
+            sub.on_close(lambda _: metric("gauge_add", "connections_active", -1, stream=self.name))
         return sub
 
     @property

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.contracts import ConfigError
-from streams.engine.durations import parse_duration
+from streams.durations import parse_duration
 from streams.engine.host import HostState
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from streams import registry
 from streams.bloblang import MappingError
 from streams.contracts import Input
-from streams.engine.durations import parse_duration
+from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field

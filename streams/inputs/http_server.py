@@ -14,8 +14,8 @@ from typing import Any
 from streams import registry
 from streams.bloblang import MappingError
 from streams.contracts import ConfigError, Input
+from streams.durations import parse_duration
 from streams.engine.delivery import PushResult
-from streams.engine.durations import parse_duration
 from streams.engine.ratelimit import lookup
 from streams.engine.resources import Resources
 from streams.message import Message

@@ -26,7 +26,7 @@ import gevent
 from streams import registry
 from streams.brokers.base import Broker
 from streams.contracts import ConfigError, Input
-from streams.engine.durations import parse_duration
+from streams.durations import parse_duration
 from streams.engine.records import record_to_message
 from streams.engine.resources import Resources
 from streams.message import Message

@@ -15,7 +15,7 @@ import requests
 from streams import registry
 from streams.bloblang import MappingError
 from streams.contracts import Output, OutputError, Transaction
-from streams.engine.durations import parse_duration
+from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field

@@ -14,7 +14,7 @@ from typing import Any
 from streams import registry
 from streams.brokers.base import Broker, BrokerError
 from streams.contracts import ConfigError, Output, OutputError, Transaction
-from streams.engine.durations import parse_duration
+from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field

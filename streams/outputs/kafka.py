@@ -22,7 +22,7 @@ from streams import registry
 from streams.bloblang import MappingError
 from streams.brokers.base import BrokerError
 from streams.contracts import ConfigError, Output, OutputError, Transaction
-from streams.engine.durations import parse_duration
+from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field

@@ -9,7 +9,7 @@ import gevent
 from streams import registry
 from streams.bloblang import MappingError
 from streams.contracts import Processor, Transaction
-from streams.engine.durations import parse_duration
+from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field

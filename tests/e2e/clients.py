@@ -41,7 +41,7 @@ class SSEClient:
     _greenlet: Any = None
     _response: Any = None
 
-    def start(self) -> "SSEClient":
+    def start(self) -> SSEClient:
         self._greenlet = gevent.spawn(self._run)
         return self
 
@@ -94,7 +94,7 @@ class WSReader:
     _ws: Any = None
     _greenlet: Any = None
 
-    def start(self) -> "WSReader":
+    def start(self) -> WSReader:
         self._ws = websocket.create_connection(self.url, timeout=120)
         self.opened.set()
         self._greenlet = gevent.spawn(self._run)

@@ -6,7 +6,6 @@ import json
 import uuid
 
 import gevent
-import requests
 import websocket
 
 from tests.e2e.clients import SSEClient, WSReader

@@ -10,8 +10,8 @@ import gevent.event
 import pytest
 
 from streams.contracts import Input
+from streams.durations import parse_duration
 from streams.engine.components import BUILDER
-from streams.engine.durations import parse_duration
 from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
