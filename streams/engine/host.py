@@ -75,12 +75,16 @@ _CACHE_GET = "SELECT value FROM cache WHERE ns = ? AND key = ? AND (expires IS N
 _CACHE_DELETE = "DELETE FROM cache WHERE ns = ? AND key = ?"
 # A fixed window: a call after ``resets`` (or before the window began: the clock went back)
 # opens a new window; within one, ``used`` counts calls and stops one past ``count``.
+# NOTE: ``:now`` is read before the write lock is taken, so a caller may arrive with a time
+# slightly before the window another process just opened; only a clock more than
+# ``CLOCK_STEP_S`` behind the window's start counts as the clock having been set back.
+CLOCK_STEP_S = 1.0
 _RATE_TAKE = (
     "INSERT INTO rate (name, resets, used) VALUES (:name, :now + :interval, 1)"
     " ON CONFLICT (name) DO UPDATE SET"
-    " resets = CASE WHEN :now >= rate.resets OR :now < rate.resets - :interval THEN :now + :interval"
+    " resets = CASE WHEN :now >= rate.resets OR :now < rate.resets - :interval - :step THEN :now + :interval"
     " ELSE rate.resets END,"
-    " used = CASE WHEN :now >= rate.resets OR :now < rate.resets - :interval THEN 1"
+    " used = CASE WHEN :now >= rate.resets OR :now < rate.resets - :interval - :step THEN 1"
     " ELSE MIN(rate.used + 1, :count + 1) END"
     " RETURNING resets, used"
 )
@@ -232,7 +236,7 @@ class HostState:
         if count <= 0 or interval <= 0:
             raise ValueError("count and interval must be positive")
         now = time.time()
-        params = {"name": name, "now": now, "interval": float(interval), "count": int(count)}
+        params = {"name": name, "now": now, "interval": float(interval), "count": int(count), "step": CLOCK_STEP_S}
         _, rows = self._write(now, _RATE_TAKE, params)
         resets, used = rows[0]
         return 0.0 if used <= count else max(resets - now, 1e-6)
