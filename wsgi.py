@@ -5,7 +5,7 @@ import logging
 
 from handlers.app import GatewayRunner, create_app
 from streams import observability
-from streams.engine import Gateway
+from streams.engine.gateway import Gateway
 from streams.settings import Settings
 
 settings = Settings.from_env()

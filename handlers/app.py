@@ -17,7 +17,7 @@ from handlers.endpoint import StreamEndpoint
 from handlers.errors import add_engine_error_handlers, handle_unexpected, not_found, serialize_error
 from handlers.health import HealthResource, MetricsResource
 from handlers.request_context import request_id
-from streams.engine import Gateway, Route
+from streams.engine.gateway import Gateway, Route
 from streams.settings import Settings
 
 log = logging.getLogger("streams.http")

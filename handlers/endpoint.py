@@ -30,7 +30,7 @@ from handlers import streaming, websocket
 from handlers.delivery_body import DeliveryBody, multipart_batch
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
-from streams.engine import Route
+from streams.engine.gateway import Route
 from streams.message import Message
 from streams.settings import Settings
 

@@ -16,7 +16,8 @@ import orjson
 
 from streams.bloblang import BloblangError
 from streams.brokers.base import BrokerError
-from streams.engine import ConfigError, Draining
+from streams.contracts import ConfigError
+from streams.engine.gateway import Draining
 
 log = logging.getLogger("streams.http")
 

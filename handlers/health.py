@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import falcon
 
-from streams.engine import Gateway
+from streams.engine.gateway import Gateway
 from streams.observability import render_prometheus
 
 

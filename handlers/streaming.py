@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from streams.engine import StreamInstance, Subscription
+from streams.engine.delivery import Subscription
+from streams.engine.instance import StreamInstance
 
 log = logging.getLogger("streams.http")
 

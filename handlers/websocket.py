@@ -20,7 +20,7 @@ from geventwebsocket.exceptions import WebSocketError
 from geventwebsocket.websocket import WebSocket
 
 from handlers.errors import error_body
-from streams.engine import StreamInstance
+from streams.engine.instance import StreamInstance
 from streams.message import Message
 
 log = logging.getLogger("streams.http")

@@ -12,30 +12,17 @@ What the HTTP layer uses::
     inst.release()                                # the client is done with the instance
     gateway.drain(timeout); gateway.health()
 
+Import from the modules themselves (``streams.engine.gateway.Gateway``, ...): this package
+imports none of them, so a component importing ``streams.engine.resources`` does not load the
+gateway (and, through it, the definitions and the catalog of components) in a cycle.
+
 Module map: ``gateway`` (APIs, routes, instance tables, idle reaping), ``instance`` (one running
-stream), ``hub`` (http_server output fed by a broker topic: GET positions, broadcast, commits),
-``feed`` (one topic's records from any offset on for every hub of a worker: shared catch-up scans,
-one live reader), ``ledger`` (the hub's bookkeeping, free of I/O), ``services`` (what a worker's
-hubs share per broker), ``readers`` (readers lent to GETs), ``local_hub`` (in-process hand-over), ``delivery`` (PushResult, Delivery, Subscription),
-``components`` (what inputs/outputs/processors implement, and building them from config),
-``pipeline``, ``records``, ``ratelimit``, ``durations``, ``logs``, ``resources``, ``testing``.
+stream; chooses its hub), ``hub`` (http_server output fed by a topic: GET claims, broadcast,
+commits), ``feed`` (one topic's records from any offset on for every hub of a worker: shared
+catch-up scans, one live reader), ``ledger`` (the hub's bookkeeping, free of I/O), ``services``
+(what a worker shares: brokers, feeds, readers, the host bus), ``host`` and ``singleton`` (what a
+host shares: leases, caches, rate limits), ``readers`` (readers lent to GETs), ``delivery``
+(PushResult, Delivery, Subscription, the Hub protocol), ``components`` (building components from
+config), ``restart``, ``pipeline``, ``records``, ``ratelimit``, ``logs``, ``resources``,
+``lookups``, ``testing``. Component contracts are in ``streams.contracts``.
 """
-
-from streams.contracts import ConfigError, OutputError, Transaction
-from streams.engine.delivery import Delivery, PushResult, Subscription
-from streams.engine.gateway import Api, Draining, Gateway, Route
-from streams.engine.instance import StreamInstance
-
-__all__ = [
-    "Api",
-    "ConfigError",
-    "Delivery",
-    "Draining",
-    "Gateway",
-    "OutputError",
-    "PushResult",
-    "Route",
-    "StreamInstance",
-    "Subscription",
-    "Transaction",
-]

@@ -8,7 +8,7 @@ from typing import Any
 import gevent
 import pytest
 
-from streams.engine import ConfigError
+from streams.contracts import ConfigError
 from streams.engine.testing import DEADLINE, Gateways
 from streams.message import Message
 

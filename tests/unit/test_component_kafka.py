@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from streams.engine import ConfigError
+from streams.contracts import ConfigError
 from streams.engine.testing import read_topic, wait_until
 from streams.message import Message
 

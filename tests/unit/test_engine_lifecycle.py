@@ -8,7 +8,7 @@ from typing import Any
 import gevent
 import pytest
 
-from streams.engine import ConfigError
+from streams.contracts import ConfigError
 from streams.engine.testing import DEADLINE, Gateways
 from streams.message import Message
 
@@ -100,7 +100,7 @@ def test_unknown_stream_and_missing_output_are_errors(tmp_path: Any, gateways: A
 
 
 def test_a_draining_worker_creates_no_new_instances(tmp_path: Any, gateways: Any) -> None:
-    from streams.engine import Draining
+    from streams.engine.gateway import Draining
 
     stream = {"input": {"http_server": {}}, "pipeline": {"processors": [{"mapping": 'root = "$tyk_context.request_data_user"'}]},
               "output": {"sync_response": {}}}

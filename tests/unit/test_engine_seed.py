@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from streams.engine import Gateway
+from streams.engine.gateway import Gateway
 from streams.engine.testing import DEADLINE
 from tests.unit.engine_helpers import jmsg, pull, user
 
