@@ -9,7 +9,7 @@ where they can be): the engine owns greenlets, queues and commits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from streams.message import Message
 
@@ -78,6 +78,14 @@ class Output:
         """Release connections; called once when its instance closes."""
 
 
+class Stopping(Protocol):
+    """The event an active input watches: set when its stream stops (``gevent.event.Event``)."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
 class Input:
     """Where messages come from.
 
@@ -91,7 +99,7 @@ class Input:
     """True when every worker may run a copy without repeating anything: a consumer-group
     member, an HTTP endpoint. Other inputs (``generate``, polling) run once per host."""
 
-    def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
+    def run(self, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
         raise NotImplementedError
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import gevent
 
 from streams.brokers.base import Broker, Reader, Record
+from streams.engine.logs import StreamLog
 from streams.engine.records import record_to_message
 from streams.message import Message
 
@@ -93,7 +94,7 @@ class _Scan:
 class TopicFeed:
     """One topic's records for the listeners of one worker (see module doc)."""
 
-    def __init__(self, broker: Broker, topic: str, log: Any, max_scans: int = MAX_SCANS) -> None:
+    def __init__(self, broker: Broker, topic: str, log: StreamLog, max_scans: int = MAX_SCANS) -> None:
         self.broker = broker
         self.topic = topic
         self.log = log

@@ -147,8 +147,8 @@ class BrokerHub:
         self,
         msg: Message,
         record: Record,
-        on_ack: Any = None,
-        on_nack: Any = None,
+        on_ack: Callable[[], None] | None = None,
+        on_nack: Callable[[], None] | None = None,
         positions: dict[int, int] | None = None,
     ) -> Delivery:
         """``positions`` (next offsets per partition, for a topic of several partitions): what

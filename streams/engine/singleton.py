@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Protocol
 
+from streams.contracts import Stopping
 from streams.engine.host import HostLease
 from streams.engine.logs import StreamLog
 
 RETRY_SECONDS = 1.0
 """How often a worker that does not run a once-per-host input checks whether it should."""
-
-
-class Stopping(Protocol):
-    def is_set(self) -> bool: ...
-
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def run_once_per_host(

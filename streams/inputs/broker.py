@@ -8,7 +8,7 @@ from typing import Any
 import gevent
 
 from streams import registry
-from streams.contracts import ConfigError, Input, Transaction
+from streams.contracts import ConfigError, Input, Stopping, Transaction
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.engine.restart import run_restarting
@@ -30,7 +30,7 @@ class BrokerInput(Input):
         # One child that must run once per host makes the whole broker run once per host.
         self.shared_by_nature = all(inp.shared_by_nature for inp, _ in self.children)
 
-    def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
+    def run(self, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
         def child_deliver(procs: list[Any]) -> Callable[[list[Message]], bool]:
             if not procs:
                 return deliver

@@ -12,7 +12,7 @@ from typing import Any
 
 from streams import registry
 from streams.bloblang import MappingError
-from streams.contracts import Input
+from streams.contracts import Input, Stopping
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -50,7 +50,7 @@ class GenerateInput(Input):
                 batch.append(msg)
         return batch
 
-    def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
+    def run(self, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
         made = self.host.progress(self.progress_name) if self.count else 0
         if self.count and made >= self.count:
             return

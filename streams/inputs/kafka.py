@@ -25,7 +25,7 @@ import gevent
 
 from streams import registry
 from streams.brokers.base import Broker
-from streams.contracts import ConfigError, Input
+from streams.contracts import ConfigError, Input, Stopping
 from streams.durations import parse_duration
 from streams.engine.records import record_to_message
 from streams.engine.resources import Resources
@@ -74,7 +74,7 @@ class KafkaInput(Input):
         """What the engine's hub needs to serve an ``http_server`` output from these topics."""
         return self.broker(), self.group or fallback_group, self.topics, self.start_from_oldest, self.commit_period
 
-    def run(self, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
+    def run(self, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
         broker = self.broker()
         if not self.group:
             self._run_without_group(broker, deliver, stopping)
@@ -119,7 +119,7 @@ class KafkaInput(Input):
         except Exception:  # a metric must never stop the stream
             self.log.exception("consumer lag not measured")
 
-    def _deliver_until_done(self, deliver: Callable[[list[Message]], bool], msg: Message, stopping: Any) -> bool:
+    def _deliver_until_done(self, deliver: Callable[[list[Message]], bool], msg: Message, stopping: Stopping) -> bool:
         """Retry a failed write with backoff until it succeeds or the stream stops."""
         delay = 0.1
         while not deliver([msg.copy()]):
@@ -132,7 +132,7 @@ class KafkaInput(Input):
             delay = min(delay * 2, 5.0)
         return True
 
-    def _run_without_group(self, broker: Broker, deliver: Callable[[list[Message]], bool], stopping: Any) -> None:
+    def _run_without_group(self, broker: Broker, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
         """No consumer group: every worker reads everything from the oldest/newest, no commits."""
         def one(topic: str) -> None:
             edge = broker.beginning_offsets(topic) if self.start_from_oldest else broker.end_offsets(topic)

@@ -154,3 +154,20 @@ def test_nacked_in_process_get_is_handed_to_the_next_get(tmp_path: Any, gateways
     getter.get(timeout=DEADLINE).nack()
     assert inst.pull(1.0).content == b"keep me"
     inst.release()
+
+
+def test_an_in_process_message_handed_back_twice_still_reaches_the_third_get(tmp_path: Any, gateways: Any) -> None:
+    # Before, a message handed back by a GET client that went away was re-queued without its
+    # hand-back hook: when the next GET client went away too, the message was lost.
+    _, api = gateways(tmp_path, {"s": IN_TO_OUT})
+    inst = api.open("s", {})
+    assert inst.push(Message(b"keep me"), 5.0).status == 200
+    for _ in range(2):
+        delivery = inst.pull(DEADLINE)
+        assert delivery is not None and delivery.content == b"keep me"
+        delivery.nack()  # the client went away before the body was written
+    third = inst.pull(DEADLINE)
+    assert third is not None and third.content == b"keep me"
+    third.ack()
+    assert inst.pull(0.3) is None
+    inst.release()
