@@ -56,3 +56,33 @@ def pull(api: Any, who: str, timeout: float = 5.0, ack: bool = True) -> Any:
 def produce_for(broker: Any, who: str, ns: range) -> None:
     for i in ns:
         broker.produce("completed", json.dumps({"user_id": who, "n": i}).encode())
+
+
+class CountingReaders:
+    """The broker, counting the readers opened and those open at once."""
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+        self.opened = 0
+        self.open = 0
+        self.most = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.broker, name)
+
+    def reader(self, topic: str, start: dict[int, int]) -> Any:
+        outer = self
+        inner = self.broker.reader(topic, start)
+        self.opened += 1
+        self.open += 1
+        self.most = max(self.most, self.open)
+
+        class Counted:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            def close(self) -> None:
+                outer.open -= 1
+                inner.close()
+
+        return Counted()

@@ -14,6 +14,7 @@ from streams.brokers.embedded import EmbeddedBroker
 from streams.engine.feed import TopicFeed
 from streams.engine.logs import StreamLog
 from streams.engine.testing import wait_until
+from tests.unit.engine_helpers import CountingReaders
 
 
 class Recorder:
@@ -37,32 +38,6 @@ class Recorder:
         self.failed = True
 
 
-class CountingReaders:
-    """The broker, counting the readers it opened and those still open."""
-
-    def __init__(self, broker: Any) -> None:
-        self.broker = broker
-        self.opened = 0
-        self.open = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.broker, name)
-
-    def reader(self, topic: str, start: dict[int, int]) -> Any:
-        outer = self
-        inner = self.broker.reader(topic, start)
-        self.opened += 1
-        self.open += 1
-
-        class Counted:
-            def __getattr__(self, name: str) -> Any:
-                return getattr(inner, name)
-
-            def close(self) -> None:
-                outer.open -= 1
-                inner.close()
-
-        return Counted()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from streams.engine.readers import IDLE_READERS
 from streams.engine.services import BrokerServices
 from streams.engine.testing import DEADLINE, wait_until
 from streams.message import Message
-from tests.unit.engine_helpers import OUT, produce_for, pull, user
+from tests.unit.engine_helpers import OUT, CountingReaders, produce_for, pull, user
 
 # --- pull: per-user position in the consumer group, across workers ----------------------------
 
@@ -180,34 +180,6 @@ def test_closing_the_hub_wakes_a_waiting_get_at_once(broker: Any) -> None:
     services.close()
 
 
-class CountingReaders:
-    """The broker, counting the readers opened and those open at once."""
-
-    def __init__(self, broker: Any) -> None:
-        self.broker = broker
-        self.opened = 0
-        self.open = 0
-        self.most = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.broker, name)
-
-    def reader(self, topic: str, start: dict[int, int]) -> Any:
-        outer = self
-        inner = self.broker.reader(topic, start)
-        self.opened += 1
-        self.open += 1
-        self.most = max(self.most, self.open)
-
-        class Counted:
-            def __getattr__(self, name: str) -> Any:
-                return getattr(inner, name)
-
-            def close(self) -> None:
-                outer.open -= 1
-                inner.close()
-
-        return Counted()
 
 
 def test_many_waiting_gets_share_the_live_feed_instead_of_holding_a_reader_each(broker: Any) -> None:
