@@ -7,9 +7,9 @@ such an input got (``progress``), and the caches and rate-limit counters of ``de
 Leases are ``flock`` locks on files under ``<data_dir>/host/``: the kernel releases a lock the
 moment its process dies, however it died, so another worker can take the input over at once.
 
-Caches and counters live in one SQLite file, ``<data_dir>/host/state.sqlite3`` (WAL,
+Caches, counters and progress live in one SQLite file, ``<data_dir>/host/state.sqlite3`` (WAL,
 ``synchronous=NORMAL``: a commit is not fsynced, so a host that loses power may forget the last
-keys, which for dedupe keys and rate windows is harmless; a crashed process loses nothing). Every operation is one short write
+writes, e.g. dedupe keys or a ``generate`` batch count; a crashed process loses nothing). Every operation is one short write
 transaction taken with ``BEGIN IMMEDIATE`` (or one read), so it is atomic across the host's
 processes and counts are exact. Each process opens its own connection on first use and never
 uses one that crossed a ``fork``: a fork through ``os.fork`` closes the parent's connections
@@ -92,6 +92,10 @@ _PURGE_CACHE = (
     "DELETE FROM cache WHERE (ns, key) IN (SELECT ns, key FROM cache WHERE expires IS NOT NULL AND expires <= ? LIMIT ?)"
 )
 _PURGE_RATE = "DELETE FROM rate WHERE name IN (SELECT name FROM rate WHERE resets <= ? LIMIT ?)"
+
+
+_PROGRESS = "_progress"
+"""The cache holding how far once-per-host inputs got (``set_progress``)."""
 
 
 class HostStateError(Exception):
@@ -183,19 +187,12 @@ class HostState:
 
     def progress(self, name: str) -> int:
         """The last value ``set_progress`` stored for ``name`` on this host (0 when none)."""
-        try:
-            with open(os.path.join(self.directory, _safe_name(name) + ".progress")) as f:
-                return int(f.read().strip() or 0)
-        except (FileNotFoundError, ValueError):
-            return 0
+        stored = self.cache_get(_PROGRESS, name)
+        return int(stored) if stored else 0
 
     def set_progress(self, name: str, value: int) -> None:
-        """Store ``value`` for ``name`` atomically (write a temporary file, then rename)."""
-        path = os.path.join(self.directory, _safe_name(name) + ".progress")
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(str(int(value)))
-        os.replace(tmp, path)
+        """Store ``value`` for ``name`` (it survives the process that wrote it)."""
+        self.cache_set(_PROGRESS, name, str(int(value)).encode())
 
     # -- caches --------------------------------------------------------------------------------
 
@@ -239,7 +236,8 @@ class HostState:
         params = {"name": name, "now": now, "interval": float(interval), "count": int(count), "step": CLOCK_STEP_S}
         _, rows = self._write(now, _RATE_TAKE, params)
         resets, used = rows[0]
-        return 0.0 if used <= count else max(resets - now, 1e-6)
+        # ``now`` was read before the lock: the window may have opened a moment "after" it.
+        return 0.0 if used <= count else min(max(resets - now, 1e-6), float(interval))
 
     # -- the connection ------------------------------------------------------------------------
 
@@ -336,7 +334,9 @@ def _open(path: str) -> sqlite3.Connection:
     retries instead)."""
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        # NOTE: switching a new file to WAL can answer "locked" at once, without the busy
+        # handler, while another process is doing the same (several workers start together).
+        _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute("PRAGMA synchronous=NORMAL")
         with _transaction(conn):
             for statement in _SCHEMA:
