@@ -206,8 +206,7 @@ class TopicFeed:
         except Exception:
             self.log.exception("topic reader failed", topic=self.topic)
             failed, self._live = list(self._live), {}
-            for listener in failed:
-                listener.feed_failed(self.topic)
+            _tell_failed(failed, self.topic)
         finally:
             # NOTE: decided without yielding after the last check, so a listener from now on
             # starts a new reader.
@@ -249,14 +248,12 @@ class TopicFeed:
         except Exception:
             self.log.exception("catch-up reader failed", topic=self.topic)
             failed, scan.listeners = list(scan.listeners), {}
-            for listener in failed:
-                listener.feed_failed(self.topic)
+            _tell_failed(failed, self.topic)
         finally:
             self._scans.remove(scan)
             left, scan.listeners = list(scan.listeners), {}
-            for listener in left:  # killed: nobody feeds them any more
-                if not self._closed:
-                    listener.feed_failed(self.topic)
+            if not self._closed:  # killed: nobody feeds them any more
+                _tell_failed(left, self.topic)
             self._start_waiting()
             _close(reader)
 
@@ -267,6 +264,11 @@ class TopicFeed:
             skip = {p: max(o, positions.get(p, 0)) for p, o in own.items()}
             if self._to_live(listener, positions, {}, {**positions, **skip}):
                 scan.listeners.pop(listener, None)
+
+
+def _tell_failed(listeners: list[FeedListener], topic: str) -> None:
+    for listener in listeners:
+        listener.feed_failed(topic)
 
 
 def _close(reader: Reader | None) -> None:

@@ -90,6 +90,7 @@ class StreamInstance:
         self._refs = 0
         self.idle_since: float | None = time.monotonic()
         self.closed = False
+        self._hub_reads_input = False  # a kafka input feeding an http_server output: the hub reads
         self.hub: Hub | None = self._make_hub()
         metric("gauge_add", "instances_active", 1, stream=name)
 
@@ -99,6 +100,7 @@ class StreamInstance:
             return None
         res = self.res
         source = getattr(self.input, "hub_source", None)
+        self._hub_reads_input = source is not None
         if source is not None:
             broker, group, topics, oldest, commit_period = source(fallback_group=f"streams-{self.key}")
             hub = BrokerHub(
@@ -109,9 +111,9 @@ class StreamInstance:
             bus = res.services.bus()
             topic = bus_topic(res.api, self.name, self.key)
             self.output.attach_bus(bus, topic)
+            # The topic's name doubles as the group that keeps the clients' position in it.
             hub = BrokerHub(
-                res.services.for_broker(bus), f"_streams.{res.api}.{self.name}.{self.key}", [topic], False,
-                _bus_message, self.log, res.settings.client_queue,
+                res.services.for_broker(bus), topic, [topic], False, _bus_message, self.log, res.settings.client_queue
             )
         hub.pin_start()
         return hub
@@ -120,7 +122,7 @@ class StreamInstance:
 
     def start(self) -> None:
         """Start the input's reading loop, unless the input is passive or a hub reads for it."""
-        if self.input.passive or (getattr(self.input, "hub_source", None) is not None and self.hub is not None):
+        if self.input.passive or self._hub_reads_input:
             return
         self._runners.append(gevent.spawn(self._run_input))
 
