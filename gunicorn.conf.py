@@ -9,7 +9,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("STREAMS_BIND", "0.0.0.0:8282")
-worker_class = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
+worker_class = "handlers.server.worker.StreamsWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 # SSE and WebSocket clients hold a connection each; gevent makes them cheap.
 worker_connections = 10000
