@@ -18,15 +18,16 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from streams import catalog, context, registry
-from streams.bloblang import parser
+from streams.bloblang import codegen, parser
 from streams.bloblang.errors import BloblangError, ExecError
+from streams.listenpaths import ListenPaths, ListenPathTaken, claim_order
 
 Path = tuple[Any, ...]
 
@@ -158,43 +159,68 @@ class ApiDefinition:
 # --- loading ----------------------------------------------------------------------------------
 
 
-def load_directory(path: str, *, allow_impure_bloblang: bool = False) -> tuple[list[ApiDefinition], list[Problem]]:
+def load_directory(
+    path: str, *, allow_impure_bloblang: bool = False, owners: Callable[[str], str | None] | None = None
+) -> tuple[list[ApiDefinition], list[Problem]]:
     """Load every ``*.yaml``/``*.yml``/``*.json`` file of a directory, in name order.
 
-    A broken file is reported and skipped while the others load. Inactive and internal APIs
-    are validated (their problems are reported) but not returned. A listen path already taken
-    by an earlier file is reported and that later API skipped. ``allow_impure_bloblang`` is
-    passed on to :func:`load_file`.
+    A broken file is reported and skipped while the others load: whatever goes wrong while
+    loading one file (even an error of the loader itself) is that file's problem. Inactive and
+    internal APIs are validated (their problems are reported) but not returned.
+
+    Two APIs whose listen paths overlap, or that share a name, cannot both serve
+    (``streams.listenpaths``): the one that owned the path before keeps it (``owners``: listen
+    path -> name of the file in this directory that owned it, as the gateway persisted it), otherwise the older file
+    (mtime, then name); the other is reported, naming both files, and skipped.
+    ``allow_impure_bloblang`` is passed on to :func:`load_file`.
     """
     problems: list[Problem] = []
-    apis: list[ApiDefinition] = []
+    loaded: list[ApiDefinition] = []
     try:
         names = sorted(os.listdir(path))
     except OSError as err:
-        return [], [Problem(_display(path), None, "", f"cannot read the definitions directory: {err.strerror}")]
-    taken: dict[str, str] = {}
+        return [], [Problem(display_path(path), None, "", f"cannot read the definitions directory: {err.strerror}")]
+    mtimes: dict[str, float] = {}
     for name in names:
         full = os.path.join(path, name)
         if not name.endswith(EXTENSIONS) or name.startswith(".") or not os.path.isfile(full):
             continue
-        api, file_problems = load_file(full, allow_impure_bloblang=allow_impure_bloblang)
+        try:
+            api, file_problems = load_file(full, allow_impure_bloblang=allow_impure_bloblang)
+        except Exception as err:  # noqa: BLE001 - one file's failure must never stop the others
+            api, file_problems = None, [Problem(display_path(full), None, "", f"cannot load the file: {error_summary(err)}")]
         problems.extend(file_problems)
         if api is None or not api.active or api.internal:
             continue
-        if api.listen_path in taken:
-            problems.append(
-                Problem(
-                    _display(full),
-                    api.listen_path_line,
-                    "x-tyk-api-gateway.server.listenPath.value",
-                    f"listen path {api.listen_path} is already used by {taken[api.listen_path]}; "
-                    "this API is not served",
-                )
-            )
-            continue
-        taken[api.listen_path] = _display(full)
-        apis.append(api)
-    return apis, problems
+        try:
+            mtimes[full] = os.stat(full).st_mtime
+        except OSError:
+            mtimes[full] = 0.0
+        loaded.append(api)
+    def previous(listen_path: str) -> str | None:
+        file = owners(listen_path) if owners is not None else None
+        return os.path.join(path, file) if file else None
+
+    table = ListenPaths()
+    refused: set[str] = set()
+    for api in claim_order(loaded, previous, mtimes):
+        try:
+            table.claim(display_path(api.source), api.listen_path, api.name)
+        except ListenPathTaken as err:
+            refused.add(api.source)
+            where = "x-tyk-api-gateway.server.listenPath.value"
+            if err.what != "listen path":
+                where = "x-tyk-api-gateway.info.name"
+            problems.append(Problem(display_path(api.source), api.listen_path_line, where, str(err)))
+    return [api for api in loaded if api.source not in refused], problems
+
+
+def error_summary(err: BaseException) -> str:
+    """One line naming an unexpected error, short enough for a problem report."""
+    text = " ".join(str(err).split())
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def load_file(path: str, *, allow_impure_bloblang: bool = False) -> tuple[ApiDefinition | None, list[Problem]]:
@@ -204,18 +230,22 @@ def load_file(path: str, *, allow_impure_bloblang: bool = False) -> tuple[ApiDef
     reported at load with its YAML line; ``allow_impure_bloblang`` is the gateway setting of the
     same name (impure functions such as ``env`` are otherwise errors).
     """
-    display = _display(path)
+    display = display_path(path)
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as err:
         return None, [Problem(display, None, "", f"cannot read the file: {err}")]
     checker = _Checker(display)
-    doc = _parse(text, path.endswith(".json"), checker)
-    if doc is None:
-        return None, checker.problems
-    checker.allow_impure = allow_impure_bloblang
-    api = _api_from_document(doc, path, checker)
+    try:
+        doc = _parse(text, path.endswith(".json"), checker)
+        if doc is None:
+            return None, checker.problems
+        checker.allow_impure = allow_impure_bloblang
+        api = _api_from_document(doc, path, checker)
+    except RecursionError:
+        # Every walk is bounded by MAX_NESTING; this is the last guard should one be missed.
+        return None, checker.problems + [Problem(display, None, "", "the document is nested too deeply to load")]
     if checker.problems:
         return None, checker.problems
     return api, []
@@ -241,7 +271,7 @@ def fill_defaults(kind: str, name: str, config: Any) -> dict[str, Any]:
     return out
 
 
-def _display(path: str) -> str:
+def display_path(path: str) -> str:
     """A path as the user should read it: relative to the working directory when inside it."""
     try:
         rel = os.path.relpath(path)
@@ -302,13 +332,16 @@ def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None
         if data is None:
             return None
     try:
-        loader = _Loader(text)
+        loader = _DepthLimitedLoader(text)
         try:
             node = loader.get_single_node()
             if not is_json:
                 data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except _EndlessDocument as err:
+        checker.problems.append(Problem(checker.file, err.line, "", err.message))
+        return None
     except yaml.YAMLError as err:
         if is_json:
             return data  # valid JSON that YAML cannot read: no line numbers, still served
@@ -330,6 +363,10 @@ def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None
 
 
 def _parse_json(text: str, checker: _Checker) -> dict[str, Any] | None:
+    too_deep = _json_too_deep(text)
+    if too_deep is not None:
+        checker.problems.append(Problem(checker.file, too_deep, "", _TOO_DEEP))
+        return None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -339,6 +376,53 @@ def _parse_json(text: str, checker: _Checker) -> dict[str, Any] | None:
         checker.problems.append(Problem(checker.file, 1, "", "the document must be an object (an OpenAPI object)"))
         return None
     return data
+
+
+MAX_NESTING = 100
+"""Deepest nesting of objects and lists a definition may have (a real one has about 15).
+
+Loading, validating, substituting and copying a document all walk it recursively; refusing a
+deeper one before any walk starts keeps every walk far from Python's recursion limit, so a
+hostile or broken file is reported as that file's problem instead of stopping the gateway."""
+
+_TOO_DEEP = f"nesting deeper than {MAX_NESTING} levels (objects and lists inside each other)"
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|\n')
+
+
+def _json_too_deep(text: str) -> int | None:
+    """The line where JSON text first nests deeper than ``MAX_NESTING``, or None; strings are
+    skipped, and this scan is a loop, so it cannot itself run out of stack."""
+    depth = 0
+    line = 1
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token == "\n":
+            line += 1
+        elif token in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line
+        elif token in "]}":
+            depth -= 1
+        else:
+            line += token.count("\n")
+    return None
+
+
+class _DepthLimitedLoader(_Loader):
+    """Composes nodes no deeper than ``MAX_NESTING`` (PyYAML's composer recurses per level)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                mark = self.peek_event().start_mark
+                raise _EndlessDocument(mark.line + 1, _TOO_DEEP)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
 
 
 MAX_DOCUMENT_PATHS = 100_000
@@ -683,11 +767,17 @@ def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -
                 if key == "check":
                     parser.parse_query(text, settings)
                 else:
-                    parser.parse_mapping(text, settings)
+                    # Compiled too: a long method chain parses fine yet can be too deep for
+                    # Python's compiler, and that must be found here, not on a request.
+                    codegen.compile_program(parser.parse_mapping(text, settings), "<bloblang:check>")
             elif "${!" in text:
                 parser.parse_interpolation(text, settings)
             else:
                 return
+        except (RecursionError, MemoryError):
+            checker.problems.append(
+                Problem(checker.file, checker.line(sub), ".".join(map(str, sub)), "invalid Bloblang: nested too deeply")
+            )
         except (BloblangError, ExecError) as err:
             line = checker.line(sub)
             err_line = getattr(err, "line", 0) or 1

@@ -9,7 +9,9 @@ config, shared by every request that substitutes to it and closed once idle.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +22,14 @@ import gevent.lock
 from streams import context
 from streams.brokers.base import Broker
 from streams.contracts import ConfigError
-from streams.definitions import ApiDefinition, Problem, load_directory
+from streams.definitions import ApiDefinition, Problem, display_path, error_summary, load_directory
 from streams.durations import parse_duration
 from streams.engine.components import BUILDER, resolve, split_component
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
+from streams.listenpaths import ListenPaths, ListenPathTaken, duplicate_routes
 from streams.observability import StreamTelemetry, start_stream_telemetry
 from streams.settings import Settings
 from streams.tracing import Tracer
@@ -37,6 +40,9 @@ class Draining(RuntimeError):
 
     http_status = 503
 
+
+LISTEN_PATH_OWNERS = "_listen_path_owners"
+"""The host-state cache holding, per listen path, the file name of the API that serves it."""
 
 MAX_CACHED_KEYS = 100_000
 """Remembered (variables -> instance) lookups per API before the cache starts over."""
@@ -264,6 +270,7 @@ class Gateway:
         self.settings = settings
         self.problems: list[Problem] = list(problems or [])
         self.apis: list[Api] = []
+        self.listen_paths = ListenPaths()
         self.log = StreamLog(component="gateway")
         self.services = WorkerServices(settings, self.log)
         self._reaper: gevent.Greenlet | None = None
@@ -275,19 +282,57 @@ class Gateway:
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
         """Load every API definition of ``settings.definitions_dir``; problems are logged and
-        kept in ``.problems``, and the definitions that loaded serve anyway."""
+        kept in ``.problems``, and the definitions that loaded serve anyway.
+
+        Who owns a listen path is kept in the host's state file (``LISTEN_PATH_OWNERS``), so
+        every worker, and a worker restarted later, lets the API that was serving keep its
+        path when a newer file claims it too.
+        """
+        gateway = cls(settings)
+        owners = gateway._stored_owners()
         definitions, problems = load_directory(
-            settings.definitions_dir, allow_impure_bloblang=settings.allow_impure_bloblang
+            settings.definitions_dir, allow_impure_bloblang=settings.allow_impure_bloblang, owners=owners
         )
-        gateway = cls(settings, problems)
         for problem in problems:
-            gateway.log.error(f"definition problem: {problem}")
+            gateway.problem(problem)
         for definition in definitions:
-            gateway.add_definition(definition)
+            try:
+                gateway.add_definition(definition)
+            except Exception as exc:  # noqa: BLE001 - one API's failure must never stop the others
+                line = definition.listen_path_line if isinstance(exc, ListenPathTaken) else None
+                gateway.problem(Problem(display_path(definition.source), line, "", error_summary(exc)))
+                continue
+            gateway._store_owner(definition, owners)
         return gateway
 
+    def problem(self, problem: Problem) -> None:
+        """Keep and log one definition problem."""
+        self.problems.append(problem)
+        self.log.error(f"definition problem: {problem}", file=problem.file)
+
+    def _stored_owners(self) -> Callable[[str], str | None]:
+        def owner(listen_path: str) -> str | None:
+            try:
+                stored = self.services.host.cache_get(LISTEN_PATH_OWNERS, listen_path)
+            except Exception as exc:  # noqa: BLE001 - without the state file, the older file wins
+                self.log.warning(f"listen path owners not readable, deciding by file age: {error_summary(exc)}")
+                return None
+            return stored.decode() if stored else None
+
+        return owner
+
+    def _store_owner(self, definition: ApiDefinition, owners: Callable[[str], str | None]) -> None:
+        file = os.path.basename(definition.source)
+        if owners(definition.listen_path) == file:
+            return
+        try:
+            self.services.host.cache_set(LISTEN_PATH_OWNERS, definition.listen_path, file.encode())
+        except Exception as exc:  # noqa: BLE001 - the API serves anyway
+            self.log.warning(f"listen path owner not stored: {error_summary(exc)}", listen_path=definition.listen_path)
+
     def add_definition(self, definition: ApiDefinition) -> Api:
-        """Register one loaded ``ApiDefinition``."""
+        """Register one loaded ``ApiDefinition``; raises ``ListenPathTaken`` (``http_status``
+        400) when another API already serves an overlapping listen path or the same name."""
         return self.add_api(
             name=definition.name,
             listen_path=definition.listen_path,
@@ -309,7 +354,15 @@ class Gateway:
         context_variables: bool = True,
         source: str = "",
     ) -> Api:
+        """Register one API (see ``add_definition`` for what is refused)."""
+        owner = display_path(source) if source else f"API {name!r}"
+        self.listen_paths.claim(owner, listen_path, name)
         api = Api(self, name, listen_path, strip, traffic_logs, context_variables, streams, source)
+        twice = duplicate_routes(r.path for r in api.routes())
+        if twice:
+            # Not refused: Bento's default ``ws_path`` (/post/ws) is shared by every
+            # http_server input that does not set one, and such APIs serve today.
+            self.log.warning(f"more than one stream of the API serves {', '.join(twice)}", api=name, file=owner)
         self.apis.append(api)
         return api
 
