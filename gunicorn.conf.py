@@ -8,6 +8,8 @@ in-flight pushes finish and delivered offsets are committed before the worker go
 import multiprocessing
 import os
 
+from streams.logformat import gunicorn_logconfig
+
 bind = os.environ.get("STREAMS_BIND", "0.0.0.0:8282")
 worker_class = "handlers.server.worker.StreamsWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
@@ -19,12 +21,19 @@ timeout = 30
 graceful_timeout = int(os.environ.get("STREAMS_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
 accesslog = None  # trafficLogs in the API definitions decide what is logged per request
+# gunicorn's own lines (boot, worker exits, errors) in the gateway's format: one per line.
+logconfig_dict = gunicorn_logconfig(
+    os.environ.get("STREAMS_LOG_FORMAT", "json").strip().lower() or "json",
+    os.environ.get("STREAMS_LOG_LEVEL", "INFO").strip().upper() or "INFO",
+)
 
 
 def post_worker_init(worker):
     """Start this worker's streams (template-free ones such as a Kafka worker) right after fork."""
     import wsgi  # noqa: PLC0415 - the app loads in each worker after the fork, never in the master
+    from handlers import serverlog  # noqa: PLC0415 - as above
 
+    serverlog.install(worker)
     wsgi.runner.start()
     worker.log.info("streams started in worker %s", worker.pid)
 

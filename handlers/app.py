@@ -18,6 +18,7 @@ from handlers.errors import add_engine_error_handlers, handle_unexpected, not_fo
 from handlers.health import HealthResource, MetricsResource
 from handlers.request_context import request_id
 from streams.engine.gateway import Gateway, Route
+from streams.logformat import redact
 from streams.settings import Settings
 
 log = logging.getLogger("streams.http")
@@ -71,7 +72,7 @@ class RequestContextMiddleware:
             traffic_log.info(
                 "%s %s %s",
                 req.method,
-                req.relative_uri,
+                redact(req.relative_uri),  # query keys kept, their values (tokens, keys) not
                 resp.status,
                 extra={
                     "api": api.name,

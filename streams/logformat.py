@@ -10,7 +10,12 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from collections.abc import Mapping, MutableMapping
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable, Mapping, MutableMapping
+from types import TracebackType
 from typing import Any
 
 _STANDARD_ATTRS = frozenset(
@@ -33,9 +38,67 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exc"] = exception_summary(record.exc_info[1])
+            entry["exc_at"] = exception_frames(record.exc_info[2])
+        elif record.exc_text:
+            entry["exc"] = " ".join(record.exc_text.split())[-MAX_EXC_CHARS:]
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+MAX_EXC_CHARS = 300
+"""Longest exception message kept in a log line: an error's text may quote what a client sent."""
+MAX_FRAMES = 8
+
+
+def exception_summary(exc: BaseException) -> str:
+    """``Type: message`` on one line, cut at ``MAX_EXC_CHARS``."""
+    text = " ".join(str(exc).split())
+    if len(text) > MAX_EXC_CHARS:
+        text = text[:MAX_EXC_CHARS] + "..."
+    name = type(exc).__qualname__
+    return f"{name}: {text}" if text else name
+
+
+def exception_frames(tb: TracebackType | None) -> str:
+    """Where it happened, innermost last, on one line: ``file.py:12 func < ...`` (the last
+    ``MAX_FRAMES`` frames, file names without their directories; no source text, no locals)."""
+    frames = traceback.extract_tb(tb)[-MAX_FRAMES:] if tb is not None else []
+    return " > ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in frames)
+
+
+class RateLimitFilter(logging.Filter):
+    """Lets through one record per (logger, level) every ``interval`` seconds (for
+    loggers whose name starts with ``prefix``) and
+    counts the rest, so a library that logs every reconnect attempt during an outage writes a
+    line now and then instead of a flood. The next line let through says how many were
+    dropped (``suppressed``). ``clock`` is injectable for tests."""
+
+    def __init__(self, interval: float, prefix: str = "", clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self.prefix = prefix
+        self.clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._dropped: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefix):
+            return True
+        # By level, not message text: libraries format numbers (backoffs, node ids) into it.
+        key = (record.name, str(record.levelno))
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            self._dropped[key] = self._dropped.get(key, 0) + 1
+            return False
+        if len(self._last) > 1000:
+            self._last.clear()
+        self._last[key] = now
+        dropped = self._dropped.pop(key, 0)
+        if dropped:
+            record.suppressed = dropped
+        return True
 
 
 class TextFormatter(logging.Formatter):
@@ -49,8 +112,8 @@ class TextFormatter(logging.Formatter):
         line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}"
         if extras:
             line += " " + extras
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            line += f" exc={exception_summary(record.exc_info[1])!r} at={exception_frames(record.exc_info[2])}"
         return line
 
 
@@ -75,3 +138,48 @@ def get_logger(name: str = "streams", /, **fields: Any) -> FieldsAdapter:
     return FieldsAdapter(logging.getLogger(name), fields)
 
 
+
+
+HANDLER_MARK = "_streams_handler"
+"""Attribute set on the handlers this project installs, so installing again replaces them."""
+
+
+def stderr_handler(log_format: str = "json") -> logging.Handler:
+    """The one handler every line goes through: stderr, one record per line, in ``log_format``
+    (``json`` or ``text``). gunicorn's ``logconfig_dict`` builds it in the master, and
+    ``observability.setup_logging`` replaces it in each worker."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    setattr(handler, HANDLER_MARK, True)
+    return handler
+
+
+def gunicorn_logconfig(log_format: str = "json", level: str = "INFO") -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its error and access loggers write through
+    :func:`stderr_handler` like everything else instead of their own plain-text handlers."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": level, "handlers": ["streams"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        },
+        "handlers": {"streams": {"()": stderr_handler, "log_format": log_format}},
+        "formatters": {},
+    }
+
+
+_QUERY_VALUE = re.compile(r"([?&;][^=\s&;'\"?#]*=)[^\s&;'\"#]*")
+_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic|token|authorization|cookie|x-tyk-authorization)([\s:=]+)\S+")
+_QUOTED = re.compile(r"('[^']{40})[^']+'")
+
+
+def redact(text: str) -> str:
+    """A server message (e.g. an invalid request line) without what a client could hide in it:
+    query-string values, credentials after their usual keywords, long quoted input; one line."""
+    text = " ".join(text.split())
+    text = _QUERY_VALUE.sub(r"\1…", text)
+    text = _CREDENTIAL.sub(r"\1\2…", text)
+    text = _QUOTED.sub(r"\1…'", text)
+    return text[:MAX_EXC_CHARS]

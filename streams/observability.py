@@ -43,7 +43,15 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from streams.durations import parse_duration
-from streams.logformat import FieldsAdapter, JsonFormatter, TextFormatter, get_logger
+from streams.logformat import (
+    HANDLER_MARK,
+    FieldsAdapter,
+    JsonFormatter,
+    RateLimitFilter,
+    TextFormatter,
+    get_logger,
+    stderr_handler,
+)
 from streams.settings import Settings
 from streams.tracing import Tracer, start_tracer
 
@@ -67,26 +75,51 @@ __all__ = [
 
 # --- logging ----------------------------------------------------------------------------------
 
-_HANDLER_MARK = "_streams_handler"
+KAFKA_LOG_INTERVAL_S = 30.0
+"""kafka-python logs each failed reconnect; during an outage one line per message kind and
+logger every this many seconds is enough."""
 
 
 def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
     """Route every logger to one stderr handler in the configured format and level.
 
-    Idempotent: a second call replaces the handler it installed, so gunicorn's master and each
-    worker may call it without doubling lines.
+    Idempotent: a second call replaces the handler it installed (or the one gunicorn's
+    ``logconfig_dict`` built from ``logformat.gunicorn_logconfig``), so gunicorn's master and
+    each worker may call it without doubling lines. Warnings, exceptions no one caught in a
+    thread and "exception ignored" reports go through it too, so nothing reaches stderr as raw
+    multi-line text.
     """
     root = logging.getLogger()
     for h in list(root.handlers):
-        if getattr(h, _HANDLER_MARK, False):
+        if getattr(h, HANDLER_MARK, False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
-    setattr(handler, _HANDLER_MARK, True)
+    handler = stderr_handler(settings.log_format)
+    if stream is not None:
+        handler.setStream(stream)  # type: ignore[attr-defined]
+    handler.addFilter(RateLimitFilter(KAFKA_LOG_INTERVAL_S, prefix="kafka"))
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     # kafka-python logs every reconnect at INFO/WARNING; keep its noise one level down.
     logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    logging.captureWarnings(True)
+    threading.excepthook = _thread_exception
+    sys.unraisablehook = _unraisable
+
+
+def _thread_exception(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    logging.getLogger("streams").error(
+        "uncaught exception in a thread", exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+    )
+
+
+def _unraisable(unraisable: Any) -> None:
+    exc = unraisable.exc_value
+    logging.getLogger("streams").warning(
+        "exception ignored: %s", unraisable.err_msg or "in a finalizer",
+        exc_info=(type(exc), exc, unraisable.exc_traceback) if exc is not None else None,
+    )
 
 
 def traffic_log(

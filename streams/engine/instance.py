@@ -260,6 +260,17 @@ class StreamInstance:
         """One message from an HTTP/WS client (see module doc for the statuses)."""
         return self.push_batch([message], timeout)
 
+    def _push_job(self, messages: list[Message], txn: Transaction) -> Exception | None:
+        """A push's processing in its own greenlet; the failure is returned, not raised: a
+        greenlet that dies of an exception is reported by gevent's hub as a server error,
+        while a rejected or undeliverable push is the client's or the broker's (``push_batch``
+        answers and logs it)."""
+        try:
+            self._process_and_write(messages, txn, True)
+        except Exception as exc:  # noqa: BLE001 - push_batch decides what each failure means
+            return exc
+        return None
+
     def push_batch(self, messages: list[Message], timeout: float) -> PushResult:
         """A batch (multipart body) from an HTTP client, acknowledged as a whole."""
         limiter = getattr(self.input, "limiter", None)
@@ -268,7 +279,7 @@ class StreamInstance:
             if wait > 0:
                 return PushResult(429, b"", {"Retry-After": str(max(1, int(wait + 0.999)))}, "rate limited")
         txn = Transaction()
-        job = gevent.spawn(self._process_and_write, messages, txn, True)
+        job = gevent.spawn(self._push_job, messages, txn)
         self._inflight.add(job)
         job.link(self._inflight.discard)
         job.join(timeout)
@@ -276,7 +287,7 @@ class StreamInstance:
             # NOTE: not killed: an output may be half-way through an acknowledged write.
             self.log.warning("push timed out", timeout=timeout)
             return PushResult(408, b"", {}, f"request timed out after {timeout:g}s")
-        exc = job.exception
+        exc = job.value
         if isinstance(exc, RejectedMessage):
             self.log.info(f"push rejected: {exc}")
             return PushResult(400, b"", {}, f"processing failed: {exc}")

@@ -57,30 +57,39 @@ class BrokerOutput(Output):
             gevent.sleep(delay)
             delay *= 2
 
+    def _try_one(self, out: Output, batch: list[Message], txn: Transaction, retries: int) -> Exception | None:
+        """``_write_one`` in a spawned greenlet: the failure is returned, not raised, since
+        gevent reports a greenlet that dies of an exception as an unhandled server error."""
+        try:
+            self._write_one(out, batch, txn, retries)
+        except Exception as exc:  # noqa: BLE001 - write() turns it into the OutputError it raises
+            return exc
+        return None
+
     def write(self, batch: list[Message], txn: Transaction) -> None:
         pattern = self.pattern
         fail_fast = pattern.endswith("_fail_fast")
         retries = 0 if fail_fast else RETRIES
         if pattern == "fan_out" and len(self.outputs) > 1:
             # PERF: the last output runs in this greenlet; the others in their own.
-            jobs = [gevent.spawn(self._write_one, out, batch, txn, retries) for out in self.outputs[:-1]]
+            jobs = [gevent.spawn(self._try_one, out, batch, txn, retries) for out in self.outputs[:-1]]
             error: BaseException | None = None
             try:
                 self._write_one(self.outputs[-1], batch, txn, retries)
             except OutputError as exc:
                 error = exc
             gevent.joinall(jobs)
-            errors = [job.exception for job in jobs if job.exception is not None]
+            errors = [job.value for job in jobs if job.value is not None]
             if error is not None:
                 raise error
             if errors:
                 raise errors[0] if isinstance(errors[0], OutputError) else OutputError(str(errors[0]))
         elif pattern in ("fan_out", "fan_out_fail_fast"):
-            jobs = [gevent.spawn(self._write_one, out, batch, txn, retries) for out in self.outputs]
+            jobs = [gevent.spawn(self._try_one, out, batch, txn, retries) for out in self.outputs]
             first: BaseException | None = None
             for job in gevent.iwait(jobs):
-                if first is None and job.exception is not None:
-                    first = job.exception  # the first to fail, in time order
+                if first is None and job.value is not None:
+                    first = job.value  # the first to fail, in time order
             if first is not None:
                 raise first if isinstance(first, OutputError) else OutputError(str(first))
         elif pattern in ("fan_out_sequential", "fan_out_sequential_fail_fast"):
