@@ -415,12 +415,14 @@ class _DepthLimitedLoader(_Loader):
     _depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
         self._depth += 1
         try:
             if self._depth > MAX_NESTING:
-                mark = self.peek_event().start_mark
-                raise _EndlessDocument(mark.line + 1, _TOO_DEEP)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                raise _EndlessDocument(event.start_mark.line + 1 if event.start_mark else 1, _TOO_DEEP)
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 
 class DefinitionRefused(ValueError):
@@ -49,6 +49,9 @@ class Candidate(Protocol):
     name: str
     listen_path: str
     source: str
+
+
+C = TypeVar("C", bound=Candidate)
 
 
 @dataclass(frozen=True)
@@ -109,14 +112,14 @@ class ListenPaths:
 
 
 def claim_order(
-    candidates: Iterable[Candidate], owners: Callable[[str], str | None], mtimes: Mapping[str, float]
-) -> list[Candidate]:
+    candidates: Iterable[C], owners: Callable[[str], str | None], mtimes: Mapping[str, float]
+) -> list[C]:
     """The order in which to claim: APIs that owned their listen path before (``owners``:
     listen path -> source or None) first, then the others oldest file first, ties by source name.
 
     Claiming in this order gives every worker the same winners.
     """
-    def key(c: Candidate) -> tuple[int, float, str]:
+    def key(c: C) -> tuple[int, float, str]:
         previous = 0 if owners(c.listen_path) == c.source else 1
         return (previous, mtimes.get(c.source, 0.0), c.source)
 

@@ -171,7 +171,9 @@ def gunicorn_logconfig(log_format: str = "json", level: str = "INFO") -> dict[st
 
 
 _QUERY_VALUE = re.compile(r"([?&;][^=\s&;'\"?#]*=)[^\s&;'\"#]*")
-_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic|token|authorization|cookie|x-tyk-authorization)([\s:=]+)\S+")
+_CREDENTIAL = re.compile(
+    r"(?i)\b(bearer|basic|token|authorization|cookie|x-tyk-authorization)([\s:=]+)(?:(?:bearer|basic|digest)\s+)?\S+"
+)
 _QUOTED = re.compile(r"('[^']{40})[^']+'")
 
 

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.e2e.conftest import get_result, push
 from tests.e2e.server import ROOT, Gunicorn, start_gunicorn

@@ -475,3 +475,143 @@ def test_the_gateway_loads_impure_mappings_only_when_the_setting_allows_them(tmp
     )
     impure = [p for p in gateway.problems if "function 'hostname' is impure and not allowed here" in p.message]
     assert (len(gateway.problems), len(impure)) == ((0, 0) if allowed else (1, 1))
+
+
+# --- nesting ----------------------------------------------------------------------------------
+
+
+def _deep_yaml_block(depth: int) -> str:
+    return "a:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(depth)) + "  " * (depth + 1) + "x: 1\n"
+
+
+@pytest.mark.parametrize("depth", [600, 5000])
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("block.yaml", lambda d: _deep_yaml_block(d) if d <= 600 else "a: " + "[" * d + "]" * d),
+        ("flow.yaml", lambda d: "a: " + "{b: " * d + "1" + "}" * d),
+        ("list.json", lambda d: '{"a": ' + "[" * d + "]" * d + "}"),
+        ("object.json", lambda d: '{"a": ' + '{"b":\n' * d + "1" + "}" * d + "}"),
+    ],
+)
+def test_deep_nesting_is_the_files_problem(tmp_path: Path, name: str, make, depth: int) -> None:
+    api, problems = load_file(_write(tmp_path, name, make(depth)))
+    assert api is None and len(problems) == 1, problems
+    assert problems[0].message.startswith(f"nesting deeper than {definitions.MAX_NESTING} levels")
+    assert problems[0].file.endswith(name) and problems[0].line is not None
+
+
+def test_nesting_up_to_the_limit_loads(components: None, tmp_path: Path) -> None:
+    # The document's own levels (x-tyk-streaming.streams.s.output.sync_response) plus a deep
+    # metadata block elsewhere in the document, one level under the limit.
+    deep = "x-extra: " + "{a: " * (definitions.MAX_NESTING - 1) + "1" + "}" * (definitions.MAX_NESTING - 1) + "\n"
+    api, problems = load_file(_write(tmp_path, "ok.yaml", _api("/ok/") + deep))
+    assert problems == [] and api is not None
+    deeper = deep.replace("{a: ", "{a: {a: ", 1).replace("}", "}}", 1)
+    api, problems = load_file(_write(tmp_path, "no.yaml", _api("/no/") + deeper))
+    assert api is None and "nesting deeper" in problems[0].message
+
+
+def test_json_nesting_counts_brackets_outside_strings_only(tmp_path: Path) -> None:
+    assert definitions._json_too_deep('{"a": "' + "[" * 500 + '"}') is None
+    assert definitions._json_too_deep('{"a": "\\"' + "[" * 500 + '"}') is None
+    assert definitions._json_too_deep("{\n\n" + "[" * 200) == 3
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        "root = " + "(" * 2000 + "1" + ")" * 2000,
+        "root = " + "[" * 2000 + "]" * 2000,
+        "root = this" + ".string()" * 2000,
+    ],
+)
+def test_deeply_nested_bloblang_is_a_config_error(components: None, tmp_path: Path, mapping: str) -> None:
+    _require_bloblang()
+    stream = f"""
+        s:
+          input:
+            http_server: {{path: /push}}
+          pipeline:
+            processors:
+              - mapping: '{mapping}'
+          output:
+            sync_response: {{}}
+    """
+    _write(tmp_path, "deep.yaml", _api("/deep/", streams=stream, name="deep"))
+    _write(tmp_path, "good.yaml", _api("/good/", name="good"))
+    apis, problems = load_directory(str(tmp_path))
+    assert [a.name for a in apis] == ["good"]
+    assert [(Path(p.file).name, p.path, p.message) for p in problems] == [
+        ("deep.yaml", "streams.s.pipeline.processors.0.mapping", "invalid Bloblang: nested too deeply")
+    ]
+
+
+def test_a_loader_failure_is_the_files_problem(components: None, tmp_path: Path, monkeypatch) -> None:
+    _write(tmp_path, "a.yaml", _api("/a/", name="a"))
+    _write(tmp_path, "b.yaml", _api("/b/", name="b"))
+    real = definitions.load_file
+
+    def flaky(path: str, **kw):
+        if path.endswith("a.yaml"):
+            raise RuntimeError("loader bug\nsecond line")
+        return real(path, **kw)
+
+    monkeypatch.setattr(definitions, "load_file", flaky)
+    apis, problems = load_directory(str(tmp_path))
+    assert [a.name for a in apis] == ["b"]
+    assert [(Path(p.file).name, p.message) for p in problems] == [
+        ("a.yaml", "cannot load the file: RuntimeError: loader bug second line")
+    ]
+
+
+# --- listen path collisions -------------------------------------------------------------------
+
+
+def _aged(path: str, mtime: float) -> str:
+    import os
+
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_the_older_file_keeps_a_listen_path_whatever_the_names(components: None, tmp_path: Path) -> None:
+    _aged(_write(tmp_path, "z-old.yaml", _api("/same/", name="old")), 1_000)
+    _aged(_write(tmp_path, "a-new.yaml", _api("/same/", name="new")), 2_000)
+    apis, problems = load_directory(str(tmp_path))
+    assert [a.name for a in apis] == ["old"]
+    assert len(problems) == 1 and Path(problems[0].file).name == "a-new.yaml"
+    assert "z-old.yaml" in problems[0].message and "a-new.yaml" in problems[0].message
+
+
+def test_same_age_breaks_ties_by_name(components: None, tmp_path: Path) -> None:
+    _aged(_write(tmp_path, "b.yaml", _api("/same/", name="b")), 1_000)
+    _aged(_write(tmp_path, "a.yaml", _api("/same/", name="a")), 1_000)
+    apis, _ = load_directory(str(tmp_path))
+    assert [a.name for a in apis] == ["a"]
+
+
+def test_a_stored_owner_keeps_its_path_against_an_older_file(components: None, tmp_path: Path) -> None:
+    _aged(_write(tmp_path, "serving.yaml", _api("/same/", name="serving")), 2_000)
+    _aged(_write(tmp_path, "newcomer.yaml", _api("/same/", name="newcomer")), 1_000)
+    owners = {"/same/": "serving.yaml"}
+    apis, problems = load_directory(str(tmp_path), owners=owners.get)
+    assert [a.name for a in apis] == ["serving"]
+    assert Path(problems[0].file).name == "newcomer.yaml"
+    # An owner whose file is gone no longer counts: the older remaining file wins.
+    apis, _ = load_directory(str(tmp_path), owners={"/same/": "deleted.yaml"}.get)
+    assert [a.name for a in apis] == ["newcomer"]
+
+
+def test_nested_listen_paths_and_equal_names_collide(components: None, tmp_path: Path) -> None:
+    _aged(_write(tmp_path, "outer.yaml", _api("/a/", name="outer")), 1_000)
+    _aged(_write(tmp_path, "inner.yaml", _api("/a/b/", name="inner")), 2_000)
+    _aged(_write(tmp_path, "twin.yaml", _api("/elsewhere/", name="outer")), 3_000)
+    _aged(_write(tmp_path, "sibling.yaml", _api("/ab/", name="sibling")), 4_000)
+    apis, problems = load_directory(str(tmp_path))
+    assert sorted(a.name for a in apis) == ["outer", "sibling"]
+    by_file = {Path(p.file).name: p for p in problems}
+    assert set(by_file) == {"inner.yaml", "twin.yaml"}
+    assert "/a/b/ overlaps /a/" in by_file["inner.yaml"].message
+    assert by_file["twin.yaml"].path == "x-tyk-api-gateway.info.name"
+    assert "API name 'outer' is already used by" in by_file["twin.yaml"].message
