@@ -51,9 +51,19 @@ MAX_EXC_CHARS = 300
 MAX_FRAMES = 8
 
 
+_DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def hide_values(text: str) -> str:
+    """An error message without the values it quotes: Bloblang and Kafka errors quote what a
+    message held in double quotes (``parsing "<content>": invalid syntax``), while names
+    (topics, fields) are quoted in single ones and stay."""
+    return _DOUBLE_QUOTED.sub('"…"', text)
+
+
 def exception_summary(exc: BaseException) -> str:
-    """``Type: message`` on one line, cut at ``MAX_EXC_CHARS``."""
-    text = " ".join(str(exc).split())
+    """``Type: message`` on one line, cut at ``MAX_EXC_CHARS``, quoted values hidden."""
+    text = hide_values(" ".join(str(exc).split()))
     if len(text) > MAX_EXC_CHARS:
         text = text[:MAX_EXC_CHARS] + "..."
     name = type(exc).__qualname__

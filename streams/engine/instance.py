@@ -42,6 +42,7 @@ from streams.engine.ratelimit import build_limits, cache_ttls
 from streams.engine.resources import Resources, StreamScope
 from streams.engine.restart import run_restarting
 from streams.engine.singleton import run_once_per_host
+from streams.logformat import hide_values
 from streams.message import Message
 from streams.outputs.http_server import HttpServerOutput
 from streams.tracing import Span, Tracer
@@ -217,9 +218,9 @@ class StreamInstance:
             where = {"topic": pos.topic, "partition": pos.partition, "offset": pos.offset}
         self.res.incr("output_error" if isinstance(exc, OutputError) else "processor_error")
         if with_trace:
-            self.log.exception(f"{what}: {exc}", **where)
+            self.log.exception(f"{what}: {hide_values(str(exc))}", **where)
         else:
-            self.log.error(f"{what}: {exc}", **where)
+            self.log.error(f"{what}: {hide_values(str(exc))}", **where)
 
     def _process_and_write(self, batch: list[Message], txn: Transaction, reject_failed: bool = False) -> None:
         if self.tracer is None:
@@ -289,7 +290,7 @@ class StreamInstance:
             return PushResult(408, b"", {}, f"request timed out after {timeout:g}s")
         exc = job.value
         if isinstance(exc, RejectedMessage):
-            self.log.info(f"push rejected: {exc}")
+            self.log.info(f"push rejected: {hide_values(str(exc))}")
             return PushResult(400, b"", {}, f"processing failed: {exc}")
         if isinstance(exc, OutputError):
             self._log_failure("output failed", exc, messages)

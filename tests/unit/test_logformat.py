@@ -137,3 +137,12 @@ def test_install_routes_the_hubs_reports_through_logging() -> None:
     finally:
         if not had:
             del hub.print_exception
+
+
+def test_quoted_values_are_hidden_but_names_stay() -> None:
+    from streams.logformat import exception_summary, hide_values
+
+    text = "failed assignment (line 1): field `this.n`: parsing \"SECRET \\\" more\": invalid syntax in 'jobs'"
+    out = hide_values(text)
+    assert "SECRET" not in out and "more" not in out and "'jobs'" in out and "this.n" in out
+    assert "SECRET" not in exception_summary(ValueError(text))
