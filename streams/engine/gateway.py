@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from streams.durations import parse_duration
 from streams.engine.components import BUILDER, resolve, split_component
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
+from streams.engine.owners import ListenPathOwners
 from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
 from streams.listenpaths import ListenPaths, ListenPathTaken, duplicate_routes
@@ -40,9 +40,6 @@ class Draining(RuntimeError):
 
     http_status = 503
 
-
-LISTEN_PATH_OWNERS = "_listen_path_owners"
-"""The host-state cache holding, per listen path, the file name of the API that serves it."""
 
 MAX_CACHED_KEYS = 100_000
 """Remembered (variables -> instance) lookups per API before the cache starts over."""
@@ -284,17 +281,19 @@ class Gateway:
         """Load every API definition of ``settings.definitions_dir``; problems are logged and
         kept in ``.problems``, and the definitions that loaded serve anyway.
 
-        Who owns a listen path is kept in the host's state file (``LISTEN_PATH_OWNERS``), so
-        every worker, and a worker restarted later, lets the API that was serving keep its
-        path when a newer file claims it too.
+        Who owns a listen path is kept (``streams.engine.owners``: beside the definitions and
+        in the host's state file), so every worker, a worker restarted later and another host
+        sharing the directory let the API that was serving keep its path when a newer file
+        claims it too.
         """
         gateway = cls(settings)
-        owners = gateway._stored_owners()
+        owners = ListenPathOwners(settings.definitions_dir, lambda: gateway.services.host, gateway.log)
         definitions, problems = load_directory(
-            settings.definitions_dir, allow_impure_bloblang=settings.allow_impure_bloblang, owners=owners
+            settings.definitions_dir, allow_impure_bloblang=settings.allow_impure_bloblang, owners=owners.owner
         )
         for problem in problems:
             gateway.problem(problem)
+        serving: dict[str, str] = {}
         for definition in definitions:
             try:
                 gateway.add_definition(definition)
@@ -302,33 +301,14 @@ class Gateway:
                 line = definition.listen_path_line if isinstance(exc, ListenPathTaken) else None
                 gateway.problem(Problem(display_path(definition.source), line, "", error_summary(exc)))
                 continue
-            gateway._store_owner(definition, owners)
+            serving[definition.listen_path] = os.path.basename(definition.source)
+        owners.store(serving)
         return gateway
 
     def problem(self, problem: Problem) -> None:
         """Keep and log one definition problem."""
         self.problems.append(problem)
         self.log.error(f"definition problem: {problem}", file=problem.file)
-
-    def _stored_owners(self) -> Callable[[str], str | None]:
-        def owner(listen_path: str) -> str | None:
-            try:
-                stored = self.services.host.cache_get(LISTEN_PATH_OWNERS, listen_path)
-            except Exception as exc:  # noqa: BLE001 - without the state file, the older file wins
-                self.log.warning(f"listen path owners not readable, deciding by file age: {error_summary(exc)}")
-                return None
-            return stored.decode() if stored else None
-
-        return owner
-
-    def _store_owner(self, definition: ApiDefinition, owners: Callable[[str], str | None]) -> None:
-        file = os.path.basename(definition.source)
-        if owners(definition.listen_path) == file:
-            return
-        try:
-            self.services.host.cache_set(LISTEN_PATH_OWNERS, definition.listen_path, file.encode())
-        except Exception as exc:  # noqa: BLE001 - the API serves anyway
-            self.log.warning(f"listen path owner not stored: {error_summary(exc)}", listen_path=definition.listen_path)
 
     def add_definition(self, definition: ApiDefinition) -> Api:
         """Register one loaded ``ApiDefinition``; raises ``ListenPathTaken`` (``http_status``

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from streams.engine.gateway import LISTEN_PATH_OWNERS, Gateway
+from streams.engine.gateway import Gateway
+from streams.engine.owners import LISTEN_PATH_OWNERS, SHARED_FILE
 from streams.engine.testing import make_settings
 from streams.listenpaths import ListenPaths, ListenPathTaken, claim_order, duplicate_routes, overlap
 
@@ -74,9 +76,19 @@ def test_gateway_keeps_the_stored_owner_across_loads(tmp_path: Path) -> None:
     second = Gateway.from_settings(settings)
     assert [a.name for a in second.apis] == ["serving"]
     assert len(second.problems) == 1 and "newcomer.yaml is not served" in second.problems[0].message
-    # Without the stored owner (another host's fresh data directory) the older file wins.
+    # Another host sharing the directory reads the owners file beside the definitions.
+    assert json.loads((defs / SHARED_FILE).read_text()) == {"/x/": "serving.yaml"}
     other = Gateway.from_settings(make_settings(str(tmp_path / "other"), definitions_dir=str(defs)))
-    assert [a.name for a in other.apis] == ["newcomer"]
+    assert [a.name for a in other.apis] == ["serving"]
+    # Without that file (a read-only directory) this host's state file still decides ...
+    (defs / SHARED_FILE).unlink()
+    (defs / "serving.yaml").touch()  # the owner is now the newer file too
+    again = Gateway.from_settings(settings)
+    assert [a.name for a in again.apis] == ["serving"]
+    # ... and with neither, the older file wins.
+    (defs / SHARED_FILE).unlink()
+    fresh = Gateway.from_settings(make_settings(str(tmp_path / "fresh"), definitions_dir=str(defs)))
+    assert [a.name for a in fresh.apis] == ["newcomer"]
 
 
 def test_add_definition_refuses_a_colliding_api_with_a_400_error(tmp_path: Path) -> None:
