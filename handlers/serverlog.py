@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 import gevent
+from gevent import pywsgi
 
 from streams.logformat import exception_frames, exception_summary, redact
 
@@ -56,18 +57,38 @@ def print_exception(context: Any, kind: type[BaseException], value: BaseExceptio
     )
 
 
+_QUIET_CLIENT_ERRORS = (ValueError, getattr(pywsgi, "_InvalidClientInput", ValueError))
+_BAD_REQUEST = getattr(pywsgi, "_BAD_REQUEST_RESPONSE", b"")
+
+
 def install(worker: Any) -> None:
-    """Make ``worker`` (a gunicorn gevent pywsgi worker, before ``run``) log as described above."""
+    """Make ``worker`` (a gunicorn gevent pywsgi worker, before ``run``) log as described above:
+    its server gets a :class:`ServerErrorLog`, its handler class reports every unreadable
+    request as one line (gevent prints a traceback for those that are not a ``ValueError``),
+    and the hub reports failures through :func:`print_exception`. Subclasses whatever classes
+    the worker names, so a handler of our own keeps working."""
     gevent.get_hub().print_exception = print_exception
     base = worker.server_class
-    if base is None or getattr(base, "_streams_error_log", False):
-        return
+    if base is not None and not getattr(base, "_streams_error_log", False):
 
-    class Server(base):  # type: ignore[misc, valid-type]
-        _streams_error_log = True
+        class Server(base):  # type: ignore[misc, valid-type]
+            _streams_error_log = True
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["error_log"] = ServerErrorLog()
-            super().__init__(*args, **kwargs)
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                kwargs["error_log"] = ServerErrorLog()
+                super().__init__(*args, **kwargs)
 
-    worker.server_class = Server
+        worker.server_class = Server
+    handler = getattr(worker, "wsgi_handler", None)
+    if handler is not None and not getattr(handler, "_streams_client_errors", False):
+
+        class Handler(handler):  # type: ignore[misc, valid-type]
+            _streams_client_errors = True
+
+            def _handle_client_error(self, ex: BaseException) -> Any:
+                if isinstance(ex, _QUIET_CLIENT_ERRORS):
+                    return super()._handle_client_error(ex)
+                self.log_error("Invalid request (from %s): %s", self.client_address, exception_summary(ex))
+                return ("400", _BAD_REQUEST)
+
+        worker.wsgi_handler = Handler

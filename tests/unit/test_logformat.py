@@ -9,6 +9,7 @@ import logging.config
 
 import gevent
 import pytest
+from gevent import pywsgi
 
 from handlers import serverlog
 from streams.logformat import (
@@ -125,6 +126,7 @@ def test_the_servers_error_output_is_one_warning_line_without_client_data() -> N
 def test_install_routes_the_hubs_reports_through_logging() -> None:
     class Worker:
         server_class = type("Base", (), {"__init__": lambda self, *a, **kw: setattr(self, "kw", kw)})
+        wsgi_handler = pywsgi.WSGIHandler
 
     hub = gevent.get_hub()
     had = "print_exception" in vars(hub)
@@ -134,6 +136,13 @@ def test_install_routes_the_hubs_reports_through_logging() -> None:
         assert hub.print_exception is serverlog.print_exception
         server = worker.server_class(None, log=None)
         assert isinstance(server.kw["error_log"], serverlog.ServerErrorLog)
+        # A request gevent cannot read for a reason other than a ValueError: one line, no traceback.
+        written: list[str] = []
+        handler = worker.wsgi_handler.__new__(worker.wsgi_handler)
+        handler.client_address = ("127.0.0.1", 1)
+        handler.server = type("S", (), {"error_log": type("L", (), {"write": lambda self, t: written.append(t)})()})()
+        status, _ = handler._handle_client_error(KeyError("odd header"))
+        assert status == "400" and written == ["Invalid request (from ('127.0.0.1', 1)): KeyError: 'odd header'\n"]
     finally:
         if not had:
             del hub.print_exception
