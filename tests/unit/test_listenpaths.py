@@ -105,3 +105,15 @@ def test_add_definition_refuses_a_colliding_api_with_a_400_error(tmp_path: Path)
     assert err.value.http_status == 400
     assert "one.yaml" in str(err.value) and "two.yaml" in str(err.value)
     assert [a.name for a in gateway.apis] == ["one"]
+
+
+def test_two_streams_of_one_api_on_one_path_are_served_with_a_warning(tmp_path: Path, caplog) -> None:
+    # Decision: not refused, since Bento's default ws_path (/post/ws) is shared by every
+    # http_server input that sets none, and such definitions serve today.
+    gateway = Gateway(make_settings(str(tmp_path / "data")))
+    stream = {"input": {"http_server": {"path": "/p"}}, "output": {"sync_response": {}}}
+    with caplog.at_level("WARNING", logger="streams.engine"):
+        api = gateway.add_api("dup", "/dup/", {"a": stream, "b": dict(stream)})
+    assert gateway.apis == [api]
+    warned = [r.getMessage() for r in caplog.records if "more than one stream" in r.getMessage()]
+    assert warned == ["more than one stream of the API serves /dup/p, /dup/post/ws"]
