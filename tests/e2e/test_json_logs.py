@@ -40,6 +40,7 @@ def _raw(server: Gunicorn, data: bytes) -> bytes:
     """Send bytes as they are (what no HTTP client library would send) and read the answer."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)  # no more bytes: the server reads EOF instead of waiting
         chunks = []
         try:
             while True:
