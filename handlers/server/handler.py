@@ -183,8 +183,13 @@ class GatewayHandler(PyWSGIHandler):
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
     ) -> Callable[[bytes], None]:
         """The app's start_response: ignored once the connection is a WebSocket (the app's
-        HTTP reply after a session has nowhere to go)."""
+        HTTP reply after a session has nowhere to go), except that a server error after the
+        101 (the stream refused the subscription, say) closes the socket with 1013 (503: try
+        again later) or 1011 instead of a plain 1000."""
         if self._websocket is not None:
+            code = int(status.split(" ", 1)[0])
+            if code >= 500 and not self._websocket.closed:
+                self._websocket.close(1013 if code == 503 else 1011, status)
             return _discard
         return self.start_response(status, headers, exc_info)
 

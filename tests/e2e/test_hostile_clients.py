@@ -122,6 +122,16 @@ def test_10mb_websocket_message_is_closed_1009_nothing_stored_others_unaffected(
         reader.close()
 
 
+def test_oversize_frame_on_the_output_websocket_is_closed_1009(server, user):
+    """Frames a client sends on ``ws-in`` are not messages, but the limit holds there too."""
+    ws = websocket.create_connection(server.ws_url(f"/stream-demo/ws-in?user={user}"), timeout=60)
+    try:
+        ws.send_binary(b"z" * (LIMIT + 1))
+        assert close_code(ws) == (1009, f"message too big (limit {LIMIT} bytes)")
+    finally:
+        ws.close()
+
+
 def test_fragmented_message_over_the_limit_is_closed_1009_nothing_stored(server, user):
     ws = websocket.create_connection(server.ws_url(f"/stream-demo/ws-out?user={user}"), timeout=60)
     try:
@@ -325,3 +335,16 @@ def test_upgrade_on_a_websocket_route_gets_101(server):
         sock.close()
     assert head.startswith(b"HTTP/1.1 101 ")
     assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+
+
+def test_upgrade_with_an_unsupported_version_gets_426_not_101(server):
+    sock = connect(server)
+    try:
+        headers = UPGRADE_HEADERS.replace("Version: 13", "Version: 8")
+        sock.sendall(f"GET /stream-demo/ws-in?user=u HTTP/1.1\r\nHost: gw\r\n{headers}\r\n".encode())
+        reply, closed = read_until_closed(sock)
+    finally:
+        sock.close()
+    assert status_of(reply) == 426, reply
+    assert b"Sec-WebSocket-Version: 13" in reply or b"sec-websocket-version: 13" in reply
+    assert json_body(reply) == {"error": "unsupported WebSocket version", "status": 426}
