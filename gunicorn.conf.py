@@ -19,6 +19,9 @@ worker_connections = 10000
 # streams are not cut off.
 timeout = 30
 graceful_timeout = int(os.environ.get("STREAMS_GRACEFUL_TIMEOUT", "20"))
+# Seconds a kept-alive connection may stay silent between requests before the worker closes it
+# (enforced by handlers.server.handler.GatewayHandler; 0 closes after every response). The time
+# allowed to send a request's headers is STREAMS_HEADER_TIMEOUT (a gateway setting, 10 s).
 keepalive = 5
 accesslog = None  # trafficLogs in the API definitions decide what is logged per request
 # gunicorn's own lines (boot, worker exits, errors) in the gateway's format: one per line.

@@ -25,12 +25,15 @@ from email.parser import BytesParser
 from typing import Any
 
 import falcon
+from geventwebsocket.websocket import WebSocket
 
 from handlers import streaming, websocket
 from handlers.delivery_body import DeliveryBody, multipart_batch
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
+from handlers.server.upgrade import HandshakeError, accept_websocket, upgrade_requested
 from streams.engine.gateway import Route
+from streams.engine.instance import StreamInstance
 from streams.message import Message
 from streams.settings import Settings
 
@@ -54,7 +57,7 @@ class StreamEndpoint:
     on_post = on_put = on_patch = on_delete = on_head = on_get
 
     def _route(self, req: falcon.Request) -> Route:
-        upgrade = "wsgi.websocket" in req.env
+        upgrade = upgrade_requested(req.env)
         method = req.method
         for route in self.routes:
             if upgrade and route.kind in WS_KINDS:
@@ -63,6 +66,8 @@ class StreamEndpoint:
                 return route
         if any(r.kind in WS_KINDS for r in self.routes) and not upgrade and method == "GET":
             raise falcon.HTTPBadRequest(description=f"{req.path} is a WebSocket endpoint: send an Upgrade request")
+        if upgrade:
+            raise falcon.HTTPBadRequest(description=f"{req.path} is not a WebSocket endpoint")
         allowed = sorted({m for r in self.routes for m in served_methods(r)})
         raise falcon.HTTPMethodNotAllowed(allowed, description=f"{method} is not allowed on {req.path}")
 
@@ -110,7 +115,8 @@ class StreamEndpoint:
     def _push_ws(self, req: falcon.Request, resp: falcon.Response, route: Route, params: dict[str, str]) -> None:
         metadata = message_metadata(req, params)
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
-        websocket.serve_push(req.env["wsgi.websocket"], instance, timeout=route.timeout, metadata=metadata)
+        ws = accept_or_release(req, instance)
+        websocket.serve_push(ws, instance, timeout=route.timeout, metadata=metadata)
 
     # -- output side ------------------------------------------------------------------------
     def _pull(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
@@ -154,7 +160,7 @@ class StreamEndpoint:
     def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         websocket.serve_subscription(
-            req.env["wsgi.websocket"],
+            accept_or_release(req, instance),
             instance,
             heartbeat=self._heartbeat(route),
             binary=route.ws_message_type == "binary",
@@ -208,6 +214,22 @@ def reply_headers(headers: dict[str, str], route: Route) -> dict[str, str]:
                 route.stream,
             )
     return safe
+
+
+def accept_or_release(req: falcon.Request, instance: StreamInstance) -> WebSocket:
+    """Switch the request's connection to WebSocket (the 101 goes out only now, once the route
+    and its stream instance are known); on a bad handshake release ``instance`` and answer the
+    handshake's status over HTTP."""
+    try:
+        return accept_websocket(req.env)
+    except HandshakeError as exc:
+        instance.release()
+        raise falcon.HTTPError(
+            falcon.code_to_http_status(exc.status), description=exc.message, headers=exc.headers
+        ) from None
+    except BaseException:
+        instance.release()
+        raise
 
 
 def wants_event_stream(req: falcon.Request) -> bool:

@@ -24,7 +24,15 @@ Variable                           Default                      Meaning
 ``STREAMS_INSTANCE_IDLE_TIMEOUT``  ``60``                       Seconds a per-user stream instance lives with no
                                                                 attached client before it is closed.
 ``STREAMS_SSE_HEARTBEAT``          ``15``                       Seconds between SSE heartbeat comments.
-``STREAMS_MAX_BODY_BYTES``         ``1048576``                  Largest accepted request body (413 above it).
+``STREAMS_MAX_BODY_BYTES``         ``1048576``                  Largest accepted request body (413 above it)
+                                                                and WebSocket message (close 1009 above it).
+``STREAMS_HEADER_TIMEOUT``         ``10``                       Seconds a client has to send a request's headers
+                                                                (from connecting, or from the first byte of a
+                                                                kept-alive request); slower ones get 408 and are
+                                                                dropped (slowloris).
+``STREAMS_WS_FRAMES_PER_SECOND``   ``200``                      Frames a WebSocket client may send per second
+                                                                (bursts of as many); over it the connection is
+                                                                closed with 1008.
 ``STREAMS_CLIENT_QUEUE``           ``1000``                     Messages buffered per streaming connection
                                                                 before the slow client is cut off.
 ``STREAMS_DRAIN_TIMEOUT``          ``10``                       Seconds a stopping worker waits for in-flight
@@ -83,6 +91,9 @@ class Settings:
     instance_idle_timeout: float = 60.0
     sse_heartbeat: float = 15.0
     max_body_bytes: int = 1048576
+    """Also the largest WebSocket message (1009 above it)."""
+    header_timeout: float = 10.0
+    ws_frames_per_second: int = 200
     client_queue: int = 1000
     drain_timeout: float = 10.0
     metrics_enabled: bool = True
@@ -125,6 +136,8 @@ class Settings:
             instance_idle_timeout=get("STREAMS_INSTANCE_IDLE_TIMEOUT", _seconds, 60.0),
             sse_heartbeat=get("STREAMS_SSE_HEARTBEAT", _seconds, 15.0),
             max_body_bytes=get("STREAMS_MAX_BODY_BYTES", _positive_int, 1048576),
+            header_timeout=get("STREAMS_HEADER_TIMEOUT", _seconds, 10.0),
+            ws_frames_per_second=get("STREAMS_WS_FRAMES_PER_SECOND", _positive_int, 200),
             client_queue=get("STREAMS_CLIENT_QUEUE", _positive_int, 1000),
             drain_timeout=get("STREAMS_DRAIN_TIMEOUT", _seconds, 10.0),
             metrics_enabled=get("STREAMS_METRICS", _bool, True),

@@ -7,11 +7,19 @@ to the gateway.
 
 from __future__ import annotations
 
-from geventwebsocket.handler import WebSocketHandler
 from gunicorn.workers.ggevent import GeventPyWSGIWorker
+
+from handlers.server.handler import GatewayHandler
+from handlers.server.limits import ServerLimits
+from streams.settings import Settings
 
 
 class StreamsWorker(GeventPyWSGIWorker):
-    """A gevent worker whose connections are served by the gateway's handler."""
+    """A gevent worker whose connections are served by :class:`GatewayHandler`."""
 
-    wsgi_handler = WebSocketHandler
+    @property
+    def wsgi_handler(self) -> type[GatewayHandler]:
+        """The handler class, holding this worker's limits: the ``STREAMS_*`` settings and
+        gunicorn's ``keepalive`` (seconds a kept-alive connection may stay silent)."""
+        limits = ServerLimits.from_settings(Settings.from_env(), keepalive=float(self.cfg.keepalive))
+        return GatewayHandler.configured(limits)

@@ -113,3 +113,13 @@ def test_jwt_settings(tmp_path: Path) -> None:
 def test_bad_jwt_settings_name_the_variable(env: dict[str, str], name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(env)
+
+
+def test_server_limits_settings() -> None:
+    assert (Settings().header_timeout, Settings().ws_frames_per_second) == (10.0, 200)
+    s = Settings.from_env({"STREAMS_HEADER_TIMEOUT": "2.5", "STREAMS_WS_FRAMES_PER_SECOND": "20"})
+    assert (s.header_timeout, s.ws_frames_per_second) == (2.5, 20)
+    with pytest.raises(SettingsError, match="STREAMS_HEADER_TIMEOUT"):
+        Settings.from_env({"STREAMS_HEADER_TIMEOUT": "0"})
+    with pytest.raises(SettingsError, match="STREAMS_WS_FRAMES_PER_SECOND"):
+        Settings.from_env({"STREAMS_WS_FRAMES_PER_SECOND": "1.5"})

@@ -1,0 +1,240 @@
+"""``GatewayHandler``: the gateway's HTTP/1.1 connection handler (a gevent pywsgi handler).
+
+gevent's pywsgi parses requests leniently and trusts clients with time; a gateway facing the
+internet cannot. On top of pywsgi this handler
+
+* reads a request's framing strictly (``handlers.server.framing``): ambiguous or malformed
+  ``Content-Length``/``Transfer-Encoding`` is answered with a JSON 400 (501 for an unknown
+  coding) and the connection is closed, so nothing after it (a smuggled request) is served;
+* bounds the time to send request headers (``ServerLimits.header_timeout``, slowloris: 408 and
+  close) and the silence allowed between kept-alive requests (``keepalive_timeout``: closed);
+* switches to WebSocket only when the app asks for it (``handlers.server.upgrade``), so an
+  upgrade to an unknown path gets the app's 404 and never a 101;
+* serves WebSockets with :class:`GatewayWebSocket` (message size, frame rate, fast unmasking);
+* closes a refused or finished connection with a linger: the write side is shut first and what
+  the client still sends is read and dropped for a moment, so the client reads our reply or
+  close frame instead of a connection reset.
+
+Errors written here (before or outside the app) use the gateway's JSON shape
+``{"error": ..., "status": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from gevent import Timeout
+from geventwebsocket.websocket import Stream
+from gunicorn.workers.ggevent import PyWSGIHandler
+
+from handlers.server.connection import GatewayWebSocket
+from handlers.server.framing import FramingError, request_framing
+from handlers.server.handshake import SUPPORTED_VERSION, accept_headers, is_upgrade
+from handlers.server.limits import ServerLimits
+from handlers.server.upgrade import UPGRADE_KEY
+
+log = logging.getLogger("streams.http")
+
+_LINGER_BUFFER = 65536
+
+
+def error_reply(status: int, message: str) -> bytes:
+    """A complete HTTP response with the gateway's JSON error body, closing the connection."""
+    body = json.dumps({"error": message, "status": status}).encode()
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class GatewayHandler(PyWSGIHandler):
+    """One client connection: its requests in turn, or one WebSocket session."""
+
+    limits: ClassVar[ServerLimits] = ServerLimits()
+
+    @classmethod
+    def configured(cls, limits: ServerLimits) -> type[GatewayHandler]:
+        """A handler class holding ``limits`` (the server builds one handler per connection)."""
+        return type(cls.__name__, (cls,), {"limits": limits})
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        super().__init__(sock, address, server, rfile)
+        self._accepted_at = time.monotonic()
+        self._requests = 0
+        self._header_timer: Timeout | None = None
+        self._websocket: GatewayWebSocket | None = None
+
+    # -- one request: waiting, header deadline, strict framing ------------------------------
+    def handle_one_request(self) -> Any:
+        if not self._await_request():
+            return None
+        timer = self._header_timer
+        try:
+            result = super().handle_one_request()
+        except Timeout as timeout:
+            if timeout is not timer:
+                raise
+            log.info("request headers from %s not complete within %gs", self.client_address, self.limits.header_timeout)
+            result = ("408", error_reply(408, f"request headers not received within {self.limits.header_timeout:g}s"))
+        finally:
+            self._cancel_header_timer()
+            self._requests += 1
+        if isinstance(result, tuple):
+            self._refuse(*result)
+            return None
+        return result
+
+    def _await_request(self) -> bool:
+        """Wait for the next request's first byte, then start its header deadline.
+
+        The first request's deadline runs from the connection's start (a client that connects
+        and sends nothing is a slowloris too); later ones from their first byte, after at most
+        ``keepalive_timeout`` of silence."""
+        first = self._requests == 0
+        if not first and self.limits.keepalive_timeout <= 0:
+            return False
+        wait = self.limits.header_timeout if first else self.limits.keepalive_timeout
+        peeked = b""
+        with Timeout(wait, False):
+            try:
+                peeked = self.rfile.peek(1)
+            except (OSError, ValueError):  # reset, or the file closed under us
+                peeked = b""
+        if not peeked:
+            return False
+        budget = self.limits.header_timeout
+        if first:
+            budget -= time.monotonic() - self._accepted_at
+        self._header_timer = Timeout.start_new(max(budget, 0.001))
+        return True
+
+    def read_request(self, raw_requestline: str) -> bool:
+        try:
+            return bool(super().read_request(raw_requestline))
+        finally:
+            self._cancel_header_timer()  # the body and the app have their own timeouts
+
+    def MessageClass(self, *args: Any) -> Any:  # noqa: N802 - pywsgi's name
+        """Parse the header fields, then hold them to ``request_framing`` (raises FramingError).
+
+        A valid list of identical ``Content-Length`` values is left as one value, the only
+        form pywsgi and the app read."""
+        headers = super().MessageClass(*args)
+        if headers.status:  # a line too long: pywsgi refuses the request itself
+            return headers
+        framing = request_framing(self.request_version, headers.raw_items(), malformed=bool(headers.defects))
+        if framing.content_length is not None:
+            del headers["Content-Length"]
+            headers["Content-Length"] = str(framing.content_length)
+        return headers
+
+    def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
+        if isinstance(ex, FramingError):
+            status, message = ex.status, ex.message
+        else:
+            status, message = 400, "malformed request"
+        log.info("refused a request from %s: %s", self.client_address, ex)
+        return str(status), error_reply(status, message)
+
+    def _refuse(self, status: str, reply: bytes) -> None:
+        self.status = status
+        try:
+            self.socket.sendall(reply)
+        except OSError:
+            return
+        self._linger()
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.close()
+            self._header_timer = None
+
+    # -- WebSocket: upgrade only when the app asks ---------------------------------------------
+    def run_application(self) -> None:
+        if not is_upgrade(self.environ):
+            super().run_application()
+            return
+        self.close_connection = True
+        self.environ[UPGRADE_KEY] = self._accept_websocket
+        try:
+            self.result = self.application(self.environ, self._start_response_until_upgraded)
+            if self._websocket is None:  # the app answered over HTTP: 404, 400, 405, ...
+                self.process_result()
+        finally:
+            close = getattr(self.result, "close", None)
+            self.result = None
+            try:
+                if close is not None:
+                    close()
+            finally:
+                if self._websocket is not None:
+                    self._end_websocket(self._websocket)
+
+    def _start_response_until_upgraded(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        """The app's start_response: ignored once the connection is a WebSocket (the app's
+        HTTP reply after a session has nowhere to go), except that a server error after the
+        101 (the stream refused the subscription, say) closes the socket with 1013 (503: try
+        again later) or 1011 instead of a plain 1000."""
+        if self._websocket is not None:
+            code = int(status.split(" ", 1)[0])
+            if code >= 500 and not self._websocket.closed:
+                self._websocket.close(1013 if code == 503 else 1011, status)
+            return _discard
+        return self.start_response(status, headers, exc_info)
+
+    def _accept_websocket(self) -> GatewayWebSocket:
+        if self._websocket is not None:
+            return self._websocket
+        headers = accept_headers(self.environ)  # raises HandshakeError before anything is sent
+        self.start_response("101 Switching Protocols", headers)
+        self.write(b"")  # sends the status line and headers now; a 101 has no body
+        ws = GatewayWebSocket(
+            self.environ,
+            Stream(self),
+            self,
+            max_message_bytes=self.limits.max_message_bytes,
+            frames_per_second=self.limits.frames_per_second,
+        )
+        self._websocket = ws
+        self.environ["wsgi.websocket"] = ws
+        self.environ["wsgi.websocket_version"] = SUPPORTED_VERSION
+        return ws
+
+    def _end_websocket(self, ws: GatewayWebSocket) -> None:
+        if not ws.closed:
+            try:
+                ws.close(1000, "")
+            except Exception:
+                pass
+        self._linger()
+
+    def _linger(self) -> None:
+        """Shut our side, then drop what the client still sends until it closes or
+        ``limits.linger`` passes (RFC 9112 §9.6: avoids a reset eating our last reply)."""
+        sock = self.socket
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        buf = bytearray(_LINGER_BUFFER)
+        with Timeout(self.limits.linger, False):
+            try:
+                while sock.recv_into(buf):
+                    pass
+            except OSError:
+                pass
+
+
+def _discard(data: bytes) -> None:
+    return None

@@ -1,0 +1,106 @@
+"""``GatewayHandler`` in process: a gevent WSGI server on a loopback port with small WSGI apps,
+driven by a real client socket (the e2e tests cover it under gunicorn with the gateway app)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from gevent.pywsgi import WSGIServer
+
+from handlers.server.handler import GatewayHandler
+from handlers.server.limits import ServerLimits
+from handlers.server.upgrade import accept_websocket
+
+UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+class AccessLog:
+    """What gunicorn's handler logs through (``server.log.access``); nothing is kept."""
+
+    def write(self, msg: str) -> None:
+        pass
+
+    def access(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., int]]:
+    servers: list[WSGIServer] = []
+
+    def start(app: Callable[..., Any], **limits: Any) -> int:
+        handler = GatewayHandler.configured(ServerLimits(**limits))
+        server = WSGIServer(("127.0.0.1", 0), app, handler_class=handler, log=AccessLog(), error_log=None)
+        server.start()
+        servers.append(server)
+        return server.server_port
+
+    yield start
+    for server in servers:
+        server.stop(timeout=1)
+
+
+def exchange(port: int, data: bytes, timeout: float = 10.0) -> tuple[bytes, bool]:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            return received, False
+        return received, True
+
+
+def test_a_server_error_after_the_upgrade_closes_1013(serve):
+    def app(environ, start_response):
+        accept_websocket(environ)
+        start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+        return [b'{"error": "refused"}']
+
+    reply, closed = exchange(serve(app), UPGRADE)
+    head, frames = reply.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 101 ") and closed
+    assert frames[0] == 0x88 and struct.unpack("!H", frames[2:4])[0] == 1013
+    assert b"refused" not in frames  # the HTTP body never follows a 101
+
+
+def test_an_upgrade_the_app_does_not_accept_gets_its_reply(serve):
+    def app(environ, start_response):
+        start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", "2")])
+        return [b"{}"]
+
+    reply, closed = exchange(serve(app), UPGRADE)
+    assert reply.startswith(b"HTTP/1.1 404 ") and reply.endswith(b"\r\n\r\n{}") and closed
+
+
+def test_ambiguous_framing_never_reaches_the_app(serve):
+    calls = []
+
+    def app(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    port = serve(app)
+    reply, closed = exchange(port, b"POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 03\r\n\r\nabc")
+    assert reply.startswith(b"HTTP/1.1 200 ")  # identical values (3 and 03) are one length
+    reply, closed = exchange(port, b"POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")
+    assert reply.startswith(b"HTTP/1.1 400 ") and closed
+    assert calls == ["/a"]
+
+
+def test_keepalive_zero_closes_after_each_response(serve):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    reply, closed = exchange(serve(app, keepalive_timeout=0), b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 2)
+    assert reply.count(b"HTTP/1.1 200 ") == 1 and closed
