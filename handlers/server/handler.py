@@ -38,6 +38,7 @@ from handlers.server.framing import FramingError, request_framing
 from handlers.server.handshake import SUPPORTED_VERSION, accept_headers, is_upgrade
 from handlers.server.limits import ServerLimits
 from handlers.server.upgrade import UPGRADE_KEY
+from streams.logformat import redact
 
 log = logging.getLogger("streams.http")
 
@@ -60,6 +61,8 @@ class GatewayHandler(PyWSGIHandler):
     """One client connection: its requests in turn, or one WebSocket session."""
 
     limits: ClassVar[ServerLimits] = ServerLimits()
+    #: Tells handlers/serverlog.py that client errors already come out as one line.
+    _streams_client_errors: ClassVar[bool] = True
 
     @classmethod
     def configured(cls, limits: ServerLimits) -> type[GatewayHandler]:
@@ -142,7 +145,7 @@ class GatewayHandler(PyWSGIHandler):
             status, message = ex.status, ex.message
         else:
             status, message = 400, "malformed request"
-        log.info("refused a request from %s: %s", self.client_address, ex)
+        log.info("refused a request from %s: %s", self.client_address, redact(str(ex)))
         return str(status), error_reply(status, message)
 
     def _refuse(self, status: str, reply: bytes) -> None:
