@@ -14,6 +14,7 @@ with 1013 (try again later).
 from __future__ import annotations
 
 import logging
+import struct
 from typing import Any
 
 import gevent
@@ -146,11 +147,23 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, heartbeat: fl
 
 
 def _close(ws: WebSocket, lock: Semaphore, code: int, reason: str) -> None:
+    """Send a close frame with ``code`` and ``reason`` (RFC 6455 §5.5.1).
+
+    NOTE: not ``ws.close(code, reason)``: gevent-websocket's ``close`` drops the code and sends
+    the reason's ``str()`` as the payload, which clients reject as a malformed close frame."""
     try:
         with lock:
-            ws.close(code, reason.encode()[:120])
+            if ws.closed:
+                return
+            ws.send_frame(close_payload(code, reason), ws.OPCODE_CLOSE)
+            ws.closed = True  # the client's answering close frame ends the reader
     except Exception:
         pass
+
+
+def close_payload(code: int, reason: str) -> bytes:
+    """A close frame's payload: the code, then at most 123 bytes of UTF-8 reason."""
+    return struct.pack("!H", code) + reason.encode("utf-8")[:123]
 
 
 def _is_disconnect(exc: Exception) -> bool:
