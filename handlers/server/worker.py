@@ -22,14 +22,18 @@ from typing import Any
 
 import gevent
 import gevent.event
+from gevent.pool import Pool
 from geventwebsocket.handler import WebSocketHandler
-from gunicorn.workers.ggevent import GeventPyWSGIWorker
+from gunicorn.http.wsgi import base_environ
+from gunicorn.sock import ssl_context
+from gunicorn.workers.ggevent import VERSION, GeventPyWSGIWorker
 
 from handlers.server.inflight import InflightRequests, TrackedApp
 
 STOP_WAIT = 6.0
 """Longest wait for in-flight requests (a push's own timeout is 5 s by default) before the
-remaining connections are dropped; the drain that follows has the rest of the 10 s budget."""
+remaining connections are dropped; the drain that follows has the rest of the 10 s budget.
+Never more than half of gunicorn's graceful timeout, so the drain always gets its turn."""
 QUICK_STOP_WAIT = 1.0
 """The same for a quick shutdown (QUIT/INT): gunicorn's master waits only briefly."""
 
@@ -90,18 +94,13 @@ class StreamsWorker(GeventPyWSGIWorker):
         self.stopped_at = time.monotonic()
 
     def _serve(self, sock: Any, app: TrackedApp) -> Any:
-        # As gevent's worker does it: a pool per listener, the pywsgi server with our handler.
-        from gevent.pool import Pool  # noqa: PLC0415 - gunicorn patches before run()
-        from gunicorn.http.wsgi import base_environ  # noqa: PLC0415
-        from gunicorn.workers.ggevent import VERSION  # noqa: PLC0415
-
+        # As gunicorn's gevent worker does it: a pool per listener, the pywsgi server with our
+        # handler class, and the app wrapped to count requests in flight.
         sock.setblocking(1)
         environ = base_environ(self.cfg)
         environ.update({"wsgi.multithread": True, "SERVER_SOFTWARE": VERSION})
         ssl_args = {}
         if self.cfg.is_ssl:
-            from gunicorn.sock import ssl_context  # noqa: PLC0415
-
             ssl_args = {"ssl_context": ssl_context(self.cfg)}
         assert self.server_class is not None
         server = self.server_class(
@@ -126,7 +125,7 @@ class StreamsWorker(GeventPyWSGIWorker):
                 told = self.begin_shutdown()
             except Exception:
                 self.log.exception("beginning the gateway's shutdown failed")
-        bound = min(QUICK_STOP_WAIT if self._quick else STOP_WAIT, float(self.cfg.graceful_timeout))
+        bound = min(QUICK_STOP_WAIT if self._quick else STOP_WAIT, self.cfg.graceful_timeout / 2)
         deadline = time.monotonic() + bound
         last_notify = 0.0
         while not self.inflight.idle and time.monotonic() < deadline:
