@@ -8,7 +8,8 @@ clients and 5 WebSocket subscribers (``/ws-in``) listen for 5 users while REST p
 Required and checked: the master exits (every worker drained) under 10 s after the signal
 (gunicorn's graceful timeout is 20 s, so a worker held by a stream would show), each worker logs
 its drain with its timing, every SSE stream ends cleanly right after a ``retry:`` line, every
-WebSocket (subscriber or pusher) is closed with 1001, and no push answered 200 is missing: after
+WebSocket (subscriber or pusher) is closed with 1001, the Worker's Kafka consumers left their
+group (real Kafka), and no push answered 200 is missing: after
 a restart on the same data directory each user's GETs return every acknowledged job the user's
 stream clients had not already received. The restarted gateway delivers a new push to a
 waiting GET within 5 s.
@@ -198,6 +199,17 @@ def collect_after_restart(server: Gunicorn, user: str, wanted: set[str], deadlin
     return got
 
 
+def group_members(bootstrap: str, group: str) -> int:
+    """How many members a Kafka consumer group has right now."""
+    from kafka.admin import KafkaAdminClient  # noqa: PLC0415 - only the Kafka variant needs it
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        return len(admin.describe_groups([group])[group].get("members") or [])
+    finally:
+        admin.close()
+
+
 @pytest.fixture(params=["embedded", "kafka"])
 def broker_env(request: pytest.FixtureRequest) -> dict[str, str]:
     if request.param == "kafka":
@@ -252,6 +264,12 @@ def test_sigterm_with_stream_clients_drains_every_worker_quickly(tmp_path: Path,
         assert "Worker graceful timeout" not in log
         assert server.process.returncode == 0, log[-4000:]
 
+        if "STREAMS_KAFKA_BROKERS" in env:
+            # The Worker stream's consumers left their group (a killed consumer would stay a
+            # member until its session timed out, holding up the next start's rebalance).
+            members = group_members(env["STREAMS_KAFKA_BROKERS"], f"worker-{run}")
+            print(f"members left in the Worker's consumer group: {members}")
+            assert members == 0
         drained = [float(s) for s in re.findall(r"worker \d+ drained: ([\d.]+)s from stop signal", log)]
         print(f"worker drains (s): {drained}")
         print(f"acknowledged pushes: {len(pushes.acked)}; refused/failed: {pushes.other}")
