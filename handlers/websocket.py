@@ -70,8 +70,8 @@ def serve_push(ws: WebSocket, instance: StreamInstance, *, timeout: float, metad
         token = instance.on_shutdown(leave)
         while not leaving:
             frame = ws.receive()
-            if frame is None:
-                return
+            if frame is None or leaving:
+                return  # a frame read after the close frame went out is not pushed: no reply could follow
             busy = True
             content = frame.encode("utf-8") if isinstance(frame, str) else bytes(frame)
             result = instance.push(Message(content, metadata), timeout)

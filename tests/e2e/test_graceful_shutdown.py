@@ -210,7 +210,7 @@ def group_members(bootstrap: str, group: str) -> int:
         admin.close()
 
 
-@pytest.fixture(params=["embedded", "kafka"])
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
 def broker_env(request: pytest.FixtureRequest) -> dict[str, str]:
     if request.param == "kafka":
         return {"STREAMS_KAFKA_BROKERS": request.getfixturevalue("kafka_bootstrap")}
@@ -348,7 +348,7 @@ def write_api(apis: Path, streams: dict[str, Any]) -> None:
 SLOW_AND_FEED = {
     # A push that takes 2 s to process: TERM arrives while it is in flight.
     "slow": {
-        "input": {"http_server": {"path": "/slow", "timeout": "10s"}},
+        "input": {"http_server": {"path": "/slow", "ws_path": "/slow/ws", "timeout": "10s"}},
         "pipeline": {"processors": [{"sleep": {"duration": "2s"}}, {"mapping": 'root = "done " + content().string()'}]},
         "output": {"sync_response": {}},
     },
@@ -360,7 +360,7 @@ SLOW_AND_FEED = {
 }
 
 
-def test_sigterm_lets_an_inflight_push_finish_and_answers_a_waiting_get_with_503(tmp_path: Path) -> None:
+def test_sigterm_lets_inflight_pushes_finish_and_answers_a_waiting_get_with_503(tmp_path: Path) -> None:
     apis = tmp_path / "apis"
     write_api(apis, SLOW_AND_FEED)
     server = start_gunicorn(tmp_path, workers=WORKERS, env={"STREAMS_DEFINITIONS_DIR": str(apis)})
@@ -376,11 +376,25 @@ def test_sigterm_lets_an_inflight_push_finish_and_answers_a_waiting_get_with_503
         except Exception as exc:  # noqa: BLE001
             ended.append(repr(exc))
 
+    def push_over_ws() -> tuple[list[bytes], int | None]:
+        ws = websocket.create_connection(server.ws_url("/drain/slow/ws"), timeout=30)
+        ws.send("ws job")
+        replies, code = [], None
+        while code is None:
+            frame = ws.recv_data_frame(control_frame=True)[1]
+            if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                code = close_code(frame)
+            elif frame.opcode == websocket.ABNF.OPCODE_TEXT:
+                replies.append(frame.data)
+        ws.close()
+        return replies, code
+
     try:
         reader = gevent.spawn(read_lines)
         waiting = gevent.spawn(requests.get, server.url("/drain/next"), timeout=60)
         slow = gevent.spawn(requests.post, server.url("/drain/slow"), data=b"job", timeout=60)
-        gevent.sleep(1.0)  # the push is in its 2 s sleep, the GET is waiting
+        slow_ws = gevent.spawn(push_over_ws)
+        gevent.sleep(1.0)  # the pushes are in their 2 s sleep, the GET is waiting
         signalled = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         answered = waiting.get(timeout=30)
@@ -391,6 +405,7 @@ def test_sigterm_lets_an_inflight_push_finish_and_answers_a_waiting_get_with_503
         reader.join(timeout=30)
         print(f"\nwaiting GET answered {answered.status_code} in {get_took:.2f}s; master exited in {exited:.2f}s")
         assert (pushed.status_code, pushed.content) == (200, b"done job"), pushed.text
+        assert slow_ws.get(timeout=30) == ([b"done ws job"], 1001)  # the reply first, then going away
         assert answered.status_code == 503, answered.text
         assert answered.headers.get("Retry-After") == "1"
         assert get_took < 5.0, get_took  # not the GET's own 30 s timeout
