@@ -38,16 +38,31 @@ def post_worker_init(worker):
 
     serverlog.install(worker)
     wsgi.runner.start()
+    # On TERM/HUP/QUIT or max_requests the worker ends its stream clients through this first,
+    # so its connections finish and the drain below runs at once (handlers/server/worker.py).
+    worker.begin_shutdown = wsgi.runner.begin_shutdown
     worker.log.info("streams started in worker %s", worker.pid)
 
 
 def worker_exit(server, worker):
-    """Stop inputs, let in-flight messages finish and commit, then close broker connections."""
-    try:
-        import wsgi  # noqa: PLC0415 - as above: only a worker that loaded the app has one to drain
-    except Exception:  # the app never loaded: nothing to drain
+    """Stop inputs, let in-flight messages finish and commit, then close broker connections;
+    one log line per worker says how long its stop took, from the signal on."""
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    # Only a worker that loaded the app has something to drain (the master calls this hook
+    # too when it reaps a worker, and must not load the app).
+    wsgi = sys.modules.get("wsgi")
+    asked = getattr(worker, "stop_requested_at", None)
+    if wsgi is None or asked is None:
         return
-    wsgi.runner.drain()
+    drain_seconds = wsgi.runner.drain()
+    worker.log.info(
+        "worker %s drained: %.2fs from stop signal (gateway drain %.2fs)",
+        worker.pid,
+        time.monotonic() - asked,
+        drain_seconds,
+    )
 
 
 def child_exit(server, worker):

@@ -30,6 +30,8 @@ class GatewayRunner:
 
     Gunicorn's worker hooks call ``start`` right after fork and ``drain`` on exit; the first
     request calls ``start`` too, so an app served without those hooks still runs its streams.
+    The worker calls ``begin_shutdown`` as soon as it is told to stop, before its connections
+    are done (stream clients would otherwise hold them until the graceful timeout).
     """
 
     def __init__(self, gateway: Gateway, drain_timeout: float) -> None:
@@ -43,10 +45,21 @@ class GatewayRunner:
             self._started = True
             self.gateway.start()
 
-    def drain(self) -> None:
-        if self._started and not self._drained:
-            self._drained = True
-            self.gateway.drain(self.drain_timeout)
+    def begin_shutdown(self) -> int:
+        """The worker is stopping: end the stream clients now (see ``Gateway.begin_shutdown``)
+        so its connections finish; returns how many clients were told to leave."""
+        if not self._started or self._drained:
+            return 0
+        return self.gateway.begin_shutdown()
+
+    def drain(self) -> float:
+        """Stop inputs, finish in-flight work, commit and close; returns the seconds it took."""
+        if not self._started or self._drained:
+            return 0.0
+        self._drained = True
+        started = time.monotonic()
+        self.gateway.drain(self.drain_timeout)
+        return time.monotonic() - started
 
 
 class RequestContextMiddleware:

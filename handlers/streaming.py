@@ -4,6 +4,10 @@ The body is a generator the WSGI server drains chunk by chunk. Each message is a
 the generator is resumed after yielding it (the server wrote it); a generator closed while a
 message is in flight hands it back. Heartbeat comments go out whenever nothing was sent for a
 while, which both keeps proxies from timing out the connection and detects dead clients.
+
+When the worker stops, the engine closes the subscription with ``GOING_AWAY``: an SSE stream
+ends with a last ``retry:`` line (EventSource reconnects after that delay, to another worker or
+the restarted gateway, and resumes with ``Last-Event-ID``); a newline-delimited stream just ends.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from collections.abc import Iterator
 
 from streams.engine.delivery import Subscription
 from streams.engine.instance import StreamInstance
+from streams.engine.shutdown import GOING_AWAY
 
 log = logging.getLogger("streams.http")
 
 SSE_RETRY_MS = 2000
+SSE_DRAIN_RETRY_MS = 1000
+"""Reconnect delay announced to EventSource clients of a stopping worker."""
 
 
 def sse_event(event_id: str, content: bytes) -> bytes:
@@ -44,6 +51,8 @@ def subscription_body(
             if delivery is None:
                 if subscription.closed_reason:
                     log.info("stream closed: %s", subscription.closed_reason)
+                    if sse and subscription.closed_reason == GOING_AWAY:
+                        yield b"retry: %d\n\n" % SSE_DRAIN_RETRY_MS
                     return
                 yield b": keepalive\n\n" if sse else b"\n"
                 continue

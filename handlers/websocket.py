@@ -5,6 +5,10 @@
 * Output side (``ws_path`` of an ``http_server`` output): one frame per message, text when the
   payload is UTF-8 (unless ``ws_message_type: binary``); a ping goes out whenever the connection
   was quiet for the heartbeat interval, and a reader greenlet notices the client's close frame.
+
+When the worker stops (the engine's ``GOING_AWAY`` reason) both sides close with 1001 (going
+away; a push being processed still gets its reply first); any other end of a subscription closes
+with 1013 (try again later).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from geventwebsocket.websocket import WebSocket
 
 from handlers.errors import error_body
 from streams.engine.instance import StreamInstance
+from streams.engine.shutdown import GOING_AWAY
 from streams.message import Message
 
 log = logging.getLogger("streams.http")
@@ -28,6 +33,11 @@ log = logging.getLogger("streams.http")
 OPCODE_PING = 0x9
 CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def close_code(reason: str) -> int:
+    """The close code for a subscription the engine ended with ``reason``."""
+    return CLOSE_GOING_AWAY if reason == GOING_AWAY else CLOSE_TRY_AGAIN_LATER
 
 
 def frame_payload(content: bytes, binary: bool) -> bytes | str:
@@ -41,23 +51,43 @@ def frame_payload(content: bytes, binary: bool) -> bytes | str:
 
 
 def serve_push(ws: WebSocket, instance: StreamInstance, *, timeout: float, metadata: dict[str, Any]) -> None:
-    """Push every received frame through the stream and answer each with its sync response."""
+    """Push every received frame through the stream and answer each with its sync response.
+
+    On shutdown the session closes with 1001 at once when idle, or right after the reply to the
+    push being processed."""
+    busy = False
+    leaving: list[str] = []
+    send_lock = Semaphore()
+
+    def leave(reason: str) -> None:
+        leaving.append(reason)
+        if not busy:
+            _close(ws, send_lock, close_code(reason), reason)
+
+    token: int | None = None
     try:
-        while True:
+        token = instance.on_shutdown(leave)
+        while not leaving:
             frame = ws.receive()
-            if frame is None:
-                return
+            if frame is None or leaving:
+                return  # a frame read after the close frame went out is not pushed: no reply could follow
+            busy = True
             content = frame.encode("utf-8") if isinstance(frame, str) else bytes(frame)
             result = instance.push(Message(content, metadata), timeout)
-            if result.status == 200:
-                if result.body:
-                    ws.send(frame_payload(result.body, binary=False))
-            else:
-                ws.send(error_body(result.status, result.error or "push failed").decode())
+            with send_lock:
+                if result.status == 200:
+                    if result.body:
+                        ws.send(frame_payload(result.body, binary=False))
+                else:
+                    ws.send(error_body(result.status, result.error or "push failed").decode())
+            busy = False
+        _close(ws, send_lock, close_code(leaving[0]), leaving[0])
     except Exception as exc:  # a dead socket ends the session; anything else is logged
-        if not _is_disconnect(exc):
+        if not leaving and not _is_disconnect(exc):
             log.exception("websocket push session failed")
     finally:
+        if token is not None:
+            instance.forget(token)
         instance.release()
 
 
@@ -93,7 +123,7 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, heartbeat: fl
             delivery = subscription.get(heartbeat)
             if delivery is None:
                 if subscription.closed_reason:
-                    _close(ws, send_lock, CLOSE_TRY_AGAIN_LATER, subscription.closed_reason)
+                    _close(ws, send_lock, close_code(subscription.closed_reason), subscription.closed_reason)
                     return
                 if not closed.is_set():
                     with send_lock:
@@ -116,9 +146,11 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, heartbeat: fl
 
 
 def _close(ws: WebSocket, lock: Semaphore, code: int, reason: str) -> None:
+    """Send a close frame with ``code`` and ``reason`` (the server's GatewayWebSocket sends
+    both, once), after any frame being written."""
     try:
         with lock:
-            ws.close(code, reason.encode()[:120])
+            ws.close(code, reason)
     except Exception:
         pass
 

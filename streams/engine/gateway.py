@@ -29,17 +29,11 @@ from streams.engine.logs import StreamLog
 from streams.engine.owners import ListenPathOwners
 from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
+from streams.engine.shutdown import GOING_AWAY, Draining
 from streams.listenpaths import ListenPaths, ListenPathTaken, duplicate_routes
 from streams.observability import StreamTelemetry, start_stream_telemetry
 from streams.settings import Settings
 from streams.tracing import Tracer
-
-
-class Draining(RuntimeError):
-    """A new stream instance was asked of a worker that is shutting down."""
-
-    http_status = 503
-
 
 MAX_CACHED_KEYS = 100_000
 """Remembered (variables -> instance) lookups per API before the cache starts over."""
@@ -99,6 +93,10 @@ class Api:
         caller, who must call ``release()`` on it when its client is done."""
         if stream not in self.streams:
             raise KeyError(f"API {self.name!r} has no stream {stream!r}")
+        if self.gateway.draining:
+            # NOTE: existing instances too: a request arriving on a kept-alive connection after
+            # shutdown began is refused (503, retry elsewhere) rather than started and cut off.
+            raise Draining("this worker is shutting down; retry (another worker will serve it)")
         table = self._instances[stream]
         values = self._values(stream, variables)
         key = self._keys.get((stream, values))
@@ -273,6 +271,7 @@ class Gateway:
         self._reaper: gevent.Greenlet | None = None
         self.started = False
         self.draining = False
+        self.shutting_down = False
 
     # -- construction ----------------------------------------------------------------------
 
@@ -394,13 +393,27 @@ class Gateway:
     def instances(self) -> list[StreamInstance]:
         return [i for api in self.apis for i in api.instances()]
 
-    def drain(self, timeout: float | None = None) -> None:
-        """Stop every input, let in-flight messages finish and commit, close instances and
-        the broker."""
-        timeout = self.settings.drain_timeout if timeout is None else timeout
+    def begin_shutdown(self, reason: str = GOING_AWAY) -> int:
+        """First step of stopping: refuse new clients (503), end every stream client (they
+        reconnect elsewhere), wake waiting GETs and stop the inputs, without waiting for
+        anything. The server's connections can then finish and ``drain`` runs quickly.
+        Returns how many clients were told to leave."""
+        if self.shutting_down:
+            return 0
+        self.shutting_down = True
         self.draining = True
         if self._reaper is not None:
             self._reaper.kill(block=False)
+        told = sum(inst.begin_shutdown(reason) for inst in self.instances())
+        self.log.info("shutdown begun: clients told to leave", clients=told)
+        return told
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Stop every input, let in-flight messages finish and commit, close instances and
+        the broker (and its consumers, so their groups rebalance at once)."""
+        timeout = self.settings.drain_timeout if timeout is None else timeout
+        self.begin_shutdown()
+        started = time.monotonic()
         instances = self.instances()
         for inst in instances:
             inst.stop_input()
@@ -410,7 +423,7 @@ class Gateway:
         for api in self.apis:
             api.stop_telemetry()
         self.services.close()
-        self.log.info("gateway drained", instances=len(instances))
+        self.log.info("gateway drained", instances=len(instances), seconds=round(time.monotonic() - started, 3))
 
     def health(self) -> dict[str, Any]:
         instances = self.instances()

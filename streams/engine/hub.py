@@ -522,15 +522,16 @@ class BrokerHub:
     def clients(self) -> int:
         return len(self._subs) + len(self._catching_up)
 
-    def close(self) -> None:
+    def close(self, reason: str = "stream closed") -> None:
+        """Commit what the clients acknowledged, end them with ``reason``, wake waiting GETs."""
         if self._closed:
             return
         self._commit_broadcast()
         self._closed = True
         for sub in list(self._subs | self._catching_up):
-            sub.close("stream closed")
+            sub.close(reason)
         for waiter in list(self._waiters):
-            waiter.close("stream closed")
+            waiter.close(reason)
         if self._get_wait is not None:
             self._get_wait.result.set(None)
         self._stop_feeding()

@@ -41,6 +41,7 @@ from streams.engine.pipeline import run_processors
 from streams.engine.ratelimit import build_limits, cache_ttls
 from streams.engine.resources import Resources, StreamScope
 from streams.engine.restart import run_restarting
+from streams.engine.shutdown import ClientRoster, Draining, Leave
 from streams.engine.singleton import run_once_per_host
 from streams.logformat import hide_values
 from streams.message import Message
@@ -91,6 +92,7 @@ class StreamInstance:
         self._refs = 0
         self.idle_since: float | None = time.monotonic()
         self.closed = False
+        self._roster = ClientRoster()  # stream clients and WS push sessions, told to leave on shutdown
         self._hub_reads_input = False  # a kafka input feeding an http_server output: the hub reads
         self.hub: Hub | None = self._make_hub()
         metric("gauge_add", "instances_active", 1, stream=name)
@@ -156,6 +158,36 @@ class StreamInstance:
     def stop_input(self) -> None:
         """Stop reading new messages; in-flight ones finish (drain)."""
         self._stopping.set()
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._roster.closing
+
+    def begin_shutdown(self, reason: str) -> int:
+        """Refuse new clients, end the attached ones with ``reason`` (see ``streams.engine.
+        shutdown``), wake waiting GETs and stop the input. Never waits: in-flight pushes and
+        messages finish in ``close``. Returns how many clients were told to leave."""
+        leaving = self._roster.begin_shutdown(reason)
+        self.stop_input()
+        if self.hub is not None:
+            # NOTE: the hub first commits what its clients acknowledged, then ends them with
+            # ``reason`` and wakes every waiting GET with no message claimed (pull raises
+            # Draining: 503, nothing lost or repeated); the broker stays open until the drain.
+            self.hub.close(reason)
+        for leave in leaving:  # the clients the hub did not end (WebSocket push sessions)
+            try:
+                leave(reason)
+            except Exception:
+                self.log.exception("telling a client to leave failed")
+        return len(leaving)
+
+    def on_shutdown(self, leave: Leave) -> int:
+        """Call ``leave(reason)`` when the worker stops (a WebSocket push session, say); the
+        token ends that with ``forget``. Raises ``Draining`` when the instance is stopping."""
+        return self._roster.join(leave)
+
+    def forget(self, token: int) -> None:
+        self._roster.forget(token)
 
     def join(self, timeout: float) -> bool:
         gevent.joinall(self._runners, timeout=timeout)
@@ -307,14 +339,28 @@ class StreamInstance:
         """The next message for a GET on the ``http_server`` output, or None after ``timeout``."""
         if self.hub is None:
             raise ConfigError(f"stream {self.name!r} has no http_server output")
-        return self.hub.pull(timeout)
+        if self.shutting_down:
+            raise Draining("this worker is shutting down; retry (another worker will serve it)")
+        delivery = self.hub.pull(timeout)
+        if delivery is None and self.shutting_down:
+            # Woken by the shutdown with nothing claimed: "retry elsewhere", not "no message".
+            raise Draining("this worker is shutting down; retry (another worker will serve it)")
+        return delivery
 
     def subscribe(self, last_event_id: str | None = None) -> Subscription:
         """Attach a stream client (SSE, WS, chunked); ``close()`` it when the client leaves."""
         if self.hub is None:
             raise ConfigError(f"stream {self.name!r} has no http_server output")
-        sub = self.hub.subscribe(last_event_id)
-        if not sub.closed:
+        token = self._roster.join(lambda reason: sub.close(reason))  # Draining when stopping
+        try:
+            sub = self.hub.subscribe(last_event_id)
+        except BaseException:
+            self._roster.forget(token)
+            raise
+        if sub.closed:
+            self._roster.forget(token)
+        else:
+            sub.on_close(lambda _: self._roster.forget(token))
             metric("gauge_add", "connections_active", 1, stream=self.name)
             sub.on_close(lambda _: metric("gauge_add", "connections_active", -1, stream=self.name))
         return sub
