@@ -41,6 +41,8 @@ from handlers.server.upgrade import UPGRADE_KEY
 from streams.logformat import redact
 
 log = logging.getLogger("streams.http")
+refusals = logging.getLogger("streams.http.server")
+"""Requests refused before the app saw them (the same logger as the server's own error output)."""
 
 _LINGER_BUFFER = 65536
 
@@ -145,7 +147,7 @@ class GatewayHandler(PyWSGIHandler):
             status, message = ex.status, ex.message
         else:
             status, message = 400, "malformed request"
-        log.info("refused a request from %s: %s", self.client_address, redact(str(ex)))
+        refusals.warning("invalid request from %s: %s", self.client_address[0], redact(str(ex)))
         return str(status), error_reply(status, message)
 
     def _refuse(self, status: str, reply: bytes) -> None:
@@ -155,6 +157,13 @@ class GatewayHandler(PyWSGIHandler):
         except OSError:
             return
         self._linger()
+
+    def log_request(self) -> None:
+        """An access line only when the operator asked gunicorn for one (``--access-logfile``):
+        the gateway's own per-request lines are the APIs' ``trafficLogs``, which hide query values
+        and credentials; gunicorn's would otherwise print every URL in full."""
+        if getattr(getattr(self.server.log, "cfg", None), "accesslog", None):
+            super().log_request()
 
     def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:

@@ -107,9 +107,3 @@ def test_an_sse_stream_ends_with_a_retry_line_on_shutdown(tmp_path: Any, gateway
 
 def test_an_ndjson_stream_just_ends_on_shutdown(tmp_path: Any, gateways: Any) -> None:
     assert _ended_body(tmp_path, gateways, sse=False) == [b""]
-
-
-def test_a_close_frame_carries_the_code_and_reason() -> None:
-    payload = websocket.close_payload(1001, GOING_AWAY)
-    assert payload[:2] == b"\x03\xe9" and payload[2:] == GOING_AWAY.encode()
-    assert len(websocket.close_payload(1013, "x" * 500)) == 125  # a control frame's limit
