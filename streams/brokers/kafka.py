@@ -31,7 +31,18 @@ from typing import Any, TypeVar
 import gevent
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic, OffsetSpec
-from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import (
+    CorruptRecordError,
+    InvalidRecordError,
+    InvalidRequiredAcksError,
+    InvalidTopicError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from streams.brokers.base import (
@@ -42,6 +53,7 @@ from streams.brokers.base import (
     Reader,
     Record,
 )
+from streams.brokers.sending import Outcome, SendFailed, SendPending
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +62,18 @@ T = TypeVar("T")
 _REQUEST_TIMEOUT_MS = 10_000
 _RECONNECT_BACKOFF_MAX_MS = 2_000
 _LONG_POLL_MS = 5_000  # longest broker-side fetch wait (< _REQUEST_TIMEOUT_MS)
+_DELIVERY_TIMEOUT_MS = 120_000
+
+# Broker answers that mean "this record was refused", never "maybe stored".
+_REJECTIONS: tuple[type[Exception], ...] = (
+    CorruptRecordError,
+    InvalidRecordError,
+    InvalidRequiredAcksError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAuthorizationFailedError,
+)
 
 
 class KafkaBroker(Broker):
@@ -114,11 +138,15 @@ class KafkaBroker(Broker):
                         **self._common(),
                         client_id=f"{self.client_id}-producer",
                         acks="all",  # every in-sync replica has the record before we answer 200
-                        # enable_idempotence is kafka-python's default and switches itself off
-                        # (with a warning) on brokers too old for it.
+                        # The producer's own retries (a broker outage, a leader change) resend
+                        # with the same sequence number, so the broker stores a record once.
+                        # On brokers too old for it kafka-python switches it off with a warning.
+                        enable_idempotence=True,
                         linger_ms=self._linger_ms,
                         max_block_ms=int(self._connect_timeout * 1000),
-                        delivery_timeout_ms=30_000,
+                        # Kafka's default: a record outlives an outage of up to two minutes in
+                        # the producer (a retried write waits on it; see streams.brokers.sending).
+                        delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
                         bootstrap_timeout_ms=wait_ms,
                     )
                 except KafkaError as exc:
@@ -183,7 +211,25 @@ class KafkaBroker(Broker):
         timeout: float = 10.0,
     ) -> Position:
         """Send one record and wait for acks=all; any failure or timeout is a ``BrokerError``
-        (the gateway answers 502). NOTE: after a timeout the record may still be stored later."""
+        (the gateway answers 502). NOTE: after a timeout the record may still be stored later;
+        a caller that retries uses ``send`` and waits on the same pending record instead."""
+        deadline = time.monotonic() + timeout
+        pending = self.send(topic, value, key, headers, partition, timeout)
+        return pending.wait(max(0.001, deadline - time.monotonic()))
+
+    def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: Iterable[tuple[str, bytes]] = (),
+        partition: int | None = None,
+        timeout: float = 10.0,
+    ) -> KafkaSend:
+        """Hand one record to the producer; ``wait`` on the result for the acknowledgement.
+
+        A ``BrokerError`` here means the record never reached the producer (no metadata for the
+        topic in time, an illegal name): it is definitely not stored."""
         deadline = time.monotonic() + timeout
         producer = self._get_producer(deadline)
         header_list = [(str(k), bytes(v)) for k, v in headers]
@@ -200,14 +246,13 @@ class KafkaBroker(Broker):
                     headers=header_list,
                     partition=partition,
                 )
-            meta = future.get(timeout=max(0.001, deadline - time.monotonic()))
         except KafkaTimeoutError:
-            raise BrokerError(
-                f"produce to {topic!r} not acknowledged within {timeout}s"
+            raise SendFailed(
+                f"produce to {topic!r}: no metadata within {timeout}s", Outcome.REJECTED
             ) from None
         except (KafkaError, AssertionError, ValueError) as exc:
-            raise BrokerError(f"produce to {topic!r} failed: {exc}") from exc
-        return Position(meta.topic, meta.partition, meta.offset)
+            raise SendFailed(f"produce to {topic!r} failed: {exc}", Outcome.REJECTED) from exc
+        return KafkaSend(topic, future)
 
     # -- topics and offsets --------------------------------------------------------------------
 
@@ -390,6 +435,31 @@ class KafkaBroker(Broker):
             producer.close(timeout=1)
         except Exception:  # closing must go on; the process is usually exiting
             log.exception("closing the Kafka producer failed")
+
+
+class KafkaSend:
+    """A record the producer holds until the broker acknowledges it (``PendingSend``)."""
+
+    def __init__(self, topic: str, future: Any) -> None:
+        self.topic = topic
+        self._future = future
+
+    def wait(self, timeout: float) -> Position:
+        try:
+            meta = self._future.get(timeout=max(0.001, timeout))
+        except KafkaTimeoutError:
+            if not self._future.is_done:
+                raise SendPending(
+                    f"produce to {self.topic!r} not acknowledged within {timeout:g}s"
+                ) from None
+            # The producer expired it after the delivery timeout: it may have reached the broker.
+            raise SendFailed(
+                f"produce to {self.topic!r} expired in the producer", Outcome.UNKNOWN
+            ) from None
+        except (KafkaError, AssertionError, ValueError) as exc:
+            outcome = Outcome.REJECTED if isinstance(exc, _REJECTIONS) else Outcome.UNKNOWN
+            raise SendFailed(f"produce to {self.topic!r} failed: {exc}", outcome) from exc
+        return Position(meta.topic, meta.partition, meta.offset)
 
 
 def _to_record(rec: Any) -> Record:

@@ -18,14 +18,13 @@ replaced by ``STREAMS_KAFKA_BROKERS``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import gevent
 
 from streams import registry
 from streams.brokers.base import Broker
-from streams.contracts import ConfigError, Input, Stopping
+from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
 from streams.engine.records import record_to_message
 from streams.engine.resources import Resources
@@ -74,7 +73,7 @@ class KafkaInput(Input):
         """What the engine's hub needs to serve an ``http_server`` output from these topics."""
         return self.broker(), self.group or fallback_group, self.topics, self.start_from_oldest, self.commit_period
 
-    def run(self, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
+    def run(self, deliver: Deliver, stopping: Stopping) -> None:
         broker = self.broker()
         if not self.group:
             self._run_without_group(broker, deliver, stopping)
@@ -119,10 +118,14 @@ class KafkaInput(Input):
         except Exception:  # a metric must never stop the stream
             self.log.exception("consumer lag not measured")
 
-    def _deliver_until_done(self, deliver: Callable[[list[Message]], bool], msg: Message, stopping: Stopping) -> bool:
-        """Retry a failed write with backoff until it succeeds or the stream stops."""
+    def _deliver_until_done(self, deliver: Deliver, msg: Message, stopping: Stopping) -> bool:
+        """Retry a failed write with backoff until it succeeds or the stream stops.
+
+        Every retry carries the same transaction: an output then waits on what its first attempt
+        still has pending instead of writing the record again (``streams.brokers.sending``)."""
         delay = 0.1
-        while not deliver([msg.copy()]):
+        txn = Transaction(redeliver_unknown=True)
+        while not deliver([msg.copy()], txn):
             pos = msg.position
             self.log.warning(
                 "write failed; retrying", topic=pos.topic, partition=pos.partition, offset=pos.offset, retry_in=delay
@@ -132,7 +135,7 @@ class KafkaInput(Input):
             delay = min(delay * 2, 5.0)
         return True
 
-    def _run_without_group(self, broker: Broker, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
+    def _run_without_group(self, broker: Broker, deliver: Deliver, stopping: Stopping) -> None:
         """No consumer group: every worker reads everything from the oldest/newest, no commits."""
         def one(topic: str) -> None:
             edge = broker.beginning_offsets(topic) if self.start_from_oldest else broker.end_offsets(topic)
