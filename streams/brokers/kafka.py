@@ -23,6 +23,7 @@ the cluster was unreachable.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -53,6 +54,7 @@ from streams.brokers.base import (
     Reader,
     Record,
 )
+from streams.brokers.group import GroupTimeouts
 from streams.brokers.sending import Outcome, SendFailed, SendPending
 
 log = logging.getLogger(__name__)
@@ -353,9 +355,15 @@ class KafkaBroker(Broker):
         return KafkaReader(self, topic, start)
 
     def group_consumer(
-        self, group: str, topics: list[str], start_from_oldest: bool = True
+        self,
+        group: str,
+        topics: list[str],
+        start_from_oldest: bool = True,
+        timeouts: GroupTimeouts | None = None,
     ) -> GroupConsumer:
-        return KafkaGroupConsumer(self, group, topics, start_from_oldest)
+        return KafkaGroupConsumer(
+            self, group, topics, start_from_oldest, timeouts or GroupTimeouts()
+        )
 
     def _reserve(self) -> None:
         """Take one slot under the consumer cap, before any connection is made.
@@ -585,9 +593,11 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
         group: str,
         topics: list[str],
         start_from_oldest: bool,
+        timeouts: GroupTimeouts | None = None,
     ) -> None:
         self._broker = broker
         self._group = group
+        self.timeouts = timeouts or GroupTimeouts()
         self._topics = list(dict.fromkeys(topics))
         broker._reserve()
         try:
@@ -599,6 +609,9 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
                 *self._topics,
                 group_id=group,
                 auto_offset_reset="earliest" if start_from_oldest else "latest",
+                # The pid tells from the group's member list which worker holds what.
+                client_id=f"{broker.client_id}-group-{os.getpid()}",
+                **self.timeouts.consumer_configs(),
             )
         except BaseException:
             broker._unreserve()

@@ -10,9 +10,13 @@ Two ways of reading, chosen by the engine:
 
 Accepted and ignored (harmless in this gateway): ``target_version``, ``tls``, ``sasl``,
 ``client_id``, ``rack_id``, ``auto_replay_nacks`` (nacked writes are always retried),
-``max_processing_period``, ``extract_tracing_map``, ``group``, ``fetch_buffer_cap``,
+``max_processing_period``, ``extract_tracing_map``, ``fetch_buffer_cap``,
 ``multi_header`` and ``batching`` (records are processed one at a time). ``addresses`` is
 replaced by ``STREAMS_KAFKA_BROKERS``.
+
+``group`` (``session_timeout`` 10s, ``heartbeat_interval`` 3s, ``rebalance_timeout`` 60s, as
+Bento) sets the consumer group's liveness: a worker that dies without leaving the group holds its
+partitions until its session times out (``streams.brokers.group``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import gevent
 
 from streams import registry
 from streams.brokers.base import Broker
+from streams.brokers.group import GroupTimeouts
 from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
 from streams.engine.records import record_to_message
@@ -61,6 +66,7 @@ class KafkaInput(Input):
         self.start_from_oldest = bool(conf["start_from_oldest"])
         self.commit_period = parse_duration(conf["commit_period"], 1.0)
         self.checkpoint_limit = max(1, int(conf["checkpoint_limit"]))
+        self.group_timeouts = GroupTimeouts.from_config(conf["group"], f"{res.path}.group")
         self.log = res.logger()
         # A consumer-group member shares the topics with the other workers; a reader without a
         # group would read every record once per worker.
@@ -78,7 +84,7 @@ class KafkaInput(Input):
         if not self.group:
             self._run_without_group(broker, deliver, stopping)
             return
-        consumer = broker.group_consumer(self.group, self.topics, self.start_from_oldest)
+        consumer = broker.group_consumer(self.group, self.topics, self.start_from_oldest, self.group_timeouts)
         pending: dict[tuple[str, int], int] = {}
         last_lag = 0.0
         try:
@@ -172,7 +178,17 @@ SPEC = registry.input(
     Field("commit_period", "duration", "1s", "Commit interval of stream-client positions; a group consumer commits after every batch."),
     Field("max_processing_period", "duration", "100ms", "Accepted and ignored."),
     Field("extract_tracing_map", "string", "", "Accepted and ignored."),
-    Field("group", "object", {}, "Accepted and ignored (session/heartbeat/rebalance timeouts)."),
+    Field(
+        "group",
+        "object",
+        {},
+        "Liveness of the consumer-group membership.",
+        fields=(
+            Field("session_timeout", "duration", "10s", "A member silent this long is dropped from the group."),
+            Field("heartbeat_interval", "duration", "3s", "How often a member tells the group it is alive."),
+            Field("rebalance_timeout", "duration", "60s", "How long a rebalance waits for members to rejoin."),
+        ),
+    ),
     Field("fetch_buffer_cap", "int", 256, "Accepted and ignored."),
     Field("multi_header", "bool", False, "Accepted and ignored."),
     Field("batching", "object", {}, "Accepted and ignored: records are processed one at a time."),
