@@ -648,7 +648,23 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
             TopicPartition(t, p): OffsetAndMetadata(int(o), "", -1)
             for (t, p), o in offsets.items()
         }
-        try:
-            self._consumer.commit(request, timeout_ms=_REQUEST_TIMEOUT_MS)
-        except KafkaError as exc:
-            raise BrokerError(f"group {self._group!r}: commit failed: {exc}") from exc
+        # NOTE: a commit failing because the cluster is unreachable (an outage, a coordinator
+        # moving) is retried for up to the rebalance timeout: given up, the records would be read
+        # and written again by whoever reads the partition next. A rebalance is not retried here:
+        # only a poll rejoins the group.
+        deadline = time.monotonic() + self.timeouts.rebalance_timeout
+        while True:
+            try:
+                self._consumer.commit(request, timeout_ms=_REQUEST_TIMEOUT_MS)
+                return
+            except KafkaError as exc:
+                if (
+                    not getattr(exc, "retriable", False)
+                    or self._closed
+                    or time.monotonic() >= deadline
+                ):
+                    raise BrokerError(
+                        f"group {self._group!r}: commit failed: {exc}"
+                    ) from exc
+                log.warning("group %s: commit failed, retrying: %s", self._group, exc)
+                gevent.sleep(0.5)
