@@ -35,15 +35,18 @@ class Transaction:
     sends a record twice). ``abandoned`` is set when nobody waits for the pass any more (its push
     was answered 408): outputs start nothing new after that. ``redeliver_unknown`` marks an
     at-least-once source (a ``kafka`` input) that would rather write a record twice than stall
-    on one whose outcome the producer could not tell.
+    on one whose outcome the producer could not tell. ``sender``, when set, is the producer
+    Kafka writes of this pass go through: a ``kafka`` input's transaction, so the writes and the
+    consumed offset commit together.
     """
 
-    __slots__ = ("response", "abandoned", "redeliver_unknown", "_state")
+    __slots__ = ("response", "abandoned", "redeliver_unknown", "sender", "_state")
 
-    def __init__(self, *, redeliver_unknown: bool = False) -> None:
+    def __init__(self, *, redeliver_unknown: bool = False, sender: Any = None) -> None:
         self.response: list[Message] | None = None
         self.abandoned = False
         self.redeliver_unknown = redeliver_unknown
+        self.sender = sender
         self._state: dict[int, Any] = {}
 
     def abandon(self) -> None:

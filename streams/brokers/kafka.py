@@ -194,6 +194,8 @@ class KafkaBroker(Broker):
             "metrics_enabled": False,
             # The start value only: _poll sets each request's wait from the caller's timeout.
             "fetch_max_wait_ms": 500,
+            # Records of aborted transactions (a Worker killed mid-write) are never seen.
+            "isolation_level": "read_committed",
         }
         settings.update(configs)
         try:
@@ -234,27 +236,7 @@ class KafkaBroker(Broker):
         topic in time, an illegal name): it is definitely not stored."""
         deadline = time.monotonic() + timeout
         producer = self._get_producer(deadline)
-        header_list = [(str(k), bytes(v)) for k, v in headers]
-        try:
-            # send() blocks only while it waits for the topic's metadata (first use of a topic
-            # auto-creates it); a gevent timeout bounds that wait to the caller's budget.
-            with gevent.Timeout(
-                max(0.001, deadline - time.monotonic()), KafkaTimeoutError
-            ):
-                future = producer.send(
-                    topic,
-                    value=bytes(value),
-                    key=key,
-                    headers=header_list,
-                    partition=partition,
-                )
-        except KafkaTimeoutError:
-            raise SendFailed(
-                f"produce to {topic!r}: no metadata within {timeout}s", Outcome.REJECTED
-            ) from None
-        except (KafkaError, AssertionError, ValueError) as exc:
-            raise SendFailed(f"produce to {topic!r} failed: {exc}", Outcome.REJECTED) from exc
-        return KafkaSend(topic, future)
+        return _send(producer, deadline, topic, value, key, headers, partition)
 
     # -- topics and offsets --------------------------------------------------------------------
 
@@ -445,6 +427,33 @@ class KafkaBroker(Broker):
             log.exception("closing the Kafka producer failed")
 
 
+def _send(
+    producer: KafkaProducer,
+    deadline: float,
+    topic: str,
+    value: bytes,
+    key: bytes | None,
+    headers: Iterable[tuple[str, bytes]],
+    partition: int | None,
+) -> KafkaSend:
+    """``producer.send`` bounded by ``deadline``; a failure here means nothing was sent."""
+    header_list = [(str(k), bytes(v)) for k, v in headers]
+    try:
+        # send() blocks only while it waits for the topic's metadata (first use of a topic
+        # auto-creates it); a gevent timeout bounds that wait to the caller's budget.
+        with gevent.Timeout(max(0.001, deadline - time.monotonic()), KafkaTimeoutError):
+            future = producer.send(
+                topic, value=bytes(value), key=key, headers=header_list, partition=partition
+            )
+    except KafkaTimeoutError:
+        raise SendFailed(
+            f"produce to {topic!r}: no metadata in time", Outcome.REJECTED
+        ) from None
+    except (KafkaError, AssertionError, ValueError) as exc:
+        raise SendFailed(f"produce to {topic!r} failed: {exc}", Outcome.REJECTED) from exc
+    return KafkaSend(topic, future)
+
+
 class KafkaSend:
     """A record the producer holds until the broker acknowledges it (``PendingSend``)."""
 
@@ -598,6 +607,7 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
         self._broker = broker
         self._group = group
         self.timeouts = timeouts or GroupTimeouts()
+        self._transactions: dict[tuple[str, int], KafkaPartitionTransaction] = {}
         self._topics = list(dict.fromkeys(topics))
         broker._reserve()
         try:
@@ -617,6 +627,28 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
             broker._unreserve()
             raise
         broker._register(self)
+
+    def transaction(self, topic: str, partition: int) -> KafkaPartitionTransaction:
+        """The transaction of one held partition (``TransactionalGroup``); a broken one (fenced,
+        failed to commit) is replaced by a fresh producer."""
+        key = (topic, partition)
+        current = self._transactions.get(key)
+        if current is not None and not current.broken:
+            return current
+        if current is not None:
+            current.close()
+        fresh = KafkaPartitionTransaction(self._broker, self, topic, partition)
+        self._transactions[key] = fresh
+        return fresh
+
+    def group_metadata(self) -> Any:
+        return self._consumer.group_metadata()
+
+    def close(self) -> None:
+        transactions, self._transactions = list(self._transactions.values()), {}
+        for txn in transactions:
+            txn.close()
+        super().close()
 
     def _pin_start(self, topic: str) -> None:
         """Starting from the newest: commit "now" for partitions the group never committed, so a
@@ -668,3 +700,95 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
                     ) from exc
                 log.warning("group %s: commit failed, retrying: %s", self._group, exc)
                 gevent.sleep(0.5)
+
+
+class KafkaPartitionTransaction:
+    """Exactly-once consume-process-produce for one partition held by a group consumer: what the
+    outputs write while processing its records and its next offset commit in one Kafka
+    transaction (``streams.brokers.group.PartitionTransaction``).
+
+    The transactional id names the group, topic and partition, not the worker: whoever holds the
+    partition next opens a producer with the same id, which at once aborts a transaction the
+    previous holder left open (a SIGKILLed worker) and fences that holder out (its commit fails).
+    Readers use read_committed, so they never see the aborted writes."""
+
+    def __init__(
+        self, broker: KafkaBroker, consumer: KafkaGroupConsumer, topic: str, partition: int
+    ) -> None:
+        self._consumer = consumer
+        self._tp = TopicPartition(topic, partition)
+        self._open = False
+        self.broken = False
+        try:
+            self._producer = KafkaProducer(
+                **broker._common(),
+                client_id=f"{broker.client_id}-txn-{os.getpid()}",
+                transactional_id=f"streams.{consumer._group}.{topic}.{partition}",
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=broker._linger_ms,
+                max_block_ms=int(broker._connect_timeout * 1000),
+                delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
+                bootstrap_timeout_ms=int(broker._connect_timeout * 1000),
+            )
+        except KafkaError as exc:
+            raise BrokerError(f"Kafka at {broker.bootstrap} unreachable: {exc}") from exc
+        try:
+            self._producer.init_transactions()
+        except KafkaError as exc:
+            self.close()
+            raise BrokerError(f"transactions on {topic}/{partition} not started: {exc}") from exc
+
+    def begin(self) -> None:
+        if self._open:
+            return
+        try:
+            self._producer.begin_transaction()
+        except KafkaError as exc:
+            self.broken = True
+            raise BrokerError(f"transaction not begun: {exc}") from exc
+        self._open = True
+
+    def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: Iterable[tuple[str, bytes]] = (),
+        partition: int | None = None,
+        timeout: float = 10.0,
+    ) -> KafkaSend:
+        return _send(
+            self._producer, time.monotonic() + timeout, topic, value, key, headers, partition
+        )
+
+    def commit(self, next_offset: int) -> None:
+        offsets = {self._tp: OffsetAndMetadata(int(next_offset), "", -1)}
+        try:
+            self._producer.send_offsets_to_transaction(
+                offsets, self._consumer.group_metadata()
+            )
+            self._producer.commit_transaction()
+        except KafkaError as exc:
+            self.broken = True  # fenced or failed: the next user gets a fresh producer
+            raise BrokerError(
+                f"transaction on {self._tp.topic}/{self._tp.partition} not committed: {exc}"
+            ) from exc
+        finally:
+            self._open = False
+
+    def abort(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self._producer.abort_transaction()
+        except Exception as exc:  # noqa: BLE001 - the next holder's producer aborts it anyway
+            self.broken = True
+            log.warning("transaction on %s not aborted: %s", self._tp, exc)
+
+    def close(self) -> None:
+        try:
+            self._producer.close(timeout=1)
+        except Exception:  # closing must go on
+            log.exception("closing a transactional producer failed")

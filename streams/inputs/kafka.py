@@ -4,7 +4,10 @@ Two ways of reading, chosen by the engine:
 
 * Template-free streams (the seed's ``Worker``): competing consumption in ``consumer_group``; each
   record is processed and written to every output, and its offset committed only after that
-  (at-least-once: a failed write is retried, never committed past).
+  (at-least-once: a failed write is retried, never committed past). On Kafka the offsets of
+  each partition commit in one transaction with the ``kafka`` outputs' writes (exactly once in
+  Kafka: a worker killed between a write and its commit leaves no duplicate for read_committed
+  readers, which every reader of the gateway is).
 * Feeding an ``http_server`` output (the seed's ``out``): the engine's hub reads the topics itself
   and keeps the user's position in ``consumer_group`` without joining it (``hub_source``).
 
@@ -27,8 +30,8 @@ from typing import Any
 import gevent
 
 from streams import registry
-from streams.brokers.base import Broker
-from streams.brokers.group import GroupTimeouts
+from streams.brokers.base import Broker, Record
+from streams.brokers.group import GroupTimeouts, TransactionalGroup
 from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
 from streams.engine.records import record_to_message
@@ -85,6 +88,9 @@ class KafkaInput(Input):
             self._run_without_group(broker, deliver, stopping)
             return
         consumer = broker.group_consumer(self.group, self.topics, self.start_from_oldest, self.group_timeouts)
+        if isinstance(consumer, TransactionalGroup):
+            self._run_transactional(consumer, broker, deliver, stopping)
+            return
         pending: dict[tuple[str, int], int] = {}
         last_lag = 0.0
         try:
@@ -100,9 +106,7 @@ class KafkaInput(Input):
                 if pending:
                     consumer.commit(pending)
                     pending = {}
-                if time.monotonic() - last_lag >= LAG_PERIOD:
-                    last_lag = time.monotonic()
-                    self._report_lag(broker)
+                last_lag = self._maybe_report_lag(broker, last_lag)
         finally:
             try:
                 if pending:
@@ -110,6 +114,36 @@ class KafkaInput(Input):
             except Exception:
                 self.log.exception("final commit failed", offsets=str(pending))
             consumer.close()
+
+    def _run_transactional(
+        self, consumer: Any, broker: Broker, deliver: Deliver, stopping: Stopping
+    ) -> None:
+        """Kafka: each partition's records of a fetch are processed in one transaction that also
+        commits their offset, so a worker killed between a write and the commit leaves no
+        duplicate (its open transaction is aborted by the partition's next holder). A commit
+        that fails (fenced after a rebalance) raises: the input restarts from the group's
+        committed offsets, and the aborted writes stay invisible to read_committed readers."""
+        last_lag = 0.0
+        try:
+            while not stopping.is_set():
+                records = consumer.fetch(timeout=0.5, max_records=self.checkpoint_limit)
+                for (topic, partition), part in _by_partition(records).items():
+                    writer = consumer.transaction(topic, partition)
+                    writer.begin()
+                    for record in part:
+                        if not self._deliver_until_done(deliver, record_to_message(record), stopping, writer):
+                            writer.abort()
+                            return  # stopping: these records stay uncommitted, read again later
+                    writer.commit(part[-1].offset + 1)
+                last_lag = self._maybe_report_lag(broker, last_lag)
+        finally:
+            consumer.close()
+
+    def _maybe_report_lag(self, broker: Broker, last: float) -> float:
+        if time.monotonic() - last < LAG_PERIOD:
+            return last
+        self._report_lag(broker)
+        return time.monotonic()
 
     def _report_lag(self, broker: Broker) -> None:
         """``consumer_lag``: records in the topics not yet committed by the group."""
@@ -124,13 +158,13 @@ class KafkaInput(Input):
         except Exception:  # a metric must never stop the stream
             self.log.exception("consumer lag not measured")
 
-    def _deliver_until_done(self, deliver: Deliver, msg: Message, stopping: Stopping) -> bool:
+    def _deliver_until_done(self, deliver: Deliver, msg: Message, stopping: Stopping, sender: Any = None) -> bool:
         """Retry a failed write with backoff until it succeeds or the stream stops.
 
         Every retry carries the same transaction: an output then waits on what its first attempt
         still has pending instead of writing the record again (``streams.brokers.sending``)."""
         delay = 0.1
-        txn = Transaction(redeliver_unknown=True)
+        txn = Transaction(redeliver_unknown=True, sender=sender)
         while not deliver([msg.copy()], txn):
             pos = msg.position
             self.log.warning(
@@ -155,6 +189,14 @@ class KafkaInput(Input):
                 reader.close()
 
         gevent.joinall([gevent.spawn(one, t) for t in self.topics])
+
+
+def _by_partition(records: list[Record]) -> dict[tuple[str, int], list[Record]]:
+    """Records grouped by (topic, partition), each group in offset order."""
+    parts: dict[tuple[str, int], list[Record]] = {}
+    for record in records:
+        parts.setdefault((record.topic, record.partition), []).append(record)
+    return parts
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> KafkaInput:

@@ -121,7 +121,7 @@ class KafkaOutput(Output):
         topic = self.topic.render(msg, batch, i)
         pending = step.pending
         if pending is None:
-            pending = self._send(broker, ledger, topic, msg, batch, i)
+            pending = self._send(broker, txn.sender, ledger, topic, msg, batch, i)
         try:
             position = pending.wait(self.timeout)
         except SendPending as exc:
@@ -134,8 +134,11 @@ class KafkaOutput(Output):
             raise OutputError(f"kafka produce to {topic!r} failed: {exc}") from exc
         ledger.stored(i, position)
 
-    def _send(self, broker: Any, ledger: SendLedger, topic: str, msg: Message, batch: list[Message], i: int) -> PendingSend:
-        """Hand the record to the producer; a failure here means it was never sent."""
+    def _send(
+        self, broker: Any, sender: Any, ledger: SendLedger, topic: str, msg: Message, batch: list[Message], i: int
+    ) -> PendingSend:
+        """Hand the record to the producer (the source's transaction when it has one, else the
+        worker's shared producer); a failure here means it was never sent."""
         if not topic:
             raise OutputError("the topic interpolated to an empty string")
         key = self.key.render(msg, batch, i).encode() if self.key is not None else None
@@ -144,8 +147,10 @@ class KafkaOutput(Output):
             args = (topic, msg.content)
             kwargs: dict[str, Any] = {"key": key, "headers": self._headers(msg), "partition": partition,
                                       "timeout": self.timeout}
-            if isinstance(broker, Sender):
-                pending: PendingSend = broker.send(*args, **kwargs)
+            if sender is not None:
+                pending: PendingSend = sender.send(*args, **kwargs)
+            elif isinstance(broker, Sender):
+                pending = broker.send(*args, **kwargs)
             else:
                 pending = Stored(broker.produce(*args, **kwargs))
         except BrokerError as exc:

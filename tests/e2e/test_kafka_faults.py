@@ -134,8 +134,11 @@ def push(server: Gunicorn, user: str, payload: Any, timeout: float = 30) -> int 
 
 
 def read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every record of ``topic`` (JSON values), read from the beginning to the current end."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    """Every committed record of ``topic`` (JSON values), from the beginning to the current end
+    (as the gateway's own readers see it: aborted transactions left out)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, isolation_level="read_committed"
+    )
     try:
         parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         assert parts, f"topic {topic} has no partitions"
