@@ -44,6 +44,7 @@ from kafka.errors import (
     TopicAlreadyExistsError,
     TopicAuthorizationFailedError,
 )
+from kafka.protocol.consumer import IsolationLevel
 from kafka.structs import OffsetAndMetadata
 
 from streams.brokers.base import (
@@ -281,9 +282,13 @@ class KafkaBroker(Broker):
     def _log_offsets(self, topic: str, spec: OffsetSpec) -> dict[int, int]:
         specs = {TopicPartition(topic, p): spec for p in self.partitions(topic)}
         admin = self._get_admin()
+        # read_committed: the end is the last stable offset, where a read_committed reader
+        # started "from the newest" misses nothing of a transaction still open.
         got = self._retrying(
             f"cannot list offsets of {topic!r}",
-            lambda: admin.list_partition_offsets(specs),
+            lambda: admin.list_partition_offsets(
+                specs, isolation_level=IsolationLevel.READ_COMMITTED
+            ),
         )
         return {tp.partition: int(o.offset) for tp, o in sorted(got.items())}
 
