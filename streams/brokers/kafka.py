@@ -637,6 +637,11 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
         """The transaction of one held partition (``TransactionalGroup``); a broken one (fenced,
         failed to commit) is replaced by a fresh producer."""
         key = (topic, partition)
+        held = self.assignment()
+        for gone in [k for k in self._transactions if k not in held and k != key]:
+            # NOTE: a partition given away in a rebalance: its next holder fenced this producer,
+            # so it would only fail (and restart the input) if the partition came back.
+            self._transactions.pop(gone).close()
         current = self._transactions.get(key)
         if current is not None and not current.broken:
             return current

@@ -336,3 +336,50 @@ def test_a_push_reaches_a_waiting_get_after_each_worker_kill(kafka_bootstrap: st
     print(f"\npush -> waiting GET after each SIGKILL of the partition owner: {', '.join(f'{t:.1f}s' for t in took)}")
     assert len(took) == 4
     assert max(took) <= GET_BOUND, f"a push took longer than {GET_BOUND}s to reach the GET: {took}"
+
+
+# -- the first start after an unclean stop ---------------------------------------------------------
+
+
+def test_a_restart_after_every_worker_died_serves_a_waiting_get_in_time(kafka_bootstrap: str, tmp_path: Path) -> None:
+    names = Names()
+    env = {"STREAMS_KAFKA_BROKERS": kafka_bootstrap, "STREAMS_DEFINITIONS_DIR": str(names.write_definitions(tmp_path / "apis"))}
+    first = start_gunicorn(tmp_path / "first", workers=4, env=env)
+    try:
+        warm_up(first, kafka_bootstrap)
+        workers = [pid for pid in _children(first.process.pid)]
+        assert len(workers) == 4
+        for pid in workers:  # nobody leaves the group: every member is left for dead
+            os.kill(pid, signal.SIGKILL)
+        first.process.kill()
+        first.process.wait(10)
+        killed = time.monotonic()
+    finally:
+        first.stop()
+    second = start_gunicorn(tmp_path / "second", workers=4, env=env)
+    try:
+        user = f"restart-{uuid.uuid4().hex[:8]}"
+        waiting = gevent.spawn(first_result, second, user, GET_BOUND + 30)
+        gevent.sleep(0.5)
+        pushed = time.monotonic()
+        assert push(second, user, {"after": "restart"}) == 200
+        result = waiting.get(timeout=GET_BOUND + 40)
+        took = time.monotonic() - pushed
+    finally:
+        second.stop()
+    print(f"\nrestart after SIGKILL of every worker: serving {pushed - killed:.1f}s after the kill, "
+          f"push -> waiting GET {took:.1f}s")
+    assert result is not None and result["after"] == "restart"
+    assert took <= GET_BOUND, f"the restarted gateway took {took:.1f}s to deliver a push"
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            pids.append(int(stat.parent.name))
+    return pids
