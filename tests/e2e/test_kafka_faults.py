@@ -233,7 +233,9 @@ def test_pushes_land_once_through_a_worker_kill_and_a_broker_restart(
     answered_at: list[tuple[float, int | str]] = []
     events: dict[str, float] = {}
     try:
+        warm_start = time.monotonic()
         warm_up(server, bootstrap)
+        events["warm"] = time.monotonic() - warm_start
 
         def client(c: int) -> None:
             for n in range(PER_CLIENT):
@@ -270,6 +272,7 @@ def test_pushes_land_once_through_a_worker_kill_and_a_broker_restart(
             if acked <= done or time.monotonic() > deadline:
                 break
             gevent.sleep(2)
+        catch_up = time.monotonic() - started - pushing
 
         in_jobs = collections.Counter((v["c"], v["n"]) for v in read_all(bootstrap, names.jobs) if v.get("run") == run)
         in_completed = collections.Counter(
@@ -281,7 +284,8 @@ def test_pushes_land_once_through_a_worker_kill_and_a_broker_restart(
     counts = collections.Counter(str(s) for s in statuses.values())
     recovered = [t for t, s in sorted(answered_at) if s == 200 and t > events.get("stopped", float("inf"))]
     print(
-        f"\n{len(statuses)} pushes in {pushing:.1f}s: {dict(counts)}"
+        f"\nwarm-up {events['warm']:.1f}s; {len(statuses)} pushes in {pushing:.1f}s: {dict(counts)}; "
+        f"the Worker done {catch_up:.1f}s after the last push"
         f"\nbroker down {events['started'] - events['stop']:.1f}s (start took {events['started'] - events['start']:.1f}s)"
         f"\nrecovery: first 200 {recovered[0] - events['start']:.1f}s after the start command, "
         f"{recovered[0] - events['started']:.1f}s after the broker answered"
