@@ -18,10 +18,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # group.py builds on this module
-    from streams.brokers.group import GroupTimeouts
+from streams.brokers.group import GroupTimeouts
 
 
 @dataclass(frozen=True, order=True)

@@ -8,17 +8,13 @@ lets the group rebalance within about 10 s. ``rebalance_timeout`` is how long th
 waits for live members to rejoin; kafka-python sends its ``max_poll_interval_ms`` as that value
 (and also leaves the group when the application does not poll for that long).
 
-``TransactionalGroup`` is what a group consumer offers when its cluster has transactions (Kafka):
-the ``kafka`` input then commits each partition's progress in the same transaction as the records
-its outputs wrote, so a worker killed between a write and a commit leaves no duplicate behind.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from streams.brokers.sending import PendingSend
 from streams.contracts import ConfigError
 from streams.durations import parse_duration
 
@@ -77,38 +73,3 @@ def _positive(value: Any, default: float, where: str) -> float:
 def _ms(seconds: float) -> int:
     return max(1, int(round(seconds * 1000)))
 
-
-class PartitionTransaction(Protocol):
-    """The writes made while processing records of one consumed partition, committed together with
-    the partition's next offset (a Kafka transaction): either both count or neither does."""
-
-    def begin(self) -> None:
-        """Open a transaction unless one is open."""
-        ...
-
-    def send(
-        self,
-        topic: str,
-        value: bytes,
-        key: bytes | None = None,
-        headers: Any = (),
-        partition: int | None = None,
-        timeout: float = 10.0,
-    ) -> PendingSend:
-        """A write inside the open transaction (``streams.brokers.sending.Sender``)."""
-        ...
-
-    def commit(self, next_offset: int) -> None:
-        """Commit the writes and the consumed position; ``BrokerError`` when it did not happen."""
-        ...
-
-    def abort(self) -> None:
-        """Drop the open transaction's writes (best effort)."""
-        ...
-
-
-@runtime_checkable
-class TransactionalGroup(Protocol):
-    """A group consumer that can bind its partitions' offsets to the writes made from them."""
-
-    def transaction(self, topic: str, partition: int) -> PartitionTransaction: ...

@@ -16,6 +16,10 @@ push answered 408 was written 2–4 times. The rule kept here (DESIGN §4 promis
 
 ``SendLedger`` is plain bookkeeping without IO: the output asks ``next(key, ...)`` what to do,
 performs it, and reports back with ``sent`` / ``stored`` / ``failed``.
+
+``TransactionalGroup`` is what a group consumer offers when its cluster has transactions (Kafka):
+the ``kafka`` input then commits each partition's progress in the same transaction as the records
+its outputs wrote, so a worker killed between a write and a commit leaves no duplicate behind.
 """
 
 from __future__ import annotations
@@ -145,3 +149,39 @@ class SendLedger:
     def pending(self) -> int:
         """Records handed to the producer and not finished yet."""
         return sum(1 for e in self._entries.values() if e.outcome is None)
+
+
+class PartitionTransaction(Protocol):
+    """The writes made while processing records of one consumed partition, committed together with
+    the partition's next offset (a Kafka transaction): either both count or neither does."""
+
+    def begin(self) -> None:
+        """Open a transaction unless one is open."""
+        ...
+
+    def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: Any = (),
+        partition: int | None = None,
+        timeout: float = 10.0,
+    ) -> PendingSend:
+        """A write inside the open transaction (``streams.brokers.sending.Sender``)."""
+        ...
+
+    def commit(self, next_offset: int) -> None:
+        """Commit the writes and the consumed position; ``BrokerError`` when it did not happen."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the open transaction's writes (best effort)."""
+        ...
+
+
+@runtime_checkable
+class TransactionalGroup(Protocol):
+    """A group consumer that can bind its partitions' offsets to the writes made from them."""
+
+    def transaction(self, topic: str, partition: int) -> PartitionTransaction: ...

@@ -31,7 +31,8 @@ import gevent
 
 from streams import registry
 from streams.brokers.base import Broker, Record
-from streams.brokers.group import GroupTimeouts, TransactionalGroup
+from streams.brokers.group import GroupTimeouts
+from streams.brokers.sending import TransactionalGroup
 from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
 from streams.engine.records import record_to_message

@@ -11,8 +11,8 @@ from typing import Any
 import gevent.event
 
 from streams.brokers.base import Position, Record
-from streams.brokers.group import GroupTimeouts, TransactionalGroup
-from streams.brokers.sending import Stored
+from streams.brokers.group import GroupTimeouts
+from streams.brokers.sending import Stored, TransactionalGroup
 from streams.contracts import Transaction
 from streams.inputs.kafka import SPEC, KafkaInput
 from streams.message import Message
