@@ -654,6 +654,11 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
     def group_metadata(self) -> Any:
         return self._consumer.group_metadata()
 
+    def rewind(self, topic: str, partition: int, offset: int) -> None:
+        tp = TopicPartition(topic, partition)
+        if tp in self._consumer.assignment():  # a partition given away is re-read by its holder
+            self._consumer.seek(tp, int(offset))
+
     def close(self) -> None:
         transactions, self._transactions = list(self._transactions.values()), {}
         for txn in transactions:

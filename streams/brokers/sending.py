@@ -185,3 +185,7 @@ class TransactionalGroup(Protocol):
     """A group consumer that can bind its partitions' offsets to the writes made from them."""
 
     def transaction(self, topic: str, partition: int) -> PartitionTransaction: ...
+
+    def rewind(self, topic: str, partition: int, offset: int) -> None:
+        """Read the partition again from ``offset`` (records fetched but left unprocessed)."""
+        ...

@@ -125,17 +125,31 @@ class KafkaInput(Input):
         that fails (fenced after a rebalance) raises: the input restarts from the group's
         committed offsets, and the aborted writes stay invisible to read_committed readers."""
         last_lag = 0.0
+        # NOTE: kafka-python drops a member that does not poll within the rebalance timeout
+        # (its max_poll_interval_ms), heartbeats or not; a fetch that takes a slow processor
+        # longer than half of it is cut short and the rest read again by the next fetch.
+        budget = self.group_timeouts.rebalance_timeout / 2
         try:
             while not stopping.is_set():
                 records = consumer.fetch(timeout=0.5, max_records=self.checkpoint_limit)
+                fetched = time.monotonic()
                 for (topic, partition), part in _by_partition(records).items():
+                    if time.monotonic() - fetched > budget:
+                        consumer.rewind(topic, partition, part[0].offset)
+                        continue
                     writer = consumer.transaction(topic, partition)
                     writer.begin()
+                    done = 0
                     for record in part:
+                        if done and time.monotonic() - fetched > budget:
+                            break
                         if not self._deliver_until_done(deliver, record_to_message(record), stopping, writer):
                             writer.abort()
                             return  # stopping: these records stay uncommitted, read again later
-                    writer.commit(part[-1].offset + 1)
+                        done += 1
+                    writer.commit(part[done - 1].offset + 1)
+                    if done < len(part):
+                        consumer.rewind(topic, partition, part[done].offset)
                 last_lag = self._maybe_report_lag(broker, last_lag)
         finally:
             consumer.close()

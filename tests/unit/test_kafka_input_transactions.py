@@ -63,13 +63,16 @@ class DummyGroup:
     def transaction(self, topic: str, partition: int) -> DummyTransaction:
         return DummyTransaction(self.events, (topic, partition))
 
+    def rewind(self, topic: str, partition: int, offset: int) -> None:
+        self.events.append(("rewind", (topic, partition), offset))
+
     def close(self) -> None:
         self.closed = True
 
 
-def make_input(group: DummyGroup) -> KafkaInput:
+def make_input(group: DummyGroup, **timeouts: str) -> KafkaInput:
     conf = {f.name: f.default for f in SPEC.fields}
-    conf.update(topics=["jobs"], consumer_group="worker", group={"session_timeout": "6s"})
+    conf.update(topics=["jobs"], consumer_group="worker", group={"session_timeout": "6s", **timeouts})
 
     def group_consumer(name: str, topics: list[str], oldest: bool, timeouts: GroupTimeouts) -> DummyGroup:
         group.timeouts = timeouts
@@ -140,3 +143,26 @@ def test_a_stop_while_a_write_fails_aborts_instead_of_committing() -> None:
     assert len(attempts) == 4
     assert attempts[1] is attempts[2] is attempts[3]  # retries of one record reuse its transaction
     assert attempts[0] is not attempts[1]
+
+
+def test_a_slow_fetch_is_cut_short_before_the_rebalance_timeout() -> None:
+    # rebalance_timeout 1s: a fetch may take 0.5 s of processing; each record takes 0.3 s.
+    group = DummyGroup([[rec(0, 0), rec(0, 1), rec(0, 2), rec(1, 0)]])
+    inp = make_input(group, heartbeat_interval="100ms", rebalance_timeout="1s")
+    stopping = gevent.event.Event()
+
+    def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
+        gevent.sleep(0.3)
+        txn.sender.send("completed", batch[0].content)  # type: ignore[union-attr]
+        gevent.spawn_later(0.5, stopping.set)
+        return True
+
+    inp.run(deliver, stopping)
+    assert group.events == [
+        ("begin", ("jobs", 0)),
+        ("send", ("jobs", 0), b"p0-o0"),
+        ("send", ("jobs", 0), b"p0-o1"),
+        ("commit", ("jobs", 0), 2),
+        ("rewind", ("jobs", 0), 2),
+        ("rewind", ("jobs", 1), 0),
+    ]
