@@ -132,3 +132,47 @@ def test_a_slow_processor_keeps_its_member_in_the_group(broker: KafkaBroker, uni
         assert broker.committed(group, topic) == {0: records[0].offset + 1}
     finally:
         member.close()
+
+
+def test_the_next_holder_of_a_partition_aborts_what_the_last_one_left_open(
+    broker: KafkaBroker, kafka_bootstrap: str, unique_name: str
+) -> None:
+    source, sink, group = f"{unique_name}-in", f"{unique_name}-out", unique_name
+    broker.produce(source, b"job-1")
+    broker.produce(source, b"job-2")
+
+    def first_fetch(member: Any) -> list[Any]:
+        deadline = time.monotonic() + 60
+        records: list[Any] = []
+        while not records:
+            assert time.monotonic() < deadline, "nothing fetched"
+            records = member.fetch(timeout=0.5)
+        return records
+
+    dead = broker.group_consumer(group, [source])
+    assert [r.value for r in first_fetch(dead)] == [b"job-1", b"job-2"]
+    left_open = dead.transaction(source, 0)
+    left_open.begin()
+    left_open.send(sink, b"from-the-dead").wait(10)  # written, never committed: the worker "dies"
+    dead._consumer.close(autocommit=False)  # its membership ends; its transaction stays open
+
+    heir = broker.group_consumer(group, [source])
+    try:
+        assert [r.value for r in first_fetch(heir)] == [b"job-1", b"job-2"]  # nothing was committed
+        writer = heir.transaction(source, 0)  # aborts the open transaction of the same id
+        writer.begin()
+        writer.send(sink, b"from-the-heir").wait(10)
+        writer.commit(2)
+        with pytest.raises(BrokerError):
+            left_open.commit(2)  # fenced
+        reader = broker.reader(sink, {0: 0})
+        try:
+            seen = [r.value for r in reader.fetch(timeout=5)]
+        finally:
+            reader.close()
+        assert seen == [b"from-the-heir"]  # read_committed: the aborted write is never seen
+        assert broker.committed(group, source) == {0: 2}
+    finally:
+        left_open.close()
+        heir.close()
+        dead.close()
