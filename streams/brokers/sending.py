@@ -28,7 +28,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from streams.brokers.base import BrokerError, Position
+from streams.brokers.base import BrokerError, Position, Record
 
 
 class Outcome(enum.Enum):
@@ -183,6 +183,10 @@ class PartitionTransaction(Protocol):
 @runtime_checkable
 class TransactionalGroup(Protocol):
     """A group consumer that can bind its partitions' offsets to the writes made from them."""
+
+    def fetch(self, timeout: float, max_records: int = 500) -> list[Record]: ...
+
+    def close(self) -> None: ...
 
     def transaction(self, topic: str, partition: int) -> PartitionTransaction: ...
 

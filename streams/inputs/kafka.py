@@ -117,7 +117,7 @@ class KafkaInput(Input):
             consumer.close()
 
     def _run_transactional(
-        self, consumer: Any, broker: Broker, deliver: Deliver, stopping: Stopping
+        self, consumer: TransactionalGroup, broker: Broker, deliver: Deliver, stopping: Stopping
     ) -> None:
         """Kafka: each partition's records of a fetch are processed in one transaction that also
         commits their offset, so a worker killed between a write and the commit leaves no
