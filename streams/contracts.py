@@ -9,9 +9,11 @@ where they can be): the engine owns greenlets, queues and commits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from streams.message import Message
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -27,12 +29,36 @@ class Transaction:
 
     ``response`` is what ``sync_response`` (processor or output) stored for the HTTP reply of a
     push; it stays ``None`` when nothing asked for a synchronous response.
+
+    A retry of a write reuses its transaction, so an output can keep what it already did in
+    ``state(self, factory)`` (the ``kafka`` output keeps its pending produces there and never
+    sends a record twice). ``abandoned`` is set when nobody waits for the pass any more (its push
+    was answered 408): outputs start nothing new after that. ``redeliver_unknown`` marks an
+    at-least-once source (a ``kafka`` input) that would rather write a record twice than stall
+    on one whose outcome the producer could not tell. ``sender``, when set, is the producer
+    Kafka writes of this pass go through: a ``kafka`` input's transaction, so the writes and the
+    consumed offset commit together.
     """
 
-    __slots__ = ("response",)
+    __slots__ = ("response", "abandoned", "redeliver_unknown", "sender", "_state")
 
-    def __init__(self) -> None:
+    def __init__(self, *, redeliver_unknown: bool = False, sender: Any = None) -> None:
         self.response: list[Message] | None = None
+        self.abandoned = False
+        self.redeliver_unknown = redeliver_unknown
+        self.sender = sender
+        self._state: dict[int, Any] = {}
+
+    def abandon(self) -> None:
+        """Nobody waits for this pass any more: no new writes may start."""
+        self.abandoned = True
+
+    def state(self, owner: object, factory: Callable[[], T]) -> T:
+        """``owner``'s bookkeeping for this pass, made by ``factory`` on first use."""
+        key = id(owner)
+        if key not in self._state:
+            self._state[key] = (owner, factory())  # the owner is kept so its id stays unique
+        return self._state[key][1]
 
 
 class Processor:
@@ -78,6 +104,14 @@ class Output:
         """Release connections; called once when its instance closes."""
 
 
+class Deliver(Protocol):
+    """How an active input hands a batch on: True once every output acknowledged it. An input
+    that retries a failed batch passes the same ``txn`` again, so outputs know what the first
+    attempt already wrote (see ``Transaction``)."""
+
+    def __call__(self, batch: list[Message], txn: Transaction | None = None) -> bool: ...
+
+
 class Stopping(Protocol):
     """The event an active input watches: set when its stream stops (``gevent.event.Event``)."""
 
@@ -99,7 +133,7 @@ class Input:
     """True when every worker may run a copy without repeating anything: a consumer-group
     member, an HTTP endpoint. Other inputs (``generate``, polling) run once per host."""
 
-    def run(self, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
+    def run(self, deliver: Deliver, stopping: Stopping) -> None:
         raise NotImplementedError
 
     def close(self) -> None:

@@ -840,6 +840,9 @@ def _check_type(ftype: str, value: Any, path: Path, checker: _Checker, f: regist
         expected = "a list of strings"
     elif ftype == "object":
         ok, expected = isinstance(value, dict) or value is None, "an object"
+        if ok and f is not None and f.fields:
+            _check_fields("field", f.name, value, {sub.name: sub.type for sub in f.fields}, path, checker)
+            return
     elif ftype in ("input", "output", "processor"):
         _check_component(ftype, value, path, checker)
         return

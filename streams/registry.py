@@ -32,6 +32,7 @@ class Field:
     default: Any = REQUIRED
     doc: str = ""
     options: tuple[Any, ...] = ()  # allowed values, when the field is an enumeration
+    fields: tuple[Field, ...] = ()  # an ``object`` field's known sub-fields (empty: free-form)
 
     @property
     def required(self) -> bool:

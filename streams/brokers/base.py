@@ -19,6 +19,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from streams.brokers.group import GroupTimeouts
+
 
 @dataclass(frozen=True, order=True)
 class Position:
@@ -121,7 +123,10 @@ class Broker(ABC):
     def reader(self, topic: str, start: dict[int, int]) -> Reader: ...
 
     @abstractmethod
-    def group_consumer(self, group: str, topics: list[str], start_from_oldest: bool = True) -> GroupConsumer: ...
+    def group_consumer(
+        self, group: str, topics: list[str], start_from_oldest: bool = True, timeouts: GroupTimeouts | None = None
+    ) -> GroupConsumer:
+        """A member of ``group``; ``timeouts`` (session, heartbeat, rebalance) default as Bento's."""
 
     @abstractmethod
     def close(self) -> None: ...

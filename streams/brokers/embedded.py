@@ -75,6 +75,7 @@ from streams.brokers.base import (
     Reader,
     Record,
 )
+from streams.brokers.group import GroupTimeouts
 
 log = logging.getLogger(__name__)
 
@@ -657,7 +658,10 @@ class EmbeddedBroker(Broker):
     def reader(self, topic: str, start: dict[int, int]) -> Reader:
         return EmbeddedReader(self, topic, start)
 
-    def group_consumer(self, group: str, topics: list[str], start_from_oldest: bool = True) -> GroupConsumer:
+    def group_consumer(
+        self, group: str, topics: list[str], start_from_oldest: bool = True, timeouts: GroupTimeouts | None = None
+    ) -> GroupConsumer:
+        # NOTE: ``timeouts`` are Kafka group-membership settings; the embedded groups do not use them.
         consumer = EmbeddedGroupConsumer(self, group, topics, start_from_oldest)
         self._consumers.add(consumer)
         return consumer

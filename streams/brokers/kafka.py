@@ -23,6 +23,7 @@ the cluster was unreachable.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -31,7 +32,19 @@ from typing import Any, TypeVar
 import gevent
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic, OffsetSpec
-from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import (
+    CorruptRecordError,
+    InvalidRecordError,
+    InvalidRequiredAcksError,
+    InvalidTopicError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+)
+from kafka.protocol.consumer import IsolationLevel
 from kafka.structs import OffsetAndMetadata
 
 from streams.brokers.base import (
@@ -42,6 +55,8 @@ from streams.brokers.base import (
     Reader,
     Record,
 )
+from streams.brokers.group import GroupTimeouts
+from streams.brokers.sending import Outcome, SendFailed, SendPending
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +65,18 @@ T = TypeVar("T")
 _REQUEST_TIMEOUT_MS = 10_000
 _RECONNECT_BACKOFF_MAX_MS = 2_000
 _LONG_POLL_MS = 5_000  # longest broker-side fetch wait (< _REQUEST_TIMEOUT_MS)
+_DELIVERY_TIMEOUT_MS = 120_000
+
+# Broker answers that mean "this record was refused", never "maybe stored".
+_REJECTIONS: tuple[type[Exception], ...] = (
+    CorruptRecordError,
+    InvalidRecordError,
+    InvalidRequiredAcksError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAuthorizationFailedError,
+)
 
 
 class KafkaBroker(Broker):
@@ -114,11 +141,15 @@ class KafkaBroker(Broker):
                         **self._common(),
                         client_id=f"{self.client_id}-producer",
                         acks="all",  # every in-sync replica has the record before we answer 200
-                        # enable_idempotence is kafka-python's default and switches itself off
-                        # (with a warning) on brokers too old for it.
+                        # The producer's own retries (a broker outage, a leader change) resend
+                        # with the same sequence number, so the broker stores a record once.
+                        # On brokers too old for it kafka-python switches it off with a warning.
+                        enable_idempotence=True,
                         linger_ms=self._linger_ms,
                         max_block_ms=int(self._connect_timeout * 1000),
-                        delivery_timeout_ms=30_000,
+                        # Kafka's default: a record outlives an outage of up to two minutes in
+                        # the producer (a retried write waits on it; see streams.brokers.sending).
+                        delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
                         bootstrap_timeout_ms=wait_ms,
                     )
                 except KafkaError as exc:
@@ -164,6 +195,8 @@ class KafkaBroker(Broker):
             "metrics_enabled": False,
             # The start value only: _poll sets each request's wait from the caller's timeout.
             "fetch_max_wait_ms": 500,
+            # Records of aborted transactions (a Worker killed mid-write) are never seen.
+            "isolation_level": "read_committed",
         }
         settings.update(configs)
         try:
@@ -183,31 +216,28 @@ class KafkaBroker(Broker):
         timeout: float = 10.0,
     ) -> Position:
         """Send one record and wait for acks=all; any failure or timeout is a ``BrokerError``
-        (the gateway answers 502). NOTE: after a timeout the record may still be stored later."""
+        (the gateway answers 502). NOTE: after a timeout the record may still be stored later;
+        a caller that retries uses ``send`` and waits on the same pending record instead."""
+        deadline = time.monotonic() + timeout
+        pending = self.send(topic, value, key, headers, partition, timeout)
+        return pending.wait(max(0.001, deadline - time.monotonic()))
+
+    def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: Iterable[tuple[str, bytes]] = (),
+        partition: int | None = None,
+        timeout: float = 10.0,
+    ) -> KafkaSend:
+        """Hand one record to the producer; ``wait`` on the result for the acknowledgement.
+
+        A ``BrokerError`` here means the record never reached the producer (no metadata for the
+        topic in time, an illegal name): it is definitely not stored."""
         deadline = time.monotonic() + timeout
         producer = self._get_producer(deadline)
-        header_list = [(str(k), bytes(v)) for k, v in headers]
-        try:
-            # send() blocks only while it waits for the topic's metadata (first use of a topic
-            # auto-creates it); a gevent timeout bounds that wait to the caller's budget.
-            with gevent.Timeout(
-                max(0.001, deadline - time.monotonic()), KafkaTimeoutError
-            ):
-                future = producer.send(
-                    topic,
-                    value=bytes(value),
-                    key=key,
-                    headers=header_list,
-                    partition=partition,
-                )
-            meta = future.get(timeout=max(0.001, deadline - time.monotonic()))
-        except KafkaTimeoutError:
-            raise BrokerError(
-                f"produce to {topic!r} not acknowledged within {timeout}s"
-            ) from None
-        except (KafkaError, AssertionError, ValueError) as exc:
-            raise BrokerError(f"produce to {topic!r} failed: {exc}") from exc
-        return Position(meta.topic, meta.partition, meta.offset)
+        return _send(producer, deadline, topic, value, key, headers, partition)
 
     # -- topics and offsets --------------------------------------------------------------------
 
@@ -252,9 +282,13 @@ class KafkaBroker(Broker):
     def _log_offsets(self, topic: str, spec: OffsetSpec) -> dict[int, int]:
         specs = {TopicPartition(topic, p): spec for p in self.partitions(topic)}
         admin = self._get_admin()
+        # read_committed: the end is the last stable offset, where a read_committed reader
+        # started "from the newest" misses nothing of a transaction still open.
         got = self._retrying(
             f"cannot list offsets of {topic!r}",
-            lambda: admin.list_partition_offsets(specs),
+            lambda: admin.list_partition_offsets(
+                specs, isolation_level=IsolationLevel.READ_COMMITTED
+            ),
         )
         return {tp.partition: int(o.offset) for tp, o in sorted(got.items())}
 
@@ -308,9 +342,15 @@ class KafkaBroker(Broker):
         return KafkaReader(self, topic, start)
 
     def group_consumer(
-        self, group: str, topics: list[str], start_from_oldest: bool = True
+        self,
+        group: str,
+        topics: list[str],
+        start_from_oldest: bool = True,
+        timeouts: GroupTimeouts | None = None,
     ) -> GroupConsumer:
-        return KafkaGroupConsumer(self, group, topics, start_from_oldest)
+        return KafkaGroupConsumer(
+            self, group, topics, start_from_oldest, timeouts or GroupTimeouts()
+        )
 
     def _reserve(self) -> None:
         """Take one slot under the consumer cap, before any connection is made.
@@ -390,6 +430,58 @@ class KafkaBroker(Broker):
             producer.close(timeout=1)
         except Exception:  # closing must go on; the process is usually exiting
             log.exception("closing the Kafka producer failed")
+
+
+def _send(
+    producer: KafkaProducer,
+    deadline: float,
+    topic: str,
+    value: bytes,
+    key: bytes | None,
+    headers: Iterable[tuple[str, bytes]],
+    partition: int | None,
+) -> KafkaSend:
+    """``producer.send`` bounded by ``deadline``; a failure here means nothing was sent."""
+    header_list = [(str(k), bytes(v)) for k, v in headers]
+    try:
+        # send() blocks only while it waits for the topic's metadata (first use of a topic
+        # auto-creates it); a gevent timeout bounds that wait to the caller's budget.
+        with gevent.Timeout(max(0.001, deadline - time.monotonic()), KafkaTimeoutError):
+            future = producer.send(
+                topic, value=bytes(value), key=key, headers=header_list, partition=partition
+            )
+    except KafkaTimeoutError:
+        raise SendFailed(
+            f"produce to {topic!r}: no metadata in time", Outcome.REJECTED
+        ) from None
+    except (KafkaError, AssertionError, ValueError) as exc:
+        raise SendFailed(f"produce to {topic!r} failed: {exc}", Outcome.REJECTED) from exc
+    return KafkaSend(topic, future)
+
+
+class KafkaSend:
+    """A record the producer holds until the broker acknowledges it (``PendingSend``)."""
+
+    def __init__(self, topic: str, future: Any) -> None:
+        self.topic = topic
+        self._future = future
+
+    def wait(self, timeout: float) -> Position:
+        try:
+            meta = self._future.get(timeout=max(0.001, timeout))
+        except KafkaTimeoutError:
+            if not self._future.is_done:
+                raise SendPending(
+                    f"produce to {self.topic!r} not acknowledged within {timeout:g}s"
+                ) from None
+            # The producer expired it after the delivery timeout: it may have reached the broker.
+            raise SendFailed(
+                f"produce to {self.topic!r} expired in the producer", Outcome.UNKNOWN
+            ) from None
+        except (KafkaError, AssertionError, ValueError) as exc:
+            outcome = Outcome.REJECTED if isinstance(exc, _REJECTIONS) else Outcome.UNKNOWN
+            raise SendFailed(f"produce to {self.topic!r} failed: {exc}", outcome) from exc
+        return Position(meta.topic, meta.partition, meta.offset)
 
 
 def _to_record(rec: Any) -> Record:
@@ -515,9 +607,12 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
         group: str,
         topics: list[str],
         start_from_oldest: bool,
+        timeouts: GroupTimeouts | None = None,
     ) -> None:
         self._broker = broker
         self._group = group
+        self.timeouts = timeouts or GroupTimeouts()
+        self._transactions: dict[tuple[str, int], KafkaPartitionTransaction] = {}
         self._topics = list(dict.fromkeys(topics))
         broker._reserve()
         try:
@@ -529,11 +624,46 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
                 *self._topics,
                 group_id=group,
                 auto_offset_reset="earliest" if start_from_oldest else "latest",
+                # The pid tells from the group's member list which worker holds what.
+                client_id=f"{broker.client_id}-group-{os.getpid()}",
+                **self.timeouts.consumer_configs(),
             )
         except BaseException:
             broker._unreserve()
             raise
         broker._register(self)
+
+    def transaction(self, topic: str, partition: int) -> KafkaPartitionTransaction:
+        """The transaction of one held partition (``TransactionalGroup``); a broken one (fenced,
+        failed to commit) is replaced by a fresh producer."""
+        key = (topic, partition)
+        held = self.assignment()
+        for gone in [k for k in self._transactions if k not in held and k != key]:
+            # NOTE: a partition given away in a rebalance: its next holder fenced this producer,
+            # so it would only fail (and restart the input) if the partition came back.
+            self._transactions.pop(gone).close()
+        current = self._transactions.get(key)
+        if current is not None and not current.broken:
+            return current
+        if current is not None:
+            current.close()
+        fresh = KafkaPartitionTransaction(self._broker, self, topic, partition)
+        self._transactions[key] = fresh
+        return fresh
+
+    def group_metadata(self) -> Any:
+        return self._consumer.group_metadata()
+
+    def rewind(self, topic: str, partition: int, offset: int) -> None:
+        tp = TopicPartition(topic, partition)
+        if tp in self._consumer.assignment():  # a partition given away is re-read by its holder
+            self._consumer.seek(tp, int(offset))
+
+    def close(self) -> None:
+        transactions, self._transactions = list(self._transactions.values()), {}
+        for txn in transactions:
+            txn.close()
+        super().close()
 
     def _pin_start(self, topic: str) -> None:
         """Starting from the newest: commit "now" for partitions the group never committed, so a
@@ -565,7 +695,115 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
             TopicPartition(t, p): OffsetAndMetadata(int(o), "", -1)
             for (t, p), o in offsets.items()
         }
+        # NOTE: a commit failing because the cluster is unreachable (an outage, a coordinator
+        # moving) is retried for up to the rebalance timeout: given up, the records would be read
+        # and written again by whoever reads the partition next. A rebalance is not retried here:
+        # only a poll rejoins the group.
+        deadline = time.monotonic() + self.timeouts.rebalance_timeout
+        while True:
+            try:
+                self._consumer.commit(request, timeout_ms=_REQUEST_TIMEOUT_MS)
+                return
+            except KafkaError as exc:
+                if (
+                    not getattr(exc, "retriable", False)
+                    or self._closed
+                    or time.monotonic() >= deadline
+                ):
+                    raise BrokerError(
+                        f"group {self._group!r}: commit failed: {exc}"
+                    ) from exc
+                log.warning("group %s: commit failed, retrying: %s", self._group, exc)
+                gevent.sleep(0.5)
+
+
+class KafkaPartitionTransaction:
+    """Exactly-once consume-process-produce for one partition held by a group consumer: what the
+    outputs write while processing its records and its next offset commit in one Kafka
+    transaction (``streams.brokers.group.PartitionTransaction``).
+
+    The transactional id names the group, topic and partition, not the worker: whoever holds the
+    partition next opens a producer with the same id, which at once aborts a transaction the
+    previous holder left open (a SIGKILLed worker) and fences that holder out (its commit fails).
+    Readers use read_committed, so they never see the aborted writes."""
+
+    def __init__(
+        self, broker: KafkaBroker, consumer: KafkaGroupConsumer, topic: str, partition: int
+    ) -> None:
+        self._consumer = consumer
+        self._tp = TopicPartition(topic, partition)
+        self._open = False
+        self.broken = False
         try:
-            self._consumer.commit(request, timeout_ms=_REQUEST_TIMEOUT_MS)
+            self._producer = KafkaProducer(
+                **broker._common(),
+                client_id=f"{broker.client_id}-txn-{os.getpid()}",
+                transactional_id=f"streams.{consumer._group}.{topic}.{partition}",
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=broker._linger_ms,
+                max_block_ms=int(broker._connect_timeout * 1000),
+                delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
+                bootstrap_timeout_ms=int(broker._connect_timeout * 1000),
+            )
         except KafkaError as exc:
-            raise BrokerError(f"group {self._group!r}: commit failed: {exc}") from exc
+            raise BrokerError(f"Kafka at {broker.bootstrap} unreachable: {exc}") from exc
+        try:
+            self._producer.init_transactions()
+        except KafkaError as exc:
+            self.close()
+            raise BrokerError(f"transactions on {topic}/{partition} not started: {exc}") from exc
+
+    def begin(self) -> None:
+        if self._open:
+            return
+        try:
+            self._producer.begin_transaction()
+        except KafkaError as exc:
+            self.broken = True
+            raise BrokerError(f"transaction not begun: {exc}") from exc
+        self._open = True
+
+    def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: Iterable[tuple[str, bytes]] = (),
+        partition: int | None = None,
+        timeout: float = 10.0,
+    ) -> KafkaSend:
+        return _send(
+            self._producer, time.monotonic() + timeout, topic, value, key, headers, partition
+        )
+
+    def commit(self, next_offset: int) -> None:
+        offsets = {self._tp: OffsetAndMetadata(int(next_offset), "", -1)}
+        try:
+            self._producer.send_offsets_to_transaction(
+                offsets, self._consumer.group_metadata()
+            )
+            self._producer.commit_transaction()
+        except KafkaError as exc:
+            self.broken = True  # fenced or failed: the next user gets a fresh producer
+            raise BrokerError(
+                f"transaction on {self._tp.topic}/{self._tp.partition} not committed: {exc}"
+            ) from exc
+        finally:
+            self._open = False
+
+    def abort(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self._producer.abort_transaction()
+        except Exception as exc:  # noqa: BLE001 - the next holder's producer aborts it anyway
+            self.broken = True
+            log.warning("transaction on %s not aborted: %s", self._tp, exc)
+
+    def close(self) -> None:
+        try:
+            self._producer.close(timeout=1)
+        except Exception:  # closing must go on
+            log.exception("closing a transactional producer failed")

@@ -37,7 +37,7 @@ from streams.contracts import ConfigError, Input, Output, OutputError, Processor
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import metric
-from streams.engine.pipeline import run_processors
+from streams.engine.pipeline import abandoned_before_write, run_processors
 from streams.engine.ratelimit import build_limits, cache_ttls
 from streams.engine.resources import Resources, StreamScope
 from streams.engine.restart import run_restarting
@@ -279,6 +279,7 @@ class StreamInstance:
             failed = next((m.error for m in batch if m.error is not None), None)
             if failed is not None:
                 raise RejectedMessage(failed)
+        abandoned_before_write(txn)
         if root is None or tracer is None:
             self.output.write(batch, txn)
         else:
@@ -317,7 +318,10 @@ class StreamInstance:
         job.link(self._inflight.discard)
         job.join(timeout)
         if not job.ready():
-            # NOTE: not killed: an output may be half-way through an acknowledged write.
+            # NOTE: not killed: an output may be half-way through an acknowledged write. It is
+            # abandoned instead: what an output already handed on may still land (once), but
+            # nothing new is written for a push whose client was told 408 (at most once).
+            txn.abandon()
             self.log.warning("push timed out", timeout=timeout)
             return PushResult(408, b"", {}, f"request timed out after {timeout:g}s")
         exc = job.value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streams.contracts import Output, Processor, Transaction
+from streams.contracts import Output, OutputError, Processor, Transaction
 from streams.message import Message
 
 
@@ -17,6 +17,13 @@ def run_processors(processors: Sequence[Processor], batch: list[Message], txn: T
     return batch
 
 
+def abandoned_before_write(txn: Transaction) -> None:
+    """Raise when the pass was abandoned (its push answered 408) while processors still ran:
+    the client was told the push failed, so nothing of it may be written from now on."""
+    if txn.abandoned:
+        raise OutputError("abandoned: the push timed out before its write started")
+
+
 class ProcessedOutput(Output):
     """An output config with ``processors:``: they run just before this output's writes."""
 
@@ -27,6 +34,7 @@ class ProcessedOutput(Output):
     def write(self, batch: list[Message], txn: Transaction) -> None:
         batch = run_processors(self.processors, [m.copy() for m in batch], txn)
         if batch:
+            abandoned_before_write(txn)
             self.output.write(batch, txn)
 
     def close(self) -> None:

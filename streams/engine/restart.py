@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from streams.contracts import Input, Stopping
+from streams.contracts import Deliver, Input, Stopping
 from streams.engine.logs import StreamLog
-from streams.message import Message
 
 
-def run_restarting(inp: Input, deliver: Callable[[list[Message]], bool], stopping: Stopping, log: StreamLog) -> None:
+def run_restarting(inp: Input, deliver: Deliver, stopping: Stopping, log: StreamLog) -> None:
     """Run ``inp`` until it finishes on its own or ``stopping`` is set. An input that fails
     (broker unreachable, a rebalance gone wrong) is restarted with a growing pause instead of
     staying dead in this worker; uncommitted records are read again after a restart."""

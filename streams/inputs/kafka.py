@@ -4,28 +4,36 @@ Two ways of reading, chosen by the engine:
 
 * Template-free streams (the seed's ``Worker``): competing consumption in ``consumer_group``; each
   record is processed and written to every output, and its offset committed only after that
-  (at-least-once: a failed write is retried, never committed past).
+  (at-least-once: a failed write is retried, never committed past). On Kafka the offsets of
+  each partition commit in one transaction with the ``kafka`` outputs' writes (exactly once in
+  Kafka: a worker killed between a write and its commit leaves no duplicate for read_committed
+  readers, which every reader of the gateway is).
 * Feeding an ``http_server`` output (the seed's ``out``): the engine's hub reads the topics itself
   and keeps the user's position in ``consumer_group`` without joining it (``hub_source``).
 
 Accepted and ignored (harmless in this gateway): ``target_version``, ``tls``, ``sasl``,
 ``client_id``, ``rack_id``, ``auto_replay_nacks`` (nacked writes are always retried),
-``max_processing_period``, ``extract_tracing_map``, ``group``, ``fetch_buffer_cap``,
+``max_processing_period``, ``extract_tracing_map``, ``fetch_buffer_cap``,
 ``multi_header`` and ``batching`` (records are processed one at a time). ``addresses`` is
 replaced by ``STREAMS_KAFKA_BROKERS``.
+
+``group`` (``session_timeout`` 10s, ``heartbeat_interval`` 3s, ``rebalance_timeout`` 60s, as
+Bento) sets the consumer group's liveness: a worker that dies without leaving the group holds its
+partitions until its session times out (``streams.brokers.group``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import gevent
 
 from streams import registry
-from streams.brokers.base import Broker
-from streams.contracts import ConfigError, Input, Stopping
+from streams.brokers.base import Broker, Record
+from streams.brokers.group import GroupTimeouts
+from streams.brokers.sending import TransactionalGroup
+from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
 from streams.engine.records import record_to_message
 from streams.engine.resources import Resources
@@ -62,6 +70,7 @@ class KafkaInput(Input):
         self.start_from_oldest = bool(conf["start_from_oldest"])
         self.commit_period = parse_duration(conf["commit_period"], 1.0)
         self.checkpoint_limit = max(1, int(conf["checkpoint_limit"]))
+        self.group_timeouts = GroupTimeouts.from_config(conf["group"], f"{res.path}.group")
         self.log = res.logger()
         # A consumer-group member shares the topics with the other workers; a reader without a
         # group would read every record once per worker.
@@ -74,12 +83,15 @@ class KafkaInput(Input):
         """What the engine's hub needs to serve an ``http_server`` output from these topics."""
         return self.broker(), self.group or fallback_group, self.topics, self.start_from_oldest, self.commit_period
 
-    def run(self, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
+    def run(self, deliver: Deliver, stopping: Stopping) -> None:
         broker = self.broker()
         if not self.group:
             self._run_without_group(broker, deliver, stopping)
             return
-        consumer = broker.group_consumer(self.group, self.topics, self.start_from_oldest)
+        consumer = broker.group_consumer(self.group, self.topics, self.start_from_oldest, self.group_timeouts)
+        if isinstance(consumer, TransactionalGroup):
+            self._run_transactional(consumer, broker, deliver, stopping)
+            return
         pending: dict[tuple[str, int], int] = {}
         last_lag = 0.0
         try:
@@ -95,9 +107,7 @@ class KafkaInput(Input):
                 if pending:
                     consumer.commit(pending)
                     pending = {}
-                if time.monotonic() - last_lag >= LAG_PERIOD:
-                    last_lag = time.monotonic()
-                    self._report_lag(broker)
+                last_lag = self._maybe_report_lag(broker, last_lag)
         finally:
             try:
                 if pending:
@@ -105,6 +115,50 @@ class KafkaInput(Input):
             except Exception:
                 self.log.exception("final commit failed", offsets=str(pending))
             consumer.close()
+
+    def _run_transactional(
+        self, consumer: TransactionalGroup, broker: Broker, deliver: Deliver, stopping: Stopping
+    ) -> None:
+        """Kafka: each partition's records of a fetch are processed in one transaction that also
+        commits their offset, so a worker killed between a write and the commit leaves no
+        duplicate (its open transaction is aborted by the partition's next holder). A commit
+        that fails (fenced after a rebalance) raises: the input restarts from the group's
+        committed offsets, and the aborted writes stay invisible to read_committed readers."""
+        last_lag = 0.0
+        # NOTE: kafka-python drops a member that does not poll within the rebalance timeout
+        # (its max_poll_interval_ms), heartbeats or not; a fetch that takes a slow processor
+        # longer than half of it is cut short and the rest read again by the next fetch.
+        budget = self.group_timeouts.rebalance_timeout / 2
+        try:
+            while not stopping.is_set():
+                records = consumer.fetch(timeout=0.5, max_records=self.checkpoint_limit)
+                fetched = time.monotonic()
+                for (topic, partition), part in _by_partition(records).items():
+                    if time.monotonic() - fetched > budget:
+                        consumer.rewind(topic, partition, part[0].offset)
+                        continue
+                    writer = consumer.transaction(topic, partition)
+                    writer.begin()
+                    done = 0
+                    for record in part:
+                        if done and time.monotonic() - fetched > budget:
+                            break
+                        if not self._deliver_until_done(deliver, record_to_message(record), stopping, writer):
+                            writer.abort()
+                            return  # stopping: these records stay uncommitted, read again later
+                        done += 1
+                    writer.commit(part[done - 1].offset + 1)
+                    if done < len(part):
+                        consumer.rewind(topic, partition, part[done].offset)
+                last_lag = self._maybe_report_lag(broker, last_lag)
+        finally:
+            consumer.close()
+
+    def _maybe_report_lag(self, broker: Broker, last: float) -> float:
+        if time.monotonic() - last < LAG_PERIOD:
+            return last
+        self._report_lag(broker)
+        return time.monotonic()
 
     def _report_lag(self, broker: Broker) -> None:
         """``consumer_lag``: records in the topics not yet committed by the group."""
@@ -119,10 +173,14 @@ class KafkaInput(Input):
         except Exception:  # a metric must never stop the stream
             self.log.exception("consumer lag not measured")
 
-    def _deliver_until_done(self, deliver: Callable[[list[Message]], bool], msg: Message, stopping: Stopping) -> bool:
-        """Retry a failed write with backoff until it succeeds or the stream stops."""
+    def _deliver_until_done(self, deliver: Deliver, msg: Message, stopping: Stopping, sender: Any = None) -> bool:
+        """Retry a failed write with backoff until it succeeds or the stream stops.
+
+        Every retry carries the same transaction: an output then waits on what its first attempt
+        still has pending instead of writing the record again (``streams.brokers.sending``)."""
         delay = 0.1
-        while not deliver([msg.copy()]):
+        txn = Transaction(redeliver_unknown=True, sender=sender)
+        while not deliver([msg.copy()], txn):
             pos = msg.position
             self.log.warning(
                 "write failed; retrying", topic=pos.topic, partition=pos.partition, offset=pos.offset, retry_in=delay
@@ -132,7 +190,7 @@ class KafkaInput(Input):
             delay = min(delay * 2, 5.0)
         return True
 
-    def _run_without_group(self, broker: Broker, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
+    def _run_without_group(self, broker: Broker, deliver: Deliver, stopping: Stopping) -> None:
         """No consumer group: every worker reads everything from the oldest/newest, no commits."""
         def one(topic: str) -> None:
             edge = broker.beginning_offsets(topic) if self.start_from_oldest else broker.end_offsets(topic)
@@ -146,6 +204,14 @@ class KafkaInput(Input):
                 reader.close()
 
         gevent.joinall([gevent.spawn(one, t) for t in self.topics])
+
+
+def _by_partition(records: list[Record]) -> dict[tuple[str, int], list[Record]]:
+    """Records grouped by (topic, partition), each group in offset order."""
+    parts: dict[tuple[str, int], list[Record]] = {}
+    for record in records:
+        parts.setdefault((record.topic, record.partition), []).append(record)
+    return parts
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> KafkaInput:
@@ -169,7 +235,17 @@ SPEC = registry.input(
     Field("commit_period", "duration", "1s", "Commit interval of stream-client positions; a group consumer commits after every batch."),
     Field("max_processing_period", "duration", "100ms", "Accepted and ignored."),
     Field("extract_tracing_map", "string", "", "Accepted and ignored."),
-    Field("group", "object", {}, "Accepted and ignored (session/heartbeat/rebalance timeouts)."),
+    Field(
+        "group",
+        "object",
+        {},
+        "Liveness of the consumer-group membership.",
+        fields=(
+            Field("session_timeout", "duration", "10s", "A member silent this long is dropped from the group."),
+            Field("heartbeat_interval", "duration", "3s", "How often a member tells the group it is alive."),
+            Field("rebalance_timeout", "duration", "60s", "How long a rebalance waits for members to rejoin."),
+        ),
+    ),
     Field("fetch_buffer_cap", "int", 256, "Accepted and ignored."),
     Field("multi_header", "bool", False, "Accepted and ignored."),
     Field("batching", "object", {}, "Accepted and ignored: records are processed one at a time."),

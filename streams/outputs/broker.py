@@ -52,8 +52,8 @@ class BrokerOutput(Output):
                 out.write([m.copy() for m in batch], txn)
                 return
             except OutputError:
-                if attempt == retries:
-                    raise
+                if attempt == retries or txn.abandoned:
+                    raise  # NOTE: an abandoned write (push answered 408) starts no new attempt
             gevent.sleep(delay)
             delay *= 2
 

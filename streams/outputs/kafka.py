@@ -6,7 +6,12 @@ Metadata is written as record headers only when asked for (``metadata.include_pr
 ``Authorization`` never leak into a topic by default. ``addresses`` is replaced by
 ``STREAMS_KAFKA_BROKERS``; ``compression``, ``tls``, ``sasl``, ``client_id``, ``target_version``,
 ``idempotent_write``, ``ack_replicas``, ``max_msg_bytes``, ``batching`` and ``backoff`` are
-accepted and ignored: the worker's shared producer always waits for every in-sync replica.
+accepted and ignored: the worker's shared producer is idempotent and always waits for every
+in-sync replica.
+
+A write that is retried (same ``Transaction``) never sends a record twice: an attempt still held
+by the producer is waited on, a stored one is kept, and nothing new is sent once the write was
+abandoned (its push answered 408). The rules are in ``streams.brokers.sending``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,16 @@ import gevent.pool
 from streams import registry
 from streams.bloblang import MappingError
 from streams.brokers.base import BrokerError
+from streams.brokers.sending import (
+    Action,
+    Outcome,
+    PendingSend,
+    Sender,
+    SendFailed,
+    SendLedger,
+    SendPending,
+    Stored,
+)
 from streams.contracts import ConfigError, Output, OutputError, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
@@ -94,19 +109,59 @@ class KafkaOutput(Output):
             return random.choice(parts)
         return None  # murmur2_hash / empty key: the broker's default partitioner
 
-    def _produce(self, broker: Any, msg: Message, batch: list[Message], i: int) -> None:
+    def _produce(self, broker: Any, msg: Message, batch: list[Message], i: int, txn: Transaction) -> None:
+        """Write record ``i`` of the batch once, whatever number of times the write is retried
+        (see ``streams.brokers.sending``): a pending attempt is waited on, a stored one kept."""
+        ledger = txn.state(self, SendLedger)
+        step = ledger.next(i, wanted=not txn.abandoned, redeliver_unknown=txn.redeliver_unknown)
+        if step.action is Action.DONE:
+            return
+        if step.action is Action.GIVE_UP:
+            raise OutputError(f"kafka produce not attempted: {step.reason}")
         topic = self.topic.render(msg, batch, i)
+        pending = step.pending
+        if pending is None:
+            pending = self._send(broker, txn.sender, ledger, topic, msg, batch, i)
+        try:
+            position = pending.wait(self.timeout)
+        except SendPending as exc:
+            raise OutputError(f"kafka produce to {topic!r}: {exc}") from exc
+        except SendFailed as exc:
+            ledger.failed(i, exc.outcome)
+            raise OutputError(f"kafka produce to {topic!r} failed: {exc}") from exc
+        except BrokerError as exc:
+            ledger.failed(i, Outcome.UNKNOWN)
+            raise OutputError(f"kafka produce to {topic!r} failed: {exc}") from exc
+        ledger.stored(i, position)
+
+    def _send(
+        self, broker: Any, sender: Any, ledger: SendLedger, topic: str, msg: Message, batch: list[Message], i: int
+    ) -> PendingSend:
+        """Hand the record to the producer (the source's transaction when it has one, else the
+        worker's shared producer); a failure here means it was never sent."""
         if not topic:
             raise OutputError("the topic interpolated to an empty string")
         key = self.key.render(msg, batch, i).encode() if self.key is not None else None
-        partition = self._partition(broker, topic, key, msg, batch, i)
         try:
-            broker.produce(topic, msg.content, key=key, headers=self._headers(msg), partition=partition,
-                           timeout=self.timeout)
+            partition = self._partition(broker, topic, key, msg, batch, i)
+            args = (topic, msg.content)
+            kwargs: dict[str, Any] = {"key": key, "headers": self._headers(msg), "partition": partition,
+                                      "timeout": self.timeout}
+            if sender is not None:
+                pending: PendingSend = sender.send(*args, **kwargs)
+            elif isinstance(broker, Sender):
+                pending = broker.send(*args, **kwargs)
+            else:
+                pending = Stored(broker.produce(*args, **kwargs))
         except BrokerError as exc:
+            ledger.failed(i, Outcome.REJECTED)
             raise OutputError(f"kafka produce to {topic!r} failed: {exc}") from exc
+        except (OutputError, MappingError):
+            raise
         except Exception as exc:
             raise OutputError(f"kafka produce to {topic!r} failed: {type(exc).__name__}: {exc}") from exc
+        ledger.sent(i, pending)
+        return pending
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
         try:
@@ -114,17 +169,17 @@ class KafkaOutput(Output):
         except BrokerError as exc:
             raise OutputError(f"kafka unavailable: {exc}") from exc
         try:
-            self._write(broker, batch)
+            self._write(broker, batch, txn)
         except MappingError as exc:
             raise OutputError(f"kafka output interpolation failed: {exc}") from exc
 
-    def _write(self, broker: Any, batch: list[Message]) -> None:
+    def _write(self, broker: Any, batch: list[Message], txn: Transaction) -> None:
         if len(batch) == 1 or self.max_in_flight == 1:
             for i, msg in enumerate(batch):
-                self._produce(broker, msg, batch, i)
+                self._produce(broker, msg, batch, i, txn)
             return
         pool = gevent.pool.Pool(self.max_in_flight)
-        jobs = [pool.spawn(self._produce, broker, msg, batch, i) for i, msg in enumerate(batch)]
+        jobs = [pool.spawn(self._produce, broker, msg, batch, i, txn) for i, msg in enumerate(batch)]
         gevent.joinall(jobs)
         for job in jobs:
             if job.exception is not None:

@@ -1,0 +1,168 @@
+"""The ``kafka`` input over a transactional group: each partition's records of a fetch are written
+through that partition's transaction, and its next offset commits with them; a stop in the
+middle aborts instead. A dummy group stands for Kafka here (the real one, with a worker killed
+mid-transaction, is tests/e2e/test_kafka_faults.py)."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import gevent.event
+
+from streams.brokers.base import Position, Record
+from streams.brokers.group import GroupTimeouts
+from streams.brokers.sending import Stored, TransactionalGroup
+from streams.contracts import Transaction
+from streams.inputs.kafka import SPEC, KafkaInput
+from streams.message import Message
+
+
+class Log:
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **kw: None
+
+
+class DummyTransaction:
+    def __init__(self, events: list[tuple[Any, ...]], key: tuple[str, int]) -> None:
+        self.events = events
+        self.key = key
+
+    def begin(self) -> None:
+        self.events.append(("begin", self.key))
+
+    def send(self, topic: str, value: bytes, **kw: Any) -> Stored:
+        self.events.append(("send", self.key, value))
+        return Stored(Position(topic, 0, 0))
+
+    def commit(self, next_offset: int) -> None:
+        self.events.append(("commit", self.key, next_offset))
+
+    def abort(self) -> None:
+        self.events.append(("abort", self.key))
+
+
+class DummyGroup:
+    """Hands out scripted fetches, then nothing."""
+
+    def __init__(self, fetches: list[list[Record]]) -> None:
+        self.fetches = list(fetches)
+        self.events: list[tuple[Any, ...]] = []
+        self.timeouts: GroupTimeouts | None = None
+        self.closed = False
+
+    def fetch(self, timeout: float, max_records: int = 500) -> list[Record]:
+        if self.fetches:
+            return self.fetches.pop(0)
+        gevent.sleep(0.01)
+        return []
+
+    def commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        raise AssertionError("a transactional group commits through its transactions")
+
+    def transaction(self, topic: str, partition: int) -> DummyTransaction:
+        return DummyTransaction(self.events, (topic, partition))
+
+    def rewind(self, topic: str, partition: int, offset: int) -> None:
+        self.events.append(("rewind", (topic, partition), offset))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def make_input(group: DummyGroup, **timeouts: str) -> KafkaInput:
+    conf = {f.name: f.default for f in SPEC.fields}
+    conf.update(topics=["jobs"], consumer_group="worker", group={"session_timeout": "6s", **timeouts})
+
+    def group_consumer(name: str, topics: list[str], oldest: bool, timeouts: GroupTimeouts) -> DummyGroup:
+        group.timeouts = timeouts
+        return group
+
+    broker = types.SimpleNamespace(group_consumer=group_consumer)
+    res = types.SimpleNamespace(path="streams.Worker.input.kafka", logger=Log, broker=lambda addresses: broker)
+    return KafkaInput(conf, res)  # type: ignore[arg-type]
+
+
+def rec(partition: int, offset: int) -> Record:
+    return Record("jobs", partition, offset, f"p{partition}-o{offset}".encode())
+
+
+def test_the_dummy_is_a_transactional_group() -> None:
+    assert isinstance(DummyGroup([]), TransactionalGroup)
+
+
+def test_each_partition_commits_its_writes_and_offset_together() -> None:
+    group = DummyGroup([[rec(0, 5), rec(1, 0), rec(0, 6)], [rec(1, 1)]])
+    inp = make_input(group)
+    stopping = gevent.event.Event()
+    senders: list[Any] = []
+
+    def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
+        assert txn is not None and txn.redeliver_unknown
+        senders.append(txn.sender.key)
+        txn.sender.send("completed", batch[0].content)
+        if len(senders) == 4:
+            stopping.set()
+        return True
+
+    inp.run(deliver, stopping)
+    assert group.timeouts == GroupTimeouts(6.0, 3.0, 60.0)
+    assert group.events == [
+        ("begin", ("jobs", 0)),
+        ("send", ("jobs", 0), b"p0-o5"),
+        ("send", ("jobs", 0), b"p0-o6"),
+        ("commit", ("jobs", 0), 7),
+        ("begin", ("jobs", 1)),
+        ("send", ("jobs", 1), b"p1-o0"),
+        ("commit", ("jobs", 1), 1),
+        ("begin", ("jobs", 1)),
+        ("send", ("jobs", 1), b"p1-o1"),
+        ("commit", ("jobs", 1), 2),
+    ]
+    assert senders == [("jobs", 0), ("jobs", 0), ("jobs", 1), ("jobs", 1)]
+    assert group.closed
+
+
+def test_a_stop_while_a_write_fails_aborts_instead_of_committing() -> None:
+    group = DummyGroup([[rec(0, 0), rec(0, 1)]])
+    inp = make_input(group)
+    stopping = gevent.event.Event()
+    attempts: list[Transaction] = []
+
+    def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
+        assert txn is not None
+        attempts.append(txn)
+        if batch[0].content == b"p0-o0":
+            return True
+        if len(attempts) == 4:
+            stopping.set()  # the second record's write kept failing until the stream stopped
+        return False
+
+    inp.run(deliver, stopping)
+    assert [e[0] for e in group.events] == ["begin", "abort"]
+    assert len(attempts) == 4
+    assert attempts[1] is attempts[2] is attempts[3]  # retries of one record reuse its transaction
+    assert attempts[0] is not attempts[1]
+
+
+def test_a_slow_fetch_is_cut_short_before_the_rebalance_timeout() -> None:
+    # rebalance_timeout 1s: a fetch may take 0.5 s of processing; each record takes 0.3 s.
+    group = DummyGroup([[rec(0, 0), rec(0, 1), rec(0, 2), rec(1, 0)]])
+    inp = make_input(group, heartbeat_interval="100ms", rebalance_timeout="1s")
+    stopping = gevent.event.Event()
+
+    def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
+        gevent.sleep(0.3)
+        txn.sender.send("completed", batch[0].content)  # type: ignore[union-attr]
+        gevent.spawn_later(0.5, stopping.set)
+        return True
+
+    inp.run(deliver, stopping)
+    assert group.events == [
+        ("begin", ("jobs", 0)),
+        ("send", ("jobs", 0), b"p0-o0"),
+        ("send", ("jobs", 0), b"p0-o1"),
+        ("commit", ("jobs", 0), 2),
+        ("rewind", ("jobs", 0), 2),
+        ("rewind", ("jobs", 1), 0),
+    ]
