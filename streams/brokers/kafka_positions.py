@@ -95,8 +95,12 @@ class PositionLog:
         return state if state is not None else self._group_offsets(group, topic)
 
     def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None:
-        """An unconditional move (it always applies)."""
-        self._move(PositionMove(group, topic, dict(offsets)))
+        """An unconditional move (it always applies), mirrored to the group's Kafka offsets
+        before it returns (plain commits are not on a GET's path; a caller may then read the
+        group's offsets with any Kafka client)."""
+        if self._move(PositionMove(group, topic, dict(offsets)), mirror=False) and offsets:
+            state = self._fold.get((group, topic))
+            self._commit_group_offsets(group, topic, state or dict(offsets))
 
     def compare_and_commit(
         self, group: str, topic: str, expected: dict[int, int | None], new: dict[int, int]
@@ -116,8 +120,9 @@ class PositionLog:
 
     # -- moves -----------------------------------------------------------------------------------
 
-    def _move(self, move: PositionMove) -> bool:
-        """Write ``move``, fold up to it, and say whether it applied."""
+    def _move(self, move: PositionMove, mirror: bool = True) -> bool:
+        """Write ``move``, fold up to it, and say whether it applied; a winner is mirrored to
+        the group's Kafka offsets in the background (``mirror``)."""
         if not move.new:
             return True
         self._open()
@@ -133,7 +138,7 @@ class PositionLog:
             self._fold.forget(mover)
         if won is None:
             raise BrokerError(f"position move of {move.group!r} not found at {at.partition}/{at.offset}")
-        if won:
+        if won and mirror:
             self._mirror_later(move.group, move.topic)
         return won
 
@@ -184,11 +189,16 @@ class PositionLog:
 
     def _end(self, partition: int) -> int:
         tp = TopicPartition(self.topic, partition)
-        try:
-            got = self._admin().list_partition_offsets({tp: OffsetSpec.LATEST})
-        except KafkaError as exc:
-            raise BrokerError(f"cannot list offsets of {self.topic!r}: {exc}") from exc
-        return int(got[tp].offset)
+        deadline = time.monotonic() + _SYNC_TIMEOUT_S
+        while True:
+            try:
+                got = self._admin().list_partition_offsets({tp: OffsetSpec.LATEST})
+                return int(got[tp].offset)
+            except KafkaError as exc:
+                # NOTE: many look-ups at once on the one admin connection get "node not ready".
+                if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
+                    raise BrokerError(f"cannot list offsets of {self.topic!r}: {exc}") from exc
+                gevent.sleep(0.05)
 
     def _sync(self, partition: int, upto: int) -> None:
         """Fold until ``partition`` is read up to (not including) offset ``upto``."""
