@@ -8,7 +8,9 @@ interface is shaped by the delivery promises of DESIGN §4:
   so every worker process can serve a user's connections (broadcast, promise 5) and a GET can
   start from the user's committed offset on any worker (promise 4).
 * ``committed``/``commit`` read and write a group's offsets directly; offsets are committed only
-  after delivery (promise 2).
+  after delivery (promise 2). ``compare_and_commit`` moves them only if nobody moved them since
+  they were read: of two GETs claiming one record at once, on any workers or hosts, one wins
+  (promise 4).
 * ``GroupConsumer`` is classic competing consumption for template-free streams (``Worker``):
   each record is processed by one member of the group.
 """
@@ -118,6 +120,14 @@ class Broker(ABC):
 
     @abstractmethod
     def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None: ...
+
+    @abstractmethod
+    def compare_and_commit(
+        self, group: str, topic: str, expected: dict[int, int | None], new: dict[int, int]
+    ) -> bool:
+        """Commit ``new`` only if, for every partition of ``expected``, the group's committed
+        next-offset still is that value (None: never committed). True when it did; atomic
+        against every other commit of the group, from any process or host."""
 
     @abstractmethod
     def reader(self, topic: str, start: dict[int, int]) -> Reader: ...

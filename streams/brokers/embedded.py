@@ -76,6 +76,7 @@ from streams.brokers.base import (
     Record,
 )
 from streams.brokers.group import GroupTimeouts
+from streams.brokers.positions import matches
 
 log = logging.getLogger(__name__)
 
@@ -677,6 +678,26 @@ class EmbeddedBroker(Broker):
     def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None:
         if offsets:
             self._local().write(lambda conn: _upsert_offsets(conn, group, topic, offsets))
+
+    def compare_and_commit(
+        self, group: str, topic: str, expected: dict[int, int | None], new: dict[int, int]
+    ) -> bool:
+        """Read, compare and write in one write transaction (``BEGIN IMMEDIATE``): SQLite lets
+        one writer at a time into the file, so of the host's workers racing for a record one
+        sees the old position and moves it, the others see the moved one and lose."""
+        if not new:
+            return True
+
+        def cas(conn: sqlite3.Connection) -> bool:
+            rows = conn.execute(
+                "SELECT partition, next_offset FROM group_offsets WHERE grp=? AND topic=?", (group, topic)
+            ).fetchall()
+            if not matches({p: o for p, o in rows}, expected):
+                return False
+            _upsert_offsets(conn, group, topic, new)
+            return True
+
+        return self._local().write(cas)
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a write transaction (used by the group consumer)."""

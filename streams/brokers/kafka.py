@@ -56,6 +56,7 @@ from streams.brokers.base import (
     Record,
 )
 from streams.brokers.group import GroupTimeouts
+from streams.brokers.kafka_positions import PositionLog
 from streams.brokers.sending import Outcome, SendFailed, SendPending
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class KafkaBroker(Broker):
         # NOTE: held only around counter updates (never across IO), so it never blocks for long.
         self._slots_lock = threading.Lock()
         self.max_consumers = max_consumers
+        self._position_log: PositionLog | None = None
         self._closed = False
 
     # -- lazily created shared clients ---------------------------------------------------------
@@ -301,6 +303,33 @@ class KafkaBroker(Broker):
     # -- group offsets, without membership -----------------------------------------------------
 
     def committed(self, group: str, topic: str) -> dict[int, int]:
+        """The group's position as the positions log folds it (``kafka_positions``), else its
+        Kafka offsets."""
+        return self._positions().committed(group, topic)
+
+    def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None:
+        """An unconditional move in the positions log (mirrored to the group's offsets)."""
+        self._positions().commit(group, topic, offsets)
+
+    def compare_and_commit(
+        self, group: str, topic: str, expected: dict[int, int | None], new: dict[int, int]
+    ) -> bool:
+        """A conditional move in the positions log: Kafka's own offset commits cannot be."""
+        return self._positions().compare_and_commit(group, topic, expected, new)
+
+    def _positions(self) -> PositionLog:
+        if self._position_log is None:
+            self._check_open()
+            self._position_log = PositionLog(
+                produce=lambda topic, value, key, partition: self.produce(topic, value, key, partition=partition),
+                admin=self._get_admin,
+                consumer=self.consumer,
+                group_offsets=self.group_offsets,
+                commit_group_offsets=self.commit_group_offsets,
+            )
+        return self._position_log
+
+    def group_offsets(self, group: str, topic: str) -> dict[int, int]:
         """OffsetFetch for the group (all its partitions, then filtered to ``topic``): works for
         any group id, joined by someone or not, and never creates the topic."""
         admin = self._get_admin()
@@ -314,7 +343,7 @@ class KafkaBroker(Broker):
             if tp.topic == topic and meta.offset is not None and meta.offset >= 0
         }
 
-    def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None:
+    def commit_group_offsets(self, group: str, topic: str, offsets: dict[int, int]) -> None:
         """OffsetCommit as a non-member (generation -1). The broker accepts it for groups with no
         active members, which is what per-user groups are; a group that ``GroupConsumer`` members
         have joined must be committed through those members instead."""
@@ -396,6 +425,8 @@ class KafkaBroker(Broker):
         if self._closed:
             return
         self._closed = True
+        if self._position_log is not None:
+            self._position_log.close()
         for consumer in list(self._open):
             consumer.close()
         producer, self._producer = self._producer, None

@@ -10,6 +10,10 @@ serve the user, so the group is only a place to keep offsets (DESIGN §7).
   offset of the first surviving record *before* returning it (all its messages: a record the
   processors split is one batch), so a next GET on any worker starts after it; ``nack`` puts the
   commit back if nobody moved it since. Sequential GETs: in order, none twice, none skipped.
+  Every such commit is a compare-and-set (``Broker.compare_and_commit``): of two GETs on two
+  workers or hosts claiming one record at once, one wins; the other re-reads from the new
+  position and keeps waiting (and, until its deadline, re-checks the position now and then: the
+  winner's client may go away and hand the record back). Concurrent GETs: none twice either.
   Closing the hub wakes waiting GETs at once (they get None).
 * ``subscribe`` (SSE/WS): broadcast. While at least one client is attached, the instance listens
   to the worker's ``TopicFeed`` of each topic from the user's committed offsets on (shared by
@@ -43,6 +47,17 @@ from streams.message import Message
 
 Key = tuple[str, int]
 Process = Callable[[Message], list[Message]]
+
+RECHECK_S = 0.5
+"""How often a GET that lost a claim re-reads the user's position while it waits: the winner's
+client may go away and hand the record back, and the position then moves back under the feed."""
+
+
+class _Lost:
+    """A GET's claim lost to another GET's: read again from the group's new position."""
+
+
+LOST = _Lost()
 
 
 class _GetWait:
@@ -99,7 +114,11 @@ class BrokerHub:
 
     def start_offsets(self, topic: str) -> dict[int, int]:
         """The group's committed next-offsets, oldest/newest for partitions never committed."""
-        committed = self.broker.committed(self.group, topic)
+        return self._fill(topic, self.broker.committed(self.group, topic))
+
+    def _fill(self, topic: str, committed: dict[int, int]) -> dict[int, int]:
+        """``committed`` with the partitions never committed at the oldest/newest offset."""
+        committed = dict(committed)
         parts = self.broker.partitions(topic)
         missing = [p for p in parts if p not in committed]
         if missing:
@@ -119,7 +138,10 @@ class BrokerHub:
             missing = [p for p in parts if p not in committed]
             if missing:
                 ends = self.broker.end_offsets(topic)
-                self.broker.commit(self.group, topic, {p: ends.get(p, 0) for p in missing})
+                # NOTE: only where still uncommitted: a GET elsewhere may have claimed meanwhile.
+                self.broker.compare_and_commit(
+                    self.group, topic, {p: None for p in missing}, {p: ends.get(p, 0) for p in missing}
+                )
 
     def _pool(self, topic: str) -> ReaderPool:
         return self.services.readers(topic)
@@ -174,10 +196,20 @@ class BrokerHub:
             self._pull_lock.release()
 
     def _pull_committed(self, deadline: float) -> Delivery | None:
+        """Read from the group's position until a claim wins or ``deadline`` passes."""
+        recheck = False
+        while True:
+            got = self._pull_from_committed(deadline, recheck)
+            if not isinstance(got, _Lost):
+                return got
+            recheck = True
+
+    def _pull_from_committed(self, deadline: float, recheck: bool) -> Delivery | _Lost | None:
         """Read the backlog (if any) with borrowed readers, then wait on the topics' feeds."""
-        starts = {t: self.start_offsets(t) for t in self.topics}
+        committed = {t: self.broker.committed(self.group, t) for t in self.topics}
+        starts = {t: self._fill(t, committed[t]) for t in self.topics}
         heads = {t: self.broker.end_offsets(t) for t in self.topics}
-        gets = {t: GetClaim(t, starts[t]) for t in self.topics}
+        gets = {t: GetClaim(t, starts[t], committed[t]) for t in self.topics}
         positions = {t: dict(starts[t]) for t in self.topics}
         for topic in self.topics:
             if any(starts[topic].get(p, 0) < o for p, o in heads[topic].items()):
@@ -191,17 +223,17 @@ class BrokerHub:
             # A stream client attached meanwhile: its feed now serves GETs too.
             self._commit_all_skipped(gets)
             return self._pull_broadcast(deadline)
-        return self._wait_live(gets, positions, heads, deadline)
+        return self._wait_live(gets, positions, heads, deadline, recheck)
 
     def _read_backlog(
         self, get: GetClaim, head: dict[int, int], positions: dict[str, dict[int, int]], deadline: float
-    ) -> Delivery | None:
+    ) -> Delivery | _Lost | None:
         """Read ``get``'s topic up to ``head`` with a reader borrowed from the worker's pool; the
         first surviving record is claimed. ``positions`` learns where the reading stopped."""
         topic = get.topic
         reader = self._pool(topic).borrow(positions[topic])
         try:
-            found = None
+            found: Delivery | _Lost | None = None
             while found is None and not self._closed:
                 remaining = deadline - time.monotonic()
                 at = reader.positions()
@@ -228,17 +260,26 @@ class BrokerHub:
         positions: dict[str, dict[int, int]],
         heads: dict[str, dict[int, int]],
         deadline: float,
-    ) -> Delivery | None:
+        recheck: bool = False,
+    ) -> Delivery | _Lost | None:
         """Caught up with the topics' ends: wait on their shared feeds (no reader of its own) for
-        the next surviving record, and claim it."""
+        the next surviving record, and claim it. With ``recheck`` (this GET lost a claim), look
+        at the group's position every ``RECHECK_S``: if it moved, read again from there."""
         waiting = _GetWait(gets)
         self._get_wait = waiting
         try:
             if not self._listening:
                 self._start_feeding(positions, heads)
-            got = waiting.result.get(timeout=max(0.0, deadline - time.monotonic()))
-        except gevent.Timeout:
             got = None
+            while not waiting.result.ready():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                ready = waiting.result.wait(timeout=min(left, RECHECK_S) if recheck else left)
+                if ready is None and recheck and not waiting.result.ready() and self._position_moved(gets):
+                    return LOST
+            if waiting.result.ready():
+                got = waiting.result.get(block=False)
         finally:
             self._get_wait = None
             if not self._needs_feed():
@@ -249,21 +290,29 @@ class BrokerHub:
         record, out = got
         return self._claim(gets[record.topic], record, out)
 
+    def _position_moved(self, gets: dict[str, GetClaim]) -> bool:
+        """Whether the group's position differs from what the GET read. A record the feed hands
+        the GET meanwhile is not lost when the GET then starts again: it is not claimed, so the
+        new reading finds it in the backlog."""
+        return any(self.broker.committed(self.group, t) != get.committed for t, get in gets.items())
+
     def _commit_all_skipped(self, gets: dict[str, GetClaim]) -> None:
         for get in gets.values():
             self._commit_skipped(get)
 
-    def _claim(self, get: GetClaim, record: Record, batch: list[Message]) -> Delivery:
+    def _claim(self, get: GetClaim, record: Record, batch: list[Message]) -> Delivery | _Lost:
         """Commit past ``record`` before handing out its messages (all of them: Bento answers a
-        GET of a batch with a multipart body), so no other GET can return it."""
-        offsets, claimed = get.claim(record.partition, record.offset)
-        self.broker.commit(self.group, record.topic, offsets)
+        GET of a batch with a multipart body), so no other GET can return it; LOST when another
+        GET (any worker, any host) moved the position first."""
+        move, claimed = get.claim(record.partition, record.offset)
+        if not self.broker.compare_and_commit(self.group, record.topic, move.expected, move.new):
+            self.log.info("another GET claimed first; reading again from the new position", **_at(record))
+            return LOST
 
         def rollback() -> None:
             try:
-                back = claimed.rollback(self.broker.committed(self.group, record.topic))
-                if back is not None:
-                    self.broker.commit(self.group, record.topic, back)
+                back = claimed.rollback()
+                if self.broker.compare_and_commit(self.group, record.topic, back.expected, back.new):
                     self.log.info("client went away; message handed back", **_at(record))
                 else:
                     self.log.warning("client went away after the position moved on; message not handed back", **_at(record))
@@ -277,11 +326,8 @@ class BrokerHub:
     def _commit_skipped(self, get: GetClaim) -> None:
         """Messages the processors deleted count as delivered: move past them if nobody else
         moved the position meanwhile."""
-        if not get.moved():
-            return
-        safe = get.skipped_commit(self.broker.committed(self.group, get.topic))
-        if safe:
-            self.broker.commit(self.group, get.topic, safe)
+        for move in get.skipped_moves():
+            self.broker.compare_and_commit(self.group, get.topic, move.expected, move.new)
 
     def _pull_broadcast(self, deadline: float) -> Delivery | None:
         waiter = Subscription(1)
@@ -509,10 +555,18 @@ class BrokerHub:
             return
         for topic, offsets in self._ledger.plan(sub.ledger for sub in subs).items():
             try:
-                forward = self._ledger.forward(topic, offsets, self.broker.committed(self.group, topic))
-                if forward:
-                    self.broker.commit(self.group, topic, forward)
+                committed = self.broker.committed(self.group, topic)
+                forward = self._ledger.forward(topic, offsets, committed)
+                if not forward:
+                    continue
+                # NOTE: a GET elsewhere may move the position between the read and the commit;
+                # an unconditional commit could then move it back (that GET's record repeats).
+                if self.broker.compare_and_commit(
+                    self.group, topic, {p: committed.get(p) for p in forward}, forward
+                ):
                     self._ledger.committed(topic, forward)
+                else:
+                    self._ledger.dirty = True  # try again at the next period
             except Exception:
                 self.log.exception("commit failed", topic=topic)
 

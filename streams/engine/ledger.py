@@ -156,6 +156,16 @@ class BroadcastLedger:
 
 
 @dataclass(frozen=True)
+class Move:
+    """A compare-and-set of one topic's group positions (``Broker.compare_and_commit``): to
+    ``new`` only if every partition of ``expected`` still holds that value (None: never
+    committed)."""
+
+    expected: dict[int, int | None]
+    new: dict[int, int]
+
+
+@dataclass(frozen=True)
 class Claimed:
     """A record a GET claimed (the group's position was moved past it)."""
 
@@ -163,23 +173,24 @@ class Claimed:
     partition: int
     offset: int
 
-    def rollback(self, committed: dict[int, int]) -> dict[int, int] | None:
-        """The commit that hands the record back (the client left before it was written), or
-        None when somebody moved the position since the claim (a later GET took later records:
-        going back would repeat them)."""
-        if committed.get(self.partition) != self.offset + 1:
-            return None
-        return {self.partition: self.offset}
+    def rollback(self) -> Move:
+        """The move that hands the record back (the client left before it was written): only
+        while the position is still just past it. Once somebody moved it on (a later GET took
+        later records), going back would repeat them, and the move loses."""
+        return Move({self.partition: self.offset + 1}, {self.partition: self.offset})
 
 
 class GetClaim:
-    """One GET's reading of one topic from the group's committed offsets ``start``."""
+    """One GET's reading of one topic from the group's positions: ``committed`` as read (absent
+    partitions were never committed), ``start`` the same with those filled in (where reading
+    begins)."""
 
-    __slots__ = ("skipped", "start", "topic")
+    __slots__ = ("committed", "skipped", "start", "topic")
 
-    def __init__(self, topic: str, start: dict[int, int]) -> None:
+    def __init__(self, topic: str, start: dict[int, int], committed: dict[int, int] | None = None) -> None:
         self.topic = topic
         self.start = dict(start)
+        self.committed = dict(start if committed is None else committed)
         self.skipped: dict[int, int] = {}
 
     def skip(self, partition: int, offset: int) -> None:
@@ -190,18 +201,20 @@ class GetClaim:
         """Positions past records deleted since ``start``."""
         return {p: o for p, o in self.skipped.items() if o > self.start.get(p, 0)}
 
-    def claim(self, partition: int, offset: int) -> tuple[dict[int, int], Claimed]:
-        """The offsets to commit *before* handing out the record at ``offset``: past it, and
-        past the deleted records of the other partitions."""
-        offsets = {p: o for p, o in self.moved().items() if p != partition}
-        offsets[partition] = offset + 1
-        return offsets, Claimed(self.topic, partition, offset)
+    def expected(self, partitions: list[int]) -> dict[int, int | None]:
+        """What the group held on ``partitions`` when this GET read it."""
+        return {p: self.committed.get(p) for p in partitions}
 
-    def skipped_commit(self, committed: dict[int, int]) -> dict[int, int]:
-        """The GET ends without a record: move past the deleted ones where the group's
-        ``committed`` position is still ``start`` (nobody moved it meanwhile)."""
-        return {
-            p: o
-            for p, o in self.moved().items()
-            if committed.get(p, self.start.get(p)) == self.start.get(p)
-        }
+    def claim(self, partition: int, offset: int) -> tuple[Move, Claimed]:
+        """The move to make *before* handing out the record at ``offset``: past it, and past the
+        deleted records of the other partitions, if nobody moved any of them since the GET read
+        them. When the move loses, another GET took the record (or moved the position)."""
+        new = {p: o for p, o in self.moved().items() if p != partition}
+        new[partition] = offset + 1
+        return Move(self.expected(sorted(new)), new), Claimed(self.topic, partition, offset)
+
+    def skipped_moves(self) -> list[Move]:
+        """The GET ends without a record: move past the deleted ones, per partition, where the
+        group's position still is where this GET read it (a move that loses leaves the records
+        for a later GET, which deletes them again)."""
+        return [Move(self.expected([p]), {p: o}) for p, o in sorted(self.moved().items())]

@@ -69,3 +69,9 @@ class SharedLookups:
     def commit(self, group: str, topic: str, offsets: dict[int, int]) -> None:
         with self._slots:
             self.broker.commit(group, topic, offsets)
+
+    def compare_and_commit(
+        self, group: str, topic: str, expected: dict[int, int | None], new: dict[int, int]
+    ) -> bool:
+        with self._slots:
+            return self.broker.compare_and_commit(group, topic, expected, new)

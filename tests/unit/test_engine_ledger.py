@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.engine.ledger import BroadcastLedger, Claimed, ClientLedger, GetClaim
+from streams.engine.ledger import BroadcastLedger, Claimed, ClientLedger, GetClaim, Move
 
 T0 = ("t", 0)
 T1 = ("t", 1)
@@ -174,11 +174,17 @@ def test_a_catching_up_client_merges_only_at_or_past_the_feed_everywhere() -> No
 # --- GetClaim / Claimed ------------------------------------------------------------------------
 
 
-def test_claiming_commits_past_the_record() -> None:
+def test_claiming_commits_past_the_record_if_the_position_is_still_where_the_get_read_it() -> None:
     get = GetClaim("t", {0: 4})
-    offsets, claimed = get.claim(0, 4)
-    assert offsets == {0: 5}
+    move, claimed = get.claim(0, 4)
+    assert move == Move({0: 4}, {0: 5})
     assert claimed == Claimed("t", 0, 4)
+
+
+def test_claiming_on_a_never_committed_partition_expects_it_still_uncommitted() -> None:
+    get = GetClaim("t", {0: 0}, committed={})
+    move, _ = get.claim(0, 0)
+    assert move == Move({0: None}, {0: 1})
 
 
 def test_claiming_also_commits_past_deleted_records_of_other_partitions() -> None:
@@ -186,39 +192,29 @@ def test_claiming_also_commits_past_deleted_records_of_other_partitions() -> Non
     get.skip(1, 7)
     get.skip(1, 8)
     get.skip(0, 4)
-    offsets, _ = get.claim(0, 6)
-    assert offsets == {0: 7, 1: 9}  # partition 0: past the claimed record covers the deleted one
+    move, _ = get.claim(0, 6)
+    assert move.new == {0: 7, 1: 9}  # partition 0: past the claimed record covers the deleted one
+    assert move.expected == {0: 4, 1: 7}  # and only if neither moved meanwhile
 
 
 def test_claiming_ignores_deleted_records_below_the_start() -> None:
     get = GetClaim("t", {1: 9})
     get.skip(1, 3)  # a shared reader started lower
-    offsets, _ = get.claim(0, 0)
-    assert offsets == {0: 1}
+    move, _ = get.claim(0, 0)
+    assert move == Move({0: None}, {0: 1})
 
 
-def test_a_get_without_a_record_moves_past_deleted_ones_where_nobody_moved() -> None:
-    get = GetClaim("t", {0: 4, 1: 7})
+def test_a_get_without_a_record_moves_past_deleted_ones_per_partition() -> None:
+    get = GetClaim("t", {0: 4, 1: 7}, committed={0: 4})
     get.skip(0, 4)
     get.skip(0, 5)
     get.skip(1, 7)
-    assert get.skipped_commit({0: 4, 1: 9}) == {0: 6}  # partition 1 moved on meanwhile: left alone
+    assert get.skipped_moves() == [Move({0: 4}, {0: 6}), Move({1: None}, {1: 8})]
 
 
-def test_a_get_without_a_record_on_a_never_committed_partition_commits_past_deleted_ones() -> None:
-    get = GetClaim("t", {0: 0})
-    get.skip(0, 0)
-    assert get.skipped_commit({}) == {0: 1}
+def test_a_get_that_deleted_nothing_moves_nothing() -> None:
+    assert GetClaim("t", {0: 4}).skipped_moves() == []
 
 
-def test_a_get_that_deleted_nothing_commits_nothing() -> None:
-    assert GetClaim("t", {0: 4}).skipped_commit({0: 4}) == {}
-
-
-def test_rollback_hands_the_record_back_when_the_position_is_still_past_it() -> None:
-    assert Claimed("t", 0, 4).rollback({0: 5}) == {0: 4}
-
-
-def test_rollback_does_nothing_once_somebody_moved_the_position() -> None:
-    assert Claimed("t", 0, 4).rollback({0: 6}) is None
-    assert Claimed("t", 0, 4).rollback({}) is None
+def test_rollback_moves_back_only_from_just_past_the_record() -> None:
+    assert Claimed("t", 0, 4).rollback() == Move({0: 5}, {0: 4})
