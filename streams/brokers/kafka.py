@@ -702,11 +702,12 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
         newest record (which would skip what arrived in between). Only possible while the group
         has no active member; otherwise someone already chose the start."""
         try:
-            committed = self._broker.committed(self._group, topic)
+            # The Kafka group's own offsets (where its members start), not the positions log.
+            committed = self._broker.group_offsets(self._group, topic)
             ends = self._broker.end_offsets(topic)
             missing = {p: o for p, o in ends.items() if p not in committed}
             if missing:
-                self._broker.commit(self._group, topic, missing)
+                self._broker.commit_group_offsets(self._group, topic, missing)
         except BrokerError as exc:
             log.debug(
                 "group %s: start offsets of %s not pinned: %s", self._group, topic, exc
