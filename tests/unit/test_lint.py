@@ -164,3 +164,24 @@ def test_impure_bloblang_follows_the_gateway_setting(tmp_path: Path, impure: boo
     if not impure:
         assert done.stdout.startswith("env.yaml:54:")
         assert "streams.in.pipeline.processors.0.mapping: invalid Bloblang" in done.stdout
+
+
+def test_lint_says_what_the_gateway_loader_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.definitions import load_directory
+    from streams.lint import format_text
+
+    apis = tmp_path / "apis"
+    apis.mkdir()
+    seed_with(apis, "a-field.yaml", "          path: /push-event", "          pathx: /push-event")
+    seed_with(apis, "b-map.yaml", "root.job_id = uuid_v4()", "root.job_id = uuid_v4() +* 3")
+    (apis / "c-deep.json").write_text('{"a": ' + '{"b": ' * 150 + "1" + "}" * 150 + "}")
+    (apis / "d-yaml.yml").write_text("x: [\n")
+    seed_with(apis, "e-unsafe.yaml", "        http_server:\n          path: /push-event",
+              "        subprocess:\n          name: /bin/sh")
+    monkeypatch.chdir(tmp_path)
+    _apis, problems = load_directory("apis")
+    assert len(problems) >= 5
+    done = run_lint(tmp_path, "apis")
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [format_text(p) for p in problems]
+    assert done.stderr == f"5 files, {len(problems)} problems\n"
