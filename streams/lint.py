@@ -69,28 +69,49 @@ def directories(root: str) -> list[str]:
 
 
 def lint(paths: Iterable[str], *, allow_impure_bloblang: bool = False) -> LintResult:
-    """Validate files and directories exactly as the gateway would load them."""
+    """Validate files and directories exactly as the gateway would load them; a file reached
+    twice (named, and inside a named directory) is read once."""
     result = LintResult()
+    dirs: list[str] = []
+    files: list[str] = []
     for path in paths:
         if os.path.isdir(path):
-            for directory in directories(path):
-                apis, problems = load_directory(directory, allow_impure_bloblang=allow_impure_bloblang)
-                result.files += len(definition_files(directory))
-                result.apis.extend(apis)
-                result.problems.extend(problems)
+            dirs.extend(directories(path))
         elif os.path.exists(path):
-            result.files += 1
-            try:
-                api, problems = load_file(path, allow_impure_bloblang=allow_impure_bloblang)
-            except Exception as err:  # noqa: BLE001 - reported as that file's problem, like the gateway
-                api, problems = None, [Problem(display_path(path), None, "", f"cannot load the file: {error_summary(err)}")]
-            result.problems.extend(problems)
-            if api is not None and api.active and not api.internal:
-                result.apis.append(api)
+            files.append(path)
         else:
             result.problems.append(Problem(display_path(path), None, "", "no such file or directory"))
+    dirs = _unique(dirs)
+    covered = {os.path.realpath(f) for d in dirs for f in definition_files(d)}
+    for directory in dirs:
+        apis, problems = load_directory(directory, allow_impure_bloblang=allow_impure_bloblang)
+        result.files += len(definition_files(directory))
+        result.apis.extend(apis)
+        result.problems.extend(problems)
+    for path in _unique(files):
+        if os.path.realpath(path) in covered:
+            continue
+        result.files += 1
+        try:
+            api, problems = load_file(path, allow_impure_bloblang=allow_impure_bloblang)
+        except Exception as err:  # noqa: BLE001 - reported as that file's problem, like the gateway
+            api, problems = None, [Problem(display_path(path), None, "", f"cannot load the file: {error_summary(err)}")]
+        result.problems.extend(problems)
+        if api is not None and api.active and not api.internal:
+            result.apis.append(api)
     result.problems.extend(_collisions(result.apis))
     return result
+
+
+def _unique(paths: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            out.append(path)
+    return out
 
 
 def _collisions(apis: list[ApiDefinition]) -> list[Problem]:

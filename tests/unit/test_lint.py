@@ -185,3 +185,13 @@ def test_lint_says_what_the_gateway_loader_says(tmp_path: Path, monkeypatch: pyt
     assert done.returncode == 1
     assert done.stdout.splitlines() == [format_text(p) for p in problems]
     assert done.stderr == f"5 files, {len(problems)} problems\n"
+
+
+def test_a_file_named_twice_is_checked_once(tmp_path: Path) -> None:
+    apis = tmp_path / "apis"
+    apis.mkdir()
+    seed_with(apis, "field.yaml", "          path: /push-event", "          pathx: /push-event")
+    done = run_lint(tmp_path, "apis/field.yaml", "apis", "apis/../apis/field.yaml", "apis/")
+    assert done.returncode == 1
+    assert done.stdout == "apis/field.yaml:39:11: streams.in.input.http_server.pathx: unknown field (did you mean 'path'?)\n"
+    assert done.stderr == "1 file, 1 problem\n"
