@@ -51,9 +51,12 @@ else:
 # environment before any worker imports it (workers load the app after the fork, so setting it
 # here, in the master, is early enough). An operator's own PROMETHEUS_MULTIPROC_DIR is used as is.
 OWN_METRICS_DIR = None
-if settings.metrics_enabled and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    OWN_METRICS_DIR = os.path.join(os.path.abspath(settings.data_dir), "prometheus")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = OWN_METRICS_DIR
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Set but empty would make prometheus-client write its files into the working directory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if settings.metrics_enabled:
+        OWN_METRICS_DIR = os.path.join(os.path.abspath(settings.data_dir), "prometheus")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = OWN_METRICS_DIR
 
 
 def on_starting(server):

@@ -53,6 +53,11 @@ def test_metrics_dir_made_by_the_gateway_unless_the_operator_set_one(tmp_path: P
     assert (theirs["own_metrics_dir"], theirs["env_metrics_dir"]) == (None, "/srv/prom")
     off = read_conf(STREAMS_DATA_DIR=str(tmp_path), STREAMS_METRICS="false")
     assert (off["own_metrics_dir"], off["env_metrics_dir"]) == (None, None)
+    # Empty would put prometheus-client's files in the working directory: treated as unset.
+    empty_off = read_conf(STREAMS_DATA_DIR=str(tmp_path), STREAMS_METRICS="false", PROMETHEUS_MULTIPROC_DIR="")
+    assert (empty_off["own_metrics_dir"], empty_off["env_metrics_dir"]) == (None, None)
+    empty_on = read_conf(STREAMS_DATA_DIR=str(tmp_path), PROMETHEUS_MULTIPROC_DIR="")
+    assert empty_on["env_metrics_dir"] == str(tmp_path / "prometheus")
 
 
 def test_a_bad_setting_stops_gunicorn_with_its_name() -> None:
