@@ -3,12 +3,26 @@
 Command-line flags win over these (``gunicorn wsgi:app -b 127.0.0.1:9000 -w 4``). Streams start
 in each worker after the fork (a Kafka client must never cross a fork) and drain on exit, so
 in-flight pushes finish and delivered offsets are committed before the worker goes away.
+
+Everything this gateway instance keeps on the host is under its ``STREAMS_DATA_DIR``, so two
+gateways on one host (different ports and data dirs) never meet: gunicorn's control socket
+(gunicorn >= 25 otherwise puts every instance on ``~/.gunicorn/gunicorn.ctl``, and a second one
+takes it over from the first) and the Prometheus directory every worker counts into, which makes
+``/metrics`` the sum over all workers.
 """
 
 import multiprocessing
 import os
+import shutil
+import sys
 
 from streams.logformat import gunicorn_logconfig
+from streams.settings import Settings, SettingsError
+
+try:
+    settings = Settings.from_env()
+except SettingsError as err:
+    sys.exit(f"streams: {err}")  # names the variable; no traceback
 
 bind = os.environ.get("STREAMS_BIND", "0.0.0.0:8282")
 worker_class = "handlers.server.worker.StreamsWorker"
@@ -25,10 +39,32 @@ graceful_timeout = int(os.environ.get("STREAMS_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
 accesslog = None  # trafficLogs in the API definitions decide what is logged per request
 # gunicorn's own lines (boot, worker exits, errors) in the gateway's format: one per line.
-logconfig_dict = gunicorn_logconfig(
-    os.environ.get("STREAMS_LOG_FORMAT", "json").strip().lower() or "json",
-    os.environ.get("STREAMS_LOG_LEVEL", "INFO").strip().upper() or "INFO",
-)
+logconfig_dict = gunicorn_logconfig(settings.log_format, settings.log_level)
+
+# gunicornc's socket: one per gateway instance (STREAMS_CONTROL_SOCKET, or off).
+if settings.control_socket_path is None:
+    control_socket_disable = True
+else:
+    control_socket = settings.control_socket_path
+
+# /metrics sums every worker: prometheus-client's multiprocess mode needs the directory in the
+# environment before any worker imports it (workers load the app after the fork, so setting it
+# here, in the master, is early enough). An operator's own PROMETHEUS_MULTIPROC_DIR is used as is.
+OWN_METRICS_DIR = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Set but empty would make prometheus-client write its files into the working directory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if settings.metrics_enabled:
+        OWN_METRICS_DIR = os.path.join(os.path.abspath(settings.data_dir), "prometheus")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = OWN_METRICS_DIR
+
+
+def on_starting(server):
+    """Start the gateway's own metrics directory empty: counts of an earlier run (other pids)
+    would otherwise be summed into this one's."""
+    if OWN_METRICS_DIR is not None:
+        shutil.rmtree(OWN_METRICS_DIR, ignore_errors=True)
+        os.makedirs(OWN_METRICS_DIR, exist_ok=True)
 
 
 def post_worker_init(worker):

@@ -16,7 +16,7 @@ import falcon
 from handlers.endpoint import StreamEndpoint
 from handlers.errors import add_engine_error_handlers, handle_unexpected, not_found, serialize_error
 from handlers.health import HealthResource, MetricsResource
-from handlers.request_context import request_id
+from handlers.request_context import ClientAddressMiddleware, request_id
 from streams.engine.gateway import Gateway, Route
 from streams.logformat import redact
 from streams.settings import Settings
@@ -100,7 +100,7 @@ class RequestContextMiddleware:
 def create_app(gateway: Gateway, settings: Settings, runner: GatewayRunner | None = None) -> falcon.App:
     """The WSGI app serving every route of ``gateway``."""
     runner = runner or GatewayRunner(gateway, settings.drain_timeout)
-    app = falcon.App(middleware=[RequestContextMiddleware(runner)])
+    app = falcon.App(middleware=(ClientAddressMiddleware(settings), RequestContextMiddleware(runner)))
     app.req_options.auto_parse_qs_csv = False
     app.resp_options.secure_cookies_by_default = False
     app.set_error_serializer(serialize_error)

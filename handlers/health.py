@@ -2,7 +2,7 @@
 
 ``/hello`` is the path Tyk's gateway answers health checks on, kept so existing load-balancer
 checks work; ``/health`` is its plain alias. ``/metrics`` is the Prometheus text exposition of
-this worker process.
+the whole gateway: every worker's counts summed (``streams.observability.render_prometheus``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 The handlers only gather raw request facts here (query, form, headers with their canonical names,
 cookies, client address, bearer token); naming and escaping rules live in ``streams.context``.
+The client address is the socket peer unless that peer is a trusted proxy
+(:class:`ClientAddressMiddleware`, ``STREAMS_TRUSTED_PROXIES``).
 JWT claims are taken only from a token whose signature verifies against the configured key: an
 unverified claim would let anyone pick the ``sub`` that selects another user's stream.
 """
@@ -17,9 +19,33 @@ import falcon
 import jwt
 
 from streams import context
+from streams.forwarded import client_address
 from streams.settings import Settings
 
 log = logging.getLogger("streams.http")
+
+
+PEER_ADDR_KEY = "streams.peer_addr"
+"""WSGI environ key keeping the socket peer when ``REMOTE_ADDR`` was replaced by the client's."""
+
+
+class ClientAddressMiddleware:
+    """Puts the client's address in ``REMOTE_ADDR`` before anything reads it, so traffic logs,
+    ``$tyk_context.remote_addr`` and ``http_server_remote_ip`` all agree: ``X-Forwarded-For`` is
+    followed only from a trusted proxy (``streams.forwarded``); the socket peer stays in
+    ``environ["streams.peer_addr"]``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.trusted = settings.trusted_proxies
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if not self.trusted:
+            return
+        peer = req.env.get("REMOTE_ADDR", "")
+        client = client_address(peer, req.env.get("HTTP_X_FORWARDED_FOR"), self.trusted)
+        if client != peer:
+            req.env[PEER_ADDR_KEY] = peer
+            req.env["REMOTE_ADDR"] = client
 
 
 def canonical_header(wsgi_key: str) -> str:

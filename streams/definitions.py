@@ -110,6 +110,9 @@ class Problem:
     line: int | None
     path: str
     message: str
+    column: int | None = None
+    """1-based column of the key (or value) at fault, when known; ``python -m streams lint``
+    prints it (``file:line:column: path: problem``), the gateway's log lines leave it out."""
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
@@ -151,6 +154,7 @@ class ApiDefinition:
     document: dict[str, Any] = field(default_factory=dict, repr=False)
     """The whole parsed document, for the management API."""
     listen_path_line: int | None = None
+    listen_path_column: int | None = None
     internal: bool = False
     """Tyk's ``info.state.internal``: reachable only from other APIs, which this gateway does
     not do, so :func:`load_directory` does not serve it."""
@@ -211,7 +215,9 @@ def load_directory(
             where = "x-tyk-api-gateway.server.listenPath.value"
             if err.what != "listen path":
                 where = "x-tyk-api-gateway.info.name"
-            problems.append(Problem(display_path(api.source), api.listen_path_line, where, str(err)))
+            problems.append(
+                Problem(display_path(api.source), api.listen_path_line, where, str(err), api.listen_path_column)
+            )
     return [api for api in loaded if api.source not in refused], problems
 
 
@@ -237,6 +243,7 @@ def load_file(path: str, *, allow_impure_bloblang: bool = False) -> tuple[ApiDef
     except (OSError, UnicodeDecodeError) as err:
         return None, [Problem(display, None, "", f"cannot read the file: {err}")]
     checker = _Checker(display)
+    checker.text_lines = text.splitlines()
     try:
         doc = _parse(text, path.endswith(".json"), checker)
         if doc is None:
@@ -304,6 +311,9 @@ class _Checker:
         self.file = file
         self.problems: list[Problem] = []
         self.lines: dict[Path, int] = {}
+        self.columns: dict[Path, int] = {}
+        self.text_lines: list[str] = []  # the file's lines, to place errors inside block scalars
+        self.value_columns: dict[Path, int] = {}  # where a scalar's text starts (after a quote)
         self.block_scalars: set[Path] = set()  # values written as ``|``/``>`` blocks (text starts a line later)
         self.allow_impure = False
 
@@ -315,9 +325,19 @@ class _Checker:
                 return None
             path = path[:-1]
 
+    def column(self, path: Path) -> int | None:
+        """The column of the nearest recorded path (the one :meth:`line` answers for)."""
+        while True:
+            if path in self.lines:
+                return self.columns.get(path)
+            if not path:
+                return None
+            path = path[:-1]
+
     def add(self, path: Path, message: str, *, line_of: Path | None = None) -> None:
         shown = ".".join(str(p) for p in path)
-        self.problems.append(Problem(self.file, self.line(line_of if line_of is not None else path), shown, message))
+        where = line_of if line_of is not None else path
+        self.problems.append(Problem(self.file, self.line(where), shown, message, self.column(where)))
 
 
 def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None:
@@ -348,7 +368,8 @@ def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         line = mark.line + 1 if mark else None
         what = getattr(err, "problem", None) or str(err)
-        checker.problems.append(Problem(checker.file, line, "", f"invalid YAML: {what}"))
+        column = mark.column + 1 if mark else None
+        checker.problems.append(Problem(checker.file, line, "", f"invalid YAML: {what}", column))
         return None
     if not isinstance(data, dict):
         checker.problems.append(Problem(checker.file, 1, "", "the document must be a mapping (an OpenAPI object)"))
@@ -370,7 +391,7 @@ def _parse_json(text: str, checker: _Checker) -> dict[str, Any] | None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        checker.problems.append(Problem(checker.file, err.lineno, "", f"invalid JSON: {err.msg}"))
+        checker.problems.append(Problem(checker.file, err.lineno, "", f"invalid JSON: {err.msg}", err.colno))
         return None
     if not isinstance(data, dict):
         checker.problems.append(Problem(checker.file, 1, "", "the document must be an object (an OpenAPI object)"))
@@ -442,6 +463,7 @@ def _record_lines(node: yaml.Node, path: Path, checker: _Checker, inside: set[in
     in: one inside its own anchor (``a: &x [*x]``, ``inside`` holds the collections on the way
     here) or nested ones expanding to more than ``MAX_DOCUMENT_PATHS`` values."""
     checker.lines.setdefault(path, node.start_mark.line + 1)
+    checker.columns.setdefault(path, node.start_mark.column + 1)
     if len(checker.lines) > MAX_DOCUMENT_PATHS:
         raise _EndlessDocument(node.start_mark.line + 1, f"YAML aliases expand to more than {MAX_DOCUMENT_PATHS} values")
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
@@ -458,12 +480,19 @@ def _record_lines(node: yaml.Node, path: Path, checker: _Checker, inside: set[in
             if key in seen:
                 shown = sub[1:] if sub[0] == "x-tyk-streaming" else sub
                 checker.problems.append(
-                    Problem(checker.file, key_node.start_mark.line + 1, ".".join(map(str, shown)), "duplicate key")
+                    Problem(
+                        checker.file, key_node.start_mark.line + 1, ".".join(map(str, shown)), "duplicate key",
+                        key_node.start_mark.column + 1,
+                    )
                 )
             seen.add(key)
             checker.lines[sub] = key_node.start_mark.line + 1
+            checker.columns[sub] = key_node.start_mark.column + 1
             if isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">"):
                 checker.block_scalars.add(sub)
+            elif isinstance(value_node, yaml.ScalarNode):
+                quoted = 1 if value_node.style in ("'", '"') else 0
+                checker.value_columns[sub] = value_node.start_mark.column + 1 + quoted
             _record_lines(value_node, sub, checker, inside)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
@@ -544,6 +573,7 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
         base_dir=os.path.dirname(os.path.abspath(path)),
         document=doc,
         listen_path_line=checker.line(lp_path + ("value",)),
+        listen_path_column=checker.column(lp_path + ("value",)),
         internal=internal,
     )
 
@@ -561,9 +591,14 @@ def _shift_lines(checker: _Checker, src: Path, dst: Path) -> None:
     for p, line in list(checker.lines.items()):
         if p[:n] == src:
             checker.lines[dst + p[n:]] = line
+            if p in checker.columns:
+                checker.columns[dst + p[n:]] = checker.columns[p]
     for p in list(checker.block_scalars):
         if p[:n] == src:
             checker.block_scalars.add(dst + p[n:])
+    for p, column in list(checker.value_columns.items()):
+        if p[:n] == src:
+            checker.value_columns[dst + p[n:]] = column
 
 
 def _mapping(parent: dict[str, Any], path: Path, key: str, checker: _Checker) -> dict[str, Any]:
@@ -786,7 +821,10 @@ def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -
             if line is not None:
                 line += err_line - 1 + (1 if sub in checker.block_scalars else 0)
             checker.problems.append(
-                Problem(checker.file, line, ".".join(map(str, sub)), f"invalid Bloblang: {err}")
+                Problem(
+                    checker.file, line, ".".join(map(str, sub)), f"invalid Bloblang: {err}",
+                    _bloblang_column(checker, sub, line, err_line, getattr(err, "column", 0) or 1),
+                )
             )
 
     def walk(value: Any, sub: Path, key: str) -> None:
@@ -800,6 +838,17 @@ def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -
             check(key, value, sub)
 
     walk(config, path, "")
+
+
+def _bloblang_column(checker: _Checker, sub: Path, line: int | None, err_line: int, err_column: int) -> int | None:
+    """The file column of a Bloblang error: inside a ``|`` block the text starts at the block's
+    indentation; on the first line of a plain or quoted value, where the value starts."""
+    if sub in checker.block_scalars and line is not None and 0 < line <= len(checker.text_lines):
+        text = checker.text_lines[line - 1]
+        return len(text) - len(text.lstrip(" ")) + err_column
+    if err_line == 1 and sub in checker.value_columns:
+        return checker.value_columns[sub] + err_column - 1
+    return checker.column(sub)
 
 
 _SWITCH_CASE_FIELDS = {"check": "string", "processors": "processor_list", "fallthrough": "bool"}

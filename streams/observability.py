@@ -4,13 +4,14 @@
   or ``extra`` fields such as ``api``, ``stream``, ``topic``/``partition``/``offset``), or plain
   text. :func:`get_logger` binds fields once so every line of a stream names its stream.
 * Metrics: :data:`METRICS` counts into this process's Prometheus registry (served on ``/metrics``
-  by :func:`render_prometheus`) and, when ``STREAMS_STATSD_HOST`` is set, into statsd. Prometheus
-  metrics are per process: with several gunicorn workers each scrape sees one worker, while statsd
-  aggregates across workers and hosts.
-* Several gunicorn workers: set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory (before
-  the workers start) and every worker writes its counts there; ``/metrics`` then sums all live
-  workers, and :func:`mark_process_dead` (gunicorn's ``child_exit`` hook) retires a dead
-  worker's gauges.
+  by :func:`render_prometheus`) and, when ``STREAMS_STATSD_HOST`` is set, into statsd. Every
+  engine metric is labelled ``api`` and ``stream`` (statsd: ``<prefix>.api.<api>.stream.<stream>.
+  <name>``), so two APIs with a stream of one name stay apart.
+* Several gunicorn workers: ``gunicorn.conf.py`` points ``PROMETHEUS_MULTIPROC_DIR`` at
+  ``STREAMS_DATA_DIR/prometheus`` (emptied when the gateway starts) unless the operator set it,
+  so every worker writes its counts there and ``/metrics`` sums all of them whichever worker
+  answers; :func:`mark_process_dead` (gunicorn's ``child_exit`` hook) retires a dead worker's
+  gauges. Run without gunicorn (tests, tools), metrics are this process's.
 * A stream's own ``metrics.prometheus`` block (``push_url``...) pushes that stream's series to a
   Pushgateway from a greenlet (:func:`start_prometheus_push`).
 
@@ -284,15 +285,20 @@ def mark_process_dead(pid: int) -> None:
 
 
 class _StreamFilter(Collector):
-    """The series of one stream only, so each stream's push job carries its own metrics."""
+    """The series of one stream only, so each stream's push job carries its own metrics (of its
+    own API when ``api`` is given: two APIs may both have a stream called ``in``)."""
 
-    def __init__(self, source: CollectorRegistry, stream: str) -> None:
+    def __init__(self, source: CollectorRegistry, stream: str, api: str | None = None) -> None:
         self.source = source
         self.stream = stream
+        self.api = api
+
+    def _selected(self, labels: Mapping[str, str]) -> bool:
+        return labels.get("stream") == self.stream and (self.api is None or labels.get("api") == self.api)
 
     def collect(self) -> Iterable[Metric]:
         for family in self.source.collect():
-            samples = [s for s in family.samples if s.labels.get("stream") == self.stream]
+            samples = [s for s in family.samples if self._selected(s.labels)]
             if samples:
                 family.samples = samples
                 yield family
@@ -301,7 +307,10 @@ class _StreamFilter(Collector):
 class PushHandle:
     """A running Pushgateway pusher; :meth:`stop` ends it after one last push."""
 
-    def __init__(self, stream: str, url: str, job: str, interval: float, handler: PushHandler, metrics: Metrics) -> None:
+    def __init__(
+        self, stream: str, url: str, job: str, interval: float, handler: PushHandler, metrics: Metrics,
+        api: str | None = None,
+    ) -> None:
         self.stream, self.url, self.job, self.interval = stream, url, job, interval
         self.pushes = 0
         self.errors = 0
@@ -310,7 +319,7 @@ class PushHandle:
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
         self._handler = handler
         self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_StreamFilter(metrics.registry, stream))
+        self._registry.register(_StreamFilter(metrics.registry, stream, api))
         self._log = get_logger("streams.metrics", stream=stream, push_url=url)
         self._stopped = gevent.event.Event()
         self._greenlet = gevent.spawn(self._run)
@@ -349,7 +358,9 @@ class PushHandle:
             self.push()
 
 
-def start_prometheus_push(stream_name: str, block: Mapping[str, Any], metrics: Metrics | None = None) -> PushHandle | None:
+def start_prometheus_push(
+    stream_name: str, block: Mapping[str, Any], metrics: Metrics | None = None, api: str | None = None
+) -> PushHandle | None:
     """Start pushing a stream's metrics as configured by its ``metrics.prometheus`` block.
 
     Returns ``None`` when the block has no ``push_url`` (nothing to push). ``push_interval``
@@ -367,7 +378,7 @@ def start_prometheus_push(stream_name: str, block: Mapping[str, Any], metrics: M
     handler: PushHandler = default_handler
     if auth.get("username"):
         handler = basic_auth_handler(str(auth["username"]), str(auth.get("password", "")))
-    return PushHandle(stream_name, url, job, interval, handler, metrics or METRICS)
+    return PushHandle(stream_name, url, job, interval, handler, metrics or METRICS, api)
 
 
 def basic_auth_handler(username: str, password: str) -> PushHandler:
@@ -399,7 +410,7 @@ class StreamTelemetry:
             self.tracer.stop()
 
 
-def start_stream_telemetry(stream_name: str, config: Mapping[str, Any]) -> StreamTelemetry:
+def start_stream_telemetry(stream_name: str, config: Mapping[str, Any], api: str | None = None) -> StreamTelemetry:
     """Start the Pushgateway pusher and the tracer a stream config asks for (either may be absent).
 
     Call it once per stream per worker process (not per template instance): the pushed series are
@@ -407,6 +418,6 @@ def start_stream_telemetry(stream_name: str, config: Mapping[str, Any]) -> Strea
     """
     metrics = config.get("metrics") or {}
     prometheus = metrics.get("prometheus") if isinstance(metrics, dict) else None
-    pusher = start_prometheus_push(stream_name, prometheus) if isinstance(prometheus, dict) else None
+    pusher = start_prometheus_push(stream_name, prometheus, api=api) if isinstance(prometheus, dict) else None
     tracer = start_tracer(stream_name, config.get("tracer"))
     return StreamTelemetry(pusher, tracer)

@@ -44,6 +44,10 @@ Variable                           Default                      Meaning
 ``STREAMS_JWT_SECRET_FILE``        unset                        Read that key from a file instead.
 ``STREAMS_JWT_ALGORITHMS``         ``HS256``                    Accepted JWT algorithms (comma list); the
                                                                 default is ``RS256,ES256`` for a PEM key.
+``STREAMS_TRUSTED_PROXIES``        unset (trust none)           Proxies (IPs, CIDRs; comma list) whose
+                                                                ``X-Forwarded-For`` names the client address.
+``STREAMS_CONTROL_SOCKET``         ``<data dir>/gunicorn.ctl``  gunicorn's control socket (``gunicornc``): a
+                                                                path, or ``off``; one per gateway instance.
 =================================  ===========================  ===============================================
 
 Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case). Durations are seconds
@@ -57,6 +61,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from streams.forwarded import IPNetwork, parse_networks
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEFINITIONS_DIR = str(REPO_ROOT / "deploy" / "apis")
@@ -101,6 +107,20 @@ class Settings:
     """Verifies bearer JWTs; unset means no ``jwt_claims_*`` variables (claims are never trusted
     unverified)."""
     jwt_algorithms: tuple[str, ...] = ("HS256",)
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    """Direct peers whose ``X-Forwarded-For`` is believed (``streams.forwarded``)."""
+    control_socket: str = ""
+    """gunicorn's control socket: ``""`` for one under the data dir, ``"off"``, or a path; read
+    through :attr:`control_socket_path`."""
+
+    @property
+    def control_socket_path(self) -> str | None:
+        """Where this gateway's gunicorn listens for ``gunicornc``; None when switched off. Under
+        the data dir by default, so gateways on one host never share gunicorn's
+        ``~/.gunicorn/gunicorn.ctl`` (a second one would take the socket over from the first)."""
+        if self.control_socket.lower() in _FALSE | {"none"}:
+            return None
+        return self.control_socket or os.path.join(os.path.abspath(self.data_dir), "gunicorn.ctl")
 
     @property
     def embedded_kafka(self) -> bool:
@@ -143,6 +163,8 @@ class Settings:
             metrics_enabled=get("STREAMS_METRICS", _bool, True),
             jwt_secret=secret,
             jwt_algorithms=get("STREAMS_JWT_ALGORITHMS", _algorithms, _default_algorithms(secret)),
+            trusted_proxies=get("STREAMS_TRUSTED_PROXIES", _networks, ()),
+            control_socket=get("STREAMS_CONTROL_SOCKET", _string, ""),
         )
 
 
@@ -240,6 +262,13 @@ def _algorithms(name: str, raw: str) -> tuple[str, ...]:
     if bad or not algs:
         raise SettingsError(f"{name}={raw!r}: unknown JWT algorithm(s) {', '.join(bad) or '(none)'}")
     return algs
+
+
+def _networks(name: str, raw: str) -> tuple[IPNetwork, ...]:
+    try:
+        return parse_networks(raw)
+    except ValueError as err:
+        raise SettingsError(f"{name}={raw!r}: {err}") from None
 
 
 def _read_secret(name: str, path: str) -> str:

@@ -167,7 +167,7 @@ class Api:
         if not isinstance(conf, dict) or not (conf.get("metrics") or conf.get("tracer")):
             return None
         try:
-            telemetry = start_stream_telemetry(stream, conf)
+            telemetry = start_stream_telemetry(stream, conf, api=self.name)
         except Exception as exc:  # noqa: BLE001 - telemetry must never stop a stream
             self.gateway.log.error(f"metrics push or tracer not started: {exc}", api=self.name, stream=stream)
         self._telemetry[stream] = telemetry

@@ -95,7 +95,7 @@ class StreamInstance:
         self._roster = ClientRoster()  # stream clients and WS push sessions, told to leave on shutdown
         self._hub_reads_input = False  # a kafka input feeding an http_server output: the hub reads
         self.hub: Hub | None = self._make_hub()
-        metric("gauge_add", "instances_active", 1, stream=name)
+        metric("gauge_add", "instances_active", 1, api=res.api, stream=name)
 
     def _make_hub(self) -> Hub | None:
         """How clients of an ``http_server`` output are served, decided here only (module doc)."""
@@ -207,7 +207,7 @@ class StreamInstance:
             gevent.joinall(list(self._inflight), timeout=timeout)
         if self.hub is not None:
             self.hub.close()
-        metric("gauge_add", "instances_active", -1, stream=self.name)
+        metric("gauge_add", "instances_active", -1, api=self.res.api, stream=self.name)
         components: list[Input | Processor | Output] = [self.input, *self.processors, self.output]
         for component in components:
             try:
@@ -365,8 +365,8 @@ class StreamInstance:
             self._roster.forget(token)
         else:
             sub.on_close(lambda _: self._roster.forget(token))
-            metric("gauge_add", "connections_active", 1, stream=self.name)
-            sub.on_close(lambda _: metric("gauge_add", "connections_active", -1, stream=self.name))
+            metric("gauge_add", "connections_active", 1, api=self.res.api, stream=self.name)
+            sub.on_close(lambda _: metric("gauge_add", "connections_active", -1, api=self.res.api, stream=self.name))
         return sub
 
     @property

@@ -98,10 +98,10 @@ class Resources:
         return StreamLog(api=self.api, stream=self.stream, component=self.path, **self.fields)
 
     def incr(self, name: str, value: int = 1, **tags: str) -> None:
-        metric("incr", name, value, stream=self.stream, **tags)
+        metric("incr", name, value, api=self.api, stream=self.stream, **tags)
 
     def gauge(self, name: str, value: float, **tags: str) -> None:
-        metric("gauge", name, value, stream=self.stream, **tags)
+        metric("gauge", name, value, api=self.api, stream=self.stream, **tags)
 
     def timing(self, name: str, seconds: float, **tags: str) -> None:
-        metric("timing", name, seconds, stream=self.stream, **tags)
+        metric("timing", name, seconds, api=self.api, stream=self.stream, **tags)

@@ -96,4 +96,4 @@ def test_worker_reports_consumer_lag(tmp_path: Any, gateways: Any, broker: Any) 
     worker = {"input": {"kafka": {"topics": ["lagjobs"], "consumer_group": "lag"}}, "output": {"drop": {}}}
     gateways(tmp_path, {"LagWorker": worker})
     wait_until(lambda: broker.committed("lag", "lagjobs") == {0: 3}, "the commit")
-    wait_until(lambda: METRICS.value("consumer_lag", stream="LagWorker") == 0, "a lag of zero")
+    wait_until(lambda: METRICS.value("consumer_lag", api="test", stream="LagWorker") == 0, "a lag of zero")

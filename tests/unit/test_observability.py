@@ -224,6 +224,18 @@ def test_push_sends_only_this_streams_series(pushgateway: _Recorder) -> None:
     assert handle.pushes >= 2 and handle.errors == 0
 
 
+def test_push_of_one_api_leaves_out_a_same_named_stream_of_another(pushgateway: _Recorder) -> None:
+    m = Metrics()
+    m.incr("input_received", 4, stream="in", api="alpha")
+    m.incr("input_received", 7, stream="in", api="beta")
+    handle = start_prometheus_push("in", {"push_url": pushgateway.url, "push_interval": "1h"}, metrics=m, api="alpha")
+    assert handle is not None
+    handle.stop()
+    (req,) = pushgateway.requests
+    assert 'streams_input_received_total{api="alpha",stream="in"} 4.0' in req["body"]
+    assert 'api="beta"' not in req["body"]
+
+
 def test_stop_pushes_final_values_and_basic_auth(pushgateway: _Recorder) -> None:
     m = Metrics()
     handle = start_prometheus_push(

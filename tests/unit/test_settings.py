@@ -123,3 +123,14 @@ def test_server_limits_settings() -> None:
         Settings.from_env({"STREAMS_HEADER_TIMEOUT": "0"})
     with pytest.raises(SettingsError, match="STREAMS_WS_FRAMES_PER_SECOND"):
         Settings.from_env({"STREAMS_WS_FRAMES_PER_SECOND": "1.5"})
+
+
+def test_trusted_proxies_and_control_socket(tmp_path: Path) -> None:
+    s = Settings.from_env({"STREAMS_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8", "STREAMS_DATA_DIR": str(tmp_path)})
+    assert [str(n) for n in s.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
+    assert s.control_socket_path == str(tmp_path / "gunicorn.ctl")
+    assert Settings().trusted_proxies == ()
+    assert Settings.from_env({"STREAMS_CONTROL_SOCKET": "off"}).control_socket_path is None
+    assert Settings.from_env({"STREAMS_CONTROL_SOCKET": "/run/gw.ctl"}).control_socket_path == "/run/gw.ctl"
+    with pytest.raises(SettingsError, match="STREAMS_TRUSTED_PROXIES='10.0.0.0/33': '10.0.0.0/33' is not"):
+        Settings.from_env({"STREAMS_TRUSTED_PROXIES": "10.0.0.0/33"})
