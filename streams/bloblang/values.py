@@ -389,56 +389,6 @@ def go_json_scan(text: str) -> tuple[str | None, int]:
             return bad(i, "after array element"), i
 
 
-_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)')
-
-
-def _go_numbers(value: Any, data: Any) -> bool:
-    """Turn orjson's decoding into Go's UseNumber decoding in place, in one pass in document
-    order: int64 integers become ``JsonInt``; floats (and integers beyond int64) become
-    ``JsonFloat`` with their source text, found by pairing the tree's numbers with the number
-    tokens of the source. False when that is impossible (duplicate keys reorder values, text
-    input): the caller decodes slowly instead."""
-    pos = 0
-    tokens: list[bytes] | None = None
-    # NOTE: "-0" decodes to the int 0 but Go keeps its text; only then are zeros checked.
-    neg_zero = _has_neg_zero(data)
-
-    def walk(v: Any) -> bool:
-        nonlocal pos, tokens
-        items = v.items() if type(v) is dict else enumerate(v)
-        for k, x in items:
-            t = type(x)
-            if t is int:
-                if INT64_MIN <= x <= INT64_MAX and (x != 0 or not neg_zero):
-                    v[k] = JsonInt(x)
-                    pos += 1
-                    continue
-            elif t is dict or t is list:
-                if not walk(x):
-                    return False
-                continue
-            elif t is not float:
-                continue
-            if tokens is None:
-                if not isinstance(data, (bytes, bytearray)):
-                    return False
-                tokens = [m for m in _JSON_TOKENS.findall(data) if m]
-            if pos >= len(tokens):
-                return False
-            text = tokens[pos].decode("ascii")
-            pos += 1
-            if float(text) != float(x):
-                return False
-            v[k] = JsonInt(x) if t is int and text != "-0" and INT64_MIN <= x <= INT64_MAX else JsonFloat(text)
-        return True
-
-    try:
-        ok = walk(value)
-    except (RecursionError, ValueError):
-        return False
-    return ok and (tokens is None or pos == len(tokens))
-
-
 def parse_json(data: bytes | str) -> Any:
     """Decode one JSON document the way Benthos reads message payloads: integers that fit
     int64 become ``int``, every other number a ``JsonFloat`` keeping its text; trailing data
@@ -451,8 +401,14 @@ def parse_json(data: bytes | str) -> Any:
         else:
             t = type(value)
             if t is dict or t is list:
-                if _go_numbers(value, data):
-                    return value
+                # orjson has validated the document. The stdlib decoder's number hooks get each
+                # number's text, which is what Go keeps (json.Number): cheaper than pairing
+                # orjson's numbers with the number tokens of the source, and exact by design.
+                text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+                try:
+                    return _DECODER.decode(text)
+                except (ValueError, RecursionError):
+                    pass  # the slow path below words the error as Go does
             elif t is int:
                 if INT64_MIN <= value <= INT64_MAX and (value != 0 or not _has_neg_zero(data)):
                     return JsonInt(value)
