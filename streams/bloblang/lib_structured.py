@@ -197,8 +197,7 @@ def _merge_like(target: Any, other: Any, collide: Callable[[Any, Any], Any]) -> 
         return target + other if isinstance(other, list) else target + [other]
     if not isinstance(target, dict):
         raise type_error(target, "object", "array")
-    root: dict = {}
-    merge_into(root, clone(target), collide)
+    root = clone(target)  # a fresh object: the target (often ``this``) is never changed
     merge_into(root, other, collide)
     return root
 
