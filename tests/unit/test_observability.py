@@ -134,7 +134,7 @@ def test_missing_labels_are_blank_and_unknown_ones_dropped() -> None:
 
 def test_module_metrics_render() -> None:
     observability.METRICS.incr("processor_error", stream="render-test")
-    assert b'streams_processor_error_total{stream="render-test"}' in render_prometheus()[0]
+    assert b'streams_processor_error_total{api="",stream="render-test"}' in render_prometheus()[0]
 
 
 def test_statsd_packets() -> None:
