@@ -133,8 +133,10 @@ def test_missing_labels_are_blank_and_unknown_ones_dropped() -> None:
 
 
 def test_module_metrics_render() -> None:
-    observability.METRICS.incr("processor_error", stream="render-test")
-    assert b'streams_processor_error_total{api="",stream="render-test"}' in render_prometheus()[0]
+    # A name no other test uses: a metric's label names are fixed by its first use, so a shared
+    # name would make this depend on test order.
+    observability.METRICS.incr("render_probe", stream="render-test", api="a")
+    assert b'streams_render_probe_total{api="a",stream="render-test"} 1.0' in render_prometheus()[0]
 
 
 def test_statsd_packets() -> None:
