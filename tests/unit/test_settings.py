@@ -123,3 +123,21 @@ def test_server_limits_settings() -> None:
         Settings.from_env({"STREAMS_HEADER_TIMEOUT": "0"})
     with pytest.raises(SettingsError, match="STREAMS_WS_FRAMES_PER_SECOND"):
         Settings.from_env({"STREAMS_WS_FRAMES_PER_SECOND": "1.5"})
+
+
+def test_management_secret_and_watch_settings(tmp_path: Path) -> None:
+    assert (Settings().secret, Settings().watch_interval) == (None, 1.0)
+    s = Settings.from_env({"STREAMS_SECRET": "admin", "STREAMS_WATCH_INTERVAL": "0"})
+    assert (s.secret, s.watch_interval) == ("admin", 0.0)
+    secret = tmp_path / "secret"
+    secret.write_text("from-file\n")
+    assert Settings.from_env({"STREAMS_SECRET_FILE": str(secret), "STREAMS_WATCH_INTERVAL": "2.5"}).secret == "from-file"
+    assert Settings.from_env({"STREAMS_WATCH_INTERVAL": "2.5"}).watch_interval == 2.5
+    for env, name in [
+        ({"STREAMS_SECRET": "a", "STREAMS_SECRET_FILE": str(secret)}, "STREAMS_SECRET_FILE"),
+        ({"STREAMS_SECRET_FILE": str(tmp_path / "missing")}, "STREAMS_SECRET_FILE"),
+        ({"STREAMS_WATCH_INTERVAL": "-1"}, "STREAMS_WATCH_INTERVAL"),
+        ({"STREAMS_WATCH_INTERVAL": "soon"}, "STREAMS_WATCH_INTERVAL"),
+    ]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env(env)
