@@ -369,7 +369,6 @@ class Gateway:
             {source: _fingerprint(d) for source, d in wanted.items()},
             broken,
         )
-        self._report(problems, [running[s] for s in plan.kept_broken])
         apis = [api for api in self.apis if api.source not in running or api.source in plan.keep + plan.kept_broken]
         retired: list[Api] = []
         for source in plan.stop + plan.replace:
@@ -377,6 +376,7 @@ class Gateway:
         for source in plan.stop:
             retired.append(running[source])
         added: list[Api] = []
+        refused: list[Problem] = []
         for definition in definitions:
             if definition.source not in plan.start and definition.source not in plan.replace:
                 continue
@@ -385,15 +385,17 @@ class Gateway:
                 api = self._register(definition)
             except Exception as exc:  # noqa: BLE001 - one API's failure must never stop the others
                 line = definition.listen_path_line if isinstance(exc, ListenPathTaken) else None
-                self.problem(Problem(display_path(definition.source), line, "", error_summary(exc)))
-                if old is not None:
-                    self.listen_paths.claim(_owner(old), old.listen_path, old.name)
+                refused.append(Problem(display_path(definition.source), line, "", error_summary(exc)))
+                if old is not None and self._reclaim(old):
                     apis.append(old)
-                    self.log.error("changed definition not applied, the last good version keeps running", file=_owner(old))
+                    plan.kept_broken.append(old.source)
+                elif old is not None:
+                    retired.append(old)
                 continue
             added.append(api)
             if old is not None:
                 retired.append(old)
+        self._report(problems + refused, [running[s] for s in plan.kept_broken])
         self.apis = apis + added
         if plan.changes:
             self.log.info("definitions reloaded", **plan.summary())
@@ -406,6 +408,14 @@ class Gateway:
             told = api.retire()
             self.log.info("API stopped by a reload", api=api.name, file=_owner(api), clients=told)
         return plan
+
+    def _reclaim(self, old: Api) -> bool:
+        """Give a running API its listen path back after its new version was refused."""
+        try:
+            self.listen_paths.claim(_owner(old), old.listen_path, old.name)
+        except ListenPathTaken:
+            return False
+        return True
 
     def _report(self, problems: list[Problem], kept: list[Api]) -> None:
         """Log each problem once (a reload repeats the unchanged ones), and say which broken
