@@ -93,6 +93,7 @@ class Management:
 
     def run(self, resp: falcon.Response, action: Any, *args: Any) -> None:
         """Call ``action``; turn store errors into Tyk-shaped error replies."""
+        self.gateway.refresh()  # what another worker wrote a moment ago counts already
         try:
             action(resp, *args)
         except InvalidDefinition as exc:

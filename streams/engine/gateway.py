@@ -401,13 +401,22 @@ class Gateway:
             self.log.info("definitions reloaded", **plan.summary())
             for listener in list(self.route_listeners):
                 listener(self.routes())
-        if self.started and not self.draining:
-            for api in added:
-                api.start_static()
         for api in retired:
             told = api.retire()
             self.log.info("API stopped by a reload", api=api.name, file=_owner(api), clients=told)
+        if self.started and not self.draining:
+            for api in added:
+                # NOTE: not under the reload lock: a stream may wait for its broker (a consumer
+                # group join can take seconds) and must not hold up the next reload.
+                gevent.spawn(api.start_static)
         return plan
+
+    def refresh(self) -> ReloadPlan | None:
+        """Reload when the directory changed since it was last read (another worker or host
+        wrote to it): the management API answers from the directory as it is now."""
+        if self.watcher.changed():
+            return self.reload()
+        return None
 
     def _reclaim(self, old: Api) -> bool:
         """Give a running API its listen path back after its new version was refused."""

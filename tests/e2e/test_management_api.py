@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import yaml
 
@@ -68,27 +69,27 @@ def until(what: str, check: Any, bound: float = BOUND) -> float:
     return time.monotonic() - started
 
 
-def every_worker(server: Gunicorn, check: Any) -> bool:
+def every_worker(server: Gunicorn, api_id: str, check: Any) -> bool:
     """``check(response)`` holds for PUSHES pushes in a row on fresh connections."""
     user = f"u-{uuid.uuid4().hex[:8]}"
-    return all(check(push(server, API_ID, user)) for _ in range(PUSHES))
+    return all(check(push(server, api_id, user)) for _ in range(PUSHES))
 
 
-API_ID = f"mgmt-{uuid.uuid4().hex[:8]}"
-
-
-def start(tmp: Path, defs: Path, secret: bool = True) -> Gunicorn:
-    env = {"STREAMS_DEFINITIONS_DIR": str(defs)}
+def start(tmp: Path, defs: Path, brokers: str, secret: bool = True) -> Gunicorn:
+    env = {"STREAMS_DEFINITIONS_DIR": str(defs), "STREAMS_KAFKA_BROKERS": brokers}
     if secret:
         env["STREAMS_SECRET"] = SECRET
     return start_gunicorn(tmp, workers=WORKERS, env=env)
 
 
-def test_api_lifecycle_through_the_management_api(tmp_path: Path) -> None:
+@pytest.mark.parametrize("broker", ["embedded", "kafka"])
+def test_api_lifecycle_through_the_management_api(tmp_path: Path, request: pytest.FixtureRequest, broker: str) -> None:
+    brokers = request.getfixturevalue("kafka_bootstrap") if broker == "kafka" else "embedded"
+    API_ID = f"mgmt-{uuid.uuid4().hex[:8]}"  # noqa: N806 - one name per run (topics, groups)
     defs = tmp_path / "apis"
     defs.mkdir()
     shutil.copy(SEED, defs / "streams-demo.yaml")
-    server = start(tmp_path / "run1", defs)
+    server = start(tmp_path / "run1", defs, brokers)
     try:
         base = server.url("/tyk/apis/oas")
         # The guard: no detail either way.
@@ -113,7 +114,7 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path) -> None:
         resp = requests.post(base, data=json.dumps(seed_copy(API_ID)), headers=AUTH, timeout=30)
         assert resp.status_code == 200, resp.text
         assert resp.json() == {"key": API_ID, "status": "ok", "action": "added"}
-        took = until("every worker serves the new API", lambda: every_worker(server, lambda r: r.status_code == 200))
+        took = until("every worker serves the new API", lambda: every_worker(server, API_ID, lambda r: r.status_code == 200))
         print(f"created API served by every worker after {took:.2f}s")
         user = f"u-{uuid.uuid4().hex[:8]}"
         assert push(server, API_ID, user).json()["user_id"] == user
@@ -132,7 +133,7 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path) -> None:
         resp = requests.put(f"{base}/{API_ID}", data=json.dumps(changed), headers=AUTH, timeout=30)
         assert resp.json() == {"key": API_ID, "status": "ok", "action": "modified"}, resp.text
         assert push(server, API_ID, "v").json().get("version") in (2, None)  # another worker may lag a moment
-        took = until("every worker runs the new mapping", lambda: every_worker(server, lambda r: r.status_code == 200 and r.json().get("version") == 2))
+        took = until("every worker runs the new mapping", lambda: every_worker(server, API_ID, lambda r: r.status_code == 200 and r.json().get("version") == 2))
         print(f"changed API served by every worker after {took:.2f}s")
         mismatch = requests.put(f"{base}/{API_ID}", data=json.dumps(seed_copy("other-id")), headers=AUTH, timeout=30)
         assert mismatch.status_code == 400 and "does not match" in mismatch.json()["message"]
@@ -144,7 +145,7 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path) -> None:
         # Delete: 404 everywhere afterwards.
         resp = requests.delete(f"{base}/{API_ID}", headers=AUTH, timeout=30)
         assert resp.json() == {"key": API_ID, "status": "ok", "action": "deleted"}, resp.text
-        took = until("no worker serves the deleted API", lambda: every_worker(server, lambda r: r.status_code == 404))
+        took = until("no worker serves the deleted API", lambda: every_worker(server, API_ID, lambda r: r.status_code == 404))
         print(f"deleted API gone from every worker after {took:.2f}s")
         assert requests.get(f"{base}/{API_ID}", headers=AUTH, timeout=10).status_code == 404
         assert requests.delete(f"{base}/{API_ID}", headers=AUTH, timeout=10).json() == {"status": "error", "message": "API not found"}
@@ -159,12 +160,12 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path) -> None:
         server.stop()
 
     # A restart (here without a secret: no management API) serves what was created.
-    server = start(tmp_path / "run2", defs, secret=False)
+    server = start(tmp_path / "run2", defs, brokers, secret=False)
     try:
         assert requests.get(server.url("/tyk/apis/oas"), headers=AUTH, timeout=10).status_code == 404
         assert requests.get(server.url("/tyk/reload"), headers=AUTH, timeout=10).status_code == 404
         user = f"u-{uuid.uuid4().hex[:8]}"
-        assert every_worker(server, lambda r: r.status_code == 200)
+        assert every_worker(server, API_ID, lambda r: r.status_code == 200)
         assert push(server, API_ID, user).json()["user_id"] == user
     finally:
         server.stop()
