@@ -101,6 +101,9 @@ class Management:
             _error(resp, 400, str(exc), problems=problems)
         except (StoreError, DefinitionRefused) as exc:
             _error(resp, getattr(exc, "http_status", 400), str(exc))
+        except OSError as exc:  # a read-only directory (a mounted ConfigMap), a full disk
+            log.error("definitions directory not writable: %s", exc)
+            _error(resp, 500, f"file object creation failed, write error: {exc.strerror or exc}")
 
     def body(self, req: falcon.Request) -> tuple[dict[str, Any], str, bool]:
         """The request body's document, its text and whether it is JSON; a body that does not

@@ -183,9 +183,9 @@ def test_the_directory_is_watched(server: Gunicorn, tmp_path: Path) -> None:
 
     # A Kubernetes ConfigMap update: the ..data symlink swapped to a new directory.
     _configmap(defs, "..v1", chat_api("reload-e", "root = this\nroot.v = 1"))
-    until("configmap v1 served", lambda: versions(server, "reload-e") == [1] * 8, 10)
+    until("configmap v1 served", lambda: versions(server, "reload-e") == [1] * 8, 20)
     _configmap(defs, "..v2", chat_api("reload-e", "root = this\nroot.v = 2"))
-    took = until("configmap v2 served", lambda: versions(server, "reload-e") == [2] * 8, 10)
+    took = until("configmap v2 served", lambda: versions(server, "reload-e") == [2] * 8, 20)
     print(f"ConfigMap symlink swap applied on every worker after {took:.2f}s")
 
 

@@ -112,3 +112,11 @@ def test_reload_and_the_guard(setup) -> None:
     assert client.simulate_post("/r/in", body="{}").status_code == 200
     assert client.simulate_get("/tyk/apis/oas/r", headers=AUTH).json["x-tyk-api-gateway"]["info"]["id"] == "r"
     assert client.simulate_get("/tyk/reload/group", headers={"x-tyk-authorization": "no"}).status_code == 403
+
+
+def test_an_unwritable_directory_is_a_500_naming_the_write(setup) -> None:
+    client, defs = setup
+    defs.rmdir()  # gone (an unmounted volume): every write fails, also for root
+    resp = client.simulate_post("/tyk/apis/oas", body=json.dumps(oas("ro", "ro1")), headers=AUTH)
+    assert resp.status_code == 500, resp.text
+    assert resp.json["message"].startswith("file object creation failed, write error"), resp.json
