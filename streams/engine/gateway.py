@@ -388,6 +388,7 @@ class Gateway:
                 refused.append(Problem(display_path(definition.source), line, "", error_summary(exc)))
                 if old is not None and self._reclaim(old):
                     apis.append(old)
+                    plan.replace.remove(old.source)
                     plan.kept_broken.append(old.source)
                 elif old is not None:
                     retired.append(old)

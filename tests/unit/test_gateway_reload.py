@@ -101,3 +101,17 @@ def test_snapshot_follows_links_and_skips_hidden_names(tmp_path: Path) -> None:
     os.replace(tmp_path / "..tmp", tmp_path / "..data")
     assert snapshot(str(tmp_path)) != first
     assert snapshot(str(tmp_path / "missing")) is None
+
+
+def test_a_change_onto_a_taken_listen_path_keeps_the_old_version(tmp_path: Path) -> None:
+    gateway, defs = gateway_over(tmp_path, {"a.json": api_doc("a"), "b.json": api_doc("b")})
+    try:
+        old_b = running(gateway)["b"]
+        (defs / "b.json").write_text(api_doc("b").replace('"/b/"', '"/a/"'))
+        os.utime(defs / "b.json", (1, 1))  # older than a.json, yet a serves /a/ already
+        plan = gateway.reload()
+        assert running(gateway)["b"] is old_b and not old_b.retired
+        assert plan.kept_broken == [str(defs / "b.json")] and plan.replace == []
+        assert any("b.json" in p.file and "/a/" in p.message for p in gateway.problems), gateway.problems
+    finally:
+        gateway.drain(5.0)
