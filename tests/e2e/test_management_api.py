@@ -60,13 +60,28 @@ def push(server: Gunicorn, api_id: str, user: str) -> requests.Response:
     )
 
 
+SETTLE = 2.5
+"""Seconds a state must hold on fresh connections before every worker counts as in it: the
+requests cannot choose a worker, but every worker applies a change within its watch interval
+(1 s) after the first did, so a check that keeps passing for longer has met them all."""
+
+
 def until(what: str, check: Any, bound: float = BOUND) -> float:
-    """Poll ``check`` until true; returns the seconds it took (fails beyond ``bound``)."""
+    """Poll ``check`` until it has held without a break for ``SETTLE`` seconds; returns the
+    seconds until it first held (fails beyond ``bound``)."""
     started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < bound, f"not within {bound}s: {what}"
+    first = held_since = None
+    while True:
+        now = time.monotonic()
+        if check():
+            first = now if first is None else first
+            held_since = now if held_since is None else held_since
+            if now - held_since >= SETTLE:
+                return first - started
+        else:
+            held_since = None
+        assert now - started < bound + SETTLE, f"not within {bound}s: {what}"
         time.sleep(0.1)
-    return time.monotonic() - started
 
 
 def every_worker(server: Gunicorn, api_id: str, check: Any) -> bool:
@@ -115,7 +130,7 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path, request: pytes
         assert resp.status_code == 200, resp.text
         assert resp.json() == {"key": API_ID, "status": "ok", "action": "added"}
         took = until("every worker serves the new API", lambda: every_worker(server, API_ID, lambda r: r.status_code == 200))
-        print(f"created API served by every worker after {took:.2f}s")
+        print(f"created API served after {took:.2f}s, then on every request for {SETTLE}s")
         user = f"u-{uuid.uuid4().hex[:8]}"
         assert push(server, API_ID, user).json()["user_id"] == user
         result = requests.get(server.url(f"/{API_ID}/get-event"), params={"user": user}, timeout=30)
@@ -134,7 +149,7 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path, request: pytes
         assert resp.json() == {"key": API_ID, "status": "ok", "action": "modified"}, resp.text
         assert push(server, API_ID, "v").json().get("version") in (2, None)  # another worker may lag a moment
         took = until("every worker runs the new mapping", lambda: every_worker(server, API_ID, lambda r: r.status_code == 200 and r.json().get("version") == 2))
-        print(f"changed API served by every worker after {took:.2f}s")
+        print(f"changed mapping served after {took:.2f}s, then on every request for {SETTLE}s")
         mismatch = requests.put(f"{base}/{API_ID}", data=json.dumps(seed_copy("other-id")), headers=AUTH, timeout=30)
         assert mismatch.status_code == 400 and "does not match" in mismatch.json()["message"]
         collide = seed_copy("collider")
@@ -146,7 +161,7 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path, request: pytes
         resp = requests.delete(f"{base}/{API_ID}", headers=AUTH, timeout=30)
         assert resp.json() == {"key": API_ID, "status": "ok", "action": "deleted"}, resp.text
         took = until("no worker serves the deleted API", lambda: every_worker(server, API_ID, lambda r: r.status_code == 404))
-        print(f"deleted API gone from every worker after {took:.2f}s")
+        print(f"deleted API 404 after {took:.2f}s, then on every request for {SETTLE}s")
         assert requests.get(f"{base}/{API_ID}", headers=AUTH, timeout=10).status_code == 404
         assert requests.delete(f"{base}/{API_ID}", headers=AUTH, timeout=10).json() == {"status": "error", "message": "API not found"}
 
