@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import gevent
 import pytest
 import requests
 import websocket  # websocket-client
@@ -32,7 +33,7 @@ AUTH = {"x-tyk-authorization": SECRET}
 ROUNDS = 10
 
 
-def chat_api(name: str, mapping: str = "root = this") -> dict[str, Any]:
+def chat_api(name: str, mapping: str = "root = this", get_timeout: str = "5s") -> dict[str, Any]:
     """An http_server -> http_server API: pushes reach every SSE/WebSocket client (host bus)."""
     return {
         "openapi": "3.0.3",
@@ -47,7 +48,7 @@ def chat_api(name: str, mapping: str = "root = this") -> dict[str, Any]:
                 "chat": {
                     "input": {"http_server": {"path": "/push"}},
                     "pipeline": {"processors": [{"mapping": mapping}]},
-                    "output": {"http_server": {"path": "/get", "stream_path": "/stream", "ws_path": "/ws"}},
+                    "output": {"http_server": {"path": "/get", "stream_path": "/stream", "ws_path": "/ws", "timeout": get_timeout}},
                 }
             }
         },
@@ -133,13 +134,16 @@ def test_clients_of_an_unchanged_api_stay_connected(server: Gunicorn) -> None:
 
 
 def test_a_changed_api_tells_its_clients_to_leave(server: Gunicorn) -> None:
-    manage(server, "POST", "/tyk/apis/oas", chat_api("reload-c"))
-    everywhere("reload-c served everywhere", lambda: all(push(server, "reload-c", {"n": 0}).ok for _ in range(8)), 15)
+    manage(server, "POST", "/tyk/apis/oas", chat_api("reload-c", get_timeout="15s"))
+    # Served everywhere, checked without pushing (a push would wait for the next GET).
+    everywhere("reload-c served everywhere", lambda: all(_sse_status(server, "/reload-c/stream") == 200 for _ in range(8)), 15)
     ws = websocket.create_connection(server.ws_url("/reload-c/ws"), timeout=20)
     sse = requests.get(server.url("/reload-c/stream"), headers={"Accept": "text/event-stream"}, stream=True, timeout=(5, 20))
+    waiting: dict[str, Any] = {}
+    getter = gevent.spawn(lambda: waiting.update(resp=requests.get(server.url("/reload-c/get"), timeout=30)))
     try:
         assert sse.status_code == 200
-        time.sleep(0.5)  # both attached
+        time.sleep(0.5)  # all three attached
         started = time.monotonic()
         manage(server, "PUT", "/tyk/apis/oas/reload-c", chat_api("reload-c", "root = this\nroot.v = 2"))
         opcode, data = _next_control(ws)
@@ -147,13 +151,22 @@ def test_a_changed_api_tells_its_clients_to_leave(server: Gunicorn) -> None:
         assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(data[:2], "big") == 1001, (opcode, data)
         lines = [line for line in sse.iter_lines(chunk_size=None, delimiter=b"\n") if line.strip()]
         assert lines and lines[-1].startswith(b"retry:"), lines[-3:]
-        print(f"changed API: WebSocket closed with 1001 after {closed_after:.2f}s, SSE ended with {lines[-1]!r}")
+        getter.join(timeout=12)
+        resp = waiting.get("resp")
+        assert resp is not None and resp.status_code == 503 and resp.headers.get("Retry-After") == "1", resp
+        print(f"changed API: WebSocket closed with 1001 after {closed_after:.2f}s, SSE ended with {lines[-1]!r}, the waiting GET got 503")
         # The reconnection reaches the new version.
         everywhere("new version serves", lambda: versions(server, "reload-c") == [2] * 8, 15)
     finally:
+        getter.kill()
         ws.close()
         sse.close()
         manage(server, "DELETE", "/tyk/apis/oas/reload-c")
+
+
+def _sse_status(server: Gunicorn, path: str) -> int:
+    with requests.get(server.url(path), headers={"Accept": "text/event-stream"}, stream=True, timeout=(5, 5)) as resp:
+        return resp.status_code
 
 
 def versions(server: Gunicorn, api: str, pushes: int = 8) -> list[Any]:
