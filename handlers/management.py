@@ -146,11 +146,27 @@ def _json(document: dict[str, Any]) -> str:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
 
 
-class ApisResource:
-    """``/tyk/apis/oas``: list and create."""
+class _Resource:
+    """Every verb a resource does not serve answers as Tyk does (405 ``Method not supported``),
+    once the guard let the request through (404 while the management API is off)."""
 
     def __init__(self, mgmt: Management) -> None:
         self.mgmt = mgmt
+
+    def _unsupported(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        if self.mgmt.allowed(req, resp):
+            _error(resp, 405, "Method not supported")
+
+    # Any: the subclasses' responders take their own URI fields.
+    on_get: Any = _unsupported
+    on_post: Any = _unsupported
+    on_put: Any = _unsupported
+    on_patch: Any = _unsupported
+    on_delete: Any = _unsupported
+
+
+class ApisResource(_Resource):
+    """``/tyk/apis/oas``: list and create."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         if self.mgmt.allowed(req, resp):
@@ -165,12 +181,9 @@ class ApisResource:
         self.mgmt.create(resp, document, text, is_json)
 
 
-class ImportResource:
+class ImportResource(_Resource):
     """``/tyk/apis/oas/import``: a plain OAS document with ``x-tyk-streaming``; the gateway
     section is made here (name from ``info.title``, ``?listenPath=`` or ``/<title>/``)."""
-
-    def __init__(self, mgmt: Management) -> None:
-        self.mgmt = mgmt
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         if self.mgmt.allowed(req, resp):
@@ -195,11 +208,8 @@ class ImportResource:
         self.mgmt.create(resp, document, _json(document), True)
 
 
-class ApiResource:
+class ApiResource(_Resource):
     """``/tyk/apis/oas/{api_id}``: read, replace, patch, delete."""
-
-    def __init__(self, mgmt: Management) -> None:
-        self.mgmt = mgmt
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, api_id: str) -> None:
         if self.mgmt.allowed(req, resp):
@@ -238,11 +248,8 @@ class ApiResource:
         _ok(resp, api_id, "deleted")
 
 
-class ReloadResource:
+class ReloadResource(_Resource):
     """``/tyk/reload`` and ``/tyk/reload/group``: apply the definitions directory now."""
-
-    def __init__(self, mgmt: Management) -> None:
-        self.mgmt = mgmt
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         if self.mgmt.allowed(req, resp):

@@ -120,3 +120,24 @@ def test_an_unwritable_directory_is_a_500_naming_the_write(setup) -> None:
     resp = client.simulate_post("/tyk/apis/oas", body=json.dumps(oas("ro", "ro1")), headers=AUTH)
     assert resp.status_code == 500, resp.text
     assert resp.json["message"].startswith("file object creation failed, write error"), resp.json
+
+
+def test_unsupported_verbs_are_405_in_tyk_shape_and_guarded(setup) -> None:
+    client, _ = setup
+    resp = client.simulate_delete("/tyk/apis/oas", headers=AUTH)
+    assert resp.status_code == 405 and resp.json == {"status": "error", "message": "Method not supported"}
+    assert client.simulate_delete("/tyk/apis/oas").status_code == 403
+    assert client.simulate_post("/tyk/reload", headers=AUTH).status_code == 405
+
+
+def test_without_a_secret_every_management_path_is_404(tmp_path: Path) -> None:
+    settings = make_settings(str(tmp_path), definitions_dir=str(tmp_path), watch_interval=0.0)
+    gateway = Gateway.from_settings(settings)
+    client = falcon.testing.TestClient(create_app(gateway, settings))
+    try:
+        for method, path in [("GET", "/tyk/apis/oas"), ("DELETE", "/tyk/apis/oas"), ("POST", "/tyk/apis/oas/import"),
+                             ("PUT", "/tyk/apis/oas/x"), ("GET", "/tyk/reload"), ("GET", "/tyk/reload/group")]:
+            resp = client.simulate_request(method, path, headers=AUTH)
+            assert resp.status_code == 404, (method, path, resp.text)
+    finally:
+        gateway.drain(5.0)
