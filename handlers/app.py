@@ -1,23 +1,24 @@
-"""Build the Falcon WSGI app for a gateway: one resource per stream URL, plus health and metrics.
+"""Build the Falcon WSGI app for a gateway: its stream URLs, health, metrics and management.
 
-Registration is explicit: the engine lists its routes, each URL path gets one ``StreamEndpoint``,
-and a sink answers every other path with a JSON 404. The gateway itself is started by the
-gunicorn worker hooks (after fork); an app built without them starts it on the first request.
+Registration is explicit: the engine lists its routes, each URL path gets one ``StreamEndpoint``
+in a table a reload can replace (``handlers.routes``), and that table's sink answers every other
+path with a JSON 404. The management API (``/tyk/...``) is registered by
+``handlers.management``. The gateway itself is started by the gunicorn worker hooks (after fork); an app built without them starts it on the first request.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 
 import falcon
 
-from handlers.endpoint import StreamEndpoint
-from handlers.errors import add_engine_error_handlers, handle_unexpected, not_found, serialize_error
+from handlers.errors import add_engine_error_handlers, handle_unexpected, serialize_error
 from handlers.health import HealthResource, MetricsResource
+from handlers.management import add_management_routes
 from handlers.request_context import ClientAddressMiddleware, request_id
-from streams.engine.gateway import Gateway, Route
+from handlers.routes import StreamRoutes
+from streams.engine.gateway import Gateway
 from streams.logformat import redact
 from streams.settings import Settings
 
@@ -107,20 +108,12 @@ def create_app(gateway: Gateway, settings: Settings, runner: GatewayRunner | Non
     app.add_error_handler(Exception, handle_unexpected)
     add_engine_error_handlers(app)
 
-    by_path: dict[str, list[Route]] = defaultdict(list)
-    for route in gateway.routes():
-        by_path[route.path].append(route)
-    for path, routes in by_path.items():
-        app.add_route(path, StreamEndpoint(path, routes, settings))
-        log.info(
-            "route %s -> %s",
-            path,
-            ", ".join(f"{r.api.name}/{r.stream} ({r.kind})" for r in routes),
-        )
-
+    streams = StreamRoutes(gateway.routes(), settings)
+    gateway.route_listeners.append(streams.replace)
     app.add_route("/hello", HealthResource(gateway))
     app.add_route("/health", HealthResource(gateway))
     if settings.metrics_enabled:
         app.add_route("/metrics", MetricsResource())
-    app.add_sink(not_found, prefix="/")
+    add_management_routes(app, gateway, settings)
+    app.add_sink(streams, prefix="/")
     return app

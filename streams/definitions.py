@@ -242,7 +242,16 @@ def load_file(path: str, *, allow_impure_bloblang: bool = False) -> tuple[ApiDef
             text = fh.read()
     except (OSError, UnicodeDecodeError) as err:
         return None, [Problem(display, None, "", f"cannot read the file: {err}")]
-    checker = _Checker(display)
+    return load_text(text, path, allow_impure_bloblang=allow_impure_bloblang, display=display)
+
+
+def load_text(
+    text: str, path: str, *, allow_impure_bloblang: bool = False, display: str | None = None
+) -> tuple[ApiDefinition | None, list[Problem]]:
+    """Validate a definition that is not (yet) a file: the management API checks a request
+    body with the very rules and messages a file gets, before anything is written. ``path``
+    is where it would live (JSON when it ends in ``.json``); problems name ``display``."""
+    checker = _Checker(display if display is not None else display_path(path))
     checker.text_lines = text.splitlines()
     try:
         doc = _parse(text, path.endswith(".json"), checker)
@@ -252,10 +261,33 @@ def load_file(path: str, *, allow_impure_bloblang: bool = False) -> tuple[ApiDef
         api = _api_from_document(doc, path, checker)
     except RecursionError:
         # Every walk is bounded by MAX_NESTING; this is the last guard should one be missed.
-        return None, checker.problems + [Problem(display, None, "", "the document is nested too deeply to load")]
+        return None, checker.problems + [Problem(checker.file, None, "", "the document is nested too deeply to load")]
     if checker.problems:
         return None, checker.problems
     return api, []
+
+
+def parse_document(text: str, is_json: bool, display: str = "body") -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Only parse (no validation): the document, or None and the parser's positioned problem."""
+    checker = _Checker(display)
+    try:
+        return _parse(text, is_json, checker), checker.problems
+    except RecursionError:
+        return None, [Problem(display, None, "", "the document is nested too deeply to load")]
+
+
+def read_document(path: str) -> dict[str, Any] | None:
+    """The parsed document of a definition file, valid or not (None when it cannot be read or
+    parsed): what the management API lists and merges a PATCH into."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        return _parse(text, path.endswith(".json"), _Checker(display_path(path)))
+    except RecursionError:
+        return None
 
 
 def fill_defaults(kind: str, name: str, config: Any) -> dict[str, Any]:

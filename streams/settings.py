@@ -48,6 +48,12 @@ Variable                           Default                      Meaning
                                                                 ``X-Forwarded-For`` names the client address.
 ``STREAMS_CONTROL_SOCKET``         ``<data dir>/gunicorn.ctl``  gunicorn's control socket (``gunicornc``): a
                                                                 path, or ``off``; one per gateway instance.
+``STREAMS_SECRET``                 unset (management API off)   The management API's secret, sent as the
+                                                                ``x-tyk-authorization`` header.
+``STREAMS_SECRET_FILE``            unset                        Read that secret from a file instead.
+``STREAMS_WATCH_INTERVAL``         ``1``                        Seconds between looks at the definitions
+                                                                directory (changes are applied without a
+                                                                signal); ``0`` turns the watch off.
 =================================  ===========================  ===============================================
 
 Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case). Durations are seconds
@@ -121,6 +127,10 @@ class Settings:
         if self.control_socket.lower() in _FALSE | {"none"}:
             return None
         return self.control_socket or os.path.join(os.path.abspath(self.data_dir), "gunicorn.ctl")
+    secret: str | None = None
+    """The management API's secret (``x-tyk-authorization``); unset means the API answers 404."""
+    watch_interval: float = 1.0
+    """Seconds between looks at the definitions directory; 0 means it is not watched."""
 
     @property
     def embedded_kafka(self) -> bool:
@@ -143,6 +153,12 @@ class Settings:
             if secret is not None:
                 raise SettingsError("STREAMS_JWT_SECRET and STREAMS_JWT_SECRET_FILE are both set; use one")
             secret = _read_secret("STREAMS_JWT_SECRET_FILE", secret_file)
+        admin = get("STREAMS_SECRET", _string, None)
+        admin_file = get("STREAMS_SECRET_FILE", _string, None)
+        if admin_file is not None:
+            if admin is not None:
+                raise SettingsError("STREAMS_SECRET and STREAMS_SECRET_FILE are both set; use one")
+            admin = _read_secret("STREAMS_SECRET_FILE", admin_file)
         return cls(
             definitions_dir=get("STREAMS_DEFINITIONS_DIR", _string, DEFAULT_DEFINITIONS_DIR),
             kafka_brokers=get("STREAMS_KAFKA_BROKERS", _brokers, _EMBEDDED),
@@ -165,6 +181,8 @@ class Settings:
             jwt_algorithms=get("STREAMS_JWT_ALGORITHMS", _algorithms, _default_algorithms(secret)),
             trusted_proxies=get("STREAMS_TRUSTED_PROXIES", _networks, ()),
             control_socket=get("STREAMS_CONTROL_SOCKET", _string, ""),
+            secret=admin,
+            watch_interval=get("STREAMS_WATCH_INTERVAL", _seconds_or_off, 1.0),
         )
 
 
@@ -206,6 +224,16 @@ def _seconds(name: str, raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise SettingsError(f"{name}={raw!r}: must be a finite number of seconds greater than 0")
     return value
+
+
+def _seconds_or_off(name: str, raw: str) -> float:
+    """Like ``_seconds``, but ``0`` is allowed and means "off"."""
+    try:
+        if float(raw) == 0:
+            return 0.0
+    except ValueError:
+        pass
+    return _seconds(name, raw)
 
 
 def _level(name: str, raw: str) -> str:

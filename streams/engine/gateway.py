@@ -2,7 +2,10 @@
 
 ``Gateway.from_settings`` loads the API definitions (a bad one is reported and skipped, never
 stopping the others); ``start`` runs after the fork (brokers must never cross a fork) and starts
-the template-free streams; ``drain`` stops inputs, lets in-flight messages finish and commit, and
+the template-free streams; ``reload`` reads the definitions again and applies only what changed
+(``streams.engine.reload_plan``): an unchanged API keeps its instances and connections, a changed
+or removed one ends its clients as a stopping worker does (WebSocket 1001, SSE ``retry:``) while
+its new version already serves; ``drain`` stops inputs, lets in-flight messages finish and commit, and
 closes everything. Each ``Api`` keeps, per template stream, one instance per distinct substituted
 config, shared by every request that substitutes to it and closed once idle.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +31,11 @@ from streams.engine.components import BUILDER, resolve, split_component
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
 from streams.engine.owners import ListenPathOwners
+from streams.engine.reload_plan import ReloadPlan, fingerprint
 from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
 from streams.engine.shutdown import GOING_AWAY, Draining
+from streams.engine.watch import DirectoryWatcher
 from streams.listenpaths import ListenPaths, ListenPathTaken, duplicate_routes
 from streams.observability import StreamTelemetry, start_stream_telemetry
 from streams.settings import Settings
@@ -67,6 +73,7 @@ class Api:
         context_variables: bool,
         streams: dict[str, Any],
         source: str = "",
+        document: dict[str, Any] | None = None,
     ) -> None:
         self.gateway = gateway
         self.name = name
@@ -76,6 +83,12 @@ class Api:
         self.context_variables = context_variables
         self.streams = streams
         self.source = source
+        self.document = document or {}
+        self.fingerprint = fingerprint(
+            name, listen_path, streams, strip=strip, traffic_logs=traffic_logs, context_variables=context_variables
+        )
+        self.retired = False
+        """Replaced or removed by a reload: its routes are gone and it starts nothing new."""
         self._uses = {s: tuple(sorted(context.placeholders(conf))) for s, conf in streams.items()}
         self.templates = {s for s, names in self._uses.items() if names}
         # (stream, variable values) -> instance key: skips substitution and hashing on the hot path
@@ -97,6 +110,10 @@ class Api:
             # NOTE: existing instances too: a request arriving on a kept-alive connection after
             # shutdown began is refused (503, retry elsewhere) rather than started and cut off.
             raise Draining("this worker is shutting down; retry (another worker will serve it)")
+        if self.retired:
+            # A request routed here just before a reload swapped the routes: the new version
+            # serves the retry.
+            raise Draining(f"API {self.name!r} is being reloaded; retry")
         table = self._instances[stream]
         values = self._values(stream, variables)
         key = self._keys.get((stream, values))
@@ -118,7 +135,7 @@ class Api:
         instance = table.get(key)
         if instance is not None and not instance.closed:
             return instance
-        if self.gateway.draining:
+        if self.gateway.draining or self.retired:
             raise Draining("this worker is shutting down; retry (another worker will serve it)")
         # NOTE: one build per instance key at a time, not one per API: a build may wait for the
         # broker (offsets, the consumer group), and one user's slow start must not hold up
@@ -209,6 +226,29 @@ class Api:
                     closed += 1
         return closed
 
+    def retire(self, reason: str = GOING_AWAY) -> int:
+        """A reload replaced or removed this API: refuse new clients, end the attached ones
+        with ``reason`` (as a stopping worker does), then, in the background, let in-flight
+        messages finish and close every instance. Returns how many clients were told to leave."""
+        if self.retired:
+            return 0
+        self.retired = True
+        instances = self.instances()
+        told = sum(inst.begin_shutdown(reason) for inst in instances)
+        gevent.spawn(self._close_retired, instances)
+        return told
+
+    def _close_retired(self, instances: list[StreamInstance]) -> None:
+        timeout = self.gateway.settings.drain_timeout
+        deadline = time.monotonic() + timeout
+        for inst in instances:
+            try:
+                inst.close(timeout=max(0.1, deadline - time.monotonic()))
+            except Exception as exc:  # noqa: BLE001 - the other instances close anyway
+                self.gateway.log.error(f"closing a replaced instance failed: {exc}", api=self.name)
+        self.stop_telemetry()
+        self.gateway.log.info("replaced API stopped", api=self.name, instances=len(instances))
+
     def routes(self) -> list[Route]:
         routes: list[Route] = []
         prefix = "/" + self.listen_path.strip("/")
@@ -269,6 +309,11 @@ class Gateway:
         self.log = StreamLog(component="gateway")
         self.services = WorkerServices(settings, self.log)
         self._reaper: gevent.Greenlet | None = None
+        self._reload_lock = gevent.lock.Semaphore()
+        self._reported: set[str] = set()
+        self.route_listeners: list[Callable[[list[Route]], None]] = []
+        """Called with the new routes after a reload changed them (the HTTP layer's table)."""
+        self.watcher = DirectoryWatcher(settings.definitions_dir, settings.watch_interval, self.reload)
         self.started = False
         self.draining = False
         self.shutting_down = False
@@ -286,23 +331,120 @@ class Gateway:
         claims it too.
         """
         gateway = cls(settings)
-        owners = ListenPathOwners(settings.definitions_dir, lambda: gateway.services.host, gateway.log)
-        definitions, problems = load_directory(
-            settings.definitions_dir, allow_impure_bloblang=settings.allow_impure_bloblang, owners=owners.owner
+        gateway.reload()
+        return gateway
+
+    def reload(self) -> ReloadPlan:
+        """Read the definitions directory again and apply what changed (``apply``); the
+        listen-path owners are read before and stored after, as at start-up."""
+        with self._reload_lock:
+            if self.draining:
+                return ReloadPlan()
+            owners = ListenPathOwners(self.settings.definitions_dir, lambda: self.services.host, self.log)
+            self.watcher.seen()
+            definitions, problems = load_directory(
+                self.settings.definitions_dir,
+                allow_impure_bloblang=self.settings.allow_impure_bloblang,
+                owners=owners.owner,
+            )
+            plan = self.apply(definitions, problems)
+            owners.store({api.listen_path: os.path.basename(api.source) for api in self.apis if api.source})
+            return plan
+
+    def apply(self, definitions: list[ApiDefinition], problems: list[Problem]) -> ReloadPlan:
+        """Make the running APIs those of ``definitions``, touching only what changed.
+
+        New versions are registered (and their routes published) before the old ones are
+        retired, so a client told to leave reconnects straight to the new version. A file that
+        failed validation keeps its last good version running; a changed definition that cannot
+        claim its listen path any more keeps the old version too.
+        """
+        # APIs added in code (no file) are not the directory's to remove.
+        running = {api.source: api for api in self.apis if api.source}
+        wanted = {d.source: d for d in definitions}
+        broken_files = {p.file for p in problems}
+        broken = {source for source in running if display_path(source) in broken_files}
+        plan = ReloadPlan.between(
+            {source: api.fingerprint for source, api in running.items()},
+            {source: _fingerprint(d) for source, d in wanted.items()},
+            broken,
         )
-        for problem in problems:
-            gateway.problem(problem)
-        serving: dict[str, str] = {}
+        apis = [api for api in self.apis if api.source not in running or api.source in plan.keep + plan.kept_broken]
+        retired: list[Api] = []
+        for source in plan.stop + plan.replace:
+            self.listen_paths.release(_owner(running[source]))
+        for source in plan.stop:
+            retired.append(running[source])
+        added: list[Api] = []
+        refused: list[Problem] = []
         for definition in definitions:
+            if definition.source not in plan.start and definition.source not in plan.replace:
+                continue
+            old = running.get(definition.source)
             try:
-                gateway.add_definition(definition)
+                api = self._register(definition)
             except Exception as exc:  # noqa: BLE001 - one API's failure must never stop the others
                 line = definition.listen_path_line if isinstance(exc, ListenPathTaken) else None
-                gateway.problem(Problem(display_path(definition.source), line, "", error_summary(exc)))
+                refused.append(Problem(display_path(definition.source), line, "", error_summary(exc)))
+                if old is not None and self._reclaim(old):
+                    apis.append(old)
+                    plan.replace.remove(old.source)
+                    plan.kept_broken.append(old.source)
+                elif old is not None:
+                    retired.append(old)
                 continue
-            serving[definition.listen_path] = os.path.basename(definition.source)
-        owners.store(serving)
-        return gateway
+            added.append(api)
+            if old is not None:
+                retired.append(old)
+        self._report(problems + refused, [running[s] for s in plan.kept_broken])
+        self.apis = apis + added
+        if plan.changes:
+            self.log.info("definitions reloaded", **plan.summary())
+            for listener in list(self.route_listeners):
+                listener(self.routes())
+        for api in retired:
+            told = api.retire()
+            self.log.info("API stopped by a reload", api=api.name, file=_owner(api), clients=told)
+        if self.started and not self.draining:
+            for api in added:
+                # NOTE: not under the reload lock: a stream may wait for its broker (a consumer
+                # group join can take seconds) and must not hold up the next reload.
+                gevent.spawn(api.start_static)
+        return plan
+
+    def refresh(self) -> ReloadPlan | None:
+        """Reload when the directory changed since it was last read (another worker or host
+        wrote to it): the management API answers from the directory as it is now."""
+        if self.watcher.changed():
+            return self.reload()
+        return None
+
+    def _reclaim(self, old: Api) -> bool:
+        """Give a running API its listen path back after its new version was refused."""
+        try:
+            self.listen_paths.claim(_owner(old), old.listen_path, old.name)
+        except ListenPathTaken:
+            return False
+        return True
+
+    def _report(self, problems: list[Problem], kept: list[Api]) -> None:
+        """Log each problem once (a reload repeats the unchanged ones), and say which broken
+        files keep their last good version."""
+        self.problems = list(problems)
+        current = {str(p) for p in problems}
+        for problem in problems:
+            if str(problem) not in self._reported:
+                self.log.error(f"definition problem: {problem}", file=problem.file)
+        for api in kept:
+            mine = [str(p) for p in problems if p.file == _owner(api)]
+            if any(text not in self._reported for text in mine):
+                self.log.error(
+                    "definition not valid any more: the last good version keeps running",
+                    api=api.name,
+                    file=_owner(api),
+                    problems=mine,
+                )
+        self._reported = current
 
     def problem(self, problem: Problem) -> None:
         """Keep and log one definition problem."""
@@ -312,7 +454,13 @@ class Gateway:
     def add_definition(self, definition: ApiDefinition) -> Api:
         """Register one loaded ``ApiDefinition``; raises ``ListenPathTaken`` (``http_status``
         400) when another API already serves an overlapping listen path or the same name."""
-        return self.add_api(
+        api = self._register(definition)
+        self.apis = [*self.apis, api]
+        return api
+
+    def _register(self, definition: ApiDefinition) -> Api:
+        """Claim the listen path and build the ``Api`` (not yet among ``apis``)."""
+        return self._build_api(
             name=definition.name,
             listen_path=definition.listen_path,
             strip=definition.strip,
@@ -320,6 +468,7 @@ class Gateway:
             context_variables=definition.context_variables,
             streams={name: sd.config for name, sd in definition.streams.items()},
             source=definition.source,
+            document=definition.document,
         )
 
     def add_api(
@@ -334,15 +483,33 @@ class Gateway:
         source: str = "",
     ) -> Api:
         """Register one API (see ``add_definition`` for what is refused)."""
+        api = self._build_api(
+            name, listen_path, streams,
+            strip=strip, traffic_logs=traffic_logs, context_variables=context_variables, source=source,
+        )
+        self.apis = [*self.apis, api]
+        return api
+
+    def _build_api(
+        self,
+        name: str,
+        listen_path: str,
+        streams: dict[str, Any],
+        *,
+        strip: bool = True,
+        traffic_logs: bool = False,
+        context_variables: bool = True,
+        source: str = "",
+        document: dict[str, Any] | None = None,
+    ) -> Api:
         owner = display_path(source) if source else f"API {name!r}"
         self.listen_paths.claim(owner, listen_path, name)
-        api = Api(self, name, listen_path, strip, traffic_logs, context_variables, streams, source)
+        api = Api(self, name, listen_path, strip, traffic_logs, context_variables, streams, source, document)
         twice = duplicate_routes(r.path for r in api.routes())
         if twice:
             # Not refused: Bento's default ``ws_path`` (/post/ws) is shared by every
             # http_server input that does not set one, and such APIs serve today.
             self.log.warning(f"more than one stream of the API serves {', '.join(twice)}", api=name, file=owner)
-        self.apis.append(api)
         return api
 
     def api(self, name: str) -> Api:
@@ -378,6 +545,7 @@ class Gateway:
         for api in self.apis:
             api.start_static()
         self._reaper = gevent.spawn(self._reap_loop)
+        self.watcher.start()
 
     def _reap_loop(self) -> None:
         idle = self.settings.instance_idle_timeout
@@ -404,6 +572,7 @@ class Gateway:
         self.draining = True
         if self._reaper is not None:
             self._reaper.kill(block=False)
+        self.watcher.stop()
         told = sum(inst.begin_shutdown(reason) for inst in self.instances())
         self.log.info("shutdown begun: clients told to leave", clients=told)
         return told
@@ -436,3 +605,19 @@ class Gateway:
             "problems": len(self.problems),
             "broker": "embedded" if self.settings.embedded_kafka else "kafka",
         }
+
+
+def _owner(api: Api) -> str:
+    """How the listen-path table names the API's claim."""
+    return display_path(api.source) if api.source else f"API {api.name!r}"
+
+
+def _fingerprint(definition: ApiDefinition) -> str:
+    return fingerprint(
+        definition.name,
+        definition.listen_path,
+        {name: sd.config for name, sd in definition.streams.items()},
+        strip=definition.strip,
+        traffic_logs=definition.traffic_logs,
+        context_variables=definition.context_variables,
+    )

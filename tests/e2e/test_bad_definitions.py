@@ -107,10 +107,12 @@ def problems(server: Gunicorn) -> list[str]:
     return lines
 
 
-def start(tmp: Path, defs: Path) -> Gunicorn:
-    return start_gunicorn(
-        tmp, workers=WORKERS, env={"STREAMS_DEFINITIONS_DIR": str(defs), "STREAMS_LOG_FORMAT": "json"}
-    )
+def start(tmp: Path, defs: Path, watch: bool = True) -> Gunicorn:
+    env = {"STREAMS_DEFINITIONS_DIR": str(defs), "STREAMS_LOG_FORMAT": "json"}
+    if not watch:
+        # Only restarted workers may read the newcomer (a watching worker would report it too).
+        env["STREAMS_WATCH_INTERVAL"] = "0"
+    return start_gunicorn(tmp, workers=WORKERS, env=env)
 
 
 def test_deep_and_colliding_files_next_to_the_seed(tmp_path, user):
@@ -140,7 +142,7 @@ def test_a_newcomer_never_takes_over_a_served_listen_path(tmp_path, user):
     defs = tmp_path / "apis"
     defs.mkdir()
     shutil.copy(SEED, defs / "streams-demo.yaml")
-    server = start(tmp_path / "run", defs)
+    server = start(tmp_path / "run", defs, watch=False)
     try:
         assert_seed_serves(server, user, pushes=4)
         # Older than the seed by mtime and first by name: only the stored owner keeps the seed's path.

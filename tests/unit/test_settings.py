@@ -134,3 +134,21 @@ def test_trusted_proxies_and_control_socket(tmp_path: Path) -> None:
     assert Settings.from_env({"STREAMS_CONTROL_SOCKET": "/run/gw.ctl"}).control_socket_path == "/run/gw.ctl"
     with pytest.raises(SettingsError, match="STREAMS_TRUSTED_PROXIES='10.0.0.0/33': '10.0.0.0/33' is not"):
         Settings.from_env({"STREAMS_TRUSTED_PROXIES": "10.0.0.0/33"})
+
+
+def test_management_secret_and_watch_settings(tmp_path: Path) -> None:
+    assert (Settings().secret, Settings().watch_interval) == (None, 1.0)
+    s = Settings.from_env({"STREAMS_SECRET": "admin", "STREAMS_WATCH_INTERVAL": "0"})
+    assert (s.secret, s.watch_interval) == ("admin", 0.0)
+    secret = tmp_path / "secret"
+    secret.write_text("from-file\n")
+    assert Settings.from_env({"STREAMS_SECRET_FILE": str(secret), "STREAMS_WATCH_INTERVAL": "2.5"}).secret == "from-file"
+    assert Settings.from_env({"STREAMS_WATCH_INTERVAL": "2.5"}).watch_interval == 2.5
+    for env, name in [
+        ({"STREAMS_SECRET": "a", "STREAMS_SECRET_FILE": str(secret)}, "STREAMS_SECRET_FILE"),
+        ({"STREAMS_SECRET_FILE": str(tmp_path / "missing")}, "STREAMS_SECRET_FILE"),
+        ({"STREAMS_WATCH_INTERVAL": "-1"}, "STREAMS_WATCH_INTERVAL"),
+        ({"STREAMS_WATCH_INTERVAL": "soon"}, "STREAMS_WATCH_INTERVAL"),
+    ]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env(env)
