@@ -3,7 +3,8 @@
 Registration is explicit: the engine lists its routes, each URL path gets one ``StreamEndpoint``
 in a table a reload can replace (``handlers.routes``), and that table's sink answers every other
 path with a JSON 404. The management API (``/tyk/...``) is registered by
-``handlers.management``. The gateway itself is started by the gunicorn worker hooks (after fork); an app built without them starts it on the first request.
+``handlers.management``. The gateway itself is started by the gunicorn worker hooks (after
+fork); an app built without them starts it on the first request.
 """
 
 from __future__ import annotations
