@@ -841,7 +841,11 @@ def _check_type(ftype: str, value: Any, path: Path, checker: _Checker, f: regist
     elif ftype == "object":
         ok, expected = isinstance(value, dict) or value is None, "an object"
         if ok and f is not None and f.fields:
+            before = len(checker.problems)
             _check_fields("field", f.name, value, {sub.name: sub.type for sub in f.fields}, path, checker)
+            if f.check is not None and value and len(checker.problems) == before:
+                for sub, message in f.check(value):
+                    checker.add(path + sub, message)
             return
     elif ftype in ("input", "output", "processor"):
         _check_component(ftype, value, path, checker)
