@@ -260,13 +260,17 @@ def _sasl(conf: Mapping[str, Any]) -> Sasl:
 def ssl_context(tls: Tls) -> ssl.SSLContext:
     """The client context of a ``Tls`` (cached: one per distinct config and process). Raises
     ``SecurityError`` for unreadable CAs or certificates."""
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    # NOTE: given CAs replace the system's (as Go's RootCAs do), so a private cluster's
+    # certificate is trusted for that CA alone.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         if tls.root_cas:
             ctx.load_verify_locations(cadata=tls.root_cas)
         elif tls.root_cas_file:
             ctx.load_verify_locations(cafile=tls.root_cas_file)
+        else:
+            ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
     except (ssl.SSLError, OSError, ValueError) as exc:
         where = "root_cas_file" if tls.root_cas_file else "root_cas"
         raise SecurityError(f"{where}: not a usable PEM CA bundle ({_reason(exc)})") from None
