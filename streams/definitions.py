@@ -864,6 +864,10 @@ def _check_type(ftype: str, value: Any, path: Path, checker: _Checker, f: regist
         return
     if f is not None and f.options and value not in f.options:
         checker.add(path, f"invalid value {value!r} (expected one of: {', '.join(map(str, f.options))})")
+        return
+    if f is not None and f.check is not None and value:
+        for sub, message in f.check(value):
+            checker.add(path + sub, message)
 
 
 def _suggest(name: Any, choices: Iterable[Any]) -> str:

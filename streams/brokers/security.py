@@ -193,6 +193,43 @@ def sasl_problems(conf: Mapping[str, Any] | None) -> list[Problem]:
     return []
 
 
+FRANZ_SASL_FIELDS = ("mechanism", "username", "password", "token", "extensions", "aws")
+
+
+def franz_sasl_problems(value: Any) -> list[Problem]:
+    """What is wrong with ``kafka_franz``'s ``sasl`` list (one mechanism is supported)."""
+    if not isinstance(value, list):
+        return [((), "expected a list of {mechanism, username, password, token} objects")]
+    if len(value) > 1:
+        return [((1,), "only one SASL mechanism per component is supported")]
+    if not value:
+        return []
+    entry = value[0]
+    if not isinstance(entry, Mapping):
+        return [((0,), "expected an object with mechanism, username, password or token")]
+    for key in entry:
+        if key not in FRANZ_SASL_FIELDS:
+            return [((0, str(key)), f"unknown field (expected one of: {', '.join(FRANZ_SASL_FIELDS)})")]
+    if entry.get("extensions") or entry.get("aws"):
+        key = "extensions" if entry.get("extensions") else "aws"
+        return [((0, key), "not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and a static OAUTHBEARER token are)")]
+    renamed = {"user": "username", "access_token": "token"}
+    return [((0, *(renamed.get(str(p), p) for p in sub)), m) for sub, m in sasl_problems(franz_sasl(value))]
+
+
+def franz_sasl(value: Any) -> dict[str, Any]:
+    """``kafka_franz``'s ``sasl`` list as the ``kafka`` component's ``sasl`` block."""
+    if not isinstance(value, list) or not value or not isinstance(value[0], Mapping):
+        return {}
+    entry = value[0]
+    return {
+        "mechanism": entry.get("mechanism", "none"),
+        "user": entry.get("username", ""),
+        "password": entry.get("password", ""),
+        "access_token": entry.get("token", ""),
+    }
+
+
 def _cert_problems(cert: Any) -> list[Problem]:
     if not isinstance(cert, Mapping):
         return [((), "expected an object with cert/key or cert_file/key_file")]

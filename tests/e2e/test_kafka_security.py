@@ -3,9 +3,10 @@ only client listener is SASL_SSL (``KAFKA_SECURITY=sasl_ssl deploy/kafka/run.sh`
 SCRAM and PLAIN users made by the script).
 
 * The seed walkthrough (push, then the result through GET) with the gateway-wide
-  ``STREAMS_KAFKA_TLS_*``/``_SASL_*`` settings (SCRAM-SHA-512, PLAIN), and once with the
+  ``STREAMS_KAFKA_TLS_*``/``_SASL_*`` settings (SCRAM-SHA-512; PLAIN below), once with the
   definition's own ``tls``/``sasl`` blocks (SCRAM-SHA-256, the CA inline as ``root_cas``) and no
-  security settings at all.
+  security settings at all, and once with the Worker on ``kafka_franz`` as another user (SCRAM-SHA-512
+  as admin) while the other streams use PLAIN settings as alice.
 * A wrong password and an untrusted CA: the log names the cause within ``ERROR_BOUND`` seconds and
   a push answers 502 with that cause instead of hanging.
 * Every mechanism (OAUTHBEARER with an unsecured static token included) through ``KafkaBroker``
@@ -185,7 +186,7 @@ def wait_for_log(server: Gunicorn, pattern: str, bound: float) -> float:
 # -- the seed end to end ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "PLAIN"])
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512"])  # PLAIN: the kafka_franz test's settings
 def test_seed_end_to_end_with_gateway_settings(kafka: SecureKafka, tmp_path: Path, mechanism: str) -> None:
     server = start(tmp_path, kafka, seed_document(uuid.uuid4().hex[:8]), settings_env(kafka, mechanism))
     try:
@@ -206,6 +207,32 @@ def test_seed_end_to_end_with_the_definitions_own_blocks(kafka: SecureKafka, tmp
         took = walkthrough(server)
         print(f"SCRAM-SHA-256 via the definition's blocks: push -> result in {took:.2f} s")
         assert "access granted (SASL_SSL (SCRAM-SHA-256 as alice))" in server.log()
+    finally:
+        server.stop()
+
+
+def test_seed_end_to_end_with_a_kafka_franz_worker(kafka: SecureKafka, tmp_path: Path) -> None:
+    """The Worker on Bento's kafka_franz (a ``sasl`` list), the other streams on the settings."""
+    doc = seed_document(uuid.uuid4().hex[:8])
+    worker = doc["x-tyk-streaming"]["streams"]["Worker"]
+    franz_security = {
+        "tls": {"enabled": True, "root_cas_file": str(kafka.ca_file)},
+        "sasl": [{"mechanism": "SCRAM-SHA-512", "username": "admin", "password": "admin-secret"}],
+    }
+    source = worker["input"].pop("kafka")
+    worker["input"]["kafka_franz"] = {
+        "seed_brokers": source["addresses"], "topics": source["topics"],
+        "consumer_group": source["consumer_group"], **franz_security,
+    }
+    sink = worker["output"].pop("kafka")
+    worker["output"]["kafka_franz"] = {"seed_brokers": sink["addresses"], "topic": sink["topic"], **franz_security}
+    server = start(tmp_path, kafka, doc, settings_env(kafka, "PLAIN"))
+    try:
+        took = walkthrough(server)
+        print(f"kafka_franz Worker (SCRAM-SHA-512 as admin) + PLAIN settings: push -> result in {took:.2f} s")
+        log = server.log()
+        assert "access granted (SASL_SSL (SCRAM-SHA-512 as admin))" in log
+        assert "access granted (SASL_SSL (PLAIN as alice))" in log
     finally:
         server.stop()
 

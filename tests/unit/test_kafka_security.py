@@ -274,3 +274,56 @@ def test_the_embedded_broker_ignores_security(tmp_path: Path) -> None:
         assert services.broker([], own) is services.broker([])
     finally:
         services.close()
+
+
+# -- kafka_franz: the same security through Bento's list-shaped sasl ------------------------------------
+
+
+def _franz_worker(sasl: str) -> str:
+    """The seed with its Worker on kafka_franz (``sasl`` is the YAML of the sasl list)."""
+    text = SEED.read_text()
+    old_in = "      input:\n        kafka:\n          addresses:\n            - localhost:9093\n          consumer_group: worker\n"
+    new_in = (
+        "      input:\n        kafka_franz:\n          seed_brokers:\n            - localhost:9093\n"
+        "          consumer_group: worker\n          tls:\n            enabled: true\n"
+        + textwrap.indent(sasl, " " * 10)
+    )
+    old_out = "      output:\n        kafka:\n          addresses:\n            - localhost:9093\n          topic: completed\n"
+    new_out = "      output:\n        kafka_franz:\n          seed_brokers:\n            - localhost:9093\n          topic: completed\n"
+    assert old_in in text and old_out in text
+    return text.replace(old_in, new_in).replace(old_out, new_out)
+
+
+def test_kafka_franz_with_a_sasl_list_loads_and_maps(tmp_path: Path) -> None:
+    from streams.definitions import fill_defaults  # noqa: PLC0415
+    from streams.inputs.kafka_franz import as_kafka_config  # noqa: PLC0415
+
+    path = tmp_path / "api.yaml"
+    path.write_text(_franz_worker("sasl:\n  - mechanism: SCRAM-SHA-512\n    username: alice\n    password: pw\n"))
+    api, problems = load_file(str(path))
+    assert problems == [] and api is not None
+    conf = fill_defaults("input", "kafka_franz", {
+        "seed_brokers": ["k:9092"], "topics": ["t"], "tls": {"enabled": True},
+        "sasl": [{"mechanism": "SCRAM-SHA-512", "username": "alice", "password": "pw"}],
+    })
+    sec = security_of(as_kafka_config(conf), "streams.Worker.input.kafka_franz")
+    assert sec.protocol == "SASL_SSL" and sec.sasl == Sasl("SCRAM-SHA-512", "alice", "pw")
+
+
+@pytest.mark.parametrize(
+    ("sasl", "where", "message"),
+    [
+        ("sasl:\n  - mechanism: PLAIN\n    password: pw\n", "sasl.0.username", "required with mechanism PLAIN"),
+        ("sasl:\n  - mechanism: OAUTHBEARER\n", "sasl.0.token", "required with mechanism OAUTHBEARER (a static token)"),
+        ("sasl:\n  - mechanism: PLAIN\n    user: a\n", "sasl.0.user", "unknown field (expected one of: mechanism, "
+         "username, password, token, extensions, aws)"),
+        ("sasl:\n  - mechanism: PLAIN\n    username: a\n  - mechanism: PLAIN\n    username: b\n", "sasl.1",
+         "only one SASL mechanism per component is supported"),
+    ],
+)
+def test_kafka_franz_sasl_problems_are_reported_at_load(tmp_path: Path, sasl: str, where: str, message: str) -> None:
+    path = tmp_path / "api.yaml"
+    path.write_text(_franz_worker(sasl))
+    api, problems = load_file(str(path))
+    assert api is None
+    assert [(p.path, p.message) for p in problems] == [(f"streams.Worker.input.kafka_franz.{where}", message)]
