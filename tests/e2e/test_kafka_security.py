@@ -249,7 +249,17 @@ def _fails_clearly(server: Gunicorn, cause: str) -> None:
     assert answer.status_code == 502, (answer.status_code, answer.text)
     assert cause in answer.text
     assert took < PUSH_BOUND
-    assert "Traceback" not in server.log()
+    started = time.monotonic()
+    got = requests.get(server.url("/stream-demo/get-event"), params={"user": "bob"}, timeout=PUSH_BOUND + 5)
+    took = time.monotonic() - started
+    print(f"  GET answered {got.status_code} in {took:.2f} s")
+    assert got.status_code == 503 and cause in got.json()["error"], (got.status_code, got.text)
+    assert took < PUSH_BOUND
+    log = server.log()
+    assert "Traceback" not in log
+    refused = [line for line in log.splitlines() if "refused or unreachable" in line]
+    assert refused and all(cause in line for line in refused), refused
+    assert len(refused) <= 2, refused  # one line per worker, not one per retry
 
 
 def test_wrong_password_is_named_at_start_and_fails_pushes(kafka: SecureKafka, tmp_path: Path) -> None:
