@@ -102,6 +102,10 @@ def _tls(sock: socket.socket, address: str, host: str, security: KafkaSecurity) 
             f"TLS handshake with {address} failed: certificate verify failed: {exc.verify_message}"
             " (is the broker's CA in tls.root_cas / STREAMS_KAFKA_TLS_CA_FILE?)"
         ) from None
+    except (ssl.SSLEOFError, ConnectionResetError):
+        raise AccessDenied(
+            f"TLS handshake with {address} failed: the broker closed the connection (a listener without TLS?)"
+        ) from None
     except ssl.SSLError as exc:
         raise AccessDenied(f"TLS handshake with {address} failed: {exc.reason or exc}") from None
     except TimeoutError:
@@ -117,8 +121,10 @@ def _sasl(sock: socket.socket, address: str, host: str, security: KafkaSecurity,
     )
     conn = _Wire(sock, address, client_id)
     error, offered = conn.handshake(sasl.mechanism)
+    if error and not offered:
+        raise AccessDenied(f"{who}: the listener does not take SASL (a PLAINTEXT or SSL listener?)")
     if error:
-        raise AccessDenied(f"{who}: {_ERRORS.get(error, f'error {error}')} (it offers {', '.join(offered) or 'none'})")
+        raise AccessDenied(f"{who}: {_ERRORS.get(error, f'error {error}')} (it offers {', '.join(offered)})")
     config = {"host": host, **sasl_settings(security)}
     mechanism = get_sasl_mechanism(sasl.mechanism)(**config)
     while not mechanism.is_done():
