@@ -21,9 +21,10 @@
 #                          SASL_SSL only (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER with
 #                          unsecured tokens) with a throwaway CA and broker certificate made in
 #                          $KAFKA_DATA_DIR/tls/ (ca.pem is the file clients trust) and the users
-#                          listed in $KAFKA_DATA_DIR/users.txt (admin, alice; SCRAM users are stored
-#                          when the storage is first formatted, so pick the mode per data dir).
-#                          The controller listener stays PLAINTEXT on 127.0.0.1.
+#                          listed in $KAFKA_DATA_DIR/users.txt (admin, alice). The mode is kept in
+#                          $KAFKA_DATA_DIR/security (SCRAM users are stored when the storage is
+#                          formatted): later commands on that data dir use it when KAFKA_SECURITY is
+#                          unset, and refuse the other mode. The controller listener stays PLAINTEXT.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +35,8 @@ KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$HERE/data}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms128m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 PYTHON="${PYTHON:-python3}"
+MODE_FILE="$KAFKA_DATA_DIR/security"
+if [[ -z "${KAFKA_SECURITY:-}" && -s "$MODE_FILE" ]]; then KAFKA_SECURITY="$(cat "$MODE_FILE")"; fi
 KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
 
 CACHE="$HERE/.cache"
@@ -272,7 +275,13 @@ java_cmd() {
 }
 
 format_storage() {
-    [[ -f "$LOG_DIRS/meta.properties" ]] && return 0
+    if [[ -f "$LOG_DIRS/meta.properties" ]]; then
+        local formatted
+        formatted="$(cat "$MODE_FILE" 2>/dev/null || echo plaintext)"
+        [[ "$formatted" == "$KAFKA_SECURITY" ]] \
+            || die "$KAFKA_DATA_DIR was formatted for KAFKA_SECURITY=$formatted; use another KAFKA_DATA_DIR for $KAFKA_SECURITY"
+        return 0
+    fi
     local cluster_id
     local out="$KAFKA_DATA_DIR/random-uuid.out"
     if ! (java_cmd kafka.tools.StorageTool random-uuid) >"$out" 2>>"$LOG_FILE" \
@@ -286,6 +295,7 @@ format_storage() {
     mapfile -t scram < <(scram_args)
     (java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" "${scram[@]}") >>"$LOG_FILE" 2>&1 \
         || { tail -n 20 "$LOG_FILE" >&2; die "storage format failed"; }
+    echo "$KAFKA_SECURITY" >"$MODE_FILE"
 }
 
 cmd_start() {
