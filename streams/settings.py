@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -127,8 +127,8 @@ class Settings:
     kafka_sasl_mechanism: str = "none"
     """``none`` or one of ``PLAIN``, ``SCRAM-SHA-256``, ``SCRAM-SHA-512``, ``OAUTHBEARER``."""
     kafka_sasl_user: str | None = None
-    kafka_sasl_password: str | None = None
-    kafka_sasl_token: str | None = None
+    kafka_sasl_password: str | None = field(default=None, repr=False)
+    kafka_sasl_token: str | None = field(default=None, repr=False)
 
     @property
     def embedded_kafka(self) -> bool:

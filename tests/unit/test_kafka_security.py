@@ -327,3 +327,13 @@ def test_kafka_franz_sasl_problems_are_reported_at_load(tmp_path: Path, sasl: st
     api, problems = load_file(str(path))
     assert api is None
     assert [(p.path, p.message) for p in problems] == [(f"streams.Worker.input.kafka_franz.{where}", message)]
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    s = Settings.from_env({
+        "STREAMS_KAFKA_SASL_MECHANISM": "PLAIN", "STREAMS_KAFKA_SASL_USER": "gw", "STREAMS_KAFKA_SASL_PASSWORD": "pw-123",
+    })
+    sec = KafkaSecurity.from_settings(s)
+    for text in (repr(s), repr(sec), sec.describe()):
+        assert "pw-123" not in text
+    assert s.kafka_sasl_password == "pw-123" and sec.sasl.password == "pw-123"
