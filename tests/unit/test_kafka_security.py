@@ -337,3 +337,17 @@ def test_secrets_stay_out_of_reprs() -> None:
     for text in (repr(s), repr(sec), sec.describe()):
         assert "pw-123" not in text
     assert s.kafka_sasl_password == "pw-123" and sec.sasl.password == "pw-123"
+
+
+def test_an_encrypted_client_key_needs_its_password(pem: dict[str, Path], tmp_path: Path) -> None:
+    encrypted = tmp_path / "key.enc.pem"
+    subprocess.run(
+        ["openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", str(pem["key"]), "-out", str(encrypted),
+         "-passout", "pass:key-pw"],
+        check=True, capture_output=True,
+    )
+    cert = {"cert_file": str(pem["cert"]), "key_file": str(encrypted)}
+    sec = KafkaSecurity.from_config({"enabled": True, "client_certs": [{**cert, "password": "key-pw"}]}, None, "x")
+    assert isinstance(sec.client_config()["ssl_context"], ssl.SSLContext)
+    with pytest.raises(SecurityError, match=r"^x\.tls: client_certs\.0: certificate and key not usable"):
+        KafkaSecurity.from_config({"enabled": True, "client_certs": [{**cert, "password": "wrong"}]}, None, "x")
