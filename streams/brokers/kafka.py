@@ -150,7 +150,7 @@ class KafkaBroker(Broker):
                 return
             failed = self._access_failure
             if failed is not None and time.monotonic() - failed[0] < _ACCESS_RETRY:
-                raise failed[1]
+                raise type(failed[1])(str(failed[1]))  # a fresh one: no traceback piling up
             try:
                 with gevent.Timeout(self._connect_timeout + 1, BrokerError("Kafka access check timed out")):
                     check_access(self.bootstrap, self.security, self._connect_timeout, self.client_id)
