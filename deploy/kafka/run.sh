@@ -20,11 +20,14 @@
 #   KAFKA_SECURITY         plaintext (default) or sasl_ssl: the client listener on KAFKA_PORT is then
 #                          SASL_SSL only (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER with
 #                          unsecured tokens) with a throwaway CA and broker certificate made in
-#                          $KAFKA_DATA_DIR/tls/ (ca.pem is the file clients trust) and the users
+#                          $KAFKA_DATA_DIR/tls/ (ca.pem is the file clients trust; client.pem and
+#                          client.key are a client certificate it signed) and the users
 #                          listed in $KAFKA_DATA_DIR/users.txt (admin, alice). The mode is kept in
 #                          $KAFKA_DATA_DIR/security (SCRAM users are stored when the storage is
 #                          formatted): later commands on that data dir use it when KAFKA_SECURITY is
 #                          unset, and refuse the other mode. The controller listener stays PLAINTEXT.
+#   KAFKA_TLS_CLIENT_AUTH  with sasl_ssl: none (default), requested or required (mutual TLS: clients
+#                          must also present a certificate the CA signed)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +41,7 @@ PYTHON="${PYTHON:-python3}"
 MODE_FILE="$KAFKA_DATA_DIR/security"
 if [[ -z "${KAFKA_SECURITY:-}" && -s "$MODE_FILE" ]]; then KAFKA_SECURITY="$(cat "$MODE_FILE")"; fi
 KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
+KAFKA_TLS_CLIENT_AUTH="${KAFKA_TLS_CLIENT_AUTH:-none}"
 
 CACHE="$HERE/.cache"
 CLASSPATH_FILE="$CACHE/classpath-$KAFKA_VERSION.txt"
@@ -62,6 +66,10 @@ case "$KAFKA_SECURITY" in
     plaintext | sasl_ssl) ;;
     *) die "KAFKA_SECURITY=$KAFKA_SECURITY: expected plaintext or sasl_ssl" ;;
 esac
+case "$KAFKA_TLS_CLIENT_AUTH" in
+    none | requested | required) ;;
+    *) die "KAFKA_TLS_CLIENT_AUTH=$KAFKA_TLS_CLIENT_AUTH: expected none, requested or required" ;;
+esac
 
 # The pid from the pid file, only if that process is alive and really is our broker (pids get reused).
 running_pid() {
@@ -81,13 +89,14 @@ answers() {
         port_open "$KAFKA_PORT"
         return
     fi
-    "$PYTHON" - "$BOOTSTRAP" "$KAFKA_SECURITY" "$CA_FILE" <<'PY' >/dev/null 2>&1
+    "$PYTHON" - "$BOOTSTRAP" "$KAFKA_SECURITY" "$CA_FILE" "$TLS_DIR" <<'PY' >/dev/null 2>&1
 import sys
 from kafka import KafkaAdminClient
 secure = {}
 if sys.argv[2] == "sasl_ssl":
     secure = {"security_protocol": "SASL_SSL", "ssl_cafile": sys.argv[3], "sasl_mechanism": "PLAIN",
-              "sasl_plain_username": "admin", "sasl_plain_password": "admin-secret"}
+              "sasl_plain_username": "admin", "sasl_plain_password": "admin-secret",
+              "ssl_certfile": sys.argv[4] + "/client.pem", "ssl_keyfile": sys.argv[4] + "/client.key"}
 admin = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=3000,
                          bootstrap_timeout_ms=3000, client_id="run.sh-probe", **secure)
 try:
@@ -162,14 +171,15 @@ ssl.key.password=$STORE_PASSWORD
 ssl.truststore.type=PKCS12
 ssl.truststore.location=$TLS_DIR/truststore.p12
 ssl.truststore.password=$STORE_PASSWORD
-ssl.client.auth=none
+# SASL_SSL listeners take client authentication from the listener-prefixed setting only.
+listener.name.sasl_ssl.ssl.client.auth=$KAFKA_TLS_CLIENT_AUTH
 EOF
 }
 
 # A throwaway CA and a broker certificate for 127.0.0.1/localhost signed by it (made once per
 # data dir): PKCS12 stores for the broker, ca.pem for clients.
 make_tls() {
-    [[ -f "$TLS_DIR/broker.p12" && -f "$TLS_DIR/truststore.p12" && -f "$CA_FILE" ]] && return 0
+    [[ -f "$TLS_DIR/broker.p12" && -f "$TLS_DIR/truststore.p12" && -f "$CA_FILE" && -f "$TLS_DIR/client.pem" ]] && return 0
     command -v openssl >/dev/null || die "openssl not found (needed for KAFKA_SECURITY=sasl_ssl)"
     command -v keytool >/dev/null || die "keytool not found (needed for KAFKA_SECURITY=sasl_ssl)"
     mkdir -p "$TLS_DIR"
@@ -183,6 +193,10 @@ make_tls() {
         printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >broker.ext
         openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
             -extfile broker.ext -out broker.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=streams-client" -keyout client.key -out client.csr
+        printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >client.ext
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+            -extfile client.ext -out client.pem
         openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
             -passout "pass:$STORE_PASSWORD" -out broker.p12
         keytool -importcert -noprompt -alias ca -file ca.pem -storetype PKCS12 \
@@ -209,7 +223,7 @@ write_users() {
         echo "# user password (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; OAUTHBEARER takes any unsecured JWT)"
         printf '%s\n' "${SASL_USERS[@]}"
     } >"$USERS_FILE"
-    say "SASL_SSL listener; CA file: $CA_FILE; users (PLAIN, SCRAM-SHA-256/512): ${SASL_USERS[*]} (also in $USERS_FILE)"
+    say "SASL_SSL listener (client certificates: $KAFKA_TLS_CLIENT_AUTH); CA file: $CA_FILE; client certificate: $TLS_DIR/client.pem (key client.key); users (PLAIN, SCRAM-SHA-256/512): ${SASL_USERS[*]} (also in $USERS_FILE)"
 }
 
 write_config() {

@@ -119,7 +119,7 @@ def _sasl(sock: socket.socket, address: str, host: str, security: KafkaSecurity,
     who = f"SASL authentication failed for user {sasl.user} on {address} ({sasl.mechanism})" if sasl.user else (
         f"SASL authentication failed on {address} ({sasl.mechanism})"
     )
-    conn = _Wire(sock, address, client_id)
+    conn = _Wire(sock, address, client_id, has_cert=bool(security.tls.client_certs))
     error, offered = conn.handshake(sasl.mechanism)
     if error and not offered:
         raise AccessDenied(f"{who}: the listener does not take SASL (a PLAINTEXT or SSL listener?)")
@@ -140,8 +140,9 @@ def _sasl(sock: socket.socket, address: str, host: str, security: KafkaSecurity,
 class _Wire:
     """Kafka's request framing, just enough for the two SASL requests."""
 
-    def __init__(self, sock: socket.socket, address: str, client_id: str) -> None:
+    def __init__(self, sock: socket.socket, address: str, client_id: str, has_cert: bool = False) -> None:
         self.sock = sock
+        self.has_cert = has_cert
         self.address = address
         self.client_id = client_id.encode()
         self.correlation = 0
@@ -176,6 +177,13 @@ class _Wire:
             self.sock.sendall(struct.pack(">i", len(request)) + request)
             (size,) = struct.unpack(">i", self._read(4))
             reply = self._read(size)
+        except ssl.SSLError as exc:
+            # TLS 1.3: the broker judges the client certificate after the client's handshake.
+            what = (
+                "the broker refused the client certificate" if self.has_cert else
+                "the broker requires a client certificate (tls.client_certs / STREAMS_KAFKA_TLS_CERT_FILE)"
+            )
+            raise AccessDenied(f"TLS with {self.address} failed: {what} ({exc.reason or exc})") from None
         except TimeoutError:
             raise BrokerError(f"{self.address}: no answer to the SASL handshake in time") from None
         except OSError as exc:

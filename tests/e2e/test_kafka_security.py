@@ -1,6 +1,7 @@
 """Secure Kafka end to end: the seed on ``gunicorn wsgi:app -w 2`` against a PRIVATE broker whose
-only client listener is SASL_SSL (``KAFKA_SECURITY=sasl_ssl deploy/kafka/run.sh``: a throwaway CA,
-SCRAM and PLAIN users made by the script).
+only client listener is SASL_SSL with mutual TLS (``KAFKA_SECURITY=sasl_ssl
+KAFKA_TLS_CLIENT_AUTH=required deploy/kafka/run.sh``: a throwaway CA, a client certificate, SCRAM
+and PLAIN users made by the script), so every client presents a certificate and a SASL identity.
 
 * The seed walkthrough (push, then the result through GET) with the gateway-wide
   ``STREAMS_KAFKA_TLS_*``/``_SASL_*`` settings (SCRAM-SHA-512; PLAIN below), once with the
@@ -52,9 +53,12 @@ class SecureKafka:
         self.port = port
         self.bootstrap = f"127.0.0.1:{port}"
         self.ca_file = data_dir / "tls" / "ca.pem"
+        self.cert_file = data_dir / "tls" / "client.pem"
+        self.key_file = data_dir / "tls" / "client.key"
         self.env = {
             **os.environ,
             "KAFKA_SECURITY": "sasl_ssl",
+            "KAFKA_TLS_CLIENT_AUTH": "required",
             "KAFKA_PORT": str(port),
             "KAFKA_DATA_DIR": str(data_dir),
             "PYTHON": sys.executable,
@@ -141,6 +145,8 @@ def start(tmp: Path, kafka: SecureKafka, doc: dict[str, Any], env: dict[str, str
 def settings_env(kafka: SecureKafka, mechanism: str, password: str = "alice-secret", ca: bool = True) -> dict[str, str]:
     env = {
         "STREAMS_KAFKA_TLS": "true",
+        "STREAMS_KAFKA_TLS_CERT_FILE": str(kafka.cert_file),
+        "STREAMS_KAFKA_TLS_KEY_FILE": str(kafka.key_file),
         "STREAMS_KAFKA_SASL_MECHANISM": mechanism,
         "STREAMS_KAFKA_SASL_USER": "alice",
         "STREAMS_KAFKA_SASL_PASSWORD": password,
@@ -200,7 +206,11 @@ def test_seed_end_to_end_with_gateway_settings(kafka: SecureKafka, tmp_path: Pat
 def test_seed_end_to_end_with_the_definitions_own_blocks(kafka: SecureKafka, tmp_path: Path) -> None:
     doc = seed_document(uuid.uuid4().hex[:8])
     for block in kafka_blocks(doc):
-        block["tls"] = {"enabled": True, "root_cas": kafka.ca_file.read_text()}
+        block["tls"] = {
+            "enabled": True,
+            "root_cas": kafka.ca_file.read_text(),
+            "client_certs": [{"cert": kafka.cert_file.read_text(), "key": kafka.key_file.read_text()}],
+        }
         block["sasl"] = {"mechanism": "SCRAM-SHA-256", "user": "alice", "password": "alice-secret"}
     server = start(tmp_path, kafka, doc, {})
     try:
@@ -216,7 +226,11 @@ def test_seed_end_to_end_with_a_kafka_franz_worker(kafka: SecureKafka, tmp_path:
     doc = seed_document(uuid.uuid4().hex[:8])
     worker = doc["x-tyk-streaming"]["streams"]["Worker"]
     franz_security = {
-        "tls": {"enabled": True, "root_cas_file": str(kafka.ca_file)},
+        "tls": {
+            "enabled": True,
+            "root_cas_file": str(kafka.ca_file),
+            "client_certs": [{"cert_file": str(kafka.cert_file), "key_file": str(kafka.key_file)}],
+        },
         "sasl": [{"mechanism": "SCRAM-SHA-512", "username": "admin", "password": "admin-secret"}],
     }
     source = worker["input"].pop("kafka")
@@ -307,7 +321,12 @@ def test_every_mechanism_produces_and_reads(kafka: SecureKafka, sasl: dict[str, 
     from streams.brokers.kafka import KafkaBroker  # noqa: PLC0415 - only this test needs kafka-python here
     from streams.brokers.security import KafkaSecurity  # noqa: PLC0415
 
-    security = KafkaSecurity.from_config({"enabled": True, "root_cas_file": str(kafka.ca_file)}, sasl, "test")
+    tls = {
+        "enabled": True,
+        "root_cas_file": str(kafka.ca_file),
+        "client_certs": [{"cert_file": str(kafka.cert_file), "key_file": str(kafka.key_file)}],
+    }
+    security = KafkaSecurity.from_config(tls, sasl, "test")
     broker = KafkaBroker([kafka.bootstrap], security=security)
     topic = f"sec-{uuid.uuid4().hex[:8]}"
     try:
@@ -321,3 +340,47 @@ def test_every_mechanism_produces_and_reads(kafka: SecureKafka, sasl: dict[str, 
         assert [r.value for r in records] == [value]
     finally:
         broker.close()
+
+
+def test_the_client_certificate_is_required_and_checked(kafka: SecureKafka, tmp_path: Path) -> None:
+    """Mutual TLS: the certificate the broker's CA signed (PEM text here) works end to end; a
+    self-signed one, or none, is refused with a sentence saying so."""
+    from streams.brokers.kafka import KafkaBroker  # noqa: PLC0415
+    from streams.brokers.kafka_check import AccessDenied, check_access  # noqa: PLC0415
+    from streams.brokers.security import KafkaSecurity  # noqa: PLC0415
+
+    tls_dir = kafka.ca_file.parent
+    sasl = {"mechanism": "PLAIN", "user": "alice", "password": "alice-secret"}
+    signed = {"cert": (tls_dir / "client.pem").read_text(), "key_file": str(tls_dir / "client.key")}
+    good = KafkaSecurity.from_config({"enabled": True, "root_cas_file": str(kafka.ca_file), "client_certs": [signed]},
+                                     sasl, "test")
+    broker = KafkaBroker([kafka.bootstrap], security=good)
+    try:
+        topic = f"mtls-{uuid.uuid4().hex[:8]}"
+        position = broker.produce(topic, b"with a client certificate", timeout=20)
+        reader = broker.reader(topic, {position.partition: position.offset})
+        try:
+            assert [r.value for r in reader.fetch(timeout=10)] == [b"with a client certificate"]
+        finally:
+            reader.close()
+    finally:
+        broker.close()
+
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=stranger",
+         "-keyout", str(tmp_path / "k.pem"), "-out", str(tmp_path / "c.pem")],
+        check=True, capture_output=True,
+    )
+    stranger = {"cert_file": str(tmp_path / "c.pem"), "key_file": str(tmp_path / "k.pem")}
+    bad = KafkaSecurity.from_config({"enabled": True, "root_cas_file": str(kafka.ca_file), "client_certs": [stranger]},
+                                    sasl, "test")
+    started = time.monotonic()
+    with pytest.raises(AccessDenied) as err:
+        check_access([kafka.bootstrap], bad, 10)
+    print(f"self-signed client certificate: {err.value} ({time.monotonic() - started:.2f} s)")
+    assert f"TLS with {kafka.bootstrap} failed: the broker refused the client certificate" in str(err.value)
+    none = KafkaSecurity.from_config({"enabled": True, "root_cas_file": str(kafka.ca_file)}, sasl, "test")
+    with pytest.raises(AccessDenied) as err:
+        check_access([kafka.bootstrap], none, 10)
+    print(f"no client certificate: {err.value}")
+    assert f"TLS with {kafka.bootstrap} failed: the broker requires a client certificate" in str(err.value)
