@@ -922,7 +922,11 @@ def _check_type(ftype: str, value: Any, path: Path, checker: _Checker, f: regist
     elif ftype == "object":
         ok, expected = isinstance(value, dict) or value is None, "an object"
         if ok and f is not None and f.fields:
+            before = len(checker.problems)
             _check_fields("field", f.name, value, {sub.name: sub.type for sub in f.fields}, path, checker)
+            if f.check is not None and value and len(checker.problems) == before:
+                for sub, message in f.check(value):
+                    checker.add(path + sub, message)
             return
     elif ftype in ("input", "output", "processor"):
         _check_component(ftype, value, path, checker)
@@ -941,6 +945,10 @@ def _check_type(ftype: str, value: Any, path: Path, checker: _Checker, f: regist
         return
     if f is not None and f.options and value not in f.options:
         checker.add(path, f"invalid value {value!r} (expected one of: {', '.join(map(str, f.options))})")
+        return
+    if f is not None and f.check is not None and value:
+        for sub, message in f.check(value):
+            checker.add(path + sub, message)
 
 
 def _suggest(name: Any, choices: Iterable[Any]) -> str:

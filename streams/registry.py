@@ -33,6 +33,9 @@ class Field:
     doc: str = ""
     options: tuple[Any, ...] = ()  # allowed values, when the field is an enumeration
     fields: tuple[Field, ...] = ()  # an ``object`` field's known sub-fields (empty: free-form)
+    check: Callable[[Any], list[tuple[tuple[str | int, ...], str]]] | None = None
+    """Meaning checks of an ``object`` field whose sub-fields are well typed: (sub-path, problem)
+    pairs the definitions validator reports at load (e.g. a certificate without its key)."""
 
     @property
     def required(self) -> bool:

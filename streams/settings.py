@@ -12,6 +12,22 @@ Variable                           Default                      Meaning
 ``STREAMS_KAFKA_BROKERS``          ``embedded``                 ``embedded`` (SQLite log under the data dir) or a
                                                                 comma list ``host:port,...`` that replaces every
                                                                 Kafka address written in the definitions.
+``STREAMS_KAFKA_TLS``              ``false``                    Connect to Kafka over TLS (also on when a CA or
+                                                                client certificate file below is set). Applies
+                                                                to every Kafka client of the gateway, except
+                                                                those of a stream whose ``kafka`` block sets
+                                                                its own ``tls``/``sasl``.
+``STREAMS_KAFKA_TLS_CA_FILE``      unset (system CAs)           PEM file of the CAs that sign the brokers'
+                                                                certificates.
+``STREAMS_KAFKA_TLS_CERT_FILE``    unset                        PEM client certificate (mutual TLS); needs
+``STREAMS_KAFKA_TLS_KEY_FILE``                                  ``_KEY_FILE``.
+``STREAMS_KAFKA_TLS_SKIP_VERIFY``  ``false``                    Accept any broker certificate (tests only).
+``STREAMS_KAFKA_SASL_MECHANISM``   ``none``                     ``PLAIN``, ``SCRAM-SHA-256``, ``SCRAM-SHA-512``
+                                                                or ``OAUTHBEARER`` (a static token).
+``STREAMS_KAFKA_SASL_USER``        unset                        SASL user (PLAIN, SCRAM).
+``STREAMS_KAFKA_SASL_PASSWORD``    unset                        Its password; ``_FILE`` reads it from a file.
+``STREAMS_KAFKA_SASL_TOKEN``       unset                        OAUTHBEARER access token; ``_FILE`` reads it
+                                                                from a file.
 ``STREAMS_DATA_DIR``               ``./var``                    Where the embedded broker and other state live.
 ``STREAMS_LOG_LEVEL``              ``INFO``                     ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``,
                                                                 ``CRITICAL``.
@@ -64,9 +80,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from streams.forwarded import IPNetwork, parse_networks
 
@@ -80,6 +96,7 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 _EMBEDDED: str | tuple[str, ...] = "embedded"
+_SASL_MECHANISMS = ("none", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
 
 
 class SettingsError(ValueError):
@@ -118,6 +135,21 @@ class Settings:
     control_socket: str = ""
     """gunicorn's control socket: ``""`` for one under the data dir, ``"off"``, or a path; read
     through :attr:`control_socket_path`."""
+    secret: str | None = field(default=None, repr=False)
+    """The management API's secret (``x-tyk-authorization``); unset means the API answers 404."""
+    watch_interval: float = 1.0
+    """Seconds between looks at the definitions directory; 0 means it is not watched."""
+    kafka_tls: bool = False
+    """TLS to Kafka; on when asked for or when a CA / client certificate file is given."""
+    kafka_tls_ca_file: str | None = None
+    kafka_tls_cert_file: str | None = None
+    kafka_tls_key_file: str | None = None
+    kafka_tls_skip_verify: bool = False
+    kafka_sasl_mechanism: str = "none"
+    """``none`` or one of ``PLAIN``, ``SCRAM-SHA-256``, ``SCRAM-SHA-512``, ``OAUTHBEARER``."""
+    kafka_sasl_user: str | None = None
+    kafka_sasl_password: str | None = field(default=None, repr=False)
+    kafka_sasl_token: str | None = field(default=None, repr=False)
 
     @property
     def control_socket_path(self) -> str | None:
@@ -127,10 +159,6 @@ class Settings:
         if self.control_socket.lower() in _FALSE | {"none"}:
             return None
         return self.control_socket or os.path.join(os.path.abspath(self.data_dir), "gunicorn.ctl")
-    secret: str | None = None
-    """The management API's secret (``x-tyk-authorization``); unset means the API answers 404."""
-    watch_interval: float = 1.0
-    """Seconds between looks at the definitions directory; 0 means it is not watched."""
 
     @property
     def embedded_kafka(self) -> bool:
@@ -159,6 +187,7 @@ class Settings:
             if admin is not None:
                 raise SettingsError("STREAMS_SECRET and STREAMS_SECRET_FILE are both set; use one")
             admin = _read_secret("STREAMS_SECRET_FILE", admin_file)
+        kafka = _kafka_security(get)
         return cls(
             definitions_dir=get("STREAMS_DEFINITIONS_DIR", _string, DEFAULT_DEFINITIONS_DIR),
             kafka_brokers=get("STREAMS_KAFKA_BROKERS", _brokers, _EMBEDDED),
@@ -183,6 +212,7 @@ class Settings:
             control_socket=get("STREAMS_CONTROL_SOCKET", _string, ""),
             secret=admin,
             watch_interval=get("STREAMS_WATCH_INTERVAL", _seconds_or_off, 1.0),
+            **kafka,
         )
 
 
@@ -308,3 +338,70 @@ def _read_secret(name: str, path: str) -> str:
     if not value:
         raise SettingsError(f"{name}={path!r}: the file is empty")
     return value
+
+
+# -- Kafka security --------------------------------------------------------------------------------
+
+
+def _kafka_security(get: Callable[..., Any]) -> dict[str, Any]:
+    """The ``STREAMS_KAFKA_TLS_*`` / ``_SASL_*`` settings, checked together (a certificate needs
+    its key, a mechanism its credentials, a file must be readable)."""
+    ca_file = get("STREAMS_KAFKA_TLS_CA_FILE", _readable_file, None)
+    cert_file = get("STREAMS_KAFKA_TLS_CERT_FILE", _readable_file, None)
+    key_file = get("STREAMS_KAFKA_TLS_KEY_FILE", _readable_file, None)
+    if (cert_file is None) != (key_file is None):
+        raise SettingsError(
+            "STREAMS_KAFKA_TLS_CERT_FILE and STREAMS_KAFKA_TLS_KEY_FILE go together: a client "
+            "certificate needs its key"
+        )
+    mechanism = get("STREAMS_KAFKA_SASL_MECHANISM", _mechanism, "none")
+    user = get("STREAMS_KAFKA_SASL_USER", _string, None)
+    password = _secret_pair(get, "STREAMS_KAFKA_SASL_PASSWORD")
+    token = _secret_pair(get, "STREAMS_KAFKA_SASL_TOKEN")
+    if mechanism == "OAUTHBEARER" and token is None:
+        raise SettingsError("STREAMS_KAFKA_SASL_MECHANISM=OAUTHBEARER needs STREAMS_KAFKA_SASL_TOKEN (or _FILE)")
+    if mechanism not in ("none", "OAUTHBEARER") and (user is None or password is None):
+        raise SettingsError(
+            f"STREAMS_KAFKA_SASL_MECHANISM={mechanism} needs STREAMS_KAFKA_SASL_USER and "
+            "STREAMS_KAFKA_SASL_PASSWORD (or _FILE)"
+        )
+    tls = get("STREAMS_KAFKA_TLS", _bool, False)
+    return {
+        "kafka_tls": bool(tls or ca_file or cert_file),
+        "kafka_tls_ca_file": ca_file,
+        "kafka_tls_cert_file": cert_file,
+        "kafka_tls_key_file": key_file,
+        "kafka_tls_skip_verify": get("STREAMS_KAFKA_TLS_SKIP_VERIFY", _bool, False),
+        "kafka_sasl_mechanism": mechanism,
+        "kafka_sasl_user": user,
+        "kafka_sasl_password": password,
+        "kafka_sasl_token": token,
+    }
+
+
+def _secret_pair(get: Callable[..., Any], name: str) -> str | None:
+    """``NAME`` or ``NAME_FILE`` (never both)."""
+    value = get(name, _string, None)
+    path = get(f"{name}_FILE", _string, None)
+    if path is None:
+        return value if isinstance(value, str) else None
+    if value is not None:
+        raise SettingsError(f"{name} and {name}_FILE are both set; use one")
+    return _read_secret(f"{name}_FILE", str(path))
+
+
+def _mechanism(name: str, raw: str) -> str:
+    value = raw.upper()
+    if value == "NONE":
+        return "none"
+    if value not in _SASL_MECHANISMS:
+        raise SettingsError(f"{name}={raw!r}: unknown SASL mechanism (expected one of {', '.join(_SASL_MECHANISMS)})")
+    return value
+
+
+def _readable_file(name: str, raw: str) -> str:
+    if not os.path.isfile(raw):
+        raise SettingsError(f"{name}={raw!r}: file not found")
+    if not os.access(raw, os.R_OK):
+        raise SettingsError(f"{name}={raw!r}: file not readable")
+    return raw

@@ -1,8 +1,9 @@
 """Message brokers behind the ``kafka`` components: real Apache Kafka or the embedded log.
 
 ``connect`` turns an address setting (``STREAMS_KAFKA_BROKERS``: ``embedded`` or host:port list)
-into a ``Broker``; ``shared`` gives each worker process one broker per address set, because a
-Kafka producer and an SQLite connection are both per-process things that must not cross a fork.
+into a ``Broker``; ``shared`` gives each worker process one broker per address set and
+``KafkaSecurity`` (two users of one cluster never share a connection), because a Kafka producer
+and an SQLite connection are both per-process things that must not cross a fork.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import gevent.lock
 
 from streams.brokers.base import Broker, BrokerError
 from streams.brokers.embedded import EmbeddedBroker
+from streams.brokers.security import KafkaSecurity
 
-__all__ = ["EMBEDDED", "Broker", "BrokerError", "close_shared", "connect", "normalize", "shared"]
+__all__ = ["EMBEDDED", "Broker", "BrokerError", "KafkaSecurity", "close_shared", "connect", "normalize", "shared"]
 
 EMBEDDED = "embedded"
 
@@ -40,8 +42,15 @@ def normalize(brokers: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parts))
 
 
-def connect(brokers: str | Iterable[str], *, data_dir: str, client_id: str = "streams") -> Broker:
-    """A new broker: the embedded log under ``data_dir``, or Kafka at the given addresses.
+def connect(
+    brokers: str | Iterable[str],
+    *,
+    data_dir: str,
+    client_id: str = "streams",
+    security: KafkaSecurity | None = None,
+) -> Broker:
+    """A new broker: the embedded log under ``data_dir``, or Kafka at the given addresses, reached
+    with ``security`` (TLS, SASL; the embedded log has none to check).
 
     Nothing connects here (both open lazily), so this is safe to call before gunicorn forks."""
     addresses = normalize(brokers)
@@ -50,26 +59,29 @@ def connect(brokers: str | Iterable[str], *, data_dir: str, client_id: str = "st
     # kafka-python is heavy and only needed when a cluster is configured (handlers never load it).
     from streams.brokers.kafka import KafkaBroker  # noqa: PLC0415
 
-    return KafkaBroker(list(addresses), client_id=client_id)
+    return KafkaBroker(list(addresses), client_id=client_id, security=security)
 
 
-_SHARED: dict[tuple[int, tuple[str, ...], str, str], Broker] = {}
+_SHARED: dict[tuple[int, tuple[str, ...], str, str, KafkaSecurity], Broker] = {}
 _SHARED_LOCK = gevent.lock.Semaphore()  # a Kafka client may yield while connecting
 
 
-def shared(brokers: str | Iterable[str], data_dir: str, client_id: str = "streams") -> Broker:
+def shared(
+    brokers: str | Iterable[str], data_dir: str, client_id: str = "streams", security: KafkaSecurity | None = None
+) -> Broker:
     """This process's broker for ``brokers``, created on first use.
 
     Keyed by ``os.getpid()``: a forked worker never reuses its parent's broker (the parent's
     entry stays in the dict untouched, since closing it from the child would hurt the parent)."""
     addresses = normalize(brokers)
-    key = (os.getpid(), addresses, os.path.abspath(data_dir), client_id)
+    security = security or KafkaSecurity()
+    key = (os.getpid(), addresses, os.path.abspath(data_dir), client_id, security)
     broker = _SHARED.get(key)
     if broker is None:
         with _SHARED_LOCK:
             broker = _SHARED.get(key)
             if broker is None:
-                broker = connect(addresses, data_dir=data_dir, client_id=client_id)
+                broker = connect(addresses, data_dir=data_dir, client_id=client_id, security=security)
                 _SHARED[key] = broker
     return broker
 

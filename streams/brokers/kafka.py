@@ -18,6 +18,11 @@ Clients, and why each exists:
 Nothing connects in the constructor (``streams.brokers.connect`` must be safe before gunicorn
 forks); the producer and the admin client open on first use and are retried on the next call if
 the cluster was unreachable.
+
+Every client gets the broker's ``KafkaSecurity`` (TLS, SASL). With any of it set, the first
+client waits for ``kafka_check.check_access``: a wrong password or an untrusted certificate is a
+``BrokerError`` naming the cause within ``connect_timeout`` (logged once, remembered for
+``_ACCESS_RETRY`` seconds so pushes fail at once), not kafka-python retrying for ever.
 """
 
 from __future__ import annotations
@@ -56,7 +61,9 @@ from streams.brokers.base import (
     Record,
 )
 from streams.brokers.group import GroupTimeouts
+from streams.brokers.kafka_check import check_access, sasl_settings
 from streams.brokers.kafka_positions import PositionLog
+from streams.brokers.security import KafkaSecurity
 from streams.brokers.sending import Outcome, SendFailed, SendPending
 
 log = logging.getLogger(__name__)
@@ -67,6 +74,8 @@ _REQUEST_TIMEOUT_MS = 10_000
 _RECONNECT_BACKOFF_MAX_MS = 2_000
 _LONG_POLL_MS = 5_000  # longest broker-side fetch wait (< _REQUEST_TIMEOUT_MS)
 _DELIVERY_TIMEOUT_MS = 120_000
+_ACCESS_RETRY = 5.0  # seconds a failed access check is answered from memory
+_ACCESS_LOG_EVERY = 30.0  # seconds between two log lines of the same access failure
 
 # Broker answers that mean "this record was refused", never "maybe stored".
 _REJECTIONS: tuple[type[Exception], ...] = (
@@ -91,6 +100,7 @@ class KafkaBroker(Broker):
         linger_ms: int = 2,
         connect_timeout: float = 10.0,
         max_consumers: int = 1000,
+        security: KafkaSecurity | None = None,
     ) -> None:
         """``max_consumers`` caps open Readers + GroupConsumers (about three file descriptors
         each): past it ``reader()`` raises ``BrokerError`` instead of letting a worker run out
@@ -99,6 +109,11 @@ class KafkaBroker(Broker):
             raise BrokerError("no Kafka bootstrap addresses")
         self.bootstrap = list(bootstrap)
         self.client_id = client_id
+        self.security = security or KafkaSecurity()
+        self._access_checked = self.security.is_default  # plain Kafka: kafka-python's own errors do
+        self._access_failure: tuple[float, BrokerError] | None = None
+        self._access_logged: tuple[float, str] = (0.0, "")
+        self._access_lock = threading.Lock()  # patched by gevent: waiting yields
         self._linger_ms = linger_ms
         self._connect_timeout = connect_timeout
         self._producer: KafkaProducer | None = None
@@ -117,11 +132,42 @@ class KafkaBroker(Broker):
     # -- lazily created shared clients ---------------------------------------------------------
 
     def _common(self) -> dict[str, Any]:
+        self._check_access()
         return {
             "bootstrap_servers": self.bootstrap,
             "request_timeout_ms": _REQUEST_TIMEOUT_MS,
             "reconnect_backoff_max_ms": _RECONNECT_BACKOFF_MAX_MS,
+            **sasl_settings(self.security),
         }
+
+    def _check_access(self) -> None:
+        """Before the first client: can we get in at all (see the module doc)? A failure is
+        raised again without a new attempt for ``_ACCESS_RETRY`` seconds."""
+        if self._access_checked:
+            return
+        with self._access_lock:
+            if self._access_checked:
+                return
+            failed = self._access_failure
+            if failed is not None and time.monotonic() - failed[0] < _ACCESS_RETRY:
+                raise type(failed[1])(str(failed[1]))  # a fresh one: no traceback piling up
+            try:
+                with gevent.Timeout(self._connect_timeout + 1, BrokerError("Kafka access check timed out")):
+                    check_access(self.bootstrap, self.security, self._connect_timeout, self.client_id)
+            except BrokerError as exc:
+                self._access_failure = (time.monotonic(), exc)
+                self._log_access_failure(str(exc))
+                raise
+            self._access_checked = True
+            self._access_failure = None
+            log.info("Kafka at %s: access granted (%s)", ",".join(self.bootstrap), self.security.describe())
+
+    def _log_access_failure(self, message: str) -> None:
+        at, last = self._access_logged
+        now = time.monotonic()
+        if message != last or now - at >= _ACCESS_LOG_EVERY:
+            self._access_logged = (now, message)
+            log.error("Kafka at %s refused or unreachable: %s", ",".join(self.bootstrap), message)
 
     def _get_producer(self, deadline: float) -> KafkaProducer:
         producer = self._producer

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from streams import bloblang
 from streams.brokers.base import Broker
+from streams.brokers.security import KafkaSecurity
 from streams.contracts import Input, Output, Processor
 from streams.engine.host import HostState
 from streams.engine.logs import StreamLog, metric
@@ -71,9 +72,10 @@ class Resources:
         """The type name, the input and its own ``processors`` of a nested input config."""
         return self.builder.input(conf, self, path)
 
-    def broker(self, addresses: list[str] | None = None) -> Broker:
-        """The worker's shared broker; ``STREAMS_KAFKA_BROKERS`` replaces the config's addresses."""
-        return self.services.broker(list(addresses or []))
+    def broker(self, addresses: list[str] | None = None, security: KafkaSecurity | None = None) -> Broker:
+        """The worker's shared broker; ``STREAMS_KAFKA_BROKERS`` replaces the config's addresses,
+        ``security`` (a component's ``tls``/``sasl``) picks the connection (``WorkerServices``)."""
+        return self.services.broker(list(addresses or []), security)
 
     @property
     def host(self) -> HostState:

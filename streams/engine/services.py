@@ -22,6 +22,7 @@ import gevent.lock
 from streams import brokers
 from streams.brokers.base import Broker
 from streams.brokers.embedded import EmbeddedBroker
+from streams.brokers.security import KafkaSecurity
 from streams.engine.feed import TopicFeed
 from streams.engine.host import HostState
 from streams.engine.logs import StreamLog
@@ -80,15 +81,31 @@ class WorkerServices:
         self.log = log
         self._lock = gevent.lock.Semaphore()  # a Kafka client may yield while connecting
         self._broker: Broker | None = None
+        self._secured: dict[KafkaSecurity, Broker] = {}
+        self._default_security = KafkaSecurity.from_settings(settings)
         self._bus: Broker | None = None
         self._host: HostState | None = None
         self._services: dict[int, BrokerServices] = {}
 
-    def broker(self, addresses: list[str] | None = None) -> Broker:
+    def broker(self, addresses: list[str] | None = None, security: KafkaSecurity | None = None) -> Broker:
         """This worker's broker connection; ``STREAMS_KAFKA_BROKERS`` decides which one and
         replaces the addresses written in the definitions (``addresses`` is accepted for the
-        components' sake and ignored)."""
-        return self._once("_broker", lambda: brokers.connect(self.settings.kafka_brokers, data_dir=self.settings.data_dir))
+        components' sake and ignored). ``security`` is a component's own ``tls``/``sasl``: one
+        that sets neither gets the ``STREAMS_KAFKA_TLS_*``/``_SASL_*`` default, and each
+        distinct one its own broker (the embedded broker has none: it is always the one)."""
+        wanted = (security or self._default_security).or_default(self._default_security)
+        if wanted == self._default_security or self.settings.embedded_kafka:
+            return self._once("_broker", lambda: self._connect(self._default_security))
+        broker = self._secured.get(wanted)
+        if broker is None:
+            with self._lock:
+                broker = self._secured.get(wanted)
+                if broker is None:
+                    broker = self._secured[wanted] = self._connect(wanted)
+        return broker
+
+    def _connect(self, security: KafkaSecurity) -> Broker:
+        return brokers.connect(self.settings.kafka_brokers, data_dir=self.settings.data_dir, security=security)
 
     def bus(self) -> Broker:
         """The host bus: the embedded log shared by this host's workers (the main broker itself
@@ -128,6 +145,12 @@ class WorkerServices:
         for services in self._services.values():
             services.close()
         self._services.clear()
+        secured, self._secured = list(self._secured.values()), {}
+        for broker in secured:
+            try:
+                broker.close()
+            except Exception:
+                self.log.exception("closing a broker failed")
         for attr in ("_bus", "_broker"):
             broker = getattr(self, attr)
             setattr(self, attr, None)

@@ -11,7 +11,10 @@ Two ways of reading, chosen by the engine:
 * Feeding an ``http_server`` output (the seed's ``out``): the engine's hub reads the topics itself
   and keeps the user's position in ``consumer_group`` without joining it (``hub_source``).
 
-Accepted and ignored (harmless in this gateway): ``target_version``, ``tls``, ``sasl``,
+``tls`` and ``sasl`` (Bento's fields) choose how this stream reaches the cluster; a stream
+without them uses the ``STREAMS_KAFKA_TLS_*``/``_SASL_*`` settings (``streams.brokers.security``).
+
+Accepted and ignored (harmless in this gateway): ``target_version``,
 ``client_id``, ``rack_id``, ``auto_replay_nacks`` (nacked writes are always retried),
 ``max_processing_period``, ``extract_tracing_map``, ``fetch_buffer_cap``,
 ``multi_header`` and ``batching`` (records are processed one at a time). ``addresses`` is
@@ -32,6 +35,7 @@ import gevent
 from streams import registry
 from streams.brokers.base import Broker, Record
 from streams.brokers.group import GroupTimeouts
+from streams.brokers.security import KafkaSecurity, SecurityError, sasl_problems, tls_problems
 from streams.brokers.sending import TransactionalGroup
 from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
@@ -42,6 +46,47 @@ from streams.registry import Field
 
 LAG_PERIOD = 5.0
 """Seconds between two ``consumer_lag`` measurements of a group consumer."""
+
+
+TLS_FIELD = Field(
+    "tls",
+    "object",
+    {},
+    "TLS to the brokers (else STREAMS_KAFKA_TLS_* applies when sasl is unset too).",
+    fields=(
+        Field("enabled", "bool", False, "Connect over TLS."),
+        Field("skip_cert_verify", "bool", False, "Accept any broker certificate (tests only)."),
+        Field("enable_renegotiation", "bool", False, "Accepted and ignored."),
+        Field("root_cas", "string", "", "PEM CAs trusted for the brokers' certificates."),
+        Field("root_cas_file", "string", "", "File of PEM CAs trusted for the brokers' certificates."),
+        Field("client_certs", "any", [], "Client certificates: [{cert, key} or {cert_file, key_file}, password]."),
+    ),
+    check=tls_problems,
+)
+SASL_FIELD = Field(
+    "sasl",
+    "object",
+    {},
+    "SASL authentication (else STREAMS_KAFKA_SASL_* applies when tls is unset too).",
+    fields=(
+        Field("mechanism", "string", "none", "none, PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER."),
+        Field("user", "string", "", "User (PLAIN, SCRAM)."),
+        Field("password", "string", "", "Password (PLAIN, SCRAM)."),
+        Field("access_token", "string", "", "Static OAUTHBEARER token."),
+        Field("token_cache", "string", "", "Accepted and ignored (only a static access_token is used)."),
+        Field("token_key", "string", "", "Accepted and ignored (only a static access_token is used)."),
+    ),
+    check=sasl_problems,
+)
+"""The ``tls`` and ``sasl`` blocks of the ``kafka`` input and output."""
+
+
+def security_of(conf: dict[str, Any], where: str) -> KafkaSecurity:
+    """The component's ``KafkaSecurity`` (a ``ConfigError`` names the bad field)."""
+    try:
+        return KafkaSecurity.from_config(conf.get("tls"), conf.get("sasl"), where)
+    except SecurityError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def split_topics(entries: list[str], where: str) -> list[str]:
@@ -65,6 +110,7 @@ class KafkaInput(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.res = res
         self.addresses = list(conf["addresses"] or [])
+        self.security = security_of(conf, res.path)
         self.topics = split_topics(conf["topics"], f"{res.path}.topics")
         self.group = str(conf["consumer_group"] or "")
         self.start_from_oldest = bool(conf["start_from_oldest"])
@@ -77,7 +123,7 @@ class KafkaInput(Input):
         self.shared_by_nature = bool(self.group)
 
     def broker(self) -> Broker:
-        return self.res.broker(self.addresses)
+        return self.res.broker(self.addresses, self.security)
 
     def hub_source(self, fallback_group: str) -> tuple[Broker, str, list[str], bool, float]:
         """What the engine's hub needs to serve an ``http_server`` output from these topics."""
@@ -224,8 +270,8 @@ SPEC = registry.input(
     Field("addresses", "string_list", [], "Broker addresses; replaced by STREAMS_KAFKA_BROKERS."),
     Field("topics", "string_list", doc="Topics to consume (entries may hold comma-separated names)."),
     Field("target_version", "string", "", "Accepted and ignored."),
-    Field("tls", "object", {}, "Accepted and ignored (the gateway's broker connection decides)."),
-    Field("sasl", "object", {}, "Accepted and ignored (the gateway's broker connection decides)."),
+    TLS_FIELD,
+    SASL_FIELD,
     Field("consumer_group", "string", "", "Group whose offsets are committed."),
     Field("client_id", "string", "benthos", "Accepted and ignored."),
     Field("rack_id", "string", "", "Accepted and ignored."),

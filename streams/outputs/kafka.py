@@ -4,7 +4,8 @@
 Metadata is written as record headers only when asked for (``metadata.include_prefixes`` /
 ``include_patterns``, or ``exclude_prefixes`` meaning "all but"), so request headers such as
 ``Authorization`` never leak into a topic by default. ``addresses`` is replaced by
-``STREAMS_KAFKA_BROKERS``; ``compression``, ``tls``, ``sasl``, ``client_id``, ``target_version``,
+``STREAMS_KAFKA_BROKERS``; ``tls`` and ``sasl`` are honoured as in the ``kafka`` input (else the
+``STREAMS_KAFKA_TLS_*``/``_SASL_*`` settings apply); ``compression``, ``client_id``, ``target_version``,
 ``idempotent_write``, ``ack_replicas``, ``max_msg_bytes``, ``batching`` and ``backoff`` are
 accepted and ignored: the worker's shared producer is idempotent and always waits for every
 in-sync replica.
@@ -39,6 +40,7 @@ from streams.brokers.sending import (
 from streams.contracts import ConfigError, Output, OutputError, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
+from streams.inputs.kafka import SASL_FIELD, TLS_FIELD, security_of
 from streams.message import Message
 from streams.registry import Field
 
@@ -57,6 +59,7 @@ class KafkaOutput(Output):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.res = res
         self.addresses = list(conf["addresses"] or [])
+        self.security = security_of(conf, res.path)
         self.topic = res.interpolation(conf["topic"])
         self.key = res.interpolation(conf["key"]) if conf["key"] else None
         self.partitioner = conf["partitioner"]
@@ -165,7 +168,7 @@ class KafkaOutput(Output):
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
         try:
-            broker = self.res.broker(self.addresses)
+            broker = self.res.broker(self.addresses, self.security)
         except BrokerError as exc:
             raise OutputError(f"kafka unavailable: {exc}") from exc
         try:
@@ -199,8 +202,8 @@ SPEC = registry.output(
     Field("partitioner", "string", "fnv1a_hash", "How a partition is chosen.", options=PARTITIONERS),
     Field("partition", "string", "", "Partition for the manual partitioner (interpolated)."),
     Field("target_version", "string", "", "Accepted and ignored."),
-    Field("tls", "object", {}, "Accepted and ignored."),
-    Field("sasl", "object", {}, "Accepted and ignored."),
+    TLS_FIELD,
+    SASL_FIELD,
     Field("client_id", "string", "benthos", "Accepted and ignored."),
     Field("rack_id", "string", "", "Accepted and ignored."),
     Field("custom_topic_creation", "object", {}, "Accepted and ignored."),

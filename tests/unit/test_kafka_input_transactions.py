@@ -79,7 +79,7 @@ def make_input(group: DummyGroup, **timeouts: str) -> KafkaInput:
         return group
 
     broker = types.SimpleNamespace(group_consumer=group_consumer)
-    res = types.SimpleNamespace(path="streams.Worker.input.kafka", logger=Log, broker=lambda addresses: broker)
+    res = types.SimpleNamespace(path="streams.Worker.input.kafka", logger=Log, broker=lambda addresses, security=None: broker)
     return KafkaInput(conf, res)  # type: ignore[arg-type]
 
 

@@ -134,7 +134,7 @@ def make_output(producer: HoldingProducer, timeout: str = "50ms") -> KafkaOutput
     res = types.SimpleNamespace(
         path="streams.s.output.kafka",
         interpolation=bloblang.parse_interpolation,
-        broker=lambda addresses: producer,
+        broker=lambda addresses, security=None: producer,
     )
     return KafkaOutput(conf, res)  # type: ignore[arg-type]
 
