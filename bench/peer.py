@@ -209,6 +209,7 @@ def main() -> None:
             run.kafka = PrivateKafka(args.kafka_port, free_port())
             stack.callback(run.kafka.stop)
             run.kafka.start()
+            run.kafka.create_topics(["jobs", "completed", f"{PEER_PREFIX}jobs", f"{PEER_PREFIX}completed"])
             run.bento = Bento(binary, free_port(), run.work / "bento.log")
             stack.callback(run.bento.stop)
             run.bento.start(bento_config(args.peer_src / "seed-streams.yaml", run.kafka.bootstrap, PEER_PREFIX))

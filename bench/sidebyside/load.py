@@ -27,6 +27,7 @@ import gevent.queue
 from .procs import log
 
 READER = Path(__file__).with_name("reader.py")
+WARM_UP = 10  # messages through the whole pipeline before the clock counts
 RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
@@ -188,10 +189,13 @@ def measure_latency(push_url: str, stream_url: str, fmt: str, *, rate: float, se
         if not reader.wait_for(lambda: "# open" in reader.lines(), 15):
             return Latency(0, 0, 0, 0, 0.0, note=f"reader did not connect: {reader.lines()[-3:]}")
         # Warm-up: a message must make the whole trip (group joins, any backlog) before the clock counts.
+        # A few more, a moment apart, so every worker's part of the pipeline has carried one.
         warm = time.monotonic()
-        status = pusher.one(-1)
-        if status != 200 or not reader.wait_for(lambda: -1 in reader.arrivals(), 120):
-            return Latency(0, 0, 0, 0, 0.0, note=f"warm-up failed (push {status}): {reader.lines()[-3:]}")
+        for n in range(-WARM_UP, 0):
+            status = pusher.one(n)
+            if status != 200 or not reader.wait_for(lambda n=n: n in reader.arrivals(), 120):
+                return Latency(0, 0, 0, 0, 0.0, note=f"warm-up failed (push {status}): {reader.lines()[-3:]}")
+            gevent.sleep(0.1)
         log(f"    warm after {time.monotonic() - warm:.1f}s; pushing {int(rate * seconds)} at {rate:g}/s ...")
         gevent.sleep(0.5)
         pushed = pusher.paced(rate, seconds)

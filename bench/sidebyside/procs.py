@@ -55,6 +55,25 @@ class PrivateKafka:
             raise SystemExit(f"kafka did not start on {self.bootstrap}:\n{done.stderr[-3000:]}")
         log("kafka: up")
 
+    def create_topics(self, names: list[str]) -> None:
+        """Create the topics up front, one partition each (the broker's default), as a deployment
+        has them: consumers that join before their topic exists wait for a metadata refresh and a
+        rebalance, which would show up as seconds of latency that no steady state has."""
+        from kafka import KafkaAdminClient
+        from kafka.admin import NewTopic
+        from kafka.errors import TopicAlreadyExistsError
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="streams-bench-peer")
+        try:
+            for name in names:
+                try:
+                    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            admin.close()
+        log(f"kafka: topics {', '.join(names)}")
+
     def pid(self) -> int | None:
         try:
             return int((self.data_dir / "kafka.pid").read_text().strip())
