@@ -130,7 +130,7 @@ class Run:
                     f"p50 {lat.p50} p99 {lat.p99} max {lat.max} {lat.note}")
             b, s = found["bento"], found["streams"]
             note = "; ".join(
-                f"{k}: {v.received}/{v.ok} arrived, lost {v.lost}, dup {v.duplicates}, sent {v.send_rate:.0f}/s"
+                f"{k}: {v.received}/{v.ok} arrived, missing {v.lost} (after the 10 s quiet or 60 s wait), dup {v.duplicates}, sent {v.send_rate:.0f}/s"
                 + (f", push errors {dict(v.failed)}" if v.failed else "") + (f", {v.note}" if v.note else "")
                 for k, v in (("bento", b), ("streams", s))
             )
