@@ -347,8 +347,10 @@ def test_group_consumers_compete_each_record_once(
     b = broker.group_consumer(group, [topic])
     try:
         # Let the group settle with one partition each before anything is produced, so no
-        # rebalance redelivers records mid-test.
-        deadline = time.monotonic() + DEADLINE
+        # rebalance redelivers records mid-test. Twice the usual wait: on a loaded machine a
+        # member that joined before the topic's metadata reached it (an empty first assignment)
+        # was once still waiting for the next rebalance after 30 s.
+        deadline = time.monotonic() + 2 * DEADLINE
         while not (len(a.assignment()) == 1 and len(b.assignment()) == 1):
             assert time.monotonic() < deadline, (
                 f"group never split: {a.assignment()} / {b.assignment()}"
