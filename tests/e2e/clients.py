@@ -123,3 +123,22 @@ class WSReader:
             pass
         if self._greenlet is not None:
             self._greenlet.kill(block=True, timeout=5)
+
+
+def held_steady(what: str, check: Any, bound: float, settle: float, poll: float = 0.1) -> float:
+    """Poll ``check`` until it has held without a break for ``settle`` seconds (every worker
+    answered alike, not just the one a request happened to reach); returns the seconds until it
+    first held, and fails beyond ``bound``."""
+    started = time.monotonic()
+    first = held_since = None
+    while True:
+        now = time.monotonic()
+        if check():
+            first = now if first is None else first
+            held_since = now if held_since is None else held_since
+            if now - held_since >= settle:
+                return first - started
+        else:
+            held_since = None
+        assert now - started < bound + settle, f"not within {bound}s: {what}"
+        time.sleep(poll)

@@ -24,7 +24,7 @@ import pytest
 import requests
 import websocket  # websocket-client
 
-from tests.e2e.clients import SSEClient, WSReader
+from tests.e2e.clients import SSEClient, WSReader, held_steady
 from tests.e2e.server import Gunicorn, start_gunicorn
 
 WORKERS = 4
@@ -86,21 +86,8 @@ requests cannot choose a worker, but every worker applies a change within its wa
 
 
 def everywhere(what: str, check: Any, bound: float) -> float:
-    """Poll ``check`` until it has held without a break for ``SETTLE`` seconds; returns the
-    seconds until it first held (fails beyond ``bound``)."""
-    started = time.monotonic()
-    first = held_since = None
-    while True:
-        now = time.monotonic()
-        if check():
-            first = now if first is None else first
-            held_since = now if held_since is None else held_since
-            if now - held_since >= SETTLE:
-                return first - started
-        else:
-            held_since = None
-        assert now - started < bound + SETTLE, f"not within {bound}s: {what}"
-        time.sleep(0.05)
+    """``held_steady`` with this file's settle time."""
+    return held_steady(what, check, bound, SETTLE, poll=0.05)
 
 
 def manage(server: Gunicorn, method: str, path: str, doc: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 import requests
 import yaml
 
+from tests.e2e.clients import held_steady
 from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
 
 WORKERS = 4
@@ -67,21 +67,8 @@ requests cannot choose a worker, but every worker applies a change within its wa
 
 
 def until(what: str, check: Any, bound: float = BOUND) -> float:
-    """Poll ``check`` until it has held without a break for ``SETTLE`` seconds; returns the
-    seconds until it first held (fails beyond ``bound``)."""
-    started = time.monotonic()
-    first = held_since = None
-    while True:
-        now = time.monotonic()
-        if check():
-            first = now if first is None else first
-            held_since = now if held_since is None else held_since
-            if now - held_since >= SETTLE:
-                return first - started
-        else:
-            held_since = None
-        assert now - started < bound + SETTLE, f"not within {bound}s: {what}"
-        time.sleep(0.1)
+    """``held_steady`` with this file's settle time."""
+    return held_steady(what, check, bound, SETTLE)
 
 
 def every_worker(server: Gunicorn, api_id: str, check: Any) -> bool:
