@@ -17,8 +17,10 @@ without them uses the ``STREAMS_KAFKA_TLS_*``/``_SASL_*`` settings (``streams.br
 Accepted and ignored (harmless in this gateway): ``target_version``,
 ``client_id``, ``rack_id``, ``auto_replay_nacks`` (nacked writes are always retried),
 ``max_processing_period``, ``extract_tracing_map``, ``fetch_buffer_cap``,
-``multi_header`` and ``batching`` (records are processed one at a time). ``addresses`` is
-replaced by ``STREAMS_KAFKA_BROKERS``.
+``multi_header`` and ``batching`` (each record is a batch of its own). ``addresses`` is
+replaced by ``STREAMS_KAFKA_BROKERS``. On Kafka up to ``IN_FLIGHT_PER_PARTITION`` records of a
+partition are processed at once, their writes still leaving in offset order
+(``streams.brokers.send_order``); elsewhere one at a time.
 
 ``group`` (``session_timeout`` 10s, ``heartbeat_interval`` 3s, ``rebalance_timeout`` 60s, as
 Bento) sets the consumer group's liveness: a worker that dies without leaving the group holds its
@@ -31,11 +33,13 @@ import time
 from typing import Any
 
 import gevent
+import gevent.event
 
 from streams import registry
 from streams.brokers.base import Broker, Record
 from streams.brokers.group import GroupTimeouts
 from streams.brokers.security import KafkaSecurity, SecurityError, sasl_problems, tls_problems
+from streams.brokers.send_order import SendOrder
 from streams.brokers.sending import TransactionalGroup
 from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
@@ -46,6 +50,9 @@ from streams.registry import Field
 
 LAG_PERIOD = 5.0
 """Seconds between two ``consumer_lag`` measurements of a group consumer."""
+IN_FLIGHT_PER_PARTITION = 256
+"""Most records of one partition processed at once on Kafka (``streams.brokers.send_order``);
+fewer when ``checkpoint_limit`` is lower (a fetch never returns more)."""
 
 
 TLS_FIELD = Field(
@@ -186,19 +193,41 @@ class KafkaInput(Input):
                     writer = consumer.transaction(topic, partition)
                     writer.begin()
                     done = 0
-                    for record in part:
+                    while done < len(part):
                         if done and time.monotonic() - fetched > budget:
                             break
-                        if not self._deliver_until_done(deliver, record_to_message(record), stopping, writer):
+                        chunk = part[done:done + IN_FLIGHT_PER_PARTITION]
+                        if not self._deliver_in_order(deliver, chunk, stopping, writer):
                             writer.abort()
                             return  # stopping: these records stay uncommitted, read again later
-                        done += 1
+                        done += len(chunk)
                     writer.commit(part[done - 1].offset + 1)
                     if done < len(part):
                         consumer.rewind(topic, partition, part[done].offset)
                 last_lag = self._maybe_report_lag(broker, last_lag)
         finally:
             consumer.close()
+
+    def _deliver_in_order(self, deliver: Deliver, records: list[Record], stopping: Stopping, writer: Any) -> bool:
+        """Process ``records`` (one partition's, in offset order) side by side, each handing its
+        writes to ``writer`` only after the records before it did (``SendOrder``), and wait for
+        all; False when the stream stopped before every one was delivered."""
+        if len(records) == 1:
+            return self._deliver_until_done(deliver, record_to_message(records[0]), stopping, writer)
+        gate = _SendGate(len(records))
+
+        def one(index: int, record: Record) -> bool:
+            try:
+                return self._deliver_until_done(deliver, record_to_message(record), stopping, gate.sender(writer, index))
+            finally:
+                gate.release(index)
+
+        jobs = [gevent.spawn(one, i, r) for i, r in enumerate(records)]
+        gevent.joinall(jobs)
+        for job in jobs:
+            if job.exception is not None:
+                raise job.exception
+        return all(job.value for job in jobs)
 
     def _maybe_report_lag(self, broker: Broker, last: float) -> float:
         if time.monotonic() - last < LAG_PERIOD:
@@ -250,6 +279,42 @@ class KafkaInput(Input):
                 reader.close()
 
         gevent.joinall([gevent.spawn(one, t) for t in self.topics])
+
+
+class _SendGate:
+    """``SendOrder`` with an event per record: a record's first write waits until it is free."""
+
+    def __init__(self, count: int) -> None:
+        self._order = SendOrder(count)
+        self._free = [gevent.event.Event() for _ in range(count)]
+        self._free[0].set()
+
+    def sender(self, writer: Any, index: int) -> _OrderedSender:
+        return _OrderedSender(self, writer, index)
+
+    def wait_free(self, index: int) -> None:
+        self._free[index].wait()
+
+    def release(self, index: int) -> None:
+        for freed in self._order.release(index):
+            self._free[freed].set()
+
+
+class _OrderedSender:
+    """The partition transaction as one record sees it: ``send`` waits for the record's turn
+    and releases the next record once the producer has the write."""
+
+    def __init__(self, gate: _SendGate, writer: Any, index: int) -> None:
+        self._gate = gate
+        self._writer = writer
+        self._index = index
+
+    def send(self, *args: Any, **kwargs: Any) -> Any:
+        self._gate.wait_free(self._index)
+        try:
+            return self._writer.send(*args, **kwargs)
+        finally:
+            self._gate.release(self._index)
 
 
 def _by_partition(records: list[Record]) -> dict[tuple[str, int], list[Record]]:

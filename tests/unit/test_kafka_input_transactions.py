@@ -14,6 +14,7 @@ from streams.brokers.base import Position, Record
 from streams.brokers.group import GroupTimeouts
 from streams.brokers.sending import Stored, TransactionalGroup
 from streams.contracts import Transaction
+from streams.inputs import kafka as kafka_input
 from streams.inputs.kafka import SPEC, KafkaInput
 from streams.message import Message
 
@@ -95,13 +96,13 @@ def test_each_partition_commits_its_writes_and_offset_together() -> None:
     group = DummyGroup([[rec(0, 5), rec(1, 0), rec(0, 6)], [rec(1, 1)]])
     inp = make_input(group)
     stopping = gevent.event.Event()
-    senders: list[Any] = []
+    delivered: list[bytes] = []
 
     def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
         assert txn is not None and txn.redeliver_unknown
-        senders.append(txn.sender.key)
+        delivered.append(batch[0].content)
         txn.sender.send("completed", batch[0].content)
-        if len(senders) == 4:
+        if len(delivered) == 4:
             stopping.set()
         return True
 
@@ -119,7 +120,7 @@ def test_each_partition_commits_its_writes_and_offset_together() -> None:
         ("send", ("jobs", 1), b"p1-o1"),
         ("commit", ("jobs", 1), 2),
     ]
-    assert senders == [("jobs", 0), ("jobs", 0), ("jobs", 1), ("jobs", 1)]
+    assert sorted(delivered) == [b"p0-o5", b"p0-o6", b"p1-o0", b"p1-o1"]
     assert group.closed
 
 
@@ -145,14 +146,16 @@ def test_a_stop_while_a_write_fails_aborts_instead_of_committing() -> None:
     assert attempts[0] is not attempts[1]
 
 
-def test_a_slow_fetch_is_cut_short_before_the_rebalance_timeout() -> None:
-    # rebalance_timeout 1s: a fetch may take 0.5 s of processing; each record takes 0.3 s.
+def test_a_slow_fetch_is_cut_short_before_the_rebalance_timeout(monkeypatch) -> None:
+    # rebalance_timeout 1s: a fetch may take 0.5 s of processing; two records are processed at
+    # once and each takes 0.6 s, so the first two are committed and the rest read again.
+    monkeypatch.setattr(kafka_input, "IN_FLIGHT_PER_PARTITION", 2)
     group = DummyGroup([[rec(0, 0), rec(0, 1), rec(0, 2), rec(1, 0)]])
     inp = make_input(group, heartbeat_interval="100ms", rebalance_timeout="1s")
     stopping = gevent.event.Event()
 
     def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
-        gevent.sleep(0.3)
+        gevent.sleep(0.6)
         txn.sender.send("completed", batch[0].content)  # type: ignore[union-attr]
         gevent.spawn_later(0.5, stopping.set)
         return True
@@ -166,3 +169,55 @@ def test_a_slow_fetch_is_cut_short_before_the_rebalance_timeout() -> None:
         ("rewind", ("jobs", 0), 2),
         ("rewind", ("jobs", 1), 0),
     ]
+
+
+def test_records_of_a_partition_are_processed_at_once_and_written_in_offset_order() -> None:
+    # The earlier a record, the longer its processing: done one by one they would take 1.1 s
+    # in all; side by side each still waits for the one before it to hand over its write.
+    records = [rec(0, n) for n in range(10)]
+    group = DummyGroup([records])
+    inp = make_input(group)
+    stopping = gevent.event.Event()
+    running: list[int] = []
+    most_at_once = 0
+    finished: list[bytes] = []
+
+    def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
+        nonlocal most_at_once
+        running.append(1)
+        most_at_once = max(most_at_once, len(running))
+        offset = int(batch[0].content.decode().rsplit("o", 1)[1])
+        gevent.sleep(0.02 * (10 - offset))
+        txn.sender.send("completed", batch[0].content)  # type: ignore[union-attr]
+        running.pop()
+        finished.append(batch[0].content)
+        if len(finished) == len(records):
+            stopping.set()
+        return True
+
+    inp.run(deliver, stopping)
+    sends = [e[2] for e in group.events if e[0] == "send"]
+    assert sends == [r.value for r in records]
+    assert most_at_once == len(records)
+    assert group.events[-1] == ("commit", ("jobs", 0), 10)
+
+
+def test_a_record_without_a_write_lets_the_next_one_write() -> None:
+    # A mapping that deletes a record (no write) must not hold the records after it.
+    records = [rec(0, n) for n in range(4)]
+    group = DummyGroup([records])
+    inp = make_input(group)
+    stopping = gevent.event.Event()
+    seen: list[bytes] = []
+
+    def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
+        seen.append(batch[0].content)
+        if batch[0].content != b"p0-o1":
+            txn.sender.send("completed", batch[0].content)  # type: ignore[union-attr]
+        if len(seen) == len(records):
+            gevent.spawn_later(0.05, stopping.set)
+        return True
+
+    inp.run(deliver, stopping)
+    assert [e[2] for e in group.events if e[0] == "send"] == [b"p0-o0", b"p0-o2", b"p0-o3"]
+    assert group.events[-1] == ("commit", ("jobs", 0), 4)
