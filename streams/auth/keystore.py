@@ -8,8 +8,8 @@ is read (milliseconds; a revoked key is refused everywhere well within a second)
 
 A worker that writes a key applies its own record at once, so its reply means "in force here".
 A key this process does not know makes it read up to the log's end before answering (a key made
-a moment ago elsewhere), at most once per ``UNKNOWN_SYNC_FLOOR_S``, so guessed keys cannot make
-it query the broker for every request. Records hold the session under the key's hash; the
+a moment ago elsewhere); such reads are shared (one at a time per process, ``_read_to_end``), so
+a flood of guessed keys costs one end-offset query per round, not one per request. Records hold the session under the key's hash; the
 plain key is never written.
 """
 
@@ -32,7 +32,6 @@ log = logging.getLogger("streams.auth")
 KEYS_TOPIC = "_streams.keys"
 READY_TIMEOUT_S = 10.0
 """How long a request waits for this process's first read of the whole log."""
-UNKNOWN_SYNC_FLOOR_S = 0.25
 SYNC_TIMEOUT_S = 2.0
 RETRY_S = 1.0
 
@@ -47,7 +46,7 @@ class KeyStore:
         self._reader: Reader | None = None
         self._caught_up = gevent.event.Event()
         self._sync_lock = gevent.lock.Semaphore()
-        self._last_sync = 0.0
+        self._sync_began = float("-inf")
         self._closed = False
 
     # -- reading -----------------------------------------------------------------------------
@@ -63,7 +62,7 @@ class KeyStore:
 
     def hashes(self) -> list[str]:
         self._ready()
-        self._read_to_end(force=True)
+        self._read_to_end()
         return self.table.hashes()
 
     def _ready(self) -> None:
@@ -74,15 +73,19 @@ class KeyStore:
         if not self._caught_up.wait(READY_TIMEOUT_S):
             raise BrokerError(f"the keys log {KEYS_TOPIC!r} could not be read within {READY_TIMEOUT_S:g}s")
 
-    def _read_to_end(self, force: bool = False) -> None:
+    def _read_to_end(self) -> None:
+        """Wait until the table holds every record written before this call. Callers arriving
+        while a read is under way share the next one: one at a time per process, each covering
+        everyone who asked before it began, however many requests name unknown keys."""
+        asked = time.monotonic()
         with self._sync_lock:
-            if not force and time.monotonic() - self._last_sync < UNKNOWN_SYNC_FLOOR_S:
-                return
+            if self._sync_began >= asked:
+                return  # a read that began after this caller asked has just finished
+            self._sync_began = time.monotonic()
             end = self._broker().end_offsets(KEYS_TOPIC).get(0, 0)
             deadline = time.monotonic() + SYNC_TIMEOUT_S
             while self.table.read_to < end and time.monotonic() < deadline:
-                gevent.sleep(0.01)
-            self._last_sync = time.monotonic()
+                gevent.sleep(0.005)
 
     def _follow(self) -> None:
         """Read the log from where the table stands, forever (reopened after a broker error)."""
