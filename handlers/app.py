@@ -117,6 +117,6 @@ def create_app(gateway: Gateway, settings: Settings, runner: GatewayRunner | Non
     if settings.metrics_enabled:
         app.add_route("/metrics", MetricsResource())
     mgmt = add_management_routes(app, gateway, settings)
-    add_key_routes(app, mgmt, gateway.auth.keys)
+    add_key_routes(app, mgmt, gateway.auth.keys, lambda: gateway.services.host)
     app.add_sink(streams, prefix="/")
     return app

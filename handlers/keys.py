@@ -5,7 +5,7 @@
 | ``/tyk/keys``              | GET    | ``{"keys": [key hashes]}``                                  |
 | ``/tyk/keys``, ``/tyk/keys/create`` | POST | a new random key: ``{"key", "status": "ok", "action": "added", "key_hash"}`` |
 | ``/tyk/keys/{key}``        | POST   | create with this key (400 when it exists)                   |
-| ``/tyk/keys/{key}``        | GET    | the session as stored (``?hashed=true``: ``{key}`` is the hash) |
+| ``/tyk/keys/{key}``        | GET    | the session as stored, ``quota_remaining`` as this host counted it (``?hashed=true``: ``{key}`` is the hash) |
 | ``/tyk/keys/{key}``        | PUT    | replace the session; ``"action": "modified"`` (404 unknown)  |
 | ``/tyk/keys/{key}``        | DELETE | revoke; ``"action": "deleted"``                             |
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import falcon
@@ -25,9 +26,11 @@ import orjson
 
 from handlers.endpoint import read_body
 from handlers.management import Management
+from streams.auth.gate import quota_counter
 from streams.auth.keystore import KeyStore
-from streams.auth.sessions import SessionInvalid, hash_key, new_key, read_session, stored_document
+from streams.auth.sessions import KeySession, SessionInvalid, hash_key, new_key, read_session, stored_document
 from streams.brokers.base import BrokerError
+from streams.engine.host import HostState
 
 log = logging.getLogger("streams.management")
 
@@ -45,9 +48,10 @@ def _error(resp: falcon.Response, status: int, message: str) -> None:
 class KeyApi:
     """The operations, on the management guard and this worker's ``KeyStore``."""
 
-    def __init__(self, mgmt: Management, keys: KeyStore) -> None:
+    def __init__(self, mgmt: Management, keys: KeyStore, host: Callable[[], HostState]) -> None:
         self.mgmt = mgmt
         self.keys = keys
+        self.host = host
 
     def run(self, req: falcon.Request, resp: falcon.Response, action: Any, *args: Any) -> None:
         """Guard, then ``action``; a broker that cannot store keys answers 503."""
@@ -86,7 +90,17 @@ class KeyApi:
         if session is None:
             _error(resp, 404, "Key not found")
             return
-        _reply(resp, 200, session.document)
+        _reply(resp, 200, {**session.document, **self.quota_now(session)})
+
+    def quota_now(self, session: KeySession) -> dict[str, Any]:
+        """Tyk's ``quota_remaining`` and ``quota_renews`` as this host counts them now."""
+        if not session.quota_limited:
+            return {}
+        window = self.host().rate_peek(quota_counter(str(session.document.get("key_hash", ""))))
+        if window is None:
+            return {"quota_remaining": session.quota_max}
+        used, resets = window
+        return {"quota_remaining": max(0, session.quota_max - used), "quota_renews": int(resets)}
 
     def update(self, req: falcon.Request, resp: falcon.Response, key: str) -> None:
         key_hash = self._hash(req, key)
@@ -165,9 +179,10 @@ class KeyResource(_Unsupported):
         self.api.run(req, resp, self.api.delete, key)
 
 
-def add_key_routes(app: falcon.App, mgmt: Management, keys: KeyStore) -> None:
-    """Register ``/tyk/keys`` (404 like every ``/tyk/`` path while no secret is set)."""
-    api = KeyApi(mgmt, keys)
+def add_key_routes(app: falcon.App, mgmt: Management, keys: KeyStore, host: Callable[[], HostState]) -> None:
+    """Register ``/tyk/keys`` (404 like every ``/tyk/`` path while no secret is set); ``host``
+    gives the host's counters, for a key's quota as counted so far."""
+    api = KeyApi(mgmt, keys, host)
     app.add_route("/tyk/keys", KeysResource(api))
     app.add_route("/tyk/keys/create", CreateKeyResource(api))
     app.add_route("/tyk/keys/{key}", KeyResource(api))

@@ -179,9 +179,14 @@ class Gate:
                 raise AuthDenied(429, "Rate limit exceeded", {"Retry-After": str(max(1, math.ceil(wait)))})
         if session.quota_limited:
             renews = session.quota_renewal_rate if session.quota_renewal_rate > 0 else NEVER_RENEWS_S
-            wait = renews if session.quota_max == 0 else self._limits(f"auth.quota:{key_hash}", session.quota_max, renews)
+            wait = renews if session.quota_max == 0 else self._limits(quota_counter(key_hash), session.quota_max, renews)
             if wait > 0:
                 raise AuthDenied(429, "Quota exceeded", {"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def quota_counter(key_hash: str) -> str:
+    """The name of a key's quota among the host's counters."""
+    return f"auth.quota:{key_hash}"
 
 
 def static_keys(scheme: JwtScheme) -> list[VerifyKey]:

@@ -117,6 +117,8 @@ def test_quota_is_counted_for_the_host_and_answers_429(gateway: Gunicorn) -> Non
     assert statuses == [200] * 5 + [429] * 3  # five in all, whichever workers served them
     over = call(gateway, "keys-a", key)
     assert over.json()["error"] == "Quota exceeded" and 3000 < int(over.headers["Retry-After"]) <= 3600
+    stored = requests.get(gateway.url(f"/tyk/keys/{key}"), headers=ADMIN, timeout=10).json()
+    assert (stored["quota_max"], stored["quota_remaining"]) == (5, 0) and stored["quota_renews"] > time.time() + 3000
 
 
 def test_rate_answers_429_with_retry_after(gateway: Gunicorn) -> None:
