@@ -130,6 +130,8 @@ def read_auth(doc: dict[str, Any], report: Report) -> AuthConfig | None:
     if not isinstance(enabled, bool):
         report(AUTH_PATH + ("enabled",), "expected a boolean")
         return None
+    if not enabled:
+        return None  # keyless: the schemes are not read, as Tyk does not use them
     tyk_schemes = auth.get("securitySchemes") or {}
     if not isinstance(tyk_schemes, dict):
         report(AUTH_PATH + ("securitySchemes",), "expected an object")
@@ -140,8 +142,6 @@ def read_auth(doc: dict[str, Any], report: Report) -> AuthConfig | None:
         for name, conf in tyk_schemes.items()
         if (scheme := _scheme(str(name), conf, oas_schemes, report)) is not None
     }
-    if not enabled:
-        return None
     mode = auth.get("securityProcessingMode", "legacy")
     if mode not in ("legacy", "compliant"):
         report(AUTH_PATH + ("securityProcessingMode",), f"expected 'legacy' or 'compliant', got {mode!r}")

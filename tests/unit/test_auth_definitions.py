@@ -102,6 +102,13 @@ def test_wrong_authentication_is_refused_with_its_path(tmp_path, schemes, tyk, s
     assert any(p.path == path and message in p.message and p.line for p in problems), problems
 
 
+def test_schemes_of_a_disabled_authentication_are_not_read(tmp_path):
+    path = seed_with_auth(tmp_path, schemes="o:\n  type: oauth2\n", tyk="o: {enabled: true}", security="- o: []")
+    path.write_text(path.read_text().replace("      enabled: true\n      securitySchemes:", "      enabled: false\n      securitySchemes:"))
+    api, problems = load_file(str(path))
+    assert problems == [] and api.auth is None
+
+
 def test_enabled_without_any_scheme_fails_closed(tmp_path):
     text = SEED.read_text().replace("  server:\n    listenPath:\n", "  server:\n    authentication: {enabled: true}\n    listenPath:\n")
     (tmp_path / "open.yaml").write_text(text)
