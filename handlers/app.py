@@ -16,6 +16,7 @@ import falcon
 
 from handlers.errors import add_engine_error_handlers, handle_unexpected, serialize_error
 from handlers.health import HealthResource, MetricsResource
+from handlers.keys import add_key_routes
 from handlers.management import add_management_routes
 from handlers.request_context import ClientAddressMiddleware, request_id
 from handlers.routes import StreamRoutes
@@ -115,6 +116,7 @@ def create_app(gateway: Gateway, settings: Settings, runner: GatewayRunner | Non
     app.add_route("/health", HealthResource(gateway))
     if settings.metrics_enabled:
         app.add_route("/metrics", MetricsResource())
-    add_management_routes(app, gateway, settings)
+    mgmt = add_management_routes(app, gateway, settings)
+    add_key_routes(app, mgmt, gateway.auth.keys, lambda: gateway.services.host)
     app.add_sink(streams, prefix="/")
     return app

@@ -28,6 +28,7 @@ import falcon
 from geventwebsocket.websocket import WebSocket
 
 from handlers import streaming, websocket
+from handlers.auth import authenticate
 from handlers.delivery_body import DeliveryBody, multipart_batch
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
@@ -74,6 +75,7 @@ class StreamEndpoint:
     def _dispatch(self, req: falcon.Request, resp: falcon.Response, params: dict[str, str]) -> None:
         route = self._route(req)
         req.context.api = route.api
+        authenticate(req, route)
         if route.kind == "push":
             self._push(req, resp, route, params)
         elif route.kind == "push_ws":

@@ -4,8 +4,10 @@ The handlers only gather raw request facts here (query, form, headers with their
 cookies, client address, bearer token); naming and escaping rules live in ``streams.context``.
 The client address is the socket peer unless that peer is a trusted proxy
 (:class:`ClientAddressMiddleware`, ``STREAMS_TRUSTED_PROXIES``).
-JWT claims are taken only from a token whose signature verifies against the configured key: an
-unverified claim would let anyone pick the ``sub`` that selects another user's stream.
+JWT claims are taken only from a verified token: the one the API's authentication checked
+(``handlers.auth``), or, for an API without authentication, a bearer token whose signature
+verifies against ``STREAMS_JWT_SECRET``. An unverified claim would let anyone pick the ``sub``
+that selects another user's stream.
 """
 
 from __future__ import annotations
@@ -101,6 +103,13 @@ def variables_for(req: falcon.Request, body: bytes | None, settings: Settings, p
     if body and (req.content_type or "").startswith("application/x-www-form-urlencoded"):
         form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     token = bearer_token(req)
+    identity = getattr(req.context, "identity", None)
+    if identity is not None:  # the API authenticated the request: only its verified facts count
+        token, claims = identity.token, dict(identity.claims)
+    elif getattr(req.context, "api", None) is not None and req.context.api.gate is not None:
+        claims = None
+    else:
+        claims = verified_claims(token, settings)
     return context.request_variables(
         query=query,
         form=form,
@@ -110,5 +119,5 @@ def variables_for(req: falcon.Request, body: bytes | None, settings: Settings, p
         remote_addr=req.remote_addr or "",
         request_id=req.context.request_id,
         token=token,
-        jwt_claims=verified_claims(token, settings),
+        jwt_claims=claims,
     )

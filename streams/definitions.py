@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from streams import catalog, context, registry
+from streams.auth.config import AuthConfig, read_auth
 from streams.bloblang import codegen, parser
 from streams.bloblang.errors import BloblangError, ExecError
 from streams.listenpaths import ListenPaths, ListenPathTaken, claim_order
@@ -158,6 +159,8 @@ class ApiDefinition:
     internal: bool = False
     """Tyk's ``info.state.internal``: reachable only from other APIs, which this gateway does
     not do, so :func:`load_directory` does not serve it."""
+    auth: AuthConfig | None = None
+    """What requests must present (``streams.auth.config``); None: the API is open (keyless)."""
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -559,14 +562,7 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
         checker.add(lp_path + ("value",), "missing: a listen path such as /my-api/ is required")
         value = "/"
     strip = _bool(listen, lp_path, "strip", False, checker)
-    auth = _mapping(server, gw_path + ("server",), "authentication", checker)
-    if _bool(auth, gw_path + ("server", "authentication"), "enabled", False, checker):
-        # Fail closed: serving it would drop the protection its author asked for.
-        checker.add(
-            gw_path + ("server", "authentication", "enabled"),
-            "not supported: this gateway does not enforce Tyk authentication, so the API would be "
-            "open to anyone; it is not served",
-        )
+    auth = read_auth(doc, checker.add)
     middleware = _mapping(_mapping(gw, gw_path, "middleware", checker), gw_path + ("middleware",), "global", checker)
     mw_path = gw_path + ("middleware", "global")
     ctx_vars = _bool(_mapping(middleware, mw_path, "contextVariables", checker), mw_path + ("contextVariables",), "enabled", True, checker)
@@ -607,6 +603,7 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
         listen_path_line=checker.line(lp_path + ("value",)),
         listen_path_column=checker.column(lp_path + ("value",)),
         internal=internal,
+        auth=auth,
     )
 
 

@@ -129,6 +129,11 @@ class Broker(ABC):
         next-offset still is that value (None: never committed). True when it did; atomic
         against every other commit of the group, from any process or host."""
 
+    def ensure_topic(self, topic: str, partitions: int, *, compacted: bool = False) -> None:
+        """Create ``topic`` with ``partitions`` unless it exists; ``compacted``: keep the last
+        record of each key (Kafka's ``cleanup.policy=compact``; the embedded log keeps all)."""
+        self.partitions(topic)
+
     @abstractmethod
     def reader(self, topic: str, start: dict[int, int]) -> Reader: ...
 

@@ -590,6 +590,9 @@ class EmbeddedBroker(Broker):
     def partitions(self, topic: str) -> list[int]:
         return list(range(self.create_topic(topic)))
 
+    def ensure_topic(self, topic: str, partitions: int, *, compacted: bool = False) -> None:
+        self.create_topic(topic, partitions)
+
     def beginning_offsets(self, topic: str) -> dict[int, int]:
         return self._heads(topic, "start_offset")
 

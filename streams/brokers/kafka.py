@@ -302,6 +302,15 @@ class KafkaBroker(Broker):
                 raise BrokerError(f"cannot create topic {topic!r}: {exc}") from exc
         return len(self.partitions(topic))
 
+    def ensure_topic(self, topic: str, partitions: int, *, compacted: bool = False) -> None:
+        configs = {"cleanup.policy": "compact"} if compacted else {}
+        try:
+            self._get_admin().create_topics([NewTopic(topic, partitions, -1, topic_configs=configs)])
+        except TopicAlreadyExistsError:
+            pass
+        except KafkaError as exc:
+            raise BrokerError(f"cannot create topic {topic!r}: {exc}") from exc
+
     def partitions(self, topic: str) -> list[int]:
         """The topic's partitions; the producer's metadata request auto-creates a missing topic."""
         producer = self._get_producer(time.monotonic() + self._connect_timeout)

@@ -23,11 +23,15 @@ import gevent.event
 import gevent.lock
 
 from streams import context
+from streams.auth.config import AuthConfig
+from streams.auth.gate import Gate
+from streams.auth.services import AuthServices
 from streams.brokers.base import Broker
 from streams.contracts import ConfigError
 from streams.definitions import ApiDefinition, Problem, display_path, error_summary, load_directory
 from streams.durations import parse_duration
 from streams.engine.components import BUILDER, resolve, split_component
+from streams.engine.definition_store import api_id_of
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
 from streams.engine.owners import ListenPathOwners
@@ -74,6 +78,8 @@ class Api:
         streams: dict[str, Any],
         source: str = "",
         document: dict[str, Any] | None = None,
+        auth: AuthConfig | None = None,
+        api_id: str = "",
     ) -> None:
         self.gateway = gateway
         self.name = name
@@ -84,9 +90,13 @@ class Api:
         self.streams = streams
         self.source = source
         self.document = document or {}
+        self.api_id = api_id or name
         self.fingerprint = fingerprint(
-            name, listen_path, streams, strip=strip, traffic_logs=traffic_logs, context_variables=context_variables
+            name, listen_path, streams, strip=strip, traffic_logs=traffic_logs, context_variables=context_variables,
+            auth=auth,
         )
+        self.gate: Gate | None = None if auth is None else gateway.auth.gate(self.api_id, name, auth)
+        """Who may use the API (``streams.auth.gate``); None: anyone (keyless)."""
         self.retired = False
         """Replaced or removed by a reload: its routes are gone and it starts nothing new."""
         self._uses = {s: tuple(sorted(context.placeholders(conf))) for s, conf in streams.items()}
@@ -308,6 +318,7 @@ class Gateway:
         self.listen_paths = ListenPaths()
         self.log = StreamLog(component="gateway")
         self.services = WorkerServices(settings, self.log)
+        self.auth = AuthServices(self.services.broker, lambda: self.services.host)
         self._reaper: gevent.Greenlet | None = None
         self._reload_lock = gevent.lock.Semaphore()
         self._reported: set[str] = set()
@@ -469,6 +480,8 @@ class Gateway:
             streams={name: sd.config for name, sd in definition.streams.items()},
             source=definition.source,
             document=definition.document,
+            auth=definition.auth,
+            api_id=api_id_of(definition.source, definition.document),
         )
 
     def add_api(
@@ -501,10 +514,12 @@ class Gateway:
         context_variables: bool = True,
         source: str = "",
         document: dict[str, Any] | None = None,
+        auth: AuthConfig | None = None,
+        api_id: str = "",
     ) -> Api:
         owner = display_path(source) if source else f"API {name!r}"
         self.listen_paths.claim(owner, listen_path, name)
-        api = Api(self, name, listen_path, strip, traffic_logs, context_variables, streams, source, document)
+        api = Api(self, name, listen_path, strip, traffic_logs, context_variables, streams, source, document, auth, api_id)
         twice = duplicate_routes(r.path for r in api.routes())
         if twice:
             # Not refused: Bento's default ``ws_path`` (/post/ws) is shared by every
@@ -591,6 +606,7 @@ class Gateway:
             inst.close(timeout=max(0.1, deadline - time.monotonic()))
         for api in self.apis:
             api.stop_telemetry()
+        self.auth.close()
         self.services.close()
         self.log.info("gateway drained", instances=len(instances), seconds=round(time.monotonic() - started, 3))
 
@@ -620,4 +636,5 @@ def _fingerprint(definition: ApiDefinition) -> str:
         strip=definition.strip,
         traffic_logs=definition.traffic_logs,
         context_variables=definition.context_variables,
+        auth=definition.auth,
     )

@@ -88,6 +88,7 @@ _RATE_TAKE = (
     " ELSE MIN(rate.used + 1, :count + 1) END"
     " RETURNING resets, used"
 )
+_RATE_PEEK = "SELECT used, resets FROM rate WHERE name = ? AND resets > ?"
 _PURGE_CACHE = (
     "DELETE FROM cache WHERE (ns, key) IN (SELECT ns, key FROM cache WHERE expires IS NOT NULL AND expires <= ? LIMIT ?)"
 )
@@ -238,6 +239,16 @@ class HostState:
         resets, used = rows[0]
         # ``now`` was read before the lock: the window may have opened a moment "after" it.
         return 0.0 if used <= count else min(max(resets - now, 1e-6), float(interval))
+
+    def rate_peek(self, name: str) -> tuple[int, float] | None:
+        """``(calls counted, wall-clock reset time)`` of the open window of ``name``, without
+        counting a call; None when no window is open. ``calls`` may be one past the limit."""
+        conn = self._connection()
+        try:
+            row = _retry_busy(lambda: conn.execute(_RATE_PEEK, (name, time.time())).fetchone())
+        except sqlite3.Error as exc:
+            raise HostStateError(f"host state read failed: {exc}") from exc
+        return None if row is None else (int(row[0]), float(row[1]))
 
     # -- the connection ------------------------------------------------------------------------
 

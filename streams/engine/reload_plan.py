@@ -26,8 +26,10 @@ def fingerprint(
     strip: bool = False,
     traffic_logs: bool = False,
     context_variables: bool = True,
+    auth: Any = None,
 ) -> str:
-    """A digest of what the engine serves from a definition; equal digests serve the same."""
+    """A digest of what the engine serves from a definition; equal digests serve the same.
+    ``auth`` (the API's ``AuthConfig``) counts only when set, so open APIs digest as before."""
     facts = {
         "name": name,
         "listen_path": listen_path,
@@ -36,6 +38,8 @@ def fingerprint(
         "context_variables": context_variables,
         "streams": streams,
     }
+    if auth is not None:
+        facts["auth"] = repr(auth)
     text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 

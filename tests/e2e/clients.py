@@ -38,6 +38,7 @@ class SSEClient:
     comments: int = 0
     opened: gevent.event.Event = field(default_factory=lambda: gevent.event.Event())
     status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     _greenlet: Any = None
     _response: Any = None
 
@@ -46,7 +47,7 @@ class SSEClient:
         return self
 
     def _run(self) -> None:
-        headers = {"Accept": "text/event-stream"}
+        headers = {"Accept": "text/event-stream", **self.headers}
         if self.last_event_id:
             headers["Last-Event-ID"] = self.last_event_id
         with requests.get(self.url, headers=headers, stream=True, timeout=(5, 120)) as resp:
@@ -91,11 +92,13 @@ class WSReader:
     url: str
     frames: list[str] = field(default_factory=list)
     opened: gevent.event.Event = field(default_factory=lambda: gevent.event.Event())
+    headers: dict[str, str] = field(default_factory=dict)
     _ws: Any = None
     _greenlet: Any = None
 
     def start(self) -> WSReader:
-        self._ws = websocket.create_connection(self.url, timeout=120)
+        header = [f"{name}: {value}" for name, value in self.headers.items()]
+        self._ws = websocket.create_connection(self.url, timeout=120, header=header)
         self.opened.set()
         self._greenlet = gevent.spawn(self._run)
         return self

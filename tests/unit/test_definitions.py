@@ -370,12 +370,13 @@ def test_inactive_api_is_skipped(components: None, tmp_path: Path) -> None:
     assert problems == [] and [a.name for a in apis] == ["on"]  # YAML 1.2: "on" is a string
 
 
-def test_api_with_authentication_is_refused(components: None, tmp_path: Path) -> None:
+def test_api_with_authentication_but_no_scheme_is_refused(components: None, tmp_path: Path) -> None:
+    # Fail closed: serving it open would drop the protection its author asked for.
     text = _api("/auth/").replace("strip: true}}", "strip: true}, authentication: {enabled: true}}")
     api, problems = load_file(_write(tmp_path, "auth.yaml", text))
     assert api is None
-    assert [p.path for p in problems] == ["x-tyk-api-gateway.server.authentication.enabled"]
-    assert "does not enforce Tyk authentication" in problems[0].message
+    assert [p.path for p in problems] == ["security"]
+    assert "authentication is enabled but no enabled scheme is required" in problems[0].message
 
 
 def test_internal_api_is_not_served(components: None, tmp_path: Path) -> None:

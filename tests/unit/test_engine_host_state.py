@@ -167,6 +167,14 @@ def test_rate_take_answers_the_time_until_the_window_resets_then_lets_calls_thro
     assert host.rate_take("lim", 2, 0.3) == 0.0
 
 
+def test_rate_peek_shows_the_open_window_without_counting(host: HostState) -> None:
+    assert host.rate_peek("quota") is None
+    assert [host.rate_take("quota", 2, 60) for _ in range(2)] == [0.0, 0.0]
+    used, resets = host.rate_peek("quota")
+    assert used == 2 and 59 < resets - time.time() <= 60
+    assert host.rate_peek("quota")[0] == 2 and host.rate_take("quota", 3, 60) == 0.0
+
+
 def test_rate_limits_are_counted_by_name(host: HostState) -> None:
     assert host.rate_take("a", 1, 60) == 0.0
     assert host.rate_take("b", 1, 60) == 0.0
