@@ -12,6 +12,7 @@ config, shared by every request that substitutes to it and closed once idle.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from streams.brokers.base import Broker
 from streams.contracts import ConfigError
 from streams.definitions import ApiDefinition, Problem, display_path, error_summary, load_directory
 from streams.durations import parse_duration
+from streams.engine.admission import Admission
 from streams.engine.components import BUILDER, resolve, split_component
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
@@ -38,6 +40,7 @@ from streams.engine.shutdown import GOING_AWAY, Draining
 from streams.engine.watch import DirectoryWatcher
 from streams.listenpaths import ListenPaths, ListenPathTaken, duplicate_routes
 from streams.observability import StreamTelemetry, start_stream_telemetry
+from streams.ratelimits import ApiRateLimits, read_rate_limits
 from streams.settings import Settings
 from streams.tracing import Tracer
 
@@ -84,8 +87,15 @@ class Api:
         self.streams = streams
         self.source = source
         self.document = document or {}
+        self.rate_limits = api_rate_limits(name, self.document)
         self.fingerprint = fingerprint(
-            name, listen_path, streams, strip=strip, traffic_logs=traffic_logs, context_variables=context_variables
+            name,
+            listen_path,
+            streams,
+            strip=strip,
+            traffic_logs=traffic_logs,
+            context_variables=context_variables,
+            rate_limits=self.rate_limits.facts(),
         )
         self.retired = False
         """Replaced or removed by a reload: its routes are gone and it starts nothing new."""
@@ -121,6 +131,15 @@ class Api:
         if instance is None or instance.closed:
             instance = self._instance_for(stream, variables, values)
         return instance.acquire()
+
+    def client_identity(self, stream: str, variables: dict[str, Any]) -> str | None:
+        """Who a client of ``stream`` is, as the stream tells users apart: the API with the
+        ``$tyk_context`` variables the stream uses and their values (``?user=alice``); None when
+        it uses none, or all are empty."""
+        values = self._values(stream, variables)
+        if not any(values):
+            return None
+        return json.dumps([self.name, dict(zip(self._uses[stream], values, strict=True))], sort_keys=True)
 
     def _instance_for(self, stream: str, variables: dict[str, Any], values: tuple[str, ...]) -> StreamInstance:
         """Substitute, find or build the instance, and remember the lookup."""
@@ -308,6 +327,9 @@ class Gateway:
         self.listen_paths = ListenPaths()
         self.log = StreamLog(component="gateway")
         self.services = WorkerServices(settings, self.log)
+        self.admission = Admission(
+            lambda: self.services.host, self.services.host_count, settings.max_client_streams
+        )
         self._reaper: gevent.Greenlet | None = None
         self._reload_lock = gevent.lock.Semaphore()
         self._reported: set[str] = set()
@@ -620,4 +642,12 @@ def _fingerprint(definition: ApiDefinition) -> str:
         strip=definition.strip,
         traffic_logs=definition.traffic_logs,
         context_variables=definition.context_variables,
+        rate_limits=definition.rate_limits.facts(),
     )
+
+
+def api_rate_limits(name: str, document: dict[str, Any]) -> ApiRateLimits:
+    """The rate limits of an API document (validated when it was loaded, so nothing is
+    reported here)."""
+    gateway = document.get("x-tyk-api-gateway")
+    return read_rate_limits(name, gateway if isinstance(gateway, dict) else {}, document.get("paths"))

@@ -26,9 +26,12 @@ def fingerprint(
     strip: bool = False,
     traffic_logs: bool = False,
     context_variables: bool = True,
+    rate_limits: list[Any] | None = None,
 ) -> str:
-    """A digest of what the engine serves from a definition; equal digests serve the same."""
-    facts = {
+    """A digest of what the engine serves from a definition; equal digests serve the same.
+    ``rate_limits`` (``ApiRateLimits.facts``) counts only when there are some, so an API without
+    limits keeps the digest it always had."""
+    facts: dict[str, Any] = {
         "name": name,
         "listen_path": listen_path,
         "strip": strip,
@@ -36,6 +39,8 @@ def fingerprint(
         "context_variables": context_variables,
         "streams": streams,
     }
+    if rate_limits:
+        facts["rate_limits"] = rate_limits
     text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
