@@ -428,6 +428,7 @@ class Gateway:
             told = api.retire()
             self.log.info("API stopped by a reload", api=api.name, file=_owner(api), clients=told)
         if self.started and not self.draining:
+            self._count_hosts_for_rate_limits(added)
             for api in added:
                 # NOTE: not under the reload lock: a stream may wait for its broker (a consumer
                 # group join can take seconds) and must not hold up the next reload.
@@ -568,6 +569,13 @@ class Gateway:
             api.start_static()
         self._reaper = gevent.spawn(self._reap_loop)
         self.watcher.start()
+        self._count_hosts_for_rate_limits(self.apis)
+
+    def _count_hosts_for_rate_limits(self, apis: list[Api]) -> None:
+        """Start counting the cluster's gateway hosts (heartbeats) as soon as an API has a rate
+        limit, so its first requests already see the other hosts."""
+        if any(api.rate_limits for api in apis):
+            self.services.host_count()
 
     def _reap_loop(self) -> None:
         idle = self.settings.instance_idle_timeout
