@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import gevent
 
-from streams.brokers.base import Broker, BrokerError, Reader
+from streams.brokers.base import Broker, Reader
 from streams.engine.logs import StreamLog
 from streams.ratelimits import LiveHosts
 
@@ -76,7 +76,7 @@ class ClusterHosts:
                     self.log.info("gateway host heartbeats flow again")
                 failed = False
                 self._beat(broker, reader)
-            except BrokerError as exc:
+            except Exception as exc:  # noqa: BLE001 - a client library's own error must not end the count
                 if not failed:
                     self.log.warning(f"gateway host heartbeat failed, host count stays {self._count}: {exc}")
                 failed = True
@@ -86,7 +86,7 @@ class ClusterHosts:
             gevent.sleep(RETRY_S)
 
     def _beat(self, broker: Broker, reader: Reader) -> None:
-        """Heartbeat and listen until the broker fails (raises BrokerError)."""
+        """Heartbeat and listen until the broker fails (raises)."""
         next_beat = 0.0
         while True:
             now = time.monotonic()
