@@ -246,8 +246,8 @@ def test_an_operation_limit_replaces_the_api_limit_as_in_tyk(server: Gunicorn) -
     burst(server, "/limited/api-wide", 4)  # the API's limit (3 per minute) is used up
     assert requests.post(server.url("/limited/api-wide"), data=b"{}", timeout=30).status_code == 429
 
-    # The operation counts against its own limit only: neither refused by the spent API limit
-    # nor counted against it.
+    # The operation counts against its own limit only: the spent API limit does not refuse it
+    # (its own window, spent by the first test, ends within 10 s; the API's only in a minute).
     resp = accepted_after_window(server, "/limited/ten-seconds", 30)
     assert resp.status_code == 200, resp.text
 
