@@ -45,7 +45,7 @@ class RateLimit:
 
     def describe(self) -> str:
         """How the limit reads in a 429 body: ``5 requests per 1s``."""
-        return f"{self.rate} requests per {self.per:g}s"
+        return f"{self.rate} request{'' if self.rate == 1 else 's'} per {self.per:g}s"
 
 
 @dataclass(frozen=True)

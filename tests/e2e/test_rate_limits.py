@@ -51,6 +51,12 @@ paths:
   /unlimited-op:
     post:
       operationId: noLimitOfItsOwn
+  /feed:
+    get:
+      operationId: feedPoll
+  /feed-stream:
+    get:
+      operationId: feedStream
 x-tyk-streaming:
   streams:
     ten_seconds:
@@ -89,6 +95,18 @@ x-tyk-streaming:
           - mapping: meta user = "$tyk_context.request_data_user"
       output:
         sync_response: {}
+    feed:
+      input:
+        http_server:
+          path: /feed-in
+      pipeline:
+        processors:
+          - mapping: meta user = "$tyk_context.request_data_user"
+      output:
+        http_server:
+          path: /feed
+          stream_path: /feed-stream
+          timeout: 1s
 x-tyk-api-gateway:
   info:
     name: limited
@@ -115,6 +133,16 @@ x-tyk-api-gateway:
           enabled: true
           rate: 5
           per: 1s
+      feedPoll:
+        rateLimit:
+          enabled: true
+          rate: 2
+          per: 1m
+      feedStream:
+        rateLimit:
+          enabled: true
+          rate: 1
+          per: 1m
       wsPush:
         rateLimit:
           enabled: true
@@ -300,6 +328,32 @@ def test_the_websocket_upgrade_itself_is_refused_with_429_once_the_limit_is_spen
     finally:
         for ws in sockets:
             ws.close()
+
+
+def test_long_poll_gets_count_against_their_operation_limit(server: Gunicorn) -> None:
+    def poll(_: int) -> requests.Response:
+        with requests.Session() as session:
+            return session.get(server.url(f"/limited/feed?user={user()}"), timeout=30)
+
+    replies = gevent.pool.Pool(3).map(poll, range(3))
+
+    # Two are let through and wait for a message (none comes: 408 after the output's 1 s).
+    assert sorted(r.status_code for r in replies) == [408, 408, 429]
+    for resp in replies:
+        if resp.status_code == 429:
+            assert_refused(resp, "2 requests per 60s", 60)
+
+
+def test_opening_an_sse_stream_counts_against_its_operation_limit(server: Gunicorn) -> None:
+    first = SSEClient(server.url(f"/limited/feed-stream?user={user()}")).start()
+    try:
+        assert first.opened.wait(30) and first.status == 200
+        second = requests.get(
+            server.url(f"/limited/feed-stream?user={user()}"), headers={"Accept": "text/event-stream"}, timeout=30
+        )
+        assert_refused(second, "1 request per 60s", 60)
+    finally:
+        first.close()
 
 
 # -- streaming connections per client ------------------------------------------------------

@@ -157,6 +157,11 @@ def test_templated_paths_match_one_segment_and_a_literal_path_wins() -> None:
     assert read.limit_for("POST", "/items/42/more") is None
 
 
+def test_a_limit_describes_itself_as_the_client_reads_it() -> None:
+    assert RateLimit("x", 5, 1.0).describe() == "5 requests per 1s"
+    assert RateLimit("x", 1, 90.0).describe() == "1 request per 90s"
+
+
 def test_facts_change_with_the_limits() -> None:
     one = limits({"upstream": on(5, "1s")}).facts()
     other = limits({"upstream": on(6, "1s")}).facts()
