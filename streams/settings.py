@@ -58,12 +58,16 @@ Variable                           Default                      Meaning
 ``STREAMS_MAX_QUERY_PARAMS``       ``100``                      Most query parameters in one URL; more get 400
                                                                 (JSON): the URL is within the length limit, so
                                                                 414 would misname the problem.
-``STREAMS_MAX_CLIENT_STREAMS``     ``100``                      Streaming connections (SSE, WebSocket, waiting
+``STREAMS_MAX_CLIENT_STREAMS``     ``1000``                     Streaming connections (SSE, WebSocket, waiting
                                                                 GET) one client may hold open on the host, over
                                                                 every worker; more get 429. A client is the
                                                                 ``$tyk_context`` values its stream is opened
                                                                 for (the user), or its address when the stream
-                                                                uses none.
+                                                                uses none (behind a proxy, set
+                                                                ``STREAMS_TRUSTED_PROXIES``). A connection the
+                                                                client dropped counts until the gateway notices
+                                                                (SSE: the next heartbeat; a waiting GET: its
+                                                                timeout).
 ``STREAMS_CLIENT_QUEUE``           ``1000``                     Messages buffered per streaming connection
                                                                 before the slow client is cut off.
 ``STREAMS_DRAIN_TIMEOUT``          ``10``                       Seconds a stopping worker waits for in-flight
@@ -141,7 +145,7 @@ class Settings:
     max_request_line: int = 8190
     max_header_bytes: int = 16384
     max_query_params: int = 100
-    max_client_streams: int = 100
+    max_client_streams: int = 1000
     client_queue: int = 1000
     drain_timeout: float = 10.0
     metrics_enabled: bool = True
@@ -225,7 +229,7 @@ class Settings:
             max_request_line=get("STREAMS_MAX_REQUEST_LINE", _request_line, 8190),
             max_header_bytes=get("STREAMS_MAX_HEADER_BYTES", _positive_int, 16384),
             max_query_params=get("STREAMS_MAX_QUERY_PARAMS", _positive_int, 100),
-            max_client_streams=get("STREAMS_MAX_CLIENT_STREAMS", _positive_int, 100),
+            max_client_streams=get("STREAMS_MAX_CLIENT_STREAMS", _positive_int, 1000),
             client_queue=get("STREAMS_CLIENT_QUEUE", _positive_int, 1000),
             drain_timeout=get("STREAMS_DRAIN_TIMEOUT", _seconds, 10.0),
             metrics_enabled=get("STREAMS_METRICS", _bool, True),
