@@ -227,3 +227,21 @@ class LiveHosts:
             if now - seen > self.ttl:
                 del self._last[host]
         return len(set(self._last) | {self.me})
+
+
+class Quiet:
+    """Says whether a repeated event is worth a log line: once per ``key`` until ``until`` (a
+    refusing rate window's end, say), so a client hammering a limit makes one line per window,
+    not one per request. At most ``max_keys`` keys are remembered (then all are forgotten)."""
+
+    def __init__(self, max_keys: int = 10_000) -> None:
+        self.max_keys = max_keys
+        self._until: dict[str, float] = {}
+
+    def due(self, key: str, now: float, until: float) -> bool:
+        if self._until.get(key, -1.0) > now:
+            return False
+        if len(self._until) >= self.max_keys:
+            self._until.clear()
+        self._until[key] = until
+        return True

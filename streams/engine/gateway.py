@@ -328,7 +328,10 @@ class Gateway:
         self.log = StreamLog(component="gateway")
         self.services = WorkerServices(settings, self.log)
         self.admission = Admission(
-            lambda: self.services.host, self.services.host_count, settings.max_client_streams
+            lambda: self.services.host,
+            self.services.host_count,
+            settings.max_client_streams,
+            self.log.bind(component="limits"),
         )
         self._reaper: gevent.Greenlet | None = None
         self._reload_lock = gevent.lock.Semaphore()

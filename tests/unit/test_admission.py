@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streams.engine.admission import Admission, Refusal, StreamingSlot
+from streams.engine.admission import Admission, Refusal, StreamingSlot, shown_identity
 from streams.engine.gateway import Api
 from streams.engine.host import HostState
 from streams.ratelimits import RateLimit
@@ -76,3 +76,9 @@ def test_a_streaming_client_is_the_user_its_stream_is_opened_for() -> None:
 def test_without_context_variables_no_stream_tells_users_apart() -> None:
     api = Api(None, "demo", "/demo/", False, False, False, STREAMS)  # type: ignore[arg-type]
     assert api.client_identity("per_user", {"request_data_user": "alice"}) is None
+
+
+def test_logs_show_an_address_but_only_a_digest_of_a_user() -> None:
+    assert shown_identity("addr:10.0.0.9") == "addr:10.0.0.9"
+    shown = shown_identity('user:["demo", {"token": "secret"}]')
+    assert shown.startswith("user#") and "secret" not in shown

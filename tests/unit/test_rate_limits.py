@@ -13,7 +13,7 @@ import pytest
 
 from handlers.server.limits import HeaderBudget, RequestLimitError, check_query_params, check_request_line
 from streams.definitions import load_text
-from streams.ratelimits import LiveHosts, RateLimit, host_share, parse_per, read_rate_limits, retry_after
+from streams.ratelimits import LiveHosts, Quiet, RateLimit, host_share, parse_per, read_rate_limits, retry_after
 
 PATHS = {
     "/push": {"post": {"operationId": "push"}, "get": {"operationId": "pull"}},
@@ -195,6 +195,16 @@ def test_live_hosts_count_themselves_and_forget_silent_hosts() -> None:
     assert live.count(now=5.5) == 3
     assert live.count(now=6.5) == 2  # "other" silent for 5.5 s
     assert live.count(now=20.0) == 1
+
+
+def test_a_refusal_is_logged_once_until_its_window_ends() -> None:
+    quiet = Quiet(max_keys=2)
+    assert quiet.due("a", now=0.0, until=1.0) is True
+    assert quiet.due("a", now=0.5, until=1.5) is False
+    assert quiet.due("b", now=0.5, until=9.0) is True
+    assert quiet.due("a", now=1.0, until=2.0) is True  # the window ended
+    assert quiet.due("c", now=1.0, until=2.0) is True  # over max_keys: the others are forgotten
+    assert quiet.due("b", now=1.1, until=9.0) is True
 
 
 # -- the server's request checks ------------------------------------------------------------------
