@@ -37,6 +37,9 @@ graceful_timeout = int(os.environ.get("STREAMS_GRACEFUL_TIMEOUT", "20"))
 # (enforced by handlers.server.handler.GatewayHandler; 0 closes after every response). The time
 # allowed to send a request's headers is STREAMS_HEADER_TIMEOUT (a gateway setting, 10 s).
 keepalive = 5
+# gunicorn's limit_request_line / limit_request_fields / limit_request_field_size do not apply:
+# the StreamsWorker's handler parses requests and holds them to STREAMS_MAX_REQUEST_LINE,
+# STREAMS_MAX_HEADER_BYTES and STREAMS_MAX_QUERY_PARAMS, answering in the gateway's JSON.
 accesslog = None  # trafficLogs in the API definitions decide what is logged per request
 # gunicorn's own lines (boot, worker exits, errors) in the gateway's format: one per line.
 logconfig_dict = gunicorn_logconfig(settings.log_format, settings.log_level)

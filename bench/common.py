@@ -19,7 +19,9 @@ from tests.e2e.server import Gunicorn, start_gunicorn  # noqa: E402
 def gateway(workers: int, brokers: str = "embedded", app: str | None = None) -> Gunicorn:
     """A gunicorn serving the seed demo (or ``app``) from a fresh data directory."""
     tmp = Path(tempfile.mkdtemp(prefix="streams-bench-"))
-    env = {"STREAMS_KAFKA_BROKERS": brokers, "STREAMS_LOG_LEVEL": "WARNING"}
+    # Every benchmark client comes from one address, often as one user: the per-client limit
+    # on streaming connections would measure itself, not the gateway.
+    env = {"STREAMS_KAFKA_BROKERS": brokers, "STREAMS_LOG_LEVEL": "WARNING", "STREAMS_MAX_CLIENT_STREAMS": "1000000"}
     return start_gunicorn(tmp, workers=workers, env=env, app=app or "wsgi:app")
 
 

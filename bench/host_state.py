@@ -4,7 +4,8 @@ numbers, asserts nothing.
     python bench/host_state.py [--calls 20000] [--procs 4] [--dir DIR]
 
 * ``cache_add`` of fresh keys, ``cache_add`` of a key that exists, ``cache_get``, ``rate_take``,
-  each from one process (µs per call);
+  a streaming connection counted and given back (``streaming_open`` + ``streaming_close``), each
+  from one process (µs per call);
 * the same ``cache_add``/``rate_take`` from ``--procs`` processes at once on the same file, where
   the write lock is contended: µs per call (mean, p50, p99, max: how long a call holds a
   gevent worker's event loop) and the host's calls per second.
@@ -60,6 +61,12 @@ def single(data: str, calls: int) -> None:
     print(f"1 process   cache_add existing    {per_call(lambda i: host.cache_add('solo', '0', ttl=300), calls):7.1f} µs/call")
     print(f"1 process   cache_get             {per_call(lambda i: host.cache_get('solo', str(i)), calls):7.1f} µs/call")
     print(f"1 process   rate_take             {per_call(lambda i: host.rate_take('solo', 10**9, 3600), calls):7.1f} µs/call")
+
+    def open_and_close(i: int) -> None:
+        host.streaming_open("user:solo", 10**9)
+        host.streaming_close("user:solo")
+
+    print(f"1 process   streaming open+close  {per_call(open_and_close, calls):7.1f} µs/pair")
     host.close()
 
 

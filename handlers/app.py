@@ -14,6 +14,7 @@ import time
 
 import falcon
 
+from handlers.admission import RequestAdmission
 from handlers.errors import add_engine_error_handlers, handle_unexpected, serialize_error
 from handlers.health import HealthResource, MetricsResource
 from handlers.keys import add_key_routes
@@ -110,7 +111,7 @@ def create_app(gateway: Gateway, settings: Settings, runner: GatewayRunner | Non
     app.add_error_handler(Exception, handle_unexpected)
     add_engine_error_handlers(app)
 
-    streams = StreamRoutes(gateway.routes(), settings)
+    streams = StreamRoutes(gateway.routes(), settings, RequestAdmission(gateway.admission, settings))
     gateway.route_listeners.append(streams.replace)
     app.add_route("/hello", HealthResource(gateway))
     app.add_route("/health", HealthResource(gateway))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import email.policy
 import logging
 import re
+from collections.abc import Iterator
 from email.parser import BytesParser
 from typing import Any
 
@@ -28,6 +29,7 @@ import falcon
 from geventwebsocket.websocket import WebSocket
 
 from handlers import streaming, websocket
+from handlers.admission import HeldBody, RequestAdmission
 from handlers.auth import authenticate
 from handlers.delivery_body import DeliveryBody, multipart_batch
 from handlers.errors import error_body
@@ -46,10 +48,13 @@ WS_KINDS = ("push_ws", "pull_ws")
 class StreamEndpoint:
     """Serves one URL path for the routes that claim it."""
 
-    def __init__(self, path: str, routes: list[Route], settings: Settings) -> None:
+    def __init__(
+        self, path: str, routes: list[Route], settings: Settings, admission: RequestAdmission | None = None
+    ) -> None:
         self.path = path
         self.routes = routes
         self.settings = settings
+        self.admission = admission or RequestAdmission(None, settings)
 
     # Falcon looks for on_<verb>; every verb goes through one dispatcher.
     def on_get(self, req: falcon.Request, resp: falcon.Response, **params: str) -> None:
@@ -75,17 +80,27 @@ class StreamEndpoint:
     def _dispatch(self, req: falcon.Request, resp: falcon.Response, params: dict[str, str]) -> None:
         route = self._route(req)
         req.context.api = route.api
+        # Who first (handlers.auth), then limits (handlers.admission): a refused request starts
+        # nothing of the stream, and a limit per identity counts the verified one.
         authenticate(req, route)
-        if route.kind == "push":
-            self._push(req, resp, route, params)
-        elif route.kind == "push_ws":
-            self._push_ws(req, resp, route, params)
-        elif route.kind == "pull_ws":
-            self._pull_ws(req, resp, route)
-        elif route.kind == "stream" or wants_event_stream(req):
-            self._stream(req, resp, route)
-        else:
-            self._pull(req, resp, route)
+        self.admission.check_rate(req, route)
+        slot = self.admission.streaming_slot(req, route)
+        try:
+            if route.kind == "push":
+                self._push(req, resp, route, params)
+            elif route.kind == "push_ws":
+                self._push_ws(req, resp, route, params)
+            elif route.kind == "pull_ws":
+                self._pull_ws(req, resp, route)
+            elif route.kind == "stream" or wants_event_stream(req):
+                self._stream(req, resp, route)
+                if slot is not None and isinstance(resp.stream, Iterator):
+                    resp.stream, slot = HeldBody(resp.stream, slot), None  # held until the body closes
+            else:
+                self._pull(req, resp, route)
+        finally:
+            if slot is not None:
+                slot.close()
 
     # -- input side -------------------------------------------------------------------------
     def _push(self, req: falcon.Request, resp: falcon.Response, route: Route, params: dict[str, str]) -> None:
@@ -117,8 +132,9 @@ class StreamEndpoint:
     def _push_ws(self, req: falcon.Request, resp: falcon.Response, route: Route, params: dict[str, str]) -> None:
         metadata = message_metadata(req, params)
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
+        check = self.admission.message_check(req, route)
         ws = accept_or_release(req, instance)
-        websocket.serve_push(ws, instance, timeout=route.timeout, metadata=metadata)
+        websocket.serve_push(ws, instance, timeout=route.timeout, metadata=metadata, check=check)
 
     # -- output side ------------------------------------------------------------------------
     def _pull(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:

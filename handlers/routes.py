@@ -20,6 +20,7 @@ from typing import Any
 import falcon
 from falcon.routing import CompiledRouter
 
+from handlers.admission import RequestAdmission
 from handlers.endpoint import StreamEndpoint
 from handlers.errors import not_found
 from streams.engine.gateway import Route
@@ -28,14 +29,14 @@ from streams.settings import Settings
 log = logging.getLogger("streams.http")
 
 
-def build_router(routes: list[Route], settings: Settings) -> CompiledRouter:
+def build_router(routes: list[Route], settings: Settings, admission: RequestAdmission | None = None) -> CompiledRouter:
     """One ``StreamEndpoint`` per URL path, compiled before it is used."""
     by_path: dict[str, list[Route]] = defaultdict(list)
     for route in routes:
         by_path[route.path].append(route)
     router = CompiledRouter()
     for path, claimed in by_path.items():
-        router.add_route(path, StreamEndpoint(path, claimed, settings))
+        router.add_route(path, StreamEndpoint(path, claimed, settings, admission))
         log.info("route %s -> %s", path, ", ".join(f"{r.api.name}/{r.stream} ({r.kind})" for r in claimed))
     router.find("/")  # NOTE: compiles now, not in the first request after the swap
     return router
@@ -44,13 +45,14 @@ def build_router(routes: list[Route], settings: Settings) -> CompiledRouter:
 class StreamRoutes:
     """The sink serving every stream URL through the current router."""
 
-    def __init__(self, routes: list[Route], settings: Settings) -> None:
+    def __init__(self, routes: list[Route], settings: Settings, admission: RequestAdmission | None = None) -> None:
         self.settings = settings
-        self.router = build_router(routes, settings)
+        self.admission = admission
+        self.router = build_router(routes, settings, admission)
 
     def replace(self, routes: list[Route]) -> None:
         """Serve ``routes`` from now on (a gateway reload listener)."""
-        self.router = build_router(routes, self.settings)
+        self.router = build_router(routes, self.settings, self.admission)
 
     def __call__(self, req: falcon.Request, resp: falcon.Response, **_: Any) -> None:
         found = self.router.find(req.path, req)

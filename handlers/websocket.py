@@ -14,6 +14,7 @@ with 1013 (try again later).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -50,8 +51,18 @@ def frame_payload(content: bytes, binary: bool) -> bytes | str:
         return content
 
 
-def serve_push(ws: WebSocket, instance: StreamInstance, *, timeout: float, metadata: dict[str, Any]) -> None:
+def serve_push(
+    ws: WebSocket,
+    instance: StreamInstance,
+    *,
+    timeout: float,
+    metadata: dict[str, Any],
+    check: Callable[[], bytes | None] | None = None,
+) -> None:
     """Push every received frame through the stream and answer each with its sync response.
+
+    ``check`` counts each message against the API's rate limit: a message it refuses is not
+    pushed and is answered with the error frame it returns; the session goes on.
 
     On shutdown the session closes with 1001 at once when idle, or right after the reply to the
     push being processed."""
@@ -71,6 +82,11 @@ def serve_push(ws: WebSocket, instance: StreamInstance, *, timeout: float, metad
             frame = ws.receive()
             if frame is None or leaving:
                 return  # a frame read after the close frame went out is not pushed: no reply could follow
+            refused = check() if check is not None else None
+            if refused is not None:
+                with send_lock:
+                    ws.send(refused.decode())
+                continue
             busy = True
             content = frame.encode("utf-8") if isinstance(frame, str) else bytes(frame)
             result = instance.push(Message(content, metadata), timeout)

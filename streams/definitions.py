@@ -29,6 +29,7 @@ from streams.auth.config import AuthConfig, read_auth
 from streams.bloblang import codegen, parser
 from streams.bloblang.errors import BloblangError, ExecError
 from streams.listenpaths import ListenPaths, ListenPathTaken, claim_order
+from streams.ratelimits import ApiRateLimits, read_rate_limits
 
 Path = tuple[Any, ...]
 
@@ -156,6 +157,8 @@ class ApiDefinition:
     """The whole parsed document, for the management API."""
     listen_path_line: int | None = None
     listen_path_column: int | None = None
+    rate_limits: ApiRateLimits = field(default_factory=lambda: ApiRateLimits(""))
+    """The API's and its operations' ``rateLimit`` blocks (``streams.ratelimits``)."""
     internal: bool = False
     """Tyk's ``info.state.internal``: reachable only from other APIs, which this gateway does
     not do, so :func:`load_directory` does not serve it."""
@@ -567,6 +570,7 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
     mw_path = gw_path + ("middleware", "global")
     ctx_vars = _bool(_mapping(middleware, mw_path, "contextVariables", checker), mw_path + ("contextVariables",), "enabled", True, checker)
     traffic = _bool(_mapping(middleware, mw_path, "trafficLogs", checker), mw_path + ("trafficLogs",), "enabled", False, checker)
+    rate_limits = read_rate_limits(name, gw, doc.get("paths"), lambda where, msg: checker.add(gw_path + where, msg))
 
     streams: dict[str, StreamDefinition] = {}
     xs = doc.get("x-tyk-streaming")
@@ -604,6 +608,7 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
         listen_path_column=checker.column(lp_path + ("value",)),
         internal=internal,
         auth=auth,
+        rate_limits=rate_limits,
     )
 
 

@@ -49,6 +49,25 @@ Variable                           Default                      Meaning
 ``STREAMS_WS_FRAMES_PER_SECOND``   ``200``                      Frames a WebSocket client may send per second
                                                                 (bursts of as many); over it the connection is
                                                                 closed with 1008.
+``STREAMS_MAX_REQUEST_LINE``       ``8190``                     Longest request line (method, URL, version) in
+                                                                bytes; longer ones get 414 (JSON) and the
+                                                                connection is closed. At most 8191.
+``STREAMS_MAX_HEADER_BYTES``       ``16384``                    Largest request header section (every field
+                                                                line together); larger ones get 431 (JSON), as
+                                                                do more than 100 header fields.
+``STREAMS_MAX_QUERY_PARAMS``       ``100``                      Most query parameters in one URL; more get 400
+                                                                (JSON): the URL is within the length limit, so
+                                                                414 would misname the problem.
+``STREAMS_MAX_CLIENT_STREAMS``     ``1000``                     Streaming connections (SSE, WebSocket, waiting
+                                                                GET) one client may hold open on the host, over
+                                                                every worker; more get 429. A client is the
+                                                                ``$tyk_context`` values its stream is opened
+                                                                for (the user), or its address when the stream
+                                                                uses none (behind a proxy, set
+                                                                ``STREAMS_TRUSTED_PROXIES``). A connection the
+                                                                client dropped counts until the gateway notices
+                                                                (SSE: the next heartbeat; a waiting GET: its
+                                                                timeout).
 ``STREAMS_CLIENT_QUEUE``           ``1000``                     Messages buffered per streaming connection
                                                                 before the slow client is cut off.
 ``STREAMS_DRAIN_TIMEOUT``          ``10``                       Seconds a stopping worker waits for in-flight
@@ -123,6 +142,10 @@ class Settings:
     """Also the largest WebSocket message (1009 above it)."""
     header_timeout: float = 10.0
     ws_frames_per_second: int = 200
+    max_request_line: int = 8190
+    max_header_bytes: int = 16384
+    max_query_params: int = 100
+    max_client_streams: int = 1000
     client_queue: int = 1000
     drain_timeout: float = 10.0
     metrics_enabled: bool = True
@@ -203,6 +226,10 @@ class Settings:
             max_body_bytes=get("STREAMS_MAX_BODY_BYTES", _positive_int, 1048576),
             header_timeout=get("STREAMS_HEADER_TIMEOUT", _seconds, 10.0),
             ws_frames_per_second=get("STREAMS_WS_FRAMES_PER_SECOND", _positive_int, 200),
+            max_request_line=get("STREAMS_MAX_REQUEST_LINE", _request_line, 8190),
+            max_header_bytes=get("STREAMS_MAX_HEADER_BYTES", _positive_int, 16384),
+            max_query_params=get("STREAMS_MAX_QUERY_PARAMS", _positive_int, 100),
+            max_client_streams=get("STREAMS_MAX_CLIENT_STREAMS", _positive_int, 1000),
             client_queue=get("STREAMS_CLIENT_QUEUE", _positive_int, 1000),
             drain_timeout=get("STREAMS_DRAIN_TIMEOUT", _seconds, 10.0),
             metrics_enabled=get("STREAMS_METRICS", _bool, True),
@@ -227,6 +254,17 @@ def _bool(name: str, raw: str) -> bool:
     if low in _FALSE:
         return False
     raise SettingsError(f"{name}={raw!r}: expected a boolean (true/false, 1/0, yes/no, on/off)")
+
+
+MAX_REQUEST_LINE = 8191
+"""The server reads a request line in one read of 8192 bytes; a line that long is cut there."""
+
+
+def _request_line(name: str, raw: str) -> int:
+    value = _positive_int(name, raw)
+    if not 16 <= value <= MAX_REQUEST_LINE:
+        raise SettingsError(f"{name}={raw!r}: must be between 16 and {MAX_REQUEST_LINE}")
+    return value
 
 
 def _positive_int(name: str, raw: str) -> int:

@@ -3,6 +3,8 @@
 gevent's pywsgi parses requests leniently and trusts clients with time; a gateway facing the
 internet cannot. On top of pywsgi this handler
 
+* holds the request line, the header section and the query to ``ServerLimits`` (414, 431,
+  400 with a JSON body, then close);
 * reads a request's framing strictly (``handlers.server.framing``): ambiguous or malformed
   ``Content-Length``/``Transfer-Encoding`` is answered with a JSON 400 (501 for an unknown
   coding) and the connection is closed, so nothing after it (a smuggled request) is served;
@@ -27,6 +29,7 @@ import socket
 import time
 from collections.abc import Callable
 from http import HTTPStatus
+from http.client import HTTPException
 from typing import Any, ClassVar
 
 from gevent import Timeout
@@ -36,7 +39,13 @@ from gunicorn.workers.ggevent import PyWSGIHandler
 from handlers.server.connection import GatewayWebSocket
 from handlers.server.framing import FramingError, request_framing
 from handlers.server.handshake import SUPPORTED_VERSION, accept_headers, is_upgrade
-from handlers.server.limits import ServerLimits
+from handlers.server.limits import (
+    HeaderBudget,
+    RequestLimitError,
+    ServerLimits,
+    check_query_params,
+    check_request_line,
+)
 from handlers.server.upgrade import UPGRADE_KEY
 from streams.logformat import redact
 
@@ -90,6 +99,8 @@ class GatewayHandler(PyWSGIHandler):
                 raise
             log.info("request headers from %s not complete within %gs", self.client_address, self.limits.header_timeout)
             result = ("408", error_reply(408, f"request headers not received within {self.limits.header_timeout:g}s"))
+        except RequestLimitError as exc:  # the request line (read_requestline)
+            result = self._handle_client_error(exc)
         finally:
             self._cancel_header_timer()
             self._requests += 1
@@ -122,8 +133,19 @@ class GatewayHandler(PyWSGIHandler):
         self._header_timer = Timeout.start_new(max(budget, 0.001))
         return True
 
+    def read_requestline(self) -> str:
+        """The request line, refused with 414 over ``max_request_line`` (pywsgi's own limit, a
+        bare 414 without a body, is never reached: the setting stays below it)."""
+        line: bytes = self.rfile.readline(self.limits.max_request_line + 2)
+        check_request_line(line, self.limits.max_request_line)
+        text = line.decode("latin-1")
+        # NOTE: without its line ending, so a line of 8190 bytes stays under pywsgi's own check;
+        # a blank line keeps it (stripped, it would read as the end of the connection).
+        return text.rstrip("\r\n") or text
+
     def read_request(self, raw_requestline: str) -> bool:
         try:
+            check_query_params(raw_requestline, self.limits.max_query_params)
             return bool(super().read_request(raw_requestline))
         finally:
             self._cancel_header_timer()  # the body and the app have their own timeouts
@@ -133,9 +155,10 @@ class GatewayHandler(PyWSGIHandler):
 
         A valid list of identical ``Content-Length`` values is left as one value, the only
         form pywsgi and the app read."""
-        headers = super().MessageClass(*args)
-        if headers.status:  # a line too long: pywsgi refuses the request itself
-            return headers
+        rfile, *rest = args
+        headers = super().MessageClass(HeaderBudget(rfile, self.limits.max_header_bytes), *rest)
+        if headers.status:  # one field line over 64 KiB (only when max_header_bytes allows that)
+            raise RequestLimitError(431, "a request header field is longer than 65536 bytes")
         framing = request_framing(self.request_version, headers.raw_items(), malformed=bool(headers.defects))
         if framing.content_length is not None:
             del headers["Content-Length"]
@@ -143,8 +166,10 @@ class GatewayHandler(PyWSGIHandler):
         return headers
 
     def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
-        if isinstance(ex, FramingError):
+        if isinstance(ex, (FramingError, RequestLimitError)):
             status, message = ex.status, ex.message
+        elif isinstance(ex, HTTPException) and str(ex).startswith("got more than"):
+            status, message = 431, "too many request header fields (at most 100)"
         else:
             status, message = 400, "malformed request"
         refusals.warning("invalid request from %s: %s", self.client_address[0], redact(str(ex)))

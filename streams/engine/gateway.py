@@ -12,6 +12,7 @@ config, shared by every request that substitutes to it and closed once idle.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from streams.brokers.base import Broker
 from streams.contracts import ConfigError
 from streams.definitions import ApiDefinition, Problem, display_path, error_summary, load_directory
 from streams.durations import parse_duration
+from streams.engine.admission import Admission
 from streams.engine.components import BUILDER, resolve, split_component
 from streams.engine.definition_store import api_id_of
 from streams.engine.instance import StreamInstance
@@ -42,6 +44,7 @@ from streams.engine.shutdown import GOING_AWAY, Draining
 from streams.engine.watch import DirectoryWatcher
 from streams.listenpaths import ListenPaths, ListenPathTaken, duplicate_routes
 from streams.observability import StreamTelemetry, start_stream_telemetry
+from streams.ratelimits import ApiRateLimits, read_rate_limits
 from streams.settings import Settings
 from streams.tracing import Tracer
 
@@ -91,9 +94,16 @@ class Api:
         self.source = source
         self.document = document or {}
         self.api_id = api_id or name
+        self.rate_limits = api_rate_limits(name, self.document)
         self.fingerprint = fingerprint(
-            name, listen_path, streams, strip=strip, traffic_logs=traffic_logs, context_variables=context_variables,
+            name,
+            listen_path,
+            streams,
+            strip=strip,
+            traffic_logs=traffic_logs,
+            context_variables=context_variables,
             auth=auth,
+            rate_limits=self.rate_limits.facts(),
         )
         self.gate: Gate | None = None if auth is None else gateway.auth.gate(self.api_id, name, auth)
         """Who may use the API (``streams.auth.gate``); None: anyone (keyless)."""
@@ -131,6 +141,15 @@ class Api:
         if instance is None or instance.closed:
             instance = self._instance_for(stream, variables, values)
         return instance.acquire()
+
+    def client_identity(self, stream: str, variables: dict[str, Any]) -> str | None:
+        """Who a client of ``stream`` is, as the stream tells users apart: the API with the
+        ``$tyk_context`` variables the stream uses and their values (``?user=alice``); None when
+        it uses none, or all are empty."""
+        values = self._values(stream, variables)
+        if not any(values):
+            return None
+        return json.dumps([self.name, dict(zip(self._uses[stream], values, strict=True))], sort_keys=True)
 
     def _instance_for(self, stream: str, variables: dict[str, Any], values: tuple[str, ...]) -> StreamInstance:
         """Substitute, find or build the instance, and remember the lookup."""
@@ -319,6 +338,12 @@ class Gateway:
         self.log = StreamLog(component="gateway")
         self.services = WorkerServices(settings, self.log)
         self.auth = AuthServices(self.services.broker, lambda: self.services.host)
+        self.admission = Admission(
+            lambda: self.services.host,
+            self.services.host_count,
+            settings.max_client_streams,
+            self.log.bind(component="limits"),
+        )
         self._reaper: gevent.Greenlet | None = None
         self._reload_lock = gevent.lock.Semaphore()
         self._reported: set[str] = set()
@@ -417,6 +442,7 @@ class Gateway:
             told = api.retire()
             self.log.info("API stopped by a reload", api=api.name, file=_owner(api), clients=told)
         if self.started and not self.draining:
+            self._count_hosts_for_rate_limits(added)
             for api in added:
                 # NOTE: not under the reload lock: a stream may wait for its broker (a consumer
                 # group join can take seconds) and must not hold up the next reload.
@@ -561,6 +587,13 @@ class Gateway:
             api.start_static()
         self._reaper = gevent.spawn(self._reap_loop)
         self.watcher.start()
+        self._count_hosts_for_rate_limits(self.apis)
+
+    def _count_hosts_for_rate_limits(self, apis: list[Api]) -> None:
+        """Start counting the cluster's gateway hosts (heartbeats) as soon as an API has a rate
+        limit, so its first requests already see the other hosts."""
+        if any(api.rate_limits for api in apis):
+            self.services.host_count()
 
     def _reap_loop(self) -> None:
         idle = self.settings.instance_idle_timeout
@@ -637,4 +670,12 @@ def _fingerprint(definition: ApiDefinition) -> str:
         traffic_logs=definition.traffic_logs,
         context_variables=definition.context_variables,
         auth=definition.auth,
+        rate_limits=definition.rate_limits.facts(),
     )
+
+
+def api_rate_limits(name: str, document: dict[str, Any]) -> ApiRateLimits:
+    """The rate limits of an API document (validated when it was loaded, so nothing is
+    reported here)."""
+    gateway = document.get("x-tyk-api-gateway")
+    return read_rate_limits(name, gateway if isinstance(gateway, dict) else {}, document.get("paths"))

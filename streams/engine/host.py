@@ -1,8 +1,9 @@
 """State shared by every worker process of one host, so that the host behaves as one gateway
 (DESIGN §10): which worker runs an input that must run once per host (``HostLease``), how far
 such an input got (``progress``), and the caches and rate-limit counters of ``dedupe`` and
-``rate_limit_resources`` (``cache_add``/``cache_get``/``cache_set``/``cache_delete``,
-``rate_take``).
+``rate_limit_resources`` and of the APIs' ``rateLimit`` (``cache_add``/``cache_get``/
+``cache_set``/``cache_delete``, ``rate_take``), and the streaming connections open per client
+identity (``streaming_open``/``streaming_close``).
 
 Leases are ``flock`` locks on files under ``<data_dir>/host/``: the kernel releases a lock the
 moment its process dies, however it died, so another worker can take the input over at once.
@@ -59,7 +60,17 @@ _SCHEMA = (
     " expires REAL, PRIMARY KEY (ns, key)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS cache_expires ON cache (expires) WHERE expires IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS rate (name TEXT PRIMARY KEY, resets REAL NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS streaming (identity TEXT NOT NULL, pid INTEGER NOT NULL, run TEXT NOT NULL,"
+    " open INTEGER NOT NULL, PRIMARY KEY (identity, pid)) WITHOUT ROWID",
 )
+_STREAMING_ROWS = "SELECT pid, run, open FROM streaming WHERE identity = ?"
+_STREAMING_FORGET = "DELETE FROM streaming WHERE identity = ? AND pid = ?"
+_STREAMING_OPEN = (
+    "INSERT INTO streaming (identity, pid, run, open) VALUES (?, ?, ?, 1)"
+    " ON CONFLICT (identity, pid) DO UPDATE SET open = streaming.open + 1, run = excluded.run"
+)
+_STREAMING_CLOSE = "UPDATE streaming SET open = open - 1 WHERE identity = ? AND pid = ?"
+_STREAMING_EMPTY = "DELETE FROM streaming WHERE identity = ? AND pid = ? AND open <= 0"
 
 # Bento's cache ``Add``: insert, or replace an entry that has expired; a live entry stays.
 _CACHE_ADD = (
@@ -250,6 +261,44 @@ class HostState:
             raise HostStateError(f"host state read failed: {exc}") from exc
         return None if row is None else (int(row[0]), float(row[1]))
 
+    # -- streaming connections -----------------------------------------------------------------
+
+    def streaming_open(self, identity: str, limit: int) -> bool:
+        """Count one more streaming connection (SSE, WebSocket, long-poll GET) of ``identity``
+        on this host unless it already has ``limit`` open: True when counted (the caller calls
+        ``streaming_close`` when it ends), False when refused.
+
+        Each process keeps its own row per identity; rows of a process that died (SIGKILL, a
+        crash: it never closed them) or of an earlier run of the gateway are dropped here, so
+        a dead worker's connections stop counting the moment it is gone."""
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        me = os.getpid()
+
+        def open_one(conn: sqlite3.Connection) -> bool:
+            total = 0
+            for pid, run, count in conn.execute(_STREAMING_ROWS, (identity,)).fetchall():
+                if pid != me and (run != self.run_id or not _alive(pid)):
+                    conn.execute(_STREAMING_FORGET, (identity, pid))
+                    continue
+                total += count
+            if total >= limit:
+                return False
+            conn.execute(_STREAMING_OPEN, (identity, me, self.run_id))
+            return True
+
+        return self._transact(open_one)
+
+    def streaming_close(self, identity: str) -> None:
+        """One streaming connection of ``identity`` counted by this process has ended."""
+        me = os.getpid()
+
+        def close_one(conn: sqlite3.Connection) -> None:
+            conn.execute(_STREAMING_CLOSE, (identity, me))
+            conn.execute(_STREAMING_EMPTY, (identity, me))
+
+        self._transact(close_one)
+
     # -- the connection ------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -292,6 +341,28 @@ class HostState:
         except sqlite3.Error as exc:
             raise HostStateError(f"host state write failed: {exc}") from exc
         return changed, rows
+
+
+    def _transact(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(conn)`` inside one write transaction (several statements, atomic across the
+        host's processes)."""
+        conn = self._connection()
+        try:
+            with _transaction(conn):
+                return work(conn)
+        except sqlite3.Error as exc:
+            raise HostStateError(f"host state write failed: {exc}") from exc
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextmanager

@@ -27,10 +27,12 @@ def fingerprint(
     traffic_logs: bool = False,
     context_variables: bool = True,
     auth: Any = None,
+    rate_limits: list[Any] | None = None,
 ) -> str:
     """A digest of what the engine serves from a definition; equal digests serve the same.
-    ``auth`` (the API's ``AuthConfig``) counts only when set, so open APIs digest as before."""
-    facts = {
+    ``auth`` (the API's ``AuthConfig``) and ``rate_limits`` (``ApiRateLimits.facts``) count only
+    when set, so an open API without limits keeps the digest it always had."""
+    facts: dict[str, Any] = {
         "name": name,
         "listen_path": listen_path,
         "strip": strip,
@@ -40,6 +42,8 @@ def fingerprint(
     }
     if auth is not None:
         facts["auth"] = repr(auth)
+    if rate_limits:
+        facts["rate_limits"] = rate_limits
     text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 

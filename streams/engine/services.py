@@ -23,6 +23,7 @@ from streams import brokers
 from streams.brokers.base import Broker
 from streams.brokers.embedded import EmbeddedBroker
 from streams.brokers.security import KafkaSecurity
+from streams.engine.cluster_hosts import ClusterHosts, host_id
 from streams.engine.feed import TopicFeed
 from streams.engine.host import HostState
 from streams.engine.logs import StreamLog
@@ -86,6 +87,7 @@ class WorkerServices:
         self._bus: Broker | None = None
         self._host: HostState | None = None
         self._services: dict[int, BrokerServices] = {}
+        self._cluster: ClusterHosts | None = None
 
     def broker(self, addresses: list[str] | None = None, security: KafkaSecurity | None = None) -> Broker:
         """This worker's broker connection; ``STREAMS_KAFKA_BROKERS`` decides which one and
@@ -123,6 +125,14 @@ class WorkerServices:
             self._host = HostState(self.settings.data_dir)
         return self._host
 
+    def host_count(self) -> int:
+        """The gateway hosts sharing the cluster (heartbeats on Kafka; 1 on the embedded broker)."""
+        if self.settings.embedded_kafka:
+            return 1
+        if self._cluster is None:
+            self._cluster = ClusterHosts(self.broker, host_id(self.settings.data_dir), self.log.bind(component="hosts"))
+        return self._cluster.count()
+
     def for_broker(self, broker: Broker) -> BrokerServices:
         """The shared readers and look-ups of ``broker`` in this worker."""
         services = self._services.get(id(broker))
@@ -142,6 +152,9 @@ class WorkerServices:
 
     def close(self) -> None:
         """Drain's last step: readers first, then the brokers, then the host state."""
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
         for services in self._services.values():
             services.close()
         self._services.clear()

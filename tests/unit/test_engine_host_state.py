@@ -249,3 +249,50 @@ def test_a_connection_that_crossed_a_fork_is_never_used_nor_closed_by_the_child(
         "parent_still_works": True,
         "parent_kept_its_connection": True,
     }
+
+
+# -- streaming connections per client ----------------------------------------------------------
+
+
+def test_streaming_open_from_four_processes_admits_exactly_the_limit(tmp_path: Path) -> None:
+    results = run_together(
+        tmp_path,
+        """
+        print(json.dumps([host.streaming_open("user:alice", 6) for _ in range(5)]))
+        """,
+    )
+    opened = [ok for per_process in results for ok in per_process]
+    # The processes have exited: their rows are a dead process's and stop counting.
+    assert opened.count(True) == 6
+    state = HostState(str(tmp_path))
+    try:
+        assert state.streaming_open("user:alice", 1) is True
+    finally:
+        state.close()
+
+
+def test_streaming_close_gives_a_connection_back(host: HostState) -> None:
+    assert [host.streaming_open("user:bob", 2) for _ in range(3)] == [True, True, False]
+    host.streaming_close("user:bob")
+    assert host.streaming_open("user:bob", 2) is True
+    assert host.streaming_open("user:bob", 2) is False
+
+
+def test_streaming_connections_are_counted_by_identity(host: HostState) -> None:
+    assert host.streaming_open("user:a", 1) is True
+    assert host.streaming_open("user:b", 1) is True
+    assert host.streaming_open("user:a", 1) is False
+
+
+def test_streaming_rows_of_an_earlier_gateway_run_do_not_count(tmp_path: Path) -> None:
+    first = HostState(str(tmp_path))
+    assert first.streaming_open("addr:10.0.0.1", 1) is True
+    first.close()
+    # A row another process of an earlier run left (the same pid may be alive again by now).
+    with sqlite3.connect(tmp_path / "host" / STATE_FILE) as conn:
+        conn.execute("UPDATE streaming SET pid = 1, run = 'an-earlier-run'")
+    again = HostState(str(tmp_path))
+    try:
+        assert again.streaming_open("addr:10.0.0.1", 1) is True
+    finally:
+        again.close()

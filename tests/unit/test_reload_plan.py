@@ -44,3 +44,11 @@ def test_nothing_changed_means_no_changes() -> None:
 def test_a_broken_file_that_never_ran_is_not_kept() -> None:
     plan = ReloadPlan.between({}, {}, broken={"bad.yaml"})
     assert plan.kept_broken == [] and not plan.changes
+
+
+def test_a_changed_rate_limit_changes_the_fingerprint_and_none_leaves_it_as_it_was() -> None:
+    plain = fingerprint("api", "/api/", {"s": {}})
+    assert fingerprint("api", "/api/", {"s": {}}, rate_limits=[]) == plain
+    five = fingerprint("api", "/api/", {"s": {}}, rate_limits=[["api", 5, 1.0]])
+    six = fingerprint("api", "/api/", {"s": {}}, rate_limits=[["api", 6, 1.0]])
+    assert len({plain, five, six}) == 3
