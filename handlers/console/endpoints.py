@@ -26,7 +26,8 @@ import yaml
 
 from handlers.endpoint import read_body
 from handlers.management import Management
-from streams.engine.definition_store import ApiNotFound, StoreError, parse_body
+from streams.definitions import Problem, parse_document
+from streams.engine.definition_store import ApiNotFound, StoreError, given_id, parse_body
 from streams.engine.overview import overview
 from streams.playground import Limits, PlaygroundRefused, Run, run_bounded
 
@@ -100,9 +101,20 @@ class Validate:
             refuse(resp, getattr(exc, "http_status", 400), str(exc))
             return
         problems = self.mgmt.store.check(text, is_json, target)
+        if not api_id:
+            problems.extend(self._id_taken(text, is_json))
         reply(resp, 200, {"problems": [
             {"line": p.line, "column": p.column, "path": p.path, "message": p.message} for p in problems
         ]})
+
+
+    def _id_taken(self, text: str, is_json: bool) -> list[Problem]:
+        """A new API whose ``info.id`` another file has: the create would be refused."""
+        document, _ = parse_document(text, is_json)
+        wanted = given_id(document) if document else None
+        if wanted and any(e.api_id == wanted for e in self.mgmt.store.entries()):
+            return [Problem("body", None, "x-tyk-api-gateway.info.id", "API with this ID already exists")]
+        return []
 
 
 class Examples:

@@ -134,6 +134,9 @@ try {
   await page.click("#new-api");
   await page.fill("#new-name", "console-copy");
   await page.waitForFunction(() => document.getElementById("validity").textContent === "valid");
+  const copy = await page.inputValue("#source");
+  check(copy.includes("id: console-copy") && copy.includes("value: /console-copy/") && copy.includes("topic: console-copy-jobs")
+    && copy.includes("consumer_group: console-copy-$tyk_context.request_data_user"), "the copy does not have its own name, path, topics and groups");
   await page.click("#save");
   await page.waitForFunction(() => document.getElementById("status").textContent.includes("API console-copy added"));
   await page.click('#nav button[data-view="apis"]');

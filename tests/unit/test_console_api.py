@@ -126,6 +126,18 @@ def test_validation_of_a_new_api_names_the_listen_path_it_would_take(console) ->
     assert problem["message"].startswith("listen path /stream-demo/ is already used by ")
 
 
+def test_validation_of_a_new_api_names_an_id_already_taken(console) -> None:
+    client, _, _ = console
+    text = SEED.read_text().replace("    name: stream-demo", "    id: streams-demo\n    name: other").replace("/stream-demo/", "/other/")
+    resp = client.simulate_post("/tyk/console/validate", body=text, headers=AUTH)
+    assert resp.json == {"problems": [
+        {"line": None, "column": None, "path": "x-tyk-api-gateway.info.id", "message": "API with this ID already exists"}
+    ]}
+    assert client.simulate_post("/tyk/console/validate", body=text.replace("id: streams-demo", "id: other"), headers=AUTH).json == {
+        "problems": []
+    }
+
+
 def test_validation_refuses_what_it_cannot_read(console) -> None:
     client, _, _ = console
     empty = client.simulate_post("/tyk/console/validate", body="", headers=AUTH)

@@ -64,13 +64,17 @@ export class Editor {
     this.nameLabel.hidden = !show;
   }
 
-  // The seed with its API name, ID and listen path set from the name field.
+  // The seed with its API name, ID and listen path set from the name field, and its topics and
+  // consumer groups prefixed with it: a copy sharing the seed's groups would take the seed's
+  // messages (the same consumer group per user in both APIs).
   fromTemplate() {
     if (this.apiId !== null || !this.template) return;
     const name = this.nameInput.value.trim() || "new-api";
     this.source.value = this.template
       .replace(/^( {2}info:\n)( {4})name: stream-demo$/m, `$1$2id: ${name}\n$2name: ${name}`)
-      .replace(/^( *value:) \/stream-demo\/$/m, `$1 /${name}/`);
+      .replace(/^( *value:) \/stream-demo\/$/m, `$1 /${name}/`)
+      .replace(/^( *(?:- |topic: ))(jobs|completed)$/gm, `$1${name}-$2`)
+      .replace(/^( *consumer_group: )(worker|\$tyk_context\.request_data_user)$/gm, `$1${name}-$2`);
     this.changed();
   }
 
