@@ -14,21 +14,19 @@ The playground is reachable from a browser, so a run is bounded:
 * host and time: ``env``, ``file``, ``hostname``, imports, clocks and random ids are refused at
   parse time with the reason (``REFUSED_FUNCTIONS``): their results differ per run or leak the
   host;
-* time and memory: ``run_bounded`` runs the mapping in a forked child with an address-space limit
-  and kills it at the deadline, so no mapping can hold a worker (a Python loop cannot be
-  interrupted from inside the process, and a single huge ``repeat`` never returns to Python).
+* time and memory: the gateway runs mappings in a helper process (``serve`` below, started and
+  killed by ``streams.playground_runner``) whose address space is capped and which is killed at
+  the deadline, so no mapping can hold a worker: a Python loop cannot be interrupted from inside
+  the process, and a single huge ``repeat`` never returns to Python.
 """
 
 from __future__ import annotations
 
-import os
 import resource
-import signal
-import time
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
-import gevent.select
 import orjson
 
 from streams import bloblang
@@ -102,7 +100,7 @@ def _within(what: str, size: int, limit: int) -> None:
 
 
 def evaluate(run: Run, limits: Limits | None = None) -> dict[str, Any]:
-    """Parse and run ``run`` in this process (no time bound: see ``run_bounded``)."""
+    """Parse and run ``run`` in this process (no time bound: see ``streams.playground_runner``)."""
     limits = limits or Limits()
     answer: dict[str, Any] = {"parse_error": "", "mapping_error": "", "result": None, "metadata": {}, "deleted": False}
     try:
@@ -147,60 +145,37 @@ def _plain(value: Any) -> Any:
         return to_string(value)
 
 
-# -- the bounded run ---------------------------------------------------------------------------
+# -- the helper process -----------------------------------------------------------------------
+
+READY = b"ready\n"
 
 
-def run_bounded(run: Run, limits: Limits | None = None) -> dict[str, Any]:
-    """``evaluate`` in a forked child: killed at ``limits.seconds``, its memory capped.
-
-    The parent waits on a pipe cooperatively (gevent), so the worker serves other requests
-    meanwhile. The child never touches the parent's sockets or brokers: it computes, writes one
-    JSON document to the pipe and leaves with ``os._exit``.
-    """
-    limits = limits or Limits()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        os.close(read_end)
-        _child(run, limits, write_end)
-    os.close(write_end)
-    try:
-        data = _read_until(read_end, time.monotonic() + limits.seconds, limits.output_bytes * 2 + 65536)
-    finally:
-        os.close(read_end)
-        _reap(pid)
-    if data is None:
-        return _failed(f"the mapping ran longer than the playground's limit of {limits.seconds:g} s and was stopped")
-    if not data:
-        return _failed("the mapping was stopped: it needed more memory than the playground allows")
-    try:
-        answer = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return _failed(f"the result is over the playground's limit of {limits.output_bytes} bytes")
-    return answer if isinstance(answer, dict) else _failed("the mapping run gave no result")
+def serve(memory_bytes: int, output_bytes: int, stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """The helper's loop (``python -m streams.playground``): one JSON request a line in, one
+    JSON answer a line out, until stdin closes (the worker that started it is gone)."""
+    _cap_memory(memory_bytes)
+    limits = Limits(output_bytes=output_bytes, memory_bytes=memory_bytes)
+    stdout.write(READY)
+    stdout.flush()
+    for line in stdin:
+        try:
+            request = orjson.loads(line)
+            answer = orjson.dumps(evaluate(Run(request["mapping"], request["input"], request["metadata"]), limits))
+        except MemoryError:
+            answer = orjson.dumps(failed("failed assignment (line 1): out of memory"))
+        except Exception as exc:  # noqa: BLE001 - the worker gets the reason, the helper goes on
+            answer = orjson.dumps(failed(f"the playground could not run the mapping: {type(exc).__name__}: {exc}"))
+        stdout.write(answer + b"\n")
+        stdout.flush()
 
 
-def _failed(message: str) -> dict[str, Any]:
+def failed(message: str) -> dict[str, Any]:
+    """An answer with only a ``mapping_error``."""
     return {"parse_error": "", "mapping_error": message, "result": None, "metadata": {}, "deleted": False}
 
 
-def _child(run: Run, limits: Limits, out: int) -> None:
-    code = 0
-    try:
-        _cap_memory(limits.memory_bytes)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        data = orjson.dumps(evaluate(run, limits))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(out, view):]
-    except BaseException:  # noqa: BLE001 - nothing may escape a forked child; the parent reports
-        code = 1
-    finally:
-        os._exit(code)
-
-
 def _cap_memory(extra: int) -> None:
-    """Limit the child's address space to what it shares with the worker plus ``extra``."""
+    """Limit this process's address space to what it holds now plus ``extra``."""
     try:
         with open("/proc/self/statm", encoding="ascii") as fh:
             current = int(fh.read().split()[0]) * resource.getpagesize()
@@ -213,33 +188,5 @@ def _cap_memory(extra: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _read_until(fd: int, deadline: float, most: int) -> bytes | None:
-    """Everything the child writes until it closes the pipe; None at the deadline. Reading
-    stops at ``most`` bytes (the answer is then not JSON, and reported as too large)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size <= most:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        ready, _, _ = gevent.select.select([fd], [], [], remaining)
-        if not ready:
-            return None
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _reap(pid: int) -> None:
-    """Kill the child if it still runs, and collect it (no zombie is left)."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:  # already collected (gevent's child watcher)
-        pass
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]), sys.stdin.buffer, sys.stdout.buffer)

@@ -16,11 +16,11 @@ management API answers); writes go through the management API's own routes (``PU
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 import falcon
-import gevent.lock
 import orjson
 import yaml
 
@@ -29,13 +29,13 @@ from handlers.management import Management
 from streams.definitions import Problem, parse_document
 from streams.engine.definition_store import ApiNotFound, StoreError, given_id, parse_body
 from streams.engine.overview import overview
-from streams.playground import Limits, PlaygroundRefused, Run, run_bounded
+from streams.playground import Limits, PlaygroundRefused, Run
+from streams.playground_runner import PlaygroundBusy, PlaygroundRunner
+
+log = logging.getLogger("streams.console")
 
 SEED_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static", "streams-demo.yaml")
 """The seed demo, as shipped in ``deploy/apis/`` (a test keeps the two identical)."""
-
-PLAYGROUND_RUNS_PER_WORKER = 4
-"""Playground runs (each a forked child) one worker holds at once; more wait, then get 503."""
 
 
 def reply(resp: falcon.Response, status: int, body: Any) -> None:
@@ -143,12 +143,13 @@ def seed_mappings(template: str) -> list[dict[str, str]]:
 
 
 class Bloblang:
-    """One playground run, bounded (``streams.playground``)."""
+    """One playground run, bounded (``streams.playground``): in this worker's helper process,
+    one run at a time; runs that wait longer than a run may last get 503."""
 
     def __init__(self, mgmt: Management, limits: Limits | None = None) -> None:
         self.mgmt = mgmt
         self.limits = limits or Limits()
-        self.runs = gevent.lock.BoundedSemaphore(PLAYGROUND_RUNS_PER_WORKER)
+        self.runner = PlaygroundRunner(self.limits)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         if not self.mgmt.allowed(req, resp):
@@ -163,14 +164,9 @@ class Bloblang:
             refuse(resp, 413, f"the body is over the playground's limit of {limit} bytes")
             return
         try:
-            run = Run.from_request(body, self.limits)
+            reply(resp, 200, self.runner.run(Run.from_request(body, self.limits)))
         except PlaygroundRefused as exc:
             refuse(resp, exc.http_status, str(exc))
-            return
-        if not self.runs.acquire(timeout=self.limits.seconds):
-            refuse(resp, 503, "the playground is busy on this worker; retry")
-            return
-        try:
-            reply(resp, 200, run_bounded(run, self.limits))
-        finally:
-            self.runs.release()
+        except (PlaygroundBusy, OSError) as exc:
+            log.warning("playground run refused: %s", exc)
+            refuse(resp, 503, str(exc))

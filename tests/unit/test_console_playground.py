@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.playground import REFUSED_FUNCTIONS, Limits, PlaygroundRefused, Run, evaluate, run_bounded
+from streams.playground import REFUSED_FUNCTIONS, Limits, PlaygroundRefused, Run, evaluate
+from streams.playground_runner import PlaygroundRunner
 
 NO_META: dict = {}
 
@@ -121,26 +122,47 @@ def test_a_result_over_the_output_limit_is_an_error() -> None:
 EXPONENTIAL = 'map f {\n  root = if this == 0 { 1 } else { (this - 1).apply("f") + (this - 1).apply("f") }\n}\nroot = 40.apply("f")'
 
 
-def test_a_run_over_the_time_limit_is_stopped() -> None:
-    answer = run_bounded(Run(EXPONENTIAL, "{}", NO_META), Limits(seconds=0.5))
-    assert answer["mapping_error"] == "the mapping ran longer than the playground's limit of 0.5 s and was stopped"
+@pytest.fixture
+def runner():
+    runner = PlaygroundRunner(Limits(seconds=1.0, memory_bytes=128 * 1024 * 1024))
+    yield runner
+    runner.close()
+
+
+def test_a_run_over_the_time_limit_is_stopped_and_the_next_run_works(runner: PlaygroundRunner) -> None:
+    assert runner.run(Run("root = 1", "{}", NO_META))["result"] == "1"  # the helper is up: its start is not timed
+    answer = runner.run(Run(EXPONENTIAL, "{}", NO_META))
+    assert answer["mapping_error"] == "the mapping ran longer than the playground's limit of 1 s and was stopped"
     assert answer["result"] is None
+    assert runner.run(Run("root = 2", "{}", NO_META))["result"] == "2"
 
 
-def test_a_bounded_run_answers_like_an_unbounded_one_and_leaves_no_child() -> None:
-    run = Run('root = this.merge({"result": "bar"})', '{"a":1}', {"m": "1"})
+def test_a_helper_run_answers_like_an_in_process_one(runner: PlaygroundRunner) -> None:
+    for run in (
+        Run('root = this.merge({"result": "bar"})\nmeta m = "2"', '{"a":1}', {"m": "1"}),
+        Run("root = this.a.", "{}", NO_META),
+        Run("root = now()", "{}", NO_META),
+        Run("root = deleted()", "{}", NO_META),
+    ):
+        assert runner.run(run) == evaluate(run), run
+
+
+def test_a_run_over_the_memory_limit_fails_and_the_helper_goes_on(runner: PlaygroundRunner) -> None:
+    answer = runner.run(Run('root = "x".repeat(1000000000)', "{}", NO_META))
+    assert answer["mapping_error"] == "failed assignment (line 1): out of memory"
+    assert runner.run(Run('root = "x".repeat(3)', "{}", NO_META))["result"] == "xxx"
+
+
+def test_the_helper_is_stopped_and_collected(runner: PlaygroundRunner) -> None:
     before = children()
-    assert run_bounded(run) == evaluate(run)
-    assert run_bounded(Run(EXPONENTIAL, "{}", NO_META), Limits(seconds=0.2))["result"] is None
+    runner.run(Run("root = 1", "{}", NO_META))
+    assert children() != before
+    runner.run(Run(EXPONENTIAL, "{}", NO_META))  # killed at the deadline
+    runner.run(Run("root = 1", "{}", NO_META))  # a new helper
+    runner.close()
     assert children() == before  # killed and collected: no zombie left
 
 
-def children() -> str:
+def children() -> set[str]:
     """This process's child pids as the kernel lists them (zombies included)."""
-    return Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text()
-
-
-def test_a_run_over_the_memory_limit_fails_without_harming_the_worker() -> None:
-    answer = run_bounded(Run('root = "x".repeat(1000000000)', "{}", NO_META), Limits(memory_bytes=64 * 1024 * 1024))
-    assert answer["mapping_error"] == "failed assignment (line 1): out of memory"
-    assert evaluate(Run('root = "x".repeat(3)', "{}", NO_META))["result"] == "xxx"
+    return set(Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split())
