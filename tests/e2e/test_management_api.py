@@ -94,6 +94,10 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path, request: pytes
     server = start(tmp_path / "run1", defs, brokers)
     try:
         base = server.url("/tyk/apis/oas")
+        # A configured secret is never logged; the console's address is, once.
+        assert SECRET not in server.log()
+        assert server.log().count(f"console: http://127.0.0.1:{server.port}/tyk/console/ (sign in with STREAMS_SECRET)") == 1
+        assert not (server.data_dir / "management-secret").exists()
         # The guard: no detail either way.
         for headers in ({}, {"x-tyk-authorization": "wrong"}):
             resp = requests.get(base, headers=headers, timeout=10)
