@@ -15,6 +15,7 @@ serves its other clients while a mapping runs.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -25,6 +26,8 @@ import gevent.lock
 import orjson
 
 from streams.playground import READY, Limits, Run, failed
+
+log = logging.getLogger("streams.playground")
 
 STARTUP_S = 30.0
 """How long a helper may take to start (imports), apart from any run's limit."""
@@ -71,11 +74,13 @@ class PlaygroundRunner:
                 proc.stdin.flush()
                 answer = proc.stdout.readline(most)
         except gevent.Timeout:
+            log.warning("playground run stopped at its time limit (%gs); helper %s killed", self.limits.seconds, proc.pid)
             self.close()
             return failed(f"the mapping ran longer than the playground's limit of {self.limits.seconds:g} s and was stopped")
         except OSError:
             answer = b""
         if not answer.endswith(b"\n"):
+            log.warning("playground helper %s gave no complete answer (%d bytes); killed", proc.pid, len(answer))
             self.close()
             if not answer:
                 return failed("the mapping was stopped: it needed more memory than the playground allows")
@@ -98,4 +103,5 @@ class PlaygroundRunner:
         if ready != READY:
             self.close()
             raise OSError("the playground's helper process did not start")
+        log.info("playground helper started", extra={"pid": proc.pid})
         return proc

@@ -91,6 +91,16 @@ def test_a_broken_file_shows_its_problems_and_state(console) -> None:
     assert apis["streams-demo"]["problems"][0]["path"] == "streams.in.pipeline.processors.0.mapping"
 
 
+def test_an_inactive_api_is_listed_as_inactive(console) -> None:
+    client, defs, _ = console
+    text = SEED.read_text().replace("name: stream-demo", "name: off").replace("/stream-demo/", "/off/")
+    (defs / "off.yaml").write_text(text.replace("active: true", "active: false"))
+    client.simulate_get("/tyk/reload", headers=AUTH)
+    apis = {a["id"]: a for a in client.simulate_get("/tyk/console/apis", headers=AUTH).json["apis"]}
+    assert (apis["off"]["state"], apis["off"]["problems"]) == ("inactive", [])
+    assert apis["streams-demo"]["state"] == "active"
+
+
 def test_the_source_is_the_file_as_written(console) -> None:
     client, _, _ = console
     resp = client.simulate_get("/tyk/console/apis/streams-demo/source", headers=AUTH)

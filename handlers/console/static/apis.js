@@ -31,12 +31,13 @@ function el(tag, attrs = {}, ...children) {
 }
 
 export class ApiList {
-  constructor({ onEdit, onTail, onPush, notify }) {
+  constructor({ onEdit, onTail, onPush, onLoaded, notify }) {
     this.container = document.getElementById("api-list");
     this.live = document.getElementById("live");
     this.onEdit = onEdit;
     this.onTail = onTail;
     this.onPush = onPush;
+    this.onLoaded = onLoaded;
     this.notify = notify;
     this.apis = [];
     this.generation = null;
@@ -47,6 +48,7 @@ export class ApiList {
     const data = await call("GET", "/tyk/console/apis");
     this.apis = data.apis;
     this.render();
+    this.onLoaded(this);
     return this.apis;
   }
 

@@ -31,6 +31,7 @@ function show(view) {
 
 const apiList = new ApiList({
   notify,
+  onLoaded: (list) => tail.setEndpoints(list),
   onEdit: (id) => openEditor(id),
   onTail: (path) => {
     tail.select("tail", path);
@@ -57,7 +58,6 @@ let examples = null;
 
 async function refresh() {
   await apiList.load();
-  tail.setEndpoints(apiList);
 }
 
 async function openEditor(id) {
