@@ -49,6 +49,9 @@ class ApiView:
     state: str
     problems: list[dict[str, Any]] = field(default_factory=list)
     streams: list[StreamView] = field(default_factory=list)
+    editable: bool = True
+    """False for a file that does not even parse: the management API cannot read it (no ID), so
+    it is fixed on disk."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,12 +61,32 @@ def overview(entries: list[Entry], apis: list[Api], problems: list[Problem]) -> 
     """One view per definition file, in the store's (name) order."""
     serving = {os.path.realpath(api.source): api for api in apis if api.source}
     views = []
+    listed = set()
     for entry in entries:
         shown = display_path(entry.path)
+        listed.add(shown)
         mine = [p for p in problems if p.file == shown]
         api = serving.get(os.path.realpath(entry.path))
         views.append(_view(entry, api, mine))
+    unreadable: dict[str, list[Problem]] = {}
+    for problem in problems:
+        if problem.file not in listed:
+            unreadable.setdefault(problem.file, []).append(problem)
+    views.extend(_unreadable(file, mine) for file, mine in sorted(unreadable.items()))
     return views
+
+
+def _unreadable(file: str, problems: list[Problem]) -> ApiView:
+    """A file the loader reported that does not parse (YAML or JSON errors)."""
+    name = os.path.basename(file)
+    return ApiView(
+        id=os.path.splitext(name)[0], file=name, format="json" if name.endswith(".json") else "yaml", name="",
+        listen_path="", state="invalid", problems=[_problem(p) for p in problems], editable=False,
+    )
+
+
+def _problem(p: Problem) -> dict[str, Any]:
+    return {"line": p.line, "column": p.column, "path": p.path, "message": p.message}
 
 
 def _view(entry: Entry, api: Api | None, problems: list[Problem]) -> ApiView:
@@ -78,7 +101,7 @@ def _view(entry: Entry, api: Api | None, problems: list[Problem]) -> ApiView:
         name=str(api.name if api else info.get("name", "")),
         listen_path=str(api.listen_path if api else listen.get("value", "")),
         state=_state(api, problems, _section(info, "state").get("active", True) is not False),
-        problems=[{"line": p.line, "column": p.column, "path": p.path, "message": p.message} for p in problems],
+        problems=[_problem(p) for p in problems],
     )
     if api is not None:
         view.streams = _streams(api)

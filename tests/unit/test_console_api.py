@@ -91,6 +91,17 @@ def test_a_broken_file_shows_its_problems_and_state(console) -> None:
     assert apis["streams-demo"]["problems"][0]["path"] == "streams.in.pipeline.processors.0.mapping"
 
 
+def test_a_file_that_does_not_parse_is_listed_with_its_problem(console) -> None:
+    client, defs, _ = console
+    (defs / "mangled.yaml").write_text("openapi: 3.0.3\ninfo: [unclosed\n")
+    client.simulate_get("/tyk/reload", headers=AUTH)
+    apis = {a["file"]: a for a in client.simulate_get("/tyk/console/apis", headers=AUTH).json["apis"]}
+    mangled = apis["mangled.yaml"]
+    assert (mangled["id"], mangled["state"], mangled["editable"], mangled["streams"]) == ("mangled", "invalid", False, [])
+    assert len(mangled["problems"]) == 1 and mangled["problems"][0]["line"] is not None
+    assert apis["streams-demo.yaml"]["editable"] is True
+
+
 def test_an_inactive_api_is_listed_as_inactive(console) -> None:
     client, defs, _ = console
     text = SEED.read_text().replace("name: stream-demo", "name: off").replace("/stream-demo/", "/off/")

@@ -84,13 +84,15 @@ export class ApiList {
         el("th", { scope: "col" }, "Endpoints"),
         ...COUNTERS.map(([, label]) => el("th", { scope: "col", class: "num" }, label)))),
       el("tbody", {}, ...api.streams.map((s) => this.streamRow(api, s))));
-    return el("article", { class: "api", "data-api": api.name, "aria-labelledby": `api-${api.id}` },
+    return el("article", { class: "api", "data-api": api.name || api.file, "aria-labelledby": `api-${api.id}` },
       el("div", { class: "bar" },
         el("h3", { id: `api-${api.id}` }, api.name || api.id),
         el("span", { class: `badge state-${api.state}`, "data-state": api.state }, STATE_TEXT[api.state] || api.state),
         el("code", {}, api.listen_path),
         el("span", { class: "muted" }, `${api.file} · id ${api.id}`),
-        el("button", { type: "button", onclick: () => this.onEdit(api.id) }, `Edit ${api.name || api.id}`)),
+        api.editable
+          ? el("button", { type: "button", onclick: () => this.onEdit(api.id) }, `Edit ${api.name || api.id}`)
+          : el("span", { class: "muted" }, "does not parse: fix the file on disk")),
       problems,
       el("div", { class: "table-scroll" }, table));
   }
