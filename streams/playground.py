@@ -14,18 +14,16 @@ The playground is reachable from a browser, so a run is bounded:
 * host and time: ``env``, ``file``, ``hostname``, imports, clocks and random ids are refused at
   parse time with the reason (``REFUSED_FUNCTIONS``): their results differ per run or leak the
   host;
-* time and memory: the gateway runs mappings in a helper process (``serve`` below, started and
-  killed by ``streams.playground_runner``) whose address space is capped and which is killed at
-  the deadline, so no mapping can hold a worker: a Python loop cannot be interrupted from inside
+* time and memory: the gateway runs mappings in a helper process (``streams.playground_helper``,
+  started and killed by ``streams.playground_runner``) whose address space is capped and which is
+  killed at the deadline, so no mapping can hold a worker: a Python loop cannot be interrupted from inside
   the process, and a single huge ``repeat`` never returns to Python.
 """
 
 from __future__ import annotations
 
-import resource
-import sys
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 
@@ -145,48 +143,6 @@ def _plain(value: Any) -> Any:
         return to_string(value)
 
 
-# -- the helper process -----------------------------------------------------------------------
-
-READY = b"ready\n"
-
-
-def serve(memory_bytes: int, output_bytes: int, stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """The helper's loop (``python -m streams.playground``): one JSON request a line in, one
-    JSON answer a line out, until stdin closes (the worker that started it is gone)."""
-    _cap_memory(memory_bytes)
-    limits = Limits(output_bytes=output_bytes, memory_bytes=memory_bytes)
-    stdout.write(READY)
-    stdout.flush()
-    for line in stdin:
-        try:
-            request = orjson.loads(line)
-            answer = orjson.dumps(evaluate(Run(request["mapping"], request["input"], request["metadata"]), limits))
-        except MemoryError:
-            answer = orjson.dumps(failed("failed assignment (line 1): out of memory"))
-        except Exception as exc:  # noqa: BLE001 - the worker gets the reason, the helper goes on
-            answer = orjson.dumps(failed(f"the playground could not run the mapping: {type(exc).__name__}: {exc}"))
-        stdout.write(answer + b"\n")
-        stdout.flush()
-
-
 def failed(message: str) -> dict[str, Any]:
-    """An answer with only a ``mapping_error``."""
+    """An answer with only a ``mapping_error`` (a bound the run went over)."""
     return {"parse_error": "", "mapping_error": message, "result": None, "metadata": {}, "deleted": False}
-
-
-def _cap_memory(extra: int) -> None:
-    """Limit this process's address space to what it holds now plus ``extra``."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            current = int(fh.read().split()[0]) * resource.getpagesize()
-    except (OSError, ValueError, IndexError):
-        return
-    limit = current + extra
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
-if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]), sys.stdin.buffer, sys.stdout.buffer)

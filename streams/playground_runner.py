@@ -1,6 +1,6 @@
 """Runs playground mappings in a helper process, one per worker, killed at each run's deadline.
 
-The helper is a fresh interpreter (``python -m streams.playground``, see ``serve`` there) rather
+The helper is a fresh interpreter (``python -m streams.playground_helper``) rather
 than a fork of the worker: a fork would run the worker's at-fork hooks (the host state closes
 its SQLite connection before every fork) under greenlets that may be using them, and would copy
 the worker's sockets and brokers. It is started on first use (about 0.4 s), answers one request at
@@ -25,7 +25,8 @@ import gevent
 import gevent.lock
 import orjson
 
-from streams.playground import READY, Limits, Run, failed
+from streams.playground import Limits, Run, failed
+from streams.playground_helper import READY
 
 log = logging.getLogger("streams.playground")
 
@@ -92,7 +93,7 @@ class PlaygroundRunner:
             return self._proc
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.playground", str(self.limits.memory_bytes), str(self.limits.output_bytes)],
+            [sys.executable, "-m", "streams.playground_helper", str(self.limits.memory_bytes), str(self.limits.output_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=PROJECT_ROOT, env=env,
         )
         self._proc = proc
