@@ -70,6 +70,24 @@ def on_starting(server):
         os.makedirs(OWN_METRICS_DIR, exist_ok=True)
 
 
+def when_ready(server):
+    """Once per host, before any worker: make the management secret when none is configured
+    (every worker reads the same file) and log where the console is, with the secret in the
+    URL fragment as Jupyter logs its token. A configured secret is never logged."""
+    from streams.admin_secret import console_url, ensure_secret  # noqa: PLC0415 - only the master needs it
+
+    binds = server.cfg.bind or ["127.0.0.1:8282"]
+    if settings.secret:
+        server.log.info("console: %s (sign in with STREAMS_SECRET)", console_url(binds[0]))
+        return
+    try:
+        made = ensure_secret(settings.data_dir)
+    except OSError as exc:
+        server.log.error("no management secret: cannot keep one in %s (%s); /tyk/ is off", settings.data_dir, exc)
+        return
+    server.log.info("console: %s", console_url(binds[0], made.value))
+
+
 def post_worker_init(worker):
     """Start this worker's streams (template-free ones such as a Kafka worker) right after fork."""
     import wsgi  # noqa: PLC0415 - the app loads in each worker after the fork, never in the master

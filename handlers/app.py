@@ -3,7 +3,7 @@
 Registration is explicit: the engine lists its routes, each URL path gets one ``StreamEndpoint``
 in a table a reload can replace (``handlers.routes``), and that table's sink answers every other
 path with a JSON 404. The management API (``/tyk/...``) is registered by
-``handlers.management``. The gateway itself is started by the gunicorn worker hooks (after
+``handlers.management``, the console (``/tyk/console/``) by ``handlers.console``. The gateway itself is started by the gunicorn worker hooks (after
 fork); an app built without them starts it on the first request.
 """
 
@@ -15,6 +15,7 @@ import time
 import falcon
 
 from handlers.admission import RequestAdmission
+from handlers.console import add_console_routes
 from handlers.errors import add_engine_error_handlers, handle_unexpected, serialize_error
 from handlers.health import HealthResource, MetricsResource
 from handlers.keys import add_key_routes
@@ -119,5 +120,6 @@ def create_app(gateway: Gateway, settings: Settings, runner: GatewayRunner | Non
         app.add_route("/metrics", MetricsResource())
     mgmt = add_management_routes(app, gateway, settings)
     add_key_routes(app, mgmt, gateway.auth.keys, lambda: gateway.services.host)
+    add_console_routes(app, mgmt)
     app.add_sink(streams, prefix="/")
     return app

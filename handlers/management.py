@@ -10,6 +10,7 @@
 | ``/tyk/apis/oas/{apiId}``     | PATCH  | the sent document over the stored one, whose ``x-tyk-*`` sections stay unless sent |
 | ``/tyk/apis/oas/{apiId}``     | DELETE | remove the file; ``"action": "deleted"``               |
 | ``/tyk/reload``, ``/tyk/reload/group`` | GET | reload now (this worker; the others within ``STREAMS_WATCH_INTERVAL``) |
+| ``/tyk/console/...``          |        | the console and its JSON endpoints (``handlers.console``) |
 
 Errors are ``{"status": "error", "message": ...}`` with 400 (plus ``"problems"``, each with its
 line and config path, when the definition is not valid), 403 or 404. A write is validated like
@@ -31,7 +32,8 @@ import orjson
 from handlers.endpoint import read_body
 from handlers.errors import not_found
 from handlers.management_guard import DENIED_MESSAGE, HEADER, SecretGuard, Verdict
-from streams.definitions import parse_document
+from streams.admin_secret import ensure_secret, secret_path
+from streams.definitions import parse_document, read_document
 from streams.engine.definition_store import (
     GATEWAY,
     STREAMING,
@@ -50,9 +52,30 @@ from streams.settings import Settings
 log = logging.getLogger("streams.management")
 
 
-def management_secret(settings: Settings) -> str | None:
-    """The secret the management API asks for (``STREAMS_SECRET`` / ``_FILE``); None: off."""
-    return settings.secret
+class ManagementSecret:
+    """The secret the management API asks for: ``STREAMS_SECRET`` / ``_FILE``, else the one the
+    host made for itself (``streams.admin_secret``), read once per process. None (the API off,
+    404) only when no secret can be made: the data directory is not writable, which is logged."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._generated: str | None = None
+        self._failed = False
+
+    def __call__(self) -> str | None:
+        if self.settings.secret:
+            return self.settings.secret
+        if self._generated is None and not self._failed:
+            try:
+                made = ensure_secret(self.settings.data_dir)
+            except OSError as exc:
+                self._failed = True
+                log.error("no management secret: cannot keep one in %s (%s); /tyk/ is off", self.settings.data_dir, exc)
+                return None
+            self._generated = made.value
+            if made.created:
+                log.info("management secret generated", extra={"file": secret_path(self.settings.data_dir)})
+        return self._generated
 
 
 def _reply(resp: falcon.Response, status: int, body: Any) -> None:
@@ -134,7 +157,10 @@ class Management:
         sent = given_id(document)
         if sent is not None and sent != entry.api_id:
             raise StoreError("Request APIID does not match that in Definition! For Update operations these must match.")
-        if sent is None or text is None or (entry.path.endswith(".json") and not is_json):
+        # A file written without an ID is named by its file name; a body without one keeps the
+        # text as sent (YAML and its comments stay), as an ID would be the only thing to add.
+        as_sent = sent is None and text is not None and given_id(read_document(entry.path) or {}) is None
+        if text is None or (sent is None and not as_sent) or (entry.path.endswith(".json") and not is_json):
             document, text, is_json = with_id(document, entry.api_id), _json(with_id(document, entry.api_id)), True
         self.store.validate(document, text, is_json, entry.path)
         self.store.replace(entry.path, text)
@@ -260,7 +286,7 @@ class ReloadResource(_Resource):
 
 def add_management_routes(app: falcon.App, gateway: Gateway, settings: Settings) -> Management:
     """Register every ``/tyk/`` route (each answers 404 while no secret is configured)."""
-    mgmt = Management(gateway, settings, SecretGuard(lambda: management_secret(settings)))
+    mgmt = Management(gateway, settings, SecretGuard(ManagementSecret(settings)))
     app.add_route("/tyk/apis/oas", ApisResource(mgmt))
     app.add_route("/tyk/apis/oas/import", ImportResource(mgmt))
     app.add_route("/tyk/apis/oas/{api_id}", ApiResource(mgmt))

@@ -28,11 +28,13 @@ For the engine:
 * ``parse_interpolation(text)``: a ``${! ... }`` string, with ``.render(msg, batch=None,
   index=0) -> str``, ``.render_bytes(...)`` and ``.is_static``.
 * ``parse(source, *, allow_impure=False, filename=None, base_dir=None, imports=True,
-  sandboxed=False)``: impure functions (``env``, ``file``, ``hostname``...) are refused unless
+  sandboxed=False, refused_functions=None)``: impure functions (``env``, ``file``, ``hostname``...) are refused unless
   ``allow_impure``; ``base_dir`` is where ``import "path"`` resolves relative paths (default:
   the working directory) and, without ``allow_impure``, the tree imports must stay inside;
   ``filename`` names the compiled code (``<bloblang:NAME>``) in tracebacks; ``sandboxed`` is
-  the ``bloblang`` method's environment (no imports, impure or message functions).
+  the ``bloblang`` method's environment (no imports, impure or message functions);
+  ``refused_functions`` maps names to the reason a parse refuses them (the console's playground
+  refuses clocks and random ids).
 
 Compiled mappings are cached by source and options, except mappings holding per-call-site
 state (``counter()``), which get a fresh compilation each time so instances never share state.
@@ -82,14 +84,19 @@ def parse(
     base_dir: str | None = None,
     imports: bool = True,
     sandboxed: bool = False,
+    refused_functions: dict[str, str] | None = None,
 ) -> Mapping:
     """Parse and compile a mapping (cached). Raises ``ParseError``. ``sandboxed`` parses as the
-    ``bloblang`` method does: no imports, no impure or message-reading functions."""
-    key = (source, allow_impure, filename, base_dir, imports, sandboxed)
+    ``bloblang`` method does: no imports, no impure or message-reading functions.
+    ``refused_functions`` (name -> reason) removes functions from this parse's environment."""
+    refused = tuple(sorted((refused_functions or {}).items()))
+    key = (source, allow_impure, filename, base_dir, imports, sandboxed, refused)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    settings = Settings(allow_impure=allow_impure, base_dir=base_dir, imports=imports, sandboxed=sandboxed)
+    settings = Settings(
+        allow_impure=allow_impure, base_dir=base_dir, imports=imports, sandboxed=sandboxed, refused_functions=dict(refused)
+    )
     name = f"<bloblang:{filename or 'mapping'}>"
     try:
         prog = parse_mapping(source, settings)

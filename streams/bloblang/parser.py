@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from streams.bloblang import nodes as N
@@ -589,12 +589,20 @@ class Settings:
     and impure or message-reading functions do not exist there (as in Benthos)."""
 
     def __init__(
-        self, allow_impure: bool = False, base_dir: str | None = None, imports: bool = True, sandboxed: bool = False
+        self,
+        allow_impure: bool = False,
+        base_dir: str | None = None,
+        imports: bool = True,
+        sandboxed: bool = False,
+        refused_functions: Mapping[str, str] | None = None,
     ) -> None:
         self.allow_impure = allow_impure
         self.base_dir = base_dir
         self.imports = imports and not sandboxed
         self.sandboxed = sandboxed
+        self.refused_functions: Mapping[str, str] = refused_functions or {}
+        """Function name -> why this environment refuses it (Benthos's ``WithoutFunctions``,
+        with the reason in the parse error instead of "unrecognised")."""
 
 
 class Parser:
@@ -784,6 +792,9 @@ class Parser:
         spec = FUNCTIONS.get(name)
         if spec is None or (self.settings.sandboxed and (spec.impure or name in MESSAGE_FUNCTIONS)):
             return (None, i, _PErr(j, None, f"unrecognised function '{name}'"))
+        refused = self.settings.refused_functions.get(name)
+        if refused is not None:
+            return (None, i, _PErr(i, None, f"function '{name}' is not allowed here: {refused}"))
         try:
             node = self.build_call(name, spec, None, args, i)
         except _Fatal as f:

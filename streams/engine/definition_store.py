@@ -150,6 +150,23 @@ class DefinitionStore:
                 raise taken
         return definition
 
+    def check(self, text: str, is_json: bool, target: str) -> list[Problem]:
+        """Every problem saving ``text`` to ``target`` would meet, positioned in ``text`` (the
+        console's validation as you type): what ``validate`` refuses, as a list."""
+        definition, problems = load_text(
+            text, "body.json" if is_json else "body.yaml",
+            allow_impure_bloblang=self.allow_impure_bloblang, display="body",
+        )
+        if definition is None:
+            return problems
+        if definition.active and not definition.internal:
+            taken = self.listen_paths.conflict(display_path(target), definition.listen_path, definition.name)
+            if taken is not None:
+                where = "x-tyk-api-gateway.server.listenPath.value" if taken.what == "listen path" else "x-tyk-api-gateway.info.name"
+                line, column = (definition.listen_path_line, definition.listen_path_column) if taken.what == "listen path" else (None, None)
+                return [Problem("body", line, where, str(taken), column)]
+        return []
+
     def new_id(self, document: dict[str, Any]) -> str:
         """The ID the body gives, or a fresh one."""
         api_id = given_id(document) or uuid.uuid4().hex

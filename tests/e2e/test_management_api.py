@@ -4,7 +4,7 @@ A copy of the seed (its own ID, listen path, name and topics) is created with PO
 every worker (the answering one at once, the others through the directory watch), changed with
 PUT (the new mapping shows in the next replies), read back, deleted (404 afterwards), and a
 created API survives a restart of the gateway. Missing or wrong secrets get 403, an invalid body
-400 with positioned problems, and a gateway without a secret has no management API (404).
+400 with positioned problems, and a gateway without a configured secret makes its own.
 """
 
 from __future__ import annotations
@@ -94,6 +94,10 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path, request: pytes
     server = start(tmp_path / "run1", defs, brokers)
     try:
         base = server.url("/tyk/apis/oas")
+        # A configured secret is never logged; the console's address is, once.
+        assert SECRET not in server.log()
+        assert server.log().count(f"console: http://127.0.0.1:{server.port}/tyk/console/ (sign in with STREAMS_SECRET)") == 1
+        assert not (server.data_dir / "management-secret").exists()
         # The guard: no detail either way.
         for headers in ({}, {"x-tyk-authorization": "wrong"}):
             resp = requests.get(base, headers=headers, timeout=10)
@@ -161,11 +165,13 @@ def test_api_lifecycle_through_the_management_api(tmp_path: Path, request: pytes
     finally:
         server.stop()
 
-    # A restart (here without a secret: no management API) serves what was created.
+    # A restart (here without a secret: the gateway makes its own) serves what was created.
     server = start(tmp_path / "run2", defs, brokers, secret=False)
     try:
-        assert requests.get(server.url("/tyk/apis/oas"), headers=AUTH, timeout=10).status_code == 404
-        assert requests.get(server.url("/tyk/reload"), headers=AUTH, timeout=10).status_code == 404
+        assert requests.get(server.url("/tyk/apis/oas"), headers=AUTH, timeout=10).status_code == 403
+        assert requests.get(server.url("/tyk/reload"), headers=AUTH, timeout=10).status_code == 403
+        made = {"x-tyk-authorization": (server.data_dir / "management-secret").read_text().strip()}
+        assert requests.get(server.url("/tyk/reload"), headers=made, timeout=10).status_code == 200
         user = f"u-{uuid.uuid4().hex[:8]}"
         assert every_worker(server, API_ID, lambda r: r.status_code == 200)
         assert push(server, API_ID, user).json()["user_id"] == user

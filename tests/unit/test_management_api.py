@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from handlers.app import create_app
+from streams.admin_secret import SECRET_FILE
 from streams.engine.gateway import Gateway
 from streams.engine.testing import make_settings
 
@@ -84,6 +85,21 @@ def test_yaml_bodies_are_written_as_yaml(setup) -> None:
     assert again.status_code == 400 and again.json["message"] == "API with this ID already exists"
 
 
+def test_a_file_named_by_its_file_name_keeps_its_yaml_on_put(setup) -> None:
+    # A file written by hand (no info.id: its ID is the file name) edited in the console: the
+    # body is stored as sent, comments and all, not rewritten as JSON.
+    client, defs = setup
+    doc = oas("hand")
+    text = "# written by hand\n" + yaml.safe_dump(doc)
+    (defs / "hand.yaml").write_text(text)
+    client.simulate_get("/tyk/reload", headers=AUTH)
+    edited = text.replace("root.seen = true", "root.seen = \"edited\"")
+    resp = client.simulate_put("/tyk/apis/oas/hand", body=edited, headers=AUTH)
+    assert resp.json == {"key": "hand", "status": "ok", "action": "modified"}, resp.text
+    assert (defs / "hand.yaml").read_text() == edited
+    assert client.simulate_post("/hand/in", body='{"d":4}').json == {"d": 4, "seen": "edited"}
+
+
 @pytest.mark.parametrize("body, message", [
     (b"\xff\xfe", "Request malformed: the body is not UTF-8"),
     (b"", "Request malformed: the body is empty"),
@@ -130,13 +146,31 @@ def test_unsupported_verbs_are_405_in_tyk_shape_and_guarded(setup) -> None:
     assert client.simulate_post("/tyk/reload", headers=AUTH).status_code == 405
 
 
-def test_without_a_secret_every_management_path_is_404(tmp_path: Path) -> None:
-    settings = make_settings(str(tmp_path), definitions_dir=str(tmp_path), watch_interval=0.0)
+MANAGEMENT_PATHS = [("GET", "/tyk/apis/oas"), ("DELETE", "/tyk/apis/oas"), ("POST", "/tyk/apis/oas/import"),
+                    ("PUT", "/tyk/apis/oas/x"), ("GET", "/tyk/reload"), ("GET", "/tyk/reload/group")]
+
+
+def test_without_a_configured_secret_the_gateway_makes_one(tmp_path: Path) -> None:
+    settings = make_settings(str(tmp_path / "data"), definitions_dir=str(tmp_path), watch_interval=0.0)
     gateway = Gateway.from_settings(settings)
     client = falcon.testing.TestClient(create_app(gateway, settings))
     try:
-        for method, path in [("GET", "/tyk/apis/oas"), ("DELETE", "/tyk/apis/oas"), ("POST", "/tyk/apis/oas/import"),
-                             ("PUT", "/tyk/apis/oas/x"), ("GET", "/tyk/reload"), ("GET", "/tyk/reload/group")]:
+        for method, path in MANAGEMENT_PATHS:
+            resp = client.simulate_request(method, path, headers=AUTH)
+            assert resp.status_code == 403, (method, path, resp.text)
+        made = (tmp_path / "data" / SECRET_FILE).read_text().strip()
+        assert client.simulate_get("/tyk/apis/oas", headers={"x-tyk-authorization": made}).status_code == 200
+    finally:
+        gateway.drain(5.0)
+
+
+def test_without_a_secret_it_can_keep_every_management_path_is_404(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("a data dir cannot live below a file")
+    settings = make_settings(str(tmp_path / "file" / "data"), definitions_dir=str(tmp_path), watch_interval=0.0)
+    gateway = Gateway(settings)
+    client = falcon.testing.TestClient(create_app(gateway, settings))
+    try:
+        for method, path in MANAGEMENT_PATHS:
             resp = client.simulate_request(method, path, headers=AUTH)
             assert resp.status_code == 404, (method, path, resp.text)
     finally:

@@ -1,0 +1,116 @@
+"""The console on a real ``gunicorn wsgi:app -w 2`` started without a configured secret.
+
+The host makes one secret for all its workers and logs the console URL with it once; every
+console JSON endpoint refuses a wrong secret with 403 on any worker; and the whole console is
+driven in headless Chromium by ``tests/browser/console_walkthrough.mjs`` (playwright-core):
+sign in, the seed API and its streams, an error marked at its line in the editor, a fix saved
+and served, an API created and deleted, a push seen in the live tail, the playground with the
+exact error text our compiler gives. Screenshots go to ``tests/artifacts/console/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+import requests
+
+from streams.playground import Run, evaluate
+from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
+
+WORKERS = 2
+SEED = ROOT / "deploy" / "apis" / "streams-demo.yaml"
+BROWSER_DIR = ROOT / "tests" / "browser"
+ARTIFACTS = ROOT / "tests" / "artifacts" / "console"
+DENIED = {"status": "error", "message": "Attempted administrative access with invalid or missing key!"}
+CONSOLE_JSON_ENDPOINTS = [
+    ("GET", "/tyk/console/apis", None),
+    ("GET", "/tyk/console/apis/streams-demo/source", None),
+    ("POST", "/tyk/console/validate", SEED.read_text()),
+    ("GET", "/tyk/console/examples", None),
+    ("POST", "/tyk/console/bloblang", '{"mapping": "root = this", "input": "{}"}'),
+    ("GET", "/tyk/console/events", None),
+]
+PLAYGROUND_MAPPING = "root = this\nroot.user = this.user.uppercase("
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Gunicorn:
+    tmp = tmp_path_factory.mktemp("console")
+    defs = tmp / "defs"
+    defs.mkdir()
+    shutil.copy(SEED, defs / "streams-demo.yaml")
+    env = {"STREAMS_DEFINITIONS_DIR": str(defs)}
+    server = start_gunicorn(tmp, workers=WORKERS, env=env)
+    server.defs = defs  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+
+
+def made_secret(server: Gunicorn) -> str:
+    return (server.data_dir / "management-secret").read_text().strip()
+
+
+def test_the_host_makes_one_secret_and_logs_the_console_url_once(console_server: Gunicorn) -> None:
+    secret = made_secret(console_server)
+    url = f"http://127.0.0.1:{console_server.port}/tyk/console/#secret={secret}"
+    assert console_server.log().count(url) == 1, console_server.log()[-3000:]
+    assert console_server.log().count("console: ") == 1
+    # Fresh connections reach both workers: each accepts the one secret.
+    for _ in range(WORKERS * 10):
+        resp = requests.get(console_server.url("/tyk/console/apis"), headers={"x-tyk-authorization": secret}, timeout=10)
+        assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("method, path, body", CONSOLE_JSON_ENDPOINTS)
+def test_a_wrong_secret_is_403_on_every_console_endpoint(console_server: Gunicorn, method: str, path: str, body: str | None) -> None:
+    for headers in ({}, {"x-tyk-authorization": "wrong"}, {"x-tyk-authorization": made_secret(console_server)[:-1]}):
+        resp = requests.request(method, console_server.url(path), data=body, headers=headers, timeout=10)
+        assert (resp.status_code, resp.json()) == (403, DENIED), (method, path, headers)
+
+
+def test_the_console_in_headless_chromium(console_server: Gunicorn) -> None:
+    chromium = shutil.which("chromium")
+    node = shutil.which("node")
+    if chromium is None or node is None or not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
+        pytest.fail(
+            "the browser test needs chromium (apt-get install chromium), Node.js and "
+            "`npm ci` in tests/browser (.ci/run installs them)"
+        )
+    seed_lines = SEED.read_text().splitlines()
+    error_line = next(i for i, line in enumerate(seed_lines, 1) if line.strip() == "path: /push-event")
+    expected_error = evaluate(Run(PLAYGROUND_MAPPING, '{"message": "hi"}', {}))["parse_error"]
+    assert expected_error.startswith("failed to parse mapping: line 2 char 33: ")
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    env = {
+        **os.environ,
+        "CHROMIUM": chromium,
+        "CONSOLE_BASE": console_server.base,
+        "CONSOLE_SECRET": made_secret(console_server),
+        "CONSOLE_ARTIFACTS": str(ARTIFACTS),
+        "CONSOLE_ERROR_LINE": str(error_line),
+        "CONSOLE_USER": f"console-{uuid.uuid4().hex[:8]}",
+        "CONSOLE_PG_MAPPING": PLAYGROUND_MAPPING,
+        "CONSOLE_PG_ERROR": expected_error,
+    }
+    done = subprocess.run(
+        [node, "console_walkthrough.mjs"], cwd=BROWSER_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
+    print(done.stdout, done.stderr)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\ngateway log:\n{console_server.log()[-3000:]}"
+    assert "console walkthrough passed" in done.stdout
+    for shot in ("01-apis", "02-editor-error", "04-live-tail", "05-playground-error", "06-phone-apis"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 1000, shot
+
+    # What the browser saved is on disk, still the YAML it edited (comments kept), and served.
+    saved = (console_server.defs / "streams-demo.yaml").read_text()  # type: ignore[attr-defined]
+    assert 'root.via = "console"' in saved and "# metrics:" in saved
+    assert not (console_server.defs / "console-copy.yaml").exists()  # type: ignore[attr-defined]
+    user = f"u-{uuid.uuid4().hex[:8]}"
+    pushed = requests.post(console_server.url("/stream-demo/push-event"), params={"user": user},
+                           data=json.dumps({"m": 1}), timeout=30)
+    assert pushed.json()["via"] == "console"
