@@ -1,5 +1,5 @@
 """How many gateway hosts share the Kafka cluster, so that each can take its share of an API's
-rate limit (``streams.ratelimits.host_share``).
+rate limit or a key's rate and quota (``streams.ratelimits.host_share``).
 
 Every worker of every host writes a heartbeat, keyed by its host's id, to the one-partition
 topic ``_streams.hosts`` every ``HEARTBEAT_S`` seconds, and reads that topic from its end: a
@@ -100,5 +100,5 @@ class ClusterHosts:
 
     def _update(self, count: int) -> None:
         if count != self._count:
-            self.log.info(f"API rate limits shared by {count} gateway hosts", hosts=count)
+            self.log.info(f"API rate limits and key quotas shared by {count} gateway hosts", hosts=count)
             self._count = count

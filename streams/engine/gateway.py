@@ -337,7 +337,7 @@ class Gateway:
         self.listen_paths = ListenPaths()
         self.log = StreamLog(component="gateway")
         self.services = WorkerServices(settings, self.log)
-        self.auth = AuthServices(self.services.broker, lambda: self.services.host)
+        self.auth = AuthServices(self.services.broker, lambda: self.services.host, self.services.host_count)
         self.admission = Admission(
             lambda: self.services.host,
             self.services.host_count,
@@ -591,8 +591,9 @@ class Gateway:
 
     def _count_hosts_for_rate_limits(self, apis: list[Api]) -> None:
         """Start counting the cluster's gateway hosts (heartbeats) as soon as an API has a rate
-        limit, so its first requests already see the other hosts."""
-        if any(api.rate_limits for api in apis):
+        limit or authentication (a key's rate and quota are shared the same way), so its first
+        requests already see the other hosts."""
+        if any(api.rate_limits or api.gate is not None for api in apis):
             self.services.host_count()
 
     def _reap_loop(self) -> None:

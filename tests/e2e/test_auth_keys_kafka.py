@@ -1,23 +1,30 @@
 """API keys shared across gateway hosts through real Kafka: two gateways (``gunicorn -w 2``
 each, their own data directories, as two hosts) on one broker; a key made on one is accepted by
-the other, and once deleted on one it is refused by the other."""
+the other, and once deleted on one it is refused by the other; a key's quota is split between
+the hosts."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 import requests
 
+from streams.ratelimits import host_share
 from tests.e2e.clients import held_steady
 from tests.e2e.server import Gunicorn
 from tests.e2e.test_auth_keys import ADMIN, call, create_key, rights, start_keys_gateway
+
+WORKERS = 2
+SEEN_TWO = "API rate limits and key quotas shared by 2 gateway hosts"
 
 
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> tuple[Gunicorn, Gunicorn]:
     env = {"STREAMS_KAFKA_BROKERS": kafka_bootstrap}
-    first = start_keys_gateway(tmp_path_factory.mktemp("host-a"), workers=2, env=env)
+    first = start_keys_gateway(tmp_path_factory.mktemp("host-a"), workers=WORKERS, env=env)
     try:
-        second = start_keys_gateway(tmp_path_factory.mktemp("host-b"), workers=2, env=env)
+        second = start_keys_gateway(tmp_path_factory.mktemp("host-b"), workers=WORKERS, env=env)
     except BaseException:
         first.stop()
         raise
@@ -36,3 +43,27 @@ def test_a_key_made_on_one_host_is_accepted_on_the_other_and_revoked_everywhere(
                        lambda: call(second, "keys-a", key).status_code == 401, bound=2, settle=1.5)
     assert took <= 2
     assert call(first, "keys-a", key).status_code == 401
+
+
+def wait_until_every_worker_sees_two_hosts(servers: tuple[Gunicorn, Gunicorn], deadline_s: float = 60.0) -> None:
+    """Each worker logs the host count when it changes; the heartbeats start with the gateway
+    because its APIs have authentication."""
+    deadline = time.monotonic() + deadline_s
+    while not all(server.log().count(SEEN_TWO) >= WORKERS for server in servers):
+        assert time.monotonic() < deadline, "the hosts never heard each other:\n" + servers[0].log()[-3000:]
+        time.sleep(0.2)
+
+
+def test_a_keys_quota_is_shared_by_the_hosts_within_the_documented_bound(hosts: tuple[Gunicorn, Gunicorn]) -> None:
+    wait_until_every_worker_sees_two_hosts(hosts)
+    quota = 4
+    key = create_key(hosts[0], alias="shared-quota", access_rights=rights("keys-a"), quota_max=quota, quota_renewal_rate=3600)
+    held_steady("the other host accepts the key", lambda: requests.get(
+        hosts[1].url(f"/tyk/keys/{key}"), headers=ADMIN, timeout=10).status_code == 200, bound=5, settle=0.5)
+    statuses = {server.port: [call(server, "keys-a", key).status_code for _ in range(quota)] for server in hosts}
+    admitted = {port: codes.count(200) for port, codes in statuses.items()}
+    print(f"quota {quota} on 2 hosts, admitted per host: {admitted}")
+    # Each host admits its share, ceil(quota / hosts); together at most quota + hosts - 1 (README).
+    assert list(admitted.values()) == [host_share(quota, 2)] * 2, statuses
+    assert sum(admitted.values()) <= quota + 2 - 1
+    assert all(code in (200, 429) for codes in statuses.values() for code in codes), statuses

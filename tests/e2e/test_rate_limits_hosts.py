@@ -54,7 +54,7 @@ x-tyk-api-gateway:
       per: 1m
 """
 
-SEEN_TWO = "API rate limits shared by 2 gateway hosts"
+SEEN_TWO = "API rate limits and key quotas shared by 2 gateway hosts"
 
 
 @pytest.fixture(scope="module")
