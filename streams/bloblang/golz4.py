@@ -16,6 +16,12 @@ general LZ4 library does not reproduce it:
 
 Benthos's ``level`` becomes ``CompressionLevel(1 << (8 + level))`` (a 32-bit value, so levels of
 24 and above wrap to 0, the fast compressor); 10 to 23 are refused with pierrec's error text.
+
+``decompress("lz4")`` is pierrec's ``Reader`` read to the end with ``io.ReadAll``: concatenated,
+skippable and legacy frames are read, and input that stops where a 4-byte word or a block would
+start is a clean end (``io.EOF``), even before the end mark or the checksum, while input that stops
+inside one is ``unexpected EOF``. Checksums, block sizes and block contents are checked with
+pierrec's error texts.
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ from __future__ import annotations
 from .errors import ExecError
 
 _MAGIC = b"\x04\x22\x4d\x18"
+_FRAME_MAGIC = 0x184D2204
+_LEGACY_MAGIC = 0x184C2102
+_SKIPPABLE_MAGIC_HIGH = 0x184D2A50 >> 8  # Go compares all but the low byte
+_BLOCK_SIZES = {4: 1 << 16, 5: 1 << 18, 6: 1 << 20, 7: 1 << 22}
+_LEGACY_BLOCK_SIZE = 8 << 20
 _FLG = 0x40 | 0x20 | 0x04  # version 1, block independence, content checksum
 _BD = 7 << 4  # block maximum size index 7: 4 MiB
 _BLOCK_SIZE = 4 << 20
@@ -290,3 +301,170 @@ def xxh32(data: bytes, seed: int = 0) -> int:
     acc = (acc * _P3) & _M32
     acc ^= acc >> 16
     return acc
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+class _CleanEnd(Exception):
+    """The input stopped where a read began (Go's ``io.EOF``): not an error for ``io.ReadAll``."""
+
+
+class _Source:
+    """``io.ReadFull`` over the input: nothing left is a clean end, part of a read is an error."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def read(self, n: int) -> bytes:
+        if n == 0:
+            return b""
+        left = len(self.data) - self.pos
+        if left <= 0:
+            raise _CleanEnd
+        if left < n:
+            raise ExecError("unexpected EOF")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def u32(self) -> int:
+        return int.from_bytes(self.read(4), "little")
+
+
+def lz4_unframe(data: bytes) -> bytes:
+    """``decompress("lz4")`` as Benthos reads it (pierrec/lz4 v4's ``Reader``)."""
+    src = _Source(data)
+    out = bytearray()
+    try:
+        while True:
+            _read_frame(src, out)
+    except _CleanEnd:
+        return bytes(out)
+
+
+def _read_frame(src: _Source, out: bytearray) -> None:
+    magic = src.u32()
+    while magic >> 8 == _SKIPPABLE_MAGIC_HIGH:
+        skip = src.u32()
+        if len(src.data) - src.pos < skip:
+            raise _CleanEnd  # io.CopyN's io.EOF ends the read quietly
+        src.pos += skip
+        magic = src.u32()
+    if magic == _LEGACY_MAGIC:
+        _read_legacy_blocks(src, out)
+        return
+    if magic != _FRAME_MAGIC:
+        raise ExecError("lz4: bad magic number")
+    descriptor = src.read(3)
+    flags = int.from_bytes(descriptor[:2], "little")
+    if flags >> 3 & 1:  # content size present
+        descriptor += src.read(8)
+    stored, computed = descriptor[-1], (xxh32(descriptor[:-1]) >> 8) & 0xFF
+    if computed != stored:
+        raise ExecError(f"lz4: invalid header checksum: got {computed:x}; expected {stored:x}")
+    limit = _BLOCK_SIZES.get(flags >> 12 & 0x7)
+    if limit is None:
+        raise ExecError("lz4: invalid block size")
+    block_checksums, content_checksum = bool(flags >> 4 & 1), bool(flags >> 2 & 1)
+    content = bytearray()
+    while True:
+        word = src.u32()
+        if word == 0:
+            break
+        block = _read_block(src, word, limit, block_checksums)
+        content += block
+        out += block
+    if content_checksum:
+        stored_sum, computed_sum = src.u32(), xxh32(bytes(content))
+        if computed_sum != stored_sum:
+            raise ExecError(f"lz4: invalid frame checksum: got {computed_sum:x}; expected {stored_sum:x}")
+
+
+def _read_block(src: _Source, word: int, limit: int, checksummed: bool) -> bytes:
+    size = word & 0x7FFFFFFF
+    if size > limit:
+        raise ExecError("lz4: invalid block size")
+    payload = src.read(size)
+    stored = src.u32() if checksummed else None
+    if word >> 31:
+        block = payload
+    else:
+        decoded = _decode_block(payload, limit)
+        if decoded is None:
+            raise ExecError("lz4: invalid source or destination buffer too short")
+        block = decoded
+    if stored is not None and xxh32(payload) != stored:
+        raise ExecError(f"lz4: invalid block checksum: got {xxh32(payload):x}; expected {stored:x}")
+    return block
+
+
+def _read_legacy_blocks(src: _Source, out: bytearray) -> None:
+    """Legacy frames: compressed 8 MiB blocks until another legacy magic (a new frame) or a
+    word equal to the bytes decoded so far (the Linux kernel's trailer)."""
+    total = 0
+    while True:
+        word = src.u32()
+        if word == _LEGACY_MAGIC:
+            continue
+        if word == total & _M32:
+            return
+        block = _read_block(src, word, _LEGACY_BLOCK_SIZE, False)
+        total += len(block)
+        out += block
+
+
+def _decode_block(src: bytes, limit: int) -> bytes | None:
+    """An LZ4 block's sequences, or None where pierrec's decoder fails (``decodeBlock``): data
+    cut short, a zero offset, an offset before the block (blocks are independent) or more
+    than ``limit`` bytes out."""
+    if not src:
+        return None
+    out = bytearray()
+    si, n = 0, len(src)
+    while si < n:
+        token = src[si]
+        si += 1
+        lit_len = token >> 4
+        if lit_len == 15:
+            while True:
+                if si >= n:
+                    return None
+                extra = src[si]
+                lit_len += extra
+                si += 1
+                if extra != 255:
+                    break
+        if lit_len:
+            if si + lit_len > n or len(out) + lit_len > limit:
+                return None
+            out += src[si : si + lit_len]
+            si += lit_len
+        match_len = token & 0xF
+        if si == n and match_len == 0:
+            break
+        if si + 2 > n:
+            return None
+        offset = src[si] | src[si + 1] << 8
+        if offset == 0:
+            return None
+        si += 2
+        match_len += _MIN_MATCH
+        if match_len == 15 + _MIN_MATCH:
+            while True:
+                if si >= n:
+                    return None
+                extra = src[si]
+                match_len += extra
+                si += 1
+                if extra != 255:
+                    break
+        if offset > len(out) or len(out) + match_len > limit:
+            return None
+        start = len(out) - offset
+        if offset >= match_len:
+            out += out[start : start + match_len]
+        else:
+            out += (out[start:] * (match_len // offset + 1))[:match_len]
+    return bytes(out)

@@ -305,6 +305,28 @@ def test_lz4_frames_are_benthos_frames(ref: RefEvaluator, level: int | None, nam
     assert run_ours(unpacking, b"{}")["content"] == data
 
 
+def _damaged(frame: bytes, rnd: random.Random) -> list[bytes]:
+    """Every truncation of a frame, some single-byte changes, and frames around it."""
+    cases = [frame[:cut] for cut in range(len(frame))]
+    for _ in range(20):
+        changed = bytearray(frame)
+        changed[rnd.randrange(len(changed))] = rnd.randrange(256)
+        cases.append(bytes(changed))
+    skippable = b"\x5a\x2a\x4d\x18\x03\x00\x00\x00abc"
+    cases += [frame + frame, skippable + frame, skippable[:-1], frame + b"\x00", frame + b"junkjunk"]
+    return cases
+
+
+@pytest.mark.parametrize("text", ["", "hello", "hello hello hello hello hello hello", "abc " * 100])
+def test_lz4_reader_ends_and_fails_as_benthos_does(ref: RefEvaluator, text: str) -> None:
+    """decompress("lz4") on Benthos's frames cut short, altered or concatenated: the same
+    clean ends, the same error texts (checksums, magic numbers, block sizes, bad blocks)."""
+    written = ref.run(f'root = {json.dumps(text)}.compress("lz4").encode("hex")', b"{}")
+    frame = bytes.fromhex(written["content"].decode())
+    for data in _damaged(frame, random.Random(text)):
+        compare(ref, f'root = "{data.hex()}".decode("hex").decompress("lz4").encode("hex")', b"{}", {})
+
+
 def test_reference_rejects_and_accepts_as_benthos_does(ref: RefEvaluator) -> None:
     """Guards the harness itself: the reference must report the three outcomes distinctly."""
     assert ref.run("foo = bar bar = baz", b"{}") == {"parse_error": "line 1 char 11: expected line break"}
