@@ -327,6 +327,43 @@ def test_lz4_reader_ends_and_fails_as_benthos_does(ref: RefEvaluator, text: str)
         compare(ref, f'root = "{data.hex()}".decode("hex").decompress("lz4").encode("hex")', b"{}", {})
 
 
+# strftime/strptime of Benthos v4.80 (timefmt-go v0.1.8): negative years, centuries and Unix
+# times, the padding of negative numbers, %g's 69 threshold, %:::z.
+TIMEFMT_CASES = [
+    "root = (-70000000000).ts_strftime(\"%Y|%C|%y|%G|%g|%s\")",
+    "root = (-62198755200).ts_strftime(\"%Y|%C|%y|%G|%g|%s\")",
+    "root = (-62135596800).ts_strftime(\"%Y|%C|%y|%G|%g|%s\")",
+    "root = (-62167219200).ts_strftime(\"%Y %C %y %G %g %s %4Y %1C %3y\")",
+    "root = (-100000000000).ts_strftime(\"%Y %C %y %G %g %s %_6Y %-Y\")",
+    "root = (-1).ts_strftime(\"%s %Y\")",
+    "root = (-1).ts_strftime(\"%s\", \"UTC\")",
+    "root = 1700000000.ts_strftime(\"%Y %C %y %G %g %s\")",
+    "root = \"-0001-01-01\".ts_strptime(\"%Y-%m-%d\")",
+    "root = \"-123-01-01\".ts_strptime(\"%Y-%m-%d\")",
+    "root = \"-5\".ts_strptime(\"%s\")",
+    "root = \"-1700000000\".ts_strptime(\"%s\")",
+    "root = \"-0050 01 5\".ts_strptime(\"%G %V %u\")",
+    "root = \"68\".ts_strptime(\"%g\")",
+    "root = \"69\".ts_strptime(\"%g\")",
+    "root = \"70\".ts_strptime(\"%g\")",
+    "root = \"2024-01-01 +05:30:00\".ts_strptime(\"%Y-%m-%d %:::z\")",
+    "root = \"2024-01-01 +05\".ts_strptime(\"%Y-%m-%d %:::z\")",
+    "root = \"2024-01-01 +05:30\".ts_strptime(\"%Y-%m-%d %:::z\")",
+    "root = \"2024-01-01 +0530\".ts_strptime(\"%Y-%m-%d %:::z\")",
+    "root = (-70000000000).ts_strftime(\"%F %D %x %c\")",
+    "root = \"-5\".ts_strptime(\"%C\")",
+    "root = \"99999999999999999999\".ts_strptime(\"%s\")",
+    "root = \"+05:30:1\".ts_strptime(\"%::z\")",
+    "root = \"+05\".ts_strptime(\"%::::z\")",
+    "root = (-100000000000).ts_strftime(\"%_6Y|%06Y|%-C|%_3y|%:::z\", \"Asia/Kolkata\")",
+]
+
+
+@pytest.mark.parametrize("mapping", TIMEFMT_CASES)
+def test_strftime_and_strptime_edges_match_benthos(ref: RefEvaluator, mapping: str) -> None:
+    compare(ref, mapping, b"{}", {})
+
+
 def test_reference_rejects_and_accepts_as_benthos_does(ref: RefEvaluator) -> None:
     """Guards the harness itself: the reference must report the three outcomes distinctly."""
     assert ref.run("foo = bar bar = baz", b"{}") == {"parse_error": "line 1 char 11: expected line break"}
