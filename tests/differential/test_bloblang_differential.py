@@ -214,6 +214,8 @@ FIXED_CASES = [
     ("reverse-invalid-utf8", 'root = ["aé😀b".slice(2, 6).reverse(), "aé😀b".slice(2, 6).lowercase()]', DOC),
     ("split-utf8-rejoined", 'root = ["😀".slice(0, 2) + "😀".slice(2), "aé😀b".slice(2, 6).repeat(2)]', DOC),
     ("zone-name-with-backslash", 'root = "2024-01-01T00:00:00Z".ts_format("2006", "a\\\\b")', DOC),
+    ("parse-json-number-beyond-float64", 'root = ["[1, 1e400]".parse_json().catch(e -> e), "{\\"a\\":-1e309}".parse_json().catch(0)]', DOC),
+    ("parse-json-number-beyond-float64-deleted", 'root.b = "1e400".parse_json().catch(deleted())', DOC),
 ]
 
 
