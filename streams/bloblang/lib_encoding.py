@@ -4,9 +4,10 @@ encrypt_aes, decrypt_aes, hash, uuid_v5 (Benthos v4 ``query/methods_strings.go``
 
 Decoders reproduce Go's error texts (``illegal base64 data at input byte 4``,
 ``encoding/hex: invalid byte: U+0067 'g'``). gzip, zlib, flate and bzip2 use the standard
-library; snappy (block format, as Go's ``snappy.Encode``), lz4 (frame format) and zstd use the
-``cramjam`` package (a dependency; without it only those three fail). Compressed bytes are valid for every
-decoder but are not byte-identical to Go's compressors.
+library; snappy (block format, as Go's ``snappy.Encode``) and zstd use the ``cramjam`` package (a
+dependency; without it only those fail), and their compressed bytes are valid for every decoder but
+not byte-identical to Go's compressors. lz4 frames are written and read as Benthos's
+``pierrec/lz4`` writer and reader do (golz4.py), byte for byte and error for error.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from .errors import ExecError
+from .golz4 import lz4_frame, lz4_unframe
 from .goquote import go_quote
 from .registry import Library, Param
 from .values import bytes_to_str, get_bytes, type_error, utf8
@@ -322,7 +324,7 @@ def _compressor(algorithm: str, level: int) -> Callable[[bytes], bytes]:
     if algorithm == "snappy":
         return lambda data: bytes(_cramjam().snappy.compress_raw(data))
     if algorithm == "lz4":
-        return lambda data: bytes(_cramjam().lz4.compress(data, level=level if level > 0 else None))
+        return lambda data: lz4_frame(data, level)
     if algorithm == "zstd":
         return lambda data: bytes(_cramjam().zstd.compress(data, level=level if level > 0 else None))
     raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)
@@ -369,20 +371,13 @@ def _gunzip(data: bytes) -> bytes:
         raise ExecError("flate: corrupt input") from None
 
 
-_LZ4_MAGIC = b"\x04\x22\x4d\x18"
-
-
 def _crj(call: Callable[[], Any], name: str, data: bytes) -> bytes:
-    if name == "lz4" and data[:4] != _LZ4_MAGIC:
-        raise ExecError("lz4: bad magic number" if len(data) >= 4 else "unexpected EOF")
     try:
         return bytes(call())
-    except Exception as exc:  # noqa: BLE001 - cramjam raises its own DecompressionError
+    except Exception:  # noqa: BLE001 - cramjam raises its own DecompressionError
         if name == "snappy":
             # Go's snappy is klauspost's s2-backed decoder.
             raise ExecError("s2: corrupt input") from None
-        if name == "lz4" and "truncat" in str(exc).lower():
-            raise ExecError("unexpected EOF") from None
         raise ExecError(f"{name}: corrupt input") from None
 
 
@@ -405,7 +400,7 @@ def _decompressor(algorithm: str) -> Callable[[bytes], bytes]:
     if algorithm == "snappy":
         return lambda data: _crj(lambda: _cramjam().snappy.decompress_raw(data), "snappy", data)
     if algorithm == "lz4":
-        return lambda data: _crj(lambda: _cramjam().lz4.decompress(data), "lz4", data)
+        return lz4_unframe
     if algorithm == "zstd":
         return lambda data: _crj(lambda: _cramjam().zstd.decompress(data), "zstd", data)
     raise ExecError(f"compression type not recognised: {algorithm}", annotated=True)

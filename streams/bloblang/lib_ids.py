@@ -33,12 +33,58 @@ def uuid_v4(ctx: Any) -> str:
     return str(uuid.uuid4())
 
 
-def _uuid7_at(unix_ms: int) -> str:
-    """RFC 9562 version 7: 48-bit Unix milliseconds, then 74 random bits (version and variant set)."""
-    rand = int.from_bytes(os.urandom(10), "big")
-    rand_a = rand >> 68 & 0xFFF
-    rand_b = rand & ((1 << 62) - 1)
-    value = (unix_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+_V7_MAX_MS = (1 << 48) - 1
+_V7_MAX_COUNTER = 0x0FFF
+_V7_COUNTER_SEED_MASK = 0x07FF  # the counter's leading bit starts clear: 2048 steps are left in a tick
+
+
+class V7Sequence:
+    """The millisecond and 12-bit counter of successive version 7 UUIDs (RFC 9562 section 6.2,
+    method 1), as Benthos's UUID library (gofrs/uuid v5.5) keeps them for the whole process.
+
+    The counter starts from a random value on each new millisecond and counts up within it; when
+    it runs out the millisecond moves one ahead. A given time earlier than the last one asked
+    for starts over (an older UUID was requested); the clock going back (``clamp_backwards``,
+    for "now") stays on the last millisecond instead, so UUIDs from one process keep their order.
+    """
+
+    def __init__(self, seed: Callable[[], int]) -> None:
+        self._seed = seed
+        self._lock = threading.Lock()
+        self._seeded = False
+        self._last_ms = 0
+        self._last_requested_ms = 0
+        self._counter = 0
+
+    def next(self, ms: int, clamp_backwards: bool) -> tuple[int, int]:
+        with self._lock:
+            if not self._seeded or ms > self._last_ms or (not clamp_backwards and ms < self._last_requested_ms):
+                self._seeded = True
+                self._last_ms = self._last_requested_ms = ms
+                self._counter = self._seed()
+                return ms, self._counter
+            if self._counter >= _V7_MAX_COUNTER:
+                self._counter = self._seed()
+                self._last_ms += 1
+            else:
+                self._counter += 1
+            self._last_requested_ms = ms
+            return self._last_ms, self._counter
+
+
+def _v7_counter_seed() -> int:
+    return int.from_bytes(os.urandom(2), "big") & _V7_COUNTER_SEED_MASK
+
+
+_V7_SEQUENCE = V7Sequence(_v7_counter_seed)
+
+
+def uuid7_at(unix_ms: int, clamp_backwards: bool, sequence: V7Sequence = _V7_SEQUENCE) -> str:
+    """RFC 9562 version 7: 48-bit Unix milliseconds (a time outside the field's range is held at
+    its nearest end), the 12-bit counter, then 62 random bits (version and variant set)."""
+    ms, counter = sequence.next(min(max(unix_ms, 0), _V7_MAX_MS), clamp_backwards)
+    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = ms << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
     return str(uuid.UUID(int=value))
 
 
@@ -46,9 +92,8 @@ def _uuid7_at(unix_ms: int) -> str:
 def uuid_v7(ctx: Any, at: Timestamp | None = None) -> str:
     """A time-ordered version 7 UUID, for now or for the given timestamp (millisecond precision)."""
     if at is None:
-        return _uuid7_at(time.time_ns() // 1_000_000)
-    # NOTE: times before 1970 wrap into the 48-bit field, as Go's library does.
-    return _uuid7_at(at.ns // 1_000_000)
+        return uuid7_at(time.time_ns() // 1_000_000, clamp_backwards=True)
+    return uuid7_at(at.ns // 1_000_000, clamp_backwards=False)
 
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

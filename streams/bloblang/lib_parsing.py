@@ -47,7 +47,12 @@ LIBRARY = Library()
 
 
 def _float_or_number(text: str) -> Any:
-    return float(text)
+    value = float(text)
+    if math.isinf(value):
+        # NOTE: Go keeps decoding and reports the first number float64 cannot hold; the syntax
+        # is already checked, so stopping at that number gives the same answer.
+        raise ValueError(f"json: cannot unmarshal number {text} into Go value of type float64")
+    return value
 
 
 def _use_number_int(text: str) -> Any:

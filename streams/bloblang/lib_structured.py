@@ -24,6 +24,7 @@ from typing import Any
 
 from . import timefmt
 from .errors import ExecError
+from .gosort import go_sort_slice
 from .lib_parsing import go_json_decode, go_url_parse
 from .registry import Library, Param
 from .runtime import TypeMismatch, annotate
@@ -641,29 +642,6 @@ class _SortError(Exception):
     pass
 
 
-def _go_sort(values: list, less: Callable[[list, int, int], bool]) -> list:
-    """Go's ``sort.Slice`` for the sizes Bloblang sees: insertion sort up to 12 elements (Go's
-    own choice, so comparison order and the first failing pair match), a stable merge beyond."""
-    n = len(values)
-    if n <= 12:
-        for i in range(1, n):
-            j = i
-            while j > 0 and less(values, j, j - 1):
-                values[j], values[j - 1] = values[j - 1], values[j]
-                j -= 1
-        return values
-
-    def cmp(a: tuple[int, Any], b: tuple[int, Any]) -> int:
-        pair = [a[1], b[1]]
-        if less(pair, 0, 1):
-            return -1
-        if less(pair, 1, 0):
-            return 1
-        return 0
-
-    return [v for _, v in sorted(enumerate(values), key=functools.cmp_to_key(cmp))]
-
-
 def _natural_less(label: str, left: Any, right: Any, i: int, j: int, source: str = "") -> bool:
     """Benthos's default ordering: the left value's type picks numeric or byte-wise string order.
     ``source`` names the query the values came from (``sort_by``), as Go's ``ErrFrom`` does."""
@@ -689,7 +667,7 @@ def _sorted_or_error(values: list, less: Callable[[list, int, int], bool]) -> li
     """Run Go's sort; every error leaves as is, without the target's annotation (Benthos's
     ``sort``, ``sort_by`` and ``sum`` return their errors unwrapped)."""
     try:
-        return _go_sort(values, less)
+        return go_sort_slice(values, less)
     except _SortError as exc:
         raise _final(str(exc)) from None
     except ValueTypeError as exc:

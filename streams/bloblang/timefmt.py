@@ -1038,13 +1038,31 @@ _COMPOSITIONS = {
 
 
 def _sf_int(num: int, width: int, padding: int) -> str:
-    if padding == _NOPAD:
-        return str(num)
+    """The library's ``appendInt``/``appendInt64`` (timefmt-go v0.1.8): the number right-aligned
+    in ``width`` columns, a minus sign counting as one of them; with zero padding the sign moves
+    in front of the zeros (``-001``)."""
+    text = str(num)
+    if padding == _NOPAD or len(text) >= width:
+        return text
     ch = chr(padding & 0x7F)
-    s = str(abs(num))
-    if len(s) < width:
-        s = ch * (width - len(s)) + s
-    return ("-" + s) if num < 0 else s
+    padded = ch * (width - len(text)) + text
+    if num < 0 and ch == "0":
+        return "-" + padded[1:].replace("-", "0", 1)
+    return padded
+
+
+def _go_rem(a: int, b: int) -> int:
+    """Go's ``%``: the remainder has the sign of the dividend."""
+    r = abs(a) % b
+    return -r if a < 0 else r
+
+
+def _sf_century(year: int, width: int, padding: int) -> str:
+    """``%C``: the year divided by 100 toward zero; years -1 to -99 show as ``-0``."""
+    century = -(-year // 100) if year < 0 else year // 100
+    if year < 0 and century == 0:
+        return _sf_int(-1, max(width, 2), padding)[:-1] + "0"
+    return _sf_int(century, max(width, 2), padding)
 
 
 def _sf_str(s: str, width: int, padding: int, upper: bool, swap: bool) -> str:
@@ -1121,11 +1139,11 @@ def strftime(ts: Timestamp, fmt: str) -> str:
             if b == "Y":
                 out.append(_sf_int(wall.year, width or 4, padding))
             elif b == "y":
-                out.append(_sf_int(wall.year % 100, max(width, 2), padding))
+                out.append(_sf_int(abs(_go_rem(wall.year, 100)), max(width, 2), padding))
             elif b == "C":
-                out.append(_sf_int(wall.year // 100, max(width, 2), padding))
+                out.append(_sf_century(wall.year, width, padding))
             elif b == "g":
-                out.append(_sf_int(_iso_week(wall)[0] % 100, max(width, 2), padding))
+                out.append(_sf_int(abs(_go_rem(_iso_week(wall)[0], 100)), max(width, 2), padding))
             elif b == "G":
                 out.append(_sf_int(_iso_week(wall)[0], width or 4, padding))
             elif b == "m":
@@ -1286,6 +1304,18 @@ def _sp_number(src: str, index: int, size: int, lo: int, hi: int, fmt_ch: str) -
     return value, i
 
 
+def _sp_sign(src: str, index: int) -> tuple[int, int]:
+    """A leading minus of ``%Y``, ``%G``, ``%C`` and ``%s`` (timefmt-go v0.1.8)."""
+    if index < len(src) and src[index] == "-":
+        return -1, index + 1
+    return 1, index
+
+
+def _wrap_int64(value: int) -> int:
+    """Go's int64 arithmetic: 19 digits may overflow and wrap."""
+    return (value + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
 def _sp_any(src: str, index: int, names: list[str], fmt_ch: str) -> tuple[int, int]:
     for i, name in enumerate(names):
         seg = src[index:index + len(name)]
@@ -1335,20 +1365,20 @@ def _strptime(src: str, fmt: str) -> Timestamp:
             raise _StrpError('stray "%"')
         b = fmt[i]
         while True:
-            if b == "Y":
-                year, j = _sp_number(src, j, 4, 0, 9999, "Y")
-            elif b == "y":
-                year, j = _sp_number(src, j, 2, 0, 99, "y")
-                year += 2000 if year < 69 else 1900
-            elif b == "C":
-                century, j = _sp_number(src, j, 2, 0, 99, "C")
-            elif b == "g":
-                year, j = _sp_number(src, j, 2, 0, 99, b)
-                year += 2000
-                has_iso_year = True
-            elif b == "G":
+            if b in "YG":
+                sign, j = _sp_sign(src, j)
                 year, j = _sp_number(src, j, 4, 0, 9999, b)
-                has_iso_year = True
+                year *= sign
+                has_iso_year = has_iso_year or b == "G"
+            elif b in "yg":
+                year, j = _sp_number(src, j, 2, 0, 99, b)
+                year += 2000 if year < 69 else 1900
+                has_iso_year = has_iso_year or b == "g"
+            elif b == "C":
+                sign, j = _sp_sign(src, j)
+                if sign < 0:
+                    raise _StrpError('negative century is not supported for "%C"')
+                century, j = _sp_number(src, j, 2, 0, 99, "C")
             elif b == "m":
                 month, j = _sp_number(src, j, 2, 1, 12, "m")
             elif b == "B":
@@ -1394,7 +1424,9 @@ def _strptime(src: str, fmt: str) -> Timestamp:
             elif b == "S":
                 sec, j = _sp_number(src, j, 2, 0, 60, "S")
             elif b == "s":
-                unix, j = _sp_number(src, j, 10, 0, 1 << 62, "s")
+                sign, j = _sp_sign(src, j)
+                unix, j = _sp_number(src, j, 19, 0, 10**19, "s")
+                unix = _wrap_int64(sign * _wrap_int64(unix))
                 wall, _, _, _ = wall_clock(Timestamp(unix * _NS, UTC))
                 year, month, day = wall.year, wall.month, wall.day
                 hour, minute, sec = wall.hour, wall.minute, wall.second
@@ -1429,7 +1461,7 @@ def _strptime(src: str, fmt: str) -> Timestamp:
                 else:
                     colons = 1
                     jumped = False
-                    while colons <= 2:
+                    while colons <= 3:
                         i += 1
                         if i == n:
                             break
@@ -1437,12 +1469,12 @@ def _strptime(src: str, fmt: str) -> Timestamp:
                         if b == "z":
                             jumped = True
                             break
-                        if b != ":" or colons == 2:
+                        if b != ":" or colons == 3:
                             break
                         colons += 1
                     if jumped:
                         continue
-                    raise _StrpError('expected \'z\' after "%' + '::"'[2 - colons:])
+                    raise _StrpError('expected \'z\' after "%' + ':::"'[3 - colons:])
             elif b in "tn":
                 start = j
                 while j < ln and src[j] in " \t\n\v\f\r":
@@ -1494,10 +1526,10 @@ def _strptime(src: str, fmt: str) -> Timestamp:
 
 def _sp_zone(src: str, j: int, colons: int, has_zone_name: bool, loc: Any) -> tuple[Any, int]:
     def zerr(c: int) -> _StrpError:
-        return _StrpError('cannot parse "%' + '::z"'[2 - c:])
+        return _StrpError('cannot parse "%' + ':::z"'[3 - c:])
 
     def colon_err(c: int) -> _StrpError:
-        return _StrpError('expected \':\' for "%' + '::z"'[2 - c:])
+        return _StrpError('expected \':\' for "%' + ':::z"'[3 - c:])
 
     ln = len(src)
     if j >= ln:
@@ -1515,13 +1547,13 @@ def _sp_zone(src: str, j: int, colons: int, has_zone_name: bool, loc: Any) -> tu
         except _StrpError:
             return 0, 0
 
-    i = j
-    hour, j = num(j + 1, 2, 23)
-    if j != i + 3:
+    i = j + 1
+    hour, j = num(i, 2, 23)
+    if j != i + 2:
         raise zerr(colons)
     minute = sec = 0
     if j >= ln or src[j] != ":":
-        if colons > 0:
+        if 0 < colons < 3:
             raise colon_err(colons)
     else:
         j += 1
@@ -1530,21 +1562,21 @@ def _sp_zone(src: str, j: int, colons: int, has_zone_name: bool, loc: Any) -> tu
     i = j
     minute, j = num(j, 2, 59)
     if j != i + 2:
-        if colons > 0:
+        if colons > 0 and colons != 3:
             raise zerr(colons & 3)
         j = i
         minute = 0
     elif colons > 1:
         if j >= ln or src[j] != ":":
-            if colons == 2:
+            if colons < 3:
                 raise colon_err(colons)
         else:
-            i = j
-            sec, j = num(j + 1, 2, 59)
-            if j != i + 3:
-                if colons == 2:
+            i = j + 1
+            sec, j = num(i, 2, 59)
+            if j != i + 2:
+                if colons < 3:
                     raise zerr(colons)
-                j = i
+                j = i - 1
                 sec = 0
     name = _zone_at_2000(loc)[0] if has_zone_name else ""
     return FixedZone(name, sign * ((hour * 60 + minute) * 60 + sec)), j

@@ -43,13 +43,18 @@ class RefEvaluator:
     def request(self, req: dict[str, Any]) -> dict[str, Any]:
         proc = self._start()
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(json.dumps(req, ensure_ascii=False).encode() + b"\n")
+        line = memoryview(json.dumps(req, ensure_ascii=False).encode() + b"\n")
+        # NOTE: the pipe is unbuffered, and under gevent (tests/conftest.py) a write to it may
+        # take only part of a request longer than the pipe's 64 KiB: write until all is taken.
+        while line:
+            written = proc.stdin.write(line)
+            line = line[written or 0 :]
         proc.stdin.flush()
-        line = proc.stdout.readline()
-        if not line:
+        reply = proc.stdout.readline()
+        if not reply:
             self.close()
             raise RuntimeError(f"bloblang-ref exited while handling {req!r}")
-        return json.loads(line)
+        return json.loads(reply)
 
     def run(self, mapping: str, content: bytes, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         reply = self.request(_encode_request(mapping, content, metadata))

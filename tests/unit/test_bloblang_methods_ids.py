@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 
 import streams.bloblang.lib_ids  # noqa: F401  (registers the functions)
 from streams.bloblang.errors import ExecError
+from streams.bloblang.lib_ids import V7Sequence, uuid7_at
 from streams.bloblang.library import FUNCTIONS
 from streams.bloblang.values import Timestamp
 from tests.unit.bloblang_reference import assert_matches_benthos
@@ -116,8 +118,44 @@ def test_nanoid_lengths() -> None:
         call("nanoid", -1)
 
 
-def test_uuid_v7_before_the_epoch_wraps() -> None:
-    assert call("uuid_v7", Timestamp(-5 * 10**9)).startswith("ffffffff-ec78-7")
+def test_uuid_v7_outside_the_48_bit_range_is_held_at_its_ends() -> None:
+    assert call("uuid_v7", Timestamp(-5 * 10**9)).startswith("00000000-0000-7")
+    assert call("uuid_v7", Timestamp(2**48 * 10**6 + 5 * 10**9)).startswith("ffffffff-ffff-7")
+
+
+def _counter_seeds(*values: int) -> Callable[[], int]:
+    seeds = iter(values)
+    return lambda: next(seeds)
+
+
+def test_v7_counter_starts_at_a_seed_per_millisecond_and_counts_within_it() -> None:
+    seq = V7Sequence(_counter_seeds(100, 7))
+    assert [seq.next(5, False), seq.next(5, False), seq.next(5, False)] == [(5, 100), (5, 101), (5, 102)]
+    assert seq.next(6, False) == (6, 7)
+
+
+def test_v7_counter_overflow_moves_to_the_next_millisecond() -> None:
+    seq = V7Sequence(_counter_seeds(0x0FFE, 3))
+    assert [seq.next(9, True), seq.next(9, True), seq.next(9, True)] == [(9, 0x0FFE), (9, 0x0FFF), (10, 3)]
+    # Still ahead of the clock: the same millisecond asked again stays on the moved one.
+    assert seq.next(9, True) == (10, 4)
+
+
+def test_v7_earlier_given_time_starts_over_but_a_clock_going_back_does_not() -> None:
+    given = V7Sequence(_counter_seeds(1, 2))
+    assert given.next(50, False) == (50, 1)
+    assert given.next(40, False) == (40, 2)
+    clock = V7Sequence(_counter_seeds(1, 2))
+    assert clock.next(50, True) == (50, 1)
+    assert clock.next(40, True) == (50, 2)
+
+
+def test_uuid_v7_lays_out_millisecond_version_counter_and_variant() -> None:
+    seq = V7Sequence(_counter_seeds(0x0ABC))
+    parsed = uuid.UUID(uuid7_at(0x0123456789AB, clamp_backwards=False, sequence=seq))
+    assert parsed.int >> 80 == 0x0123456789AB
+    assert parsed.version == 7 and (parsed.int >> 64) & 0x0FFF == 0x0ABC
+    assert parsed.variant == uuid.RFC_4122
 
 
 BENTHOS_CASES = [

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from streams import bloblang
-from streams.bloblang.lib_structured import _go_sort, dot_path, merge
+from streams.bloblang.lib_structured import dot_path, merge
 from streams.bloblang.library import METHODS
 from tests.unit.bloblang_reference import run_mapping
 
@@ -99,19 +99,6 @@ def test_merge_does_not_touch_its_inputs() -> None:
 
 def test_dot_path_escapes() -> None:
     assert dot_path("a.b~1c.d~0e") == ["a", "b.c", "d~e"]
-
-
-def test_go_sort_compares_like_insertion_sort_for_small_arrays() -> None:
-    calls: list[tuple[Any, Any]] = []
-
-    def less(vals: list, i: int, j: int) -> bool:
-        calls.append((vals[i], vals[j]))
-        return vals[i] < vals[j]
-
-    assert _go_sort([3, 1, 2], less) == [1, 2, 3]
-    assert calls[0] == (1, 3)  # Go's first comparison is less(1, 0)
-    big = list(range(30, 0, -1))
-    assert _go_sort(big, lambda v, i, j: v[i] < v[j]) == sorted(big)
 
 
 def test_map_each_on_object_keeps_value_on_nothing() -> None:
