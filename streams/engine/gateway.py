@@ -591,9 +591,10 @@ class Gateway:
 
     def _count_hosts_for_rate_limits(self, apis: list[Api]) -> None:
         """Start counting the cluster's gateway hosts (heartbeats) as soon as an API has a rate
-        limit or authentication (a key's rate and quota are shared the same way), so its first
-        requests already see the other hosts."""
-        if any(api.rate_limits or api.gate is not None for api in apis):
+        limit, authentication or a stream with ``rate_limit_resources`` (a key's rate and quota
+        and those limits are shared the same way), so its first requests already see the other
+        hosts."""
+        if any(api.rate_limits or api.gate is not None or _has_rate_limit_resources(api.streams) for api in apis):
             self.services.host_count()
 
     def _reap_loop(self) -> None:
@@ -680,3 +681,7 @@ def api_rate_limits(name: str, document: dict[str, Any]) -> ApiRateLimits:
     reported here)."""
     gateway = document.get("x-tyk-api-gateway")
     return read_rate_limits(name, gateway if isinstance(gateway, dict) else {}, document.get("paths"))
+
+
+def _has_rate_limit_resources(streams: dict[str, Any]) -> bool:
+    return any(isinstance(conf, dict) and conf.get("rate_limit_resources") for conf in streams.values())

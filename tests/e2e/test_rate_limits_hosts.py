@@ -1,4 +1,5 @@
-"""Two gateway hosts on one real Kafka share an API's rate limit: each learns from the other's
+"""Two gateway hosts on one real Kafka share an API's rate limit (and a ``rate_limit_resources``
+limit): each learns from the other's
 heartbeats (topic ``_streams.hosts``) that there are two, and admits its share,
 ``ceil(rate / hosts)``, so the two together stay within the README's bound of
 ``rate + hosts - 1`` per window.
@@ -54,6 +55,39 @@ x-tyk-api-gateway:
       per: 1m
 """
 
+RESOURCE_COUNT = 4
+
+RESOURCE_API = f"""
+openapi: 3.0.3
+info:
+  title: shared-resource
+  version: 1.0.0
+paths: {{}}
+x-tyk-streaming:
+  streams:
+    limited:
+      input:
+        http_server:
+          path: /limited
+          rate_limit: four
+      rate_limit_resources:
+        - label: four
+          local:
+            count: {RESOURCE_COUNT}
+            interval: 60s
+      output:
+        sync_response: {{}}
+x-tyk-api-gateway:
+  info:
+    name: shared-resource
+    state:
+      active: true
+  server:
+    listenPath:
+      value: /shared-resource/
+      strip: true
+"""
+
 SEEN_TWO = "API rate limits and key quotas shared by 2 gateway hosts"
 
 
@@ -66,6 +100,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Any
             apis = root / "apis"
             apis.mkdir()
             (apis / "shared-limit.yaml").write_text(API)
+            (apis / "shared-resource.yaml").write_text(RESOURCE_API)
             env = {"STREAMS_DEFINITIONS_DIR": str(apis), "STREAMS_KAFKA_BROKERS": kafka_bootstrap}
             started.append(start_gunicorn(root, workers=WORKERS, env=env))
         yield started
@@ -81,10 +116,10 @@ def wait_until_every_worker_sees_two_hosts(servers: list[Gunicorn], deadline_s: 
         time.sleep(0.2)
 
 
-def push_from_new_connections(server: Gunicorn, count: int) -> list[requests.Response]:
+def push_from_new_connections(server: Gunicorn, count: int, path: str = "/shared-limit/push") -> list[requests.Response]:
     def one(_: int) -> requests.Response:
         with requests.Session() as session:
-            return session.post(server.url("/shared-limit/push"), data=b"{}", timeout=30)
+            return session.post(server.url(path), data=b"{}", timeout=30)
 
     return list(gevent.pool.Pool(count).map(one, range(count)))
 
@@ -107,3 +142,16 @@ def test_two_hosts_on_one_kafka_admit_within_the_documented_bound(hosts: list[Gu
             "error": f"API rate limit exceeded: {RATE} requests per 60s ({share} on each of {HOSTS} gateway hosts)",
             "status": 429,
         }
+
+
+def test_two_hosts_share_a_rate_limit_resource_the_same_way(hosts: list[Gunicorn]) -> None:
+    # Bento's `local` limit, counted for each host exactly; with two hosts each takes its share.
+    wait_until_every_worker_sees_two_hosts(hosts)
+    pool = gevent.pool.Pool(HOSTS)
+    replies = pool.map(lambda server: push_from_new_connections(server, RESOURCE_COUNT, "/shared-resource/limited"), hosts)
+    statuses = [[r.status_code for r in per_host] for per_host in replies]
+    admitted = [codes.count(200) for codes in statuses]
+    assert admitted == [host_share(RESOURCE_COUNT, HOSTS)] * HOSTS, statuses
+    assert sum(admitted) <= RESOURCE_COUNT + HOSTS - 1
+    assert all(code in (200, 429) for codes in statuses for code in codes), statuses
+    assert all(r.headers.get("Retry-After") for per_host in replies for r in per_host if r.status_code == 429)
