@@ -142,6 +142,8 @@ def traffic_log(
 COUNTERS = ("input_received", "output_sent", "output_error", "processor_error")
 HISTOGRAMS = ("processing_seconds",)
 GAUGES = ("instances_active", "connections_active", "consumer_lag")
+MAX_GAUGES = frozenset({"consumer_lag"})
+"""Gauges whose host-wide value is the largest of the workers' (each measures the same thing)."""
 
 _LABEL_RE = re.compile(r"[^a-zA-Z0-9_]")
 _STATSD_RE = re.compile(r"[^A-Za-z0-9_-]")
@@ -246,6 +248,9 @@ class Metrics:
             return Counter(_PROM_PREFIX + name, documentation, names, registry=self.registry)
         if kind == "histogram":
             return Histogram(_PROM_PREFIX + name, documentation, names, registry=self.registry)
+        # A group's lag is one figure that every worker measures alike: the largest, not the sum.
+        if name in MAX_GAUGES:
+            return Gauge(_PROM_PREFIX + name, documentation, names, registry=self.registry, multiprocess_mode="livemax")
         return Gauge(_PROM_PREFIX + name, documentation, names, registry=self.registry, multiprocess_mode="livesum")
 
     @staticmethod

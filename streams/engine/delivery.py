@@ -88,6 +88,7 @@ class Subscription:
         # One slot more than the limit, so ``close`` can always wake a blocked ``get``.
         self._queue: gevent.queue.Queue = gevent.queue.Queue(self.limit + 1)
         self._on_close: list[Callable[[Subscription], None]] = [on_close] if on_close else []
+        self._on_handed: Callable[[], None] | None = None
         self.closed_reason: str | None = None
         self.closed = False
         self.ledger = ClientLedger()
@@ -95,6 +96,11 @@ class Subscription:
     def on_close(self, callback: Callable[[Subscription], None]) -> None:
         """Call ``callback(self)`` when the subscription closes (after the hub's own)."""
         self._on_close.append(callback)
+
+    def on_handed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` for every message ``get`` hands to the client (the stream's
+        ``output_sent`` count)."""
+        self._on_handed = callback
 
     def offer(self, delivery: Delivery, key: tuple[str, int] | None = None, offset: int = -1) -> bool:
         """Queue a delivery without waiting; a full queue closes this subscription as a slow client."""
@@ -118,6 +124,8 @@ class Subscription:
             return None
         if item is _CLOSED or self.closed:
             return None
+        if self._on_handed is not None:
+            self._on_handed()
         return item
 
     def close(self, reason: str | None = None) -> None:

@@ -349,6 +349,8 @@ class StreamInstance:
         if delivery is None and self.shutting_down:
             # Woken by the shutdown with nothing claimed: "retry elsewhere", not "no message".
             raise Draining("this worker is shutting down; retry (another worker will serve it)")
+        if delivery is not None:
+            self.res.incr("output_sent")
         return delivery
 
     def subscribe(self, last_event_id: str | None = None) -> Subscription:
@@ -367,6 +369,7 @@ class StreamInstance:
             sub.on_close(lambda _: self._roster.forget(token))
             metric("gauge_add", "connections_active", 1, api=self.res.api, stream=self.name)
             sub.on_close(lambda _: metric("gauge_add", "connections_active", -1, api=self.res.api, stream=self.name))
+            sub.on_handed(lambda: self.res.incr("output_sent"))
         return sub
 
     @property

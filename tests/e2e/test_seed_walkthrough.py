@@ -6,6 +6,7 @@ import json
 import uuid
 
 import gevent
+import requests
 import websocket
 
 from tests.e2e.clients import SSEClient, WSReader
@@ -167,3 +168,28 @@ def test_push_answered_200_is_in_the_broker(seed_server, user, request):
         finally:
             broker.close()
     assert {"message": "durable", "user_id": user, "job_id": job_id} in values
+
+
+def out_sent(server) -> float:
+    """``streams_output_sent_total`` of the seed's ``out`` stream, summed over the host's workers."""
+    text = requests.get(server.url("/metrics"), timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("streams_output_sent_total{") and 'stream="out"' in line)
+
+
+def test_the_out_stream_counts_what_it_hands_to_clients(seed_server, user):
+    before = out_sent(seed_server)
+    for n in range(2):
+        job_id = push(seed_server, user, {"n": n}).json()["job_id"]
+        got = get_result(seed_server, user)
+        assert got.status_code == 200 and got.json()["job_id"] == job_id, got.text
+    assert out_sent(seed_server) - before == 2
+    sse = SSEClient(seed_server.url(f"/stream-demo/get-event?user={user}")).start()
+    try:
+        assert sse.opened.wait(10) and sse.status == 200
+        for n in range(2, 5):
+            push(seed_server, user, {"n": n})
+        assert len(sse.wait(3, timeout=60)) == 3
+    finally:
+        sse.close()
+    assert out_sent(seed_server) - before == 5

@@ -292,6 +292,7 @@ import os, sys
 from streams.observability import METRICS
 METRICS.incr("input_received", int(sys.argv[1]), stream="in")
 METRICS.gauge_add("connections_active", 2, stream="in")
+METRICS.gauge("consumer_lag", 10 * int(sys.argv[1]), stream="Worker")
 """
 
 _SCRAPE = """
@@ -319,6 +320,8 @@ def test_workers_are_summed_with_a_multiprocess_dir(tmp_path: Path) -> None:
     both = run(_SCRAPE, "0").stdout.read()
     assert 'streams_input_received_total{stream="in"} 7.0' in both
     assert 'streams_connections_active{stream="in"} 4.0' in both
+    # a group's lag is measured alike by every worker: the host's figure is the largest, not the sum
+    assert 'streams_consumer_lag{stream="Worker"} 40.0' in both
     # the first worker died: its connections are gone, its counts stay in the totals
     after = run(_SCRAPE, str(first.pid)).stdout.read()
     assert 'streams_input_received_total{stream="in"} 7.0' in after
