@@ -100,3 +100,17 @@ def start_gunicorn(
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"gunicorn did not answer on port {port}:\n{server.log()[-4000:]}")
+
+
+HOSTS_SEEN = "API rate limits and key quotas shared by {count} gateway hosts"
+"""The line each worker logs when the number of gateway hosts it counts changes."""
+
+
+def wait_until_every_worker_sees_hosts(servers: list[Gunicorn], workers: int, deadline_s: float = 60.0) -> None:
+    """Until every worker of every gateway logged that it counts all of them as hosts (their
+    heartbeats on Kafka reached each other)."""
+    seen = HOSTS_SEEN.format(count=len(servers))
+    deadline = time.monotonic() + deadline_s
+    while not all(server.log().count(seen) >= workers for server in servers):
+        assert time.monotonic() < deadline, "the hosts never heard each other:\n" + servers[0].log()[-3000:]
+        time.sleep(0.2)

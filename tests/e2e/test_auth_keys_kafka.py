@@ -5,18 +5,15 @@ the hosts."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from streams.ratelimits import host_share
 from tests.e2e.clients import held_steady
-from tests.e2e.server import Gunicorn
+from tests.e2e.server import Gunicorn, wait_until_every_worker_sees_hosts
 from tests.e2e.test_auth_keys import ADMIN, call, create_key, rights, start_keys_gateway
 
 WORKERS = 2
-SEEN_TWO = "API rate limits and key quotas shared by 2 gateway hosts"
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +42,8 @@ def test_a_key_made_on_one_host_is_accepted_on_the_other_and_revoked_everywhere(
     assert call(first, "keys-a", key).status_code == 401
 
 
-def wait_until_every_worker_sees_two_hosts(servers: tuple[Gunicorn, Gunicorn], deadline_s: float = 60.0) -> None:
-    """Each worker logs the host count when it changes; the heartbeats start with the gateway
-    because its APIs have authentication."""
-    deadline = time.monotonic() + deadline_s
-    while not all(server.log().count(SEEN_TWO) >= WORKERS for server in servers):
-        assert time.monotonic() < deadline, "the hosts never heard each other:\n" + servers[0].log()[-3000:]
-        time.sleep(0.2)
-
-
 def test_a_keys_quota_is_shared_by_the_hosts_within_the_documented_bound(hosts: tuple[Gunicorn, Gunicorn]) -> None:
-    wait_until_every_worker_sees_two_hosts(hosts)
+    wait_until_every_worker_sees_hosts(list(hosts), WORKERS)
     quota = 4
     key = create_key(hosts[0], alias="shared-quota", access_rights=rights("keys-a"), quota_max=quota, quota_renewal_rate=3600)
     held_steady("the other host accepts the key", lambda: requests.get(

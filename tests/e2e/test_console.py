@@ -21,20 +21,13 @@ import requests
 
 from streams.playground import Run, evaluate
 from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
+from tests.unit.test_console_api import DENIED
+from tests.unit.test_console_api import JSON_ENDPOINTS as CONSOLE_JSON_ENDPOINTS
 
 WORKERS = 2
 SEED = ROOT / "deploy" / "apis" / "streams-demo.yaml"
 BROWSER_DIR = ROOT / "tests" / "browser"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "console"
-DENIED = {"status": "error", "message": "Attempted administrative access with invalid or missing key!"}
-CONSOLE_JSON_ENDPOINTS = [
-    ("GET", "/tyk/console/apis", None),
-    ("GET", "/tyk/console/apis/streams-demo/source", None),
-    ("POST", "/tyk/console/validate", SEED.read_text()),
-    ("GET", "/tyk/console/examples", None),
-    ("POST", "/tyk/console/bloblang", '{"mapping": "root = this", "input": "{}"}'),
-    ("GET", "/tyk/console/events", None),
-]
 PLAYGROUND_MAPPING = "root = this\nroot.user = this.user.uppercase("
 
 

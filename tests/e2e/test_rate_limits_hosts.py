@@ -10,7 +10,6 @@ them two hosts) and ``STREAMS_KAFKA_BROKERS`` pointing at the test broker.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import gevent.pool
@@ -18,7 +17,7 @@ import pytest
 import requests
 
 from streams.ratelimits import host_share
-from tests.e2e.server import Gunicorn, start_gunicorn
+from tests.e2e.server import Gunicorn, start_gunicorn, wait_until_every_worker_sees_hosts
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -88,9 +87,6 @@ x-tyk-api-gateway:
       strip: true
 """
 
-SEEN_TWO = "API rate limits and key quotas shared by 2 gateway hosts"
-
-
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Any:
     started: list[Gunicorn] = []
@@ -109,13 +105,6 @@ def hosts(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Any
             server.stop()
 
 
-def wait_until_every_worker_sees_two_hosts(servers: list[Gunicorn], deadline_s: float = 60.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not all(server.log().count(SEEN_TWO) >= WORKERS for server in servers):
-        assert time.monotonic() < deadline, "the hosts never heard each other:\n" + servers[0].log()[-3000:]
-        time.sleep(0.2)
-
-
 def push_from_new_connections(server: Gunicorn, count: int, path: str = "/shared-limit/push") -> list[requests.Response]:
     def one(_: int) -> requests.Response:
         with requests.Session() as session:
@@ -125,7 +114,7 @@ def push_from_new_connections(server: Gunicorn, count: int, path: str = "/shared
 
 
 def test_two_hosts_on_one_kafka_admit_within_the_documented_bound(hosts: list[Gunicorn]) -> None:
-    wait_until_every_worker_sees_two_hosts(hosts)
+    wait_until_every_worker_sees_hosts(hosts, WORKERS)
 
     pool = gevent.pool.Pool(HOSTS)
     replies = pool.map(lambda server: push_from_new_connections(server, 2 * RATE), hosts)
@@ -146,7 +135,7 @@ def test_two_hosts_on_one_kafka_admit_within_the_documented_bound(hosts: list[Gu
 
 def test_two_hosts_share_a_rate_limit_resource_the_same_way(hosts: list[Gunicorn]) -> None:
     # Bento's `local` limit, counted for each host exactly; with two hosts each takes its share.
-    wait_until_every_worker_sees_two_hosts(hosts)
+    wait_until_every_worker_sees_hosts(hosts, WORKERS)
     pool = gevent.pool.Pool(HOSTS)
     replies = pool.map(lambda server: push_from_new_connections(server, RESOURCE_COUNT, "/shared-resource/limited"), hosts)
     statuses = [[r.status_code for r in per_host] for per_host in replies]
