@@ -97,7 +97,22 @@ def verified_claims(token: str | None, settings: Settings) -> dict[str, Any] | N
 
 
 def variables_for(req: falcon.Request, body: bytes | None, settings: Settings, path: str) -> dict[str, str]:
-    """All ``$tyk_context`` variables of one request."""
+    """All ``$tyk_context`` variables of one request.
+
+    Without a body they are worked out once per request and kept on ``req.context``: a streaming
+    request needs them first for its connection limit (``handlers.admission``), then to open its
+    stream, and working them out includes checking a bearer JWT."""
+    if body is None:
+        kept = getattr(req.context, "tyk_variables", None)
+        if kept is not None and kept[0] == path:
+            return dict(kept[1])
+        found = _variables(req, None, settings, path)
+        req.context.tyk_variables = (path, found)
+        return dict(found)
+    return _variables(req, body, settings, path)
+
+
+def _variables(req: falcon.Request, body: bytes | None, settings: Settings, path: str) -> dict[str, str]:
     query = parse_qs(req.query_string, keep_blank_values=True)
     form = None
     if body and (req.content_type or "").startswith("application/x-www-form-urlencoded"):
