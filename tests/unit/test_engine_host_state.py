@@ -257,8 +257,15 @@ def test_a_connection_that_crossed_a_fork_is_never_used_nor_closed_by_the_child(
 def test_streaming_open_from_four_processes_admits_exactly_the_limit(tmp_path: Path) -> None:
     results = run_together(
         tmp_path,
-        """
-        print(json.dumps([host.streaming_open("user:alice", 6) for _ in range(5)]))
+        f"""
+        import os, time
+        opened = [host.streaming_open("user:alice", 6) for _ in range(5)]
+        # Stay alive until every process has opened: a process that exited early would have its
+        # rows dropped as a dead process's, and the others could open more than the limit.
+        open(os.path.join(sys.argv[1], f"opened-{{n}}"), "w").close()
+        while sum(name.startswith("opened-") for name in os.listdir(sys.argv[1])) < {PROCESSES}:
+            time.sleep(0.01)
+        print(json.dumps(opened))
         """,
     )
     opened = [ok for per_process in results for ok in per_process]
