@@ -155,6 +155,10 @@ PushHandler = Callable[[str, str, float | None, list[tuple[str, str]], bytes], C
 """prometheus_client's push handler: (url, method, timeout, headers, data) -> send()."""
 
 
+MAX_REMEMBERED_CHILDREN = 10_000
+"""Labelled metric children remembered for the fast path (all forgotten at once past it)."""
+
+
 class Metrics:
     """Counters, timings and gauges sent to Prometheus (always) and statsd (when configured).
 
@@ -169,6 +173,10 @@ class Metrics:
         self._lock = threading.Lock()
         self._statsd: statsd.StatsClient | None = None
         self._warned: set[tuple[str, str]] = set()
+        # PERF: a labelled child is looked up on every message (prometheus_client builds and
+        # checks a label tuple under a lock each time); the same call site asks for the same
+        # child, so it is remembered by name and labels as given.
+        self._children: dict[tuple[str, tuple[tuple[str, Any], ...]], MetricWrapperBase] = {}
 
     def configure(self, settings: Settings) -> None:
         """(Re)connect statsd from the settings; ``statsd_host`` unset turns statsd off."""
@@ -224,7 +232,21 @@ class Metrics:
             return "histogram"
         return default
 
-    def _labelled(self, name: str, kind: str, labels: Mapping[str, object]) -> MetricWrapperBase:
+    def _labelled(self, name: str, kind: str, labels: Mapping[str, Any]) -> MetricWrapperBase:
+        key = (name, tuple(labels.items()))
+        try:
+            return self._children[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable label value: looked up each time
+            return self._lookup(name, kind, labels)
+        child = self._lookup(name, kind, labels)
+        if len(self._children) >= MAX_REMEMBERED_CHILDREN:
+            self._children.clear()
+        self._children[key] = child
+        return child
+
+    def _lookup(self, name: str, kind: str, labels: Mapping[str, Any]) -> MetricWrapperBase:
         entry = self._metrics.get(name)
         if entry is None:
             with self._lock:

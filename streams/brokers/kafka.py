@@ -97,12 +97,16 @@ class KafkaBroker(Broker):
         bootstrap: list[str],
         client_id: str = "streams",
         *,
-        linger_ms: int = 2,
+        linger_ms: int = 0,
         connect_timeout: float = 10.0,
         max_consumers: int = 1000,
         security: KafkaSecurity | None = None,
     ) -> None:
-        """``max_consumers`` caps open Readers + GroupConsumers (about three file descriptors
+        """``linger_ms`` 0: a record leaves at once, and records that arrive while a request
+        is in flight still share the next one. Measured here against Kafka 4.1 under gevent, 2 ms
+        cost 2.4 ms per acked send and cut 32 concurrent senders from 13.6k to 5.4k sends/s.
+
+        ``max_consumers`` caps open Readers + GroupConsumers (about three file descriptors
         each): past it ``reader()`` raises ``BrokerError`` instead of letting a worker run out
         of descriptors and fail every request."""
         if not bootstrap:
@@ -530,12 +534,18 @@ def _send(
     """``producer.send`` bounded by ``deadline``; a failure here means nothing was sent."""
     header_list = [(str(k), bytes(v)) for k, v in headers]
     try:
-        # send() blocks only while it waits for the topic's metadata (first use of a topic
-        # auto-creates it); a gevent timeout bounds that wait to the caller's budget.
-        with gevent.Timeout(max(0.001, deadline - time.monotonic()), KafkaTimeoutError):
+        if _knows_topic(producer, topic):
+            # PERF: nothing to wait for (a full buffer waits at most max_block_ms): no timer.
             future = producer.send(
                 topic, value=bytes(value), key=key, headers=header_list, partition=partition
             )
+        else:
+            # send() blocks only while it waits for the topic's metadata (first use of a topic
+            # auto-creates it); a gevent timeout bounds that wait to the caller's budget.
+            with gevent.Timeout(max(0.001, deadline - time.monotonic()), KafkaTimeoutError):
+                future = producer.send(
+                    topic, value=bytes(value), key=key, headers=header_list, partition=partition
+                )
     except KafkaTimeoutError:
         raise SendFailed(
             f"produce to {topic!r}: no metadata in time", Outcome.REJECTED
@@ -543,6 +553,16 @@ def _send(
     except (KafkaError, AssertionError, ValueError) as exc:
         raise SendFailed(f"produce to {topic!r} failed: {exc}", Outcome.REJECTED) from exc
     return KafkaSend(topic, future)
+
+
+def _knows_topic(producer: KafkaProducer, topic: str) -> bool:
+    """The producer has the topic's partitions, so ``send`` will not wait for metadata
+    (``_metadata`` is not public API: without it, every send is treated as a first one)."""
+    metadata = getattr(producer, "_metadata", None)
+    try:
+        return metadata is not None and metadata.partitions_for_topic(topic) is not None
+    except Exception:  # noqa: BLE001 - a kafka-python without it: take the guarded path
+        return False
 
 
 class KafkaSend:
