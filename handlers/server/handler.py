@@ -54,6 +54,11 @@ refusals = logging.getLogger("streams.http.server")
 """Requests refused before the app saw them (the same logger as the server's own error output)."""
 
 _LINGER_BUFFER = 65536
+READ_BUFFER_BYTES = 2048
+"""Each connection's read buffer. PERF: an idle SSE or WebSocket client keeps its buffer for
+hours; Python's default (8 KiB) was a third of such a connection's memory. A request's line and
+headers are read in as many refills as they need, and a body larger than the buffer is read
+straight into place, so a small buffer costs a refill or two on large headers only."""
 
 
 def error_reply(status: int, message: str) -> bytes:
@@ -81,6 +86,8 @@ class GatewayHandler(PyWSGIHandler):
         return type(cls.__name__, (cls,), {"limits": limits})
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        if rfile is None:
+            rfile = sock.makefile("rb", READ_BUFFER_BYTES)
         super().__init__(sock, address, server, rfile)
         self._accepted_at = time.monotonic()
         self._requests = 0

@@ -13,7 +13,7 @@ import gevent
 
 from streams.engine import feed as feed_module
 from streams.engine import hub as hub_module
-from streams.engine.delivery import Subscription
+from streams.engine.delivery import Delivery, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import StreamLog
 from streams.engine.records import record_to_message
@@ -330,3 +330,48 @@ def test_a_shared_record_becomes_a_message_once_for_every_users_hub(broker: Any,
     for hub in hubs:
         hub.close()
     services.close()
+
+
+def test_an_attached_client_is_committed_every_period_and_an_idle_user_holds_no_committer(broker: Any) -> None:
+    services = BrokerServices(broker, StreamLog())
+    hub = BrokerHub(services, "g", ["t"], True, lambda m: [m], StreamLog(), 10, commit_period=0.05)
+    sub = hub.subscribe()
+    wait_until(lambda: hub._listening, "the feed started")
+    assert hub._committer is None  # nothing acknowledged yet: no greenlet per idle user
+    broker.produce("t", b"0")
+    drain_sub(sub, 1)
+    # the client stays attached: the periodic commit, not a leaving client's, moves the position
+    wait_until(lambda: broker.committed("g", "t") == {0: 1}, "the periodic commit")
+    wait_until(lambda: hub._committer is not None and hub._committer.dead, "the committer ends when idle")
+    broker.produce("t", b"1")
+    drain_sub(sub, 1)
+    wait_until(lambda: broker.committed("g", "t") == {0: 2}, "a new acknowledgement starts it again")
+    sub.close()
+    hub.close()
+    services.close()
+
+
+def test_a_subscription_hands_queued_messages_in_order_and_wakes_a_waiting_get_on_close() -> None:
+    sub = Subscription(3)
+    assert sub.get(0.05) is None  # nothing within the timeout
+    deliveries = [Delivery(str(n).encode(), {}, f"0-{n}", None, None) for n in range(3)]
+    assert all(sub.offer(d) for d in deliveries)
+    assert [sub.get(1).content for _ in range(3)] == [b"0", b"1", b"2"]
+    waiting = gevent.spawn(sub.get, DEADLINE)
+    gevent.sleep(0.05)
+    sub.offer(deliveries[0])
+    assert waiting.get(timeout=DEADLINE) is deliveries[0]
+    waiting = gevent.spawn(sub.get, DEADLINE)
+    gevent.sleep(0.05)
+    sub.close("bye")
+    assert waiting.get(timeout=DEADLINE) is None and sub.closed_reason == "bye"
+    assert not sub.offer(deliveries[1])
+
+
+def test_a_subscription_that_falls_its_limit_behind_is_closed_as_a_slow_client() -> None:
+    sub = Subscription(2)
+    assert sub.offer(Delivery(b"a", {}, "0-0", None, None))
+    assert sub.offer(Delivery(b"b", {}, "0-1", None, None))
+    assert not sub.offer(Delivery(b"c", {}, "0-2", None, None))
+    assert sub.closed and sub.closed_reason == "slow client"
+    assert sub.get(1) is None
