@@ -389,6 +389,32 @@ def go_json_scan(text: str) -> tuple[str | None, int]:
             return bad(i, "after array element"), i
 
 
+def _mark_json_ints(value: Any) -> bool | None:
+    """Turn the ints of an orjson document into ``JsonInt`` in place. None when a number
+    needs its text (a float, an integer outside int64); else whether a zero was seen (``-0``
+    is a float in Go, and orjson reads it as 0)."""
+    zero = False
+    items = value.items() if type(value) is dict else enumerate(value)
+    for key, x in items:
+        t = type(x)
+        if t is str or t is bool or x is None:
+            continue
+        if t is int:
+            if not INT64_MIN <= x <= INT64_MAX:
+                return None
+            if x == 0:
+                zero = True
+            value[key] = JsonInt(x)
+        elif t is dict or t is list:
+            inner = _mark_json_ints(x)
+            if inner is None:
+                return None
+            zero = zero or inner
+        else:
+            return None
+    return zero
+
+
 def parse_json(data: bytes | str) -> Any:
     """Decode one JSON document the way Benthos reads message payloads: integers that fit
     int64 become ``int``, every other number a ``JsonFloat`` keeping its text; trailing data
@@ -401,6 +427,14 @@ def parse_json(data: bytes | str) -> Any:
         else:
             t = type(value)
             if t is dict or t is list:
+                # PERF: a document whose numbers are all int64 integers is orjson's own result,
+                # its ints marked as JSON integers: no number text is needed to be exact.
+                try:
+                    zero = _mark_json_ints(value)
+                except RecursionError:
+                    zero = None
+                if zero is False or (zero is True and not _has_neg_zero(data)):
+                    return value
                 # orjson has validated the document. The stdlib decoder's number hooks get each
                 # number's text, which is what Go keeps (json.Number): cheaper than pairing
                 # orjson's numbers with the number tokens of the source, and exact by design.

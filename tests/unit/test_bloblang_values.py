@@ -31,6 +31,36 @@ def test_decoding_keeps_go_number_kinds() -> None:
 
 
 @pytest.mark.parametrize(
+    "data, payload",
+    [
+        # integer-only documents take the fast path: every int is a JSON integer, nested too
+        (b'{"a":[1,{"b":-2}],"c":"2024-01-05","d":true,"e":null}', b'{"a":[1,{"b":-2}],"c":"2024-01-05","d":true,"e":null}'),
+        # a zero and a "-0" text elsewhere (a string): still exact
+        (b'{"z":0,"s":"x-0"}', b'{"s":"x-0","z":0}'),
+        # "-0" is a float in Go and keeps its text
+        (b'{"z":-0}', b'{"z":-0}'),
+        (b'[0,-0]', b'[0,-0]'),
+        # beyond int64, and floats: the number text decides
+        (b'{"u":9223372036854775808,"i":1}', b'{"i":1,"u":9223372036854775808}'),
+        (b'{"i":1,"f":[2.50]}', b'{"f":[2.50],"i":1}'),
+    ],
+)
+def test_decoding_fast_and_exact_paths_agree(data: bytes, payload: bytes) -> None:
+    value = parse_json(data)
+    assert to_payload(value) == payload
+    ints = [x for x in _leaves(value) if isinstance(x, int) and not isinstance(x, bool)]
+    assert all(type(x) is JsonInt for x in ints)
+
+
+def _leaves(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [leaf for x in value.values() for leaf in _leaves(x)]
+    if isinstance(value, list):
+        return [leaf for x in value for leaf in _leaves(x)]
+    return [value]
+
+
+@pytest.mark.parametrize(
     "data, text",
     [
         (b"", "EOF"),
