@@ -14,12 +14,16 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
+from typing import Any
 
 import pytest
 import requests
 
 from streams.playground import Run, evaluate
+from tests.e2e.clients import SSEClient
+from tests.e2e.conftest import get_result, push
 from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
 from tests.unit.test_console_api import DENIED
 from tests.unit.test_console_api import JSON_ENDPOINTS as CONSOLE_JSON_ENDPOINTS
@@ -64,6 +68,43 @@ def test_a_wrong_secret_is_403_on_every_console_endpoint(console_server: Gunicor
     for headers in ({}, {"x-tyk-authorization": "wrong"}, {"x-tyk-authorization": made_secret(console_server)[:-1]}):
         resp = requests.request(method, console_server.url(path), data=body, headers=headers, timeout=10)
         assert (resp.status_code, resp.json()) == (403, DENIED), (method, path, headers)
+
+
+def console_counters(server: Gunicorn) -> dict[str, dict[str, Any]]:
+    """The seed API's counters per stream, from the first event of ``/tyk/console/events``."""
+    events = SSEClient(server.url("/tyk/console/events"), max_events=1,
+                       headers={"x-tyk-authorization": made_secret(server)}).start()
+    try:
+        [event] = events.wait(1, timeout=30)
+    finally:
+        events.close()
+    return {s["stream"]: s for s in event.json()["streams"] if s["api"] == "stream-demo"}
+
+
+def test_the_out_stream_counts_what_it_received_once_per_host(console_server: Gunicorn) -> None:
+    """The hubs of every worker read ``completed`` for the out stream's GETs: the console's
+    "received" is each record once, not once per worker (nor per user)."""
+    pushed = 6
+    user = f"count-{uuid.uuid4().hex[:8]}"
+    before = console_counters(console_server)
+    for n in range(pushed):
+        assert push(console_server, user, {"n": n}).status_code == 200
+    # Each GET on a new connection: the two workers share the reading of the topic.
+    for _ in range(pushed):
+        got = get_result(console_server, user)
+        assert got.status_code == 200 and got.json()["user_id"] == user, got.text
+    deadline = time.monotonic() + 30
+    while True:
+        now = console_counters(console_server)
+        worker_sent = now["Worker"]["sent"]  # the records the Worker stream wrote to completed
+        if now["out"]["received"] == worker_sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert worker_sent - before.get("Worker", {}).get("sent", 0) == pushed
+    # A new user's position starts at the topic's oldest record: the GETs read all of it, ours last.
+    assert now["out"]["received"] == worker_sent, (before, now)
+    assert now["out"]["received"] - before.get("out", {}).get("received", 0) >= pushed
+    assert now["out"]["sent"] - before.get("out", {}).get("sent", 0) == pushed
 
 
 def test_the_console_in_headless_chromium(console_server: Gunicorn) -> None:
