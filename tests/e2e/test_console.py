@@ -2,10 +2,12 @@
 
 The host makes one secret for all its workers and logs the console URL with it once; every
 console JSON endpoint refuses a wrong secret with 403 on any worker; and the whole console is
-driven in headless Chromium by ``tests/browser/console_walkthrough.mjs`` (playwright-core):
-sign in, the seed API and its streams, an error marked at its line in the editor, a fix saved
-and served, an API created and deleted, a push seen in the live tail, the playground with the
-exact error text our compiler gives. Screenshots go to ``tests/artifacts/console/``.
+driven by ``tests/browser/console_walkthrough.mjs`` in headless Chromium (playwright-core) and
+headless Firefox ESR (puppeteer-core over WebDriver BiDi), the same steps in both: sign in, the
+seed API and its streams, an error marked at its line in the editor, a fix saved and served, an
+API created and deleted, a push seen in the live tail, the playground with the exact error text
+our compiler gives, a phone-sized screen, and the main flows with the keyboard only. Screenshots
+go to ``tests/artifacts/console/<browser>/``.
 """
 
 from __future__ import annotations
@@ -107,25 +109,49 @@ def test_the_out_stream_counts_what_it_received_once_per_host(console_server: Gu
     assert now["out"]["sent"] - before.get("out", {}).get("sent", 0) == pushed
 
 
-def test_the_console_in_headless_chromium(console_server: Gunicorn) -> None:
-    chromium = shutil.which("chromium")
+def restore_seed(server: Gunicorn) -> None:
+    """Put the seed back as written (a walkthrough before saved its own edit) and wait until
+    every worker serves it again: a push's reply no longer has the edit's field."""
+    shutil.copy(SEED, server.defs / "streams-demo.yaml")  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30
+    served = [push(server, f"restore-{n}", {"m": n}).json() for n in range(4)]
+    while any("via" in reply for reply in served):
+        assert time.monotonic() < deadline, served
+        time.sleep(0.5)
+        served = [push(server, f"restore-{n}", {"m": n}).json() for n in range(4)]
+
+
+BROWSERS = {
+    "chromium": ("chromium", "playwright-core"),
+    "firefox": ("firefox-esr", "puppeteer-core"),
+}
+"""Browser -> (its executable, the npm package that drives it)."""
+
+
+@pytest.mark.parametrize("browser", sorted(BROWSERS))
+def test_the_console_in_a_headless_browser(console_server: Gunicorn, browser: str) -> None:
+    executable_name, driver = BROWSERS[browser]
+    executable = shutil.which(executable_name)
     node = shutil.which("node")
-    if chromium is None or node is None or not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
+    if executable is None or node is None or not (BROWSER_DIR / "node_modules" / driver).is_dir():
         pytest.fail(
-            "the browser test needs chromium (apt-get install chromium), Node.js and "
+            f"the browser test needs {executable_name} (apt-get install {executable_name}), Node.js and "
             "`npm ci` in tests/browser (.ci/run installs them)"
         )
+    restore_seed(console_server)
     seed_lines = SEED.read_text().splitlines()
     error_line = next(i for i, line in enumerate(seed_lines, 1) if line.strip() == "path: /push-event")
     expected_error = evaluate(Run(PLAYGROUND_MAPPING, '{"message": "hi"}', {}))["parse_error"]
     assert expected_error.startswith("failed to parse mapping: line 2 char 33: ")
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    artifacts = ARTIFACTS / browser
+    shutil.rmtree(artifacts, ignore_errors=True)
     env = {
         **os.environ,
-        "CHROMIUM": chromium,
+        "CONSOLE_BROWSER": browser,
+        "CHROMIUM" if browser == "chromium" else "FIREFOX": executable,
         "CONSOLE_BASE": console_server.base,
         "CONSOLE_SECRET": made_secret(console_server),
-        "CONSOLE_ARTIFACTS": str(ARTIFACTS),
+        "CONSOLE_ARTIFACTS": str(artifacts),
         "CONSOLE_ERROR_LINE": str(error_line),
         "CONSOLE_USER": f"console-{uuid.uuid4().hex[:8]}",
         "CONSOLE_PG_MAPPING": PLAYGROUND_MAPPING,
@@ -136,9 +162,9 @@ def test_the_console_in_headless_chromium(console_server: Gunicorn) -> None:
     )
     print(done.stdout, done.stderr)
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\ngateway log:\n{console_server.log()[-3000:]}"
-    assert "console walkthrough passed" in done.stdout
+    assert f"console walkthrough passed in {browser}" in done.stdout
     for shot in ("01-apis", "02-editor-error", "04-live-tail", "05-playground-error", "06-phone-apis"):
-        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 1000, shot
+        assert (artifacts / f"{shot}.png").stat().st_size > 1000, shot
 
     # What the browser saved is on disk, still the YAML it edited (comments kept), and served.
     saved = (console_server.defs / "streams-demo.yaml").read_text()  # type: ignore[attr-defined]
