@@ -28,7 +28,7 @@ const MAX_TABS = 60;
 
 mkdirSync(ARTIFACTS, { recursive: true });
 const started = Date.now();
-const step = (text) => console.log(`step (${((Date.now() - started) / 1000).toFixed(1)}s): ${text}`);
+const step = (text) => console.log(`step (${((Date.now() - started) / 1000).toFixed(1)}s, ${new Date().toISOString().slice(11, 23)}): ${text}`);
 const shot = (page, name) => page.screenshot(join(ARTIFACTS, `${name}.png`));
 
 function check(condition, message) {

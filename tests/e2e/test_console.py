@@ -157,6 +157,7 @@ def test_the_console_in_a_headless_browser(console_server: Gunicorn, browser: st
         "CONSOLE_PG_MAPPING": PLAYGROUND_MAPPING,
         "CONSOLE_PG_ERROR": expected_error,
     }
+    log_before = len(console_server.log())
     done = subprocess.run(
         [node, "console_walkthrough.mjs"], cwd=BROWSER_DIR, env=env, capture_output=True, text=True, timeout=300
     )
@@ -165,6 +166,11 @@ def test_the_console_in_a_headless_browser(console_server: Gunicorn, browser: st
     assert f"console walkthrough passed in {browser}" in done.stdout
     for shot in ("01-apis", "02-editor-error", "04-live-tail", "05-playground-error", "06-phone-apis"):
         assert (artifacts / f"{shot}.png").stat().st_size > 1000, shot
+    # The page calls the management API only signed in: the one refusal is the wrong secret's.
+    refused = [line for line in console_server.log()[log_before:].splitlines() if " refused: " in line]
+    assert [line.split("streams.management: ")[1] for line in refused] == [
+        "GET /tyk/console/apis refused: invalid or missing x-tyk-authorization"
+    ], refused
 
     # What the browser saved is on disk, still the YAML it edited (comments kept), and served.
     saved = (console_server.defs / "streams-demo.yaml").read_text()  # type: ignore[attr-defined]
