@@ -17,8 +17,10 @@
 
 Metric names the engine uses: ``input_received``, ``output_sent``, ``output_error``,
 ``processor_error`` (counters), ``processing_seconds`` (histogram), ``instances_active``,
-``connections_active``, ``consumer_lag`` (gauges). Prometheus names get the ``streams_`` prefix
-(counters also Prometheus's ``_total``); statsd names are ``<prefix>.<label>.<value>...<name>``.
+``connections_active``, ``consumer_lag``, ``hub_read_first``/``hub_read_end`` (gauges; the
+last two: the offsets a kafka input feeding an ``http_server`` output read, ``engine.read_tally``).
+Prometheus names get the ``streams_`` prefix (counters also Prometheus's ``_total``); statsd
+names are ``<prefix>.<label>.<value>...<name>``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TextIO, cast
+from typing import Any, Literal, TextIO, cast
 
 import gevent
 import gevent.event
@@ -141,9 +143,18 @@ def traffic_log(
 
 COUNTERS = ("input_received", "output_sent", "output_error", "processor_error")
 HISTOGRAMS = ("processing_seconds",)
-GAUGES = ("instances_active", "connections_active", "consumer_lag")
-MAX_GAUGES = frozenset({"consumer_lag"})
-"""Gauges whose host-wide value is the largest of the workers' (each measures the same thing)."""
+GAUGES = ("instances_active", "connections_active", "consumer_lag", "hub_read_first", "hub_read_end")
+GaugeMode = Literal["min", "max", "livemax", "livesum"]
+GAUGE_MODES: dict[str, GaugeMode] = {
+    "consumer_lag": "livemax",
+    "hub_read_first": "min",
+    "hub_read_end": "max",
+}
+"""How the host folds the workers' readings of a gauge, when not by summing the live ones: a
+group's lag is one figure every worker measures alike (the largest of the live workers'); the
+offsets the hubs read (``engine.read_tally``) span the host's reading from the lowest start to
+the furthest end any worker reached, an exited worker's included (a count since the gateway
+started must not drop when a worker is replaced)."""
 
 _LABEL_RE = re.compile(r"[^a-zA-Z0-9_]")
 _STATSD_RE = re.compile(r"[^A-Za-z0-9_-]")
@@ -270,10 +281,8 @@ class Metrics:
             return Counter(_PROM_PREFIX + name, documentation, names, registry=self.registry)
         if kind == "histogram":
             return Histogram(_PROM_PREFIX + name, documentation, names, registry=self.registry)
-        # A group's lag is one figure that every worker measures alike: the largest, not the sum.
-        if name in MAX_GAUGES:
-            return Gauge(_PROM_PREFIX + name, documentation, names, registry=self.registry, multiprocess_mode="livemax")
-        return Gauge(_PROM_PREFIX + name, documentation, names, registry=self.registry, multiprocess_mode="livesum")
+        mode: GaugeMode = GAUGE_MODES.get(name, "livesum")
+        return Gauge(_PROM_PREFIX + name, documentation, names, registry=self.registry, multiprocess_mode=mode)
 
     @staticmethod
     def _statsd_name(name: str, labels: Mapping[str, object]) -> str:

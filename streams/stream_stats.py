@@ -4,6 +4,10 @@ The engine counts into Prometheus series labelled ``api`` and ``stream`` (``stre
 under gunicorn every worker writes them to the shared multiprocess directory, so reading that
 directory gives the whole host's figures whichever worker answers, exactly as ``/metrics`` does.
 This module only folds those series into one small record per stream; it keeps no state.
+A stream whose records are read by its output's hubs (a kafka input feeding ``http_server``, the
+seed's ``out``) has no ``input_received``: its "received" is the records within the offsets the
+host's hubs read, per partition from the lowest ``hub_read_first`` to the furthest
+``hub_read_end`` of any worker (see ``engine.read_tally``).
 """
 
 from __future__ import annotations
@@ -45,17 +49,35 @@ class StreamCounters:
         return asdict(self)
 
 
+_SPAN = {"hub_read_first": "first", "hub_read_end": "end"}
+"""The two ends of the offsets a stream's hubs read per partition (``engine.read_tally``)."""
+
+
 def fold(families: Iterable[Metric]) -> dict[tuple[str, str], StreamCounters]:
     """(api, stream) -> counters, from collected metric families (no I/O: tested alone)."""
     out: dict[tuple[str, str], StreamCounters] = {}
+    spans: dict[tuple[str, str, str, str], dict[str, float]] = {}
     for family in families:
         for sample in family.samples:
-            field = _FIELDS.get(sample.name.removeprefix(_PREFIX))
+            if not sample.name.startswith(_PREFIX):
+                continue
+            name = sample.name.removeprefix(_PREFIX)
             api, stream = sample.labels.get("api"), sample.labels.get("stream")
-            if field is None or not api or not stream or not sample.name.startswith(_PREFIX):
+            if not api or not stream:
+                continue
+            if name in _SPAN:
+                where = (api, stream, sample.labels.get("topic", ""), sample.labels.get("partition", ""))
+                spans.setdefault(where, {})[_SPAN[name]] = sample.value
+                continue
+            field = _FIELDS.get(name)
+            if field is None:
                 continue
             counters = out.setdefault((api, stream), StreamCounters())
             setattr(counters, field, getattr(counters, field) + sample.value)
+    for (api, stream, _, _), ends in spans.items():
+        if "first" in ends and "end" in ends:
+            counters = out.setdefault((api, stream), StreamCounters())
+            counters.received += max(0.0, ends["end"] - ends["first"])
     return out
 
 

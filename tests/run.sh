@@ -16,9 +16,9 @@ step "Python virtualenv $VENV (requirements-dev.txt)"
 export PATH="$PWD/$VENV/bin:$PATH"
 export PYTHON="$PWD/$VENV/bin/python"
 
-step "npm packages (tests/browser: playwright-core drives Debian's chromium for the console test)"
+step "npm packages (tests/browser: playwright-core drives Debian's chromium, puppeteer-core its firefox-esr)"
 # npm ci again only when the lockfile changed since the last install.
-if [ ! -d tests/browser/node_modules/playwright-core ] \
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/puppeteer-core ] \
    || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -86,7 +86,10 @@ class BrokerHub:
         log: StreamLog,
         client_queue: int,
         commit_period: float = 1.0,
+        on_read: Callable[[Record], None] | None = None,
     ) -> None:
+        """``on_read``: told of every record this hub reads from its topics, before processing
+        (the stream's "received" count, see ``read_tally.py``)."""
         self.services = services
         self.broker = services.lookups
         self.group = group
@@ -96,6 +99,7 @@ class BrokerHub:
         self.log = log
         self.client_queue = client_queue
         self.commit_period = max(0.05, commit_period)
+        self._on_read = on_read
         self._pull_lock = gevent.lock.Semaphore()
         self._subs: set[Subscription] = set()
         self._catching_up: set[Subscription] = set()
@@ -154,6 +158,8 @@ class BrokerHub:
         on flagged): the failing processor is typically the filter that decides whose message it
         is, so delivering it could hand one user's message to every user (promise 3).
         """
+        if self._on_read is not None:
+            self._on_read(record)
         try:
             out = self.process(shared.copy() if shared is not None else record_to_message(record))
         except Exception:

@@ -33,12 +33,14 @@ from typing import Any
 import gevent
 import gevent.event
 
+from streams.brokers.base import Record
 from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import metric
 from streams.engine.pipeline import abandoned_before_write, run_processors
 from streams.engine.ratelimit import build_limits, cache_ttls
+from streams.engine.read_tally import ReadTally
 from streams.engine.resources import Resources, StreamScope
 from streams.engine.restart import run_restarting
 from streams.engine.shutdown import ClientRoster, Draining, Leave
@@ -106,9 +108,10 @@ class StreamInstance:
         self._hub_reads_input = source is not None
         if source is not None:
             broker, group, topics, oldest, commit_period = source(fallback_group=f"streams-{self.key}")
+            services = res.services.for_broker(broker)
             hub = BrokerHub(
-                res.services.for_broker(broker), group, topics, oldest, self._process_one, self.log,
-                res.settings.client_queue, commit_period,
+                services, group, topics, oldest, self._process_one, self.log,
+                res.settings.client_queue, commit_period, self._counter_of_reads(services.read_tally),
             )
         else:
             bus = res.services.bus()
@@ -120,6 +123,22 @@ class StreamInstance:
             )
         hub.pin_start()
         return hub
+
+    def _counter_of_reads(self, tally: ReadTally) -> Callable[[Record], None]:
+        """What the hub calls for each record it reads: the span of offsets this worker's hubs
+        of the stream read, per partition, in the ``hub_read_first``/``hub_read_end`` gauges
+        (the host's figure: lowest first, furthest end; the console's "received" is the records
+        between, ``stream_stats``)."""
+        stream = (self.res.api, self.name)
+
+        def on_read(record: Record) -> None:
+            span = tally.read(stream, record.topic, record.partition, record.offset)
+            if span is not None:
+                where = {"api": self.res.api, "stream": self.name, "topic": record.topic, "partition": str(record.partition)}
+                metric("gauge", "hub_read_first", span.first, **where)
+                metric("gauge", "hub_read_end", span.end, **where)
+
+        return on_read
 
     # -- life ------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 * ``BrokerServices``: for one broker connection, what every hub of the worker reading from it
   shares: one ``TopicFeed`` per topic (records from any offset on: shared catch-up scans, then
   one live reader), ``ReaderPool``s lent to GETs, offset look-ups shared and queued (``SharedLookups``), and
-  the slots for private catch-up readers of resuming clients.
+  the slots for private catch-up readers of resuming clients, and the tally of the records the
+  hubs read (``ReadTally``: each counted once per stream, however many users' hubs read it).
 * ``WorkerServices``: the worker's brokers and their ``BrokerServices``, plus the host-wide
   pieces that make the worker's processes one gateway (DESIGN §10): the *host bus*, an embedded
   log under the data directory that carries ``http_server`` -> ``http_server`` streams between
@@ -28,6 +29,7 @@ from streams.engine.feed import TopicFeed
 from streams.engine.host import HostState
 from streams.engine.logs import StreamLog
 from streams.engine.lookups import SharedLookups
+from streams.engine.read_tally import ReadTally
 from streams.engine.readers import ReaderPool
 from streams.settings import Settings
 
@@ -48,6 +50,7 @@ class BrokerServices:
         self.catch_up_slots = gevent.lock.BoundedSemaphore(max(1, catch_up_slots))
         self._feeds: dict[str, TopicFeed] = {}
         self._pools: dict[str, ReaderPool] = {}
+        self.read_tally = ReadTally()  # records the hubs read, once each per stream
 
     def feed(self, topic: str) -> TopicFeed:
         """This worker's records of ``topic`` for hubs: shared catch-up scans, one live reader."""

@@ -293,6 +293,8 @@ from streams.observability import METRICS
 METRICS.incr("input_received", int(sys.argv[1]), stream="in")
 METRICS.gauge_add("connections_active", 2, stream="in")
 METRICS.gauge("consumer_lag", 10 * int(sys.argv[1]), stream="Worker")
+METRICS.gauge("hub_read_first", int(sys.argv[1]), stream="out")
+METRICS.gauge("hub_read_end", 10 * (7 - int(sys.argv[1])), stream="out")
 """
 
 _SCRAPE = """
@@ -322,7 +324,13 @@ def test_workers_are_summed_with_a_multiprocess_dir(tmp_path: Path) -> None:
     assert 'streams_connections_active{stream="in"} 4.0' in both
     # a group's lag is measured alike by every worker: the host's figure is the largest, not the sum
     assert 'streams_consumer_lag{stream="Worker"} 40.0' in both
+    # the span of offsets the hubs read: the lowest start and the furthest end of any worker
+    assert 'streams_hub_read_first{stream="out"} 3.0' in both
+    assert 'streams_hub_read_end{stream="out"} 40.0' in both
     # the first worker died: its connections are gone, its counts stay in the totals
     after = run(_SCRAPE, str(first.pid)).stdout.read()
     assert 'streams_input_received_total{stream="in"} 7.0' in after
     assert 'streams_connections_active{stream="in"} 2.0' in after
+    # what an exited worker read stays read
+    assert 'streams_hub_read_first{stream="out"} 3.0' in after
+    assert 'streams_hub_read_end{stream="out"} 40.0' in after

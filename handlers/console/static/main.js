@@ -23,9 +23,13 @@ function show(view) {
     else button.removeAttribute("aria-current");
   }
   playground.active = view === "playground";
-  if (view === "playground") playground.changed();
-  else if (view !== "signin" && window.location.hash.startsWith("#playground=")) {
-    history.replaceState(null, "", window.location.pathname);
+  if (view === "playground") {
+    playground.changed();
+  } else {
+    playground.cancel();
+    if (view !== "signin" && window.location.hash.startsWith("#playground=")) {
+      history.replaceState(null, "", window.location.pathname);
+    }
   }
 }
 

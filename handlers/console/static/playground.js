@@ -89,6 +89,13 @@ export class Playground {
     this.timer = setTimeout(() => this.run(), RUN_DELAY_MS);
   }
 
+  // Leaving the playground (another view, or signing out) drops a run not sent yet and the
+  // answer of one in flight: a run after signing out would go without the secret.
+  cancel() {
+    clearTimeout(this.timer);
+    this.generation += 1;
+  }
+
   remember(state) {
     const fragment = `#playground=${encodeState(state)}`;
     if (this.active && window.location.hash !== fragment) history.replaceState(null, "", fragment);
