@@ -1,0 +1,98 @@
+"""``jq`` processor: transform or filter each message with a jq query (libjq via PyPI ``jq``).
+
+Bento's rules (``processor_jq.go``): the query runs on the payload as JSON, or as one string
+with ``raw: true``; ``$metadata`` holds the message's metadata. No value emitted drops the
+message, one value replaces the payload, several become an array. With ``output_raw: true``
+the emitted values are written one after the other, strings unquoted and others as JSON (and
+nothing emitted still drops the message). A failing query leaves the message as it was and
+flags it with the error.
+
+The user's query runs inside a fixed prefix that binds ``$metadata`` and hides ``env`` and
+``$ENV``: a stream's query must not read the gateway's environment (its secrets), least of all
+through a ``$tyk_context`` value a request substituted into the query. Module directives
+(``import``, ``include``: reading files of the host) cannot follow the prefix, so they are
+refused as syntax errors. Bento uses gojq; libjq's error texts differ from gojq's.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jq
+
+from streams import registry
+from streams.bloblang.values import to_json_bytes
+from streams.contracts import ConfigError, MessageProcessor, Transaction
+from streams.engine.resources import Resources
+from streams.message import Message
+from streams.processors.query_checks import compiles
+from streams.registry import Field
+
+PRELUDE = "def env: {}; {} as $ENV | . as [$metadata, $__input] | $__input | (\n"
+"""Runs before the query, on its own line: the query's line N is the program's line N + 1."""
+
+_LINE = re.compile(r", line (\d+),")
+
+
+def _user_lines(text: str) -> str:
+    """A libjq error about the wrapped program, with line numbers of the user's query."""
+    return _LINE.sub(lambda m: f", line {max(1, int(m.group(1)) - 1)},", text)
+
+
+def compile_query(text: str) -> Any:
+    """The compiled (wrapped) program; raises ``ValueError`` with Bento's prefix."""
+    try:
+        return jq.compile(PRELUDE + text + "\n)")
+    except ValueError as exc:
+        raise ValueError(f"error parsing jq query: {_user_lines(str(exc))}") from None
+
+
+def raw_text(values: list[Any]) -> bytes:
+    """``output_raw``: strings as they are, other values as JSON, concatenated (Bento's marshalRaw)."""
+    return b"".join(v.encode("utf-8") if isinstance(v, str) else to_json_bytes(v) for v in values)
+
+
+class JqProcessor(MessageProcessor):
+    def __init__(self, conf: dict[str, Any], res: Resources) -> None:
+        try:
+            self.program = compile_query(str(conf["query"]))
+        except ValueError as exc:
+            raise ConfigError(f"{res.path}.query: {exc}") from None
+        self.raw_in = bool(conf["raw"])
+        self.raw_out = bool(conf["output_raw"])
+        self.log = res.logger()
+
+    def _input_text(self, msg: Message) -> str:
+        """``[metadata, input]`` as JSON text, the prelude's input."""
+        subject: Any = msg.content.decode("utf-8", "replace") if self.raw_in else msg.value
+        return "[" + to_json_bytes(msg.metadata).decode() + "," + to_json_bytes(subject).decode() + "]"
+
+    def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message | None:
+        try:
+            emitted = self.program.input_text(self._input_text(msg)).all()
+        except ValueError as exc:
+            self.log.debug(f"jq failed: {exc}")
+            msg.error = str(exc)
+            return msg
+        if not emitted:
+            return None
+        if self.raw_out:
+            msg.set_content(raw_text(emitted))
+        else:
+            msg.set_value(emitted[0] if len(emitted) == 1 else emitted)
+        return msg
+
+
+def _factory(conf: dict[str, Any], res: Resources) -> JqProcessor:
+    return JqProcessor(conf, res)
+
+
+SPEC = registry.processor(
+    "jq",
+    _factory,
+    Field("query", "string", doc="The jq query to filter and transform messages with.", check=compiles(compile_query)),
+    Field("raw", "bool", False, "Process the payload as one raw string instead of as JSON."),
+    Field("output_raw", "bool", False, "Write emitted strings unquoted (other values as JSON), concatenated."),
+    doc="Transform and filter messages with jq.",
+)
