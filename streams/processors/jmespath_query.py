@@ -2,7 +2,7 @@
 
 As in Bento (``processor_jmespath.go``): the payload is parsed as JSON, every JSON number is
 read as a float64 before the search (so ``5.0`` comes out as ``5``), and the query's result
-replaces the payload. A payload that is not JSON, or a search that fails (a function given the
+replaces the payload (a string result as a JSON string, quoted). A payload that is not JSON, or a search that fails (a function given the
 wrong types), leaves the message as it was and flags it with the error. The query is compiled
 once, when the stream is built; a query that does not compile is a load-time problem.
 """
@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import jmespath
-from jmespath.exceptions import JMESPathError
+from jmespath.exceptions import JMESPathError, ParseError
 
 from streams import registry
 from streams.bloblang.values import JsonFloat
 from streams.contracts import ConfigError, MessageProcessor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
+from streams.processors.jq_query import set_structured
 from streams.processors.query_checks import compiles
 from streams.registry import Field
 
@@ -27,8 +28,13 @@ def compile_query(text: str) -> Any:
     """The compiled query; raises ``ValueError`` with Bento's wording."""
     try:
         return jmespath.compile(text)
+    except ParseError as exc:
+        # One line: the library's text goes on with the query and a caret line below it.
+        first = str(exc).splitlines()[0].rstrip(":").removesuffix(", for expression")
+        where = "" if "column" in first else f" at column {exc.lex_position}"
+        raise ValueError(f"failed to compile JMESPath query: {first}{where}") from None
     except JMESPathError as exc:
-        raise ValueError(f"failed to compile JMESPath query: {exc}") from None
+        raise ValueError(f"failed to compile JMESPath query: {str(exc).splitlines()[0]}") from None
 
 
 def numbers_as_floats(value: Any) -> Any:
@@ -59,7 +65,7 @@ class JmespathProcessor(MessageProcessor):
             self.log.debug(f"jmespath failed: {exc}")
             msg.error = str(exc)
             return msg
-        msg.set_value(result)
+        set_structured(msg, result)
         return msg
 
 

@@ -32,12 +32,21 @@ from streams.registry import Field
 PRELUDE = "def env: {}; {} as $ENV | . as [$metadata, $__input] | $__input | (\n"
 """Runs before the query, on its own line: the query's line N is the program's line N + 1."""
 
-_LINE = re.compile(r", line (\d+),")
+_WHERE = re.compile(r"^jq: error: (?P<what>.*?) at <top-level>, line (?P<line>\d+), column (?P<column>\d+):?$")
 
 
-def _user_lines(text: str) -> str:
-    """A libjq error about the wrapped program, with line numbers of the user's query."""
-    return _LINE.sub(lambda m: f", line {max(1, int(m.group(1)) - 1)},", text)
+def one_line_error(text: str, query: str) -> str:
+    """libjq's compile error about the wrapped program as one line about the user's query: its
+    first line, with the query's own line numbers; a problem on the closing line means the
+    problem is at the end of the query."""
+    first = text.strip().splitlines()[0] if text.strip() else text
+    match = _WHERE.match(first)
+    if match is None:
+        return first.removeprefix("jq: error: ")
+    line = int(match.group("line")) - 1
+    if line > len(query.splitlines() or [""]):
+        return f"{match.group('what')} at the end of the query"
+    return f"{match.group('what')} at line {line}, column {match.group('column')}"
 
 
 def compile_query(text: str) -> Any:
@@ -45,7 +54,16 @@ def compile_query(text: str) -> Any:
     try:
         return jq.compile(PRELUDE + text + "\n)")
     except ValueError as exc:
-        raise ValueError(f"error parsing jq query: {_user_lines(str(exc))}") from None
+        raise ValueError(f"error parsing jq query: {one_line_error(str(exc), text)}") from None
+
+
+def set_structured(msg: Message, value: Any) -> None:
+    """The payload becomes ``value`` as Bento's ``SetStructuredMut`` leaves it: a string is
+    written as a JSON string (quoted; ``output_raw`` is how to get it bare), anything else as is."""
+    if isinstance(value, str):
+        msg.set_content(to_json_bytes(value))
+    else:
+        msg.set_value(value)
 
 
 def raw_text(values: list[Any]) -> bytes:
@@ -80,7 +98,7 @@ class JqProcessor(MessageProcessor):
         if self.raw_out:
             msg.set_content(raw_text(emitted))
         else:
-            msg.set_value(emitted[0] if len(emitted) == 1 else emitted)
+            set_structured(msg, emitted[0] if len(emitted) == 1 else emitted)
         return msg
 
 
