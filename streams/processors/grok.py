@@ -90,6 +90,7 @@ class GrokProcessor(MessageProcessor):
         except GrokError as exc:
             raise ConfigError(f"{res.path}: {exc}") from None
         self.log = res.logger()
+        self.res = res
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message:
         text = msg.content.decode("utf-8", "replace")
@@ -104,6 +105,7 @@ class GrokProcessor(MessageProcessor):
             if values:
                 break
         if not values:
+            self.res.incr("processor_error")
             msg.error = NO_MATCH
             return msg
         document: dict[str, Any] = {}

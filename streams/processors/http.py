@@ -112,6 +112,7 @@ class HttpProcessor(Processor):
         self.parallel = bool(conf["parallel"])
         self.session = requests.Session()
         self.log = res.logger()
+        self.res = res
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
         if self.parallel and len(batch) > 1:
@@ -123,8 +124,10 @@ class HttpProcessor(Processor):
         try:
             resp = self._send(msg)
         except (RequestFailed, MappingError) as exc:
-            self.log.error(f"HTTP request to '{self.raw_url}' failed: {exc}")
             status = getattr(exc, "status", None)
+            # NOTE: the rendered URL and the response body may hold message values: not logged.
+            self.log.error(f"HTTP request to '{self.raw_url}' failed", status=status if status is not None else "no response")
+            self.res.incr("processor_error")
             if status is not None:
                 out.metadata["http_status_code"] = status
             out.error = str(exc)

@@ -56,6 +56,7 @@ class JmespathProcessor(MessageProcessor):
         except ValueError as exc:
             raise ConfigError(f"{res.path}.query: {exc}") from None
         self.log = res.logger()
+        self.res = res
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message:
         try:
@@ -63,6 +64,7 @@ class JmespathProcessor(MessageProcessor):
             result = self.query.search(document)
         except (ValueError, JMESPathError) as exc:
             self.log.debug(f"jmespath failed: {exc}")
+            self.res.incr("processor_error")
             msg.error = str(exc)
             return msg
         set_structured(msg, result)

@@ -80,6 +80,7 @@ class JqProcessor(MessageProcessor):
         self.raw_in = bool(conf["raw"])
         self.raw_out = bool(conf["output_raw"])
         self.log = res.logger()
+        self.res = res
 
     def _input_text(self, msg: Message) -> str:
         """``[metadata, input]`` as JSON text, the prelude's input."""
@@ -91,6 +92,7 @@ class JqProcessor(MessageProcessor):
             emitted = self.program.input_text(self._input_text(msg)).all()
         except ValueError as exc:
             self.log.debug(f"jq failed: {exc}")
+            self.res.incr("processor_error")
             msg.error = str(exc)
             return msg
         if not emitted:

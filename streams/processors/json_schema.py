@@ -79,16 +79,19 @@ class JsonSchemaProcessor(MessageProcessor):
         except ValueError as exc:
             raise ConfigError(f"{res.path}: {exc}") from None
         self.log = res.logger()
+        self.res = res
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message:
         try:
             document = msg.value
         except ValueError as exc:
             self.log.debug(f"json_schema: the message is not JSON: {exc}")
+            self.res.incr("processor_error")
             msg.error = str(exc)
             return msg
         problems = sorted(self.validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
         if problems:
+            self.res.incr("processor_error")
             msg.error = "\n".join(schema_errors.line(e) for e in problems)
         return msg
 

@@ -79,12 +79,14 @@ class ParseLogProcessor(MessageProcessor):
             raise ConfigError(f"{res.path}: {exc}") from None
         self.format = str(conf["format"])
         self.log = res.logger()
+        self.res = res
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message:
         try:
             fields = self.parse(msg.content)
         except SyslogError as exc:
             self.log.debug(f"failed to parse message as {self.format}: {exc}")
+            self.res.incr("processor_error")
             msg.error = str(exc)
             return msg
         msg.set_value(fields)
