@@ -9,7 +9,8 @@ rules (``http_outcome``) replaces the payload; the message keeps its metadata an
 request that fails after its retries leaves the message as it was, flagged with Bento's error
 text (``<url>: HTTP request returned unexpected response code (404): 404 Not Found, Error:
 <body>``) and with ``http_status_code`` when a response came back, so ``catch``/``try`` can
-handle it. Messages of a batch go one after the other, or all at once with ``parallel``.
+handle it. A ``multipart/*`` response makes one message per part (``http_response``). Messages
+of a batch go one after the other, or all at once with ``parallel``.
 
 Requests run on gevent-patched ``requests``, so a waiting request never blocks the worker.
 ``batch_as_multipart: true``, authentication other than ``basic_auth``, TLS client settings,
@@ -33,6 +34,7 @@ from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.processors.http_outcome import Attempts, Next, StatusRules
+from streams.processors.http_response import MultipartError, bodies
 from streams.registry import Field
 
 OCTET_STREAM = "application/octet-stream"
@@ -116,14 +118,25 @@ class HttpProcessor(Processor):
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
         if self.parallel and len(batch) > 1:
-            return list(Pool(len(batch)).map(self._one, batch))
-        return [self._one(msg) for msg in batch]
+            return [self._exactly_one(results) for results in Pool(len(batch)).map(self._one, batch)]
+        return [out for msg in batch for out in self._one(msg)]
 
-    def _one(self, msg: Message) -> Message:
+    def _exactly_one(self, results: list[Message]) -> Message:
+        """Bento's parallel sends expect one response part per message."""
+        if len(results) == 1:
+            return results[0]
+        flagged = results[0]
+        flagged.error = f"unexpected response size: {len(results)}"
+        return flagged
+
+    def _one(self, msg: Message) -> list[Message]:
+        """The messages the response to ``msg`` makes (one per part of a multipart response),
+        or ``msg`` flagged with the failure."""
         out = msg.copy()
         try:
             resp = self._send(msg)
-        except (RequestFailed, MappingError) as exc:
+            payloads = bodies(resp.headers.get("Content-Type", ""), resp.content)
+        except (RequestFailed, MappingError, MultipartError) as exc:
             status = getattr(exc, "status", None)
             # NOTE: the rendered URL and the response body may hold message values: not logged.
             self.log.error(f"HTTP request to '{self.raw_url}' failed", status=status if status is not None else "no response")
@@ -131,13 +144,16 @@ class HttpProcessor(Processor):
             if status is not None:
                 out.metadata["http_status_code"] = status
             out.error = str(exc)
-            return out
-        out.set_content(resp.content)
-        out.metadata["http_status_code"] = resp.status_code
-        for name, value in resp.headers.items():
-            if self.extract.match(name.lower()):
-                out.metadata[name.lower()] = value
-        return out
+            return [out]
+        extracted = {name.lower(): value for name, value in resp.headers.items() if self.extract.match(name.lower())}
+        results = []
+        for payload in payloads:
+            part = msg.copy()
+            part.set_content(payload)
+            part.metadata["http_status_code"] = resp.status_code
+            part.metadata.update(extracted)
+            results.append(part)
+        return results
 
     def _request(self, msg: Message) -> tuple[str, dict[str, str], bytes]:
         """URL, headers and body for ``msg`` (interpolated against it as a batch of one, as Bento

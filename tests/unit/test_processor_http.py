@@ -15,6 +15,7 @@ from gevent.pywsgi import WSGIServer
 
 from streams.contracts import ConfigError
 from streams.processors.http_outcome import Attempts, Next, StatusRules
+from streams.processors.http_response import MultipartError, bodies
 from tests.unit.processor_helpers import build, run
 
 REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable"}
@@ -56,7 +57,11 @@ class Upstream:
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
             self.release.wait(10)
             self.in_flight -= 1
-        start_response(f"{status} {REASONS[status]}", [("Content-Type", "text/plain"), ("X-Reply", "yes")])
+        content_type = "text/plain"
+        if path == "/multipart":
+            content_type = "multipart/mixed; boundary=XX"
+            reply = b"--XX\r\nContent-Type: text/plain\r\n\r\nfirst\r\n--XX\r\n\r\nsecond\r\n\r\nlines\r\n--XX--\r\n"
+        start_response(f"{status} {REASONS[status]}", [("Content-Type", content_type), ("X-Reply", "yes")])
         return [reply]
 
 
@@ -161,6 +166,29 @@ def test_serial_sends_one_after_the_other(tmp_path: Path, upstream: Upstream) ->
     upstream.release.set()
     out = run(http(tmp_path, url=upstream.url("/slow")), "a", "b")
     assert [m.content for m in out] == [b"A", b"B"] and upstream.most_in_flight == 1
+
+
+def test_a_multipart_response_makes_one_message_per_part(tmp_path: Path, upstream: Upstream) -> None:
+    out = run(http(tmp_path, url=upstream.url("/multipart")), "x", metadata={"k": "v"})
+    assert [m.content for m in out] == [b"first", b"second\r\n\r\nlines"]
+    assert [m.metadata for m in out] == [{"k": "v", "http_status_code": 200}] * 2
+    # A batch of one is sent as Bento sends it whatever ``parallel`` says: every part comes back.
+    assert len(run(http(tmp_path, url=upstream.url("/multipart"), parallel=True), "x")) == 2
+
+
+def test_parallel_sends_expect_one_part_per_message(tmp_path: Path, upstream: Upstream) -> None:
+    out = run(http(tmp_path, url=upstream.url("/multipart"), parallel=True), "x", "y")
+    assert [(m.content, m.error) for m in out] == [(b"first", "unexpected response size: 2")] * 2
+
+
+def test_multipart_bodies_as_go_reads_them() -> None:
+    assert bodies("text/plain", b"a\r\n") == [b"a\r\n"]
+    assert bodies('multipart/mixed; boundary="b"', b"--b\nH: 1\n\none\n--b\n\ntwo\n--b--") == [b"one", b"two"]
+    assert bodies("multipart/mixed; boundary=b", b"--b--\r\n") == []
+    with pytest.raises(MultipartError):
+        bodies("multipart/mixed; boundary=b", b"--b\r\n\r\nno end")
+    with pytest.raises(MultipartError):
+        bodies("multipart/mixed", b"")
 
 
 def test_options_the_gateway_does_not_implement_are_refused(tmp_path: Path) -> None:
