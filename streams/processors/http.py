@@ -14,7 +14,8 @@ of a batch go one after the other, or all at once with ``parallel``.
 
 Requests run on gevent-patched ``requests``, so a waiting request never blocks the worker.
 ``batch_as_multipart: true``, authentication other than ``basic_auth``, TLS client settings,
-proxies and rate limits are refused when the stream is built rather than silently ignored.
+transport tuning, proxies and rate limits are refused when the stream is built rather than
+silently ignored. A ``timeout`` of zero means none, as in Bento.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ class HttpProcessor(Processor):
         self.payload = res.interpolation(str(conf["payload"])) if conf["payload"] else None
         self.send_meta = MetadataFilter(conf["metadata"])
         self.extract = MetadataFilter(conf["extract_headers"])
-        self.timeout = parse_duration(conf["timeout"], 5.0)
+        timeout = parse_duration(conf["timeout"], 5.0)
+        self.timeout = timeout if timeout > 0 else None  # Bento: no timeout unless positive
         self.retries = max(0, int(conf["retries"]))
         self.retry_period = parse_duration(conf["retry_period"], 1.0)
         self.max_backoff = parse_duration(conf["max_retry_backoff"], 300.0)
@@ -195,7 +197,7 @@ class HttpProcessor(Processor):
         self.session.close()
 
 
-_UNSUPPORTED = ("oauth", "oauth2", "jwt", "digest_auth", "tls")
+_UNSUPPORTED = ("oauth", "oauth2", "jwt", "digest_auth", "negotiate", "tls")
 
 
 def _refuse_unsupported(conf: dict[str, Any], path: str) -> None:
@@ -205,7 +207,7 @@ def _refuse_unsupported(conf: dict[str, Any], path: str) -> None:
     for name in _UNSUPPORTED:
         if (conf.get(name) or {}).get("enabled"):
             raise ConfigError(f"{path}.{name}: not supported by this gateway")
-    for name in ("proxy_url", "rate_limit"):
+    for name in ("proxy_url", "rate_limit", "transport"):
         if conf.get(name):
             raise ConfigError(f"{path}.{name}: not supported by this gateway")
 
@@ -250,6 +252,8 @@ SPEC = registry.processor(
     Field("oauth2", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
     Field("jwt", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
     Field("digest_auth", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
+    Field("negotiate", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
+    Field("transport", "object", {}, "Refused when set.", check=_not_supported),
     Field("proxy_url", "string", "", "Refused when set.", check=_not_supported),
     Field("rate_limit", "string", "", "Refused when set.", check=_not_supported),
     doc="Send each message as an HTTP request and replace it with the response.",

@@ -33,6 +33,8 @@ def test_jmespath_documented_mapping(tmp_path: Path) -> None:
 def test_jmespath_reads_numbers_as_floats_and_flags_failures(tmp_path: Path) -> None:
     [floats] = run(build({"jmespath": {"query": "a"}}, tmp_path), '{"a":[5.0,1,2.50]}')
     assert floats.content == b"[5,1,2.5]"
+    [text] = run(build({"jmespath": {"query": "a"}}, tmp_path), '{"a":"s"}')
+    assert text.content == b'"s"'  # a structured string result is written as JSON, as Bento writes it
     not_json, bad_types = run(build({"jmespath": {"query": "sort(@)"}}, tmp_path), "not json", '[1,"a"]')
     assert (not_json.content, not_json.error) == (b"not json", "invalid character 'o' in literal null (expecting 'u')")
     assert bad_types.content == b'[1,"a"]' and "sort()" in (bad_types.error or "")
