@@ -25,6 +25,7 @@ from streams.engine.resources import Resources
 from streams.message import Message
 from streams.processors import local_files
 from streams.processors.grok_compiler import CastError, CompiledGrok, GrokCompiler, GrokError, set_path
+from streams.processors.query_checks import no_placeholders
 from streams.registry import Field
 
 NO_MATCH = "no pattern matches found"
@@ -122,9 +123,12 @@ def _factory(conf: dict[str, Any], res: Resources) -> GrokProcessor:
 SPEC = registry.processor(
     "grok",
     _factory,
-    Field("expressions", "string_list", doc="Grok expressions tried in order; the first yielding a value wins."),
-    Field("pattern_definitions", "object", {}, "Extra patterns by name, usable in the expressions."),
-    Field("pattern_paths", "string_list", [], "Pattern files (NAME pattern lines) inside the definitions directory."),
+    Field("expressions", "string_list", doc="Grok expressions tried in order; the first yielding a value wins.",
+          check=no_placeholders("a grok expression")),
+    Field("pattern_definitions", "object", {}, "Extra patterns by name, usable in the expressions.",
+          check=no_placeholders("a grok pattern")),
+    Field("pattern_paths", "string_list", [], "Pattern files (NAME pattern lines) inside the definitions directory.",
+          check=no_placeholders("a pattern path")),
     Field("named_captures_only", "bool", True, "Capture only references that name a field."),
     Field("use_default_patterns", "bool", True, "Offer the default pattern set."),
     Field("remove_empty_values", "bool", True, "Leave out fields that captured nothing."),

@@ -78,6 +78,6 @@ def _factory(conf: dict[str, Any], res: Resources) -> JmespathProcessor:
 SPEC = registry.processor(
     "jmespath",
     _factory,
-    Field("query", "string", doc="The JMESPath query applied to each JSON message.", check=compiles(compile_query)),
+    Field("query", "string", doc="The JMESPath query applied to each JSON message.", check=compiles(compile_query, "a JMESPath query")),
     doc="Replace each JSON message with the result of a JMESPath query.",
 )

@@ -111,7 +111,7 @@ def _factory(conf: dict[str, Any], res: Resources) -> JqProcessor:
 SPEC = registry.processor(
     "jq",
     _factory,
-    Field("query", "string", doc="The jq query to filter and transform messages with.", check=compiles(compile_query)),
+    Field("query", "string", doc="The jq query to filter and transform messages with.", check=compiles(compile_query, "a jq query")),
     Field("raw", "bool", False, "Process the payload as one raw string instead of as JSON."),
     Field("output_raw", "bool", False, "Write emitted strings unquoted (other values as JSON), concatenated."),
     doc="Transform and filter messages with jq.",

@@ -24,7 +24,7 @@ from streams.contracts import ConfigError, MessageProcessor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.processors import local_files, schema_errors
-from streams.processors.query_checks import Problems, blank_placeholders
+from streams.processors.query_checks import Problems, compiles, no_placeholders
 from streams.registry import Field
 
 
@@ -42,17 +42,13 @@ def validator_for(text: str) -> Any:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def _check_schema(value: object) -> Problems:
-    if not isinstance(value, str):
-        return []
-    try:
-        validator_for(blank_placeholders(value))
-    except ValueError as exc:
-        return [((), str(exc))]
-    return []
+_check_schema_text = compiles(validator_for, "a JSON schema")
 
 
 def _check_path(value: object) -> Problems:
+    refused = no_placeholders("a schema path")(value)
+    if refused:
+        return refused
     if isinstance(value, str) and value and not value.startswith("file://"):
         return [((), "must start with file:// (an http:// schema is not fetched by the gateway)")]
     return []
@@ -103,7 +99,7 @@ def _factory(conf: dict[str, Any], res: Resources) -> JsonSchemaProcessor:
 SPEC = registry.processor(
     "json_schema",
     _factory,
-    Field("schema", "string", "", "The schema document (JSON). Use this or schema_path.", check=_check_schema),
+    Field("schema", "string", "", "The schema document (JSON). Use this or schema_path.", check=_check_schema_text),
     Field("schema_path", "string", "", "file:// path of the schema, inside the definitions directory.", check=_check_path),
     doc="Check messages against a JSON Schema; a mismatch flags the message.",
 )

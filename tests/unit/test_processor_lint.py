@@ -61,14 +61,24 @@ def test_each_broken_processor_is_one_positioned_line(tmp_path: Path) -> None:
     ]
 
 
-def test_queries_with_placeholders_are_checked_with_them_blank(tmp_path: Path) -> None:
+def test_placeholders_are_refused_where_a_request_value_could_change_the_query(tmp_path: Path) -> None:
     found = problems(
         tmp_path,
         """
-        - jq: {query: '.user == "$tyk_context.request_data_user"'}
+        - jq: {query: 'select(.user == "$tyk_context.request_data_user")'}
         - jmespath: {query: "items[?owner == '$tyk_context.request_data_user']"}
-        - grok: {expressions: ["%{WORD:w}"]}
+        - grok: {expressions: ["%{WORD:w}", "$tyk_context.request_data_p"], pattern_definitions: {X: "$tyk_context.request_data_x"}}
+        - json_schema: {schema: '{"const": "$tyk_context.request_data_user"}'}
+        - http: {url: 'http://127.0.0.1/users/$tyk_context.request_data_user', headers: {X-User: $tyk_context.request_data_user}}
         - parse_log: {format: syslog_rfc3164, default_timezone: Europe/Paris}
         """,
     )
-    assert found == []
+    p = "streams.s.pipeline.processors"
+    why = "cannot be put safely into {}; use the request value in a mapping, a switch check or $metadata instead"
+    assert found == [
+        f"13:18: {p}.0.jq.query: a $tyk_context placeholder {why.format('a jq query')}",
+        f"14:24: {p}.1.jmespath.query: a $tyk_context placeholder {why.format('a JMESPath query')}",
+        f"15:47: {p}.2.grok.expressions.1: a $tyk_context placeholder {why.format('a grok expression')}",
+        f"15:101: {p}.2.grok.pattern_definitions.X: a $tyk_context placeholder {why.format('a grok pattern')}",
+        f"16:27: {p}.3.json_schema.schema: a $tyk_context placeholder {why.format('a JSON schema')}",
+    ]
