@@ -15,6 +15,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import regex
+
 ERR_PRIVAL = "expecting a priority value in the range 1-191 or equal to 0"
 ERR_PRI = "expecting a priority value within angle brackets"
 ERR_VERSION = "expecting a version value in the range 1-999"
@@ -37,11 +39,6 @@ VALID_PRIVALS = frozenset(str(n) for n in range(192))
 _SDNAME_EXCLUDED = frozenset(b'= ]"')
 _TIMESTAMP = re.compile(
     rb"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d{1,6}))?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
-)
-_TIMESTAMP_PREFIX = re.compile(
-    rb"\d{0,4}$|\d{4}-(?:[01]|0[1-9]|1[0-2])?$|\d{4}-(?:0[1-9]|1[0-2])-(?:[0-3]|0[1-9]|[12]\d|3[01])?$|"
-    rb"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[0-2]|[01]\d|2[0-3])?"
-    rb"(?::(?:[0-5]|[0-5]\d)?(?::(?:[0-5]|[0-5]\d)?(?:\.\d{0,6})?(?:[+-](?:[0-2]|[01]\d|2[0-3])?(?::(?:[0-5]|[0-5]\d)?)?)?)?)?$"
 )
 
 
@@ -92,7 +89,7 @@ def _timestamp(data: bytes, p: int) -> tuple[str | None, int]:
     match = _TIMESTAMP.match(data, p)
     if match is None:
         k = p
-        while k < len(data) and _TIMESTAMP_PREFIX.match(data[p : k + 1]):
+        while k < len(data) and regex.fullmatch(_TIMESTAMP.pattern, data[p : k + 1], partial=True):
             k += 1
         raise SyslogError(ERR_TIMESTAMP, k)
     end = match.end()

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 from pathlib import Path
@@ -166,3 +167,17 @@ def test_config_errors(tmp_path: Path) -> None:
         build({"parse_log": {"format": "syslog_rfc3164", "default_timezone": "Mars/Base"}}, tmp_path)
     with pytest.raises(ConfigError, match="format not recognised: apache"):
         build({"parse_log": {"format": "apache"}}, tmp_path)
+
+
+GO_SYSLOG_CASES = json.loads((Path(__file__).parent / "go_syslog_rfc5424_cases.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", GO_SYSLOG_CASES, ids=[str(i) for i in range(len(GO_SYSLOG_CASES))])
+def test_rfc5424_accepts_and_refuses_what_go_syslog_does(case: dict) -> None:
+    data = base64.b64decode(case["input_base64"])
+    try:
+        rfc5424.parse(data)
+        error = ""
+    except rfc5424.SyslogError as exc:
+        error = str(exc)
+    assert error == case["error"]
