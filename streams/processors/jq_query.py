@@ -2,16 +2,18 @@
 
 Bento's rules (``processor_jq.go``): the query runs on the payload as JSON, or as one string
 with ``raw: true``; ``$metadata`` holds the message's metadata. No value emitted drops the
-message, one value replaces the payload, several become an array. With ``output_raw: true``
+message, one value replaces the payload (a string as a JSON string), several become an array.
+With ``output_raw: true``
 the emitted values are written one after the other, strings unquoted and others as JSON (and
 nothing emitted still drops the message). A failing query leaves the message as it was and
 flags it with the error.
 
 The user's query runs inside a fixed prefix that binds ``$metadata`` and hides ``env`` and
-``$ENV``: a stream's query must not read the gateway's environment (its secrets), least of all
-through a ``$tyk_context`` value a request substituted into the query. Module directives
-(``import``, ``include``: reading files of the host) cannot follow the prefix, so they are
-refused as syntax errors. Bento uses gojq; libjq's error texts differ from gojq's.
+``$ENV``: a stream's query must not read the gateway's environment (its secrets). Module
+directives (``import``, ``include``: reading files of the host) cannot follow the prefix, so
+they are refused as syntax errors, and ``$tyk_context`` placeholders are refused at load
+(``query_checks``). Bento uses gojq: libjq's error texts differ, and it reads integers beyond
+2^53 as floats where gojq keeps them exact.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ _WHERE = re.compile(r"^jq: error: (?P<what>.*?) at <top-level>, line (?P<line>\d
 
 def one_line_error(text: str, query: str) -> str:
     """libjq's compile error about the wrapped program as one line about the user's query: its
-    first line, with the query's own line numbers; a problem on the closing line means the
-    problem is at the end of the query."""
+    first line, in the query's own line numbers (a problem found on the prelude's closing line
+    is reported at the end of the query)."""
     first = text.strip().splitlines()[0] if text.strip() else text
     match = _WHERE.match(first)
     if match is None:
