@@ -120,8 +120,9 @@ class HttpProcessor(Processor):
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
         if self.parallel and len(batch) > 1:
-            return [self._exactly_one(results) for results in Pool(len(batch)).map(self._one, batch)]
-        return [out for msg in batch for out in self._one(msg)]
+            sent = Pool(len(batch)).map(lambda msg: self._one(msg, txn), batch)
+            return [self._exactly_one(results) for results in sent]
+        return [out for msg in batch for out in self._one(msg, txn)]
 
     def _exactly_one(self, results: list[Message]) -> Message:
         """Bento's parallel sends expect one response part per message."""
@@ -131,12 +132,12 @@ class HttpProcessor(Processor):
         flagged.error = f"unexpected response size: {len(results)}"
         return flagged
 
-    def _one(self, msg: Message) -> list[Message]:
+    def _one(self, msg: Message, txn: Transaction) -> list[Message]:
         """The messages the response to ``msg`` makes (one per part of a multipart response),
         or ``msg`` flagged with the failure."""
         out = msg.copy()
         try:
-            resp = self._send(msg)
+            resp = self._send(msg, txn)
             payloads = bodies(resp.headers.get("Content-Type", ""), resp.content)
         except (RequestFailed, MappingError, MultipartError) as exc:
             status = getattr(exc, "status", None)
@@ -173,7 +174,9 @@ class HttpProcessor(Processor):
         body = self.payload.render(msg, one, 0).encode("utf-8") if self.payload is not None else msg.content
         return url, headers, body
 
-    def _send(self, msg: Message) -> requests.Response:
+    def _send(self, msg: Message, txn: Transaction) -> requests.Response:
+        """The accepted response; ``RequestFailed`` once the attempts are spent, or at once when
+        nobody waits for the pass any more (its push was answered 408): no retry is started then."""
         url, headers, body = self._request(msg)
         attempts = Attempts(self.rules, self.retries, self.retry_period, self.max_backoff)
         while True:
@@ -189,7 +192,7 @@ class HttpProcessor(Processor):
                 if step is Next.DONE:
                     return resp
                 failure = RequestFailed(unexpected_status(url, resp), resp.status_code)
-            if step is Next.GIVE_UP:
+            if step is Next.GIVE_UP or txn.abandoned:
                 raise failure
             gevent.sleep(attempts.wait)
 

@@ -13,7 +13,8 @@ import gevent
 import pytest
 from gevent.pywsgi import WSGIServer
 
-from streams.contracts import ConfigError
+from streams.contracts import ConfigError, Transaction
+from streams.message import Message
 from streams.processors.http_outcome import Attempts, Next, StatusRules
 from streams.processors.http_response import MultipartError, bodies
 from tests.unit.processor_helpers import build, run
@@ -125,6 +126,13 @@ def test_drop_on_gives_up_at_once_and_successful_on_accepts(tmp_path: Path, upst
     assert dropped.error and len(upstream.requests) == 1
     [accepted] = run(http(tmp_path, url=upstream.url("/status/404"), successful_on=[404]), "x")
     assert (accepted.content, accepted.error, accepted.metadata["http_status_code"]) == (b"nope\nnope", None, 404)
+
+
+def test_no_retry_once_nobody_waits_for_the_pass(tmp_path: Path, upstream: Upstream) -> None:
+    txn = Transaction()
+    txn.abandon()
+    [out] = http(tmp_path, url=upstream.url("/flaky/2"), retries=3, retry_period="1ms").process([Message(b"x")], txn)
+    assert out.error and len(upstream.requests) == 1
 
 
 def test_retries_until_the_upstream_recovers(tmp_path: Path, upstream: Upstream) -> None:
