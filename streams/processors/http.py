@@ -82,6 +82,13 @@ def transport_failure(verb: str, url: str, exc: requests.RequestException) -> st
     return f'{url}: {verb.capitalize()} "{url}": {why}'
 
 
+def _render(text: Any, msg: Message, what: str) -> str:
+    try:
+        return str(text.render(msg, [msg], 0))
+    except MappingError as exc:
+        raise RequestFailed(f"{what}: {exc}") from None
+
+
 def _root_cause(exc: BaseException) -> str:
     while exc.__context__ is not None and exc.__context__ is not exc:
         exc = exc.__context__
@@ -160,18 +167,19 @@ class HttpProcessor(Processor):
 
     def _request(self, msg: Message) -> tuple[str, dict[str, str], bytes]:
         """URL, headers and body for ``msg`` (interpolated against it as a batch of one, as Bento
-        sends each message of a batch on its own)."""
+        sends each message of a batch on its own); an interpolation that fails is named as
+        Bento names it (``url interpolation error: ...``)."""
         one = [msg]
-        url = self.url.render(msg, one, 0)
-        headers = {k: v.render(msg, one, 0) for k, v in self.headers.items()}
+        body = self.payload.render(msg, one, 0).encode("utf-8") if self.payload is not None else msg.content
+        url = _render(self.url, msg, "url interpolation error")
+        headers = {k: _render(v, msg, f"header '{k}' interpolation error") for k, v in self.headers.items()}
         for key, value in msg.metadata.items():
             if self.send_meta.match(key):
                 headers[key] = value if isinstance(value, str) else str(value)
         if "Content-Type" not in self.headers:
             headers["Content-Type"] = OCTET_STREAM
         if self.host is not None:
-            headers["Host"] = self.host.render(msg, one, 0)
-        body = self.payload.render(msg, one, 0).encode("utf-8") if self.payload is not None else msg.content
+            headers["Host"] = _render(self.host, msg, "host interpolation error")
         return url, headers, body
 
     def _send(self, msg: Message, txn: Transaction) -> requests.Response:

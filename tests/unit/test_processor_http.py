@@ -107,6 +107,13 @@ def test_url_headers_and_metadata_go_out_per_message(tmp_path: Path, upstream: U
     assert first["content-type"] == "application/json" and first["trace-id"] == "t1" and "secret" not in first
 
 
+def test_an_interpolation_that_fails_is_named(tmp_path: Path, upstream: Upstream) -> None:
+    [out] = run(http(tmp_path, url=upstream.url('/echo/${! json("a.b").uppercase() }')), '{"a":{}}')
+    assert out.error and out.error.startswith("url interpolation error: ") and not upstream.requests
+    [out] = run(http(tmp_path, url=upstream.url("/echo"), headers={"X-A": '${! json("n").number() }'}), '{"n":"x"}')
+    assert out.error and out.error.startswith("header 'X-A' interpolation error: ")
+
+
 def test_payload_replaces_the_body(tmp_path: Path, upstream: Upstream) -> None:
     [out] = run(http(tmp_path, url=upstream.url("/echo"), payload='${! json("name") }'), '{"name":"ann"}')
     assert out.content == b"ANN" and upstream.requests[0]["body"] == b"ann"
