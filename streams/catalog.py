@@ -19,7 +19,22 @@ from streams.outputs import http_server as http_server_output
 from streams.outputs import kafka as kafka_output
 from streams.outputs import kafka_franz as kafka_franz_output
 from streams.outputs import sync_response as sync_response_output
-from streams.processors import branch, catch, dedupe, log, mapping, sleep, switch, try_
+from streams.processors import (
+    branch,
+    catch,
+    dedupe,
+    grok,
+    http,
+    jmespath_query,
+    jq_query,
+    json_schema,
+    log,
+    mapping,
+    parse_log,
+    sleep,
+    switch,
+    try_,
+)
 from streams.processors import sync_response as sync_response_processor
 from streams.registry import ComponentSpec
 
@@ -43,10 +58,16 @@ PROCESSORS = registry.table(
     branch.SPEC,
     catch.SPEC,
     dedupe.SPEC,
+    grok.SPEC,
+    http.SPEC,
+    jmespath_query.SPEC,
+    jq_query.SPEC,
+    json_schema.SPEC,
     log.SPEC,
     mapping.SPEC_MAPPING,
     mapping.SPEC_BLOBLANG,
     mapping.SPEC_MUTATION,
+    parse_log.SPEC,
     sleep.SPEC,
     switch.SPEC,
     sync_response_processor.SPEC,
