@@ -37,7 +37,6 @@ EXTENSIONS = (".yaml", ".yml", ".json")
 
 _DURATION = re.compile(r"^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$|^0$")
 
-_UNSAFE_WHY = "it reaches the host's files, processes or sockets"
 
 STREAM_KEYS = (
     "input",
@@ -95,7 +94,6 @@ _BLOCKS: dict[str, dict[str, dict[str, str] | None]] = {
     "buffer": {"none": {}, "memory": {"limit": "int", "batch_policy": "object"}},
     "metrics": {"prometheus": _PROMETHEUS_FIELDS, "none": {}},
     "tracer": {"jaeger": _JAEGER_FIELDS, "none": {}},
-    "cache": {"memory": None},
     "rate_limit": {"local": None},
 }
 _REFUSED_FIELDS = {
@@ -788,7 +786,7 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
     name = names[0]
     sub = path + (name,)
     if name in registry.UNSAFE.get(kind, ()):
-        checker.add(sub, f"{kind} {name!r} is not allowed: {_UNSAFE_WHY}")
+        checker.add(sub, f"{kind} {name!r} is not allowed: {registry.unsafe_reason(kind, name)}")
         return
     spec = table.get(name)
     if spec is None:
@@ -959,7 +957,7 @@ def _suggest(name: Any, choices: Iterable[Any]) -> str:
 
 
 def _example(kind: str) -> str:
-    return {"input": "kafka", "output": "kafka", "processor": "mapping"}.get(kind, kind)
+    return {"input": "kafka", "output": "kafka", "processor": "mapping", "cache": "memory"}.get(kind, kind)
 
 
 def _type_name(value: Any) -> str:
