@@ -42,7 +42,7 @@ def msgs(*contents: str | bytes, **meta: Any) -> list[Message]:
 
 
 def jmsgs(*values: Any) -> list[Message]:
-    return [Message(json.dumps(v).encode()) for v in values]
+    return [Message(json.dumps(v, separators=(",", ":")).encode()) for v in values]
 
 
 def contents(batch: list[Message]) -> list[bytes]:
