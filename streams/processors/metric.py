@@ -17,7 +17,7 @@ from streams.bloblang import MappingError
 from streams.contracts import ConfigError, MessageProcessor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
-from streams.observability import COUNTERS, GAUGES, HISTOGRAMS
+from streams.observability import COUNTERS, GAUGES, HISTOGRAMS, METRICS
 from streams.registry import Field
 
 TYPES = ("counter", "counter_by", "gauge", "timing")
@@ -46,19 +46,25 @@ class MetricProcessor(MessageProcessor):
         try:
             labels = {k: v.render(msg, batch, index) for k, v in self.labels.items()}
             if self.type == "counter":
-                self.res.incr(self.name, 1, **labels)
+                self._record("incr", 1, labels)
                 return msg
             number = self._number(self.value.render(msg, batch, index))
         except (MappingError, ValueError) as exc:
             self.log.error(f"metric {self.name}: {exc}")
             return msg
         if self.type == "counter_by":
-            self.res.incr(self.name, number, **labels)
+            self._record("incr", number, labels)
         elif self.type == "gauge":
-            self.res.gauge(self.name, number, **labels)
+            self._record("gauge", number, labels)
         else:
-            self.res.timing(self.name, number / 1e9, **labels)
+            self._record("timing", number / 1e9, labels)
         return msg
+
+    def _record(self, kind: str, value: float, labels: dict[str, str]) -> None:
+        try:
+            METRICS.record(kind, self.name, value, {**labels, "api": self.res.api, "stream": self.res.stream})
+        except Exception as exc:  # e.g. the name is already another kind of metric
+            self.log.error(f"metric {self.name} not recorded: {exc}")
 
     @staticmethod
     def _number(text: str) -> int:
