@@ -14,6 +14,7 @@ from typing import Any
 
 from streams import registry
 from streams.caches.base import Cache, KeyExists, KeyNotFound
+from streams.contracts import ConfigError
 from streams.durations import parse_duration
 from streams.registry import Field
 
@@ -85,14 +86,19 @@ def _seconds(text: str) -> float:
 
 
 def _factory(conf: dict[str, Any], res: Any, label: str) -> MemoryCache:
-    return MemoryCache(_seconds(conf["default_ttl"]), _seconds(conf["compaction_interval"]), conf["init_values"])
+    try:
+        compaction = _seconds(str(conf["compaction_interval"]))
+    except ValueError as exc:
+        raise ConfigError(f"{res.path}.cache_resources.{label}.compaction_interval: {exc}") from None
+    return MemoryCache(_seconds(conf["default_ttl"]), compaction, conf["init_values"])
 
 
 SPEC = registry.cache(
     "memory",
     _factory,
     Field("default_ttl", "duration", "5m", "How long an entry lives unless its write gives a ttl."),
-    Field("compaction_interval", "duration", "60s", "How often expired entries are swept; empty: never."),
+    # A string, not a duration: Bento writes "" for "never", which a duration field refuses.
+    Field("compaction_interval", "string", "60s", "How often expired entries are swept; empty: never."),
     Field("init_values", "object", {}, "Entries present from the start (they never expire)."),
     Field("shards", "int", 1, "Accepted for Bento compatibility; one map is used."),
     doc="Entries kept in this worker process.",
