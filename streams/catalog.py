@@ -47,6 +47,7 @@ from streams.processors import (
     try_,
     unarchive,
     while_,
+    workflow,
 )
 from streams.processors import sync_response as sync_response_processor
 from streams.registry import ComponentSpec
@@ -99,6 +100,7 @@ PROCESSORS = registry.table(
     try_.SPEC,
     unarchive.SPEC,
     while_.SPEC,
+    workflow.SPEC,
 )
 CACHES = registry.table(
     host_memory.SPEC,

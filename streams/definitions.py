@@ -799,6 +799,9 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
         key, fields = _CASE_LISTS[name]
         cases = config.get(key) if isinstance(config, dict) else config
         _check_cases(name, cases, fields, sub + (key,) if isinstance(config, dict) else sub, checker)
+    if kind == "processor" and name == "workflow" and isinstance(config, dict) and isinstance(config.get("branches"), dict):
+        for branch, body in config["branches"].items():
+            _check_fields("workflow", "branch", body, _WORKFLOW_BRANCH_FIELDS, sub + ("branches", branch), checker)
     if not isinstance(config, dict):
         if spec.scalar_field:
             f = spec.field(spec.scalar_field)
@@ -884,6 +887,7 @@ def _bloblang_column(checker: _Checker, sub: Path, line: int | None, err_line: i
     return checker.column(sub)
 
 
+_WORKFLOW_BRANCH_FIELDS = {"request_map": "string", "processors": "processor_list", "result_map": "string"}
 _CASE_LISTS = {
     "switch": ("cases", {"check": "string", "processors": "processor_list", "fallthrough": "bool"}),
     "group_by": ("groups", {"check": "string", "processors": "processor_list"}),

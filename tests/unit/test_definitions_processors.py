@@ -54,6 +54,11 @@ pipeline:
         processors: [{noop: {}}]
     - metric: {type: counter_by, name: bytes_in, labels: {kind: '${! json("kind") }'}, value: '${! content().length() }'}
     - dedupe: {cache: shared, key: '${! json("id") }'}
+    - workflow:
+        meta_path: meta.workflow
+        order: [[one]]
+        branches:
+          one: {request_map: 'root = this.doc', processors: [{noop: {}}], result_map: 'root.one = this'}
 output:
   sync_response: {}
 """
@@ -104,6 +109,11 @@ BASE = "input: {http_server: {}}\noutput: {sync_response: {}}\n"
          "processor 'subprocess' is not allowed: it runs programs on the gateway host", 5),
         ("pipeline:\n  processors:\n    - cache: {resource: c, key: k}", "streams.s.pipeline.processors.0.cache.operator",
          "missing required field", 5),
+        ("pipeline:\n  processors:\n    - workflow:\n        branches:\n          a: {request_mapp: x, processors: []}",
+         "streams.s.pipeline.processors.0.workflow.branches.a.request_mapp", "unknown field (did you mean 'request_map'?)", 7),
+        ("pipeline:\n  processors:\n    - workflow:\n        branches:\n          a: {processors: [{command: {name: ls}}]}",
+         "streams.s.pipeline.processors.0.workflow.branches.a.processors.0.command",
+         "processor 'command' is not allowed: it runs programs on the gateway host", 7),
         ("cache_resources:\n  - label: c\n    memory: {default_tll: 1m}", "streams.s.cache_resources.0.memory.default_tll",
          "unknown field (did you mean 'default_ttl'?)", 5),
         ("cache_resources:\n  - label: c\n    redis: {url: x}", "streams.s.cache_resources.0.redis",
