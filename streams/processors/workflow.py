@@ -58,6 +58,8 @@ class WorkflowProcessor(Processor):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.meta_path = dot_path_to_slice(conf["meta_path"]) if conf["meta_path"] else []
         self.branches = self._branches(conf, res)
+        self.owned = [b for n, b in self.branches.items() if n in (conf["branches"] or {})]
+        """Inline branches; resource branches belong to the stream, which closes them."""
         try:
             if conf["order"]:
                 self.tiers = verify(conf["order"], list(self.branches))
@@ -148,7 +150,7 @@ class WorkflowProcessor(Processor):
         msg.set_value(_set(doc, self.meta_path, current))
 
     def close(self) -> None:
-        for branch in self.branches.values():
+        for branch in self.owned:
             branch.close()
 
 
