@@ -1,7 +1,8 @@
 """``retry`` processor: each message goes through the processors on its own; when any message
 of the result carries an error, the message as it entered (its error cleared) is tried again
-after a backoff, until an attempt has no error or ``backoff.max_elapsed_time`` passes; then the
-last result, errors and all, goes on. ``parallel`` tries the messages at the same time."""
+after a backoff, until an attempt has no error or ``backoff.max_elapsed_time`` passes (or nobody
+waits for the pass any more: its push was answered 408); then the last result, errors and all,
+goes on. ``parallel`` tries the messages at the same time."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ class RetryProcessor(Processor):
             if failed is None:
                 return result
             wait = backoff.next()
-            if wait is None:
+            if wait is None or txn.abandoned:
                 self.log.debug(f"retry gave up: {failed}")
                 return result
             self.log.debug(f"retrying in {wait:.3f}s after: {failed}")

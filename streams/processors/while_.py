@@ -1,11 +1,14 @@
 """``while`` processor: runs its processors on the batch again and again while ``check`` (a
 Bloblang query on the batch's first message) gives true; ``at_least_once`` runs them once before
-the first check, ``max_loops`` (when above 0) caps the rounds. A check that fails counts as
+the first check, ``max_loops`` (when above 0) caps the rounds; a pass nobody waits for any more
+(its push answered 408) stops looping. A check that fails counts as
 false (logged), and a round that leaves no message ends the loop, as in Bento."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import gevent
 
 from streams import registry
 from streams.bloblang import MappingError
@@ -35,8 +38,9 @@ class WhileProcessor(Processor):
         loops = 0
         again = self.at_least_once or self._holds(batch)
         while again:
-            if self.max_loops > 0 and loops >= self.max_loops:
+            if (self.max_loops > 0 and loops >= self.max_loops) or txn.abandoned:
                 break
+            gevent.sleep(0)  # a long loop must not hold the worker's other requests
             batches = [out for part in batches for out in run_batches(self.procs, part, txn)]
             if not batches:
                 return []

@@ -158,3 +158,21 @@ def test_resource_runs_a_processor_resource(tmp_path: Any) -> None:
 def test_resource_refuses_an_undeclared_label(h: Harness) -> None:
     with pytest.raises(ConfigError, match="processor resource 'nope' was not found"):
         h.build([{"resource": "nope"}])
+
+
+def test_an_endless_while_and_retry_stop_once_the_pass_is_abandoned(h: Harness) -> None:
+    import gevent
+
+    from streams.contracts import Transaction
+    from streams.engine.pipeline import run_batches
+
+    endless = h.build([{"while": {"check": "true", "processors": [{"mutation": "root.n = this.n + 1"}]}}])
+    forever = h.build([{"retry": {"backoff": {"initial_interval": "1ms", "max_interval": "1ms", "max_elapsed_time": "0s"}, "processors": [{"mutation": 'root = throw("no")'}]}}])
+    for procs in (endless, forever):
+        txn = Transaction()
+        runner = gevent.spawn(run_batches, procs, jmsgs({"n": 0}), txn)
+        gevent.sleep(0.05)
+        assert not runner.ready()  # still looping, and other greenlets (this one) still run
+        txn.abandon()
+        [[out]] = runner.get(timeout=10)
+        assert json.loads(out.content)["n"] > 1 if procs is endless else out.error
