@@ -33,7 +33,8 @@ from typing import Any
 import gevent
 import gevent.event
 
-from streams.contracts import ConfigError, Output, OutputError, Transaction
+from streams.caches.base import Cache
+from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import metric
@@ -203,7 +204,7 @@ class StreamInstance:
             self.hub.close()
         metric("gauge_add", "instances_active", -1, api=self.res.api, stream=self.name)
         scope = self.res.scope
-        components: list[Any] = [self.input, *self.processors, self.output]
+        components: list[Input | Processor | Output | Cache] = [self.input, *self.processors, self.output]
         components += [*scope.processor_resources.values(), *scope.caches.values()]
         for component in components:
             try:
