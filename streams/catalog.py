@@ -7,6 +7,7 @@ itself on import. Adding a component: write its module (ending in a ``SPEC``) an
 from __future__ import annotations
 
 from streams import registry
+from streams.caches import host_memory, memory
 from streams.inputs import broker as broker_input
 from streams.inputs import generate as generate_input
 from streams.inputs import http_server as http_server_input
@@ -20,20 +21,39 @@ from streams.outputs import kafka as kafka_output
 from streams.outputs import kafka_franz as kafka_franz_output
 from streams.outputs import sync_response as sync_response_output
 from streams.processors import (
+    archive,
+    bounds_check,
     branch,
+    cache,
+    cached,
     catch,
+    compress,
     dedupe,
+    for_each,
     grok,
+    group_by,
     http,
+    insert_part,
     jmespath_query,
     jq_query,
     json_schema,
     log,
     mapping,
+    metric,
+    noop,
+    parallel,
     parse_log,
+    rate_limit,
+    resource,
+    retry,
+    select_parts,
     sleep,
+    split,
     switch,
     try_,
+    unarchive,
+    while_,
+    workflow,
 )
 from streams.processors import sync_response as sync_response_processor
 from streams.registry import ComponentSpec
@@ -55,11 +75,21 @@ OUTPUTS = registry.table(
     sync_response_output.SPEC,
 )
 PROCESSORS = registry.table(
+    archive.SPEC,
+    bounds_check.SPEC,
     branch.SPEC,
+    cache.SPEC,
+    cached.SPEC,
     catch.SPEC,
+    compress.SPEC_COMPRESS,
+    compress.SPEC_DECOMPRESS,
     dedupe.SPEC,
+    for_each.SPEC,
     grok.SPEC,
+    group_by.SPEC,
+    group_by.SPEC_VALUE,
     http.SPEC,
+    insert_part.SPEC,
     jmespath_query.SPEC,
     jq_query.SPEC,
     json_schema.SPEC,
@@ -67,10 +97,30 @@ PROCESSORS = registry.table(
     mapping.SPEC_MAPPING,
     mapping.SPEC_BLOBLANG,
     mapping.SPEC_MUTATION,
+    metric.SPEC,
+    noop.SPEC,
+    parallel.SPEC,
     parse_log.SPEC,
+    rate_limit.SPEC,
+    resource.SPEC,
+    retry.SPEC,
+    select_parts.SPEC,
     sleep.SPEC,
+    split.SPEC,
     switch.SPEC,
     sync_response_processor.SPEC,
     try_.SPEC,
+    unarchive.SPEC,
+    while_.SPEC,
+    workflow.SPEC,
 )
-TABLES: dict[str, dict[str, ComponentSpec]] = {"input": INPUTS, "output": OUTPUTS, "processor": PROCESSORS}
+CACHES = registry.table(
+    host_memory.SPEC,
+    memory.SPEC,
+)
+TABLES: dict[str, dict[str, ComponentSpec]] = {
+    "input": INPUTS,
+    "output": OUTPUTS,
+    "processor": PROCESSORS,
+    "cache": CACHES,
+}

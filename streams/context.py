@@ -34,7 +34,17 @@ from typing import Any
 PLACEHOLDER = re.compile(r"\$tyk_context\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")
 
 BLOBLANG_FIELDS = frozenset(
-    {"mapping", "mutation", "bloblang", "check", "request_map", "result_map", "args_mapping", "fields_mapping"}
+    {
+        "mapping",
+        "mutation",
+        "bloblang",
+        "check",
+        "skip_on",
+        "request_map",
+        "result_map",
+        "args_mapping",
+        "fields_mapping",
+    }
 )
 """Config keys whose string value is Bloblang source."""
 

@@ -62,10 +62,20 @@ class Transaction:
 
 
 class Processor:
-    """Turns a batch into a batch (fewer messages when some are deleted)."""
+    """Turns a batch into a batch (fewer messages when some are deleted).
+
+    A processor that splits a batch into several (``split``, ``group_by``) overrides
+    ``process_batches``; the pipeline keeps those batches apart for the processors after it
+    (``archive`` makes one message per batch) and hands the output their messages in order.
+    """
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
         raise NotImplementedError
+
+    def process_batches(self, batch: list[Message], txn: Transaction) -> list[list[Message]]:
+        """The batches ``batch`` becomes: one (``process``'s result) unless the processor splits."""
+        out = self.process(batch, txn)
+        return [out] if out else []
 
     def close(self) -> None:
         """Release what the processor holds; called once when its instance closes."""

@@ -37,7 +37,6 @@ EXTENSIONS = (".yaml", ".yml", ".json")
 
 _DURATION = re.compile(r"^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$|^0$")
 
-_UNSAFE_WHY = "it reaches the host's files, processes or sockets"
 
 STREAM_KEYS = (
     "input",
@@ -95,7 +94,6 @@ _BLOCKS: dict[str, dict[str, dict[str, str] | None]] = {
     "buffer": {"none": {}, "memory": {"limit": "int", "batch_policy": "object"}},
     "metrics": {"prometheus": _PROMETHEUS_FIELDS, "none": {}},
     "tracer": {"jaeger": _JAEGER_FIELDS, "none": {}},
-    "cache": {"memory": None},
     "rate_limit": {"local": None},
 }
 _REFUSED_FIELDS = {
@@ -788,7 +786,7 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
     name = names[0]
     sub = path + (name,)
     if name in registry.UNSAFE.get(kind, ()):
-        checker.add(sub, f"{kind} {name!r} is not allowed: {_UNSAFE_WHY}")
+        checker.add(sub, f"{kind} {name!r} is not allowed: {registry.unsafe_reason(kind, name)}")
         return
     spec = table.get(name)
     if spec is None:
@@ -797,9 +795,13 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
     config = value[name]
     if config is None:
         config = {}
-    if kind == "processor" and name == "switch":
-        cases = config.get("cases") if isinstance(config, dict) else config
-        _check_switch_cases(cases, sub + ("cases",) if isinstance(config, dict) else sub, checker)
+    if kind == "processor" and name in _CASE_LISTS:
+        key, fields = _CASE_LISTS[name]
+        cases = config.get(key) if isinstance(config, dict) else config
+        _check_cases(name, cases, fields, sub + (key,) if isinstance(config, dict) else sub, checker)
+    if kind == "processor" and name == "workflow" and isinstance(config, dict) and isinstance(config.get("branches"), dict):
+        for branch, body in config["branches"].items():
+            _check_fields("workflow", "branch", body, _WORKFLOW_BRANCH_FIELDS, sub + ("branches", branch), checker)
     if not isinstance(config, dict):
         if spec.scalar_field:
             f = spec.field(spec.scalar_field)
@@ -835,7 +837,7 @@ def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -
         text = context.substitute({key: text}, {}, enabled=False)[key]
         try:
             if key in context.BLOBLANG_FIELDS:
-                if key == "check":
+                if key in ("check", "skip_on"):
                     parser.parse_query(text, settings)
                 else:
                     # Compiled too: a long method chain parses fine yet can be too deep for
@@ -885,19 +887,24 @@ def _bloblang_column(checker: _Checker, sub: Path, line: int | None, err_line: i
     return checker.column(sub)
 
 
-_SWITCH_CASE_FIELDS = {"check": "string", "processors": "processor_list", "fallthrough": "bool"}
+_WORKFLOW_BRANCH_FIELDS = {"request_map": "string", "processors": "processor_list", "result_map": "string"}
+_CASE_LISTS = {
+    "switch": ("cases", {"check": "string", "processors": "processor_list", "fallthrough": "bool"}),
+    "group_by": ("groups", {"check": "string", "processors": "processor_list"}),
+}
+"""Processors whose config is a list of cases: the key holding it and a case's fields."""
 
 
-def _check_switch_cases(cases: Any, path: Path, checker: _Checker) -> None:
-    """``switch`` is a list of cases whose processors are components too (so an unsafe one
-    nested in a case is refused like any other)."""
+def _check_cases(name: str, cases: Any, fields: dict[str, str], path: Path, checker: _Checker) -> None:
+    """``switch`` and ``group_by`` are lists of cases whose processors are components too (so
+    an unsafe one nested in a case is refused like any other)."""
     if cases is None:
         return
     if not isinstance(cases, list):
         checker.add(path, f"expected a list of cases, got {_type_name(cases)}")
         return
     for i, case in enumerate(cases):
-        _check_fields("switch", "case", case, _SWITCH_CASE_FIELDS, path + (i,), checker)
+        _check_fields(name, "case", case, fields, path + (i,), checker)
 
 
 def _check_type(ftype: str, value: Any, path: Path, checker: _Checker, f: registry.Field | None = None) -> None:
@@ -959,7 +966,7 @@ def _suggest(name: Any, choices: Iterable[Any]) -> str:
 
 
 def _example(kind: str) -> str:
-    return {"input": "kafka", "output": "kafka", "processor": "mapping"}.get(kind, kind)
+    return {"input": "kafka", "output": "kafka", "processor": "mapping", "cache": "memory"}.get(kind, kind)
 
 
 def _type_name(value: Any) -> str:

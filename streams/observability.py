@@ -198,20 +198,34 @@ class Metrics:
 
     def incr(self, name: str, n: float = 1, **labels: Any) -> None:
         """Add ``n`` to a counter."""
+        self.record("incr", name, n, labels)
+
+    def timing(self, name: str, seconds: float, **labels: Any) -> None:
+        """Record a duration (a Prometheus histogram in seconds, a statsd timer in ms)."""
+        self.record("timing", name, seconds, labels)
+
+    def gauge(self, name: str, value: float, **labels: Any) -> None:
+        """Set a gauge to ``value``."""
+        self.record("gauge", name, value, labels)
+
+    def record(self, kind: str, name: str, value: float, labels: Mapping[str, object]) -> None:
+        """``incr``, ``timing`` or ``gauge`` with the labels as a mapping, so any label name
+        (``name``, ``kind``, ...) may be used, as a stream's ``metric`` processor allows."""
+        {"incr": self._incr, "timing": self._timing, "gauge": self._gauge}[kind](name, value, labels)
+
+    def _incr(self, name: str, n: float, labels: Mapping[str, object]) -> None:
         metric = cast(Counter, self._labelled(name, "counter", labels))
         if n >= 0:
             metric.inc(n)
         if self._statsd is not None:
             self._statsd.incr(self._statsd_name(name, labels), n)
 
-    def timing(self, name: str, seconds: float, **labels: Any) -> None:
-        """Record a duration (a Prometheus histogram in seconds, a statsd timer in ms)."""
+    def _timing(self, name: str, seconds: float, labels: Mapping[str, object]) -> None:
         cast(Histogram, self._labelled(name, "histogram", labels)).observe(seconds)
         if self._statsd is not None:
             self._statsd.timing(self._statsd_name(name, labels), seconds * 1000.0)
 
-    def gauge(self, name: str, value: float, **labels: Any) -> None:
-        """Set a gauge to ``value``."""
+    def _gauge(self, name: str, value: float, labels: Mapping[str, object]) -> None:
         cast(Gauge, self._labelled(name, "gauge", labels)).set(value)
         if self._statsd is not None:
             self._statsd.gauge(self._statsd_name(name, labels), value)

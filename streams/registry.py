@@ -44,7 +44,7 @@ class Field:
 
 @dataclass(frozen=True)
 class ComponentSpec:
-    kind: str  # "input" | "output" | "processor"
+    kind: str  # "input" | "output" | "processor" | "cache"
     name: str
     factory: Factory
     fields: tuple[Field, ...] = ()
@@ -64,8 +64,23 @@ UNSAFE = {
     "input": {"file", "socket", "socket_server", "subprocess", "stdin", "inproc", "unix_socket"},
     "output": {"file", "socket", "subprocess", "stdout", "inproc", "unix_socket"},
     "processor": {"command", "subprocess", "wasm"},
+    "cache": set(),
 }
 """Components refused outright: they reach the host's files, processes or sockets."""
+
+UNSAFE_WHY = {
+    ("processor", "command"): "it runs programs on the gateway host",
+    ("processor", "subprocess"): "it runs programs on the gateway host",
+    ("input", "subprocess"): "it runs programs on the gateway host",
+    ("output", "subprocess"): "it runs programs on the gateway host",
+}
+"""Why a refused component is refused, where the general reason (files, processes or sockets of
+the host) is not precise enough."""
+
+
+def unsafe_reason(kind: str, name: str) -> str:
+    """The reason the refusal of ``kind`` ``name`` gives its user."""
+    return UNSAFE_WHY.get((kind, name), "it reaches the host's files, processes or sockets")
 
 
 def input(name: str, factory: Factory, *fields: Field, **extra: Any) -> ComponentSpec:  # noqa: A001 - the config key
@@ -81,6 +96,12 @@ def output(name: str, factory: Factory, *fields: Field, **extra: Any) -> Compone
 def processor(name: str, factory: Factory, *fields: Field, **extra: Any) -> ComponentSpec:
     """The spec of a processor component (listed in ``streams.catalog``)."""
     return ComponentSpec(kind="processor", name=name, factory=factory, fields=fields, **extra)
+
+
+def cache(name: str, factory: Factory, *fields: Field, **extra: Any) -> ComponentSpec:
+    """The spec of a cache resource type (listed in ``streams.catalog``); its factory takes
+    ``(config, res, label)``."""
+    return ComponentSpec(kind="cache", name=name, factory=factory, fields=fields, **extra)
 
 
 def table(*specs: ComponentSpec) -> dict[str, ComponentSpec]:

@@ -33,8 +33,8 @@ def split_component(kind: str, conf: Any, path: str) -> tuple[str, Any, dict[str
 def resolve(kind: str, conf: Any, path: str) -> tuple[registry.ComponentSpec, dict[str, Any], dict[str, Any]]:
     """The registered spec and the defaults-filled config of one component config."""
     name, body, meta = split_component(kind, conf, path)
-    if name in registry.UNSAFE[kind]:
-        raise ConfigError(f"{path}.{name}: the {kind} {name!r} is refused: it reaches the host")
+    if name in registry.UNSAFE.get(kind, ()):
+        raise ConfigError(f"{path}.{name}: the {kind} {name!r} is refused: {registry.unsafe_reason(kind, name)}")
     spec = catalog.TABLES[kind].get(name)
     if spec is None:
         raise ConfigError(f"{path}.{name}: unknown {kind} type {name!r}")

@@ -34,17 +34,18 @@ import gevent
 import gevent.event
 
 from streams.brokers.base import Record
+from streams.caches.base import Cache
 from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import metric
 from streams.engine.pipeline import abandoned_before_write, run_processors
-from streams.engine.ratelimit import build_limits, cache_ttls
 from streams.engine.read_tally import ReadTally
-from streams.engine.resources import Resources, StreamScope
+from streams.engine.resources import Resources
 from streams.engine.restart import run_restarting
 from streams.engine.shutdown import ClientRoster, Draining, Leave
 from streams.engine.singleton import run_once_per_host
+from streams.engine.stream_resources import with_stream_resources
 from streams.logformat import hide_values
 from streams.message import Message
 from streams.outputs.http_server import HttpServerOutput
@@ -69,13 +70,7 @@ class StreamInstance:
     ) -> None:
         if not isinstance(config, dict):
             raise ConfigError(f"streams.{name}: expected an object")
-        scope = StreamScope(
-            rate_limits=build_limits(config.get("rate_limit_resources"), f"streams.{name}.rate_limit_resources"),
-            cache_ttls=cache_ttls(config.get("cache_resources")),
-            tracer=tracer,
-            instance_key=f"{res.api}/{name}/{key}",
-        )
-        res = res.with_scope(scope)
+        res = with_stream_resources(res, config, name, f"{res.api}/{name}/{key}", tracer)
         self.name = name
         self.key = key
         self.res = res
@@ -227,7 +222,9 @@ class StreamInstance:
         if self.hub is not None:
             self.hub.close()
         metric("gauge_add", "instances_active", -1, api=self.res.api, stream=self.name)
-        components: list[Input | Processor | Output] = [self.input, *self.processors, self.output]
+        scope = self.res.scope
+        components: list[Input | Processor | Output | Cache] = [self.input, *self.processors, self.output]
+        components += [*scope.processor_resources.values(), *scope.caches.values()]
         for component in components:
             try:
                 component.close()

@@ -9,12 +9,20 @@ from streams.message import Message
 
 
 def run_processors(processors: Sequence[Processor], batch: list[Message], txn: Transaction) -> list[Message]:
-    """Each processor in turn; an empty batch (every message deleted) stops the chain."""
+    """Each processor in turn; an empty batch (every message deleted) stops the chain. The
+    messages of every batch the chain ends with, in order."""
+    return [msg for part in run_batches(processors, batch, txn) for msg in part]
+
+
+def run_batches(processors: Sequence[Processor], batch: list[Message], txn: Transaction) -> list[list[Message]]:
+    """Each processor in turn on every batch the previous ones made (a ``split`` makes several);
+    the batches left at the end, empty ones dropped."""
+    batches = [batch] if batch else []
     for proc in processors:
-        if not batch:
+        if not batches:
             break
-        batch = proc.process(batch, txn)
-    return batch
+        batches = [out for part in batches for out in proc.process_batches(part, txn) if out]
+    return batches
 
 
 def abandoned_before_write(txn: Transaction) -> None:

@@ -13,7 +13,8 @@ from typing import Any, Protocol
 from streams import bloblang
 from streams.brokers.base import Broker
 from streams.brokers.security import KafkaSecurity
-from streams.contracts import Input, Output, Processor
+from streams.caches.base import Cache
+from streams.contracts import ConfigError, Input, Output, Processor
 from streams.engine.host import HostState
 from streams.engine.logs import StreamLog, metric
 from streams.engine.ratelimit import LocalLimit
@@ -25,13 +26,19 @@ from streams.tracing import Tracer
 @dataclass(frozen=True)
 class StreamScope:
     """What one stream instance declares for its components: ``rate_limit_resources`` by label,
-    ``cache_resources`` TTLs by label, the stream's tracer, and the instance's key (which names
-    its host-wide leases and progress)."""
+    ``cache_resources`` (and their TTLs) by label, ``processor_resources``, the stream's tracer,
+    and the instance's key (which names its host-wide leases and progress)."""
 
     rate_limits: dict[str, LocalLimit] = field(default_factory=dict)
     cache_ttls: dict[str, float] = field(default_factory=dict)
     tracer: Tracer | None = None  # when the stream has a ``tracer`` block
     instance_key: str = ""
+    caches: dict[str, Cache] = field(default_factory=dict)
+    """``cache_resources`` by label, built for this instance."""
+    processor_resources: dict[str, Processor] = field(default_factory=dict)
+    """``processor_resources`` by label (filled once the scope is in place)."""
+    processor_labels: frozenset[str] = frozenset()
+    """The labels ``processor_resources`` declares, known before any of them is built."""
 
 
 class Builder(Protocol):
@@ -60,6 +67,13 @@ class Resources:
 
     def with_scope(self, scope: StreamScope) -> Resources:
         return replace(self, scope=scope)
+
+    def cache(self, label: str) -> Cache:
+        """The stream's cache resource labelled ``label`` (``ConfigError`` when none is)."""
+        found = self.scope.caches.get(label)
+        if found is None:
+            raise ConfigError(f"{self.path}: no cache_resources entry labelled {label!r}")
+        return found
 
     def build_processors(self, confs: Any, path: str) -> list[Processor]:
         """The processors of a nested ``processors`` list (``branch``, ``catch``, ...)."""

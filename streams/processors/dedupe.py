@@ -4,8 +4,9 @@ As in Bento, the key goes into a cache with the cache's ``Add``: a key that is a
 (and has not expired) means a duplicate, which is dropped. The cache is the host's shared one
 (``HostState``, DESIGN §10), so every worker process of the host sees the same keys and a key
 passes once per host, however many workers serve the stream. Keys are kept per stream instance
-and cache label, for the ``default_ttl`` of the stream's ``memory`` cache resource of that label,
-else five minutes.
+and cache label: in the ``host_memory`` cache resource of that label when there is one, else in
+the same host store for the ``default_ttl`` of the ``memory`` resource of that label (five
+minutes without one): a per-process ``memory`` cache would let a key through once per worker.
 
 A key that cannot be computed, or a cache that fails, drops the message (``drop_on_err``, the
 default) or flags it with the error.
@@ -17,8 +18,9 @@ from typing import Any
 
 from streams import registry
 from streams.bloblang import MappingError
+from streams.caches.base import Cache, CacheError, KeyExists
+from streams.caches.host_memory import HostMemoryCache
 from streams.contracts import MessageProcessor, Transaction
-from streams.engine.host import HostStateError
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
@@ -32,9 +34,12 @@ class DedupeProcessor(MessageProcessor):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.key = res.interpolation(conf["key"])
         self.drop_on_err = bool(conf["drop_on_err"])
-        self.ttl = res.scope.cache_ttls.get(conf["cache"], DEFAULT_TTL)
-        self.cache = f"{res.scope.instance_key}/{conf['cache']}"
-        self.host = res.host
+        declared = res.scope.caches.get(conf["cache"])
+        if isinstance(declared, HostMemoryCache):
+            self.cache: Cache = declared
+        else:
+            ttl = res.scope.cache_ttls.get(conf["cache"], DEFAULT_TTL)
+            self.cache = HostMemoryCache(res.host, f"{res.scope.instance_key}/{conf['cache']}", ttl)
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message | None:
         try:
@@ -42,10 +47,12 @@ class DedupeProcessor(MessageProcessor):
         except MappingError as exc:
             return self._failed(msg, f"dedupe key failed: {exc}")
         try:
-            first = self.host.cache_add(self.cache, key, SEEN, self.ttl)
-        except HostStateError as exc:
+            self.cache.add(key, SEEN)
+        except KeyExists:
+            return None
+        except CacheError as exc:
             return self._failed(msg, f"dedupe cache failed: {exc}")
-        return msg if first else None
+        return msg
 
     def _failed(self, msg: Message, error: str) -> Message | None:
         if self.drop_on_err:

@@ -212,7 +212,7 @@ def test_duplicate_key_is_reported(components: None, tmp_path: Path) -> None:
          "input 'file' is not allowed: it reaches the host's files, processes or sockets"),
         (("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline:\n  processors:\n"
          "    - command: {name: ls}"), "streams.s.pipeline.processors.0.command",
-         "processor 'command' is not allowed: it reaches the host's files, processes or sockets"),
+         "processor 'command' is not allowed: it runs programs on the gateway host"),
         ("input: {http_server: {address: 0.0.0.0:9999}}\noutput: {sync_response: {}}",
          "streams.s.input.http_server.address", ("not allowed: a second listener would bypass the gateway; "
          "the stream is served under the API listen path")),
