@@ -3,7 +3,7 @@ process; prints numbers, asserts nothing.
 
     python bench/processors.py [--messages 20000] [--batch 100]
 
-* ``cache`` set then get against a ``memory`` and a ``host_memory`` cache (per message);
+* ``cache`` set then get against a ``memory`` cache (the host's shared one; per message);
 * ``cached`` hits on a ``memory`` cache;
 * ``split`` + ``archive`` (json_array) + ``unarchive`` (json_array) per batch;
 * ``compress`` + ``decompress`` (gzip, lz4, snappy) of 1 KiB payloads.
@@ -32,16 +32,12 @@ from streams.engine.stream_resources import with_stream_resources  # noqa: E402
 from streams.engine.testing import make_settings  # noqa: E402
 from streams.message import Message  # noqa: E402
 
-RESOURCES = {"cache_resources": [{"label": "mem", "memory": {}}, {"label": "host", "host_memory": {}}]}
+RESOURCES = {"cache_resources": [{"label": "mem", "memory": {}}]}
 
 CHAINS: dict[str, list[Any]] = {
     "cache set+get (memory)": [
         {"cache": {"resource": "mem", "operator": "set", "key": '${! json("id") }', "value": "${! content() }"}},
         {"cache": {"resource": "mem", "operator": "get", "key": '${! json("id") }'}},
-    ],
-    "cache set+get (host_memory)": [
-        {"cache": {"resource": "host", "operator": "set", "key": '${! json("id") }', "value": "${! content() }"}},
-        {"cache": {"resource": "host", "operator": "get", "key": '${! json("id") }'}},
     ],
     "cached hit (memory)": [{"cached": {"cache": "mem", "key": "static", "processors": [{"mapping": "root.x = 1"}]}}],
     "split+archive+unarchive json_array": [

@@ -7,7 +7,7 @@ itself on import. Adding a component: write its module (ending in a ``SPEC``) an
 from __future__ import annotations
 
 from streams import registry
-from streams.caches import host_memory, memory
+from streams.caches import memory
 from streams.inputs import broker as broker_input
 from streams.inputs import generate as generate_input
 from streams.inputs import http_server as http_server_input
@@ -115,7 +115,6 @@ PROCESSORS = registry.table(
     workflow.SPEC,
 )
 CACHES = registry.table(
-    host_memory.SPEC,
     memory.SPEC,
 )
 TABLES: dict[str, dict[str, ComponentSpec]] = {

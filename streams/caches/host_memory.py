@@ -1,19 +1,16 @@
-"""``host_memory`` cache: entries every worker process of the host shares (DESIGN §10).
+"""A cache whose entries every worker process of the host shares (DESIGN §10): what the
+``memory`` cache resource is built on.
 
 Backed by the host's shared state (``HostState`` ``cache_*``), namespaced per stream instance
-and label, so a value set through one worker is read by the others. Not a Bento cache type: it
-stands where Bento's single process would use ``memory``.
+and label, so a value set through one worker is read by the others.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from streams import registry
 from streams.caches.base import Cache, CacheError, KeyExists, KeyNotFound
-from streams.durations import parse_duration
 from streams.engine.host import HostState, HostStateError
-from streams.registry import Field
 
 
 class HostMemoryCache(Cache):
@@ -50,17 +47,3 @@ class HostMemoryCache(Cache):
             return call()
         except HostStateError as exc:
             raise CacheError(str(exc)) from exc
-
-
-def _factory(conf: dict[str, Any], res: Any, label: str) -> HostMemoryCache:
-    ttl = parse_duration(conf["default_ttl"]) if conf["default_ttl"] else 0.0
-    return HostMemoryCache(res.host, f"{res.scope.instance_key}/{label}", ttl, conf["init_values"])
-
-
-SPEC = registry.cache(
-    "host_memory",
-    _factory,
-    Field("default_ttl", "duration", "5m", "How long an entry lives unless its write gives a ttl."),
-    Field("init_values", "object", {}, "Entries added at start when not already there (they never expire)."),
-    doc="Entries shared by every worker process of the host.",
-)

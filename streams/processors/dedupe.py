@@ -4,9 +4,8 @@ As in Bento, the key goes into a cache with the cache's ``Add``: a key that is a
 (and has not expired) means a duplicate, which is dropped. The cache is the host's shared one
 (``HostState``, DESIGN §10), so every worker process of the host sees the same keys and a key
 passes once per host, however many workers serve the stream. Keys are kept per stream instance
-and cache label: in the ``host_memory`` cache resource of that label when there is one, else in
-the same host store for the ``default_ttl`` of the ``memory`` resource of that label (five
-minutes without one): a per-process ``memory`` cache would let a key through once per worker.
+and cache label: in the ``memory`` cache resource of that label (itself host-wide), else in the
+same host store for five minutes.
 
 A key that cannot be computed, or a cache that fails, drops the message (``drop_on_err``, the
 default) or flags it with the error.

@@ -1,7 +1,7 @@
 """Structural processors and cache resources behind a real ``gunicorn wsgi:app -w 2``.
 
 One stream reshapes a pushed JSON array with unarchive, group_by_value, split, group_by and
-archive; another keeps values in a ``host_memory`` cache, set through a request one worker
+archive; another keeps values in a ``memory`` cache, set through a request one worker
 serves and read (by ``cache get`` and by ``cached``) through a request the other serves. Which
 worker served a request is asked on the same keep-alive connection (``/shared/whoami``).
 """
@@ -65,7 +65,7 @@ x-tyk-streaming:
           path: /cache
       cache_resources:
         - label: shared
-          host_memory:
+          memory:
             default_ttl: 5m
       pipeline:
         processors:
@@ -158,7 +158,7 @@ def on_other_worker(server: Gunicorn, not_pid: str, body: dict[str, Any]) -> tup
     raise AssertionError(f"every connection went to worker {not_pid}")
 
 
-def test_a_host_memory_cache_is_shared_by_both_workers(server: Gunicorn) -> None:
+def test_a_memory_cache_is_shared_by_both_workers(server: Gunicorn) -> None:
     key = uuid.uuid4().hex
     setter, resp = on_a_new_connection(server, "/shared/cache", json.dumps({"op": "set", "key": key, "value": "hello"}).encode())
     assert resp.status_code == 200, resp.text

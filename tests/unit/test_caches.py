@@ -1,5 +1,5 @@
-"""Cache resources (``memory`` per process, ``host_memory`` per host) and the processors that
-use them: cache, cached and dedupe."""
+"""The ``memory`` cache resource (one per host) and the processors that use it: cache, cached and
+dedupe."""
 
 from __future__ import annotations
 
@@ -7,65 +7,18 @@ from typing import Any
 
 import pytest
 
-from streams.caches.base import KeyExists, KeyNotFound
-from streams.caches.memory import MemoryCache
+from streams.caches.base import KeyNotFound
 from streams.contracts import ConfigError
 from streams.processors.cached import deserialise, serialise
 from tests.unit.processor_harness import Harness, contents, errors, jmsgs, msgs
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_memory_cache_operations_and_expiry() -> None:
-    clock = Clock()
-    cache = MemoryCache(default_ttl=10.0, compaction_interval=60.0, init_values={"boot": "v"}, clock=clock)
-    cache.set("a", b"1")
-    cache.add("b", b"2", ttl=1.0)
-    with pytest.raises(KeyExists, match="key already exists"):
-        cache.add("a", b"x")
-    assert (cache.get("a"), cache.get("b"), cache.get("boot")) == (b"1", b"2", b"v")
-    clock.now += 1.5
-    with pytest.raises(KeyNotFound, match="key does not exist"):
-        cache.get("b")
-    cache.add("b", b"again")  # an expired key may be added again
-    clock.now += 10.0
-    with pytest.raises(KeyNotFound):
-        cache.get("a")
-    assert cache.get("boot") == b"v"  # initial values never expire
-    cache.delete("boot")
-    cache.delete("never there")
-    with pytest.raises(KeyNotFound):
-        cache.get("boot")
-
-
-def test_memory_cache_compaction_sweeps_expired_entries() -> None:
-    clock = Clock()
-    cache = MemoryCache(default_ttl=1.0, compaction_interval=5.0, clock=clock)
-    for i in range(10):
-        cache.set(str(i), b"x")
-    clock.now += 2.0
-    cache.set("live", b"y")
-    assert len(cache) == 11  # not yet: compaction is due every 5 s
-    clock.now += 4.0
-    cache.set("later", b"z", ttl=0)  # ttl 0: kept until deleted
-    assert len(cache) == 1  # swept: the ten and "live" had expired
-    clock.now += 1e6
-    assert cache.get("later") == b"z"
 
 
 def cache_stream(kind: str = "memory", **conf: Any) -> dict[str, Any]:
     return {"cache_resources": [{"label": "c", kind: conf}]}
 
 
-@pytest.mark.parametrize("kind", ["memory", "host_memory"])
-def test_cache_processor_operators(tmp_path: Any, kind: str) -> None:
-    h = Harness(tmp_path, **cache_stream(kind))
+def test_cache_processor_operators(tmp_path: Any) -> None:
+    h = Harness(tmp_path, **cache_stream())
     key = '${! json("id") }'
     set_ = h.run([{"cache": {"resource": "c", "operator": "set", "key": key, "value": '${! json("v") }'}}], jmsgs({"id": "a", "v": "1"}))
     assert errors(set_) == [None] and contents(set_) == [b'{"id":"a","v":"1"}']  # payload untouched
@@ -89,22 +42,21 @@ def test_cache_processor_ttl_and_bad_fields(tmp_path: Any) -> None:
         h.build([{"cache": {"resource": "other", "operator": "get", "key": "k"}}])
 
 
-def test_host_memory_is_shared_by_the_workers_of_a_host_and_kept_per_stream_instance(tmp_path: Any) -> None:
+def test_a_memory_cache_is_shared_by_the_workers_of_a_host_and_kept_per_stream_instance(tmp_path: Any) -> None:
     # Two harnesses on one data directory stand for two worker processes of the host.
-    first, second = Harness(tmp_path, **cache_stream("host_memory")), Harness(tmp_path, **cache_stream("host_memory"))
-    other_instance = Harness(tmp_path, key="other", **cache_stream("host_memory"))
-    per_process = Harness(tmp_path, **cache_stream("memory"))
+    first, second = Harness(tmp_path, **cache_stream()), Harness(tmp_path, **cache_stream())
+    other_instance = Harness(tmp_path, key="other", **cache_stream())
+    other_host = Harness(tmp_path / "other-host", **cache_stream())
     first.run([{"cache": {"resource": "c", "operator": "set", "key": "k", "value": "shared"}}], msgs("x"))
     get = [{"cache": {"resource": "c", "operator": "get", "key": "k"}}]
     assert contents(second.run(get, msgs("x"))) == [b"shared"]
     assert errors(other_instance.run(get, msgs("x"))) == ["operator failed for key 'k': key does not exist"]
-    assert errors(per_process.run(get, msgs("x"))) == ["operator failed for key 'k': key does not exist"]
+    assert errors(other_host.run(get, msgs("x"))) == ["operator failed for key 'k': key does not exist"]
 
 
 def test_cache_resource_init_values(tmp_path: Any) -> None:
-    for kind in ("memory", "host_memory"):
-        h = Harness(tmp_path / kind, **cache_stream(kind, init_values={"k": "preset"}))
-        assert contents(h.run([{"cache": {"resource": "c", "operator": "get", "key": "k"}}], msgs("x"))) == [b"preset"]
+    h = Harness(tmp_path, **cache_stream(init_values={"k": "preset"}))
+    assert contents(h.run([{"cache": {"resource": "c", "operator": "get", "key": "k"}}], msgs("x"))) == [b"preset"]
 
 
 def test_cached_runs_the_processors_once_per_key(tmp_path: Any) -> None:
@@ -166,9 +118,9 @@ def test_cached_serialisation_is_bentos_v1_layout() -> None:
         deserialise(serialise([b"abc"])[:-1])
 
 
-def test_dedupe_uses_a_host_memory_resource(tmp_path: Any) -> None:
+def test_dedupe_uses_a_memory_resource(tmp_path: Any) -> None:
     procs = [{"dedupe": {"cache": "c", "key": '${! json("id") }'}}]
-    first, second = Harness(tmp_path, **cache_stream("host_memory")), Harness(tmp_path, **cache_stream("host_memory"))
+    first, second = Harness(tmp_path, **cache_stream()), Harness(tmp_path, **cache_stream())
     assert contents(first.run(procs, jmsgs({"id": 1}, {"id": 2}, {"id": 1}))) == [b'{"id":1}', b'{"id":2}']
     assert contents(second.run(procs, jmsgs({"id": 2}, {"id": 3}))) == [b'{"id":3}']
     assert first.res.cache("c").get("1") == b"t"  # dedupe's keys live in the resource itself

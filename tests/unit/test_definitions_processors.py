@@ -17,7 +17,7 @@ cache_resources:
   - label: local
     memory: {default_ttl: 1m, compaction_interval: "", init_values: {a: b}}
   - label: shared
-    host_memory: {default_ttl: 10s}
+    memory: {default_ttl: 10s}
 rate_limit_resources:
   - label: slow
     local: {count: 10, interval: 1s}
@@ -118,7 +118,7 @@ BASE = "input: {http_server: {}}\noutput: {sync_response: {}}\n"
          "unknown field (did you mean 'default_ttl'?)", 5),
         ("cache_resources:\n  - label: c\n    redis: {url: x}", "streams.s.cache_resources.0.redis",
          "unknown cache 'redis'", 5),
-        ("cache_resources:\n  - label: c\n    host_memory: {default_ttl: soon}", "streams.s.cache_resources.0.host_memory.default_ttl",
+        ("cache_resources:\n  - label: c\n    memory: {default_ttl: soon}", "streams.s.cache_resources.0.memory.default_ttl",
          "invalid duration 'soon'", 5),
     ],
 )
