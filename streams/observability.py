@@ -143,12 +143,13 @@ def traffic_log(
 
 COUNTERS = ("input_received", "output_sent", "output_error", "processor_error")
 HISTOGRAMS = ("processing_seconds",)
-GAUGES = ("instances_active", "connections_active", "consumer_lag", "hub_read_first", "hub_read_end")
+GAUGES = ("instances_active", "connections_active", "consumer_lag", "hub_read_first", "hub_read_end", "hub_read_holes")
 GaugeMode = Literal["min", "max", "livemax", "livesum"]
 GAUGE_MODES: dict[str, GaugeMode] = {
     "consumer_lag": "livemax",
     "hub_read_first": "min",
     "hub_read_end": "max",
+    "hub_read_holes": "max",
 }
 """How the host folds the workers' readings of a gauge, when not by summing the live ones: a
 group's lag is one figure every worker measures alike (the largest of the live workers'); the

@@ -7,7 +7,8 @@ This module only folds those series into one small record per stream; it keeps n
 A stream whose records are read by its output's hubs (a kafka input feeding ``http_server``, the
 seed's ``out``) has no ``input_received``: its "received" is the records within the offsets the
 host's hubs read, per partition from the lowest ``hub_read_first`` to the furthest
-``hub_read_end`` of any worker (see ``engine.read_tally``).
+``hub_read_end`` of any worker, less the offsets known to hold no record (see
+``engine.read_tally``).
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ class StreamCounters:
         return asdict(self)
 
 
-_SPAN = {"hub_read_first": "first", "hub_read_end": "end"}
-"""The two ends of the offsets a stream's hubs read per partition (``engine.read_tally``)."""
+_SPAN = {"hub_read_first": "first", "hub_read_end": "end", "hub_read_holes": "holes"}
+"""The two ends of the offsets a stream's hubs read per partition, and the offsets between them
+known to hold no record (``engine.read_tally``; the largest worker's count)."""
 
 
 def fold(families: Iterable[Metric]) -> dict[tuple[str, str], StreamCounters]:
@@ -77,7 +79,7 @@ def fold(families: Iterable[Metric]) -> dict[tuple[str, str], StreamCounters]:
     for (api, stream, _, _), ends in spans.items():
         if "first" in ends and "end" in ends:
             counters = out.setdefault((api, stream), StreamCounters())
-            counters.received += max(0.0, ends["end"] - ends["first"])
+            counters.received += max(0.0, ends["end"] - ends["first"] - ends.get("holes", 0.0))
     return out
 
 

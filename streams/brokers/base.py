@@ -45,6 +45,10 @@ class Record:
     key: bytes | None = None
     headers: tuple[tuple[str, bytes], ...] = field(default=())
     timestamp_ms: int = 0
+    skipped: int = 0
+    """Offsets the reader passed over right before this record: Kafka's transaction markers
+    and aborted records, which a read_committed reader never returns (0 where a log has no
+    such gaps). Lets the hub count records, not offsets (``engine.read_tally``)."""
 
     @property
     def position(self) -> Position:

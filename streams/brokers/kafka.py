@@ -27,6 +27,8 @@ client waits for ``kafka_check.check_access``: a wrong password or an untrusted 
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import os
 import threading
@@ -687,7 +689,10 @@ class KafkaReader(_KafkaConsumerBase, Reader):
 
     def fetch(self, timeout: float, max_records: int = 500) -> list[Record]:
         records = self._poll(timeout, max_records)
-        for rec in records:
+        for i, rec in enumerate(records):
+            skipped = rec.offset - self._positions.get(rec.partition, rec.offset)
+            if skipped > 0:
+                records[i] = dataclasses.replace(rec, skipped=skipped)
             self._positions[rec.partition] = rec.offset + 1
         return records
 

@@ -127,11 +127,13 @@ class StreamInstance:
         stream = (self.res.api, self.name)
 
         def on_read(record: Record) -> None:
-            span = tally.read(stream, record.topic, record.partition, record.offset)
+            span = tally.read(stream, record.topic, record.partition, record.offset, record.skipped)
             if span is not None:
                 where = {"api": self.res.api, "stream": self.name, "topic": record.topic, "partition": str(record.partition)}
                 metric("gauge", "hub_read_first", span.first, **where)
                 metric("gauge", "hub_read_end", span.end, **where)
+                if span.holes:
+                    metric("gauge", "hub_read_holes", span.holes, **where)
 
         return on_read
 

@@ -9,9 +9,12 @@ records would undercount split GETs. So the tally keeps positions, per partition
 offset read and the offset after the furthest one read. The host's figure is, per partition, the
 furthest point of any worker minus the lowest start of any worker (``stream_stats.fold``): the
 records between were read on this host (reading starts at a group's position and goes on in
-offset order), each counted once however many hubs or workers read it. A gap in offsets (deleted
-or compacted records) counts as records; the embedded broker and non-transactional Kafka topics
-leave none. No I/O: tested alone.
+offset order), each counted once however many hubs or workers read it. Offsets that hold no
+record (Kafka's transaction markers: one per transaction a Worker stream commits, and aborted
+writes) are counted as ``holes`` when a reader passed over them right where the span ended
+(``Record.skipped``); the host subtracts the largest worker's holes. A gap nobody in this
+worker read across (records another worker's GETs took) stays counted as records. No I/O:
+tested alone.
 """
 
 from __future__ import annotations
@@ -24,14 +27,16 @@ StreamKey = tuple[str, str]
 
 @dataclass
 class Span:
-    """Offsets read in one partition: ``first`` the lowest, ``end`` one past the furthest."""
+    """Offsets read in one partition: ``first`` the lowest, ``end`` one past the furthest;
+    ``holes`` of them known to hold no record."""
 
     first: int
     end: int
+    holes: int = 0
 
     @property
     def records(self) -> int:
-        return self.end - self.first
+        return self.end - self.first - self.holes
 
 
 class ReadTally:
@@ -40,18 +45,23 @@ class ReadTally:
     def __init__(self) -> None:
         self._spans: dict[tuple[StreamKey, str, int], Span] = {}
 
-    def read(self, stream: StreamKey, topic: str, partition: int, offset: int) -> Span | None:
-        """Note a record read; the partition's new span when it grew, else None."""
+    def read(self, stream: StreamKey, topic: str, partition: int, offset: int, skipped: int = 0) -> Span | None:
+        """Note a record read, which its reader found ``skipped`` offsets after its previous
+        one; the partition's new span when it grew, else None."""
         where = (stream, topic, partition)
         span = self._spans.get(where)
         if span is None:
             span = self._spans[where] = Span(offset, offset + 1)
-            return Span(span.first, span.end)
+            return Span(span.first, span.end, span.holes)
         if span.first <= offset < span.end:
             return None
+        if offset >= span.end:
+            # The skipped offsets just below this record are holes; those below the span's
+            # end were accounted for when the span grew over them.
+            span.holes += max(0, min(skipped, offset - span.end))
         span.first = min(span.first, offset)
         span.end = max(span.end, offset + 1)
-        return Span(span.first, span.end)
+        return Span(span.first, span.end, span.holes)
 
     def records(self, stream: StreamKey) -> int:
         """Records within the spans of ``stream`` (this worker's own reading)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import gevent
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.brokers.base import BrokerError, Position, Record
 from streams.brokers.kafka import KafkaBroker
@@ -171,6 +171,30 @@ def test_reader_starts_at_explicit_offsets_and_seeks(
     ] == [1, 2]
     with pytest.raises(BrokerError):
         reader.seek({9: 0})
+    reader.close()
+
+
+def test_reader_tells_how_many_offsets_it_passed_over_before_a_record(
+    broker: KafkaBroker, kafka_bootstrap: str, unique_name: str
+) -> None:
+    """One record per transaction: each commit leaves a marker at the next offset, which a
+    read_committed reader never returns; the record after it says it skipped one."""
+    producer = KafkaProducer(
+        bootstrap_servers=[kafka_bootstrap], transactional_id=f"t-{unique_name}", acks="all", enable_idempotence=True
+    )
+    try:
+        producer.init_transactions()
+        for i in range(3):
+            producer.begin_transaction()
+            producer.send(unique_name, f"m{i}".encode(), partition=0).get(10)
+            producer.commit_transaction()
+    finally:
+        producer.close()
+    reader = broker.reader(unique_name, {0: 0})
+    got = fetch_until(lambda: reader.fetch(1.0), 3)
+    assert [(r.offset, r.skipped) for r in got] == [(0, 0), (2, 1), (4, 1)]
+    reader.seek({0: 1})  # a GET's reader moved to a position that is a marker
+    assert [(r.offset, r.skipped) for r in fetch_until(lambda: reader.fetch(1.0), 2)][:1] == [(2, 1)]
     reader.close()
 
 
