@@ -28,7 +28,6 @@ client waits for ``kafka_check.check_access``: a wrong password or an untrusted 
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 import os
 import threading
