@@ -205,6 +205,32 @@ def test_streaming_api_multiple_clients_input_http_server(gateway: Gunicorn) -> 
             reader.close()
 
 
+# --- TestStreamingAPIGarbageCollection ----------------------------------------------------------
+
+
+def test_streaming_api_garbage_collection(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """TestStreamingAPIGarbageCollection: the stream manager a request created is collected once
+    nothing is active on it.
+
+    Tyk keys a manager by each request's substituted config; here only a stream with
+    ``$tyk_context`` placeholders has per-request instances (a stream without them runs for the
+    worker's life, DESIGN §3.2), so the definition reads ``?user=``. A POST starts the user's
+    instance; with no client attached it is closed after the idle period (1 s here)."""
+    server = serve(tmp_path_factory.mktemp("tyk-gc"), ["test-api-gc.yaml"], env={"STREAMS_INSTANCE_IDLE_TIMEOUT": "1"})
+    try:
+        resp = requests.post(server.url("/test-api-gc/post"), params={"user": "gc-user"}, data=b"{}", timeout=30)
+        assert resp.status_code == 200, resp.text
+        deadline = time.monotonic() + 30
+        while "idle instance closed" not in server.log():
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            time.sleep(0.2)
+        started = server.log().count("instance started")
+        closed = server.log().count("idle instance closed")
+        assert started >= 1 and closed >= 1, server.log()[-3000:]
+    finally:
+        server.stop()
+
+
 # --- TestStreaming_HttpOutputPaths ---------------------------------------------------------------
 
 
