@@ -64,7 +64,7 @@ def rabbitmq() -> Iterator[str]:
     directory; yields its ``amqp://guest:guest@...`` URL once it accepts AMQP connections."""
     server = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # the /usr/sbin wrapper would switch user
     assert os.path.exists(server), "rabbitmq-server is not installed (Debian package rabbitmq-server)"
-    port, dist_port = free_port(), free_port()
+    port, dist_port, epmd_port = free_port(), free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="tyk-rabbitmq-") as tmp:
         base = Path(tmp)
         (base / "enabled_plugins").write_text("[rabbitmq_amqp1_0].\n")
@@ -75,6 +75,9 @@ def rabbitmq() -> Iterator[str]:
             "RABBITMQ_MNESIA_BASE": str(base / "mnesia"), "RABBITMQ_LOG_BASE": str(base / "log"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"), "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
             "RABBITMQ_FEATURE_FLAGS_FILE": str(base / "feature_flags"), "RABBITMQ_PID_FILE": str(base / "pid"),
+            # Erlang starts a port mapper daemon that outlives the node: one of its own, on its
+            # own port, so it can be stopped afterwards without touching anyone else's.
+            "ERL_EPMD_PORT": str(epmd_port),
         }
         process = subprocess.Popen([server], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
@@ -87,6 +90,8 @@ def rabbitmq() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+            epmd = shutil.which("epmd") or "/usr/bin/epmd"
+            subprocess.run([epmd, "-port", str(epmd_port), "-kill"], capture_output=True, timeout=10, check=False)
 
 
 @contextmanager
