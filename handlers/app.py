@@ -67,6 +67,15 @@ class GatewayRunner:
         return time.monotonic() - started
 
 
+def logged_status(req: falcon.Request, resp: falcon.Response) -> str:
+    """The status a request ended with, as its traffic-log line records it: a WebSocket whose
+    upgrade was accepted got ``101 Switching Protocols`` (the response object Falcon holds is
+    never sent then), as Tyk records a hijacked stream connection."""
+    if req.env.get("wsgi.websocket") is not None:
+        return falcon.HTTP_101
+    return str(resp.status)
+
+
 class RequestContextMiddleware:
     """Request ids, lazy gateway start, and one traffic-log line per request where enabled."""
 
@@ -87,16 +96,17 @@ class RequestContextMiddleware:
             resp.set_header("X-Request-Id", rid)
         api = getattr(req.context, "api", None)
         if api is not None and api.traffic_logs:
+            status = logged_status(req, resp)
             traffic_log.info(
                 "%s %s %s",
                 req.method,
                 redact(req.relative_uri),  # query keys kept, their values (tokens, keys) not
-                resp.status,
+                status,
                 extra={
                     "api": api.name,
                     "request_id": rid,
                     "remote_addr": req.remote_addr,
-                    "status": falcon.http_status_to_code(resp.status),
+                    "status": falcon.http_status_to_code(status),
                     "duration_ms": round((time.monotonic() - req.context.started) * 1000, 2),
                 },
             )

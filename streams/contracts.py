@@ -24,6 +24,11 @@ class OutputError(Exception):
     """An output could not deliver a batch; the text is what a pushing client sees (502)."""
 
 
+class WriteAbandoned(OutputError):
+    """Nothing (more) was written because nobody waits for the pass any more (its push was
+    answered 408): the consequence of that timeout, not a failure of the output."""
+
+
 class Transaction:
     """State of one pass of a batch through a stream, shared by its processors and outputs.
 

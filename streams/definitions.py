@@ -544,6 +544,9 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
     if not isinstance(gw, dict):
         checker.add(gw_path, "missing: an API definition needs x-tyk-api-gateway (info.name, server.listenPath)")
         gw = {}
+    elif "info" not in gw:
+        # As Tyk's schema requires it; only a present info may leave its name to info.title.
+        checker.add(gw_path + ("info",), "missing: the API's info (name, state) is required")
     info = _mapping(gw, gw_path, "info", checker)
     name = info.get("name")
     if name is None:

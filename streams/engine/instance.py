@@ -35,7 +35,7 @@ import gevent.event
 
 from streams.brokers.base import Record
 from streams.caches.base import Cache
-from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction
+from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction, WriteAbandoned
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import metric
@@ -261,6 +261,13 @@ class StreamInstance:
             self._log_failure("processing failed", exc, batch, with_trace=True)
         return False
 
+    def _log_failure_after_timeout(self, exc: Any, messages: list[Message]) -> None:
+        """A push answered 408 whose write then failed: the reason (a broker that cannot be
+        reached, a webhook that refused) still reaches the log, as Bento logs a failed send; a
+        write that only gave up because nobody waited any more was warned about already."""
+        if isinstance(exc, OutputError) and not isinstance(exc, WriteAbandoned):
+            self._log_failure("output failed after its push timed out", exc, messages)
+
     def _log_failure(self, what: str, exc: BaseException, batch: list[Message], with_trace: bool = False) -> None:
         where: dict[str, Any] = {}
         pos = batch[0].position if batch else None
@@ -341,6 +348,7 @@ class StreamInstance:
             # nothing new is written for a push whose client was told 408 (at most once).
             txn.abandon()
             self.log.warning("push timed out", timeout=timeout)
+            job.link(lambda done: self._log_failure_after_timeout(done.value, messages))
             return PushResult(408, b"", {}, f"request timed out after {timeout:g}s")
         exc = job.value
         if isinstance(exc, RejectedMessage):

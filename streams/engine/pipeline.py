@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streams.contracts import Output, OutputError, Processor, Transaction
+from streams.contracts import Output, Processor, Transaction, WriteAbandoned
 from streams.message import Message
 
 
@@ -29,7 +29,7 @@ def abandoned_before_write(txn: Transaction) -> None:
     """Raise when the pass was abandoned (its push answered 408) while processors still ran:
     the client was told the push failed, so nothing of it may be written from now on."""
     if txn.abandoned:
-        raise OutputError("abandoned: the push timed out before its write started")
+        raise WriteAbandoned("abandoned: the push timed out before its write started")
 
 
 class ProcessedOutput(Output):

@@ -8,6 +8,7 @@ interpolated per message.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import gevent
 import requests
@@ -62,6 +63,21 @@ class HttpClientOutput(Output):
         self.session.close()
 
 
+def url_problems(url: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """``url`` must be an absolute http(s) URL, as Tyk's schema requires of ``http_client.url``
+    (a URI), so a typo is refused at load instead of failing every send. A URL with an
+    interpolation or a ``$tyk_context`` placeholder is only known per message or request."""
+    text = str(url)
+    if "${!" in text or "$tyk_context" in text:
+        return []
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. a bad port or IPv6 literal
+        ok = False
+    return [] if ok else [((), f"expected an http:// or https:// URL, got {text!r}")]
+
+
 def _factory(conf: dict[str, Any], res: Resources) -> HttpClientOutput:
     return HttpClientOutput(conf, res)
 
@@ -69,7 +85,7 @@ def _factory(conf: dict[str, Any], res: Resources) -> HttpClientOutput:
 SPEC = registry.output(
     "http_client",
     _factory,
-    Field("url", "string", doc="Where to send each message (interpolated)."),
+    Field("url", "string", doc="Where to send each message (interpolated).", check=url_problems),
     Field("verb", "string", "POST", "HTTP method."),
     Field("headers", "object", {}, "Request headers (values interpolated)."),
     Field("metadata", "object", {}, "Accepted and ignored."),

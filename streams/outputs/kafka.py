@@ -37,7 +37,7 @@ from streams.brokers.sending import (
     SendPending,
     Stored,
 )
-from streams.contracts import ConfigError, Output, OutputError, Transaction
+from streams.contracts import ConfigError, Output, OutputError, Transaction, WriteAbandoned
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.inputs.kafka import SASL_FIELD, TLS_FIELD, security_of
@@ -120,7 +120,8 @@ class KafkaOutput(Output):
         if step.action is Action.DONE:
             return
         if step.action is Action.GIVE_UP:
-            raise OutputError(f"kafka produce not attempted: {step.reason}")
+            failure = WriteAbandoned if txn.abandoned else OutputError
+            raise failure(f"kafka produce not attempted: {step.reason}")
         topic = self.topic.render(msg, batch, i)
         pending = step.pending
         if pending is None:

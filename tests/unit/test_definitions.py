@@ -616,3 +616,43 @@ def test_nested_listen_paths_and_equal_names_collide(components: None, tmp_path:
     assert "/a/b/ overlaps /a/" in by_file["inner.yaml"].message
     assert by_file["twin.yaml"].path == "x-tyk-api-gateway.info.name"
     assert "API name 'outer' is already used by" in by_file["twin.yaml"].message
+
+
+def test_gateway_section_without_info_is_refused(tmp_path: Path) -> None:
+    """Tyk's schema requires ``x-tyk-api-gateway.info``; a present info without a name still
+    takes its name from ``info.title``."""
+    text = _api().replace("  info: {name: t, state: {active: true}}\n", "")
+    api, problems = load_file(_write(tmp_path, "i.yaml", text))
+    assert api is None
+    assert [(p.path, p.message) for p in problems] == [("x-tyk-api-gateway.info", "missing: the API's info (name, state) is required")]
+    api, problems = load_file(_write(tmp_path, "n.yaml", _api().replace("{name: t, state:", "{state:")))
+    assert problems == [] and api is not None and api.name == "t"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("not a uri", "expected an http:// or https:// URL, got 'not a uri'"),
+        ("ftp://files.example.com/drop", "expected an http:// or https:// URL, got 'ftp://files.example.com/drop'"),
+        ("http://", "expected an http:// or https:// URL, got 'http://'"),
+        ("http://localhost:8080/hook", None),
+        ("https://hooks.example.com/a?b=c", None),
+        ('${! meta("hook_url") }', None),
+        ("http://$tyk_context.headers_Hook_Host/hook", None),
+    ],
+)
+def test_http_client_url_must_be_an_http_url(tmp_path: Path, url: str, problem: str | None) -> None:
+    """As Tyk's schema gives ``http_client.url`` the ``uri`` format; an interpolated URL is only
+    known per message (real components)."""
+    streams = f"""
+        s:
+          input:
+            http_server:
+              path: /push
+          output:
+            http_client:
+              url: '{url.replace("'", "''")}'
+    """
+    api, problems = load_file(_write(tmp_path, "h.yaml", _api(streams=streams)))
+    found = [(p.path, p.message) for p in problems]
+    assert found == ([("streams.s.output.http_client.url", problem)] if problem else []), found

@@ -7,8 +7,11 @@ generous deadlines; nothing asserts on timings."""
 from __future__ import annotations
 
 import json
+import logging
+import socket
 from typing import Any
 
+import gevent
 import pytest
 
 from streams.brokers.embedded import EmbeddedBroker
@@ -82,6 +85,61 @@ def test_push_answers_408_when_outputs_do_not_finish_in_time(tmp_path: Any, gate
     result = inst.push(Message(b"x"), 0.2)
     inst.release()
     assert result.status == 408
+
+
+def _wait_for(check: Any, deadline_s: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + deadline_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        gevent.sleep(0.05)
+    return True
+
+
+def test_an_output_failing_after_its_push_timed_out_is_logged(tmp_path: Any, gateways: Any, caplog: Any) -> None:
+    """The push is answered 408 first; the write it started fails later (a webhook that accepts
+    the connection and never answers), and that failure and its reason reach the log at error."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    stream = {
+        "input": {"http_server": {}},
+        "output": {"http_client": {"url": f"http://127.0.0.1:{port}/hook", "retries": 0, "timeout": "1s"}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    try:
+        with caplog.at_level(logging.INFO):
+            assert inst.push(Message(b"x"), 0.2).status == 408
+            late = lambda: [r for r in caplog.records if r.getMessage().startswith("output failed after its push timed out")]  # noqa: E731
+            assert _wait_for(lambda: bool(late())), caplog.text
+        assert late()[0].levelno == logging.ERROR and f"127.0.0.1:{port}" in late()[0].getMessage()
+    finally:
+        inst.release()
+        silent.close()
+
+
+def test_a_write_abandoned_because_its_push_timed_out_is_not_an_error(tmp_path: Any, gateways: Any, caplog: Any) -> None:
+    """A processor still busy when the push is answered 408: the write never starts, which the
+    timeout's warning already says; no error line follows."""
+    stream = {
+        "input": {"http_server": {}},
+        "pipeline": {"processors": [{"sleep": {"duration": "500ms"}}]},
+        "output": {"drop": {}},
+    }
+    _, api = gateways(tmp_path, {"s": stream})
+    inst = api.open("s", {})
+    try:
+        with caplog.at_level(logging.INFO):
+            assert inst.push(Message(b"x"), 0.1).status == 408
+            gevent.sleep(1.5)  # the sleep ended and the pass gave up its write
+        assert any(r.getMessage() == "push timed out" for r in caplog.records), caplog.text
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    finally:
+        inst.release()
 
 
 def test_message_deleted_by_a_processor_gives_200_empty(tmp_path: Any, gateways: Any, broker: Any) -> None:
