@@ -382,7 +382,10 @@ class BrokerHub:
         """Listen to each topic's feed from the user's committed offsets on."""
         try:
             while not self._listening and self._active():
-                starts = {topic: self.start_offsets(topic) for topic in self.topics}
+                # A commit under way (the last client left a moment ago) lands first: the new
+                # feed starts after what that client was handed, not before.
+                with self._commit_lock:
+                    starts = {topic: self.start_offsets(topic) for topic in self.topics}
                 heads = {topic: self.broker.end_offsets(topic) for topic in self.topics}
                 if self._listening or not self._active():
                     continue
@@ -542,16 +545,19 @@ class BrokerHub:
             self._committer = gevent.spawn(self._commit_loop)
 
     def _commit_loop(self) -> None:
-        """Commit every ``commit_period`` while clients acknowledge, then end.
+        """Commit at once, then at most every ``commit_period`` while clients acknowledge, then
+        end.
 
+        The first acknowledgement after a quiet spell is committed without waiting: a client
+        that connects next (on any worker, or after this one left) starts from the user's
+        committed position and would otherwise be handed again what was just delivered. Under
+        load, acknowledgements are committed once a period.
         PERF: a user whose clients receive nothing holds no committer (a sleeping greenlet was
         about 5 KiB per idle user); the next acknowledgement starts one again (``_commit_soon``:
         between the last check here and this greenlet's end nothing yields, so it sees it dead)."""
-        while not self._closed:
-            gevent.sleep(self.commit_period)
-            if not self._ledger.dirty:
-                return
+        while not self._closed and self._ledger.dirty:
             self._commit_broadcast()
+            gevent.sleep(self.commit_period)
 
     def _commit_broadcast(self, also: Subscription | None = None) -> None:
         """Commit, per partition, the lowest position every attached client acknowledged.
