@@ -172,7 +172,8 @@ class StreamEndpoint:
         resp.set_header("Cache-Control", "no-cache")
         resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event through at once
         resp.stream = streaming.subscription_body(
-            subscription, instance, sse=sse, heartbeat=self._heartbeat(route)
+            subscription, instance, sse=sse, heartbeat=self._heartbeat(route),
+            peer_gone=streaming.peer_gone_check(req.env.get("gunicorn.sock")),
         )
 
     def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:

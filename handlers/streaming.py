@@ -13,7 +13,10 @@ the restarted gateway, and resumes with ``Last-Event-ID``); a newline-delimited 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import select
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from streams.engine.delivery import Subscription
 from streams.engine.instance import StreamInstance
@@ -37,8 +40,37 @@ def ndjson_line(content: bytes) -> bytes:
     return content.replace(b"\n", b" ") + b"\n"
 
 
+def peer_gone_check(sock: Any) -> Callable[[], bool]:
+    """``check()`` is True once the client closed its side of ``sock`` (a read would end).
+
+    A client that left is only noticed by a write that fails, and the first write after it
+    left usually succeeds into the kernel's buffer: the message it carried would count as
+    delivered to nobody, and a GET waiting elsewhere for the user's next message would never
+    get it. Looking before each message (never waiting: a zero-timeout ``select``, then a peek)
+    hands such a message back instead. A client that sent bytes (it should not) counts as here.
+    """
+    if sock is None:
+        return lambda: False
+
+    def check() -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if not readable:
+                return False
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):  # reset or closed under us
+            return True
+
+    return check
+
+
 def subscription_body(
-    subscription: Subscription, instance: StreamInstance, *, sse: bool, heartbeat: float
+    subscription: Subscription,
+    instance: StreamInstance,
+    *,
+    sse: bool,
+    heartbeat: float,
+    peer_gone: Callable[[], bool] = lambda: False,
 ) -> Iterator[bytes]:
     """Yield the stream's chunks until the client leaves or the subscription is closed."""
     delivery = None
@@ -56,6 +88,9 @@ def subscription_body(
                     return
                 yield b": keepalive\n\n" if sse else b"\n"
                 continue
+            if peer_gone():
+                log.info("stream closed: the client left")
+                return  # the delivery is handed back below
             yield sse_event(delivery.event_id, delivery.content) if sse else ndjson_line(delivery.content)
             delivery.ack()
             delivery = None
