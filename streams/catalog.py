@@ -12,12 +12,14 @@ from streams.inputs import generate as generate_input
 from streams.inputs import http_server as http_server_input
 from streams.inputs import kafka as kafka_input
 from streams.inputs import kafka_franz as kafka_franz_input
+from streams.inputs import mqtt as mqtt_input
 from streams.outputs import broker as broker_output
 from streams.outputs import drop as drop_output
 from streams.outputs import http_client as http_client_output
 from streams.outputs import http_server as http_server_output
 from streams.outputs import kafka as kafka_output
 from streams.outputs import kafka_franz as kafka_franz_output
+from streams.outputs import mqtt as mqtt_output
 from streams.outputs import sync_response as sync_response_output
 from streams.processors import branch, catch, dedupe, log, mapping, sleep, switch, try_
 from streams.processors import sync_response as sync_response_processor
@@ -29,6 +31,7 @@ INPUTS = registry.table(
     http_server_input.SPEC,
     kafka_input.SPEC,
     kafka_franz_input.SPEC,
+    mqtt_input.SPEC,
 )
 OUTPUTS = registry.table(
     broker_output.SPEC,
@@ -37,6 +40,7 @@ OUTPUTS = registry.table(
     http_server_output.SPEC,
     kafka_output.SPEC,
     kafka_franz_output.SPEC,
+    mqtt_output.SPEC,
     sync_response_output.SPEC,
 )
 PROCESSORS = registry.table(

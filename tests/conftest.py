@@ -12,8 +12,11 @@ monkey.patch_all()
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
+
+from tests.message_brokers import Mosquitto, start_mosquitto
 
 DEFAULT_KAFKA = "127.0.0.1:9093"
 
@@ -57,3 +60,11 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     """
     base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40].strip("-")
     return f"t-{base}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """A real mosquitto (Debian package) on a free port for the whole test run."""
+    broker = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    yield broker
+    broker.stop()

@@ -1,0 +1,83 @@
+"""Real message brokers started by the tests: Debian's ``mosquitto`` (MQTT) and
+``rabbitmq-server`` (AMQP 0-9-1), each on free loopback ports with its files in a temporary
+directory, never as a system service. ``.ci/run`` installs the packages when missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.server import free_port
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, deadline_s: float) -> None:
+    """Until something accepts on 127.0.0.1:port; raises with the broker's log when it exits."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"broker exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"broker did not listen on {port}:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def need(program: str, package: str) -> str:
+    path = shutil.which(program) or next(
+        (p for p in (f"/usr/sbin/{program}", f"/usr/lib/rabbitmq/bin/{program}") if os.path.exists(p)), None
+    )
+    if path is None:
+        raise RuntimeError(f"{program} is not installed: apt-get install {package} (.ci/run does)")
+    return path
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@dataclass
+class Mosquitto:
+    """A mosquitto of the test run on ``port`` (anonymous clients allowed, in-memory sessions)."""
+
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def start_mosquitto(directory: Path) -> Mosquitto:
+    binary = need("mosquitto", "mosquitto")
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = directory / "mosquitto.conf"
+    log = directory / "mosquitto.log"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
+        "max_queued_messages 10000\n"
+    )
+    with open(log, "wb") as out:
+        process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    wait_for_port(port, process, log, 30)
+    return Mosquitto(process, port, log)
