@@ -1,0 +1,161 @@
+"""MQTT (and AMQP) streams end to end on ``gunicorn wsgi:app -w 2`` against real brokers started by
+the tests:
+
+* broker → gateway: a push (``http_server`` POST) goes out through the broker output, comes back
+  through the broker input and reaches an SSE client and a GET of the ``http_server`` output;
+* redelivery: while the output of a broker input fails (a webhook answering 503) the message is
+  not acknowledged; after the gateway stops, the next gateway gets it from the broker again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from streams.engine.testing import wait_until
+from tests.e2e.clients import SSEClient
+from tests.e2e.server import Gunicorn, start_gunicorn
+from tests.message_brokers import Mosquitto
+from tests.mqtt_clients import TestClient
+from tests.webhook import Hook
+
+WORKERS = 2
+LISTEN = "/brokers"
+
+
+def write_api(apis: Path, streams: dict[str, Any]) -> None:
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "brokers", "version": "1.0.0"},
+        "paths": {},
+        "x-tyk-api-gateway": {
+            "info": {"name": "brokers", "state": {"active": True}},
+            "server": {"listenPath": {"value": LISTEN, "strip": True}},
+        },
+        "x-tyk-streaming": {"streams": streams},
+    }
+    apis.mkdir(parents=True, exist_ok=True)
+    (apis / "brokers.yaml").write_text(yaml.safe_dump(doc))
+
+
+def serve(tmp_path: Path, streams: dict[str, Any]) -> Gunicorn:
+    apis = tmp_path / "apis"
+    write_api(apis, streams)
+    return start_gunicorn(tmp_path, workers=WORKERS, env={"STREAMS_DEFINITIONS_DIR": str(apis)})
+
+
+def push(server: Gunicorn, payload: Any) -> requests.Response:
+    return requests.post(server.url(f"{LISTEN}/push"), data=json.dumps(payload), timeout=30)
+
+
+# -- per broker: the output and input blocks of a round trip through it ----------------------------
+
+
+def mqtt_blocks(mosquitto: Mosquitto) -> tuple[dict[str, Any], Callable[..., dict[str, Any]]]:
+    topic = f"e2e/{uuid.uuid4().hex[:10]}"
+    output = {"mqtt": {"urls": [mosquitto.url], "topic": topic, "client_id": "gw-out"}}
+
+    def input_block(**extra: Any) -> dict[str, Any]:
+        return {"mqtt": {"urls": [mosquitto.url], "topics": [topic], **extra}}
+
+    return output, input_block
+
+
+@pytest.fixture(params=["mqtt"])
+def broker_blocks(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], Callable[..., dict[str, Any]]]:
+    """(name, output block, input block maker) of one broker, on its real server."""
+    output, input_block = mqtt_blocks(request.getfixturevalue("mosquitto"))
+    return request.param, output, input_block
+
+
+def test_push_through_the_broker_reaches_sse_and_get(tmp_path: Path, broker_blocks: Any) -> None:
+    _, output, input_block = broker_blocks
+    server = serve(
+        tmp_path,
+        {
+            "in": {"input": {"http_server": {"path": "/push"}}, "output": output},
+            "out": {"input": input_block(), "output": {"http_server": {"path": "/get", "stream_path": "/stream"}}},
+        },
+    )
+    try:
+        # The input subscribes a moment after the workers start: probe until a GET gets one.
+        wait_until(lambda: push(server, "probe").status_code == 200 and get(server) == "probe", "a probe via the broker")
+        assert push(server, {"n": "get"}).status_code == 200
+        assert next_non_probe(server) == {"n": "get"}
+        sse = SSEClient(server.url(f"{LISTEN}/stream")).start()
+        try:
+            assert sse.opened.wait(10) and sse.status == 200
+            started = time.monotonic()
+            for n in range(20):
+                assert push(server, {"n": n}).status_code == 200
+            events = sse.wait(20, 30)
+            took = time.monotonic() - started
+        finally:
+            sse.close()
+        assert [e.json() for e in events if e.data != b'"probe"'] == [{"n": n} for n in range(20)]
+        print(f"20 pushes through the broker to an SSE client in {took:.2f}s")
+    finally:
+        server.stop()
+
+
+def get(server: Gunicorn) -> Any:
+    """The next message of the ``http_server`` output, or None when none came within its timeout."""
+    resp = requests.get(server.url(f"{LISTEN}/get"), timeout=30)
+    return resp.json() if resp.status_code == 200 else None
+
+
+def next_non_probe(server: Gunicorn) -> Any:
+    """GETs past the probes that came through after the first one."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        value = get(server)
+        if value not in (None, "probe"):
+            return value
+    return None
+
+
+def test_a_failed_output_leaves_the_message_on_the_broker_for_the_next_gateway(
+    tmp_path: Path, broker_blocks: Any, request: pytest.FixtureRequest
+) -> None:
+    name, _, input_block = broker_blocks
+    session = {"client_id": f"gw-{uuid.uuid4().hex[:8]}", "clean_session": False} if name == "mqtt" else {}
+    prepare_durable_subscription(name, input_block(**session), request)
+    hook = Hook()
+    try:
+        stream = {"input": input_block(**session), "output": {"http_client": {"url": hook.url, "retries": 0}}}
+        first = serve(tmp_path / "first", {"worker": stream})
+        publish_one(name, input_block(), request, b'{"id":"again"}')
+        wait_until(lambda: hook.refused >= 2, "two refused writes", deadline=60)
+        first.stop()
+        assert hook.accepted == []
+        hook.failing = False
+        second = serve(tmp_path / "second", {"worker": stream})
+        wait_until(lambda: hook.accepted, "the message from the broker again", deadline=60)
+        second.stop()
+        assert [json.loads(b) for b in hook.accepted] == [{"id": "again"}]
+    finally:
+        hook.stop()
+
+
+def prepare_durable_subscription(name: str, input_block: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    """Whatever makes the broker keep messages for the input before it first connects."""
+    if name == "mqtt":
+        conf = input_block["mqtt"]
+        TestClient(request.getfixturevalue("mosquitto"), conf["client_id"], clean_session=False).subscribe_and_close(
+            conf["topics"][0]
+        )
+
+
+def publish_one(name: str, input_block: dict[str, Any], request: pytest.FixtureRequest, payload: bytes) -> None:
+    if name == "mqtt":
+        client = TestClient(request.getfixturevalue("mosquitto"))
+        client.publish(input_block["mqtt"]["topics"][0], payload)
+        client.close()
