@@ -7,12 +7,14 @@ itself on import. Adding a component: write its module (ending in a ``SPEC``) an
 from __future__ import annotations
 
 from streams import registry
+from streams.inputs import amqp_0_9 as amqp_0_9_input
 from streams.inputs import broker as broker_input
 from streams.inputs import generate as generate_input
 from streams.inputs import http_server as http_server_input
 from streams.inputs import kafka as kafka_input
 from streams.inputs import kafka_franz as kafka_franz_input
 from streams.inputs import mqtt as mqtt_input
+from streams.outputs import amqp_0_9 as amqp_0_9_output
 from streams.outputs import broker as broker_output
 from streams.outputs import drop as drop_output
 from streams.outputs import http_client as http_client_output
@@ -26,6 +28,7 @@ from streams.processors import sync_response as sync_response_processor
 from streams.registry import ComponentSpec
 
 INPUTS = registry.table(
+    amqp_0_9_input.SPEC,
     broker_input.SPEC,
     generate_input.SPEC,
     http_server_input.SPEC,
@@ -34,6 +37,7 @@ INPUTS = registry.table(
     mqtt_input.SPEC,
 )
 OUTPUTS = registry.table(
+    amqp_0_9_output.SPEC,
     broker_output.SPEC,
     drop_output.SPEC,
     http_client_output.SPEC,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.message_brokers import Mosquitto, start_mosquitto
+from tests.message_brokers import Mosquitto, RabbitMQ, start_mosquitto, start_rabbitmq
 
 DEFAULT_KAFKA = "127.0.0.1:9093"
 
@@ -66,5 +66,13 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     """A real mosquitto (Debian package) on a free port for the whole test run."""
     broker = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
+    """A real RabbitMQ (Debian's rabbitmq-server) on free ports for the whole test run."""
+    broker = start_rabbitmq(tmp_path_factory.mktemp("rabbitmq"))
     yield broker
     broker.stop()

@@ -81,3 +81,67 @@ def start_mosquitto(directory: Path) -> Mosquitto:
         process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
     wait_for_port(port, process, log, 30)
     return Mosquitto(process, port, log)
+
+
+@dataclass
+class RabbitMQ:
+    """A RabbitMQ node of the test run: AMQP on ``port``, its own Erlang distribution and epmd
+    ports, node name, cookie (``HOME``), data and log directories; the ``guest`` user."""
+
+    process: subprocess.Popen
+    port: int
+    epmd_port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        # The node started its own epmd on a private port; it outlives the node unless told.
+        subprocess.run(["epmd", "-kill"], env={**os.environ, "ERL_EPMD_PORT": str(self.epmd_port)},
+                       capture_output=True, timeout=10, check=False)
+
+
+def start_rabbitmq(directory: Path) -> RabbitMQ:
+    """``rabbitmq-server`` (Debian) run directly, not as the system service, in its own process
+    group; returns once it accepts AMQP connections (a few seconds)."""
+    binary = need("rabbitmq-server", "rabbitmq-server")
+    if binary == "/usr/sbin/rabbitmq-server" and os.path.exists("/usr/lib/rabbitmq/bin/rabbitmq-server"):
+        binary = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # the wrapper would switch to the system user
+    directory.mkdir(parents=True, exist_ok=True)
+    port, dist_port, epmd_port = free_port(), free_port(), free_port()
+    (directory / "enabled_plugins").write_text("[].\n")
+    log = directory / "rabbitmq.log"
+    env = {
+        **os.environ,
+        "HOME": str(directory),  # the Erlang cookie lives there
+        "RABBITMQ_NODENAME": f"test{port}@localhost",
+        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(dist_port),
+        "ERL_EPMD_PORT": str(epmd_port),
+        "RABBITMQ_MNESIA_BASE": str(directory / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(directory / "log"),
+        "RABBITMQ_LOGS": "-",
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(directory / "enabled_plugins"),
+        "RABBITMQ_PID_FILE": str(directory / "rabbitmq.pid"),
+        "RABBITMQ_CONFIG_FILE": str(directory / "rabbitmq"),
+        "RABBITMQ_ADVANCED_CONFIG_FILE": str(directory / "advanced.config"),
+    }
+    with open(log, "wb") as out:
+        process = subprocess.Popen([binary], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    broker = RabbitMQ(process, port, epmd_port, log)
+    try:
+        wait_for_port(port, process, log, 90)
+    except RuntimeError:
+        broker.stop()
+        raise
+    return broker

@@ -1,4 +1,4 @@
-"""MQTT (and AMQP) streams end to end on ``gunicorn wsgi:app -w 2`` against real brokers started by
+"""MQTT and AMQP 0-9-1 streams end to end on ``gunicorn wsgi:app -w 2`` against real brokers started by
 the tests:
 
 * broker → gateway: a push (``http_server`` POST) goes out through the broker output, comes back
@@ -9,13 +9,15 @@ the tests:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pika
 import pytest
 import requests
 import yaml
@@ -23,7 +25,7 @@ import yaml
 from streams.engine.testing import wait_until
 from tests.e2e.clients import SSEClient
 from tests.e2e.server import Gunicorn, start_gunicorn
-from tests.message_brokers import Mosquitto
+from tests.message_brokers import Mosquitto, RabbitMQ
 from tests.mqtt_clients import TestClient
 from tests.webhook import Hook
 
@@ -69,10 +71,23 @@ def mqtt_blocks(mosquitto: Mosquitto) -> tuple[dict[str, Any], Callable[..., dic
     return output, input_block
 
 
-@pytest.fixture(params=["mqtt"])
+def amqp09_blocks(rabbitmq: RabbitMQ) -> tuple[dict[str, Any], Callable[..., dict[str, Any]]]:
+    queue = f"e2e-{uuid.uuid4().hex[:10]}"
+    output = {"amqp_0_9": {"urls": [rabbitmq.url], "exchange": "", "key": queue, "mandatory": True}}
+
+    def input_block(**extra: Any) -> dict[str, Any]:
+        return {"amqp_0_9": {"urls": [rabbitmq.url], "queue": queue, "queue_declare": {"enabled": True}, **extra}}
+
+    return output, input_block
+
+
+@pytest.fixture(params=["mqtt", "amqp_0_9"])
 def broker_blocks(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], Callable[..., dict[str, Any]]]:
     """(name, output block, input block maker) of one broker, on its real server."""
-    output, input_block = mqtt_blocks(request.getfixturevalue("mosquitto"))
+    if request.param == "mqtt":
+        output, input_block = mqtt_blocks(request.getfixturevalue("mosquitto"))
+    else:
+        output, input_block = amqp09_blocks(request.getfixturevalue("rabbitmq"))
     return request.param, output, input_block
 
 
@@ -152,6 +167,9 @@ def prepare_durable_subscription(name: str, input_block: dict[str, Any], request
         TestClient(request.getfixturevalue("mosquitto"), conf["client_id"], clean_session=False).subscribe_and_close(
             conf["topics"][0]
         )
+    elif name == "amqp_0_9":
+        with rabbit_channel(request) as channel:
+            channel.queue_declare(input_block["amqp_0_9"]["queue"], durable=True)  # as queue_declare does
 
 
 def publish_one(name: str, input_block: dict[str, Any], request: pytest.FixtureRequest, payload: bytes) -> None:
@@ -159,3 +177,15 @@ def publish_one(name: str, input_block: dict[str, Any], request: pytest.FixtureR
         client = TestClient(request.getfixturevalue("mosquitto"))
         client.publish(input_block["mqtt"]["topics"][0], payload)
         client.close()
+    elif name == "amqp_0_9":
+        with rabbit_channel(request) as channel:
+            channel.basic_publish("", input_block["amqp_0_9"]["queue"], payload)
+
+
+@contextlib.contextmanager
+def rabbit_channel(request: pytest.FixtureRequest) -> Iterator[Any]:
+    conn = pika.BlockingConnection(pika.URLParameters(request.getfixturevalue("rabbitmq").url))
+    try:
+        yield conn.channel()
+    finally:
+        conn.close()
