@@ -10,6 +10,7 @@ from streams import registry
 from streams.inputs import amqp_0_9 as amqp_0_9_input
 from streams.inputs import broker as broker_input
 from streams.inputs import generate as generate_input
+from streams.inputs import http_client as http_client_input
 from streams.inputs import http_server as http_server_input
 from streams.inputs import kafka as kafka_input
 from streams.inputs import kafka_franz as kafka_franz_input
@@ -31,6 +32,7 @@ INPUTS = registry.table(
     amqp_0_9_input.SPEC,
     broker_input.SPEC,
     generate_input.SPEC,
+    http_client_input.SPEC,
     http_server_input.SPEC,
     kafka_input.SPEC,
     kafka_franz_input.SPEC,
