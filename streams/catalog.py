@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from streams import registry
 from streams.inputs import amqp_0_9 as amqp_0_9_input
+from streams.inputs import amqp_1 as amqp_1_input
 from streams.inputs import broker as broker_input
 from streams.inputs import generate as generate_input
 from streams.inputs import http_client as http_client_input
@@ -16,6 +17,7 @@ from streams.inputs import kafka as kafka_input
 from streams.inputs import kafka_franz as kafka_franz_input
 from streams.inputs import mqtt as mqtt_input
 from streams.outputs import amqp_0_9 as amqp_0_9_output
+from streams.outputs import amqp_1 as amqp_1_output
 from streams.outputs import broker as broker_output
 from streams.outputs import drop as drop_output
 from streams.outputs import http_client as http_client_output
@@ -30,6 +32,7 @@ from streams.registry import ComponentSpec
 
 INPUTS = registry.table(
     amqp_0_9_input.SPEC,
+    amqp_1_input.SPEC,
     broker_input.SPEC,
     generate_input.SPEC,
     http_client_input.SPEC,
@@ -40,6 +43,7 @@ INPUTS = registry.table(
 )
 OUTPUTS = registry.table(
     amqp_0_9_output.SPEC,
+    amqp_1_output.SPEC,
     broker_output.SPEC,
     drop_output.SPEC,
     http_client_output.SPEC,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.message_brokers import Mosquitto, RabbitMQ, start_mosquitto, start_rabbitmq
+from tests.message_brokers import Artemis, Mosquitto, RabbitMQ, start_artemis, start_mosquitto, start_rabbitmq
 
 DEFAULT_KAFKA = "127.0.0.1:9093"
 
@@ -74,5 +74,13 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
 def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
     """A real RabbitMQ (Debian's rabbitmq-server) on free ports for the whole test run."""
     broker = start_rabbitmq(tmp_path_factory.mktemp("rabbitmq"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def artemis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Artemis]:
+    """A real ActiveMQ Artemis (AMQP 1.0; from Maven Central) on a free port for the test run."""
+    broker = start_artemis(tmp_path_factory.mktemp("artemis"))
     yield broker
     broker.stop()

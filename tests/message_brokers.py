@@ -145,3 +145,74 @@ def start_rabbitmq(directory: Path) -> RabbitMQ:
         broker.stop()
         raise
     return broker
+
+
+ARTEMIS_FETCH = Path(__file__).resolve().parents[1] / "deploy" / "artemis" / "fetch.sh"
+ANYCAST_DEFAULTS = (
+    "<default-address-routing-type>ANYCAST</default-address-routing-type>"
+    "<default-queue-routing-type>ANYCAST</default-queue-routing-type>"
+)
+
+
+@dataclass
+class Artemis:
+    """An ActiveMQ Artemis broker instance of the test run: one acceptor (AMQP among its
+    protocols) on ``port``, user ``admin``/``admin``, anonymous clients allowed (wrong
+    credentials refused), and addresses
+    made on first use as queues (anycast), so a message sent before any receiver waits for one."""
+
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"amqp://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def start_artemis(directory: Path) -> Artemis:
+    """Artemis from Maven Central (``deploy/artemis/fetch.sh``, cached), a broker instance made
+    in ``directory`` and run in the foreground in its own process group (a few seconds)."""
+    fetched = subprocess.run(["bash", str(ARTEMIS_FETCH)], capture_output=True, text=True, timeout=600, check=False)
+    if fetched.returncode != 0:
+        raise RuntimeError(f"fetching Artemis failed:\n{fetched.stderr[-3000:]}")
+    artemis_home = Path(fetched.stdout.strip().splitlines()[-1])
+    instance = directory / "broker"
+    port = free_port()
+    subprocess.run(
+        [str(artemis_home / "bin" / "artemis"), "create", str(instance), "--user", "admin", "--password", "admin",
+         "--allow-anonymous", "--silent", "--no-web", "--no-autotune", "--no-hornetq-acceptor",
+         "--no-mqtt-acceptor", "--no-stomp-acceptor", "--no-amqp-acceptor", "--default-port", str(port),
+         "--host", "127.0.0.1", "--name", f"test{port}"],
+        check=True, capture_output=True, timeout=120,
+    )
+    broker_xml = instance / "etc" / "broker.xml"
+    text = broker_xml.read_text()
+    broker_xml.write_text(text.replace('<address-setting match="#">', '<address-setting match="#">' + ANYCAST_DEFAULTS, 1))
+    # Anonymous clients stay welcome, but wrong credentials are refused instead of falling back
+    # to the guest login.
+    login = instance / "etc" / "login.config"
+    login.write_text(login.read_text().replace("GuestLoginModule sufficient", "GuestLoginModule sufficient\n       credentialsInvalidate=true"))
+    log = directory / "artemis.log"
+    env = {**os.environ, "JAVA_ARGS": "-Xms64M -Xmx512M -XX:+UseSerialGC --add-opens java.base/jdk.internal.misc=ALL-UNNAMED"}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(instance / "bin" / "artemis"), "run"], stdout=out, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True,
+        )
+    broker = Artemis(process, port, log)
+    try:
+        wait_for_port(port, process, log, 120)
+    except RuntimeError:
+        broker.stop()
+        raise
+    return broker

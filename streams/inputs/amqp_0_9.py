@@ -7,9 +7,10 @@ each consecutive failure (so a broken output does not spin), and the broker deli
 connection leaves its unacknowledged messages to the broker, which delivers them again. With
 ``auto_ack: true`` the broker forgets each message as it sends it (no guarantee, as Bento).
 
-Every worker consumes (competing consumers on one queue: the broker hands each message to one).
-Up to ``prefetch_count`` messages wait unacknowledged in a worker; they are handled in order, one
-at a time. ``nack_reject_patterns`` is not supported (a non-empty list is refused).
+It runs once per host, like the other inputs that are not consumer groups: two workers taking
+turns on one queue would write its messages out of order. Gateway hosts compete for the queue as
+consumers (the broker hands each message to one). Up to ``prefetch_count`` messages wait
+unacknowledged; they are handled in order, one at a time. ``nack_reject_patterns`` is not supported (a non-empty list is refused).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pika.exceptions
 from streams import registry
 from streams.brokers.base import BrokerError
 from streams.connectors.amqp09 import connect, delivery_metadata, describe, parse_urls, tls_problems, url_problems
+from streams.connectors.failure_pause import FailurePause
 from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -29,30 +31,9 @@ from streams.registry import Field
 
 POLL = 0.5
 """Seconds the consumer waits for a message before looking at ``stopping`` again."""
-NACK_PAUSE_MAX = 5.0
-
-
-class FailurePause:
-    """How long to wait before giving a failed message back: doubles per consecutive failure,
-    starts again after a success (no I/O: the input sleeps for it)."""
-
-    def __init__(self, first: float = 0.1, most: float = NACK_PAUSE_MAX) -> None:
-        self.first = first
-        self.most = most
-        self.next = first
-
-    def failed(self) -> float:
-        pause = self.next
-        self.next = min(self.next * 2, self.most)
-        return pause
-
-    def succeeded(self) -> None:
-        self.next = self.first
 
 
 class Amqp09Input(Input):
-    shared_by_nature = True
-
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls")
         self.queue = str(conf["queue"])

@@ -1,4 +1,4 @@
-"""MQTT and AMQP 0-9-1 streams end to end on ``gunicorn wsgi:app -w 2`` against real brokers started by
+"""MQTT, AMQP 0-9-1 and AMQP 1.0 streams end to end on ``gunicorn wsgi:app -w 2`` against real brokers started by
 the tests:
 
 * broker → gateway: a push (``http_server`` POST) goes out through the broker output, comes back
@@ -21,11 +21,13 @@ import pika
 import pytest
 import requests
 import yaml
+from proton import Message as AmqpMessage
+from proton.utils import BlockingConnection
 
 from streams.engine.testing import wait_until
 from tests.e2e.clients import SSEClient
 from tests.e2e.server import Gunicorn, start_gunicorn
-from tests.message_brokers import Mosquitto, RabbitMQ
+from tests.message_brokers import Artemis, Mosquitto, RabbitMQ
 from tests.mqtt_clients import TestClient
 from tests.webhook import Hook
 
@@ -81,13 +83,25 @@ def amqp09_blocks(rabbitmq: RabbitMQ) -> tuple[dict[str, Any], Callable[..., dic
     return output, input_block
 
 
-@pytest.fixture(params=["mqtt", "amqp_0_9"])
+def amqp1_blocks(artemis: Artemis) -> tuple[dict[str, Any], Callable[..., dict[str, Any]]]:
+    queue = f"e2e.{uuid.uuid4().hex[:10]}"
+    output = {"amqp_1": {"urls": [artemis.url], "target_address": queue}}
+
+    def input_block(**extra: Any) -> dict[str, Any]:
+        return {"amqp_1": {"urls": [artemis.url], "source_address": queue, **extra}}
+
+    return output, input_block
+
+
+@pytest.fixture(params=["mqtt", "amqp_0_9", "amqp_1"])
 def broker_blocks(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], Callable[..., dict[str, Any]]]:
     """(name, output block, input block maker) of one broker, on its real server."""
     if request.param == "mqtt":
         output, input_block = mqtt_blocks(request.getfixturevalue("mosquitto"))
-    else:
+    elif request.param == "amqp_0_9":
         output, input_block = amqp09_blocks(request.getfixturevalue("rabbitmq"))
+    else:
+        output, input_block = amqp1_blocks(request.getfixturevalue("artemis"))
     return request.param, output, input_block
 
 
@@ -161,7 +175,8 @@ def test_a_failed_output_leaves_the_message_on_the_broker_for_the_next_gateway(
 
 
 def prepare_durable_subscription(name: str, input_block: dict[str, Any], request: pytest.FixtureRequest) -> None:
-    """Whatever makes the broker keep messages for the input before it first connects."""
+    """Whatever makes the broker keep messages for the input before it first connects (the
+    Artemis of the tests makes a queue on the first send by itself)."""
     if name == "mqtt":
         conf = input_block["mqtt"]
         TestClient(request.getfixturevalue("mosquitto"), conf["client_id"], clean_session=False).subscribe_and_close(
@@ -180,6 +195,12 @@ def publish_one(name: str, input_block: dict[str, Any], request: pytest.FixtureR
     elif name == "amqp_0_9":
         with rabbit_channel(request) as channel:
             channel.basic_publish("", input_block["amqp_0_9"]["queue"], payload)
+    elif name == "amqp_1":
+        conn = BlockingConnection(request.getfixturevalue("artemis").url, timeout=10, sasl_enabled=False)
+        try:
+            conn.create_sender(input_block["amqp_1"]["source_address"]).send(AmqpMessage(body=payload, inferred=True))
+        finally:
+            conn.close()
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pika
 
 from streams.connectors.amqp09 import delivery_metadata
-from streams.inputs.amqp_0_9 import FailurePause
+from streams.connectors.failure_pause import FailurePause
 
 
 def test_headers_are_flattened_with_underscores_and_empty_values_left_out() -> None:
