@@ -3,6 +3,8 @@ the tests:
 
 * broker → gateway: a push (``http_server`` POST) goes out through the broker output, comes back
   through the broker input and reaches an SSE client and a GET of the ``http_server`` output;
+* an ``http_client`` input polling a real HTTP server in the test feeds a GET and an SSE client,
+  each item once and in order (the input runs once per host);
 * redelivery: while the output of a broker input fails (a webhook answering 503) the message is
   not acknowledged; after the gateway stops, the next gateway gets it from the broker again.
 """
@@ -29,7 +31,7 @@ from tests.e2e.clients import SSEClient
 from tests.e2e.server import Gunicorn, start_gunicorn
 from tests.message_brokers import Artemis, Mosquitto, RabbitMQ
 from tests.mqtt_clients import TestClient
-from tests.webhook import Hook
+from tests.webhook import Endpoint, Hook, Reply
 
 WORKERS = 2
 LISTEN = "/brokers"
@@ -210,3 +212,37 @@ def rabbit_channel(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield conn.channel()
     finally:
         conn.close()
+
+
+def test_http_client_input_feeds_get_and_sse_in_order(tmp_path: Path) -> None:
+    pending: list[bytes] = []
+
+    def answer(n: int, environ: dict[str, Any]) -> Reply:
+        return "200 OK", [], [pending.pop(0) if pending else b""]  # empty bodies are dropped
+
+    endpoint = Endpoint(answer)
+    server = serve(
+        tmp_path,
+        {
+            "poll": {
+                "input": {"http_client": {"url": endpoint.url + "/items", "rate_limit": "polls"}},
+                "rate_limit_resources": [{"label": "polls", "local": {"count": 50, "interval": "1s"}}],
+                "output": {"http_server": {"path": "/get", "stream_path": "/stream"}},
+            }
+        },
+    )
+    try:
+        pending.append(b'{"n":"get"}')
+        assert next_non_probe(server) == {"n": "get"}
+        sse = SSEClient(server.url(f"{LISTEN}/stream")).start()
+        try:
+            assert sse.opened.wait(10) and sse.status == 200
+            pending.extend(json.dumps({"n": n}).encode() for n in range(20))
+            events = sse.wait(20, 30)
+        finally:
+            sse.close()
+        assert [e.json() for e in events] == [{"n": n} for n in range(20)]
+        assert pending == []
+    finally:
+        server.stop()
+        endpoint.stop()

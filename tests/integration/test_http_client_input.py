@@ -5,39 +5,17 @@ payload, streaming lines, and writes retried until the output takes them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from gevent.pywsgi import WSGIServer
 
 from streams.brokers.embedded import EmbeddedBroker
 from streams.connectors.http_status import RetryPauses, StatusPolicy, Verdict
 from streams.contracts import ConfigError
 from streams.engine.testing import Gateways, read_topic, wait_until
 from streams.inputs.http_client import RequestFailed, Splitter
-from tests.webhook import Hook
-
-Reply = tuple[str, list[tuple[str, str]], list[bytes]]
-
-
-class Endpoint:
-    """A real HTTP server whose answer to the n-th request ``answer(n, environ)`` decides; it
-    records each request's path, query and body."""
-
-    def __init__(self, answer: Callable[[int, dict[str, Any]], Reply]) -> None:
-        self.answer = answer
-        self.requests: list[tuple[str, str, str, bytes]] = []
-        self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None)
-        self.server.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        body = environ["wsgi.input"].read()
-        self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""), body))
-        status, headers, chunks = self.answer(len(self.requests) - 1, environ)
-        start_response(status, headers)
-        return chunks
+from tests.webhook import Endpoint, Hook, Reply
 
 
 @pytest.fixture
