@@ -130,6 +130,22 @@ def test_qos1_message_is_acknowledged_only_after_the_output_succeeded(
     assert [json.loads(v) for v in written(broker, "again")] == [{"id": 1, "duplicate": True}]
 
 
+def test_a_shared_subscription_runs_in_every_worker_and_each_message_is_written_once(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker, mosquitto: Mosquitto, client: TestClient
+) -> None:
+    """Two workers of one host (two gateways on one data directory) both subscribe to
+    ``$share/...``; the broker hands each message to one of them."""
+    topic = topic_name()
+    stream = {"input": mqtt_input(mosquitto, f"$share/gw/{topic}"), "output": {"kafka": {"topic": "shared"}}}
+    gateways(tmp_path, {"m": stream})
+    gateways(tmp_path, {"m": stream})
+    wait_subscribed(client, broker, topic, "shared")
+    for n in range(30):
+        client.publish(topic, json.dumps({"n": n}).encode())
+    wait_until(lambda: len(written(broker, "shared")) >= 30, "thirty messages")
+    assert sorted(json.loads(v)["n"] for v in written(broker, "shared")) == list(range(30))
+
+
 def test_output_publishes_each_pushed_message_and_waits_for_the_puback(
     tmp_path: Any, gateways: Gateways, mosquitto: Mosquitto, client: TestClient
 ) -> None:
