@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 from gevent.pywsgi import WSGIServer
 
 
 class Hook:
     """A webhook receiver: answers 503 while ``failing``, records bodies it accepted."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, delay: float = 0.0) -> None:
         self.failing = True
+        self.delay = delay  # seconds each answer takes
         self.accepted: list[bytes] = []
         self.refused = 0
         self.server = WSGIServer(("127.0.0.1", port), self.app, log=None)
@@ -22,6 +24,7 @@ class Hook:
 
     def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         body = environ["wsgi.input"].read()
+        gevent.sleep(self.delay)
         if self.failing:
             self.refused += 1
             start_response("503 Service Unavailable", [("Content-Length", "0")])

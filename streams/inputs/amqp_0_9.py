@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import gevent
+import gevent.event
 import pika
 import pika.exceptions
 
@@ -31,6 +33,8 @@ from streams.registry import Field
 
 POLL = 0.5
 """Seconds the consumer waits for a message before looking at ``stopping`` again."""
+KEEPALIVE_PERIOD = 1.0
+"""Seconds between two turns of the connection's I/O while a write is in progress."""
 
 
 class Amqp09Input(Input):
@@ -56,7 +60,7 @@ class Amqp09Input(Input):
             channel = conn.channel()
             self._prepare(channel)
             self.log.info(f"amqp_0_9 input consuming {self.queue}")
-            self._consume(channel, deliver, stopping)
+            self._consume(conn, channel, deliver, stopping)
         except pika.exceptions.AMQPError as exc:
             raise BrokerError(f"amqp_0_9 queue {self.queue}: {describe(exc)}") from None
         finally:
@@ -73,7 +77,7 @@ class Amqp09Input(Input):
             channel.queue_bind(self.queue, exchange, routing_key=key)
         channel.basic_qos(prefetch_size=self.prefetch_size, prefetch_count=self.prefetch_count)
 
-    def _consume(self, channel: Any, deliver: Deliver, stopping: Stopping) -> None:
+    def _consume(self, conn: Any, channel: Any, deliver: Deliver, stopping: Stopping) -> None:
         pause = FailurePause()
         extra = {"consumer_tag": self.consumer_tag} if self.consumer_tag else {}
         for method, props, body in channel.consume(self.queue, auto_ack=self.auto_ack, inactivity_timeout=POLL, **extra):
@@ -82,7 +86,7 @@ class Amqp09Input(Input):
             if method is None:
                 continue
             msg = Message(bytes(body), delivery_metadata(method, props))
-            if deliver([msg]):
+            if self._deliver_keeping_alive(conn, deliver, msg):
                 pause.succeeded()
                 if not self.auto_ack:
                     channel.basic_ack(method.delivery_tag)
@@ -92,6 +96,33 @@ class Amqp09Input(Input):
             if stopping.wait(pause.failed()):
                 break  # the connection's close gives it back
             channel.basic_nack(method.delivery_tag, requeue=True)
+
+
+    @staticmethod
+    def _deliver_keeping_alive(conn: Any, deliver: Deliver, msg: Message) -> bool:
+        """``deliver``, while another greenlet turns the connection's I/O now and then.
+
+        NOTE: pika's blocking connection answers heartbeats only inside its own calls; a write
+        slower than the broker's heartbeat timeout (60 s on RabbitMQ) would otherwise lose the
+        connection and with it the acknowledgement (the message would come again). The consumer
+        greenlet is inside ``deliver``, not pika, while the pump runs, so the connection is never
+        used by two greenlets at once; the pump is joined, not killed, before pika is used again.
+        """
+        done = gevent.event.Event()
+
+        def pump() -> None:
+            while not done.wait(KEEPALIVE_PERIOD):
+                try:
+                    conn.process_data_events(time_limit=0)
+                except (pika.exceptions.AMQPError, OSError):
+                    return  # the consumer learns of it at its next call
+
+        pumper = gevent.spawn(pump)
+        try:
+            return deliver([msg])
+        finally:
+            done.set()
+            pumper.join()
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> Amqp09Input:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import gevent
 import pika
 import pytest
 
@@ -100,6 +101,31 @@ def test_a_failed_write_is_nacked_and_the_broker_delivers_it_again(
         hook.failing = False
         wait_until(lambda: hook.accepted, "the write after redelivery")
         assert [json.loads(b) for b in hook.accepted] == [{"id": 1, "redelivered": "true"}]
+    finally:
+        hook.stop()
+
+
+def test_a_write_slower_than_the_heartbeat_keeps_the_connection_and_is_acked_once(
+    tmp_path: Any, gateways: Gateways, rabbitmq: RabbitMQ, channel: Any
+) -> None:
+    """With a 1 s heartbeat the broker drops a connection silent for about 2 s; the write takes
+    5 s, and the message is still acknowledged on the same connection (not delivered again)."""
+    queue = queue_name()
+    channel.queue_declare(queue)
+    channel.basic_publish("", queue, b'{"id":"slow"}')
+    hook = Hook(delay=5.0)
+    hook.failing = False
+    try:
+        stream = {
+            "input": {"amqp_0_9": {"urls": [rabbitmq.url + "?heartbeat=1"], "queue": queue}},
+            "output": {"http_client": {"url": hook.url, "retries": 0, "timeout": "20s"}},
+        }
+        gw, _ = gateways(tmp_path, {"r": stream})
+        wait_until(lambda: hook.accepted, "the slow write")
+        gevent.sleep(3.0)  # a lost acknowledgement would bring the message back by now
+        gw.drain(5.0)
+        assert hook.accepted == [b'{"id":"slow"}']
+        assert ready_count(channel, queue) == 0
     finally:
         hook.stop()
 
