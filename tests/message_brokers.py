@@ -164,10 +164,16 @@ class Artemis:
     process: subprocess.Popen
     port: int
     log: Path
+    short_idle_port: int = 0
+    """A second AMQP acceptor whose connections the broker closes after 2 s without a frame."""
 
     @property
     def url(self) -> str:
         return f"amqp://127.0.0.1:{self.port}"
+
+    @property
+    def short_idle_url(self) -> str:
+        return f"amqp://127.0.0.1:{self.short_idle_port}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -195,9 +201,11 @@ def start_artemis(directory: Path) -> Artemis:
          "--host", "127.0.0.1", "--name", f"test{port}"],
         check=True, capture_output=True, timeout=120,
     )
+    short_idle_port = free_port()
     broker_xml = instance / "etc" / "broker.xml"
-    text = broker_xml.read_text()
-    broker_xml.write_text(text.replace('<address-setting match="#">', '<address-setting match="#">' + ANYCAST_DEFAULTS, 1))
+    text = broker_xml.read_text().replace('<address-setting match="#">', '<address-setting match="#">' + ANYCAST_DEFAULTS, 1)
+    short_idle = f'<acceptor name="short-idle">tcp://127.0.0.1:{short_idle_port}?protocols=AMQP;amqpIdleTimeout=2000</acceptor>'
+    broker_xml.write_text(text.replace("</acceptors>", short_idle + "</acceptors>", 1))
     # Anonymous clients stay welcome, but wrong credentials are refused instead of falling back
     # to the guest login.
     login = instance / "etc" / "login.config"
@@ -209,7 +217,7 @@ def start_artemis(directory: Path) -> Artemis:
             [str(instance / "bin" / "artemis"), "run"], stdout=out, stderr=subprocess.STDOUT, env=env,
             start_new_session=True,
         )
-    broker = Artemis(process, port, log)
+    broker = Artemis(process, port, log, short_idle_port)
     try:
         wait_for_port(port, process, log, 120)
     except RuntimeError:

@@ -15,10 +15,9 @@ unacknowledged; they are handled in order, one at a time. ``nack_reject_patterns
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-import gevent
-import gevent.event
 import pika
 import pika.exceptions
 
@@ -26,6 +25,7 @@ from streams import registry
 from streams.brokers.base import BrokerError
 from streams.connectors.amqp09 import connect, delivery_metadata, describe, parse_urls, tls_problems, url_problems
 from streams.connectors.failure_pause import FailurePause
+from streams.connectors.keepalive import run_keeping_alive
 from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -33,8 +33,6 @@ from streams.registry import Field
 
 POLL = 0.5
 """Seconds the consumer waits for a message before looking at ``stopping`` again."""
-KEEPALIVE_PERIOD = 1.0
-"""Seconds between two turns of the connection's I/O while a write is in progress."""
 
 
 class Amqp09Input(Input):
@@ -86,7 +84,7 @@ class Amqp09Input(Input):
             if method is None:
                 continue
             msg = Message(bytes(body), delivery_metadata(method, props))
-            if self._deliver_keeping_alive(conn, deliver, msg):
+            if run_keeping_alive(partial(deliver, [msg]), lambda: conn.process_data_events(time_limit=0)):
                 pause.succeeded()
                 if not self.auto_ack:
                     channel.basic_ack(method.delivery_tag)
@@ -96,33 +94,6 @@ class Amqp09Input(Input):
             if stopping.wait(pause.failed()):
                 break  # the connection's close gives it back
             channel.basic_nack(method.delivery_tag, requeue=True)
-
-
-    @staticmethod
-    def _deliver_keeping_alive(conn: Any, deliver: Deliver, msg: Message) -> bool:
-        """``deliver``, while another greenlet turns the connection's I/O now and then.
-
-        NOTE: pika's blocking connection answers heartbeats only inside its own calls; a write
-        slower than the broker's heartbeat timeout (60 s on RabbitMQ) would otherwise lose the
-        connection and with it the acknowledgement (the message would come again). The consumer
-        greenlet is inside ``deliver``, not pika, while the pump runs, so the connection is never
-        used by two greenlets at once; the pump is joined, not killed, before pika is used again.
-        """
-        done = gevent.event.Event()
-
-        def pump() -> None:
-            while not done.wait(KEEPALIVE_PERIOD):
-                try:
-                    conn.process_data_events(time_limit=0)
-                except (pika.exceptions.AMQPError, OSError):
-                    return  # the consumer learns of it at its next call
-
-        pumper = gevent.spawn(pump)
-        try:
-            return deliver([msg])
-        finally:
-            done.set()
-            pumper.join()
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> Amqp09Input:

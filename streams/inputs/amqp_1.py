@@ -10,7 +10,8 @@ dies or loses its connection are delivered again by the broker. ``credit`` messa
 unsettled; they are handled in order, one at a time.
 
 It runs once per host (two workers taking turns on one queue would write its messages out of
-order); gateway hosts compete for the queue as receivers. Metadata: ``amqp_content_type``,
+order); gateway hosts compete for the queue as receivers. The connection's idle frames go on
+while a write is in progress (``streams.connectors.keepalive``). Metadata: ``amqp_content_type``,
 ``amqp_content_encoding``, ``amqp_creation_time``, ``amqp_to``, with ``read_header`` also
 ``amqp_durable``, ``amqp_priority``, ``amqp_ttl``, ``amqp_first_acquirer``,
 ``amqp_delivery_count``, and every message annotation whose key and value are strings.
@@ -19,6 +20,7 @@ order); gateway hosts compete for the queue as receivers. Metadata: ``amqp_conte
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from proton import Delivery, ProtonException, Timeout
@@ -40,6 +42,7 @@ from streams.connectors.amqp1 import (
     symbol_property,
 )
 from streams.connectors.failure_pause import FailurePause
+from streams.connectors.keepalive import run_keeping_alive
 from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -92,13 +95,13 @@ class Amqp1Input(Input):
         try:
             receiver = conn.create_receiver(self.source, credit=self.credit)
             self.log.info(f"amqp_1 input receiving from {self.source}")
-            self._receive(receiver, deliver, stopping)
+            self._receive(conn, receiver, deliver, stopping)
         except ProtonException as exc:
             raise BrokerError(f"amqp_1 source {self.source}: {exc}") from None
         finally:
             close_quietly(conn)  # what is unsettled goes back to the broker
 
-    def _receive(self, receiver: Any, deliver: Deliver, stopping: Stopping) -> None:
+    def _receive(self, connection: Any, receiver: Any, deliver: Deliver, stopping: Stopping) -> None:
         pause = FailurePause()
         while not stopping.is_set():
             try:
@@ -106,7 +109,7 @@ class Amqp1Input(Input):
             except Timeout:
                 continue
             msg = Message(body_bytes(received.body), metadata_of(received, self.read_header))
-            if deliver([msg]):
+            if run_keeping_alive(partial(deliver, [msg]), lambda: _turn(connection)):
                 pause.succeeded()
                 receiver.accept()
                 continue
@@ -114,6 +117,14 @@ class Amqp1Input(Input):
                 return  # closing the connection gives it back
             receiver.fetcher.unsettled[0].local.failed = True
             receiver.settle(Delivery.MODIFIED)
+
+
+def _turn(connection: Any) -> None:
+    """One short turn of the connection's I/O (idle frames, flow) while a write is in progress."""
+    try:
+        connection.wait(lambda: False, timeout=0.01)
+    except Timeout:
+        pass  # the normal end of a turn
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> Amqp1Input:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import gevent
 import pytest
 from proton import Message as AmqpMessage
 from proton import Timeout
@@ -107,6 +108,30 @@ def test_a_failed_write_is_settled_modified_and_the_broker_delivers_it_again(
         accepted = [json.loads(b) for b in hook.accepted]
         assert len(accepted) == 1 and accepted[0]["id"] == 1
         assert int(accepted[0]["count"]) >= 2  # the broker counted the failed deliveries
+    finally:
+        hook.stop()
+
+
+def test_a_write_slower_than_the_idle_timeout_keeps_the_connection_and_is_accepted_once(
+    tmp_path: Any, gateways: Gateways, artemis: Artemis, client: BlockingConnection
+) -> None:
+    """The broker closes a connection of its short-idle acceptor after 2 s without a frame; the
+    write takes 5 s, and the message is still accepted on the same connection."""
+    queue = queue_name()
+    client.create_sender(queue).send(AmqpMessage(body=b'{"id":"slow"}', inferred=True))
+    hook = Hook(delay=5.0)
+    hook.failing = False
+    try:
+        stream = {
+            "input": {"amqp_1": {"urls": [artemis.short_idle_url], "source_address": queue}},
+            "output": {"http_client": {"url": hook.url, "retries": 0, "timeout": "20s"}},
+        }
+        gw, _ = gateways(tmp_path, {"a": stream})
+        wait_until(lambda: hook.accepted, "the slow write")
+        gevent.sleep(3.0)  # a lost settlement would bring the message back by now
+        gw.drain(5.0)
+        assert hook.accepted == [b'{"id":"slow"}']
+        assert drain_queue(client, queue) == []
     finally:
         hook.stop()
 
