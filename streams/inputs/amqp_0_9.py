@@ -35,6 +35,23 @@ POLL = 0.5
 """Seconds the consumer waits for a message before looking at ``stopping`` again."""
 
 
+def binding_problems(bindings: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """``bindings_declare`` must be a list of ``{exchange, key}`` objects of strings."""
+    if not isinstance(bindings, list):
+        return [((), "expected a list of {exchange, key} objects")]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, binding in enumerate(bindings):
+        if not isinstance(binding, dict):
+            problems.append(((index,), "expected an object with exchange and key"))
+            continue
+        for name, value in binding.items():
+            if name not in ("exchange", "key"):
+                problems.append(((index, str(name)), "unknown field (expected exchange or key)"))
+            elif not isinstance(value, str):
+                problems.append(((index, str(name)), "expected a string"))
+    return problems
+
+
 class Amqp09Input(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls")
@@ -116,7 +133,7 @@ SPEC = registry.input(
             Field("auto_delete", "bool", False, "Declare it auto-deleting."),
         ),
     ),
-    Field("bindings_declare", "any", [], "Bindings to declare for the queue: [{exchange, key}]."),
+    Field("bindings_declare", "any", [], "Bindings to declare for the queue: [{exchange, key}].", check=binding_problems),
     Field("consumer_tag", "string", "", "Consumer tag (empty: the broker makes one)."),
     Field("auto_ack", "bool", False, "Let the broker forget messages as it sends them (no delivery guarantee)."),
     Field("nack_reject_patterns", "string_list", [], "Not supported: failed messages are always requeued."),

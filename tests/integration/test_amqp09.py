@@ -215,6 +215,8 @@ def definition(kind: str, block: str) -> str:
         ("input", "urls: [amqp://h]\nqueue: q\ntls: {enabled: true}\n", "amqp_0_9.tls.enabled: TLS connections to AMQP brokers are not supported"),
         ("output", "urls: [amqp://h]\nexchange: x\nexchange_declare: {enabled: true, type: headers}\n", "amqp_0_9.exchange_declare.type: invalid value 'headers'"),
         ("input", "urls: [amqp://h]\n", "amqp_0_9.queue: missing required field"),
+        ("input", "urls: [amqp://h]\nqueue: q\nbindings_declare: [{exchange: x, routing_key: k}]\n",
+         "amqp_0_9.bindings_declare.0.routing_key: unknown field (expected exchange or key)"),
     ],
 )
 def test_bad_configs_are_reported_at_load_with_the_field_named(kind: str, block: str, problem: str) -> None:
