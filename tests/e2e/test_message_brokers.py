@@ -160,19 +160,22 @@ def test_a_failed_output_leaves_the_message_on_the_broker_for_the_next_gateway(
     session = {"client_id": f"gw-{uuid.uuid4().hex[:8]}", "clean_session": False} if name == "mqtt" else {}
     prepare_durable_subscription(name, input_block(**session), request)
     hook = Hook()
+    servers: list[Gunicorn] = []
     try:
         stream = {"input": input_block(**session), "output": {"http_client": {"url": hook.url, "retries": 0}}}
-        first = serve(tmp_path / "first", {"worker": stream})
+        servers.append(serve(tmp_path / "first", {"worker": stream}))
         publish_one(name, input_block(), request, b'{"id":"again"}')
         wait_until(lambda: hook.refused >= 2, "two refused writes", deadline=60)
-        first.stop()
+        servers[0].stop()
         assert hook.accepted == []
         hook.failing = False
-        second = serve(tmp_path / "second", {"worker": stream})
+        servers.append(serve(tmp_path / "second", {"worker": stream}))
         wait_until(lambda: hook.accepted, "the message from the broker again", deadline=60)
-        second.stop()
+        servers[1].stop()
         assert [json.loads(b) for b in hook.accepted] == [{"id": "again"}]
     finally:
+        for server in servers:
+            server.stop()  # a no-op for a server already stopped
         hook.stop()
 
 
