@@ -50,17 +50,27 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
+MQTT_USER = ("gateway", "s3cret")
+"""The one user of the mosquitto listener that requires a password."""
+
+
 @dataclass
 class Mosquitto:
-    """A mosquitto of the test run on ``port`` (anonymous clients allowed, in-memory sessions)."""
+    """A mosquitto of the test run: anonymous clients on ``port``, only ``MQTT_USER`` on
+    ``auth_port``; in-memory sessions."""
 
     process: subprocess.Popen
     port: int
     log: Path
+    auth_port: int = 0
 
     @property
     def url(self) -> str:
         return f"tcp://127.0.0.1:{self.port}"
+
+    @property
+    def auth_url(self) -> str:
+        return f"tcp://127.0.0.1:{self.auth_port}"
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -69,18 +79,26 @@ class Mosquitto:
 def start_mosquitto(directory: Path) -> Mosquitto:
     binary = need("mosquitto", "mosquitto")
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port, auth_port = free_port(), free_port()
+    passwords = directory / "passwords"
+    passwords.write_text("")
+    subprocess.run([need("mosquitto_passwd", "mosquitto"), "-b", str(passwords), *MQTT_USER], check=True, timeout=30)
     conf = directory / "mosquitto.conf"
     log = directory / "mosquitto.log"
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        # run as root (in CI) it keeps root instead of switching to a user who cannot read the
+        # test's private directory; run as anyone else the line is ignored
+        "user root\nper_listener_settings true\npersistence false\n"
         "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
         "max_queued_messages 10000\n"
+        f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+        f"listener {auth_port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
     )
     with open(log, "wb") as out:
         process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
     wait_for_port(port, process, log, 30)
-    return Mosquitto(process, port, log)
+    wait_for_port(auth_port, process, log, 30)
+    return Mosquitto(process, port, log, auth_port)
 
 
 @dataclass

@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 
+from streams.brokers.base import BrokerError
 from streams.brokers.embedded import EmbeddedBroker
+from streams.connectors.mqtt import NANOID_ALPHABET, MqttOptions, connect
 from streams.contracts import ConfigError
 from streams.definitions import load_text
 from streams.engine.testing import Gateways, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
-from tests.message_brokers import Mosquitto
+from tests.message_brokers import MQTT_USER, Mosquitto
 from tests.mqtt_clients import TestClient
 from tests.webhook import Hook
 
@@ -215,6 +217,40 @@ def test_output_to_an_unreachable_broker_fails_the_push_with_the_reason(tmp_path
         inst.release()
     assert result.status == 502
     assert f"mqtt broker 127.0.0.1:{port}:" in (result.error or "")
+
+
+def test_user_and_password_are_sent_and_a_refusal_names_the_reason(mosquitto: Mosquitto) -> None:
+    user, password = MQTT_USER
+    good = MqttOptions.from_config({"urls": [mosquitto.auth_url], "user": user, "password": password}, "out")
+    connect(good, clean_session=True).close()
+    bad = MqttOptions.from_config({"urls": [mosquitto.auth_url], "user": user, "password": "wrong"}, "out")
+    with pytest.raises(BrokerError) as caught:
+        connect(bad, clean_session=True)
+    assert str(caught.value) == f"mqtt broker 127.0.0.1:{mosquitto.auth_port} refused the connection: Not authorized"
+
+
+def test_the_will_is_published_when_the_connection_drops_without_goodbye(
+    mosquitto: Mosquitto, client: TestClient
+) -> None:
+    topic = topic_name()
+    client.subscribe(f"{topic}/will")
+    options = MqttOptions.from_config(
+        {"urls": [mosquitto.url], "will": {"enabled": True, "topic": f"{topic}/will", "payload": "gone", "qos": 1}}, "out"
+    )
+    conn = connect(options, clean_session=True)
+    sock = conn.client.socket()
+    assert sock is not None
+    sock.close()  # no DISCONNECT: the broker publishes the will
+    wait_until(lambda: client.received, "the will")
+    assert [(m.topic, m.payload) for m in client.received] == [(f"{topic}/will", b"gone")]
+    conn.close()
+
+
+def test_dynamic_client_id_suffix_appends_a_nanoid() -> None:
+    ids = {MqttOptions.from_config({"urls": ["tcp://h"], "client_id": "gw-", "dynamic_client_id_suffix": "nanoid"}, "in").client_id
+           for _ in range(3)}
+    assert len(ids) == 3
+    assert all(i.startswith("gw-") and len(i) == 3 + 21 and set(i[3:]) <= set(NANOID_ALPHABET) for i in ids)
 
 
 def definition(input_block: str) -> str:
