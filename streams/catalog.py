@@ -8,17 +8,24 @@ from __future__ import annotations
 
 from streams import registry
 from streams.caches import memory
+from streams.inputs import amqp_0_9 as amqp_0_9_input
+from streams.inputs import amqp_1 as amqp_1_input
 from streams.inputs import broker as broker_input
 from streams.inputs import generate as generate_input
+from streams.inputs import http_client as http_client_input
 from streams.inputs import http_server as http_server_input
 from streams.inputs import kafka as kafka_input
 from streams.inputs import kafka_franz as kafka_franz_input
+from streams.inputs import mqtt as mqtt_input
+from streams.outputs import amqp_0_9 as amqp_0_9_output
+from streams.outputs import amqp_1 as amqp_1_output
 from streams.outputs import broker as broker_output
 from streams.outputs import drop as drop_output
 from streams.outputs import http_client as http_client_output
 from streams.outputs import http_server as http_server_output
 from streams.outputs import kafka as kafka_output
 from streams.outputs import kafka_franz as kafka_franz_output
+from streams.outputs import mqtt as mqtt_output
 from streams.outputs import sync_response as sync_response_output
 from streams.processors import (
     archive,
@@ -59,19 +66,26 @@ from streams.processors import sync_response as sync_response_processor
 from streams.registry import ComponentSpec
 
 INPUTS = registry.table(
+    amqp_0_9_input.SPEC,
+    amqp_1_input.SPEC,
     broker_input.SPEC,
     generate_input.SPEC,
+    http_client_input.SPEC,
     http_server_input.SPEC,
     kafka_input.SPEC,
     kafka_franz_input.SPEC,
+    mqtt_input.SPEC,
 )
 OUTPUTS = registry.table(
+    amqp_0_9_output.SPEC,
+    amqp_1_output.SPEC,
     broker_output.SPEC,
     drop_output.SPEC,
     http_client_output.SPEC,
     http_server_output.SPEC,
     kafka_output.SPEC,
     kafka_franz_output.SPEC,
+    mqtt_output.SPEC,
     sync_response_output.SPEC,
 )
 PROCESSORS = registry.table(

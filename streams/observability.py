@@ -104,6 +104,9 @@ def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
     root.setLevel(settings.log_level)
     # kafka-python logs every reconnect at INFO/WARNING; keep its noise one level down.
     logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    # pika logs one failed connection as a dozen ERROR lines; the amqp_0_9 components log it
+    # as one line with the reason, so only its critical lines stay.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     logging.captureWarnings(True)
     threading.excepthook = _thread_exception
     sys.unraisablehook = _unraisable

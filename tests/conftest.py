@@ -12,8 +12,11 @@ monkey.patch_all()
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
+
+from tests.message_brokers import Artemis, Mosquitto, RabbitMQ, start_artemis, start_mosquitto, start_rabbitmq
 
 DEFAULT_KAFKA = "127.0.0.1:9093"
 
@@ -57,3 +60,27 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     """
     base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40].strip("-")
     return f"t-{base}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """A real mosquitto (Debian package) on a free port for the whole test run."""
+    broker = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
+    """A real RabbitMQ (Debian's rabbitmq-server) on free ports for the whole test run."""
+    broker = start_rabbitmq(tmp_path_factory.mktemp("rabbitmq"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def artemis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Artemis]:
+    """A real ActiveMQ Artemis (AMQP 1.0; from Maven Central) on a free port for the test run."""
+    broker = start_artemis(tmp_path_factory.mktemp("artemis"))
+    yield broker
+    broker.stop()

@@ -8,38 +8,16 @@ import json
 from typing import Any
 
 import pytest
-from gevent.pywsgi import WSGIServer
 
 from streams.engine.testing import wait_until
-
-
-class Hook:
-    """A webhook receiver: answers 503 while ``failing``, records bodies it accepted."""
-
-    def __init__(self) -> None:
-        self.failing = True
-        self.accepted: list[bytes] = []
-        self.refused = 0
-        self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None)
-        self.server.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-    def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        body = environ["wsgi.input"].read()
-        if self.failing:
-            self.refused += 1
-            start_response("503 Service Unavailable", [("Content-Length", "0")])
-            return [b""]
-        self.accepted.append(body)
-        start_response("200 OK", [("Content-Length", "0")])
-        return [b""]
+from tests.webhook import Hook
 
 
 @pytest.fixture
 def hook() -> Any:
     h = Hook()
     yield h
-    h.server.stop()
+    h.stop()
 
 
 def worker_stream(url: str) -> dict[str, Any]:

@@ -1,0 +1,151 @@
+"""AMQP 0-9-1 connections (pika's ``BlockingConnection``) for the ``amqp_0_9`` input and output.
+
+NOTE: pika's blocking connection waits in ``select``, which gevent's patching makes cooperative:
+a worker keeps serving other greenlets while a consumer waits. A connection is not safe for two
+greenlets at once; each input run has its own, and the output serialises its writes.
+
+URLs follow Bento (``internal/impl/amqp09``): a list, entries split at commas, the first that
+connects is used until it fails. ``amqps://`` and ``tls`` are not supported yet (refused).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import pika
+import pika.exceptions
+
+from streams.brokers.base import BrokerError
+from streams.contracts import ConfigError
+
+SCHEMES = ("amqp",)
+CONNECT_TIMEOUT = 10.0
+Problems = list[tuple[tuple[str | int, ...], str]]
+
+
+def split_urls(entries: list[str]) -> list[str]:
+    return [u.strip() for entry in entries for u in str(entry).split(",") if u.strip()]
+
+
+def parse_urls(entries: list[str], where: str) -> list[pika.URLParameters]:
+    """Connection parameters of each URL; ``ConfigError`` names the bad one."""
+    out: list[pika.URLParameters] = []
+    for url in split_urls(entries):
+        scheme = urlsplit(url).scheme
+        if scheme not in SCHEMES:
+            raise ConfigError(f"{where}: {url!r}: scheme {scheme!r} is not supported (use amqp://)")
+        try:
+            params = pika.URLParameters(url)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {url!r}: {exc}") from None
+        params.socket_timeout = CONNECT_TIMEOUT
+        params.blocked_connection_timeout = CONNECT_TIMEOUT
+        out.append(params)
+    if not out:
+        raise ConfigError(f"{where}: at least one URL is required")
+    return out
+
+
+def url_problems(urls: Any) -> Problems:
+    """The ``urls`` field's problem, for the definitions validator."""
+    try:
+        parse_urls(urls, "urls")
+    except ConfigError as exc:
+        return [((), str(exc).removeprefix("urls: "))]
+    return []
+
+
+def tls_problems(tls: Any) -> Problems:
+    if isinstance(tls, dict) and tls.get("enabled"):
+        return [(("enabled",), "TLS connections to AMQP brokers are not supported")]
+    return []
+
+
+def where_of(params: pika.URLParameters) -> str:
+    return f"amqp broker {params.host}:{params.port}"
+
+
+def connect(candidates: list[pika.URLParameters]) -> pika.BlockingConnection:
+    """The first broker that accepts; ``BrokerError`` with every broker's reason otherwise."""
+    reasons: list[str] = []
+    for params in candidates:
+        try:
+            return pika.BlockingConnection(params)
+        except pika.exceptions.AMQPError as exc:
+            reasons.append(f"{where_of(params)}: {describe(exc)}")
+        except OSError as exc:
+            reasons.append(f"{where_of(params)}: {exc}")
+    raise BrokerError("; ".join(reasons))
+
+
+def describe(exc: BaseException) -> str:
+    """pika's exceptions often print as a bare tuple: name the class too."""
+    text = str(exc) or repr(exc)
+    return f"{type(exc).__name__}: {text}"
+
+
+def metadata_value(value: Any) -> str:
+    """A header or property as the metadata string Bento makes of it ("" for nothing)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, datetime.datetime):
+        # AMQP timestamps are UTC seconds; pika gives them naive. RFC 3339 as Go formats UTC.
+        when = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+        return when.isoformat().replace("+00:00", "Z")
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return ""
+
+
+def flatten(key: str, value: Any, out: dict[str, str]) -> None:
+    """Headers as Bento sets them: ``-`` becomes ``_``, tables and arrays flattened with ``_``
+    (``h_k``, ``h_0``), empty values left out."""
+    key = key.replace("-", "_")
+    if isinstance(value, dict):
+        for sub, item in value.items():
+            flatten(f"{key}_{sub}", item, out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            flatten(f"{key}_{index}", item, out)
+    else:
+        text = metadata_value(value)
+        if text:
+            out[key] = text
+
+
+def delivery_metadata(method: Any, props: pika.BasicProperties) -> dict[str, str]:
+    """Bento's metadata of a delivery: its headers, then the ``amqp_*`` properties."""
+    out: dict[str, str] = {}
+    for key, value in (props.headers or {}).items():
+        flatten(str(key), value, out)
+    fields: list[tuple[str, Any]] = [
+        ("amqp_content_type", props.content_type),
+        ("amqp_content_encoding", props.content_encoding),
+        ("amqp_delivery_mode", props.delivery_mode or None),
+        ("amqp_priority", props.priority if props.priority is not None else 0),
+        ("amqp_correlation_id", props.correlation_id),
+        ("amqp_reply_to", props.reply_to),
+        ("amqp_expiration", props.expiration),
+        ("amqp_message_id", props.message_id),
+        ("amqp_timestamp", props.timestamp or None),
+        ("amqp_type", props.type),
+        ("amqp_user_id", props.user_id),
+        ("amqp_app_id", props.app_id),
+        ("amqp_consumer_tag", method.consumer_tag),
+        ("amqp_delivery_tag", method.delivery_tag),
+        ("amqp_redelivered", method.redelivered),
+        ("amqp_exchange", method.exchange),
+        ("amqp_routing_key", method.routing_key),
+    ]
+    for key, value in fields:
+        flatten(key, value, out)
+    return out

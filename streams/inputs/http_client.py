@@ -1,0 +1,297 @@
+"""``http_client`` input: messages fetched from an HTTP endpoint (Bento's ``http_client`` input,
+``internal/impl/io/input_http_client.go``, and its ``internal/httpclient`` fields).
+
+Polling (the default): one request after another, as fast as the endpoint answers unless a
+``rate_limit`` (a ``rate_limit_resources`` label) spaces them; each successful response body is
+one message with ``http_status_code`` and the headers ``extract_headers`` selects (lower-cased)
+as metadata. Empty bodies are dropped unless ``drop_empty_bodies: false``. ``url``, ``headers``
+and ``payload`` are interpolated against the previous message, which allows simple pagination.
+
+Streaming (``stream.enabled``): one long request whose body is split by the codec (``lines``, the
+default, or ``delim:<text>``) into messages; when the body ends the request is made again
+(``stream.reconnect``, default true) or the input finishes.
+
+A status in ``drop_on`` fails at once, one in ``backoff_on`` (429) is retried after a doubling
+pause, anything outside 2xx and ``successful_on`` after ``retry_period``, up to ``retries`` times
+(``streams.connectors.http_status``). A request that still failed is logged and tried again after
+``retry_period``. A message whose write failed is written again until it succeeds (the endpoint
+has nothing to acknowledge); it runs once per host. ``basic_auth`` is supported; ``oauth``,
+``oauth2``, ``jwt`` and ``tls`` are refused when enabled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from streams import registry
+from streams.bloblang import MappingError
+from streams.connectors.http_status import RetryPauses, StatusPolicy, Verdict
+from streams.contracts import ConfigError, Deliver, Input, Stopping
+from streams.durations import parse_duration
+from streams.engine.ratelimit import HostLimit, lookup
+from streams.engine.resources import Resources
+from streams.message import Message
+from streams.registry import Field
+
+RETRY_PAUSE_MAX = 5.0
+CHUNK = 64 * 1024
+
+
+class RequestFailed(Exception):
+    """A request that failed after its retries; the text names the verb, URL and reason."""
+
+
+class Splitter:
+    """Cuts a byte stream into messages at a delimiter (the ``lines`` codec drops a ``\\r`` before
+    each newline); a part longer than ``max_buffer`` is an error. No I/O: fed chunks."""
+
+    def __init__(self, delimiter: bytes, max_buffer: int, strip_cr: bool) -> None:
+        self.delimiter = delimiter
+        self.max_buffer = max_buffer
+        self.strip_cr = strip_cr
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        self._pending += chunk
+        *parts, self._pending = self._pending.split(self.delimiter)
+        if len(self._pending) > self.max_buffer:
+            raise RequestFailed(f"a message of the stream is longer than max_buffer ({self.max_buffer} bytes)")
+        return [self._clean(p) for p in parts]
+
+    def end(self) -> list[bytes]:
+        """What is left when the stream ends (a last part without delimiter)."""
+        rest, self._pending = self._pending, b""
+        return [self._clean(rest)] if rest else []
+
+    def _clean(self, part: bytes) -> bytes:
+        return part[:-1] if self.strip_cr and part.endswith(b"\r") else part
+
+
+def splitter_of(codec: str, max_buffer: int, where: str) -> Splitter:
+    if codec == "lines":
+        return Splitter(b"\n", max_buffer, strip_cr=True)
+    if codec.startswith("delim:") and len(codec) > len("delim:"):
+        return Splitter(codec[len("delim:") :].encode(), max_buffer, strip_cr=False)
+    raise ConfigError(f"{where}.stream.codec: {codec!r} is not supported (use lines or delim:<text>)")
+
+
+def _refuse_enabled(conf: dict[str, Any], names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        block = conf.get(name) or {}
+        if isinstance(block, dict) and block.get("enabled"):
+            raise ConfigError(f"{where}.{name}: not supported by this gateway")
+
+
+class HttpClientInput(Input):
+    def __init__(self, conf: dict[str, Any], res: Resources) -> None:
+        where = res.path
+        _refuse_enabled(conf, ("oauth", "oauth2", "jwt", "tls"), where)
+        self.url = res.interpolation(str(conf["url"]))
+        self.verb = str(conf["verb"]).upper()
+        self.headers = {str(k): res.interpolation(str(v)) for k, v in (conf["headers"] or {}).items()}
+        payload = str(conf["payload"] or "")
+        self.payload = res.interpolation(payload) if payload else None
+        self.drop_empty = bool(conf["drop_empty_bodies"])
+        self.timeout = parse_duration(conf["timeout"], 5.0)
+        self.retries = max(0, int(conf["retries"]))
+        self.retry_period = parse_duration(conf["retry_period"], 1.0)
+        self.max_backoff = parse_duration(conf["max_retry_backoff"], 300.0)
+        self.policy = StatusPolicy.of(conf["successful_on"] or [], conf["drop_on"] or [], conf["backoff_on"] or [])
+        stream = conf["stream"] or {}
+        self.streaming = bool(stream.get("enabled", False))
+        self.reconnect = bool(stream.get("reconnect", True))
+        self.splitter_conf = (str(stream.get("codec", "lines")), int(stream.get("max_buffer", 1_000_000)))
+        if self.streaming:
+            splitter_of(*self.splitter_conf, where)  # refuse a bad codec at start
+        extract = conf["extract_headers"] or {}
+        self.header_prefixes = tuple(str(p).lower() for p in extract.get("include_prefixes") or [])
+        self.header_patterns = [re.compile(str(p)) for p in extract.get("include_patterns") or []]
+        label = str(conf["rate_limit"] or "")
+        self.limit: HostLimit | None = lookup(res, label) if label else None
+        auth = conf["basic_auth"] or {}
+        self.auth = (str(auth.get("username", "")), str(auth.get("password", ""))) if auth.get("enabled") else None
+        proxy = str(conf["proxy_url"] or "")
+        self.session = requests.Session()
+        if proxy:
+            self.session.proxies = {"http": proxy, "https": proxy}
+        self.previous = Message(b"")
+        self.log = res.logger()
+
+    # -- one request, with Bento's retries ----------------------------------------------------
+
+    def _wait_for_limit(self, stopping: Stopping) -> bool:
+        """False when the stream stops while waiting for the rate limit."""
+        if self.limit is None:
+            return True
+        while (pause := self.limit.take()) > 0:
+            if stopping.wait(pause):
+                return False
+        return True
+
+    def _attempt(self, stream: bool) -> tuple[requests.Response | None, Verdict, str]:
+        prev = self.previous
+        url = self.url.render(prev)
+        headers = {k: v.render(prev) for k, v in self.headers.items()}
+        body = self.payload.render_bytes(prev) if self.payload is not None else None
+        try:
+            resp = self.session.request(
+                self.verb, url, headers=headers, data=body, timeout=self.timeout, stream=stream, auth=self.auth
+            )
+        except requests.RequestException as exc:
+            return None, Verdict.RETRY, f"{self.verb} {url}: {exc}"
+        verdict = self.policy.verdict(resp.status_code)
+        if verdict is Verdict.SUCCESS:
+            return resp, verdict, ""
+        resp.close()
+        return None, verdict, f"{self.verb} {url}: returned {resp.status_code}"
+
+    def request(self, stopping: Stopping, stream: bool = False) -> requests.Response | None:
+        """A successful response, None when the stream stopped; raises ``RequestFailed``."""
+        pauses = RetryPauses(self.retry_period, self.max_backoff)
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if not self._wait_for_limit(stopping):
+                return None
+            try:
+                resp, verdict, problem = self._attempt(stream)
+            except MappingError as exc:
+                raise RequestFailed(f"http_client interpolation failed: {exc}") from exc
+            if resp is not None:
+                return resp
+            if verdict is Verdict.FAIL or attempt == self.retries:
+                break
+            if stopping.wait(pauses.after(verdict)):
+                return None
+        raise RequestFailed(problem)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def run(self, deliver: Deliver, stopping: Stopping) -> None:
+        while not stopping.is_set():
+            try:
+                resp = self.request(stopping, stream=self.streaming)
+            except RequestFailed as exc:
+                self.log.error(f"http_client input request failed: {exc}")
+                if stopping.wait(self.retry_period):
+                    return
+                continue
+            if resp is None:
+                return
+            with resp:
+                parts = self._stream_parts(resp) if self.streaming else iter([self._message_of(resp)])
+                for msg in parts:
+                    if not self._write(msg, deliver, stopping):
+                        return
+            if self.streaming and not self.reconnect:
+                return
+
+    def _message_of(self, resp: requests.Response) -> Message | None:
+        body = resp.content
+        if not body and self.drop_empty:
+            return None
+        meta: dict[str, Any] = {"http_status_code": resp.status_code}
+        for name, value in resp.headers.items():
+            if self._extracts(name.lower()):
+                meta[name.lower()] = value
+        return Message(body, meta)
+
+    def _extracts(self, header: str) -> bool:
+        by_prefix = bool(self.header_prefixes) and header.startswith(self.header_prefixes)
+        return by_prefix or any(p.search(header) for p in self.header_patterns)
+
+    def _stream_parts(self, resp: requests.Response) -> Iterator[Message | None]:
+        splitter = splitter_of(*self.splitter_conf, "stream")
+        try:
+            for chunk in resp.iter_content(chunk_size=CHUNK):
+                for part in splitter.feed(chunk):
+                    yield Message(part) if part or not self.drop_empty else None
+            for part in splitter.end():
+                yield Message(part)
+        except requests.RequestException as exc:
+            self.log.warning(f"http_client input stream broke off: {exc}")
+        except RequestFailed as exc:
+            self.log.error(f"http_client input stream refused: {exc}")
+
+    def _write(self, msg: Message | None, deliver: Deliver, stopping: Stopping) -> bool:
+        """Deliver until every output acknowledged (True), or False when the stream stops."""
+        if msg is None:
+            return True
+        pause = 0.1
+        while not deliver([msg.copy()]):
+            if stopping.wait(pause):
+                return False
+            pause = min(pause * 2, RETRY_PAUSE_MAX)
+        self.previous = msg
+        return True
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _factory(conf: dict[str, Any], res: Resources) -> HttpClientInput:
+    return HttpClientInput(conf, res)
+
+
+SPEC = registry.input(
+    "http_client",
+    _factory,
+    Field("url", "string", doc="Where to send requests (interpolated against the previous message)."),
+    Field("verb", "string", "GET", "HTTP method."),
+    Field("headers", "object", {}, "Request headers (values interpolated)."),
+    Field("metadata", "object", {}, "Accepted; outgoing metadata is not sent as headers by this input."),
+    Field("payload", "string", "", "Request body (interpolated); empty sends none."),
+    Field("drop_empty_bodies", "bool", True, "Drop empty response bodies."),
+    Field(
+        "stream",
+        "object",
+        {},
+        "Streaming mode: one long request whose body is split into messages.",
+        fields=(
+            Field("enabled", "bool", False, "Read the response body as a stream."),
+            Field("reconnect", "bool", True, "Request again when the body ends."),
+            Field("codec", "string", "lines", "How the body is split: lines or delim:<text>."),
+            Field("max_buffer", "int", 1_000_000, "Longest message of the stream, in bytes."),
+        ),
+    ),
+    Field(
+        "extract_headers",
+        "object",
+        {},
+        "Response headers kept as metadata.",
+        fields=(
+            Field("include_prefixes", "string_list", [], "Header name prefixes to keep."),
+            Field("include_patterns", "string_list", [], "Header name regular expressions to keep."),
+        ),
+    ),
+    Field("rate_limit", "string", "", "A rate_limit_resources label that spaces the requests."),
+    Field("timeout", "duration", "5s", "Per-request timeout."),
+    Field("retry_period", "duration", "1s", "Pause between attempts."),
+    Field("max_retry_backoff", "duration", "300s", "Longest pause after backoff_on statuses."),
+    Field("retries", "int", 3, "Attempts after the first failure."),
+    Field("backoff_on", "any", [429], "Statuses retried after a doubling pause."),
+    Field("drop_on", "any", [], "Statuses that fail the request without retries."),
+    Field("successful_on", "any", [], "Statuses that count as success besides 2xx."),
+    Field(
+        "basic_auth",
+        "object",
+        {},
+        "HTTP basic authentication.",
+        fields=(
+            Field("enabled", "bool", False, "Send basic authentication."),
+            Field("username", "string", "", "User name."),
+            Field("password", "string", "", "Password."),
+        ),
+    ),
+    Field("oauth", "object", {}, "Refused when enabled."),
+    Field("oauth2", "object", {}, "Refused when enabled."),
+    Field("jwt", "object", {}, "Refused when enabled."),
+    Field("tls", "object", {}, "Refused when enabled."),
+    Field("proxy_url", "string", "", "HTTP proxy for the requests."),
+    Field("dump_request_log_level", "string", "", "Accepted and ignored."),
+    Field("auto_replay_nacks", "bool", True, "Accepted; failed writes are always retried."),
+    doc="Fetch messages from an HTTP endpoint.",
+)

@@ -1,0 +1,193 @@
+"""The ``http_client`` input against a real HTTP server on loopback (gevent's WSGI server in the
+test): polling with metadata and pagination, Bento's retries and statuses, a rate limit, a POST
+payload, streaming lines, and writes retried until the output takes them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from streams.brokers.embedded import EmbeddedBroker
+from streams.connectors.http_status import RetryPauses, StatusPolicy, Verdict
+from streams.contracts import ConfigError
+from streams.engine.testing import Gateways, read_topic, wait_until
+from streams.inputs.http_client import RequestFailed, Splitter
+from tests.webhook import Endpoint, Hook, Reply
+
+
+@pytest.fixture
+def gateways() -> Iterator[Gateways]:
+    made = Gateways()
+    yield made
+    made.drain_all()
+
+
+@pytest.fixture
+def broker(tmp_path: Any) -> Iterator[EmbeddedBroker]:
+    b = EmbeddedBroker(str(tmp_path))
+    yield b
+    b.close()
+
+
+def values(broker: EmbeddedBroker, topic: str) -> list[Any]:
+    return [json.loads(r.value) for r in read_topic(broker, topic)]
+
+
+def paged(n: int, environ: dict[str, Any]) -> Reply:
+    """Pages 0..4 then empty bodies; each page names the next cursor in a header."""
+    if n >= 5:
+        return "200 OK", [], [b""]
+    return "200 OK", [("X-Next", f"c{n + 1}"), ("Content-Type", "application/json")], [json.dumps({"n": n}).encode()]
+
+
+def test_polling_pages_through_with_metadata_and_interpolated_url(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
+) -> None:
+    endpoint = Endpoint(paged)
+    stream = {
+        "input": {
+            "http_client": {
+                "url": endpoint.url + '/items?cursor=${! meta("x-next").or("start") }',
+                "extract_headers": {"include_prefixes": ["x-"]},
+            }
+        },
+        "pipeline": {"processors": [{"mapping": 'root = this.merge({"status": @http_status_code, "next": meta("x-next")})'}]},
+        "output": {"kafka": {"topic": "pages"}},
+    }
+    gateways(tmp_path, {"h": stream})
+    wait_until(lambda: len(values(broker, "pages")) >= 5, "five pages")
+    assert values(broker, "pages") == [{"n": n, "status": 200, "next": f"c{n + 1}"} for n in range(5)]
+    wait_until(lambda: len(endpoint.requests) >= 6, "the request after the last page")
+    cursors = [query for _, _, query, _ in endpoint.requests[:6]]
+    assert cursors == ["cursor=start", "cursor=c1", "cursor=c2", "cursor=c3", "cursor=c4", "cursor=c5"]
+    endpoint.server.stop()
+
+
+def test_failed_statuses_are_retried_as_bento_does_and_a_payload_is_posted(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
+) -> None:
+    def flaky(n: int, environ: dict[str, Any]) -> Reply:
+        if n in (0, 1):
+            return "503 Service Unavailable", [], [b"busy"]
+        if n == 2:
+            return "200 OK", [], [b'{"ok":true}']
+        return "404 Not Found", [], [b""]  # in drop_on: no retries, the input pauses retry_period
+
+    endpoint = Endpoint(flaky)
+    stream = {
+        "input": {
+            "http_client": {
+                "url": endpoint.url + "/job",
+                "verb": "POST",
+                "payload": '{"want":"job"}',
+                "retries": 2,
+                "retry_period": "20ms",
+                "drop_on": [404],
+            }
+        },
+        "output": {"kafka": {"topic": "jobs"}},
+    }
+    gateways(tmp_path, {"h": stream})
+    wait_until(lambda: values(broker, "jobs"), "the job")
+    wait_until(lambda: len(endpoint.requests) >= 5, "two requests after the job")
+    assert values(broker, "jobs") == [{"ok": True}]
+    assert [(m, body) for m, _, _, body in endpoint.requests[:3]] == [("POST", b'{"want":"job"}')] * 3
+    endpoint.server.stop()
+
+
+def test_a_rate_limit_spaces_the_requests(tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker) -> None:
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], [json.dumps({"n": n}).encode()]))
+    stream = {
+        "input": {"http_client": {"url": endpoint.url, "rate_limit": "slow"}},
+        "rate_limit_resources": [{"label": "slow", "local": {"count": 2, "interval": "1h"}}],
+        "output": {"kafka": {"topic": "limited"}},
+    }
+    gateways(tmp_path, {"h": stream})
+    wait_until(lambda: len(values(broker, "limited")) >= 2, "two messages")
+    gateways.made[0].drain(5.0)
+    assert len(endpoint.requests) == 2  # the window of an hour allows two, and no third came
+    endpoint.server.stop()
+
+
+def test_streaming_splits_the_body_into_lines_and_ends_without_reconnect(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
+) -> None:
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], [b'{"a":1}\n{"a":2}\r\n', b"\n", b'{"a":', b"3}"]))
+    stream = {
+        "input": {"http_client": {"url": endpoint.url, "stream": {"enabled": True, "reconnect": False}}},
+        "output": {"kafka": {"topic": "lines"}},
+    }
+    gateways(tmp_path, {"h": stream})
+    wait_until(lambda: len(values(broker, "lines")) >= 3, "three lines")
+    gateways.made[0].drain(5.0)
+    assert values(broker, "lines") == [{"a": 1}, {"a": 2}, {"a": 3}]  # the empty line dropped
+    assert len(endpoint.requests) == 1
+    endpoint.server.stop()
+
+
+def test_a_failed_write_is_retried_until_the_output_takes_it(tmp_path: Any, gateways: Gateways) -> None:
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], [b'{"only":1}' if n == 0 else b""]))
+    hook = Hook()
+    try:
+        stream = {
+            "input": {"http_client": {"url": endpoint.url, "rate_limit": "tick"}},
+            "rate_limit_resources": [{"label": "tick", "local": {"count": 20, "interval": "1s"}}],
+            "output": {"http_client": {"url": hook.url, "retries": 0}},
+        }
+        gateways(tmp_path, {"h": stream})
+        wait_until(lambda: hook.refused >= 2, "two refused writes")
+        hook.failing = False
+        wait_until(lambda: hook.accepted, "the write")
+        assert [json.loads(b) for b in hook.accepted] == [{"only": 1}]
+    finally:
+        hook.stop()
+        endpoint.server.stop()
+
+
+def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, gateways: Gateways) -> None:
+    stream = {"input": {"http_client": {"url": "http://h", "oauth2": {"enabled": True}}}, "output": {"drop": {}}}
+    codec = {"input": {"http_client": {"url": "http://h", "stream": {"enabled": True, "codec": "csv"}}}, "output": {"drop": {}}}
+    limit = {"input": {"http_client": {"url": "http://h", "rate_limit": "none"}}, "output": {"drop": {}}}
+    _, api = gateways(tmp_path, {"a": stream, "b": codec, "c": limit}, start=False)
+    problems = []
+    for name in ("a", "b", "c"):
+        with pytest.raises(ConfigError) as caught:
+            api.open(name, {})
+        problems.append(str(caught.value))
+    assert problems == [
+        "streams.a.input.http_client.oauth2: not supported by this gateway",
+        "streams.b.input.http_client.stream.codec: 'csv' is not supported (use lines or delim:<text>)",
+        "streams.c.input.http_client.rate_limit: no rate_limit_resources entry labelled 'none'",
+    ]
+
+
+# -- the bookkeeping alone ------------------------------------------------------------------------
+
+
+def test_status_verdicts_follow_bento_order() -> None:
+    policy = StatusPolicy.of(successful_on=[404], drop_on=[403, 200], backoff_on=[429, 503])
+    assert [policy.verdict(c) for c in (200, 201, 403, 404, 429, 503, 500, 302)] == [
+        Verdict.FAIL, Verdict.SUCCESS, Verdict.FAIL, Verdict.SUCCESS, Verdict.BACKOFF, Verdict.BACKOFF,
+        Verdict.RETRY, Verdict.RETRY,
+    ]
+
+
+def test_backoff_pauses_double_up_to_the_bound_and_reset_after_another_failure() -> None:
+    pauses = RetryPauses(retry_period=1.0, max_backoff=5.0)
+    assert [pauses.after(Verdict.BACKOFF) for _ in range(4)] == [1.0, 2.0, 4.0, 5.0]
+    assert pauses.after(Verdict.RETRY) == 1.0
+    assert pauses.after(Verdict.BACKOFF) == 1.0
+
+
+def test_splitter_cuts_across_chunks_and_refuses_an_overlong_part() -> None:
+    lines = Splitter(b"\n", max_buffer=8, strip_cr=True)
+    assert lines.feed(b"ab\r\ncd") == [b"ab"]
+    assert lines.feed(b"e\n\nf") == [b"cde", b""]
+    assert lines.end() == [b"f"]
+    with pytest.raises(RequestFailed, match=r"longer than max_buffer \(8 bytes\)"):
+        lines.feed(b"123456789")
+    delim = Splitter(b"||", max_buffer=100, strip_cr=False)
+    assert delim.feed(b"a||b|") + delim.feed(b"|c") + delim.end() == [b"a", b"b", b"c"]
