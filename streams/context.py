@@ -12,7 +12,11 @@ is written differently depending on where the placeholder sits:
   quoted literal. Comments are left alone. The value can therefore never end a literal or add code.
 * Kafka topic fields (``topic``, ``topics``): the value is encoded to stay one topic token (Bento
   splits ``topics`` entries on commas and reads ``name:partition``), see :func:`encode_topic`.
-* ``consumer_group`` (and other plain identifiers): the exact value.
+* ``consumer_group`` (and other plain identifiers: ``client_id``, ``rack_id``): the value as Tyk
+  writes it there, :func:`tyk_escape` (Go's ``url.QueryEscape``, unless it starts with ``http``;
+  Tyk's ``ReplaceTykVariables`` escapes every value so), so ``alice@example.com`` reads the group
+  ``alice%40example.com`` here as under Tyk and a team moving over keeps its groups' offsets.
+  Either form is one identifier: nothing in it is read as syntax.
 * Any other string is treated as an interpolated string (Bento interpolates most string fields):
   a value that could start or close an interpolation (``$``, ``{``, ``}``) is inserted as the
   interpolation of a string literal, ``${! "..." }``, which evaluates to exactly the value.
@@ -28,6 +32,7 @@ import collections
 import hashlib
 import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -239,6 +244,16 @@ def decode_topic(token: str) -> str:
     return raw.decode("utf-8", "surrogatepass")
 
 
+def tyk_escape(value: str) -> str:
+    """A value as Tyk substitutes it into a stream config (``gateway/mw_url_rewrite.go``,
+    ``replaceVariables`` with ``escape``): ``url.QueryEscape`` (letters, digits and ``-_.~``
+    kept, a space as ``+``, every other byte of its UTF-8 as ``%XX``), except a value starting
+    with ``http``, which Tyk leaves as it is."""
+    if value.startswith("http"):
+        return value
+    return urllib.parse.quote_plus(value, safe="", encoding="utf-8", errors="surrogatepass")
+
+
 def bloblang_string(value: str) -> str:
     """``value`` as a double-quoted Bloblang string literal that reads back as exactly ``value``.
 
@@ -364,7 +379,9 @@ def _substitute(config: Any, key: str | None, lookup: Lookup) -> Any:
             return _substitute_bloblang(config, lookup)
         if kind == "topic":
             return _substitute_interpolated(config, lambda s: encode_topic(lookup(s)), raw=True)
-        return _substitute_interpolated(config, lookup, raw=kind == "verbatim")
+        if kind == "verbatim":
+            return _substitute_interpolated(config, lambda s: tyk_escape(lookup(s)), raw=True)
+        return _substitute_interpolated(config, lookup, raw=False)
     return config
 
 

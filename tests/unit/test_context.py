@@ -17,6 +17,7 @@ from streams.context import (
     placeholders,
     request_variables,
     substitute,
+    tyk_escape,
 )
 
 HOSTILE = [
@@ -229,9 +230,27 @@ def test_topic_encoding_is_reversible_and_distinct() -> None:
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_consumer_group_is_the_exact_value(value: str) -> None:
+def test_consumer_group_is_the_value_as_tyk_escapes_it(value: str) -> None:
     out = substitute({"kafka": {"consumer_group": "$tyk_context.request_data_user"}}, _vars(value))
-    assert out["kafka"]["consumer_group"] == value
+    assert out["kafka"]["consumer_group"] == tyk_escape(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "group"),
+    [
+        ("alice@example.com", "alice%40example.com"),  # Go: url.QueryEscape("alice@example.com")
+        ("bob smith", "bob+smith"),
+        ("a+b/c?d=e&f", "a%2Bb%2Fc%3Fd%3De%26f"),
+        ("José~_.-", "Jos%C3%A9~_.-"),
+        ("alice", "alice"),
+        ("http://idp/alice", "http://idp/alice"),  # Tyk leaves values starting with http alone
+    ],
+)
+def test_a_consumer_group_keeps_the_name_it_has_under_tyk(value: str, group: str) -> None:
+    config = {"input": {"kafka": {"consumer_group": "g-$tyk_context.request_data_user", "client_id": "$tyk_context.x"}}}
+    out = substitute(config, {"request_data_user": value, "x": value})
+    assert out["input"]["kafka"]["consumer_group"] == "g-" + group
+    assert out["input"]["kafka"]["client_id"] == group
 
 
 def test_substitute_returns_a_new_config() -> None:
@@ -254,7 +273,7 @@ def test_any_value_round_trips_through_every_context(value: str) -> None:
     assert _code(out["mapping"]) == "root.a = \nroot.b = \nroot.c = ( +  + )"
     assert _literals(out["mapping"]) == [f"<{value}>", value, value]
     assert decode_topic(out["topic"][1:]) == value
-    assert out["consumer_group"] == value
+    assert out["consumer_group"] == tyk_escape(value)
 
 
 # --- instance keys ---------------------------------------------------------------------------
