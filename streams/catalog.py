@@ -18,6 +18,7 @@ from streams.outputs import http_client as http_client_output
 from streams.outputs import http_server as http_server_output
 from streams.outputs import kafka as kafka_output
 from streams.outputs import kafka_franz as kafka_franz_output
+from streams.outputs import stdout as stdout_output
 from streams.outputs import sync_response as sync_response_output
 from streams.processors import branch, catch, dedupe, log, mapping, sleep, switch, try_
 from streams.processors import sync_response as sync_response_processor
@@ -37,6 +38,7 @@ OUTPUTS = registry.table(
     http_server_output.SPEC,
     kafka_output.SPEC,
     kafka_franz_output.SPEC,
+    stdout_output.SPEC,
     sync_response_output.SPEC,
 )
 PROCESSORS = registry.table(

@@ -25,13 +25,17 @@ from streams.tracing import Tracer
 @dataclass(frozen=True)
 class StreamScope:
     """What one stream instance declares for its components: ``rate_limit_resources`` by label,
-    ``cache_resources`` TTLs by label, the stream's tracer, and the instance's key (which names
-    its host-wide leases and progress)."""
+    ``cache_resources`` TTLs by label, input and output resources by label, the stream's tracer,
+    and the instance's key (which names its host-wide leases and progress)."""
 
     rate_limits: dict[str, LocalLimit] = field(default_factory=dict)
     cache_ttls: dict[str, float] = field(default_factory=dict)
     tracer: Tracer | None = None  # when the stream has a ``tracer`` block
     instance_key: str = ""
+    input_resources: dict[str, Any] = field(default_factory=dict)
+    """``input_resources`` configs by label, for ``input: {resource: label}`` (``streams.forms``)."""
+    output_resources: dict[str, Any] = field(default_factory=dict)
+    """``output_resources`` configs by label, for ``output: {resource: label}``."""
 
 
 class Builder(Protocol):

@@ -347,6 +347,7 @@ x-tyk-streaming:
         sync_response: {}
 x-tyk-api-gateway:
   info: {name: path-echo, state: {active: true}}
+  middleware: {global: {contextVariables: {enabled: true}}}
   server: {listenPath: {value: /svc/, strip: %s}}
 """
 
