@@ -34,6 +34,7 @@ from handlers.auth import authenticate
 from handlers.delivery_body import DeliveryBody, multipart_batch
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
+from handlers.server.handshake import missing_upgrade_token
 from handlers.server.upgrade import HandshakeError, accept_websocket, upgrade_requested
 from streams.engine.gateway import Route
 from streams.engine.instance import StreamInstance
@@ -71,7 +72,10 @@ class StreamEndpoint:
             if not upgrade and route.kind not in WS_KINDS and method in served_methods(route):
                 return route
         if any(r.kind in WS_KINDS for r in self.routes) and not upgrade and method == "GET":
-            raise falcon.HTTPBadRequest(description=f"{req.path} is a WebSocket endpoint: send an Upgrade request")
+            missing = missing_upgrade_token(req.env)
+            raise falcon.HTTPBadRequest(
+                description=f"{req.path} is a WebSocket endpoint, and this is no WebSocket upgrade: {missing}"
+            )
         if upgrade:
             raise falcon.HTTPBadRequest(description=f"{req.path} is not a WebSocket endpoint")
         allowed = sorted({m for r in self.routes for m in served_methods(r)})
