@@ -835,9 +835,17 @@ def _check_resources(kind: str, value: Any, path: Path, checker: _Checker) -> No
             labels.add(label)
         if kind in catalog.TABLES:
             _check_component(kind, item, sub, checker)
-        else:
-            rest = {k: v for k, v in item.items() if k != "label"}
-            _check_block(kind, rest, sub, checker)
+            continue
+        try:  # a cache or rate limit in either form (``type: memory``, ``streams.forms``)
+            name, body, _ = forms.parts(kind, item)
+        except forms.FormError as exc:
+            checker.add(sub + exc.where, exc.message)
+            continue
+        kinds = _BLOCKS[kind]
+        if "type" in item and name not in kinds:
+            checker.add(sub + ("type",), f"unsupported {kind} type {name!r}{_suggest(name, kinds)} (supported: {', '.join(kinds)})")
+            continue
+        _check_block(kind, {name: body}, sub, checker)
 
 
 def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> None:

@@ -66,12 +66,26 @@ def parts(kind: str, conf: dict[str, Any]) -> tuple[str, Any, dict[str, Any]]:
 
 
 def canonical(kind: str, conf: Any) -> Any:
-    """``{type: kafka, kafka: {...}, label: x}`` -> ``{kafka: {...}, label: x}``; a config that is
-    no object, or already in that form, is returned as is."""
+    """``{type: kafka, kafka: {...}, label: x}`` -> ``{kafka: {...}, label: x}`` (``{type: drop}``
+    -> ``{drop: {}}``); a config that is no object, or already in that form, is returned as is."""
     if not isinstance(conf, dict) or "type" not in conf:
         return conf
     name, body, meta = parts(kind, conf)
-    return {name: body, **meta}
+    return {name: {} if body is None else body, **meta}
+
+
+def canonical_list(kind: str, confs: Any) -> Any:
+    """:func:`canonical` of each entry of a ``*_resources`` list (a list that is not one, or an
+    entry in no accepted shape, is left for the validator to report)."""
+    if not isinstance(confs, list):
+        return confs
+    out = []
+    for conf in confs:
+        try:
+            out.append(canonical(kind, conf))
+        except FormError:
+            out.append(conf)
+    return out
 
 
 def label_problem(label: Any) -> str | None:

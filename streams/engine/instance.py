@@ -70,8 +70,11 @@ class StreamInstance:
         if not isinstance(config, dict):
             raise ConfigError(f"streams.{name}: expected an object")
         scope = StreamScope(
-            rate_limits=build_limits(config.get("rate_limit_resources"), f"streams.{name}.rate_limit_resources"),
-            cache_ttls=cache_ttls(config.get("cache_resources")),
+            rate_limits=build_limits(
+                forms.canonical_list("rate_limit", config.get("rate_limit_resources")),
+                f"streams.{name}.rate_limit_resources",
+            ),
+            cache_ttls=cache_ttls(forms.canonical_list("cache", config.get("cache_resources"))),
             tracer=tracer,
             instance_key=f"{res.api}/{name}/{key}",
             input_resources=forms.resources_by_label(config.get("input_resources")),

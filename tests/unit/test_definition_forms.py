@@ -179,6 +179,25 @@ def test_resource_inputs_and_outputs_name_their_entries() -> None:
     assert _where(problems) == [(14, 16, "streams.s.output.resource", "no output_resources entry labelled 'sinc' (did you mean 'sink'?)")]
 
 
+def test_cache_and_rate_limit_resources_in_the_type_form() -> None:
+    api, problems = _load(_doc("""\
+        s:
+          input: {http_server: {rate_limit: five}}
+          output: {drop: {}}
+          cache_resources: [{label: seen, type: memory, memory: {default_ttl: 1m}}]
+          rate_limit_resources: [{label: five, type: local, local: {count: 5, interval: 1s}}]
+    """))
+    assert problems == []
+    api, problems = _load(_doc("""\
+        s:
+          input: {http_server: {}}
+          output: {drop: {}}
+          rate_limit_resources: [{label: five, type: locl}]
+    """))
+    assert _where(problems) == [(9, 44, "streams.s.rate_limit_resources.0.type",
+                                 "unsupported rate_limit type 'locl' (did you mean 'local'?) (supported: local)")]
+
+
 def test_resource_labels_follow_bentos_rule() -> None:
     api, problems = _load(_doc("""\
         s:
@@ -285,7 +304,8 @@ def test_a_duplicate_key_in_json_is_placed() -> None:
 def test_forms_read_both_shapes_and_resources() -> None:
     assert forms.parts("input", {"type": "kafka", "label": "a", "kafka": {"x": 1}}) == ("kafka", {"x": 1}, {"label": "a"})
     assert forms.parts("output", {"type": "drop"}) == ("drop", None, {})
-    assert forms.canonical("output", {"type": "drop", "label": "b"}) == {"drop": None, "label": "b"}
+    assert forms.canonical("output", {"type": "drop", "label": "b"}) == {"drop": {}, "label": "b"}
+    assert forms.canonical_list("rate_limit", [{"label": "l", "type": "local"}, "x"]) == [{"local": {}, "label": "l"}, "x"]
     resources = {"r": {"label": "r", "type": "http_server", "http_server": {"path": "/r"}, "processors": [{"a": 1}]}}
     assert forms.dereference("input", {"resource": "r", "processors": [{"b": 2}]}, resources) == {
         "http_server": {"path": "/r"}, "processors": [{"a": 1}, {"b": 2}], "label": "r"}
