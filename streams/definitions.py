@@ -358,6 +358,8 @@ class _Checker:
         self.allow_impure = False
         self.resource_labels: dict[str, set[str]] = {}
         """The stream being checked: labels of its ``input_resources``/``output_resources``."""
+        self.stream_labels: dict[str, int | None] = {}
+        """The stream being checked: each label met so far, with its line."""
 
     def line(self, path: Path) -> int | None:
         while True:
@@ -709,6 +711,7 @@ def _check_stream(config: dict[str, Any], path: Path, checker: _Checker) -> None
     """A Bento stream config. ``output`` may be left out (Bento's default, ``stdout``);
     ``resource`` inputs and outputs must name an entry of the stream's resources."""
     checker.resource_labels = {kind: _labels(config.get(f"{kind}_resources")) for kind in ("input", "output")}
+    checker.stream_labels = {}
     for key, value in config.items():
         sub = path + (key,)
         if key in REFUSED_STREAM_KEYS:
@@ -734,6 +737,24 @@ def _check_stream(config: dict[str, Any], path: Path, checker: _Checker) -> None
     outputs = forms.http_servers("output", forms.stream_output(config), forms.resources_by_label(config.get("output_resources")))
     if len(outputs) > 1:
         checker.add(path + ("output",), f"{len(outputs)} http_server outputs: a stream serves its clients from one")
+
+
+def _check_label(label: Any, path: Path, checker: _Checker) -> None:
+    """Bento's rule for a ``label`` (``streams.forms.label_problem``), and one label once per
+    stream, whatever it labels (Bento's linter: ``label 'x' collides with a previously defined
+    label at line 12``)."""
+    why = forms.label_problem(label)
+    if why is not None:
+        checker.add(path, why)
+        return
+    if not label:
+        return
+    if label in checker.stream_labels:
+        before = checker.stream_labels[label]
+        at = f" at line {before}" if before is not None else ""
+        checker.add(path, f"label {label!r} collides with a previously defined label{at}")
+        return
+    checker.stream_labels[label] = checker.line(path)
 
 
 def _labels(resources: Any) -> set[str]:
@@ -816,23 +837,16 @@ def _check_resources(kind: str, value: Any, path: Path, checker: _Checker) -> No
     if not isinstance(value, list):
         checker.add(path, f"expected a list, got {_type_name(value)}")
         return
-    labels: set[str] = set()
     for i, item in enumerate(value):
         sub = path + (i,)
         if not isinstance(item, dict):
             checker.add(sub, f"expected an object, got {_type_name(item)}")
             continue
         label = item.get("label")
-        why = forms.label_problem(label) if isinstance(label, str) and label else None
         if not isinstance(label, str) or not label:
             checker.add(sub + ("label",), "missing: a resource needs a label")
-        elif why is not None:
-            if kind not in catalog.TABLES:  # a component's label is checked with the component
-                checker.add(sub + ("label",), why)
-        elif label in labels:
-            checker.add(sub + ("label",), f"duplicate resource label {label!r}")
-        else:
-            labels.add(label)
+        elif kind not in catalog.TABLES:  # a component's label is checked with the component
+            _check_label(label, sub + ("label",), checker)
         if kind in catalog.TABLES:
             _check_component(kind, item, sub, checker)
             continue
@@ -856,9 +870,7 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
         checker.add(path, f"expected an {kind} object such as {{{_example(kind)}: {{...}}}}, got {_type_name(value)}")
         return
     if "label" in value:
-        why = forms.label_problem(value["label"])
-        if why is not None:
-            checker.add(path + ("label",), why)
+        _check_label(value["label"], path + ("label",), checker)
     if "processors" in value and kind in ("input", "output"):
         _check_type("processor_list", value["processors"], path + ("processors",), checker)
     table = catalog.TABLES[kind]

@@ -89,11 +89,15 @@ def canonical_list(kind: str, confs: Any) -> Any:
 
 
 def label_problem(label: Any) -> str | None:
-    """Why a ``label`` is refused (Bento's ``ValidateLabel``), or None."""
+    """Why a ``label`` is refused, in Bento's words (``ValidateLabel``), or None; ``""`` is
+    Bento's default (no label)."""
     if not isinstance(label, str):
         return "expected a string"
-    if not LABEL.match(label) or label.startswith("_"):
-        return f"label {label!r} should match /{LABEL.pattern}/ and must not start with an underscore"
+    if label and (not LABEL.match(label) or label.startswith("_")):
+        return (
+            f"invalid label {label!r}: should match the regular expression /{LABEL.pattern}/ "
+            "and must not start with an underscore"
+        )
     return None
 
 

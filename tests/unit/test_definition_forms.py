@@ -63,10 +63,10 @@ def test_explicit_type_and_labels_load() -> None:
         ("input: {type: file}\n", (7, 15, "streams.s.input.type",
                                    "input 'file' is not allowed: it reaches the host's files, processes or sockets")),
         ("input: {label: In-1, http_server: {}}\n", (7, 15, "streams.s.input.label",
-                                                    "label 'In-1' should match /^[a-z0-9_]+$/ and must not start with an underscore")),
+                                                    "invalid label 'In-1': should match the regular expression /^[a-z0-9_]+$/ and must not start with an underscore")),
         ("input: {http_server: {}}\npipeline: {processors: [{label: _x, mapping: root = this}]}\n",
          (8, 32, "streams.s.pipeline.processors.0.label",
-          "label '_x' should match /^[a-z0-9_]+$/ and must not start with an underscore")),
+          "invalid label '_x': should match the regular expression /^[a-z0-9_]+$/ and must not start with an underscore")),
         ("input: {type: http_server, http_server: {pathx: /p}}\n", (7, 48, "streams.s.input.http_server.pathx",
                                                                   "unknown field (did you mean 'path'?)")),
     ],
@@ -198,6 +198,21 @@ def test_cache_and_rate_limit_resources_in_the_type_form() -> None:
                                  "unsupported rate_limit type 'locl' (did you mean 'local'?) (supported: local)")]
 
 
+def test_a_label_is_used_once_per_stream_and_may_be_empty() -> None:
+    api, problems = _load(_doc("""\
+        s:
+          input: {label: "", http_server: {}}
+          pipeline: {processors: [{label: step, mapping: root = this}, {label: step, mapping: root = this}]}
+          output: {drop: {}}
+        other:
+          input: {label: step, http_server: {path: /other}}
+          output: {drop: {}}
+    """))
+    assert api is None
+    assert _where(problems) == [(8, 69, "streams.s.pipeline.processors.1.label",
+                                 "label 'step' collides with a previously defined label at line 8")]
+
+
 def test_resource_labels_follow_bentos_rule() -> None:
     api, problems = _load(_doc("""\
         s:
@@ -207,7 +222,7 @@ def test_resource_labels_follow_bentos_rule() -> None:
     """))
     assert api is None
     assert _where(problems) == [(9, 26, "streams.s.cache_resources.0.label",
-                                 "label 'My-Cache' should match /^[a-z0-9_]+$/ and must not start with an underscore")]
+                                 "invalid label 'My-Cache': should match the regular expression /^[a-z0-9_]+$/ and must not start with an underscore")]
 
 
 # --- OpenAPI version and info ------------------------------------------------------------------
