@@ -222,11 +222,29 @@ def test_topic_stays_one_token(value: str) -> None:
 
 
 def test_topic_encoding_is_reversible_and_distinct() -> None:
-    assert encode_topic("a,b") == "a_2cb"
-    assert encode_topic("a_b") == "a_5fb"
-    assert encode_topic("alice.smith-1") == "alice.smith-1"
-    assert encode_topic("a_2cb") != encode_topic("a,b")
+    assert encode_topic("a,b") == "__a_2cb"
+    assert encode_topic("alice@example.com") == "__alice_40example.com"
+    assert encode_topic("a__b") == "__a_5f_5fb"
+    assert encode_topic("a_2cb") == "a_2cb" != encode_topic("a,b")
+    assert encode_topic("__a_2cb") == "___5f_5fa_5f2cb"
     assert decode_topic(encode_topic("é✓")) == "é✓"
+    assert decode_topic(encode_topic("__a_2cb")) == "__a_2cb"
+
+
+@pytest.mark.parametrize("value", ["alice_smith", "alice.smith-1", "ABC_123", "a_2cb", ""])
+def test_a_value_tyk_writes_as_a_legal_topic_keeps_that_name(value: str) -> None:
+    """Tyk's escaping (``url.QueryEscape``) leaves these as they are, and they are legal topic
+    names: a team's per-user topics keep their names."""
+    assert tyk_escape(value) == value
+    out = substitute({"output": {"kafka": {"topic": "events-$tyk_context.user"}}}, {"user": value})
+    assert out["output"]["kafka"]["topic"] == f"events-{value}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text())
+def test_two_values_never_share_a_topic_token(a: str, b: str) -> None:
+    assert (encode_topic(a) == encode_topic(b)) is (a == b)
+    assert re.fullmatch(r"[A-Za-z0-9._-]*", encode_topic(a))
 
 
 @pytest.mark.parametrize("value", HOSTILE)
