@@ -794,6 +794,16 @@ def _check_block(kind: str, value: Any, path: Path, checker: _Checker) -> None:
         if value is not None:
             checker.add(path, f"expected an object, got {_type_name(value)}")
         return
+    if "type" in value:  # ``metrics: {type: prometheus, prometheus: {...}}`` (``streams.forms``)
+        try:
+            name, body, meta = forms.parts(kind, value)
+        except forms.FormError as exc:
+            checker.add(path + exc.where, exc.message)
+            return
+        if name not in kinds:
+            checker.add(path + ("type",), f"unsupported {kind} type {name!r}{_suggest(name, kinds)} (supported: {', '.join(kinds)})")
+            return
+        value = {name: {} if body is None else body, **meta}
     extra = {"mapping"} if kind == "metrics" else set()
     chosen = [k for k in value if k not in extra]
     if kind == "metrics" and "mapping" in value:

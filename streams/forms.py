@@ -38,9 +38,12 @@ class FormError(ValueError):
 
 
 def meta_keys(kind: str) -> frozenset[str]:
-    """Keys beside the component's own: ``label``, ``type``, and ``processors`` on inputs/outputs."""
+    """Keys beside the component's own: ``label``, ``type``, ``processors`` on inputs/outputs, and
+    ``mapping`` on the stream's ``metrics`` block."""
     if kind in ("input", "output"):
         return frozenset({"label", "type", "processors"})
+    if kind == "metrics":
+        return frozenset({"type", "mapping"})
     return frozenset({"label", "type"})
 
 
@@ -85,6 +88,25 @@ def canonical_list(kind: str, confs: Any) -> Any:
             out.append(canonical(kind, conf))
         except FormError:
             out.append(conf)
+    return out
+
+
+STREAM_BLOCKS = ("buffer", "metrics", "tracer")
+"""Stream-level blocks with one kind key (``metrics: {prometheus: {...}}``), also written with
+``type`` (``metrics: {type: prometheus, prometheus: {...}}``)."""
+
+
+def canonical_blocks(config: dict[str, Any]) -> dict[str, Any]:
+    """A stream config whose ``buffer``/``metrics``/``tracer`` blocks are in the keyed form (a
+    new dict when one was not; blocks in no accepted shape are left for the validator)."""
+    out = config
+    for key in STREAM_BLOCKS:
+        block = config.get(key)
+        if isinstance(block, dict) and "type" in block:
+            try:
+                out = {**out, key: canonical(key, block)}
+            except FormError:
+                continue
     return out
 
 

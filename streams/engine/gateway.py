@@ -218,6 +218,7 @@ class Api:
         telemetry = None
         if not isinstance(conf, dict) or not (conf.get("metrics") or conf.get("tracer")):
             return None
+        conf = forms.canonical_blocks(conf)  # ``tracer: {type: jaeger, jaeger: {...}}`` too
         try:
             telemetry = start_stream_telemetry(stream, conf, api=self.name)
         except Exception as exc:  # noqa: BLE001 - telemetry must never stop a stream

@@ -213,6 +213,30 @@ def test_a_label_is_used_once_per_stream_and_may_be_empty() -> None:
                                  "label 'step' collides with a previously defined label at line 8")]
 
 
+def test_metrics_tracer_and_buffer_in_the_type_form() -> None:
+    stream = """\
+        s:
+          input: {http_server: {}}
+          output: {drop: {}}
+          metrics: {type: prometheus, mapping: root = this, prometheus: {push_interval: 1s}}
+          tracer: {type: jaeger, jaeger: {collector_url: "http://localhost:14268/api/traces"}}
+          buffer: {type: none}
+    """
+    api, problems = _load(_doc(stream))
+    assert problems == []
+    assert api is not None
+    assert forms.canonical_blocks(api.streams["s"].config)["tracer"] == {
+        "jaeger": {"collector_url": "http://localhost:14268/api/traces"}}
+    api, problems = _load(_doc(stream.replace("type: jaeger, jaeger", "type: jaegr, jaeger")))
+    assert _where(problems) == [
+        (10, 29, "streams.s.tracer.jaeger", "field jaeger is invalid when the component type is jaegr (tracer)"),
+    ]
+    api, problems = _load(_doc(stream.replace("buffer: {type: none}", "buffer: {type: memroy}")))
+    assert _where(problems) == [
+        (11, 16, "streams.s.buffer.type", "unsupported buffer type 'memroy' (did you mean 'memory'?) (supported: none, memory)"),
+    ]
+
+
 def test_resource_labels_follow_bentos_rule() -> None:
     api, problems = _load(_doc("""\
         s:
