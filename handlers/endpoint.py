@@ -34,6 +34,7 @@ from handlers.auth import authenticate
 from handlers.delivery_body import DeliveryBody, multipart_batch
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
+from handlers.server.handshake import missing_upgrade_token
 from handlers.server.upgrade import HandshakeError, accept_websocket, upgrade_requested
 from streams.engine.gateway import Route
 from streams.engine.instance import StreamInstance
@@ -71,7 +72,10 @@ class StreamEndpoint:
             if not upgrade and route.kind not in WS_KINDS and method in served_methods(route):
                 return route
         if any(r.kind in WS_KINDS for r in self.routes) and not upgrade and method == "GET":
-            raise falcon.HTTPBadRequest(description=f"{req.path} is a WebSocket endpoint: send an Upgrade request")
+            missing = missing_upgrade_token(req.env)
+            raise falcon.HTTPBadRequest(
+                description=f"{req.path} is a WebSocket endpoint, and this is no WebSocket upgrade: {missing}"
+            )
         if upgrade:
             raise falcon.HTTPBadRequest(description=f"{req.path} is not a WebSocket endpoint")
         allowed = sorted({m for r in self.routes for m in served_methods(r)})
@@ -92,7 +96,7 @@ class StreamEndpoint:
                 self._push_ws(req, resp, route, params)
             elif route.kind == "pull_ws":
                 self._pull_ws(req, resp, route)
-            elif route.kind == "stream" or wants_event_stream(req):
+            elif route.kind == "stream" or (wants_event_stream(req) and sse_allowed(route)):
                 self._stream(req, resp, route)
                 if slot is not None and isinstance(resp.stream, Iterator):
                     resp.stream, slot = HeldBody(resp.stream, slot), None  # held until the body closes
@@ -134,6 +138,7 @@ class StreamEndpoint:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         check = self.admission.message_check(req, route)
         ws = accept_or_release(req, instance)
+        resp.status = falcon.HTTP_101  # what the traffic log records for the session (Tyk's analytics do too)
         websocket.serve_push(ws, instance, timeout=route.timeout, metadata=metadata, check=check)
 
     # -- output side ------------------------------------------------------------------------
@@ -157,7 +162,7 @@ class StreamEndpoint:
         resp.stream = DeliveryBody(delivery, content)
 
     def _stream(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
-        sse = wants_event_stream(req) or route.stream_format == "event_source"
+        sse = route.stream_format == "event_source" or (wants_event_stream(req) and sse_allowed(route))
         last_event_id = req.get_header("Last-Event-ID") or req.get_param("last_event_id")
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
         try:
@@ -178,10 +183,13 @@ class StreamEndpoint:
 
     def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))
+        ping_period = route.ping_period if route.ping_period > 0 else self._heartbeat(route)
+        ws = accept_or_release(req, instance)
+        resp.status = falcon.HTTP_101  # what the traffic log records for the session (Tyk's analytics do too)
         websocket.serve_subscription(
-            accept_or_release(req, instance),
+            ws,
             instance,
-            heartbeat=self._heartbeat(route),
+            keepalive=websocket.KeepAlive.of(ping_period, route.pong_wait),
             binary=route.ws_message_type == "binary",
         )
 
@@ -249,6 +257,14 @@ def accept_or_release(req: falcon.Request, instance: StreamInstance) -> WebSocke
     except BaseException:
         instance.release()
         raise
+
+
+def sse_allowed(route: Route) -> bool:
+    """Whether an ``Accept: text/event-stream`` request may get Server-Sent Events: only where
+    the definition left ``stream_format`` open or chose ``event_source``. A format written in
+    the definition wins over the header (``raw_bytes`` stays newline-delimited, and its ``path``
+    answers one message), as in Bento, which reads no ``Accept``."""
+    return route.stream_format in ("", "event_source")
 
 
 def wants_event_stream(req: falcon.Request) -> bool:

@@ -76,8 +76,11 @@ def subscription_body(
     delivery = None
     try:
         # An opening chunk makes the server send the headers now, so clients see the stream open
-        # before the first message (and EventSource learns the reconnect delay).
-        yield (b"retry: %d\n\n" % SSE_RETRY_MS) if sse else b""
+        # before the first message (and EventSource learns the reconnect delay). NOTE: not empty
+        # for a newline-delimited stream: the server sends nothing for an empty chunk, and the
+        # client would wait for the headers until the first message; a blank line is what its
+        # heartbeats send anyway.
+        yield (b"retry: %d\n\n" % SSE_RETRY_MS) if sse else b"\n"
         while True:
             delivery = subscription.get(heartbeat)
             if delivery is None:

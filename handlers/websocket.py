@@ -3,8 +3,10 @@
 * Input side (``ws_path`` of an ``http_server`` input): every frame is one message pushed through
   the stream; the sync response (or a JSON error) comes back as a text frame.
 * Output side (``ws_path`` of an ``http_server`` output): one frame per message, text when the
-  payload is UTF-8 (unless ``ws_message_type: binary``); a ping goes out whenever the connection
-  was quiet for the heartbeat interval, and a reader greenlet notices the client's close frame.
+  payload is UTF-8 (unless ``ws_message_type: binary``); a ping goes out every ``ping_period``
+  (the output's, else the heartbeat interval), busy or not, as Bento does; with ``pong_wait`` a
+  client that sent nothing (no pong, no frame) for that long is closed, as Bento's read deadline
+  does. A reader greenlet notices the client's close frame.
 
 When the worker stops (the engine's ``GOING_AWAY`` reason) both sides close with 1001 (going
 away; a push being processed still gets its reply first); any other end of a subscription closes
@@ -14,7 +16,9 @@ with 1013 (try again later).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gevent
@@ -32,6 +36,7 @@ from streams.message import Message
 log = logging.getLogger("streams.http")
 
 OPCODE_PING = 0x9
+CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
 
@@ -107,7 +112,34 @@ def serve_push(
         instance.release()
 
 
-def serve_subscription(ws: WebSocket, instance: StreamInstance, *, heartbeat: float, binary: bool) -> None:
+@dataclass(frozen=True)
+class KeepAlive:
+    """When to ping a WebSocket client and when to give up on a silent one (no I/O)."""
+
+    ping_period: float
+    pong_wait: float = 0.0
+    """0: never give up."""
+
+    @classmethod
+    def of(cls, ping_period: float, pong_wait: float) -> KeepAlive:
+        """Pings must come more often than ``pong_wait``, or a healthy client that only answers
+        pings would be closed: Bento's defaults keep them at 54s for 60s, so does this."""
+        if pong_wait > 0 and ping_period >= pong_wait:
+            ping_period = pong_wait * 0.9
+        return cls(ping_period, pong_wait)
+
+    def wait(self, now: float, next_ping: float, last_heard: float) -> float:
+        """How long to wait for a message before the next ping or the pong deadline."""
+        until = next_ping - now
+        if self.pong_wait > 0:
+            until = min(until, last_heard + self.pong_wait - now)
+        return max(0.0, until)
+
+    def silent_too_long(self, now: float, last_heard: float) -> bool:
+        return self.pong_wait > 0 and now - last_heard >= self.pong_wait
+
+
+def serve_subscription(ws: WebSocket, instance: StreamInstance, *, keepalive: KeepAlive, binary: bool) -> None:
     """Send the subscription's messages as frames until either side closes.
 
     The caller's reference on ``instance`` is released here whatever happens, a refused
@@ -133,17 +165,25 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, heartbeat: fl
 
     reader: Greenlet | None = None
     delivery = None
+    next_ping = time.monotonic() + keepalive.ping_period
     try:
         reader = gevent.spawn(read_until_close)
         while not closed.is_set():
-            delivery = subscription.get(heartbeat)
+            now = time.monotonic()
+            last_heard = getattr(ws, "last_heard", now)
+            if keepalive.silent_too_long(now, last_heard):
+                log.info("websocket client silent for %gs (pong_wait): closed", keepalive.pong_wait)
+                _close(ws, send_lock, CLOSE_NORMAL, f"no pong within {keepalive.pong_wait:g}s")
+                return
+            if now >= next_ping:
+                with send_lock:
+                    ws.send_frame(b"", OPCODE_PING)
+                next_ping = now + keepalive.ping_period
+            delivery = subscription.get(keepalive.wait(now, next_ping, last_heard))
             if delivery is None:
                 if subscription.closed_reason:
                     _close(ws, send_lock, close_code(subscription.closed_reason), subscription.closed_reason)
                     return
-                if not closed.is_set():
-                    with send_lock:
-                        ws.send_frame(b"", OPCODE_PING)
                 continue
             with send_lock:
                 ws.send(frame_payload(delivery.content, binary))

@@ -26,6 +26,7 @@ from streams.outputs import http_server as http_server_output
 from streams.outputs import kafka as kafka_output
 from streams.outputs import kafka_franz as kafka_franz_output
 from streams.outputs import mqtt as mqtt_output
+from streams.outputs import stdout as stdout_output
 from streams.outputs import sync_response as sync_response_output
 from streams.processors import (
     archive,
@@ -86,6 +87,7 @@ OUTPUTS = registry.table(
     kafka_output.SPEC,
     kafka_franz_output.SPEC,
     mqtt_output.SPEC,
+    stdout_output.SPEC,
     sync_response_output.SPEC,
 )
 PROCESSORS = registry.table(

@@ -11,8 +11,13 @@ is written differently depending on where the placeholder sits:
   escapes) the literal is split and the value joined in as a quoted literal; in code it becomes a
   quoted literal. Comments are left alone. The value can therefore never end a literal or add code.
 * Kafka topic fields (``topic``, ``topics``): the value is encoded to stay one topic token (Bento
-  splits ``topics`` entries on commas and reads ``name:partition``), see :func:`encode_topic`.
-* ``consumer_group`` (and other plain identifiers): the exact value.
+  splits ``topics`` entries on commas and reads ``name:partition``), see :func:`encode_topic`; a
+  value Tyk leaves a legal topic name is kept as Tyk writes it.
+* ``consumer_group`` (and other plain identifiers: ``client_id``, ``rack_id``): the value as Tyk
+  writes it there, :func:`tyk_escape` (Go's ``url.QueryEscape``, unless it starts with ``http``;
+  Tyk's ``ReplaceTykVariables`` escapes every value so), so ``alice@example.com`` reads the group
+  ``alice%40example.com`` here as under Tyk and a team moving over keeps its groups' offsets.
+  Either form is one identifier: nothing in it is read as syntax.
 * Any other string is treated as an interpolated string (Bento interpolates most string fields):
   a value that could start or close an interpolation (``$``, ``{``, ``}``) is inserted as the
   interpolation of a string literal, ``${! "..." }``, which evaluates to exactly the value.
@@ -28,6 +33,7 @@ import collections
 import hashlib
 import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -222,11 +228,24 @@ def instance_key(config: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]*")
+_ENCODED = "__"
+"""Starts every encoded topic token; a value kept as it is never holds it."""
+
+
 def encode_topic(value: str) -> str:
-    """Encode a value so it is one legal Kafka topic token: every character outside
-    ``[A-Za-z0-9.-]`` becomes ``_`` plus the lowercase hex of each of its UTF-8 bytes, so ``a,b``
-    is ``a_2cb`` and ``a_b`` is ``a_5fb``. Reversible with :func:`decode_topic`."""
-    out = []
+    """A value as one legal Kafka topic token, the same token for a value Tyk's escaping leaves
+    legal there (only ``[A-Za-z0-9._-]``: ``alice_smith`` stays ``alice_smith``), so a team's
+    per-user topics keep their names.
+
+    Any other value (``a,b``, ``alice@example.com``, where Tyk's ``%40`` is no legal topic name)
+    and a value holding ``__`` are written ``__`` plus the value with every character outside
+    ``[A-Za-z0-9.-]`` as ``_`` and the lowercase hex of each of its UTF-8 bytes: ``a,b`` ->
+    ``__a_2cb``. A kept value never holds ``__`` and an encoded one always starts with it, so two
+    values never share a token (:func:`decode_topic` inverts it)."""
+    if _TOPIC_NAME.fullmatch(value) and _ENCODED not in value:
+        return value
+    out = [_ENCODED]
     for ch in value:
         if ch in _TOPIC_SAFE:
             out.append(ch)
@@ -237,8 +256,10 @@ def encode_topic(value: str) -> str:
 
 def decode_topic(token: str) -> str:
     """Invert :func:`encode_topic`."""
+    if not token.startswith(_ENCODED):
+        return token
     raw = bytearray()
-    i = 0
+    i = len(_ENCODED)
     while i < len(token):
         if token[i] == "_":
             raw.append(int(token[i + 1 : i + 3], 16))
@@ -247,6 +268,16 @@ def decode_topic(token: str) -> str:
             raw.extend(token[i].encode("ascii"))
             i += 1
     return raw.decode("utf-8", "surrogatepass")
+
+
+def tyk_escape(value: str) -> str:
+    """A value as Tyk substitutes it into a stream config (``gateway/mw_url_rewrite.go``,
+    ``replaceVariables`` with ``escape``): ``url.QueryEscape`` (letters, digits and ``-_.~``
+    kept, a space as ``+``, every other byte of its UTF-8 as ``%XX``), except a value starting
+    with ``http``, which Tyk leaves as it is."""
+    if value.startswith("http"):
+        return value
+    return urllib.parse.quote_plus(value, safe="", encoding="utf-8", errors="surrogatepass")
 
 
 def bloblang_string(value: str) -> str:
@@ -374,7 +405,9 @@ def _substitute(config: Any, key: str | None, lookup: Lookup) -> Any:
             return _substitute_bloblang(config, lookup)
         if kind == "topic":
             return _substitute_interpolated(config, lambda s: encode_topic(lookup(s)), raw=True)
-        return _substitute_interpolated(config, lookup, raw=kind == "verbatim")
+        if kind == "verbatim":
+            return _substitute_interpolated(config, lambda s: tyk_escape(lookup(s)), raw=True)
+        return _substitute_interpolated(config, lookup, raw=False)
     return config
 
 

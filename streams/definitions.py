@@ -24,10 +24,12 @@ from typing import Any
 
 import yaml
 
-from streams import catalog, context, registry
+from streams import catalog, context, forms, registry
 from streams.auth.config import AuthConfig, read_auth
 from streams.bloblang import codegen, parser
 from streams.bloblang.errors import BloblangError, ExecError
+from streams.durations import parse_duration
+from streams.jsonpositions import json_positions
 from streams.listenpaths import ListenPaths, ListenPathTaken, claim_order
 from streams.ratelimits import ApiRateLimits, read_rate_limits
 
@@ -352,6 +354,10 @@ class _Checker:
         self.value_columns: dict[Path, int] = {}  # where a scalar's text starts (after a quote)
         self.block_scalars: set[Path] = set()  # values written as ``|``/``>`` blocks (text starts a line later)
         self.allow_impure = False
+        self.resource_labels: dict[str, set[str]] = {}
+        """The stream being checked: labels of its ``input_resources``/``output_resources``."""
+        self.stream_labels: dict[str, int | None] = {}
+        """The stream being checked: each label met so far, with its line."""
 
     def line(self, path: Path) -> int | None:
         while True:
@@ -379,28 +385,25 @@ class _Checker:
 def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None:
     """The document as plain Python, with the line of every path recorded in ``checker``.
 
-    JSON files are parsed as JSON (YAML would accept some invalid JSON); YAML composes the same
-    text only to learn positions.
+    JSON files are parsed as JSON (YAML would accept some invalid JSON) and placed by
+    ``streams.jsonpositions`` (YAML cannot read a JSON file indented with tabs).
     """
-    data: Any = None
     if is_json:
         data = _parse_json(text, checker)
-        if data is None:
-            return None
+        if data is not None:
+            _record_json_positions(text, checker)
+        return data
     try:
         loader = _DepthLimitedLoader(text)
         try:
             node = loader.get_single_node()
-            if not is_json:
-                data = loader.construct_document(node) if node is not None else None
+            data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except _EndlessDocument as err:
         checker.problems.append(Problem(checker.file, err.line, "", err.message))
         return None
     except yaml.YAMLError as err:
-        if is_json:
-            return data  # valid JSON that YAML cannot read: no line numbers, still served
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         line = mark.line + 1 if mark else None
         what = getattr(err, "problem", None) or str(err)
@@ -417,6 +420,17 @@ def _parse(text: str, is_json: bool, checker: _Checker) -> dict[str, Any] | None
             checker.problems.append(Problem(checker.file, err.line, "", err.message))
             return None
     return data
+
+
+def _record_json_positions(text: str, checker: _Checker) -> None:
+    """Positions of a parsed JSON document, as ``_record_lines`` records a YAML one's."""
+    found = json_positions(text)
+    checker.lines.update(found.lines)
+    checker.columns.update(found.columns)
+    checker.value_columns.update(found.value_columns)
+    for path, line, column in found.duplicates:
+        shown = path[1:] if path[0] == "x-tyk-streaming" else path
+        checker.problems.append(Problem(checker.file, line, ".".join(map(str, shown)), "duplicate key", column))
 
 
 def _parse_json(text: str, checker: _Checker) -> dict[str, Any] | None:
@@ -538,7 +552,40 @@ def _record_lines(node: yaml.Node, path: Path, checker: _Checker, inside: set[in
 # --- the API document -------------------------------------------------------------------------
 
 
+_OPENAPI_VERSIONS = {
+    "3.0": re.compile(r"^3\.0\.\d(-.+)?$"),
+    "3.1": re.compile(r"^3\.1\.\d+(-.+)?$"),
+}
+"""The OpenAPI versions Tyk validates streams APIs against (its ``apidef/streams/schema/3.0.json``
+and ``3.1.json``), with their ``openapi`` patterns."""
+
+
+def _check_openapi(doc: dict[str, Any], checker: _Checker) -> None:
+    """``openapi`` must be 3.0.x or 3.1.x and ``info`` must hold ``title`` and ``version``, as
+    in Tyk's OAS schemas (``Schema not found for version "2.0"`` there)."""
+    version = doc.get("openapi")
+    if "openapi" not in doc:
+        checker.add(("openapi",), "missing: the OpenAPI version (openapi: 3.0.3 or 3.1.0)")
+    elif not isinstance(version, str):
+        checker.add(("openapi",), f"expected a string such as \"3.0.3\" (quoted in YAML), got {_type_name(version)}")
+    elif not any(p.match(version) for p in _OPENAPI_VERSIONS.values()):
+        checker.add(("openapi",), f"unsupported OpenAPI version {version!r}: only 3.0.x and 3.1.x are accepted")
+    info = doc.get("info")
+    if "info" not in doc:
+        checker.add(("info",), "missing: the OpenAPI info object (title and version)")
+        return
+    if not isinstance(info, dict):
+        checker.add(("info",), f"expected an object with title and version, got {_type_name(info)}")
+        return
+    for key in ("title", "version"):
+        if key not in info:
+            checker.add(("info", key), "missing required field", line_of=("info",))
+        elif not isinstance(info[key], str):
+            checker.add(("info", key), f"expected a string, got {_type_name(info[key])}")
+
+
 def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> ApiDefinition | None:
+    _check_openapi(doc, checker)
     gw = doc.get("x-tyk-api-gateway")
     gw_path: Path = ("x-tyk-api-gateway",)
     if not isinstance(gw, dict):
@@ -569,15 +616,19 @@ def _api_from_document(doc: dict[str, Any], path: str, checker: _Checker) -> Api
     auth = read_auth(doc, checker.add)
     middleware = _mapping(_mapping(gw, gw_path, "middleware", checker), gw_path + ("middleware",), "global", checker)
     mw_path = gw_path + ("middleware", "global")
-    ctx_vars = _bool(_mapping(middleware, mw_path, "contextVariables", checker), mw_path + ("contextVariables",), "enabled", True, checker)
+    # Absent means off, as in Tyk (the seed turns them on): a stream's placeholders are then "".
+    ctx_vars = _bool(_mapping(middleware, mw_path, "contextVariables", checker), mw_path + ("contextVariables",), "enabled", False, checker)
     traffic = _bool(_mapping(middleware, mw_path, "trafficLogs", checker), mw_path + ("trafficLogs",), "enabled", False, checker)
     rate_limits = read_rate_limits(name, gw, doc.get("paths"), lambda where, msg: checker.add(gw_path + where, msg))
 
     streams: dict[str, StreamDefinition] = {}
     xs = doc.get("x-tyk-streaming")
-    if not isinstance(xs, dict) or not isinstance(xs.get("streams"), dict) or not xs["streams"]:
+    if not isinstance(xs, dict) or "streams" not in xs:
         checker.add(("x-tyk-streaming", "streams"), "missing: the API defines no streams (x-tyk-streaming.streams)")
+    elif not isinstance(xs["streams"], dict):
+        checker.add(("x-tyk-streaming", "streams"), f"expected an object of streams by name, got {_type_name(xs['streams'])}")
     else:
+        # ``streams: {}`` is a valid API that serves nothing yet, as in Tyk.
         for key in xs:
             if key != "streams":
                 checker.add(("x-tyk-streaming", key), "unknown field")
@@ -658,6 +709,10 @@ def _bool(parent: dict[str, Any], path: Path, key: str, default: bool, checker: 
 
 
 def _check_stream(config: dict[str, Any], path: Path, checker: _Checker) -> None:
+    """A Bento stream config. ``output`` may be left out (Bento's default, ``stdout``);
+    ``resource`` inputs and outputs must name an entry of the stream's resources."""
+    checker.resource_labels = {kind: _labels(config.get(f"{kind}_resources")) for kind in ("input", "output")}
+    checker.stream_labels = {}
     for key, value in config.items():
         sub = path + (key,)
         if key in REFUSED_STREAM_KEYS:
@@ -678,9 +733,45 @@ def _check_stream(config: dict[str, Any], path: Path, checker: _Checker) -> None
             _check_resources(key.rsplit("_", 1)[0], value, sub, checker)
         elif key in ("shutdown_timeout", "shutdown_delay"):
             _check_type("duration", value, sub, checker)
-    for key in ("input", "output"):
-        if key not in config:
-            checker.add(path + (key,), "missing required field")
+    if "input" not in config:
+        checker.add(path + ("input",), "missing required field")
+    outputs = forms.http_servers("output", forms.stream_output(config), forms.resources_by_label(config.get("output_resources")))
+    if len(outputs) > 1:
+        checker.add(path + ("output",), f"{len(outputs)} http_server outputs: a stream serves its clients from one")
+
+
+def _check_label(label: Any, path: Path, checker: _Checker) -> None:
+    """Bento's rule for a ``label`` (``streams.forms.label_problem``), and one label once per
+    stream, whatever it labels (Bento's linter: ``label 'x' collides with a previously defined
+    label at line 12``)."""
+    why = forms.label_problem(label)
+    if why is not None:
+        checker.add(path, why)
+        return
+    if not label:
+        return
+    if label in checker.stream_labels:
+        before = checker.stream_labels[label]
+        at = f" at line {before}" if before is not None else ""
+        checker.add(path, f"label {label!r} collides with a previously defined label{at}")
+        return
+    checker.stream_labels[label] = checker.line(path)
+
+
+def _labels(resources: Any) -> set[str]:
+    if not isinstance(resources, list):
+        return set()
+    return {item["label"] for item in resources if isinstance(item, dict) and isinstance(item.get("label"), str)}
+
+
+def _check_resource_reference(kind: str, config: Any, path: Path, checker: _Checker) -> None:
+    """``input: {resource: name}``: ``name`` must label an entry of ``<kind>_resources``."""
+    if not isinstance(config, str) or not config:
+        checker.add(path, f"expected the label of an {kind}_resources entry, got {_type_name(config)}")
+        return
+    labels = checker.resource_labels.get(kind, set())
+    if config not in labels:
+        checker.add(path, f"no {kind}_resources entry labelled {config!r}{_suggest(config, labels)}")
 
 
 def _check_pipeline(value: Any, path: Path, checker: _Checker) -> None:
@@ -704,6 +795,16 @@ def _check_block(kind: str, value: Any, path: Path, checker: _Checker) -> None:
         if value is not None:
             checker.add(path, f"expected an object, got {_type_name(value)}")
         return
+    if "type" in value:  # ``metrics: {type: prometheus, prometheus: {...}}`` (``streams.forms``)
+        try:
+            name, body, meta = forms.parts(kind, value)
+        except forms.FormError as exc:
+            checker.add(path + exc.where, exc.message)
+            return
+        if name not in kinds:
+            checker.add(path + ("type",), f"unsupported {kind} type {name!r}{_suggest(name, kinds)} (supported: {', '.join(kinds)})")
+            return
+        value = {name: {} if body is None else body, **meta}
     extra = {"mapping"} if kind == "metrics" else set()
     chosen = [k for k in value if k not in extra]
     if kind == "metrics" and "mapping" in value:
@@ -747,7 +848,6 @@ def _check_resources(kind: str, value: Any, path: Path, checker: _Checker) -> No
     if not isinstance(value, list):
         checker.add(path, f"expected a list, got {_type_name(value)}")
         return
-    labels: set[str] = set()
     for i, item in enumerate(value):
         sub = path + (i,)
         if not isinstance(item, dict):
@@ -756,46 +856,58 @@ def _check_resources(kind: str, value: Any, path: Path, checker: _Checker) -> No
         label = item.get("label")
         if not isinstance(label, str) or not label:
             checker.add(sub + ("label",), "missing: a resource needs a label")
-        elif label in labels:
-            checker.add(sub + ("label",), f"duplicate resource label {label!r}")
-        else:
-            labels.add(label)
+        elif kind not in catalog.TABLES:  # a component's label is checked with the component
+            _check_label(label, sub + ("label",), checker)
         if kind in catalog.TABLES:
             _check_component(kind, item, sub, checker)
-        else:
-            rest = {k: v for k, v in item.items() if k != "label"}
-            _check_block(kind, rest, sub, checker)
+            continue
+        try:  # a cache or rate limit in either form (``type: memory``, ``streams.forms``)
+            name, body, _ = forms.parts(kind, item)
+        except forms.FormError as exc:
+            checker.add(sub + exc.where, exc.message)
+            continue
+        kinds = _BLOCKS[kind]
+        if "type" in item and name not in kinds:
+            checker.add(sub + ("type",), f"unsupported {kind} type {name!r}{_suggest(name, kinds)} (supported: {', '.join(kinds)})")
+            continue
+        _check_block(kind, {name: body}, sub, checker)
 
 
 def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> None:
-    """A component block: ``{<name>: <config>}`` plus ``label`` (and ``processors`` on inputs
-    and outputs)."""
+    """A component block in either of Bento's forms (``streams.forms``): ``{<name>: <config>}``
+    or ``{type: <name>, <name>: <config>}``, plus ``label`` (and ``processors`` on inputs and
+    outputs)."""
     if not isinstance(value, dict):
         checker.add(path, f"expected an {kind} object such as {{{_example(kind)}: {{...}}}}, got {_type_name(value)}")
         return
-    reserved = {"label"} | ({"processors"} if kind in ("input", "output") else set())
-    names = [k for k in value if k not in reserved]
     if "label" in value:
-        _check_type("string", value["label"], path + ("label",), checker)
+        _check_label(value["label"], path + ("label",), checker)
     if "processors" in value and kind in ("input", "output"):
         _check_type("processor_list", value["processors"], path + ("processors",), checker)
     table = catalog.TABLES[kind]
-    if not names:
-        checker.add(path, f"no {kind} given (expected one of: {', '.join(sorted(table)) or 'none registered'})")
+    try:
+        name, config, _ = forms.parts(kind, value)
+    except forms.FormError as exc:
+        if not exc.where:
+            expected = ", ".join(sorted(table)) or "none registered"
+            message = f"{exc.message} (expected one of: {expected})" if exc.message.startswith("no ") else exc.message
+            checker.add(path, message)
+        else:
+            checker.add(path + exc.where, exc.message)
         return
-    if len(names) > 1:
-        checker.add(path, f"exactly one {kind} per block, found {len(names)}: {', '.join(map(str, names))}")
-        return
-    name = names[0]
+    # With ``type:`` the block may be absent; problems inside it are still placed on its key.
     sub = path + (name,)
+    type_path = path + ("type",) if "type" in value else sub
+    if name == "resource" and kind in forms.RESOURCE_KINDS:
+        _check_resource_reference(kind, config, sub, checker)
+        return
     if name in registry.UNSAFE.get(kind, ()):
-        checker.add(sub, f"{kind} {name!r} is not allowed: {registry.unsafe_reason(kind, name)}")
+        checker.add(type_path, f"{kind} {name!r} is not allowed: {registry.unsafe_reason(kind, name)}")
         return
     spec = table.get(name)
     if spec is None:
-        checker.add(sub, f"unknown {kind} {name!r}{_suggest(name, table)}")
+        checker.add(type_path, f"unknown {kind} {name!r}{_suggest(name, table)}")
         return
-    config = value[name]
     if config is None:
         config = {}
     if kind == "processor" and name in _CASE_LISTS:
@@ -812,6 +924,8 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
         else:
             checker.add(sub, f"expected an object, got {_type_name(config)}")
         return
+    if name == "http_server" and kind == "output":
+        _check_keepalive(config, sub, checker)
     if name == "http_server" and "address" in config:
         checker.add(
             sub + ("address",),
@@ -829,6 +943,17 @@ def _check_component(kind: str, value: Any, path: Path, checker: _Checker) -> No
     for f in spec.fields:
         if f.required and f.name not in config:
             checker.add(sub + (f.name,), "missing required field", line_of=sub)
+
+
+def _check_keepalive(config: dict[str, Any], path: Path, checker: _Checker) -> None:
+    """Bento's rule for WebSocket keep-alive: pings more often than ``pong_wait``."""
+    try:
+        ping = parse_duration(config.get("ping_period") or "", 0.0)
+        pong = parse_duration(config.get("pong_wait") or "", 0.0)
+    except ValueError:
+        return  # the field check reports the bad duration
+    if "ping_period" in config and "pong_wait" in config and pong > 0 and ping >= pong:
+        checker.add(path + ("ping_period",), f"must be less than pong_wait ({config['pong_wait']})")
 
 
 def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -> None:

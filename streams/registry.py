@@ -62,7 +62,7 @@ class ComponentSpec:
 
 UNSAFE = {
     "input": {"file", "socket", "socket_server", "subprocess", "stdin", "inproc", "unix_socket"},
-    "output": {"file", "socket", "subprocess", "stdout", "inproc", "unix_socket"},
+    "output": {"file", "socket", "subprocess", "inproc", "unix_socket"},
     "processor": {"command", "subprocess", "wasm"},
     "cache": set(),
 }

@@ -63,6 +63,10 @@ class GatewayWebSocket(WebSocket):
         self.rate = FrameRate(frames_per_second, clock)
         self.refused: FrameError | None = None
         """Why the gateway closed the connection, when it did (None: the client closed)."""
+        self.clock = clock
+        self.last_heard = clock()
+        """When the client's last frame began (a pong, a ping or a message): ``pong_wait`` is
+        measured from it."""
 
     def receive(self) -> str | bytes | None:
         """The next message (``str`` for text, ``bytes`` for binary), or None once closed."""
@@ -83,6 +87,7 @@ class GatewayWebSocket(WebSocket):
     def read_message(self) -> str | bytes | None:
         while True:
             header = self._read_header()
+            self.last_heard = self.clock()
             self.rate.take()
             self.assembler.admit(header)
             payload = self._read_exact(header.length)

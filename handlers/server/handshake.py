@@ -25,11 +25,27 @@ class HandshakeError(ValueError):
         self.headers = headers or []
 
 
+def _has_token(environ: Mapping[str, object], key: str, token: str) -> bool:
+    """Whether a comma-separated header holds ``token``, whatever its case (repeated header
+    lines arrive joined by commas)."""
+    return any(t.strip().lower() == token for t in str(environ.get(key, "")).split(","))
+
+
+def missing_upgrade_token(environ: Mapping[str, object]) -> str | None:
+    """What keeps a request from being a WebSocket upgrade, in gorilla/websocket's words (the
+    upgrader behind Bento's and so Tyk's ``ws_path``), or None when it asks for one: the
+    ``upgrade`` token in ``Connection`` (``Upgrade``, ``keep-alive, Upgrade``, any case) and the
+    ``websocket`` token in ``Upgrade``."""
+    if not _has_token(environ, "HTTP_CONNECTION", "upgrade"):
+        return "'upgrade' token not found in 'Connection' header"
+    if not _has_token(environ, "HTTP_UPGRADE", "websocket"):
+        return "'websocket' token not found in 'Upgrade' header"
+    return None
+
+
 def is_upgrade(environ: Mapping[str, object]) -> bool:
-    """A request that asks for a WebSocket (``Upgrade: websocket`` and ``Connection: upgrade``)."""
-    upgrade = str(environ.get("HTTP_UPGRADE", "")).lower()
-    connection = str(environ.get("HTTP_CONNECTION", "")).lower()
-    return upgrade == "websocket" and "upgrade" in (t.strip() for t in connection.split(","))
+    """A request that asks for a WebSocket (see :func:`missing_upgrade_token`)."""
+    return missing_upgrade_token(environ) is None
 
 
 def accept_key(key: str) -> str:

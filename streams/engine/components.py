@@ -11,23 +11,22 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from streams import catalog, registry
+from streams import catalog, forms, registry
 from streams.contracts import ConfigError, Input, Output, Processor
 from streams.engine.pipeline import ProcessedOutput
 from streams.engine.resources import Resources
 
-_META_KEYS = {"label", "processors"}
-
 
 def split_component(kind: str, conf: Any, path: str) -> tuple[str, Any, dict[str, Any]]:
-    """``{"kafka": {...}, "label": "x"}`` -> ("kafka", {...}, {"label": "x"})."""
+    """``{"kafka": {...}, "label": "x"}`` (or ``{"type": "kafka", ...}``, ``streams.forms``) ->
+    ("kafka", {...}, {"label": "x"})."""
     if not isinstance(conf, dict):
         raise ConfigError(f"{path}: expected an object with one {kind} type")
-    names = [k for k in conf if k not in _META_KEYS]
-    if len(names) != 1:
-        raise ConfigError(f"{path}: expected exactly one {kind} type, found {sorted(names) or 'none'}")
-    meta = {k: conf[k] for k in conf if k in _META_KEYS}
-    return names[0], conf[names[0]], meta
+    try:
+        return forms.parts(kind, conf)
+    except forms.FormError as exc:
+        where = ".".join([path, *map(str, exc.where)])
+        raise ConfigError(f"{where}: {exc.message}") from None
 
 
 def resolve(kind: str, conf: Any, path: str) -> tuple[registry.ComponentSpec, dict[str, Any], dict[str, Any]]:
@@ -53,6 +52,16 @@ def resolve(kind: str, conf: Any, path: str) -> tuple[registry.ComponentSpec, di
     return spec, filled, meta
 
 
+def _dereference(kind: str, conf: Any, resources: dict[str, Any], path: str) -> tuple[Any, str]:
+    """The config a ``resource`` reference stands for (``streams.forms.dereference``), and the
+    path its components are named by (``...output.resource``)."""
+    try:
+        target = forms.dereference(kind, conf, resources)
+    except forms.FormError as exc:
+        raise ConfigError(f"{path}.{'.'.join(map(str, exc.where))}: {exc.message}") from None
+    return target, path if target is conf else f"{path}.resource"
+
+
 class ComponentBuilder:
     """Builds components from config (the ``Builder`` that ``Resources`` hands to components)."""
 
@@ -69,6 +78,7 @@ class ComponentBuilder:
         return [self.processor(c, res, f"{path}.{i}") for i, c in enumerate(confs)]
 
     def output(self, conf: Any, res: Resources, path: str) -> Output:
+        conf, path = _dereference("output", conf, res.scope.output_resources, path)
         spec, filled, meta = resolve("output", conf, path)
         out: Output = spec.factory(filled, res.child(f"{path}.{spec.name}"))
         procs = self.processors(meta.get("processors"), res, f"{path}.processors")
@@ -76,6 +86,7 @@ class ComponentBuilder:
 
     def input(self, conf: Any, res: Resources, path: str) -> tuple[str, Input, list[Processor]]:
         """The input's type name, the input, and its own ``processors`` (run before the pipeline)."""
+        conf, path = _dereference("input", conf, res.scope.input_resources, path)
         spec, filled, meta = resolve("input", conf, path)
         inp: Input = spec.factory(filled, res.child(f"{path}.{spec.name}"))
         return spec.name, inp, self.processors(meta.get("processors"), res, f"{path}.processors")

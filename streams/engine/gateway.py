@@ -23,7 +23,7 @@ import gevent
 import gevent.event
 import gevent.lock
 
-from streams import context
+from streams import context, forms
 from streams.auth.config import AuthConfig
 from streams.auth.gate import Gate
 from streams.auth.services import AuthServices
@@ -32,7 +32,7 @@ from streams.contracts import ConfigError
 from streams.definitions import ApiDefinition, Problem, display_path, error_summary, load_directory
 from streams.durations import parse_duration
 from streams.engine.admission import Admission
-from streams.engine.components import BUILDER, resolve, split_component
+from streams.engine.components import BUILDER, resolve
 from streams.engine.definition_store import api_id_of
 from streams.engine.instance import StreamInstance
 from streams.engine.logs import StreamLog
@@ -62,9 +62,15 @@ class Route:
     kind: str  # "push" | "push_ws" | "pull" | "stream" | "pull_ws"
     methods: tuple[str, ...]
     timeout: float
-    stream_format: str = "raw"
+    stream_format: str = ""
+    """The output's ``stream_format`` as written; empty when the definition left it open (then
+    the request's ``Accept`` chooses, see ``handlers.endpoint``)."""
     heartbeat: float = 0.0
     ws_message_type: str = "text"
+    ping_period: float = 0.0
+    """Seconds between WebSocket pings (``ping_period``); 0: the gateway's heartbeat setting."""
+    pong_wait: float = 0.0
+    """Seconds a WebSocket client may stay silent, pongs included, before it is closed; 0: no limit."""
 
 
 class Api:
@@ -212,6 +218,7 @@ class Api:
         telemetry = None
         if not isinstance(conf, dict) or not (conf.get("metrics") or conf.get("tracer")):
             return None
+        conf = forms.canonical_blocks(conf)  # ``tracer: {type: jaeger, jaeger: {...}}`` too
         try:
             telemetry = start_stream_telemetry(stream, conf, api=self.name)
         except Exception as exc:  # noqa: BLE001 - telemetry must never stop a stream
@@ -295,25 +302,35 @@ def _join(prefix: str, path: str) -> str:
 
 
 def _stream_routes(api: Api, stream: str, conf: dict[str, Any], prefix: str) -> list[Route]:
+    """The URLs of a stream's ``http_server`` input and output, also inside a ``broker`` or
+    behind a ``resource`` (``streams.forms.http_servers``); a stream's first ``http_server``
+    output is the one its clients read (``instance.http_server_output``)."""
     out: list[Route] = []
     where = f"streams.{stream}"
+    conf = conf if isinstance(conf, dict) else {}
     try:
-        name, _, _ = split_component("input", (conf or {}).get("input"), f"{where}.input")
-        if name == "http_server":
-            _, c, _ = resolve("input", conf["input"], f"{where}.input")
+        for block in forms.http_servers("input", conf.get("input"), forms.resources_by_label(conf.get("input_resources"))):
+            _, c, _ = resolve("input", block, f"{where}.input")
             timeout = parse_duration(c["timeout"], 5.0)
             verbs = tuple(v.upper() for v in c["allowed_verbs"])
             out.append(Route(api, stream, _join(prefix, c["path"]), "push", verbs, timeout))
             if c.get("ws_path"):
                 out.append(Route(api, stream, _join(prefix, c["ws_path"]), "push_ws", ("GET",), timeout))
-        name, _, _ = split_component("output", (conf or {}).get("output"), f"{where}.output")
-        if name == "http_server":
-            _, c, _ = resolve("output", conf["output"], f"{where}.output")
+        outputs = forms.http_servers(
+            "output", forms.stream_output(conf), forms.resources_by_label(conf.get("output_resources"))
+        )
+        for block in outputs[:1]:
+            _, c, _ = resolve("output", block, f"{where}.output")
             timeout = parse_duration(c["timeout"], 5.0)
+            # Only what the definition wrote: a format or keep-alive left out is the gateway's choice.
+            body = block.get("http_server")
+            written: dict[str, Any] = body if isinstance(body, dict) else {}
             extra = {
-                "stream_format": c.get("stream_format", "raw"),
+                "stream_format": str(written.get("stream_format") or ""),
                 "heartbeat": parse_duration(c.get("heartbeat", ""), 0.0),
                 "ws_message_type": c.get("ws_message_type", "text"),
+                "ping_period": parse_duration(str(written.get("ping_period") or ""), 0.0),
+                "pong_wait": parse_duration(str(written.get("pong_wait") or ""), 0.0),
             }
             # As in Bento, allowed_verbs governs both path and stream_path; ws_path is an upgrade (GET).
             verbs = tuple(v.upper() for v in c["allowed_verbs"])

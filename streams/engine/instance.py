@@ -33,13 +33,14 @@ from typing import Any
 import gevent
 import gevent.event
 
+from streams import forms
 from streams.brokers.base import Record
 from streams.caches.base import Cache
 from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction, WriteAbandoned
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.logs import metric
-from streams.engine.pipeline import abandoned_before_write, run_processors
+from streams.engine.pipeline import ProcessedOutput, abandoned_before_write, run_processors
 from streams.engine.read_tally import ReadTally
 from streams.engine.resources import Resources
 from streams.engine.restart import run_restarting
@@ -48,6 +49,7 @@ from streams.engine.singleton import run_once_per_host
 from streams.engine.stream_resources import with_stream_resources
 from streams.logformat import hide_values
 from streams.message import Message
+from streams.outputs.broker import BrokerOutput
 from streams.outputs.http_server import HttpServerOutput
 from streams.tracing import Span, Tracer
 
@@ -80,9 +82,10 @@ class StreamInstance:
         self.processors = input_procs + res.build_processors(
             pipeline.get("processors"), f"streams.{name}.pipeline.processors"
         )
-        self.output: Output = res.build_output(config.get("output"), f"streams.{name}.output")
+        output = forms.stream_output(config)
+        self.output: Output = res.build_output(output, f"streams.{name}.output")
         self.tracer = tracer
-        self.output_type = _component_name(config.get("output"))
+        self.output_type = _component_name(output)
         self._stopping = gevent.event.Event()
         self._runners: list[gevent.Greenlet] = []
         self._inflight: set[gevent.Greenlet] = set()
@@ -95,11 +98,14 @@ class StreamInstance:
         metric("gauge_add", "instances_active", 1, api=res.api, stream=name)
 
     def _make_hub(self) -> Hub | None:
-        """How clients of an ``http_server`` output are served, decided here only (module doc)."""
-        if not isinstance(self.output, HttpServerOutput):
+        """How clients of an ``http_server`` output are served, decided here only (module doc).
+        The output may sit inside a ``broker`` (or carry ``processors``): then the stream writes
+        to it like to any output, and its clients read the host bus."""
+        http_out = http_server_output(self.output)
+        if http_out is None:
             return None
         res = self.res
-        source = getattr(self.input, "hub_source", None)
+        source = getattr(self.input, "hub_source", None) if http_out is self.output else None
         self._hub_reads_input = source is not None
         if source is not None:
             broker, group, topics, oldest, commit_period = source(fallback_group=f"streams-{self.key}")
@@ -111,7 +117,7 @@ class StreamInstance:
         else:
             bus = res.services.bus()
             topic = bus_topic(res.api, self.name, self.key)
-            self.output.attach_bus(bus, topic)
+            http_out.attach_bus(bus, topic)
             # The topic's name doubles as the group that keeps the clients' position in it.
             hub = BrokerHub(
                 res.services.for_broker(bus), topic, [topic], False, _bus_message, self.log, res.settings.client_queue
@@ -325,6 +331,9 @@ class StreamInstance:
         while a rejected or undeliverable push is the client's or the broker's (``push_batch``
         answers and logs it)."""
         try:
+            push_processors = getattr(self.input, "push_processors", None)
+            if push_processors:  # an http_server inside a broker input: its own processors first
+                messages = run_processors(push_processors, messages, txn)
             self._process_and_write(messages, txn, True)
         except Exception as exc:  # noqa: BLE001 - push_batch decides what each failure means
             return exc
@@ -406,6 +415,23 @@ class StreamInstance:
         return f"StreamInstance({self.name!r}, key={self.key[:8]})"
 
 
+def http_server_output(output: Output) -> HttpServerOutput | None:
+    """The stream's ``http_server`` output: the output itself, or the first one inside its
+    ``broker`` (at any depth) or behind its ``processors``."""
+    if isinstance(output, HttpServerOutput):
+        return output
+    inner: list[Output] = []
+    if isinstance(output, ProcessedOutput):
+        inner = [output.output]
+    elif isinstance(output, BrokerOutput):
+        inner = output.outputs
+    for child in inner:
+        found = http_server_output(child)
+        if found is not None:
+            return found
+    return None
+
+
 def bus_topic(api: str, stream: str, key: str) -> str:
     """The host-bus topic of one in-process stream instance."""
     return f"_streams.{api}.{stream}.{key}"
@@ -419,11 +445,12 @@ def _bus_message(msg: Message) -> list[Message]:
 
 
 def _component_name(conf: Any) -> str:
-    """``{"kafka": {...}}`` -> ``kafka`` (Bento's ``label``/``processors`` keys aside)."""
+    """``{"kafka": {...}}`` (or ``{"type": "kafka"}``) -> ``kafka``."""
     if isinstance(conf, dict):
-        for name in conf:
-            if name not in ("label", "processors"):
-                return str(name)
+        try:
+            return forms.parts("output", conf)[0]
+        except forms.FormError:
+            pass
     return "unknown"
 
 

@@ -26,7 +26,8 @@ from streams.tracing import Tracer
 @dataclass(frozen=True)
 class StreamScope:
     """What one stream instance declares for its components: ``rate_limit_resources`` by label,
-    ``cache_resources`` (and their TTLs) by label, ``processor_resources``, the stream's tracer,
+    ``cache_resources`` (and their TTLs) by label, ``processor_resources``, input and output
+    resources by label, the stream's tracer,
     and the instance's key (which names its host-wide leases and progress)."""
 
     rate_limits: dict[str, LocalLimit] = field(default_factory=dict)
@@ -39,6 +40,10 @@ class StreamScope:
     """``processor_resources`` by label (filled once the scope is in place)."""
     processor_labels: frozenset[str] = frozenset()
     """The labels ``processor_resources`` declares, known before any of them is built."""
+    input_resources: dict[str, Any] = field(default_factory=dict)
+    """``input_resources`` configs by label, for ``input: {resource: label}`` (``streams.forms``)."""
+    output_resources: dict[str, Any] = field(default_factory=dict)
+    """``output_resources`` configs by label, for ``output: {resource: label}``."""
 
 
 class Builder(Protocol):

@@ -1,6 +1,7 @@
-"""A stream's ``cache_resources`` and ``processor_resources``, built once per stream instance
-into its ``StreamScope`` (where ``cache``, ``cached``, ``dedupe`` and ``resource`` find them by
-label).
+"""A stream's resources, built once per stream instance into its ``StreamScope``: its
+``cache_resources`` and ``processor_resources`` (where ``cache``, ``cached``, ``dedupe`` and
+``resource`` find them by label), rate limits, and its input and output resources by label (for
+``input: {resource: label}``, ``streams.forms``); resources may be written in the ``type:`` form.
 
 Processor resources are built in the order listed, each with the scope already in place, so a
 ``resource`` processor inside one may name another listed before or after it (it looks its
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams import forms
 from streams.caches.base import Cache
 from streams.contracts import ConfigError, Processor
 from streams.engine.components import resolve
@@ -25,15 +27,20 @@ def with_stream_resources(
     """``res`` with the scope of one instance of stream ``name``: its rate limits, caches and
     processor resources built, keyed by ``instance_key`` on the host."""
     where = f"streams.{name}"
+    caches = forms.canonical_list("cache", config.get("cache_resources"))
     scope = StreamScope(
-        rate_limits=build_limits(config.get("rate_limit_resources"), f"{where}.rate_limit_resources"),
-        cache_ttls=cache_ttls(config.get("cache_resources")),
+        rate_limits=build_limits(
+            forms.canonical_list("rate_limit", config.get("rate_limit_resources")), f"{where}.rate_limit_resources"
+        ),
+        cache_ttls=cache_ttls(caches),
         tracer=tracer,
         instance_key=instance_key,
         processor_labels=labels(config.get("processor_resources")),
+        input_resources=forms.resources_by_label(config.get("input_resources")),
+        output_resources=forms.resources_by_label(config.get("output_resources")),
     )
     res = res.with_scope(scope)
-    scope.caches.update(build_caches(config.get("cache_resources"), res, f"{where}.cache_resources"))
+    scope.caches.update(build_caches(caches, res, f"{where}.cache_resources"))
     build_processor_resources(config.get("processor_resources"), res, f"{where}.processor_resources", scope.processor_resources)
     return res
 

@@ -1,4 +1,11 @@
-"""``broker`` input: several inputs feeding one stream."""
+"""``broker`` input: several inputs feeding one stream.
+
+An ``http_server`` child is served like a top-level one (its paths are routes of the stream, Tyk's
+``GetHTTPPaths`` reads brokers too): its pushes reach the stream through ``StreamInstance.push``
+with this child's own ``processors`` first (``push_processors``), answered with its
+``sync_response`` settings (``respond``) and limited by its ``rate_limit`` (``limiter``). The
+other children run as usual; a broker holding only HTTP children is passive. One ``http_server``
+child per broker: a push must know whose reply settings apply."""
 
 from __future__ import annotations
 
@@ -20,13 +27,21 @@ class BrokerInput(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.log = res.logger()
         self.children: list[tuple[Input, list[Any]]] = []
+        self.push_child: Input | None = None
+        self.push_processors: list[Any] = []
         for i, child in enumerate(conf["inputs"] or []):
             name, inp, procs = res.build_input(child, f"{res.path}.inputs.{i}")
             if inp.passive:
-                raise ConfigError(f"{res.path}.inputs.{i}.{name}: not supported inside a broker input")
+                if self.push_child is not None:
+                    raise ConfigError(f"{res.path}.inputs.{i}.{name}: one http_server input per broker")
+                self.push_child, self.push_processors = inp, procs
+                continue
             self.children.append((inp, procs))
-        if not self.children:
+        if not self.children and self.push_child is None:
             raise ConfigError(f"{res.path}.inputs: at least one input is required")
+        self.passive = not self.children
+        self.respond = getattr(self.push_child, "respond", None)
+        self.limiter = getattr(self.push_child, "limiter", None)
         # One child that must run once per host makes the whole broker run once per host.
         self.shared_by_nature = all(inp.shared_by_nature for inp, _ in self.children)
 
@@ -53,7 +68,8 @@ class BrokerInput(Input):
             gevent.killall([job for job in jobs if not job.dead])
 
     def close(self) -> None:
-        for inp, procs in self.children:
+        pushed = [(self.push_child, self.push_processors)] if self.push_child is not None else []
+        for inp, procs in [*self.children, *pushed]:
             for p in procs:
                 p.close()
             inp.close()

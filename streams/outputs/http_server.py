@@ -30,7 +30,6 @@ class HttpServerOutput(Output):
         self.stream_path = conf["stream_path"]
         self.ws_path = conf["ws_path"]
         self.timeout = parse_duration(conf["timeout"], 5.0)
-        self.stream_format = conf["stream_format"]
         self._bus: Broker | None = None
         self._topic = ""
 
@@ -46,6 +45,10 @@ class HttpServerOutput(Output):
                 self._bus.produce(self._topic, msg.content, headers=_headers(msg.metadata), timeout=self.timeout)
             except BrokerError as exc:
                 raise OutputError(f"message not stored for the output's clients: {exc}") from exc
+
+
+STREAM_FORMATS = ("raw_bytes", "event_source", "raw")
+"""Bento's two ``stream_format`` values, and ``raw``, an older spelling of ``raw_bytes`` here."""
 
 
 def _headers(metadata: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -72,10 +75,15 @@ SPEC = registry.output(
     Field("ws_path", "string", "/get/ws", "WebSocket: one frame per message."),
     Field("allowed_verbs", "string_list", ["GET"], "HTTP methods accepted on path."),
     Field("timeout", "duration", "5s", "How long a GET waits for a message."),
-    Field("stream_format", "string", "raw", "raw (newline-delimited) or event_source (SSE).",
-          options=("raw", "event_source")),
+    Field("stream_format", "string", "raw_bytes",
+          "raw_bytes (newline-delimited; also spelled raw) or event_source (SSE). Left out, the "
+          "request's Accept header chooses.", options=STREAM_FORMATS),
     Field("heartbeat", "duration", "", "SSE heartbeat interval; empty = the gateway's default."),
     Field("ws_message_type", "string", "text", "text or binary WebSocket frames.", options=("text", "binary")),
+    Field("ping_period", "duration", "54s", "WebSocket pings this often; left out, every STREAMS_SSE_HEARTBEAT."),
+    Field("pong_wait", "duration", "60s",
+          "A WebSocket client silent this long (no pong, no frame) is closed; left out, never."),
+    Field("write_wait", "duration", "10s", "Accepted for compatibility; a slow client is cut off by its queue."),
     Field("cert_file", "string", "", "Accepted for compatibility; TLS is the gateway's business."),
     Field("key_file", "string", "", "Accepted for compatibility; TLS is the gateway's business."),
     Field("cors", "object", {}, "Accepted for compatibility; CORS is the gateway's business."),

@@ -29,7 +29,7 @@ paths: {{}}
 x-tyk-api-gateway:
   info: {{name: {name}, state: {{active: true}}}}
   server: {{listenPath: {{value: /{name}/}}}}
-  middleware: {{global: {{trafficLogs: {{enabled: true}}}}}}
+  middleware: {{global: {{trafficLogs: {{enabled: true}}, contextVariables: {{enabled: true}}}}}}
 x-tyk-streaming:
   streams:
     in:

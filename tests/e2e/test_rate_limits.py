@@ -122,6 +122,9 @@ x-tyk-api-gateway:
       rate: 3
       per: 1m
   middleware:
+    global:
+      contextVariables:
+        enabled: true
     operations:
       tenSeconds:
         rateLimit:
@@ -177,6 +180,10 @@ x-tyk-api-gateway:
     name: streaming
     state:
       active: true
+  middleware:
+    global:
+      contextVariables:
+        enabled: true
   server:
     listenPath:
       value: /streaming/

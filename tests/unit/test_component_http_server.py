@@ -42,7 +42,7 @@ def test_routes_follow_paths_verbs_and_timeouts(tmp_path: Any, gateways: Any) ->
     gw, _ = gateways(tmp_path, streams, listen_path="/api/v1/", start=False)
     got = {(r.kind, r.path, r.methods, r.timeout, r.stream_format) for r in gw.routes()}
     assert got == {
-        ("push", "/api/v1/p", ("POST", "PUT"), 0.25, "raw"),
+        ("push", "/api/v1/p", ("POST", "PUT"), 0.25, ""),
         ("pull", "/api/v1/g", ("GET",), 2.0, "event_source"),
         ("stream", "/api/v1/s", ("GET",), 2.0, "event_source"),
         ("pull_ws", "/api/v1/w", ("GET",), 2.0, "event_source"),

@@ -17,6 +17,7 @@ from streams.context import (
     placeholders,
     request_variables,
     substitute,
+    tyk_escape,
 )
 
 HOSTILE = [
@@ -221,17 +222,53 @@ def test_topic_stays_one_token(value: str) -> None:
 
 
 def test_topic_encoding_is_reversible_and_distinct() -> None:
-    assert encode_topic("a,b") == "a_2cb"
-    assert encode_topic("a_b") == "a_5fb"
-    assert encode_topic("alice.smith-1") == "alice.smith-1"
-    assert encode_topic("a_2cb") != encode_topic("a,b")
+    assert encode_topic("a,b") == "__a_2cb"
+    assert encode_topic("alice@example.com") == "__alice_40example.com"
+    assert encode_topic("a__b") == "__a_5f_5fb"
+    assert encode_topic("a_2cb") == "a_2cb" != encode_topic("a,b")
+    assert encode_topic("__a_2cb") == "___5f_5fa_5f2cb"
     assert decode_topic(encode_topic("é✓")) == "é✓"
+    assert decode_topic(encode_topic("__a_2cb")) == "__a_2cb"
+
+
+@pytest.mark.parametrize("value", ["alice_smith", "alice.smith-1", "ABC_123", "a_2cb", ""])
+def test_a_value_tyk_writes_as_a_legal_topic_keeps_that_name(value: str) -> None:
+    """Tyk's escaping (``url.QueryEscape``) leaves these as they are, and they are legal topic
+    names: a team's per-user topics keep their names."""
+    assert tyk_escape(value) == value
+    out = substitute({"output": {"kafka": {"topic": "events-$tyk_context.user"}}}, {"user": value})
+    assert out["output"]["kafka"]["topic"] == f"events-{value}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text())
+def test_two_values_never_share_a_topic_token(a: str, b: str) -> None:
+    assert (encode_topic(a) == encode_topic(b)) is (a == b)
+    assert re.fullmatch(r"[A-Za-z0-9._-]*", encode_topic(a))
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_consumer_group_is_the_exact_value(value: str) -> None:
+def test_consumer_group_is_the_value_as_tyk_escapes_it(value: str) -> None:
     out = substitute({"kafka": {"consumer_group": "$tyk_context.request_data_user"}}, _vars(value))
-    assert out["kafka"]["consumer_group"] == value
+    assert out["kafka"]["consumer_group"] == tyk_escape(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "group"),
+    [
+        ("alice@example.com", "alice%40example.com"),  # Go: url.QueryEscape("alice@example.com")
+        ("bob smith", "bob+smith"),
+        ("a+b/c?d=e&f", "a%2Bb%2Fc%3Fd%3De%26f"),
+        ("José~_.-", "Jos%C3%A9~_.-"),
+        ("alice", "alice"),
+        ("http://idp/alice", "http://idp/alice"),  # Tyk leaves values starting with http alone
+    ],
+)
+def test_a_consumer_group_keeps_the_name_it_has_under_tyk(value: str, group: str) -> None:
+    config = {"input": {"kafka": {"consumer_group": "g-$tyk_context.request_data_user", "client_id": "$tyk_context.x"}}}
+    out = substitute(config, {"request_data_user": value, "x": value})
+    assert out["input"]["kafka"]["consumer_group"] == "g-" + group
+    assert out["input"]["kafka"]["client_id"] == group
 
 
 def test_substitute_returns_a_new_config() -> None:
@@ -254,7 +291,7 @@ def test_any_value_round_trips_through_every_context(value: str) -> None:
     assert _code(out["mapping"]) == "root.a = \nroot.b = \nroot.c = ( +  + )"
     assert _literals(out["mapping"]) == [f"<{value}>", value, value]
     assert decode_topic(out["topic"][1:]) == value
-    assert out["consumer_group"] == value
+    assert out["consumer_group"] == tyk_escape(value)
 
 
 # --- instance keys ---------------------------------------------------------------------------

@@ -230,13 +230,13 @@ def test_duplicate_key_is_reported(components: None, tmp_path: Path) -> None:
         ("input: {http_server: {}}\noutput: {t_out: {stream_format: xml}}",
          "streams.s.output.t_out.stream_format", "invalid value 'xml' (expected one of: lines, event_source)"),
         (("input: {http_server: {}}\noutput:\n  broker:\n    outputs:\n      - kafka: {addresses: [a:1], topic: t}\n"
-         "      - stdout: {}"), "streams.s.output.broker.outputs.1.stdout",
-         "output 'stdout' is not allowed: it reaches the host's files, processes or sockets"),
+         "      - file: {path: /tmp/x}"), "streams.s.output.broker.outputs.1.file",
+         "output 'file' is not allowed: it reaches the host's files, processes or sockets"),
         ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline: {processors: [{mapping: [a]}]}",
          "streams.s.pipeline.processors.0.mapping", "expected a string, got a list"),
         ("input: {http_server: {}}\noutput: {sync_response: {}}\npipeline: {threads: two}",
          "streams.s.pipeline.threads", "expected an integer, got a string"),
-        ("input: {http_server: {}}\n", "streams.s.output", "missing required field"),
+        ("output: {sync_response: {}}\n", "streams.s.input", "missing required field"),
         ("input: {http_server: {}}\noutput: {sync_response: {}}\nhttp: {address: 0.0.0.0:4195}",
          "streams.s.http", "not allowed: the gateway owns the HTTP server"),
         ("input: {http_server: {}}\noutput: {sync_response: {}}\noutptu: {}", "streams.s.outptu",
@@ -317,7 +317,7 @@ def test_api_fields_and_listen_path_normalisation(components: None, tmp_path: Pa
 
 
 def test_missing_listen_path_and_streams(tmp_path: Path) -> None:
-    api, problems = load_file(_write(tmp_path, "m.yaml", "openapi: 3.0.3\nx-tyk-api-gateway: {info: {name: m}}\n"))
+    api, problems = load_file(_write(tmp_path, "m.yaml", "openapi: 3.0.3\ninfo: {title: m, version: '1'}\nx-tyk-api-gateway: {info: {name: m}}\n"))
     assert api is None
     assert {p.path for p in problems} == {"x-tyk-api-gateway.server.listenPath.value", "x-tyk-streaming.streams"}
 

@@ -8,7 +8,6 @@ from typing import Any
 import gevent
 import pytest
 
-from streams.contracts import ConfigError
 from streams.engine.testing import DEADLINE, Gateways
 from streams.message import Message
 
@@ -91,12 +90,17 @@ def test_a_broken_stream_does_not_stop_the_others(tmp_path: Any, gateways: Any) 
     inst.release()
 
 
-def test_unknown_stream_and_missing_output_are_errors(tmp_path: Any, gateways: Any) -> None:
+def test_unknown_stream_and_output_less_stream(tmp_path: Any, gateways: Any) -> None:
+    """A stream without ``output`` writes to ``stdout`` (Bento's default); an unknown stream
+    name is an error."""
     _, api = gateways(tmp_path, {"s": {"input": {"http_server": {}}}}, start=False)
     with pytest.raises(KeyError):
         api.open("nope", {})
-    with pytest.raises(ConfigError):
-        api.open("s", {})
+    instance = api.open("s", {})
+    try:
+        assert instance.output_type == "stdout"
+    finally:
+        instance.release()
 
 
 def test_a_draining_worker_creates_no_new_instances(tmp_path: Any, gateways: Any) -> None:

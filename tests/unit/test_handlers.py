@@ -313,7 +313,7 @@ def test_output_allowed_verbs_answer_on_path_and_stream_path(tmp_path):
         )
         try:
             chunks = iter(body)
-            assert next(chunks) == b""  # the newline-delimited stream opened
+            assert next(chunks) == b"\n"  # the newline-delimited stream opened (a blank line)
             assert client.simulate_post("/test/in", body=b"streamed").status_code == 200
             with gevent.Timeout(5):
                 assert next(chunks) == b"streamed\n"
@@ -347,6 +347,7 @@ x-tyk-streaming:
         sync_response: {}
 x-tyk-api-gateway:
   info: {name: path-echo, state: {active: true}}
+  middleware: {global: {contextVariables: {enabled: true}}}
   server: {listenPath: {value: /svc/, strip: %s}}
 """
 

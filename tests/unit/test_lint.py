@@ -195,3 +195,22 @@ def test_a_file_named_twice_is_checked_once(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stdout == "apis/field.yaml:39:11: streams.in.input.http_server.pathx: unknown field (did you mean 'path'?)\n"
     assert done.stderr == "1 file, 1 problem\n"
+
+
+def test_a_json_file_indented_with_tabs_is_placed_on_the_key(tmp_path: Path) -> None:
+    """The seed as JSON indented with tabs, one field misspelled deep inside: lint names the
+    line and column (a tab is one column) where the key starts."""
+    import yaml
+
+    doc = yaml.safe_load(SEED.read_text())
+    doc["x-tyk-streaming"]["streams"]["out"]["output"]["http_server"]["ws_pathh"] = "/x"
+    text = json.dumps(doc, indent="\t")
+    (tmp_path / "seed.json").write_text(text)
+    done = run_lint(tmp_path, "seed.json")
+    lines = text.splitlines()
+    line = next(i for i, content in enumerate(lines, 1) if '"ws_pathh"' in content)
+    column = lines[line - 1].index('"ws_pathh"') + 1
+    assert lines[line - 1][: column - 1] == "\t" * (column - 1)
+    assert (done.returncode, done.stdout) == (
+        1, f"seed.json:{line}:{column}: streams.out.output.http_server.ws_pathh: unknown field (did you mean 'ws_path'?)\n"
+    )

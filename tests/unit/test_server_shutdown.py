@@ -106,4 +106,4 @@ def test_an_sse_stream_ends_with_a_retry_line_on_shutdown(tmp_path: Any, gateway
 
 
 def test_an_ndjson_stream_just_ends_on_shutdown(tmp_path: Any, gateways: Any) -> None:
-    assert _ended_body(tmp_path, gateways, sse=False) == [b""]
+    assert _ended_body(tmp_path, gateways, sse=False) == [b"\n"]

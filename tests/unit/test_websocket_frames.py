@@ -30,7 +30,7 @@ from handlers.server.frames import (
     parse_header,
     unmask,
 )
-from handlers.server.handshake import HandshakeError, accept_headers, accept_key, is_upgrade
+from handlers.server.handshake import HandshakeError, accept_headers, accept_key, is_upgrade, missing_upgrade_token
 
 MASK = b"\x37\xfa\x21\x3d"
 
@@ -211,6 +211,26 @@ def test_is_upgrade_needs_both_headers():
     assert is_upgrade(UPGRADE)
     assert not is_upgrade({**UPGRADE, "HTTP_CONNECTION": "keep-alive"})
     assert not is_upgrade({**UPGRADE, "HTTP_UPGRADE": "h2c"})
+
+
+@pytest.mark.parametrize(
+    ("connection", "upgrade", "missing"),
+    [
+        ("Upgrade", "websocket", None),
+        ("upgrade", "WebSocket", None),
+        ("keep-alive, Upgrade", "websocket", None),  # Firefox sends this
+        ("keep-alive,UPGRADE", "h2c, websocket", None),  # token lists, as gorilla/websocket reads them
+        ("keep-alive", "websocket", "'upgrade' token not found in 'Connection' header"),
+        ("", "websocket", "'upgrade' token not found in 'Connection' header"),
+        ("upgraded", "websocket", "'upgrade' token not found in 'Connection' header"),
+        ("Upgrade", "", "'websocket' token not found in 'Upgrade' header"),
+        ("Upgrade", "websockets", "'websocket' token not found in 'Upgrade' header"),
+    ],
+)
+def test_an_upgrade_is_read_as_gorilla_websocket_reads_it(connection, upgrade, missing):
+    environ = {**UPGRADE, "HTTP_CONNECTION": connection, "HTTP_UPGRADE": upgrade}
+    assert missing_upgrade_token(environ) == missing
+    assert is_upgrade(environ) is (missing is None)
 
 
 @pytest.mark.parametrize(
