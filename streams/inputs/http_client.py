@@ -30,6 +30,7 @@ import requests
 from streams import registry
 from streams.bloblang import MappingError
 from streams.connectors.http_status import RetryPauses, StatusPolicy, Verdict
+from streams.connectors.http_url import url_problems
 from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.durations import parse_duration
 from streams.engine.ratelimit import HostLimit, lookup
@@ -239,7 +240,7 @@ def _factory(conf: dict[str, Any], res: Resources) -> HttpClientInput:
 SPEC = registry.input(
     "http_client",
     _factory,
-    Field("url", "string", doc="Where to send requests (interpolated against the previous message)."),
+    Field("url", "string", doc="Where to send requests (interpolated against the previous message).", check=url_problems),
     Field("verb", "string", "GET", "HTTP method."),
     Field("headers", "object", {}, "Request headers (values interpolated)."),
     Field("metadata", "object", {}, "Accepted; outgoing metadata is not sent as headers by this input."),

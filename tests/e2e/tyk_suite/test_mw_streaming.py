@@ -245,16 +245,21 @@ def test_streaming_http_output_paths_invalid_path_is_404(gateway: Gunicorn) -> N
 def test_streaming_http_output_paths_sse_consumes_messages(gateway: Gunicorn) -> None:
     """TestStreaming_HttpOutputPaths/should_connect_to_SSE_endpoint_and_consume_messages_as_expected:
     a client of ``get/stream`` sending ``Accept: text/event-stream`` gets 200, and after a POST of
-    ``{"test": "message"}`` (200) its first non-empty line is that message as posted (the config
-    sets no ``stream_format``, so the stream is Bento's raw lines whatever the client accepts)."""
+    ``{"test": "message"}`` (200) it receives that message as posted.
+
+    The config sets no ``stream_format``. Tyk then streams Bento's raw lines whatever the client
+    accepts; this gateway answers such a request with Server-Sent Events (DESIGN §3.1: content
+    negotiation where the definition left the format open; a written ``stream_format`` wins), so
+    the message is the data of the first event."""
     headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
     with requests.get(gateway.url("/test-api/get/stream"), headers=headers, stream=True, timeout=(5, 30)) as resp:
         assert resp.status_code == 200
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
         time.sleep(0.3)  # the stream client is attached before the push
         message = '{"test": "message"}'
         _post(gateway, message)
-        lines = (line for line in resp.iter_lines(chunk_size=None, delimiter=b"\n") if line.strip())
-        assert next(lines).decode() == message
+        lines = (line for line in resp.iter_lines(chunk_size=None, delimiter=b"\n") if line.startswith(b"data:"))
+        assert next(lines).decode() == f"data: {message}"
 
 
 # --- TestAsyncAPIHttp and TestWebSocketConnectionClosedOnAPIReload (Kafka input) ----------------

@@ -86,11 +86,11 @@ def test_remove_unsafe_components(gateway: Gunicorn) -> None:
     ``socket`` output, each with an explicit ``type:`` key.
 
     Tyk removes both blocks and runs what is left; this gateway refuses the definition naming both
-    and why (DESIGN §10), and serves nothing under it."""
+    and why (DESIGN §10), each at its ``type:`` key, and serves nothing under it."""
     result = lint(DEFINITIONS / "unsafe-removed.yaml")
     assert result.returncode == 1
-    assert "streams.test.input.file: input 'file' is not allowed: it reaches the host's files" in result.stdout, result.stdout
-    assert "streams.test.output.socket: output 'socket' is not allowed: it reaches the host's files" in result.stdout, result.stdout
+    assert "streams.test.input.type: input 'file' is not allowed: it reaches the host's files" in result.stdout, result.stdout
+    assert "streams.test.output.type: output 'socket' is not allowed: it reaches the host's files" in result.stdout, result.stdout
     assert requests.get(gateway.url("/unsafe-removed/"), timeout=10).status_code == 404
 
 
