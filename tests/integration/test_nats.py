@@ -25,6 +25,7 @@ from streams.engine.testing import Gateways, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
 from tests.e2e.tyk_suite.brokers import nats_publish, nats_server
+from tests.e2e.tyk_suite.suite import lint
 from tests.webhook import Hook
 
 
@@ -365,3 +366,21 @@ def test_bad_values_stop_the_stream_with_the_reason(tmp_path: Any, gateways: Gat
     with pytest.raises(ConfigError) as caught:
         api.open("m", {})
     assert problem in str(caught.value)
+
+
+def test_lint_names_the_line_and_column_of_each_nats_problem(tmp_path: Any) -> None:
+    path = tmp_path / "nats.yaml"
+    path.write_text(
+        definition("nats", "urls: [tls://h:1]\nsubject: a\nauth:\n  user_jwt: abc\nprefetch_cnt: 3\n").replace(
+            "drop: {}", "nats: {urls: [nats://h], subject: b, tls: {enabled: true}}"
+        )
+    )
+    result = lint(path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:9:11: streams.m.input.nats.urls: 'tls://h:1': TLS connections to NATS are not supported",
+        f"{path}:12:13: streams.m.input.nats.auth.user_jwt: NKey and JWT authentication is not supported "
+        "(put user:password@ or token@ in the URL)",
+        f"{path}:13:11: streams.m.input.nats.prefetch_cnt: unknown field (did you mean 'prefetch_count'?)",
+        f"{path}:15:52: streams.m.output.nats.tls.enabled: TLS connections to NATS are not supported",
+    ]
