@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import gevent
+import gevent.server
 import pytest
 
 from streams.brokers.base import BrokerError
@@ -300,30 +301,45 @@ def test_the_servers_of_a_comma_list_are_tried_in_order(nats: str) -> None:
         client.close()
 
 
-def test_an_unanswered_ping_ends_the_connection_and_it_is_made_again(nats: str, subscriber: Subscriber) -> None:
-    """A server that stops answering (here: a connection whose reads are cut) is given up after
-    ``max_pings_out`` pings, and the subscriptions come back on the new connection."""
-    subject = subject_name()
+class SilentServer:
+    """A server that completes the handshake (``INFO``, the ``PONG`` to the client's first
+    ``PING``) and then never answers again, as a hung NATS server would; it keeps what each
+    connection sent."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self.server = gevent.server.StreamServer(("127.0.0.1", 0), self._serve)
+        self.server.start()
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.server.server_port}"
+
+    def _serve(self, sock: Any, _address: Any) -> None:
+        self.received.append(b"")
+        sock.sendall(b'INFO {"server_id":"silent","headers":true,"max_payload":1048576}\r\n')
+        answered = False
+        while data := sock.recv(65536):
+            self.received[-1] += data
+            if not answered and b"PING\r\n" in self.received[-1]:
+                sock.sendall(b"PONG\r\n")
+                answered = True
+
+
+def test_a_server_that_stops_answering_pings_is_left_and_the_subscriptions_are_made_again() -> None:
+    silent = SilentServer()
     log = Log()
-    got: list[Msg] = []
-    client = NatsClient(NatsOptions.from_config({"urls": [nats]}, "in"), log, on_message=got.append, ping_interval=0.2)
-    client.connect()
+    client = NatsClient(NatsOptions.from_config({"urls": [silent.url]}, "in"), log, ping_interval=0.1, max_pings_out=2)
     try:
-        client.subscribe(subject)
-        first = client._sock  # noqa: SLF001 - the test cuts this connection from the side
-        assert first is not None
-        client._pongs.extend([None, None])  # noqa: SLF001 - two pings the server "never answered"
-        wait_until(lambda: client._sock is not None and client._sock is not first, "a new connection")  # noqa: SLF001
-
-        def delivered() -> bool:
-            subscriber.client.publish(subject, b"again")
-            subscriber.client.flush(10)
-            return bool(got)
-
-        wait_until(delivered, "a message on the new connection")
+        client.connect()
+        client.subscribe("orders.>", "workers")
+        wait_until(lambda: len(silent.received) >= 2, "a second connection")
+        wait_until(lambda: b"SUB orders.> workers 1\r\n" in silent.received[1], "the subscription on it")
         assert any("did not answer 2 pings" in line for line in log.lines), log.lines
+        assert silent.received[0].startswith(b'CONNECT {"verbose":false,"pedantic":false,"headers":true')
     finally:
         client.close()
+        silent.server.stop()
 
 
 def definition(component: str, block: str) -> str:
