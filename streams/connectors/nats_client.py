@@ -15,7 +15,6 @@ not kept for us by the server: core NATS delivers at most once.
 
 from __future__ import annotations
 
-import collections
 import socket
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ import gevent.lock
 from streams.brokers.base import BrokerError
 from streams.connectors import nats_protocol as proto
 from streams.connectors.nats_options import NatsOptions, Server
+from streams.connectors.nats_session import Backoff, Pings, Subscriptions
 
 CONNECT_TIMEOUT = 5.0
 PING_INTERVAL = 20.0
@@ -45,13 +45,6 @@ class Log(Protocol):
 
 
 OnMessage = Callable[[proto.Msg], None]
-
-
-class _Subscription:
-    def __init__(self, sid: int, subject: str, queue: str) -> None:
-        self.sid = sid
-        self.subject = subject
-        self.queue = queue
 
 
 class NatsClient:
@@ -78,9 +71,9 @@ class NatsClient:
         self._sock: socket.socket | None = None
         self._parser = proto.NatsParser()
         self._send_lock = gevent.lock.Semaphore()
-        self._pongs: collections.deque[gevent.event.AsyncResult | None] = collections.deque()
-        self._subs: dict[int, _Subscription] = {}
-        self._next_sid = 1
+        self._pings: Pings[gevent.event.AsyncResult] = Pings()
+        self._subs = Subscriptions()
+        self._backoff = Backoff(RECONNECT_PAUSE_MIN, RECONNECT_PAUSE_MAX)
         self._closing = False
         self._runner: gevent.Greenlet | None = None
         self._pinger: gevent.Greenlet | None = None
@@ -121,7 +114,7 @@ class NatsClient:
             if options.get("tls_required"):
                 raise BrokerError("the server requires TLS, which is not supported")
             frames = [proto.connect_frame(self._connect_options(server, options))]
-            frames += [proto.sub_frame(s.subject, s.sid, s.queue) for s in self._subs.values()]
+            frames += self._subs.frames()
             sock.sendall(b"".join(frames) + proto.ping_frame())
             events = self._read_until(sock, parser, proto.Pong)
         except BaseException:
@@ -130,7 +123,7 @@ class NatsClient:
         sock.settimeout(None)
         with self._send_lock:
             self._sock, self._parser, self.info, self.server = sock, parser, options, server
-            self._pongs.clear()
+            self._pings.reset()
         self.connected.set()
         self.log.info(f"nats connected to {server.where} (server {options.get('server_id', '?')})")
         return events[1:]
@@ -171,15 +164,15 @@ class NatsClient:
             reason = self._read(leftover)
             leftover = []
             self._lost(reason)
-            pause = RECONNECT_PAUSE_MIN
             while not self._closing:
                 try:
                     leftover = self._dial()
+                    self._backoff.reset()
                     break
                 except BrokerError as exc:
+                    pause = self._backoff.next()
                     self.log.warning(f"nats reconnect failed; again in {pause:g}s: {exc}")
                     gevent.sleep(pause)
-                    pause = min(pause * 2, RECONNECT_PAUSE_MAX)
 
     def _read(self, leftover: list[proto.Event]) -> str:
         """Handle events until the connection ends; why it ended."""
@@ -205,10 +198,9 @@ class NatsClient:
             elif isinstance(event, proto.Ping):
                 self._send(proto.pong_frame())
             elif isinstance(event, proto.Pong):
-                if self._pongs:
-                    waiter = self._pongs.popleft()
-                    if waiter is not None:
-                        waiter.set(True)
+                waiter = self._pings.answered()
+                if waiter is not None:
+                    waiter.set(True)
             elif isinstance(event, proto.ServerError):
                 self.log.warning(f"nats server {self.where} reported: {event.text}")
             elif isinstance(event, proto.Info):
@@ -217,14 +209,12 @@ class NatsClient:
     def _lost(self, reason: str) -> None:
         with self._send_lock:
             sock, self._sock = self._sock, None
-            waiters = list(self._pongs)
-            self._pongs.clear()
+            waiters = self._pings.reset()
         self.connected.clear()
         if sock is not None:
             sock.close()
         for waiter in waiters:
-            if waiter is not None:
-                waiter.set_exception(BrokerError(f"nats connection to {self.where} lost: {reason}"))
+            waiter.set_exception(BrokerError(f"nats connection to {self.where} lost: {reason}"))
         if not self._closing:
             self.log.warning(f"nats connection to {self.where} lost ({reason}); reconnecting")
 
@@ -235,7 +225,7 @@ class NatsClient:
             if not self.connected.is_set():
                 continue
             with self._send_lock:
-                outstanding = len(self._pongs)
+                outstanding = self._pings.outstanding
                 sock = self._sock
             if outstanding >= self.max_pings_out and sock is not None:
                 self.log.warning(f"nats server {self.where} did not answer {outstanding} pings")
@@ -245,14 +235,14 @@ class NatsClient:
                     pass
                 continue
             try:
-                self._send(proto.ping_frame(), pong=None)
+                self._send(proto.ping_frame(), ping=True)
             except BrokerError:
                 continue
 
     # -- using --------------------------------------------------------------------------------
 
-    def _send(self, frame: bytes, pong: gevent.event.AsyncResult | None | bool = False) -> None:
-        """Write ``frame``; with ``pong`` given (a waiter or None), a PONG is expected for it."""
+    def _send(self, frame: bytes, *, ping: bool = False, waiter: gevent.event.AsyncResult | None = None) -> None:
+        """Write ``frame``; a ``ping`` expects a PONG, which sets ``waiter`` if there is one."""
         with self._send_lock:
             if self._sock is None:
                 raise BrokerError(f"not connected to NATS ({self.where})")
@@ -260,20 +250,20 @@ class NatsClient:
                 self._sock.sendall(frame)
             except OSError as exc:
                 raise BrokerError(f"writing to NATS {self.where} failed: {exc}") from None
-            if pong is not False:
-                self._pongs.append(pong if isinstance(pong, gevent.event.AsyncResult) else None)
+            if ping:
+                self._pings.sent(waiter)
 
     def subscribe(self, subject: str, queue: str = "") -> int:
         """Subscribe now and after every reconnection; the subscription's id."""
-        frame = proto.sub_frame(subject, self._next_sid, queue)
-        sub = _Subscription(self._next_sid, subject, queue)
-        self._next_sid += 1
-        self._subs[sub.sid] = sub
-        self._send(frame)
+        try:
+            sub = self._subs.add(subject, queue)
+        except ValueError as exc:
+            raise BrokerError(str(exc)) from None
+        self._send(sub.frame())
         return sub.sid
 
     def unsubscribe(self, sid: int) -> None:
-        if self._subs.pop(sid, None) is not None and self.connected.is_set():
+        if self._subs.remove(sid) and self.connected.is_set():
             self._send(proto.unsub_frame(sid))
 
     def publish(self, subject: str, payload: bytes, reply: str = "", headers: dict[str, list[str]] | None = None) -> None:
@@ -292,7 +282,7 @@ class NatsClient:
     def flush(self, timeout: float) -> None:
         """Return once the server processed everything sent before (a ``PING`` answered)."""
         waiter: gevent.event.AsyncResult = gevent.event.AsyncResult()
-        self._send(proto.ping_frame(), pong=waiter)
+        self._send(proto.ping_frame(), ping=True, waiter=waiter)
         try:
             waiter.get(timeout=timeout)
         except gevent.Timeout:
