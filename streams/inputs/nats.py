@@ -116,6 +116,7 @@ class NatsInput(Input):
             if not self.replay_nacks:
                 self.log.warning(f"nats message of {incoming.subject} dropped: an output failed")
                 return False
+            self.log.warning(f"nats message of {incoming.subject}: an output failed; writing it again in {pause:g}s")
             if stopping.wait(pause):
                 self.log.warning(f"nats message of {incoming.subject} dropped: the stream stopped before an output took it")
                 return False
