@@ -106,6 +106,9 @@ class NatsClient:
     def _handshake(self, server: Server) -> list[proto.Event]:
         """Connect to ``server``; the events that came after the handshake's ``PONG``."""
         sock = socket.create_connection((server.host, server.port), timeout=CONNECT_TIMEOUT)
+        # NOTE: a flush is a small PING right after a small PUB; with Nagle's algorithm the PING
+        # waits for the server's delayed ACK of the PUB (~40 ms per output write).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         parser = proto.NatsParser()
         try:
             info = self._read_until(sock, parser, proto.Info)
