@@ -10,9 +10,10 @@ when the publisher asked for a reply, ``-NAK`` is sent to it (``-NAK {"delay": n
 ``nak_delay``). After a successful write a message with a reply subject gets ``+ACK`` there
 unless ``send_ack: false``.
 
-Received messages wait in a local buffer of ``prefetch_count`` messages; when it is full (the
-outputs are slower than the subject) further messages are dropped with a warning, as a NATS
-client drops messages of a slow consumer.
+Received messages wait in a local buffer of at most ``prefetch_count`` messages and 64 MiB of
+payload (nats.go's limits); when it is full (the outputs are slower than the subject) further
+messages are dropped with a warning, as a NATS client drops messages of a slow consumer. What is
+still in the buffer when the stream stops is dropped too.
 
 Per host or per worker: without ``queue`` every subscriber gets every message, so the input runs
 once per host (a second worker would double each message); with a ``queue`` group the server
@@ -40,6 +41,8 @@ from streams.registry import Field
 
 DEFAULT_PREFETCH = 524288
 """nats.go's default limit of pending messages per subscription."""
+PENDING_BYTES_LIMIT = 64 * 1024 * 1024
+"""nats.go's default limit of pending payload bytes per subscription."""
 RETRY_PAUSE_MAX = 5.0
 ACK = b"+ACK"
 NAK = b"-NAK"
@@ -78,9 +81,11 @@ class NatsInput(Input):
         self.shared_by_nature = bool(self.queue)
         self.log = res.logger()
         self._dropped = 0
+        self._pending_bytes = 0
 
     def run(self, deliver: Deliver, stopping: Stopping) -> None:
         received: gevent.queue.Queue[Msg] = gevent.queue.Queue(maxsize=max(self.prefetch_count, 1))
+        self._pending_bytes = 0
         client = NatsClient(self.options, self.log, on_message=lambda m: self._buffer(received, m))
         client.connect()
         try:
@@ -92,19 +97,23 @@ class NatsInput(Input):
                     incoming = received.get(timeout=0.5)
                 except gevent.queue.Empty:
                     continue
+                self._pending_bytes -= len(incoming.payload)
                 self._settle(incoming, self._write(incoming, deliver, stopping), client)
         finally:
             client.close()
 
     def _buffer(self, received: gevent.queue.Queue[Msg], incoming: Msg) -> None:
         try:
+            if self._pending_bytes + len(incoming.payload) > PENDING_BYTES_LIMIT:
+                raise gevent.queue.Full
             received.put_nowait(incoming)
+            self._pending_bytes += len(incoming.payload)
         except gevent.queue.Full:
             self._dropped += 1
             if self._dropped == 1 or self._dropped % 1000 == 0:
                 self.log.warning(
                     f"nats input on {self.subject} is slower than its subject: {self._dropped} messages dropped "
-                    f"(prefetch_count {self.prefetch_count} full)"
+                    f"(prefetch_count {self.prefetch_count} or {PENDING_BYTES_LIMIT >> 20} MiB buffered)"
                 )
 
     def _write(self, incoming: Msg, deliver: Deliver, stopping: Stopping) -> bool:

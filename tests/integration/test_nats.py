@@ -186,6 +186,27 @@ def gevent_settle() -> None:
     gevent.sleep(0.5)
 
 
+def test_messages_beyond_prefetch_count_are_dropped_with_a_warning(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker, nats: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A slow output (each write pauses) and a buffer of two: what does not fit is dropped, as
+    NATS drops a slow consumer's messages, and the log says how many."""
+    subject = subject_name()
+    stream = {
+        "input": {"nats": {"urls": [nats], "subject": subject, "prefetch_count": 2}},
+        "pipeline": {"processors": [{"sleep": {"duration": '${! if content().string().contains("probe") { "0s" } else { "200ms" } }'}}]},
+        "output": {"kafka": {"topic": "slow"}},
+    }
+    gateways(tmp_path, {"n": stream})
+    wait_subscribed(nats, broker, subject, "slow")
+    nats_publish(nats, subject, [json.dumps({"n": n}).encode() for n in range(20)])
+    wait_until(lambda: "messages dropped (prefetch_count 2 or 64 MiB buffered)" in caplog.text, "the warning")
+    wait_until(lambda: len(written(broker, "slow")) >= 2, "the messages that fit")
+    gevent.sleep(1.0)  # room for the rest of what was kept (the one being written and two buffered)
+    kept = [json.loads(v)["n"] for v in written(broker, "slow")]
+    assert kept == sorted(kept) and 2 <= len(kept) <= 3, kept
+
+
 def test_a_publisher_with_a_reply_subject_gets_ack_after_the_write(
     tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker, nats: str, subscriber: Subscriber
 ) -> None:
