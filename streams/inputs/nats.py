@@ -7,8 +7,9 @@ the server whatever happens to it here. What can be done is done: a message whos
 outputs failed is retried here with a growing pause while the stream runs
 (``auto_replay_nacks: true``, the default); with ``auto_replay_nacks: false`` it is dropped and,
 when the publisher asked for a reply, ``-NAK`` is sent to it (``-NAK {"delay": ns}`` with
-``nak_delay``). After a successful write a message with a reply subject gets ``+ACK`` there
-unless ``send_ack: false``.
+``nak_delay``). After a successful write a message with a reply subject gets the
+``sync_response`` of the stream there (its first message; metadata as header fields), which
+makes the stream a NATS request-reply service, or else ``+ACK`` unless ``send_ack: false``.
 
 Received messages wait in a local buffer of at most ``prefetch_count`` messages and 64 MiB of
 payload (nats.go's limits); when it is full (the outputs are slower than the subject) further
@@ -33,7 +34,7 @@ from streams import registry
 from streams.connectors.nats_client import NatsClient
 from streams.connectors.nats_options import AUTH_FIELD, TLS_FIELD, URLS_FIELD, NatsOptions
 from streams.connectors.nats_protocol import Msg
-from streams.contracts import ConfigError, Deliver, Input, Stopping
+from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -54,6 +55,17 @@ def message_of(received: Msg) -> Message:
     metadata["nats_subject"] = received.subject
     metadata["nats_reply_subject"] = received.reply
     return Message(received.payload, metadata)
+
+
+def reply_headers(response: Message) -> dict[str, list[str]]:
+    """A sync response's metadata as header fields (values as text); a key or value a header
+    line cannot carry is left out."""
+    fields = {key: value if isinstance(value, str) else str(value) for key, value in response.metadata.items()}
+    return {
+        key: [value]
+        for key, value in fields.items()
+        if key and not any(c in key for c in ":\r\n ") and not any(c in value for c in "\r\n")
+    }
 
 
 def nak_payload(delay: float) -> bytes:
@@ -98,7 +110,8 @@ class NatsInput(Input):
                 except gevent.queue.Empty:
                     continue
                 self._pending_bytes -= len(incoming.payload)
-                self._settle(incoming, self._write(incoming, deliver, stopping), client)
+                txn = Transaction()
+                self._settle(incoming, self._write(incoming, txn, deliver, stopping), txn, client)
         finally:
             client.close()
 
@@ -116,12 +129,12 @@ class NatsInput(Input):
                     f"(prefetch_count {self.prefetch_count} or {PENDING_BYTES_LIMIT >> 20} MiB buffered)"
                 )
 
-    def _write(self, incoming: Msg, deliver: Deliver, stopping: Stopping) -> bool:
+    def _write(self, incoming: Msg, txn: Transaction, deliver: Deliver, stopping: Stopping) -> bool:
         """True once every output acknowledged; False when given up (stream stopping, or a
         failure with ``auto_replay_nacks: false``)."""
         msg = message_of(incoming)
         pause = 0.1
-        while not deliver([msg.copy()]):
+        while not deliver([msg.copy()], txn):
             if not self.replay_nacks:
                 self.log.warning(f"nats message of {incoming.subject} dropped: an output failed")
                 return False
@@ -132,14 +145,18 @@ class NatsInput(Input):
             pause = min(pause * 2, RETRY_PAUSE_MAX)
         return True
 
-    def _settle(self, incoming: Msg, written: bool, client: NatsClient) -> None:
-        """Answer the publisher's reply subject, if it gave one (Bento's ack/nak of core NATS)."""
+    def _settle(self, incoming: Msg, written: bool, txn: Transaction, client: NatsClient) -> None:
+        """Answer the publisher's reply subject, if it gave one: the sync response, else Bento's
+        ack/nak of core NATS."""
         if not incoming.reply:
             return
-        if written and not self.send_ack:
+        payload, headers = ACK if written else nak_payload(self.nak_delay), None
+        if written and txn.response:
+            payload, headers = txn.response[0].content, reply_headers(txn.response[0])
+        elif written and not self.send_ack:
             return
         try:
-            client.publish(incoming.reply, ACK if written else nak_payload(self.nak_delay))
+            client.publish(incoming.reply, payload, headers=headers)
         except Exception as exc:  # noqa: BLE001 - a reply that cannot be sent is only logged
             self.log.warning(f"nats reply to {incoming.reply} failed: {exc}")
 

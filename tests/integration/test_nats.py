@@ -221,6 +221,33 @@ def test_a_publisher_with_a_reply_subject_gets_ack_after_the_write(
     assert written(broker, "acked") == [b'{"id":1}']
 
 
+def test_a_sync_response_answers_a_request(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker, nats: str, subscriber: Subscriber
+) -> None:
+    """With ``sync_response`` the stream is a request-reply service: the reply subject gets the
+    processed message and its metadata as header fields, instead of +ACK."""
+    subject, inbox = subject_name(), f"_INBOX.{uuid.uuid4().hex}"
+    subscriber.subscribe(inbox)
+    stream = {
+        "input": {"nats": {"urls": [nats], "subject": subject}},
+        "pipeline": {"processors": [{"mapping": 'meta answered_by = "gateway"\nroot = content().uppercase()'}]},
+        "output": {"sync_response": {}},
+    }
+    gateways(tmp_path, {"n": stream})
+
+    def answered() -> bool:
+        if any(not m.status for m in subscriber.received):  # 503 "no responders" until subscribed
+            return True
+        subscriber.client.publish(subject, b"ping?", reply=inbox)
+        return False
+
+    wait_until(answered, "the reply")
+    reply = next(m for m in subscriber.received if not m.status)
+    assert reply.payload == b"PING?"
+    assert reply.headers["answered_by"] == ["gateway"]
+    assert reply.headers["nats_subject"] == [subject]
+
+
 def test_a_failed_write_without_replay_is_dropped_and_nak_sent_with_the_delay(
     tmp_path: Any, gateways: Gateways, nats: str, subscriber: Subscriber
 ) -> None:
