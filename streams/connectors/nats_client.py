@@ -111,12 +111,11 @@ class NatsClient:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         parser = proto.NatsParser()
         try:
-            info = self._read_until(sock, parser, proto.Info)
-            assert isinstance(info[0], proto.Info)
-            options = info[0].options
+            first = self._read_until(sock, parser, proto.Info)[0]
+            options = first.options if isinstance(first, proto.Info) else {}
             if options.get("tls_required"):
                 raise BrokerError("the server requires TLS, which is not supported")
-            frames = [proto.connect_frame(self._connect_options(server, options))]
+            frames = [proto.connect_frame(self._connect_options(server))]
             frames += self._subs.frames()
             sock.sendall(b"".join(frames) + proto.ping_frame())
             events = self._read_until(sock, parser, proto.Pong)
@@ -131,7 +130,7 @@ class NatsClient:
         self.log.info(f"nats connected to {server.where} (server {options.get('server_id', '?')})")
         return events[1:]
 
-    def _connect_options(self, server: Server, info: dict[str, Any]) -> dict[str, Any]:
+    def _connect_options(self, server: Server) -> dict[str, Any]:
         options: dict[str, Any] = {
             "verbose": False, "pedantic": False, "headers": True, "no_responders": True,
             "lang": CLIENT_LANG, "version": CLIENT_VERSION, "protocol": 1,
@@ -139,15 +138,15 @@ class NatsClient:
         if self.options.name:
             options["name"] = self.options.name
         if server.user:
-            options.update(user=server.user, **{"pass": server.password})
+            options["user"], options["pass"] = server.user, server.password
         if server.token:
             options["auth_token"] = server.token
         return options
 
     @staticmethod
     def _read_until(sock: socket.socket, parser: proto.NatsParser, wanted: type) -> list[proto.Event]:
-        """Events up to the first ``wanted`` one (first in the list) and all after it that came
-        in the same read; a ``-ERR`` first raises with the server's reason."""
+        """The first ``wanted`` event and the events that came after it in the same read (what
+        came before it is skipped); a ``-ERR`` before it raises with the server's reason."""
         while True:
             data = sock.recv(READ_SIZE)
             if not data:
