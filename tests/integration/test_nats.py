@@ -354,7 +354,8 @@ class SilentServer:
     ``PING``) and then never answers again, as a hung NATS server would; it keeps what each
     connection sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, info: bytes = b'{"server_id":"silent","headers":true,"max_payload":1048576}') -> None:
+        self.info = info
         self.received: list[bytes] = []
         self.server = gevent.server.StreamServer(("127.0.0.1", 0), self._serve)
         self.server.start()
@@ -365,7 +366,7 @@ class SilentServer:
 
     def _serve(self, sock: Any, _address: Any) -> None:
         self.received.append(b"")
-        sock.sendall(b'INFO {"server_id":"silent","headers":true,"max_payload":1048576}\r\n')
+        sock.sendall(b"INFO " + self.info + b"\r\n")
         answered = False
         while data := sock.recv(65536):
             self.received[-1] += data
@@ -448,3 +449,30 @@ def test_lint_names_the_line_and_column_of_each_nats_problem(tmp_path: Any) -> N
         f"{path}:13:11: streams.m.input.nats.prefetch_cnt: unknown field (did you mean 'prefetch_count'?)",
         f"{path}:15:52: streams.m.output.nats.tls.enabled: TLS connections to NATS are not supported",
     ]
+
+
+def test_a_server_that_requires_tls_is_refused_with_the_reason() -> None:
+    server = SilentServer(b'{"server_id":"tls","tls_required":true}')
+    try:
+        client = NatsClient(NatsOptions.from_config({"urls": [server.url]}, "in"), Log())
+        with pytest.raises(BrokerError) as caught:
+            client.connect()
+        assert str(caught.value).endswith(": the server requires TLS, which is not supported)")
+    finally:
+        server.server.stop()
+
+
+def test_a_message_over_the_servers_max_payload_is_refused_before_it_is_sent() -> None:
+    server = SilentServer(b'{"server_id":"small","headers":true,"max_payload":8}')
+    client = NatsClient(NatsOptions.from_config({"urls": [server.url]}, "out"), Log())
+    try:
+        client.connect()
+        client.publish("a", b"12345678")
+        with pytest.raises(BrokerError) as caught:
+            client.publish("a", b"123456789")
+        assert str(caught.value) == "message of 9 bytes is over the server's max_payload of 8"
+        wait_until(lambda: b"PUB a 8\r\n12345678\r\n" in server.received[0], "the message that fits")
+        assert b"123456789" not in server.received[0]
+    finally:
+        client.close()
+        server.server.stop()
