@@ -234,11 +234,16 @@ def unsub_frame(sid: int) -> bytes:
     return b"UNSUB %d" % sid + CRLF
 
 
+def header_line_ok(key: str, value: str) -> bool:
+    """Whether ``Key: Value`` is one header line that reads back as this key and value."""
+    return bool(key) and not any(c in key for c in ":\r\n ") and not any(c in value for c in "\r\n")
+
+
 def encode_headers(headers: dict[str, list[str]]) -> bytes:
     """A header block; keys and values must not carry CR/LF (they would end the line)."""
     out = [HEADER_VERSION + CRLF]
     for key, values in headers.items():
-        if not key or any(c in key for c in ":\r\n ") or any(c in v for v in values for c in "\r\n"):
+        if not all(header_line_ok(key, value) for value in [*values, ""]):
             raise ValueError(f"NATS header {key!r} has a character a header line cannot carry")
         out.extend(f"{key}: {value}".encode() + CRLF for value in values)
     return b"".join(out) + CRLF

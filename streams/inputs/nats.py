@@ -33,7 +33,7 @@ import gevent.queue
 from streams import registry
 from streams.connectors.nats_client import NatsClient
 from streams.connectors.nats_options import AUTH_FIELD, TLS_FIELD, URLS_FIELD, NatsOptions
-from streams.connectors.nats_protocol import Msg
+from streams.connectors.nats_protocol import Msg, header_line_ok
 from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
@@ -61,11 +61,7 @@ def reply_headers(response: Message) -> dict[str, list[str]]:
     """A sync response's metadata as header fields (values as text); a key or value a header
     line cannot carry is left out."""
     fields = {key: value if isinstance(value, str) else str(value) for key, value in response.metadata.items()}
-    return {
-        key: [value]
-        for key, value in fields.items()
-        if key and not any(c in key for c in ":\r\n ") and not any(c in value for c in "\r\n")
-    }
+    return {key: [value] for key, value in fields.items() if header_line_ok(key, value)}
 
 
 def nak_payload(delay: float) -> bytes:
