@@ -17,6 +17,7 @@ from streams.inputs import http_server as http_server_input
 from streams.inputs import kafka as kafka_input
 from streams.inputs import kafka_franz as kafka_franz_input
 from streams.inputs import mqtt as mqtt_input
+from streams.inputs import nats as nats_input
 from streams.outputs import amqp_0_9 as amqp_0_9_output
 from streams.outputs import amqp_1 as amqp_1_output
 from streams.outputs import broker as broker_output
@@ -26,6 +27,7 @@ from streams.outputs import http_server as http_server_output
 from streams.outputs import kafka as kafka_output
 from streams.outputs import kafka_franz as kafka_franz_output
 from streams.outputs import mqtt as mqtt_output
+from streams.outputs import nats as nats_output
 from streams.outputs import stdout as stdout_output
 from streams.outputs import sync_response as sync_response_output
 from streams.processors import (
@@ -76,6 +78,7 @@ INPUTS = registry.table(
     kafka_input.SPEC,
     kafka_franz_input.SPEC,
     mqtt_input.SPEC,
+    nats_input.SPEC,
 )
 OUTPUTS = registry.table(
     amqp_0_9_output.SPEC,
@@ -87,6 +90,7 @@ OUTPUTS = registry.table(
     kafka_output.SPEC,
     kafka_franz_output.SPEC,
     mqtt_output.SPEC,
+    nats_output.SPEC,
     stdout_output.SPEC,
     sync_response_output.SPEC,
 )

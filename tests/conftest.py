@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.tyk_suite.brokers import nats_server
 from tests.message_brokers import Artemis, Mosquitto, RabbitMQ, start_artemis, start_mosquitto, start_rabbitmq
 
 DEFAULT_KAFKA = "127.0.0.1:9093"
@@ -84,3 +85,10 @@ def artemis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Artemis]:
     broker = start_artemis(tmp_path_factory.mktemp("artemis"))
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def nats() -> Iterator[str]:
+    """A real nats-server (Debian package) on a free port for the whole test run; its URL."""
+    with nats_server() as url:
+        yield url

@@ -95,12 +95,15 @@ def rabbitmq() -> Iterator[str]:
 
 
 @contextmanager
-def nats_server() -> Iterator[str]:
-    """A ``nats-server`` on a free port for the duration; yields its ``nats://`` URL."""
+def nats_server(*options: str, port: int = 0) -> Iterator[str]:
+    """A ``nats-server`` on ``port`` (a free one by default) for the duration, with extra command
+    line ``options`` (``--user``/``--pass``, ``--auth``); yields its ``nats://`` URL."""
     binary = shutil.which("nats-server")
     assert binary, "nats-server is not installed (Debian package nats-server)"
-    port = free_port()
-    process = subprocess.Popen([binary, "-a", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = port or free_port()
+    process = subprocess.Popen(
+        [binary, "-a", "127.0.0.1", "-p", str(port), *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 20
         while True:

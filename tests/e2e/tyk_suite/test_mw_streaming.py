@@ -129,7 +129,7 @@ def test_streaming_api_single_client(gateway: Gunicorn, nats_url: str, subject: 
     ``/get/ws`` through a ``bloblang`` processor, each once."""
     reader = WSReader(gateway.ws_url("/nats-single/get/ws")).start()
     try:
-        nats_publish(nats_url, subject, [f"Hello {i}".encode() for i in range(3)])
+        nats_publish(nats_url, f"{subject}.single", [f"Hello {i}".encode() for i in range(3)])
         frames = reader.wait(3, 30)
         assert sorted(frames) == [json.dumps({"id": "stub", "message": f"Hello {i}"}, separators=(",", ":")) for i in range(3)]
     finally:
@@ -143,7 +143,7 @@ def test_streaming_api_multiple_clients(gateway: Gunicorn, nats_url: str, subjec
     each client all three (DESIGN §10: broadcast to every connection, kept on purpose)."""
     readers = [WSReader(gateway.ws_url("/nats-multiple/get/ws")).start() for _ in range(3)]
     try:
-        nats_publish(nats_url, subject, [f"Hello {i}".encode() for i in range(3)])
+        nats_publish(nats_url, f"{subject}.multiple", [f"Hello {i}".encode() for i in range(3)])
         for reader in readers:
             assert sorted(reader.wait(3, 30)) == ["Hello 0", "Hello 1", "Hello 2"]
     finally:
