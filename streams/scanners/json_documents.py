@@ -1,0 +1,84 @@
+"""``json_documents`` scanner: a message per JSON value of a stream of concatenated values, such as
+``{"a":1} {"a":2}\\n[3]`` (Bento ``internal/impl/pure/scanner_json.go``, Go's ``json.Decoder``).
+
+Values may be separated by whitespace or nothing. A value is cut once it is complete; a number at
+the very end of what arrived so far waits for the next bytes, since more digits may follow. Text
+that is not JSON fails the source at the first bad value.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from typing import Any
+
+from streams.bloblang.values import parse_json
+from streams.message import Message
+from streams.scanners.base import ScanError, Scanner, ScannerMaker, spec
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+class JsonDocumentsScanner(Scanner):
+    def __init__(self) -> None:
+        self.text = ""
+        self.utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def feed(self, chunk: bytes) -> list[Message]:
+        self.raise_held()
+        self.text += self.utf8.decode(chunk)
+        return self._values(at_end=False)
+
+    def end(self) -> list[Message]:
+        self.raise_held()
+        self.text += self.utf8.decode(b"", final=True)
+        return self._values(at_end=True)
+
+    def _values(self, at_end: bool) -> list[Message]:
+        out: list[Message] = []
+        while True:
+            start = _SPACE.match(self.text).end()  # type: ignore[union-attr]
+            self.text = self.text[start:]
+            if not self.text:
+                return out
+            try:
+                end = self._value_end(at_end)
+            except ScanError as exc:
+                return self.hold(out, exc)
+            if end is None:
+                return out
+            out.append(Message.from_value(self._parse(self.text[:end])))
+            self.text = self.text[end:]
+
+    def _value_end(self, at_end: bool) -> int | None:
+        """Where the value at the front ends; None when it may still be incomplete."""
+        try:
+            value, end = _DECODER.raw_decode(self.text)
+        except json.JSONDecodeError as exc:
+            if not at_end and _truncated(exc, self.text):
+                return None
+            raise ScanError(f"invalid JSON document: {exc}") from exc
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if number and end == len(self.text) and not at_end else end
+
+    @staticmethod
+    def _parse(text: str) -> Any:
+        return parse_json(text.encode())
+
+
+def _truncated(exc: json.JSONDecodeError, text: str) -> bool:
+    """True when the error only says the text stopped early (more bytes may complete it)."""
+    if exc.msg.startswith("Unterminated string"):
+        return True
+    if "escape" in exc.msg:
+        return exc.pos >= len(text) - 6
+    return exc.pos >= len(text.rstrip())
+
+
+def build(conf: dict[str, Any]) -> ScannerMaker:
+    return lambda name: JsonDocumentsScanner()
+
+
+SPEC = spec("json_documents", build, doc="A message per JSON value of a stream of values.")
