@@ -35,6 +35,7 @@ class Record:
     size: int
     line: int
     error: str = ""
+    error_line: int = 0
     column: int = 0
 
 
@@ -58,14 +59,16 @@ class RecordReader:
         parsed = self._parse(data, start, at_end)
         if parsed is None:
             return None
-        fields, end, error, column = parsed
-        record = Record(fields, end, self.line, error, column)
-        self.line += data.count(b"\n", 0, end) - data.count(b"\n", 0, start)
+        fields, end, error, at = parsed
+        record = Record(fields, end, self.line, error)
+        if error:  # Go counts lines and columns (here: bytes) from 1
+            record.error_line = self.line + data.count(b"\n", start, at)
+            record.column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+        self.line += data.count(b"\n", start, end)
         return record
 
     def _parse(self, data: bytes, i: int, at_end: bool) -> tuple[list[str], int, str, int] | None:
         out: list[str] = []
-        line_start = i
         while True:
             if data.startswith(b'"', i):
                 got = self._quoted(data, i + 1, at_end)
@@ -77,8 +80,10 @@ class RecordReader:
                 if got is None:
                     return None
                 value, i, error, more = got
-            if error:
-                return [], _line_end(data, i), error, i - line_start + 1
+            if error:  # the rest of the line goes with the bad record
+                if data.find(b"\n", i) < 0 and not at_end:
+                    return None
+                return [], _line_end(data, i), error, i
             out.append(value.decode("utf-8", "replace"))
             if not more:
                 return out, i, "", 0
@@ -182,7 +187,8 @@ class CsvScanner(Scanner):
 
     def _problem(self, record: Record) -> str:
         if record.error:
-            return f"parse error on line {record.line}, column {record.column}: {record.error}"
+            where = f"parse error on line {record.error_line}, column {record.column}: {record.error}"
+            return where if record.error_line == record.line else f"record on line {record.line}; {where}"
         if self.width == 0:
             self.width = len(record.fields or [])
         elif len(record.fields or []) != self.width:

@@ -61,20 +61,27 @@ class JsonDocumentsScanner(Scanner):
                 return None
             raise ScanError(f"invalid JSON document: {exc}") from exc
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if number and end == len(self.text) and not at_end else end
+        growing = number and not at_end and _NUMBER_CHARS.issuperset(self.text[end:])
+        return None if growing else end
 
     @staticmethod
     def _parse(text: str) -> Any:
         return parse_json(text.encode())
 
 
+_LITERALS = ("true", "false", "null")
+_NUMBER_CHARS = frozenset("0123456789.eE+-")
+
+
 def _truncated(exc: json.JSONDecodeError, text: str) -> bool:
-    """True when the error only says the text stopped early (more bytes may complete it)."""
+    """True when the error only says the text stopped early (more bytes may complete it): at the
+    end of the text, inside a string, or at a literal or number that is still arriving."""
     if exc.msg.startswith("Unterminated string"):
         return True
     if "escape" in exc.msg:
         return exc.pos >= len(text) - 6
-    return exc.pos >= len(text.rstrip())
+    rest = text[exc.pos :]
+    return not rest.strip() or any(lit.startswith(rest) for lit in _LITERALS) or _NUMBER_CHARS.issuperset(rest)
 
 
 def build(conf: dict[str, Any]) -> ScannerMaker:
