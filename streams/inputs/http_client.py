@@ -12,8 +12,8 @@ scanner (``stream.scanner``, default ``lines: {}``; ``streams.scanners``), which
 source named by the URL's path (what ``switch`` cases match); when the body ends the request is
 made again (``stream.reconnect``, default true) or the input finishes. A body the scanner cannot
 read ends that request with an error in the log. Bento still accepts the deprecated
-``stream.codec`` (with ``max_buffer``), which wins over ``scanner`` when set; of its values this
-input takes ``lines`` and ``delim:<text>``, read by the ``lines`` scanner.
+``stream.codec`` (with ``max_buffer``), which wins over ``scanner`` when set; its values are read
+by the equivalent scanners (``streams.scanners.legacy_codec``).
 
 A status in ``drop_on`` fails at once, one in ``backoff_on`` (429) is retried after a doubling
 pause, anything outside 2xx and ``successful_on`` after ``retry_period``, up to ``retries`` times
@@ -44,7 +44,7 @@ from streams.message import Message
 from streams.registry import Field
 from streams.scanners import catalog as scanners
 from streams.scanners.base import ScanConfigError, ScanError, ScannerMaker
-from streams.scanners.lines import LinesScanner
+from streams.scanners.legacy_codec import scanner_of_codec
 
 RETRY_PAUSE_MAX = 5.0
 CHUNK = 64 * 1024
@@ -54,25 +54,17 @@ class RequestFailed(Exception):
     """A request that failed after its retries; the text names the verb, URL and reason."""
 
 
-def codec_scanner(codec: str, max_buffer: int) -> ScannerMaker:
-    """The scanner of a deprecated ``codec`` value; raises ``ValueError`` for one not taken."""
-    if codec == "lines":
-        return lambda name: LinesScanner("", max_buffer, omit_empty=False)
-    if codec.startswith("delim:") and len(codec) > len("delim:"):
-        delimiter = codec[len("delim:") :]
-        return lambda name: LinesScanner(delimiter, max_buffer, omit_empty=False)
-    raise ValueError(f"{codec!r} is not supported (use lines or delim:<text>, or a scanner)")
-
-
 def stream_scanner(stream: dict[str, Any]) -> ScannerMaker:
     """The scanner of a ``stream`` block: its ``codec`` when set, else its ``scanner``. Raises
     ``ScanConfigError`` with the path inside the block."""
     codec = str(stream.get("codec") or "")
     if codec:
         try:
-            return codec_scanner(codec, int(stream.get("max_buffer") or 1_000_000))
+            return scanners.make(scanner_of_codec(codec, int(stream.get("max_buffer") or 1_000_000)))
         except ValueError as exc:
             raise ScanConfigError(("codec",), str(exc)) from exc
+        except ScanConfigError as exc:  # a value inside the codec, such as a regex: pattern
+            raise ScanConfigError(("codec",), exc.message) from exc
     conf = stream.get("scanner")
     found = scanners.problems(conf)
     if found:
@@ -275,7 +267,7 @@ SPEC = registry.input(
             Field("enabled", "bool", False, "Read the response body as a stream."),
             Field("reconnect", "bool", True, "Request again when the body ends."),
             Field("scanner", "object", scanners.DEFAULT, "How the body is cut into messages (a Bento scanner)."),
-            Field("codec", "string", "", "Deprecated: lines or delim:<text>; wins over scanner when set."),
+            Field("codec", "string", "", "Deprecated: a Bento codec such as lines, delim:<text> or gzip/csv; wins over scanner."),
             Field("max_buffer", "int", 1_000_000, "Deprecated: longest message of a codec, in bytes."),
         ),
         check=stream_problems,

@@ -101,27 +101,38 @@ class Buffered(Scanner):
     def feed(self, chunk: bytes) -> list[Message]:
         self.raise_held()
         self.pending += chunk
-        out = self._cut(at_end=False)
-        if len(self.pending) > self.max_buffer:
-            too_long = f"token too long: more than max_buffer_size ({self.max_buffer} bytes) without a split"
-            return self.hold(out, ScanError(too_long))
+        out: list[Message] = []
+        try:
+            self._cut(out, at_end=False)
+            if len(self.pending) > self.max_buffer:
+                raise self._too_long()
+        except ScanError as exc:
+            return self.hold(out, exc)
         return out
 
     def end(self) -> list[Message]:
         self.raise_held()
-        return self._cut(at_end=True)
-
-    def _cut(self, at_end: bool) -> list[Message]:
         out: list[Message] = []
+        try:
+            self._cut(out, at_end=True)
+        except ScanError as exc:
+            return self.hold(out, exc)
+        return out
+
+    def _cut(self, out: list[Message], at_end: bool) -> None:
         while self.pending:
             token = self.next_token(at_end)
             if token is None:
-                break
+                return
             size, part = token
+            if size > self.max_buffer:
+                raise self._too_long()
             self.pending = self.pending[size:]
             if self.keep(part):
                 out.append(Message(part))
-        return out
+
+    def _too_long(self) -> ScanError:
+        return ScanError(f"token too long: more than max_buffer_size ({self.max_buffer} bytes) without a split")
 
     @abstractmethod
     def next_token(self, at_end: bool) -> tuple[int, bytes] | None:

@@ -74,6 +74,7 @@ def test_a_tyk_schema_shaped_stream_block_with_every_scanner_is_clean(tmp_path: 
     assert problems(tmp_path, TYK_SHAPED) == []
     assert problems(tmp_path, "{enabled: true, scanner: {lines: {}}}") == []
     assert problems(tmp_path, "{enabled: true, codec: 'delim:|', max_buffer: 100}") == []
+    assert problems(tmp_path, "{enabled: true, codec: 'gzip/skipbom/csv:;'}") == []
     assert problems(tmp_path, "{enabled: true}") == []
 
 
@@ -121,8 +122,13 @@ def test_values_only_the_scanner_judges_and_a_bad_codec_are_placed_too(tmp_path:
         "14:50: streams.s.input.http_client.stream.scanner.re_match.pattern: "
         "invalid regular expression: missing >, unterminated name at position 4"
     ]
-    assert problems(tmp_path, "{enabled: true, codec: csv}") == [
-        "14:29: streams.s.input.http_client.stream.codec: 'csv' is not supported (use lines or delim:<text>, or a scanner)"
+    assert problems(tmp_path, "{enabled: true, codec: csv/tar}") == [
+        "14:29: streams.s.input.http_client.stream.codec: unable to follow codec 'csv' with 'tar' "
+        "(only gzip, pgzip and skipbom wrap)"
+    ]
+    assert problems(tmp_path, "{enabled: true, codec: 'regex:('}") == [
+        "14:29: streams.s.input.http_client.stream.codec: invalid regular expression: "
+        "missing ), unterminated subpattern at position 0"
     ]
     assert problems(tmp_path, "{enabled: true, scanner: lines}") == [
         "14:29: streams.s.input.http_client.stream.scanner: expected an object, got a string"

@@ -17,6 +17,7 @@ import pytest
 from streams.message import Message
 from streams.scanners import catalog
 from streams.scanners.base import ScanError
+from streams.scanners.legacy_codec import scanner_of_codec
 
 
 def scan(conf: Any, data: bytes, name: str = "", step: int = 0) -> list[Message]:
@@ -318,3 +319,29 @@ def test_the_type_form_is_read_and_xml_documents_is_refused_with_its_reason() ->
         (("xml_documents",), catalog.REFUSED["xml_documents"])
     ]
     assert "not supported by this gateway" in catalog.REFUSED["xml_documents"]
+
+
+# -- the deprecated codec string -----------------------------------------------------------------
+
+
+def test_a_deprecated_codec_reads_as_the_equivalent_scanner() -> None:
+    assert contents(scanner_of_codec("lines", 100), b"a\r\nb") == [b"a", b"b"]
+    assert contents(scanner_of_codec("delim:a/b", 100), b"1a/b2") == [b"1", b"2"]
+    assert contents(scanner_of_codec("regex:(?m)^#", 100), b"#1\n#2") == [b"#1\n", b"#2"]
+    assert contents(scanner_of_codec("chunker:2", 100), b"abc") == [b"ab", b"c"]
+    assert contents(scanner_of_codec("all-bytes", 100), b"a\nb") == [b"a\nb"]
+    data = gzip.compress(b"\xef\xbb\xbfa;b\n1;2\n")
+    assert [m.value for m in scan(scanner_of_codec("gzip/skipbom/csv:;", 100), data)] == [{"a": "1", "b": "2"}]
+    with pytest.raises(ScanError, match="token too long"):
+        scan(scanner_of_codec("lines", 4), b"12345\n")
+
+
+def test_codecs_not_taken_are_named() -> None:
+    with pytest.raises(ValueError, match="unable to follow codec 'csv' with 'tar'"):
+        scanner_of_codec("csv/tar", 100)
+    with pytest.raises(ValueError, match="^'multipart' is not supported"):
+        scanner_of_codec("lines/multipart", 100)
+    with pytest.raises(ValueError, match="^'csv-safe' is not supported"):
+        scanner_of_codec("csv-safe", 100)
+    with pytest.raises(ValueError, match="^'chunker:x' is not supported"):
+        scanner_of_codec("chunker:x", 100)
