@@ -120,23 +120,28 @@ class Buffered(Scanner):
         return out
 
     def _cut(self, out: list[Message], at_end: bool) -> None:
-        while self.pending:
-            token = self.next_token(at_end)
-            if token is None:
-                return
-            size, part = token
-            if size > self.max_buffer:
-                raise self._too_long()
-            self.pending = self.pending[size:]
-            if self.keep(part):
-                out.append(Message(part))
+        # PERF: tokens are found from an offset and the buffer is cut once, not once per token.
+        data, start = self.pending, 0
+        try:
+            while start < len(data):
+                token = self.next_token(data, start, at_end)
+                if token is None:
+                    return
+                end, part = token
+                if end - start > self.max_buffer:
+                    raise self._too_long()
+                start = end
+                if self.keep(part):
+                    out.append(Message(part))
+        finally:
+            self.pending = data[start:]
 
     def _too_long(self) -> ScanError:
         return ScanError(f"token too long: more than max_buffer_size ({self.max_buffer} bytes) without a split")
 
     @abstractmethod
-    def next_token(self, at_end: bool) -> tuple[int, bytes] | None:
-        """(bytes consumed, token) from the front of ``pending``, or None for "need more"."""
+    def next_token(self, data: bytes, start: int, at_end: bool) -> tuple[int, bytes] | None:
+        """(where the token's bytes end, token) for the token at ``start``, None for "need more"."""
 
     def keep(self, part: bytes) -> bool:
         return True

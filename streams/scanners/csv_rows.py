@@ -16,7 +16,7 @@ read, as for a wrong field count, else empty) and scanning goes on with the next
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from streams.message import Message
@@ -32,7 +32,7 @@ class Record:
     """One parsed record: its fields, the bytes it took, where it started and what was wrong."""
 
     fields: list[str] | None
-    size: int
+    end: int
     line: int
     error: str = ""
     error_line: int = 0
@@ -47,18 +47,21 @@ class RecordReader:
     comma: bytes = b","
     lazy_quotes: bool = False
     line: int = 1  # the line the next record starts on
-    _fields: list[bytes] = field(default_factory=list)
-
-    def read(self, data: bytes, at_end: bool) -> Record | None:
-        start = 0
+    def read(self, data: bytes, start: int, at_end: bool) -> Record | None:
+        """The record at ``start`` of ``data`` (its ``end`` is where the next one starts);
+        ``fields`` None when only empty lines were left."""
+        first = start
         while data.startswith(b"\n", start) or data.startswith(b"\r\n", start):
             start += 1 if data[start] == 10 else 2
-            self.line += 1
         if start == len(data) or (data[start:] == b"\r" and not at_end):
-            return Record(None, start, self.line) if at_end or start == len(data) else None
-        parsed = self._parse(data, start, at_end)
+            if start < len(data) and not at_end:
+                return None
+            self.line += data.count(b"\n", first, start)
+            return Record(None, start, self.line)
+        parsed = self._plain(data, start, at_end) or self._parse(data, start, at_end)
         if parsed is None:
             return None
+        self.line += data.count(b"\n", first, start)
         fields, end, error, at = parsed
         record = Record(fields, end, self.line, error)
         if error:  # Go counts lines and columns (here: bytes) from 1
@@ -66,6 +69,20 @@ class RecordReader:
             record.column = at - (data.rfind(b"\n", 0, at) + 1) + 1
         self.line += data.count(b"\n", start, end)
         return record
+
+    def _plain(self, data: bytes, start: int, at_end: bool) -> tuple[list[str], int, str, int] | None:
+        """PERF: a complete line without quotes is just split; the rules below are for the rest."""
+        newline = data.find(b"\n", start)
+        if newline < 0 and not at_end:
+            return None
+        end = len(data) if newline < 0 else newline
+        line = data[start:end]
+        if b'"' in line:
+            return None
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        fields = [f.decode("utf-8", "replace") for f in line.split(self.comma)]
+        return fields, end if newline < 0 else end + 1, "", 0
 
     def _parse(self, data: bytes, i: int, at_end: bool) -> tuple[list[str], int, str, int] | None:
         out: list[str] = []
@@ -156,16 +173,19 @@ class CsvScanner(Scanner):
 
     def _rows(self, at_end: bool) -> list[Message]:
         out: list[Message] = []
-        while (record := self.reader.read(self.pending, at_end)) is not None:
-            self.pending = self.pending[record.size :]
-            if record.fields is None:
-                break
-            try:
+        data, start = self.pending, 0
+        try:
+            while (record := self.reader.read(data, start, at_end)) is not None:
+                start = record.end
+                if record.fields is None:
+                    break
                 msg = self._message_of(record)
-            except ScanError as exc:
-                return self.hold(out, exc)
-            if msg is not None:
-                out.append(msg)
+                if msg is not None:
+                    out.append(msg)
+        except ScanError as exc:
+            return self.hold(out, exc)
+        finally:
+            self.pending = data[start:]
         return out
 
     def _message_of(self, record: Record) -> Message | None:

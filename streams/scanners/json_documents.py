@@ -38,30 +38,31 @@ class JsonDocumentsScanner(Scanner):
 
     def _values(self, at_end: bool) -> list[Message]:
         out: list[Message] = []
-        while True:
-            start = _SPACE.match(self.text).end()  # type: ignore[union-attr]
-            self.text = self.text[start:]
-            if not self.text:
-                return out
-            try:
-                end = self._value_end(at_end)
-            except ScanError as exc:
-                return self.hold(out, exc)
-            if end is None:
-                return out
-            out.append(Message.from_value(self._parse(self.text[:end])))
-            self.text = self.text[end:]
-
-    def _value_end(self, at_end: bool) -> int | None:
-        """Where the value at the front ends; None when it may still be incomplete."""
+        text, start = self.text, 0
         try:
-            value, end = _DECODER.raw_decode(self.text)
+            while (start := _SPACE.match(text, start).end()) < len(text):  # type: ignore[union-attr]
+                end = self._value_end(text, start, at_end)
+                if end is None:
+                    break
+                out.append(Message.from_value(self._parse(text[start:end])))
+                start = end
+        except ScanError as exc:
+            return self.hold(out, exc)
+        finally:
+            self.text = text[start:]
+        return out
+
+    @staticmethod
+    def _value_end(text: str, start: int, at_end: bool) -> int | None:
+        """Where the value at ``start`` ends; None when it may still be incomplete."""
+        try:
+            value, end = _DECODER.raw_decode(text, start)
         except json.JSONDecodeError as exc:
-            if not at_end and _truncated(exc, self.text):
+            if not at_end and _truncated(exc, text):
                 return None
             raise ScanError(f"invalid JSON document: {exc}") from exc
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        growing = number and not at_end and _NUMBER_CHARS.issuperset(self.text[end:])
+        growing = number and not at_end and _NUMBER_CHARS.issuperset(text[end:])
         return None if growing else end
 
     @staticmethod

@@ -23,12 +23,12 @@ class LinesScanner(Buffered):
         self.strip_cr = not delimiter
         self.omit_empty = omit_empty
 
-    def next_token(self, at_end: bool) -> tuple[int, bytes] | None:
-        i = self.pending.find(self.delimiter)
+    def next_token(self, data: bytes, start: int, at_end: bool) -> tuple[int, bytes] | None:
+        i = data.find(self.delimiter, start)
         if i >= 0:
-            return i + len(self.delimiter), self._clean(self.pending[:i])
+            return i + len(self.delimiter), self._clean(data[start:i])
         if at_end:
-            return len(self.pending), self._clean(self.pending)
+            return len(data), self._clean(data[start:])
         return None
 
     def _clean(self, line: bytes) -> bytes:

@@ -23,15 +23,15 @@ class ReMatchScanner(Buffered):
         super().__init__(max_buffer)
         self.pattern = pattern
 
-    def next_token(self, at_end: bool) -> tuple[int, bytes] | None:
-        data = self.pending
-        starts = [m.start() for m in islice(self.pattern.finditer(data), 2)]
+    def next_token(self, data: bytes, start: int, at_end: bool) -> tuple[int, bytes] | None:
+        rest = data[start:]  # NOTE: a slice, not a search from ``start``: ``^`` must match there
+        starts = [m.start() for m in islice(self.pattern.finditer(rest), 2)]
         if not starts or (len(starts) == 1 and starts[0] == 0):
-            return (len(data), data) if at_end else None
+            return (len(data), rest) if at_end else None
         if len(starts) == 1:
-            return (starts[0], data[: starts[0]]) if at_end else None
+            return (start + starts[0], rest[: starts[0]]) if at_end else None
         cut = starts[1] if starts[0] == 0 else starts[0]
-        return cut, data[:cut]
+        return start + cut, rest[:cut]
 
 
 def build(conf: dict[str, Any]) -> ScannerMaker:

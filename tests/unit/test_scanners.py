@@ -151,6 +151,12 @@ def test_csv_rows_must_have_as_many_fields_as_the_first_unless_continue_on_error
     ]
 
 
+@pytest.mark.parametrize("step", [0, 1, 2])
+def test_csv_lines_are_counted_once_however_the_bytes_arrive(step: int) -> None:
+    with pytest.raises(ScanError, match="^record on line 5: wrong number of fields$"):
+        scan({"csv": {}}, b"a,b\n\r\n\n1,2\n3\n", step=step)
+
+
 def test_csv_expected_headers_and_number_of_fields() -> None:
     conf = {"csv": {"expected_headers": ["a", "b"]}}
     assert values(conf, b"a,b\n1,2\n") == [({"a": "1", "b": "2"}, {"csv_row": 0}, None)]
