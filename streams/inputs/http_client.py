@@ -114,8 +114,8 @@ class HttpClientInput(Input):
             try:
                 self.scanner = stream_scanner(stream)  # refuse a bad scanner at start
             except ScanConfigError as exc:
-                path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.where)
-                raise ConfigError(f"{where}.stream{path}: {exc.message}") from exc
+                path = ".".join(str(p) for p in exc.where)
+                raise ConfigError(f"{where}.stream.{path}: {exc.message}") from exc
         extract = conf["extract_headers"] or {}
         self.header_prefixes = tuple(str(p).lower() for p in extract.get("include_prefixes") or [])
         self.header_patterns = [re.compile(str(p)) for p in extract.get("include_patterns") or []]

@@ -260,7 +260,7 @@ def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, 
         "chunker:<bytes>, all-bytes, csv, csv:<delimiter> or tar, optionally after gzip/, pgzip/ or skipbom/; or a scanner)",
         "streams.c.input.http_client.rate_limit: no rate_limit_resources entry labelled 'none'",
         "streams.d.input.http_client.stream.scanner.skip_bom.into.xml_documents: " + scanners.REFUSED["xml_documents"],
-        "streams.e.input.http_client.stream.scanner.switch[0].re_match_name: invalid regular expression: "
+        "streams.e.input.http_client.stream.scanner.switch.0.re_match_name: invalid regular expression: "
         "missing ), unterminated subpattern at position 0",
     ]
 
