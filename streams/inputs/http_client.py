@@ -7,9 +7,13 @@ one message with ``http_status_code`` and the headers ``extract_headers`` select
 as metadata. Empty bodies are dropped unless ``drop_empty_bodies: false``. ``url``, ``headers``
 and ``payload`` are interpolated against the previous message, which allows simple pagination.
 
-Streaming (``stream.enabled``): one long request whose body is split by the codec (``lines``, the
-default, or ``delim:<text>``) into messages; when the body ends the request is made again
-(``stream.reconnect``, default true) or the input finishes.
+Streaming (``stream.enabled``): one long request whose body is cut into messages by a Bento
+scanner (``stream.scanner``, default ``lines: {}``; ``streams.scanners``), which sees the body as a
+source named by the URL's path (what ``switch`` cases match); when the body ends the request is
+made again (``stream.reconnect``, default true) or the input finishes. A body the scanner cannot
+read ends that request with an error in the log. Bento still accepts the deprecated
+``stream.codec`` (with ``max_buffer``), which wins over ``scanner`` when set; its values are read
+by the equivalent scanners (``streams.scanners.legacy_codec``).
 
 A status in ``drop_on`` fails at once, one in ``backoff_on`` (429) is retried after a doubling
 pause, anything outside 2xx and ``successful_on`` after ``retry_period``, up to ``retries`` times
@@ -24,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -37,6 +42,9 @@ from streams.engine.ratelimit import HostLimit, lookup
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
+from streams.scanners import catalog as scanners
+from streams.scanners.base import ScanConfigError, ScanError, ScannerMaker
+from streams.scanners.legacy_codec import scanner_of_codec
 
 RETRY_PAUSE_MAX = 5.0
 CHUNK = 64 * 1024
@@ -46,38 +54,34 @@ class RequestFailed(Exception):
     """A request that failed after its retries; the text names the verb, URL and reason."""
 
 
-class Splitter:
-    """Cuts a byte stream into messages at a delimiter (the ``lines`` codec drops a ``\\r`` before
-    each newline); a part longer than ``max_buffer`` is an error. No I/O: fed chunks."""
-
-    def __init__(self, delimiter: bytes, max_buffer: int, strip_cr: bool) -> None:
-        self.delimiter = delimiter
-        self.max_buffer = max_buffer
-        self.strip_cr = strip_cr
-        self._pending = b""
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        self._pending += chunk
-        *parts, self._pending = self._pending.split(self.delimiter)
-        if len(self._pending) > self.max_buffer:
-            raise RequestFailed(f"a message of the stream is longer than max_buffer ({self.max_buffer} bytes)")
-        return [self._clean(p) for p in parts]
-
-    def end(self) -> list[bytes]:
-        """What is left when the stream ends (a last part without delimiter)."""
-        rest, self._pending = self._pending, b""
-        return [self._clean(rest)] if rest else []
-
-    def _clean(self, part: bytes) -> bytes:
-        return part[:-1] if self.strip_cr and part.endswith(b"\r") else part
+def stream_scanner(stream: dict[str, Any]) -> ScannerMaker:
+    """The scanner of a ``stream`` block: its ``codec`` when set, else its ``scanner``. Raises
+    ``ScanConfigError`` with the path inside the block."""
+    codec = str(stream.get("codec") or "")
+    if codec:
+        try:
+            return scanners.make(scanner_of_codec(codec, int(stream.get("max_buffer") or 1_000_000)))
+        except ValueError as exc:
+            raise ScanConfigError(("codec",), str(exc)) from exc
+        except ScanConfigError as exc:  # a value inside the codec, such as a regex: pattern
+            raise ScanConfigError(("codec",), exc.message) from exc
+    conf = stream.get("scanner")
+    found = scanners.problems(conf)
+    if found:
+        where, message = found[0]
+        raise ScanConfigError(("scanner", *where), message)
+    return scanners.make(conf)
 
 
-def splitter_of(codec: str, max_buffer: int, where: str) -> Splitter:
-    if codec == "lines":
-        return Splitter(b"\n", max_buffer, strip_cr=True)
-    if codec.startswith("delim:") and len(codec) > len("delim:"):
-        return Splitter(codec[len("delim:") :].encode(), max_buffer, strip_cr=False)
-    raise ConfigError(f"{where}.stream.codec: {codec!r} is not supported (use lines or delim:<text>)")
+def stream_problems(stream: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """The load-time check of a ``stream`` block: the codec, or every problem of the scanner."""
+    if stream.get("codec"):
+        try:
+            stream_scanner(stream)
+        except ScanConfigError as exc:
+            return [(exc.where, exc.message)]
+        return []
+    return [(("scanner", *where), message) for where, message in scanners.problems(stream.get("scanner"))]
 
 
 def _refuse_enabled(conf: dict[str, Any], names: tuple[str, ...], where: str) -> None:
@@ -105,9 +109,13 @@ class HttpClientInput(Input):
         stream = conf["stream"] or {}
         self.streaming = bool(stream.get("enabled", False))
         self.reconnect = bool(stream.get("reconnect", True))
-        self.splitter_conf = (str(stream.get("codec", "lines")), int(stream.get("max_buffer", 1_000_000)))
+        self.scanner: ScannerMaker | None = None
         if self.streaming:
-            splitter_of(*self.splitter_conf, where)  # refuse a bad codec at start
+            try:
+                self.scanner = stream_scanner(stream)  # refuse a bad scanner at start
+            except ScanConfigError as exc:
+                path = ".".join(str(p) for p in exc.where)
+                raise ConfigError(f"{where}.stream.{path}: {exc.message}") from exc
         extract = conf["extract_headers"] or {}
         self.header_prefixes = tuple(str(p).lower() for p in extract.get("include_prefixes") or [])
         self.header_patterns = [re.compile(str(p)) for p in extract.get("include_patterns") or []]
@@ -205,17 +213,21 @@ class HttpClientInput(Input):
         return by_prefix or any(p.search(header) for p in self.header_patterns)
 
     def _stream_parts(self, resp: requests.Response) -> Iterator[Message | None]:
-        splitter = splitter_of(*self.splitter_conf, "stream")
+        """The messages the scanner cuts from a streamed body, None for one dropped as empty."""
+        assert self.scanner is not None
         try:
+            scanner = self.scanner(urlsplit(resp.url or "").path)
             for chunk in resp.iter_content(chunk_size=CHUNK):
-                for part in splitter.feed(chunk):
-                    yield Message(part) if part or not self.drop_empty else None
-            for part in splitter.end():
-                yield Message(part)
+                yield from map(self._kept, scanner.feed(chunk))
+            yield from map(self._kept, scanner.end())
         except requests.RequestException as exc:
             self.log.warning(f"http_client input stream broke off: {exc}")
-        except RequestFailed as exc:
-            self.log.error(f"http_client input stream refused: {exc}")
+        except ScanError as exc:
+            self.log.error(f"http_client input stream refused by its scanner: {exc}")
+
+    def _kept(self, msg: Message) -> Message | None:
+        empty = not msg.has_value and not msg.content
+        return None if empty and self.drop_empty else msg
 
     def _write(self, msg: Message | None, deliver: Deliver, stopping: Stopping) -> bool:
         """Deliver until every output acknowledged (True), or False when the stream stops."""
@@ -254,9 +266,11 @@ SPEC = registry.input(
         fields=(
             Field("enabled", "bool", False, "Read the response body as a stream."),
             Field("reconnect", "bool", True, "Request again when the body ends."),
-            Field("codec", "string", "lines", "How the body is split: lines or delim:<text>."),
-            Field("max_buffer", "int", 1_000_000, "Longest message of the stream, in bytes."),
+            Field("scanner", "object", scanners.DEFAULT, "How the body is cut into messages (a Bento scanner)."),
+            Field("codec", "string", "", "Deprecated: a Bento codec such as lines, delim:<text> or gzip/csv; wins over scanner."),
+            Field("max_buffer", "int", 1_000_000, "Deprecated: longest message of a codec, in bytes."),
         ),
+        check=stream_problems,
     ),
     Field(
         "extract_headers",

@@ -4,6 +4,7 @@ payload, streaming lines, and writes retried until the output takes them."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,7 @@ from streams.brokers.embedded import EmbeddedBroker
 from streams.connectors.http_status import RetryPauses, StatusPolicy, Verdict
 from streams.contracts import ConfigError
 from streams.engine.testing import Gateways, read_topic, wait_until
-from streams.inputs.http_client import RequestFailed, Splitter
+from streams.scanners import catalog as scanners
 from tests.webhook import Endpoint, Hook, Reply
 
 
@@ -128,6 +129,99 @@ def test_streaming_splits_the_body_into_lines_and_ends_without_reconnect(
     endpoint.server.stop()
 
 
+def test_a_csv_scanner_turns_a_streamed_body_into_row_objects(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
+) -> None:
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], [b"id,name\n1,al", b'ice\n2,"b\nob"\n']))
+    stream = {
+        "input": {
+            "http_client": {
+                "url": endpoint.url + "/people.csv",
+                "stream": {"enabled": True, "reconnect": False, "scanner": {"csv": {}}},
+            }
+        },
+        "pipeline": {"processors": [{"mapping": 'root = this.merge({"row": @csv_row})'}]},
+        "output": {"kafka": {"topic": "rows"}},
+    }
+    gateways(tmp_path, {"h": stream})
+    wait_until(lambda: len(values(broker, "rows")) >= 2, "two rows")
+    gateways.made[0].drain(5.0)
+    assert values(broker, "rows") == [{"id": "1", "name": "alice", "row": 0}, {"id": "2", "name": "b\nob", "row": 1}]
+    endpoint.server.stop()
+
+
+def test_a_switch_scanner_picks_by_the_url_path_and_decompresses_json_documents(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
+) -> None:
+    packed = gzip.compress(b'{"a":1} {"a":2}\n[3]')
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], [packed[:9], packed[9:]]))
+    scanner = {
+        "switch": [
+            {"re_match_name": r"\.csv$", "scanner": {"csv": {}}},
+            {"re_match_name": r"\.json\.gz$", "scanner": {"decompress": {"algorithm": "gzip", "into": {"json_documents": {}}}}},
+            {"scanner": {"to_the_end": {}}},
+        ]
+    }
+    stream = {
+        "input": {
+            "http_client": {
+                "url": endpoint.url + "/dump/docs.json.gz",
+                "stream": {"enabled": True, "reconnect": False, "scanner": scanner},
+            }
+        },
+        "output": {"kafka": {"topic": "docs"}},
+    }
+    gateways(tmp_path, {"h": stream})
+    wait_until(lambda: len(values(broker, "docs")) >= 3, "three documents")
+    gateways.made[0].drain(5.0)
+    assert values(broker, "docs") == [{"a": 1}, {"a": 2}, [3]]
+    endpoint.server.stop()
+
+
+def test_a_body_the_scanner_cannot_read_ends_that_request_and_the_next_one_is_made(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
+) -> None:
+    bodies = [b'{"n":0} {"n":', b'{"n":1} nope {"n":2}']
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], [bodies[0], b"1}"] if n == 0 else [bodies[1]]))
+    stream = {
+        "input": {
+            "http_client": {
+                "url": endpoint.url,
+                "retry_period": "10ms",
+                "stream": {"enabled": True, "scanner": {"json_documents": {}}},
+            }
+        },
+        "output": {"kafka": {"topic": "docs"}},
+    }
+    gateways(tmp_path, {"h": stream})
+    wait_until(lambda: len(values(broker, "docs")) >= 4, "documents of three requests")
+    gateways.made[0].drain(5.0)
+    got = values(broker, "docs")
+    assert got[:4] == [{"n": 0}, {"n": 1}, {"n": 1}, {"n": 1}]  # the second body stops at "nope" each time
+    assert {"n": 2} not in got
+    endpoint.server.stop()
+
+
+def test_a_deprecated_codec_still_splits_and_wins_over_the_scanner(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
+) -> None:
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], [b'{"a":1}|{"a"', b':2}|']))
+    stream = {
+        "input": {
+            "http_client": {
+                "url": endpoint.url,
+                "stream": {"enabled": True, "reconnect": False, "codec": "delim:|", "scanner": {"to_the_end": {}}},
+            }
+        },
+        "output": {"kafka": {"topic": "parts"}},
+    }
+    gateways(tmp_path, {"h": stream})
+    wait_until(lambda: len(values(broker, "parts")) >= 2, "two parts")
+    gateways.made[0].drain(5.0)
+    assert values(broker, "parts") == [{"a": 1}, {"a": 2}]
+    endpoint.server.stop()
+
+
 def test_a_failed_write_is_retried_until_the_output_takes_it(tmp_path: Any, gateways: Gateways) -> None:
     endpoint = Endpoint(lambda n, _: ("200 OK", [], [b'{"only":1}' if n == 0 else b""]))
     hook = Hook()
@@ -149,18 +243,25 @@ def test_a_failed_write_is_retried_until_the_output_takes_it(tmp_path: Any, gate
 
 def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, gateways: Gateways) -> None:
     stream = {"input": {"http_client": {"url": "http://h", "oauth2": {"enabled": True}}}, "output": {"drop": {}}}
-    codec = {"input": {"http_client": {"url": "http://h", "stream": {"enabled": True, "codec": "csv"}}}, "output": {"drop": {}}}
+    codec = {"input": {"http_client": {"url": "http://h", "stream": {"enabled": True, "codec": "csv-safe"}}}, "output": {"drop": {}}}
     limit = {"input": {"http_client": {"url": "http://h", "rate_limit": "none"}}, "output": {"drop": {}}}
-    _, api = gateways(tmp_path, {"a": stream, "b": codec, "c": limit}, start=False)
+    xml = {"enabled": True, "scanner": {"skip_bom": {"into": {"xml_documents": {}}}}}
+    regex = {"enabled": True, "scanner": {"switch": [{"re_match_name": "(", "scanner": {"lines": {}}}]}}
+    scanned = {name: {"input": {"http_client": {"url": "http://h", "stream": s}}, "output": {"drop": {}}} for name, s in (("d", xml), ("e", regex))}
+    _, api = gateways(tmp_path, {"a": stream, "b": codec, "c": limit, **scanned}, start=False)
     problems = []
-    for name in ("a", "b", "c"):
+    for name in ("a", "b", "c", "d", "e"):
         with pytest.raises(ConfigError) as caught:
             api.open(name, {})
         problems.append(str(caught.value))
     assert problems == [
         "streams.a.input.http_client.oauth2: not supported by this gateway",
-        "streams.b.input.http_client.stream.codec: 'csv' is not supported (use lines or delim:<text>)",
+        "streams.b.input.http_client.stream.codec: 'csv-safe' is not supported (use lines, delim:<text>, regex:<pattern>, "
+        "chunker:<bytes>, all-bytes, csv, csv:<delimiter> or tar, optionally after gzip/, pgzip/ or skipbom/; or a scanner)",
         "streams.c.input.http_client.rate_limit: no rate_limit_resources entry labelled 'none'",
+        "streams.d.input.http_client.stream.scanner.skip_bom.into.xml_documents: " + scanners.REFUSED["xml_documents"],
+        "streams.e.input.http_client.stream.scanner.switch.0.re_match_name: invalid regular expression: "
+        "missing ), unterminated subpattern at position 0",
     ]
 
 
@@ -180,14 +281,3 @@ def test_backoff_pauses_double_up_to_the_bound_and_reset_after_another_failure()
     assert [pauses.after(Verdict.BACKOFF) for _ in range(4)] == [1.0, 2.0, 4.0, 5.0]
     assert pauses.after(Verdict.RETRY) == 1.0
     assert pauses.after(Verdict.BACKOFF) == 1.0
-
-
-def test_splitter_cuts_across_chunks_and_refuses_an_overlong_part() -> None:
-    lines = Splitter(b"\n", max_buffer=8, strip_cr=True)
-    assert lines.feed(b"ab\r\ncd") == [b"ab"]
-    assert lines.feed(b"e\n\nf") == [b"cde", b""]
-    assert lines.end() == [b"f"]
-    with pytest.raises(RequestFailed, match=r"longer than max_buffer \(8 bytes\)"):
-        lines.feed(b"123456789")
-    delim = Splitter(b"||", max_buffer=100, strip_cr=False)
-    assert delim.feed(b"a||b|") + delim.feed(b"|c") + delim.end() == [b"a", b"b", b"c"]
