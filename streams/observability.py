@@ -202,15 +202,15 @@ class Metrics:
 
     def incr(self, name: str, n: float = 1, **labels: Any) -> None:
         """Add ``n`` to a counter."""
-        self.record("incr", name, n, labels)
+        self._incr(name, n, labels)
 
     def timing(self, name: str, seconds: float, **labels: Any) -> None:
         """Record a duration (a Prometheus histogram in seconds, a statsd timer in ms)."""
-        self.record("timing", name, seconds, labels)
+        self._timing(name, seconds, labels)
 
     def gauge(self, name: str, value: float, **labels: Any) -> None:
         """Set a gauge to ``value``."""
-        self.record("gauge", name, value, labels)
+        self._gauge(name, value, labels)
 
     def record(self, kind: str, name: str, value: float, labels: Mapping[str, object]) -> None:
         """``incr``, ``timing`` or ``gauge`` with the labels as a mapping, so any label name
