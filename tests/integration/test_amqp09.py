@@ -25,20 +25,6 @@ from tests.webhook import Hook
 
 
 @pytest.fixture
-def gateways() -> Iterator[Gateways]:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Iterator[EmbeddedBroker]:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
-
-
-@pytest.fixture
 def channel(rabbitmq: RabbitMQ) -> Iterator[Any]:
     """A channel of the test's own connection, to set up queues and look at them."""
     conn = pika.BlockingConnection(pika.URLParameters(rabbitmq.url))

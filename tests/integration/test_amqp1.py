@@ -26,20 +26,6 @@ from tests.webhook import Hook
 
 
 @pytest.fixture
-def gateways() -> Iterator[Gateways]:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Iterator[EmbeddedBroker]:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
-
-
-@pytest.fixture
 def client(artemis: Artemis) -> Iterator[BlockingConnection]:
     """The test's own AMQP 1.0 connection, to send and look at queues."""
     conn = BlockingConnection(artemis.url, timeout=10, sasl_enabled=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,20 +16,6 @@ from streams.contracts import ConfigError
 from streams.engine.testing import Gateways, read_topic, wait_until
 from streams.scanners import catalog as scanners
 from tests.webhook import Endpoint, Hook, Reply
-
-
-@pytest.fixture
-def gateways() -> Iterator[Gateways]:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Iterator[EmbeddedBroker]:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
 
 
 def values(broker: EmbeddedBroker, topic: str) -> list[Any]:

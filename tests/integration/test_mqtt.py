@@ -28,20 +28,6 @@ PROBE = b'{"probe":true}'
 
 
 @pytest.fixture
-def gateways() -> Iterator[Gateways]:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Iterator[EmbeddedBroker]:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
-
-
-@pytest.fixture
 def client(mosquitto: Mosquitto) -> Iterator[TestClient]:
     c = TestClient(mosquitto)
     yield c

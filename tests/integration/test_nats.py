@@ -57,20 +57,6 @@ class Subscriber:
 
 
 @pytest.fixture
-def gateways() -> Iterator[Gateways]:
-    made = Gateways()
-    yield made
-    made.drain_all()
-
-
-@pytest.fixture
-def broker(tmp_path: Any) -> Iterator[EmbeddedBroker]:
-    b = EmbeddedBroker(str(tmp_path))
-    yield b
-    b.close()
-
-
-@pytest.fixture
 def subscriber(nats: str) -> Iterator[Subscriber]:
     s = Subscriber(nats)
     yield s
