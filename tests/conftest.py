@@ -16,8 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.tyk_suite.brokers import nats_server
-from tests.message_brokers import Artemis, Mosquitto, RabbitMQ, start_artemis, start_mosquitto, start_rabbitmq
+from tests.message_brokers import Artemis, Mosquitto, RabbitMQ, nats_server, start_artemis, start_mosquitto, start_rabbitmq
 
 DEFAULT_KAFKA = "127.0.0.1:9093"
 

@@ -1,6 +1,7 @@
-"""Real message brokers started by the tests: Debian's ``mosquitto`` (MQTT) and
-``rabbitmq-server`` (AMQP 0-9-1), each on free loopback ports with its files in a temporary
-directory, never as a system service. ``.ci/run`` installs the packages when missing.
+"""Real message brokers started by the tests: Debian's ``mosquitto`` (MQTT),
+``rabbitmq-server`` (AMQP 0-9-1, and 1.0 through its plugin) and ``nats-server``, and ActiveMQ
+Artemis (AMQP 1.0), each on free loopback ports with its files in a temporary directory, never as
+a system service. ``.ci/run`` installs the packages when missing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,15 +131,16 @@ class RabbitMQ:
                        capture_output=True, timeout=10, check=False)
 
 
-def start_rabbitmq(directory: Path) -> RabbitMQ:
+def start_rabbitmq(directory: Path, *, amqp1: bool = False) -> RabbitMQ:
     """``rabbitmq-server`` (Debian) run directly, not as the system service, in its own process
-    group; returns once it accepts AMQP connections (a few seconds)."""
+    group; returns once it accepts AMQP connections (a few seconds). ``amqp1`` turns on its
+    AMQP 1.0 plugin (RabbitMQ 3 speaks 1.0 only through it)."""
     binary = need("rabbitmq-server", "rabbitmq-server")
     if binary == "/usr/sbin/rabbitmq-server" and os.path.exists("/usr/lib/rabbitmq/bin/rabbitmq-server"):
         binary = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # the wrapper would switch to the system user
     directory.mkdir(parents=True, exist_ok=True)
     port, dist_port, epmd_port = free_port(), free_port(), free_port()
-    (directory / "enabled_plugins").write_text("[].\n")
+    (directory / "enabled_plugins").write_text("[rabbitmq_amqp1_0].\n" if amqp1 else "[].\n")
     log = directory / "rabbitmq.log"
     env = {
         **os.environ,
@@ -242,3 +246,41 @@ def start_artemis(directory: Path) -> Artemis:
         broker.stop()
         raise
     return broker
+
+
+@contextmanager
+def nats_server(*options: str, port: int = 0) -> Iterator[str]:
+    """A ``nats-server`` on ``port`` (a free one by default) for the duration, with extra command
+    line ``options`` (``--user``/``--pass``, ``--auth``); yields its ``nats://`` URL."""
+    binary = need("nats-server", "nats-server")
+    port = port or free_port()
+    process = subprocess.Popen(
+        [binary, "-a", "127.0.0.1", "-p", str(port), *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "nats-server did not start"
+                time.sleep(0.05)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def nats_publish(url: str, subject: str, payloads: list[bytes]) -> None:
+    """Publish ``payloads`` to ``subject`` and return once the server has processed them all."""
+    host, _, port = url.removeprefix("nats://").rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"INFO "), "not a NATS server"
+        out = b'CONNECT {"verbose":false,"pedantic":false}\r\n'
+        for payload in payloads:
+            out += b"PUB %s %d\r\n%s\r\n" % (subject.encode(), len(payload), payload)
+        sock.sendall(out + b"PING\r\n")
+        # The server answers PING after everything sent before it, so PONG means all published.
+        assert reader.readline() == b"PONG\r\n"

@@ -23,7 +23,7 @@ from streams.connectors.nats_protocol import Msg
 from streams.engine.testing import wait_until
 from tests.e2e.clients import SSEClient
 from tests.e2e.test_message_brokers import LISTEN, get, next_non_probe, push, serve
-from tests.e2e.tyk_suite.brokers import nats_publish
+from tests.message_brokers import nats_publish
 
 
 class _QuietLog:

@@ -25,8 +25,8 @@ from streams.definitions import load_text
 from streams.engine.testing import Gateways, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
-from tests.e2e.tyk_suite.brokers import nats_publish, nats_server
 from tests.e2e.tyk_suite.suite import lint
+from tests.message_brokers import nats_publish, nats_server
 from tests.webhook import Hook
 
 
