@@ -19,6 +19,7 @@ import pika
 import pika.exceptions
 
 from streams.brokers.base import BrokerError
+from streams.connectors.url_list import url_list_check
 from streams.contracts import ConfigError
 
 SCHEMES = ("amqp",)
@@ -49,13 +50,7 @@ def parse_urls(entries: list[str], where: str) -> list[pika.URLParameters]:
     return out
 
 
-def url_problems(urls: Any) -> Problems:
-    """The ``urls`` field's problem, for the definitions validator."""
-    try:
-        parse_urls(urls, "urls")
-    except ConfigError as exc:
-        return [((), str(exc).removeprefix("urls: "))]
-    return []
+url_problems = url_list_check(parse_urls)
 
 
 def tls_problems(tls: Any) -> Problems:

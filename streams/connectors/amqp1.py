@@ -21,6 +21,7 @@ from proton import ProtonException
 from proton.utils import BlockingConnection
 
 from streams.brokers.base import BrokerError
+from streams.connectors.url_list import url_list_check
 from streams.contracts import ConfigError
 from streams.registry import Field
 
@@ -69,12 +70,7 @@ def parse_urls(entries: list[str], where: str) -> list[Endpoint]:
     return out
 
 
-def url_problems(urls: Any) -> Problems:
-    try:
-        parse_urls(urls, "urls")
-    except ConfigError as exc:
-        return [((), str(exc).removeprefix("urls: "))]
-    return []
+url_problems = url_list_check(parse_urls)
 
 
 def tls_problems(tls: Any) -> Problems:

@@ -24,6 +24,7 @@ import gevent.event
 from paho.mqtt import client as paho
 
 from streams.brokers.base import BrokerError
+from streams.connectors.url_list import url_list_check
 from streams.contracts import ConfigError
 from streams.durations import parse_duration
 from streams.registry import Field
@@ -118,13 +119,7 @@ def check_qos(value: Any, where: str) -> int:
     return int(value)
 
 
-def url_problems(urls: Any) -> list[tuple[tuple[str | int, ...], str]]:
-    """The ``urls`` field's problem, for the definitions validator."""
-    try:
-        parse_urls(urls, "urls")
-    except ConfigError as exc:
-        return [((), str(exc).removeprefix("urls: "))]
-    return []
+url_problems = url_list_check(parse_urls)
 
 
 def will_problems(will: Any) -> list[tuple[tuple[str | int, ...], str]]:

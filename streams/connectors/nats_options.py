@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from streams.connectors.url_list import url_list_check
 from streams.contracts import ConfigError
 from streams.registry import Field
 
@@ -86,12 +87,7 @@ def _server(text: str, where: str) -> Server:
     return Server(parts.hostname, port, user, password)
 
 
-def url_problems(urls: Any) -> Problems:
-    try:
-        parse_urls(urls, "urls")
-    except ConfigError as exc:
-        return [((), str(exc).removeprefix("urls: "))]
-    return []
+url_problems = url_list_check(parse_urls)
 
 
 def tls_problems(tls: Any) -> Problems:

@@ -38,7 +38,7 @@ import gevent.event
 from streams import registry
 from streams.brokers.base import Broker, Record
 from streams.brokers.group import GroupTimeouts
-from streams.brokers.security import KafkaSecurity, SecurityError, sasl_problems, tls_problems
+from streams.brokers.security import KafkaSecurity, SecurityError, sasl_problems
 from streams.brokers.send_order import SendOrder
 from streams.brokers.sending import TransactionalGroup
 from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
@@ -47,6 +47,7 @@ from streams.engine.records import record_to_message
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
+from streams.tls import tls_field
 
 LAG_PERIOD = 5.0
 """Seconds between two ``consumer_lag`` measurements of a group consumer."""
@@ -55,21 +56,7 @@ IN_FLIGHT_PER_PARTITION = 256
 fewer when ``checkpoint_limit`` is lower (a fetch never returns more)."""
 
 
-TLS_FIELD = Field(
-    "tls",
-    "object",
-    {},
-    "TLS to the brokers (else STREAMS_KAFKA_TLS_* applies when sasl is unset too).",
-    fields=(
-        Field("enabled", "bool", False, "Connect over TLS."),
-        Field("skip_cert_verify", "bool", False, "Accept any broker certificate (tests only)."),
-        Field("enable_renegotiation", "bool", False, "Accepted and ignored."),
-        Field("root_cas", "string", "", "PEM CAs trusted for the brokers' certificates."),
-        Field("root_cas_file", "string", "", "File of PEM CAs trusted for the brokers' certificates."),
-        Field("client_certs", "any", [], "Client certificates: [{cert, key} or {cert_file, key_file}, password]."),
-    ),
-    check=tls_problems,
-)
+TLS_FIELD = tls_field("TLS to the brokers (else STREAMS_KAFKA_TLS_* applies when sasl is unset too).")
 SASL_FIELD = Field(
     "sasl",
     "object",
