@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_free(port: int) -> bool:
+    """Whether ``port`` on the loopback can be bound now (for servers that need a known port)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 @dataclass
 class Gunicorn:
     """A running gunicorn; ``url(path)`` builds addresses on it."""
@@ -35,6 +46,8 @@ class Gunicorn:
     port: int
     log_path: Path
     data_dir: Path
+    definitions_dir: Path | None = None
+    """The directory ``serve_definitions`` wrote (``STREAMS_DEFINITIONS_DIR``), when it started it."""
 
     @property
     def base(self) -> str:
@@ -100,6 +113,20 @@ def start_gunicorn(
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"gunicorn did not answer on port {port}:\n{server.log()[-4000:]}")
+
+
+def serve_definitions(
+    tmp_dir: Path, files: Mapping[str, str], *, workers: int, env: dict[str, str] | None = None
+) -> Gunicorn:
+    """Write ``files`` (file name → text) into ``tmp_dir/apis`` and start a gunicorn serving that
+    directory, the way a user points ``STREAMS_DEFINITIONS_DIR`` at their definitions."""
+    apis = tmp_dir / "apis"
+    apis.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (apis / name).write_text(text)
+    server = start_gunicorn(tmp_dir, workers=workers, env={"STREAMS_DEFINITIONS_DIR": str(apis), **(env or {})})
+    server.definitions_dir = apis
+    return server
 
 
 HOSTS_SEEN = "API rate limits and key quotas shared by {count} gateway hosts"

@@ -22,7 +22,7 @@ import pytest
 import requests
 import websocket  # websocket-client
 
-from tests.e2e.server import Gunicorn, start_gunicorn
+from tests.e2e.server import Gunicorn, serve_definitions
 
 WORKERS = 2
 
@@ -106,17 +106,12 @@ EMPTY_API = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("forms")
-    apis = root / "apis"
-    apis.mkdir()
-    (apis / "forms.yaml").write_text(FORMS_API)
-    (apis / "empty.json").write_text(json.dumps(EMPTY_API, indent="\t"))
+    files = {"forms.yaml": FORMS_API, "empty.json": json.dumps(EMPTY_API, indent="\t")}
     env = {
-        "STREAMS_DEFINITIONS_DIR": str(apis),
         "STREAMS_LOG_FORMAT": "json",
         "STREAMS_SSE_HEARTBEAT": "60",  # any ping seen sooner comes from ping_period
     }
-    server = start_gunicorn(root, workers=WORKERS, env=env)
+    server = serve_definitions(tmp_path_factory.mktemp("forms"), files, workers=WORKERS, env=env)
     yield server
     server.stop()
 

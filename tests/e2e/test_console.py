@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ import requests
 from streams.playground import Run, evaluate
 from tests.e2e.clients import SSEClient
 from tests.e2e.conftest import get_result, push
-from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
+from tests.e2e.server import ROOT, Gunicorn, serve_definitions
 from tests.unit.test_console_api import DENIED
 from tests.unit.test_console_api import JSON_ENDPOINTS as CONSOLE_JSON_ENDPOINTS
 
@@ -39,15 +40,14 @@ PLAYGROUND_MAPPING = "root = this\nroot.user = this.user.uppercase("
 
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Gunicorn:
-    tmp = tmp_path_factory.mktemp("console")
-    defs = tmp / "defs"
-    defs.mkdir()
-    shutil.copy(SEED, defs / "streams-demo.yaml")
-    env = {"STREAMS_DEFINITIONS_DIR": str(defs)}
-    server = start_gunicorn(tmp, workers=WORKERS, env=env)
-    server.defs = defs  # type: ignore[attr-defined]
+    server = serve_definitions(tmp_path_factory.mktemp("console"), {"streams-demo.yaml": SEED.read_text()}, workers=WORKERS)
     yield server
     server.stop()
+
+
+def definitions(server: Gunicorn) -> Path:
+    assert server.definitions_dir is not None
+    return server.definitions_dir
 
 
 def made_secret(server: Gunicorn) -> str:
@@ -112,7 +112,7 @@ def test_the_out_stream_counts_what_it_received_once_per_host(console_server: Gu
 def restore_seed(server: Gunicorn) -> None:
     """Put the seed back as written (a walkthrough before saved its own edit) and wait until
     every worker serves it again: a push's reply no longer has the edit's field."""
-    shutil.copy(SEED, server.defs / "streams-demo.yaml")  # type: ignore[attr-defined]
+    shutil.copy(SEED, definitions(server) / "streams-demo.yaml")
     deadline = time.monotonic() + 30
     served = [push(server, f"restore-{n}", {"m": n}).json() for n in range(4)]
     while any("via" in reply for reply in served):
@@ -173,9 +173,9 @@ def test_the_console_in_a_headless_browser(console_server: Gunicorn, browser: st
     ], refused
 
     # What the browser saved is on disk, still the YAML it edited (comments kept), and served.
-    saved = (console_server.defs / "streams-demo.yaml").read_text()  # type: ignore[attr-defined]
+    saved = (definitions(console_server) / "streams-demo.yaml").read_text()
     assert 'root.via = "console"' in saved and "# metrics:" in saved
-    assert not (console_server.defs / "console-copy.yaml").exists()  # type: ignore[attr-defined]
+    assert not (definitions(console_server) / "console-copy.yaml").exists()
     user = f"u-{uuid.uuid4().hex[:8]}"
     pushed = requests.post(console_server.url("/stream-demo/push-event"), params={"user": user},
                            data=json.dumps({"m": 1}), timeout=30)

@@ -33,6 +33,7 @@ import requests
 import websocket  # websocket-client
 import yaml
 
+from tests.e2e.definitions import stream_api
 from tests.e2e.server import Gunicorn, start_gunicorn
 
 WORKERS = 4
@@ -332,19 +333,8 @@ def test_sigterm_with_stream_clients_drains_every_worker_quickly(tmp_path: Path,
 
 
 def write_api(apis: Path, streams: dict[str, Any]) -> None:
-    doc = {
-        "openapi": "3.0.3",
-        "info": {"title": "drain", "version": "1.0.0"},
-        "paths": {},
-        "x-tyk-api-gateway": {
-            "info": {"name": "drain", "state": {"active": True}},
-            "server": {"listenPath": {"value": "/drain", "strip": True}},
-            "upstream": {"url": ""},
-        },
-        "x-tyk-streaming": {"streams": streams},
-    }
     apis.mkdir(parents=True, exist_ok=True)
-    (apis / "drain.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    (apis / "drain.yaml").write_text(stream_api("drain", "/drain", streams))
 
 
 SLOW_AND_FEED = {

@@ -16,7 +16,7 @@ import gevent.pool
 import pytest
 import requests
 
-from tests.e2e.server import Gunicorn, start_gunicorn
+from tests.e2e.server import Gunicorn, serve_definitions
 
 WORKERS = 4
 
@@ -78,15 +78,12 @@ x-tyk-api-gateway:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("host-shared")
-    apis = root / "apis"
-    apis.mkdir()
-    (apis / "host-shared.yaml").write_text(API)
-    server = start_gunicorn(
-        root,
+    server = serve_definitions(
+        tmp_path_factory.mktemp("host-shared"),
+        {"host-shared.yaml": API},
         workers=WORKERS,
         # ``file("/proc/self/stat")`` in the whoami mapping is impure.
-        env={"STREAMS_DEFINITIONS_DIR": str(apis), "STREAMS_ALLOW_IMPURE_BLOBLANG": "true"},
+        env={"STREAMS_ALLOW_IMPURE_BLOBLANG": "true"},
     )
     yield server
     server.stop()

@@ -25,7 +25,7 @@ import requests
 import websocket  # websocket-client
 
 from tests.e2e.clients import SSEClient, WSReader, held_steady
-from tests.e2e.server import Gunicorn, start_gunicorn
+from tests.e2e.server import Gunicorn, serve_definitions
 
 WORKERS = 4
 SECRET = "hot-reload-secret"
@@ -57,12 +57,8 @@ def chat_api(name: str, mapping: str = "root = this", get_timeout: str = "5s") -
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Gunicorn:
-    tmp = tmp_path_factory.mktemp("hot-reload")
-    defs = tmp / "apis"
-    defs.mkdir()
-    (defs / "reload-a.json").write_text(json.dumps(chat_api("reload-a")))
-    gunicorn = start_gunicorn(tmp, workers=WORKERS, env={"STREAMS_DEFINITIONS_DIR": str(defs), "STREAMS_SECRET": SECRET})
-    gunicorn.defs = defs  # type: ignore[attr-defined]
+    files = {"reload-a.json": json.dumps(chat_api("reload-a"))}
+    gunicorn = serve_definitions(tmp_path_factory.mktemp("hot-reload"), files, workers=WORKERS, env={"STREAMS_SECRET": SECRET})
     yield gunicorn
     gunicorn.stop()
 
@@ -189,7 +185,8 @@ def _next_control(ws: websocket.WebSocket) -> tuple[int, bytes]:
 
 
 def test_the_directory_is_watched(server: Gunicorn, tmp_path: Path) -> None:
-    defs: Path = server.defs  # type: ignore[attr-defined]
+    defs = server.definitions_dir
+    assert defs is not None
     staged = tmp_path / "reload-d.json"
     staged.write_text(json.dumps(chat_api("reload-d")))
     started = time.monotonic()

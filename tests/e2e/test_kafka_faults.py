@@ -31,7 +31,7 @@ import pytest
 import requests
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from tests.e2e.server import ROOT, Gunicorn, free_port, start_gunicorn
+from tests.e2e.server import ROOT, Gunicorn, free_port, port_free, start_gunicorn
 
 pytestmark = pytest.mark.kafka
 
@@ -94,20 +94,9 @@ def free_port_pair() -> int:
     """9095 (with 9096 for the controller) when free, else two free ports in a row."""
     for _ in range(50):
         port = 9095 if _ == 0 else free_port()
-        if _port_free(port) and _port_free(port + 1):
+        if port_free(port) and port_free(port + 1):
             return port
     raise RuntimeError("no two free ports in a row")
-
-
-def _port_free(port: int) -> bool:
-    import socket  # noqa: PLC0415 - patched by gevent like every other import here
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture(scope="module")

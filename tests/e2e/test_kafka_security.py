@@ -34,7 +34,7 @@ import pytest
 import requests
 import yaml
 
-from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
+from tests.e2e.server import ROOT, Gunicorn, port_free, serve_definitions
 
 pytestmark = pytest.mark.kafka
 
@@ -72,24 +72,13 @@ class SecureKafka:
         return done.stderr
 
 
-def _port_free(port: int) -> bool:
-    import socket  # noqa: PLC0415 - patched by gevent like every other import here
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
     if shutil.which("java") is None or shutil.which("openssl") is None or shutil.which("keytool") is None:
         pytest.skip("java, openssl and keytool are needed for a SASL_SSL Kafka")
     if not list((ROOT / "deploy" / "kafka" / ".cache").glob("classpath-*.txt")):
         pytest.skip("Kafka jars are not fetched (deploy/kafka/.cache): run `deploy/kafka/run.sh start` once")
-    port = next((p for p in PORTS if _port_free(p) and _port_free(p + 1)), None)
+    port = next((p for p in PORTS if port_free(p) and port_free(p + 1)), None)
     if port is None:
         pytest.fail(f"none of the ports {PORTS} (and the next one) is free for a private Kafka")
     broker = SecureKafka(tmp_path_factory.mktemp("secure-kafka"), port)
@@ -127,14 +116,11 @@ def kafka_blocks(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def start(tmp: Path, kafka: SecureKafka, doc: dict[str, Any], env: dict[str, str]) -> Gunicorn:
-    definitions = tmp / "apis"
-    definitions.mkdir(parents=True, exist_ok=True)
-    (definitions / "streams-demo.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return start_gunicorn(
+    return serve_definitions(
         tmp,
+        {"streams-demo.yaml": yaml.safe_dump(doc, sort_keys=False)},
         workers=2,
         env={
-            "STREAMS_DEFINITIONS_DIR": str(definitions),
             "STREAMS_KAFKA_BROKERS": kafka.bootstrap,
             "STREAMS_LOG_LEVEL": "INFO",
             **env,

@@ -21,35 +21,16 @@ import gevent
 import gevent.pywsgi
 import pytest
 import requests
-import yaml
 
 from tests.e2e.clients import WSReader
-from tests.e2e.server import Gunicorn, start_gunicorn
+from tests.e2e.definitions import stream_api
+from tests.e2e.server import Gunicorn, serve_definitions
 
 WORKERS = 4
 
 
-def write_api(directory: Path, name: str, listen_path: str, streams: dict[str, Any]) -> None:
-    """One OpenAPI definition with ``x-tyk-streaming`` (the shape Tyk's own tests load)."""
-    doc = {
-        "openapi": "3.0.3",
-        "info": {"title": name, "version": "1.0.0"},
-        "paths": {},
-        "x-tyk-api-gateway": {
-            "info": {"name": name, "state": {"active": True}},
-            "server": {"listenPath": {"value": listen_path, "strip": True}},
-            "upstream": {"url": ""},
-        },
-        "x-tyk-streaming": {"streams": streams},
-    }
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
 def serve(tmp_path: Path, streams: dict[str, Any]) -> Gunicorn:
-    apis = tmp_path / "apis"
-    write_api(apis, "test-api", "/test-api", streams)
-    return start_gunicorn(tmp_path, workers=WORKERS, env={"STREAMS_DEFINITIONS_DIR": str(apis)})
+    return serve_definitions(tmp_path, {"test-api.yaml": stream_api("test-api", "/test-api", streams)}, workers=WORKERS)
 
 
 HTTP_SERVER_TO_HTTP_SERVER = {

@@ -23,7 +23,7 @@ import requests
 import websocket  # websocket-client
 
 from tests.e2e.clients import SSEClient
-from tests.e2e.server import Gunicorn, start_gunicorn
+from tests.e2e.server import Gunicorn, serve_definitions
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -193,19 +193,14 @@ x-tyk-api-gateway:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("rate-limits")
-    apis = root / "apis"
-    apis.mkdir()
-    (apis / "limited.yaml").write_text(LIMITED_API)
-    (apis / "streaming.yaml").write_text(STREAMING_API)
+    files = {"limited.yaml": LIMITED_API, "streaming.yaml": STREAMING_API}
     env = {
-        "STREAMS_DEFINITIONS_DIR": str(apis),
         "STREAMS_MAX_CLIENT_STREAMS": str(MAX_CLIENT_STREAMS),
         "STREAMS_MAX_REQUEST_LINE": str(MAX_REQUEST_LINE),
         "STREAMS_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES),
         "STREAMS_MAX_QUERY_PARAMS": str(MAX_QUERY_PARAMS),
     }
-    server = start_gunicorn(root, workers=WORKERS, env=env)
+    server = serve_definitions(tmp_path_factory.mktemp("rate-limits"), files, workers=WORKERS, env=env)
     yield server
     server.stop()
 

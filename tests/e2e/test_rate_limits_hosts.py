@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from streams.ratelimits import host_share
-from tests.e2e.server import Gunicorn, start_gunicorn, wait_until_every_worker_sees_hosts
+from tests.e2e.server import Gunicorn, serve_definitions, wait_until_every_worker_sees_hosts
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -92,13 +92,9 @@ def hosts(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Any
     started: list[Gunicorn] = []
     try:
         for n in range(HOSTS):
-            root = tmp_path_factory.mktemp(f"host-{n}")
-            apis = root / "apis"
-            apis.mkdir()
-            (apis / "shared-limit.yaml").write_text(API)
-            (apis / "shared-resource.yaml").write_text(RESOURCE_API)
-            env = {"STREAMS_DEFINITIONS_DIR": str(apis), "STREAMS_KAFKA_BROKERS": kafka_bootstrap}
-            started.append(start_gunicorn(root, workers=WORKERS, env=env))
+            files = {"shared-limit.yaml": API, "shared-resource.yaml": RESOURCE_API}
+            env = {"STREAMS_KAFKA_BROKERS": kafka_bootstrap}
+            started.append(serve_definitions(tmp_path_factory.mktemp(f"host-{n}"), files, workers=WORKERS, env=env))
         yield started
     finally:
         for server in started:

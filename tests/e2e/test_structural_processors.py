@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.server import Gunicorn, start_gunicorn
+from tests.e2e.server import Gunicorn, serve_definitions
 from tests.e2e.test_host_shared_state import on_a_new_connection
 
 WORKERS = 2
@@ -108,15 +108,12 @@ x-tyk-api-gateway:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("structural")
-    apis = root / "apis"
-    apis.mkdir()
-    (apis / "structural.yaml").write_text(API)
-    server = start_gunicorn(
-        root,
+    server = serve_definitions(
+        tmp_path_factory.mktemp("structural"),
+        {"structural.yaml": API},
         workers=WORKERS,
         # ``file("/proc/self/stat")`` names the serving worker: impure.
-        env={"STREAMS_DEFINITIONS_DIR": str(apis), "STREAMS_ALLOW_IMPURE_BLOBLANG": "true"},
+        env={"STREAMS_ALLOW_IMPURE_BLOBLANG": "true"},
     )
     yield server
     server.stop()

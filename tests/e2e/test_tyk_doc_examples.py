@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
+from tests.e2e.server import ROOT, Gunicorn, serve_definitions, start_gunicorn
 from tests.e2e.upstream import Upstream
 
 EXAMPLES = Path(__file__).parent / "tyk_doc_examples"
@@ -160,12 +160,11 @@ def test_complex_event_processing(server: Gunicorn, upstream: Upstream) -> None:
 
 @pytest.fixture(scope="module")
 def stdout_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
-    tmp = tmp_path_factory.mktemp("tyk-doc-stdout")
-    defs = tmp / "apis"
-    defs.mkdir()
-    shutil.copy(EXAMPLES / NEEDS_STDOUT, defs / NEEDS_STDOUT)
-    (defs / "feeder.yaml").write_text(FEEDER % (feeder_stream("instrument.json.AMZN") + feeder_stream("instrument.json.GOOG")))
-    gunicorn = start_gunicorn(tmp, workers=WORKERS, env={"STREAMS_DEFINITIONS_DIR": str(defs)})
+    files = {
+        NEEDS_STDOUT: (EXAMPLES / NEEDS_STDOUT).read_text(),
+        "feeder.yaml": FEEDER % (feeder_stream("instrument.json.AMZN") + feeder_stream("instrument.json.GOOG")),
+    }
+    gunicorn = serve_definitions(tmp_path_factory.mktemp("tyk-doc-stdout"), files, workers=WORKERS)
     yield gunicorn
     gunicorn.stop()
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
+from tests.e2e.server import ROOT, Gunicorn, serve_definitions
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
 WORKERS = 2
@@ -30,18 +30,9 @@ def definition_text(name: str, **values: str) -> str:
     return text
 
 
-def lay_out(directory: Path, names: list[str], **values: str) -> Path:
-    """Write the named definitions into ``directory`` (created) and return it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        (directory / name).write_text(definition_text(name, **values))
-    return directory
-
-
 def serve(tmp: Path, names: list[str], env: dict[str, str] | None = None, **values: str) -> Gunicorn:
     """A ``gunicorn wsgi:app -w 2`` whose definitions directory holds exactly ``names``."""
-    apis = lay_out(tmp / "apis", names, **values)
-    return start_gunicorn(tmp, workers=WORKERS, env={"STREAMS_DEFINITIONS_DIR": str(apis), **(env or {})})
+    return serve_definitions(tmp, {name: definition_text(name, **values) for name in names}, workers=WORKERS, env=env)
 
 
 def lint(*paths: Path) -> subprocess.CompletedProcess[str]:
