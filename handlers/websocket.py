@@ -16,6 +16,7 @@ with 1013 (try again later).
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -203,12 +204,30 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, keepalive: Ke
 
 def _close(ws: WebSocket, lock: Semaphore, code: int, reason: str) -> None:
     """Send a close frame with ``code`` and ``reason`` (the server's GatewayWebSocket sends
-    both, once), after any frame being written."""
+    both, once), after any frame being written, then end the TCP connection.
+
+    The socket is shut down at once rather than when the request's greenlet finishes: after
+    ``ws.close`` the socket object can no longer read the client's closing frame anyway, and the
+    rest of the request (releasing the instance, middleware, the access log) can take a while on
+    a busy worker, during which a client's writes would land in a connection nobody reads."""
     try:
         with lock:
             ws.close(code, reason)
     except Exception:
         pass
+    _shut_down_tcp(ws)
+
+
+def _shut_down_tcp(ws: WebSocket) -> None:
+    """Send FIN after what is already written (the close frame); data the client sends after
+    that is answered with a reset, so its writes fail instead of vanishing."""
+    sock = getattr(getattr(ws, "handler", None), "socket", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already gone
 
 
 def _is_disconnect(exc: Exception) -> bool:
