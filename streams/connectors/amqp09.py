@@ -72,6 +72,13 @@ url_problems = url_list_check(parse_urls)
 TLS_FIELD = tls_field("TLS for amqps:// URLs: CAs and client certificates (no user in the URL: SASL EXTERNAL).")
 
 
+def warn_plain_with_tls(candidates: list[pika.URLParameters], tls: Tls, log: Any) -> None:
+    """Bento keeps ``amqp://`` URLs plain when ``tls.enabled``; that is followed, and said once."""
+    plain = [where_of(p) for p in candidates if p.ssl_options is None]
+    if tls.enabled and plain:
+        log.warning(f"tls.enabled has no effect on amqp:// URLs (use amqps:// for TLS): {', '.join(plain)} stay plain")
+
+
 def where_of(params: pika.URLParameters) -> str:
     scheme = "amqps" if params.ssl_options is not None else "amqp"
     return f"{scheme} broker {params.host}:{params.port}"

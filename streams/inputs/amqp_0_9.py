@@ -24,7 +24,15 @@ import pika.exceptions
 
 from streams import registry
 from streams.brokers.base import BrokerError
-from streams.connectors.amqp09 import TLS_FIELD, connect, delivery_metadata, describe, parse_urls, url_problems
+from streams.connectors.amqp09 import (
+    TLS_FIELD,
+    connect,
+    delivery_metadata,
+    describe,
+    parse_urls,
+    url_problems,
+    warn_plain_with_tls,
+)
 from streams.connectors.failure_pause import FailurePause
 from streams.connectors.keepalive import run_keeping_alive
 from streams.contracts import ConfigError, Deliver, Input, Stopping
@@ -56,7 +64,8 @@ def binding_problems(bindings: Any) -> list[tuple[tuple[str | int, ...], str]]:
 
 class Amqp09Input(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls_from_config(conf["tls"]))
+        tls = tls_from_config(conf["tls"])
+        self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls)
         self.queue = str(conf["queue"])
         declare = conf["queue_declare"] or {}
         self.declare = bool(declare.get("enabled", False))
@@ -70,6 +79,7 @@ class Amqp09Input(Input):
         if conf["nack_reject_patterns"]:
             raise ConfigError(f"{res.path}.nack_reject_patterns: not supported (failed messages are requeued)")
         self.log = res.logger()
+        warn_plain_with_tls(self.candidates, tls, self.log)
 
     def run(self, deliver: Deliver, stopping: Stopping) -> None:
         conn = connect(self.candidates)

@@ -22,7 +22,15 @@ import pika.exceptions
 from streams import registry
 from streams.bloblang import MappingError
 from streams.brokers.base import BrokerError
-from streams.connectors.amqp09 import TLS_FIELD, connect, describe, parse_urls, publish_immediate, url_problems
+from streams.connectors.amqp09 import (
+    TLS_FIELD,
+    connect,
+    describe,
+    parse_urls,
+    publish_immediate,
+    url_problems,
+    warn_plain_with_tls,
+)
 from streams.contracts import Output, OutputError, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
@@ -53,7 +61,8 @@ def header_value(value: Any) -> Any:
 
 class Amqp09Output(Output):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls_from_config(conf["tls"]))
+        tls = tls_from_config(conf["tls"])
+        self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls)
         self.exchange = res.interpolation(str(conf["exchange"]))
         declare = conf["exchange_declare"] or {}
         self.declare = bool(declare.get("enabled", False))
@@ -68,6 +77,7 @@ class Amqp09Output(Output):
         self.immediate = bool(conf["immediate"])
         self.timeout = parse_duration(conf["timeout"], 0.0) or None
         self.log = res.logger()
+        warn_plain_with_tls(self.candidates, tls, self.log)
         self._conn: Any = None
         self._channel: Any = None
         self._declared: set[str] = set()

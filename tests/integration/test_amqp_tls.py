@@ -104,6 +104,10 @@ def test_amqp_0_9_output_refuses_a_server_its_cas_did_not_sign(
 def test_amqp_0_9_without_a_client_certificate_is_refused_by_the_broker(
     tmp_path: Any, gateways: Gateways, rabbitmq_tls: RabbitMQ, tls_certificates: Certificates
 ) -> None:
+    """With TLS 1.3 the broker refuses the missing certificate after the client's side of the
+    handshake is done: the client reads either the broker's "certificate required" alert or, when
+    the connection is closed before it is read, the end of the stream. Either way the write fails
+    while the connection is made, with the broker named."""
     output = {
         "amqp_0_9": {
             "urls": [rabbitmq_tls.tls_url],
@@ -114,8 +118,35 @@ def test_amqp_0_9_without_a_client_certificate_is_refused_by_the_broker(
     }
     result = push_one(gateways, tmp_path, output)
     assert result.status == 502
-    assert f"amqps broker 127.0.0.1:{rabbitmq_tls.tls_port}:" in (result.error or "")
-    assert "certificate required" in (result.error or ""), result.error
+    error = result.error or ""
+    assert error.startswith(
+        f"amqps broker 127.0.0.1:{rabbitmq_tls.tls_port}: IncompatibleProtocolError: StreamLostError: "
+        '("Stream connection lost: SSL'
+    ), error
+    assert "alert certificate required" in error or "EOF occurred in violation of protocol" in error, error
+
+
+def test_amqp_0_9_amqp_url_stays_plain_with_tls_enabled_as_bento_does(
+    tmp_path: Any,
+    gateways: Gateways,
+    rabbitmq_tls: RabbitMQ,
+    tls_certificates: Certificates,
+    channel: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bento's client wraps only ``amqps://`` URLs in TLS: an ``amqp://`` URL to the plain port
+    works with ``tls.enabled``, and the gateway says the TLS settings do nothing there."""
+    queue = f"plain-{uuid.uuid4().hex[:8]}"
+    channel.queue_declare(queue)
+    output = {"amqp_0_9": {"urls": [rabbitmq_tls.url], "exchange": "", "key": queue, "tls": tls_block(tls_certificates)}}
+    with caplog.at_level("WARNING", logger="streams.engine"):
+        result = push_one(gateways, tmp_path, output, b"plain")
+    assert (result.status, result.error) == (200, None)
+    assert _get(channel, queue)[2] == b"plain"
+    assert (
+        f"tls.enabled has no effect on amqp:// URLs (use amqps:// for TLS): amqp broker 127.0.0.1:{rabbitmq_tls.port} stay plain"
+        in caplog.messages
+    )
 
 
 def test_amqp_1_input_and_output_over_tls(
