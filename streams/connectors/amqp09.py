@@ -33,7 +33,6 @@ from streams.tls import Tls, ssl_context, tls_field
 
 SCHEMES = ("amqp", "amqps")
 CONNECT_TIMEOUT = 10.0
-Problems = list[tuple[tuple[str | int, ...], str]]
 
 
 def split_urls(entries: list[str]) -> list[str]:
@@ -51,13 +50,14 @@ def parse_urls(entries: list[str], where: str, tls: Tls | None = None) -> list[p
             raise ConfigError(f"{where}: {url!r}: scheme {parts.scheme!r} is not supported (use amqp:// or amqps://)")
         try:
             # NOTE: pika would make its own TLS context for amqps://; ours is set below instead.
-            params = pika.URLParameters(url.replace("amqps://", "amqp://", 1) if parts.scheme == "amqps" else url)
+            params = pika.URLParameters("amqp://" + url.split("://", 1)[1] if parts.scheme == "amqps" else url)
             if parts.scheme == "amqps" and parts.port is None:
                 params.port = 5671
         except ValueError as exc:
             raise ConfigError(f"{where}: {url!r}: {exc}") from None
         if parts.scheme == "amqps":
-            params.ssl_options = pika.SSLOptions(ssl_context(tls), server_hostname=params.host)
+            # a disabled block is not used at all: the system CAs, no client certificate
+            params.ssl_options = pika.SSLOptions(ssl_context(tls if tls.enabled else Tls()), server_hostname=params.host)
         if tls.enabled and parts.username is None:
             params.credentials = ExternalCredentials()
         params.socket_timeout = CONNECT_TIMEOUT

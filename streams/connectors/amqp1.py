@@ -82,7 +82,9 @@ def parse_urls(entries: list[str], where: str, tls: Tls | None = None) -> list[E
         secure = parts.scheme == "amqps" or tls.enabled
         url = f"{'amqps' if secure else 'amqp'}://{parts.hostname}:{port}"
         user, password = unquote(parts.username or ""), unquote(parts.password or "")
-        out.append(Endpoint(url, user, password, tls if secure else None))
+        # a disabled block is not used at all: the system CAs, no client certificate
+        settings = (tls if tls.enabled else Tls()) if secure else None
+        out.append(Endpoint(url, user, password, settings))
     if not out:
         raise ConfigError(f"{where}: at least one URL is required")
     return out

@@ -126,6 +126,23 @@ def test_amqp_0_9_without_a_client_certificate_is_refused_by_the_broker(
     assert "alert certificate required" in error or "EOF occurred in violation of protocol" in error, error
 
 
+@pytest.mark.parametrize("component", ["amqp_0_9", "amqp_1"])
+def test_amqps_with_the_tls_block_disabled_trusts_the_system_cas_only(
+    component: str, tmp_path: Any, gateways: Gateways, rabbitmq_tls: RabbitMQ, tls_certificates: Certificates
+) -> None:
+    """As in Bento, a ``tls`` block that is not enabled is not used: an ``amqps://`` URL still
+    connects over TLS, but the test CA it names is not trusted."""
+    tls = {**tls_block(tls_certificates), "enabled": False}
+    if component == "amqp_0_9":
+        output = {"amqp_0_9": {"urls": [rabbitmq_tls.tls_url], "exchange": "", "key": "q", "tls": tls}}
+    else:
+        url = f"amqps://guest:guest@localhost:{rabbitmq_tls.tls_port}"
+        output = {"amqp_1": {"urls": [url], "target_address": "/queue/q", "tls": tls}}
+    result = push_one(gateways, tmp_path, output)
+    assert result.status == 502
+    assert "certificate verify failed" in (result.error or ""), result.error
+
+
 def test_amqp_0_9_amqp_url_stays_plain_with_tls_enabled_as_bento_does(
     tmp_path: Any,
     gateways: Gateways,
