@@ -137,7 +137,7 @@ def ssl_context(tls: Tls) -> ssl.SSLContext:
         ctx.verify_mode = ssl.CERT_NONE
     for i, cert in enumerate(tls.client_certs):
         try:
-            with _pem_file(cert.cert, cert.cert_file) as cert_file, _pem_file(cert.key, cert.key_file) as key_file:
+            with pem_file(cert.cert, cert.cert_file) as cert_file, pem_file(cert.key, cert.key_file) as key_file:
                 ctx.load_cert_chain(cert_file, key_file, password=cert.password or None)
         except (ssl.SSLError, OSError, ValueError) as exc:
             raise SecurityError(
@@ -147,7 +147,7 @@ def ssl_context(tls: Tls) -> ssl.SSLContext:
 
 
 @contextlib.contextmanager
-def _pem_file(text: str, path: str) -> Iterator[str]:
+def pem_file(text: str, path: str) -> Iterator[str]:
     """``ssl`` loads certificates from files only: PEM text goes to a private temporary file for
     the duration of the load."""
     if not text:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.message_brokers import Artemis, Mosquitto, RabbitMQ, nats_server, start_artemis, start_mosquitto, start_rabbitmq
+from tests.tls_certs import Certificates, make_certificates, openssl_available
 
 DEFAULT_KAFKA = "127.0.0.1:9093"
 
@@ -74,6 +75,23 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
 def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQ]:
     """A real RabbitMQ (Debian's rabbitmq-server) on free ports for the whole test run."""
     broker = start_rabbitmq(tmp_path_factory.mktemp("rabbitmq"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A test CA with server (127.0.0.1, localhost) and client certificates for the test run."""
+    if not openssl_available():
+        pytest.skip("the openssl command is needed to make test certificates")
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_tls(tmp_path_factory: pytest.TempPathFactory, tls_certificates: Certificates) -> Iterator[RabbitMQ]:
+    """A real RabbitMQ with a TLS listener requiring client certificates (``tls_port``) beside its
+    plain one, speaking AMQP 0-9-1 and 1.0 on both, for the whole test run."""
+    broker = start_rabbitmq(tmp_path_factory.mktemp("rabbitmq-tls"), amqp1=True, tls=tls_certificates)
     yield broker
     broker.stop()
 

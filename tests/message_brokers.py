@@ -6,6 +6,9 @@ a system service. ``.ci/run`` installs the packages when missing.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import shutil
 import signal
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.e2e.server import free_port
+from tests.tls_certs import Certificates
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, deadline_s: float) -> None:
@@ -113,10 +117,17 @@ class RabbitMQ:
     port: int
     epmd_port: int
     log: Path
+    tls_port: int = 0
+    """The TLS listener (``start_rabbitmq(tls=...)``): it requires a client certificate signed by
+    the test CA, and takes SASL EXTERNAL with the certificate's common name as the user."""
 
     @property
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    @property
+    def tls_url(self) -> str:
+        return f"amqps://guest:guest@127.0.0.1:{self.tls_port}/"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -131,16 +142,53 @@ class RabbitMQ:
                        capture_output=True, timeout=10, check=False)
 
 
-def start_rabbitmq(directory: Path, *, amqp1: bool = False) -> RabbitMQ:
+CERT_USER = "streams test client"
+"""The user RabbitMQ's TLS listener knows by the test client certificate's common name."""
+
+
+def _password_hash(password: str) -> str:
+    """RabbitMQ's stored password form (rabbit_password_hashing_sha256): salt then digest."""
+    salt = os.urandom(4)
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def _tls_config(directory: Path, certs: Certificates, tls_port: int) -> str:
+    """rabbitmq.conf lines of a TLS listener that requires a client certificate, EXTERNAL login
+    by its common name, and the users (``guest`` and ``CERT_USER``) loaded as definitions."""
+    users = [{"name": "guest", "password_hash": _password_hash("guest"), "tags": ["administrator"]},
+             {"name": CERT_USER, "password_hash": "", "tags": []}]
+    definitions = {
+        "users": [{**u, "hashing_algorithm": "rabbit_password_hashing_sha256"} for u in users],
+        "vhosts": [{"name": "/"}],
+        "permissions": [{"user": u["name"], "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"} for u in users],
+    }
+    (directory / "definitions.json").write_text(json.dumps(definitions))
+    return (
+        f"listeners.ssl.1 = 127.0.0.1:{tls_port}\n"
+        f"ssl_options.cacertfile = {certs.ca}\nssl_options.certfile = {certs.server_cert}\n"
+        f"ssl_options.keyfile = {certs.server_key}\n"
+        "ssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = true\n"
+        "auth_mechanisms.1 = PLAIN\nauth_mechanisms.2 = AMQPLAIN\nauth_mechanisms.3 = EXTERNAL\n"
+        "ssl_cert_login_from = common_name\n"
+        f"load_definitions = {directory / 'definitions.json'}\n"
+    )
+
+
+def start_rabbitmq(directory: Path, *, amqp1: bool = False, tls: Certificates | None = None) -> RabbitMQ:
     """``rabbitmq-server`` (Debian) run directly, not as the system service, in its own process
     group; returns once it accepts AMQP connections (a few seconds). ``amqp1`` turns on its
-    AMQP 1.0 plugin (RabbitMQ 3 speaks 1.0 only through it)."""
+    AMQP 1.0 plugin (RabbitMQ 3 speaks 1.0 only through it). ``tls`` adds a TLS listener with
+    these certificates (``RabbitMQ.tls_port``)."""
     binary = need("rabbitmq-server", "rabbitmq-server")
     if binary == "/usr/sbin/rabbitmq-server" and os.path.exists("/usr/lib/rabbitmq/bin/rabbitmq-server"):
         binary = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # the wrapper would switch to the system user
     directory.mkdir(parents=True, exist_ok=True)
     port, dist_port, epmd_port = free_port(), free_port(), free_port()
-    (directory / "enabled_plugins").write_text("[rabbitmq_amqp1_0].\n" if amqp1 else "[].\n")
+    plugins = ["rabbitmq_amqp1_0"] * amqp1 + ["rabbitmq_auth_mechanism_ssl"] * (tls is not None)
+    (directory / "enabled_plugins").write_text(f"[{','.join(plugins)}].\n")
+    tls_port = free_port() if tls else 0
+    if tls:
+        (directory / "rabbitmq.conf").write_text(_tls_config(directory, tls, tls_port))
     log = directory / "rabbitmq.log"
     env = {
         **os.environ,
@@ -160,9 +208,11 @@ def start_rabbitmq(directory: Path, *, amqp1: bool = False) -> RabbitMQ:
     }
     with open(log, "wb") as out:
         process = subprocess.Popen([binary], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    broker = RabbitMQ(process, port, epmd_port, log)
+    broker = RabbitMQ(process, port, epmd_port, log, tls_port)
     try:
         wait_for_port(port, process, log, 90)
+        if tls_port:
+            wait_for_port(tls_port, process, log, 30)
     except RuntimeError:
         broker.stop()
         raise

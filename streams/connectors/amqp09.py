@@ -5,7 +5,13 @@ a worker keeps serving other greenlets while a consumer waits. A connection is n
 greenlets at once; each input run has its own, and the output serialises its writes.
 
 URLs follow Bento (``internal/impl/amqp09``): a list, entries split at commas, the first that
-connects is used until it fails. ``amqps://`` and ``tls`` are not supported yet (refused).
+connects is used until it fails.
+
+TLS follows Bento and its client (amqp091-go): the scheme decides. An ``amqps://`` URL (port 5671
+by default) is wrapped in TLS, with the ``tls`` block's CAs and client certificates when it is
+enabled and the system CAs otherwise; an ``amqp://`` URL stays plain even with ``tls.enabled``.
+With ``tls.enabled`` and no user in the URL the login is SASL EXTERNAL (the broker takes the name
+from the client certificate); otherwise PLAIN with the URL's user (``guest`` when none).
 """
 
 from __future__ import annotations
@@ -17,31 +23,43 @@ from urllib.parse import urlsplit
 
 import pika
 import pika.exceptions
+from pika import spec
+from pika.credentials import ExternalCredentials
 
 from streams.brokers.base import BrokerError
 from streams.connectors.url_list import url_list_check
 from streams.contracts import ConfigError
+from streams.tls import Tls, ssl_context, tls_field
 
-SCHEMES = ("amqp",)
+SCHEMES = ("amqp", "amqps")
 CONNECT_TIMEOUT = 10.0
-Problems = list[tuple[tuple[str | int, ...], str]]
 
 
 def split_urls(entries: list[str]) -> list[str]:
     return [u.strip() for entry in entries for u in str(entry).split(",") if u.strip()]
 
 
-def parse_urls(entries: list[str], where: str) -> list[pika.URLParameters]:
-    """Connection parameters of each URL; ``ConfigError`` names the bad one."""
+def parse_urls(entries: list[str], where: str, tls: Tls | None = None) -> list[pika.URLParameters]:
+    """Connection parameters of each URL, TLS and login as the module docstring says;
+    ``ConfigError`` names the bad one."""
+    tls = tls or Tls()
     out: list[pika.URLParameters] = []
     for url in split_urls(entries):
-        scheme = urlsplit(url).scheme
-        if scheme not in SCHEMES:
-            raise ConfigError(f"{where}: {url!r}: scheme {scheme!r} is not supported (use amqp://)")
+        parts = urlsplit(url)
+        if parts.scheme not in SCHEMES:
+            raise ConfigError(f"{where}: {url!r}: scheme {parts.scheme!r} is not supported (use amqp:// or amqps://)")
         try:
-            params = pika.URLParameters(url)
+            # NOTE: pika would make its own TLS context for amqps://; ours is set below instead.
+            params = pika.URLParameters("amqp://" + url.split("://", 1)[1] if parts.scheme == "amqps" else url)
+            if parts.scheme == "amqps" and parts.port is None:
+                params.port = 5671
         except ValueError as exc:
             raise ConfigError(f"{where}: {url!r}: {exc}") from None
+        if parts.scheme == "amqps":
+            # a disabled block is not used at all: the system CAs, no client certificate
+            params.ssl_options = pika.SSLOptions(ssl_context(tls if tls.enabled else Tls()), server_hostname=params.host)
+        if tls.enabled and parts.username is None:
+            params.credentials = ExternalCredentials()
         params.socket_timeout = CONNECT_TIMEOUT
         params.blocked_connection_timeout = CONNECT_TIMEOUT
         out.append(params)
@@ -51,16 +69,19 @@ def parse_urls(entries: list[str], where: str) -> list[pika.URLParameters]:
 
 
 url_problems = url_list_check(parse_urls)
+TLS_FIELD = tls_field("TLS for amqps:// URLs: CAs and client certificates (no user in the URL: SASL EXTERNAL).")
 
 
-def tls_problems(tls: Any) -> Problems:
-    if isinstance(tls, dict) and tls.get("enabled"):
-        return [(("enabled",), "TLS connections to AMQP brokers are not supported")]
-    return []
+def warn_plain_with_tls(candidates: list[pika.URLParameters], tls: Tls, log: Any) -> None:
+    """Bento keeps ``amqp://`` URLs plain when ``tls.enabled``; that is followed, and said once."""
+    plain = [where_of(p) for p in candidates if p.ssl_options is None]
+    if tls.enabled and plain:
+        log.warning(f"tls.enabled has no effect on amqp:// URLs (use amqps:// for TLS): {', '.join(plain)} stay plain")
 
 
 def where_of(params: pika.URLParameters) -> str:
-    return f"amqp broker {params.host}:{params.port}"
+    scheme = "amqps" if params.ssl_options is not None else "amqp"
+    return f"{scheme} broker {params.host}:{params.port}"
 
 
 def connect(candidates: list[pika.URLParameters]) -> pika.BlockingConnection:
@@ -74,6 +95,24 @@ def connect(candidates: list[pika.URLParameters]) -> pika.BlockingConnection:
         except OSError as exc:
             reasons.append(f"{where_of(params)}: {exc}")
     raise BrokerError("; ".join(reasons))
+
+
+def publish_immediate(channel: Any) -> None:
+    """Make every publish of ``channel`` (a ``BlockingChannel``) carry the ``immediate`` flag.
+
+    NOTE: pika 1.x dropped ``immediate`` from ``basic_publish``. The blocking channel publishes
+    (and then waits for the confirm or return) through its implementation's ``basic_publish``;
+    on this one channel that method is replaced by one sending the same ``Basic.Publish`` frame
+    with the flag set, so confirms, returns and broker errors are handled as for any publish.
+    """
+    impl = channel._impl
+
+    def publish(exchange: str, routing_key: str, body: bytes, properties: Any = None, mandatory: bool = False) -> None:
+        impl._raise_if_not_open()
+        method = spec.Basic.Publish(exchange=exchange, routing_key=routing_key, mandatory=mandatory, immediate=True)
+        impl._send_method(method, (properties or spec.BasicProperties(), bytes(body)))
+
+    impl.basic_publish = publish
 
 
 def describe(exc: BaseException) -> str:

@@ -5,25 +5,34 @@ worker keeps serving other greenlets while a receiver waits. A connection belong
 at a time: each input run has its own, the output serialises its writes.
 
 Fields follow Bento (``internal/impl/amqp1``): ``urls`` (entries split at commas, the first that
-connects is used), ``sasl`` (``none``, ``plain``, ``anonymous``). ``amqps://`` and ``tls`` are
-not supported yet (refused).
+connects is used), ``sasl`` (``none``, ``plain``, ``anonymous``) and ``tls``.
+
+TLS: an ``amqps://`` URL (port 5671 by default) is a TLS connection, checked against the ``tls``
+block's CAs (the system's when none are given) with the peer's name verified unless
+``skip_cert_verify``, and presenting its first client certificate. With ``tls.enabled`` an
+``amqp://`` URL is a TLS connection too. NOTE: Bento's client then negotiates TLS inside AMQP
+(the TLS protocol header, then the handshake); proton cannot, so it starts TLS at once on that
+port, as for ``amqps://``, which is what brokers' TLS ports expect.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import cproton
-from proton import ProtonException
+from proton import ProtonException, SSLDomain, SSLException
 from proton.utils import BlockingConnection
 
 from streams.brokers.base import BrokerError
 from streams.connectors.url_list import url_list_check
 from streams.contracts import ConfigError
 from streams.registry import Field
+from streams.tls import SecurityError, Tls, pem_file, tls_field
 
 CONNECT_TIMEOUT = 10.0
 SASL_MECHANISMS = ("none", "plain", "anonymous")
@@ -37,10 +46,13 @@ class Endpoint:
     url: str  # without credentials
     user: str
     password: str
+    tls: Tls | None = None
+    """How to set up TLS (``url`` is then ``amqps://``); None: a plain connection."""
 
     @property
     def where(self) -> str:
-        return f"amqp 1.0 broker {self.url.removeprefix('amqp://')}"
+        scheme, _, address = self.url.partition("://")
+        return f"amqp 1.0 broker {address}" + (" (TLS)" if scheme == "amqps" else "")
 
 
 @dataclass(frozen=True)
@@ -50,21 +62,29 @@ class Sasl:
     password: str = ""
 
 
-def parse_urls(entries: list[str], where: str) -> list[Endpoint]:
+def parse_urls(entries: list[str], where: str, tls: Tls | None = None) -> list[Endpoint]:
+    """The endpoints of ``urls``, TLS as the module docstring says; ``ConfigError`` names the
+    bad URL."""
+    tls = tls or Tls()
     out: list[Endpoint] = []
     for text in (u.strip() for e in entries for u in str(e).split(",")):
         if not text:
             continue
         parts = urlsplit(text)
-        if parts.scheme != "amqp":
-            raise ConfigError(f"{where}: {text!r}: scheme {parts.scheme!r} is not supported (use amqp://)")
+        if parts.scheme not in ("amqp", "amqps"):
+            raise ConfigError(f"{where}: {text!r}: scheme {parts.scheme!r} is not supported (use amqp:// or amqps://)")
         try:
-            port = parts.port or 5672
+            port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
         except ValueError:
             raise ConfigError(f"{where}: {text!r}: bad port") from None
         if not parts.hostname:
             raise ConfigError(f"{where}: {text!r}: no host")
-        out.append(Endpoint(f"amqp://{parts.hostname}:{port}", unquote(parts.username or ""), unquote(parts.password or "")))
+        secure = parts.scheme == "amqps" or tls.enabled
+        url = f"{'amqps' if secure else 'amqp'}://{parts.hostname}:{port}"
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        # a disabled block is not used at all: the system CAs, no client certificate
+        settings = (tls if tls.enabled else Tls()) if secure else None
+        out.append(Endpoint(url, user, password, settings))
     if not out:
         raise ConfigError(f"{where}: at least one URL is required")
     return out
@@ -73,10 +93,32 @@ def parse_urls(entries: list[str], where: str) -> list[Endpoint]:
 url_problems = url_list_check(parse_urls)
 
 
-def tls_problems(tls: Any) -> Problems:
-    if isinstance(tls, dict) and tls.get("enabled"):
-        return [(("enabled",), "TLS connections to AMQP 1.0 brokers are not supported")]
-    return []
+@functools.lru_cache(maxsize=64)
+def ssl_domain(tls: Tls) -> SSLDomain:
+    """The proton client TLS settings of a ``Tls`` (cached like ``streams.tls.ssl_context``).
+
+    Proton reads the CA and certificate files as it is given them, so PEM text passes through a
+    temporary file only for the call. Raises ``SecurityError`` naming the field it could not use.
+    """
+    domain = SSLDomain(SSLDomain.MODE_CLIENT)
+    if tls.root_cas or tls.root_cas_file:
+        try:
+            with pem_file(tls.root_cas, tls.root_cas_file) as name:
+                domain.set_trusted_ca_db(name)
+        except (SSLException, OSError) as exc:
+            where = "root_cas_file" if tls.root_cas_file else "root_cas"
+            raise SecurityError(f"{where}: not a usable PEM CA bundle ({exc})") from None
+    if tls.skip_cert_verify:
+        domain.set_peer_authentication(SSLDomain.ANONYMOUS_PEER)
+    else:
+        domain.set_peer_authentication(SSLDomain.VERIFY_PEER_NAME)
+    for cert in tls.client_certs[:1]:  # NOTE: a proton connection presents one certificate
+        try:
+            with pem_file(cert.cert, cert.cert_file) as cert_name, pem_file(cert.key, cert.key_file) as key_name:
+                domain.set_credentials(cert_name, key_name, cert.password or None)
+        except (SSLException, OSError) as exc:
+            raise SecurityError(f"client_certs.0: certificate and key not usable ({exc})") from None
+    return domain
 
 
 def sasl_problems(sasl: Any) -> Problems:
@@ -98,8 +140,8 @@ SASL_FIELD = Field(
     ),
     check=sasl_problems,
 )
-URLS_FIELD = Field("urls", "string_list", doc="Broker URLs (amqp://[user:pass@]host:port), first that connects.", check=url_problems)
-TLS_FIELD = Field("tls", "object", {}, "TLS is not supported yet: `enabled: true` is refused.", check=tls_problems)
+URLS_FIELD = Field("urls", "string_list", doc="Broker URLs (amqp[s]://[user:pass@]host:port), first that connects.", check=url_problems)
+TLS_FIELD = tls_field("TLS to the brokers (amqps:// URLs; with enabled, amqp:// ones too).")
 
 
 def sasl_of(conf: dict[str, Any]) -> Sasl:
@@ -123,10 +165,31 @@ def connect(endpoints: list[Endpoint], sasl: Sasl) -> BlockingConnection:
     reasons: list[str] = []
     for endpoint in endpoints:
         try:
-            return BlockingConnection(endpoint.url, timeout=CONNECT_TIMEOUT, **_options(endpoint, sasl))
-        except (ProtonException, OSError) as exc:
-            reasons.append(f"{endpoint.where}: {exc}")
+            options = _options(endpoint, sasl)
+            if endpoint.tls is not None:
+                options["ssl_domain"] = ssl_domain(endpoint.tls)
+            return BlockingConnection(endpoint.url, timeout=CONNECT_TIMEOUT, **options)
+        except (ProtonException, SecurityError, OSError) as exc:
+            reasons.append(f"{endpoint.where}: {exc}{_name_hint(endpoint, exc)}")
     raise BrokerError("; ".join(reasons))
+
+
+def _name_hint(endpoint: Endpoint, exc: BaseException) -> str:
+    """Proton matches a certificate's DNS names (and common name) only, never its IP addresses:
+    a verified connection to an IP address fails, and the user is told how to fix it."""
+    host = urlsplit(endpoint.url).hostname or ""
+    verifying = endpoint.tls is not None and not endpoint.tls.skip_cert_verify
+    if verifying and "certificate verify failed" in str(exc) and _is_ip(host):
+        return " (the certificate is matched by host name only: use the broker's DNS name, not an IP address)"
+    return ""
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def close_quietly(conn: BlockingConnection | None) -> None:

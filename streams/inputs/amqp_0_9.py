@@ -11,6 +11,7 @@ It runs once per host, like the other inputs that are not consumer groups: two w
 turns on one queue would write its messages out of order. Gateway hosts compete for the queue as
 consumers (the broker hands each message to one). Up to ``prefetch_count`` messages wait
 unacknowledged; they are handled in order, one at a time. ``nack_reject_patterns`` is not supported (a non-empty list is refused).
+TLS (``amqps://``, the ``tls`` block) as ``streams.connectors.amqp09`` says.
 """
 
 from __future__ import annotations
@@ -23,13 +24,22 @@ import pika.exceptions
 
 from streams import registry
 from streams.brokers.base import BrokerError
-from streams.connectors.amqp09 import connect, delivery_metadata, describe, parse_urls, tls_problems, url_problems
+from streams.connectors.amqp09 import (
+    TLS_FIELD,
+    connect,
+    delivery_metadata,
+    describe,
+    parse_urls,
+    url_problems,
+    warn_plain_with_tls,
+)
 from streams.connectors.failure_pause import FailurePause
 from streams.connectors.keepalive import run_keeping_alive
 from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
+from streams.tls import tls_from_config
 
 POLL = 0.5
 """Seconds the consumer waits for a message before looking at ``stopping`` again."""
@@ -54,7 +64,8 @@ def binding_problems(bindings: Any) -> list[tuple[tuple[str | int, ...], str]]:
 
 class Amqp09Input(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls")
+        tls = tls_from_config(conf["tls"])
+        self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls)
         self.queue = str(conf["queue"])
         declare = conf["queue_declare"] or {}
         self.declare = bool(declare.get("enabled", False))
@@ -68,6 +79,7 @@ class Amqp09Input(Input):
         if conf["nack_reject_patterns"]:
             raise ConfigError(f"{res.path}.nack_reject_patterns: not supported (failed messages are requeued)")
         self.log = res.logger()
+        warn_plain_with_tls(self.candidates, tls, self.log)
 
     def run(self, deliver: Deliver, stopping: Stopping) -> None:
         conn = connect(self.candidates)
@@ -139,6 +151,6 @@ SPEC = registry.input(
     Field("nack_reject_patterns", "string_list", [], "Not supported: failed messages are always requeued."),
     Field("prefetch_count", "int", 10, "Most unacknowledged messages held by a worker."),
     Field("prefetch_size", "int", 0, "Most unacknowledged bytes held by a worker (0: no limit)."),
-    Field("tls", "object", {}, "TLS is not supported yet: `enabled: true` is refused.", check=tls_problems),
+    TLS_FIELD,
     doc="Consume an AMQP 0-9-1 queue.",
 )

@@ -47,6 +47,7 @@ from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
+from streams.tls import tls_from_config
 
 POLL = 0.5
 """Seconds a receive waits before the input looks at ``stopping`` again."""
@@ -81,7 +82,7 @@ def metadata_of(received: AmqpMessage, read_header: bool) -> dict[str, str]:
 
 class Amqp1Input(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.endpoints = parse_urls(conf["urls"] or [], f"{res.path}.urls")
+        self.endpoints = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls_from_config(conf["tls"]))
         self.sasl = sasl_of(conf)
         self.source = str(conf["source_address"])
         self.credit = max(1, int(conf["credit"]))

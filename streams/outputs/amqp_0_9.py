@@ -5,7 +5,9 @@ fails. Metadata goes out as headers (``_`` becomes ``-``), less ``metadata.exclu
 
 The worker's connection is made on the first write and again after it fails. ``timeout`` bounds
 one publish and its confirm; past it the connection is dropped (a half-sent frame must not be
-reused) and the write fails. ``immediate`` is refused: RabbitMQ does not implement it.
+reused) and the write fails. ``immediate`` sets the flag on each publish; RabbitMQ does not
+implement it and closes the connection (540 NOT_IMPLEMENTED), so every such write fails and the
+connection is made again for the next. TLS: ``streams.connectors.amqp09``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,21 @@ import pika.exceptions
 from streams import registry
 from streams.bloblang import MappingError
 from streams.brokers.base import BrokerError
-from streams.connectors.amqp09 import connect, describe, parse_urls, tls_problems, url_problems
-from streams.contracts import ConfigError, Output, OutputError, Transaction
+from streams.connectors.amqp09 import (
+    TLS_FIELD,
+    connect,
+    describe,
+    parse_urls,
+    publish_immediate,
+    url_problems,
+    warn_plain_with_tls,
+)
+from streams.contracts import Output, OutputError, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
+from streams.tls import tls_from_config
 
 EXCHANGE_TYPES = ("direct", "fanout", "topic", "x-custom")
 PROPERTIES = ("type", "content_type", "content_encoding", "correlation_id", "reply_to", "expiration",
@@ -50,7 +61,8 @@ def header_value(value: Any) -> Any:
 
 class Amqp09Output(Output):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls")
+        tls = tls_from_config(conf["tls"])
+        self.candidates = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls)
         self.exchange = res.interpolation(str(conf["exchange"]))
         declare = conf["exchange_declare"] or {}
         self.declare = bool(declare.get("enabled", False))
@@ -62,10 +74,10 @@ class Amqp09Output(Output):
         self.exclude_prefixes = tuple(str(p) for p in (conf["metadata"] or {}).get("exclude_prefixes") or [])
         self.persistent = bool(conf["persistent"])
         self.mandatory = bool(conf["mandatory"])
-        if conf["immediate"]:
-            raise ConfigError(f"{res.path}.immediate: RabbitMQ does not support the immediate flag")
+        self.immediate = bool(conf["immediate"])
         self.timeout = parse_duration(conf["timeout"], 0.0) or None
         self.log = res.logger()
+        warn_plain_with_tls(self.candidates, tls, self.log)
         self._conn: Any = None
         self._channel: Any = None
         self._declared: set[str] = set()
@@ -79,6 +91,8 @@ class Amqp09Output(Output):
             self._conn = connect(self.candidates)
             self._channel = self._conn.channel()
             self._channel.confirm_delivery()
+            if self.immediate:
+                publish_immediate(self._channel)
         except BrokerError as exc:
             raise OutputError(str(exc)) from None
         self._declared.clear()
@@ -191,8 +205,8 @@ SPEC = registry.output(
     Field("max_in_flight", "int", 64, "Accepted; a worker publishes one message at a time."),
     Field("persistent", "bool", False, "Publish persistent messages (delivery mode 2)."),
     Field("mandatory", "bool", False, "Fail a write whose message no queue takes."),
-    Field("immediate", "bool", False, "Refused when true: RabbitMQ does not support it."),
+    Field("immediate", "bool", False, "Set the immediate flag (RabbitMQ refuses it: such writes fail)."),
     Field("timeout", "duration", "", "Longest wait for one publish and its confirm (empty: none)."),
-    Field("tls", "object", {}, "TLS is not supported yet: `enabled: true` is refused.", check=tls_problems),
+    TLS_FIELD,
     doc="Publish messages to an AMQP 0-9-1 exchange.",
 )

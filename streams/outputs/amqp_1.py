@@ -34,6 +34,7 @@ from streams.contracts import Output, OutputError, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
+from streams.tls import tls_from_config
 
 SEND_TIMEOUT = 30.0
 OUTCOMES = {36: "accepted", 37: "rejected", 38: "released", 39: "modified"}
@@ -41,7 +42,7 @@ OUTCOMES = {36: "accepted", 37: "rejected", 38: "released", 39: "modified"}
 
 class Amqp1Output(Output):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.endpoints = parse_urls(conf["urls"] or [], f"{res.path}.urls")
+        self.endpoints = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls_from_config(conf["tls"]))
         self.sasl = sasl_of(conf)
         self.target = str(conf["target_address"])
         text = str(conf["application_properties_map"] or "")

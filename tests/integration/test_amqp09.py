@@ -15,7 +15,6 @@ import pika
 import pytest
 
 from streams.brokers.embedded import EmbeddedBroker
-from streams.contracts import ConfigError
 from streams.definitions import load_text
 from streams.engine.testing import Gateways, read_topic, wait_until
 from streams.message import Message
@@ -197,8 +196,9 @@ def definition(kind: str, block: str) -> str:
 @pytest.mark.parametrize(
     ("kind", "block", "problem"),
     [
-        ("input", "urls: [amqps://h]\nqueue: q\n", "amqp_0_9.urls: 'amqps://h': scheme 'amqps' is not supported (use amqp://)"),
-        ("input", "urls: [amqp://h]\nqueue: q\ntls: {enabled: true}\n", "amqp_0_9.tls.enabled: TLS connections to AMQP brokers are not supported"),
+        ("input", "urls: [http://h]\nqueue: q\n", "amqp_0_9.urls: 'http://h': scheme 'http' is not supported (use amqp:// or amqps://)"),
+        ("input", "urls: [amqps://h]\nqueue: q\ntls: {enabled: true, client_certs: [{cert: x}]}\n",
+         "amqp_0_9.tls.client_certs.0.key: a client certificate needs a key (or key_file) with its cert"),
         ("output", "urls: [amqp://h]\nexchange: x\nexchange_declare: {enabled: true, type: headers}\n", "amqp_0_9.exchange_declare.type: invalid value 'headers'"),
         ("input", "urls: [amqp://h]\n", "amqp_0_9.queue: missing required field"),
         ("input", "urls: [amqp://h]\nqueue: q\nbindings_declare: [{exchange: x, routing_key: k}]\n",
@@ -211,9 +211,48 @@ def test_bad_configs_are_reported_at_load_with_the_field_named(kind: str, block:
     assert len(problems) == 1 and problem in str(problems[0]), problems
 
 
-def test_immediate_is_refused_when_the_stream_starts(tmp_path: Any, gateways: Gateways) -> None:
-    stream = {"input": {"http_server": {}}, "output": {"amqp_0_9": {"urls": ["amqp://h"], "exchange": "x", "immediate": True}}}
-    _, api = gateways(tmp_path, {"m": stream}, start=False)
-    with pytest.raises(ConfigError) as caught:
-        api.open("m", {})
-    assert str(caught.value) == "streams.m.output.amqp_0_9.immediate: RabbitMQ does not support the immediate flag"
+def test_immediate_publishes_fail_as_rabbitmq_refuses_the_flag(
+    tmp_path: Any, gateways: Gateways, rabbitmq: RabbitMQ, channel: Any
+) -> None:
+    """RabbitMQ closes a connection that publishes with ``immediate`` (540 NOT_IMPLEMENTED): each
+    write fails with that reason, nothing is queued, and the next write connects again."""
+    queue = queue_name()
+    channel.queue_declare(queue)
+    stream = {"input": {"http_server": {}}, "output": {"amqp_0_9": {"urls": [rabbitmq.url], "exchange": "", "key": queue, "immediate": True}}}
+    _, api = gateways(tmp_path, {"m": stream})
+    inst = api.open("m", {})
+    try:
+        results = [inst.push(Message(b"x"), 20.0) for _ in range(2)]
+    finally:
+        inst.release()
+    expected = f"amqp_0_9 publish to exchange '' key '{queue}' failed: ConnectionClosedByBroker: (540, 'NOT_IMPLEMENTED - immediate=true')"
+    assert [(r.status, r.error) for r in results] == [(502, expected)] * 2
+    assert ready_count(channel, queue) == 0
+
+
+def test_immediate_failures_leave_the_input_message_unacknowledged(
+    tmp_path: Any, gateways: Gateways, rabbitmq: RabbitMQ, channel: Any
+) -> None:
+    """An input whose output publishes with ``immediate`` never acknowledges: the message is given
+    back after each failed write and delivered again (the hook, called by a branch before the
+    output, sees each attempt), and nothing reaches the output's queue."""
+    source, target = queue_name(), queue_name()
+    channel.queue_declare(source)
+    channel.queue_declare(target)
+    channel.basic_publish("", source, b'{"id":1}')
+    hook = Hook()
+    hook.failing = False
+    try:
+        stream = {
+            "input": {"amqp_0_9": {"urls": [rabbitmq.url], "queue": source}},
+            "pipeline": {"processors": [{"branch": {"processors": [{"http": {"url": hook.url}}]}}]},
+            "output": {"amqp_0_9": {"urls": [rabbitmq.url], "exchange": "", "key": target, "immediate": True}},
+        }
+        gw, _ = gateways(tmp_path, {"r": stream})
+        wait_until(lambda: len(hook.accepted) >= 2, "a second attempt after the message was given back")
+        gw.drain(5.0)
+    finally:
+        hook.stop()
+    assert set(hook.accepted) == {b'{"id":1}'}
+    assert ready_count(channel, source) == 1
+    assert ready_count(channel, target) == 0

@@ -201,9 +201,10 @@ def definition(block: str) -> str:
 @pytest.mark.parametrize(
     ("block", "problem"),
     [
-        ("urls: [amqps://h]\nsource_address: q\n", "amqp_1.urls: 'amqps://h': scheme 'amqps' is not supported (use amqp://)"),
+        ("urls: [http://h]\nsource_address: q\n", "amqp_1.urls: 'http://h': scheme 'http' is not supported (use amqp:// or amqps://)"),
         ("urls: [amqp://h]\nsource_address: q\nsasl: {mechanism: scram}\n", "amqp_1.sasl.mechanism: invalid value 'scram'"),
-        ("urls: [amqp://h]\nsource_address: q\ntls: {enabled: true}\n", "amqp_1.tls.enabled: TLS connections to AMQP 1.0 brokers are not supported"),
+        ("urls: [amqps://h]\nsource_address: q\ntls: {enabled: true, client_certs: [{cert_file: /c.pem, key: k}]}\n",
+         "amqp_1.tls.client_certs.0.cert_file: file not found: /c.pem"),
     ],
 )
 def test_bad_configs_are_reported_at_load_with_the_field_named(block: str, problem: str) -> None:
