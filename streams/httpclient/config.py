@@ -204,7 +204,9 @@ class _Chain(requests.auth.AuthBase):
 def _auth_chain(conf: Mapping[str, Any], token_session: requests.Session, timeout: float | None) -> _Chain | None:
     steps: list[requests.auth.AuthBase] = []
     if oauth := _block(conf, "oauth"):
-        steps.append(OAuth1(*(str(oauth.get(k) or "") for k in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"))))
+        steps.append(
+            OAuth1(*(str(oauth.get(k) or "") for k in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")))
+        )
     if jwt := _block(conf, "jwt"):
         method = str(jwt["signing_method"])
         key = load_key(str(jwt["private_key_file"]), method)
@@ -213,10 +215,17 @@ def _auth_chain(conf: Mapping[str, Any], token_session: requests.Session, timeou
         steps.append(requests.auth.HTTPBasicAuth(str(basic.get("username") or ""), str(basic.get("password") or "")))
     if oauth2 := _block(conf, "oauth2"):
         params = {str(k): [str(v) for v in vs] for k, vs in (oauth2.get("endpoint_params") or {}).items()}
-        steps.append(ClientCredentials(
-            str(oauth2.get("client_key") or ""), str(oauth2.get("client_secret") or ""), str(oauth2["token_url"]),
-            tuple(str(s) for s in oauth2.get("scopes") or []), params, token_session, timeout,
-        ))
+        steps.append(
+            ClientCredentials(
+                str(oauth2.get("client_key") or ""),
+                str(oauth2.get("client_secret") or ""),
+                str(oauth2["token_url"]),
+                tuple(str(s) for s in oauth2.get("scopes") or []),
+                params,
+                token_session,
+                timeout,
+            )
+        )
     if digest := _block(conf, "digest_auth"):
         steps.append(DigestAuth(str(digest.get("username") or ""), str(digest.get("password") or "")))
     return _Chain(steps) if steps else None

@@ -55,9 +55,7 @@ def parse_challenge(header: str) -> Challenge:
     return Challenge(params.get("realm", ""), params["nonce"], algorithm, "auth" if offered else "", params.get("opaque", ""))
 
 
-def response(
-    ch: Challenge, username: str, password: str, method: str, uri: str, nc: str, cnonce: str
-) -> str:
+def response(ch: Challenge, username: str, password: str, method: str, uri: str, nc: str, cnonce: str) -> str:
     """The ``response`` value of RFC 7616 §3.4.1 for ``qop=auth`` (or RFC 2069's without qop)."""
     hash_ = HASHES[ch.algorithm.removesuffix("-SESS")]
 
@@ -107,7 +105,9 @@ class DigestAuth(requests.auth.AuthBase):
             ch, nc = self._challenge, self._count
         uri = requests.utils.urlparse(str(r.url))
         path = (uri.path or "/") + (f"?{uri.query}" if uri.query else "")
-        r.headers["Authorization"] = authorization(ch, self.username, self.password, str(r.method), path, nc, os.urandom(16).hex())
+        r.headers["Authorization"] = authorization(
+            ch, self.username, self.password, str(r.method), path, nc, os.urandom(16).hex()
+        )
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         self._sign(r)

@@ -2,7 +2,9 @@
 
 The request runs on gevent-patched ``requests``; a status outside 2xx (or listed in
 ``drop_on``/``successful_on``) decides success as Bento does. ``url`` and header values are
-interpolated per message.
+interpolated per message. Authentication (``basic_auth``, ``oauth``, ``oauth2``, ``jwt``,
+``digest_auth``), ``tls``, ``proxy_url`` and ``rate_limit`` (waited for before each attempt) are the
+shared HTTP client's (``streams.httpclient``); ``negotiate`` is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from streams.connectors.http_url import url_problems
 from streams.contracts import Output, OutputError, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
+from streams.httpclient.config import build_client, client_fields
 from streams.message import Message
 from streams.registry import Field
 
@@ -32,15 +35,16 @@ class HttpClientOutput(Output):
         self.retry_period = parse_duration(conf["retry_period"], 1.0)
         self.successful_on = {int(c) for c in conf["successful_on"] or []}
         self.drop_on = {int(c) for c in conf["drop_on"] or []}
-        self.session = requests.Session()
+        self.client = build_client(conf, res, self.timeout)
 
     def _send(self, msg: Message, batch: list[Message], i: int) -> None:
         url = self.url.render(msg, batch, i)
         headers = {k: v.render(msg, batch, i) for k, v in self.headers.items()}
         last = ""
         for attempt in range(self.retries + 1):
+            self.client.wait_turn()
             try:
-                resp = self.session.request(self.verb, url, data=msg.content, headers=headers, timeout=self.timeout)
+                resp = self.client.session.request(self.verb, url, data=msg.content, headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
                 last = f"{self.verb} {url} failed: {exc}"
             else:
@@ -60,7 +64,7 @@ class HttpClientOutput(Output):
                 raise OutputError(f"http_client interpolation failed: {exc}") from exc
 
     def close(self) -> None:
-        self.session.close()
+        self.client.close()
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> HttpClientOutput:
@@ -84,13 +88,7 @@ SPEC = registry.output(
     Field("max_in_flight", "int", 64, "Accepted and ignored."),
     Field("batch_as_multipart", "bool", False, "Accepted and ignored."),
     Field("propagate_response", "bool", False, "Accepted and ignored."),
-    Field("tls", "object", {}, "Accepted and ignored."),
-    Field("oauth", "object", {}, "Accepted and ignored."),
-    Field("oauth2", "object", {}, "Accepted and ignored."),
-    Field("basic_auth", "object", {}, "Accepted and ignored."),
-    Field("jwt", "object", {}, "Accepted and ignored."),
-    Field("proxy_url", "string", "", "Accepted and ignored."),
+    *client_fields(),
     Field("batching", "object", {}, "Accepted and ignored."),
-    Field("rate_limit", "string", "", "Accepted and ignored."),
     doc="Send messages to an HTTP endpoint.",
 )

@@ -202,8 +202,8 @@ class HttpProcessor(Processor):
             return url, headers, body
         boundary = uuid.uuid4().hex
         chunks = []
-        for i, msg in enumerate(batch):
-            kind = self.headers.get("Content-Type")
+        kind = self.headers.get("Content-Type")
+        for msg in batch:
             part_headers = {"Content-Type": _render(kind, msg, "content-type interpolation error") if kind else OCTET_STREAM}
             for key, value in msg.metadata.items():
                 if self.send_meta.match(key):

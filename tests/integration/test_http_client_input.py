@@ -227,7 +227,7 @@ def test_a_failed_write_is_retried_until_the_output_takes_it(tmp_path: Any, gate
 
 
 def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, gateways: Gateways) -> None:
-    stream = {"input": {"http_client": {"url": "http://h", "oauth2": {"enabled": True}}}, "output": {"drop": {}}}
+    stream = {"input": {"http_client": {"url": "http://h", "negotiate": {"enabled": True}}}, "output": {"drop": {}}}
     codec = {"input": {"http_client": {"url": "http://h", "stream": {"enabled": True, "codec": "csv-safe"}}}, "output": {"drop": {}}}
     limit = {"input": {"http_client": {"url": "http://h", "rate_limit": "none"}}, "output": {"drop": {}}}
     xml = {"enabled": True, "scanner": {"skip_bom": {"into": {"xml_documents": {}}}}}
@@ -240,7 +240,7 @@ def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, 
             api.open(name, {})
         problems.append(str(caught.value))
     assert problems == [
-        "streams.a.input.http_client.oauth2: not supported by this gateway",
+        "streams.a.input.http_client.negotiate.enabled: not supported by this gateway",
         "streams.b.input.http_client.stream.codec: 'csv-safe' is not supported (use lines, delim:<text>, regex:<pattern>, "
         "chunker:<bytes>, all-bytes, csv, csv:<delimiter> or tar, optionally after gzip/, pgzip/ or skipbom/; or a scanner)",
         "streams.c.input.http_client.rate_limit: no rate_limit_resources entry labelled 'none'",
