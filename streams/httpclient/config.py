@@ -26,6 +26,7 @@ from streams.httpclient.jwt_auth import METHODS, JwtAuth, JwtKeyError, load_key
 from streams.httpclient.oauth1 import OAuth1
 from streams.httpclient.oauth2 import ClientCredentials
 from streams.httpclient.transport import session_for
+from streams.processors import local_files
 from streams.registry import Field
 from streams.tls import SecurityError, ssl_context, tls_field, tls_from_config
 
@@ -42,14 +43,9 @@ def jwt_problems(conf: Any) -> list[Problem]:
     method = str(conf.get("signing_method") or "")
     if method not in METHODS:
         return [(("signing_method",), f"jwt signing method {method!r} not accepted; use RS256, RS384, RS512 or EdDSA")]
-    path = str(conf.get("private_key_file") or "")
-    if not path:
+    if not conf.get("private_key_file"):
         return [(("private_key_file",), "a private key file is required when jwt is enabled")]
-    try:
-        load_key(path, method)
-    except JwtKeyError as exc:
-        return [(("private_key_file",), str(exc))]
-    return []
+    return []  # the file itself is read when the stream is built (``_jwt``)
 
 
 def oauth2_problems(conf: Any) -> list[Problem]:
@@ -184,7 +180,8 @@ def build_client(conf: Mapping[str, Any], res: Any, timeout: float | None = None
     session = session_for(context, str(conf.get("proxy_url") or ""))
     # NOTE: token requests go through a session of their own, so they carry none of the
     # request authentication (and reach the provider with the same TLS and proxy).
-    session.auth = _auth_chain(conf, session_for(context, str(conf.get("proxy_url") or "")), timeout)
+    token_session = session_for(context, str(conf.get("proxy_url") or ""))
+    session.auth = _auth_chain(conf, token_session, timeout, res.settings.definitions_dir, where)
     label = str(conf.get("rate_limit") or "")
     return HttpClient(session, lookup(res, label) if label else None)
 
@@ -201,16 +198,27 @@ class _Chain(requests.auth.AuthBase):
         return r
 
 
-def _auth_chain(conf: Mapping[str, Any], token_session: requests.Session, timeout: float | None) -> _Chain | None:
+def _jwt(conf: Mapping[str, Any], root: str, where: str) -> JwtAuth:
+    """The ``jwt`` signer; its key file must lie inside the definitions directory
+    (``local_files``), like every other file a definition names."""
+    method = str(conf["signing_method"])
+    try:
+        key = load_key(local_files.inside(root, str(conf["private_key_file"]), where), method)
+    except JwtKeyError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return JwtAuth(method, key, dict(conf.get("claims") or {}), dict(conf.get("headers") or {}))
+
+
+def _auth_chain(
+    conf: Mapping[str, Any], token_session: requests.Session, timeout: float | None, root: str, where: str
+) -> _Chain | None:
     steps: list[requests.auth.AuthBase] = []
     if oauth := _block(conf, "oauth"):
         steps.append(
             OAuth1(*(str(oauth.get(k) or "") for k in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")))
         )
     if jwt := _block(conf, "jwt"):
-        method = str(jwt["signing_method"])
-        key = load_key(str(jwt["private_key_file"]), method)
-        steps.append(JwtAuth(method, key, dict(jwt.get("claims") or {}), dict(jwt.get("headers") or {})))
+        steps.append(_jwt(jwt, root, f"{where}.jwt.private_key_file"))
     if basic := _block(conf, "basic_auth"):
         steps.append(requests.auth.HTTPBasicAuth(str(basic.get("username") or ""), str(basic.get("password") or "")))
     if oauth2 := _block(conf, "oauth2"):
