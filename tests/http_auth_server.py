@@ -66,6 +66,8 @@ class AuthServer:
     requests: list[Seen] = field(default_factory=list)
     token_requests: list[Seen] = field(default_factory=list)
     context: ssl.SSLContext | None = None
+    routes: dict[str, Callable[[Seen, Any], list[bytes]]] = field(default_factory=dict)
+    """Paths answered by their own function (given the request and ``start_response``)."""
     port: int = 0
     _server: WSGIServer | None = None
 
@@ -89,6 +91,8 @@ class AuthServer:
             self.token_requests.append(seen)
             return self._token(seen, start_response)
         self.requests.append(seen)
+        if seen.path in self.routes:
+            return self.routes[seen.path](seen, start_response)
         if not self.check(seen):
             headers = [("Content-Type", "text/plain")]
             if self.digest is not None:
@@ -145,7 +149,8 @@ class ForwardProxy:
             self._server.stop(timeout=1)
 
     def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        target = environ.get("REQUEST_URI", "")
+        query = environ.get("QUERY_STRING", "")
+        target = environ["PATH_INFO"] + (f"?{query}" if query else "")  # the absolute URL asked for
         self.urls.append(target)
         if not target.startswith("http://"):
             start_response("400 Bad Request", [("Content-Type", "text/plain")])
