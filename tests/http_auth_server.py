@@ -10,7 +10,9 @@ records the absolute URLs it was asked for and forwards them.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import ssl
 from base64 import b64decode
 from collections.abc import Callable
@@ -163,3 +165,20 @@ class ForwardProxy:
             resp = session.request(seen.method, target, data=seen.body, headers=headers, timeout=5)
         start_response(f"{resp.status_code} {resp.reason}", [("Content-Type", resp.headers.get("Content-Type", "text/plain"))])
         return [resp.content]
+
+
+def digest_valid(seen: Seen, ch: digest.Challenge, password: str) -> bool:
+    """The server's own check of RFC 7616 (qop=auth), with hashlib directly."""
+    header = seen.headers.get("authorization", "")
+    if not header.startswith("Digest "):
+        return False
+    p = {m.group(1): m.group(2) or m.group(3) for m in re.finditer(r'(\w+)=(?:"([^"]*)"|([^\s,]+))', header)}
+    h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[ch.algorithm]
+
+    def hx(text: str) -> str:
+        return h(text.encode()).hexdigest()
+
+    ha1 = hx(f"{p['username']}:{ch.realm}:{password}")
+    ha2 = hx(f"{seen.method}:{seen.url_path}")
+    expected = hx(f"{ha1}:{ch.nonce}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
+    return p["uri"] == seen.url_path and p["nonce"] == ch.nonce and p.get("opaque") == ch.opaque and p["response"] == expected

@@ -33,7 +33,7 @@ from streams.engine.services import WorkerServices
 from streams.engine.testing import make_settings
 from streams.httpclient import digest
 from streams.message import Message
-from tests.http_auth_server import AuthServer, ForwardProxy, Seen, Token
+from tests.http_auth_server import AuthServer, ForwardProxy, Seen, Token, digest_valid
 from tests.tls_certs import Certificates, make_certificates, openssl_available
 from tests.unit.processor_helpers import build, run
 
@@ -165,23 +165,6 @@ def test_a_jwt_key_file_outside_the_definitions_directory_or_of_the_wrong_kind_i
 
 
 # -- digest -----------------------------------------------------------------------------------
-
-
-def digest_valid(seen: Seen, ch: digest.Challenge, password: str) -> bool:
-    """The server's own check of RFC 7616 (qop=auth), with hashlib directly."""
-    header = seen.headers.get("authorization", "")
-    if not header.startswith("Digest "):
-        return False
-    p = {m.group(1): m.group(2) or m.group(3) for m in re.finditer(r'(\w+)=(?:"([^"]*)"|([^\s,]+))', header)}
-    h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[ch.algorithm]
-
-    def hx(text: str) -> str:
-        return h(text.encode()).hexdigest()
-
-    ha1 = hx(f"{p['username']}:{ch.realm}:{password}")
-    ha2 = hx(f"{seen.method}:{seen.url_path}")
-    expected = hx(f"{ha1}:{ch.nonce}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
-    return p["uri"] == seen.url_path and p["nonce"] == ch.nonce and p.get("opaque") == ch.opaque and p["response"] == expected
 
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
