@@ -17,6 +17,9 @@ import ssl
 from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -182,3 +185,11 @@ def digest_valid(seen: Seen, ch: digest.Challenge, password: str) -> bool:
     ha2 = hx(f"{seen.method}:{seen.url_path}")
     expected = hx(f"{ha1}:{ch.nonce}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
     return p["uri"] == seen.url_path and p["nonce"] == ch.nonce and p.get("opaque") == ch.opaque and p["response"] == expected
+
+
+def multipart_parts(seen: Seen) -> list[EmailMessage]:
+    """The parts of a multipart request body, read by the standard library's MIME parser."""
+    raw = f"Content-Type: {seen.headers['content-type']}\r\n\r\n".encode() + seen.body
+    message = BytesParser(policy=HTTP).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    return list(message.iter_parts())  # type: ignore[arg-type]

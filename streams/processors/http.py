@@ -28,7 +28,6 @@ a waiting request never blocks the worker. A ``timeout`` of zero means none, as 
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +41,7 @@ from streams.contracts import ConfigError, Processor, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.httpclient.config import build_client, client_fields
+from streams.httpclient.multipart import multipart_body
 from streams.message import Message
 from streams.processors.http_outcome import Attempts, Next, StatusRules
 from streams.processors.http_response import MultipartError, bodies
@@ -200,18 +200,16 @@ class HttpProcessor(Processor):
         url, headers, body = self._request(batch[0])
         if self.payload is not None:
             return url, headers, body
-        boundary = uuid.uuid4().hex
-        chunks = []
         kind = self.headers.get("Content-Type")
+        parts = []
         for msg in batch:
             part_headers = {"Content-Type": _render(kind, msg, "content-type interpolation error") if kind else OCTET_STREAM}
             for key, value in msg.metadata.items():
                 if self.send_meta.match(key):
                     part_headers[key] = value if isinstance(value, str) else str(value)
-            head = "".join(f"{k}: {v}\r\n" for k, v in part_headers.items())
-            chunks.append(f"--{boundary}\r\n{head}\r\n".encode() + msg.content + b"\r\n")
-        headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
-        return url, headers, b"".join(chunks) + f"--{boundary}--\r\n".encode()
+            parts.append((part_headers, msg.content))
+        headers["Content-Type"], body = multipart_body(parts)
+        return url, headers, body
 
     def _request(self, msg: Message) -> tuple[str, dict[str, str], bytes]:
         """URL, headers and body for ``msg`` (interpolated against it as a batch of one, as Bento

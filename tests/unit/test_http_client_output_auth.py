@@ -23,7 +23,7 @@ from streams.engine.services import WorkerServices
 from streams.engine.testing import make_settings
 from streams.httpclient import digest
 from streams.message import Message
-from tests.http_auth_server import AuthServer, ForwardProxy, Seen, digest_valid
+from tests.http_auth_server import AuthServer, ForwardProxy, Seen, digest_valid, multipart_parts
 from tests.tls_certs import Certificates, make_certificates, openssl_available
 
 
@@ -100,3 +100,21 @@ def test_oauth2_over_mutual_tls_on_the_output(tmp_path: Path, servers: list[Any]
     oauth2 = {"enabled": True, "client_key": "key", "client_secret": "secret", "token_url": server.url("/token")}
     write(output(tmp_path, url=server.url("/hook"), tls=tls, oauth2=oauth2), "a", "b")
     assert [s.body for s in server.requests] == [b"a", b"b"] and server.token.issued == 1
+
+
+def test_batch_as_multipart_on_the_output(tmp_path: Path, servers: list[Any]) -> None:
+    server = serve(servers, AuthServer())
+    out = output(
+        tmp_path, url=server.url('/hook/${! meta("k") }'), batch_as_multipart=True, headers={"Content-Type": '${! meta("t") }'}
+    )
+    out.write(
+        [Message(b"one", {"k": "a", "t": "text/plain"}), Message(b"{}", {"k": "b", "t": "application/json"})], Transaction()
+    )
+    write(out, "single")
+    multi, single = server.requests
+    assert multi.path == "/hook/a" and multi.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert [(p["Content-Type"], p.get_payload(decode=True)) for p in multipart_parts(multi)] == [
+        ("text/plain", b"one"),
+        ("application/json", b"{}"),
+    ]
+    assert single.body == b"single"

@@ -12,8 +12,6 @@ import re
 import ssl
 from base64 import b64encode
 from collections.abc import Iterator
-from email.parser import BytesParser
-from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
@@ -33,7 +31,7 @@ from streams.engine.services import WorkerServices
 from streams.engine.testing import make_settings
 from streams.httpclient import digest
 from streams.message import Message
-from tests.http_auth_server import AuthServer, ForwardProxy, Seen, Token, digest_valid
+from tests.http_auth_server import AuthServer, ForwardProxy, Seen, Token, digest_valid, multipart_parts
 from tests.tls_certs import Certificates, make_certificates, openssl_available
 from tests.unit.processor_helpers import build, run
 
@@ -235,8 +233,7 @@ def test_proxy_url_sends_the_requests_through_the_proxy(tmp_path: Path, servers:
 
 def multipart_echo(seen: Seen, start_response: Any) -> list[bytes]:
     """Reads the multipart body and answers one multipart/mixed part per part, upper-cased."""
-    raw = f"Content-Type: {seen.headers['content-type']}\r\n\r\n".encode() + seen.body
-    parts = BytesParser(policy=HTTP).parsebytes(raw).iter_parts()
+    parts = multipart_parts(seen)
     reply = b"".join(b"--R\r\n\r\n" + bytes(p.get_payload(decode=True)).upper() + b"\r\n" for p in parts) + b"--R--\r\n"
     start_response("200 OK", [("Content-Type", "multipart/mixed; boundary=R")])
     return [reply]
@@ -250,8 +247,7 @@ def test_batch_as_multipart_sends_one_request_and_maps_the_parts_back(tmp_path: 
     assert [(m.content, m.metadata["n"], m.metadata["http_status_code"]) for m in out] == [(b"ONE", 1, 200), (b"TWO", 2, 200)]
     [seen] = server.requests
     assert seen.headers["content-type"].startswith("multipart/form-data; boundary=")
-    raw = f"Content-Type: {seen.headers['content-type']}\r\n\r\n".encode() + seen.body
-    parts = list(BytesParser(policy=HTTP).parsebytes(raw).iter_parts())
+    parts = multipart_parts(seen)
     assert [(p["Content-Type"], p["trace"]) for p in parts] == [
         ("application/octet-stream", "t1"),
         ("application/octet-stream", "t2"),
