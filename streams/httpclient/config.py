@@ -6,7 +6,9 @@ the definitions validator names the bad field), ``build_client`` turns a checked
 limit to wait for before each attempt. Authentication is applied in Bento's order: ``oauth``,
 ``jwt`` and ``basic_auth`` sign the request (the last one set wins the ``Authorization``
 header), then an ``oauth2`` bearer token replaces it, and ``digest_auth`` answers the server's
-challenge. ``negotiate`` (Kerberos/SPNEGO) is refused.
+challenge. ``negotiate`` (Kerberos/SPNEGO) is refused. Checks that need no files run at load
+(``Field.check``); the ``jwt`` key file, which must lie inside the definitions directory like
+every file a definition names, is read when the stream is built.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import requests
 
 from streams.contracts import ConfigError
 from streams.engine.ratelimit import HostLimit, lookup
+from streams.engine.resources import Resources
 from streams.httpclient.digest import DigestAuth
 from streams.httpclient.jwt_auth import METHODS, JwtAuth, JwtKeyError, load_key
 from streams.httpclient.oauth1 import OAuth1
@@ -28,7 +31,7 @@ from streams.httpclient.oauth2 import ClientCredentials
 from streams.httpclient.transport import session_for
 from streams.processors import local_files
 from streams.registry import Field
-from streams.tls import SecurityError, ssl_context, tls_field, tls_from_config
+from streams.tls import SecurityError, ssl_context, tls_field, tls_from_config, tls_problems
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -163,7 +166,7 @@ def _refuse(where: str, problems: list[Problem]) -> None:
         raise ConfigError(".".join([where, *(str(p) for p in path)]) + f": {message}")
 
 
-def build_client(conf: Mapping[str, Any], res: Any, timeout: float | None = None) -> HttpClient:
+def build_client(conf: Mapping[str, Any], res: Resources, timeout: float | None = None) -> HttpClient:
     """The client of a component's config (``res.path`` names it in errors); raises
     ``ConfigError`` naming the field that cannot be used."""
     where = res.path
@@ -173,6 +176,7 @@ def build_client(conf: Mapping[str, Any], res: Any, timeout: float | None = None
     tls_conf = conf.get("tls") or {}
     context = None
     if tls_conf.get("enabled"):
+        _refuse(f"{where}.tls", tls_problems(tls_conf))
         try:
             context = ssl_context(tls_from_config(tls_conf))
         except SecurityError as exc:

@@ -231,6 +231,10 @@ def test_options_the_gateway_does_not_implement_or_cannot_use_are_refused(tmp_pa
         ),
         "proxy": ({"proxy_url": "ftp://proxy"}, r"http\.proxy_url: failed to parse proxy_url string"),
         "rate_limit": ({"rate_limit": "nope"}, r"http\.rate_limit: no rate_limit_resources entry labelled 'nope'"),
+        "tls": (
+            {"tls": {"enabled": True, "root_cas_file": "/no/ca.pem"}},
+            r"http\.tls\.root_cas_file: file not found: /no/ca\.pem",
+        ),
     }
     for conf, problem in refused.values():
         with pytest.raises(ConfigError, match=problem):
