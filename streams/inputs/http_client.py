@@ -19,8 +19,9 @@ A status in ``drop_on`` fails at once, one in ``backoff_on`` (429) is retried af
 pause, anything outside 2xx and ``successful_on`` after ``retry_period``, up to ``retries`` times
 (``streams.connectors.http_status``). A request that still failed is logged and tried again after
 ``retry_period``. A message whose write failed is written again until it succeeds (the endpoint
-has nothing to acknowledge); it runs once per host. ``basic_auth`` is supported; ``oauth``,
-``oauth2``, ``jwt`` and ``tls`` are refused when enabled.
+has nothing to acknowledge); it runs once per host. Authentication (``basic_auth``, ``oauth``,
+``oauth2``, ``jwt``, ``digest_auth``), ``tls``, ``proxy_url`` and ``rate_limit`` are the shared
+HTTP client's (``streams.httpclient``); ``negotiate`` is refused.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from streams.connectors.http_status import RetryPauses, StatusPolicy, Verdict
 from streams.connectors.http_url import url_problems
 from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.durations import parse_duration
-from streams.engine.ratelimit import HostLimit, lookup
 from streams.engine.resources import Resources
+from streams.httpclient.config import build_client, client_fields
 from streams.message import Message
 from streams.registry import Field
 from streams.scanners import catalog as scanners
@@ -84,17 +85,9 @@ def stream_problems(stream: dict[str, Any]) -> list[tuple[tuple[str | int, ...],
     return [(("scanner", *where), message) for where, message in scanners.problems(stream.get("scanner"))]
 
 
-def _refuse_enabled(conf: dict[str, Any], names: tuple[str, ...], where: str) -> None:
-    for name in names:
-        block = conf.get(name) or {}
-        if isinstance(block, dict) and block.get("enabled"):
-            raise ConfigError(f"{where}.{name}: not supported by this gateway")
-
-
 class HttpClientInput(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         where = res.path
-        _refuse_enabled(conf, ("oauth", "oauth2", "jwt", "tls"), where)
         self.url = res.interpolation(str(conf["url"]))
         self.verb = str(conf["verb"]).upper()
         self.headers = {str(k): res.interpolation(str(v)) for k, v in (conf["headers"] or {}).items()}
@@ -119,27 +112,11 @@ class HttpClientInput(Input):
         extract = conf["extract_headers"] or {}
         self.header_prefixes = tuple(str(p).lower() for p in extract.get("include_prefixes") or [])
         self.header_patterns = [re.compile(str(p)) for p in extract.get("include_patterns") or []]
-        label = str(conf["rate_limit"] or "")
-        self.limit: HostLimit | None = lookup(res, label) if label else None
-        auth = conf["basic_auth"] or {}
-        self.auth = (str(auth.get("username", "")), str(auth.get("password", ""))) if auth.get("enabled") else None
-        proxy = str(conf["proxy_url"] or "")
-        self.session = requests.Session()
-        if proxy:
-            self.session.proxies = {"http": proxy, "https": proxy}
+        self.client = build_client(conf, res, self.timeout)
         self.previous = Message(b"")
         self.log = res.logger()
 
     # -- one request, with Bento's retries ----------------------------------------------------
-
-    def _wait_for_limit(self, stopping: Stopping) -> bool:
-        """False when the stream stops while waiting for the rate limit."""
-        if self.limit is None:
-            return True
-        while (pause := self.limit.take()) > 0:
-            if stopping.wait(pause):
-                return False
-        return True
 
     def _attempt(self, stream: bool) -> tuple[requests.Response | None, Verdict, str]:
         prev = self.previous
@@ -147,9 +124,7 @@ class HttpClientInput(Input):
         headers = {k: v.render(prev) for k, v in self.headers.items()}
         body = self.payload.render_bytes(prev) if self.payload is not None else None
         try:
-            resp = self.session.request(
-                self.verb, url, headers=headers, data=body, timeout=self.timeout, stream=stream, auth=self.auth
-            )
+            resp = self.client.session.request(self.verb, url, headers=headers, data=body, timeout=self.timeout, stream=stream)
         except requests.RequestException as exc:
             return None, Verdict.RETRY, f"{self.verb} {url}: {exc}"
         verdict = self.policy.verdict(resp.status_code)
@@ -163,7 +138,7 @@ class HttpClientInput(Input):
         pauses = RetryPauses(self.retry_period, self.max_backoff)
         problem = ""
         for attempt in range(self.retries + 1):
-            if not self._wait_for_limit(stopping):
+            if not self.client.wait_turn(stopping.wait):
                 return None
             try:
                 resp, verdict, problem = self._attempt(stream)
@@ -242,7 +217,7 @@ class HttpClientInput(Input):
         return True
 
     def close(self) -> None:
-        self.session.close()
+        self.client.close()
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> HttpClientInput:
@@ -282,7 +257,6 @@ SPEC = registry.input(
             Field("include_patterns", "string_list", [], "Header name regular expressions to keep."),
         ),
     ),
-    Field("rate_limit", "string", "", "A rate_limit_resources label that spaces the requests."),
     Field("timeout", "duration", "5s", "Per-request timeout."),
     Field("retry_period", "duration", "1s", "Pause between attempts."),
     Field("max_retry_backoff", "duration", "300s", "Longest pause after backoff_on statuses."),
@@ -290,22 +264,7 @@ SPEC = registry.input(
     Field("backoff_on", "any", [429], "Statuses retried after a doubling pause."),
     Field("drop_on", "any", [], "Statuses that fail the request without retries."),
     Field("successful_on", "any", [], "Statuses that count as success besides 2xx."),
-    Field(
-        "basic_auth",
-        "object",
-        {},
-        "HTTP basic authentication.",
-        fields=(
-            Field("enabled", "bool", False, "Send basic authentication."),
-            Field("username", "string", "", "User name."),
-            Field("password", "string", "", "Password."),
-        ),
-    ),
-    Field("oauth", "object", {}, "Refused when enabled."),
-    Field("oauth2", "object", {}, "Refused when enabled."),
-    Field("jwt", "object", {}, "Refused when enabled."),
-    Field("tls", "object", {}, "Refused when enabled."),
-    Field("proxy_url", "string", "", "HTTP proxy for the requests."),
+    *client_fields(),
     Field("dump_request_log_level", "string", "", "Accepted and ignored."),
     Field("auto_replay_nacks", "bool", True, "Accepted; failed writes are always retried."),
     doc="Fetch messages from an HTTP endpoint.",

@@ -2,7 +2,11 @@
 
 The request runs on gevent-patched ``requests``; a status outside 2xx (or listed in
 ``drop_on``/``successful_on``) decides success as Bento does. ``url`` and header values are
-interpolated per message.
+interpolated per message. Authentication (``basic_auth``, ``oauth``, ``oauth2``, ``jwt``,
+``digest_auth``), ``tls``, ``proxy_url`` and ``rate_limit`` (waited for before each attempt) are the
+shared HTTP client's (``streams.httpclient``); ``negotiate`` is refused. With
+``batch_as_multipart: true`` a batch of several messages goes as one ``multipart/form-data``
+request.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ from streams.connectors.http_url import url_problems
 from streams.contracts import Output, OutputError, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
+from streams.httpclient.config import build_client, client_fields
+from streams.httpclient.multipart import multipart_body
 from streams.message import Message
 from streams.registry import Field
+
+OCTET_STREAM = "application/octet-stream"
 
 
 class HttpClientOutput(Output):
@@ -32,15 +40,33 @@ class HttpClientOutput(Output):
         self.retry_period = parse_duration(conf["retry_period"], 1.0)
         self.successful_on = {int(c) for c in conf["successful_on"] or []}
         self.drop_on = {int(c) for c in conf["drop_on"] or []}
-        self.session = requests.Session()
+        self.multipart = bool(conf["batch_as_multipart"])
+        self.client = build_client(conf, res, self.timeout)
 
     def _send(self, msg: Message, batch: list[Message], i: int) -> None:
         url = self.url.render(msg, batch, i)
         headers = {k: v.render(msg, batch, i) for k, v in self.headers.items()}
+        self._deliver(url, headers, msg.content)
+
+    def _send_multipart(self, batch: list[Message]) -> None:
+        """The batch as one request: URL and headers of the first message, one part per message
+        (its ``Content-Type`` the interpolated header, else ``application/octet-stream``)."""
+        url = self.url.render(batch[0], batch, 0)
+        headers = {k: v.render(batch[0], batch, 0) for k, v in self.headers.items()}
+        kind = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
+        parts = [
+            ({"Content-Type": kind.render(msg, batch, i) if kind else OCTET_STREAM}, msg.content) for i, msg in enumerate(batch)
+        ]
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers["Content-Type"], body = multipart_body(parts)
+        self._deliver(url, headers, body)
+
+    def _deliver(self, url: str, headers: dict[str, str], body: bytes) -> None:
         last = ""
         for attempt in range(self.retries + 1):
+            self.client.wait_turn()
             try:
-                resp = self.session.request(self.verb, url, data=msg.content, headers=headers, timeout=self.timeout)
+                resp = self.client.session.request(self.verb, url, data=body, headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
                 last = f"{self.verb} {url} failed: {exc}"
             else:
@@ -53,14 +79,17 @@ class HttpClientOutput(Output):
         raise OutputError(last)
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
-        for i, msg in enumerate(batch):
-            try:
+        try:
+            if self.multipart and len(batch) > 1:
+                self._send_multipart(batch)
+                return
+            for i, msg in enumerate(batch):
                 self._send(msg, batch, i)
-            except MappingError as exc:
-                raise OutputError(f"http_client interpolation failed: {exc}") from exc
+        except MappingError as exc:
+            raise OutputError(f"http_client interpolation failed: {exc}") from exc
 
     def close(self) -> None:
-        self.session.close()
+        self.client.close()
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> HttpClientOutput:
@@ -82,15 +111,9 @@ SPEC = registry.output(
     Field("drop_on", "any", [], "Status codes that count as delivered (dropped)."),
     Field("successful_on", "any", [], "Status codes that count as success besides 2xx."),
     Field("max_in_flight", "int", 64, "Accepted and ignored."),
-    Field("batch_as_multipart", "bool", False, "Accepted and ignored."),
+    Field("batch_as_multipart", "bool", False, "Send a batch as one multipart/form-data request."),
     Field("propagate_response", "bool", False, "Accepted and ignored."),
-    Field("tls", "object", {}, "Accepted and ignored."),
-    Field("oauth", "object", {}, "Accepted and ignored."),
-    Field("oauth2", "object", {}, "Accepted and ignored."),
-    Field("basic_auth", "object", {}, "Accepted and ignored."),
-    Field("jwt", "object", {}, "Accepted and ignored."),
-    Field("proxy_url", "string", "", "Accepted and ignored."),
+    *client_fields(),
     Field("batching", "object", {}, "Accepted and ignored."),
-    Field("rate_limit", "string", "", "Accepted and ignored."),
     doc="Send messages to an HTTP endpoint.",
 )

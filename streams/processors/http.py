@@ -12,10 +12,17 @@ text (``<url>: HTTP request returned unexpected response code (404): 404 Not Fou
 handle it. A ``multipart/*`` response makes one message per part (``http_response``). Messages
 of a batch go one after the other, or all at once with ``parallel``.
 
-Requests run on gevent-patched ``requests``, so a waiting request never blocks the worker.
-``batch_as_multipart: true``, authentication other than ``basic_auth``, TLS client settings,
-transport tuning, proxies and rate limits are refused when the stream is built rather than
-silently ignored. A ``timeout`` of zero means none, as in Bento.
+With ``batch_as_multipart: true`` the whole batch goes as one ``multipart/form-data`` request
+(one part per message, its ``Content-Type`` the interpolated header or
+``application/octet-stream``, plus the metadata ``metadata`` selects; URL and headers
+interpolated against the first message), and the parts of the response replace the messages in
+order (extra parts are copies of the first message); a failure flags every message.
+
+Authentication (``basic_auth``, ``oauth``, ``oauth2``, ``jwt``, ``digest_auth``), ``tls``,
+``proxy_url`` and ``rate_limit`` are the shared HTTP client's (``streams.httpclient``); the rate
+limit is waited for before every attempt. ``negotiate`` and ``transport`` tuning are refused when
+the stream is built rather than silently ignored. Requests run on gevent-patched ``requests``, so
+a waiting request never blocks the worker. A ``timeout`` of zero means none, as in Bento.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from streams.bloblang import MappingError
 from streams.contracts import ConfigError, Processor, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
+from streams.httpclient.config import build_client, client_fields
+from streams.httpclient.multipart import multipart_body
 from streams.message import Message
 from streams.processors.http_outcome import Attempts, Next, StatusRules
 from streams.processors.http_response import MultipartError, bodies
@@ -118,14 +127,15 @@ class HttpProcessor(Processor):
             drop_on=frozenset(int(c) for c in conf["drop_on"] or []),
             backoff_on=frozenset(int(c) for c in conf["backoff_on"] or []),
         )
-        auth = conf["basic_auth"] or {}
-        self.auth = (str(auth.get("username", "")), str(auth.get("password", ""))) if auth.get("enabled") else None
         self.parallel = bool(conf["parallel"])
-        self.session = requests.Session()
+        self.multipart = bool(conf["batch_as_multipart"])
+        self.client = build_client(conf, res, self.timeout)
         self.log = res.logger()
         self.res = res
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
+        if self.multipart and len(batch) > 1:
+            return self._as_multipart(batch, txn)
         if self.parallel and len(batch) > 1:
             sent = Pool(len(batch)).map(lambda msg: self._one(msg, txn), batch)
             return [self._exactly_one(results) for results in sent]
@@ -142,28 +152,64 @@ class HttpProcessor(Processor):
     def _one(self, msg: Message, txn: Transaction) -> list[Message]:
         """The messages the response to ``msg`` makes (one per part of a multipart response),
         or ``msg`` flagged with the failure."""
-        out = msg.copy()
         try:
-            resp = self._send(msg, txn)
+            resp = self._send(self._request(msg), txn)
             payloads = bodies(resp.headers.get("Content-Type", ""), resp.content)
         except (RequestFailed, MappingError, MultipartError) as exc:
-            status = getattr(exc, "status", None)
-            # NOTE: the rendered URL and the response body may hold message values: not logged.
-            self.log.error(f"HTTP request to '{self.raw_url}' failed", status=status if status is not None else "no response")
-            self.res.incr("processor_error")
+            return self._failed([msg], exc)
+        return self._replies([msg], resp, payloads)
+
+    def _as_multipart(self, batch: list[Message], txn: Transaction) -> list[Message]:
+        """The batch as one request; the response parts replace the messages in order."""
+        try:
+            resp = self._send(self._multipart_request(batch), txn)
+            payloads = bodies(resp.headers.get("Content-Type", ""), resp.content)
+        except (RequestFailed, MappingError, MultipartError) as exc:
+            return self._failed(batch, exc)
+        return self._replies(batch, resp, payloads)
+
+    def _failed(self, batch: list[Message], exc: Exception) -> list[Message]:
+        status = getattr(exc, "status", None)
+        # NOTE: the rendered URL and the response body may hold message values: not logged.
+        self.log.error(f"HTTP request to '{self.raw_url}' failed", status=status if status is not None else "no response")
+        self.res.incr("processor_error")
+        flagged = []
+        for msg in batch:
+            out = msg.copy()
             if status is not None:
                 out.metadata["http_status_code"] = status
             out.error = str(exc)
-            return [out]
+            flagged.append(out)
+        return flagged
+
+    def _replies(self, batch: list[Message], resp: requests.Response, payloads: list[bytes]) -> list[Message]:
+        """Response part i replaces message i (a part beyond the batch copies the first)."""
         extracted = {name.lower(): value for name, value in resp.headers.items() if self.extract.match(name.lower())}
         results = []
-        for payload in payloads:
-            part = msg.copy()
+        for i, payload in enumerate(payloads):
+            part = (batch[i] if i < len(batch) else batch[0]).copy()
             part.set_content(payload)
             part.metadata["http_status_code"] = resp.status_code
             part.metadata.update(extracted)
             results.append(part)
         return results
+
+    def _multipart_request(self, batch: list[Message]) -> tuple[str, dict[str, str], bytes]:
+        """URL and headers of the first message; one body part per message (``payload``, when
+        set, is sent instead, as Bento does)."""
+        url, headers, body = self._request(batch[0])
+        if self.payload is not None:
+            return url, headers, body
+        kind = self.headers.get("Content-Type")
+        parts = []
+        for msg in batch:
+            part_headers = {"Content-Type": _render(kind, msg, "content-type interpolation error") if kind else OCTET_STREAM}
+            for key, value in msg.metadata.items():
+                if self.send_meta.match(key):
+                    part_headers[key] = value if isinstance(value, str) else str(value)
+            parts.append((part_headers, msg.content))
+        headers["Content-Type"], body = multipart_body(parts)
+        return url, headers, body
 
     def _request(self, msg: Message) -> tuple[str, dict[str, str], bytes]:
         """URL, headers and body for ``msg`` (interpolated against it as a batch of one, as Bento
@@ -182,15 +228,17 @@ class HttpProcessor(Processor):
             headers["Host"] = _render(self.host, msg, "host interpolation error")
         return url, headers, body
 
-    def _send(self, msg: Message, txn: Transaction) -> requests.Response:
+    def _send(self, request: tuple[str, dict[str, str], bytes], txn: Transaction) -> requests.Response:
         """The accepted response; ``RequestFailed`` once the attempts are spent, or at once when
-        nobody waits for the pass any more (its push was answered 408): no retry is started then."""
-        url, headers, body = self._request(msg)
+        nobody waits for the pass any more (its push was answered 408): no retry is started then.
+        Each attempt waits for the rate limit first."""
+        url, headers, body = request
         attempts = Attempts(self.rules, self.retries, self.retry_period, self.max_backoff)
         while True:
+            self.client.wait_turn()
             try:
-                resp = self.session.request(
-                    self.verb, url, data=body, headers=headers, timeout=self.timeout, auth=self.auth, allow_redirects=True
+                resp = self.client.session.request(
+                    self.verb, url, data=body, headers=headers, timeout=self.timeout, allow_redirects=True
                 )
             except requests.RequestException as exc:
                 failure = RequestFailed(transport_failure(self.verb, url, exc))
@@ -205,28 +253,13 @@ class HttpProcessor(Processor):
             gevent.sleep(attempts.wait)
 
     def close(self) -> None:
-        self.session.close()
-
-
-_UNSUPPORTED = ("oauth", "oauth2", "jwt", "digest_auth", "negotiate", "tls")
+        self.client.close()
 
 
 def _refuse_unsupported(conf: dict[str, Any], path: str) -> None:
     """Options this gateway does not implement are refused, not silently dropped."""
-    if conf["batch_as_multipart"]:
-        raise ConfigError(f"{path}.batch_as_multipart: only false is supported (each message is its own request)")
-    for name in _UNSUPPORTED:
-        if (conf.get(name) or {}).get("enabled"):
-            raise ConfigError(f"{path}.{name}: not supported by this gateway")
-    for name in ("proxy_url", "rate_limit", "transport"):
-        if conf.get(name):
-            raise ConfigError(f"{path}.{name}: not supported by this gateway")
-
-
-def _enabled_unsupported(value: object) -> list[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, dict) and value.get("enabled"):
-        return [(("enabled",), "not supported by this gateway")]
-    return []
+    if conf.get("transport"):
+        raise ConfigError(f"{path}.transport: not supported by this gateway")
 
 
 def _not_supported(value: object) -> list[tuple[tuple[str | int, ...], str]]:
@@ -253,19 +286,10 @@ SPEC = registry.processor(
     Field("backoff_on", "any", [429], "Statuses retried with exponential backoff."),
     Field("drop_on", "any", [], "Statuses that fail the request at once, without retries."),
     Field("successful_on", "any", [], "Statuses that count as success besides 2xx."),
-    Field("basic_auth", "object", {}, "enabled / username / password."),
-    Field("batch_as_multipart", "bool", False, "Only false: each message is its own request.",
-          check=lambda v: [((), "only false is supported")] if v else []),
+    Field("batch_as_multipart", "bool", False, "Send the whole batch as one multipart request."),
     Field("parallel", "bool", False, "Send the messages of a batch at once instead of one after the other."),
     Field("dump_request_log_level", "string", "", "Accepted; requests are not dumped."),
-    Field("tls", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
-    Field("oauth", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
-    Field("oauth2", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
-    Field("jwt", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
-    Field("digest_auth", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
-    Field("negotiate", "object", {}, "Refused when enabled.", check=_enabled_unsupported),
+    *client_fields(),
     Field("transport", "object", {}, "Refused when set.", check=_not_supported),
-    Field("proxy_url", "string", "", "Refused when set.", check=_not_supported),
-    Field("rate_limit", "string", "", "Refused when set.", check=_not_supported),
     doc="Send each message as an HTTP request and replace it with the response.",
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import ssl
 from typing import Any
 
 import pytest
@@ -14,7 +15,10 @@ from streams.brokers.embedded import EmbeddedBroker
 from streams.connectors.http_status import RetryPauses, StatusPolicy, Verdict
 from streams.contracts import ConfigError
 from streams.engine.testing import Gateways, read_topic, wait_until
+from streams.httpclient import digest
 from streams.scanners import catalog as scanners
+from tests.http_auth_server import AuthServer, Seen, digest_valid
+from tests.tls_certs import Certificates, make_certificates, openssl_available
 from tests.webhook import Endpoint, Hook, Reply
 
 
@@ -114,9 +118,7 @@ def test_streaming_splits_the_body_into_lines_and_ends_without_reconnect(
     endpoint.server.stop()
 
 
-def test_a_csv_scanner_turns_a_streamed_body_into_row_objects(
-    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
-) -> None:
+def test_a_csv_scanner_turns_a_streamed_body_into_row_objects(tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker) -> None:
     endpoint = Endpoint(lambda n, _: ("200 OK", [], [b"id,name\n1,al", b'ice\n2,"b\nob"\n']))
     stream = {
         "input": {
@@ -190,7 +192,7 @@ def test_a_body_the_scanner_cannot_read_ends_that_request_and_the_next_one_is_ma
 def test_a_deprecated_codec_still_splits_and_wins_over_the_scanner(
     tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
 ) -> None:
-    endpoint = Endpoint(lambda n, _: ("200 OK", [], [b'{"a":1}|{"a"', b':2}|']))
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], [b'{"a":1}|{"a"', b":2}|"]))
     stream = {
         "input": {
             "http_client": {
@@ -226,13 +228,78 @@ def test_a_failed_write_is_retried_until_the_output_takes_it(tmp_path: Any, gate
         endpoint.server.stop()
 
 
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    if not openssl_available():
+        pytest.skip("openssl is not installed")
+    return make_certificates(tmp_path_factory.mktemp("certs"))
+
+
+def test_oauth2_and_digest_over_mutual_tls_from_a_stream_definition(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker, certs: Certificates
+) -> None:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(certs.server_cert), str(certs.server_key))
+    ctx.load_verify_locations(str(certs.ca))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ch = digest.Challenge("feed", "n1", "MD5", "auth", "o1")
+    token = AuthServer(context=ctx).start()
+    feed = AuthServer(context=ctx, digest=ch).start()
+    feed.check = lambda seen: digest_valid(seen, ch, "pw")
+
+    def bearer_echo(seen: Seen, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"auth": seen.headers.get("authorization", "")}).encode()]
+
+    feed.routes["/bearer"] = bearer_echo
+    tls = {
+        "enabled": True,
+        "root_cas_file": str(certs.ca),
+        "client_certs": [{"cert_file": str(certs.client_cert), "key_file": str(certs.client_key)}],
+    }
+    oauth2 = {"enabled": True, "client_key": "key", "client_secret": "secret", "token_url": token.url("/token")}
+    bearer = {
+        "input": {"http_client": {"url": feed.url("/bearer"), "tls": tls, "oauth2": oauth2}},
+        "output": {"kafka": {"topic": "bearer"}},
+    }
+    digested = {
+        "input": {
+            "http_client": {
+                "url": feed.url("/feed"),
+                "verb": "POST",
+                "payload": '{"n":1}',
+                "tls": tls,
+                "digest_auth": {"enabled": True, "username": "u", "password": "pw"},
+            }
+        },
+        "output": {"kafka": {"topic": "digested"}},
+    }
+    gateways(tmp_path, {"b": bearer, "d": digested})
+    try:
+        wait_until(lambda: len(values(broker, "bearer")) >= 3 and len(values(broker, "digested")) >= 3, "three of each")
+        assert values(broker, "bearer")[:3] == [{"auth": "Bearer token-1"}] * 3 and token.token.issued == 1
+        assert values(broker, "digested")[:3] == [{"N": 1}] * 3
+        fed = [s.headers.get("authorization", "") for s in feed.requests if s.path == "/feed"]
+        assert fed[0] == "" and all(a.startswith("Digest ") for a in fed[1:])  # only the first was challenged
+    finally:
+        gateways.made[0].drain(5.0)
+        token.stop()
+        feed.stop()
+
+
 def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, gateways: Gateways) -> None:
-    stream = {"input": {"http_client": {"url": "http://h", "oauth2": {"enabled": True}}}, "output": {"drop": {}}}
-    codec = {"input": {"http_client": {"url": "http://h", "stream": {"enabled": True, "codec": "csv-safe"}}}, "output": {"drop": {}}}
+    stream = {"input": {"http_client": {"url": "http://h", "negotiate": {"enabled": True}}}, "output": {"drop": {}}}
+    codec = {
+        "input": {"http_client": {"url": "http://h", "stream": {"enabled": True, "codec": "csv-safe"}}},
+        "output": {"drop": {}},
+    }
     limit = {"input": {"http_client": {"url": "http://h", "rate_limit": "none"}}, "output": {"drop": {}}}
     xml = {"enabled": True, "scanner": {"skip_bom": {"into": {"xml_documents": {}}}}}
     regex = {"enabled": True, "scanner": {"switch": [{"re_match_name": "(", "scanner": {"lines": {}}}]}}
-    scanned = {name: {"input": {"http_client": {"url": "http://h", "stream": s}}, "output": {"drop": {}}} for name, s in (("d", xml), ("e", regex))}
+    scanned = {
+        name: {"input": {"http_client": {"url": "http://h", "stream": s}}, "output": {"drop": {}}}
+        for name, s in (("d", xml), ("e", regex))
+    }
     _, api = gateways(tmp_path, {"a": stream, "b": codec, "c": limit, **scanned}, start=False)
     problems = []
     for name in ("a", "b", "c", "d", "e"):
@@ -240,7 +307,7 @@ def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, 
             api.open(name, {})
         problems.append(str(caught.value))
     assert problems == [
-        "streams.a.input.http_client.oauth2: not supported by this gateway",
+        "streams.a.input.http_client.negotiate.enabled: not supported by this gateway",
         "streams.b.input.http_client.stream.codec: 'csv-safe' is not supported (use lines, delim:<text>, regex:<pattern>, "
         "chunker:<bytes>, all-bytes, csv, csv:<delimiter> or tar, optionally after gzip/, pgzip/ or skipbom/; or a scanner)",
         "streams.c.input.http_client.rate_limit: no rate_limit_resources entry labelled 'none'",
@@ -256,8 +323,14 @@ def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, 
 def test_status_verdicts_follow_bento_order() -> None:
     policy = StatusPolicy.of(successful_on=[404], drop_on=[403, 200], backoff_on=[429, 503])
     assert [policy.verdict(c) for c in (200, 201, 403, 404, 429, 503, 500, 302)] == [
-        Verdict.FAIL, Verdict.SUCCESS, Verdict.FAIL, Verdict.SUCCESS, Verdict.BACKOFF, Verdict.BACKOFF,
-        Verdict.RETRY, Verdict.RETRY,
+        Verdict.FAIL,
+        Verdict.SUCCESS,
+        Verdict.FAIL,
+        Verdict.SUCCESS,
+        Verdict.BACKOFF,
+        Verdict.BACKOFF,
+        Verdict.RETRY,
+        Verdict.RETRY,
     ]
 
 

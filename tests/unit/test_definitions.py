@@ -656,3 +656,41 @@ def test_http_client_url_must_be_an_http_url(tmp_path: Path, url: str, problem: 
     api, problems = load_file(_write(tmp_path, "h.yaml", _api(streams=streams)))
     found = [(p.path, p.message) for p in problems]
     assert found == ([("streams.s.output.http_client.url", problem)] if problem else []), found
+
+
+def test_http_client_settings_are_checked_at_load(tmp_path: Path) -> None:
+    """The shared HTTP client fields name the sub-field that cannot work, before any stream starts."""
+    streams = """
+        s:
+          input:
+            http_client:
+              url: http://feed/items
+              oauth2: {enabled: true, client_key: k}
+              jwt: {enabled: true, signing_method: HS256, private_key_file: k.pem}
+              proxy_url: socks5://proxy:1080
+              oauth: {enabled: true, consumer_key: ck, nonce: x}
+          output:
+            http_client:
+              url: http://hook/
+              negotiate: {enabled: true}
+    """
+    api, problems = load_file(_write(tmp_path, "h.yaml", _api(streams=streams)))
+    found = sorted((p.path, p.message) for p in problems)
+    assert found == sorted(
+        [
+            (
+                "streams.s.input.http_client.oauth2.token_url",
+                "an http(s) URL of the token provider is required when oauth2 is enabled",
+            ),
+            (
+                "streams.s.input.http_client.jwt.signing_method",
+                "jwt signing method 'HS256' not accepted; use RS256, RS384, RS512 or EdDSA",
+            ),
+            (
+                "streams.s.input.http_client.proxy_url",
+                "failed to parse proxy_url string: expected http://host:port or https://host:port, got 'socks5://proxy:1080'",
+            ),
+            ("streams.s.input.http_client.oauth.nonce", "unknown field"),
+            ("streams.s.output.http_client.negotiate.enabled", "not supported by this gateway"),
+        ]
+    ), found

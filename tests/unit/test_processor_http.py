@@ -43,8 +43,15 @@ class Upstream:
         path = environ["PATH_INFO"]
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         headers["content-type"] = environ.get("CONTENT_TYPE", "")
-        self.requests.append({"method": environ["REQUEST_METHOD"], "path": path, "query": environ.get("QUERY_STRING", ""),
-                              "headers": headers, "body": body})
+        self.requests.append(
+            {
+                "method": environ["REQUEST_METHOD"],
+                "path": path,
+                "query": environ.get("QUERY_STRING", ""),
+                "headers": headers,
+                "body": body,
+            }
+        )
         status, reply = 200, body.upper()
         if path.startswith("/status/"):
             status, reply = int(path.rsplit("/", 1)[1]), b"nope\nnope"
@@ -161,7 +168,10 @@ def test_no_response_at_all(tmp_path: Path) -> None:
 def test_a_timeout(tmp_path: Path, upstream: Upstream) -> None:
     [out] = run(http(tmp_path, url=upstream.url("/slow"), timeout="50ms", retries=0), "x")
     upstream.release.set()
-    assert out.error == f'{upstream.url("/slow")}: Post "{upstream.url("/slow")}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+    assert (
+        out.error
+        == f'{upstream.url("/slow")}: Post "{upstream.url("/slow")}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+    )
 
 
 def test_parallel_sends_the_batch_at_once(tmp_path: Path, upstream: Upstream) -> None:
@@ -206,13 +216,29 @@ def test_multipart_bodies_as_go_reads_them() -> None:
         bodies("multipart/mixed", b"")
 
 
-def test_options_the_gateway_does_not_implement_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="batch_as_multipart: only false is supported"):
-        http(tmp_path, url="http://x", batch_as_multipart=True)
-    with pytest.raises(ConfigError, match=r"http\.oauth2: not supported by this gateway"):
-        http(tmp_path, url="http://x", oauth2={"enabled": True})
-    with pytest.raises(ConfigError, match=r"http\.proxy_url: not supported by this gateway"):
-        http(tmp_path, url="http://x", proxy_url="http://proxy")
+def test_options_the_gateway_does_not_implement_or_cannot_use_are_refused(tmp_path: Path) -> None:
+    refused = {
+        "negotiate": ({"negotiate": {"enabled": True}}, r"http\.negotiate\.enabled: not supported by this gateway"),
+        "transport": ({"transport": {"idle_connection_timeout": "1s"}}, r"http\.transport: not supported by this gateway"),
+        "token_url": ({"oauth2": {"enabled": True}}, r"http\.oauth2\.token_url: an http\(s\) URL of the token provider"),
+        "jwt method": (
+            {"jwt": {"enabled": True, "signing_method": "HS256"}},
+            r"http\.jwt\.signing_method: jwt signing method 'HS256' not accepted",
+        ),
+        "jwt key": (
+            {"jwt": {"enabled": True, "signing_method": "RS256", "private_key_file": str(tmp_path / "none.pem")}},
+            r"http\.jwt\.private_key_file: failed to read private key",
+        ),
+        "proxy": ({"proxy_url": "ftp://proxy"}, r"http\.proxy_url: failed to parse proxy_url string"),
+        "rate_limit": ({"rate_limit": "nope"}, r"http\.rate_limit: no rate_limit_resources entry labelled 'nope'"),
+        "tls": (
+            {"tls": {"enabled": True, "root_cas_file": "/no/ca.pem"}},
+            r"http\.tls\.root_cas_file: file not found: /no/ca\.pem",
+        ),
+    }
+    for conf, problem in refused.values():
+        with pytest.raises(ConfigError, match=problem):
+            http(tmp_path, url="http://x", **conf)
 
 
 def test_basic_auth(tmp_path: Path, upstream: Upstream) -> None:
@@ -246,4 +272,3 @@ def test_no_response_is_retried_linearly() -> None:
     attempts = Attempts(rules(), 1, 0.5, 10.0)
     assert (attempts.after_failure(), attempts.wait) == (Next.RETRY, 0.5)
     assert attempts.after_failure() is Next.GIVE_UP
-

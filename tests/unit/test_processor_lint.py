@@ -42,7 +42,7 @@ def test_each_broken_processor_is_one_positioned_line(tmp_path: Path) -> None:
         - json_schema: {schema: "{not json"}
         - parse_log: {format: apache, default_year: soon}
         - grok: {pattern_definitions: {}}
-        - http: {url: "http://x", batch_as_multipart: true, oauth: {enabled: true}}
+        - http: {url: "http://x", negotiate: {enabled: true}, jwt: {enabled: true, signing_method: HS256}}
         """,
     )
     p = "streams.s.pipeline.processors"
@@ -56,8 +56,8 @@ def test_each_broken_processor_is_one_positioned_line(tmp_path: Path) -> None:
         f"17:41: {p}.4.parse_log.default_year: failed to convert year soon into integer:  "
         'strconv.Atoi: parsing "soon": invalid syntax',
         f"18:13: {p}.5.grok.expressions: missing required field",
-        f"19:37: {p}.6.http.batch_as_multipart: only false is supported",
-        f"19:71: {p}.6.http.oauth.enabled: not supported by this gateway",
+        f"19:49: {p}.6.http.negotiate.enabled: not supported by this gateway",
+        f"19:86: {p}.6.http.jwt.signing_method: jwt signing method 'HS256' not accepted; use RS256, RS384, RS512 or EdDSA",
     ]
 
 
