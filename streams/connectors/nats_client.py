@@ -29,8 +29,8 @@ import gevent.lock
 from streams.brokers.base import BrokerError
 from streams.connectors import nats_protocol as proto
 from streams.connectors.nats_options import NatsOptions, Server
-from streams.connectors.nkeys import NKeyError
 from streams.connectors.nats_session import Backoff, Pings, Subscriptions
+from streams.connectors.nkeys import NKeyError
 
 CONNECT_TIMEOUT = 5.0
 PING_INTERVAL = 20.0
