@@ -60,11 +60,13 @@ class NatsAuth:
     def credentials(self, nonce: str) -> dict[str, str]:
         """CONNECT's ``jwt``/``nkey`` and ``sig`` fields (none without an NKey); raises
         ``NKeyError`` when a file went missing or bad since the load."""
+        # NOTE: given both, Bento's client uses user_jwt over the .creds file (nkey_file with
+        # either is refused at load).
+        if self.user_jwt:
+            return {"jwt": self.user_jwt, "sig": KeyPair.from_seed(self.user_nkey_seed).sign(nonce.encode())}
         if self.user_credentials_file:
             jwt, key = parse_credentials(read_file(self.user_credentials_file))
             return {"jwt": jwt, "sig": key.sign(nonce.encode())}
-        if self.user_jwt:
-            return {"jwt": self.user_jwt, "sig": KeyPair.from_seed(self.user_nkey_seed).sign(nonce.encode())}
         if self.nkey_file:
             key = KeyPair.from_seed(read_file(self.nkey_file))
             return {"nkey": key.public_key, "sig": key.sign(nonce.encode())}
@@ -140,7 +142,7 @@ url_problems = url_list_check(parse_urls)
 
 def auth_problems(auth: Any) -> Problems:
     """What is wrong with an ``auth`` block: unreadable or malformed files and seeds, a JWT
-    without its seed (or the reverse), more than one way to authenticate."""
+    without its seed (or the reverse; Bento would ignore the one given), an NKey with a JWT."""
     if not isinstance(auth, dict):
         return []
     given = [key for key in AUTH_FIELDS if auth.get(key)]
@@ -148,13 +150,9 @@ def auth_problems(auth: Any) -> Problems:
         return [(("user_jwt",), "needs the user's NKey seed in user_nkey_seed")]
     if auth.get("user_nkey_seed") and not auth.get("user_jwt"):
         return [(("user_nkey_seed",), "signs for the JWT in user_jwt, which is empty")]
-    if len(given) > 1 and given != ["user_jwt", "user_nkey_seed"]:
-        return [
-            (
-                ((set(given) - {"user_jwt"}).pop(),),
-                f"set one of nkey_file, user_credentials_file or user_jwt (not {', '.join(given)})",
-            )
-        ]
+    if auth.get("nkey_file") and (auth.get("user_credentials_file") or auth.get("user_jwt")):
+        # Bento's client fails every connection so ("user callback defined with nkey")
+        return [(("nkey_file",), "cannot be used with a user JWT (user_credentials_file or user_jwt)")]
     checks = {
         "nkey_file": lambda text: KeyPair.from_seed(read_file(text)),
         "user_credentials_file": lambda text: parse_credentials(read_file(text)),
