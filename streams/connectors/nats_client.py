@@ -254,7 +254,9 @@ class NatsClient:
             if outstanding >= self.max_pings_out and sock is not None:
                 self.log.warning(f"nats server {self.where} did not answer {outstanding} pings")
                 try:
-                    sock.shutdown(socket.SHUT_RDWR)  # the reader sees it and reconnects
+                    # the reader sees it and reconnects. NOTE: the TLS socket's own shutdown
+                    # would drop its TLS state first, and a read then raises ValueError.
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
                 except OSError:
                     pass
                 continue

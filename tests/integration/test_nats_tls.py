@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from streams.connectors.nkeys import KeyPair, encode_seed
 from streams.definitions import load_text
 from streams.engine.testing import Gateways, read_topic, wait_until
 from streams.message import Message
-from tests.integration.test_nats import Log, definition
+from tests.integration.test_nats import Log, SilentServer, definition
 from tests.message_brokers import nats_server
 from tests.tls_certs import Certificates, make_certificates, openssl_available
 
@@ -160,6 +161,47 @@ def test_a_server_verifying_clients_takes_only_one_with_a_certificate_of_its_ca(
         client.close()
         # TLS 1.3: the handshake ends before the server checks the client; it then closes
         assert "no NATS server accepted the connection" in refusal({"urls": [url], "tls": tls})
+
+
+class SilentTlsServer(SilentServer):
+    """``SilentServer`` over TLS: after the handshake's ``PONG`` it never answers again."""
+
+    def __init__(self, certs: Certificates) -> None:
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(certs.server_cert, certs.server_key)
+        super().__init__(b'{"server_id":"silent-tls","tls_required":true,"headers":true}')
+
+    def _serve(self, sock: Any, _address: Any) -> None:
+        self.received.append(b"")
+        sock.sendall(b"INFO " + self.info + b"\r\n")
+        tls = self.context.wrap_socket(sock, server_side=True)
+        answered = False
+        try:
+            while data := tls.recv(65536):
+                self.received[-1] += data
+                if not answered and b"PING\r\n" in self.received[-1]:
+                    tls.sendall(b"PONG\r\n")
+                    answered = True
+        except OSError:
+            pass  # the client left
+
+
+@needs_openssl
+def test_a_tls_server_that_stops_answering_pings_is_left_and_connected_again(certs: Certificates) -> None:
+    silent = SilentTlsServer(certs)
+    log = Log()
+    options = NatsOptions.from_config({"urls": [silent.url], "tls": {"enabled": True, "root_cas_file": str(certs.ca)}}, "in")
+    client = NatsClient(options, log, ping_interval=0.1, max_pings_out=2)
+    try:
+        client.connect()
+        client.subscribe("orders.>")
+        wait_until(lambda: len(silent.received) >= 2, "a second connection")
+        wait_until(lambda: b"SUB orders.> 1\r\n" in silent.received[1], "the subscription on it")
+        assert any("did not answer 2 pings" in line for line in log.lines), log.lines
+        assert b'"tls_required":true' in silent.received[0]
+    finally:
+        client.close()
+        silent.server.stop()
 
 
 def test_an_nkey_user_is_accepted_with_its_seed_and_refused_with_another(tmp_path: Path) -> None:
