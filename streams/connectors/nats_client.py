@@ -148,8 +148,13 @@ class NatsClient:
 
     def _connect_options(self, server: Server, info: dict[str, Any], *, tls: bool) -> dict[str, Any]:
         options: dict[str, Any] = {
-            "verbose": False, "pedantic": False, "headers": True, "no_responders": True,
-            "lang": CLIENT_LANG, "version": CLIENT_VERSION, "protocol": 1,
+            "verbose": False,
+            "pedantic": False,
+            "headers": True,
+            "no_responders": True,
+            "lang": CLIENT_LANG,
+            "version": CLIENT_VERSION,
+            "protocol": 1,
         }
         if self.options.name:
             options["name"] = self.options.name
