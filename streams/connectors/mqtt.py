@@ -230,7 +230,8 @@ class MqttConnection:
         return f"{self.address[0]}:{self.address[1]}"
 
     def note_log(self, level: int, text: str) -> None:
-        if level == paho.MQTT_LOG_ERR and not self.first_error:
+        # "Client is not connected" follows a loss paho did not explain (the broker's EOF)
+        if level == paho.MQTT_LOG_ERR and not self.first_error and not text.startswith("Client is not connected"):
             self.first_error = text
 
     def start_loop(self) -> None:
@@ -321,8 +322,9 @@ def _connect_one(
     reason = accepted.get(block=False) if accepted.ready() else None
     if reason is None:
         conn.close()
-        if conn.lost.is_set() and conn.first_error:
-            raise BrokerError(f"{where} closed the connection before its CONNACK ({conn.first_error})")
+        if conn.lost.is_set():
+            why = f" ({conn.first_error})" if conn.first_error else ""
+            raise BrokerError(f"{where} closed the connection before its CONNACK{why}")
         raise BrokerError(f"{where}: no CONNACK within {options.connect_timeout:g}s")
     if reason.is_failure:
         conn.close()

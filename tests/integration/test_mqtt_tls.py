@@ -108,7 +108,8 @@ def test_a_listener_requiring_a_client_certificate_refuses_a_client_without_one(
     assert str(caught.value).startswith(
         f"mqtt broker 127.0.0.1:{mosquitto_tls.mutual_port} closed the connection before its CONNACK"
     )
-    assert "certificate required" in str(caught.value)
+    # TLS 1.3: the client's handshake is over before the broker checks for a certificate; the
+    # broker's alert ("certificate required") or its closing the connection arrives after.
 
 
 def test_skip_cert_verify_accepts_a_certificate_of_an_unknown_ca(mosquitto_tls: MosquittoTls) -> None:
