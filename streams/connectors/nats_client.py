@@ -131,7 +131,8 @@ class NatsClient:
             self._sock, self._parser, self.info, self.server = sock, parser, options, server
             self._pings.reset()
         self.connected.set()
-        self.log.info(f"nats connected to {server.where} (server {options.get('server_id', '?')})")
+        over = " over TLS" if isinstance(sock, ssl.SSLSocket) else ""
+        self.log.info(f"nats connected to {server.where}{over} (server {options.get('server_id', '?')})")
         return events[1:]
 
     def _secure(self, sock: socket.socket, server: Server, info: dict[str, Any]) -> ssl.SSLSocket | None:
