@@ -334,3 +334,36 @@ def nats_publish(url: str, subject: str, payloads: list[bytes]) -> None:
         sock.sendall(out + b"PING\r\n")
         # The server answers PING after everything sent before it, so PONG means all published.
         assert reader.readline() == b"PONG\r\n"
+
+
+@dataclass
+class MosquittoTls:
+    """A mosquitto with two TLS listeners (certificates from ``tests.tls_certs``): anonymous
+    clients on ``port``; on ``mutual_port`` only clients with a certificate the CA signed."""
+
+    process: subprocess.Popen
+    port: int
+    mutual_port: int
+    log: Path
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def start_mosquitto_tls(directory: Path, ca: Path, cert: Path, key: Path) -> MosquittoTls:
+    binary = need("mosquitto", "mosquitto")
+    directory.mkdir(parents=True, exist_ok=True)
+    port, mutual_port = free_port(), free_port()
+    conf, log = directory / "mosquitto.conf", directory / "mosquitto.log"
+    listener = f"allow_anonymous true\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
+    conf.write_text(
+        "user root\nper_listener_settings true\npersistence false\n"
+        "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
+        f"listener {port} 127.0.0.1\n{listener}"
+        f"listener {mutual_port} 127.0.0.1\n{listener}require_certificate true\n"
+    )
+    with open(log, "wb") as out:
+        process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    wait_for_port(port, process, log, 30)
+    wait_for_port(mutual_port, process, log, 30)
+    return MosquittoTls(process, port, mutual_port, log)

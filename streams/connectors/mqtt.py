@@ -6,6 +6,12 @@ expanded), ``client_id``, ``dynamic_client_id_suffix`` (``nanoid``), ``connect_t
 reconnected in place: the connection reports it (``lost``) and its owner makes a new one, so a
 message id acknowledged on the new connection always belongs to it.
 
+TLS follows the URL, as in Bento's MQTT client: ``ssl://``, ``tls://``, ``mqtts://``, ``tcps://``
+and ``mqtt+ssl://`` (port 8883 by default) connect over TLS, ``tcp://`` and ``mqtt://`` (1883) in
+plain text. The ``tls`` block, when ``enabled``, says which CAs and client certificates the TLS
+URLs use; without it they trust the system CAs. ``tls.enabled`` does not turn a ``tcp://`` URL
+into TLS (Bento does not either): the connection stays plain, which the owner logs as a warning.
+
 NOTE: paho's own network thread (``loop_start``) reconnects by itself; we drive ``Client.loop``
 from a greenlet instead, which also keeps every socket wait a gevent one.
 """
@@ -13,10 +19,11 @@ from a greenlet instead, which also keeps every socket wait a gevent one.
 from __future__ import annotations
 
 import secrets
+import ssl
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import gevent
@@ -28,12 +35,25 @@ from streams.connectors.url_list import url_list_check
 from streams.contracts import ConfigError
 from streams.durations import parse_duration
 from streams.registry import Field
+from streams.tls import Tls, ssl_context, tls_field, tls_from_config, tls_problems
 
 DEFAULT_PORT = 1883
+DEFAULT_TLS_PORT = 8883
 SCHEMES = ("tcp", "mqtt")
+TLS_SCHEMES = ("ssl", "tls", "mqtts", "tcps", "mqtt+ssl")
+PLAIN_DESPITE_TLS = (
+    "{path}.tls is enabled but a tcp:// or mqtt:// URL connects in plain text; use ssl:// (or tls://, mqtts://) for TLS"
+)
 NANOID_ALPHABET = string.ascii_letters + string.digits + "_-"
 NANOID_LENGTH = 21
 
+
+class Broker(NamedTuple):
+    """One broker address of ``urls``; ``secure`` when its scheme means TLS."""
+
+    host: str
+    port: int
+    secure: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,19 +68,27 @@ class Will:
 class MqttOptions:
     """How to reach the broker: a validated, typed view of the shared fields."""
 
-    addresses: tuple[tuple[str, int], ...]
+    addresses: tuple[Broker, ...]
     client_id: str
     connect_timeout: float
     keepalive: int
     user: str
     password: str
     will: Will | None
+    tls: Tls = Tls()
+    """The ``tls`` block; its CAs and certificates apply to the TLS URLs when ``enabled``."""
+
+    @property
+    def plain_despite_tls(self) -> bool:
+        """``tls.enabled`` with a plain-text URL among ``urls``: worth a warning, as the user
+        probably meant TLS there."""
+        return self.tls.enabled and any(not a.secure for a in self.addresses)
 
     @classmethod
     def from_config(cls, conf: dict[str, Any], where: str) -> MqttOptions:
         """Raises ``ConfigError`` naming the field at fault."""
-        if (conf.get("tls") or {}).get("enabled"):
-            raise ConfigError(f"{where}.tls: TLS connections to MQTT brokers are not supported")
+        for sub, problem in tls_problems(conf.get("tls") or {}):
+            raise ConfigError(f"{'.'.join(map(str, (f'{where}.tls', *sub)))}: {problem}")
         suffix = conf.get("dynamic_client_id_suffix") or ""
         if suffix not in ("", "nanoid"):
             raise ConfigError(f"{where}.dynamic_client_id_suffix: unknown suffix {suffix!r} (use nanoid)")
@@ -73,7 +101,14 @@ class MqttOptions:
             user=str(conf.get("user") or ""),
             password=str(conf.get("password") or ""),
             will=parse_will(conf.get("will") or {}, f"{where}.will"),
+            tls=tls_from_config(conf.get("tls") or {}),
         )
+
+    def context_for(self, broker: Broker) -> ssl.SSLContext | None:
+        """The TLS context of a connection to ``broker``; None for a plain-text one."""
+        if not broker.secure:
+            return None
+        return ssl_context(self.tls if self.tls.enabled else Tls(enabled=True))
 
 
 def nanoid() -> str:
@@ -81,24 +116,25 @@ def nanoid() -> str:
     return "".join(secrets.choice(NANOID_ALPHABET) for _ in range(NANOID_LENGTH))
 
 
-def parse_urls(entries: list[str], where: str) -> tuple[tuple[str, int], ...]:
-    """``tcp://host:port`` entries (commas split an entry into several) as (host, port) pairs."""
-    out: list[tuple[str, int]] = []
+def parse_urls(entries: list[str], where: str) -> tuple[Broker, ...]:
+    """``tcp://host:port`` (or a TLS scheme's) entries, commas splitting an entry into several."""
+    out: list[Broker] = []
     for entry in entries:
         for text in str(entry).split(","):
             text = text.strip()
             if not text:
                 continue
             parts = urlsplit(text if "://" in text else f"tcp://{text}")
-            if parts.scheme not in SCHEMES:
-                raise ConfigError(f"{where}: {text!r}: scheme {parts.scheme!r} is not supported (use tcp://)")
+            secure = parts.scheme in TLS_SCHEMES
+            if parts.scheme not in SCHEMES and not secure:
+                raise ConfigError(f"{where}: {text!r}: scheme {parts.scheme!r} is not supported (use tcp:// or ssl://)")
             try:
-                port = parts.port or DEFAULT_PORT
+                port = parts.port or (DEFAULT_TLS_PORT if secure else DEFAULT_PORT)
             except ValueError:
                 raise ConfigError(f"{where}: {text!r}: bad port") from None
             if not parts.hostname:
                 raise ConfigError(f"{where}: {text!r}: no host")
-            out.append((parts.hostname, port))
+            out.append(Broker(parts.hostname, port, secure))
     if not out:
         raise ConfigError(f"{where}: at least one broker URL is required")
     return tuple(out)
@@ -150,7 +186,8 @@ CLIENT_FIELDS = (
     Field(
         "urls",
         "string_list",
-        doc="Broker URLs (tcp://host:port); entries may hold several, comma-separated.",
+        doc="Broker URLs (tcp://host:1883, or ssl://, tls://, mqtts://, tcps://, mqtt+ssl:// for TLS on 8883); "
+        "entries may hold several, comma-separated.",
         check=url_problems,
     ),
     Field("client_id", "string", "", "Client identifier; empty lets the broker choose (clean sessions only)."),
@@ -166,7 +203,7 @@ CLIENT_FIELDS = (
     Field("user", "string", "", "User name to connect with."),
     Field("password", "string", "", "Password to connect with."),
     Field("keepalive", "int", 30, "Seconds of silence before a keep-alive ping."),
-    Field("tls", "object", {}, "TLS is not supported yet: `enabled: true` is refused."),
+    tls_field("CAs and client certificates of the TLS URLs (ssl://, tls://, mqtts://, tcps://, mqtt+ssl://)."),
 )
 """The connection fields the ``mqtt`` input and output share (Bento's ``ClientFields``)."""
 
@@ -178,16 +215,24 @@ class MqttConnection:
     a new ``MqttConnection`` is the only way back.
     """
 
-    def __init__(self, client: paho.Client, address: tuple[str, int]) -> None:
+    def __init__(self, client: paho.Client, address: Broker) -> None:
         self.client = client
         self.address = address
         self.lost = gevent.event.Event()
+        self.first_error = ""
+        """paho's first error-level log line: why the connection failed (a TLS alert, such as a
+        client certificate refused, shows there alone)."""
         self._closing = False
         self._loop: gevent.Greenlet | None = None
 
     @property
     def where(self) -> str:
         return f"{self.address[0]}:{self.address[1]}"
+
+    def note_log(self, level: int, text: str) -> None:
+        # "Client is not connected" follows a loss paho did not explain (the broker's EOF)
+        if level == paho.MQTT_LOG_ERR and not self.first_error and not text.startswith("Client is not connected"):
+            self.first_error = text
 
     def start_loop(self) -> None:
         self._loop = gevent.spawn(self._run_loop)
@@ -234,7 +279,7 @@ def connect(
 
 def _connect_one(
     options: MqttOptions,
-    address: tuple[str, int],
+    address: Broker,
     clean_session: bool,
     manual_ack: bool,
     on_message: Callable[[paho.MQTTMessage], None] | None,
@@ -248,6 +293,11 @@ def _connect_one(
         manual_ack=manual_ack,
     )
     client.connect_timeout = options.connect_timeout
+    context = options.context_for(address)
+    if context is not None:
+        # NOTE: paho takes the host name to verify from check_hostname; the context is shared
+        # (cached per config), so tls_insecure_set, which would change it, is never called.
+        client.tls_set_context(context)
     if options.user or options.password:
         client.username_pw_set(options.user or None, options.password or None)
     if options.will is not None:
@@ -266,10 +316,15 @@ def _connect_one(
     except (OSError, ValueError) as exc:
         raise BrokerError(f"{where}: {exc}") from None
     conn = MqttConnection(client, address)
+    client.on_log = lambda _c, _u, level, text: conn.note_log(level, text)
     conn.start_loop()
-    reason = accepted.wait(options.connect_timeout)
-    if reason is None or conn.lost.is_set() and not accepted.ready():
+    gevent.wait([accepted, conn.lost], timeout=options.connect_timeout, count=1)
+    reason = accepted.get(block=False) if accepted.ready() else None
+    if reason is None:
         conn.close()
+        if conn.lost.is_set():
+            why = f" ({conn.first_error})" if conn.first_error else ""
+            raise BrokerError(f"{where} closed the connection before its CONNACK{why}")
         raise BrokerError(f"{where}: no CONNACK within {options.connect_timeout:g}s")
     if reason.is_failure:
         conn.close()

@@ -3,9 +3,11 @@
 NOTE: nats-py is asyncio-only; an event loop inside a gevent worker would block it or need a
 thread per connection. The protocol is small enough to speak here directly.
 
-Life of a connection: TCP connect, read ``INFO`` (a server that requires TLS is refused), send
-``CONNECT`` (verbose and pedantic off, headers on, credentials from the URL) followed by the
-subscriptions and a ``PING``; the ``PONG`` means the server accepted all of it, a ``-ERR`` (bad
+Life of a connection: TCP connect, read ``INFO`` in plain text, then the TLS handshake when the
+URL (``tls://``), the ``tls`` block or the server (``tls_required``) asks for it, with the URL's
+host as the name the certificate must carry; send ``CONNECT`` (verbose and pedantic off, headers
+on, credentials from the URL, the ``auth`` block's JWT or NKey with its signature of the
+``INFO``'s nonce) followed by the subscriptions and a ``PING``; the ``PONG`` means the server accepted all of it, a ``-ERR`` (bad
 credentials) that it did not. Then one greenlet reads (answering the server's ``PING``) and
 another sends a ``PING`` every ``ping_interval``; more than ``max_pings_out`` unanswered ones end
 the connection as lost. A lost connection is made again with a growing pause (servers tried in
@@ -16,6 +18,7 @@ not kept for us by the server: core NATS delivers at most once.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -27,6 +30,7 @@ from streams.brokers.base import BrokerError
 from streams.connectors import nats_protocol as proto
 from streams.connectors.nats_options import NatsOptions, Server
 from streams.connectors.nats_session import Backoff, Pings, Subscriptions
+from streams.connectors.nkeys import NKeyError
 
 CONNECT_TIMEOUT = 5.0
 PING_INTERVAL = 20.0
@@ -113,9 +117,9 @@ class NatsClient:
         try:
             first = self._read_until(sock, parser, proto.Info)[0]
             options = first.options if isinstance(first, proto.Info) else {}
-            if options.get("tls_required"):
-                raise BrokerError("the server requires TLS, which is not supported")
-            frames = [proto.connect_frame(self._connect_options(server))]
+            secured = self._secure(sock, server, options)
+            sock = secured or sock
+            frames = [proto.connect_frame(self._connect_options(server, options, tls=secured is not None))]
             frames += self._subs.frames()
             sock.sendall(b"".join(frames) + proto.ping_frame())
             events = self._read_until(sock, parser, proto.Pong)
@@ -127,13 +131,31 @@ class NatsClient:
             self._sock, self._parser, self.info, self.server = sock, parser, options, server
             self._pings.reset()
         self.connected.set()
-        self.log.info(f"nats connected to {server.where} (server {options.get('server_id', '?')})")
+        over = " over TLS" if isinstance(sock, ssl.SSLSocket) else ""
+        self.log.info(f"nats connected to {server.where}{over} (server {options.get('server_id', '?')})")
         return events[1:]
 
-    def _connect_options(self, server: Server) -> dict[str, Any]:
+    def _secure(self, sock: socket.socket, server: Server, info: dict[str, Any]) -> ssl.SSLSocket | None:
+        """``sock`` after the TLS handshake, or None when the connection stays plain text."""
+        context = self.options.context_for(server, bool(info.get("tls_required")))
+        if context is None:
+            return None
+        if not info.get("tls_required") and not info.get("tls_available"):
+            raise BrokerError("TLS was asked for but the server does not offer it")
+        try:
+            return context.wrap_socket(sock, server_hostname=server.host)
+        except ssl.SSLError as exc:
+            raise BrokerError(f"TLS handshake failed: {exc}") from None
+
+    def _connect_options(self, server: Server, info: dict[str, Any], *, tls: bool) -> dict[str, Any]:
         options: dict[str, Any] = {
-            "verbose": False, "pedantic": False, "headers": True, "no_responders": True,
-            "lang": CLIENT_LANG, "version": CLIENT_VERSION, "protocol": 1,
+            "verbose": False,
+            "pedantic": False,
+            "headers": True,
+            "no_responders": True,
+            "lang": CLIENT_LANG,
+            "version": CLIENT_VERSION,
+            "protocol": 1,
         }
         if self.options.name:
             options["name"] = self.options.name
@@ -141,6 +163,12 @@ class NatsClient:
             options["user"], options["pass"] = server.user, server.password
         if server.token:
             options["auth_token"] = server.token
+        if tls:
+            options["tls_required"] = True
+        try:
+            options.update(self.options.auth.credentials(str(info.get("nonce") or "")))
+        except NKeyError as exc:
+            raise BrokerError(f"auth: {exc}") from None
         return options
 
     @staticmethod
@@ -232,7 +260,9 @@ class NatsClient:
             if outstanding >= self.max_pings_out and sock is not None:
                 self.log.warning(f"nats server {self.where} did not answer {outstanding} pings")
                 try:
-                    sock.shutdown(socket.SHUT_RDWR)  # the reader sees it and reconnects
+                    # the reader sees it and reconnects. NOTE: the TLS socket's own shutdown
+                    # would drop its TLS state first, and a read then raises ValueError.
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
                 except OSError:
                     pass
                 continue

@@ -32,7 +32,7 @@ from paho.mqtt import client as paho
 
 from streams import registry
 from streams.brokers.base import BrokerError
-from streams.connectors.mqtt import CLIENT_FIELDS, MqttConnection, MqttOptions, check_qos, connect
+from streams.connectors.mqtt import CLIENT_FIELDS, PLAIN_DESPITE_TLS, MqttConnection, MqttOptions, check_qos, connect
 from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -68,6 +68,8 @@ class MqttInput(Input):
             raise ConfigError(f"{res.path}.client_id: a persistent session (clean_session: false) needs a client_id")
         self.shared_by_nature = all(t.startswith("$share/") for t in self.topics)
         self.log = res.logger()
+        if self.options.plain_despite_tls:
+            self.log.warning(PLAIN_DESPITE_TLS.format(path=res.path))
 
     def run(self, deliver: Deliver, stopping: Stopping) -> None:
         received: gevent.queue.Queue[paho.MQTTMessage] = gevent.queue.Queue()

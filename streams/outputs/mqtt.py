@@ -20,7 +20,7 @@ from paho.mqtt import client as paho
 from streams import registry
 from streams.bloblang import MappingError
 from streams.brokers.base import BrokerError
-from streams.connectors.mqtt import CLIENT_FIELDS, MqttConnection, MqttOptions, check_qos, connect
+from streams.connectors.mqtt import CLIENT_FIELDS, PLAIN_DESPITE_TLS, MqttConnection, MqttOptions, check_qos, connect
 from streams.contracts import Output, OutputError, Transaction
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
@@ -41,6 +41,8 @@ class MqttOutput(Output):
         text = str(conf["retained_interpolated"] or "")
         self.retained_interpolated = res.interpolation(text) if text else None
         self.log = res.logger()
+        if self.options.plain_despite_tls:
+            self.log.warning(PLAIN_DESPITE_TLS.format(path=res.path))
         self._conn: MqttConnection | None = None
         self._connecting = gevent.lock.Semaphore()
 

@@ -391,10 +391,8 @@ def definition(component: str, block: str) -> str:
 @pytest.mark.parametrize(
     ("block", "problem"),
     [
-        ("urls: [ws://h:1]\nsubject: a\n", "nats.urls: 'ws://h:1': scheme 'ws' is not supported (use nats://)"),
-        ("urls: [tls://h:1]\nsubject: a\n", "nats.urls: 'tls://h:1': TLS connections to NATS are not supported"),
-        ("urls: [nats://h:1]\nsubject: a\ntls: {enabled: true}\n", "nats.tls.enabled: TLS connections to NATS are not supported"),
-        ("urls: [nats://h:1]\nsubject: a\nauth: {nkey_file: ./seed.nk}\n", "nats.auth.nkey_file: NKey and JWT authentication is not supported"),
+        ("urls: [ws://h:1]\nsubject: a\n", "nats.urls: 'ws://h:1': scheme 'ws' is not supported (use nats:// or tls://)"),
+        ("urls: [nats://h:1]\nsubject: a\nauth: {nkey_file: ./seed.nk}\n", "nats.auth.nkey_file: cannot read ./seed.nk: No such file"),
         ("urls: [nats://h:1]\nsubject: a\nqueue_group: q\n", "nats.queue_group: unknown field"),
         ("urls: [nats://h:1]\n", "nats.subject"),
     ],
@@ -422,30 +420,18 @@ def test_bad_values_stop_the_stream_with_the_reason(tmp_path: Any, gateways: Gat
 def test_lint_names_the_line_and_column_of_each_nats_problem(tmp_path: Any) -> None:
     path = tmp_path / "nats.yaml"
     path.write_text(
-        definition("nats", "urls: [tls://h:1]\nsubject: a\nauth:\n  user_jwt: abc\nprefetch_cnt: 3\n").replace(
-            "drop: {}", "nats: {urls: [nats://h], subject: b, tls: {enabled: true}}"
+        definition("nats", "urls: [ws://h:1]\nsubject: a\nauth:\n  user_jwt: abc\nprefetch_cnt: 3\n").replace(
+            "drop: {}", "nats: {urls: [nats://h], subject: b, tls: {root_cas_file: /nonexistent/ca.pem}}"
         )
     )
     result = lint(path)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        f"{path}:9:11: streams.m.input.nats.urls: 'tls://h:1': TLS connections to NATS are not supported",
-        f"{path}:12:13: streams.m.input.nats.auth.user_jwt: NKey and JWT authentication is not supported "
-        "(put user:password@ or token@ in the URL)",
+        f"{path}:9:11: streams.m.input.nats.urls: 'ws://h:1': scheme 'ws' is not supported (use nats:// or tls://)",
+        f"{path}:12:13: streams.m.input.nats.auth.user_jwt: needs the user's NKey seed in user_nkey_seed",
         f"{path}:13:11: streams.m.input.nats.prefetch_cnt: unknown field (did you mean 'prefetch_count'?)",
-        f"{path}:15:52: streams.m.output.nats.tls.enabled: TLS connections to NATS are not supported",
+        f"{path}:15:52: streams.m.output.nats.tls.root_cas_file: file not found: /nonexistent/ca.pem",
     ]
-
-
-def test_a_server_that_requires_tls_is_refused_with_the_reason() -> None:
-    server = SilentServer(b'{"server_id":"tls","tls_required":true}')
-    try:
-        client = NatsClient(NatsOptions.from_config({"urls": [server.url]}, "in"), Log())
-        with pytest.raises(BrokerError) as caught:
-            client.connect()
-        assert str(caught.value).endswith(": the server requires TLS, which is not supported)")
-    finally:
-        server.server.stop()
 
 
 def test_a_message_over_the_servers_max_payload_is_refused_before_it_is_sent() -> None:
