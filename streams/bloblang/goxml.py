@@ -9,6 +9,10 @@ match closes the open element first. A document may declare another encoding (``
 encoding="ISO-8859-1"?>``; the Latin-1 family reads as windows-1252, as Go's charset package has
 it). Syntax errors read as Go's (``XML syntax error on line 1: unexpected EOF``).
 
+Known difference: in a stream of documents, Bento's charset reader reads ahead of a document
+that declares another encoding, so what follows it is lost; here the next document is read from
+where that one ended (in UTF-8 again, as a fresh Go decoder would).
+
 mxj's rules: an element is ``{name: value}`` keyed by its local name (namespace prefixes
 dropped); attributes are ``-name`` keys; text is trimmed of ``\\t\\r\\b\\n`` and spaces, and is the
 value of an element with neither attributes nor children, otherwise its ``#text`` key; an empty
@@ -26,6 +30,7 @@ nest on an explicit stack, so depth is bounded by memory, not by Python's recurs
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -60,6 +65,7 @@ _LATIN1_LABELS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_name(text: str) -> bool:
     """XML's Name production (approximated by Unicode categories, as Go's tables are)."""
     if not text or not (text[0] in "_:" or unicodedata.category(text[0]) in ("Lu", "Ll", "Lt", "Lo", "Nl", "Lm")):
@@ -70,19 +76,34 @@ def _is_name(text: str) -> bool:
 _NAME_CATEGORIES = frozenset(("Lu", "Ll", "Lt", "Lo", "Nl", "Lm", "Nd", "Mn", "Mc"))
 
 
-def _in_char_range(c: str) -> bool:
-    o = ord(c)
-    return o in (0x9, 0xA, 0xD) or 0x20 <= o <= 0xD7FF or 0xE000 <= o <= 0xFFFD or 0x10000 <= o
+_ILLEGAL_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character outside XML's Char production."""
+
+
+_UTF16_LABELS = {
+    **dict.fromkeys("csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le".split(), "utf-16-le"),
+    **dict.fromkeys("unicodefffe utf-16be".split(), "utf-16-be"),
+}
 
 
 def _charset(label: str) -> str:
+    """The codec of an encoding label, as the WHATWG table Go's charset package follows reads
+    the common ones (the Latin-1 family is windows-1252, UTF-16 without a BOM is little-endian);
+    other text codecs Python knows by that name are used as they are."""
     low = label.strip().lower()
     if low in _LATIN1_LABELS:
         return "cp1252"
+    if low in _UTF16_LABELS:
+        return _UTF16_LABELS[low]
     try:
-        return codecs.lookup(low).name
+        info = codecs.lookup(low)
     except LookupError:
-        raise XmlError(f'xml: opening charset "{label}": unsupported charset: "{label}"') from None
+        info = None
+    # NOTE: bytes-to-bytes codecs (base64, zlib...) are not encodings, and a UTF-32 or UTF-16
+    # codec that needs a BOM is not in the WHATWG table either.
+    if info is None or not getattr(info, "_is_text_encoding", True) or info.name in ("utf-16", "utf-32"):
+        raise XmlError(f'xml: opening charset "{label}": unsupported charset: "{label}"')
+    return info.name
 
 
 class _Decoder:
@@ -96,7 +117,17 @@ class _Decoder:
         self.start = self.pos = start
         self.stack: list[tuple[str, str] | None] = []  # open elements (space, local); None: a namespace entry
         self.pending_end: tuple[str, str] | None = None
-        self.switched: tuple[int, str] | None = None  # (offset, codec) once an encoding is declared
+        # Each declared encoding: where it starts in ``data``, its codec and the decoder of what
+        # arrives later. NOTE: a second declaration decodes the already decoded text again, as
+        # Go's decoder wraps its reader a second time.
+        self.switches: list[tuple[int, str, codecs.IncrementalDecoder]] = []
+
+    def extend(self, chunk: bytes, final: bool) -> None:
+        """More input (in the declared encoding, once one is)."""
+        for _, _, decoder in self.switches:
+            chunk = decoder.decode(chunk, final).encode("utf-8")
+        self.data += chunk
+        self.final = final
 
     # bytes
 
@@ -119,17 +150,42 @@ class _Decoder:
     def space(self) -> None:
         self.pos = _SPACE.match(self.data, self.pos).end()  # type: ignore[union-attr]
 
+    def rest(self) -> bytes:
+        """The input after what has been read, as it was given (re-encoded after a switch)."""
+        return self._as_given(self.pos, len(self.data), pending=True)
+
     def source_offset(self, pos: int) -> int:
         """Where ``pos`` (in the possibly re-encoded data) falls in the input as given."""
-        if self.switched is None or pos <= self.switched[0]:
+        if not self.switches or pos <= self.switches[0][0]:
             return pos
-        at, codec = self.switched
-        text = self.data[at:pos].decode("utf-8", "replace")
-        return at + len(text.encode(codec, "replace"))
+        first = self.switches[0][0]
+        return first + len(self._as_given(first, pos, pending=False))
+
+    def _as_given(self, lo: int, hi: int, pending: bool) -> bytes:
+        """``data[lo:hi]`` turned back into the bytes that were given, undoing each switch from
+        the last (with the bytes its decoder still holds, when ``pending``)."""
+        piece = self.data[lo:hi]
+        for at, codec, decoder in reversed(self.switches):
+            if hi <= at:
+                continue
+            cut = max(at - lo, 0)
+            tail = piece[cut:].decode("utf-8", "replace").encode(codec, "replace")
+            piece = piece[:cut] + tail + (decoder.getstate()[0] if pending else b"")
+        return piece
 
     # tokens
 
     def token(self) -> tuple[Any, ...]:
+        """The next token; on ``Truncated`` nothing has changed, so the same call can be made
+        again once more input has arrived."""
+        mark = self.pos
+        try:
+            return self._token()
+        except Truncated:
+            self.pos = mark
+            raise
+
+    def _token(self) -> tuple[Any, ...]:
         if self.pending_end is not None:
             name, self.pending_end = self.pending_end, None
             return self._end(name)
@@ -227,9 +283,10 @@ class _Decoder:
             enc = _pi_param("encoding", content)
             if enc and enc.lower() != "utf-8":
                 codec = _charset(enc)
-                rest = self.data[self.pos :].decode(codec, "replace").encode("utf-8")
+                decoder = codecs.getincrementaldecoder(codec)("replace")
+                rest = decoder.decode(self.data[self.pos :], self.final).encode("utf-8")
                 self.data = self.data[: self.pos] + rest
-                self.switched = (self.pos, codec)
+                self.switches.append((self.pos, codec, decoder))
         return ("other",)
 
     def _bang(self) -> tuple[Any, ...]:
@@ -331,6 +388,9 @@ class _Decoder:
         if stop < 0 and not self.final:
             raise self.eof()
         end = len(data) if stop < 0 else stop
+        if data.find(b"&", start, end) < 0:  # PERF: most text holds no reference
+            self.pos = end + 1 if quote >= 0 else end
+            return self._checked(self._literal(data[start:end], quote, start), end)
         parts: list[bytes] = []
         i = start
         for m in _ENTITY.finditer(data, start, end):
@@ -355,9 +415,8 @@ class _Decoder:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise self.fail("invalid UTF-8", at) from None
-        for c in text:
-            if not _in_char_range(c):
-                raise self.fail(f"illegal character code U+{ord(c):04X}", at)
+        if (bad := _ILLEGAL_CHAR.search(text)) is not None:
+            raise self.fail(f"illegal character code U+{ord(bad.group()):04X}", at)
         return text
 
 
@@ -426,51 +485,74 @@ class _Element:
         return self.text
 
 
-def _read_document(dec: _Decoder, cast: bool) -> dict[str, Any]:
-    conv = cast_value if cast else (lambda s: s)
-    open_: list[_Element] = []
-    while True:
-        tok = dec.token()
-        kind = tok[0]
-        if kind == "start":
-            fields = {"-" + local: conv(value) for _, local, value in tok[3]}
-            open_.append(_Element(tok[2], fields))
-        elif kind == "end":
-            if not open_:  # an end tag outside any element already failed in the decoder
-                continue
-            done = open_.pop()
-            value = done.value()
-            if not open_:
-                return {done.name: value}
-            siblings = open_[-1].fields
-            if done.name in siblings:
-                have = siblings[done.name]
-                siblings[done.name] = [*have, value] if isinstance(have, list) else [have, value]
-            else:
-                siblings[done.name] = value
-        elif kind == "text" and open_:
-            text = tok[1].strip(_TRIM)
-            if text:
-                el = open_[-1]
-                if el.fields:
-                    el.fields["#text"] = conv(text)
+class DocumentReader:
+    """One document read as its bytes arrive: ``read`` gives it once its root element has
+    closed, raises ``Truncated`` while it has not (``extend`` with more bytes, then ``read``
+    again: reading goes on from the last whole token, not from the start), and gives None when
+    the input holds only text and markup outside any element."""
+
+    def __init__(self, data: bytes, cast: bool = False, final: bool = True, start: int = 0) -> None:
+        self.dec = _Decoder(data, start, final)
+        self.conv: Any = cast_value if cast else None
+        self.open: list[_Element] = []
+
+    def extend(self, chunk: bytes, final: bool = False) -> None:
+        self.dec.extend(chunk, final)
+
+    def rest(self) -> bytes:
+        """The input after the document, as given."""
+        return self.dec.rest()
+
+    def end(self) -> int:
+        """Where the document ended in the input as given."""
+        return self.dec.source_offset(self.dec.pos)
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            return self._read()
+        except _NoDocument:
+            return None
+        except XmlError as exc:
+            raise type(exc)(f"xml.Decoder.Token() - {exc}") from None
+
+    def _read(self) -> dict[str, Any]:
+        conv, open_ = self.conv, self.open
+        while True:
+            tok = self.dec.token()
+            kind = tok[0]
+            if kind == "start":
+                fields = {"-" + local: conv(value) if conv else value for _, local, value in tok[3]}
+                open_.append(_Element(tok[2], fields))
+            elif kind == "end":
+                if not open_:  # an end tag outside any element already failed in the decoder
+                    continue
+                done = open_.pop()
+                value = done.value()
+                if not open_:
+                    return {done.name: value}
+                siblings = open_[-1].fields
+                if done.name in siblings:
+                    have = siblings[done.name]
+                    siblings[done.name] = [*have, value] if isinstance(have, list) else [have, value]
                 else:
-                    el.text = conv(text)
-
-
-def _wrap(exc: XmlError) -> XmlError:
-    return type(exc)(f"xml.Decoder.Token() - {exc}")
+                    siblings[done.name] = value
+            elif kind == "text" and open_:
+                text = tok[1].strip(_TRIM)
+                if text:
+                    el = open_[-1]
+                    if el.fields:
+                        el.fields["#text"] = conv(text) if conv else text
+                    else:
+                        el.text = conv(text) if conv else text
 
 
 def to_map(data: bytes, cast: bool = False) -> dict[str, Any]:
     """The first XML document of ``data`` (Bento's ``mxj.NewMapXml``); raises ``XmlError``, with
     the text ``EOF`` when there is no element at all."""
-    try:
-        return _read_document(_Decoder(data, 0), cast)
-    except _NoDocument:
-        raise XmlError("EOF") from None
-    except XmlError as exc:
-        raise _wrap(exc) from None
+    doc = DocumentReader(data, cast).read()
+    if doc is None:
+        raise XmlError("EOF")
+    return doc
 
 
 def next_document(data: bytes, start: int, cast: bool = False, final: bool = True) -> tuple[dict[str, Any], int] | None:
@@ -479,14 +561,9 @@ def next_document(data: bytes, start: int, cast: bool = False, final: bool = Tru
     fresh decoder, as Bento reads each with a new one (error lines count from ``start``).
     Raises ``Truncated`` when ``data`` ends inside the document (or, unless ``final``, inside
     text that more bytes may continue), ``XmlError`` when it is bad."""
-    dec = _Decoder(data, start, final)
-    try:
-        doc = _read_document(dec, cast)
-    except _NoDocument:
-        return None
-    except XmlError as exc:
-        raise _wrap(exc) from None
-    return doc, dec.source_offset(dec.pos)
+    reader = DocumentReader(data, cast, final, start)
+    doc = reader.read()
+    return None if doc is None else (doc, reader.end())
 
 
 def documents(data: bytes, cast: bool = False) -> Iterator[dict[str, Any]]:

@@ -7,8 +7,8 @@ document fails the source after the documents before it.
 NOTE: ``cast`` is accepted and, as in Bento (v1.20 and since), not applied: every value stays a
 string. A config written for Bento therefore gives the same messages here.
 
-A document is cut once its root element closes; until then its bytes are held and read again
-from its start when more arrive (only a chunk holding a ``>`` can close an element).
+A document is cut once its root element closes; until then reading resumes, as bytes arrive,
+from the last whole token (a document spread over many chunks is read once, not once per chunk).
 """
 
 from __future__ import annotations
@@ -23,32 +23,42 @@ from streams.scanners.base import ScanConfigError, ScanError, Scanner, ScannerMa
 
 class XmlDocumentsScanner(Scanner):
     def __init__(self) -> None:
-        self.pending = b""
+        self.reader: goxml.DocumentReader | None = None  # the document being read, if any
 
     def feed(self, chunk: bytes) -> list[Message]:
         self.raise_held()
-        self.pending += chunk
-        return self._documents(final=False) if b">" in chunk else []
+        if self.reader is None:
+            self.reader = goxml.DocumentReader(chunk, final=False)
+        else:
+            self.reader.extend(chunk)
+        return self._documents(final=False)
 
     def end(self) -> list[Message]:
         self.raise_held()
+        if self.reader is None:
+            return []
+        self.reader.extend(b"", final=True)
         return self._documents(final=True)
 
     def _documents(self, final: bool) -> list[Message]:
         out: list[Message] = []
-        data, start = self.pending, 0
         try:
-            while (found := goxml.next_document(data, start, final=final)) is not None:
-                doc, start = found
+            while self.reader is not None:
+                doc = self.reader.read()
+                if doc is None:  # only text and markup outside documents so far: keep reading them
+                    if final:
+                        self.reader = None
+                    break
                 out.append(Message.from_value(doc))
-            start = len(data)  # only text and markup outside documents were left
+                rest = self.reader.rest()
+                self.reader = goxml.DocumentReader(rest, final=final) if rest else None
         except goxml.Truncated as exc:
             if final:
+                self.reader = None
                 return self.hold(out, ScanError(str(exc)))
         except goxml.XmlError as exc:
+            self.reader = None
             return self.hold(out, ScanError(str(exc)))
-        finally:
-            self.pending = data[start:]
         return out
 
 

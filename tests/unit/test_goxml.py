@@ -83,6 +83,7 @@ def test_bentos_xml_cases(xml: bytes, value: object) -> None:
         (b"<a>&#;&#x;&;& &amp</a>", {"a": "&#;&#x;&;& &amp"}),
         (b"<\xc3\xa9l\xc3\xa8ve>\xc3\xa9</\xc3\xa9l\xc3\xa8ve>", {"\u00e9l\u00e8ve": "\u00e9"}),
         (b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<a>caf\xe9 \x80</a>', {"a": "caf\u00e9 \u20ac"}),  # read as windows-1252
+        (b'<?xml version="1.0" encoding="UTF-16"?><\x00a\x00>\x00\xe9\x00<\x00/\x00a\x00>\x00', {"a": "\u00e9"}),  # little-endian
     ],
 )
 def test_conversion_rules(xml: bytes, value: object) -> None:

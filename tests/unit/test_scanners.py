@@ -344,6 +344,7 @@ XML = {"xml_documents": {"operator": "to_json"}}
         (b'<?xml version="1.0"?>\n<!-- first --><r n="1"><x>1</x><x>2</x></r><r n=2/>', [{"r": {"-n": "1", "x": ["1", "2"]}}, {"r": {"-n": "2"}}]),
         (b"", []),
         (b"  only text  ", []),
+        (b'<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\xe9</a>\n<b>\xc3\xa9</b>', [{"a": "caf\u00e9"}, {"b": "\u00e9"}]),
     ],
 )
 def test_xml_documents_gives_a_message_per_document(data: bytes, documents: list[Any]) -> None:
