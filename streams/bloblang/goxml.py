@@ -136,6 +136,8 @@ class _Decoder:
         return XmlError(f"XML syntax error on line {line}: {msg}")
 
     def eof(self, msg: str = "unexpected EOF") -> Truncated:
+        if not self.final:  # PERF: read again once more bytes arrive; nobody sees this text
+            return Truncated(msg)
         line = self.data.count(b"\n", self.start, len(self.data)) + 1
         return Truncated(f"XML syntax error on line {line}: {msg}")
 

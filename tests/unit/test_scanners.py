@@ -341,7 +341,10 @@ XML = {"xml_documents": {"operator": "to_json"}}
             b"<a>\n\t<b>\n\t\tab0\n\t</b>\n\t<c>\n\t\tac0\n\t</c>\n</a>\n<a>\n\t<b>\n\t\tab1\n\t</b>\n\t<c>\n\t\tac1\n\t</c>\n</a>\n",
             [{"a": {"b": "ab0", "c": "ac0"}}, {"a": {"b": "ab1", "c": "ac1"}}],
         ),
-        (b'<?xml version="1.0"?>\n<!-- first --><r n="1"><x>1</x><x>2</x></r><r n=2/>', [{"r": {"-n": "1", "x": ["1", "2"]}}, {"r": {"-n": "2"}}]),
+        (
+            b'<?xml version="1.0"?>\n<!-- first --><r n="1"><x>1</x><x>2</x></r><r n=2/>',
+            [{"r": {"-n": "1", "x": ["1", "2"]}}, {"r": {"-n": "2"}}],
+        ),
         (b"", []),
         (b"  only text  ", []),
         (b'<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\xe9</a>\n<b>\xc3\xa9</b>', [{"a": "caf\u00e9"}, {"b": "\u00e9"}]),
