@@ -42,6 +42,10 @@ def main() -> None:
     measure("re_match (?m)^{", {"re_match": {"pattern": "(?m)^\\{"}}, ndjson)
     measure("json_documents", {"json_documents": {}}, ndjson)
     measure("csv (a tenth quoted)", {"csv": {}}, csv)
+    xml = b"".join(b'<item n="%d"><v>abcdefghij</v><t>a</t><t>b</t></item>\n' % i for i in range(rows))
+    measure("xml_documents", {"xml_documents": {"operator": "to_json"}}, xml)
+    big = b"<items>" + xml + b"</items>"  # one document over many chunks: read again as they arrive
+    measure("xml_documents (one doc)", {"xml_documents": {"operator": "to_json"}}, big)
     measure("chunker 100", {"chunker": {"size": 100}}, ndjson)
     measure("decompress gzip into lines", {"decompress": {"algorithm": "gzip", "into": {"lines": {}}}}, gzip.compress(ndjson))
 

@@ -23,7 +23,7 @@ from typing import Any
 # NOTE: PyYAML ships no types and types-PyYAML is not a requirement (yet); drop this once it is.
 import yaml as pyyaml  # type: ignore[import-untyped, unused-ignore]
 
-from . import timefmt
+from . import goxml, timefmt
 from .errors import ExecError
 from .goquote import go_quote
 from .registry import Library, Param
@@ -33,6 +33,7 @@ from .values import (
     Timestamp,
     bytes_to_str,
     format_float_g,
+    get_bytes,
     get_string,
     go_json_scan,
     to_json,
@@ -111,6 +112,21 @@ def format_json(target: Any, indent: str = "    ", no_indent: bool = False, esca
     except ValueError as exc:
         raise ExecError(str(exc)) from None
     return text.encode("utf-8", "surrogateescape")
+
+
+# =============================================================================================
+# XML (Bento's ``internal/impl/xml``: Go's non-strict decoder, mxj's map; see ``goxml``)
+
+
+@LIBRARY.method("parse_xml", Param("cast", "bool", default=False))
+def parse_xml(target: Any, cast: bool = False) -> Any:
+    """The first XML document of a string or bytes as an object (``-attr`` keys, ``#text``,
+    arrays for repeated elements); ``cast`` turns numeric and boolean text into numbers and
+    booleans."""
+    try:
+        return goxml.to_map(get_bytes(target), cast)
+    except goxml.XmlError as exc:
+        raise ExecError(f"failed to parse value as XML: {exc}") from None
 
 
 # =============================================================================================

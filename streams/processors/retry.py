@@ -1,8 +1,14 @@
 """``retry`` processor: each message goes through the processors on its own; when any message
 of the result carries an error, the message as it entered (its error cleared) is tried again
-after a backoff, until an attempt has no error or ``backoff.max_elapsed_time`` passes (or nobody
-waits for the pass any more: its push was answered 408); then the last result, errors and all,
-goes on. ``parallel`` tries the messages at the same time."""
+after a backoff, until an attempt has no error, ``max_retries`` attempts have failed (0: no limit)
+or ``backoff.max_elapsed_time`` passes (or nobody waits for the pass any more: its push was
+answered 408); then the last result, errors and all, goes on. ``parallel`` tries the messages at
+the same time.
+
+As Bento's ``processor_retry.go`` does, every message of the result carries ``retry_count`` (the
+failed attempts: 0 when the first succeeded; ``max_retries: 2`` makes two attempts in all, so a
+message that never succeeds leaves with 2) and ``backoff_duration`` (the waits planned between
+attempts, summed, in nanoseconds, which is how Bento's duration value prints)."""
 
 from __future__ import annotations
 
@@ -26,6 +32,8 @@ BACKOFF_FIELDS = (
     Field("max_elapsed_time", "duration", "1m", "Give up after this long (0s: never)."),
 )
 BACKOFF_DEFAULTS = {f.name: f.default for f in BACKOFF_FIELDS}
+STOPPED_NS = -1
+"""What the backoff's "no more attempts" counts for in ``backoff_duration`` (Bento's ``Stop``)."""
 
 
 class RetryProcessor(Processor):
@@ -40,6 +48,7 @@ class RetryProcessor(Processor):
             raise ConfigError(f"{res.path}.backoff: {exc}") from None
         self.initial, self.maximum, self.max_elapsed = initial, maximum, elapsed
         self.parallel = bool(conf["parallel"])
+        self.max_retries = int(conf["max_retries"])
         self.log = res.logger()
 
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
@@ -50,20 +59,33 @@ class RetryProcessor(Processor):
         return [out for result in results for out in result]
 
     def attempt(self, msg: Message, txn: Transaction) -> list[Message]:
-        """``msg`` through the processors until a result without errors, or the backoff ends."""
+        """``msg`` through the processors until a result without errors, or the retries or the
+        backoff end; the result carries ``retry_count`` and ``backoff_duration``."""
         msg.error = None
         backoff = Backoff(self.initial, self.maximum, self.max_elapsed)
+        retries = waited_ns = 0
         while True:
             result = run_processors(self.procs, [msg.copy()], txn)
             failed = next((m.error for m in result if m.error is not None), None)
             if failed is None:
-                return result
+                break
+            retries += 1
+            if retries == self.max_retries:
+                self.log.debug(f"retry gave up after {retries} attempts: {failed}")
+                break
             wait = backoff.next()
+            # NOTE: Bento adds the backoff's stop value (-1ns) to the total before it sees that
+            # the backoff has stopped; the -1 keeps ``backoff_duration`` equal to Bento's.
+            waited_ns += STOPPED_NS if wait is None else round(wait * 1e9)
             if wait is None or txn.abandoned:
                 self.log.debug(f"retry gave up: {failed}")
-                return result
+                break
             self.log.debug(f"retrying in {wait:.3f}s after: {failed}")
             gevent.sleep(wait)
+        for out in result:
+            out.metadata["retry_count"] = retries
+            out.metadata["backoff_duration"] = waited_ns
+        return result
 
     def close(self) -> None:
         for p in self.procs:
@@ -80,5 +102,6 @@ SPEC = registry.processor(
     Field("backoff", "object", {}, "How long to wait between attempts.", fields=BACKOFF_FIELDS),
     Field("processors", "processor_list", doc="Processors tried until their result has no error."),
     Field("parallel", "bool", False, "Try the messages of a batch at the same time."),
+    Field("max_retries", "int", 0, "Give up after this many failed attempts (0: no limit)."),
     doc="Retry processors on each message until they succeed.",
 )

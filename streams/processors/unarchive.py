@@ -1,21 +1,35 @@
 """``unarchive`` processor: each message into the messages it holds, in ``binary``, ``lines``,
 ``json_documents``, ``json_array``, ``json_map`` (key in ``archive_key`` metadata), ``csv`` or
-``csv:<delimiter>`` (rows as objects keyed by the header), ``tar`` or ``zip`` (file name in
-``archive_filename`` metadata) format. The new messages keep the original's metadata; one that
-does not unarchive stays as it was, flagged with the error."""
+``csv:<delimiter>`` (rows as objects keyed by the header), ``xml_documents_to_json`` or
+``xml_documents_to_json:cast`` (each document of concatenated XML as ``parse_xml`` reads it, with
+or without ``cast``), ``tar`` or ``zip`` (file name in ``archive_filename`` metadata) format. The
+new messages keep the original's metadata; one that does not unarchive stays as it was, flagged
+with the error."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from streams import registry
+from streams.bloblang import goxml
 from streams.contracts import ConfigError, MessageProcessor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.processors import archive_formats as fmt
 from streams.registry import Field
 
-FORMATS = ("binary", "lines", "json_documents", "json_array", "json_map", "csv", "tar", "zip")
+FORMATS = (
+    "binary",
+    "lines",
+    "json_documents",
+    "json_array",
+    "json_map",
+    "csv",
+    "tar",
+    "zip",
+    "xml_documents_to_json",
+    "xml_documents_to_json:cast",
+)
 
 
 class UnarchiveProcessor(MessageProcessor):
@@ -50,6 +64,9 @@ class UnarchiveProcessor(MessageProcessor):
             return [_valued(msg, v) for v in fmt.split_json_documents(msg.content)]
         if self.format == "csv":
             return [_valued(msg, row) for row in fmt.read_csv(msg.content, self.delimiter)]
+        if self.format.startswith("xml_documents_to_json"):
+            docs = list(goxml.documents(msg.content, cast=self.format.endswith(":cast")))
+            return [_valued(msg, doc) for doc in docs]
         kind = "array" if self.format == "json_array" else "map"
         try:
             doc = msg.value

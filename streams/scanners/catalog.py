@@ -29,6 +29,7 @@ from streams.scanners import (
     switch,
     tar_files,
     to_the_end,
+    xml_documents,
 )
 from streams.scanners.base import ScanConfigError, ScannerMaker, ScannerSpec
 
@@ -55,11 +56,10 @@ SCANNERS = _table(
     switch.SPEC,
     tar_files.SPEC,
     to_the_end.SPEC,
+    xml_documents.SPEC,
 )
 
 REFUSED = {
-    "xml_documents": "xml_documents is not supported by this gateway: Bento turns each XML document into "
-    "JSON with its own conventions, which are not reproduced here; read the body with to_the_end instead",
     "avro": "avro is not supported by this gateway (and not offered by Tyk Streams)",
 }
 """Bento scanners this gateway does not run, with the reason given to the user."""

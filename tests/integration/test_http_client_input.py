@@ -1,6 +1,7 @@
 """The ``http_client`` input against a real HTTP server on loopback (gevent's WSGI server in the
 test): polling with metadata and pagination, Bento's retries and statuses, a rate limit, a POST
-payload, streaming lines, and writes retried until the output takes them."""
+payload, streaming lines, CSV rows and XML documents, and writes retried until the output takes
+them."""
 
 from __future__ import annotations
 
@@ -134,6 +135,35 @@ def test_a_csv_scanner_turns_a_streamed_body_into_row_objects(tmp_path: Any, gat
     wait_until(lambda: len(values(broker, "rows")) >= 2, "two rows")
     gateways.made[0].drain(5.0)
     assert values(broker, "rows") == [{"id": "1", "name": "alice", "row": 0}, {"id": "2", "name": "b\nob", "row": 1}]
+    endpoint.server.stop()
+
+
+def test_an_xml_documents_scanner_turns_a_streamed_body_into_a_message_per_document(
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker
+) -> None:
+    # Documents split across the body's chunks, with text and a comment between them.
+    body = [
+        b'<?xml version="1.0"?>\n<item id="1"><name>al',
+        b"ice</name></item>\n<!-- next -->junk<item id=2>",
+        b"<name>bob</name><tag>a</tag><tag>b</tag></item>\n",
+    ]
+    endpoint = Endpoint(lambda n, _: ("200 OK", [], body))
+    stream = {
+        "input": {
+            "http_client": {
+                "url": endpoint.url + "/items.xml",
+                "stream": {"enabled": True, "reconnect": False, "scanner": {"xml_documents": {"operator": "to_json"}}},
+            }
+        },
+        "output": {"kafka": {"topic": "items"}},
+    }
+    gateways(tmp_path, {"x": stream})
+    wait_until(lambda: len(values(broker, "items")) >= 2, "two documents")
+    gateways.made[0].drain(5.0)
+    assert values(broker, "items") == [
+        {"item": {"-id": "1", "name": "alice"}},
+        {"item": {"-id": "2", "name": "bob", "tag": ["a", "b"]}},
+    ]
     endpoint.server.stop()
 
 
@@ -294,11 +324,11 @@ def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, 
         "output": {"drop": {}},
     }
     limit = {"input": {"http_client": {"url": "http://h", "rate_limit": "none"}}, "output": {"drop": {}}}
-    xml = {"enabled": True, "scanner": {"skip_bom": {"into": {"xml_documents": {}}}}}
+    avro = {"enabled": True, "scanner": {"skip_bom": {"into": {"avro": {}}}}}
     regex = {"enabled": True, "scanner": {"switch": [{"re_match_name": "(", "scanner": {"lines": {}}}]}}
     scanned = {
         name: {"input": {"http_client": {"url": "http://h", "stream": s}}, "output": {"drop": {}}}
-        for name, s in (("d", xml), ("e", regex))
+        for name, s in (("d", avro), ("e", regex))
     }
     _, api = gateways(tmp_path, {"a": stream, "b": codec, "c": limit, **scanned}, start=False)
     problems = []
@@ -311,7 +341,7 @@ def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, 
         "streams.b.input.http_client.stream.codec: 'csv-safe' is not supported (use lines, delim:<text>, regex:<pattern>, "
         "chunker:<bytes>, all-bytes, csv, csv:<delimiter> or tar, optionally after gzip/, pgzip/ or skipbom/; or a scanner)",
         "streams.c.input.http_client.rate_limit: no rate_limit_resources entry labelled 'none'",
-        "streams.d.input.http_client.stream.scanner.skip_bom.into.xml_documents: " + scanners.REFUSED["xml_documents"],
+        "streams.d.input.http_client.stream.scanner.skip_bom.into.avro: " + scanners.REFUSED["avro"],
         "streams.e.input.http_client.stream.scanner.switch.0.re_match_name: invalid regular expression: "
         "missing ), unterminated subpattern at position 0",
     ]

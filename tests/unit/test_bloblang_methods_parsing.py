@@ -1,6 +1,8 @@
 """Parsing methods through real mappings. Expected texts were produced by the Benthos v4
 reference evaluator (tests/bloblang_ref) for the same mapping and input, except ``parse_logfmt``
-and ``infer_schema`` (newer than the reference build), which follow the v4.76 source."""
+and ``infer_schema`` (newer than the reference build), which follow the v4.76 source, and
+``parse_xml`` (not in the reference build), whose rows are Bento's documented examples and test
+cases (``internal/impl/xml``) and, for the errors, what Bento's decoder setup gives."""
 
 from __future__ import annotations
 
@@ -65,6 +67,25 @@ CASES = [
      '{"debug":true,"dur":"1.5s","level":"info","msg":"hello \\"world\\""}', None),
     ('root = this.s.parse_logfmt()', '{"s":"a=\\"open"}', None,
      'failed assignment (line 1): field `this.s`: logfmt: unterminated quoted value for key "a"'),
+    ('root.doc = this.doc.parse_xml()', '{"doc":"<root><title>This is a title</title><content>This is some content</content></root>"}',
+     '{"doc":{"root":{"content":"This is some content","title":"This is a title"}}}', None),
+    ('root.doc = this.doc.parse_xml(cast: false)', '{"doc":"<root><title>This is a title</title><number id=99>123</number><bool>True</bool></root>"}',
+     '{"doc":{"root":{"bool":"True","number":{"#text":"123","-id":"99"},"title":"This is a title"}}}', None),
+    ('root.doc = this.doc.parse_xml(cast: true)', '{"doc":"<root><title>This is a title</title><number id=99>123</number><bool>True</bool></root>"}',
+     '{"doc":{"root":{"bool":true,"number":{"#text":123,"-id":99},"title":"This is a title"}}}', None),
+    ('root = this.parse_xml(true)', '"<root><title>This is a title</title><number id=\\"99\\">123</number><bool>True</bool></root>"',
+     '{"root":{"bool":true,"number":{"#text":123,"-id":99},"title":"This is a title"}}', None),
+    ('root = content().parse_xml()', '<root>\n  <next>foo&lt;&ndash;&circ;&amp;bar</next>\n</root>', '{"root":{"next":"foo<&ndash;&circ;&bar"}}', None),
+    ('root = content().parse_xml()', '<root>\n  <title>This is a title</title>\n  <description tone="boring">This is a description</description>\n'
+     '  <elements id="1">foo1</elements>\n  <elements id="2">foo2</elements>\n  <elements>foo3</elements>\n</root>',
+     '{"root":{"description":{"#text":"This is a description","-tone":"boring"},"elements":[{"#text":"foo1","-id":"1"},{"#text":"foo2","-id":"2"},"foo3"],"title":"This is a title"}}', None),
+    ('root = content().parse_xml(cast: true)', '<root>\n  <title>This is a title</title>\n  <description tone="boring">This is a description</description>\n'
+     '  <elements id="1">foo1</elements>\n  <elements id="2">foo2</elements>\n  <elements>foo3</elements>\n</root>',
+     '{"root":{"description":{"#text":"This is a description","-tone":"boring"},"elements":[{"#text":"foo1","-id":1},{"#text":"foo2","-id":2},"foo3"],"title":"This is a title"}}', None),
+    ('root = this.s.parse_xml()', '{"s":"<a><b>x</b>"}', None,
+     'failed assignment (line 1): field `this.s`: failed to parse value as XML: xml.Decoder.Token() - XML syntax error on line 1: unexpected EOF'),
+    ('root = this.s.parse_xml()', '{"s":"just text"}', None, 'failed assignment (line 1): field `this.s`: failed to parse value as XML: EOF'),
+    ('root = this.s.parse_xml()', '{"s":5}', None, 'failed assignment (line 1): expected bytes value, got number from field `this.s` (5)'),
 ]
 
 

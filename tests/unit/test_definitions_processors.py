@@ -96,6 +96,8 @@ BASE = "input: {http_server: {}}\noutput: {sync_response: {}}\n"
          "expected an integer, got a string", 5),
         ("pipeline:\n  processors:\n    - retry:\n        backoff: {initial_intervl: 1s}\n        processors: []",
          "streams.s.pipeline.processors.0.retry.backoff.initial_intervl", "unknown field (did you mean 'initial_interval'?)", 6),
+        ("pipeline:\n  processors:\n    - retry: {max_retries: often, processors: [{noop: {}}]}",
+         "streams.s.pipeline.processors.0.retry.max_retries", "expected an integer, got a string", 5),
         ("pipeline:\n  processors:\n    - while: {check: 'this.n <', processors: []}",
          "streams.s.pipeline.processors.0.while.check", "invalid Bloblang", 5),
         ("pipeline:\n  processors:\n    - cached: {cache: c, key: k, skip_on: 'errored(', processors: []}",

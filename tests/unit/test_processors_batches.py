@@ -157,6 +157,9 @@ def test_unarchive_reverses_archive_keeping_metadata(h: Harness, fmt: str) -> No
         assert [m.metadata["archive_filename"] for m in out] == ["f0", "f1", "f2"]
 
 
+XML_DOCS = "<root><foo>bar</foo></root><root>inner</root><root><num>1</num></root><root><bool>true</bool></root>"
+
+
 @pytest.mark.parametrize(
     "fmt, body, expected",
     [
@@ -165,6 +168,9 @@ def test_unarchive_reverses_archive_keeping_metadata(h: Harness, fmt: str) -> No
         ("json_array", '[{"a":1},"b",3]', [b'{"a":1}', b"b", b"3"]),
         ("csv", "id,name\n1,foo\n2,bar\n", [b'{"id":"1","name":"foo"}', b'{"id":"2","name":"bar"}']),
         ("csv:\t", "id\tname\n1\tfoo", [b'{"id":"1","name":"foo"}']),
+        ("xml_documents_to_json", XML_DOCS, [b'{"root":{"foo":"bar"}}', b'{"root":"inner"}', b'{"root":{"num":"1"}}', b'{"root":{"bool":"true"}}']),
+        ("xml_documents_to_json:cast", XML_DOCS, [b'{"root":{"foo":"bar"}}', b'{"root":"inner"}', b'{"root":{"num":1}}', b'{"root":{"bool":true}}']),
+        ("xml_documents_to_json", "\n<a x='1'/>\n<!-- c -->\n<b>2</b>\n", [b'{"a":{"-x":"1"}}', b'{"b":"2"}']),
     ],
 )
 def test_unarchive_formats(h: Harness, fmt: str, body: str, expected: list[bytes]) -> None:
@@ -185,6 +191,7 @@ def test_unarchive_json_map_keys_into_metadata(h: Harness) -> None:
         ("csv", "a,b\n1,2,3", "failed to parse message as csv: row has too many values"),
         ("csv", "a,b\n1", "failed to parse message as csv: row has too few values"),
         ("binary", "\x00\x00\x00\x02\x00\x00\x00\x01a", "serialised message bytes were in unexpected format"),
+        ("xml_documents_to_json", "<a>1</a>\n<b>", "xml.Decoder.Token() - XML syntax error on line 2: unexpected EOF"),
     ],
 )
 def test_unarchive_keeps_and_flags_what_it_cannot_read(h: Harness, fmt: str, body: str, error: str) -> None:

@@ -98,6 +98,59 @@ def test_retry_gives_up_after_max_elapsed_time_with_the_error(h: Harness) -> Non
     assert all(e and "always" in e for e in errors(out))
 
 
+COUNT_CALLS = 'meta calls = counter()\nroot = content().string() + " updated"'
+FAIL_FIRST_CALLS = 'root = if metadata("calls") <= %d { throw("nope") }'
+"""Processors whose first ``%d`` calls fail; ``calls`` metadata counts the calls so far."""
+
+
+def _retry(fail_first: int, **conf: Any) -> list[Any]:
+    backoff = {"initial_interval": "1ms", "max_interval": "2ms"}
+    procs = [{"mutation": COUNT_CALLS}, {"mutation": FAIL_FIRST_CALLS % fail_first}]
+    return [{"retry": {"backoff": backoff, "processors": procs, **conf}}]
+
+
+def test_retry_that_succeeds_first_time_counts_no_retries(h: Harness) -> None:
+    out = h.run(_retry(0), msgs("hello world a", "hello world b", "hello world c"))
+    assert contents(out) == [b"hello world a updated", b"hello world b updated", b"hello world c updated"]
+    assert [(m.metadata["retry_count"], m.metadata["backoff_duration"]) for m in out] == [(0, 0)] * 3
+
+
+def test_retry_after_one_failure_counts_one_retry_and_its_wait(h: Harness) -> None:
+    [out] = h.run(_retry(1), msgs("hello world a"))
+    assert (out.content, out.error, out.metadata["calls"]) == (b"hello world a updated", None, 2)
+    assert out.metadata["retry_count"] == 1
+    assert 500_000 <= out.metadata["backoff_duration"] <= 1_500_000  # the 1ms initial wait, ±50%
+
+
+def test_retry_max_retries_stops_after_that_many_failed_attempts(h: Harness) -> None:
+    [out] = h.run(_retry(1000, max_retries=2), msgs("hello world a"))
+    assert out.content == b"hello world a updated"
+    assert out.error and "nope" in out.error
+    assert (out.metadata["calls"], out.metadata["retry_count"]) == (2, 2)
+    assert out.metadata["backoff_duration"] > 0  # one wait, between the two attempts
+
+
+def test_retry_max_retries_of_one_makes_a_single_attempt(h: Harness) -> None:
+    [out] = h.run(_retry(1000, max_retries=1), msgs("a"))
+    assert out.error and "nope" in out.error
+    assert (out.metadata["calls"], out.metadata["retry_count"], out.metadata["backoff_duration"]) == (1, 1, 0)
+
+
+def test_retry_max_retries_does_not_outlast_max_elapsed_time(h: Harness) -> None:
+    procs = _retry(1000, max_retries=1_000_000)
+    procs[0]["retry"]["backoff"]["max_elapsed_time"] = "20ms"
+    [out] = h.run(procs, msgs("a"))
+    assert out.error and "nope" in out.error
+    assert 1 < out.metadata["retry_count"] < 1_000_000
+    assert out.metadata["retry_count"] == out.metadata["calls"]
+
+
+def test_retry_metadata_reads_as_bento_prints_it(h: Harness) -> None:
+    procs = [*_retry(1, max_retries=3), {"mutation": 'root = "%v %v".format(meta("retry_count"), metadata("retry_count") + 1)'}]
+    [out] = h.run(procs, msgs("a"))
+    assert out.content == b"1 2"
+
+
 def test_retry_needs_processors(h: Harness) -> None:
     with pytest.raises(ConfigError, match="at least one child processor must be specified"):
         h.build([{"retry": {"processors": []}}])

@@ -100,7 +100,7 @@ def test_each_scanner_mistake_is_one_line_at_its_position(tmp_path: Path) -> Non
             - scanner:
                 decompress:
                   into: {lines: {omit_empty: 'yes', max_bufer_size: 10}}
-            - scanner: {xml_documents: {operator: to_json}}
+            - scanner: {avro: {}}
             - re_match_nam: x
         """,
     )
@@ -110,7 +110,7 @@ def test_each_scanner_mistake_is_one_line_at_its_position(tmp_path: Path) -> Non
         f"21:38: {p}.1.scanner.decompress.into.lines.omit_empty: expected a boolean, got a string",
         f"21:57: {p}.1.scanner.decompress.into.lines.max_bufer_size: unknown field (did you mean 'max_buffer_size'?)",
         f"20:21: {p}.1.scanner.decompress.algorithm: missing required field",
-        f"22:29: {p}.2.scanner.xml_documents: {catalog.REFUSED['xml_documents']}",
+        f"22:29: {p}.2.scanner.avro: {catalog.REFUSED['avro']}",
         f"23:19: {p}.3.re_match_nam: unknown field (did you mean 're_match_name'?)",
         f"23:19: {p}.3.scanner: missing required field",
     ]

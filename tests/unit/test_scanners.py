@@ -318,13 +318,68 @@ def test_values_only_a_scanner_can_judge_are_checked_by_building_it() -> None:
     ]
 
 
-def test_the_type_form_is_read_and_xml_documents_is_refused_with_its_reason() -> None:
+def test_the_type_form_is_read_and_avro_is_refused_with_its_reason() -> None:
     assert contents({"type": "lines", "lines": {"custom_delimiter": ";"}}, b"a;b") == [b"a", b"b"]
     assert contents({"type": "to_the_end"}, b"a;b") == [b"a;b"]
-    assert catalog.problems({"xml_documents": {"operator": "to_json"}}) == [
-        (("xml_documents",), catalog.REFUSED["xml_documents"])
+    assert catalog.problems({"avro": {}}) == [(("avro",), catalog.REFUSED["avro"])]
+    assert "not supported by this gateway" in catalog.REFUSED["avro"]
+
+
+# -- xml_documents --------------------------------------------------------------------------------
+
+XML = {"xml_documents": {"operator": "to_json"}}
+
+
+@pytest.mark.parametrize(
+    "data, documents",
+    [
+        (b"<a>a0</a>\n<a>a1</a>\n<a>a2</a>\n<a>a3</a>\n<a>a4</a>\n", [{"a": f"a{i}"} for i in range(5)]),
+        (b"<a>a0</a>invalid\n<a>a1</a>\n", [{"a": "a0"}, {"a": "a1"}]),
+        (b"<a>\n\t\ta0\n\t</a>\n<a>\n\ta1\n</a>\n<a>\n\ta2\n</a>\n", [{"a": "a0"}, {"a": "a1"}, {"a": "a2"}]),
+        (b"<a><b>ab0</b></a>\n<a><b>ab1</b></a>\n", [{"a": {"b": "ab0"}}, {"a": {"b": "ab1"}}]),
+        (
+            b"<a>\n\t<b>\n\t\tab0\n\t</b>\n\t<c>\n\t\tac0\n\t</c>\n</a>\n<a>\n\t<b>\n\t\tab1\n\t</b>\n\t<c>\n\t\tac1\n\t</c>\n</a>\n",
+            [{"a": {"b": "ab0", "c": "ac0"}}, {"a": {"b": "ab1", "c": "ac1"}}],
+        ),
+        (
+            b'<?xml version="1.0"?>\n<!-- first --><r n="1"><x>1</x><x>2</x></r><r n=2/>',
+            [{"r": {"-n": "1", "x": ["1", "2"]}}, {"r": {"-n": "2"}}],
+        ),
+        (b"", []),
+        (b"  only text  ", []),
+        (b'<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\xe9</a>\n<b>\xc3\xa9</b>', [{"a": "caf\u00e9"}, {"b": "\u00e9"}]),
+    ],
+)
+def test_xml_documents_gives_a_message_per_document(data: bytes, documents: list[Any]) -> None:
+    for step in (0, 1, 3, 7):
+        assert [m.value for m in scan(XML, data, step=step)] == documents, f"fed {step} bytes at a time"
+
+
+def test_xml_documents_accepts_cast_but_like_bento_keeps_values_as_strings() -> None:
+    conf = {"xml_documents": {"operator": "to_json", "cast": True}}
+    assert [m.value for m in scan(conf, b"<a n='1'>true</a>")] == [{"a": {"#text": "true", "-n": "1"}}]
+
+
+def test_xml_documents_fails_at_the_first_bad_document_after_the_good_ones() -> None:
+    scanner = catalog.make(XML)("")
+    # </c> closes <b> (the decoder is lenient), so the </b> after it is a stray end tag.
+    assert [m.value for m in scanner.feed(b"<a>1</a><b>2</c></b><c/>")] == [{"a": "1"}, {"b": "2"}]
+    with pytest.raises(ScanError, match=r"^xml.Decoder.Token\(\) - XML syntax error on line 1: unexpected end element </b>$"):
+        scanner.end()
+    unfinished = catalog.make(XML)("")
+    assert [m.value for m in unfinished.feed(b"<a>1</a><b>")] == [{"a": "1"}]
+    with pytest.raises(ScanError, match="unexpected EOF"):
+        unfinished.end()
+
+
+def test_xml_documents_needs_the_to_json_operator() -> None:
+    assert catalog.problems({"xml_documents": {}}) == [(("xml_documents", "operator"), "operator not recognised: ")]
+    assert catalog.problems({"xml_documents": {"operator": "to_yaml"}}) == [
+        (("xml_documents", "operator"), "operator not recognised: to_yaml")
     ]
-    assert "not supported by this gateway" in catalog.REFUSED["xml_documents"]
+    assert catalog.problems({"xml_documents": {"operator": "to_json", "cats": True}}) == [
+        (("xml_documents", "cats"), "unknown field (did you mean 'cast'?)")
+    ]
 
 
 # -- the deprecated codec string -----------------------------------------------------------------
