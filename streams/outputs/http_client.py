@@ -129,6 +129,7 @@ SPEC = registry.output(
     Field("headers", "object", {}, "Request headers (values interpolated)."),
     Field("metadata", "object", {}, "include_prefixes / include_patterns: metadata sent as headers."),
     Field("payload", "string", "", "An interpolated body sent instead of the message."),
+    Field("dump_request_log_level", "string", "", "Accepted; requests are not dumped."),
     Field("timeout", "duration", "5s", "Per-request timeout (0: none)."),
     Field("retry_period", "duration", "1s", "Pause before retrying a failed request."),
     Field("max_retry_backoff", "duration", "300s", "Longest pause between retries of backoff_on statuses."),

@@ -93,7 +93,8 @@ def test_no_metadata_goes_out_by_default(tmp_path: Path, upstreams: list[Upstrea
 
 def test_payload_is_sent_instead_of_the_message(tmp_path: Path, upstreams: list[Upstream]) -> None:
     up = upstream(upstreams)
-    output(tmp_path, url=up.url, payload='${! content().uppercase() }-${! meta("n") }').write([msg("a", n="1")], Transaction())
+    out = output(tmp_path, url=up.url, payload='${! content().uppercase() }-${! meta("n") }', dump_request_log_level="DEBUG")
+    out.write([msg("a", n="1")], Transaction())
     assert up.bodies == [b"A-1"]
 
 
