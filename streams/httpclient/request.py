@@ -5,7 +5,8 @@ makes them; shared by the ``http`` processor and the ``http_client`` output.
 request): ``url`` and header values interpolated against the message, ``Content-Type``
 ``application/octet-stream`` unless a header sets it, the metadata ``metadata`` selects added as
 headers (as part headers in a multipart body), an interpolated ``payload`` sent instead of the
-message when set. ``send`` performs it under the status rules of ``http_outcome`` (``drop_on``,
+message when set, else the explicit ``multipart`` parts (each one's ``content_type``,
+``content_disposition`` and ``body`` interpolated) when the component has them. ``send`` performs it under the status rules of ``http_outcome`` (``drop_on``,
 then ``backoff_on``, then ``successful_on``, then 2xx), waiting for the rate limit before each
 attempt, and fails with Bento's error texts.
 """
@@ -83,8 +84,12 @@ def _root_cause(exc: BaseException) -> str:
 
 
 def _render(text: Any, msg: Message, what: str) -> str:
+    return _render_in(text, msg, [msg], what)
+
+
+def _render_in(text: Any, msg: Message, batch: list[Message], what: str) -> str:
     try:
-        return str(text.render(msg, [msg], 0))
+        return str(text.render(msg, batch, 0))
     except MappingError as exc:
         raise RequestFailed(f"{what}: {exc}") from None
 
@@ -102,12 +107,27 @@ class Requests:
         payload = conf.get("payload")
         self.payload = res.interpolation(str(payload)) if payload else None
         self.send_meta = MetadataFilter(conf.get("metadata"))
+        self.parts = [
+            tuple(res.interpolation(str(part.get(k) or "")) for k in ("content_type", "content_disposition", "body"))
+            for part in conf.get("multipart") or []
+        ]
 
     def single(self, msg: Message) -> Request:
         """URL, headers and body for ``msg`` (interpolated against it as a batch of one, as Bento
         sends each message of a batch on its own); an interpolation that fails is named as
         Bento names it (``url interpolation error: ...``)."""
-        body = self.payload.render(msg, [msg], 0).encode("utf-8") if self.payload is not None else msg.content
+        return self._create(msg, [msg])
+
+    def _create(self, msg: Message, batch: list[Message]) -> Request:
+        """The request whose URL and headers come from ``msg``: its body is ``payload`` (against
+        ``batch``), else the explicit ``multipart`` parts, else the message."""
+        if self.payload is not None:
+            return self._with_body(msg, self.payload.render(msg, batch, 0).encode("utf-8"))
+        if self.parts:
+            return self._explicit_parts(msg, batch)
+        return self._with_body(msg, msg.content)
+
+    def _with_body(self, msg: Message, body: bytes) -> Request:
         url = _render(self.url, msg, "url interpolation error")
         headers = {k: _render(v, msg, f"header '{k}' interpolation error") for k, v in self.headers.items()}
         for key, value in msg.metadata.items():
@@ -123,9 +143,9 @@ class Requests:
         """URL and headers of the first message; one body part per message, its
         ``Content-Type`` the interpolated header or ``application/octet-stream``, plus the
         metadata ``metadata`` selects (``payload``, when set, is sent instead, as Bento does)."""
+        if self.payload is not None or self.parts:
+            return self._create(batch[0], batch)
         url, headers, body = self.single(batch[0])
-        if self.payload is not None:
-            return url, headers, body
         kind = self.headers.get("Content-Type")
         parts = []
         for msg in batch:
@@ -136,6 +156,22 @@ class Requests:
             parts.append((part_headers, msg.content))
         headers["Content-Type"], body = multipart_body(parts)
         return url, headers, body
+
+    def _explicit_parts(self, msg: Message, batch: list[Message]) -> Request:
+        """Bento's ``multipart`` field: one part per entry, its ``Content-Type``,
+        ``Content-Disposition`` and body interpolated against the first message, the request's
+        ``Content-Type`` the form's."""
+        parts = []
+        for content_type, disposition, body in self.parts:
+            head = {
+                "Content-Disposition": _render_in(disposition, msg, batch, "content-disposition interpolation error"),
+                "Content-Type": _render_in(content_type, msg, batch, "content-type interpolation error"),
+            }
+            parts.append((head, _render_in(body, msg, batch, "part body interpolation error").encode("utf-8")))
+        url, headers, _ = self._with_body(msg, b"")
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers["Content-Type"], form = multipart_body(parts)
+        return url, headers, form
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ Bento's rules (``internal/impl/io/output_http_client.go``, ``internal/httpclient
 request building and attempts the ``http`` processor uses (``streams.httpclient.request``):
 ``url`` and header values are interpolated per message, ``Content-Type`` is
 ``application/octet-stream`` unless a header sets it, the metadata ``metadata`` selects goes out
-as headers, and ``payload``, when set, is sent instead of the message. A status is judged in
-Bento's order: ``drop_on`` fails at once (no retry; the message is not dropped, its write
-fails), ``backoff_on`` retries after ``retry_period`` doubled per attempt up to
-``max_retry_backoff``, ``successful_on`` or 2xx succeeds, anything else retries after
-``retry_period``; ``retries`` retries at most follow the first attempt. A failure names the URL
-and the status as Bento does. Messages of a batch go one after the other (the first failure
-fails the write), or as one ``multipart/form-data`` request with ``batch_as_multipart: true``.
+as headers, and ``payload``, when set, is sent instead of the message (else the explicit
+``multipart`` parts, when listed). A status is judged in Bento's order: ``drop_on`` fails at
+once (no retry; the message is not dropped, its write fails), ``backoff_on`` retries with an
+exponential pause (from ``retry_period`` up to ``max_retry_backoff``, ``http_outcome``),
+``successful_on`` or 2xx succeeds, anything else retries after the current pause; ``retries``
+retries at most follow the first attempt. A failure names the URL and the status as Bento does.
+Messages of a batch go one after the other (the first failure fails the write), or as one ``multipart/form-data`` request with ``batch_as_multipart: true``.
 
 With ``propagate_response: true`` the response becomes the reply of the push that carried the
 messages (what a ``sync_response`` output would store): the body replaces the message (one
@@ -49,7 +49,8 @@ Problem = tuple[tuple[str | int, ...], str]
 
 class HttpClientOutput(Output):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        for name, check in (("batching", batching_problems), ("max_in_flight", in_flight_problems)):
+        checks = (("batching", batching_problems), ("max_in_flight", in_flight_problems), ("multipart", multipart_problems))
+        for name, check in checks:
             for sub, problem in check(conf.get(name)):
                 raise ConfigError(".".join([res.path, name, *(str(p) for p in sub)]) + f": {problem}")
         self.requests = Requests(conf, res)
@@ -106,6 +107,26 @@ def batching_problems(value: Any) -> list[Problem]:
     return problems
 
 
+PART_FIELDS = ("content_type", "content_disposition", "body")
+
+
+def multipart_problems(value: Any) -> list[Problem]:
+    """``multipart`` is a list of parts, each an object of interpolated strings."""
+    if not isinstance(value, list):
+        return [((), "expected a list of parts (content_type, content_disposition, body)")]
+    problems: list[Problem] = []
+    for i, part in enumerate(value):
+        if not isinstance(part, dict):
+            problems.append(((i,), "expected an object with content_type, content_disposition and body"))
+            continue
+        for key, item in part.items():
+            if key not in PART_FIELDS:
+                problems.append(((i, str(key)), "unknown field"))
+            elif not isinstance(item, str):
+                problems.append(((i, str(key)), "expected a string"))
+    return problems
+
+
 def _number(value: Any) -> float:
     try:
         return float(value or 0)
@@ -130,6 +151,13 @@ SPEC = registry.output(
     Field("metadata", "object", {}, "include_prefixes / include_patterns: metadata sent as headers."),
     Field("payload", "string", "", "An interpolated body sent instead of the message."),
     Field("dump_request_log_level", "string", "", "Accepted; requests are not dumped."),
+    Field(
+        "multipart",
+        "any",
+        [],
+        "Explicit multipart parts (content_type, content_disposition, body; interpolated) sent as the body.",
+        check=multipart_problems,
+    ),
     Field("timeout", "duration", "5s", "Per-request timeout (0: none)."),
     Field("retry_period", "duration", "1s", "Pause before retrying a failed request."),
     Field("max_retry_backoff", "duration", "300s", "Longest pause between retries of backoff_on statuses."),

@@ -98,6 +98,24 @@ def test_payload_is_sent_instead_of_the_message(tmp_path: Path, upstreams: list[
     assert up.bodies == [b"A-1"]
 
 
+def test_explicit_multipart_parts_make_the_body(tmp_path: Path, upstreams: list[Upstream]) -> None:
+    up = upstream(upstreams)
+    parts = [
+        {"content_type": "application/json", "content_disposition": 'form-data; name="doc"', "body": "${! content() }"},
+        {"content_type": "text/plain", "content_disposition": 'form-data; name="f"; filename="${! meta("f") }"', "body": "x"},
+    ]
+    output(tmp_path, url=up.url, multipart=parts).write([msg('{"a":1}', f="a.txt")], Transaction())
+    kind = up.headers[0]["content-type"]
+    assert kind.startswith("multipart/form-data; boundary=")
+    mark = b"--" + kind.split("boundary=", 1)[1].encode()
+    expected = [
+        mark + b'\r\nContent-Disposition: form-data; name="doc"\r\nContent-Type: application/json\r\n\r\n{"a":1}\r\n',
+        mark + b'\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nx\r\n',
+        mark + b"--\r\n",
+    ]
+    assert up.bodies == [b"".join(expected)]
+
+
 def test_drop_on_fails_at_once_without_retries(tmp_path: Path, upstreams: list[Upstream]) -> None:
     up = upstream(upstreams, 409, 200)
     with pytest.raises(OutputError) as err:
@@ -225,6 +243,7 @@ def test_an_abandoned_write_waiting_for_its_turn_sends_nothing(tmp_path: Path, u
         ({"batching": {"byte_size": 100}}, "streams.s.output.http_client.batching.byte_size: batching is not supported"),
         ({"batching": {"processors": [{"archive": {}}]}}, "streams.s.output.http_client.batching.processors: batching is not"),
         ({"max_in_flight": 0}, "streams.s.output.http_client.max_in_flight: must be at least 1"),
+        ({"multipart": [{"body": "x", "name": "y"}]}, "streams.s.output.http_client.multipart.0.name: unknown field"),
     ],
 )
 def test_what_cannot_be_honoured_is_refused_when_built(tmp_path: Path, conf: dict[str, Any], problem: str) -> None:
