@@ -98,6 +98,13 @@ def test_payload_is_sent_instead_of_the_message(tmp_path: Path, upstreams: list[
     assert up.bodies == [b"A-1"]
 
 
+def test_a_payload_over_a_multipart_batch_sees_the_whole_batch(tmp_path: Path, upstreams: list[Upstream]) -> None:
+    up = upstream(upstreams)
+    out = output(tmp_path, url=up.url, batch_as_multipart=True, payload="${! content() } of ${! batch_size() }")
+    out.write([msg("a"), msg("b")], Transaction())
+    assert up.bodies == [b"a of 2"]
+
+
 def test_explicit_multipart_parts_make_the_body(tmp_path: Path, upstreams: list[Upstream]) -> None:
     up = upstream(upstreams)
     parts = [
