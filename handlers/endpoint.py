@@ -123,7 +123,7 @@ class StreamEndpoint:
         headers = reply_headers(result.headers or {}, route)
         for name, value in headers.items():
             resp.set_header(name, value)
-        if result.status == 200:
+        if result.error is None:  # the sync response, with whatever status sync_response.status names (as Bento)
             resp.data = result.body or b""
             if not any(name.lower() == "content-type" for name in headers):
                 resp.content_type = sniff_content_type(resp.data)

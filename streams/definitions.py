@@ -966,6 +966,8 @@ def _check_bloblang(config: Any, path: Path, checker: _Checker, base_dir: str) -
         try:
             if key in context.BLOBLANG_FIELDS:
                 if key in ("check", "skip_on"):
+                    if not text.strip():
+                        return  # no condition (a batching policy's default); components that need one say so
                     parser.parse_query(text, settings)
                 else:
                     # Compiled too: a long method chain parses fine yet can be too deep for

@@ -23,8 +23,8 @@ from streams.connectors.nats_client import NatsClient
 from streams.connectors.nats_options import AUTH_FIELD, TLS_FIELD, URLS_FIELD, NatsOptions
 from streams.contracts import Output, OutputError, Transaction
 from streams.engine.resources import Resources
+from streams.httpclient.request import MetadataFilter
 from streams.message import Message
-from streams.processors.http import MetadataFilter
 from streams.registry import Field
 
 FLUSH_TIMEOUT = 5.0

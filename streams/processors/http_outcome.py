@@ -2,10 +2,14 @@
 
 No I/O: the processor feeds statuses in and sleeps for what comes out. The rules are Bento's
 (``internal/httpclient``): a status in ``drop_on`` fails with no retry, one in ``backoff_on``
-fails and is retried after an exponentially growing pause (``retry_period`` doubled per
-attempt, at most ``max_retry_backoff``), one in ``successful_on`` or 2xx succeeds, anything else
-fails and is retried after ``retry_period``; a request that got no response at all is retried
-after ``retry_period``. At most ``retries`` retries follow the first attempt.
+fails and is retried after an exponentially growing pause, one in ``successful_on`` or 2xx
+succeeds, anything else fails and is retried; a request that got no response at all is retried.
+At most ``retries`` retries follow the first attempt.
+
+The pauses follow Bento's retry throttle: one period, ``retry_period`` at first, that every retry
+waits; a ``backoff_on`` retry other than the first doubles it before waiting (up to
+``max_retry_backoff``, never below ``retry_period``), and it stays doubled for later retries
+of the same request, whatever their status.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class Attempts:
     max_backoff: float
     made: int = 0
     wait: float = 0.0
-    _backoff: float = field(default=0.0, repr=False)
+    _period: float = field(default=-1.0, repr=False)
 
     def after_status(self, code: int) -> Next:
         self.made += 1
@@ -61,9 +65,9 @@ class Attempts:
     def _retry(self, *, backoff: bool) -> Next:
         if self.made > self.retries:
             return Next.GIVE_UP
-        if backoff:
-            self._backoff = self.retry_period if self._backoff == 0 else self._backoff * 2
-            self.wait = min(self._backoff, self.max_backoff)
-        else:
-            self.wait = self.retry_period
+        if self._period < 0:
+            self._period = self.retry_period
+        if backoff and self.made > 1 and self._period < self.max_backoff:
+            self._period = min(self._period * 2, self.max_backoff)
+        self.wait = self._period
         return Next.RETRY

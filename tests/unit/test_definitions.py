@@ -658,6 +658,37 @@ def test_http_client_url_must_be_an_http_url(tmp_path: Path, url: str, problem: 
     assert found == ([("streams.s.output.http_client.url", problem)] if problem else []), found
 
 
+def test_http_client_output_batching_that_would_group_messages_is_refused_at_load(tmp_path: Path) -> None:
+    """The output writes the batches its input makes, so a policy that would group messages is
+    named at load; one that keeps each message apart (Bento's defaults, ``count: 1``) passes."""
+    streams = """
+        s:
+          input:
+            http_server:
+              path: /push
+          output:
+            http_client:
+              url: http://hook/
+              max_in_flight: -1
+              batching: {count: 5, period: 1s}
+        t:
+          input:
+            http_server:
+              path: /push2
+          output:
+            http_client:
+              url: http://hook/
+              batching: {count: 1, byte_size: 0, period: "", check: ""}
+    """
+    api, problems = load_file(_write(tmp_path, "h.yaml", _api(streams=streams)))
+    refused = "batching is not supported by this gateway; each message is written as it comes"
+    assert sorted((p.path, p.message) for p in problems) == [
+        ("streams.s.output.http_client.batching.count", refused),
+        ("streams.s.output.http_client.batching.period", refused),
+        ("streams.s.output.http_client.max_in_flight", "must be at least 1"),
+    ]
+
+
 def test_http_client_settings_are_checked_at_load(tmp_path: Path) -> None:
     """The shared HTTP client fields name the sub-field that cannot work, before any stream starts."""
     streams = """

@@ -56,7 +56,7 @@ def test_digest_auth_on_the_output(tmp_path: Path, servers: list[Any]) -> None:
     server.check = lambda seen: digest_valid(seen, ch, "pw")
     write(output(tmp_path, url=server.url("/hook"), digest_auth={"enabled": True, "username": "u", "password": "pw"}), "a", "b")
     assert [s.body for s in server.requests] == [b"a", b"a", b"b"]  # the first one was challenged
-    with pytest.raises(OutputError, match="returned 401"):
+    with pytest.raises(OutputError, match=r"returned unexpected response code \(401\): 401 Unauthorized"):
         write(output(tmp_path, url=server.url("/hook"), digest_auth={"enabled": True, "username": "u", "password": "no"}), "c")
 
 

@@ -268,6 +268,26 @@ def test_backoff_doubles_up_to_the_limit_and_retries_run_out() -> None:
     assert attempts.after_status(429) is Next.GIVE_UP
 
 
+def test_the_backoff_period_is_shared_by_the_retries_of_a_request() -> None:
+    """Bento's throttle: a backoff retry after an earlier retry doubles the one period, and a
+    later linear retry waits that doubled period too."""
+    attempts = Attempts(rules(), 5, 1.0, 10.0)
+    waits = []
+    for status in (500, 429, 500, 429):
+        assert attempts.after_status(status) is Next.RETRY
+        waits.append(attempts.wait)
+    assert waits == [1.0, 2.0, 2.0, 4.0]
+
+
+def test_a_retry_period_above_the_backoff_limit_is_kept() -> None:
+    attempts = Attempts(rules(), 3, 5.0, 2.0)
+    waits = []
+    for _ in range(3):
+        assert attempts.after_status(429) is Next.RETRY
+        waits.append(attempts.wait)
+    assert waits == [5.0, 5.0, 5.0]
+
+
 def test_no_response_is_retried_linearly() -> None:
     attempts = Attempts(rules(), 1, 0.5, 10.0)
     assert (attempts.after_failure(), attempts.wait) == (Next.RETRY, 0.5)
