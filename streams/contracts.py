@@ -42,16 +42,19 @@ class Transaction:
     at-least-once source (a ``kafka`` input) that would rather write a record twice than stall
     on one whose outcome the producer could not tell. ``sender``, when set, is the producer
     Kafka writes of this pass go through: a ``kafka`` input's transaction, so the writes and the
-    consumed offset commit together.
+    consumed offset commit together. ``failure`` is why the last delivery of the pass failed (the
+    output's error text), for an input that treats failures differently by their reason
+    (``amqp_0_9``'s ``nack_reject_patterns``).
     """
 
-    __slots__ = ("response", "abandoned", "redeliver_unknown", "sender", "_state")
+    __slots__ = ("response", "abandoned", "redeliver_unknown", "sender", "failure", "_state")
 
     def __init__(self, *, redeliver_unknown: bool = False, sender: Any = None) -> None:
         self.response: list[Message] | None = None
         self.abandoned = False
         self.redeliver_unknown = redeliver_unknown
         self.sender = sender
+        self.failure: str | None = None
         self._state: dict[int, Any] = {}
 
     def abandon(self) -> None:

@@ -65,8 +65,9 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    """A real mosquitto (Debian package) on a free port for the whole test run."""
-    broker = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    """A real mosquitto (Debian package) on free ports (plain, password, WebSocket) for the whole
+    test run."""
+    broker = start_mosquitto(tmp_path_factory.mktemp("mosquitto"), websockets=True)
     yield broker
     broker.stop()
 

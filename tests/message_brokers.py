@@ -64,12 +64,14 @@ MQTT_USER = ("gateway", "s3cret")
 @dataclass
 class Mosquitto:
     """A mosquitto of the test run: anonymous clients on ``port``, only ``MQTT_USER`` on
-    ``auth_port``; in-memory sessions."""
+    ``auth_port``, anonymous MQTT over WebSocket on ``ws_port`` (``start_mosquitto(websockets=True)``);
+    in-memory sessions."""
 
     process: subprocess.Popen
     port: int
     log: Path
     auth_port: int = 0
+    ws_port: int = 0
 
     @property
     def url(self) -> str:
@@ -83,10 +85,11 @@ class Mosquitto:
         stop_process(self.process)
 
 
-def start_mosquitto(directory: Path) -> Mosquitto:
+def start_mosquitto(directory: Path, websockets: bool = False) -> Mosquitto:
     binary = need("mosquitto", "mosquitto")
     directory.mkdir(parents=True, exist_ok=True)
     port, auth_port = free_port(), free_port()
+    ws_port = free_port() if websockets else 0
     passwords = directory / "passwords"
     passwords.write_text("")
     subprocess.run([need("mosquitto_passwd", "mosquitto"), "-b", str(passwords), *MQTT_USER], check=True, timeout=30)
@@ -100,12 +103,14 @@ def start_mosquitto(directory: Path) -> Mosquitto:
         "max_queued_messages 10000\n"
         f"listener {port} 127.0.0.1\nallow_anonymous true\n"
         f"listener {auth_port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+        + (f"listener {ws_port} 127.0.0.1\nprotocol websockets\nallow_anonymous true\n" if websockets else "")
     )
     with open(log, "wb") as out:
         process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
-    wait_for_port(port, process, log, 30)
-    wait_for_port(auth_port, process, log, 30)
-    return Mosquitto(process, port, log, auth_port)
+    for listening in (port, auth_port, ws_port):
+        if listening:
+            wait_for_port(listening, process, log, 30)
+    return Mosquitto(process, port, log, auth_port, ws_port)
 
 
 @dataclass
@@ -339,21 +344,24 @@ def nats_publish(url: str, subject: str, payloads: list[bytes]) -> None:
 @dataclass
 class MosquittoTls:
     """A mosquitto with two TLS listeners (certificates from ``tests.tls_certs``): anonymous
-    clients on ``port``; on ``mutual_port`` only clients with a certificate the CA signed."""
+    clients on ``port``; on ``mutual_port`` only clients with a certificate the CA signed; anonymous
+    MQTT over a TLS WebSocket on ``wss_port`` (``start_mosquitto_tls(websockets=True)``)."""
 
     process: subprocess.Popen
     port: int
     mutual_port: int
     log: Path
+    wss_port: int = 0
 
     def stop(self) -> None:
         stop_process(self.process)
 
 
-def start_mosquitto_tls(directory: Path, ca: Path, cert: Path, key: Path) -> MosquittoTls:
+def start_mosquitto_tls(directory: Path, ca: Path, cert: Path, key: Path, websockets: bool = False) -> MosquittoTls:
     binary = need("mosquitto", "mosquitto")
     directory.mkdir(parents=True, exist_ok=True)
     port, mutual_port = free_port(), free_port()
+    wss_port = free_port() if websockets else 0
     conf, log = directory / "mosquitto.conf", directory / "mosquitto.log"
     listener = f"allow_anonymous true\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
     conf.write_text(
@@ -361,9 +369,11 @@ def start_mosquitto_tls(directory: Path, ca: Path, cert: Path, key: Path) -> Mos
         "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
         f"listener {port} 127.0.0.1\n{listener}"
         f"listener {mutual_port} 127.0.0.1\n{listener}require_certificate true\n"
+        + (f"listener {wss_port} 127.0.0.1\nprotocol websockets\n{listener}" if websockets else "")
     )
     with open(log, "wb") as out:
         process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
-    wait_for_port(port, process, log, 30)
-    wait_for_port(mutual_port, process, log, 30)
-    return MosquittoTls(process, port, mutual_port, log)
+    for listening in (port, mutual_port, wss_port):
+        if listening:
+            wait_for_port(listening, process, log, 30)
+    return MosquittoTls(process, port, mutual_port, log, wss_port)

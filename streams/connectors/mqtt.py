@@ -12,6 +12,9 @@ plain text. The ``tls`` block, when ``enabled``, says which CAs and client certi
 URLs use; without it they trust the system CAs. ``tls.enabled`` does not turn a ``tcp://`` URL
 into TLS (Bento does not either): the connection stays plain, which the owner logs as a warning.
 
+``ws://`` (port 80 by default) and ``wss://`` (443, TLS as above) carry MQTT over a WebSocket, as
+Bento's client does; the URL's path (``/`` when it has none) and query are the WebSocket request's.
+
 NOTE: paho's own network thread (``loop_start``) reconnects by itself; we drive ``Client.loop``
 from a greenlet instead, which also keeps every socket wait a gevent one.
 """
@@ -39,21 +42,27 @@ from streams.tls import Tls, ssl_context, tls_field, tls_from_config, tls_proble
 
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
+DEFAULT_WS_PORT = 80
+DEFAULT_WSS_PORT = 443
 SCHEMES = ("tcp", "mqtt")
 TLS_SCHEMES = ("ssl", "tls", "mqtts", "tcps", "mqtt+ssl")
+WS_SCHEMES = ("ws", "wss")
 PLAIN_DESPITE_TLS = (
-    "{path}.tls is enabled but a tcp:// or mqtt:// URL connects in plain text; use ssl:// (or tls://, mqtts://) for TLS"
+    "{path}.tls is enabled but a tcp://, mqtt:// or ws:// URL connects in plain text; "
+    "use ssl:// (or tls://, mqtts://, wss://) for TLS"
 )
 NANOID_ALPHABET = string.ascii_letters + string.digits + "_-"
 NANOID_LENGTH = 21
 
 
 class Broker(NamedTuple):
-    """One broker address of ``urls``; ``secure`` when its scheme means TLS."""
+    """One broker address of ``urls``; ``secure`` when its scheme means TLS; ``ws_path`` set (the
+    WebSocket request's path and query) when MQTT goes over a WebSocket."""
 
     host: str
     port: int
     secure: bool = False
+    ws_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,8 @@ def nanoid() -> str:
 
 
 def parse_urls(entries: list[str], where: str) -> tuple[Broker, ...]:
-    """``tcp://host:port`` (or a TLS scheme's) entries, commas splitting an entry into several."""
+    """``tcp://host:port`` (or a TLS or WebSocket scheme's) entries, commas splitting an entry into
+    several."""
     out: list[Broker] = []
     for entry in entries:
         for text in str(entry).split(","):
@@ -125,19 +135,29 @@ def parse_urls(entries: list[str], where: str) -> tuple[Broker, ...]:
             if not text:
                 continue
             parts = urlsplit(text if "://" in text else f"tcp://{text}")
-            secure = parts.scheme in TLS_SCHEMES
-            if parts.scheme not in SCHEMES and not secure:
-                raise ConfigError(f"{where}: {text!r}: scheme {parts.scheme!r} is not supported (use tcp:// or ssl://)")
+            websocket = parts.scheme in WS_SCHEMES
+            secure = parts.scheme in TLS_SCHEMES or parts.scheme == "wss"
+            if parts.scheme not in SCHEMES and not secure and not websocket:
+                raise ConfigError(
+                    f"{where}: {text!r}: scheme {parts.scheme!r} is not supported (use tcp://, ssl://, ws:// or wss://)"
+                )
             try:
-                port = parts.port or (DEFAULT_TLS_PORT if secure else DEFAULT_PORT)
+                port = parts.port or default_port(secure, websocket)
             except ValueError:
                 raise ConfigError(f"{where}: {text!r}: bad port") from None
             if not parts.hostname:
                 raise ConfigError(f"{where}: {text!r}: no host")
-            out.append(Broker(parts.hostname, port, secure))
+            ws_path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "") if websocket else None
+            out.append(Broker(parts.hostname, port, secure, ws_path))
     if not out:
         raise ConfigError(f"{where}: at least one broker URL is required")
     return tuple(out)
+
+
+def default_port(secure: bool, websocket: bool) -> int:
+    if websocket:
+        return DEFAULT_WSS_PORT if secure else DEFAULT_WS_PORT
+    return DEFAULT_TLS_PORT if secure else DEFAULT_PORT
 
 
 def parse_will(conf: dict[str, Any], where: str) -> Will | None:
@@ -186,8 +206,8 @@ CLIENT_FIELDS = (
     Field(
         "urls",
         "string_list",
-        doc="Broker URLs (tcp://host:1883, or ssl://, tls://, mqtts://, tcps://, mqtt+ssl:// for TLS on 8883); "
-        "entries may hold several, comma-separated.",
+        doc="Broker URLs (tcp://host:1883, or ssl://, tls://, mqtts://, tcps://, mqtt+ssl:// for TLS on 8883; "
+        "ws://host:80/path and wss://host:443/path over a WebSocket); entries may hold several, comma-separated.",
         check=url_problems,
     ),
     Field("client_id", "string", "", "Client identifier; empty lets the broker choose (clean sessions only)."),
@@ -203,7 +223,7 @@ CLIENT_FIELDS = (
     Field("user", "string", "", "User name to connect with."),
     Field("password", "string", "", "Password to connect with."),
     Field("keepalive", "int", 30, "Seconds of silence before a keep-alive ping."),
-    tls_field("CAs and client certificates of the TLS URLs (ssl://, tls://, mqtts://, tcps://, mqtt+ssl://)."),
+    tls_field("CAs and client certificates of the TLS URLs (ssl://, tls://, mqtts://, tcps://, mqtt+ssl://, wss://)."),
 )
 """The connection fields the ``mqtt`` input and output share (Bento's ``ClientFields``)."""
 
@@ -291,7 +311,10 @@ def _connect_one(
         clean_session=clean_session,
         protocol=paho.MQTTv311,
         manual_ack=manual_ack,
+        transport="tcp" if address.ws_path is None else "websockets",
     )
+    if address.ws_path is not None:
+        client.ws_set_options(path=address.ws_path)
     client.connect_timeout = options.connect_timeout
     context = options.context_for(address)
     if context is not None:

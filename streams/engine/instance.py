@@ -256,14 +256,18 @@ class StreamInstance:
 
     def deliver(self, batch: list[Message], txn: Transaction | None = None) -> bool:
         """Process a batch and write it to the output; True once every output acknowledged (or
-        the processors deleted every message), False when an output failed (logged)."""
+        the processors deleted every message), False when an output failed (logged, and kept in
+        ``txn.failure``)."""
         txn = txn or Transaction()
+        txn.failure = None
         try:
             self._process_and_write(batch, txn)
             return True
         except OutputError as exc:
+            txn.failure = str(exc)
             self._log_failure("output failed", exc, batch)
         except Exception as exc:  # noqa: BLE001 - a processor bug must not kill the input loop
+            txn.failure = str(exc)
             self._log_failure("processing failed", exc, batch, with_trace=True)
         return False
 

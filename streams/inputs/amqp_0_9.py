@@ -3,19 +3,23 @@ after every output acknowledged them (Bento's fields and metadata, ``internal/im
 
 A failed write is given back with ``basic.nack`` and ``requeue`` after a pause that grows with
 each consecutive failure (so a broken output does not spin), and the broker delivers it again
-(``amqp_redelivered: true``), to this worker or another. A worker that dies or loses its
+(``amqp_redelivered: true``), to this worker or another. When the failure's error text matches
+one of ``nack_reject_patterns`` (regular expressions, searched anywhere in the text as Go's
+``MatchString`` does) the message is nacked without ``requeue`` instead, at once: the broker
+dead-letters it (the queue's ``x-dead-letter-exchange``) or drops it. A worker that dies or loses its
 connection leaves its unacknowledged messages to the broker, which delivers them again. With
 ``auto_ack: true`` the broker forgets each message as it sends it (no guarantee, as Bento).
 
 It runs once per host, like the other inputs that are not consumer groups: two workers taking
 turns on one queue would write its messages out of order. Gateway hosts compete for the queue as
 consumers (the broker hands each message to one). Up to ``prefetch_count`` messages wait
-unacknowledged; they are handled in order, one at a time. ``nack_reject_patterns`` is not supported (a non-empty list is refused).
+unacknowledged; they are handled in order, one at a time.
 TLS (``amqps://``, the ``tls`` block) as ``streams.connectors.amqp09`` says.
 """
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
 
@@ -35,7 +39,7 @@ from streams.connectors.amqp09 import (
 )
 from streams.connectors.failure_pause import FailurePause
 from streams.connectors.keepalive import run_keeping_alive
-from streams.contracts import ConfigError, Deliver, Input, Stopping
+from streams.contracts import Deliver, Input, Stopping, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
 from streams.registry import Field
@@ -43,6 +47,17 @@ from streams.tls import tls_from_config
 
 POLL = 0.5
 """Seconds the consumer waits for a message before looking at ``stopping`` again."""
+
+
+def pattern_problems(patterns: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Each ``nack_reject_patterns`` entry must compile as a regular expression."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, pattern in enumerate(patterns if isinstance(patterns, list) else []):
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            problems.append(((index,), f"not a valid regular expression: {exc}"))
+    return problems
 
 
 def binding_problems(bindings: Any) -> list[tuple[tuple[str | int, ...], str]]:
@@ -76,8 +91,7 @@ class Amqp09Input(Input):
         self.auto_ack = bool(conf["auto_ack"])
         self.prefetch_count = int(conf["prefetch_count"])
         self.prefetch_size = int(conf["prefetch_size"])
-        if conf["nack_reject_patterns"]:
-            raise ConfigError(f"{res.path}.nack_reject_patterns: not supported (failed messages are requeued)")
+        self.reject_patterns = [re.compile(str(p)) for p in conf["nack_reject_patterns"] or []]
         self.log = res.logger()
         warn_plain_with_tls(self.candidates, tls, self.log)
 
@@ -112,17 +126,24 @@ class Amqp09Input(Input):
                 break
             if method is None:
                 continue
-            msg = Message(bytes(body), delivery_metadata(method, props))
-            if run_keeping_alive(partial(deliver, [msg]), lambda: conn.process_data_events(time_limit=0)):
+            msg, txn = Message(bytes(body), delivery_metadata(method, props)), Transaction()
+            if run_keeping_alive(partial(deliver, [msg], txn), lambda: conn.process_data_events(time_limit=0)):
                 pause.succeeded()
                 if not self.auto_ack:
                     channel.basic_ack(method.delivery_tag)
                 continue
             if self.auto_ack:
                 continue  # the broker already forgot it: nothing to give back
+            if self.rejects(txn.failure):
+                channel.basic_nack(method.delivery_tag, requeue=False)
+                continue
             if stopping.wait(pause.failed()):
                 break  # the connection's close gives it back
             channel.basic_nack(method.delivery_tag, requeue=True)
+
+    def rejects(self, failure: str | None) -> bool:
+        """Whether a failure with this error text gives its message up (no requeue)."""
+        return failure is not None and any(p.search(failure) for p in self.reject_patterns)
 
 
 def _factory(conf: dict[str, Any], res: Resources) -> Amqp09Input:
@@ -148,7 +169,14 @@ SPEC = registry.input(
     Field("bindings_declare", "any", [], "Bindings to declare for the queue: [{exchange, key}].", check=binding_problems),
     Field("consumer_tag", "string", "", "Consumer tag (empty: the broker makes one)."),
     Field("auto_ack", "bool", False, "Let the broker forget messages as it sends them (no delivery guarantee)."),
-    Field("nack_reject_patterns", "string_list", [], "Not supported: failed messages are always requeued."),
+    Field(
+        "nack_reject_patterns",
+        "string_list",
+        [],
+        "Regular expressions; a failed message whose error matches one is nacked without requeue "
+        "(dead-lettered or dropped by the broker) instead of requeued.",
+        check=pattern_problems,
+    ),
     Field("prefetch_count", "int", 10, "Most unacknowledged messages held by a worker."),
     Field("prefetch_size", "int", 0, "Most unacknowledged bytes held by a worker (0: no limit)."),
     TLS_FIELD,

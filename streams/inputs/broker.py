@@ -9,13 +9,12 @@ child per broker: a push must know whose reply settings apply."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import gevent
 
 from streams import registry
-from streams.contracts import ConfigError, Input, Stopping, Transaction
+from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.engine.pipeline import run_processors
 from streams.engine.resources import Resources
 from streams.engine.restart import run_restarting
@@ -45,14 +44,17 @@ class BrokerInput(Input):
         # One child that must run once per host makes the whole broker run once per host.
         self.shared_by_nature = all(inp.shared_by_nature for inp, _ in self.children)
 
-    def run(self, deliver: Callable[[list[Message]], bool], stopping: Stopping) -> None:
-        def child_deliver(procs: list[Any]) -> Callable[[list[Message]], bool]:
+    def run(self, deliver: Deliver, stopping: Stopping) -> None:
+        def child_deliver(procs: list[Any]) -> Deliver:
             if not procs:
                 return deliver
 
-            def with_procs(batch: list[Message]) -> bool:
-                processed = run_processors(procs, batch, Transaction())
-                return deliver(processed) if processed else True
+            def with_procs(batch: list[Message], txn: Transaction | None = None) -> bool:
+                # the child's transaction goes on, so its outputs' retries and its failure's
+                # reason reach the child
+                txn = txn or Transaction()
+                processed = run_processors(procs, batch, txn)
+                return deliver(processed, txn) if processed else True
 
             return with_procs
 

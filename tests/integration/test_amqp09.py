@@ -20,7 +20,7 @@ from streams.engine.testing import Gateways, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
 from tests.message_brokers import RabbitMQ
-from tests.webhook import Hook
+from tests.webhook import Endpoint, Hook, Reply
 
 
 @pytest.fixture
@@ -115,6 +115,54 @@ def test_a_write_slower_than_the_heartbeat_keeps_the_connection_and_is_acked_onc
         hook.stop()
 
 
+@pytest.mark.parametrize("in_broker", [False, True], ids=["alone", "broker-child-with-processors"])
+def test_nack_reject_patterns_dead_letter_a_matching_failure_and_requeue_the_others(
+    tmp_path: Any, gateways: Gateways, rabbitmq: RabbitMQ, channel: Any, in_broker: bool
+) -> None:
+    """The endpoint refuses ``poison`` with 422 every time and ``retry`` with 503 the first time.
+    The 422 failure matches a pattern: its message is nacked without requeue, and the queue's
+    dead-letter exchange routes it to the dead queue, having been written once. The 503 failure
+    does not match: its message is requeued and delivered again, and then written. The same holds
+    for the input as a ``broker`` child with processors of its own (the failure's reason reaches
+    it through them)."""
+    queue, dlx, dead = queue_name(), f"dlx-{uuid.uuid4().hex[:8]}", queue_name()
+    channel.exchange_declare(dlx, exchange_type="fanout")
+    channel.queue_declare(dead)
+    channel.queue_bind(dead, dlx)
+    channel.queue_declare(queue, arguments={"x-dead-letter-exchange": dlx})
+    seen: list[bytes] = []
+
+    def decide(n: int, _environ: dict[str, Any]) -> Reply:
+        body = endpoint.requests[n][3]
+        seen.append(body)
+        if body == b"poison":
+            return ("422 Unprocessable Entity", [("Content-Length", "0")], [b""])
+        if body == b"retry" and seen.count(b"retry") == 1:
+            return ("503 Service Unavailable", [("Content-Length", "0")], [b""])
+        return ("200 OK", [("Content-Length", "0")], [b""])
+
+    endpoint = Endpoint(decide)
+    try:
+        channel.basic_publish("", queue, b"poison")
+        channel.basic_publish("", queue, b"retry")
+        patterns = ["returned 4[0-9]{2}$", "^never"]
+        source: dict[str, Any] = {"amqp_0_9": {"urls": [rabbitmq.url], "queue": queue, "nack_reject_patterns": patterns}}
+        if in_broker:
+            source = {"broker": {"inputs": [{**source, "processors": [{"mapping": "root = content()"}]}]}}
+        stream = {"input": source, "output": {"http_client": {"url": endpoint.url, "retries": 0}}}
+        gw, _ = gateways(tmp_path, {"r": stream})
+        wait_until(lambda: seen.count(b"retry") >= 2, "the requeued message written on its second delivery")
+        gw.drain(5.0)
+    finally:
+        endpoint.stop()
+    assert seen == [b"poison", b"retry", b"retry"]
+    assert ready_count(channel, queue) == 0
+    method, props, body = channel.basic_get(dead, auto_ack=True)
+    assert body == b"poison"
+    assert [(d["reason"], d["count"]) for d in props.headers["x-death"]] == [("rejected", 1)]
+    assert channel.basic_get(dead, auto_ack=True) == (None, None, None)
+
+
 def _exists(rabbitmq: RabbitMQ, queue: str) -> bool:
     conn = pika.BlockingConnection(pika.URLParameters(rabbitmq.url))
     try:
@@ -201,6 +249,8 @@ def definition(kind: str, block: str) -> str:
          "amqp_0_9.tls.client_certs.0.key: a client certificate needs a key (or key_file) with its cert"),
         ("output", "urls: [amqp://h]\nexchange: x\nexchange_declare: {enabled: true, type: headers}\n", "amqp_0_9.exchange_declare.type: invalid value 'headers'"),
         ("input", "urls: [amqp://h]\n", "amqp_0_9.queue: missing required field"),
+        ("input", "urls: [amqp://h]\nqueue: q\nnack_reject_patterns: ['ok', '(unclosed']\n",
+         "amqp_0_9.nack_reject_patterns.1: not a valid regular expression: missing ), unterminated subpattern at position 0"),
         ("input", "urls: [amqp://h]\nqueue: q\nbindings_declare: [{exchange: x, routing_key: k}]\n",
          "amqp_0_9.bindings_declare.0.routing_key: unknown field (expected exchange or key)"),
     ],

@@ -253,7 +253,11 @@ def definition(input_block: str) -> str:
 @pytest.mark.parametrize(
     ("block", "problem"),
     [
-        ("urls: [ws://h:1]\ntopics: [a]\n", "mqtt.urls: 'ws://h:1': scheme 'ws' is not supported (use tcp:// or ssl://)"),
+        ("urls: [wss://h:x]\ntopics: [a]\n", "mqtt.urls: 'wss://h:x': bad port"),
+        (
+            "urls: [http://h:1]\ntopics: [a]\n",
+            "mqtt.urls: 'http://h:1': scheme 'http' is not supported (use tcp://, ssl://, ws:// or wss://)",
+        ),
         ("urls: [tcp://h:1]\ntopics: [a]\nqos: 3\n", "mqtt.qos: invalid value 3 (expected one of: 0, 1, 2)"),
         ("urls: [tcp://h:1]\ntopics: [a]\nwill: {enabled: true}\n", "mqtt.will.topic: include a topic to register a last will"),
         ("urls: [tcp://h:1]\ntopics: [a]\ndynamic_client_id_suffix: uuid\n", "mqtt.dynamic_client_id_suffix: invalid value 'uuid'"),
