@@ -14,7 +14,9 @@ from typing import Any
 import gevent
 
 from streams.brokers.base import Broker, Record
+from streams.engine.delivery import PushResult
 from streams.engine.gateway import Api, Gateway
+from streams.message import Message
 from streams.settings import Settings
 
 
@@ -79,3 +81,26 @@ def read_topic(broker: Broker, topic: str) -> list[Record]:
         return reader.fetch(timeout=0.5, max_records=100_000)
     finally:
         reader.close()
+
+
+def push(api: Api, stream: str, payloads: list[bytes], timeout: float = 10.0) -> list[PushResult]:
+    """Push each payload through ``stream`` as its HTTP clients would, one after the other, holding
+    the instance (as a request does) until the last answer."""
+    inst = api.open(stream, {})
+    try:
+        return [inst.push(Message(p), timeout) for p in payloads]
+    finally:
+        inst.release()
+
+
+def push_until_written(api: Api, stream: str, payload: bytes, broker: Broker, topic: str, what: str) -> list[Record]:
+    """Push ``payload`` through ``stream`` until ``topic`` has a record: an input on a broker
+    subscribes a moment after the gateway starts, so the first pushes may reach nobody. Every
+    push must be accepted. Returns the topic's records."""
+
+    def written() -> list[Record]:
+        (result,) = push(api, stream, [payload])
+        assert result.status == 200, result.error
+        return read_topic(broker, topic)
+
+    return wait_until(written, what)

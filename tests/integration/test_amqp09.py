@@ -16,7 +16,7 @@ import pytest
 
 from streams.brokers.embedded import EmbeddedBroker
 from streams.definitions import load_text
-from streams.engine.testing import Gateways, read_topic, wait_until
+from streams.engine.testing import Gateways, push, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
 from tests.message_brokers import RabbitMQ
@@ -220,11 +220,7 @@ def test_output_to_an_unreachable_broker_fails_the_push_with_the_reason(tmp_path
         "output": {"amqp_0_9": {"urls": [f"amqp://guest:guest@127.0.0.1:{port}/"], "exchange": ""}},
     }
     _, api = gateways(tmp_path, {"p": stream})
-    inst = api.open("p", {})
-    try:
-        result = inst.push(Message(b"x"), 20.0)
-    finally:
-        inst.release()
+    (result,) = push(api, "p", [b"x"], 20.0)
     assert result.status == 502
     assert (result.error or "").startswith(f"amqp broker 127.0.0.1:{port}: AMQPConnectionError")
 

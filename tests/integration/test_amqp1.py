@@ -18,7 +18,7 @@ from proton.utils import BlockingConnection
 
 from streams.brokers.embedded import EmbeddedBroker
 from streams.definitions import load_text
-from streams.engine.testing import Gateways, read_topic, wait_until
+from streams.engine.testing import Gateways, push, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
 from tests.message_brokers import Artemis
@@ -164,11 +164,7 @@ def test_wrong_credentials_fail_the_push_with_the_reason(tmp_path: Any, gateways
         },
     }
     _, api = gateways(tmp_path, {"p": stream})
-    inst = api.open("p", {})
-    try:
-        result = inst.push(Message(b"x"), 20.0)
-    finally:
-        inst.release()
+    (result,) = push(api, "p", [b"x"], 20.0)
     assert result.status == 502
     assert (result.error or "").startswith(f"amqp 1.0 broker 127.0.0.1:{artemis.port}:")
     assert "amqp:unauthorized-access" in (result.error or "")
@@ -178,11 +174,7 @@ def test_output_to_an_unreachable_broker_fails_the_push(tmp_path: Any, gateways:
     port = free_port()
     stream = {"input": {"http_server": {}}, "output": {"amqp_1": {"urls": [f"amqp://127.0.0.1:{port}"], "target_address": "q"}}}
     _, api = gateways(tmp_path, {"p": stream})
-    inst = api.open("p", {})
-    try:
-        result = inst.push(Message(b"x"), 20.0)
-    finally:
-        inst.release()
+    (result,) = push(api, "p", [b"x"], 20.0)
     assert result.status == 502
     assert (result.error or "").startswith(f"amqp 1.0 broker 127.0.0.1:{port}: ")
 

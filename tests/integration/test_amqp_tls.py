@@ -16,8 +16,7 @@ from proton import Message as AmqpMessage
 from proton.utils import BlockingConnection
 
 from streams.definitions import load_text
-from streams.engine.testing import Gateways, wait_until
-from streams.message import Message
+from streams.engine.testing import Gateways, push, wait_until
 from tests.message_brokers import CERT_USER, RabbitMQ
 from tests.tls_certs import Certificates, make_certificates
 
@@ -45,11 +44,8 @@ def other_ca(tmp_path_factory: pytest.TempPathFactory, tls_certificates: Certifi
 
 def push_one(gateways: Gateways, tmp_path: Any, output: dict[str, Any], body: bytes = b'{"n":1}') -> Any:
     _, api = gateways(tmp_path, {"p": {"input": {"http_server": {"path": "/in"}}, "output": output}})
-    inst = api.open("p", {})
-    try:
-        return inst.push(Message(body), 20.0)
-    finally:
-        inst.release()
+    (result,) = push(api, "p", [body], 20.0)
+    return result
 
 
 def test_amqp_0_9_input_and_output_over_tls_with_a_client_certificate(

@@ -17,7 +17,7 @@ from streams.brokers.embedded import EmbeddedBroker
 from streams.connectors.mqtt import NANOID_ALPHABET, MqttOptions, connect
 from streams.contracts import ConfigError
 from streams.definitions import load_text
-from streams.engine.testing import Gateways, read_topic, wait_until
+from streams.engine.testing import Gateways, push, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
 from tests.message_brokers import MQTT_USER, Mosquitto
@@ -196,11 +196,7 @@ def test_output_to_an_unreachable_broker_fails_the_push_with_the_reason(tmp_path
         "output": {"mqtt": {"urls": [f"tcp://127.0.0.1:{port}"], "topic": "x", "connect_timeout": "2s"}},
     }
     _, api = gateways(tmp_path, {"p": stream})
-    inst = api.open("p", {})
-    try:
-        result = inst.push(Message(b"x"), 10.0)
-    finally:
-        inst.release()
+    (result,) = push(api, "p", [b"x"])
     assert result.status == 502
     assert f"mqtt broker 127.0.0.1:{port}:" in (result.error or "")
 

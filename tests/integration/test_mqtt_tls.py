@@ -16,8 +16,7 @@ from streams.brokers.embedded import EmbeddedBroker
 from streams.connectors.mqtt import Broker, MqttOptions, connect
 from streams.contracts import ConfigError
 from streams.definitions import load_text
-from streams.engine.testing import Gateways, read_topic, wait_until
-from streams.message import Message
+from streams.engine.testing import Gateways, push, push_until_written, read_topic
 from tests.integration.test_mqtt import definition
 from tests.message_brokers import MosquittoTls, start_mosquitto_tls
 from tests.tls_certs import Certificates, make_certificates, openssl_available
@@ -66,17 +65,7 @@ def test_a_message_goes_through_output_and_input_over_tls(
         },
     }
     _, api = gateways(tmp_path, streams)
-    inst = api.open("p", {})
-    try:
-        # the input subscribes a moment after the gateway starts: push until one arrives
-        def arrived() -> bool:
-            result = inst.push(Message(b"over tls"), 10.0)
-            assert result.status == 200, result.error
-            return bool(read_topic(broker, "over-tls"))
-
-        wait_until(arrived, "a message through mqtt over TLS")
-    finally:
-        inst.release()
+    push_until_written(api, "p", b"over tls", broker, "over-tls", "a message through mqtt over TLS")
     assert {r.value for r in read_topic(broker, "over-tls")} == {b"over tls"}
 
 
@@ -87,11 +76,7 @@ def test_a_broker_certificate_of_another_ca_fails_the_push_with_the_reason(
     tls = {"enabled": True, "root_cas_file": str(other_certs.ca)}
     stream = {"input": {"http_server": {"path": "/in"}}, "output": {"mqtt": {"urls": [url], "topic": "x", "tls": tls}}}
     _, api = gateways(tmp_path, {"p": stream})
-    inst = api.open("p", {})
-    try:
-        result = inst.push(Message(b"x"), 10.0)
-    finally:
-        inst.release()
+    (result,) = push(api, "p", [b"x"])
     assert result.status == 502
     assert f"mqtt broker 127.0.0.1:{mosquitto_tls.port}: [SSL: CERTIFICATE_VERIFY_FAILED]" in (result.error or "")
 

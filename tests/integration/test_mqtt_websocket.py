@@ -15,8 +15,7 @@ from streams.brokers.base import BrokerError
 from streams.brokers.embedded import EmbeddedBroker
 from streams.connectors.mqtt import Broker, MqttOptions, connect
 from streams.definitions import load_text
-from streams.engine.testing import Gateways, read_topic, wait_until
-from streams.message import Message
+from streams.engine.testing import Gateways, push_until_written, read_topic
 from tests.integration.test_mqtt import definition
 from tests.message_brokers import Mosquitto, MosquittoTls, start_mosquitto_tls
 from tests.tls_certs import Certificates, make_certificates, openssl_available
@@ -54,17 +53,7 @@ def through_output_and_input(
         },
     }
     _, api = gateways(tmp_path, streams)
-    inst = api.open("p", {})
-    try:
-        # the input subscribes a moment after the gateway starts: push until one arrives
-        def arrived() -> bool:
-            result = inst.push(Message(payload), 10.0)
-            assert result.status == 200, result.error
-            return bool(read_topic(broker, out))
-
-        wait_until(arrived, f"a message through mqtt at {url}")
-    finally:
-        inst.release()
+    push_until_written(api, "p", payload, broker, out, f"a message through mqtt at {url}")
     return [r.value for r in read_topic(broker, out)]
 
 

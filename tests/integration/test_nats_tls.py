@@ -24,8 +24,7 @@ from streams.connectors.nats_client import NatsClient
 from streams.connectors.nats_options import NatsOptions
 from streams.connectors.nkeys import KeyPair, encode_seed
 from streams.definitions import load_text
-from streams.engine.testing import Gateways, read_topic, wait_until
-from streams.message import Message
+from streams.engine.testing import Gateways, push_until_written, read_topic, wait_until
 from tests.integration.test_nats import Log, SilentServer, definition
 from tests.message_brokers import nats_server
 from tests.tls_certs import Certificates, make_certificates, openssl_available
@@ -112,17 +111,7 @@ def test_a_message_goes_through_output_and_input_over_tls(
             },
         }
         _, api = gateways(tmp_path, streams)
-        inst = api.open("p", {})
-        try:
-            # the input subscribes a moment after the gateway starts: push until one arrives
-            def arrived() -> bool:
-                result = inst.push(Message(b"over tls"), 10.0)
-                assert result.status == 200, result.error
-                return bool(read_topic(broker, "nats-tls"))
-
-            wait_until(arrived, "a message through nats over TLS")
-        finally:
-            inst.release()
+        push_until_written(api, "p", b"over tls", broker, "nats-tls", "a message through nats over TLS")
         assert {r.value for r in read_topic(broker, "nats-tls")} == {b"over tls"}
 
 
