@@ -63,8 +63,35 @@ class Token:
     issued: int = 0
 
 
+class LoopbackServer:
+    """Serving ``app`` on a free loopback port (HTTPS when ``context`` is set) for a test."""
+
+    port: int
+    _server: WSGIServer | None
+    context: ssl.SSLContext | None = None
+
+    def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        raise NotImplementedError
+
+    def _listen(self) -> None:
+        extra = {"ssl_context": self.context} if self.context else {}
+        self._server = WSGIServer(("127.0.0.1", 0), self.app, log=None, error_log=None, **extra)
+        self._server.start()
+        self.port = self._server.server_port
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(timeout=1)
+
+
+def serve(servers: list[Any], server: Any) -> Any:
+    """Start ``server`` and add it to the test's ``servers`` (stopped when the test ends)."""
+    servers.append(server.start())
+    return server
+
+
 @dataclass
-class AuthServer:
+class AuthServer(LoopbackServer):
     check: Callable[[Seen], bool] = lambda seen: True
     digest: digest.Challenge | None = None
     token: Token = field(default_factory=Token)
@@ -80,15 +107,8 @@ class AuthServer:
         return f"{'https' if self.context else 'http'}://127.0.0.1:{self.port}{path}"
 
     def start(self) -> AuthServer:
-        extra = {"ssl_context": self.context} if self.context else {}
-        self._server = WSGIServer(("127.0.0.1", 0), self.app, log=None, error_log=None, **extra)
-        self._server.start()
-        self.port = self._server.server_port
+        self._listen()
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop(timeout=1)
 
     def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         seen = _seen(environ)
@@ -132,7 +152,7 @@ class AuthServer:
 
 
 @dataclass
-class ForwardProxy:
+class ForwardProxy(LoopbackServer):
     """Forwards absolute-URL requests (``GET http://host/path``) and records the URLs."""
 
     urls: list[str] = field(default_factory=list)
@@ -144,14 +164,8 @@ class ForwardProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ForwardProxy:
-        self._server = WSGIServer(("127.0.0.1", 0), self.app, log=None, error_log=None)
-        self._server.start()
-        self.port = self._server.server_port
+        self._listen()
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop(timeout=1)
 
     def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         query = environ.get("QUERY_STRING", "")

@@ -23,3 +23,12 @@ def broker(tmp_path: Any) -> Any:
     b = EmbeddedBroker(str(tmp_path))
     yield b
     b.close()
+
+
+@pytest.fixture
+def servers() -> Any:
+    """Loopback servers a test started (``tests.http_auth_server.serve``), stopped at its end."""
+    started: list[Any] = []
+    yield started
+    for server in started:
+        server.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +22,8 @@ from streams.engine.services import WorkerServices
 from streams.engine.testing import make_settings
 from streams.httpclient import digest
 from streams.message import Message
-from tests.http_auth_server import AuthServer, ForwardProxy, Seen, digest_valid, multipart_parts
+from tests.http_auth_server import AuthServer, ForwardProxy, Seen, digest_valid, multipart_parts, serve
 from tests.tls_certs import Certificates, make_certificates, openssl_available
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Any]]:
-    started: list[Any] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def serve(servers: list[Any], server: Any) -> Any:
-    servers.append(server.start())
-    return server
 
 
 def output(tmp_path: Path, **conf: Any) -> Output:

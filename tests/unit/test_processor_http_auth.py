@@ -11,7 +11,6 @@ import hmac
 import re
 import ssl
 from base64 import b64encode
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
@@ -31,22 +30,9 @@ from streams.engine.services import WorkerServices
 from streams.engine.testing import make_settings
 from streams.httpclient import digest
 from streams.message import Message
-from tests.http_auth_server import AuthServer, ForwardProxy, Seen, Token, digest_valid, multipart_parts
+from tests.http_auth_server import AuthServer, ForwardProxy, Seen, Token, digest_valid, multipart_parts, serve
 from tests.tls_certs import Certificates, make_certificates, openssl_available
 from tests.unit.processor_helpers import build, run
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Any]]:
-    started: list[Any] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def serve(servers: list[Any], server: Any) -> Any:
-    servers.append(server.start())
-    return server
 
 
 def http(tmp_path: Path, **conf: Any) -> Any:
