@@ -9,6 +9,10 @@ same host store for five minutes.
 
 A key that cannot be computed, or a cache that fails, drops the message (``drop_on_err``, the
 default) or flags it with the error.
+
+``strategy`` says which message of a batch survives when several share a key: ``FIFO`` (the
+default) keeps the first, ``LIFO`` the last, as Bento does by walking the batch from its end.
+Either way the survivors keep their order in the batch.
 """
 
 from __future__ import annotations
@@ -33,12 +37,19 @@ class DedupeProcessor(MessageProcessor):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.key = res.interpolation(conf["key"])
         self.drop_on_err = bool(conf["drop_on_err"])
+        self.last_wins = conf["strategy"] == "LIFO"
         declared = res.scope.caches.get(conf["cache"])
         if isinstance(declared, HostMemoryCache):
             self.cache: Cache = declared
         else:
             ttl = res.scope.cache_ttls.get(conf["cache"], DEFAULT_TTL)
             self.cache = HostMemoryCache(res.host, f"{res.scope.instance_key}/{conf['cache']}", ttl)
+
+    def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
+        if not self.last_wins:
+            return super().process(batch, txn)
+        kept = [self.process_message(batch[i], batch, i, txn) for i in reversed(range(len(batch)))]
+        return [m for m in reversed(kept) if m is not None]
 
     def process_message(self, msg: Message, batch: list[Message], index: int, txn: Transaction) -> Message | None:
         try:
@@ -70,5 +81,7 @@ SPEC = registry.processor(
     Field("cache", "string", doc="Cache resource label (its memory default_ttl is how long keys are kept)."),
     Field("key", "string", doc="Interpolated key identifying a message."),
     Field("drop_on_err", "bool", True, "Drop messages whose key cannot be computed."),
+    Field("strategy", "string", "FIFO", "Which of a batch's messages with one key is kept: FIFO the first, LIFO the last.",
+          options=("FIFO", "LIFO")),
     doc="Drop messages whose key was seen recently on this host.",
 )

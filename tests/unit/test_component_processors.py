@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from streams.definitions import load_text
 from streams.engine.testing import Gateways
 from streams.message import Message
+from tests.unit.processor_helpers import build
+from tests.unit.processor_helpers import run as run_batch
 
 
 @pytest.fixture
@@ -179,3 +182,32 @@ def test_dedupe_flags_a_message_whose_key_fails_when_drop_on_err_is_off(tmp_path
     inst.release()
     assert result.status == 400
     assert "dedupe key failed" in result.error
+
+
+@pytest.mark.parametrize(
+    ("strategy", "kept"),
+    [
+        ({}, [b'{"id":1,"n":1}', b'{"id":2,"n":2}']),  # FIFO, the default: the first of a key
+        ({"strategy": "FIFO"}, [b'{"id":1,"n":1}', b'{"id":2,"n":2}']),
+        ({"strategy": "LIFO"}, [b'{"id":2,"n":2}', b'{"id":1,"n":3}']),  # the last of a key, in batch order
+    ],
+)
+def test_dedupe_strategy_decides_which_message_of_a_batch_a_key_keeps(
+    tmp_path: Any, strategy: dict[str, str], kept: list[bytes]
+) -> None:
+    dedupe = build({"dedupe": {"cache": "mem", "key": '${! json("id") }', **strategy}}, tmp_path)
+    out = run_batch(dedupe, '{"id":1,"n":1}', '{"id":2,"n":2}', '{"id":1,"n":3}')
+    assert [m.content for m in out] == kept
+
+
+def test_dedupe_strategy_is_fifo_or_lifo() -> None:
+    text = (
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n"
+        "x-tyk-streaming:\n  streams:\n    s:\n      input: {http_server: {}}\n"
+        "      pipeline:\n        processors:\n          - dedupe: {cache: m, key: k, strategy: NEWEST}\n"
+        "      output: {drop: {}}\n"
+        "x-tyk-api-gateway:\n  info: {name: t, state: {active: true}}\n"
+        "  server: {listenPath: {value: /t/, strip: true}}\n"
+    )
+    api, problems = load_text(text, "t.yaml")
+    assert api is None and "dedupe.strategy: invalid value 'NEWEST'" in str(problems[0]), problems
