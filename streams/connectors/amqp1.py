@@ -140,7 +140,25 @@ SASL_FIELD = Field(
     ),
     check=sasl_problems,
 )
-URLS_FIELD = Field("urls", "string_list", doc="Broker URLs (amqp[s]://[user:pass@]host:port), first that connects.", check=url_problems)
+URLS_FIELD = Field(
+    "urls",
+    "string_list",
+    [],
+    "Broker URLs (amqp[s]://[user:pass@]host:port), first that connects.",
+    check=lambda urls: url_problems(urls) if urls else [],  # empty: ``url`` may stand in
+)
+URL_FIELD = Field(
+    "url",
+    "string",
+    "",
+    "Deprecated: one broker URL, used when urls is empty.",
+    check=lambda url: url_problems([url]) if url else [],
+)
+
+
+def urls_of(conf: dict[str, Any]) -> list[str]:
+    """``urls``, or the deprecated single ``url`` when the list is empty (as Bento reads them)."""
+    return list(conf.get("urls") or []) or ([str(conf["url"])] if conf.get("url") else [])
 TLS_FIELD = tls_field("TLS to the brokers (amqps:// URLs; with enabled, amqp:// ones too).")
 
 

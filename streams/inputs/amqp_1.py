@@ -31,6 +31,7 @@ from streams.brokers.base import BrokerError
 from streams.connectors.amqp1 import (
     SASL_FIELD,
     TLS_FIELD,
+    URL_FIELD,
     URLS_FIELD,
     body_bytes,
     close_quietly,
@@ -40,6 +41,7 @@ from streams.connectors.amqp1 import (
     parse_urls,
     sasl_of,
     symbol_property,
+    urls_of,
 )
 from streams.connectors.failure_pause import FailurePause
 from streams.connectors.keepalive import run_keeping_alive
@@ -82,7 +84,7 @@ def metadata_of(received: AmqpMessage, read_header: bool) -> dict[str, str]:
 
 class Amqp1Input(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.endpoints = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls_from_config(conf["tls"]))
+        self.endpoints = parse_urls(urls_of(conf), f"{res.path}.urls", tls_from_config(conf["tls"]))
         self.sasl = sasl_of(conf)
         self.source = str(conf["source_address"])
         self.credit = max(1, int(conf["credit"]))
@@ -136,6 +138,7 @@ SPEC = registry.input(
     "amqp_1",
     _factory,
     URLS_FIELD,
+    URL_FIELD,
     Field("source_address", "string", doc="Source address to receive from (a queue)."),
     Field("azure_renew_lock", "bool", False, "Refused when true."),
     Field("read_header", "bool", False, "Add the message header fields to the metadata."),

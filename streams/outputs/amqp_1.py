@@ -23,12 +23,14 @@ from streams.brokers.base import BrokerError
 from streams.connectors.amqp1 import (
     SASL_FIELD,
     TLS_FIELD,
+    URL_FIELD,
     URLS_FIELD,
     amqp_value,
     close_quietly,
     connect,
     parse_urls,
     sasl_of,
+    urls_of,
 )
 from streams.contracts import Output, OutputError, Transaction
 from streams.engine.resources import Resources
@@ -42,7 +44,7 @@ OUTCOMES = {36: "accepted", 37: "rejected", 38: "released", 39: "modified"}
 
 class Amqp1Output(Output):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.endpoints = parse_urls(conf["urls"] or [], f"{res.path}.urls", tls_from_config(conf["tls"]))
+        self.endpoints = parse_urls(urls_of(conf), f"{res.path}.urls", tls_from_config(conf["tls"]))
         self.sasl = sasl_of(conf)
         self.target = str(conf["target_address"])
         text = str(conf["application_properties_map"] or "")
@@ -115,6 +117,7 @@ SPEC = registry.output(
     "amqp_1",
     _factory,
     URLS_FIELD,
+    URL_FIELD,
     Field("target_address", "string", doc="Target address to send to (a queue)."),
     Field("max_in_flight", "int", 64, "Accepted; a worker sends one message at a time."),
     TLS_FIELD,

@@ -59,7 +59,8 @@ def test_input_accepts_after_the_write_with_bento_metadata(
         sender.send(AmqpMessage(body=json.dumps({"n": n}).encode(), inferred=True, content_type="application/json",
                                 annotations={"x-opt-user": "alice", "x-opt-n": n}))
     stream = {
-        "input": {"amqp_1": {"urls": [artemis.url], "source_address": queue}},
+        # the deprecated single ``url`` (Bento reads it when ``urls`` is empty)
+        "input": {"amqp_1": {"url": artemis.url, "source_address": queue}},
         "pipeline": {"processors": [{"mapping": "root = this\nroot.meta = @"}]},
         "output": {"kafka": {"topic": "amqp1"}},
     }
@@ -172,7 +173,7 @@ def test_wrong_credentials_fail_the_push_with_the_reason(tmp_path: Any, gateways
 
 def test_output_to_an_unreachable_broker_fails_the_push(tmp_path: Any, gateways: Gateways) -> None:
     port = free_port()
-    stream = {"input": {"http_server": {}}, "output": {"amqp_1": {"urls": [f"amqp://127.0.0.1:{port}"], "target_address": "q"}}}
+    stream = {"input": {"http_server": {}}, "output": {"amqp_1": {"url": f"amqp://127.0.0.1:{port}", "target_address": "q"}}}
     _, api = gateways(tmp_path, {"p": stream})
     (result,) = push(api, "p", [b"x"], 20.0)
     assert result.status == 502
@@ -194,6 +195,7 @@ def definition(block: str) -> str:
     ("block", "problem"),
     [
         ("urls: [http://h]\nsource_address: q\n", "amqp_1.urls: 'http://h': scheme 'http' is not supported (use amqp:// or amqps://)"),
+        ("url: http://h\nsource_address: q\n", "amqp_1.url: 'http://h': scheme 'http' is not supported (use amqp:// or amqps://)"),
         ("urls: [amqp://h]\nsource_address: q\nsasl: {mechanism: scram}\n", "amqp_1.sasl.mechanism: invalid value 'scram'"),
         ("urls: [amqps://h]\nsource_address: q\ntls: {enabled: true, client_certs: [{cert_file: /c.pem, key: k}]}\n",
          "amqp_1.tls.client_certs.0.cert_file: file not found: /c.pem"),
