@@ -29,6 +29,7 @@ from streams.httpclient.jwt_auth import METHODS, JwtAuth, JwtKeyError, load_key
 from streams.httpclient.oauth1 import OAuth1
 from streams.httpclient.oauth2 import ClientCredentials
 from streams.httpclient.transport import session_for
+from streams.httpclient.tuning import Tuning, transport_problems, tuning_from_config
 from streams.processors import local_files
 from streams.registry import Field
 from streams.tls import SecurityError, ssl_context, tls_field, tls_from_config, tls_problems
@@ -133,10 +134,23 @@ def client_fields() -> tuple[Field, ...]:
 
 @dataclass
 class HttpClient:
-    """A configured session and the rate limit its requests wait for."""
+    """A configured session, the rate limit its requests wait for and its connections' tuning."""
 
     session: requests.Session
     limit: HostLimit | None = None
+    tuning: Tuning | None = None
+    """The ``transport`` block the session's connections follow, when the component has one."""
+
+    def request_timeout(self, timeout: float | None) -> float | tuple[float | None, float | None] | None:
+        """What ``requests`` takes as the timeout of a request that may take ``timeout``: with a
+        ``transport`` block, the connect timeout is the dialer's when that is shorter."""
+        if self.tuning is None:
+            return timeout
+        return (self.tuning.connect_timeout(timeout), timeout)
+
+    def dial_gives_up_first(self, timeout: float | None) -> bool:
+        """Whether a connect timeout of a request that may take ``timeout`` is the dialer's."""
+        return self.tuning is not None and self.tuning.dial_gives_up_first(timeout)
 
     def wait_turn(self, stop: Callable[[float], bool] | None = None) -> bool:
         """Wait until the rate limit lets a request go (at once without one). ``stop(seconds)``
@@ -167,11 +181,14 @@ def _refuse(where: str, problems: list[Problem]) -> None:
 
 
 def build_client(conf: Mapping[str, Any], res: Resources, timeout: float | None = None) -> HttpClient:
-    """The client of a component's config (``res.path`` names it in errors); raises
-    ``ConfigError`` naming the field that cannot be used."""
+    """The client of a component's config (``res.path`` names it in errors), its connections
+    tuned by the ``transport`` block when the component has one; raises ``ConfigError`` naming
+    the field that cannot be used."""
     where = res.path
-    for name, check in (("jwt", jwt_problems), ("oauth2", oauth2_problems), ("negotiate", _refused)):
+    checks = (("jwt", jwt_problems), ("oauth2", oauth2_problems), ("negotiate", _refused), ("transport", transport_problems))
+    for name, check in checks:
         _refuse(f"{where}.{name}", check(conf.get(name)))
+    tuning = tuning_from_config(conf["transport"]) if "transport" in conf else None
     _refuse(f"{where}.proxy_url", proxy_problems(conf.get("proxy_url")))
     tls_conf = conf.get("tls") or {}
     context = None
@@ -181,13 +198,13 @@ def build_client(conf: Mapping[str, Any], res: Resources, timeout: float | None 
             context = ssl_context(tls_from_config(tls_conf))
         except SecurityError as exc:
             raise ConfigError(f"{where}.tls: {exc}") from None
-    session = session_for(context, str(conf.get("proxy_url") or ""))
+    session = session_for(context, str(conf.get("proxy_url") or ""), tuning)
     # NOTE: token requests go through a session of their own, so they carry none of the
     # request authentication (and reach the provider with the same TLS and proxy).
     token_session = session_for(context, str(conf.get("proxy_url") or ""))
     session.auth = _auth_chain(conf, token_session, timeout, res.settings.definitions_dir, where)
     label = str(conf.get("rate_limit") or "")
-    return HttpClient(session, lookup(res, label) if label else None)
+    return HttpClient(session, lookup(res, label) if label else None, tuning)
 
 
 class _Chain(requests.auth.AuthBase):
