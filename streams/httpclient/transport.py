@@ -46,7 +46,9 @@ def keep_alive_options(period: float | None) -> list[tuple[int, int, int]]:
 
 class _IdleLimitMixin:
     """Pool behaviour: a connection back in the pool is stamped; one handed out after more than
-    ``idle_timeout`` seconds there is closed first, so the request opens a new one."""
+    ``idle_timeout`` seconds there is closed first, so the request opens a new one. A connection
+    beyond the idle ones kept per host is closed without a word, as Go's transport does (urllib3
+    would log a warning for each)."""
 
     idle_timeout: float | None = None
 
@@ -60,6 +62,10 @@ class _IdleLimitMixin:
     def _put_conn(self, conn: Any) -> None:
         if conn is not None:
             conn.idle_since = time.monotonic()
+            pool = getattr(self, "pool", None)
+            if pool is not None and pool.full():
+                conn.close()
+                return
         super()._put_conn(conn)  # type: ignore[misc]
 
 

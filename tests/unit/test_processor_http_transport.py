@@ -5,6 +5,7 @@ is refused at load."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import textwrap
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 from gevent.pywsgi import WSGIServer
 
 from streams.definitions import load_text
+from tests.stalled_ports import unanswered_port
 from tests.tls_certs import Certificates, make_certificates, openssl_available
 from tests.unit.processor_helpers import build, run
 
@@ -81,6 +83,15 @@ def test_max_idle_connections_zero_keeps_the_per_host_limit(tmp_path: Path, coun
     assert connections_over_two_parallel_batches(tmp_path, counting, {"max_idle_connections": 0}) == 4
 
 
+def test_a_connection_beyond_the_idle_ones_kept_is_closed_without_a_warning(
+    tmp_path: Path, counting: tuple[Counting, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Go closes the third connection of a parallel batch quietly; urllib3 would warn of a full pool."""
+    caplog.set_level(logging.WARNING)
+    assert connections_over_two_parallel_batches(tmp_path, counting, {}) == 4
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")] == []
+
+
 @pytest.mark.parametrize(("transport", "connections"), [({}, 1), ({"idle_connection_timeout": "1ns"}, 2)])
 def test_idle_connection_timeout_closes_a_connection_idle_for_longer(
     tmp_path: Path, counting: tuple[Counting, str], transport: dict[str, Any], connections: int
@@ -119,21 +130,9 @@ def test_dial_context_keep_alive_sets_tcp_keep_alive(
 
 @pytest.fixture
 def unanswered() -> Iterator[int]:
-    """A port whose listen queue is full: connecting there waits until the client gives up."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
-    gevent.sleep(0.1)
-    yield port
-    for s in [*fillers, listener]:
-        s.close()
+    """A port where connecting waits until the client gives up."""
+    with unanswered_port() as port:
+        yield port
 
 
 @pytest.fixture
