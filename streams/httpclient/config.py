@@ -2,8 +2,9 @@
 
 ``client_fields()`` is the spec part (each block with its sub-fields and a meaning check, so
 the definitions validator names the bad field), ``build_client`` turns a checked config into an
-``HttpClient``: a ``requests.Session`` carrying the authentication, TLS and proxy, and the rate
-limit to wait for before each attempt. Authentication is applied in Bento's order: ``oauth``,
+``HttpClient``: a ``requests.Session`` carrying the authentication, TLS and proxy, its
+connections tuned by the ``transport`` block (``streams.httpclient.tuning``), and the rate limit
+to wait for before each attempt. Authentication is applied in Bento's order: ``oauth``,
 ``jwt`` and ``basic_auth`` sign the request (the last one set wins the ``Authorization``
 header), then an ``oauth2`` bearer token replaces it, and ``digest_auth`` answers the server's
 challenge. ``negotiate`` (Kerberos/SPNEGO) is refused. Checks that need no files run at load
@@ -29,7 +30,7 @@ from streams.httpclient.jwt_auth import METHODS, JwtAuth, JwtKeyError, load_key
 from streams.httpclient.oauth1 import OAuth1
 from streams.httpclient.oauth2 import ClientCredentials
 from streams.httpclient.transport import session_for
-from streams.httpclient.tuning import Tuning, transport_problems, tuning_from_config
+from streams.httpclient.tuning import Tuning, transport_field, transport_problems, tuning_from_config
 from streams.processors import local_files
 from streams.registry import Field
 from streams.tls import SecurityError, ssl_context, tls_field, tls_from_config, tls_problems
@@ -84,7 +85,8 @@ def _auth_block(name: str, doc: str, *fields: Field, check: Callable[[Any], list
 
 
 def client_fields() -> tuple[Field, ...]:
-    """The authentication, ``tls``, ``proxy_url`` and ``rate_limit`` fields of an HTTP client."""
+    """The authentication, ``tls``, ``proxy_url``, ``rate_limit`` and ``transport`` fields of an
+    HTTP client."""
     return (
         _auth_block(
             "basic_auth",
@@ -129,6 +131,7 @@ def client_fields() -> tuple[Field, ...]:
         tls_field("TLS to the server: CAs, skip_cert_verify, client certificates."),
         Field("proxy_url", "string", "", "An HTTP proxy for the requests.", check=proxy_problems),
         Field("rate_limit", "string", "", "A rate_limit_resources label waited for before each request."),
+        transport_field(),
     )
 
 
@@ -139,7 +142,7 @@ class HttpClient:
     session: requests.Session
     limit: HostLimit | None = None
     tuning: Tuning | None = None
-    """The ``transport`` block the session's connections follow, when the component has one."""
+    """The ``transport`` block the session's connections follow (none: urllib3's defaults)."""
 
     def request_timeout(self, timeout: float | None) -> float | tuple[float | None, float | None] | None:
         """What ``requests`` takes as the timeout of a request that may take ``timeout``: with a
@@ -182,13 +185,13 @@ def _refuse(where: str, problems: list[Problem]) -> None:
 
 def build_client(conf: Mapping[str, Any], res: Resources, timeout: float | None = None) -> HttpClient:
     """The client of a component's config (``res.path`` names it in errors), its connections
-    tuned by the ``transport`` block when the component has one; raises ``ConfigError`` naming
-    the field that cannot be used."""
+    tuned by its ``transport`` block (Bento's defaults when it has none); raises ``ConfigError``
+    naming the field that cannot be used."""
     where = res.path
     checks = (("jwt", jwt_problems), ("oauth2", oauth2_problems), ("negotiate", _refused), ("transport", transport_problems))
     for name, check in checks:
         _refuse(f"{where}.{name}", check(conf.get(name)))
-    tuning = tuning_from_config(conf["transport"]) if "transport" in conf else None
+    tuning = tuning_from_config(conf.get("transport"))
     _refuse(f"{where}.proxy_url", proxy_problems(conf.get("proxy_url")))
     tls_conf = conf.get("tls") or {}
     context = None

@@ -21,7 +21,7 @@ order (extra parts are copies of the first message); a failure flags every messa
 Authentication (``basic_auth``, ``oauth``, ``oauth2``, ``jwt``, ``digest_auth``), ``tls``,
 ``proxy_url`` and ``rate_limit`` are the shared HTTP client's (``streams.httpclient``); the rate
 limit is waited for before every attempt. ``negotiate`` is refused when the stream is built
-rather than silently ignored. The ``transport`` block, also the shared client's, tunes how
+rather than silently ignored. The ``transport`` block, the shared client's too, tunes how
 connections are made and kept as ``streams.httpclient.tuning`` says (its connect timeout never
 outlasts ``timeout``). Requests run on gevent-patched ``requests``, so a waiting request never
 blocks the worker. A ``timeout`` of zero means none, as in Bento.
@@ -40,7 +40,6 @@ from streams.contracts import Processor, Transaction
 from streams.engine.resources import Resources
 from streams.httpclient.config import build_client, client_fields
 from streams.httpclient.request import MetadataFilter, RequestFailed, Requests, Retrying, replies, send, timeout_of
-from streams.httpclient.tuning import transport_field
 from streams.message import Message
 from streams.processors.http_response import MultipartError
 from streams.registry import Field
@@ -138,6 +137,5 @@ SPEC = registry.processor(
     Field("parallel", "bool", False, "Send the messages of a batch at once instead of one after the other."),
     Field("dump_request_log_level", "string", "", "Accepted; requests are not dumped."),
     *client_fields(),
-    transport_field(),
     doc="Send each message as an HTTP request and replace it with the response.",
 )
