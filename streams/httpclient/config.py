@@ -2,8 +2,9 @@
 
 ``client_fields()`` is the spec part (each block with its sub-fields and a meaning check, so
 the definitions validator names the bad field), ``build_client`` turns a checked config into an
-``HttpClient``: a ``requests.Session`` carrying the authentication, TLS and proxy, and the rate
-limit to wait for before each attempt. Authentication is applied in Bento's order: ``oauth``,
+``HttpClient``: a ``requests.Session`` carrying the authentication, TLS and proxy, its
+connections tuned by the ``transport`` block (``streams.httpclient.tuning``), and the rate limit
+to wait for before each attempt. Authentication is applied in Bento's order: ``oauth``,
 ``jwt`` and ``basic_auth`` sign the request (the last one set wins the ``Authorization``
 header), then an ``oauth2`` bearer token replaces it, and ``digest_auth`` answers the server's
 challenge. ``negotiate`` (Kerberos/SPNEGO) is refused. Checks that need no files run at load
@@ -29,6 +30,7 @@ from streams.httpclient.jwt_auth import METHODS, JwtAuth, JwtKeyError, load_key
 from streams.httpclient.oauth1 import OAuth1
 from streams.httpclient.oauth2 import ClientCredentials
 from streams.httpclient.transport import session_for
+from streams.httpclient.tuning import Tuning, transport_field, transport_problems, tuning_from_config
 from streams.processors import local_files
 from streams.registry import Field
 from streams.tls import SecurityError, ssl_context, tls_field, tls_from_config, tls_problems
@@ -83,7 +85,8 @@ def _auth_block(name: str, doc: str, *fields: Field, check: Callable[[Any], list
 
 
 def client_fields() -> tuple[Field, ...]:
-    """The authentication, ``tls``, ``proxy_url`` and ``rate_limit`` fields of an HTTP client."""
+    """The authentication, ``tls``, ``proxy_url``, ``rate_limit`` and ``transport`` fields of an
+    HTTP client."""
     return (
         _auth_block(
             "basic_auth",
@@ -128,15 +131,29 @@ def client_fields() -> tuple[Field, ...]:
         tls_field("TLS to the server: CAs, skip_cert_verify, client certificates."),
         Field("proxy_url", "string", "", "An HTTP proxy for the requests.", check=proxy_problems),
         Field("rate_limit", "string", "", "A rate_limit_resources label waited for before each request."),
+        transport_field(),
     )
 
 
 @dataclass
 class HttpClient:
-    """A configured session and the rate limit its requests wait for."""
+    """A configured session, the rate limit its requests wait for and its connections' tuning."""
 
     session: requests.Session
     limit: HostLimit | None = None
+    tuning: Tuning | None = None
+    """The ``transport`` block the session's connections follow (none: urllib3's defaults)."""
+
+    def request_timeout(self, timeout: float | None) -> float | tuple[float | None, float | None] | None:
+        """What ``requests`` takes as the timeout of a request that may take ``timeout``: with a
+        ``transport`` block, the connect timeout is the dialer's when that is shorter."""
+        if self.tuning is None:
+            return timeout
+        return (self.tuning.connect_timeout(timeout), timeout)
+
+    def dial_gives_up_first(self, timeout: float | None) -> bool:
+        """Whether a connect timeout of a request that may take ``timeout`` is the dialer's."""
+        return self.tuning is not None and self.tuning.dial_gives_up_first(timeout)
 
     def wait_turn(self, stop: Callable[[float], bool] | None = None) -> bool:
         """Wait until the rate limit lets a request go (at once without one). ``stop(seconds)``
@@ -167,11 +184,14 @@ def _refuse(where: str, problems: list[Problem]) -> None:
 
 
 def build_client(conf: Mapping[str, Any], res: Resources, timeout: float | None = None) -> HttpClient:
-    """The client of a component's config (``res.path`` names it in errors); raises
-    ``ConfigError`` naming the field that cannot be used."""
+    """The client of a component's config (``res.path`` names it in errors), its connections
+    tuned by its ``transport`` block (Bento's defaults when it has none); raises ``ConfigError``
+    naming the field that cannot be used."""
     where = res.path
-    for name, check in (("jwt", jwt_problems), ("oauth2", oauth2_problems), ("negotiate", _refused)):
+    checks = (("jwt", jwt_problems), ("oauth2", oauth2_problems), ("negotiate", _refused), ("transport", transport_problems))
+    for name, check in checks:
         _refuse(f"{where}.{name}", check(conf.get(name)))
+    tuning = tuning_from_config(conf.get("transport"))
     _refuse(f"{where}.proxy_url", proxy_problems(conf.get("proxy_url")))
     tls_conf = conf.get("tls") or {}
     context = None
@@ -181,13 +201,13 @@ def build_client(conf: Mapping[str, Any], res: Resources, timeout: float | None 
             context = ssl_context(tls_from_config(tls_conf))
         except SecurityError as exc:
             raise ConfigError(f"{where}.tls: {exc}") from None
-    session = session_for(context, str(conf.get("proxy_url") or ""))
+    session = session_for(context, str(conf.get("proxy_url") or ""), tuning)
     # NOTE: token requests go through a session of their own, so they carry none of the
     # request authentication (and reach the provider with the same TLS and proxy).
     token_session = session_for(context, str(conf.get("proxy_url") or ""))
     session.auth = _auth_chain(conf, token_session, timeout, res.settings.definitions_dir, where)
     label = str(conf.get("rate_limit") or "")
-    return HttpClient(session, lookup(res, label) if label else None)
+    return HttpClient(session, lookup(res, label) if label else None, tuning)
 
 
 class _Chain(requests.auth.AuthBase):

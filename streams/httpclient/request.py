@@ -8,7 +8,8 @@ headers (as part headers in a multipart body), an interpolated ``payload`` sent 
 message when set, else the explicit ``multipart`` parts (each one's ``content_type``,
 ``content_disposition`` and ``body`` interpolated) when the component has them. ``send`` performs it under the status rules of ``http_outcome`` (``drop_on``,
 then ``backoff_on``, then ``successful_on``, then 2xx), waiting for the rate limit before each
-attempt, and fails with Bento's error texts.
+attempt (its connect timeout the ``transport`` block's dialer's when that is shorter), and fails
+with Bento's error texts (Go's for a request that got no response).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.httpclient.config import HttpClient
 from streams.httpclient.multipart import multipart_body
+from streams.httpclient.transport import TlsHandshakeTimeout
 from streams.message import Message
 from streams.processors.http_outcome import Attempts, Next, StatusRules
 from streams.processors.http_response import bodies
@@ -63,18 +65,35 @@ def unexpected_status(url: str, resp: requests.Response) -> str:
     return f"{url}: HTTP request returned unexpected response code ({resp.status_code}): {resp.status_code} {resp.reason}, Error: {body}"
 
 
-def transport_failure(verb: str, url: str, exc: requests.RequestException) -> str:
-    """Go's ``url.Error`` text for a request that got no response (``Post "url": ...``)."""
-    if isinstance(exc, requests.Timeout):
+TLS_HANDSHAKE_TIMEOUT = "net/http: TLS handshake timeout"
+"""Go's text for a TLS handshake that outlasted ``transport.tls_handshake_timeout``."""
+
+
+def transport_failure(verb: str, url: str, exc: requests.RequestException, dial_timeout_first: bool = False) -> str:
+    """Go's ``url.Error`` text for a request that got no response (``Post "url": ...``).
+    ``dial_timeout_first``: a connect timeout is the dialer's (``transport.dial_context.timeout``
+    is shorter than the request's ``timeout``), which Go reports as the dial's ``i/o timeout``
+    rather than the whole request's deadline."""
+    where = urlsplit(url)
+    dial = f"dial tcp {where.hostname}:{where.port or (443 if where.scheme == 'https' else 80)}"
+    if isinstance(_reason(exc), TlsHandshakeTimeout):
+        why = TLS_HANDSHAKE_TIMEOUT
+    elif isinstance(exc, requests.ConnectTimeout) and dial_timeout_first:
+        why = f"{dial}: i/o timeout"
+    elif isinstance(exc, requests.Timeout):
         why = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
     elif isinstance(exc, requests.ConnectionError):
-        where = urlsplit(url)
-        port = where.port or (443 if where.scheme == "https" else 80)
         cause = "connect: connection refused" if "refused" in str(exc).lower() else _root_cause(exc)
-        why = f"dial tcp {where.hostname}:{port}: {cause}"
+        why = f"{dial}: {cause}"
     else:
         why = _root_cause(exc)
     return f'{url}: {verb.capitalize()} "{url}": {why}'
+
+
+def _reason(exc: requests.RequestException) -> object:
+    """urllib3's reason for giving up, which ``requests`` wraps in its own exception."""
+    wrapped = exc.args[0] if exc.args else None
+    return getattr(wrapped, "reason", None)
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -216,9 +235,11 @@ def send(
     while True:
         client.wait_turn()
         try:
-            resp = client.session.request(verb, url, data=body, headers=headers, timeout=timeout, allow_redirects=True)
+            resp = client.session.request(
+                verb, url, data=body, headers=headers, timeout=client.request_timeout(timeout), allow_redirects=True
+            )
         except requests.RequestException as exc:
-            failure = RequestFailed(transport_failure(verb, url, exc))
+            failure = RequestFailed(transport_failure(verb, url, exc, client.dial_gives_up_first(timeout)))
             step = attempts.after_failure()
         else:
             step = attempts.after_status(resp.status_code)

@@ -20,8 +20,9 @@ pause, anything outside 2xx and ``successful_on`` after ``retry_period``, up to 
 (``streams.connectors.http_status``). A request that still failed is logged and tried again after
 ``retry_period``. A message whose write failed is written again until it succeeds (the endpoint
 has nothing to acknowledge); it runs once per host. Authentication (``basic_auth``, ``oauth``,
-``oauth2``, ``jwt``, ``digest_auth``), ``tls``, ``proxy_url`` and ``rate_limit`` are the shared
-HTTP client's (``streams.httpclient``); ``negotiate`` is refused.
+``oauth2``, ``jwt``, ``digest_auth``), ``tls``, ``proxy_url``, ``rate_limit`` and the ``transport``
+block (how connections are made and kept, ``streams.httpclient.tuning``) are the shared HTTP
+client's (``streams.httpclient``); ``negotiate`` is refused.
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ class HttpClientInput(Input):
         headers = {k: v.render(prev) for k, v in self.headers.items()}
         body = self.payload.render_bytes(prev) if self.payload is not None else None
         try:
-            resp = self.client.session.request(self.verb, url, headers=headers, data=body, timeout=self.timeout, stream=stream)
+            timeout = self.client.request_timeout(self.timeout)
+            resp = self.client.session.request(self.verb, url, headers=headers, data=body, timeout=timeout, stream=stream)
         except requests.RequestException as exc:
             return None, Verdict.RETRY, f"{self.verb} {url}: {exc}"
         verdict = self.policy.verdict(resp.status_code)

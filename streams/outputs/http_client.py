@@ -21,8 +21,10 @@ messages, replacing what an earlier output of the pass stored.
 ``max_in_flight`` bounds the writes of one worker that run at once (pushes run side by side).
 ``batching`` is refused unless it keeps every message a batch of its own: the engine hands this
 output the batches its input made. Authentication (``basic_auth``, ``oauth``, ``oauth2``,
-``jwt``, ``digest_auth``), ``tls``, ``proxy_url`` and ``rate_limit`` (waited for before each
-attempt) are the shared HTTP client's (``streams.httpclient``); ``negotiate`` is refused.
+``jwt``, ``digest_auth``), ``tls``, ``proxy_url``, ``rate_limit`` (waited for before each
+attempt) and the ``transport`` block (how connections are made and kept,
+``streams.httpclient.tuning``) are the shared HTTP client's (``streams.httpclient``);
+``negotiate`` is refused.
 """
 
 from __future__ import annotations

@@ -20,9 +20,11 @@ order (extra parts are copies of the first message); a failure flags every messa
 
 Authentication (``basic_auth``, ``oauth``, ``oauth2``, ``jwt``, ``digest_auth``), ``tls``,
 ``proxy_url`` and ``rate_limit`` are the shared HTTP client's (``streams.httpclient``); the rate
-limit is waited for before every attempt. ``negotiate`` and ``transport`` tuning are refused when
-the stream is built rather than silently ignored. Requests run on gevent-patched ``requests``, so
-a waiting request never blocks the worker. A ``timeout`` of zero means none, as in Bento.
+limit is waited for before every attempt. ``negotiate`` is refused when the stream is built
+rather than silently ignored. The ``transport`` block, the shared client's too, tunes how
+connections are made and kept as ``streams.httpclient.tuning`` says (its connect timeout never
+outlasts ``timeout``). Requests run on gevent-patched ``requests``, so a waiting request never
+blocks the worker. A ``timeout`` of zero means none, as in Bento.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from gevent.pool import Pool
 
 from streams import registry
 from streams.bloblang import MappingError
-from streams.contracts import ConfigError, Processor, Transaction
+from streams.contracts import Processor, Transaction
 from streams.engine.resources import Resources
 from streams.httpclient.config import build_client, client_fields
 from streams.httpclient.request import MetadataFilter, RequestFailed, Requests, Retrying, replies, send, timeout_of
@@ -45,7 +47,6 @@ from streams.registry import Field
 
 class HttpProcessor(Processor):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        _refuse_unsupported(conf, res.path)
         self.requests = Requests(conf, res)
         self.raw_url = str(conf["url"])
         self.verb = str(conf["verb"]).upper()
@@ -112,16 +113,6 @@ class HttpProcessor(Processor):
         self.client.close()
 
 
-def _refuse_unsupported(conf: dict[str, Any], path: str) -> None:
-    """Options this gateway does not implement are refused, not silently dropped."""
-    if conf.get("transport"):
-        raise ConfigError(f"{path}.transport: not supported by this gateway")
-
-
-def _not_supported(value: object) -> list[tuple[tuple[str | int, ...], str]]:
-    return [((), "not supported by this gateway")] if value else []
-
-
 def _factory(conf: dict[str, Any], res: Resources) -> HttpProcessor:
     return HttpProcessor(conf, res)
 
@@ -146,6 +137,5 @@ SPEC = registry.processor(
     Field("parallel", "bool", False, "Send the messages of a batch at once instead of one after the other."),
     Field("dump_request_log_level", "string", "", "Accepted; requests are not dumped."),
     *client_fields(),
-    Field("transport", "object", {}, "Refused when set.", check=_not_supported),
     doc="Send each message as an HTTP request and replace it with the response.",
 )

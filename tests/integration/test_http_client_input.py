@@ -10,13 +10,19 @@ import json
 import ssl
 from typing import Any
 
+import gevent.event
 import pytest
 
 from streams.brokers.embedded import EmbeddedBroker
 from streams.connectors.http_status import RetryPauses, StatusPolicy, Verdict
 from streams.contracts import ConfigError
-from streams.engine.testing import Gateways, read_topic, wait_until
+from streams.engine.components import BUILDER
+from streams.engine.logs import StreamLog
+from streams.engine.resources import Resources
+from streams.engine.services import WorkerServices
+from streams.engine.testing import Gateways, make_settings, read_topic, wait_until
 from streams.httpclient import digest
+from streams.inputs.http_client import HttpClientInput
 from streams.scanners import catalog as scanners
 from tests.http_auth_server import AuthServer, Seen, digest_valid
 from tests.tls_certs import Certificates, make_certificates, openssl_available
@@ -317,6 +323,38 @@ def test_oauth2_and_digest_over_mutual_tls_from_a_stream_definition(
         feed.stop()
 
 
+def built_input(tmp_path: Any, **conf: Any) -> HttpClientInput:
+    settings = make_settings(str(tmp_path))
+    res = Resources(settings, "api", "s", "streams.s", WorkerServices(settings, StreamLog()), BUILDER)
+    _, inp, _ = BUILDER.input({"http_client": conf}, res, "streams.s.input")
+    assert isinstance(inp, HttpClientInput)
+    return inp
+
+
+@pytest.mark.parametrize(("transport", "connections"), [({}, 1), ({"idle_connection_timeout": "1ns"}, 2)])
+def test_transport_idle_connection_timeout_closes_a_connection_idle_for_longer(
+    tmp_path: Any, transport: dict[str, Any], connections: int
+) -> None:
+    """Two polls share one kept connection, unless it stayed idle longer than the timeout."""
+    ports: list[int] = []
+
+    def answer(n: int, environ: dict[str, Any]) -> Reply:
+        ports.append(int(environ["REMOTE_PORT"]))
+        return "200 OK", [("Content-Length", "1")], [b"x"]
+
+    endpoint = Endpoint(answer)
+    inp = built_input(tmp_path, url=endpoint.url + "/poll", transport=transport)
+    try:
+        for _ in range(2):
+            resp = inp.request(gevent.event.Event())
+            assert resp is not None and resp.content == b"x"
+            resp.close()
+    finally:
+        inp.close()
+        endpoint.server.stop()
+    assert len(ports) == 2 and len(set(ports)) == connections
+
+
 def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, gateways: Gateways) -> None:
     stream = {"input": {"http_client": {"url": "http://h", "negotiate": {"enabled": True}}}, "output": {"drop": {}}}
     codec = {
@@ -324,15 +362,19 @@ def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, 
         "output": {"drop": {}},
     }
     limit = {"input": {"http_client": {"url": "http://h", "rate_limit": "none"}}, "output": {"drop": {}}}
+    expect = {
+        "input": {"http_client": {"url": "http://h", "transport": {"expect_continue_timeout": "2s"}}},
+        "output": {"drop": {}},
+    }
     avro = {"enabled": True, "scanner": {"skip_bom": {"into": {"avro": {}}}}}
     regex = {"enabled": True, "scanner": {"switch": [{"re_match_name": "(", "scanner": {"lines": {}}}]}}
     scanned = {
         name: {"input": {"http_client": {"url": "http://h", "stream": s}}, "output": {"drop": {}}}
         for name, s in (("d", avro), ("e", regex))
     }
-    _, api = gateways(tmp_path, {"a": stream, "b": codec, "c": limit, **scanned}, start=False)
+    _, api = gateways(tmp_path, {"a": stream, "b": codec, "c": limit, **scanned, "f": expect}, start=False)
     problems = []
-    for name in ("a", "b", "c", "d", "e"):
+    for name in ("a", "b", "c", "d", "e", "f"):
         with pytest.raises(ConfigError) as caught:
             api.open(name, {})
         problems.append(str(caught.value))
@@ -344,6 +386,8 @@ def test_unsupported_settings_are_refused_when_the_stream_starts(tmp_path: Any, 
         "streams.d.input.http_client.stream.scanner.skip_bom.into.avro: " + scanners.REFUSED["avro"],
         "streams.e.input.http_client.stream.scanner.switch.0.re_match_name: invalid regular expression: "
         "missing ), unterminated subpattern at position 0",
+        "streams.f.input.http_client.transport.expect_continue_timeout: this gateway's HTTP client never waits for a "
+        "100 Continue (it sends the body with the headers, as 0 does); only 0 or the default 1s can be honoured",
     ]
 
 

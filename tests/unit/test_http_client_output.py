@@ -20,6 +20,7 @@ from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
 from streams.engine.testing import make_settings
 from streams.message import Message
+from tests.stalled_ports import unanswered_port
 from tests.webhook import Endpoint, Reply
 
 REASONS = {200: "OK", 201: "Created", 404: "Not Found", 409: "Conflict", 429: "Too Many Requests", 503: "Service Unavailable"}
@@ -33,6 +34,7 @@ class Upstream:
         self.statuses = list(statuses) or [200]
         self.reply_headers = headers or []
         self.headers: list[dict[str, str]] = []
+        self.ports: list[int] = []
         self.endpoint = Endpoint(self.answer)
         self.url = self.endpoint.url + "/hook"
 
@@ -40,6 +42,7 @@ class Upstream:
         seen = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         seen["content-type"] = environ.get("CONTENT_TYPE", "")
         self.headers.append(seen)
+        self.ports.append(int(environ["REMOTE_PORT"]))
         status = self.statuses[min(n, len(self.statuses) - 1)]
         body = self.endpoint.requests[n][3].upper()
         headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), *self.reply_headers]
@@ -242,6 +245,28 @@ def test_an_abandoned_write_waiting_for_its_turn_sends_nothing(tmp_path: Path, u
     assert up.bodies == []
 
 
+@pytest.mark.parametrize(("transport", "connections"), [({}, 1), ({"idle_connection_timeout": "1ns"}, 2)])
+def test_transport_idle_connection_timeout_closes_a_connection_idle_for_longer(
+    tmp_path: Path, upstreams: list[Upstream], transport: dict[str, Any], connections: int
+) -> None:
+    """Two writes share one kept connection, unless it stayed idle longer than the timeout."""
+    up = upstream(upstreams)
+    out = output(tmp_path, url=up.url, transport=transport)
+    out.write([msg("a")], Transaction())
+    out.write([msg("b")], Transaction())
+    assert len(up.ports) == 2 and len(set(up.ports)) == connections
+
+
+def test_transport_dial_timeout_fails_the_write_with_gos_text(tmp_path: Path) -> None:
+    """A dialer that gives up before the request's timeout fails as Go's dial does."""
+    with unanswered_port() as port:
+        url = f"http://127.0.0.1:{port}/hook"
+        out = output(tmp_path, url=url, retries=0, timeout="60s", transport={"dial_context": {"timeout": "200ms"}})
+        with pytest.raises(OutputError) as err:
+            out.write([msg("a")], Transaction())
+    assert str(err.value) == f'{url}: Post "{url}": dial tcp 127.0.0.1:{port}: i/o timeout'
+
+
 @pytest.mark.parametrize(
     ("conf", "problem"),
     [
@@ -251,6 +276,10 @@ def test_an_abandoned_write_waiting_for_its_turn_sends_nothing(tmp_path: Path, u
         ({"batching": {"processors": [{"archive": {}}]}}, "streams.s.output.http_client.batching.processors: batching is not"),
         ({"max_in_flight": 0}, "streams.s.output.http_client.max_in_flight: must be at least 1"),
         ({"multipart": [{"body": "x", "name": "y"}]}, "streams.s.output.http_client.multipart.0.name: unknown field"),
+        (
+            {"transport": {"expect_continue_timeout": "2s"}},
+            "streams.s.output.http_client.transport.expect_continue_timeout: this gateway's HTTP client never waits",
+        ),
     ],
 )
 def test_what_cannot_be_honoured_is_refused_when_built(tmp_path: Path, conf: dict[str, Any], problem: str) -> None:

@@ -219,7 +219,10 @@ def test_multipart_bodies_as_go_reads_them() -> None:
 def test_options_the_gateway_does_not_implement_or_cannot_use_are_refused(tmp_path: Path) -> None:
     refused = {
         "negotiate": ({"negotiate": {"enabled": True}}, r"http\.negotiate\.enabled: not supported by this gateway"),
-        "transport": ({"transport": {"idle_connection_timeout": "1s"}}, r"http\.transport: not supported by this gateway"),
+        "transport": (
+            {"transport": {"expect_continue_timeout": "2s"}},
+            r"http\.transport\.expect_continue_timeout: this gateway's HTTP client never waits for a 100 Continue",
+        ),
         "token_url": ({"oauth2": {"enabled": True}}, r"http\.oauth2\.token_url: an http\(s\) URL of the token provider"),
         "jwt method": (
             {"jwt": {"enabled": True, "signing_method": "HS256"}},
