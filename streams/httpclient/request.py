@@ -32,6 +32,7 @@ from streams.httpclient.transport import TlsHandshakeTimeout
 from streams.message import Message
 from streams.processors.http_outcome import Attempts, Next, StatusRules
 from streams.processors.http_response import bodies
+from streams.registry import Field
 
 OCTET_STREAM = "application/octet-stream"
 
@@ -191,6 +192,17 @@ class Requests:
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         headers["Content-Type"], form = multipart_body(parts)
         return url, headers, form
+
+
+RETRY_FIELDS = (
+    Field("retry_period", "duration", "1s", "Pause before retrying a failed request."),
+    Field("max_retry_backoff", "duration", "300s", "Longest pause between retries of backoff_on statuses."),
+    Field("retries", "int", 3, "Retries after the first attempt."),
+    Field("backoff_on", "any", [429], "Statuses retried with exponential backoff."),
+    Field("drop_on", "any", [], "Statuses that fail the request at once, without retries."),
+    Field("successful_on", "any", [], "Statuses that count as success besides 2xx."),
+)
+"""The retry and status fields Bento's HTTP components share (``Retrying`` reads them)."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from streams.contracts import ConfigError, Deliver, Input, Stopping
 from streams.durations import parse_duration
 from streams.engine.resources import Resources
 from streams.httpclient.config import build_client, client_fields
+from streams.httpclient.request import RETRY_FIELDS
 from streams.message import Message
 from streams.registry import Field
 from streams.scanners import catalog as scanners
@@ -260,12 +261,7 @@ SPEC = registry.input(
         ),
     ),
     Field("timeout", "duration", "5s", "Per-request timeout."),
-    Field("retry_period", "duration", "1s", "Pause between attempts."),
-    Field("max_retry_backoff", "duration", "300s", "Longest pause after backoff_on statuses."),
-    Field("retries", "int", 3, "Attempts after the first failure."),
-    Field("backoff_on", "any", [429], "Statuses retried after a doubling pause."),
-    Field("drop_on", "any", [], "Statuses that fail the request without retries."),
-    Field("successful_on", "any", [], "Statuses that count as success besides 2xx."),
+    *RETRY_FIELDS,
     *client_fields(),
     Field("dump_request_log_level", "string", "", "Accepted and ignored."),
     Field("auto_replay_nacks", "bool", True, "Accepted; failed writes are always retried."),

@@ -41,7 +41,17 @@ from streams.connectors.http_url import url_problems
 from streams.contracts import ConfigError, Output, OutputError, Transaction, WriteAbandoned
 from streams.engine.resources import Resources
 from streams.httpclient.config import build_client, client_fields
-from streams.httpclient.request import MetadataFilter, Request, RequestFailed, Requests, Retrying, replies, send, timeout_of
+from streams.httpclient.request import (
+    RETRY_FIELDS,
+    MetadataFilter,
+    Request,
+    RequestFailed,
+    Requests,
+    Retrying,
+    replies,
+    send,
+    timeout_of,
+)
 from streams.message import Message
 from streams.processors.http_response import MultipartError
 from streams.registry import Field
@@ -161,12 +171,7 @@ SPEC = registry.output(
         check=multipart_problems,
     ),
     Field("timeout", "duration", "5s", "Per-request timeout (0: none)."),
-    Field("retry_period", "duration", "1s", "Pause before retrying a failed request."),
-    Field("max_retry_backoff", "duration", "300s", "Longest pause between retries of backoff_on statuses."),
-    Field("retries", "int", 3, "Retries after the first attempt."),
-    Field("backoff_on", "any", [429], "Statuses retried with exponential backoff."),
-    Field("drop_on", "any", [], "Statuses that fail the request at once, without retries."),
-    Field("successful_on", "any", [], "Statuses that count as success besides 2xx."),
+    *RETRY_FIELDS,
     Field("max_in_flight", "int", 64, "Writes of one worker running at once.", check=in_flight_problems),
     Field("batch_as_multipart", "bool", False, "Send a batch as one multipart/form-data request."),
     Field("propagate_response", "bool", False, "The response becomes the push's synchronous reply."),

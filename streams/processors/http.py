@@ -39,7 +39,7 @@ from streams.bloblang import MappingError
 from streams.contracts import Processor, Transaction
 from streams.engine.resources import Resources
 from streams.httpclient.config import build_client, client_fields
-from streams.httpclient.request import MetadataFilter, RequestFailed, Requests, Retrying, replies, send, timeout_of
+from streams.httpclient.request import RETRY_FIELDS, MetadataFilter, RequestFailed, Requests, Retrying, replies, send, timeout_of
 from streams.message import Message
 from streams.processors.http_response import MultipartError
 from streams.registry import Field
@@ -127,12 +127,7 @@ SPEC = registry.processor(
     Field("extract_headers", "object", {}, "include_prefixes / include_patterns: response headers kept as metadata."),
     Field("payload", "string", "", "An interpolated body sent instead of the message."),
     Field("timeout", "duration", "5s", "Per-request timeout."),
-    Field("retry_period", "duration", "1s", "Pause before retrying a failed request."),
-    Field("max_retry_backoff", "duration", "300s", "Longest pause between retries of backoff_on statuses."),
-    Field("retries", "int", 3, "Retries after the first attempt."),
-    Field("backoff_on", "any", [429], "Statuses retried with exponential backoff."),
-    Field("drop_on", "any", [], "Statuses that fail the request at once, without retries."),
-    Field("successful_on", "any", [], "Statuses that count as success besides 2xx."),
+    *RETRY_FIELDS,
     Field("batch_as_multipart", "bool", False, "Send the whole batch as one multipart request."),
     Field("parallel", "bool", False, "Send the messages of a batch at once instead of one after the other."),
     Field("dump_request_log_level", "string", "", "Accepted; requests are not dumped."),
