@@ -82,6 +82,14 @@ def metadata_of(received: AmqpMessage, read_header: bool) -> dict[str, str]:
     return out
 
 
+def _renew_lock_problems(renew: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Renewing a message's lock is Azure Service Bus's own management request
+    (``com.microsoft:renew-lock``); no broker this gateway is tested against answers it."""
+    if renew is True:
+        return [((), "not supported by this gateway: lock renewal is specific to Azure Service Bus")]
+    return []
+
+
 class Amqp1Input(Input):
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.endpoints = parse_urls(urls_of(conf), f"{res.path}.urls", tls_from_config(conf["tls"]))
@@ -89,8 +97,8 @@ class Amqp1Input(Input):
         self.source = str(conf["source_address"])
         self.credit = max(1, int(conf["credit"]))
         self.read_header = bool(conf["read_header"])
-        if conf["azure_renew_lock"]:
-            raise ConfigError(f"{res.path}.azure_renew_lock: not supported by this gateway")
+        for _, problem in _renew_lock_problems(conf["azure_renew_lock"]):
+            raise ConfigError(f"{res.path}.azure_renew_lock: {problem}")
         self.log = res.logger()
 
     def run(self, deliver: Deliver, stopping: Stopping) -> None:
@@ -140,7 +148,7 @@ SPEC = registry.input(
     URLS_FIELD,
     URL_FIELD,
     Field("source_address", "string", doc="Source address to receive from (a queue)."),
-    Field("azure_renew_lock", "bool", False, "Refused when true."),
+    Field("azure_renew_lock", "bool", False, "Refused when true (Azure Service Bus only).", check=_renew_lock_problems),
     Field("read_header", "bool", False, "Add the message header fields to the metadata."),
     Field("credit", "int", 64, "Most unsettled messages held by a worker."),
     TLS_FIELD,

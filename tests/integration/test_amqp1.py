@@ -196,6 +196,8 @@ def definition(block: str) -> str:
     [
         ("urls: [http://h]\nsource_address: q\n", "amqp_1.urls: 'http://h': scheme 'http' is not supported (use amqp:// or amqps://)"),
         ("url: http://h\nsource_address: q\n", "amqp_1.url: 'http://h': scheme 'http' is not supported (use amqp:// or amqps://)"),
+        ("urls: [amqp://h]\nsource_address: q\nazure_renew_lock: true\n",
+         "amqp_1.azure_renew_lock: not supported by this gateway: lock renewal is specific to Azure Service Bus"),
         ("urls: [amqp://h]\nsource_address: q\nsasl: {mechanism: scram}\n", "amqp_1.sasl.mechanism: invalid value 'scram'"),
         ("urls: [amqps://h]\nsource_address: q\ntls: {enabled: true, client_certs: [{cert_file: /c.pem, key: k}]}\n",
          "amqp_1.tls.client_certs.0.cert_file: file not found: /c.pem"),
