@@ -411,6 +411,21 @@ def _go_mod(a: int, b: int) -> int:
     return -r if a < 0 else r
 
 
+def equal_op(left: Any, right: Any, lann: str, rann: str) -> bool:
+    """``==``. PERF: two strings, the common case, compare as they are (which is what
+    ``_compare`` ends up doing for them) without the coercions other types need."""
+    if type(left) is str and type(right) is str:
+        return left == right
+    return _compare("==", left, right, lann, rann)
+
+
+def not_equal_op(left: Any, right: Any, lann: str, rann: str) -> bool:
+    """``!=``, as ``equal_op``."""
+    if type(left) is str and type(right) is str:
+        return left != right
+    return _compare("!=", left, right, lann, rann)
+
+
 def binop(op: str, left: Any, right: Any, lann: str, rann: str) -> Any:
     """One of Bloblang's arithmetic or comparison operators on two values (not ``&&``, ``||``
     and ``|``, which short-circuit and are generated inline)."""
@@ -704,6 +719,24 @@ def assign_root(ctx: Context, value: Any) -> None:
     ctx.root = value if value is DELETE else clone(value)
 
 
+def assign_root_shared(ctx: Context, value: Any) -> None:
+    """``root = v`` kept as is: the generator uses it where nothing can change the root in place
+    any more and ``v`` needs no copy to be a payload (``codegen.root_stores``)."""
+    ctx.root = value
+
+
+def assign_root_top(ctx: Context, value: Any) -> None:
+    """``root = v`` where later statements only assign top-level fields: they change the top
+    object or array only, so copying that one is enough (``codegen.root_stores``)."""
+    t = type(value)
+    if t is dict:
+        ctx.root = dict(value)
+    elif t is list:
+        ctx.root = list(value)
+    else:
+        ctx.root = value if value is DELETE else clone(value)
+
+
 def assign_path(ctx: Context, path: tuple[str, ...], value: Any) -> None:
     """``root.a.b = v`` with gabs's rules (objects created on the way, array indexes allowed)."""
     deleted = value is DELETE
@@ -856,6 +889,10 @@ HELPERS: dict[str, Any] = {
     "_var": var,
     "_meta": meta_get,
     "_set_root": assign_root,
+    "_set_root_shared": assign_root_shared,
+    "_set_root_top": assign_root_top,
+    "_eq": equal_op,
+    "_ne": not_equal_op,
     "_set_path": assign_path,
     "_set_meta": assign_meta,
     "_set_var": assign_var,
