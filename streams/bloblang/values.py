@@ -415,11 +415,24 @@ def _mark_json_ints(value: Any) -> bool | None:
     return zero
 
 
+# A digit followed by a decimal point: most floats have one (a pair inside a string is a false
+# alarm, which only costs the slower decode; a float without a point is found after orjson).
+_FLOAT_HINT_BYTES = re.compile(rb"[0-9]\.")
+_FLOAT_HINT_STR = re.compile(r"[0-9]\.")
+
+
 def parse_json(data: bytes | str) -> Any:
     """Decode one JSON document the way Benthos reads message payloads: integers that fit
     int64 become ``int``, every other number a ``JsonFloat`` keeping its text; trailing data
     is an error. Raises ``ValueError`` with a Go-like text."""
-    if _orjson is not None:
+    # PERF: orjson's numbers lose the text Go keeps for a float, so a document that likely
+    # holds one goes straight to the decoder below, whose hooks see every number's text (the
+    # cheap ``in`` test first: the search is dearer than a decimal point is common).
+    if isinstance(data, str):
+        likely_float = "." in data and _FLOAT_HINT_STR.search(data) is not None
+    else:
+        likely_float = b"." in data and _FLOAT_HINT_BYTES.search(data) is not None
+    if _orjson is not None and not likely_float:
         try:
             value = _orjson.loads(data)
         except (ValueError, TypeError):
