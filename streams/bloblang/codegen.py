@@ -45,8 +45,9 @@ class _Scope:
 
 
 class Generator:
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, inline_if: bool = True) -> None:
         self.filename = filename
+        self.inline_if = inline_if  # see ``if_assign``
         self.consts: list[Any] = []
         self.const_ids: dict[int, int] = {}
         self.funcs: list[Callable] = []
@@ -374,9 +375,11 @@ class Generator:
 
     def stmt_body(self, s: N.Node, scope: _Scope) -> list[ast.stmt]:
         if isinstance(s, N.Assign):
-            value = self.expr(s.query, scope)
-            v = ast.Name("v", ast.Store())
-            out: list[ast.stmt] = [self.at(ast.Assign([v], value), s)]
+            out: list[ast.stmt]
+            if self.inline_if and isinstance(s.query, N.IfExpr):
+                out = self.if_assign(s.query, scope, 0)
+            else:
+                out = [self.at(ast.Assign([ast.Name("v", ast.Store())], self.expr(s.query, scope)), s)]
             if s.kind == "root":
                 if s.path:
                     act = self.call("_set_path", self.name("ctx"), self.const(tuple(s.path)), self.name("v"))
@@ -403,6 +406,41 @@ class Generator:
             finally:
                 self.root_store = store
         raise TypeError(f"cannot generate a statement for {type(s).__name__}")
+
+    def if_assign(self, n: N.IfExpr, scope: _Scope, k: int) -> list[ast.stmt]:
+        """``v = if c { a } else if ... { b } else { d }`` as Python ``if`` statements.
+
+        PERF: an assignment whose whole query is an ``if`` expression (``root = if ... {
+        deleted() }``) tests its conditions in the statement itself instead of through a
+        lambda and ``_check_if`` per message. Same order, errors and null rule: a failing
+        condition is wrapped as ``failed to check if condition[ k]``, null counts as false and
+        any other non-boolean fails in ``_if_cond``."""
+        if k == len(n.branches):
+            value = self.expr(n.otherwise, scope) if n.otherwise is not None else self.const(NOTHING)
+            return [self.at(ast.Assign([ast.Name("v", ast.Store())], value), n)]
+        cond, then = n.branches[k]
+        prefix = "failed to check if condition" if k == 0 else f"failed to check if condition {k}"
+        c = self.name("c")
+        evaluate = ast.Try(
+            body=[ast.Assign([ast.Name("c", ast.Store())], self.expr(cond, scope))],
+            handlers=[
+                ast.ExceptHandler(
+                    type=self.name("ExecError"),
+                    name="exc",
+                    body=[ast.Raise(exc=self.call("_wrap", ast.Constant(prefix), self.name("exc")), cause=ast.Constant(None))],
+                )
+            ],
+            orelse=[],
+            finalbody=[],
+        )
+        is_true = ast.Compare(c, [ast.Is()], [ast.Constant(True)])
+        is_false = ast.BoolOp(
+            ast.Or(), [ast.Compare(c, [ast.Is()], [ast.Constant(False)]), ast.Compare(c, [ast.Is()], [ast.Constant(None)])]
+        )
+        then_body: list[ast.stmt] = [ast.Assign([ast.Name("v", ast.Store())], self.expr(then, scope))]
+        fails = [ast.Expr(self.call("_if_cond", c, ast.Constant(cond.annotation), ast.Constant(k)))]
+        choose = ast.If(is_true, then_body, [ast.If(is_false, self.if_assign(n, scope, k + 1), fails)])
+        return [self.at(evaluate, cond), self.at(choose, cond)]
 
     def if_stmt(self, s: N.IfStmt, scope: _Scope) -> list[ast.stmt]:
         """A top-level ``if`` statement: an ``if``/``elif`` chain over its branches."""
@@ -551,10 +589,11 @@ def _load(gen: Generator, defs: list[ast.stmt]) -> dict[str, Any]:
     return env
 
 
-def compile_program(prog: N.Program, filename: str, share_root: bool = True) -> Compiled:
+def compile_program(prog: N.Program, filename: str, share_root: bool = True, inline_if: bool = True) -> Compiled:
     """``share_root`` False keeps every root assignment a deep copy: a run against a value
-    that did not come from a message (the ``bloblang`` method) may see array literals."""
-    gen = Generator(filename)
+    that did not come from a message (the ``bloblang`` method) may see array literals.
+    ``inline_if`` False generates ``if`` expressions the general way (for tests)."""
+    gen = Generator(filename, inline_if)
     top: list[tuple[int, str]] = []
     stores = root_stores(prog.statements)
     for k, s in enumerate(prog.statements):

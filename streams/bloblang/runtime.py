@@ -172,6 +172,8 @@ def this_path(ctx: Context, path: tuple[str, ...]) -> Any:
     if d is _UNSET or d is _NO_DOC:
         # PERF: the dot path is only for the error; a parsed document needs no string work.
         d = ctx.doc(slice_to_dot_path(path))
+    if len(path) == 1 and type(d) is dict:
+        return d.get(path[0])  # PERF: ``this.field``, the common case, as get_path reads it
     return get_path(d, path)
 
 
@@ -869,6 +871,8 @@ HELPERS: dict[str, Any] = {
     "_coalesce": coalesce,
     "_not": not_,
     "_check_if": check_if,
+    "_if_cond": if_condition,
+    "_wrap": wrap,
     "_check_if_stmt": check_if_stmt,
     "_match": match,
     "_array": make_array,

@@ -151,3 +151,39 @@ def test_merged_matches_merging_into_a_deep_copy(collide: Any) -> None:
     got = merged(dest, clone(src), collide)
     assert got == want and list(got) == list(want) and list(got["a"]) == list(want["a"])
     assert dest == dest_before
+
+
+IF_MAPPINGS = [
+    'root = if this.user_id != "alice" {\n  deleted()\n}',
+    'root = if this.n > 1 { "big" } else if this.n > 0 { "small" } else { "none" }',
+    "root.x = if this.flag { this.n } else { 0 }",
+    'meta m = if this.flag { "yes" }\nlet v = if this.flag { 1 } else if this.n { 2 }\nroot.v = $v',
+    'root = if this.n.number() > 1 { "a" } else if this.missing.number() > 0 { "b" }',
+]
+IF_INPUTS = [
+    b'{"user_id":"alice","n":2,"flag":true}',
+    b'{"user_id":"bob","n":0.5,"flag":false}',
+    b'{"user_id":5,"n":-1,"flag":null}',
+    b'{"n":"x","flag":"yes"}',
+    b'{"n":0,"flag":false}',
+    b"not json",
+]
+
+
+@pytest.mark.parametrize("source", IF_MAPPINGS)
+def test_if_expression_assignments_match_the_general_form(source: str) -> None:
+    settings = Settings()
+    prog = parse_mapping(source, settings)
+    fast = Mapping(source, codegen.compile_program(prog, "<bloblang:test>"), settings)
+    general = Mapping(source, codegen.compile_program(prog, "<bloblang:test>", inline_if=False), settings)
+    assert "_check_if" not in _all_names(fast._compiled.statements[0][1].__code__)
+    assert "_check_if" in {n for _, fn in general._compiled.statements for n in _all_names(fn.__code__)}
+    for data in IF_INPUTS:
+        outcomes = []
+        for m in (fast, general):
+            try:
+                out = m.apply(data)
+                outcomes.append(None if out is None else (out.content, out.metadata))
+            except Exception as exc:  # noqa: BLE001 - the error text must be the same too
+                outcomes.append((type(exc).__name__, str(exc)))
+        assert outcomes[0] == outcomes[1], data
