@@ -438,7 +438,7 @@ class Generator:
             ast.Or(), [ast.Compare(c, [ast.Is()], [ast.Constant(False)]), ast.Compare(c, [ast.Is()], [ast.Constant(None)])]
         )
         then_body: list[ast.stmt] = [ast.Assign([ast.Name("v", ast.Store())], self.expr(then, scope))]
-        fails = [ast.Expr(self.call("_if_cond", c, ast.Constant(cond.annotation), ast.Constant(k)))]
+        fails: list[ast.stmt] = [ast.Expr(self.call("_if_cond", c, ast.Constant(cond.annotation), ast.Constant(k)))]
         choose = ast.If(is_true, then_body, [ast.If(is_false, self.if_assign(n, scope, k + 1), fails)])
         return [self.at(evaluate, cond), self.at(choose, cond)]
 
