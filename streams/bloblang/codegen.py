@@ -47,7 +47,8 @@ class _Scope:
 class Generator:
     def __init__(self, filename: str, inline_if: bool = True) -> None:
         self.filename = filename
-        self.inline_if = inline_if  # see ``if_assign``
+        # The specialised forms (``if_assign``, ``runtime.assign_field``); False for tests.
+        self.inline_if = inline_if
         self.consts: list[Any] = []
         self.const_ids: dict[int, int] = {}
         self.funcs: list[Callable] = []
@@ -381,7 +382,9 @@ class Generator:
             else:
                 out = [self.at(ast.Assign([ast.Name("v", ast.Store())], self.expr(s.query, scope)), s)]
             if s.kind == "root":
-                if s.path:
+                if len(s.path) == 1 and self.inline_if:
+                    act = self.call("_set_field", self.name("ctx"), ast.Constant(s.path[0]), self.name("v"))
+                elif s.path:
                     act = self.call("_set_path", self.name("ctx"), self.const(tuple(s.path)), self.name("v"))
                 else:
                     setter = "_set_root"

@@ -761,13 +761,17 @@ def _fragments(v: Any) -> Any:
             tx = type(x)
             if tx is str or tx is JsonInt or tx is bool or x is None:
                 continue
-            if tx is int and INT64_MIN <= x <= UINT64_MAX:
+            if tx is JsonFloat:
+                nx: Any = orjson.Fragment(x.text)  # PERF: a decoded float, inline
+            elif tx is int and INT64_MIN <= x <= UINT64_MAX:
                 continue
-            nx = _fragments(x)
-            if nx is not x:
-                if out is None:
-                    out = dict(v)
-                out[k] = nx
+            else:
+                nx = _fragments(x)
+                if nx is x:
+                    continue
+            if out is None:
+                out = dict(v)
+            out[k] = nx
         return v if out is None else out
     if t is list:
         lout = None
@@ -775,13 +779,17 @@ def _fragments(v: Any) -> Any:
             tx = type(x)
             if tx is str or tx is JsonInt or tx is bool or x is None:
                 continue
-            if tx is int and INT64_MIN <= x <= UINT64_MAX:
+            if tx is JsonFloat:
+                nx = orjson.Fragment(x.text)
+            elif tx is int and INT64_MIN <= x <= UINT64_MAX:
                 continue
-            nx = _fragments(x)
-            if nx is not x:
-                if lout is None:
-                    lout = list(v)
-                lout[i] = nx
+            else:
+                nx = _fragments(x)
+                if nx is x:
+                    continue
+            if lout is None:
+                lout = list(v)
+            lout[i] = nx
         return v if lout is None else lout
     if t is str or t is JsonInt or t is bool or v is None:
         return v
@@ -794,6 +802,9 @@ def _fragments(v: Any) -> Any:
     return orjson.Fragment("".join(out_parts))
 
 
+_SORT_KEYS = _orjson.OPT_SORT_KEYS if _orjson is not None else 0
+
+
 def to_json_bytes(value: Any) -> bytes:
     """Compact Go JSON without HTML escaping, as UTF-8 bytes (the payload encoding)."""
     if _orjson is not None:
@@ -803,7 +814,7 @@ def to_json_bytes(value: Any) -> bytes:
         except (TypeError, RecursionError):
             pass
         else:
-            if b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out:
+            if b"\xe2\x80" in out and (b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out):
                 out = out.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
             return out
     return _utf8(to_json(value))
@@ -841,6 +852,18 @@ def _only_escapes(s: str) -> bool:
 def to_payload(value: Any) -> bytes:
     """The message bytes for a value: strings and bytes raw, everything else compact Go JSON
     without HTML escaping. A value Go cannot encode (NaN) gives an empty payload, as in Benthos."""
+    t = type(value)
+    if (t is dict or t is list) and _orjson is not None:
+        # PERF: the usual payload, an object or array, without the checks for strings and bytes
+        # and the extra call (as to_json_bytes; anything unusual takes the general path).
+        try:
+            out = _orjson.dumps(_fragments(value), option=_SORT_KEYS)
+        except (TypeError, RecursionError, ValueError):
+            pass
+        else:
+            if b"\xe2\x80" in out and (b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out):
+                out = out.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+            return out
     if isinstance(value, str):
         return _utf8(value)
     if isinstance(value, (bytes, bytearray)):

@@ -187,3 +187,32 @@ def test_if_expression_assignments_match_the_general_form(source: str) -> None:
             except Exception as exc:  # noqa: BLE001 - the error text must be the same too
                 outcomes.append((type(exc).__name__, str(exc)))
         assert outcomes[0] == outcomes[1], data
+
+
+FIELD_MAPPINGS = [
+    'root.a = "x"\nroot.b = 5\nroot.c = null\nroot.d = true\nroot.e = this.n',
+    "root = this\nroot.n = deleted()\nroot.o = this",
+    'root = "text"\nroot.a = 1',
+    "root = [1, 2]\nroot.1 = 3",
+    "root = this.n\nroot.a = 1",
+]
+
+
+@pytest.mark.parametrize("source", FIELD_MAPPINGS)
+def test_top_level_field_assignments_match_the_general_form(source: str) -> None:
+    settings = Settings()
+    prog = parse_mapping(source, settings)
+    fast = Mapping(source, codegen.compile_program(prog, "<bloblang:test>"), settings)
+    general = Mapping(source, codegen.compile_program(prog, "<bloblang:test>", inline_if=False), settings)
+    assert "_set_field" in {n for _, fn in fast._compiled.statements for n in _all_names(fn.__code__)}
+    assert "_set_field" not in {n for _, fn in general._compiled.statements for n in _all_names(fn.__code__)}
+    for data in IF_INPUTS:
+        outcomes = []
+        for m in (fast, general):
+            msg = Message(data)
+            try:
+                out = m.apply_message(msg)
+                outcomes.append(None if out is None else (out.content, out.metadata))
+            except Exception as exc:  # noqa: BLE001 - the error text must be the same too
+                outcomes.append((type(exc).__name__, str(exc)))
+        assert outcomes[0] == outcomes[1], data
