@@ -740,15 +740,21 @@ def assign_root_top(ctx: Context, value: Any) -> None:
 
 
 def assign_field(ctx: Context, key: str, value: Any) -> None:
-    """``root.key = v``. PERF: setting a field of an object root, the common case, directly;
-    anything else (deletions, arrays, no root yet) as ``assign_path`` does."""
+    """``root.key = v``. PERF: setting a field of an object root (or of a new one), the
+    common case, directly; anything else (deletions, arrays) as ``assign_path`` does."""
+    if value is DELETE:
+        assign_path(ctx, (key,), value)
+        return
+    t = type(value)
+    if not (t is str or t is JsonInt or t is int or t is bool or value is None):
+        value = clone(value)  # an immutable scalar is its own copy
     root = ctx.root
     if type(root) is dict:
-        t = type(value)
-        if t is str or t is JsonInt or t is int or t is bool or value is None:
-            root[key] = value  # an immutable scalar: clone would return it as is
-            return
-    assign_path(ctx, (key,), value)
+        root[key] = value
+    elif root is NOTHING or root is None:
+        ctx.root = {key: value}
+    else:
+        assign_path(ctx, (key,), value)
 
 
 def assign_path(ctx: Context, path: tuple[str, ...], value: Any) -> None:

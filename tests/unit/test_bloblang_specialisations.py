@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from streams.bloblang import Mapping, codegen, runtime
+from streams.bloblang import Mapping, codegen, runtime, timefmt
 from streams.bloblang.lib_structured import _assign_collision, _merge_collision, merge_into, merged
 from streams.bloblang.parser import Settings, parse_mapping
 from streams.bloblang.values import NilList, clone, parse_json
@@ -195,6 +195,8 @@ FIELD_MAPPINGS = [
     'root = "text"\nroot.a = 1',
     "root = [1, 2]\nroot.1 = 3",
     "root = this.n\nroot.a = 1",
+    'root.a = [1, []]\nroot.b = {"c": []}\nroot.d = this.missing',
+    "root = null\nroot.a = 1",
 ]
 
 
@@ -216,3 +218,16 @@ def test_top_level_field_assignments_match_the_general_form(source: str) -> None
             except Exception as exc:  # noqa: BLE001 - the error text must be the same too
                 outcomes.append((type(exc).__name__, str(exc)))
         assert outcomes[0] == outcomes[1], data
+
+
+def test_layouts_split_once_format_as_when_split_afresh() -> None:
+    """``format_layout`` keeps each layout's split (``layout_chunks``): formatting with a kept
+    split gives what splitting the layout again gives."""
+    ts = timefmt.Timestamp(1_597_405_526_123_456_789)
+    layouts = ["2006-Jan-02 15:04:05", "Monday January _2 3:04:05.000PM -07:00 MST", "02/01/06 .999999999 Z07", "no elements"]
+    first = [timefmt.format_layout(ts, layout) for layout in layouts]
+    assert all(layout in timefmt._LAYOUT_CHUNKS for layout in layouts)
+    timefmt._LAYOUT_CHUNKS.clear()
+    assert [timefmt.format_layout(ts, layout) for layout in layouts] == first
+    assert first[0] == "2020-Aug-14 11:45:26"
+    assert first[3] == "no elements"
