@@ -15,7 +15,7 @@ import pytest
 from streams.bloblang import Mapping, codegen, runtime, timefmt
 from streams.bloblang.lib_structured import _assign_collision, _merge_collision, merge_into, merged
 from streams.bloblang.parser import Settings, parse_mapping
-from streams.bloblang.values import NilList, clone, parse_json
+from streams.bloblang.values import JsonInt, NilList, clone, parse_json
 from streams.message import Message
 
 
@@ -231,3 +231,18 @@ def test_layouts_split_once_format_as_when_split_afresh() -> None:
     assert [timefmt.format_layout(ts, layout) for layout in layouts] == first
     assert first[0] == "2020-Aug-14 11:45:26"
     assert first[3] == "no elements"
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "==", "!=", "<", "<=", ">", ">="])
+def test_int64_operations_match_the_general_dispatch(op: str) -> None:
+    """``binop`` on two int64s skips to the arithmetic; the general route (``_compare`` for
+    comparisons, ``_numeric`` for arithmetic) gives the same, overflow wrapping included."""
+    big = 2**63 - 1
+    pairs = [(3, 10), (JsonInt(11), 10), (-5, JsonInt(-5)), (big, 1), (-big - 1, -1), (big, big), (0, 0)]
+    for left, right in pairs:
+        if op in ("+", "-", "*"):
+            want = runtime._numeric(op, left, right, "l", "r")
+        else:
+            want = runtime._compare(op, left, right, "l", "r")
+        got = runtime.binop(op, left, right, "l", "r")
+        assert got == want and type(got) is type(want), (left, right)
