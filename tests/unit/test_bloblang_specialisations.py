@@ -246,3 +246,14 @@ def test_int64_operations_match_the_general_dispatch(op: str) -> None:
             want = runtime._compare(op, left, right, "l", "r")
         got = runtime.binop(op, left, right, "l", "r")
         assert got == want and type(got) is type(want), (left, right)
+
+
+def test_apply_leaves_the_callers_metadata_alone() -> None:
+    """``apply`` reads the caller's metadata dict without copying it: metadata assignments
+    change the result's copy only, and ``metadata()`` still reads the input's values."""
+    meta = {"user": "alice", "keep": "k"}
+    m = _mapping('meta x = "y"\nmeta user = deleted()\nroot = metadata("user") + @keep', share_root=True)
+    out = m.apply(b"{}", meta)
+    assert out is not None and out.content == b"alicek"
+    assert out.metadata == {"keep": "k", "x": "y"}
+    assert meta == {"user": "alice", "keep": "k"}
