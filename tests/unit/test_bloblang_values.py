@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 import streams.bloblang.values as values_module
@@ -75,16 +73,35 @@ def test_documents_with_floats_decode_as_the_text_keeping_decoder(data: bytes | 
             return str(exc)
         return (to_payload(value), [type(x) for x in _leaves(value)])
 
+    assert values_module._likely_float(data)
     fast = outcome()
-    hints = values_module._FLOAT_HINT_BYTES, values_module._FLOAT_HINT_STR
+    hint = values_module._likely_float
     try:
-        # With hints that never match, every document goes through orjson first.
-        values_module._FLOAT_HINT_BYTES = re.compile(rb"(?!)")
-        values_module._FLOAT_HINT_STR = re.compile(r"(?!)")
+        # With a hint that never says yes, every document goes through orjson first.
+        values_module._likely_float = lambda data: False  # type: ignore[assignment]
         slow = outcome()
     finally:
-        values_module._FLOAT_HINT_BYTES, values_module._FLOAT_HINT_STR = hints
+        values_module._likely_float = hint
     assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "data, likely",
+    [
+        (b"1.5", True),
+        (b"[.5]", False),
+        (b'"a.b"', False),
+        (b'{"ip":"10.0.0.1"}', True),
+        ("x.1", False),
+        ("1.", True),
+        (b"a.a.a.a.a.a.a.a.a.a.a.1", True),
+        (bytearray(b"[2.5]"), True),
+        (b"", False),
+        ("", False),
+    ],
+)
+def test_float_hint(data: bytes | str, likely: bool) -> None:
+    assert values_module._likely_float(data) is likely
 
 
 def _leaves(value: object) -> list[object]:
