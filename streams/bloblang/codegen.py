@@ -45,10 +45,10 @@ class _Scope:
 
 
 class Generator:
-    def __init__(self, filename: str, inline_if: bool = True) -> None:
+    def __init__(self, filename: str, specialised: bool = True) -> None:
         self.filename = filename
         # The specialised forms (``if_assign``, ``runtime.assign_field``); False for tests.
-        self.inline_if = inline_if
+        self.specialised = specialised
         self.consts: list[Any] = []
         self.const_ids: dict[int, int] = {}
         self.funcs: list[Callable] = []
@@ -377,12 +377,12 @@ class Generator:
     def stmt_body(self, s: N.Node, scope: _Scope) -> list[ast.stmt]:
         if isinstance(s, N.Assign):
             out: list[ast.stmt]
-            if self.inline_if and isinstance(s.query, N.IfExpr):
+            if self.specialised and isinstance(s.query, N.IfExpr):
                 out = self.if_assign(s.query, scope, 0)
             else:
                 out = [self.at(ast.Assign([ast.Name("v", ast.Store())], self.expr(s.query, scope)), s)]
             if s.kind == "root":
-                if len(s.path) == 1 and self.inline_if:
+                if len(s.path) == 1 and self.specialised:
                     act = self.call("_set_field", self.name("ctx"), ast.Constant(s.path[0]), self.name("v"))
                 elif s.path:
                     act = self.call("_set_path", self.name("ctx"), self.const(tuple(s.path)), self.name("v"))
@@ -592,11 +592,12 @@ def _load(gen: Generator, defs: list[ast.stmt]) -> dict[str, Any]:
     return env
 
 
-def compile_program(prog: N.Program, filename: str, share_root: bool = True, inline_if: bool = True) -> Compiled:
+def compile_program(prog: N.Program, filename: str, share_root: bool = True, specialised: bool = True) -> Compiled:
     """``share_root`` False keeps every root assignment a deep copy: a run against a value
     that did not come from a message (the ``bloblang`` method) may see array literals.
-    ``inline_if`` False generates ``if`` expressions the general way (for tests)."""
-    gen = Generator(filename, inline_if)
+    ``specialised`` False generates assignments of ``if`` expressions and of single root
+    fields the general way (tests compare the two)."""
+    gen = Generator(filename, specialised)
     top: list[tuple[int, str]] = []
     stores = root_stores(prog.statements)
     for k, s in enumerate(prog.statements):

@@ -175,7 +175,7 @@ def test_if_expression_assignments_match_the_general_form(source: str) -> None:
     settings = Settings()
     prog = parse_mapping(source, settings)
     fast = Mapping(source, codegen.compile_program(prog, "<bloblang:test>"), settings)
-    general = Mapping(source, codegen.compile_program(prog, "<bloblang:test>", inline_if=False), settings)
+    general = Mapping(source, codegen.compile_program(prog, "<bloblang:test>", specialised=False), settings)
     assert "_check_if" not in _all_names(fast._compiled.statements[0][1].__code__)
     assert "_check_if" in {n for _, fn in general._compiled.statements for n in _all_names(fn.__code__)}
     for data in IF_INPUTS:
@@ -205,7 +205,7 @@ def test_top_level_field_assignments_match_the_general_form(source: str) -> None
     settings = Settings()
     prog = parse_mapping(source, settings)
     fast = Mapping(source, codegen.compile_program(prog, "<bloblang:test>"), settings)
-    general = Mapping(source, codegen.compile_program(prog, "<bloblang:test>", inline_if=False), settings)
+    general = Mapping(source, codegen.compile_program(prog, "<bloblang:test>", specialised=False), settings)
     assert "_set_field" in {n for _, fn in fast._compiled.statements for n in _all_names(fn.__code__)}
     assert "_set_field" not in {n for _, fn in general._compiled.statements for n in _all_names(fn.__code__)}
     for data in IF_INPUTS:
