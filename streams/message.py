@@ -10,6 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 _UNSET: Any = object()
+_CODEC: Any = None
+
+
+def _codec() -> Any:
+    """The value codec module (``streams.bloblang.values``), imported on first use.
+
+    NOTE: not at the top: streams.bloblang imports this module when it loads, so a top-level
+    import here is a cycle until the value codec leaves that package. PERF: kept in a global,
+    as an import statement run per message costs more than the rest of a small conversion."""
+    global _CODEC
+    if _CODEC is None:
+        from streams.bloblang import values  # noqa: PLC0415
+
+        _CODEC = values
+    return _CODEC
 
 
 class Message:
@@ -34,20 +49,14 @@ class Message:
     def content(self) -> bytes:
         """The payload bytes (strings raw, other values as Go-compatible compact JSON)."""
         if self._content is None:
-            # NOTE: not at the top: streams.bloblang imports this module when it loads, so a
-            # top-level import here is a cycle until the value codec leaves that package.
-            from streams.bloblang.values import to_payload  # noqa: PLC0415
-
-            self._content = to_payload(self._value)
+            self._content = _codec().to_payload(self._value)
         return self._content
 
     @property
     def value(self) -> Any:
         """The payload as a structured value; raises ``ValueError`` when it is not JSON."""
         if self._value is _UNSET:
-            from streams.bloblang.values import parse_json  # noqa: PLC0415 - cycle, see content
-
-            self._value = parse_json(self._content or b"")
+            self._value = _codec().parse_json(self._content or b"")
         return self._value
 
     @property

@@ -150,14 +150,19 @@ class Mapping:
 
     def apply(self, content: bytes, metadata: dict | None = None) -> Message | None:
         """Map one raw message (DESIGN §6). Returns None when the mapping deletes it."""
-        return self.apply_message(Message(content, metadata))
+        msg = Message(content)
+        if metadata:
+            # PERF: the input message is private to this call and its metadata only read (the
+            # result gets its own copy), so it can hold the caller's dict.
+            msg.metadata = metadata
+        return self.apply_message(msg)
 
     def apply_message(self, msg: Message, batch: list[Message] | None = None, index: int = 0) -> Message | None:
         """``mapping`` processor semantics; see the module docstring."""
         if batch is None:
             batch, index = [msg], 0
         out = msg.copy()
-        ctx = self._context(batch, index, out.metadata, NOTHING)
+        ctx = runtime.Context(batch, index, out.metadata, NOTHING, runtime._UNSET, self._settings, self._compiled.maps)
         self._run(ctx)
         return _finish(out, ctx.root)
 

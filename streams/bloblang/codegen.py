@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from streams.bloblang import nodes as N
 from streams.bloblang import parser, runtime
 from streams.bloblang.errors import TOO_DEEP, ExecError, ParseError, go_line_col
+from streams.bloblang.lib_structured import merge as _merge_impl
 from streams.bloblang.values import NOTHING
 
 # Methods that Benthos registers as public plugins: their errors are not annotated with the
@@ -44,14 +45,19 @@ class _Scope:
 
 
 class Generator:
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, specialised: bool = True) -> None:
         self.filename = filename
+        # The specialised forms (``if_assign``, ``runtime.assign_field``); False for tests.
+        self.specialised = specialised
         self.consts: list[Any] = []
         self.const_ids: dict[int, int] = {}
         self.funcs: list[Callable] = []
         self.func_ids: dict[int, int] = {}
         self.defs: list[ast.stmt] = []
         self.in_map = False
+        # How the top-level ``root = ...`` being generated may store its value (see
+        # ``root_store``); "clone" everywhere else.
+        self.root_store = "clone"
 
     # -- helpers ---------------------------------------------------------------------------
     def at(self, a: _AstT, n: N.Node | None) -> _AstT:
@@ -160,6 +166,11 @@ class Generator:
                 return ast.BoolOp(ast.Or(), [self.call("_bool", left), self.call("_bool", right)])
             if n.op == "|":
                 return self.call("_coalesce", self.lam([], left), self.lam([], right))
+            if n.op in ("==", "!="):
+                # PERF: equality checks get their own helper, which compares two strings
+                # directly (see ``runtime.equal_op``).
+                helper = "_eq" if n.op == "==" else "_ne"
+                return self.call(helper, left, right, ast.Constant(n.left.annotation), ast.Constant(n.right.annotation))
             return self.call(
                 "_binop",
                 ast.Constant(n.op),
@@ -365,14 +376,21 @@ class Generator:
 
     def stmt_body(self, s: N.Node, scope: _Scope) -> list[ast.stmt]:
         if isinstance(s, N.Assign):
-            value = self.expr(s.query, scope)
-            v = ast.Name("v", ast.Store())
-            out: list[ast.stmt] = [self.at(ast.Assign([v], value), s)]
+            out: list[ast.stmt]
+            if self.specialised and isinstance(s.query, N.IfExpr):
+                out = self.if_assign(s.query, scope, 0)
+            else:
+                out = [self.at(ast.Assign([ast.Name("v", ast.Store())], self.expr(s.query, scope)), s)]
             if s.kind == "root":
-                if s.path:
+                if len(s.path) == 1 and self.specialised:
+                    act = self.call("_set_field", self.name("ctx"), ast.Constant(s.path[0]), self.name("v"))
+                elif s.path:
                     act = self.call("_set_path", self.name("ctx"), self.const(tuple(s.path)), self.name("v"))
                 else:
-                    act = self.call("_set_root", self.name("ctx"), self.name("v"))
+                    setter = "_set_root"
+                    if self.root_store != "clone" and shareable_value(s.query):
+                        setter = "_set_root_shared" if self.root_store == "share" else "_set_root_top"
+                    act = self.call(setter, self.name("ctx"), self.name("v"))
             elif s.kind == "meta":
                 if self.in_map:
                     act = self.call("_no_meta")
@@ -384,23 +402,109 @@ class Generator:
             out.append(self.at(ast.If(is_set, [ast.Expr(act)], []), s))
             return out
         if isinstance(s, N.IfStmt):
-            chain: list[ast.stmt] = []
-            for k in range(len(s.branches) - 1, -1, -1):
-                cond, stmts = s.branches[k]
-                body: list[ast.stmt] = []
-                for sub in stmts:
-                    body.extend(self.stmt_body(sub, scope))
-                if not body:
-                    body = [ast.Pass()]
-                if cond is None:
-                    chain = body
-                    continue
-                test = self.call(
-                    "_check_if_stmt", self.lam([], self.expr(cond, scope)), ast.Constant(cond.annotation), ast.Constant(k)
-                )
-                chain = [self.at(ast.If(test, body, chain), s)]
-            return chain
+            # The branches' own later statements are not looked at by ``root_stores``.
+            store, self.root_store = self.root_store, "clone"
+            try:
+                return self.if_stmt(s, scope)
+            finally:
+                self.root_store = store
         raise TypeError(f"cannot generate a statement for {type(s).__name__}")
+
+    def if_assign(self, n: N.IfExpr, scope: _Scope, k: int) -> list[ast.stmt]:
+        """``v = if c { a } else if ... { b } else { d }`` as Python ``if`` statements.
+
+        PERF: an assignment whose whole query is an ``if`` expression (``root = if ... {
+        deleted() }``) tests its conditions in the statement itself instead of through a
+        lambda and ``_check_if`` per message. Same order, errors and null rule: a failing
+        condition is wrapped as ``failed to check if condition[ k]``, null counts as false and
+        any other non-boolean fails in ``_if_cond``."""
+        if k == len(n.branches):
+            value = self.expr(n.otherwise, scope) if n.otherwise is not None else self.const(NOTHING)
+            return [self.at(ast.Assign([ast.Name("v", ast.Store())], value), n)]
+        cond, then = n.branches[k]
+        prefix = "failed to check if condition" if k == 0 else f"failed to check if condition {k}"
+        c = self.name("c")
+        evaluate = ast.Try(
+            body=[ast.Assign([ast.Name("c", ast.Store())], self.expr(cond, scope))],
+            handlers=[
+                ast.ExceptHandler(
+                    type=self.name("ExecError"),
+                    name="exc",
+                    body=[ast.Raise(exc=self.call("_wrap", ast.Constant(prefix), self.name("exc")), cause=ast.Constant(None))],
+                )
+            ],
+            orelse=[],
+            finalbody=[],
+        )
+        is_true = ast.Compare(c, [ast.Is()], [ast.Constant(True)])
+        is_false = ast.BoolOp(
+            ast.Or(), [ast.Compare(c, [ast.Is()], [ast.Constant(False)]), ast.Compare(c, [ast.Is()], [ast.Constant(None)])]
+        )
+        then_body: list[ast.stmt] = [ast.Assign([ast.Name("v", ast.Store())], self.expr(then, scope))]
+        fails: list[ast.stmt] = [ast.Expr(self.call("_if_cond", c, ast.Constant(cond.annotation), ast.Constant(k)))]
+        choose = ast.If(is_true, then_body, [ast.If(is_false, self.if_assign(n, scope, k + 1), fails)])
+        return [self.at(evaluate, cond), self.at(choose, cond)]
+
+    def if_stmt(self, s: N.IfStmt, scope: _Scope) -> list[ast.stmt]:
+        """A top-level ``if`` statement: an ``if``/``elif`` chain over its branches."""
+        chain: list[ast.stmt] = []
+        for k in range(len(s.branches) - 1, -1, -1):
+            cond, stmts = s.branches[k]
+            body: list[ast.stmt] = []
+            for sub in stmts:
+                body.extend(self.stmt_body(sub, scope))
+            if not body:
+                body = [ast.Pass()]
+            if cond is None:
+                chain = body
+                continue
+            test = self.call(
+                "_check_if_stmt", self.lam([], self.expr(cond, scope)), ast.Constant(cond.annotation), ast.Constant(k)
+            )
+            chain = [self.at(ast.If(test, body, chain), s)]
+        return chain
+
+
+def shareable_value(query: N.Node) -> bool:
+    """Whether ``query`` (at the top level) yields a value that ``root = query`` may keep
+    without a deep copy: the input document or part of it (``this``, ``this.a.b``), or the
+    merge of one with something else (``this.merge(x)``: ``merge`` builds a new object and
+    copies its argument). Such values hold no array literal still marked as written in the
+    mapping (``NilList``), which only a copy turns into a real array; anything else a mapping
+    can compute might."""
+    if isinstance(query, N.FieldRef):
+        return query.source == "this" and not query.named
+    if isinstance(query, N.Call) and query.name == "merge" and query.target is not None:
+        spec = query.spec
+        return spec is not None and not spec.syntax and spec.impl is _merge_impl and shareable_value(query.target)
+    return False
+
+
+def root_stores(statements: list[N.Node]) -> list[str]:
+    """For each top-level statement, how a ``root = ...`` there may store its value.
+
+    PERF: an assignment copies its value deeply so that later path assignments (which change
+    the root in place) cannot reach the input document or a constant. When no later statement
+    assigns a path of the root, nothing can change the value any more and it is stored as is
+    ("share": message values are never changed in place once set); when later statements only
+    assign top-level fields (``root.a = ...``), a copy of the top object or array is enough
+    ("top"); otherwise the deep copy stays ("clone")."""
+    out = []
+    for k in range(len(statements)):
+        depth = 0
+        for later in statements[k + 1 :]:
+            depth = max(depth, _root_path_depth(later))
+        out.append("share" if depth == 0 else "top" if depth == 1 else "clone")
+    return out
+
+
+def _root_path_depth(s: N.Node) -> int:
+    """The longest root path ``s`` assigns (0 when it assigns none)."""
+    if isinstance(s, N.Assign):
+        return len(s.path) if s.kind == "root" else 0
+    if isinstance(s, N.IfStmt):
+        return max((_root_path_depth(sub) for _, stmts in s.branches for sub in stmts), default=0)
+    return 0
 
 
 def _doc_or_none(ctx: runtime.Context) -> Any:
@@ -488,11 +592,18 @@ def _load(gen: Generator, defs: list[ast.stmt]) -> dict[str, Any]:
     return env
 
 
-def compile_program(prog: N.Program, filename: str) -> Compiled:
-    gen = Generator(filename)
+def compile_program(prog: N.Program, filename: str, share_root: bool = True, specialised: bool = True) -> Compiled:
+    """``share_root`` False keeps every root assignment a deep copy: a run against a value
+    that did not come from a message (the ``bloblang`` method) may see array literals.
+    ``specialised`` False generates assignments of ``if`` expressions and of single root
+    fields the general way (tests compare the two)."""
+    gen = Generator(filename, specialised)
     top: list[tuple[int, str]] = []
+    stores = root_stores(prog.statements)
     for k, s in enumerate(prog.statements):
+        gen.root_store = stores[k] if share_root else "clone"
         top.append((go_line_col(prog.source, s.pos)[0], gen.statement(s, _Scope("doc"), k, "S")))
+    gen.root_store = "clone"
     map_entries: dict[str, tuple[CompiledMap, list[tuple[int, str]]]] = {}
     gen.in_map = True
     for mi, (mname, mdef) in enumerate(prog.maps.items()):
@@ -541,7 +652,7 @@ def _compile_sandboxed(source: str) -> Compiled:
         return compiled
     try:
         prog = parser.parse_mapping(source, _SANDBOX)
-        compiled = compile_program(prog, "<bloblang:mapping>")
+        compiled = compile_program(prog, "<bloblang:mapping>", share_root=False)
     except (RecursionError, MemoryError):
         raise ParseError(TOO_DEEP, 1, 1) from None
     if not N.has_state(prog):

@@ -29,8 +29,15 @@ _INT64_MAX = (1 << 63) - 1
 
 @LIBRARY.function("uuid_v4")
 def uuid_v4(ctx: Any) -> str:
-    """A random RFC 4122 version 4 UUID in its canonical lowercase text."""
-    return str(uuid.uuid4())
+    """A random RFC 4122 version 4 UUID in its canonical lowercase text.
+
+    PERF: built from the random bytes directly (``str(uuid.uuid4())`` goes through an int and
+    an object, which cost more than twice as much per message)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 _V7_MAX_MS = (1 << 48) - 1

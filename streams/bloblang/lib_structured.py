@@ -192,15 +192,33 @@ def merge_into(dest: dict, src: Any, collide: Callable[[Any, Any], Any]) -> None
             dest[key] = val
 
 
+def merged(dest: dict, src: dict, collide: Callable[[Any, Any], Any]) -> dict:
+    """``merge_into`` on a copy: a new object, ``dest`` and everything in it left as they are.
+
+    PERF: only the objects on the path of a collision are copied; the rest of ``dest`` (often
+    the whole input document) is shared, as values are never changed in place."""
+    out = dict(dest)
+    for key, val in src.items():
+        if key in out:
+            existing = out[key]
+            if isinstance(val, dict) and isinstance(existing, dict):
+                out[key] = merged(existing, val, collide)
+            else:
+                out[key] = collide(existing, val)
+        else:
+            out[key] = val
+    return out
+
+
 def _merge_like(target: Any, other: Any, collide: Callable[[Any, Any], Any]) -> Any:
     other = clone(other)
     if isinstance(target, list):
         return target + other if isinstance(other, list) else target + [other]
     if not isinstance(target, dict):
         raise type_error(target, "object", "array")
-    root = clone(target)  # a fresh object: the target (often ``this``) is never changed
-    merge_into(root, other, collide)
-    return root
+    if not isinstance(other, dict):
+        return dict(target)  # gabs ignores a source that is not an object
+    return merged(target, other, collide)
 
 
 @LIBRARY.method("merge", Param("with", "any"))

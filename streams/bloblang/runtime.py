@@ -172,6 +172,8 @@ def this_path(ctx: Context, path: tuple[str, ...]) -> Any:
     if d is _UNSET or d is _NO_DOC:
         # PERF: the dot path is only for the error; a parsed document needs no string work.
         d = ctx.doc(slice_to_dot_path(path))
+    if len(path) == 1 and type(d) is dict:
+        return d.get(path[0])  # PERF: ``this.field``, the common case, as get_path reads it
     return get_path(d, path)
 
 
@@ -411,9 +413,36 @@ def _go_mod(a: int, b: int) -> int:
     return -r if a < 0 else r
 
 
+def equal_op(left: Any, right: Any, lann: str, rann: str) -> bool:
+    """``==``. PERF: two strings, the common case, compare as they are (which is what
+    ``_compare`` ends up doing for them) without the coercions other types need."""
+    if type(left) is str and type(right) is str:
+        return left == right
+    return binop("==", left, right, lann, rann)
+
+
+def not_equal_op(left: Any, right: Any, lann: str, rann: str) -> bool:
+    """``!=``, as ``equal_op``."""
+    if type(left) is str and type(right) is str:
+        return left != right
+    return binop("!=", left, right, lann, rann)
+
+
 def binop(op: str, left: Any, right: Any, lann: str, rann: str) -> Any:
     """One of Bloblang's arithmetic or comparison operators on two values (not ``&&``, ``||``
     and ``|``, which short-circuit and are generated inline)."""
+    tl, tr = type(left), type(right)
+    if (
+        (tl is int or tl is JsonInt)
+        and (tr is int or tr is JsonInt)
+        and op != "/"
+        and op != "%"
+        and INT64_MIN <= left <= INT64_MAX
+        and INT64_MIN <= right <= INT64_MAX
+    ):
+        # PERF: two int64s, as ``_numeric`` treats them, without the dispatch on the operator
+        # and on the operands' kinds in between (comparisons of numbers end up there too).
+        return _arith(op, left, right, wrap_int64)
     if op == "+":
         if _is_num(left):
             return _numeric(op, left, right, lann, rann)
@@ -704,6 +733,42 @@ def assign_root(ctx: Context, value: Any) -> None:
     ctx.root = value if value is DELETE else clone(value)
 
 
+def assign_root_shared(ctx: Context, value: Any) -> None:
+    """``root = v`` kept as is: the generator uses it where nothing can change the root in place
+    any more and ``v`` needs no copy to be a payload (``codegen.root_stores``)."""
+    ctx.root = value
+
+
+def assign_root_top(ctx: Context, value: Any) -> None:
+    """``root = v`` where later statements only assign top-level fields: they change the top
+    object or array only, so copying that one is enough (``codegen.root_stores``)."""
+    t = type(value)
+    if t is dict:
+        ctx.root = dict(value)
+    elif t is list:
+        ctx.root = list(value)
+    else:
+        ctx.root = value if value is DELETE else clone(value)
+
+
+def assign_field(ctx: Context, key: str, value: Any) -> None:
+    """``root.key = v``. PERF: setting a field of an object root (or of a new one), the
+    common case, directly; anything else (deletions, arrays) as ``assign_path`` does."""
+    if value is DELETE:
+        assign_path(ctx, (key,), value)
+        return
+    t = type(value)
+    if not (t is str or t is JsonInt or t is int or t is bool or value is None):
+        value = clone(value)  # an immutable scalar is its own copy
+    root = ctx.root
+    if type(root) is dict:
+        root[key] = value
+    elif root is NOTHING or root is None:
+        ctx.root = {key: value}
+    else:
+        assign_path(ctx, (key,), value)
+
+
 def assign_path(ctx: Context, path: tuple[str, ...], value: Any) -> None:
     """``root.a.b = v`` with gabs's rules (objects created on the way, array indexes allowed)."""
     deleted = value is DELETE
@@ -836,6 +901,8 @@ HELPERS: dict[str, Any] = {
     "_coalesce": coalesce,
     "_not": not_,
     "_check_if": check_if,
+    "_if_cond": if_condition,
+    "_wrap": wrap,
     "_check_if_stmt": check_if_stmt,
     "_match": match,
     "_array": make_array,
@@ -856,7 +923,12 @@ HELPERS: dict[str, Any] = {
     "_var": var,
     "_meta": meta_get,
     "_set_root": assign_root,
+    "_set_root_shared": assign_root_shared,
+    "_set_root_top": assign_root_top,
+    "_eq": equal_op,
+    "_ne": not_equal_op,
     "_set_path": assign_path,
+    "_set_field": assign_field,
     "_set_meta": assign_meta,
     "_set_var": assign_var,
     "NOTHING": NOTHING,

@@ -385,12 +385,35 @@ def _append_nano(nsec: int, std: _Std) -> str:
     return std.sep + digits
 
 
+_LAYOUT_CHUNKS: dict[str, tuple[tuple[str, _Std | None], ...]] = {}
+_LAYOUT_CHUNKS_MAX = 256
+
+
+def layout_chunks(layout: str) -> tuple[tuple[str, _Std | None], ...]:
+    """A layout as its (literal prefix, element) pairs, the last element None when the layout
+    ends in literal text. PERF: kept per layout text (layouts are nearly always constants of
+    a mapping), as splitting one costs more than formatting with it."""
+    chunks = _LAYOUT_CHUNKS.get(layout)
+    if chunks is None:
+        found: list[tuple[str, _Std | None]] = []
+        rest = layout
+        while rest:
+            prefix, std, rest = _next_chunk(rest)
+            found.append((prefix, std))
+            if std is None:
+                break
+        chunks = tuple(found)
+        if len(_LAYOUT_CHUNKS) >= _LAYOUT_CHUNKS_MAX:
+            _LAYOUT_CHUNKS.clear()
+        _LAYOUT_CHUNKS[layout] = chunks
+    return chunks
+
+
 def format_layout(ts: Timestamp, layout: str) -> str:
     """Go's ``Time.Format(layout)``."""
     wall, nsec, offset, name = wall_clock(ts)
     out: list[str] = []
-    while layout:
-        prefix, std, layout = _next_chunk(layout)
+    for prefix, std in layout_chunks(layout):
         out.append(prefix)
         if std is None:
             break

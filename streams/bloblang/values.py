@@ -34,6 +34,7 @@ import base64
 import json
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -77,14 +78,20 @@ DELETE: Any = _Sentinel("DELETE")
 """``deleted()``: removes the assignment's target (the whole message for ``root``)."""
 
 
+_float_new = float.__new__
+
+
 class JsonFloat(float):
     """A float decoded from input JSON that remembers its text, so an untouched ``5.0`` is
     written back as ``5.0`` (Benthos decodes with UseNumber). Arithmetic yields plain floats."""
 
+    # PERF: a slot and a direct call of float's constructor: made for every float of every
+    # decoded document.
+    __slots__ = ("text",)
     text: str
 
     def __new__(cls, text: str) -> JsonFloat:
-        obj = super().__new__(cls, text)
+        obj = _float_new(cls, text)
         obj.text = text
         return obj
 
@@ -207,6 +214,8 @@ def _has_neg_zero(data: Any) -> bool:
 
 
 def _parse_int(text: str) -> Any:
+    if len(text) < 19 and text != "-0":
+        return JsonInt(text)  # PERF: fewer than 19 digits always fit int64
     n = int(text)
     if INT64_MIN <= n <= INT64_MAX and text != "-0":
         return JsonInt(n)
@@ -218,6 +227,9 @@ def _parse_constant(text: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_float=JsonFloat, parse_int=_parse_int, parse_constant=_parse_constant)
+# The decoder's scanner (what ``raw_decode`` calls): one value from a position, ``StopIteration``
+# when there is none there.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _go_json_error(text: str, err: json.JSONDecodeError) -> str:
@@ -415,11 +427,43 @@ def _mark_json_ints(value: Any) -> bool | None:
     return zero
 
 
+def _likely_float(data: bytes | str) -> bool:
+    """Whether ``data`` has a digit followed by a decimal point, as most JSON floats do (one
+    inside a string is a false alarm, which only costs the slower decode; a float without a
+    point is found after orjson). PERF: a search for the points, which are few in most
+    documents, costs a fraction of a regular expression scan; past a few points that are not
+    after a digit the answer is yes, so a text full of them stays cheap."""
+    if isinstance(data, str):
+        i = data.find(".")
+        for _ in range(8):
+            if i <= 0:
+                return False
+            if "0" <= data[i - 1] <= "9":
+                return True
+            i = data.find(".", i + 1)
+        return True
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    i = data.find(b".")
+    for _ in range(8):
+        if i <= 0:
+            return False
+        if 48 <= data[i - 1] <= 57:
+            return True
+        i = data.find(b".", i + 1)
+    return True
+
+
 def parse_json(data: bytes | str) -> Any:
     """Decode one JSON document the way Benthos reads message payloads: integers that fit
     int64 become ``int``, every other number a ``JsonFloat`` keeping its text; trailing data
     is an error. Raises ``ValueError`` with a Go-like text."""
-    if _orjson is not None:
+    # PERF: orjson's numbers lose the text Go keeps for a float, so a document that likely
+    # holds one goes straight to the decoder below, whose hooks see every number's text (the
+    # cheap ``in`` test first: the search is dearer than a decimal point is common).
+    # (a memoryview never has ``b"." in`` it: it takes the orjson route, exact but slower.)
+    dot = "." in data if isinstance(data, str) else b"." in data
+    if _orjson is not None and not (dot and _likely_float(data)):
         try:
             value = _orjson.loads(data)
         except (ValueError, TypeError):
@@ -454,6 +498,17 @@ def parse_json(data: bytes | str) -> Any:
     else:
         raw = bytes(data)
         text = raw.decode("utf-8", "replace")
+    if text[:1] in _VALUE_STARTS:
+        # PERF: a document with no whitespace around it, the common case, is one call of the
+        # decoder's scanner (what ``raw_decode`` calls after its own checks); any other
+        # outcome takes the careful path below, which words errors as Go does.
+        try:
+            value, end = _SCAN(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if end == len(text):
+                return value
     try:
         value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
     except json.JSONDecodeError as exc:
@@ -482,6 +537,9 @@ def parse_json(data: bytes | str) -> Any:
                 scan = _go_scan_error(text[end:])
         raise ValueError(scan or "message contains multiple valid documents")
     return value
+
+
+_VALUE_STARTS = frozenset('{["')
 
 
 def _skip_ws(text: str, pos: int) -> int:
@@ -722,13 +780,17 @@ def _fragments(v: Any) -> Any:
             tx = type(x)
             if tx is str or tx is JsonInt or tx is bool or x is None:
                 continue
-            if tx is int and INT64_MIN <= x <= UINT64_MAX:
+            if tx is JsonFloat:
+                nx: Any = orjson.Fragment(x.text)  # PERF: a decoded float, inline
+            elif tx is int and INT64_MIN <= x <= UINT64_MAX:
                 continue
-            nx = _fragments(x)
-            if nx is not x:
-                if out is None:
-                    out = dict(v)
-                out[k] = nx
+            else:
+                nx = _fragments(x)
+                if nx is x:
+                    continue
+            if out is None:
+                out = dict(v)
+            out[k] = nx
         return v if out is None else out
     if t is list:
         lout = None
@@ -736,13 +798,17 @@ def _fragments(v: Any) -> Any:
             tx = type(x)
             if tx is str or tx is JsonInt or tx is bool or x is None:
                 continue
-            if tx is int and INT64_MIN <= x <= UINT64_MAX:
+            if tx is JsonFloat:
+                nx = orjson.Fragment(x.text)
+            elif tx is int and INT64_MIN <= x <= UINT64_MAX:
                 continue
-            nx = _fragments(x)
-            if nx is not x:
-                if lout is None:
-                    lout = list(v)
-                lout[i] = nx
+            else:
+                nx = _fragments(x)
+                if nx is x:
+                    continue
+            if lout is None:
+                lout = list(v)
+            lout[i] = nx
         return v if lout is None else lout
     if t is str or t is JsonInt or t is bool or v is None:
         return v
@@ -755,6 +821,9 @@ def _fragments(v: Any) -> Any:
     return orjson.Fragment("".join(out_parts))
 
 
+_SORT_KEYS = _orjson.OPT_SORT_KEYS if _orjson is not None else 0
+
+
 def to_json_bytes(value: Any) -> bytes:
     """Compact Go JSON without HTML escaping, as UTF-8 bytes (the payload encoding)."""
     if _orjson is not None:
@@ -764,7 +833,7 @@ def to_json_bytes(value: Any) -> bytes:
         except (TypeError, RecursionError):
             pass
         else:
-            if b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out:
+            if b"\xe2\x80" in out and (b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out):
                 out = out.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
             return out
     return _utf8(to_json(value))
@@ -802,6 +871,18 @@ def _only_escapes(s: str) -> bool:
 def to_payload(value: Any) -> bytes:
     """The message bytes for a value: strings and bytes raw, everything else compact Go JSON
     without HTML escaping. A value Go cannot encode (NaN) gives an empty payload, as in Benthos."""
+    t = type(value)
+    if (t is dict or t is list) and _orjson is not None:
+        # PERF: the usual payload, an object or array, without the checks for strings and bytes
+        # and the extra call (as to_json_bytes; anything unusual takes the general path).
+        try:
+            out = _orjson.dumps(_fragments(value), option=_SORT_KEYS)
+        except (TypeError, RecursionError, ValueError):
+            pass
+        else:
+            if b"\xe2\x80" in out and (b"\xe2\x80\xa8" in out or b"\xe2\x80\xa9" in out):
+                out = out.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+            return out
     if isinstance(value, str):
         return _utf8(value)
     if isinstance(value, (bytes, bytearray)):

@@ -73,14 +73,16 @@ class RefEvaluator:
             return {"content": body, "metadata": {k: _norm_go(v) for k, v in reply["metadata"].items()}}
         raise RuntimeError(f"bloblang-ref could not handle the request: {reply!r}")
 
-    def bench(self, mapping: str, content: bytes, metadata: dict[str, Any] | None, n: int) -> float:
-        """ns per message for the whole path (message from bytes, map, serialise)."""
+    def bench(self, mapping: str, content: bytes, metadata: dict[str, Any] | None, n: int, cpu: bool = False) -> float:
+        """ns per message for the whole path (message from bytes, map, serialise): wall time,
+        or with ``cpu`` the reference process's CPU time."""
         req = _encode_request(mapping, content, metadata)
         req["bench"] = n
         reply = self.request(req)
-        if "ns_per_op" not in reply:
+        key = "cpu_ns_per_op" if cpu else "ns_per_op"
+        if key not in reply:
             raise RuntimeError(f"reference bench failed: {reply!r}")
-        return float(reply["ns_per_op"])
+        return float(reply[key])
 
     def close(self) -> None:
         if self.proc is not None:

@@ -27,7 +27,14 @@ def test_uuid_v4_is_version_4_and_unique() -> None:
     assert len(values) == 200
     for text in values:
         parsed = uuid.UUID(text)
-        assert parsed.version == 4 and str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
+    # Every bit outside the version and variant is random: over 200 values each one varies.
+    ints = [uuid.UUID(text).int for text in values]
+    fixed = (0xF000 << 64) | (0xC000 << 48)
+    varying = 0
+    for n in ints:
+        varying |= n ^ ints[0]
+    assert varying == ((1 << 128) - 1) & ~fixed
 
 
 def test_uuid_v7_carries_the_given_millisecond() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import streams.bloblang.values as values_module
 from streams.bloblang.errors import ExecError
 from streams.bloblang.values import (
     JsonFloat,
@@ -43,6 +44,12 @@ def test_decoding_keeps_go_number_kinds() -> None:
         # beyond int64, and floats: the number text decides
         (b'{"u":9223372036854775808,"i":1}', b'{"i":1,"u":9223372036854775808}'),
         (b'{"i":1,"f":[2.50]}', b'{"f":[2.50],"i":1}'),
+        # a digit before a point sends the document straight to the decoder keeping texts: a
+        # float, or only a string that looks like one (a false alarm, same result)
+        (b'{"event":"signup","items":[1,2,3],"amount":5.0}', b'{"amount":5.0,"event":"signup","items":[1,2,3]}'),
+        (b'{"ip":"10.0.0.1","n":7}', b'{"ip":"10.0.0.1","n":7}'),
+        # a float without a point is found after orjson has read the document
+        (b'{"e":1e3,"E":2E-1,"n":7}', b'{"E":2E-1,"e":1e3,"n":7}'),
     ],
 )
 def test_decoding_fast_and_exact_paths_agree(data: bytes, payload: bytes) -> None:
@@ -50,6 +57,51 @@ def test_decoding_fast_and_exact_paths_agree(data: bytes, payload: bytes) -> Non
     assert to_payload(value) == payload
     ints = [x for x in _leaves(value) if isinstance(x, int) and not isinstance(x, bool)]
     assert all(type(x) is JsonInt for x in ints)
+
+
+@pytest.mark.parametrize(
+    "data", [b'{"a":1.50,"b":[1,-0,2e2]}', '{"a":1.50,"b":"x1.5"}', b" [1.0] ", b'{"a":1.5}{', b'{"a":1.}', b"[1.5, NaN]"]
+)
+def test_documents_with_floats_decode_as_the_text_keeping_decoder(data: bytes | str) -> None:
+    """A document with a decimal point skips orjson: the result, or the error, is the same as
+    for the path through it (the whole document decoded with every number's text)."""
+
+    def outcome() -> object:
+        try:
+            value = parse_json(data)
+        except ValueError as exc:
+            return str(exc)
+        return (to_payload(value), [type(x) for x in _leaves(value)])
+
+    assert values_module._likely_float(data)
+    fast = outcome()
+    hint = values_module._likely_float
+    try:
+        # With a hint that never says yes, every document goes through orjson first.
+        values_module._likely_float = lambda data: False  # type: ignore[assignment]
+        slow = outcome()
+    finally:
+        values_module._likely_float = hint
+    assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "data, likely",
+    [
+        (b"1.5", True),
+        (b"[.5]", False),
+        (b'"a.b"', False),
+        (b'{"ip":"10.0.0.1"}', True),
+        ("x.1", False),
+        ("1.", True),
+        (b"a.a.a.a.a.a.a.a.a.a.a.1", True),
+        (bytearray(b"[2.5]"), True),
+        (b"", False),
+        ("", False),
+    ],
+)
+def test_float_hint(data: bytes | str, likely: bool) -> None:
+    assert values_module._likely_float(data) is likely
 
 
 def _leaves(value: object) -> list[object]:
