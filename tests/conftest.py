@@ -89,6 +89,14 @@ def tls_certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
 
 
 @pytest.fixture(scope="session")
+def other_tls_certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A second CA and its certificates: the one that did not sign what a test's server shows."""
+    if not openssl_available():
+        pytest.skip("the openssl command is needed to make test certificates")
+    return make_certificates(tmp_path_factory.mktemp("other-tls"))
+
+
+@pytest.fixture(scope="session")
 def rabbitmq_tls(tmp_path_factory: pytest.TempPathFactory, tls_certificates: Certificates) -> Iterator[RabbitMQ]:
     """A real RabbitMQ with a TLS listener requiring client certificates (``tls_port``) beside its
     plain one, speaking AMQP 0-9-1 and 1.0 on both, for the whole test run."""

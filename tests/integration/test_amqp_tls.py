@@ -18,7 +18,7 @@ from proton.utils import BlockingConnection
 from streams.definitions import load_text
 from streams.engine.testing import Gateways, push, wait_until
 from tests.message_brokers import CERT_USER, RabbitMQ
-from tests.tls_certs import Certificates, make_certificates
+from tests.tls_certs import Certificates
 
 
 def tls_block(certs: Certificates, *, client_cert: bool = True, ca: str = "") -> dict[str, Any]:
@@ -37,9 +37,9 @@ def channel(rabbitmq_tls: RabbitMQ) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def other_ca(tmp_path_factory: pytest.TempPathFactory, tls_certificates: Certificates) -> str:
+def other_ca(other_tls_certificates: Certificates) -> str:
     """A CA that did not sign the broker's certificate."""
-    return str(make_certificates(tmp_path_factory.mktemp("other-ca")).ca)
+    return str(other_tls_certificates.ca)
 
 
 def push_one(gateways: Gateways, tmp_path: Any, output: dict[str, Any], body: bytes = b'{"n":1}') -> Any:

@@ -25,7 +25,7 @@ from streams.httpclient import digest
 from streams.inputs.http_client import HttpClientInput
 from streams.scanners import catalog as scanners
 from tests.http_auth_server import AuthServer, Seen, digest_valid
-from tests.tls_certs import Certificates, make_certificates, openssl_available
+from tests.tls_certs import Certificates
 from tests.webhook import Endpoint, Hook, Reply
 
 
@@ -264,19 +264,12 @@ def test_a_failed_write_is_retried_until_the_output_takes_it(tmp_path: Any, gate
         endpoint.server.stop()
 
 
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    if not openssl_available():
-        pytest.skip("openssl is not installed")
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
 def test_oauth2_and_digest_over_mutual_tls_from_a_stream_definition(
-    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker, certs: Certificates
+    tmp_path: Any, gateways: Gateways, broker: EmbeddedBroker, tls_certificates: Certificates
 ) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(certs.server_cert), str(certs.server_key))
-    ctx.load_verify_locations(str(certs.ca))
+    ctx.load_cert_chain(str(tls_certificates.server_cert), str(tls_certificates.server_key))
+    ctx.load_verify_locations(str(tls_certificates.ca))
     ctx.verify_mode = ssl.CERT_REQUIRED
     ch = digest.Challenge("feed", "n1", "MD5", "auth", "o1")
     token = AuthServer(context=ctx).start()
@@ -290,8 +283,8 @@ def test_oauth2_and_digest_over_mutual_tls_from_a_stream_definition(
     feed.routes["/bearer"] = bearer_echo
     tls = {
         "enabled": True,
-        "root_cas_file": str(certs.ca),
-        "client_certs": [{"cert_file": str(certs.client_cert), "key_file": str(certs.client_key)}],
+        "root_cas_file": str(tls_certificates.ca),
+        "client_certs": [{"cert_file": str(tls_certificates.client_cert), "key_file": str(tls_certificates.client_key)}],
     }
     oauth2 = {"enabled": True, "client_key": "key", "client_secret": "secret", "token_url": token.url("/token")}
     bearer = {

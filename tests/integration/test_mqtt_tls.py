@@ -19,41 +19,30 @@ from streams.definitions import load_text
 from streams.engine.testing import Gateways, push, push_until_written, read_topic
 from tests.integration.test_mqtt import definition
 from tests.message_brokers import MosquittoTls, start_mosquitto_tls
-from tests.tls_certs import Certificates, make_certificates, openssl_available
+from tests.tls_certs import Certificates, openssl_available
 
 pytestmark = pytest.mark.skipif(not openssl_available(), reason="openssl is needed to make test certificates")
 
 
 @pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return make_certificates(tmp_path_factory.mktemp("mqtt-certs"))
-
-
-@pytest.fixture(scope="module")
-def other_certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    """A second CA, which did not sign the broker's certificate."""
-    return make_certificates(tmp_path_factory.mktemp("mqtt-other-certs"))
-
-
-@pytest.fixture(scope="module")
-def mosquitto_tls(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> Iterator[MosquittoTls]:
-    broker = start_mosquitto_tls(tmp_path_factory.mktemp("mosquitto-tls"), certs.ca, certs.server_cert, certs.server_key)
+def mosquitto_tls(tmp_path_factory: pytest.TempPathFactory, tls_certificates: Certificates) -> Iterator[MosquittoTls]:
+    broker = start_mosquitto_tls(tmp_path_factory.mktemp("mosquitto-tls"), tls_certificates.ca, tls_certificates.server_cert, tls_certificates.server_key)
     yield broker
     broker.stop()
 
 
-def client_cert(certs: Certificates) -> dict[str, str]:
-    return {"cert_file": str(certs.client_cert), "key_file": str(certs.client_key)}
+def client_cert(tls_certificates: Certificates) -> dict[str, str]:
+    return {"cert_file": str(tls_certificates.client_cert), "key_file": str(tls_certificates.client_key)}
 
 
 def test_a_message_goes_through_output_and_input_over_tls(
-    tmp_path: Path, gateways: Gateways, broker: EmbeddedBroker, mosquitto_tls: MosquittoTls, certs: Certificates
+    tmp_path: Path, gateways: Gateways, broker: EmbeddedBroker, mosquitto_tls: MosquittoTls, tls_certificates: Certificates
 ) -> None:
     """The output trusts the CA from a file, the input from PEM text and shows its certificate on
     the listener that requires one."""
     topic = f"t/{uuid.uuid4().hex[:10]}"
-    tls_out = {"enabled": True, "root_cas_file": str(certs.ca)}
-    tls_in = {"enabled": True, "root_cas": certs.ca.read_text(), "client_certs": [client_cert(certs)]}
+    tls_out = {"enabled": True, "root_cas_file": str(tls_certificates.ca)}
+    tls_in = {"enabled": True, "root_cas": tls_certificates.ca.read_text(), "client_certs": [client_cert(tls_certificates)]}
     streams = {
         "p": {
             "input": {"http_server": {"path": "/in"}},
@@ -70,10 +59,10 @@ def test_a_message_goes_through_output_and_input_over_tls(
 
 
 def test_a_broker_certificate_of_another_ca_fails_the_push_with_the_reason(
-    tmp_path: Path, gateways: Gateways, mosquitto_tls: MosquittoTls, other_certs: Certificates
+    tmp_path: Path, gateways: Gateways, mosquitto_tls: MosquittoTls, other_tls_certificates: Certificates
 ) -> None:
     url = f"ssl://127.0.0.1:{mosquitto_tls.port}"
-    tls = {"enabled": True, "root_cas_file": str(other_certs.ca)}
+    tls = {"enabled": True, "root_cas_file": str(other_tls_certificates.ca)}
     stream = {"input": {"http_server": {"path": "/in"}}, "output": {"mqtt": {"urls": [url], "topic": "x", "tls": tls}}}
     _, api = gateways(tmp_path, {"p": stream})
     (result,) = push(api, "p", [b"x"])
@@ -82,12 +71,12 @@ def test_a_broker_certificate_of_another_ca_fails_the_push_with_the_reason(
 
 
 def test_a_listener_requiring_a_client_certificate_refuses_a_client_without_one(
-    mosquitto_tls: MosquittoTls, certs: Certificates
+    mosquitto_tls: MosquittoTls, tls_certificates: Certificates
 ) -> None:
     url = f"tls://127.0.0.1:{mosquitto_tls.mutual_port}"
-    with_cert = {"enabled": True, "root_cas_file": str(certs.ca), "client_certs": [client_cert(certs)]}
+    with_cert = {"enabled": True, "root_cas_file": str(tls_certificates.ca), "client_certs": [client_cert(tls_certificates)]}
     connect(MqttOptions.from_config({"urls": [url], "tls": with_cert}, "out"), clean_session=True).close()
-    without = MqttOptions.from_config({"urls": [url], "tls": {"enabled": True, "root_cas_file": str(certs.ca)}}, "out")
+    without = MqttOptions.from_config({"urls": [url], "tls": {"enabled": True, "root_cas_file": str(tls_certificates.ca)}}, "out")
     with pytest.raises(BrokerError) as caught:
         connect(without, clean_session=True)
     assert str(caught.value).startswith(
@@ -124,11 +113,11 @@ def test_a_tls_scheme_means_tls_on_8883_and_tls_enabled_leaves_tcp_plain() -> No
     assert not MqttOptions.from_config({"urls": ["ssl://f"], "tls": {"enabled": True}}, "in").plain_despite_tls
 
 
-def test_a_tls_block_is_accepted_at_load(certs: Certificates) -> None:
+def test_a_tls_block_is_accepted_at_load(tls_certificates: Certificates) -> None:
     block = (
         "urls: [ssl://h:1]\ntopics: [a]\n"
-        f"tls: {{enabled: true, root_cas_file: {certs.ca}, client_certs: "
-        f"[{{cert_file: {certs.client_cert}, key_file: {certs.client_key}}}]}}\n"
+        f"tls: {{enabled: true, root_cas_file: {tls_certificates.ca}, client_certs: "
+        f"[{{cert_file: {tls_certificates.client_cert}, key_file: {tls_certificates.client_key}}}]}}\n"
     )
     api, problems = load_text(definition(block), "t.yaml")
     assert problems == [] and api is not None
@@ -157,8 +146,8 @@ def test_a_bad_tls_block_given_directly_is_refused_with_the_field_named() -> Non
     assert str(caught.value).startswith("out.tls: root_cas: not a usable PEM CA bundle")
 
 
-def test_tls_connection_settings_are_kept_per_config(certs: Certificates) -> None:
+def test_tls_connection_settings_are_kept_per_config(tls_certificates: Certificates) -> None:
     """The TLS context is made once per distinct ``tls`` block, not per connection."""
-    conf: dict[str, Any] = {"urls": ["ssl://h"], "tls": {"enabled": True, "root_cas_file": str(certs.ca)}}
+    conf: dict[str, Any] = {"urls": ["ssl://h"], "tls": {"enabled": True, "root_cas_file": str(tls_certificates.ca)}}
     first, second = MqttOptions.from_config(conf, "a"), MqttOptions.from_config(conf, "b")
     assert first.context_for(first.addresses[0]) is second.context_for(second.addresses[0])

@@ -18,20 +18,15 @@ from streams.definitions import load_text
 from streams.engine.testing import Gateways, push_until_written, read_topic
 from tests.integration.test_mqtt import definition
 from tests.message_brokers import Mosquitto, MosquittoTls, start_mosquitto_tls
-from tests.tls_certs import Certificates, make_certificates, openssl_available
+from tests.tls_certs import Certificates, openssl_available
 
 needs_openssl = pytest.mark.skipif(not openssl_available(), reason="openssl is needed to make test certificates")
 
 
 @pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return make_certificates(tmp_path_factory.mktemp("mqtt-ws-certs"))
-
-
-@pytest.fixture(scope="module")
-def mosquitto_wss(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> Iterator[MosquittoTls]:
+def mosquitto_wss(tmp_path_factory: pytest.TempPathFactory, tls_certificates: Certificates) -> Iterator[MosquittoTls]:
     directory = tmp_path_factory.mktemp("mosquitto-wss")
-    broker = start_mosquitto_tls(directory, certs.ca, certs.server_cert, certs.server_key, websockets=True)
+    broker = start_mosquitto_tls(directory, tls_certificates.ca, tls_certificates.server_cert, tls_certificates.server_key, websockets=True)
     yield broker
     broker.stop()
 
@@ -66,10 +61,10 @@ def test_a_message_goes_through_output_and_input_over_ws(
 
 @needs_openssl
 def test_a_message_goes_through_output_and_input_over_wss(
-    tmp_path: Path, gateways: Gateways, broker: EmbeddedBroker, mosquitto_wss: MosquittoTls, certs: Certificates
+    tmp_path: Path, gateways: Gateways, broker: EmbeddedBroker, mosquitto_wss: MosquittoTls, tls_certificates: Certificates
 ) -> None:
     url = f"wss://localhost:{mosquitto_wss.wss_port}/mqtt"
-    tls = {"enabled": True, "root_cas_file": str(certs.ca)}
+    tls = {"enabled": True, "root_cas_file": str(tls_certificates.ca)}
     values = through_output_and_input(tmp_path, gateways, broker, url, b"over wss", tls=tls)
     assert set(values) == {b"over wss"}
 

@@ -27,20 +27,9 @@ from streams.definitions import load_text
 from streams.engine.testing import Gateways, push_until_written, read_topic, wait_until
 from tests.integration.test_nats import Log, SilentServer, definition
 from tests.message_brokers import nats_server
-from tests.tls_certs import Certificates, make_certificates, openssl_available
+from tests.tls_certs import Certificates, openssl_available
 
 needs_openssl = pytest.mark.skipif(not openssl_available(), reason="openssl is needed to make test certificates")
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return make_certificates(tmp_path_factory.mktemp("nats-certs"))
-
-
-@pytest.fixture(scope="module")
-def other_certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    """A second CA, which did not sign the server's certificate."""
-    return make_certificates(tmp_path_factory.mktemp("nats-other-certs"))
 
 
 @contextmanager
@@ -53,10 +42,10 @@ def configured_nats(directory: Path, conf: str) -> Iterator[str]:
         yield url
 
 
-def tls_block(certs: Certificates, *, verify: bool = False) -> str:
+def tls_block(tls_certificates: Certificates, *, verify: bool = False) -> str:
     return (
-        f'tls {{\n  cert_file: "{certs.server_cert}"\n  key_file: "{certs.server_key}"\n'
-        f'  ca_file: "{certs.ca}"\n  verify: {str(verify).lower()}\n}}\n'
+        f'tls {{\n  cert_file: "{tls_certificates.server_cert}"\n  key_file: "{tls_certificates.server_key}"\n'
+        f'  ca_file: "{tls_certificates.ca}"\n  verify: {str(verify).lower()}\n}}\n'
     )
 
 
@@ -80,12 +69,12 @@ def refusal(conf: dict[str, Any]) -> str:
 
 @needs_openssl
 def test_a_message_goes_through_output_and_input_over_tls(
-    tmp_path: Path, gateways: Gateways, broker: EmbeddedBroker, certs: Certificates
+    tmp_path: Path, gateways: Gateways, broker: EmbeddedBroker, tls_certificates: Certificates
 ) -> None:
     """The output says ``tls://`` and trusts the CA from a file; the input says ``nats://`` (the
     server requires TLS) and trusts the CA as PEM text. As in Bento, a ``tls`` block counts only
     when ``enabled``."""
-    with configured_nats(tmp_path, tls_block(certs)) as url:
+    with configured_nats(tmp_path, tls_block(tls_certificates)) as url:
         where = url.removeprefix("nats://")
         subject = f"t.{uuid.uuid4().hex[:10]}"
         streams = {
@@ -95,7 +84,7 @@ def test_a_message_goes_through_output_and_input_over_tls(
                     "nats": {
                         "urls": [f"tls://{where}"],
                         "subject": subject,
-                        "tls": {"enabled": True, "root_cas_file": str(certs.ca)},
+                        "tls": {"enabled": True, "root_cas_file": str(tls_certificates.ca)},
                     }
                 },
             },
@@ -104,7 +93,7 @@ def test_a_message_goes_through_output_and_input_over_tls(
                     "nats": {
                         "urls": [f"nats://localhost:{where.rpartition(':')[2]}"],
                         "subject": subject,
-                        "tls": {"enabled": True, "root_cas": certs.ca.read_text()},
+                        "tls": {"enabled": True, "root_cas": tls_certificates.ca.read_text()},
                     }
                 },
                 "output": {"kafka": {"topic": "nats-tls"}},
@@ -117,14 +106,14 @@ def test_a_message_goes_through_output_and_input_over_tls(
 
 @needs_openssl
 def test_a_server_that_requires_tls_gets_it_without_a_tls_url_and_checks_the_certificate(
-    tmp_path: Path, certs: Certificates, other_certs: Certificates
+    tmp_path: Path, tls_certificates: Certificates, other_tls_certificates: Certificates
 ) -> None:
     """The INFO's ``tls_required`` upgrades a ``nats://`` connection: with the system CAs alone
     (no ``tls`` block) the test CA's certificate is refused, so is one of another CA."""
-    with configured_nats(tmp_path, tls_block(certs)) as url:
+    with configured_nats(tmp_path, tls_block(tls_certificates)) as url:
         where = url.removeprefix("nats://")
         assert "TLS handshake failed: [SSL: CERTIFICATE_VERIFY_FAILED]" in refusal({"urls": [url]})
-        other = {"enabled": True, "root_cas_file": str(other_certs.ca)}
+        other = {"enabled": True, "root_cas_file": str(other_tls_certificates.ca)}
         assert refusal({"urls": [url], "tls": other}).startswith(
             f"no NATS server accepted the connection ({where}: TLS handshake failed: [SSL: CERTIFICATE_VERIFY_FAILED]"
         )
@@ -141,10 +130,10 @@ def test_a_tls_url_to_a_server_without_tls_is_refused_with_the_reason() -> None:
 
 
 @needs_openssl
-def test_a_server_verifying_clients_takes_only_one_with_a_certificate_of_its_ca(tmp_path: Path, certs: Certificates) -> None:
-    with configured_nats(tmp_path, tls_block(certs, verify=True)) as url:
-        tls: dict[str, Any] = {"enabled": True, "root_cas_file": str(certs.ca)}
-        with_cert = {**tls, "client_certs": [{"cert_file": str(certs.client_cert), "key_file": str(certs.client_key)}]}
+def test_a_server_verifying_clients_takes_only_one_with_a_certificate_of_its_ca(tmp_path: Path, tls_certificates: Certificates) -> None:
+    with configured_nats(tmp_path, tls_block(tls_certificates, verify=True)) as url:
+        tls: dict[str, Any] = {"enabled": True, "root_cas_file": str(tls_certificates.ca)}
+        with_cert = {**tls, "client_certs": [{"cert_file": str(tls_certificates.client_cert), "key_file": str(tls_certificates.client_key)}]}
         client = connect({"urls": [url], "tls": with_cert})
         assert client.log.lines[0].startswith(f"nats connected to {url.removeprefix('nats://')} over TLS")  # type: ignore[attr-defined]
         client.close()
@@ -155,9 +144,9 @@ def test_a_server_verifying_clients_takes_only_one_with_a_certificate_of_its_ca(
 class SilentTlsServer(SilentServer):
     """``SilentServer`` over TLS: after the handshake's ``PONG`` it never answers again."""
 
-    def __init__(self, certs: Certificates) -> None:
+    def __init__(self, tls_certificates: Certificates) -> None:
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.context.load_cert_chain(certs.server_cert, certs.server_key)
+        self.context.load_cert_chain(tls_certificates.server_cert, tls_certificates.server_key)
         super().__init__(b'{"server_id":"silent-tls","tls_required":true,"headers":true}')
 
     def _serve(self, sock: Any, _address: Any) -> None:
@@ -176,10 +165,10 @@ class SilentTlsServer(SilentServer):
 
 
 @needs_openssl
-def test_a_tls_server_that_stops_answering_pings_is_left_and_connected_again(certs: Certificates) -> None:
-    silent = SilentTlsServer(certs)
+def test_a_tls_server_that_stops_answering_pings_is_left_and_connected_again(tls_certificates: Certificates) -> None:
+    silent = SilentTlsServer(tls_certificates)
     log = Log()
-    options = NatsOptions.from_config({"urls": [silent.url], "tls": {"enabled": True, "root_cas_file": str(certs.ca)}}, "in")
+    options = NatsOptions.from_config({"urls": [silent.url], "tls": {"enabled": True, "root_cas_file": str(tls_certificates.ca)}}, "in")
     client = NatsClient(options, log, ping_interval=0.1, max_pings_out=2)
     try:
         client.connect()

@@ -23,7 +23,7 @@ from streams.engine.testing import make_settings
 from streams.httpclient import digest
 from streams.message import Message
 from tests.http_auth_server import AuthServer, ForwardProxy, Seen, digest_valid, multipart_parts, serve
-from tests.tls_certs import Certificates, make_certificates, openssl_available
+from tests.tls_certs import Certificates
 
 
 def output(tmp_path: Path, **conf: Any) -> Output:
@@ -64,24 +64,17 @@ def test_jwt_through_a_proxy_on_the_output(tmp_path: Path, servers: list[Any]) -
     assert [s.body for s in server.requests] == [b"a"] and proxy.urls == [server.url("/hook")]
 
 
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    if not openssl_available():
-        pytest.skip("openssl is not installed")
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
-def test_oauth2_over_mutual_tls_on_the_output(tmp_path: Path, servers: list[Any], certs: Certificates) -> None:
+def test_oauth2_over_mutual_tls_on_the_output(tmp_path: Path, servers: list[Any], tls_certificates: Certificates) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(certs.server_cert), str(certs.server_key))
-    ctx.load_verify_locations(str(certs.ca))
+    ctx.load_cert_chain(str(tls_certificates.server_cert), str(tls_certificates.server_key))
+    ctx.load_verify_locations(str(tls_certificates.ca))
     ctx.verify_mode = ssl.CERT_REQUIRED
     server = serve(servers, AuthServer(context=ctx))
     server.check = lambda seen: bool(re.fullmatch(r"Bearer token-1", seen.headers.get("authorization", "")))
     tls = {
         "enabled": True,
-        "root_cas_file": str(certs.ca),
-        "client_certs": [{"cert": certs.client_cert.read_text(), "key": certs.client_key.read_text()}],
+        "root_cas_file": str(tls_certificates.ca),
+        "client_certs": [{"cert": tls_certificates.client_cert.read_text(), "key": tls_certificates.client_key.read_text()}],
     }
     oauth2 = {"enabled": True, "client_key": "key", "client_secret": "secret", "token_url": server.url("/token")}
     write(output(tmp_path, url=server.url("/hook"), tls=tls, oauth2=oauth2), "a", "b")

@@ -31,7 +31,7 @@ from streams.engine.testing import make_settings
 from streams.httpclient import digest
 from streams.message import Message
 from tests.http_auth_server import AuthServer, ForwardProxy, Seen, Token, digest_valid, multipart_parts, serve
-from tests.tls_certs import Certificates, make_certificates, openssl_available
+from tests.tls_certs import Certificates
 from tests.unit.processor_helpers import build, run
 
 
@@ -169,39 +169,32 @@ def test_digest_answers_the_challenge_then_reuses_it(tmp_path: Path, servers: li
 # -- TLS and proxy ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    if not openssl_available():
-        pytest.skip("openssl is not installed")
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
-def server_context(certs: Certificates, client_cert: bool) -> ssl.SSLContext:
+def server_context(tls_certificates: Certificates, client_cert: bool) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(certs.server_cert), str(certs.server_key))
+    ctx.load_cert_chain(str(tls_certificates.server_cert), str(tls_certificates.server_key))
     if client_cert:
-        ctx.load_verify_locations(str(certs.ca))
+        ctx.load_verify_locations(str(tls_certificates.ca))
         ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
 
 
-def test_tls_trusts_the_given_ca_or_skips_verification(tmp_path: Path, servers: list[Any], certs: Certificates) -> None:
-    server = serve(servers, AuthServer(context=server_context(certs, client_cert=False)))
+def test_tls_trusts_the_given_ca_or_skips_verification(tmp_path: Path, servers: list[Any], tls_certificates: Certificates) -> None:
+    server = serve(servers, AuthServer(context=server_context(tls_certificates, client_cert=False)))
     [untrusted] = run(http(tmp_path, url=server.url("/x"), retries=0), "a")
     assert untrusted.error and "CERTIFICATE_VERIFY_FAILED" in untrusted.error
-    [trusted] = run(http(tmp_path, url=server.url("/x"), retries=0, tls={"enabled": True, "root_cas_file": str(certs.ca)}), "a")
+    [trusted] = run(http(tmp_path, url=server.url("/x"), retries=0, tls={"enabled": True, "root_cas_file": str(tls_certificates.ca)}), "a")
     [skipped] = run(http(tmp_path, url=server.url("/x"), retries=0, tls={"enabled": True, "skip_cert_verify": True}), "b")
     assert [(m.content, m.error) for m in (trusted, skipped)] == [(b"A", None), (b"B", None)]
 
 
 def test_tls_presents_a_client_certificate_when_the_server_requires_one(
-    tmp_path: Path, servers: list[Any], certs: Certificates
+    tmp_path: Path, servers: list[Any], tls_certificates: Certificates
 ) -> None:
-    server = serve(servers, AuthServer(context=server_context(certs, client_cert=True)))
-    tls = {"enabled": True, "root_cas": certs.ca.read_text()}
+    server = serve(servers, AuthServer(context=server_context(tls_certificates, client_cert=True)))
+    tls = {"enabled": True, "root_cas": tls_certificates.ca.read_text()}
     [refused] = run(http(tmp_path, url=server.url("/x"), retries=0, tls=tls), "a")
     assert refused.error and not server.requests
-    with_cert = {**tls, "client_certs": [{"cert_file": str(certs.client_cert), "key_file": str(certs.client_key)}]}
+    with_cert = {**tls, "client_certs": [{"cert_file": str(tls_certificates.client_cert), "key_file": str(tls_certificates.client_key)}]}
     [accepted] = run(http(tmp_path, url=server.url("/x"), retries=0, tls=with_cert), "a")
     assert (accepted.content, accepted.error) == (b"A", None)
 

@@ -15,23 +15,16 @@ import pytest
 
 from streams.tls import Tls, ssl_context, tls_from_config
 from tests.e2e.server import free_port
-from tests.tls_certs import Certificates, make_certificates, openssl_available
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    if not openssl_available():
-        pytest.skip("openssl is not installed")
-    return make_certificates(tmp_path_factory.mktemp("reneg-certs"))
+from tests.tls_certs import Certificates
 
 
 @pytest.fixture()
-def server(certs: Certificates) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def server(tls_certificates: Certificates) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """``s_server`` renegotiates when its stdin gets ``r``, and sends any other line it reads."""
     port = free_port()
     proc = subprocess.Popen(
-        ["openssl", "s_server", "-tls1_2", "-accept", str(port), "-cert", str(certs.server_cert),
-         "-key", str(certs.server_key)],
+        ["openssl", "s_server", "-tls1_2", "-accept", str(port), "-cert", str(tls_certificates.server_cert),
+         "-key", str(tls_certificates.server_key)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
     assert proc.stdout is not None
@@ -64,20 +57,20 @@ def _read_after_renegotiation(port: int, proc: subprocess.Popen[bytes], tls: Tls
             later.join()
 
 
-def test_a_renegotiation_request_fails_the_connection_by_default(certs: Certificates, server: tuple[int, subprocess.Popen[bytes]]) -> None:
-    tls = tls_from_config({"enabled": True, "root_cas_file": str(certs.ca)})
+def test_a_renegotiation_request_fails_the_connection_by_default(tls_certificates: Certificates, server: tuple[int, subprocess.Popen[bytes]]) -> None:
+    tls = tls_from_config({"enabled": True, "root_cas_file": str(tls_certificates.ca)})
     assert tls.enable_renegotiation is False
     with pytest.raises(ssl.SSLError):
         _read_after_renegotiation(*server, tls)
 
 
-def test_enable_renegotiation_follows_the_servers_request(certs: Certificates, server: tuple[int, subprocess.Popen[bytes]]) -> None:
-    tls = tls_from_config({"enabled": True, "root_cas_file": str(certs.ca), "enable_renegotiation": True})
+def test_enable_renegotiation_follows_the_servers_request(tls_certificates: Certificates, server: tuple[int, subprocess.Popen[bytes]]) -> None:
+    tls = tls_from_config({"enabled": True, "root_cas_file": str(tls_certificates.ca), "enable_renegotiation": True})
     assert _read_after_renegotiation(*server, tls) == b"after\n"
 
 
-def test_the_setting_is_part_of_the_cached_context_key(certs: Certificates, tmp_path: Path) -> None:
-    plain = tls_from_config({"enabled": True, "root_cas_file": str(certs.ca)})
-    renegotiating = tls_from_config({"enabled": True, "root_cas_file": str(certs.ca), "enable_renegotiation": True})
+def test_the_setting_is_part_of_the_cached_context_key(tls_certificates: Certificates, tmp_path: Path) -> None:
+    plain = tls_from_config({"enabled": True, "root_cas_file": str(tls_certificates.ca)})
+    renegotiating = tls_from_config({"enabled": True, "root_cas_file": str(tls_certificates.ca), "enable_renegotiation": True})
     assert ssl_context(plain).options & ssl.OP_NO_RENEGOTIATION
     assert not ssl_context(renegotiating).options & ssl.OP_NO_RENEGOTIATION
