@@ -41,6 +41,10 @@ CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
 
+CLOSE_GRACE = 1.0
+"""Seconds a client has to answer a close frame the server sent (its own close frame, or any
+frame already on its way) before the TCP connection is shut down regardless."""
+
 
 def close_code(reason: str) -> int:
     """The close code for a subscription the engine ended with ``reason``."""
@@ -80,6 +84,9 @@ def serve_push(
         leaving.append(reason)
         if not busy:
             _close(ws, send_lock, close_code(reason), reason)
+            # The session's greenlet is waiting for a frame: the client's answer ends that wait
+            # (and the session); this bounds it.
+            gevent.spawn_later(CLOSE_GRACE, _shut_down_tcp, ws)
 
     token: int | None = None
     try:
@@ -87,6 +94,8 @@ def serve_push(
         while not leaving:
             frame = ws.receive()
             if frame is None or leaving:
+                if leaving:  # the client answered the close frame the server sent
+                    _shut_down_tcp(ws)
                 return  # a frame read after the close frame went out is not pushed: no reply could follow
             refused = check() if check is not None else None
             if refused is not None:
@@ -104,6 +113,8 @@ def serve_push(
                     ws.send(error_body(result.status, result.error or "push failed").decode())
             busy = False
         _close(ws, send_lock, close_code(leaving[0]), leaving[0])
+        _await_answer(ws)
+        _shut_down_tcp(ws)
     except Exception as exc:  # a dead socket ends the session; anything else is logged
         if not leaving and not _is_disconnect(exc):
             log.exception("websocket push session failed")
@@ -175,6 +186,8 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, keepalive: Ke
             if keepalive.silent_too_long(now, last_heard):
                 log.info("websocket client silent for %gs (pong_wait): closed", keepalive.pong_wait)
                 _close(ws, send_lock, CLOSE_NORMAL, f"no pong within {keepalive.pong_wait:g}s")
+                closed.wait(CLOSE_GRACE)
+                _shut_down_tcp(ws)
                 return
             if now >= next_ping:
                 with send_lock:
@@ -184,6 +197,8 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, keepalive: Ke
             if delivery is None:
                 if subscription.closed_reason:
                     _close(ws, send_lock, close_code(subscription.closed_reason), subscription.closed_reason)
+                    closed.wait(CLOSE_GRACE)  # the reader hears the client's answer
+                    _shut_down_tcp(ws)
                     return
                 continue
             with send_lock:
@@ -204,23 +219,35 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, keepalive: Ke
 
 def _close(ws: WebSocket, lock: Semaphore, code: int, reason: str) -> None:
     """Send a close frame with ``code`` and ``reason`` (the server's GatewayWebSocket sends
-    both, once), after any frame being written, then end the TCP connection.
-
-    The socket is shut down at once rather than when the request's greenlet finishes: after
-    ``ws.close`` the socket object can no longer read the client's closing frame anyway, and the
-    rest of the request (releasing the instance, middleware, the access log) can take a while on
-    a busy worker, during which a client's writes would land in a connection nobody reads."""
+    both, once), after any frame being written."""
     try:
         with lock:
             ws.close(code, reason)
     except Exception:
         pass
-    _shut_down_tcp(ws)
+
+
+def _await_answer(ws: WebSocket) -> None:
+    """Wait (at most ``CLOSE_GRACE``) until the client sends anything after the server's close
+    frame: its own close frame, or a frame it wrote before it read ours. The socket object reads
+    nothing after ``close``, so the connection's buffered reader is watched directly."""
+    rfile = getattr(getattr(ws, "handler", None), "rfile", None)
+    if rfile is None:
+        return
+    with gevent.Timeout(CLOSE_GRACE, False):
+        try:
+            rfile.read(1)
+        except (OSError, ValueError):
+            pass
 
 
 def _shut_down_tcp(ws: WebSocket) -> None:
-    """Send FIN after what is already written (the close frame); data the client sends after
-    that is answered with a reset, so its writes fail instead of vanishing."""
+    """After a close the server started and the client answered (or had ``CLOSE_GRACE`` to),
+    end the TCP connection now rather than when the request finishes: the rest
+    of the request (releasing the instance, middleware, the access log) can take a while on a
+    busy worker, and a client's writes meanwhile would land in a connection nobody reads. FIN
+    goes after what is already written (the close frame); later data from the client is answered
+    with a reset, so its writes fail instead of vanishing."""
     sock = getattr(getattr(ws, "handler", None), "socket", None)
     if sock is None:
         return
