@@ -150,14 +150,20 @@ class Requests:
     def _with_body(self, msg: Message, body: bytes) -> Request:
         url = _render(self.url, msg, "url interpolation error")
         headers = {k: _render(v, msg, f"header '{k}' interpolation error") for k, v in self.headers.items()}
-        for key, value in msg.metadata.items():
-            if self.send_meta.match(key):
-                headers[key] = value if isinstance(value, str) else str(value)
+        headers.update(self._metadata_headers(msg))
         if "Content-Type" not in self.headers:
             headers["Content-Type"] = OCTET_STREAM
         if self.host is not None:
             headers["Host"] = _render(self.host, msg, "host interpolation error")
         return url, headers, body
+
+    def _metadata_headers(self, msg: Message) -> dict[str, str]:
+        """The message's metadata that ``metadata`` selects, as header values."""
+        return {
+            key: value if isinstance(value, str) else str(value)
+            for key, value in msg.metadata.items()
+            if self.send_meta.match(key)
+        }
 
     def multipart(self, batch: list[Message]) -> Request:
         """URL and headers of the first message; one body part per message, its
@@ -170,9 +176,7 @@ class Requests:
         parts = []
         for msg in batch:
             part_headers = {"Content-Type": _render(kind, msg, "content-type interpolation error") if kind else OCTET_STREAM}
-            for key, value in msg.metadata.items():
-                if self.send_meta.match(key):
-                    part_headers[key] = value if isinstance(value, str) else str(value)
+            part_headers.update(self._metadata_headers(msg))
             parts.append((part_headers, msg.content))
         headers["Content-Type"], body = multipart_body(parts)
         return url, headers, body
