@@ -5,7 +5,6 @@ publisher confirms and ``mandatory``, and the errors a user sees."""
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +19,7 @@ from streams.engine.testing import Gateways, push, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
 from tests.message_brokers import RabbitMQ
+from tests.stream_definitions import one_component_definition
 from tests.webhook import Endpoint, Hook, Reply
 
 
@@ -226,15 +226,7 @@ def test_output_to_an_unreachable_broker_fails_the_push_with_the_reason(tmp_path
 
 
 def definition(kind: str, block: str) -> str:
-    other = "output:\n        drop: {}" if kind == "input" else "input:\n        http_server: {}"
-    return (
-        "openapi: 3.0.3\ninfo: {title: t, version: 1.0.0}\npaths: {}\n"
-        f"x-tyk-streaming:\n  streams:\n    m:\n      {kind}:\n        amqp_0_9:\n"
-        + textwrap.indent(textwrap.dedent(block), "          ")
-        + f"      {other}\n"
-        "x-tyk-api-gateway:\n  info: {name: t, state: {active: true}}\n"
-        "  server: {listenPath: {value: /t/, strip: true}}\n"
-    )
+    return one_component_definition("amqp_0_9", block, kind)
 
 
 @pytest.mark.parametrize(

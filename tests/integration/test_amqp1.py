@@ -5,7 +5,6 @@ failed write (settled as modified), SASL PLAIN, and the errors a user sees."""
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +21,7 @@ from streams.engine.testing import Gateways, push, read_topic, wait_until
 from streams.message import Message
 from tests.e2e.server import free_port
 from tests.message_brokers import Artemis
+from tests.stream_definitions import one_component_definition
 from tests.webhook import Hook
 
 
@@ -181,14 +181,7 @@ def test_output_to_an_unreachable_broker_fails_the_push(tmp_path: Any, gateways:
 
 
 def definition(block: str) -> str:
-    return (
-        "openapi: 3.0.3\ninfo: {title: t, version: 1.0.0}\npaths: {}\n"
-        "x-tyk-streaming:\n  streams:\n    m:\n      input:\n        amqp_1:\n"
-        + textwrap.indent(textwrap.dedent(block), "          ")
-        + "      output:\n        drop: {}\n"
-        "x-tyk-api-gateway:\n  info: {name: t, state: {active: true}}\n"
-        "  server: {listenPath: {value: /t/, strip: true}}\n"
-    )
+    return one_component_definition("amqp_1", block)
 
 
 @pytest.mark.parametrize(

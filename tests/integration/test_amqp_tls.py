@@ -18,6 +18,7 @@ from proton.utils import BlockingConnection
 from streams.definitions import load_text
 from streams.engine.testing import Gateways, push, wait_until
 from tests.message_brokers import CERT_USER, RabbitMQ
+from tests.stream_definitions import one_component_definition
 from tests.tls_certs import Certificates
 
 
@@ -240,15 +241,7 @@ def test_amqp_1_names_the_fix_when_a_verified_connection_goes_to_an_ip_address(
 
 
 def definition(component: str, kind: str, block: str) -> str:
-    other = "output:\n        drop: {}" if kind == "input" else "input:\n        http_server: {}"
-    return (
-        "openapi: 3.0.3\ninfo: {title: t, version: 1.0.0}\npaths: {}\n"
-        f"x-tyk-streaming:\n  streams:\n    m:\n      {kind}:\n        {component}:\n"
-        + textwrap.indent(textwrap.dedent(block), "          ")
-        + f"      {other}\n"
-        "x-tyk-api-gateway:\n  info: {name: t, state: {active: true}}\n"
-        "  server: {listenPath: {value: /t/, strip: true}}\n"
-    )
+    return one_component_definition(component, block, kind)
 
 
 @pytest.mark.parametrize(

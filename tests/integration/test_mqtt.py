@@ -5,7 +5,6 @@ acknowledged, retained messages, and the errors a user sees."""
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +21,7 @@ from streams.message import Message
 from tests.e2e.server import free_port
 from tests.message_brokers import MQTT_USER, Mosquitto
 from tests.mqtt_clients import TestClient
+from tests.stream_definitions import one_component_definition
 from tests.webhook import Hook
 
 PROBE = b'{"probe":true}'
@@ -236,14 +236,7 @@ def test_dynamic_client_id_suffix_appends_a_nanoid() -> None:
 
 
 def definition(input_block: str) -> str:
-    return (
-        "openapi: 3.0.3\ninfo: {title: t, version: 1.0.0}\npaths: {}\n"
-        "x-tyk-streaming:\n  streams:\n    m:\n      input:\n        mqtt:\n"
-        + textwrap.indent(textwrap.dedent(input_block), "          ")
-        + "      output:\n        drop: {}\n"
-        "x-tyk-api-gateway:\n  info: {name: t, state: {active: true}}\n"
-        "  server: {listenPath: {value: /t/, strip: true}}\n"
-    )
+    return one_component_definition("mqtt", input_block)
 
 
 @pytest.mark.parametrize(

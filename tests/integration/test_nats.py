@@ -6,7 +6,6 @@ credentials in the URL, and the errors a user sees."""
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +26,7 @@ from streams.message import Message
 from tests.e2e.server import free_port
 from tests.e2e.tyk_suite.suite import lint
 from tests.message_brokers import nats_publish, nats_server
+from tests.stream_definitions import one_component_definition
 from tests.webhook import Hook
 
 
@@ -378,14 +378,7 @@ def test_a_server_that_stops_answering_pings_is_left_and_the_subscriptions_are_m
 
 
 def definition(component: str, block: str) -> str:
-    return (
-        "openapi: 3.0.3\ninfo: {title: t, version: 1.0.0}\npaths: {}\n"
-        f"x-tyk-streaming:\n  streams:\n    m:\n      input:\n        {component}:\n"
-        + textwrap.indent(textwrap.dedent(block), "          ")
-        + "      output:\n        drop: {}\n"
-        "x-tyk-api-gateway:\n  info: {name: t, state: {active: true}}\n"
-        "  server: {listenPath: {value: /t/, strip: true}}\n"
-    )
+    return one_component_definition(component, block)
 
 
 @pytest.mark.parametrize(
