@@ -93,24 +93,33 @@ def start_mosquitto(directory: Path, websockets: bool = False) -> Mosquitto:
     passwords = directory / "passwords"
     passwords.write_text("")
     subprocess.run([need("mosquitto_passwd", "mosquitto"), "-b", str(passwords), *MQTT_USER], check=True, timeout=30)
-    conf = directory / "mosquitto.conf"
-    log = directory / "mosquitto.log"
+    process, log = _run_mosquitto(
+        binary,
+        directory,
+        "max_queued_messages 10000\n"
+        f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+        f"listener {auth_port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+        + (f"listener {ws_port} 127.0.0.1\nprotocol websockets\nallow_anonymous true\n" if websockets else ""),
+        (port, auth_port, ws_port),
+    )
+    return Mosquitto(process, port, log, auth_port, ws_port)
+
+
+def _run_mosquitto(binary: str, directory: Path, listeners: str, ports: tuple[int, ...]) -> tuple[subprocess.Popen, Path]:
+    """Start mosquitto on ``listeners`` (its config lines) and wait for every non-zero port."""
+    conf, log = directory / "mosquitto.conf", directory / "mosquitto.log"
     conf.write_text(
         # run as root (in CI) it keeps root instead of switching to a user who cannot read the
         # test's private directory; run as anyone else the line is ignored
         "user root\nper_listener_settings true\npersistence false\n"
-        "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
-        "max_queued_messages 10000\n"
-        f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-        f"listener {auth_port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
-        + (f"listener {ws_port} 127.0.0.1\nprotocol websockets\nallow_anonymous true\n" if websockets else "")
+        "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n" + listeners
     )
     with open(log, "wb") as out:
         process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
-    for listening in (port, auth_port, ws_port):
+    for listening in ports:
         if listening:
             wait_for_port(listening, process, log, 30)
-    return Mosquitto(process, port, log, auth_port, ws_port)
+    return process, log
 
 
 @dataclass
@@ -362,18 +371,13 @@ def start_mosquitto_tls(directory: Path, ca: Path, cert: Path, key: Path, websoc
     directory.mkdir(parents=True, exist_ok=True)
     port, mutual_port = free_port(), free_port()
     wss_port = free_port() if websockets else 0
-    conf, log = directory / "mosquitto.conf", directory / "mosquitto.log"
     listener = f"allow_anonymous true\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
-    conf.write_text(
-        "user root\nper_listener_settings true\npersistence false\n"
-        "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
+    process, log = _run_mosquitto(
+        binary,
+        directory,
         f"listener {port} 127.0.0.1\n{listener}"
         f"listener {mutual_port} 127.0.0.1\n{listener}require_certificate true\n"
-        + (f"listener {wss_port} 127.0.0.1\nprotocol websockets\n{listener}" if websockets else "")
+        + (f"listener {wss_port} 127.0.0.1\nprotocol websockets\n{listener}" if websockets else ""),
+        (port, mutual_port, wss_port),
     )
-    with open(log, "wb") as out:
-        process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
-    for listening in (port, mutual_port, wss_port):
-        if listening:
-            wait_for_port(listening, process, log, 30)
     return MosquittoTls(process, port, mutual_port, log, wss_port)
