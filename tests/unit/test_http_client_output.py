@@ -18,7 +18,7 @@ from streams.engine.components import BUILDER
 from streams.engine.logs import StreamLog
 from streams.engine.resources import Resources
 from streams.engine.services import WorkerServices
-from streams.engine.testing import make_settings
+from streams.engine.testing import make_settings, push
 from streams.message import Message
 from tests.stalled_ports import unanswered_port
 from tests.webhook import Endpoint, Reply
@@ -315,10 +315,6 @@ def test_a_push_answers_with_the_propagated_response(tmp_path: Any, gateways: An
         },
     }
     _, api = gateways(tmp_path, {"s": stream})
-    inst = api.open("s", {})
-    try:
-        result = inst.push(Message(b"hello"), 10.0)
-    finally:
-        inst.release()
+    (result,) = push(api, "s", [b"hello"])
     assert (result.status, result.body, result.headers.get("x-upstream-id")) == (201, b"HELLO", "42")
     assert up.bodies == [b"hello"]
