@@ -39,6 +39,7 @@ from gunicorn.workers.ggevent import PyWSGIHandler
 from handlers.server.connection import GatewayWebSocket
 from handlers.server.framing import FramingError, request_framing
 from handlers.server.handshake import SUPPORTED_VERSION, accept_headers, is_upgrade
+from handlers.server.headers import parse_header_section
 from handlers.server.limits import (
     HeaderBudget,
     RequestLimitError,
@@ -162,8 +163,7 @@ class GatewayHandler(PyWSGIHandler):
 
         A valid list of identical ``Content-Length`` values is left as one value, the only
         form pywsgi and the app read."""
-        rfile, *rest = args
-        headers = super().MessageClass(HeaderBudget(rfile, self.limits.max_header_bytes), *rest)
+        headers = parse_header_section(HeaderBudget(args[0], self.limits.max_header_bytes))
         if headers.status:  # one field line over 64 KiB (only when max_header_bytes allows that)
             raise RequestLimitError(431, "a request header field is longer than 65536 bytes")
         framing = request_framing(self.request_version, headers.raw_items(), malformed=bool(headers.defects))
