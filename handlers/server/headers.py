@@ -20,7 +20,7 @@ import re
 from http import client
 from typing import Any
 
-from gevent.pywsgi import OldMessage  # type: ignore[attr-defined]
+from gevent.pywsgi import OldMessage
 
 # http.client's limits: a longer line is LineTooLong, more lines is HTTPException.
 MAX_LINE = 65536
