@@ -12,6 +12,7 @@ that selects another user's stream.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from typing import Any
@@ -50,6 +51,7 @@ class ClientAddressMiddleware:
             req.env["REMOTE_ADDR"] = client
 
 
+@functools.lru_cache(maxsize=1024)  # PERF: every header of every request; the names repeat
 def canonical_header(wsgi_key: str) -> str:
     """``HTTP_X_USER_ID`` -> ``X-User-Id`` (Go's canonical MIME header form)."""
     name = wsgi_key[5:] if wsgi_key.startswith("HTTP_") else wsgi_key

@@ -30,6 +30,7 @@ between them; dots read as underscores, so the seed's ``$tyk_context.jwt.claims.
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import json
 import re
@@ -343,6 +344,7 @@ class Template:
 # --- request variables -----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # PERF: every header of every request; the names repeat
 def canonical_header(name: str) -> str:
     """Go's canonical MIME header form (``x-user-ID`` -> ``X-User-Id``); names with characters
     outside a header token are kept as they are, as Go does."""
