@@ -9,7 +9,7 @@ where they can be): the engine owns greenlets, queues and commits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from streams.message import Message
 
@@ -113,7 +113,12 @@ class MessageProcessor(Processor):
 
 
 class Output:
-    """Writes a batch and returns once it is acknowledged; raises ``OutputError`` otherwise."""
+    """Writes a batch and returns once it is acknowledged; raises ``OutputError`` otherwise.
+
+    ``waits`` is False for an output whose ``write`` never waits on anything (it cannot yield
+    to another greenlet): a ``broker`` fan-out then needs no greenlet of its own for it."""
+
+    waits: ClassVar[bool] = True
 
     def write(self, batch: list[Message], txn: Transaction) -> None:
         raise NotImplementedError

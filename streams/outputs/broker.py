@@ -42,6 +42,10 @@ class BrokerOutput(Output):
         self.outputs = [res.build_output(c, f"{res.path}.outputs.{i}") for i, c in enumerate(conf["outputs"] or [])]
         if not self.outputs:
             raise ConfigError(f"{res.path}.outputs: at least one output is required")
+        # fan_out with at most one output that waits: each in turn in the writing greenlet,
+        # the waiting one last (the seed's kafka + sync_response). Nothing could overlap, so a
+        # greenlet per output would only cost its spawn.
+        self._in_turn = sorted(self.outputs, key=lambda out: out.waits) if sum(o.waits for o in self.outputs) <= 1 else None
         self._next = itertools.count()
         self._busy = [0] * len(self.outputs)
 
@@ -70,7 +74,9 @@ class BrokerOutput(Output):
         pattern = self.pattern
         fail_fast = pattern.endswith("_fail_fast")
         retries = 0 if fail_fast else RETRIES
-        if pattern == "fan_out" and len(self.outputs) > 1:
+        if pattern == "fan_out" and len(self.outputs) > 1 and self._in_turn is not None:
+            self._fan_out_in_turn(self._in_turn, batch, txn, retries)
+        elif pattern == "fan_out" and len(self.outputs) > 1:
             # PERF: the last output runs in this greenlet; the others in their own.
             jobs = [gevent.spawn(self._try_one, out, batch, txn, retries) for out in self.outputs[:-1]]
             error: BaseException | None = None
@@ -104,6 +110,22 @@ class BrokerOutput(Output):
                 self._write_one(self.outputs[index], batch, txn, 0)
             finally:
                 self._busy[index] -= 1
+
+    def _fan_out_in_turn(self, order: list[Output], batch: list[Message], txn: Transaction, retries: int) -> None:
+        """``fan_out`` one output after the other, every one tried whatever the others did; the
+        error is the one the spawned form raises: the last output's as it was raised, else the
+        first failed other's as an ``OutputError``."""
+        failed: dict[int, BaseException] = {}
+        last = self.outputs[-1]
+        for out in order:
+            try:
+                self._write_one(out, batch, txn, retries)
+            except Exception as exc:  # noqa: BLE001 - raised below, as the spawned form does
+                if out is not last and not isinstance(exc, OutputError):
+                    exc = OutputError(str(exc))
+                failed[self.outputs.index(out)] = exc
+        if failed:
+            raise failed.get(len(self.outputs) - 1) or failed[min(failed)]
 
     def close(self) -> None:
         for out in self.outputs:

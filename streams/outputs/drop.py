@@ -11,6 +11,8 @@ from streams.message import Message
 
 
 class DropOutput(Output):
+    waits = False  # nothing to wait on: a broker fan-out needs no greenlet for it
+
     def write(self, batch: list[Message], txn: Transaction) -> None:
         return None
 

@@ -197,6 +197,33 @@ def test_fan_out_fails_when_any_output_fails_but_sequential_stops_early(tmp_path
     assert read_all(broker, "seq") == []  # sequential never reached the second output
 
 
+def test_fan_out_with_one_waiting_output_writes_each_and_answers_with_the_sync_response(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    # kafka + sync_response (the seed's `in`): both run in the pushing greenlet, one after the other.
+    bad = {"http_client": {"url": "http://127.0.0.1:9/x", "retries": 0, "timeout": "1s"}}
+    streams = {
+        "good": {
+            "input": {"http_server": {"path": "/good"}},
+            "output": {"broker": {"outputs": [{"kafka": {"topic": "good"}}, {"sync_response": {}}]}},
+        },
+        "bad": {
+            "input": {"http_server": {"path": "/bad"}},
+            "output": {"broker": {"outputs": [bad, {"sync_response": {}}, {"drop": {}}]}},
+        },
+    }
+    _, api = gateways(tmp_path, streams)
+    good = api.open("good", {})
+    result = good.push(jmsg({"n": 1}), 10.0)
+    good.release()
+    assert (result.status, json.loads(result.body)) == (200, {"n": 1})
+    assert read_all(broker, "good") == [{"n": 1}]
+    failing = api.open("bad", {})
+    result = failing.push(jmsg({"n": 2}), 10.0)
+    failing.release()
+    assert result.status == 502 and "127.0.0.1:9" in (result.error or "")
+
+
 def test_round_robin_alternates_outputs(tmp_path: Any, gateways: Any, broker: Any) -> None:
     stream = {
         "input": {"http_server": {}},
