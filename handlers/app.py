@@ -95,7 +95,8 @@ class RequestContextMiddleware:
         if rid:
             resp.set_header("X-Request-Id", rid)
         api = getattr(req.context, "api", None)
-        if api is not None and api.traffic_logs:
+        # PERF: the line's fields (the redacted URI above all) are made only when it is written.
+        if api is not None and api.traffic_logs and traffic_log.isEnabledFor(logging.INFO):
             status = logged_status(req, resp)
             traffic_log.info(
                 "%s %s %s",
