@@ -153,7 +153,7 @@ class KafkaOutput(Output):
                                       "timeout": self.timeout}
             if sender is not None:
                 pending: PendingSend = sender.send(*args, **kwargs)
-            elif isinstance(broker, Sender):
+            elif _sends(type(broker)):
                 pending = broker.send(*args, **kwargs)
             else:
                 pending = Stored(broker.produce(*args, **kwargs))
@@ -223,3 +223,15 @@ SPEC = registry.output(
     Field("backoff", "object", {}, "Accepted and ignored."),
     doc="Write messages to a Kafka topic.",
 )
+
+
+_SENDER_TYPES: dict[type, bool] = {}
+
+
+def _sends(broker_type: type) -> bool:
+    """Whether brokers of this type are a ``Sender``. PERF: a runtime protocol check walks the
+    protocol's members on every call, and this one ran once per record."""
+    known = _SENDER_TYPES.get(broker_type)
+    if known is None:
+        known = _SENDER_TYPES[broker_type] = issubclass(broker_type, Sender)
+    return known
