@@ -39,6 +39,7 @@ from streams.caches.base import Cache
 from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction, WriteAbandoned
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
+from streams.engine.kept_greenlets import Job, KeptGreenlets
 from streams.engine.logs import metric
 from streams.engine.pipeline import ProcessedOutput, abandoned_before_write, run_processors
 from streams.engine.read_tally import ReadTally
@@ -52,6 +53,10 @@ from streams.message import Message
 from streams.outputs.broker import BrokerOutput
 from streams.outputs.http_server import HttpServerOutput
 from streams.tracing import Span, Tracer
+
+# The greenlets pushes are processed in, kept between pushes (one process, one hub): every
+# stream instance of the worker shares them.
+PUSH_GREENLETS = KeptGreenlets(keep=64)
 
 
 class RejectedMessage(Exception):
@@ -88,7 +93,7 @@ class StreamInstance:
         self.output_type = _component_name(output)
         self._stopping = gevent.event.Event()
         self._runners: list[gevent.Greenlet] = []
-        self._inflight: set[gevent.Greenlet] = set()
+        self._inflight: set[Job] = set()
         self._refs = 0
         self.idle_since: float | None = time.monotonic()
         self.closed = False
@@ -226,7 +231,9 @@ class StreamInstance:
             gevent.killall(self._runners, timeout=1.0)
         if self._inflight:
             # Pushes already accepted finish their writes before the outputs close.
-            gevent.joinall(list(self._inflight), timeout=timeout)
+            deadline = time.monotonic() + timeout
+            for job in list(self._inflight):
+                job.wait(max(0.0, deadline - time.monotonic()))
         if self.hub is not None:
             self.hub.close()
         metric("gauge_add", "instances_active", -1, api=self.res.api, stream=self.name)
@@ -330,9 +337,9 @@ class StreamInstance:
         return self.push_batch([message], timeout)
 
     def _push_job(self, messages: list[Message], txn: Transaction) -> Exception | None:
-        """A push's processing in its own greenlet; the failure is returned, not raised: a
-        greenlet that dies of an exception is reported by gevent's hub as a server error,
-        while a rejected or undeliverable push is the client's or the broker's (``push_batch``
+        """A push's processing in a greenlet of its own (a kept one, ``PUSH_GREENLETS``), so a
+        push that times out is answered while its write goes on; the failure is returned, not
+        raised: a rejected or undeliverable push is the client's or the broker's (``push_batch``
         answers and logs it)."""
         try:
             push_processors = getattr(self.input, "push_processors", None)
@@ -351,19 +358,18 @@ class StreamInstance:
             if wait > 0:
                 return PushResult(429, b"", {"Retry-After": str(max(1, int(wait + 0.999)))}, "rate limited")
         txn = Transaction()
-        job = gevent.spawn(self._push_job, messages, txn)
+        job = PUSH_GREENLETS.run(self._push_job, messages, txn)
         self._inflight.add(job)
-        job.link(self._inflight.discard)
-        job.join(timeout)
-        if not job.ready():
+        job.on_done(self._inflight.discard)
+        if not job.wait(timeout):
             # NOTE: not killed: an output may be half-way through an acknowledged write. It is
             # abandoned instead: what an output already handed on may still land (once), but
             # nothing new is written for a push whose client was told 408 (at most once).
             txn.abandon()
             self.log.warning("push timed out", timeout=timeout)
-            job.link(lambda done: self._log_failure_after_timeout(done.value, messages))
+            job.on_done(lambda done: self._log_failure_after_timeout(done.value, messages))
             return PushResult(408, b"", {}, f"request timed out after {timeout:g}s")
-        exc = job.value
+        exc = job.value if job.exception is None else job.exception
         if isinstance(exc, RejectedMessage):
             self.log.info(f"push rejected: {hide_values(str(exc))}")
             return PushResult(400, b"", {}, f"processing failed: {exc}")
