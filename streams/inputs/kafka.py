@@ -43,6 +43,7 @@ from streams.brokers.send_order import SendOrder
 from streams.brokers.sending import TransactionalGroup
 from streams.contracts import ConfigError, Deliver, Input, Stopping, Transaction
 from streams.durations import parse_duration
+from streams.engine.kept_greenlets import KeptGreenlets
 from streams.engine.records import record_to_message
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -54,6 +55,9 @@ LAG_PERIOD = 5.0
 IN_FLIGHT_PER_PARTITION = 256
 """Most records of one partition processed at once on Kafka (``streams.brokers.send_order``);
 fewer when ``checkpoint_limit`` is lower (a fetch never returns more)."""
+RECORD_GREENLETS = KeptGreenlets(keep=64)
+"""The greenlets a fetch's records are processed in side by side, kept between fetches (every
+kafka input of the worker shares them)."""
 
 
 TLS_FIELD = tls_field("TLS to the brokers (else STREAMS_KAFKA_TLS_* applies when sasl is unset too).")
@@ -209,8 +213,9 @@ class KafkaInput(Input):
             finally:
                 gate.release(index)
 
-        jobs = [gevent.spawn(one, i, r) for i, r in enumerate(records)]
-        gevent.joinall(jobs)
+        jobs = [RECORD_GREENLETS.run(one, i, r) for i, r in enumerate(records)]
+        for job in jobs:
+            job.wait()
         for job in jobs:
             if job.exception is not None:
                 raise job.exception
