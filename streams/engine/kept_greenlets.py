@@ -50,6 +50,7 @@ class Job:
             self._callbacks.append(callback)
 
     def _finish(self) -> None:
+        self.args = ()  # the caller reads the value; the arguments (a push's messages) can go
         self._done.set()
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
@@ -90,6 +91,7 @@ class KeptGreenlets:
                 job._finish()
                 return
             job._finish()
+            job = None  # a parked greenlet holds nothing of its last job
             job = self._park()
 
     def _park(self) -> Job | None:

@@ -80,3 +80,20 @@ def test_keep_zero_never_parks(keep: int) -> None:
     kept = KeptGreenlets(keep=keep)
     assert all(kept.run(lambda: None).wait(1) for _ in range(3))
     assert kept.idle == keep
+
+
+def test_a_finished_job_holds_no_arguments_and_an_idle_greenlet_no_job() -> None:
+    import gc
+    import weakref
+
+    class Payload:
+        pass
+
+    kept = KeptGreenlets()
+    payload = Payload()
+    gone = weakref.ref(payload)
+    job = kept.run(lambda p: "seen", payload)
+    assert job.wait(1) and job.value == "seen"
+    del payload
+    gc.collect()
+    assert gone() is None and kept.idle == 1
