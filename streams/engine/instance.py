@@ -58,6 +58,12 @@ from streams.tracing import Span, Tracer
 # stream instance of the worker shares them.
 PUSH_GREENLETS = KeptGreenlets(keep=64)
 
+# PERF: the worker's hub_read_* gauges as last written, by api, stream, topic and partition:
+# a gauge is written only when its value moved (the end moves with each record read; the
+# first and the holes seldom do), with its labels made once. Every instance of a stream in
+# the worker writes through here, so this is always what the gauge holds.
+_READ_GAUGES: dict[tuple[str, str, str, int], tuple[dict[str, str], list[int]]] = {}
+
 
 class RejectedMessage(Exception):
     """A pushed message still carried a processing error at the end of the pipeline.
@@ -139,12 +145,20 @@ class StreamInstance:
 
         def on_read(record: Record) -> None:
             span = tally.read(stream, record.topic, record.partition, record.offset, record.skipped)
-            if span is not None:
+            if span is None:
+                return
+            known = _READ_GAUGES.get((*stream, record.topic, record.partition))
+            if known is None:
                 where = {"api": self.res.api, "stream": self.name, "topic": record.topic, "partition": str(record.partition)}
+                known = _READ_GAUGES[(*stream, record.topic, record.partition)] = (where, [-1, -1, 0])
+            where, last = known
+            if span.first != last[0]:
                 metric("gauge", "hub_read_first", span.first, **where)
+            if span.end != last[1]:
                 metric("gauge", "hub_read_end", span.end, **where)
-                if span.holes:
-                    metric("gauge", "hub_read_holes", span.holes, **where)
+            if span.holes != last[2]:
+                metric("gauge", "hub_read_holes", span.holes, **where)
+            last[:] = [span.first, span.end, span.holes]
 
         return on_read
 
