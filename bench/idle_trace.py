@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=500)
     ap.add_argument("--users", type=int, default=10)
     ap.add_argument("--brokers", default="embedded")
+    ap.add_argument("--warm", type=int, default=-1, help="warm-up connections (default: 2 per user, at least 50; 0 counts the users' own cost too)")
     ap.add_argument("--top", type=int, default=25, help="lines and types listed")
     ap.add_argument("--frames", type=int, default=0, help="also list the largest tracebacks, this deep")
     ap.add_argument("--datastack", action="store_true", help="count the resident pages of frame data stacks")
@@ -169,7 +170,7 @@ def main() -> None:
     server.start()
     wsgi.runner.start()
     # Warm-up: the users' stream instances, code paths and caches, so what follows is per connection.
-    warm = open_batch(server.server_port, args.users, 0, max(args.users * 2, 50))
+    warm = open_batch(server.server_port, args.users, 0, args.warm if args.warm >= 0 else max(args.users * 2, 50))
     gevent.sleep(2)
     probes.clear()
     gc.collect()
