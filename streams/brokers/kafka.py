@@ -80,9 +80,9 @@ _ACCESS_LOG_EVERY = 30.0  # seconds between two log lines of the same access fai
 READER_FETCH_BYTES = 256 * 1024
 """Most bytes a ``KafkaReader`` fetches of a partition at once (kafka-python's default: 1 MiB).
 PERF: a reader catching up on a backlog holds a whole fetch, decoded into records, while it
-hands them out 500 at a time, and asks for the next meanwhile; with 1 MiB a worker's stream
-feeds (a live reader and up to four catch-up scans per topic) left it 6-7 MiB larger after
-catching up. A scan reads as many records per second either way (the gateway's processing is
+hands them out 500 at a time, and asks for the next meanwhile; with 1 MiB, ten users catching
+up on a 445k-record topic (a live reader and up to four scans per worker) left each worker
+2-5 MiB larger than with 256 KiB (bench/idle_sse.py on Kafka with fresh users). A scan reads as many records per second either way (the gateway's processing is
 slower than the fetches), and a record batch larger than this still comes whole (Kafka returns
 the first batch of a fetch whatever its size)."""
 
