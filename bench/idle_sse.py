@@ -4,6 +4,11 @@ Opens N SSE connections (each its own user, the costly case: one stream instance
 --users K to share K users) and keeps them idle; prints connections per worker and the growth of
 the workers' resident memory per connection. Raise the open-file limit for large N (ulimit -n).
 
+On Kafka the users are consumer groups that outlive the run: a user the broker has seen before
+starts from where its group got to, a new one from the topic's oldest record, and catching up on
+a backlog is part of what is measured. ``--fresh`` names the users anew for each run (as
+bench/peer.py does), so runs against a long-lived broker compare like with like.
+
     python bench/idle_sse.py --connections 2000 --workers 2
 """
 
@@ -18,6 +23,7 @@ import resource  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+import uuid  # noqa: E402
 
 import gevent  # noqa: E402
 from common import gateway  # noqa: E402
@@ -56,6 +62,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=0, help="distinct users (default: one per connection)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--brokers", default="embedded")
+    ap.add_argument("--fresh", action="store_true", help="user names unique to this run (see above)")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.connections * 2 + 256)), hard))
@@ -66,10 +73,11 @@ def main() -> None:
         gevent.sleep(2)
         before = {pid: rss_kib(pid) for pid in pids}
         users = args.users or args.connections
+        prefix = f"idle-{uuid.uuid4().hex[:6]}" if args.fresh else "idle"
         pool = Pool(100)
         print(f"opening {args.connections} SSE connections for {users} users ...", flush=True)
         started = time.monotonic()
-        socks = [s for s in pool.imap(lambda n: open_sse(server.port, f"idle-{n % users}"), range(args.connections)) if s]
+        socks = [s for s in pool.imap(lambda n: open_sse(server.port, f"{prefix}-{n % users}"), range(args.connections)) if s]
         print(f"opened {len(socks)} in {time.monotonic() - started:.1f}s; idling 5s ...", flush=True)
         gevent.sleep(5)
         after = {pid: rss_kib(pid) for pid in pids}

@@ -50,9 +50,25 @@ def peer_gone_check(sock: Any) -> Callable[[], bool]:
     hands such a message back instead. A client that sent bytes (it should not) counts as here.
     """
     if sock is None:
-        return lambda: False
+        return _never_gone
+    return _PeerGone(sock)
 
-    def check() -> bool:
+
+def _never_gone() -> bool:
+    return False
+
+
+class _PeerGone:
+    """``peer_gone_check``'s check. PERF: an object with one slot, not a closure (a function
+    and its cell), as every idle stream client keeps one."""
+
+    __slots__ = ("sock",)
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+
+    def __call__(self) -> bool:
+        sock = self.sock
         try:
             readable, _, _ = select.select([sock], [], [], 0)
             if not readable:
@@ -60,8 +76,6 @@ def peer_gone_check(sock: Any) -> Callable[[], bool]:
             return sock.recv(1, socket.MSG_PEEK) == b""
         except (OSError, ValueError):  # reset or closed under us
             return True
-
-    return check
 
 
 def subscription_body(

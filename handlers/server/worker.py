@@ -15,6 +15,7 @@ well inside the graceful timeout, instead of waiting for streams that never end 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -40,6 +41,17 @@ QUICK_STOP_WAIT = 1.0
 """The same for a quick shutdown (QUIT/INT): gunicorn's master waits only briefly."""
 
 
+def untrack_greenlet_tree() -> None:
+    """Spawn greenlets without gevent's record of who spawned them, unless the operator set
+    ``GEVENT_TRACK_GREENLET_TREE``.
+
+    PERF: the record (the spawner, its tree's locals and the spawning call stack) is only read
+    by gevent's debugging dumps (``gevent.util.print_run_info``); every connection's greenlet
+    kept it for the connection's life, which for an idle stream client is hours."""
+    if "GEVENT_TRACK_GREENLET_TREE" not in os.environ:
+        gevent.config.track_greenlet_tree = False
+
+
 class StreamsWorker(GeventPyWSGIWorker):
     """A gevent worker whose connections are served by :class:`GatewayHandler`."""
 
@@ -58,6 +70,10 @@ class StreamsWorker(GeventPyWSGIWorker):
         self.stopped_at: float | None = None
         self._quick = False
         self._wake: gevent.event.Event | None = None
+
+    def init_process(self) -> None:
+        untrack_greenlet_tree()
+        super().init_process()
 
     # -- signals (never block here: they run between two bytecodes of any greenlet) ---------
 

@@ -65,6 +65,33 @@ PUSH_GREENLETS = KeptGreenlets(keep=64)
 _READ_GAUGES: dict[tuple[str, str, str, int], tuple[dict[str, str], list[int]]] = {}
 
 
+class _StreamClient:
+    """What ties one stream client's subscription to its instance: told to leave on shutdown,
+    forgotten and counted out when it closes, counted per message handed.
+
+    PERF: one small object whose bound methods are the callbacks; each idle client held a
+    closure per callback instead (four, about 0.8 KiB)."""
+
+    __slots__ = ("instance", "sub", "token")
+
+    def __init__(self, instance: StreamInstance) -> None:
+        self.instance = instance
+        self.sub: Subscription | None = None
+        self.token = 0
+
+    def leave(self, reason: str) -> None:
+        if self.sub is not None:
+            self.sub.close(reason)
+
+    def left(self, sub: Subscription) -> None:
+        instance = self.instance
+        instance.forget(self.token)
+        metric("gauge_add", "connections_active", -1, api=instance.res.api, stream=instance.name)
+
+    def handed(self) -> None:
+        self.instance.res.incr("output_sent")
+
+
 class RejectedMessage(Exception):
     """A pushed message still carried a processing error at the end of the pipeline.
 
@@ -416,19 +443,19 @@ class StreamInstance:
         """Attach a stream client (SSE, WS, chunked); ``close()`` it when the client leaves."""
         if self.hub is None:
             raise ConfigError(f"stream {self.name!r} has no http_server output")
-        token = self._roster.join(lambda reason: sub.close(reason))  # Draining when stopping
+        client = _StreamClient(self)
+        client.token = self._roster.join(client.leave)  # Draining when stopping
         try:
-            sub = self.hub.subscribe(last_event_id)
+            sub = client.sub = self.hub.subscribe(last_event_id)
         except BaseException:
-            self._roster.forget(token)
+            self._roster.forget(client.token)
             raise
         if sub.closed:
-            self._roster.forget(token)
+            self._roster.forget(client.token)
         else:
-            sub.on_close(lambda _: self._roster.forget(token))
+            sub.on_close(client.left)
             metric("gauge_add", "connections_active", 1, api=self.res.api, stream=self.name)
-            sub.on_close(lambda _: metric("gauge_add", "connections_active", -1, api=self.res.api, stream=self.name))
-            sub.on_handed(lambda: self.res.incr("output_sent"))
+            sub.on_handed(client.handed)
         return sub
 
     @property

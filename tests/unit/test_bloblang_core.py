@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 
 import pytest
 
 from streams import bloblang
-from streams.bloblang import cli
+from streams.bloblang import cli, runtime
 from streams.message import Message
 
 
@@ -243,7 +244,17 @@ def test_generated_code_has_no_builtins_and_bloblang_positions() -> None:
     assert line == 2
     assert fn.__code__.co_filename == "<bloblang:streams.out.processors.0>"
     assert fn.__code__.co_firstlineno == 2
-    assert fn.__globals__["__builtins__"] == {}
+    names = fn.__globals__["__builtins__"]
+    assert not set(names) & set(vars(builtins))  # no Python builtin: only the runtime's helpers
+    assert set(names) >= set(runtime.HELPERS)
+    assert set(fn.__globals__) - {"__builtins__", "K", "F"} <= {f"S{k}" for k in range(2)}
+
+
+def test_mappings_share_one_table_of_helpers() -> None:
+    first = bloblang.parse('root.user = "alice"')._compiled.statements[0][1]
+    second = bloblang.parse('root.user = "bob"')._compiled.statements[0][1]
+    assert first.__globals__ is not second.__globals__
+    assert first.__globals__["__builtins__"] is second.__globals__["__builtins__"]
 
 
 def test_huge_range_fails_cleanly() -> None:

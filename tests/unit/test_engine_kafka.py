@@ -210,3 +210,18 @@ def test_many_waiting_gets_on_kafka_hold_no_consumer_each(
     assert waiting_consumers <= 1 + 4  # the live reader (and readers the pool keeps idle)
     for inst in instances.values():
         inst.release()
+
+
+def test_a_reader_gets_a_record_larger_than_its_fetch_size_whole(kafka: Any, unique_name: str) -> None:
+    from streams.brokers.kafka import READER_FETCH_BYTES  # noqa: PLC0415 - only this test needs it
+
+    big = b"x" * (READER_FETCH_BYTES + 300 * 1024)
+    kafka.produce(unique_name, big)
+    kafka.produce(unique_name, b"after")
+    reader = kafka.reader(unique_name, kafka.beginning_offsets(unique_name))
+    try:
+        got: list[bytes] = []
+        wait_until(lambda: got.extend(r.value for r in reader.fetch(1.0)) or len(got) >= 2, "both records")
+        assert got == [big, b"after"]
+    finally:
+        reader.close()

@@ -134,3 +134,31 @@ def test_a_push_session_is_told_to_leave_and_can_be_forgotten(tmp_path: Any, gat
     with pytest.raises(Draining):
         inst.on_shutdown(told.append)
     inst.release()
+
+
+def test_a_client_that_left_is_counted_out_and_not_told_again(
+    tmp_path: Any, gateways: Any, broker: Any, monkeypatch: Any
+) -> None:
+    sent: list[tuple[str, str, float]] = []
+    record = lambda kind, name, value, **tags: sent.append((kind, name, value))  # noqa: E731
+    monkeypatch.setattr("streams.engine.instance.metric", record)
+    monkeypatch.setattr("streams.engine.resources.metric", record)
+    gw, api = gateways(tmp_path, {"out": OUT})
+    inst = api.open("out", user("carol"))
+    leaving, staying = inst.subscribe(), inst.subscribe()
+    gevent.sleep(0.3)
+    produce_for(broker, "carol", range(1))
+    delivery = leaving.get(DEADLINE)
+    assert delivery is not None
+    delivery.ack()
+    leaving.close()
+    counted = [s for s in sent if s[1] in ("connections_active", "output_sent")]
+    assert counted == [
+        ("gauge_add", "connections_active", 1),
+        ("gauge_add", "connections_active", 1),
+        ("incr", "output_sent", 1),
+        ("gauge_add", "connections_active", -1),
+    ]
+    assert gw.begin_shutdown() == 1  # only the client still attached is told to leave
+    assert (leaving.closed_reason, staying.closed_reason) == (None, GOING_AWAY)
+    inst.release()

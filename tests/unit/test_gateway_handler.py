@@ -3,11 +3,13 @@ driven by a real client socket (the e2e tests cover it under gunicorn with the g
 
 from __future__ import annotations
 
+import gc
 import socket
 import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import gevent
 import pytest
 from gevent.pywsgi import WSGIServer
 
@@ -104,3 +106,38 @@ def test_keepalive_zero_closes_after_each_response(serve):
 
     reply, closed = exchange(serve(app, keepalive_timeout=0), b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 2)
     assert reply.count(b"HTTP/1.1 200 ") == 1 and closed
+
+
+def test_headers_slower_than_the_deadline_get_408_and_close(serve):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    reply, closed = exchange(serve(app, header_timeout=0.3), b"GET / HTTP/1.1\r\nHost: t\r\n")
+    assert reply.startswith(b"HTTP/1.1 408 ") and closed
+    assert reply.endswith(b'{"error": "request headers not received within 0.3s", "status": 408}')
+
+
+def test_a_timeout_of_the_app_is_no_header_timeout(serve):
+    def app(environ, start_response):
+        with gevent.Timeout(0.01):
+            gevent.sleep(1)
+        return []
+
+    reply, closed = exchange(serve(app, header_timeout=5), b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 500 ") and closed
+
+
+def test_a_handler_keeps_its_own_state_out_of_its_attribute_dict(serve):
+    handlers: list[Any] = []
+
+    def app(environ, start_response):
+        handlers.extend(o for o in gc.get_referrers(environ) if isinstance(o, GatewayHandler))
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    exchange(serve(app), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    # Python keeps up to 27 attributes per instance in the class's shared keys (0.3 KiB); one
+    # more and every connection's handler holds a dict of its own (1.6 KiB) for its life.
+    assert handlers and len(vars(handlers[0])) <= 27
+    assert not {"_accepted_at", "_header_timer", "_requests", "_websocket"} & set(vars(handlers[0]))
