@@ -41,27 +41,7 @@ from gevent.pool import Pool  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def rss_kib() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def open_sse(port: int, user: str) -> socket.socket | None:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(
-        f"GET /stream-demo/get-event?user={user} HTTP/1.1\r\nHost: bench\r\n"
-        "Accept: text/event-stream\r\n\r\n".encode()
-    )
-    head = sock.recv(4096)
-    if not head.startswith(b"HTTP/1.1 200"):
-        sock.close()
-        return None
-    return sock
+from idle_sse import open_sse, rss_kib  # noqa: E402
 
 
 def open_batch(port: int, users: int, start: int, count: int) -> list[socket.socket]:
@@ -175,11 +155,11 @@ def main() -> None:
     probes.clear()
     gc.collect()
     tracemalloc.start(max(1, args.frames))
-    before = (rss_kib(), type_counts(), tracemalloc.take_snapshot())
+    before = (rss_kib(os.getpid()), type_counts(), tracemalloc.take_snapshot())
     socks = open_batch(server.server_port, args.users, len(warm), args.connections)
     gevent.sleep(3)
     gc.collect()
-    after = (rss_kib(), type_counts(), tracemalloc.take_snapshot())
+    after = (rss_kib(os.getpid()), type_counts(), tracemalloc.take_snapshot())
     report(args, max(1, len(socks)), before, after, probes)
     handlers = [o for o in gc.get_objects() if isinstance(o, GatewayHandler)]
     print(f"\na handler's attributes: {len(vars(handlers[-1]))}")
