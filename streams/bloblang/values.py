@@ -774,9 +774,9 @@ def _fragments(v: Any) -> Any:
     copied only where something changed. Raises ``ValueError`` for NaN/Inf like Go. Only
     called when orjson imported."""
     t = type(v)
-    if t is dict:
+    if t is dict or t is list:
         out = None
-        for k, x in v.items():
+        for k, x in v.items() if t is dict else enumerate(v):
             tx = type(x)
             if tx is str or tx is JsonInt or tx is bool or x is None:
                 continue
@@ -789,27 +789,9 @@ def _fragments(v: Any) -> Any:
                 if nx is x:
                     continue
             if out is None:
-                out = dict(v)
+                out = t(v)  # a shallow copy, of the same kind
             out[k] = nx
         return v if out is None else out
-    if t is list:
-        lout = None
-        for i, x in enumerate(v):
-            tx = type(x)
-            if tx is str or tx is JsonInt or tx is bool or x is None:
-                continue
-            if tx is JsonFloat:
-                nx = orjson.Fragment(x.text)
-            elif tx is int and INT64_MIN <= x <= UINT64_MAX:
-                continue
-            else:
-                nx = _fragments(x)
-                if nx is x:
-                    continue
-            if lout is None:
-                lout = list(v)
-            lout[i] = nx
-        return v if lout is None else lout
     if t is str or t is JsonInt or t is bool or v is None:
         return v
     if t is int:
