@@ -170,23 +170,35 @@ IF_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("source", IF_MAPPINGS)
-def test_if_expression_assignments_match_the_general_form(source: str) -> None:
+def _specialised_and_general(source: str) -> tuple[Mapping, Mapping]:
+    """One mapping compiled with the specialised forms and without them."""
     settings = Settings()
     prog = parse_mapping(source, settings)
     fast = Mapping(source, codegen.compile_program(prog, "<bloblang:test>"), settings)
     general = Mapping(source, codegen.compile_program(prog, "<bloblang:test>", specialised=False), settings)
+    return fast, general
+
+
+def _names_used(mapping: Mapping) -> set[str]:
+    return {n for _, fn in mapping._compiled.statements for n in _all_names(fn.__code__)}
+
+
+def _outcome(mapping: Mapping, data: bytes) -> Any:
+    """The result of one message, or the error's kind and text (they must match too)."""
+    try:
+        out = mapping.apply_message(Message(data))
+    except Exception as exc:  # noqa: BLE001 - the error text must be the same too
+        return (type(exc).__name__, str(exc))
+    return None if out is None else (out.content, out.metadata)
+
+
+@pytest.mark.parametrize("source", IF_MAPPINGS)
+def test_if_expression_assignments_match_the_general_form(source: str) -> None:
+    fast, general = _specialised_and_general(source)
     assert "_check_if" not in _all_names(fast._compiled.statements[0][1].__code__)
-    assert "_check_if" in {n for _, fn in general._compiled.statements for n in _all_names(fn.__code__)}
+    assert "_check_if" in _names_used(general)
     for data in IF_INPUTS:
-        outcomes = []
-        for m in (fast, general):
-            try:
-                out = m.apply(data)
-                outcomes.append(None if out is None else (out.content, out.metadata))
-            except Exception as exc:  # noqa: BLE001 - the error text must be the same too
-                outcomes.append((type(exc).__name__, str(exc)))
-        assert outcomes[0] == outcomes[1], data
+        assert _outcome(fast, data) == _outcome(general, data), data
 
 
 FIELD_MAPPINGS = [
@@ -202,22 +214,11 @@ FIELD_MAPPINGS = [
 
 @pytest.mark.parametrize("source", FIELD_MAPPINGS)
 def test_top_level_field_assignments_match_the_general_form(source: str) -> None:
-    settings = Settings()
-    prog = parse_mapping(source, settings)
-    fast = Mapping(source, codegen.compile_program(prog, "<bloblang:test>"), settings)
-    general = Mapping(source, codegen.compile_program(prog, "<bloblang:test>", specialised=False), settings)
-    assert "_set_field" in {n for _, fn in fast._compiled.statements for n in _all_names(fn.__code__)}
-    assert "_set_field" not in {n for _, fn in general._compiled.statements for n in _all_names(fn.__code__)}
+    fast, general = _specialised_and_general(source)
+    assert "_set_field" in _names_used(fast)
+    assert "_set_field" not in _names_used(general)
     for data in IF_INPUTS:
-        outcomes = []
-        for m in (fast, general):
-            msg = Message(data)
-            try:
-                out = m.apply_message(msg)
-                outcomes.append(None if out is None else (out.content, out.metadata))
-            except Exception as exc:  # noqa: BLE001 - the error text must be the same too
-                outcomes.append((type(exc).__name__, str(exc)))
-        assert outcomes[0] == outcomes[1], data
+        assert _outcome(fast, data) == _outcome(general, data), data
 
 
 def test_layouts_split_once_format_as_when_split_afresh() -> None:
