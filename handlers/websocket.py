@@ -185,9 +185,7 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, keepalive: Ke
             last_heard = getattr(ws, "last_heard", now)
             if keepalive.silent_too_long(now, last_heard):
                 log.info("websocket client silent for %gs (pong_wait): closed", keepalive.pong_wait)
-                _close(ws, send_lock, CLOSE_NORMAL, f"no pong within {keepalive.pong_wait:g}s")
-                closed.wait(CLOSE_GRACE)
-                _shut_down_tcp(ws)
+                _close_and_end(ws, send_lock, CLOSE_NORMAL, f"no pong within {keepalive.pong_wait:g}s", closed)
                 return
             if now >= next_ping:
                 with send_lock:
@@ -196,9 +194,8 @@ def serve_subscription(ws: WebSocket, instance: StreamInstance, *, keepalive: Ke
             delivery = subscription.get(keepalive.wait(now, next_ping, last_heard))
             if delivery is None:
                 if subscription.closed_reason:
-                    _close(ws, send_lock, close_code(subscription.closed_reason), subscription.closed_reason)
-                    closed.wait(CLOSE_GRACE)  # the reader hears the client's answer
-                    _shut_down_tcp(ws)
+                    reason = subscription.closed_reason
+                    _close_and_end(ws, send_lock, close_code(reason), reason, closed)
                     return
                 continue
             with send_lock:
@@ -225,6 +222,15 @@ def _close(ws: WebSocket, lock: Semaphore, code: int, reason: str) -> None:
             ws.close(code, reason)
     except Exception:
         pass
+
+
+def _close_and_end(ws: WebSocket, lock: Semaphore, code: int, reason: str, answered: Event) -> None:
+    """A close the server starts while a reader greenlet listens: the close frame, then the
+    TCP shutdown once the reader heard the client's answer (``answered``) or after
+    ``CLOSE_GRACE``."""
+    _close(ws, lock, code, reason)
+    answered.wait(CLOSE_GRACE)
+    _shut_down_tcp(ws)
 
 
 def _await_answer(ws: WebSocket) -> None:
