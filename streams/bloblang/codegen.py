@@ -490,12 +490,11 @@ def root_stores(statements: list[N.Node]) -> list[str]:
     assign top-level fields (``root.a = ...``), a copy of the top object or array is enough
     ("top"); otherwise the deep copy stays ("clone")."""
     out = []
-    for k in range(len(statements)):
-        depth = 0
-        for later in statements[k + 1 :]:
-            depth = max(depth, _root_path_depth(later))
+    depth = 0  # the deepest root path assigned after the statement at hand
+    for statement in reversed(statements):
         out.append("share" if depth == 0 else "top" if depth == 1 else "clone")
-    return out
+        depth = max(depth, _root_path_depth(statement))
+    return out[::-1]
 
 
 def _root_path_depth(s: N.Node) -> int:
