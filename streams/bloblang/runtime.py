@@ -748,7 +748,7 @@ def assign_root_top(ctx: Context, value: Any) -> None:
     elif t is list:
         ctx.root = list(value)
     else:
-        ctx.root = value if value is DELETE else clone(value)
+        assign_root(ctx, value)
 
 
 def assign_field(ctx: Context, key: str, value: Any) -> None:
