@@ -913,10 +913,13 @@ class KafkaPartitionTransaction:
     def commit(self, next_offset: int) -> None:
         offsets = {self._tp: OffsetAndMetadata(int(next_offset), "", -1)}
         try:
-            self._producer.send_offsets_to_transaction(
-                offsets, self._consumer.group_metadata()
+            self._within_limit(
+                "committed",
+                lambda: self._producer.send_offsets_to_transaction(
+                    offsets, self._consumer.group_metadata()
+                ),
+                self._producer.commit_transaction,
             )
-            self._producer.commit_transaction()
         except KafkaError as exc:
             self.broken = True  # fenced or failed: the next user gets a fresh producer
             raise BrokerError(
@@ -930,10 +933,34 @@ class KafkaPartitionTransaction:
             return
         self._open = False
         try:
-            self._producer.abort_transaction()
+            self._within_limit("aborted", self._producer.abort_transaction)
         except Exception as exc:  # noqa: BLE001 - the next holder's producer aborts it anyway
             self.broken = True
             log.warning("transaction on %s not aborted: %s", self._tp, exc)
+
+    def _within_limit(self, what: str, *steps: Callable[[], Any]) -> None:
+        """Run ``steps`` (kafka-python's commit or abort, which wait for the transaction
+        coordinator without a limit) within half the rebalance timeout, the share a fetch's
+        processing gets too. With no limit, a broker gone mid-commit held the input there for
+        good: the consumer stopped polling and the group dropped it. Past the limit the producer
+        is broken (the next producer of the same id aborts or finishes its transaction) and a
+        ``BrokerError`` restarts the input, which rejoins the group."""
+        seconds = self._consumer.timeouts.rebalance_timeout / 2
+        limit = gevent.Timeout(seconds)
+        limit.start()
+        try:
+            for step in steps:
+                step()
+        except gevent.Timeout as exc:
+            if exc is not limit:
+                raise
+            self.broken = True
+            raise BrokerError(
+                f"transaction on {self._tp.topic}/{self._tp.partition} not {what} within "
+                f"{seconds:g}s: Kafka's transaction coordinator did not answer"
+            ) from None
+        finally:
+            limit.close()
 
     def close(self) -> None:
         try:

@@ -16,10 +16,7 @@ from __future__ import annotations
 import collections
 import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,11 +28,11 @@ import pytest
 import requests
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from tests.e2e.server import ROOT, Gunicorn, free_port, port_free, start_gunicorn
+from tests.e2e.server import ROOT, Gunicorn, start_gunicorn
+from tests.private_kafka import PrivateKafka, started_private_kafka
 
 pytestmark = pytest.mark.kafka
 
-RUN_SH = ROOT / "deploy" / "kafka" / "run.sh"
 SEED = ROOT / "deploy" / "apis" / "streams-demo.yaml"
 CLIENTS = 20
 PER_CLIENT = 100
@@ -70,45 +67,9 @@ class Names:
         return directory
 
 
-class PrivateKafka:
-    """A Kafka of this test alone (``deploy/kafka/run.sh`` on another port and data directory)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port_pair()
-        self.bootstrap = f"127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "KAFKA_PORT": str(self.port),
-            "KAFKA_DATA_DIR": str(data_dir),
-            "PYTHON": sys.executable,
-        }
-
-    def run(self, command: str) -> None:
-        done = subprocess.run(
-            ["bash", str(RUN_SH), command], env=self.env, capture_output=True, text=True, timeout=180
-        )
-        assert done.returncode == 0, f"run.sh {command} failed:\n{done.stdout}\n{done.stderr}"
-
-
-def free_port_pair() -> int:
-    """9095 (with 9096 for the controller) when free, else two free ports in a row."""
-    for _ in range(50):
-        port = 9095 if _ == 0 else free_port()
-        if port_free(port) and port_free(port + 1):
-            return port
-    raise RuntimeError("no two free ports in a row")
-
-
 @pytest.fixture(scope="module")
 def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateKafka]:
-    if shutil.which("java") is None:
-        pytest.skip("java is not installed: no private Kafka")
-    if not list((ROOT / "deploy" / "kafka" / ".cache").glob("classpath-*.txt")):
-        pytest.skip("Kafka jars are not fetched (deploy/kafka/.cache): run `deploy/kafka/run.sh start` once")
-    kafka = PrivateKafka(tmp_path_factory.mktemp("private-kafka"))
-    kafka.run("start")
-    yield kafka
-    kafka.run("stop")
+    yield from started_private_kafka(tmp_path_factory)
 
 
 def push(server: Gunicorn, user: str, payload: Any, timeout: float = 30) -> int | str:
@@ -397,7 +358,11 @@ def steady(server: Gunicorn, bootstrap: str, group: str, deadline_s: float = 90)
     while len(_children(server.process.pid)) != 4:
         assert time.monotonic() < deadline, "gunicorn did not get its 4 workers back"
         gevent.sleep(0.2)
-    wait_stable(bootstrap, group, _children(server.process.pid), max(1.0, deadline - time.monotonic()))
+    try:
+        wait_stable(bootstrap, group, _children(server.process.pid), max(1.0, deadline - time.monotonic()))
+    except AssertionError as exc:
+        trouble = [line for line in server.log().splitlines() if " WARNING " in line or " ERROR " in line]
+        raise AssertionError(f"{exc}\nthe gateway's last warnings and errors:\n" + "\n".join(trouble[-40:])) from None
 
 
 def _children(parent: int) -> list[int]:

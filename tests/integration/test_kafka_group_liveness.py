@@ -23,6 +23,7 @@ from streams.brokers.base import BrokerError
 from streams.brokers.group import GroupTimeouts
 from streams.brokers.kafka import KafkaBroker, KafkaGroupConsumer
 from streams.engine.testing import make_gateway, wait_until
+from tests.private_kafka import PrivateKafka, started_private_kafka
 
 pytestmark = pytest.mark.kafka
 
@@ -176,3 +177,64 @@ def test_the_next_holder_of_a_partition_aborts_what_the_last_one_left_open(
         left_open.close()
         heir.close()
         dead.close()
+
+
+@pytest.fixture(scope="module")
+def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateKafka]:
+    yield from started_private_kafka(tmp_path_factory)
+
+
+def test_a_commit_with_the_broker_gone_fails_in_time_and_the_next_member_redoes_it(
+    private_kafka: PrivateKafka, unique_name: str
+) -> None:
+    source, sink, group = f"{unique_name}-in", f"{unique_name}-out", unique_name
+    timeouts = GroupTimeouts(session_timeout=6.0, heartbeat_interval=1.0, rebalance_timeout=6.0)
+    broker = KafkaBroker([private_kafka.bootstrap], client_id="test", connect_timeout=3.0)
+    member = heir = None
+    try:
+        broker.produce(source, b"job")
+        member = broker.group_consumer(group, [source], timeouts=timeouts)
+        records = _first_fetch(member)
+        writer = member.transaction(source, 0)
+        writer.begin()
+        writer.send(sink, b"before-the-outage").wait(10)
+        private_kafka.run("stop")
+        started = time.monotonic()
+        try:
+            with gevent.Timeout(60, AssertionError("the commit still waits 60 s after the broker left")):
+                with pytest.raises(BrokerError, match="not committed within 3s"):
+                    writer.commit(records[-1].offset + 1)
+        finally:
+            took = time.monotonic() - started
+            private_kafka.run("start")
+        print(f"\ncommit with the broker gone: failed after {took:.1f}s (limit 3s)")
+        assert writer.broken
+        member.close()
+
+        heir = broker.group_consumer(group, [source], timeouts=timeouts)
+        assert [r.value for r in _first_fetch(heir)] == [b"job"]  # the offset was never committed
+        redo = heir.transaction(source, 0)
+        redo.begin()
+        redo.send(sink, b"after-the-outage").wait(10)
+        redo.commit(records[-1].offset + 1)
+        reader = broker.reader(sink, {0: 0})
+        try:
+            seen = [r.value for r in reader.fetch(timeout=5)]
+        finally:
+            reader.close()
+        assert seen == [b"after-the-outage"]  # read_committed: the write of the failed commit is gone
+        assert broker.committed(group, source) == {0: records[-1].offset + 1}
+    finally:
+        for consumer in (member, heir):
+            if consumer is not None:
+                consumer.close()
+        broker.close()
+
+
+def _first_fetch(member: Any) -> list[Any]:
+    deadline = time.monotonic() + 60
+    records: list[Any] = []
+    while not records:
+        assert time.monotonic() < deadline, "nothing fetched"
+        records = member.fetch(timeout=0.5)
+    return records
