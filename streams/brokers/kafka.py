@@ -910,6 +910,20 @@ class KafkaPartitionTransaction:
             self._producer, time.monotonic() + timeout, topic, value, key, headers, partition
         )
 
+    @property
+    def failed(self) -> bool:
+        # NOTE: kafka-python's own test before a send; after a fence it stays in a state where
+        # every send is refused. A kafka-python without it never reports a failed transaction.
+        manager = getattr(self._producer, "_transaction_manager", None)
+        check = getattr(manager, "_fail_if_not_ready_for_send", None)
+        if not self._open or check is None:
+            return False
+        try:
+            check()
+        except KafkaError:
+            return True
+        return False
+
     def commit(self, next_offset: int) -> None:
         offsets = {self._tp: OffsetAndMetadata(int(next_offset), "", -1)}
         try:

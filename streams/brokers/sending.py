@@ -179,6 +179,12 @@ class PartitionTransaction(Protocol):
         """Drop the open transaction's writes (best effort)."""
         ...
 
+    @property
+    def failed(self) -> bool:
+        """The open transaction takes no more writes (fenced by the partition's next holder, or
+        a write failed so that it can only be aborted): retrying a write is pointless."""
+        ...
+
 
 @runtime_checkable
 class TransactionalGroup(Protocol):

@@ -36,7 +36,7 @@ import gevent
 import gevent.event
 
 from streams import registry
-from streams.brokers.base import Broker, Record
+from streams.brokers.base import Broker, BrokerError, Record
 from streams.brokers.group import GroupTimeouts
 from streams.brokers.security import KafkaSecurity, SecurityError, sasl_problems
 from streams.brokers.send_order import SendOrder
@@ -249,6 +249,15 @@ class KafkaInput(Input):
         txn = Transaction(redeliver_unknown=True, sender=sender)
         while not deliver([msg.copy()], txn):
             pos = msg.position
+            if sender is not None and sender.failed:
+                # NOTE: retried, it failed forever and the consumer stopped polling: the group
+                # dropped this member for good. Given up, the input restarts and rejoins, and
+                # whoever holds the partition then reads these records again.
+                raise BrokerError(
+                    f"the transaction of {pos.topic}/{pos.partition} failed (fenced by the "
+                    f"partition's next holder, or a write it cannot take back): offset "
+                    f"{pos.offset} and the rest of its batch are left to be read again"
+                )
             self.log.warning(
                 "write failed; retrying", topic=pos.topic, partition=pos.partition, offset=pos.offset, retry_in=delay
             )
@@ -307,6 +316,10 @@ class _OrderedSender:
             return self._writer.send(*args, **kwargs)
         finally:
             self._gate.release(self._index)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self._writer.failed)
 
 
 def _by_partition(records: list[Record]) -> dict[tuple[str, int], list[Record]]:

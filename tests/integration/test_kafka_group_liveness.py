@@ -22,6 +22,7 @@ import pytest
 from streams.brokers.base import BrokerError
 from streams.brokers.group import GroupTimeouts
 from streams.brokers.kafka import KafkaBroker, KafkaGroupConsumer
+from streams.brokers.sending import SendFailed
 from streams.engine.testing import make_gateway, wait_until
 from tests.private_kafka import PrivateKafka, started_private_kafka
 
@@ -238,3 +239,34 @@ def _first_fetch(member: Any) -> list[Any]:
         assert time.monotonic() < deadline, "nothing fetched"
         records = member.fetch(timeout=0.5)
     return records
+
+
+def test_a_transaction_fenced_by_the_next_holder_reports_failed_instead_of_taking_writes(
+    broker: KafkaBroker, unique_name: str
+) -> None:
+    source, sink, group = f"{unique_name}-in", f"{unique_name}-out", unique_name
+    broker.produce(source, b"job")
+    fenced = broker.group_consumer(group, [source])
+    heir = None
+    try:
+        _first_fetch(fenced)
+        old = fenced.transaction(source, 0)
+        old.begin()
+        old.send(sink, b"before-the-fence").wait(10)
+        assert not old.failed
+        fenced._consumer.close(autocommit=False)  # the member is gone; its producer is not
+        heir = broker.group_consumer(group, [source])
+        _first_fetch(heir)
+        heir.transaction(source, 0)  # the same transactional id: fences the old producer
+        refused = 0
+        for _ in range(3):  # the first write may be taken and fail at the broker
+            try:
+                old.send(sink, b"after-the-fence").wait(10)
+            except SendFailed:
+                refused += 1
+        assert refused >= 2
+        assert old.failed
+    finally:
+        fenced.close()
+        if heir is not None:
+            heir.close()

@@ -9,8 +9,9 @@ import types
 from typing import Any
 
 import gevent.event
+import pytest
 
-from streams.brokers.base import Position, Record
+from streams.brokers.base import BrokerError, Position, Record
 from streams.brokers.group import GroupTimeouts
 from streams.brokers.sending import Stored, TransactionalGroup
 from streams.contracts import Transaction
@@ -41,6 +42,10 @@ class DummyTransaction:
 
     def abort(self) -> None:
         self.events.append(("abort", self.key))
+
+    @property
+    def failed(self) -> bool:
+        return ("fenced", self.key) in self.events
 
 
 class DummyGroup:
@@ -144,6 +149,28 @@ def test_a_stop_while_a_write_fails_aborts_instead_of_committing() -> None:
     assert len(attempts) == 4
     assert attempts[1] is attempts[2] is attempts[3]  # retries of one record reuse its transaction
     assert attempts[0] is not attempts[1]
+
+
+def test_a_transaction_that_failed_ends_the_run_instead_of_retrying_its_write_forever() -> None:
+    for records in ([rec(0, 0)], [rec(0, 0), rec(0, 1)]):  # alone, and side by side in order
+        group = DummyGroup([records])
+        inp = make_input(group)
+        last = records[-1].value
+        attempts: list[bytes] = []
+
+        def deliver(batch: list[Message], txn: Transaction | None = None) -> bool:
+            attempts.append(batch[0].content)
+            if batch[0].content != last:
+                return True
+            group.events.append(("fenced", ("jobs", 0)))  # the partition's next holder fenced us
+            return False
+
+        with gevent.Timeout(5, AssertionError("the failed write was retried for 5 s")):
+            with pytest.raises(BrokerError, match="the transaction of jobs/0 failed"):
+                inp.run(deliver, gevent.event.Event())
+        assert attempts.count(last) == 1
+        assert not [e for e in group.events if e[0] == "commit"]
+        assert group.closed
 
 
 def test_a_slow_fetch_is_cut_short_before_the_rebalance_timeout(monkeypatch) -> None:
