@@ -11,6 +11,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import pytest
 
 from streams.engine.testing import wait_until
 from tests.unit.engine_helpers import ECHO, OUT, read_all, user
@@ -51,6 +52,36 @@ def test_a_slow_instance_start_holds_up_only_requests_for_that_instance(
     assert a1 is a2 and a1 is not bob  # alice's concurrent requests share the one build
     for inst in (a1, a2, bob):
         inst.release()
+
+
+def test_a_build_outlives_a_caller_that_stopped_waiting_and_a_failed_one_reaches_the_caller(
+    tmp_path: Any, gateways: Any, monkeypatch: Any
+) -> None:
+    gateway, api = gateways(tmp_path, {"out": OUT})
+    release = gevent.event.Event()
+    built: list[Any] = []
+    build = gateway.build_instance
+
+    def slow(api_: Any, stream: str, conf: Any, key: str, tracer: Any = None) -> Any:
+        if "carol" in json.dumps(conf):
+            raise RuntimeError("carol's stream cannot start")
+        release.wait()
+        built.append(build(api_, stream, conf, key, tracer=tracer))
+        return built[-1]
+
+    monkeypatch.setattr(gateway, "build_instance", slow)
+    gone = gevent.spawn(api.open, "out", user("alice"))
+    gevent.sleep(0.05)
+    gone.kill()  # the client left while its stream was being built
+    release.set()
+    wait_until(lambda: built, "alice's instance built all the same")
+    with gevent.Timeout(10):
+        again = api.open("out", user("alice"))
+    assert again is built[0] and not again.closed  # the next request gets it, not a second build
+    assert len(built) == 1
+    again.release()
+    with pytest.raises(RuntimeError, match="carol's stream cannot start"):
+        api.open("out", user("carol"))
 
 
 def test_idle_template_instance_is_closed_but_one_in_use_is_not(tmp_path: Any, gateways: Any) -> None:
