@@ -19,23 +19,28 @@ RUN_SH = ROOT / "deploy" / "kafka" / "run.sh"
 
 
 class PrivateKafka:
-    """One broker; ``run("stop")`` and ``run("start")`` take it away and bring it back."""
+    """One broker; ``run("stop")`` and ``run("start")`` take it away and bring it back.
+    ``port`` (with the next one for the controller) is found free unless given; ``env`` adds
+    ``run.sh`` settings (``KAFKA_SECURITY``...)."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port_pair()
+    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
+        self.port = port if port is not None else free_port_pair()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
+            **(env or {}),
             "KAFKA_PORT": str(self.port),
             "KAFKA_DATA_DIR": str(data_dir),
             "PYTHON": sys.executable,
         }
 
-    def run(self, command: str) -> None:
+    def run(self, command: str) -> str:
+        """``run.sh command``; what it said on stderr."""
         done = subprocess.run(
             ["bash", str(RUN_SH), command], env=self.env, capture_output=True, text=True, timeout=180
         )
         assert done.returncode == 0, f"run.sh {command} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stderr
 
 
 def free_port_pair() -> int:

@@ -50,10 +50,10 @@ from streams.settings import Settings
 from streams.tracing import Tracer
 
 MAX_CACHED_KEYS = 100_000
+"""Remembered (variables -> instance) lookups per API before the cache starts over."""
 
 BUILD_GREENLETS = KeptGreenlets(keep=4)
 """Where stream instances are built (``Api._build_aside``)."""
-"""Remembered (variables -> instance) lookups per API before the cache starts over."""
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,10 +33,10 @@ import requests
 import yaml
 
 from tests.e2e.server import ROOT, Gunicorn, port_free, serve_definitions
+from tests.private_kafka import PrivateKafka
 
 pytestmark = pytest.mark.kafka
 
-RUN_SH = ROOT / "deploy" / "kafka" / "run.sh"
 SEED = ROOT / "deploy" / "apis" / "streams-demo.yaml"
 PORTS = (9098, 9096)  # client ports tried (controller on the next one): this test's own range
 ERROR_BOUND = 30.0  # seconds until a bad credential is named in the log (the issue's bound)
@@ -46,30 +44,14 @@ PUSH_BOUND = 15.0  # seconds a push may take to fail with it
 RESULT_BOUND = 45.0  # seconds from a push to its result through GET on a fresh group
 
 
-class SecureKafka:
+class SecureKafka(PrivateKafka):
     """A Kafka of this module alone with a SASL_SSL listener only."""
 
     def __init__(self, data_dir: Path, port: int) -> None:
-        self.port = port
-        self.bootstrap = f"127.0.0.1:{port}"
+        super().__init__(data_dir, port, {"KAFKA_SECURITY": "sasl_ssl", "KAFKA_TLS_CLIENT_AUTH": "required"})
         self.ca_file = data_dir / "tls" / "ca.pem"
         self.cert_file = data_dir / "tls" / "client.pem"
         self.key_file = data_dir / "tls" / "client.key"
-        self.env = {
-            **os.environ,
-            "KAFKA_SECURITY": "sasl_ssl",
-            "KAFKA_TLS_CLIENT_AUTH": "required",
-            "KAFKA_PORT": str(port),
-            "KAFKA_DATA_DIR": str(data_dir),
-            "PYTHON": sys.executable,
-        }
-
-    def run(self, command: str) -> str:
-        done = subprocess.run(
-            ["bash", str(RUN_SH), command], env=self.env, capture_output=True, text=True, timeout=180
-        )
-        assert done.returncode == 0, f"run.sh {command} failed:\n{done.stdout}\n{done.stderr}"
-        return done.stderr
 
 
 @pytest.fixture(scope="module")

@@ -143,16 +143,8 @@ def test_the_next_holder_of_a_partition_aborts_what_the_last_one_left_open(
     broker.produce(source, b"job-1")
     broker.produce(source, b"job-2")
 
-    def first_fetch(member: Any) -> list[Any]:
-        deadline = time.monotonic() + 60
-        records: list[Any] = []
-        while not records:
-            assert time.monotonic() < deadline, "nothing fetched"
-            records = member.fetch(timeout=0.5)
-        return records
-
     dead = broker.group_consumer(group, [source])
-    assert [r.value for r in first_fetch(dead)] == [b"job-1", b"job-2"]
+    assert [r.value for r in _first_fetch(dead)] == [b"job-1", b"job-2"]
     left_open = dead.transaction(source, 0)
     left_open.begin()
     left_open.send(sink, b"from-the-dead").wait(10)  # written, never committed: the worker "dies"
@@ -160,7 +152,7 @@ def test_the_next_holder_of_a_partition_aborts_what_the_last_one_left_open(
 
     heir = broker.group_consumer(group, [source])
     try:
-        assert [r.value for r in first_fetch(heir)] == [b"job-1", b"job-2"]  # nothing was committed
+        assert [r.value for r in _first_fetch(heir)] == [b"job-1", b"job-2"]  # nothing was committed
         writer = heir.transaction(source, 0)  # aborts the open transaction of the same id
         writer.begin()
         writer.send(sink, b"from-the-heir").wait(10)
