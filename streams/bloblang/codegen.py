@@ -5,8 +5,8 @@ each query becomes an expression over runtime helpers. Generated nodes carry the
 and column, and the code object is compiled with a filename like ``<bloblang:NAME>``.
 
 Safety: the generated module's globals are only the constants table ``K`` and the library
-callables table ``F``, and its ``__builtins__`` are ``runtime.HELPERS`` (no Python builtin). Mapping data never becomes
-a Python name or attribute: field names, keys and strings are ``ast.Constant`` values, and the
+callables table ``F``, and its ``__builtins__`` are ``runtime.HELPERS`` (no Python builtin).
+Mapping data never becomes a Python name or attribute: field names, keys and strings are ``ast.Constant`` values, and the
 only identifiers generated are ``ctx``, ``t``, ``n_<label>`` (lambda labels, ``[A-Za-z0-9_]``)
 and the fixed helper names.
 """

@@ -82,9 +82,10 @@ READER_FETCH_BYTES = 256 * 1024
 PERF: a reader catching up on a backlog holds a whole fetch, decoded into records, while it
 hands them out 500 at a time, and asks for the next meanwhile; with 1 MiB, ten users catching
 up on a 445k-record topic (a live reader and up to four scans per worker) left each worker
-2-5 MiB larger than with 256 KiB (bench/idle_sse.py on Kafka with fresh users). A scan reads as many records per second either way (the gateway's processing is
-slower than the fetches), and a record batch larger than this still comes whole (Kafka returns
-the first batch of a fetch whatever its size)."""
+2-5 MiB larger than with 256 KiB (bench/idle_sse.py on Kafka with fresh users). A scan reads
+as many records per second either way (the gateway's processing is slower than the fetches),
+and a record batch larger than this still comes whole (Kafka returns the first batch of a
+fetch whatever its size)."""
 
 # Broker answers that mean "this record was refused", never "maybe stored".
 _REJECTIONS: tuple[type[Exception], ...] = (
@@ -153,6 +154,25 @@ class KafkaBroker(Broker):
             **sasl_settings(self.security),
         }
 
+    def _producer_settings(self) -> dict[str, Any]:
+        """What every producer of this broker has (the shared one and the transactional ones)."""
+        return {
+            **self._common(),
+            "acks": "all",  # every in-sync replica has the record before we answer 200
+            # The producer's own retries (a broker outage, a leader change) resend with the same
+            # sequence number, so the broker stores a record once. On brokers too old for it
+            # kafka-python switches it off with a warning.
+            "enable_idempotence": True,
+            "linger_ms": self._linger_ms,
+            # kafka-python's own sensors: about 20 Python calls per record that nothing here
+            # reads (the gateway has its own metrics).
+            "metrics_enabled": False,
+            "max_block_ms": int(self._connect_timeout * 1000),
+            # Kafka's default: a record outlives an outage of up to two minutes in the producer
+            # (a retried write waits on it; see streams.brokers.sending).
+            "delivery_timeout_ms": _DELIVERY_TIMEOUT_MS,
+        }
+
     def _check_access(self) -> None:
         """Before the first client: can we get in at all (see the module doc)? A failure is
         raised again without a new attempt for ``_ACCESS_RETRY`` seconds."""
@@ -199,21 +219,8 @@ class KafkaBroker(Broker):
                 )
                 try:
                     self._producer = KafkaProducer(
-                        **self._common(),
+                        **self._producer_settings(),
                         client_id=f"{self.client_id}-producer",
-                        acks="all",  # every in-sync replica has the record before we answer 200
-                        # The producer's own retries (a broker outage, a leader change) resend
-                        # with the same sequence number, so the broker stores a record once.
-                        # On brokers too old for it kafka-python switches it off with a warning.
-                        enable_idempotence=True,
-                        linger_ms=self._linger_ms,
-                        # kafka-python's own sensors: about 20 Python calls per record that
-                        # nothing here reads (the gateway has its own metrics).
-                        metrics_enabled=False,
-                        max_block_ms=int(self._connect_timeout * 1000),
-                        # Kafka's default: a record outlives an outage of up to two minutes in
-                        # the producer (a retried write waits on it; see streams.brokers.sending).
-                        delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
                         bootstrap_timeout_ms=wait_ms,
                     )
                 except KafkaError as exc:
@@ -867,16 +874,10 @@ class KafkaPartitionTransaction:
         self.broken = False
         try:
             self._producer = KafkaProducer(
-                **broker._common(),
+                **broker._producer_settings(),
                 client_id=f"{broker.client_id}-txn-{os.getpid()}",
                 transactional_id=f"streams.{consumer._group}.{topic}.{partition}",
                 retry_backoff_ms=_TXN_RETRY_BACKOFF_MS,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=broker._linger_ms,
-                metrics_enabled=False,  # as the shared producer: sensors nothing reads
-                max_block_ms=int(broker._connect_timeout * 1000),
-                delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
                 bootstrap_timeout_ms=int(broker._connect_timeout * 1000),
             )
         except KafkaError as exc:
@@ -960,21 +961,17 @@ class KafkaPartitionTransaction:
         is broken (the next producer of the same id aborts or finishes its transaction) and a
         ``BrokerError`` restarts the input, which rejoins the group."""
         seconds = self._consumer.timeouts.rebalance_timeout / 2
-        limit = gevent.Timeout(seconds)
-        limit.start()
+        late = BrokerError(
+            f"transaction on {self._tp.topic}/{self._tp.partition} not {what} within "
+            f"{seconds:g}s: Kafka's transaction coordinator did not answer"
+        )
         try:
-            for step in steps:
-                step()
-        except gevent.Timeout as exc:
-            if exc is not limit:
-                raise
+            with gevent.Timeout(seconds, late):
+                for step in steps:
+                    step()
+        except BrokerError:
             self.broken = True
-            raise BrokerError(
-                f"transaction on {self._tp.topic}/{self._tp.partition} not {what} within "
-                f"{seconds:g}s: Kafka's transaction coordinator did not answer"
-            ) from None
-        finally:
-            limit.close()
+            raise
 
     def close(self) -> None:
         try:
