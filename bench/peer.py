@@ -63,6 +63,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=15, help="length of each wrk run and each paced push")
     ap.add_argument("--connections", default="32,256", help="wrk connection counts")
     ap.add_argument("--rates", default="100,1000", help="paced push rates, messages/s")
+    ap.add_argument("--warm-up", type=float, default=30,
+                    help="seconds of paced pushes at the top rate into each server before the latency runs, not counted")
     ap.add_argument("--idle", type=int, default=2000, help="idle stream connections per memory measure")
     ap.add_argument("--shared-users", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -72,7 +74,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="tiny sizes: 3 s runs, 100 idle connections")
     args = ap.parse_args()
     if args.quick:
-        args.seconds, args.idle = 3, min(args.idle, 100)
+        args.seconds, args.idle, args.warm_up = 3, min(args.idle, 100), min(args.warm_up, 3)
     args.connections = [int(c) for c in str(args.connections).split(",")]
     args.rates = [float(r) for r in str(args.rates).split(",")]
     return args
@@ -114,14 +116,27 @@ class Run:
     # -- the three measures ------------------------------------------------------------------
 
     def latency(self) -> None:
+        """Each server first carries ``--warm-up`` seconds of pushes at the top rate, not counted:
+        a fresh broker runs its code interpreted until the JVM compiles it, and the transactions
+        the gateway's Worker uses (the peer's do not) took about 45 s at 100 msg/s to get there
+        (push -> SSE p50 68 ms in the first 3 s, 16 ms after 45 s, bench/stage_latency.py)."""
         assert self.bento is not None
         gw = self.start_gateway()
+        servers = (
+            ("bento", self.bento.base + "/push-event", self.bento.base + "/get/stream", "lines"),
+            ("streams", gw.url("/stream-demo/push-event?user=alice"), gw.url("/stream-demo/get-event?user=alice"), "sse"),
+        )
+        if self.args.warm_up > 0:
+            top = max(self.args.rates)
+            for name, push, stream, fmt in servers:
+                self.settle()
+                log(f"warm-up {name} at {top:g} msg/s for {self.args.warm_up:g}s (not counted) ...")
+                lat = measure_latency(push, stream, fmt, rate=top, seconds=self.args.warm_up,
+                                      out=self.work / f"reader-{name}-warm-up.txt")
+                log(f"  {name}: warm-up p50 {lat.p50} p99 {lat.p99} max {lat.max} {lat.note}")
         for rate in self.args.rates:
             found: dict[str, Latency] = {}
-            for name, push, stream, fmt in (
-                ("bento", self.bento.base + "/push-event", self.bento.base + "/get/stream", "lines"),
-                ("streams", gw.url("/stream-demo/push-event?user=alice"), gw.url("/stream-demo/get-event?user=alice"), "sse"),
-            ):
+            for name, push, stream, fmt in servers:
                 self.settle()
                 log(f"latency {name} at {rate:g} msg/s for {self.args.seconds:g}s ...")
                 found[name] = lat = measure_latency(push, stream, fmt, rate=rate, seconds=self.args.seconds,
