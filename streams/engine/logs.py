@@ -56,9 +56,15 @@ class StreamLog:
         self._log(level, msg, False, fields)
 
 
-def metric(kind: str, name: str, value: float, **tags: str) -> None:
-    """Send one metric (``incr``, ``timing`` or ``gauge``); never fails the caller."""
+def metric(kind: str, name: str, value: float, /, **tags: str) -> None:
+    """Send one metric (``incr``, ``timing`` or ``gauge``); never fails the caller. The three are
+    positional, so a tag may be called ``kind``, ``name`` or ``value``."""
     try:
         getattr(METRICS, kind)(name, value, **tags)
     except Exception:
-        _logger.debug("metric %s failed", name, exc_info=True)
+        metric_failed(name)
+
+
+def metric_failed(name: str) -> None:
+    """Log (at debug) a metric that raised; called from the ``except`` that caught it."""
+    _logger.debug("metric %s failed", name, exc_info=True)

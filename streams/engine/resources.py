@@ -7,6 +7,7 @@ so mapping errors and log lines point at the component that produced them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -16,9 +17,10 @@ from streams.brokers.security import KafkaSecurity
 from streams.caches.base import Cache
 from streams.contracts import ConfigError, Input, Output, Processor
 from streams.engine.host import HostState
-from streams.engine.logs import StreamLog, metric
+from streams.engine.logs import StreamLog, metric, metric_failed
 from streams.engine.ratelimit import LocalLimit
 from streams.engine.services import WorkerServices
+from streams.observability import METRICS
 from streams.settings import Settings
 from streams.tracing import Tracer
 
@@ -66,6 +68,9 @@ class Resources:
     builder: Builder
     fields: dict[str, Any] = field(default_factory=dict)  # added to every log line
     scope: StreamScope = field(default_factory=StreamScope)
+    _recorders: dict[tuple[str, str], Callable[[float], None]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def child(self, path: str) -> Resources:
         return replace(self, path=path)
@@ -118,11 +123,32 @@ class Resources:
     def logger(self) -> StreamLog:
         return StreamLog(api=self.api, stream=self.stream, component=self.path, **self.fields)
 
-    def incr(self, name: str, value: int = 1, **tags: str) -> None:
-        metric("incr", name, value, api=self.api, stream=self.stream, **tags)
+    def incr(self, name: str, value: int = 1, /, **tags: str) -> None:
+        if tags:
+            metric("incr", name, value, api=self.api, stream=self.stream, **tags)
+        else:
+            self._record("incr", name, value)
 
-    def gauge(self, name: str, value: float, **tags: str) -> None:
-        metric("gauge", name, value, api=self.api, stream=self.stream, **tags)
+    def gauge(self, name: str, value: float, /, **tags: str) -> None:
+        if tags:
+            metric("gauge", name, value, api=self.api, stream=self.stream, **tags)
+        else:
+            self._record("gauge", name, value)
 
-    def timing(self, name: str, seconds: float, **tags: str) -> None:
-        metric("timing", name, seconds, api=self.api, stream=self.stream, **tags)
+    def timing(self, name: str, seconds: float, /, **tags: str) -> None:
+        if tags:
+            metric("timing", name, seconds, api=self.api, stream=self.stream, **tags)
+        else:
+            self._record("timing", name, seconds)
+
+    def _record(self, kind: str, name: str, value: float) -> None:
+        """A metric labelled with this component's api and stream alone, through a recorder
+        bound once per component (``Metrics.bound``); like ``metric``, it never fails the caller."""
+        try:
+            record = self._recorders.get((kind, name))
+            if record is None:
+                record = METRICS.bound(kind, name, {"api": self.api, "stream": self.stream})
+                self._recorders[(kind, name)] = record
+            record(value)
+        except Exception:
+            metric_failed(name)
