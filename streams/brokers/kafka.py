@@ -848,12 +848,13 @@ class KafkaGroupConsumer(_KafkaConsumerBase, GroupConsumer):
                 gevent.sleep(0.5)
 
 
-_TXN_RETRY_BACKOFF_MS = 2
+_TXN_RETRY_BACKOFF_MS = 10
 """PERF: a transaction begun right after the last one committed finds the coordinator still
 writing that one's markers (CONCURRENT_TRANSACTIONS) and is retried after this pause;
 kafka-python's default of 100 ms (20 ms for AddPartitionsToTxn) made one Worker record in ten
-wait that long at a steady 100 records/s. Measured with bench/kafka_client.py (Kafka 4.1, back
-to back cycles): 10 ms took 10-14 ms per cycle, 2 ms 6.1-6.4 ms, at the same 3.0-3.7 ms of CPU."""
+wait that long at a steady 100 records/s. 2 ms made back-to-back cycles shorter (10-14 -> 6 ms,
+bench/kafka_client.py) but, side by side at 1000 msg/s, push -> SSE slower (p50 74-87 vs 47-59 ms):
+on a saturated machine shorter cycles are more of them, each 3-3.7 ms of CPU."""
 
 
 class KafkaPartitionTransaction:
