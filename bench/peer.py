@@ -9,7 +9,8 @@ both at once:
   push req/s        wrk, POST /push-event (gateway: /stream-demo/push-event?user=alice), 32 and 256 connections
   push -> stream    paced pushes stamped with their send time; one reader follows the gateway's SSE
                     (/stream-demo/get-event?user=alice) or the peer's newline-delimited /get/stream;
-                    p50/p99/max, lost and duplicated messages, at 100 and 1000 msg/s
+                    p50/p99/max, lost and duplicated messages, at 100 and 1000 msg/s, each server
+                    first warmed up at the top rate (--warm-up seconds, not counted)
   idle connection   RSS of all the server's processes before and after N idle stream connections, / N
                     (gateway: a new user per connection, then 10 shared users; peer: one kind only)
 
