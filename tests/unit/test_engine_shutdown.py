@@ -13,6 +13,7 @@ from typing import Any
 import gevent
 import pytest
 
+from streams.engine.resources import Resources
 from streams.engine.shutdown import GOING_AWAY, ClientRoster, Draining
 from streams.engine.testing import DEADLINE
 from tests.unit.engine_helpers import ECHO, OUT, produce_for, pull, user
@@ -143,6 +144,8 @@ def test_a_client_that_left_is_counted_out_and_not_told_again(
     record = lambda kind, name, value, **tags: sent.append((kind, name, value))  # noqa: E731
     monkeypatch.setattr("streams.engine.instance.metric", record)
     monkeypatch.setattr("streams.engine.resources.metric", record)
+    # A component's untagged metrics go through its bound recorders instead.
+    monkeypatch.setattr(Resources, "_record", lambda _res, kind, name, value: sent.append((kind, name, value)))
     gw, api = gateways(tmp_path, {"out": OUT})
     inst = api.open("out", user("carol"))
     leaving, staying = inst.subscribe(), inst.subscribe()
