@@ -26,6 +26,7 @@ names are ``<prefix>.<label>.<value>...<name>``.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 import re
@@ -224,53 +225,41 @@ class Metrics:
         dict, then as a key), ``Resources.incr`` took 1.6 us and ``timing`` 1.9; bound, 0.6 and
         1.0, most of it prometheus_client's own locked update (measured on a process registry;
         the workers' mmap'd values add about 1 us to each either way)."""
-        prometheus_kind = {"incr": "counter", "timing": "histogram", "gauge": "gauge"}[kind]
-        child = self._labelled(name, prometheus_kind, labels)
-        statsd_name = self._statsd_name(name, labels)
-        if kind == "incr":
-            counter = cast(Counter, child)
-
-            def add(n: float) -> None:
-                if n >= 0:
-                    counter.inc(n)
-                if self._statsd is not None:
-                    self._statsd.incr(statsd_name, n)
-
-            return add
-        if kind == "timing":
-            histogram = cast(Histogram, child)
-
-            def observe(seconds: float) -> None:
-                histogram.observe(seconds)
-                if self._statsd is not None:
-                    self._statsd.timing(statsd_name, seconds * 1000.0)
-
-            return observe
-        gauge = cast(Gauge, child)
-
-        def set_to(value: float) -> None:
-            gauge.set(value)
-            if self._statsd is not None:
-                self._statsd.gauge(statsd_name, value)
-
-        return set_to
+        prometheus_kind, apply = {
+            "incr": ("counter", self._count),
+            "timing": ("histogram", self._observe),
+            "gauge": ("gauge", self._set),
+        }[kind]
+        return functools.partial(apply, self._labelled(name, prometheus_kind, labels), self._statsd_name(name, labels))
 
     def _incr(self, name: str, n: float, labels: Mapping[str, object]) -> None:
-        metric = cast(Counter, self._labelled(name, "counter", labels))
-        if n >= 0:
-            metric.inc(n)
-        if self._statsd is not None:
-            self._statsd.incr(self._statsd_name(name, labels), n)
+        self._count(self._labelled(name, "counter", labels), self._statsd_name_if_sent(name, labels), n)
 
     def _timing(self, name: str, seconds: float, labels: Mapping[str, object]) -> None:
-        cast(Histogram, self._labelled(name, "histogram", labels)).observe(seconds)
-        if self._statsd is not None:
-            self._statsd.timing(self._statsd_name(name, labels), seconds * 1000.0)
+        self._observe(self._labelled(name, "histogram", labels), self._statsd_name_if_sent(name, labels), seconds)
 
     def _gauge(self, name: str, value: float, labels: Mapping[str, object]) -> None:
-        cast(Gauge, self._labelled(name, "gauge", labels)).set(value)
+        self._set(self._labelled(name, "gauge", labels), self._statsd_name_if_sent(name, labels), value)
+
+    def _count(self, counter: MetricWrapperBase, statsd_name: str, n: float) -> None:
+        if n >= 0:
+            cast(Counter, counter).inc(n)
         if self._statsd is not None:
-            self._statsd.gauge(self._statsd_name(name, labels), value)
+            self._statsd.incr(statsd_name, n)
+
+    def _observe(self, histogram: MetricWrapperBase, statsd_name: str, seconds: float) -> None:
+        cast(Histogram, histogram).observe(seconds)
+        if self._statsd is not None:
+            self._statsd.timing(statsd_name, seconds * 1000.0)
+
+    def _set(self, gauge: MetricWrapperBase, statsd_name: str, value: float) -> None:
+        cast(Gauge, gauge).set(value)
+        if self._statsd is not None:
+            self._statsd.gauge(statsd_name, value)
+
+    def _statsd_name_if_sent(self, name: str, labels: Mapping[str, object]) -> str:
+        """The statsd name, built only while statsd is on (it is not free, and seldom on)."""
+        return self._statsd_name(name, labels) if self._statsd is not None else ""
 
     def gauge_add(self, name: str, delta: float, /, **labels: Any) -> None:
         """Move a gauge by ``delta`` (e.g. +1 when a connection opens, -1 when it closes)."""

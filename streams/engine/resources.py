@@ -124,22 +124,19 @@ class Resources:
         return StreamLog(api=self.api, stream=self.stream, component=self.path, **self.fields)
 
     def incr(self, name: str, value: int = 1, /, **tags: str) -> None:
-        if tags:
-            metric("incr", name, value, api=self.api, stream=self.stream, **tags)
-        else:
-            self._record("incr", name, value)
+        self._send("incr", name, value, tags)
 
     def gauge(self, name: str, value: float, /, **tags: str) -> None:
-        if tags:
-            metric("gauge", name, value, api=self.api, stream=self.stream, **tags)
-        else:
-            self._record("gauge", name, value)
+        self._send("gauge", name, value, tags)
 
     def timing(self, name: str, seconds: float, /, **tags: str) -> None:
+        self._send("timing", name, seconds, tags)
+
+    def _send(self, kind: str, name: str, value: float, tags: dict[str, str]) -> None:
         if tags:
-            metric("timing", name, seconds, api=self.api, stream=self.stream, **tags)
+            metric(kind, name, value, api=self.api, stream=self.stream, **tags)
         else:
-            self._record("timing", name, seconds)
+            self._record(kind, name, value)
 
     def _record(self, kind: str, name: str, value: float) -> None:
         """A metric labelled with this component's api and stream alone, through a recorder
