@@ -11,9 +11,9 @@ push and every Worker transaction, whatever the gateway around it does.
                            commit finds the coordinator still writing the last one's markers and
                            is retried after the backoff (``streams.brokers.kafka``).
 
-CPU is this process's user+system time (``time.process_time``: every greenlet and thread), so it includes the
-client's own I/O loop. Prints a table; asserts nothing; leaves its topics behind (names carry a
-random tag).
+CPU is this process's user+system time (``time.process_time``: every greenlet and thread), so
+it includes the client's own I/O loop. Prints a table; asserts nothing; leaves its topics behind
+(names carry a random tag).
 
     deploy/kafka/run.sh start
     python bench/kafka_client.py --brokers 127.0.0.1:9093
