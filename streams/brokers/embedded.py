@@ -176,11 +176,16 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def _open(path: str, synchronous: str, busy_timeout_ms: int = _BUSY_TIMEOUT_MS) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
-    conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    """A connection whose later statements wait ``busy_timeout_ms`` for a lock.
+
+    Its setup always waits the full ``_BUSY_TIMEOUT_MS``: these pragmas read the schema, which
+    needs a lock for a moment while another process checkpoints or closes the file, and a caller
+    that retries its own transactions (busy timeout 0) does not retry its setup."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA synchronous={synchronous}")
     # After a checkpoint, cut the WAL file back instead of keeping its largest size forever.
     conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
+    conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     return conn
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ import pytest
 
 from streams import brokers
 from streams.brokers.base import BrokerError, Position
-from streams.brokers.embedded import EmbeddedBroker, decode_headers, encode_headers
+from streams.brokers.embedded import EmbeddedBroker, _open, decode_headers, encode_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0  # upper bound for anything waited on; a healthy run needs a small fraction
@@ -588,3 +589,35 @@ def test_close_during_a_write_fails_its_caller_instead_of_leaving_it_waiting(tmp
     b.close()
     with pytest.raises(BrokerError):
         slow.get(timeout=5)
+
+
+def test_a_connection_without_busy_timeout_still_waits_out_a_lock_held_while_it_opens(tmp_path: Path) -> None:
+    """The write thread's connection retries its own transactions (busy timeout 0), but opening it
+    reads the schema, which waits while another process briefly locks the file (a checkpoint, or
+    recovery when the last connection closes). It used to fail at once: "database is locked"."""
+    prepared = EmbeddedBroker(str(tmp_path))
+    prepared.create_topic("t")
+    prepared.close()  # an open connection would keep the holder below from locking the file
+    path = str(tmp_path / "embedded-broker.sqlite3")
+    start_thread = gevent.monkey.get_original("_thread", "start_new_thread")
+    thread_sleep = gevent.monkey.get_original("time", "sleep")
+    locked, released = (gevent.monkey.get_original("_thread", "allocate_lock")() for _ in range(2))
+    locked.acquire()
+    released.acquire()
+
+    def hold_the_file_exclusively() -> None:
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        locked.release()
+        thread_sleep(0.3)
+        holder.execute("COMMIT")
+        holder.close()
+        released.release()
+
+    start_thread(hold_the_file_exclusively, ())
+    assert locked.acquire(timeout=DEADLINE)
+    conn = _open(path, "NORMAL", busy_timeout_ms=0)
+    assert released.acquire(timeout=DEADLINE)
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    assert conn.execute("SELECT topic FROM topics").fetchall() == [("t",)]
