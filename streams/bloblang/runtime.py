@@ -98,26 +98,27 @@ class Context:
     def doc(self, field: str = "") -> Any:
         """The input document (``this`` at the top level), or ``NoContextError``."""
         d = self._doc
-        if d is not _UNSET:
-            if d is _NO_DOC:
-                raise NoContextError(field)
-            return d
+        if d is _UNSET:
+            d = self._load_doc()
+        if d is _NO_DOC:
+            raise NoContextError(field)
+        return d
+
+    def _load_doc(self) -> Any:
+        """Parse the document once: its value, or ``_NO_DOC`` with the reason kept for errors.
+        PERF: the message's emptiness is looked at only when parsing failed."""
         msg = self.batch[self.doc_source] if 0 <= self.doc_source < len(self.batch) else None
         if msg is None:
-            self._doc = _NO_DOC
             self._doc_err = "message is empty"
-            raise NoContextError(field)
-        if not msg.has_value and not msg.content:
-            # NOTE: Benthos treats an empty payload as a missing part, not as bad JSON.
-            self._doc = _NO_DOC
-            self._doc_err = "message is empty"
-            raise NoContextError(field)
-        try:
-            d = msg.value
-        except ValueError as exc:
-            self._doc = _NO_DOC
-            self._doc_err = f"parse as json: {exc}"
-            raise NoContextError(field) from None
+            d = _NO_DOC
+        else:
+            try:
+                d = msg.value
+            except ValueError as exc:
+                # NOTE: Benthos treats an empty payload as a missing part, not as bad JSON.
+                empty = not msg.has_value and not msg.content
+                self._doc_err = "message is empty" if empty else f"parse as json: {exc}"
+                d = _NO_DOC
         self._doc = d
         return d
 
@@ -166,12 +167,14 @@ def get_path(value: Any, path: tuple[str, ...]) -> Any:
 
 def this_path(ctx: Context, path: tuple[str, ...]) -> Any:
     """``this.a.b`` at the top level: the lazily parsed document."""
-    if not path:
-        return ctx.doc("")
     d = ctx._doc
-    if d is _UNSET or d is _NO_DOC:
+    if d is _UNSET:
+        d = ctx._load_doc()
+    if d is _NO_DOC:
         # PERF: the dot path is only for the error; a parsed document needs no string work.
-        d = ctx.doc(slice_to_dot_path(path))
+        raise NoContextError(slice_to_dot_path(path))
+    if not path:
+        return d
     if len(path) == 1 and type(d) is dict:
         return d.get(path[0])  # PERF: ``this.field``, the common case, as get_path reads it
     return get_path(d, path)

@@ -198,6 +198,11 @@ FIXED_CASES = [
     ("cast-null", "root = this.missing.int64()", DOC),
     ("cast-json-float", "root = [this.f.uint64(), this.g.int64()].catch(err -> err)", b'{"f":3.0,"g":1e3}'),
     ("empty-message", "root = this", b""),
+    # The document is parsed on the first ``this``: its failure names the path that asked.
+    ("empty-message-path", "root = this.a.b", b""),
+    ("non-json-path", "root = this.a.b", b"{not json"),
+    ("first-path-names-the-error", "root.x = this.missing\nroot.y = this.a.b", b"{not json"),
+    ("doc-parsed-once", "root.x = this.a.b\nroot.y = this.a\nroot.z = this", b'{"a":{"b":1.50}}'),
     ("infinite-float-payload", 'root = ["Inf".number()]', DOC),
     ("line-after-multibyte", 'root = "é中"\nroot.a = 1', DOC),
     ("strconv-error-quotes-input", 'root = "\\"5\\"".number()', DOC),
