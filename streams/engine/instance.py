@@ -55,8 +55,9 @@ from streams.outputs.http_server import HttpServerOutput
 from streams.tracing import Span, Tracer
 
 # The greenlets pushes are processed in, kept between pushes (one process, one hub): every
-# stream instance of the worker shares them.
-PUSH_GREENLETS = KeptGreenlets(keep=64)
+# stream instance of the worker shares them. As many as the pushes a worker answers at once
+# under load (one per connection); a kept greenlet holds about 9 KiB.
+PUSH_GREENLETS = KeptGreenlets(keep=256)
 
 # PERF: the worker's hub_read_* gauges as last written, by api, stream, topic and partition:
 # a gauge is written only when its value moved (the end moves with each record read; the
