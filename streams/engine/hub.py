@@ -596,6 +596,11 @@ class BrokerHub:
     def clients(self) -> int:
         return len(self._subs) + len(self._catching_up)
 
+    @property
+    def waiting_live(self) -> bool:
+        """Whether a GET, caught up with the topics' ends, waits on their live feed."""
+        return self._get_wait is not None
+
     def close(self, reason: str = "stream closed") -> None:
         """Commit what the clients acknowledged, end them with ``reason``, wake waiting GETs."""
         if self._closed:

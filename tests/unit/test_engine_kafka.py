@@ -198,7 +198,9 @@ def test_many_waiting_gets_on_kafka_hold_no_consumer_each(
     gw, api = gateways(tmp_path, {"out": out_stream(topic)}, kafka_brokers=(kafka_bootstrap,))
     instances = {who: api.open("out", {"request_data_user": who}) for who in users}
     gets = {who: gevent.spawn(inst.pull, 20.0) for who, inst in instances.items()}
-    gevent.sleep(3.0)  # every GET looked up its offsets and waits
+    # Every GET has looked up its offsets (at the end) before anything is produced; a fixed
+    # 3 s pause assumed the 200 lookups take less, which a loaded machine need not honour.
+    wait_until(lambda: all(inst.hub.waiting_live for inst in instances.values()), "every GET waiting live")
     waiting_consumers = gw.broker().open_consumers()
     pool = Pool(50)
     pool.map(lambda who: produce(kafka, topic, who, range(1)), users)
