@@ -53,9 +53,10 @@ class ClientAddressMiddleware:
 
 @functools.lru_cache(maxsize=1024)  # PERF: every header of every request; the names repeat
 def canonical_header(wsgi_key: str) -> str:
-    """``HTTP_X_USER_ID`` -> ``X-User-Id`` (Go's canonical MIME header form)."""
+    """``HTTP_X_USER_ID`` -> ``X-User-Id``: the WSGI key's header name in Go's canonical form
+    (``streams.context.canonical_header``)."""
     name = wsgi_key[5:] if wsgi_key.startswith("HTTP_") else wsgi_key
-    return "-".join(part.capitalize() for part in name.split("_"))
+    return context.canonical_header(name.replace("_", "-"))
 
 
 def request_headers(req: falcon.Request) -> dict[str, str]:

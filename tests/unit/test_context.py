@@ -131,6 +131,16 @@ def test_canonical_header(name: str, canonical: str) -> None:
     assert context.canonical_header(name) == canonical
 
 
+@pytest.mark.parametrize("wsgi_key, canonical", [
+    ("HTTP_X_USER_ID", "X-User-Id"), ("CONTENT_TYPE", "Content-Type"), ("HTTP_ACCEPT", "Accept"),
+    ("HTTP_X.Y_Z", "X.y-Z"),
+])
+def test_a_wsgi_key_names_its_header_in_the_same_canonical_form(wsgi_key: str, canonical: str) -> None:
+    from handlers.request_context import canonical_header  # noqa: PLC0415 - the handlers' spelling
+
+    assert canonical_header(wsgi_key) == canonical
+
+
 # --- substitution: Bloblang ----------------------------------------------------------------------
 
 
