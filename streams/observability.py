@@ -215,8 +215,16 @@ class Metrics:
 
     def record(self, kind: str, name: str, value: float, labels: Mapping[str, object]) -> None:
         """``incr``, ``timing`` or ``gauge`` with the labels as a mapping, so any label name
-        (``name``, ``kind``, ...) may be used, as a stream's ``metric`` processor allows."""
-        {"incr": self._incr, "timing": self._timing, "gauge": self._gauge}[kind](name, value, labels)
+        (``name``, ``kind``, ...) may be used, as a stream's ``metric`` processor allows.
+        Raises ``KeyError`` for another kind."""
+        if kind == "incr":
+            self._incr(name, value, labels)
+        elif kind == "timing":
+            self._timing(name, value, labels)
+        elif kind == "gauge":
+            self._gauge(name, value, labels)
+        else:
+            raise KeyError(kind)
 
     def bound(self, kind: str, name: str, labels: Mapping[str, object]) -> Callable[[float], None]:
         """``incr``, ``timing`` or ``gauge`` of one metric with its labels fixed, looked up once.
@@ -267,7 +275,7 @@ class Metrics:
         if self._statsd is not None:
             self._statsd.gauge(self._statsd_name(name, labels), delta, delta=True)
 
-    def value(self, name: str, **labels: Any) -> float | None:
+    def value(self, name: str, /, **labels: Any) -> float | None:
         """The current Prometheus value of a counter or gauge (sum of a histogram), for tests and
         the management API."""
         kind = self._kind(name)

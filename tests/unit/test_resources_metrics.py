@@ -70,3 +70,19 @@ def test_a_failing_metric_is_logged_and_never_fails_the_component(
     assert [r.getMessage() for r in failed] == [
         "metric input_received failed", "metric processing_seconds failed", "metric consumer_lag failed"
     ]
+
+
+def test_record_takes_the_kind_apart_from_labels_of_any_name() -> None:
+    """``Metrics.record`` is how a stream's ``metric`` processor records: its labels may be
+    named ``kind``, ``name`` or ``value`` too."""
+    metrics = observability.Metrics()
+    labels = {"kind": "k", "name": "n", "value": "v"}
+    metrics.record("incr", "hits", 2, labels)
+    metrics.record("incr", "hits", 1, labels)
+    metrics.record("timing", "took", 0.5, labels)
+    metrics.record("gauge", "depth", 9, labels)
+    assert metrics.value("hits", **labels) == 3
+    assert metrics.value("took", **labels) == pytest.approx(0.5)
+    assert metrics.value("depth", **labels) == 9
+    with pytest.raises(KeyError):
+        metrics.record("histogram", "hits", 1, labels)
