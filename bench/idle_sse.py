@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--brokers", default="embedded")
     ap.add_argument("--fresh", action="store_true", help="user names unique to this run (see above)")
+    ap.add_argument("--idle", type=float, default=5.0, help="seconds the connections idle before the measure")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.connections * 2 + 256)), hard))
@@ -78,8 +79,8 @@ def main() -> None:
         print(f"opening {args.connections} SSE connections for {users} users ...", flush=True)
         started = time.monotonic()
         socks = [s for s in pool.imap(lambda n: open_sse(server.port, f"{prefix}-{n % users}"), range(args.connections)) if s]
-        print(f"opened {len(socks)} in {time.monotonic() - started:.1f}s; idling 5s ...", flush=True)
-        gevent.sleep(5)
+        print(f"opened {len(socks)} in {time.monotonic() - started:.1f}s; idling {args.idle:g}s ...", flush=True)
+        gevent.sleep(args.idle)
         after = {pid: rss_kib(pid) for pid in pids}
         grown = sum(after[p] - before[p] for p in pids)
         print(f"\nworkers={len(pids)} brokers={args.brokers} connections={len(socks)} users={users}")
