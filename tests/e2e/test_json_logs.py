@@ -131,6 +131,9 @@ def test_malformed_pushes_log_json_lines_without_client_data(json_server):
     assert len(entries) >= WORKERS, "gunicorn and the workers log at least their start"
     assert all({"ts", "level", "logger", "msg"} <= e.keys() for e in entries)
     assert not [e for e in entries if "Traceback" in json.dumps(e)]
+    # Each worker froze its start-up heap out of the garbage collector's passes (server/heap.py).
+    frozen = [e for e in entries if "start-up objects frozen out of garbage collection" in e["msg"]]
+    assert len(frozen) >= WORKERS and all(e["level"] == "INFO" for e in frozen), frozen
     client_errors = [e for e in entries if e["logger"] == "streams.http.server"]
     assert client_errors and all(e["level"] == "WARNING" for e in client_errors), client_errors
     assert_no_secret(json_server)
