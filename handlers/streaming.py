@@ -18,11 +18,19 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from gevent import monkey
+
 from streams.engine.delivery import Subscription
 from streams.engine.instance import StreamInstance
 from streams.engine.shutdown import GOING_AWAY
 
 log = logging.getLogger("streams.http")
+
+_POLL: Callable[[], Any] = monkey.get_original("select", "poll")
+"""The operating system's ``poll``, not gevent's: asked with a zero timeout it never waits, and
+unlike ``select`` it takes any descriptor (``select`` refuses those from 1024 up, which a worker
+holding a thousand connections hands out)."""
+_GONE_EVENTS = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 SSE_RETRY_MS = 2000
 SSE_DRAIN_RETRY_MS = 1000
@@ -46,7 +54,7 @@ def peer_gone_check(sock: Any) -> Callable[[], bool]:
     A client that left is only noticed by a write that fails, and the first write after it
     left usually succeeds into the kernel's buffer: the message it carried would count as
     delivered to nobody, and a GET waiting elsewhere for the user's next message would never
-    get it. Looking before each message (never waiting: a zero-timeout ``select``, then a peek)
+    get it. Looking before each message (never waiting: a zero-timeout ``poll``, then a peek)
     hands such a message back instead. A client that sent bytes (it should not) counts as here.
     """
     if sock is None:
@@ -70,10 +78,14 @@ class _PeerGone:
     def __call__(self) -> bool:
         sock = self.sock
         try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            if not readable:
+            poller = _POLL()
+            poller.register(sock.fileno(), select.POLLIN)
+            ready = poller.poll(0)
+            if not ready:
                 return False
-            return sock.recv(1, socket.MSG_PEEK) == b""
+            if ready[0][1] & _GONE_EVENTS:
+                return True
+            return sock.recv(1, socket.MSG_PEEK) == b""  # readable: at once, bytes or the end
         except (OSError, ValueError):  # reset or closed under us
             return True
 

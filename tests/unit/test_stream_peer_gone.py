@@ -3,7 +3,11 @@ written to it (never waiting, never consuming what the client sent)."""
 
 from __future__ import annotations
 
+import os
+import resource
 import socket
+
+import pytest
 
 from handlers.streaming import peer_gone_check
 
@@ -40,3 +44,25 @@ def test_a_socket_closed_under_the_check_counts_as_gone() -> None:
 
 def test_without_a_socket_the_client_is_never_gone() -> None:
     assert peer_gone_check(None)() is False
+
+
+def test_a_descriptor_from_1024_up_is_checked_like_any_other() -> None:
+    """``select`` refuses descriptors from FD_SETSIZE (1024) up; a worker holding a thousand
+    connections hands them out, and its clients must not all look gone."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard open-file limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    low, theirs = socket.socketpair()
+    high_fd = os.dup2(low.fileno(), 1100)
+    ours = socket.socket(fileno=high_fd)
+    low.close()
+    try:
+        gone = peer_gone_check(ours)
+        assert ours.fileno() >= 1024
+        assert gone() is False
+        theirs.close()
+        assert gone() is True
+    finally:
+        ours.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
