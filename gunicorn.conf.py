@@ -27,8 +27,11 @@ except SettingsError as err:
 bind = os.environ.get("STREAMS_BIND", "0.0.0.0:8282")
 worker_class = "handlers.server.worker.StreamsWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-# SSE and WebSocket clients hold a connection each; gevent makes them cheap.
-worker_connections = 10000
+# SSE and WebSocket clients hold a connection each; gevent makes them cheap (about 19 KiB an
+# idle one). A worker holds 10,000 idle streams with room to spare for pushes and health checks:
+# at this many connections it stops accepting and new clients wait in the listen backlog. Each
+# worker raises its open-file limit to the hard limit at start (handlers/server/worker.py).
+worker_connections = 20000
 # With gevent the arbiter's timeout is only a liveness heartbeat, not a request limit: long
 # streams are not cut off.
 timeout = 30

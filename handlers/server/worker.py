@@ -16,6 +16,7 @@ well inside the graceful timeout, instead of waiting for streams that never end 
 from __future__ import annotations
 
 import os
+import resource
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -53,6 +54,22 @@ def untrack_greenlet_tree() -> None:
         gevent.config.track_greenlet_tree = False
 
 
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise this process's soft limit on open files to its hard limit; returns (before, after).
+
+    Every stream client holds a socket, and a common soft limit is 1,024: past it the worker
+    could no longer accept, nor open a broker connection. The hard limit is the operator's cap
+    (as Go programs do since Go 1.19, the peer engine included)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == hard:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        return soft, soft
+    return soft, hard
+
+
 class StreamsWorker(GeventPyWSGIWorker):
     """A gevent worker whose connections are served by :class:`GatewayHandler`."""
 
@@ -74,6 +91,8 @@ class StreamsWorker(GeventPyWSGIWorker):
 
     def init_process(self) -> None:
         untrack_greenlet_tree()
+        before, after = raise_open_file_limit()
+        self.log.info("worker %s: open-file limit %d (was %d)", self.pid, after, before)
         super().init_process()
 
     # -- signals (never block here: they run between two bytecodes of any greenlet) ---------
