@@ -64,11 +64,12 @@ def main() -> None:
     ap.add_argument("--brokers", default="embedded")
     ap.add_argument("--fresh", action="store_true", help="user names unique to this run (see above)")
     ap.add_argument("--idle", type=float, default=5.0, help="seconds the connections idle before the measure")
+    ap.add_argument("--app", default=None, help="serve this WSGI app instead of wsgi:app (one wrapped with probes)")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.connections * 2 + 256)), hard))
 
-    server = gateway(args.workers, args.brokers)
+    server = gateway(args.workers, args.brokers, args.app)
     try:
         pids = worker_pids(server.process.pid)
         gevent.sleep(2)
