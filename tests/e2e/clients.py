@@ -1,12 +1,15 @@
-"""Real clients for end-to-end tests: an SSE reader and a WebSocket reader.
+"""Real clients for end-to-end tests: an SSE reader and a WebSocket reader, and a raw SSE socket.
 
-Both run in a greenlet (tests/conftest.py patches gevent), collecting parsed events into a
-list, so a test can start many clients, push messages, and then wait for what arrived.
+The readers run in a greenlet (tests/conftest.py patches gevent), collecting parsed events into a
+list, so a test can start many clients, push messages, and then wait for what arrived. The raw
+socket (``open_sse_socket`` / ``read_until``) is for tests that must control the connection
+itself: close it at a chosen moment, or hold thousands without a greenlet each.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,3 +148,24 @@ def held_steady(what: str, check: Any, bound: float, settle: float, poll: float 
             held_since = None
         assert now - started < bound + settle, f"not within {bound}s: {what}"
         time.sleep(poll)
+
+
+def open_sse_socket(port: int, user: str) -> socket.socket:
+    """A plain socket that has sent the seed's SSE GET for ``user`` (nothing read yet)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(
+        f"GET /stream-demo/get-event?user={user} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n".encode()
+    )
+    return sock
+
+
+def read_until(sock: socket.socket, marker: bytes, deadline_s: float = 60.0) -> bytes:
+    """Read ``sock`` until ``marker`` has arrived; fails if the server closes first."""
+    data = b""
+    deadline = time.monotonic() + deadline_s
+    while marker not in data:
+        assert time.monotonic() < deadline, data
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the stream: {data!r}"
+        data += chunk
+    return data

@@ -10,12 +10,12 @@ counted as delivered (and committed), and a GET for the user's next message neve
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 
 import pytest
 
+from tests.e2e.clients import open_sse_socket, read_until
 from tests.e2e.conftest import get_result, push
 from tests.e2e.server import Gunicorn, start_gunicorn
 
@@ -29,24 +29,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Gunicorn:
     server.stop()
 
 
-def read_until(sock: socket.socket, marker: bytes, deadline_s: float = 60.0) -> bytes:
-    data = b""
-    deadline = time.monotonic() + deadline_s
-    while marker not in data:
-        assert time.monotonic() < deadline, data
-        chunk = sock.recv(65536)
-        assert chunk, f"the server closed the stream: {data!r}"
-        data += chunk
-    return data
-
-
 @pytest.mark.parametrize("round_", range(5))
 def test_a_message_after_the_stream_client_left_goes_to_the_next_get(server: Gunicorn, round_: int) -> None:
     user = f"departed-{uuid.uuid4().hex[:10]}"
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-    sock.sendall(
-        f"GET /stream-demo/get-event?user={user} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n".encode()
-    )
+    sock = open_sse_socket(server.port, user)
     read_until(sock, b"retry:")
     assert push(server, user, {"n": "first"}).status_code == 200
     read_until(sock, b'"first"')  # the client is attached and was handed the first message

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.e2e.clients import open_sse_socket, read_until
 from tests.e2e.server import Gunicorn, start_gunicorn
 
 CONNECTIONS = 10_000
@@ -34,7 +35,7 @@ def one_worker_at_1024_files(tmp_path: Path) -> Iterator[Gunicorn]:
     try:
         server = start_gunicorn(tmp_path, workers=1)
     finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else soft, hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, NEEDED_FILES), hard))  # for this process's sockets
     try:
         yield server
     finally:
@@ -42,25 +43,10 @@ def one_worker_at_1024_files(tmp_path: Path) -> Iterator[Gunicorn]:
 
 
 def open_stream(port: int, user: str) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(f"GET /stream-demo/get-event?user={user} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(4096)
-        assert chunk, f"connection for {user} closed before its response head"
-        head += chunk
+    sock = open_sse_socket(port, user)
+    head = read_until(sock, b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head[:200]
     return sock
-
-
-def read_until(sock: socket.socket, needle: bytes, deadline: float) -> bytes:
-    got = b""
-    while needle not in got:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        chunk = sock.recv(65536)
-        assert chunk, f"stream closed before the message came; got {got[-300:]!r}"
-        got += chunk
-    return got
 
 
 def buffered(sock: socket.socket) -> bytes:
@@ -90,7 +76,7 @@ def test_one_worker_holds_ten_thousand_streams_and_still_serves(one_worker_at_10
         mine = [s for u, s in socks if u == users[3]]
         assert len(mine) == CONNECTIONS // USERS
         for sock in mine:  # broadcast: every connection of the user
-            assert b'"result":"bar"' in read_until(sock, job, deadline)
+            assert b'"result":"bar"' in read_until(sock, job, deadline_s=deadline - time.monotonic())
         others = [s for u, s in socks if u != users[3]]
         leaked = [s for s in others[:: max(1, len(others) // 500)] if job in buffered(s)]
         assert not leaked, f"{len(leaked)} connections of other users got the message"

@@ -3,7 +3,7 @@ written to it (never waiting, never consuming what the client sent)."""
 
 from __future__ import annotations
 
-import os
+import fcntl
 import resource
 import socket
 
@@ -54,8 +54,7 @@ def test_a_descriptor_from_1024_up_is_checked_like_any_other() -> None:
         pytest.skip(f"the hard open-file limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
     low, theirs = socket.socketpair()
-    high_fd = os.dup2(low.fileno(), 1100)
-    ours = socket.socket(fileno=high_fd)
+    ours = socket.socket(fileno=fcntl.fcntl(low.fileno(), fcntl.F_DUPFD, 1024))  # lowest free from 1024
     low.close()
     try:
         gone = peer_gone_check(ours)
