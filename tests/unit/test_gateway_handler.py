@@ -11,9 +11,9 @@ from typing import Any
 
 import gevent
 import pytest
-from gevent.pywsgi import WSGIServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
 
-from handlers.server.handler import GatewayHandler
+from handlers.server.handler import COALESCE_BYTES, GatewayHandler
 from handlers.server.limits import ServerLimits
 from handlers.server.upgrade import accept_websocket
 
@@ -140,4 +140,46 @@ def test_a_handler_keeps_its_own_state_out_of_its_attribute_dict(serve):
     # Python keeps up to 27 attributes per instance in the class's shared keys (0.3 KiB); one
     # more and every connection's handler holds a dict of its own (1.6 KiB) for its life.
     assert handlers and len(vars(handlers[0])) <= 27
-    assert not {"_accepted_at", "_header_timer", "_requests", "_websocket"} & set(vars(handlers[0]))
+    assert not {"_accepted_at", "_header_timer", "_held", "_requests", "_websocket"} & set(vars(handlers[0]))
+
+
+@pytest.fixture
+def socket_writes(monkeypatch) -> list[bytes]:
+    """Every write pywsgi's handlers make to a client socket, in order."""
+    writes: list[bytes] = []
+    send = WSGIHandler._sendall
+
+    def recording(self: Any, data: bytes) -> None:
+        writes.append(bytes(data))
+        send(self, data)
+
+    monkeypatch.setattr(WSGIHandler, "_sendall", recording)
+    return writes
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_small_reply_leaves_in_one_write_with_its_head(serve, socket_writes, chunked):
+    body = b'{"job_id": "1"}'
+
+    def app(environ, start_response):
+        start_response("200 OK", [] if chunked else [("Content-Length", str(len(body)))])
+        return iter([body]) if chunked else [body]  # pywsgi counts a one-item list's length
+
+    reply, closed = exchange(serve(app), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    framed = b"f\r\n" + body + b"\r\n" if chunked else body
+    assert closed and reply.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert socket_writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and socket_writes[0].endswith(b"\r\n\r\n" + framed)
+    assert socket_writes[1:] == ([b"0\r\n\r\n"] if chunked else [])
+    assert b"".join(socket_writes) == reply
+
+
+def test_a_large_first_chunk_is_not_copied_into_the_head(serve, socket_writes):
+    body = b"x" * (COALESCE_BYTES + 1)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    reply, closed = exchange(serve(app), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert closed and reply.endswith(b"\r\n\r\n" + body)
+    assert len(socket_writes) == 2 and socket_writes[0].endswith(b"\r\n\r\n") and socket_writes[1] == body
