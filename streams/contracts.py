@@ -80,6 +80,13 @@ class Processor:
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
         raise NotImplementedError
 
+    def deletion_check(self) -> Callable[[Message], bool] | None:
+        """A test that is True only for a message this processor, run alone on it, would
+        delete and do nothing else; None when it has none (the default). A caller that would
+        run the processor on many copies of one message (every user's instance on one shared
+        record) skips the runs the test says delete it."""
+        return None
+
     def process_batches(self, batch: list[Message], txn: Transaction) -> list[list[Message]]:
         """The batches ``batch`` becomes: one (``process``'s result) unless the processor splits."""
         out = self.process(batch, txn)

@@ -48,6 +48,7 @@ from typing import Any
 from streams.bloblang import codegen, runtime
 from streams.bloblang import nodes as N
 from streams.bloblang.errors import TOO_DEEP, BloblangError, ExecError, MappingError, ParseError
+from streams.bloblang.filters import FieldFilter, field_filter
 from streams.bloblang.parser import Settings, parse_mapping
 from streams.bloblang.parser import parse_interpolation as _parse_interp
 from streams.bloblang.parser import parse_query as _parse_query
@@ -104,6 +105,7 @@ def parse(
     except (RecursionError, MemoryError):
         raise ParseError(TOO_DEEP, 1, 1) from None
     mapping = Mapping(source, compiled, settings)
+    mapping.field_filter = field_filter(prog)
     if not N.has_state(prog):
         with _CACHE_LOCK:
             if len(_CACHE) >= _CACHE_MAX:
@@ -119,6 +121,8 @@ class Mapping:
         self.source = source
         self._compiled = compiled
         self._settings = settings
+        #: What the mapping does when it only keeps or deletes by one field (``filters``).
+        self.field_filter: FieldFilter | None = None
 
     # -- running ---------------------------------------------------------------------------
     def _context(self, batch: list, index: int, meta: dict | None, root: Any, doc: Any = runtime._UNSET) -> runtime.Context:

@@ -87,9 +87,13 @@ class BrokerHub:
         client_queue: int,
         commit_period: float = 1.0,
         on_read: Callable[[Record], None] | None = None,
+        deletes: Callable[[Message], bool] | None = None,
     ) -> None:
         """``on_read``: told of every record this hub reads from its topics, before processing
-        (the stream's "received" count, see ``read_tally.py``)."""
+        (the stream's "received" count, see ``read_tally.py``). ``deletes``: True for a message
+        ``process`` would surely delete (``Processor.deletion_check``); such records skip it.
+        PERF: a topic shared by a thousand users' hubs is filtered by each of them, and the
+        check is a field read and a comparison where processing is a copy and a mapping run."""
         self.services = services
         self.broker = services.lookups
         self.group = group
@@ -100,6 +104,7 @@ class BrokerHub:
         self.client_queue = client_queue
         self.commit_period = max(0.05, commit_period)
         self._on_read = on_read
+        self._deletes = deletes
         self._pull_lock = gevent.lock.Semaphore()
         self._subs: set[Subscription] = set()
         self._catching_up: set[Subscription] = set()
@@ -160,8 +165,11 @@ class BrokerHub:
         """
         if self._on_read is not None:
             self._on_read(record)
+        msg = shared if shared is not None else record_to_message(record)
+        if self._deletes is not None and self._deletes(msg):
+            return []  # NOTE: may parse the shared message: its copies then share the value
         try:
-            out = self.process(shared.copy() if shared is not None else record_to_message(record))
+            out = self.process(msg.copy() if shared is not None else msg)
         except Exception:
             self.log.exception("processing failed; record skipped", **_at(record))
             return []

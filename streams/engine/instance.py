@@ -152,6 +152,7 @@ class StreamInstance:
             hub = BrokerHub(
                 services, group, topics, oldest, self._process_one, self.log,
                 res.settings.client_queue, commit_period, self._counter_of_reads(services.read_tally),
+                self._deletion_check(),
             )
         else:
             bus = res.services.bus()
@@ -163,6 +164,13 @@ class StreamInstance:
             )
         hub.pin_start()
         return hub
+
+    def _deletion_check(self) -> Callable[[Message], bool] | None:
+        """The processors' ``deletion_check`` when there is exactly one processor and no tracer
+        (a traced record gets its spans even when it is deleted)."""
+        if self.tracer is not None or len(self.processors) != 1:
+            return None
+        return self.processors[0].deletion_check()
 
     def _counter_of_reads(self, tally: ReadTally) -> Callable[[Record], None]:
         """What the hub calls for each record it reads: the span of offsets this worker's hubs

@@ -375,3 +375,39 @@ def test_a_subscription_that_falls_its_limit_behind_is_closed_as_a_slow_client()
     assert not sub.offer(Delivery(b"c", {}, "0-2", None, None))
     assert sub.closed and sub.closed_reason == "slow client"
     assert sub.get(1) is None
+
+
+def test_a_users_hub_skips_its_processors_for_other_users_records_and_commits_past_them(
+    tmp_path: Any, gateways: Any, broker: Any
+) -> None:
+    # Every user's hub ran its filter mapping on every record of the shared topic; the seed's
+    # filter now says "not mine" without a run (streams.bloblang.filters).
+    _, api = gateways(tmp_path, {"out": OUT})
+    inst = api.open("out", user("alice"))
+    assert inst.hub._deletes is not None
+    processed: list[bytes] = []
+    process = inst.hub.process
+
+    def counting(msg: Any) -> Any:
+        processed.append(msg.content)
+        return process(msg)
+
+    inst.hub.process = counting
+    sub = inst.subscribe()
+    wait_until(lambda: inst.hub._listening, "alice's hub listens")
+    produce_for(broker, "bob", range(3))
+    produce_for(broker, "alice", range(2))
+    produce_for(broker, "bob", range(3, 4))
+    produce_for(broker, "alice", range(2, 3))
+    assert [json.loads(d.content)["n"] for d in drain_sub(sub, 3)] == [0, 1, 2]
+    assert [json.loads(c)["user_id"] for c in processed] == ["alice"] * 3
+    sub.close()
+    wait_until(lambda: broker.committed("alice", "completed").get(0) == 7, "alice's commit past bob's records")
+    # a GET reads the backlog through the same check: nothing of bob's, nothing twice
+    produce_for(broker, "bob", range(4, 6))
+    produce_for(broker, "alice", range(3, 4))
+    got = pull(api, "alice")
+    assert got is not None and json.loads(got.content) == {"user_id": "alice", "n": 3}
+    assert [json.loads(c)["user_id"] for c in processed] == ["alice"] * 4
+    assert broker.committed("alice", "completed").get(0) == 10
+    inst.release()
