@@ -80,11 +80,11 @@ class Processor:
     def process(self, batch: list[Message], txn: Transaction) -> list[Message]:
         raise NotImplementedError
 
-    def deletion_check(self) -> Callable[[Message], bool] | None:
-        """A test that is True only for a message this processor, run alone on it, would
-        delete and do nothing else; None when it has none (the default). A caller that would
-        run the processor on many copies of one message (every user's instance on one shared
-        record) skips the runs the test says delete it."""
+    def deletion_check(self) -> DeletionCheck | None:
+        """What says, without running this processor, that it would delete a message and do
+        nothing else; None when nothing does (the default). A caller that would run the
+        processor on many copies of one message (every user's instance on one shared record)
+        skips the runs it says delete."""
         return None
 
     def process_batches(self, batch: list[Message], txn: Transaction) -> list[list[Message]]:
@@ -94,6 +94,12 @@ class Processor:
 
     def close(self) -> None:
         """Release what the processor holds; called once when its instance closes."""
+
+
+class DeletionCheck(Protocol):
+    """``Processor.deletion_check``: True only for a message the processor would delete."""
+
+    def deletes(self, message: Message) -> bool: ...
 
 
 class MessageProcessor(Processor):

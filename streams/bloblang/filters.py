@@ -38,8 +38,8 @@ class FieldFilter:
         also whenever this cannot tell (not JSON, a comparison that fails): the mapping then
         runs and gives its own answer or error. Reads the message's parsed value, which stays
         on the message (``Message.value``), so a message shared by many filters is parsed once."""
-        field = _field_of(message, self.path)
-        if field is _CANNOT_TELL:
+        field = field_value(message, self.path)
+        if field is CANNOT_TELL:
             return False
         try:
             if self.field_first:
@@ -49,14 +49,16 @@ class FieldFilter:
             return False
 
 
-_CANNOT_TELL: Any = object()
+CANNOT_TELL: Any = object()
+"""``field_value`` of a message the mapping cannot read (not JSON, say)."""
+
 _last: tuple[Any, tuple[str, ...], Any] = (None, (), None)
 """The last message read, the path and what was there. PERF: one record is checked by every
 user's filter in turn (the same path each time), and the read was most of a check."""
 
 
-def _field_of(message: Any, path: tuple[str, ...]) -> Any:
-    """``this.<path>`` of ``message`` as the mapping reads it, or ``_CANNOT_TELL`` when that
+def field_value(message: Any, path: tuple[str, ...]) -> Any:
+    """``this.<path>`` of ``message`` as the mapping reads it, or ``CANNOT_TELL`` when that
     fails (the mapping then fails too, with its own error)."""
     global _last
     last = _last  # NOTE: one read of an immutable tuple: consistent even if another thread sets it
@@ -65,7 +67,7 @@ def _field_of(message: Any, path: tuple[str, ...]) -> Any:
     try:
         field = runtime.this_path(runtime.Context([message], 0), path)
     except Exception:  # noqa: BLE001 - the mapping reports it
-        field = _CANNOT_TELL
+        field = CANNOT_TELL
     _last = (message, path, field)
     return field
 

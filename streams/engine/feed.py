@@ -18,7 +18,9 @@ them in offset order per partition, first the backlog, then live records; the fe
 
 Each record becomes a ``Message`` once per reading (``record_to_message``), shared by every
 listener, which takes a ``Message.copy`` (payload shared, metadata copied) before its processors
-change it: two thousand users' hubs do not convert every record two thousand times.
+change it: two thousand users' hubs do not convert every record two thousand times. Nor do they
+each look at it: a listener with a ``route`` (it keeps only records whose field has its value,
+the seed's per-user filter) is offered only those (``streams.engine.listeners``).
 ``listen`` and ``leave`` never yield, so hubs may call them from anywhere (also from
 inside a ``feed``). ``close`` stops every reader; it runs before the broker is closed.
 """
@@ -30,6 +32,7 @@ from typing import Any, Protocol
 import gevent
 
 from streams.brokers.base import Broker, Reader, Record
+from streams.engine.listeners import Listeners
 from streams.engine.logs import StreamLog
 from streams.engine.records import record_to_message
 from streams.message import Message
@@ -44,6 +47,9 @@ gunicorn heartbeat, clients' writers) for the whole round."""
 
 
 class FeedListener(Protocol):
+    """May also have ``route`` (a ``FieldFilter``: the records it keeps) and ``read_hook``
+    (called for the records of its stream the feed reads), see ``streams.engine.listeners``."""
+
     def feed(self, topic: str, record: Record, message: Message) -> None:
         """One record at or past the listener's start, in offset order per partition, as a
         message shared with every other listener: copy it before changing it."""
@@ -54,14 +60,17 @@ class FeedListener(Protocol):
         ...
 
 
-def _feed_all(listeners: dict[Any, dict[int, int]], topic: str, record: Record) -> None:
-    """Feed ``record`` to every listener of the live dict ``listeners`` (listener -> skip below,
-    per partition) at or past it, yielding now and then: a listener added meanwhile is fed too
-    (it joined at or below this record, or its skip position says no), one removed is not."""
+def _feed_all(listeners: Listeners, topic: str, record: Record) -> None:
+    """Feed ``record`` to every listener of the live set ``listeners`` (listener -> skip below,
+    per partition) at or past it that may keep it (``Listeners.chosen``), yielding now and then:
+    a listener added meanwhile is fed too (it joined at or below this record, or its skip
+    position says no), one removed is not."""
     message = record_to_message(record)
+    for hook in listeners.reads(record.partition, record.offset):
+        hook(record)
     fed: set[Any] = set()
     count = 0
-    pending = list(listeners)
+    pending = listeners.chosen(message)
     while pending:
         for listener in pending:
             skip = listeners.get(listener)
@@ -75,13 +84,13 @@ def _feed_all(listeners: dict[Any, dict[int, int]], topic: str, record: Record) 
                 gevent.sleep(0)
         if count < FEEDS_PER_YIELD:
             return  # never yielded: nobody could have joined
-        pending = [listener for listener in listeners if listener not in fed]
+        pending = [listener for listener in listeners.chosen(message) if listener not in fed]
 
 
 class _Scan:
     __slots__ = ("greenlet", "listeners", "pos")
 
-    def __init__(self, start: dict[int, int], listeners: dict[Any, dict[int, int]]) -> None:
+    def __init__(self, start: dict[int, int], listeners: Listeners) -> None:
         self.pos = dict(start)
         self.listeners = listeners
         self.greenlet: gevent.Greenlet | None = None
@@ -100,11 +109,11 @@ class TopicFeed:
         self.log = log
         self.max_scans = max(1, max_scans)
         self.pos: dict[int, int] = {}  # the live reader's next offsets
-        self._live: dict[Any, dict[int, int]] = {}  # listener -> skip below, per partition
+        self._live = Listeners()  # listener -> skip below, per partition
         self._running = False
         self._greenlet: gevent.Greenlet | None = None
         self._scans: list[_Scan] = []
-        self._waiting: dict[Any, dict[int, int]] = {}
+        self._waiting = Listeners()
         self._closed = False
 
     # -- what tests and metrics look at ----------------------------------------------------
@@ -145,16 +154,27 @@ class TopicFeed:
                 scan.listeners[listener] = dict(start)
                 return
         if len(self._scans) < self.max_scans:
-            self._start_scan(start, {listener: dict(start)})
+            self._start_scan(start, Listeners({listener: dict(start)}))
         else:
             self._waiting[listener] = dict(start)
 
     def leave(self, listener: FeedListener) -> None:
         """Stop feeding ``listener``. Never yields."""
-        self._live.pop(listener, None)
-        self._waiting.pop(listener, None)
+        self._live.pop(listener)
+        self._waiting.pop(listener)
         for scan in self._scans:
-            scan.listeners.pop(listener, None)
+            scan.listeners.pop(listener)
+
+    def position_of(self, listener: FeedListener) -> dict[int, int]:
+        """The next offsets of the reader feeding ``listener`` ({} when none does): every
+        record below them was offered to it, or was one its route says it deletes. Never
+        yields."""
+        if listener in self._live:
+            return dict(self.pos)
+        for scan in self._scans:
+            if listener in scan.listeners:
+                return dict(scan.pos)
+        return {}
 
     def close(self) -> None:
         """Stop every reader of this feed (the worker drains); listeners are no longer fed."""
@@ -163,7 +183,7 @@ class TopicFeed:
         self._waiting.clear()
         greenlets = [g for g in [self._greenlet, *(s.greenlet for s in self._scans)] if g is not None]
         for scan in self._scans:
-            scan.listeners = {}
+            scan.listeners = Listeners()
         gevent.killall(greenlets, timeout=5.0)
 
     # -- live ------------------------------------------------------------------------------
@@ -205,18 +225,18 @@ class TopicFeed:
                         break
         except Exception:
             self.log.exception("topic reader failed", topic=self.topic)
-            failed, self._live = list(self._live), {}
+            failed, self._live = list(self._live), Listeners()
             _tell_failed(failed, self.topic)
         finally:
             # NOTE: decided without yielding after the last check, so a listener from now on
             # starts a new reader.
             self._running = False
-            self._live = {}
+            self._live = Listeners()
             _close(reader)
 
     # -- scans -----------------------------------------------------------------------------
 
-    def _start_scan(self, start: dict[int, int], listeners: dict[Any, dict[int, int]]) -> None:
+    def _start_scan(self, start: dict[int, int], listeners: Listeners) -> None:
         scan = _Scan(start, listeners)
         self._scans.append(scan)
         scan.greenlet = gevent.spawn(self._run_scan, scan)
@@ -224,9 +244,10 @@ class TopicFeed:
     def _start_waiting(self) -> None:
         if self._closed or not self._waiting or len(self._scans) >= self.max_scans:
             return
-        waiting, self._waiting = self._waiting, {}
-        parts = {p for start in waiting.values() for p in start}
-        lowest = {p: min(start[p] for start in waiting.values() if p in start) for p in parts}
+        waiting, self._waiting = self._waiting, Listeners()
+        starts = [start for _, start in waiting.items()]
+        parts = {p for start in starts for p in start}
+        lowest = {p: min(start[p] for start in starts if p in start) for p in parts}
         self._start_scan(lowest, waiting)
 
     def _run_scan(self, scan: _Scan) -> None:
@@ -247,11 +268,11 @@ class TopicFeed:
                     self._hand_over(scan, positions)
         except Exception:
             self.log.exception("catch-up reader failed", topic=self.topic)
-            failed, scan.listeners = list(scan.listeners), {}
+            failed, scan.listeners = list(scan.listeners), Listeners()
             _tell_failed(failed, self.topic)
         finally:
             self._scans.remove(scan)
-            left, scan.listeners = list(scan.listeners), {}
+            left, scan.listeners = list(scan.listeners), Listeners()
             if not self._closed:  # killed: nobody feeds them any more
                 _tell_failed(left, self.topic)
             self._start_waiting()
@@ -263,7 +284,7 @@ class TopicFeed:
         for listener, own in list(scan.listeners.items()):
             skip = {p: max(o, positions.get(p, 0)) for p, o in own.items()}
             if self._to_live(listener, positions, {}, {**positions, **skip}):
-                scan.listeners.pop(listener, None)
+                scan.listeners.pop(listener)
 
 
 def _tell_failed(listeners: list[FeedListener], topic: str) -> None:

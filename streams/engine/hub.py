@@ -35,7 +35,9 @@ import gevent
 import gevent.event
 import gevent.lock
 
+from streams.bloblang.filters import FieldFilter
 from streams.brokers.base import Reader, Record
+from streams.contracts import DeletionCheck
 from streams.engine.delivery import Delivery, Subscription
 from streams.engine.feed import TopicFeed
 from streams.engine.ledger import BroadcastLedger, GetClaim
@@ -87,13 +89,16 @@ class BrokerHub:
         client_queue: int,
         commit_period: float = 1.0,
         on_read: Callable[[Record], None] | None = None,
-        deletes: Callable[[Message], bool] | None = None,
+        deletes: DeletionCheck | None = None,
     ) -> None:
         """``on_read``: told of every record this hub reads from its topics, before processing
-        (the stream's "received" count, see ``read_tally.py``). ``deletes``: True for a message
-        ``process`` would surely delete (``Processor.deletion_check``); such records skip it.
-        PERF: a topic shared by a thousand users' hubs is filtered by each of them, and the
-        check is a field read and a comparison where processing is a copy and a mapping run."""
+        (the stream's "received" count, see ``read_tally.py``; one callable for every hub of a
+        stream). ``deletes``: says which messages ``process`` would surely delete
+        (``Processor.deletion_check``); such records skip it. PERF: a topic shared by a
+        thousand users' hubs is filtered by each of them, and the check is a field read and a
+        comparison where processing is a copy and a mapping run. When it is a ``FieldFilter``
+        it is also the hub's ``route``: the topic's feed then offers the hub only the records
+        it may keep (``streams.engine.listeners``)."""
         self.services = services
         self.broker = services.lookups
         self.group = group
@@ -105,6 +110,8 @@ class BrokerHub:
         self.commit_period = max(0.05, commit_period)
         self._on_read = on_read
         self._deletes = deletes
+        self.route = deletes if isinstance(deletes, FieldFilter) else None
+        self.read_hook = on_read
         self._pull_lock = gevent.lock.Semaphore()
         self._subs: set[Subscription] = set()
         self._catching_up: set[Subscription] = set()
@@ -166,7 +173,7 @@ class BrokerHub:
         if self._on_read is not None:
             self._on_read(record)
         msg = shared if shared is not None else record_to_message(record)
-        if self._deletes is not None and self._deletes(msg):
+        if self._deletes is not None and self._deletes.deletes(msg):
             return []  # NOTE: may parse the shared message: its copies then share the value
         try:
             out = self.process(msg.copy() if shared is not None else msg)
@@ -296,6 +303,8 @@ class BrokerHub:
                 got = waiting.result.get(block=False)
         finally:
             self._get_wait = None
+            if not waiting.result.ready():
+                self._skip_unoffered(gets)  # while the feeds still say where they are
             if not self._needs_feed():
                 self._stop_feeding()
         if got is None:
@@ -374,6 +383,7 @@ class BrokerHub:
             self._subs.discard(sub)
             self._catching_up.discard(sub)
             if not self._closed:  # close() committed already
+                self._sync_offered()  # before the feeds go: their positions count for the commit
                 gevent.spawn(self._commit_broadcast, sub)
         if not self._needs_feed():
             self._stop_feeding()
@@ -465,7 +475,32 @@ class BrokerHub:
         for sub in list(self._subs | self._catching_up):
             sub.close("stream reader failed")
 
+    def _sync_offered(self) -> None:
+        """A routed hub is offered only the records it may keep (``streams.engine.listeners``):
+        its position moves up to its feeds' readers, past the records they did not offer it.
+        Never yields."""
+        if self.route is None or not self._listening:
+            return
+        for topic in self.topics:
+            for p, o in self._feed(topic).position_of(self).items():
+                key = (topic, p)
+                if o > self._ledger.offered.get(key, 0):
+                    self._ledger.offered_through(key, o - 1)
+
+    def _skip_unoffered(self, gets: dict[str, GetClaim]) -> None:
+        """A GET that waited in vain (no record it keeps came): the records its routed hub's
+        feeds passed without offering them are ones it deletes, like those it was offered and
+        deleted. NOTE: not after a record came: a later one of another partition may have
+        come too, unclaimed, and must not be skipped. Never yields."""
+        if self.route is None or not self._listening:
+            return
+        for topic, get in gets.items():
+            for p, o in self._feed(topic).position_of(self).items():
+                get.skip(p, o - 1)
+
     def _offer_all(self, msg: Message, record: Record, key: Key) -> None:
+        if self._multi_partition:
+            self._sync_offered()
         positions = {p: o for (_, p), o in self._ledger.offered.items()} if self._multi_partition else None
         for sub in list(self._subs):
             if not sub.ledger.wants(key, record.offset):
@@ -536,6 +571,7 @@ class BrokerHub:
             return True
         if not self._listening:
             return False  # the instance's feed is (re)starting: its positions are not known yet
+        self._sync_offered()
         mine = {(t, p): o for t, r in readers.items() for p, o in r.positions().items()}
         if not self._ledger.can_merge(mine):
             return False
@@ -581,6 +617,7 @@ class BrokerHub:
             subs.add(also)
         if not subs:
             return
+        self._sync_offered()
         for topic, offsets in self._ledger.plan(sub.ledger for sub in subs).items():
             try:
                 committed = self.broker.committed(self.group, topic)

@@ -27,6 +27,7 @@ instances in the worker and carries the block's ``tags``.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +37,7 @@ import gevent.event
 from streams import forms
 from streams.brokers.base import Record
 from streams.caches.base import Cache
-from streams.contracts import ConfigError, Input, Output, OutputError, Processor, Transaction, WriteAbandoned
+from streams.contracts import ConfigError, DeletionCheck, Input, Output, OutputError, Processor, Transaction, WriteAbandoned
 from streams.engine.delivery import Delivery, Hub, PushResult, Subscription
 from streams.engine.hub import BrokerHub
 from streams.engine.kept_greenlets import Job, KeptGreenlets
@@ -63,6 +64,10 @@ PUSH_GREENLETS = KeptGreenlets(keep=256)
 # a gauge is written only when its value moved (the end moves with each record read; the
 # first and the holes seldom do), with its labels made once. Every instance of a stream in
 # the worker writes through here, so this is always what the gauge holds.
+_READ_HOOKS: weakref.WeakKeyDictionary[ReadTally, dict[tuple[str, str], Callable[[Record], None]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per tally (a worker's broker services) and stream, its hubs' one read counter."""
 _READ_GAUGES: dict[tuple[str, str, str, int], tuple[dict[str, str], list[int]]] = {}
 
 
@@ -91,6 +96,30 @@ class _StreamClient:
 
     def handed(self) -> None:
         self.instance.res.incr("output_sent")
+
+
+def _read_counter(tally: ReadTally, stream: tuple[str, str]) -> Callable[[Record], None]:
+    """``StreamInstance._counter_of_reads``'s callable; it holds no instance."""
+    api, name = stream
+
+    def on_read(record: Record) -> None:
+        span = tally.read(stream, record.topic, record.partition, record.offset, record.skipped)
+        if span is None:
+            return
+        known = _READ_GAUGES.get((*stream, record.topic, record.partition))
+        if known is None:
+            where = {"api": api, "stream": name, "topic": record.topic, "partition": str(record.partition)}
+            known = _READ_GAUGES[(*stream, record.topic, record.partition)] = (where, [-1, -1, 0])
+        where, last = known
+        if span.first != last[0]:
+            metric("gauge", "hub_read_first", span.first, **where)
+        if span.end != last[1]:
+            metric("gauge", "hub_read_end", span.end, **where)
+        if span.holes != last[2]:
+            metric("gauge", "hub_read_holes", span.holes, **where)
+        last[:] = [span.first, span.end, span.holes]
+
+    return on_read
 
 
 class RejectedMessage(Exception):
@@ -165,7 +194,7 @@ class StreamInstance:
         hub.pin_start()
         return hub
 
-    def _deletion_check(self) -> Callable[[Message], bool] | None:
+    def _deletion_check(self) -> DeletionCheck | None:
         """The processors' ``deletion_check`` when there is exactly one processor and no tracer
         (a traced record gets its spans even when it is deleted)."""
         if self.tracer is not None or len(self.processors) != 1:
@@ -176,27 +205,14 @@ class StreamInstance:
         """What the hub calls for each record it reads: the span of offsets this worker's hubs
         of the stream read, per partition, in the ``hub_read_first``/``hub_read_end`` gauges
         (the host's figure: lowest first, furthest end; the console's "received" is the records
-        between, ``stream_stats``)."""
+        between, ``stream_stats``). One callable per stream and tally: a topic's feed calls it
+        once per record for all the stream's routed hubs (``streams.engine.listeners``)."""
+        hooks = _READ_HOOKS.setdefault(tally, {})
         stream = (self.res.api, self.name)
-
-        def on_read(record: Record) -> None:
-            span = tally.read(stream, record.topic, record.partition, record.offset, record.skipped)
-            if span is None:
-                return
-            known = _READ_GAUGES.get((*stream, record.topic, record.partition))
-            if known is None:
-                where = {"api": self.res.api, "stream": self.name, "topic": record.topic, "partition": str(record.partition)}
-                known = _READ_GAUGES[(*stream, record.topic, record.partition)] = (where, [-1, -1, 0])
-            where, last = known
-            if span.first != last[0]:
-                metric("gauge", "hub_read_first", span.first, **where)
-            if span.end != last[1]:
-                metric("gauge", "hub_read_end", span.end, **where)
-            if span.holes != last[2]:
-                metric("gauge", "hub_read_holes", span.holes, **where)
-            last[:] = [span.first, span.end, span.holes]
-
-        return on_read
+        hook = hooks.get(stream)
+        if hook is None:
+            hook = hooks[stream] = _read_counter(tally, stream)
+        return hook
 
     # -- life ------------------------------------------------------------------------------
 

@@ -8,11 +8,11 @@ A failing mapping leaves the message as it was and flags it with the error (Bent
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from streams import registry
 from streams.bloblang import MappingError
+from streams.bloblang.filters import FieldFilter
 from streams.contracts import MessageProcessor, Transaction
 from streams.engine.resources import Resources
 from streams.message import Message
@@ -26,12 +26,11 @@ class MappingProcessor(MessageProcessor):
         self.res = res
         self.log = res.logger()
 
-    def deletion_check(self) -> Callable[[Message], bool] | None:
+    def deletion_check(self) -> FieldFilter | None:
         """A mapping that only keeps messages whose field equals a literal (the seed's per-user
         filter) says so without running (``streams.bloblang.filters``). A deletion runs no
         metric and logs nothing, so skipping it changes nothing but the time taken."""
-        found = self.mapping.field_filter
-        return found.deletes if found is not None else None
+        return self.mapping.field_filter
 
     def process_message(
         self, msg: Message, batch: list[Message], index: int, txn: Transaction

@@ -411,3 +411,40 @@ def test_a_users_hub_skips_its_processors_for_other_users_records_and_commits_pa
     assert [json.loads(c)["user_id"] for c in processed] == ["alice"] * 4
     assert broker.committed("alice", "completed").get(0) == 10
     inst.release()
+
+
+def test_a_shared_record_is_offered_only_to_the_hubs_that_keep_it(tmp_path: Any, gateways: Any, broker: Any) -> None:
+    # One record cost a worker one check per user's hub; now one lookup (streams.engine.listeners).
+    _, api = gateways(tmp_path, {"out": OUT})
+    names = [f"u{n}" for n in range(50)]
+    insts = {name: api.open("out", user(name)) for name in names}
+    offered: dict[str, list[int]] = {name: [] for name in names}
+    for name, inst in insts.items():
+        feed = inst.hub.feed
+
+        def counting(topic: str, record: Any, message: Any, name: str = name, feed: Any = feed) -> None:
+            offered[name].append(record.offset)
+            feed(topic, record, message)
+
+        inst.hub.feed = counting
+    subs = {name: inst.subscribe() for name, inst in insts.items()}
+    hub = insts["u0"].hub
+    wait_until(lambda: hub.services.feed("completed").live == 50, "every user's hub on the live reader")
+    produce_for(broker, "u7", range(2))  # offsets 0, 1
+    broker.produce("completed", b"not json")  # 2: nobody can tell; every hub's mapping fails on it
+    produce_for(broker, "nobody", range(1))  # 3: no connected user keeps it
+    produce_for(broker, "u9", range(1))  # 4
+    assert [json.loads(d.content)["n"] for d in drain_sub(subs["u7"], 2)] == [0, 1]
+    assert [json.loads(d.content)["n"] for d in drain_sub(subs["u9"], 1)] == [0]
+    for name in names:
+        assert offered[name] == {"u7": [0, 1, 2], "u9": [2, 4]}.get(name, [2]), name
+        assert subs[name].get(0.01 if name not in ("u7", "u9") else 0.3) is None
+    # the stream still counts every record it read, kept by a connected user or not
+    stream = (insts["u0"].res.api, "out")
+    wait_until(lambda: hub.services.read_tally.records(stream) == 5, "the read count")
+    # a user who kept nothing still moves past what was not hers when her client leaves
+    subs["u3"].close()
+    wait_until(lambda: broker.committed("u3", "completed").get(0) == 5, "u3's commit")
+    for name, sub in subs.items():
+        sub.close()
+        insts[name].release()
