@@ -24,6 +24,14 @@ class Settleable(Protocol):
     def nack(self) -> None: ...
 
 
+HEAD_APART_KEY = "streams.head_apart"
+"""Set (True) in the WSGI environ of a reply whose body is a ``DeliveryBody``: the server then
+writes the head and the body apart, as pywsgi does, never in one write
+(``handlers.server.handler``). The body's write is the evidence: to a client that already
+left, the head's write draws a reset and the body's then fails, so the delivery is handed back.
+In one write the bytes would be taken by the kernel, the delivery acknowledged and the message
+lost."""
+
 PART_HEAD = b"Content-Type: application/octet-stream\r\n\r\n"
 
 

@@ -31,7 +31,7 @@ from geventwebsocket.websocket import WebSocket
 from handlers import streaming, websocket
 from handlers.admission import HeldBody, RequestAdmission
 from handlers.auth import authenticate
-from handlers.delivery_body import DeliveryBody, multipart_batch
+from handlers.delivery_body import HEAD_APART_KEY, DeliveryBody, multipart_batch
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
 from handlers.server.handshake import missing_upgrade_token
@@ -160,6 +160,7 @@ class StreamEndpoint:
         resp.set_header("X-Stream-Position", delivery.event_id)
         resp.content_length = len(content)
         resp.stream = DeliveryBody(delivery, content)
+        req.env[HEAD_APART_KEY] = True
 
     def _stream(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         sse = route.stream_format == "event_source" or (wants_event_stream(req) and sse_allowed(route))

@@ -36,6 +36,7 @@ from gevent import Timeout
 from geventwebsocket.websocket import Stream
 from gunicorn.workers.ggevent import PyWSGIHandler
 
+from handlers.delivery_body import HEAD_APART_KEY
 from handlers.server.connection import GatewayWebSocket
 from handlers.server.framing import FramingError, request_framing
 from handlers.server.handshake import SUPPORTED_VERSION, accept_headers, is_upgrade
@@ -227,8 +228,9 @@ class GatewayHandler(PyWSGIHandler):
         writes: two packets, and two wake-ups of the client, for every small reply. A first
         chunk up to ``COALESCE_BYTES`` goes out with the head in one write instead (PERF:
         about one system call less per push). pywsgi still frames it (chunked or not); its
-        writes are only held and sent together."""
-        if not data or len(data) > COALESCE_BYTES:
+        writes are only held and sent together. NOTE: never for a reply the app marked with
+        ``HEAD_APART_KEY`` (a GET's delivery, acknowledged once its body is written)."""
+        if not data or len(data) > COALESCE_BYTES or self.environ.get(HEAD_APART_KEY):
             super()._write_with_headers(data)
             return
         self._held = bytearray()

@@ -13,6 +13,7 @@ import gevent
 import pytest
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
+from handlers.delivery_body import HEAD_APART_KEY
 from handlers.server.handler import COALESCE_BYTES, GatewayHandler
 from handlers.server.limits import ServerLimits
 from handlers.server.upgrade import accept_websocket
@@ -183,3 +184,16 @@ def test_a_large_first_chunk_is_not_copied_into_the_head(serve, socket_writes):
     reply, closed = exchange(serve(app), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
     assert closed and reply.endswith(b"\r\n\r\n" + body)
     assert len(socket_writes) == 2 and socket_writes[0].endswith(b"\r\n\r\n") and socket_writes[1] == body
+
+
+def test_a_reply_marked_head_apart_is_written_as_pywsgi_writes_it(serve, socket_writes):
+    # A GET's delivery is acknowledged once its body's write succeeds: in one write with the
+    # head, a client that had left would not make it fail (handlers/delivery_body.py).
+    def app(environ, start_response):
+        environ[HEAD_APART_KEY] = True
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    reply, closed = exchange(serve(app), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert closed and reply.endswith(b"\r\n\r\nok")
+    assert len(socket_writes) == 2 and socket_writes[0].endswith(b"\r\n\r\n") and socket_writes[1] == b"ok"
