@@ -64,11 +64,11 @@ PUSH_GREENLETS = KeptGreenlets(keep=256)
 # a gauge is written only when its value moved (the end moves with each record read; the
 # first and the holes seldom do), with its labels made once. Every instance of a stream in
 # the worker writes through here, so this is always what the gauge holds.
+_READ_GAUGES: dict[tuple[str, str, str, int], tuple[dict[str, str], list[int]]] = {}
 _READ_HOOKS: weakref.WeakKeyDictionary[ReadTally, dict[tuple[str, str], Callable[[Record], None]]] = (
     weakref.WeakKeyDictionary()
 )
 """Per tally (a worker's broker services) and stream, its hubs' one read counter."""
-_READ_GAUGES: dict[tuple[str, str, str, int], tuple[dict[str, str], list[int]]] = {}
 
 
 class _StreamClient:

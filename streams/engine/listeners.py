@@ -71,13 +71,15 @@ class Listeners:
         if listener not in self._skips:
             self._add(listener)
         self._skips[listener] = skip
-        self._floors = None
+        if listener in self._routes:
+            self._floors = None  # PERF: only a routed listener's skips make the hooks' floors
 
     def pop(self, listener: Any) -> Skip | None:
         skip = self._skips.pop(listener, None)
         if skip is not None:
+            if listener in self._routes:
+                self._floors = None
             self._remove(listener)
-            self._floors = None
         return skip
 
     def clear(self) -> None:
