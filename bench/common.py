@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.clients import open_sse_socket  # noqa: E402
 from tests.e2e.server import Gunicorn, start_gunicorn  # noqa: E402
 
 
@@ -23,6 +25,22 @@ def gateway(workers: int, brokers: str = "embedded", app: str | None = None) -> 
     # on streaming connections would measure itself, not the gateway.
     env = {"STREAMS_KAFKA_BROKERS": brokers, "STREAMS_LOG_LEVEL": "WARNING", "STREAMS_MAX_CLIENT_STREAMS": "1000000"}
     return start_gunicorn(tmp, workers=workers, env=env, app=app or "wsgi:app")
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn master's workers (its children)."""
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def open_sse(port: int, user: str) -> socket.socket | None:
+    """An SSE connection of the seed for ``user`` that answered 200 (its head read), or None."""
+    sock = open_sse_socket(port, user)
+    head = sock.recv(4096)
+    if not head.startswith(b"HTTP/1.1 200"):
+        sock.close()
+        return None
+    return sock
 
 
 def wrk(url: str, *, seconds: int, connections: int, threads: int = 1, script: str | None = None) -> dict:

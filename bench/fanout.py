@@ -19,15 +19,12 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 
 import requests  # noqa: E402
-from common import gateway  # noqa: E402
+from common import gateway, open_sse, worker_pids  # noqa: E402
 from gevent.pool import Pool  # noqa: E402
-
-from tests.e2e.clients import open_sse_socket  # noqa: E402
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -38,15 +35,6 @@ def cpu_seconds(pids: list[int]) -> float:
             fields = f.read().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
-
-
-def open_stream(port: int, user: str) -> socket.socket | None:
-    sock = open_sse_socket(port, user)
-    head = sock.recv(4096)
-    if not head.startswith(b"HTTP/1.1 200"):
-        sock.close()
-        return None
-    return sock
 
 
 def count_events(sock: socket.socket, wanted: int, deadline_s: float) -> int:
@@ -89,19 +77,17 @@ def main() -> None:
     server = gateway(args.workers, args.brokers)
     socks: list[socket.socket | None] = []
     try:
-        pids = [int(p) for p in subprocess.run(
-            ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True
-        ).stdout.split()]
+        pids = worker_pids(server.process.pid)
         run = uuid.uuid4().hex[:8]
         users = [f"fan-{run}-{n}" for n in range(args.users)]
-        target = open_stream(server.port, users[0])
+        target = open_sse(server.port, users[0])
         assert target is not None, "the first user's stream did not open"
         socks.append(target)
         time.sleep(1)
         print(f"pushing {args.messages} with one user's stream open ...", flush=True)
         alone, got_alone = push_and_wait(server, users[0], target, args.messages, pids)
         print(f"opening {args.users - 1} more SSE connections, a user each ...", flush=True)
-        socks += Pool(100).map(lambda u: open_stream(server.port, u), users[1:])
+        socks += Pool(100).map(lambda u: open_sse(server.port, u), users[1:])
         others = sum(s is not None for s in socks) - 1
         print(f"  {others} open; settling 3 s ...", flush=True)
         time.sleep(3)

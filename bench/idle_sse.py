@@ -20,19 +20,12 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import resource  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 
 import gevent  # noqa: E402
-from common import gateway  # noqa: E402
+from common import gateway, open_sse, worker_pids  # noqa: E402
 from gevent.pool import Pool  # noqa: E402
-
-
-def worker_pids(master: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def rss_kib(pid: int) -> int:
@@ -41,19 +34,6 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-def open_sse(port: int, user: str) -> socket.socket | None:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(
-        f"GET /stream-demo/get-event?user={user} HTTP/1.1\r\nHost: bench\r\n"
-        "Accept: text/event-stream\r\n\r\n".encode()
-    )
-    head = sock.recv(4096)
-    if not head.startswith(b"HTTP/1.1 200"):
-        sock.close()
-        return None
-    return sock
 
 
 def main() -> None:
