@@ -169,8 +169,10 @@ class BrokerHub:
         NOTE: a message a processor failed on is never delivered (unlike Bento, which passes it
         on flagged): the failing processor is typically the filter that decides whose message it
         is, so delivering it could hand one user's message to every user (promise 3).
+        A routed hub's feed already counted the record it feeds (its ``read_hook``, called
+        once per record for the stream by ``streams.engine.listeners``).
         """
-        if self._on_read is not None:
+        if self._on_read is not None and not (shared is not None and self.route is not None):
             self._on_read(record)
         msg = shared if shared is not None else record_to_message(record)
         if self._deletes is not None and self._deletes.deletes(msg):
