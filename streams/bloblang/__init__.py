@@ -34,7 +34,8 @@ For the engine:
   ``filename`` names the compiled code (``<bloblang:NAME>``) in tracebacks; ``sandboxed`` is
   the ``bloblang`` method's environment (no imports, impure or message functions);
   ``refused_functions`` maps names to the reason a parse refuses them (the console's playground
-  refuses clocks and random ids).
+  refuses clocks and random ids). ``deferred=True`` parses now (errors and ``field_filter`` come
+  at once) but generates the code at the first run (see ``Mapping``).
 
 Compiled mappings are cached by source and options, except mappings holding per-call-site
 state (``counter()``), which get a fresh compilation each time so instances never share state.
@@ -86,12 +87,20 @@ def parse(
     imports: bool = True,
     sandboxed: bool = False,
     refused_functions: dict[str, str] | None = None,
+    deferred: bool = False,
 ) -> Mapping:
     """Parse and compile a mapping (cached). Raises ``ParseError``. ``sandboxed`` parses as the
     ``bloblang`` method does: no imports, no impure or message-reading functions.
-    ``refused_functions`` (name -> reason) removes functions from this parse's environment."""
+    ``refused_functions`` (name -> reason) removes functions from this parse's environment.
+
+    ``deferred``: only parse now (every ``ParseError`` is raised here) and generate the code
+    when the mapping first runs. PERF: a stream whose mapping names the user gets a mapping per
+    user, about 3 KiB each compiled; a user whose stream is open but who never gets a message
+    (an idle SSE client, or every other user's record routed past it by ``field_filter``) now
+    keeps only the source. A mapping that may import is compiled at once: a deferred compile
+    would read the imported files again, later."""
     refused = tuple(sorted((refused_functions or {}).items()))
-    key = (source, allow_impure, filename, base_dir, imports, sandboxed, refused)
+    key = (source, allow_impure, filename, base_dir, imports, sandboxed, refused, deferred)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -101,10 +110,12 @@ def parse(
     name = f"<bloblang:{filename or 'mapping'}>"
     try:
         prog = parse_mapping(source, settings)
-        compiled = codegen.compile_program(prog, name)
+        if deferred and not _may_import(source):
+            mapping = Mapping(source, None, settings, name)
+        else:
+            mapping = Mapping(source, codegen.compile_program(prog, name), settings)
     except (RecursionError, MemoryError):
         raise ParseError(TOO_DEEP, 1, 1) from None
-    mapping = Mapping(source, compiled, settings)
     mapping.field_filter = field_filter(prog)
     if not N.has_state(prog):
         with _CACHE_LOCK:
@@ -114,15 +125,45 @@ def parse(
     return mapping
 
 
-class Mapping:
-    """A compiled mapping. Thread- and greenlet-safe: all run state lives in a fresh context."""
+def _may_import(source: str) -> bool:
+    """Whether a mapping could hold an ``import "path"`` or a ``from "path"`` root import
+    (erring towards yes: a word in a string or a comment also counts)."""
+    return "import" in source or "from" in source
 
-    def __init__(self, source: str, compiled: codegen.Compiled, settings: Settings) -> None:
+
+_COMPILE_LOCK = threading.Lock()
+
+
+class Mapping:
+    """A compiled mapping. Thread- and greenlet-safe: all run state lives in a fresh context.
+
+    A deferred mapping (``parse(deferred=True)``) has no ``_compiled`` attribute until its first
+    run: the lookup then falls through to ``__getattr__``, which parses the source again and
+    generates the code once; every later run finds the plain attribute at no extra cost."""
+
+    def __init__(self, source: str, compiled: codegen.Compiled | None, settings: Settings, name: str = "") -> None:
         self.source = source
-        self._compiled = compiled
+        if compiled is not None:
+            self._compiled = compiled
+        else:
+            self._deferred_name = name
         self._settings = settings
         #: What the mapping does when it only keeps or deletes by one field (``filters``).
         self.field_filter: FieldFilter | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "_compiled" or "_deferred_name" not in self.__dict__:
+            raise AttributeError(name)
+        with _COMPILE_LOCK:
+            compiled = self.__dict__.get("_compiled")
+            if compiled is None:
+                try:
+                    prog = parse_mapping(self.source, self._settings)
+                    compiled = codegen.compile_program(prog, self._deferred_name)
+                except (RecursionError, MemoryError):
+                    raise MappingError(f"failed to compile the mapping: {TOO_DEEP}") from None
+                self._compiled = compiled
+        return compiled
 
     # -- running ---------------------------------------------------------------------------
     def _context(self, batch: list, index: int, meta: dict | None, root: Any, doc: Any = runtime._UNSET) -> runtime.Context:

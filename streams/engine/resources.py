@@ -107,13 +107,16 @@ class Resources:
         return self.services.host
 
     def mapping(self, source: str, field_name: str = "") -> bloblang.Mapping:
-        """Compile a Bloblang mapping once, named after this component's config path."""
+        """Parse a Bloblang mapping, named after this component's config path; it compiles at
+        its first run (``bloblang.parse``'s ``deferred``: per-user instances of a stream that
+        never get a message keep no code)."""
         where = f"{self.path}.{field_name}" if field_name else self.path
         return bloblang.parse(
             source,
             allow_impure=self.settings.allow_impure_bloblang,
             filename=where,
             base_dir=self.settings.definitions_dir,
+            deferred=True,
         )
 
     def interpolation(self, text: str) -> bloblang.Interpolation:
