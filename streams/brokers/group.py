@@ -17,6 +17,7 @@ from typing import Any
 
 from streams.contracts import ConfigError
 from streams.durations import parse_duration
+from streams.interning import Interner
 
 _FIELDS = ("session_timeout", "heartbeat_interval", "rebalance_timeout")
 
@@ -47,7 +48,7 @@ class GroupTimeouts:
                 f"{path}.heartbeat_interval: must be shorter than session_timeout "
                 f"({timeouts.heartbeat_interval:g}s >= {timeouts.session_timeout:g}s)"
             )
-        return timeouts
+        return _SHARED(timeouts)
 
     def consumer_configs(self) -> dict[str, int]:
         """kafka-python ``KafkaConsumer`` settings."""
@@ -73,3 +74,6 @@ def _positive(value: Any, default: float, where: str) -> float:
 def _ms(seconds: float) -> int:
     return max(1, int(round(seconds * 1000)))
 
+
+_SHARED: Interner[GroupTimeouts] = Interner()
+"""Equal ``group`` blocks of many instances (one per user) are one object."""

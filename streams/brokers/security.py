@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from streams.interning import Interner
 from streams.tls import ClientCert, Problem, SecurityError, Tls, ssl_context, tls_from_config, tls_problems
 
 __all__ = [
@@ -55,6 +56,7 @@ class Sasl:
     @property
     def enabled(self) -> bool:
         return self.mechanism != "none"
+
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class KafkaSecurity:
             if problems:
                 sub, message = problems[0]
                 raise SecurityError(f"{_join(where, block, *sub)}: {message}")
-        return cls(tls=tls_from_config(tls), sasl=_sasl(sasl or {}))
+        return _SHARED(cls(tls=tls_from_config(tls), sasl=_sasl(sasl or {})))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KafkaSecurity:
@@ -134,6 +136,11 @@ class KafkaSecurity:
 
 
 # -- checks ----------------------------------------------------------------------------------------
+
+
+
+_SHARED: Interner[KafkaSecurity] = Interner()
+"""Equal security blocks of many instances (one per user) are one object."""
 
 
 def sasl_problems(conf: Mapping[str, Any] | None) -> list[Problem]:
