@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
+import gevent.event
 import pytest
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
@@ -197,3 +198,62 @@ def test_a_reply_marked_head_apart_is_written_as_pywsgi_writes_it(serve, socket_
     reply, closed = exchange(serve(app), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
     assert closed and reply.endswith(b"\r\n\r\nok")
     assert len(socket_writes) == 2 and socket_writes[0].endswith(b"\r\n\r\n") and socket_writes[1] == b"ok"
+
+
+class RecordingAccessLog(AccessLog):
+    """An access log the operator asked for (``--access-logfile``): keeps what it was given."""
+
+    class cfg:  # noqa: N801 - gunicorn's attribute name
+        accesslog = "-"
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[Any, ...]] = []
+
+    def access(self, *args: Any) -> None:
+        self.lines.append(args)
+
+
+def _open_stream(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+    return sock
+
+
+@pytest.mark.parametrize("access_log", [False, True])
+def test_an_open_streams_handler_lets_go_of_the_headers_it_sent(access_log):
+    """An idle SSE client kept its reply's encoded headers for as long as it stayed; only
+    gunicorn's access line reads them after the head is sent, so they stay when it is on."""
+    handlers: list[Any] = []
+    done = gevent.event.Event()
+
+    def app(environ, start_response):
+        handlers.extend(o for o in gc.get_referrers(environ) if isinstance(o, GatewayHandler))
+        start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+
+        def body() -> Iterator[bytes]:
+            yield b": open\n\n"
+            done.wait(10)
+
+        return body()
+
+    log = RecordingAccessLog() if access_log else AccessLog()
+    server = WSGIServer(("127.0.0.1", 0), app, handler_class=GatewayHandler.configured(ServerLimits()), log=log, error_log=None)
+    server.start()
+    try:
+        sock = _open_stream(server.server_port)
+        gevent.sleep(0.05)
+        (handler,) = handlers
+        headers = dict(handler.response_headers)
+        if access_log:
+            assert headers[b"Content-Type"] == b"text/event-stream"
+        else:
+            assert headers == {}
+        done.set()
+        sock.close()
+        gevent.sleep(0.05)
+        if access_log:
+            assert log.lines and dict(log.lines[0][0].headers)[b"Cache-Control"] == b"no-cache"
+    finally:
+        done.set()
+        server.stop(timeout=1)
