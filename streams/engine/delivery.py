@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import gevent.event
+from gevent.hub import Waiter, get_hub
 
 from streams.engine.ledger import ClientLedger
 
@@ -81,15 +81,17 @@ class Delivery:
 class _Mailbox:
     """A queue with one kind of reader, in a fraction of ``gevent.queue.Queue``'s memory.
 
-    PERF: every idle stream client holds one; a gevent ``Queue`` (three deques and its hub
-    bookkeeping, about 3.7 KiB) was the largest part of an idle subscription. Items live in a
-    deque made at the first offer, readers wait on one ``Event`` made at the first wait."""
+    PERF: every idle stream client holds one, and waits in it. A gevent ``Queue`` (three deques
+    and its hub bookkeeping, about 3.7 KiB) was the largest part of an idle subscription. Items
+    live in a deque made at the first offer. A reader waits on a ``Waiter`` of its own (a hub
+    switch) rather than an ``Event``: a greenlet parked in ``Event.wait`` keeps 720 bytes more
+    of C stack copied aside (3,640 against 2,920 under pywsgi), for every idle client."""
 
-    __slots__ = ("_items", "_ready")
+    __slots__ = ("_items", "_waiters")
 
     def __init__(self) -> None:
         self._items: collections.deque[Any] | None = None
-        self._ready: gevent.event.Event | None = None
+        self._waiters: list[Waiter] | None = None
 
     def __len__(self) -> int:
         return len(self._items) if self._items is not None else 0
@@ -98,24 +100,60 @@ class _Mailbox:
         if self._items is None:
             self._items = collections.deque()
         self._items.append(item)
-        if self._ready is not None:
-            self._ready.set()
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        """Wake the longest-waiting reader (from the hub: ``Waiter.switch`` runs only there)."""
+        waiters = self._waiters
+        if waiters:
+            waiter = waiters.pop(0)
+            if not waiters:
+                self._waiters = None
+            get_hub().loop.run_callback(waiter.switch, None)
 
     def get(self, timeout: float | None) -> Any:
         """The oldest item, or ``_EMPTY`` when none came within ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._items:
-            if self._ready is None:
-                self._ready = gevent.event.Event()
-            self._ready.clear()
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return _EMPTY
-            self._ready.wait(left)
+            self._wait(left)
         item = self._items.popleft()
-        if self._items and self._ready is not None:
-            self._ready.set()  # another reader (if any) takes the next one
+        if self._items:
+            self._wake_one()  # another reader (if any) takes the next one
         return item
+
+    def _wait(self, timeout: float | None) -> None:
+        """Until a ``put`` wakes this reader or ``timeout`` passes (the caller looks again)."""
+        waiter = Waiter()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        timer = None
+        if timeout is not None:
+            timer = get_hub().loop.timer(timeout)
+            timer.start(waiter.switch, None)
+        try:
+            waiter.get()
+        except BaseException:
+            if self._items and not self._forget(waiter):
+                self._wake_one()  # killed after a put woke it: that item is another reader's
+            raise
+        finally:
+            if timer is not None:
+                timer.close()
+            self._forget(waiter)
+
+    def _forget(self, waiter: Waiter) -> bool:
+        """Take ``waiter`` off the list (it timed out, or was killed); False when not on it."""
+        waiters = self._waiters
+        if waiters is None or waiter not in waiters:
+            return False
+        waiters.remove(waiter)
+        if not waiters:
+            self._waiters = None
+        return True
 
 
 class Subscription:
