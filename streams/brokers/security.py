@@ -58,7 +58,6 @@ class Sasl:
         return self.mechanism != "none"
 
 
-
 @dataclass(frozen=True)
 class KafkaSecurity:
     """TLS and SASL of every client of one broker object (see the module doc)."""
@@ -135,12 +134,11 @@ class KafkaSecurity:
         return cls(tls=tls, sasl=sasl)
 
 
-# -- checks ----------------------------------------------------------------------------------------
-
-
-
 _SHARED: Interner[KafkaSecurity] = Interner()
 """Equal security blocks of many instances (one per user) are one object."""
+
+
+# -- checks ----------------------------------------------------------------------------------------
 
 
 def sasl_problems(conf: Mapping[str, Any] | None) -> list[Problem]:
