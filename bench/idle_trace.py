@@ -14,6 +14,7 @@ Not traced by tracemalloc: each greenlet's Python frames live in a data stack of
 idle SSE client. ``--datastack`` checks that with ``mincore`` (CPython 3.11 on Linux only).
 
     python bench/idle_trace.py --connections 500 --users 10 [--brokers 127.0.0.1:9193]
+    python bench/idle_trace.py --connections 300 --users 300 --warm 0 --chains 4   # a new user's cost, by path
 """
 
 from __future__ import annotations
@@ -97,6 +98,37 @@ def probe_datastacks() -> dict[int, tuple[int, int, int]]:
 # -- the report -------------------------------------------------------------------------------------
 
 
+ROOT = str(Path(__file__).resolve().parents[1]) + "/"
+
+
+def own_frames(traceback: tracemalloc.Traceback) -> list[str]:
+    """The traceback's frames in the project's own code (not its virtualenv), outermost first,
+    as ``path:line`` relative to the checkout."""
+    return [
+        f"{f.filename[len(ROOT):]}:{f.lineno}"
+        for f in traceback
+        if f.filename.startswith(ROOT) and "/.venv/" not in f.filename and "/bench/" not in f.filename
+    ]
+
+
+def print_chains(args: argparse.Namespace, n: int, snap0: tracemalloc.Snapshot, snap1: tracemalloc.Snapshot) -> None:
+    """Growth by the first ``--chains`` frames of each allocation's path through the project's
+    code, outermost first (the request's handler, then the engine call that built what stayed):
+    a per-user cost shows as one branch, however many lines its objects were made on.
+    ``--under path:line`` lists only the allocations made below that frame, from there on."""
+    groups: Counter[str] = Counter()
+    for stat in snap1.compare_to(snap0, "traceback"):
+        chain = own_frames(stat.traceback)
+        if args.under:
+            if args.under not in chain:
+                continue
+            chain = chain[chain.index(args.under) + 1 :]
+        groups[" > ".join(chain[: args.chains]) or "(outside the project's code)"] += stat.size_diff
+    print(f"\nby path through the project's code{' below ' + args.under if args.under else ''}:")
+    for chain, size in groups.most_common(args.top):
+        print(f"{size / n:8.0f} B  {chain}")
+
+
 def report(args: argparse.Namespace, n: int, before: tuple, after: tuple, probes: dict) -> None:
     (rss0, types0, snap0), (rss1, types1, snap1) = before, after
     stats = snap1.compare_to(snap0, "lineno")
@@ -106,6 +138,8 @@ def report(args: argparse.Namespace, n: int, before: tuple, after: tuple, probes
     for s in stats[: args.top]:
         frame = s.traceback[0]
         print(f"{s.size_diff / n:8.0f} B {s.count_diff / n:6.2f} blocks  {frame.filename}:{frame.lineno}")
+    if args.chains:
+        print_chains(args, n, snap0, snap1)
     if args.frames:
         for s in snap1.compare_to(snap0, "traceback")[: args.top]:
             print(f"\n{s.size_diff / n:8.0f} B {s.count_diff / n:6.2f} blocks")
@@ -131,6 +165,9 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=25, help="lines and types listed")
     ap.add_argument("--frames", type=int, default=0, help="also list the largest tracebacks, this deep")
     ap.add_argument("--datastack", action="store_true", help="count the resident pages of frame data stacks")
+    ap.add_argument("--chains", type=int, default=0, help="also group by the first N frames in the project's code")
+    ap.add_argument("--under", default="", help="with --chains: only below this frame (path:line, e.g. streams/engine/gateway.py:615)")
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds between opening the connections and the measure")
     args = ap.parse_args()
     os.environ.setdefault("STREAMS_DATA_DIR", tempfile.mkdtemp(prefix="streams-trace-"))
     os.environ["STREAMS_KAFKA_BROKERS"] = args.brokers
@@ -154,10 +191,10 @@ def main() -> None:
     gevent.sleep(2)
     probes.clear()
     gc.collect()
-    tracemalloc.start(max(1, args.frames))
+    tracemalloc.start(max(1, args.frames, 40 if args.chains else 1))
     before = (rss_kib(os.getpid()), type_counts(), tracemalloc.take_snapshot())
     socks = open_batch(server.server_port, args.users, len(warm), args.connections)
-    gevent.sleep(3)
+    gevent.sleep(args.settle)
     gc.collect()
     after = (rss_kib(os.getpid()), type_counts(), tracemalloc.take_snapshot())
     report(args, max(1, len(socks)), before, after, probes)
