@@ -67,6 +67,23 @@ def test_moves_merge_partitions_and_keys_stay_apart() -> None:
     assert fold.get(("user-b", "results")) == {0: 9}
 
 
+def test_an_entry_is_kept_small_and_read_as_a_fresh_dict() -> None:
+    """A worker keeps an entry per user whose position ever moved: pairs, not a dict, and one
+    string for a topic however many moves named it."""
+    fold = PositionFold()
+    for user in ("user-a", "user-b"):
+        fold.apply(PositionMove.decode(PositionMove(user, "res" + "ults", {0: 7, 1: 8}).encode()))
+    (a_key, a_state), (b_key, b_state) = fold._state.items()
+    assert a_state == ((0, 7), (1, 8)) and a_key[1] is b_key[1]
+    got = fold.get(("user-a", "results"))
+    assert got == {0: 7, 1: 8}
+    got[0] = 99  # the caller's copy
+    assert fold.get(("user-a", "results")) == {0: 7, 1: 8}
+    assert fold.apply(PositionMove("user-a", "results", {0: 9}, {0: 7}))  # still compares as before
+    assert not fold.apply(PositionMove("user-a", "results", {0: 10}, {0: 7}))
+    assert fold.get(("user-a", "results")) == {0: 9, 1: 8}
+
+
 def test_verdicts_are_kept_only_for_watched_movers() -> None:
     fold = PositionFold()
     fold.watch("me")
