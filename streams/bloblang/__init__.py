@@ -38,7 +38,10 @@ For the engine:
   at once) but generates the code at the first run (see ``Mapping``).
 
 Compiled mappings are cached by source and options, except mappings holding per-call-site
-state (``counter()``), which get a fresh compilation each time so instances never share state.
+state (``counter()``), which get a fresh compilation each time so instances never share state,
+and deferred ones: those are a stream's components', named after their config path, which for a
+stream naming the user is a path per user; cached, they never hit, outlived their instances and
+emptied the cache of everything else each time a thousand users had come.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def parse(
     keeps only the source. A mapping that may import is compiled at once: a deferred compile
     would read the imported files again, later."""
     refused = tuple(sorted((refused_functions or {}).items()))
-    key = (source, allow_impure, filename, base_dir, imports, sandboxed, refused, deferred)
+    key = (source, allow_impure, filename, base_dir, imports, sandboxed, refused)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -117,7 +120,7 @@ def parse(
     except (RecursionError, MemoryError):
         raise ParseError(TOO_DEEP, 1, 1) from None
     mapping.field_filter = field_filter(prog)
-    if not N.has_state(prog):
+    if not deferred and not N.has_state(prog):
         with _CACHE_LOCK:
             if len(_CACHE) >= _CACHE_MAX:
                 _CACHE.clear()

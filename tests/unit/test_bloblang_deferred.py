@@ -69,3 +69,14 @@ def test_only_the_compiled_code_is_looked_up_lazily() -> None:
     m = bloblang.parse("root = this", filename="deferred-attr", deferred=True)
     with pytest.raises(AttributeError):
         _ = m.no_such_attribute  # type: ignore[attr-defined]
+
+
+def test_deferred_mappings_stay_out_of_the_compile_cache() -> None:
+    """A stream's components parse deferred, each named after its path (a path per user for a
+    stream naming the user): cached, they never hit and crowded out the shared ones."""
+    source = 'root = if this.user_id != "dave" {\n  deleted()\n}\n'
+    first = bloblang.parse(source, filename="cache-path", deferred=True)
+    assert bloblang.parse(source, filename="cache-path", deferred=True) is not first
+    eager = bloblang.parse(source, filename="cache-path-eager")
+    assert bloblang.parse(source, filename="cache-path-eager") is eager
+    assert bloblang.parse(source, filename="cache-path-eager", deferred=True) is eager  # compiled already
