@@ -108,7 +108,6 @@ class BrokerHub:
         self.log = log
         self.client_queue = client_queue
         self.commit_period = max(0.05, commit_period)
-        self._on_read = on_read
         self._deletes = deletes
         self.route = deletes if isinstance(deletes, FieldFilter) else None
         self.read_hook = on_read
@@ -172,8 +171,8 @@ class BrokerHub:
         A routed hub's feed already counted the record it feeds (its ``read_hook``, called
         once per record for the stream by ``streams.engine.listeners``).
         """
-        if self._on_read is not None and not (shared is not None and self.route is not None):
-            self._on_read(record)
+        if self.read_hook is not None and not (shared is not None and self.route is not None):
+            self.read_hook(record)
         msg = shared if shared is not None else record_to_message(record)
         if self._deletes is not None and self._deletes.deletes(msg):
             return []  # NOTE: may parse the shared message: its copies then share the value

@@ -10,8 +10,9 @@ every routed listener, and each one's own check decides, as before.
 
 A routed listener is not told of the records it is not chosen for. What that leaves out is
 safe because a route is exact (``streams.bloblang.filters``): every such record is one its
-processors delete. Its positions then stay at the last record it was fed: commits move less
-far and a resumed client reads those records again, only to have them deleted again.
+processors delete. Its own positions stop at the last record it was fed; its hub moves them up
+to its reader's (``TopicFeed.position_of``) before it commits, so commits move as far as if it
+had been offered and deleted every record.
 
 Each listener may also have a ``read_hook``, which counts the records its stream read
 (``read_tally.py``). A routed listener's hook is called by the feed (``reads``), once per record
