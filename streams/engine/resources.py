@@ -25,7 +25,7 @@ from streams.settings import Settings
 from streams.tracing import Tracer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamScope:
     """What one stream instance declares for its components: ``rate_limit_resources`` by label,
     ``cache_resources`` (and their TTLs) by label, ``processor_resources``, input and output
@@ -58,8 +58,20 @@ class Builder(Protocol):
     def input(self, conf: Any, res: Resources, path: str) -> tuple[str, Input, list[Processor]]: ...
 
 
-@dataclass(frozen=True)
+# The bound recorders of metrics labelled with an api and a stream alone, by kind, name, api and
+# stream (``Resources._record``). PERF: one table for the worker, not one per ``Resources``:
+# every instance of a stream (one per user of a templated stream) and each of its components
+# records the same few metrics under the same labels; a table each cost an idle user's instance
+# about 440 bytes. Bounded like ``Metrics``' own table of labelled children.
+_RECORDERS: dict[tuple[str, str, str, str], Callable[[float], None]] = {}
+_MAX_RECORDERS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
 class Resources:
+    """PERF: slotted: a stream instance holds one per component (and one for the stream), and a
+    templated stream has an instance per user."""
+
     settings: Settings
     api: str
     stream: str
@@ -68,9 +80,6 @@ class Resources:
     builder: Builder
     fields: dict[str, Any] = field(default_factory=dict)  # added to every log line
     scope: StreamScope = field(default_factory=StreamScope)
-    _recorders: dict[tuple[str, str], Callable[[float], None]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
 
     def child(self, path: str) -> Resources:
         return replace(self, path=path)
@@ -143,12 +152,16 @@ class Resources:
 
     def _record(self, kind: str, name: str, value: float) -> None:
         """A metric labelled with this component's api and stream alone, through a recorder
-        bound once per component (``Metrics.bound``); like ``metric``, it never fails the caller."""
+        bound once per worker (``Metrics.bound``, ``_RECORDERS``); like ``metric``, it never
+        fails the caller."""
         try:
-            record = self._recorders.get((kind, name))
+            key = (kind, name, self.api, self.stream)
+            record = _RECORDERS.get(key)
             if record is None:
                 record = METRICS.bound(kind, name, {"api": self.api, "stream": self.stream})
-                self._recorders[(kind, name)] = record
+                if len(_RECORDERS) >= _MAX_RECORDERS:
+                    _RECORDERS.clear()
+                _RECORDERS[key] = record
             record(value)
         except Exception:
             metric_failed(name)
