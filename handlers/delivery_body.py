@@ -32,6 +32,12 @@ left, the head's write draws a reset and the body's then fails, so the delivery 
 In one write the bytes would be taken by the kernel, the delivery acknowledged and the message
 lost."""
 
+STREAM_BODY_KEY = "streams.stream_body"
+"""Set (True) in the WSGI environ of a reply whose body is a stream client's (SSE or
+newline-delimited, ``handlers.streaming``): it ends only with the connection, so once its head is
+sent the server closes the connection's read buffer (``handlers.server.handler``). PERF: an idle
+stream client kept its 2 KiB buffer for hours, and nothing reads a request after such a reply."""
+
 PART_HEAD = b"Content-Type: application/octet-stream\r\n\r\n"
 
 

@@ -31,7 +31,7 @@ from geventwebsocket.websocket import WebSocket
 from handlers import streaming, websocket
 from handlers.admission import HeldBody, RequestAdmission
 from handlers.auth import authenticate
-from handlers.delivery_body import HEAD_APART_KEY, DeliveryBody, multipart_batch
+from handlers.delivery_body import HEAD_APART_KEY, STREAM_BODY_KEY, DeliveryBody, multipart_batch
 from handlers.errors import error_body
 from handlers.request_context import canonical_header, variables_for
 from handlers.server.handshake import missing_upgrade_token
@@ -181,6 +181,7 @@ class StreamEndpoint:
             subscription, instance, sse=sse, heartbeat=self._heartbeat(route),
             peer_gone=streaming.peer_gone_check(req.env.get("gunicorn.sock")),
         )
+        req.env[STREAM_BODY_KEY] = True
 
     def _pull_ws(self, req: falcon.Request, resp: falcon.Response, route: Route) -> None:
         instance = route.api.open(route.stream, variables_for(req, None, self.settings, req.path))

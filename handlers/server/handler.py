@@ -36,7 +36,7 @@ from gevent import Timeout
 from geventwebsocket.websocket import Stream
 from gunicorn.workers.ggevent import PyWSGIHandler
 
-from handlers.delivery_body import HEAD_APART_KEY
+from handlers.delivery_body import HEAD_APART_KEY, STREAM_BODY_KEY
 from handlers.server.connection import GatewayWebSocket
 from handlers.server.framing import FramingError, request_framing
 from handlers.server.handshake import SUPPORTED_VERSION, accept_headers, is_upgrade
@@ -67,12 +67,26 @@ straight into place, so a small buffer costs a refill or two on large headers on
 
 
 OWN_STATE = ("_accepted_at", "_header_timer", "_held", "_requests", "_websocket")
-"""``GatewayHandler``'s own attributes, held in slots. PERF: pywsgi sets 27 attributes on a
-handler, and an instance's attributes stay in the compact table all instances of a class share
-only up to about that many: with ours as well, every connection's handler got a full dict of its
-own (1.6 KiB instead of 0.3 KiB, for the connection's life). NOTE: named, not written inline, so
-mypy, which cannot see the ``__dict__`` of pywsgi's untyped handler, does not hold pywsgi's own
+"""``GatewayHandler``'s own attributes."""
+
+PYWSGI_STATE = (
+    "_orig_status", "application", "client_address", "close_connection", "code", "command",
+    "connection_upgraded", "content_length", "environ", "headers", "headers_sent", "path",
+    "provided_content_length", "provided_date", "request_version", "requestline", "response_headers",
+    "response_length", "response_use_chunked", "result", "rfile", "server", "socket", "status",
+    "time_finish", "time_start", "wsgi_input",
+)
+"""The attributes pywsgi's handler sets on itself, held in slots here too. PERF: without
+them every connection's handler got a dict of its own, 1.6 KiB for as long as the connection
+stays (an idle stream client's, for hours): its 27 attributes and ours overflowed the table of
+names instances of a class share. In slots they take 8 bytes each. ``__init__`` starts them at
+pywsgi's class-level defaults, which the slots hide. NOTE: named, not written inline, so mypy,
+which cannot see the ``__dict__`` of pywsgi's untyped handler, does not hold pywsgi's own
 attributes to these slots."""
+
+_PYWSGI_DEFAULTS = tuple(
+    (name, getattr(PyWSGIHandler, name)) for name in PYWSGI_STATE if hasattr(PyWSGIHandler, name)
+)
 
 
 class HeaderTimeout(Timeout):
@@ -97,7 +111,7 @@ def error_reply(status: int, message: str) -> bytes:
 class GatewayHandler(PyWSGIHandler):
     """One client connection: its requests in turn, or one WebSocket session."""
 
-    __slots__ = OWN_STATE
+    __slots__ = OWN_STATE + PYWSGI_STATE
 
     limits: ClassVar[ServerLimits] = ServerLimits()
     #: Tells handlers/serverlog.py that client errors already come out as one line.
@@ -109,6 +123,8 @@ class GatewayHandler(PyWSGIHandler):
         return type(cls.__name__, (cls,), {"limits": limits})
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        for name, default in _PYWSGI_DEFAULTS:
+            setattr(self, name, default)
         if rfile is None:
             rfile = sock.makefile("rb", READ_BUFFER_BYTES)
         super().__init__(sock, address, server, rfile)
@@ -117,6 +133,15 @@ class GatewayHandler(PyWSGIHandler):
         self._header_timer: HeaderTimeout | None = None
         self._websocket: GatewayWebSocket | None = None
         self._held: bytearray | None = None
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        finally:
+            # pywsgi pops these from the instance's dict when the connection ends; here they
+            # are slots, so they are let go of the same way.
+            for name in ("socket", "rfile", "wsgi_input"):
+                setattr(self, name, None)
 
     # -- one request: waiting, header deadline, strict framing ------------------------------
     def handle_one_request(self) -> Any:
@@ -246,6 +271,20 @@ class GatewayHandler(PyWSGIHandler):
             # PERF: sent, and nothing reads them again but gunicorn's access line: an idle
             # SSE client kept about 2 KiB of encoded header pairs for as long as it stayed.
             self.response_headers: list[tuple[bytes, bytes]] = []
+        if self.environ.get(STREAM_BODY_KEY):
+            self._close_read_buffer()
+
+    def _close_read_buffer(self) -> None:
+        """A stream client's reply is under way and ends only with the connection: nothing
+        will be read from the client any more (its leaving is seen on the socket itself,
+        ``handlers.streaming``), so the read buffer is closed, which frees it (PERF: 2 KiB per
+        idle stream client). pywsgi ends the connection after the reply when it finds the file
+        closed. Kept open when a request body is still unread, which pywsgi reads out after the
+        reply."""
+        wsgi_input = self.wsgi_input
+        if wsgi_input is not None and (wsgi_input.chunked_input or wsgi_input.position < (wsgi_input.content_length or 0)):
+            return
+        self.rfile.close()
 
     def _sendall(self, data: bytes) -> None:
         if self._held is not None:
