@@ -18,7 +18,10 @@ _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 
 
 class StreamLog:
-    """A logger bound to fields; ``log.error("text", topic=..., offset=...)`` adds more."""
+    """A logger bound to fields; ``log.error("text", topic=..., offset=...)`` adds more. Its
+    fields never change once made (``bind`` makes another), so one may be shared."""
+
+    __slots__ = ("fields",)
 
     def __init__(self, **fields: Any) -> None:
         self.fields = fields

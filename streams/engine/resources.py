@@ -65,6 +65,8 @@ class Builder(Protocol):
 # about 440 bytes. Bounded like ``Metrics``' own table of labelled children.
 _RECORDERS: dict[tuple[str, str, str, str], Callable[[float], None]] = {}
 _MAX_RECORDERS = 10_000
+_LOGGERS: dict[tuple[str, str, str], StreamLog] = {}
+"""Components' loggers by api, stream and config path (``Resources.logger``), bounded alike."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,17 @@ class Resources:
         return bloblang.parse_interpolation(text)
 
     def logger(self) -> StreamLog:
-        return StreamLog(api=self.api, stream=self.stream, component=self.path, **self.fields)
+        """This component's logger. PERF: one per api, stream and component path in the
+        worker, shared by every instance of the stream (a ``StreamLog`` never changes)."""
+        if self.fields:
+            return StreamLog(api=self.api, stream=self.stream, component=self.path, **self.fields)
+        key = (self.api, self.stream, self.path)
+        log = _LOGGERS.get(key)
+        if log is None:
+            if len(_LOGGERS) >= _MAX_RECORDERS:
+                _LOGGERS.clear()
+            log = _LOGGERS[key] = StreamLog(api=self.api, stream=self.stream, component=self.path)
+        return log
 
     def incr(self, name: str, value: int = 1, /, **tags: str) -> None:
         self._send("incr", name, value, tags)
