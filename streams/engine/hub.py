@@ -27,6 +27,7 @@ serve the user, so the group is only a place to keep offsets (DESIGN §7).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -111,7 +112,9 @@ class BrokerHub:
         self._deletes = deletes
         self.route = deletes if isinstance(deletes, FieldFilter) else None
         self.read_hook = on_read
-        self._pull_lock = gevent.lock.Semaphore()
+        # PERF: the two locks are made at their first use: a user's hub that only feeds stream
+        # clients never pulls, and one whose clients were handed nothing never commits.
+        self._pull_lock: gevent.lock.Semaphore | None = None
         self._subs: set[Subscription] = set()
         self._catching_up: set[Subscription] = set()
         self._waiters: list[Subscription] = []
@@ -121,7 +124,7 @@ class BrokerHub:
         self._slots = services.catch_up_slots
         self._starter: gevent.Greenlet | None = None
         self._committer: gevent.Greenlet | None = None
-        self._commit_lock = gevent.lock.Semaphore()
+        self._commit_lock: gevent.lock.Semaphore | None = None
         self._closed = False
         self._get_wait: _GetWait | None = None  # the GET waiting on the feeds (one: _pull_lock)
 
@@ -206,7 +209,10 @@ class BrokerHub:
     def pull(self, timeout: float) -> Delivery | None:
         """The user's next message (see module doc), or None after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        if not self._pull_lock.acquire(timeout=timeout):
+        lock = self._pull_lock
+        if lock is None:
+            lock = self._pull_lock = gevent.lock.Semaphore()
+        if not lock.acquire(timeout=timeout):
             return None
         try:
             if self._closed:
@@ -215,7 +221,7 @@ class BrokerHub:
                 return self._pull_broadcast(deadline)
             return self._pull_committed(deadline)
         finally:
-            self._pull_lock.release()
+            lock.release()
 
     def _pull_committed(self, deadline: float) -> Delivery | None:
         """Read from the group's position until a claim wins or ``deadline`` passes."""
@@ -389,6 +395,13 @@ class BrokerHub:
         if not self._needs_feed():
             self._stop_feeding()
 
+    def _committing(self) -> gevent.lock.Semaphore:
+        """The lock one commit at a time holds (made at its first use; never yields)."""
+        lock = self._commit_lock
+        if lock is None:
+            lock = self._commit_lock = gevent.lock.Semaphore()
+        return lock
+
     def _ensure_broadcast(self) -> None:
         """Start feeding stream clients, in the background: ``subscribe`` returns at once (the
         client gets its response head) while the user's offsets are looked up, which can take a
@@ -402,8 +415,9 @@ class BrokerHub:
         try:
             while not self._listening and self._active():
                 # A commit under way (the last client left a moment ago) lands first: the new
-                # feed starts after what that client was handed, not before.
-                with self._commit_lock:
+                # feed starts after what that client was handed, not before. Before the lock
+                # is made, no commit ever was under way.
+                with self._commit_lock or contextlib.nullcontext():
                     starts = {topic: self.start_offsets(topic) for topic in self.topics}
                 heads = {topic: self.broker.end_offsets(topic) for topic in self.topics}
                 if self._listening or not self._active():
@@ -609,7 +623,7 @@ class BrokerHub:
 
         NOTE: one at a time: the periodic commit and a leaving client's overlap, and the older
         (lower) one arriving last would move the user's position back (a next GET repeats)."""
-        with self._commit_lock:
+        with self._committing():
             self._commit_broadcast_now(also)
 
     def _commit_broadcast_now(self, also: Subscription | None) -> None:

@@ -154,9 +154,12 @@ class StreamInstance:
         self.output: Output = res.build_output(output, f"streams.{name}.output")
         self.tracer = tracer
         self.output_type = _component_name(output)
-        self._stopping = gevent.event.Event()
+        # PERF: made when first needed (the input's runner, the first push): a templated
+        # stream has an instance per user, and a user whose clients only read needs neither.
+        self._stopping: gevent.event.Event | None = None
+        self._input_stopped = False
         self._runners: list[gevent.Greenlet] = []
-        self._inflight: set[Job] = set()
+        self._inflight: set[Job] | None = None
         self._refs = 0
         self.idle_since: float | None = time.monotonic()
         self.closed = False
@@ -220,16 +223,21 @@ class StreamInstance:
         """Start the input's reading loop, unless the input is passive or a hub reads for it."""
         if self.input.passive or self._hub_reads_input:
             return
-        self._runners.append(gevent.spawn(self._run_input))
+        stopping = self._stopping
+        if stopping is None:
+            stopping = self._stopping = gevent.event.Event()
+            if self._input_stopped:
+                stopping.set()
+        self._runners.append(gevent.spawn(self._run_input, stopping))
 
-    def _run_input(self) -> None:
+    def _run_input(self, stopping: gevent.event.Event) -> None:
         if self.input.shared_by_nature:
-            run_restarting(self.input, self.deliver, self._stopping, self.log)
+            run_restarting(self.input, self.deliver, stopping, self.log)
             return
         run_once_per_host(
             self.res.host.lease(self.res.scope.instance_key),
-            lambda: run_restarting(self.input, self.deliver, self._stopping, self.log),
-            self._stopping,
+            lambda: run_restarting(self.input, self.deliver, stopping, self.log),
+            stopping,
             self.log,
         )
 
@@ -250,7 +258,9 @@ class StreamInstance:
 
     def stop_input(self) -> None:
         """Stop reading new messages; in-flight ones finish (drain)."""
-        self._stopping.set()
+        self._input_stopped = True
+        if self._stopping is not None:
+            self._stopping.set()
 
     @property
     def shutting_down(self) -> bool:
@@ -425,8 +435,11 @@ class StreamInstance:
                 return PushResult(429, b"", {"Retry-After": str(max(1, int(wait + 0.999)))}, "rate limited")
         txn = Transaction()
         job = PUSH_GREENLETS.run(self._push_job, messages, txn)
-        self._inflight.add(job)
-        job.on_done(self._inflight.discard)
+        inflight = self._inflight
+        if inflight is None:
+            inflight = self._inflight = set()
+        inflight.add(job)
+        job.on_done(inflight.discard)
         if not job.wait(timeout):
             # NOTE: not killed: an output may be half-way through an acknowledged write. It is
             # abandoned instead: what an output already handed on may still land (once), but

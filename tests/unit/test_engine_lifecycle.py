@@ -131,3 +131,19 @@ def test_a_failing_input_is_restarted_not_left_dead(
     )
     [inst] = gw.instances()
     assert not all(g.dead for g in inst._runners)  # still trying
+
+
+def test_an_input_stopped_before_it_started_never_runs(tmp_path: Any, gateways: Any) -> None:
+    """An instance makes its stop signal when its input's runner starts: a stop asked for
+    before that still holds, and the runner ends at once (a ``generate`` input runs forever)."""
+    stream = {"input": {"generate": {"mapping": 'root = "x"', "interval": "1ms"}}, "output": {"drop": {}}}
+    gw, api = gateways(tmp_path, {"s": {"input": {"http_server": {}}, "output": {"drop": {}}}})
+    inst = gw.build_instance(api, "s", stream, "stopped-early")
+    inst.stop_input()
+    inst.start()
+    assert inst._runners and inst.join(DEADLINE)
+    inst.close()
+    running = gw.build_instance(api, "s", stream, "running")
+    running.start()
+    assert not running.join(0.2)  # the same input, not stopped, keeps running
+    running.close(timeout=DEADLINE)
