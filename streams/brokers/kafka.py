@@ -64,6 +64,7 @@ from streams.brokers.base import (
 from streams.brokers.group import GroupTimeouts
 from streams.brokers.kafka_check import check_access, sasl_settings
 from streams.brokers.kafka_positions import PositionLog
+from streams.brokers.next_flight import NextFlight
 from streams.brokers.security import KafkaSecurity
 from streams.brokers.sending import Outcome, SendFailed, SendPending
 
@@ -141,6 +142,9 @@ class KafkaBroker(Broker):
         self._slots_lock = threading.Lock()
         self.max_consumers = max_consumers
         self._position_log: PositionLog | None = None
+        self._group_offsets: NextFlight[str, dict[TopicPartition, Any]] = NextFlight(
+            self._read_group_offsets, "group offsets"
+        )
         self._closed = False
 
     # -- lazily created shared clients ---------------------------------------------------------
@@ -409,17 +413,21 @@ class KafkaBroker(Broker):
 
     def group_offsets(self, group: str, topic: str) -> dict[int, int]:
         """OffsetFetch for the group (all its partitions, then filtered to ``topic``): works for
-        any group id, joined by someone or not, and never creates the topic."""
-        admin = self._get_admin()
-        got = self._retrying(
-            f"cannot read offsets of group {group!r}",
-            lambda: admin.list_group_offsets({group: None}),
-        )
+        any group id, joined by someone or not, and never creates the topic. The groups asked
+        for while one such request is on its way go together in the next (``NextFlight``)."""
         return {
             tp.partition: int(meta.offset)
-            for tp, meta in got.get(group, {}).items()
+            for tp, meta in self._group_offsets.get(group).items()
             if tp.topic == topic and meta.offset is not None and meta.offset >= 0
         }
+
+    def _read_group_offsets(self, groups: list[str]) -> dict[str, dict[TopicPartition, Any]]:
+        """One OffsetFetch per coordinator for all of ``groups`` (Kafka 3.0+; kafka-python
+        sends one per group to older brokers)."""
+        admin = self._get_admin()
+        what = f"cannot read offsets of group {groups[0]!r}" if len(groups) == 1 else f"cannot read offsets of {len(groups)} groups"
+        got = self._retrying(what, lambda: admin.list_group_offsets(dict.fromkeys(groups)))
+        return {group: got.get(group, {}) for group in groups}
 
     def commit_group_offsets(self, group: str, topic: str, offsets: dict[int, int]) -> None:
         """OffsetCommit as a non-member (generation -1). The broker accepts it for groups with no

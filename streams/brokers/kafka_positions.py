@@ -37,6 +37,7 @@ from kafka.admin import NewTopic, OffsetSpec
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.brokers.base import BrokerError, Position
+from streams.brokers.next_flight import NextFlight
 from streams.brokers.positions import PositionFold, PositionMove
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ class PositionLog:
         self._lock = threading.Lock()
         self._mirror_due: set[tuple[str, str]] = set()
         self._mirror: gevent.Greenlet | None = None
+        # The partitions' ends asked for while one look-up is on its way go in the next.
+        self._ends: NextFlight[int, int] = NextFlight(self._read_ends, f"ends of {topic!r}")
         self._closed = False
 
     # -- the public operations -----------------------------------------------------------------
@@ -188,12 +191,16 @@ class PositionLog:
             gevent.sleep(0.1)
 
     def _end(self, partition: int) -> int:
-        tp = TopicPartition(self.topic, partition)
+        return self._ends.get(partition)
+
+    def _read_ends(self, partitions: list[int]) -> dict[int, int]:
+        """One ListOffsets for the ends of ``partitions``."""
+        specs = {TopicPartition(self.topic, p): OffsetSpec.LATEST for p in partitions}
         deadline = time.monotonic() + _SYNC_TIMEOUT_S
         while True:
             try:
-                got = self._admin().list_partition_offsets({tp: OffsetSpec.LATEST})
-                return int(got[tp].offset)
+                got = self._admin().list_partition_offsets(specs)
+                return {tp.partition: int(o.offset) for tp, o in got.items()}
             except KafkaError as exc:
                 # NOTE: many look-ups at once on the one admin connection get "node not ready".
                 if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
