@@ -19,6 +19,7 @@ A stream without ``output`` writes to ``stdout``, Bento's default output (here: 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 Path = tuple[str | int, ...]
@@ -142,7 +143,7 @@ def resources_by_label(entries: Any) -> dict[str, Any]:
     return {e["label"]: e for e in entries if isinstance(e, dict) and isinstance(e.get("label"), str)}
 
 
-def dereference(kind: str, conf: Any, resources: dict[str, Any]) -> Any:
+def dereference(kind: str, conf: Any, resources: Mapping[str, Any]) -> Any:
     """``{resource: name, processors: [...]}`` -> the config of the resource labelled ``name``
     (canonical form, its own ``processors`` first, then the referring block's); any other config
     as is. Raises :class:`FormError` for an unknown label or a loop of references."""

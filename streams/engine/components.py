@@ -9,6 +9,7 @@ import this module and the catalog can import them without a cycle.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from streams import catalog, forms, registry
@@ -52,7 +53,7 @@ def resolve(kind: str, conf: Any, path: str) -> tuple[registry.ComponentSpec, di
     return spec, filled, meta
 
 
-def _dereference(kind: str, conf: Any, resources: dict[str, Any], path: str) -> tuple[Any, str]:
+def _dereference(kind: str, conf: Any, resources: Mapping[str, Any], path: str) -> tuple[Any, str]:
     """The config a ``resource`` reference stands for (``streams.forms.dereference``), and the
     path its components are named by (``...output.resource``)."""
     try:

@@ -7,7 +7,7 @@ so mapping errors and log lines point at the component that produced them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -32,19 +32,19 @@ class StreamScope:
     resources by label, the stream's tracer,
     and the instance's key (which names its host-wide leases and progress)."""
 
-    rate_limits: dict[str, LocalLimit] = field(default_factory=dict)
-    cache_ttls: dict[str, float] = field(default_factory=dict)
+    rate_limits: Mapping[str, LocalLimit] = field(default_factory=dict)
+    cache_ttls: Mapping[str, float] = field(default_factory=dict)
     tracer: Tracer | None = None  # when the stream has a ``tracer`` block
     instance_key: str = ""
-    caches: dict[str, Cache] = field(default_factory=dict)
+    caches: Mapping[str, Cache] = field(default_factory=dict)
     """``cache_resources`` by label, built for this instance."""
-    processor_resources: dict[str, Processor] = field(default_factory=dict)
+    processor_resources: Mapping[str, Processor] = field(default_factory=dict)
     """``processor_resources`` by label (filled once the scope is in place)."""
     processor_labels: frozenset[str] = frozenset()
     """The labels ``processor_resources`` declares, known before any of them is built."""
-    input_resources: dict[str, Any] = field(default_factory=dict)
+    input_resources: Mapping[str, Any] = field(default_factory=dict)
     """``input_resources`` configs by label, for ``input: {resource: label}`` (``streams.forms``)."""
-    output_resources: dict[str, Any] = field(default_factory=dict)
+    output_resources: Mapping[str, Any] = field(default_factory=dict)
     """``output_resources`` configs by label, for ``output: {resource: label}``."""
 
 

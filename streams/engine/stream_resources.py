@@ -10,6 +10,8 @@ target up when it first runs).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from streams import forms
@@ -27,27 +29,39 @@ def with_stream_resources(
     """``res`` with the scope of one instance of stream ``name``: its rate limits, caches and
     processor resources built, keyed by ``instance_key`` on the host."""
     where = f"streams.{name}"
-    caches = forms.canonical_list("cache", config.get("cache_resources"))
+    cache_confs = forms.canonical_list("cache", config.get("cache_resources"))
+    processor_confs = config.get("processor_resources")
+    caches: dict[str, Cache] = {}
+    processors: dict[str, Processor] = {}
+    # PERF: what a stream does not declare is one shared empty table, not six of its own per
+    # instance (a templated stream has one per user).
     scope = StreamScope(
         rate_limits=build_limits(
             forms.canonical_list("rate_limit", config.get("rate_limit_resources")), f"{where}.rate_limit_resources"
-        ),
-        cache_ttls=cache_ttls(caches),
+        ) or NOTHING,
+        cache_ttls=cache_ttls(cache_confs) or NOTHING,
         tracer=tracer,
         instance_key=instance_key,
-        processor_labels=labels(config.get("processor_resources")),
-        input_resources=forms.resources_by_label(config.get("input_resources")),
-        output_resources=forms.resources_by_label(config.get("output_resources")),
+        caches=caches if cache_confs else NOTHING,
+        processor_resources=processors if processor_confs else NOTHING,
+        processor_labels=labels(processor_confs),
+        input_resources=forms.resources_by_label(config.get("input_resources")) or NOTHING,
+        output_resources=forms.resources_by_label(config.get("output_resources")) or NOTHING,
     )
     res = res.with_scope(scope)
-    scope.caches.update(build_caches(caches, res, f"{where}.cache_resources"))
-    build_processor_resources(config.get("processor_resources"), res, f"{where}.processor_resources", scope.processor_resources)
+    caches.update(build_caches(cache_confs, res, f"{where}.cache_resources"))
+    build_processor_resources(processor_confs, res, f"{where}.processor_resources", processors)
     return res
+
+
+NOTHING: Mapping[str, Any] = MappingProxyType({})
+"""The scope's table of a kind of resource the stream does not declare."""
+_NO_LABELS: frozenset[str] = frozenset()
 
 
 def labels(confs: Any) -> frozenset[str]:
     """The labels a resources list declares (unlabelled entries are the validator's to report)."""
-    return frozenset(c["label"] for c in confs or [] if isinstance(c, dict) and isinstance(c.get("label"), str))
+    return frozenset(c["label"] for c in confs or [] if isinstance(c, dict) and isinstance(c.get("label"), str)) or _NO_LABELS
 
 
 def build_caches(confs: Any, res: Resources, where: str) -> dict[str, Cache]:

@@ -29,6 +29,22 @@ def test_one_instance_per_distinct_substituted_config_of_that_stream(tmp_path: A
         inst.release()
 
 
+def test_users_instances_share_what_their_config_does_not_vary(tmp_path: Any, gateways: Any) -> None:
+    """A templated stream has an instance per user: its loggers and the tables of resources it
+    does not declare are one per worker, not one per user; what it does declare stays its own."""
+    cached = {**OUT, "cache_resources": [{"label": "seen", "memory": {}}]}
+    _, api = gateways(tmp_path, {"out": OUT, "cached": cached})
+    a, b = api.open("out", user("alice")), api.open("out", user("bob"))
+    assert a.log is b.log and a.input.log is b.input.log
+    for table in ("rate_limits", "cache_ttls", "caches", "processor_resources", "input_resources", "output_resources"):
+        assert getattr(a.res.scope, table) is getattr(b.res.scope, table), table
+    assert a.res.scope.processor_labels is b.res.scope.processor_labels
+    c, d = api.open("cached", user("alice")), api.open("cached", user("bob"))
+    assert set(c.res.scope.caches) == {"seen"} and c.res.scope.caches["seen"] is not d.res.scope.caches["seen"]
+    for inst in (a, b, c, d):
+        inst.release()
+
+
 def test_a_slow_instance_start_holds_up_only_requests_for_that_instance(
     tmp_path: Any, gateways: Any, monkeypatch: Any
 ) -> None:
