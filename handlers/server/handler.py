@@ -89,6 +89,10 @@ _PYWSGI_DEFAULTS = tuple(
 )
 
 
+_ERROR_CONTEXT = ("REQUEST_METHOD", "PATH_INFO", STREAM_BODY_KEY)
+"""What a stream client's environ keeps once its reply is under way (``_shed_request``)."""
+
+
 class HeaderTimeout(Timeout):
     """The deadline for one request's line and headers, told apart from any other ``Timeout``
     by its type. PERF: not by identity: a local naming the timer would stay alive in the frame
@@ -267,12 +271,25 @@ class GatewayHandler(PyWSGIHandler):
             finally:
                 held, self._held = self._held, None
             super()._sendall(held)
+        stream = bool(self.environ.get(STREAM_BODY_KEY))
         if not self._access_log():
             # PERF: sent, and nothing reads them again but gunicorn's access line: an idle
             # SSE client kept about 2 KiB of encoded header pairs for as long as it stayed.
             self.response_headers: list[tuple[bytes, bytes]] = []
-        if self.environ.get(STREAM_BODY_KEY):
+            if stream:
+                self._shed_request()
+        if stream:
             self._close_read_buffer()
+
+    def _shed_request(self) -> None:
+        """A stream client's request was read and answered once its reply's head is sent:
+        pywsgi reads its parsed headers and its environ again only for gunicorn's access line
+        (off here) and, for the environ, to name the request in a server error's log line
+        (``handlers.serverlog``: method and path). PERF: the two held about 2 KiB (every
+        header twice, the WSGI keys) for as long as the client stays."""
+        environ = self.environ
+        self.environ: dict[str, Any] = {key: environ[key] for key in _ERROR_CONTEXT if key in environ}
+        self.headers = PyWSGIHandler.headers
 
     def _close_read_buffer(self) -> None:
         """A stream client's reply is under way and ends only with the connection: nothing

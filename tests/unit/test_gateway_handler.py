@@ -13,6 +13,7 @@ import gevent
 import gevent.event
 import pytest
 from gevent.pywsgi import WSGIHandler, WSGIServer
+from gunicorn.workers.ggevent import PyWSGIHandler
 
 from handlers.delivery_body import HEAD_APART_KEY, STREAM_BODY_KEY
 from handlers.server.handler import COALESCE_BYTES, GatewayHandler
@@ -290,6 +291,12 @@ def test_a_stream_reply_frees_the_read_buffer_and_ends_the_connection(serve, mar
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
         (handler,) = handlers
         assert handler.rfile.closed is marked
+        # Its request is let go of too, but for what names it in a server error's log line.
+        if marked:
+            assert handler.environ == {"REQUEST_METHOD": "GET", "PATH_INFO": "/", STREAM_BODY_KEY: True}
+            assert handler.headers is PyWSGIHandler.headers
+        else:
+            assert handler.environ["HTTP_HOST"] == "t" and handler.headers["Host"] == "t"
         sock.sendall(b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n")
         done.set()
         received = b""
@@ -311,3 +318,26 @@ def test_a_stream_reply_with_an_unread_body_keeps_its_read_buffer(serve):
         (handler,) = handlers
         assert not handler.rfile.closed
         done.set()
+
+
+def test_a_stream_reply_keeps_its_request_for_the_access_line():
+    """With gunicorn's access log on, the line written when the stream ends names the request's
+    headers: they stay."""
+    handlers: list[Any] = []
+    done = gevent.event.Event()
+    log = RecordingAccessLog()
+    app = _stream_app(handlers, done)
+    server = WSGIServer(("127.0.0.1", 0), app, handler_class=GatewayHandler.configured(ServerLimits()), log=log, error_log=None)
+    server.start()
+    try:
+        sock = _open_stream(server.server_port)
+        gevent.sleep(0.05)
+        (handler,) = handlers
+        assert handler.rfile.closed and handler.environ["HTTP_HOST"] == "t"
+        done.set()
+        sock.close()
+        gevent.sleep(0.05)
+        assert log.lines and dict(log.lines[0][1])["Host"] == "t"
+    finally:
+        done.set()
+        server.stop(timeout=1)
