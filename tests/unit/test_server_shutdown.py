@@ -94,7 +94,7 @@ def test_going_away_maps_to_close_1001_anything_else_to_1013() -> None:
 def _ended_body(tmp_path: Any, gateways: Any, *, sse: bool) -> list[bytes]:
     gw, api = gateways(tmp_path, {"out": OUT})
     inst = api.open("out", user("carol"))
-    body = streaming.subscription_body(inst.subscribe(), inst, sse=sse, heartbeat=DEADLINE)
+    body = iter(streaming.subscription_body(inst.subscribe(), inst, sse=sse, heartbeat=DEADLINE))
     opening = next(body)
     gw.begin_shutdown()
     return [opening, *body]
