@@ -164,6 +164,9 @@ class Subscription:
     client acknowledged.
     """
 
+    # PERF: slotted: every stream client holds one for as long as it stays.
+    __slots__ = ("limit", "_queue", "_on_close", "_on_handed", "closed_reason", "closed", "ledger")
+
     def __init__(self, limit: int, on_close: Callable[[Subscription], None] | None = None) -> None:
         self.limit = max(1, limit)
         # Bounded by ``offer`` (at ``limit``) and ``close`` (one more item, to wake a blocked ``get``).
