@@ -23,6 +23,7 @@ Errors written here (before or outside the app) use the gateway's JSON shape
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
@@ -88,6 +89,10 @@ _PYWSGI_DEFAULTS = tuple(
     (name, getattr(PyWSGIHandler, name)) for name in PYWSGI_STATE if hasattr(PyWSGIHandler, name)
 )
 
+
+_CLOSED_READER = io.BufferedReader(io.BytesIO())
+_CLOSED_READER.close()
+"""What a stream client's handler reads from once its reply is under way (``_close_read_buffer``)."""
 
 _ERROR_CONTEXT = ("REQUEST_METHOD", "PATH_INFO", STREAM_BODY_KEY)
 """What a stream client's environ keeps once its reply is under way (``_shed_request``)."""
@@ -302,6 +307,11 @@ class GatewayHandler(PyWSGIHandler):
         if wsgi_input is not None and (wsgi_input.chunked_input or wsgi_input.position < (wsgi_input.content_length or 0)):
             return
         self.rfile.close()
+        # The closed file and its socket wrapper go too (about 300 bytes); what reads it
+        # next finds it closed all the same.
+        self.rfile: Any = _CLOSED_READER
+        if wsgi_input is not None:
+            wsgi_input.rfile = _CLOSED_READER
 
     def process_result(self) -> None:
         """pywsgi's, but a body that writes itself (``write_to``, ``handlers.streaming``) is
