@@ -10,7 +10,8 @@ keys asked while one request is on its way go together in the next.
 A key joins only a request sent after it was asked, never one already on its way: an answer
 then reflects everything acknowledged before the caller asked (what the positions log's
 ``committed`` promises). A request that fails is sent again for each of its keys alone, so a key
-the broker refuses (a group it will not show) fails only its own callers.
+the broker refuses (a group it will not show) fails only its own callers; one that failed for
+a reason every key shares (the broker unreachable until the deadline) fails them all at once.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ class NextFlight(Generic[K, V]):
         try:
             got = self._fetch(keys)
         except Exception as exc:
-            if len(keys) == 1:
-                flying[keys[0]].set_exception(exc)
+            if len(keys) == 1 or _for_everyone(exc):
+                for result in flying.values():
+                    result.set_exception(exc)
                 return
             for key in keys:
                 self._land({key: flying[key]})
@@ -85,3 +87,10 @@ class NextFlight(Generic[K, V]):
                 flying[key].set(got[key])
             else:
                 flying[key].set_exception(BrokerError(f"{self._what}: no answer for {key!r}"))
+
+
+def _for_everyone(exc: Exception) -> bool:
+    """Whether a failed request failed for a reason that is no key's own: a retriable broker
+    error (a timeout, a connection lost) that outlasted its retries. Asking again key by key
+    would only wait that long once per key."""
+    return bool(getattr(exc.__cause__, "retriable", False))

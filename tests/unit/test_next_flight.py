@@ -96,3 +96,26 @@ def test_callers_are_not_left_waiting_when_the_request_is_killed() -> None:
     # A later look-up starts a request of its own.
     fetch.release.set()
     assert flight.get("c") == "C"
+
+
+def test_a_request_that_failed_for_every_key_is_not_asked_again_key_by_key() -> None:
+    """The broker unreachable until the deadline: each caller gets that error at once, not
+    after one more wait per key."""
+
+    class Unreachable(Exception):
+        retriable = True
+
+    calls: list[list[str]] = []
+
+    def fetch(keys: list[str]) -> dict[str, str]:
+        calls.append(list(keys))
+        try:
+            raise Unreachable("node not ready")
+        except Unreachable as exc:
+            raise BrokerError("cannot read offsets of 2 groups: node not ready") from exc
+
+    flight = NextFlight(fetch, "t")
+    callers = [gevent.spawn(flight.get, key) for key in "ab"]
+    gevent.joinall(callers, timeout=5)
+    assert calls == [["a", "b"]]
+    assert all(isinstance(g.exception, BrokerError) for g in callers)
