@@ -40,9 +40,9 @@ class AccessLog:
 def serve() -> Iterator[Callable[..., int]]:
     servers: list[WSGIServer] = []
 
-    def start(app: Callable[..., Any], **limits: Any) -> int:
+    def start(app: Callable[..., Any], log: AccessLog | None = None, **limits: Any) -> int:
         handler = GatewayHandler.configured(ServerLimits(**limits))
-        server = WSGIServer(("127.0.0.1", 0), app, handler_class=handler, log=AccessLog(), error_log=None)
+        server = WSGIServer(("127.0.0.1", 0), app, handler_class=handler, log=log or AccessLog(), error_log=None)
         server.start()
         servers.append(server)
         return server.server_port
@@ -222,7 +222,7 @@ def _open_stream(port: int) -> socket.socket:
 
 
 @pytest.mark.parametrize("access_log", [False, True])
-def test_an_open_streams_handler_lets_go_of_the_headers_it_sent(access_log):
+def test_an_open_streams_handler_lets_go_of_the_headers_it_sent(serve, access_log):
     """An idle SSE client kept its reply's encoded headers for as long as it stayed; only
     gunicorn's access line reads them after the head is sent, so they stay when it is on."""
     handlers: list[Any] = []
@@ -239,10 +239,9 @@ def test_an_open_streams_handler_lets_go_of_the_headers_it_sent(access_log):
         return body()
 
     log = RecordingAccessLog() if access_log else AccessLog()
-    server = WSGIServer(("127.0.0.1", 0), app, handler_class=GatewayHandler.configured(ServerLimits()), log=log, error_log=None)
-    server.start()
+    port = serve(app, log=log)
     try:
-        sock = _open_stream(server.server_port)
+        sock = _open_stream(port)
         gevent.sleep(0.05)
         (handler,) = handlers
         headers = dict(handler.response_headers)
@@ -257,7 +256,6 @@ def test_an_open_streams_handler_lets_go_of_the_headers_it_sent(access_log):
             assert log.lines and dict(log.lines[0][0].headers)[b"Cache-Control"] == b"no-cache"
     finally:
         done.set()
-        server.stop(timeout=1)
 
 
 def _stream_app(handlers: list[Any], done: gevent.event.Event, marked: bool = True) -> Callable[..., Any]:
@@ -320,17 +318,15 @@ def test_a_stream_reply_with_an_unread_body_keeps_its_read_buffer(serve):
         done.set()
 
 
-def test_a_stream_reply_keeps_its_request_for_the_access_line():
+def test_a_stream_reply_keeps_its_request_for_the_access_line(serve):
     """With gunicorn's access log on, the line written when the stream ends names the request's
     headers: they stay."""
     handlers: list[Any] = []
     done = gevent.event.Event()
     log = RecordingAccessLog()
-    app = _stream_app(handlers, done)
-    server = WSGIServer(("127.0.0.1", 0), app, handler_class=GatewayHandler.configured(ServerLimits()), log=log, error_log=None)
-    server.start()
+    port = serve(_stream_app(handlers, done), log=log)
     try:
-        sock = _open_stream(server.server_port)
+        sock = _open_stream(port)
         gevent.sleep(0.05)
         (handler,) = handlers
         assert handler.rfile.closed and handler.environ["HTTP_HOST"] == "t"
@@ -340,4 +336,3 @@ def test_a_stream_reply_keeps_its_request_for_the_access_line():
         assert log.lines and dict(log.lines[0][1])["Host"] == "t"
     finally:
         done.set()
-        server.stop(timeout=1)
