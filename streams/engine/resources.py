@@ -61,10 +61,10 @@ class Builder(Protocol):
 # The bound recorders of metrics labelled with an api and a stream alone, by kind, name, api and
 # stream (``Resources._record``). PERF: one table for the worker, not one per ``Resources``:
 # every instance of a stream (one per user of a templated stream) and each of its components
-# records the same few metrics under the same labels; a table each cost an idle user's instance
-# about 440 bytes. Bounded like ``Metrics``' own table of labelled children.
+# records the same few metrics under the same labels; a table each was four per idle user's
+# instance, empty. Bounded like ``Metrics``' own table of labelled children.
 _RECORDERS: dict[tuple[str, str, str, str], Callable[[float], None]] = {}
-_MAX_RECORDERS = 10_000
+_MAX_SHARED = 10_000
 _LOGGERS: dict[tuple[str, str, str], StreamLog] = {}
 """Components' loggers by api, stream and config path (``Resources.logger``), bounded alike."""
 
@@ -142,7 +142,7 @@ class Resources:
         key = (self.api, self.stream, self.path)
         log = _LOGGERS.get(key)
         if log is None:
-            if len(_LOGGERS) >= _MAX_RECORDERS:
+            if len(_LOGGERS) >= _MAX_SHARED:
                 _LOGGERS.clear()
             log = _LOGGERS[key] = StreamLog(api=self.api, stream=self.stream, component=self.path)
         return log
@@ -171,7 +171,7 @@ class Resources:
             record = _RECORDERS.get(key)
             if record is None:
                 record = METRICS.bound(kind, name, {"api": self.api, "stream": self.stream})
-                if len(_RECORDERS) >= _MAX_RECORDERS:
+                if len(_RECORDERS) >= _MAX_SHARED:
                     _RECORDERS.clear()
                 _RECORDERS[key] = record
             record(value)
