@@ -21,7 +21,7 @@ from __future__ import annotations
 import email.policy
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 from email.parser import BytesParser
 from typing import Any
 
@@ -98,7 +98,7 @@ class StreamEndpoint:
                 self._pull_ws(req, resp, route)
             elif route.kind == "stream" or (wants_event_stream(req) and sse_allowed(route)):
                 self._stream(req, resp, route)
-                if slot is not None and isinstance(resp.stream, Iterator):
+                if slot is not None and isinstance(resp.stream, Iterable):
                     resp.stream, slot = HeldBody(resp.stream, slot), None  # held until the body closes
             else:
                 self._pull(req, resp, route)

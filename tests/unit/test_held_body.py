@@ -46,3 +46,39 @@ def test_a_body_closed_before_its_first_chunk_still_gives_the_slot_back() -> Non
     slot = CountingSlot()
     HeldBody(chunks([]), slot).close()  # type: ignore[arg-type]
     assert slot.closed == 1
+
+
+class WritingBody:
+    """A body that writes itself (as ``handlers.streaming.SubscriptionBody`` does)."""
+
+    def __init__(self) -> None:
+        self.iterated = False
+        self.closed = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.iterated = True
+        yield b"by iteration"
+
+    def write_to(self, write: Any) -> None:
+        write(b"one")
+        write(b"two")
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_body_that_writes_itself_is_run_through_and_still_holds_the_slot() -> None:
+    body, slot, written = WritingBody(), CountingSlot(), []
+    held = HeldBody(body, slot)  # type: ignore[arg-type]
+    held.write_to(written.append)
+    assert written == [b"one", b"two"] and not body.iterated  # no iterator made for it
+    assert slot.closed == 0
+    held.close()
+    assert body.closed == 1 and slot.closed == 1
+
+
+def test_write_to_writes_an_iterated_bodys_chunks_but_empty_ones() -> None:
+    written: list[bytes] = []
+    held = HeldBody(iter([b"a", b"", b"b"]), CountingSlot())  # type: ignore[arg-type]
+    held.write_to(written.append)
+    assert written == [b"a", b"b"]
