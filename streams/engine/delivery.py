@@ -137,13 +137,14 @@ class _Mailbox:
         try:
             waiter.get()
         except BaseException:
-            if self._items and not self._forget(waiter):
+            if not self._forget(waiter) and self._items:
                 self._wake_one()  # killed after a put woke it: that item is another reader's
             raise
+        else:
+            self._forget(waiter)  # timed out: still on the list
         finally:
             if timer is not None:
                 timer.close()
-            self._forget(waiter)
 
     def _forget(self, waiter: Waiter) -> bool:
         """Take ``waiter`` off the list (it timed out, or was killed); False when not on it."""
