@@ -157,7 +157,6 @@ class StreamInstance:
         # PERF: made when first needed (the input's runner, the first push): a templated
         # stream has an instance per user, and a user whose clients only read needs neither.
         self._stopping: gevent.event.Event | None = None
-        self._input_stopped = False
         self._runners: list[gevent.Greenlet] = []
         self._inflight: set[Job] | None = None
         self._refs = 0
@@ -226,8 +225,6 @@ class StreamInstance:
         stopping = self._stopping
         if stopping is None:
             stopping = self._stopping = gevent.event.Event()
-            if self._input_stopped:
-                stopping.set()
         self._runners.append(gevent.spawn(self._run_input, stopping))
 
     def _run_input(self, stopping: gevent.event.Event) -> None:
@@ -258,9 +255,9 @@ class StreamInstance:
 
     def stop_input(self) -> None:
         """Stop reading new messages; in-flight ones finish (drain)."""
-        self._input_stopped = True
-        if self._stopping is not None:
-            self._stopping.set()
+        if self._stopping is None:
+            self._stopping = gevent.event.Event()  # a runner started later finds it set
+        self._stopping.set()
 
     @property
     def shutting_down(self) -> bool:
