@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from streams import bloblang
 from streams.brokers.base import Broker
@@ -67,6 +67,17 @@ _RECORDERS: dict[tuple[str, str, str, str], Callable[[float], None]] = {}
 _MAX_SHARED = 10_000
 _LOGGERS: dict[tuple[str, str, str], StreamLog] = {}
 """Components' loggers by api, stream and config path (``Resources.logger``), bounded alike."""
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _remember(table: dict[_K, _V], key: _K, value: _V) -> _V:
+    """Keep ``value`` in one of the shared tables above, which start over at ``_MAX_SHARED``."""
+    if len(table) >= _MAX_SHARED:
+        table.clear()
+    table[key] = value
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +153,7 @@ class Resources:
         key = (self.api, self.stream, self.path)
         log = _LOGGERS.get(key)
         if log is None:
-            if len(_LOGGERS) >= _MAX_SHARED:
-                _LOGGERS.clear()
-            log = _LOGGERS[key] = StreamLog(api=self.api, stream=self.stream, component=self.path)
+            log = _remember(_LOGGERS, key, StreamLog(api=self.api, stream=self.stream, component=self.path))
         return log
 
     def incr(self, name: str, value: int = 1, /, **tags: str) -> None:
@@ -170,10 +179,7 @@ class Resources:
             key = (kind, name, self.api, self.stream)
             record = _RECORDERS.get(key)
             if record is None:
-                record = METRICS.bound(kind, name, {"api": self.api, "stream": self.stream})
-                if len(_RECORDERS) >= _MAX_SHARED:
-                    _RECORDERS.clear()
-                _RECORDERS[key] = record
+                record = _remember(_RECORDERS, key, METRICS.bound(kind, name, {"api": self.api, "stream": self.stream}))
             record(value)
         except Exception:
             metric_failed(name)
