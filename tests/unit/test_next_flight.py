@@ -29,6 +29,14 @@ class Fetcher:
         return {key: key.upper() for key in answered}
 
 
+def _one_on_its_way(fetch: Fetcher, flight: NextFlight[str, str], key: str) -> gevent.Greenlet:
+    """A caller of ``key`` whose request is sent and held (``fetch.release`` cleared)."""
+    fetch.release.clear()
+    caller = gevent.spawn(flight.get, key)
+    gevent.sleep(0.01)
+    return caller
+
+
 def test_keys_asked_at_once_go_in_one_request() -> None:
     fetch = Fetcher()
     flight = NextFlight(fetch, "t")
@@ -41,10 +49,8 @@ def test_keys_asked_at_once_go_in_one_request() -> None:
 def test_a_key_asked_while_a_request_is_on_its_way_goes_in_the_next() -> None:
     """The answer must reflect everything acknowledged before the caller asked."""
     fetch = Fetcher()
-    fetch.release.clear()
     flight = NextFlight(fetch, "t")
-    first = gevent.spawn(flight.get, "a")
-    gevent.sleep(0.01)
+    first = _one_on_its_way(fetch, flight, "a")
     assert fetch.calls == [["a"]]  # on its way
     late = [gevent.spawn(flight.get, key) for key in ["a", "b"]]
     gevent.sleep(0.01)
@@ -83,10 +89,8 @@ def test_a_key_left_out_of_the_answer_is_an_error() -> None:
 
 def test_callers_are_not_left_waiting_when_the_request_is_killed() -> None:
     fetch = Fetcher()
-    fetch.release.clear()
     flight = NextFlight(fetch, "t")
-    first = gevent.spawn(flight.get, "a")
-    gevent.sleep(0.01)
+    first = _one_on_its_way(fetch, flight, "a")
     second = gevent.spawn(flight.get, "b")  # waits for the next request
     gevent.sleep(0.01)
     assert flight._flier is not None
