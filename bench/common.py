@@ -33,6 +33,16 @@ def worker_pids(master: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of ``pids`` so far."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def open_sse(port: int, user: str) -> socket.socket | None:
     """An SSE connection of the seed for ``user`` that answered 200 (its head read), or None."""
     sock = open_sse_socket(port, user)
@@ -54,7 +64,11 @@ def wrk(url: str, *, seconds: int, connections: int, threads: int = 1, script: s
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
-    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+    done = re.search(r"(\d+) requests in", out)
+    return {
+        "rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0,
+        "requests": int(done.group(1)) if done else 0,
+    }
 
 
 def post_script(body: str) -> str:

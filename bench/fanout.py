@@ -17,24 +17,13 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 
 import requests  # noqa: E402
-from common import gateway, open_sse, worker_pids  # noqa: E402
+from common import cpu_seconds, gateway, open_sse, worker_pids  # noqa: E402
 from gevent.pool import Pool  # noqa: E402
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of ``pids`` so far."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def count_events(sock: socket.socket, wanted: int, deadline_s: float) -> int:

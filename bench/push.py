@@ -5,6 +5,10 @@ wrk drives them with keep-alive connections. The gateway's number includes the `
 mapping and the acked produce to the broker (embedded by default; pass --brokers host:port for
 Kafka).
 
+Besides requests/s, each row gives the workers' CPU per request (user + system over the measured
+run, from /proc): what the gateway spends on a push beyond the hello-world's HTTP handling, whatever
+the machine's other load does to requests/s. With --brokers it leaves out the broker's own CPU.
+
     python bench/push.py --workers 2 --seconds 10 --connections 32
 """
 
@@ -13,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from common import gateway, post_script, wrk
+from common import cpu_seconds, gateway, post_script, worker_pids, wrk
 
 
 def main() -> None:
@@ -32,13 +36,19 @@ def main() -> None:
             url = server.url("/stream-demo/push-event?user=bench")
             wrk(url, seconds=2, connections=4, script=script)  # warm-up: imports, first produce
             print(f"measuring {name} for {args.seconds}s ...", flush=True)
-            rows.append((name, wrk(url, seconds=args.seconds, connections=args.connections, script=script)))
+            workers = worker_pids(server.process.pid)
+            before = cpu_seconds(workers)
+            result = wrk(url, seconds=args.seconds, connections=args.connections, script=script)
+            spent = cpu_seconds(workers) - before
+            result["cpu_us"] = spent / result["requests"] * 1e6 if result["requests"] else float("nan")
+            rows.append((name, result))
         finally:
             server.stop()
     print(f"\nworkers={args.workers} connections={args.connections} brokers={args.brokers}")
-    print(f"{'target':<22}{'req/s':>10}{'p50':>10}{'p99':>10}{'non-2xx':>9}")
+    print(f"{'target':<22}{'req/s':>10}{'p50':>10}{'p99':>10}{'non-2xx':>9}{'worker CPU/req':>16}")
     for name, r in rows:
-        print(f"{name:<22}{r['rps']:>10.0f}{r['p50']:>10}{r['p99']:>10}{r['errors']:>9}")
+        cpu = f"{r['cpu_us']:.0f} µs"
+        print(f"{name:<22}{r['rps']:>10.0f}{r['p50']:>10}{r['p99']:>10}{r['errors']:>9}{cpu:>16}")
     print(f"gateway / hello-world: {rows[1][1]['rps'] / rows[0][1]['rps']:.2%}")
 
 
