@@ -5,6 +5,9 @@ push and every Worker transaction, whatever the gateway around it does.
                            CPU and wall time per send (each send is a produce request of its own)
   send, N side by side     N greenlets sending and waiting: sends/s, CPU per send and records per
                            produce request (records sent while a request is out share the next)
+  send, paced              one greenlet sending R records/s, each waited for: the cost of a push
+                           that arrives alone (the seed at 100-1000 msg/s), CPU per send and share
+                           of a core, and the passes of the producer's I/O loop per send
   transaction cycle        what the Worker does per fetched batch (KafkaPartitionTransaction):
                            begin, K sends, offsets and commit, back to back, for each retry backoff
                            given: CPU and wall time per cycle. A transaction begun right after a
@@ -52,7 +55,15 @@ class RequestCount:
     def __init__(self) -> None:
         self.requests = 0
         self.records = 0
+        self.passes = 0  # runs of the sender's loop (kafka_sender.Sender.run_once)
         original = kafka_sender.Sender._produce_request
+        original_pass = kafka_sender.Sender.run_once
+
+        def counted_pass(sender: object) -> object:
+            self.passes += 1
+            return original_pass(sender)
+
+        kafka_sender.Sender.run_once = counted_pass
 
         def counted(sender: object, node_id: int, acks: int, timeout: int, batches: list) -> object:
             self.requests += 1
@@ -62,7 +73,7 @@ class RequestCount:
         kafka_sender.Sender._produce_request = counted
 
     def reset(self) -> None:
-        self.requests = self.records = 0
+        self.requests = self.records = self.passes = 0
 
 
 def timed(count: int, step: Callable[[int], object]) -> tuple[float, float]:
@@ -86,6 +97,8 @@ def main() -> None:
     ap.add_argument("--brokers", default="127.0.0.1:9093")
     ap.add_argument("--sends", type=int, default=2000, help="sends per measure")
     ap.add_argument("--side-by-side", type=int, default=32, help="concurrent senders")
+    ap.add_argument("--paced-rate", type=float, default=300, help="records/s of the paced sender")
+    ap.add_argument("--paced-seconds", type=float, default=5, help="how long the paced sender runs")
     ap.add_argument("--cycles", type=int, default=300, help="transaction cycles per measure")
     ap.add_argument("--backoffs", default="10,2", help="transaction retry backoffs to compare, ms")
     args = ap.parse_args()
@@ -117,6 +130,17 @@ def main() -> None:
         rows.append((f"send, {args.side_by_side} side by side",
                      f"{1e6 * (time.process_time() - cpu) / total:6.0f} µs CPU per send, {total / elapsed:,.0f} sends/s, "
                      f"{counts.records / max(1, counts.requests):.1f} records/request"))
+
+        counts.reset()
+        sent, cpu, wall = 0, time.process_time(), time.monotonic()
+        while time.monotonic() - wall < args.paced_seconds:
+            broker.produce(target, VALUE)
+            sent += 1
+            gevent.sleep(max(0.0, wall + sent / args.paced_rate - time.monotonic()))
+        used, elapsed = time.process_time() - cpu, time.monotonic() - wall
+        rows.append((f"send, paced {args.paced_rate:g}/s one at a time",
+                     f"{1e6 * used / sent:6.0f} µs CPU per send, {100 * used / elapsed:.0f}% of a core, "
+                     f"{counts.passes / sent:.1f} sender loop passes per send"))
 
         for backoff in (int(b) for b in args.backoffs.split(",")):
             # NOTE: read when a transaction's producer is made; each backoff gets a group of its own.
