@@ -97,11 +97,13 @@ def test_cached_peer_binary_is_reused_and_keyed_by_source(tmp_path: Path) -> Non
 
 
 def test_process_tree_and_its_memory() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    # The child says when its interpreter is up: measured any sooner (a busy machine), it may
+    # still be the few hundred KiB of a process that has only just been exec'd.
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True
+    )
     try:
-        deadline = time.monotonic() + 10
-        while child.pid not in procs.process_tree(os.getpid()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert child.stdout is not None and child.stdout.readline() == "up\n"
         tree = procs.process_tree(os.getpid())
         assert child.pid in tree and tree[0] == os.getpid()
         assert procs.rss_kib([child.pid]) > 1000  # a Python interpreter holds megabytes
