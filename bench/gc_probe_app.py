@@ -3,7 +3,9 @@
 Each worker appends its counts, total and longest pass per generation to
 ``$GC_PROBE_DIR/<pid>.json`` every second. ``GC_PROBE_UNFREEZE=1`` gives the start-up heap back
 to the collector a second after start (the worker froze it, ``handlers/server/heap.py``), for
-an A/B run against the frozen default.
+an A/B run against the frozen default. ``GC_PROBE_THRESHOLD=a,b,c`` sets the collector's
+thresholds a second after start instead of the worker's own (``handlers/server/heap.py``), for
+the same (``700,10,10`` is CPython's default).
 """
 
 from __future__ import annotations
@@ -48,5 +50,7 @@ def _write_loop(directory: str) -> None:
 if os.environ.get("GC_PROBE_DIR"):
     gc.callbacks.append(_on_gc)
     gevent.spawn(_write_loop, os.environ["GC_PROBE_DIR"])
+    if os.environ.get("GC_PROBE_THRESHOLD"):
+        gevent.spawn_later(1, gc.set_threshold, *(int(n) for n in os.environ["GC_PROBE_THRESHOLD"].split(",")))
     if os.environ.get("GC_PROBE_UNFREEZE") == "1":
         gevent.spawn_later(1, gc.unfreeze)

@@ -1,5 +1,6 @@
 """A worker freezes its start-up heap: what was alive is never walked again, what comes after is
-still collected. Run in a child interpreter: freezing is for the whole process."""
+still collected; and its young generation is collected past a raised mark. Run in a child
+interpreter: freezing and the collector's thresholds are for the whole process."""
 
 from __future__ import annotations
 
@@ -44,3 +45,38 @@ def test_start_up_objects_are_frozen_and_later_cycles_still_collected() -> None:
     done = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok "), done.stdout
+
+
+YOUNG_CHILD = textwrap.dedent(
+    """
+    import gc, weakref
+    from handlers.server.heap import YOUNG_THRESHOLD, raise_young_threshold
+
+    class Node:
+        pass
+
+    def cycle():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    middle, old = gc.get_threshold()[1:]
+    assert raise_young_threshold() == (YOUNG_THRESHOLD, middle, old), gc.get_threshold()
+    gc.collect()
+    garbage = cycle()
+    held = [[] for _ in range(1_000)]  # past CPython's 700: a pass would have come by now
+    assert garbage() is not None, "collected before the young generation reached its new mark"
+    held += [[] for _ in range(YOUNG_THRESHOLD)]
+    assert garbage() is None, "a cycle is still collected once the young generation passes the mark"
+
+    gc.set_threshold(YOUNG_THRESHOLD * 2, middle, old)
+    assert raise_young_threshold()[0] == YOUNG_THRESHOLD * 2, "a higher mark an operator set is kept"
+    print("ok")
+    """
+)
+
+
+def test_young_generation_is_collected_past_the_raised_mark_only() -> None:
+    done = subprocess.run([sys.executable, "-c", YOUNG_CHILD], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok", done.stdout
