@@ -11,10 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHILD = textwrap.dedent(
+CYCLES = textwrap.dedent(
     """
     import gc, weakref
-    from handlers.server.heap import freeze_startup_heap
 
     class Node:
         pass
@@ -23,6 +22,13 @@ CHILD = textwrap.dedent(
         a, b = Node(), Node()
         a.other, b.other = b, a
         return a
+    """
+)
+"""What both children start with: a maker of two-object reference cycles."""
+
+CHILD = CYCLES + textwrap.dedent(
+    """
+    from handlers.server.heap import freeze_startup_heap
 
     early = cycle()
     early_ref = weakref.ref(early)
@@ -47,23 +53,14 @@ def test_start_up_objects_are_frozen_and_later_cycles_still_collected() -> None:
     assert done.stdout.startswith("ok "), done.stdout
 
 
-YOUNG_CHILD = textwrap.dedent(
+YOUNG_CHILD = CYCLES + textwrap.dedent(
     """
-    import gc, weakref
     from handlers.server.heap import YOUNG_THRESHOLD, raise_young_threshold
-
-    class Node:
-        pass
-
-    def cycle():
-        a, b = Node(), Node()
-        a.other, b.other = b, a
-        return weakref.ref(a)
 
     middle, old = gc.get_threshold()[1:]
     assert raise_young_threshold() == (YOUNG_THRESHOLD, middle, old), gc.get_threshold()
     gc.collect()
-    garbage = cycle()
+    garbage = weakref.ref(cycle())
     held = [[] for _ in range(1_000)]  # past CPython's 700: a pass would have come by now
     assert garbage() is not None, "collected before the young generation reached its new mark"
     held += [[] for _ in range(YOUNG_THRESHOLD)]
