@@ -53,22 +53,31 @@ def open_sse(port: int, user: str) -> socket.socket | None:
     return sock
 
 
-def wrk(url: str, *, seconds: int, connections: int, threads: int = 1, script: str | None = None) -> dict:
-    """Run wrk (Debian package ``wrk``) and return requests/s and latency percentiles."""
+def wrk(
+    url: str, *, seconds: int, connections: int, threads: int = 1, script: str | None = None, cpu_of: list[int] | None = None
+) -> dict:
+    """Run wrk (Debian package ``wrk``) and return requests/s and latency percentiles; with
+    ``cpu_of`` (the workers' pids) also ``cpu_us``, their CPU per request over the run."""
     if not shutil.which("wrk"):
         raise SystemExit("bench needs wrk: apt-get install wrk")
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         cmd += ["-s", script]
+    cpu_before = cpu_seconds(cpu_of) if cpu_of else 0.0
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    cpu_spent = cpu_seconds(cpu_of) - cpu_before if cpu_of else 0.0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
     done = re.search(r"(\d+) requests in", out)
-    return {
+    requests = int(done.group(1)) if done else 0
+    result = {
         "rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "errors": int(non2xx.group(1)) if non2xx else 0,
-        "requests": int(done.group(1)) if done else 0,
+        "requests": requests,
     }
+    if cpu_of:
+        result["cpu_us"] = cpu_spent / requests * 1e6 if requests else float("nan")
+    return result
 
 
 def post_script(body: str) -> str:

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cpu_seconds, gateway, post_script, worker_pids, wrk
+from common import gateway, post_script, worker_pids, wrk
 
 
 def snapshot(directory: Path) -> dict[str, dict]:
@@ -52,9 +52,7 @@ def main() -> None:
         before = snapshot(probe_dir)
         print(f"measuring for {args.seconds}s ...", flush=True)
         workers = worker_pids(server.process.pid)
-        cpu = cpu_seconds(workers)
-        result = wrk(url, seconds=args.seconds, connections=args.connections, script=script)
-        cpu = cpu_seconds(workers) - cpu
+        result = wrk(url, seconds=args.seconds, connections=args.connections, script=script, cpu_of=workers)
         time.sleep(1.5)
         after = snapshot(probe_dir)
     finally:
@@ -64,7 +62,7 @@ def main() -> None:
     print(f"\nworkers={args.workers} connections={args.connections} brokers={args.brokers} start-up heap {heap}, "
           f"gc thresholds {threshold}")
     print(f"push: {result['rps']:.0f} req/s, p50 {result['p50']}, p99 {result['p99']}, non-2xx {result['errors']}, "
-          f"worker CPU {1e6 * cpu / max(1, result['requests']):.0f} µs per request")
+          f"worker CPU {result['cpu_us']:.0f} µs per request")
     print(f"{'worker':>8}{'tracked':>9}{'frozen':>8}" + "".join(f"{f'gen{g} n/total/max ms':>26}" for g in (0, 1, 2)))
     for pid, doc in sorted(after.items()):
         was = before.get(pid, {"passes": {str(g): {"n": 0, "total_ms": 0.0} for g in (0, 1, 2)}})["passes"]

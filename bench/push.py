@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from common import cpu_seconds, gateway, post_script, worker_pids, wrk
+from common import gateway, post_script, worker_pids, wrk
 
 
 def main() -> None:
@@ -37,11 +37,7 @@ def main() -> None:
             wrk(url, seconds=2, connections=4, script=script)  # warm-up: imports, first produce
             print(f"measuring {name} for {args.seconds}s ...", flush=True)
             workers = worker_pids(server.process.pid)
-            before = cpu_seconds(workers)
-            result = wrk(url, seconds=args.seconds, connections=args.connections, script=script)
-            spent = cpu_seconds(workers) - before
-            result["cpu_us"] = spent / result["requests"] * 1e6 if result["requests"] else float("nan")
-            rows.append((name, result))
+            rows.append((name, wrk(url, seconds=args.seconds, connections=args.connections, script=script, cpu_of=workers)))
         finally:
             server.stop()
     print(f"\nworkers={args.workers} connections={args.connections} brokers={args.brokers}")
