@@ -26,6 +26,13 @@ CYCLES = textwrap.dedent(
 )
 """What both children start with: a maker of two-object reference cycles."""
 
+
+def run_child(script: str) -> str:
+    """Run ``script`` in a fresh interpreter at the project root; its output, once it succeeded."""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
 CHILD = CYCLES + textwrap.dedent(
     """
     from handlers.server.heap import freeze_startup_heap
@@ -48,9 +55,8 @@ CHILD = CYCLES + textwrap.dedent(
 
 
 def test_start_up_objects_are_frozen_and_later_cycles_still_collected() -> None:
-    done = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("ok "), done.stdout
+    out = run_child(CHILD)
+    assert out.startswith("ok "), out
 
 
 YOUNG_CHILD = CYCLES + textwrap.dedent(
@@ -74,6 +80,5 @@ YOUNG_CHILD = CYCLES + textwrap.dedent(
 
 
 def test_young_generation_is_collected_past_the_raised_mark_only() -> None:
-    done = subprocess.run([sys.executable, "-c", YOUNG_CHILD], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok", done.stdout
+    out = run_child(YOUNG_CHILD)
+    assert out.strip() == "ok", out
