@@ -18,12 +18,15 @@ from tests.e2e.clients import open_sse_socket  # noqa: E402
 from tests.e2e.server import Gunicorn, start_gunicorn  # noqa: E402
 
 
-def gateway(workers: int, brokers: str = "embedded", app: str | None = None) -> Gunicorn:
-    """A gunicorn serving the seed demo (or ``app``) from a fresh data directory."""
+def gateway(workers: int, brokers: str = "embedded", app: str | None = None, definitions: Path | None = None) -> Gunicorn:
+    """A gunicorn serving the seed demo (or ``app``; or the API definitions in the directory
+    ``definitions``) from a fresh data directory."""
     tmp = Path(tempfile.mkdtemp(prefix="streams-bench-"))
     # Every benchmark client comes from one address, often as one user: the per-client limit
     # on streaming connections would measure itself, not the gateway.
     env = {"STREAMS_KAFKA_BROKERS": brokers, "STREAMS_LOG_LEVEL": "WARNING", "STREAMS_MAX_CLIENT_STREAMS": "1000000"}
+    if definitions is not None:
+        env["STREAMS_DEFINITIONS_DIR"] = str(definitions)
     return start_gunicorn(tmp, workers=workers, env=env, app=app or "wsgi:app")
 
 

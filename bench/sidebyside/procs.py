@@ -56,23 +56,7 @@ class PrivateKafka:
         log("kafka: up")
 
     def create_topics(self, names: list[str]) -> None:
-        """Create the topics up front, one partition each (the broker's default), as a deployment
-        has them: consumers that join before their topic exists wait for a metadata refresh and a
-        rebalance, which would show up as seconds of latency that no steady state has."""
-        from kafka import KafkaAdminClient
-        from kafka.admin import NewTopic
-        from kafka.errors import TopicAlreadyExistsError
-
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="streams-bench-peer")
-        try:
-            for name in names:
-                try:
-                    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
-                except TopicAlreadyExistsError:
-                    pass
-        finally:
-            admin.close()
-        log(f"kafka: topics {', '.join(names)}")
+        create_topics(self.bootstrap, names)
 
     def pid(self) -> int | None:
         try:
@@ -86,6 +70,26 @@ class PrivateKafka:
         log("kafka: stopping ...")
         self._run("stop", timeout=120)
         self.started = False
+
+
+def create_topics(bootstrap: str, names: list[str]) -> None:
+    """Create the topics up front, one partition each (the broker's default), as a deployment
+    has them: consumers that join before their topic exists wait for a metadata refresh and a
+    rebalance, which would show up as seconds of latency that no steady state has."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streams-bench-peer")
+    try:
+        for name in names:
+            try:
+                admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+    log(f"kafka: topics {', '.join(names)}")
 
 
 def bento_config(template: Path, bootstrap: str, prefix: str) -> str:
