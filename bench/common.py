@@ -9,24 +9,27 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.clients import open_sse_socket  # noqa: E402
-from tests.e2e.server import Gunicorn, start_gunicorn  # noqa: E402
+from tests.e2e.server import Gunicorn, serve_definitions, start_gunicorn  # noqa: E402
 
 
-def gateway(workers: int, brokers: str = "embedded", app: str | None = None, definitions: Path | None = None) -> Gunicorn:
-    """A gunicorn serving the seed demo (or ``app``; or the API definitions in the directory
-    ``definitions``) from a fresh data directory."""
+def gateway(
+    workers: int, brokers: str = "embedded", app: str | None = None, definitions: Mapping[str, str] | None = None
+) -> Gunicorn:
+    """A gunicorn serving the seed demo (or ``app``; or the API definition files ``definitions``,
+    file name -> text) from a fresh data directory."""
     tmp = Path(tempfile.mkdtemp(prefix="streams-bench-"))
     # Every benchmark client comes from one address, often as one user: the per-client limit
     # on streaming connections would measure itself, not the gateway.
     env = {"STREAMS_KAFKA_BROKERS": brokers, "STREAMS_LOG_LEVEL": "WARNING", "STREAMS_MAX_CLIENT_STREAMS": "1000000"}
     if definitions is not None:
-        env["STREAMS_DEFINITIONS_DIR"] = str(definitions)
+        return serve_definitions(tmp, definitions, workers=workers, env=env)
     return start_gunicorn(tmp, workers=workers, env=env, app=app or "wsgi:app")
 
 

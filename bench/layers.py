@@ -31,10 +31,9 @@ import contextlib
 import copy
 import json
 import statistics
-import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -49,6 +48,9 @@ HELLO_APP = "bench.hello_app:app"
 
 @dataclass
 class Layer:
+    """One row of the table: what is served (the seed changed, or the hello-world app) and what
+    it adds to the row before."""
+
     name: str
     adds: str
     document: dict[str, Any] | None  # None: the hello-world app instead of the gateway
@@ -57,7 +59,7 @@ class Layer:
 def layers(seed: dict[str, Any]) -> list[Layer]:
     """The five layers of the module doc, each an API document derived from ``seed``."""
 
-    def variant(change: Any) -> dict[str, Any]:
+    def variant(change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
         doc = copy.deepcopy(seed)
         change(doc["x-tyk-streaming"]["streams"])
         return doc
@@ -123,14 +125,12 @@ def parse_args() -> argparse.Namespace:
 
 def measure(layer: Layer, brokers: str, args: argparse.Namespace, script: str) -> dict:
     """One wrk run against ``layer``, on topics of its own."""
-    app = HELLO_APP if layer.document is None else None
-    definitions = None
-    if layer.document is not None:
+    if layer.document is None:
+        server = gateway(args.workers, brokers, HELLO_APP)
+    else:
         doc, topics = with_own_topics(layer.document, uuid.uuid4().hex[:8])
         create_topics(brokers, topics)
-        definitions = Path(tempfile.mkdtemp(prefix="streams-bench-layer-"))
-        (definitions / "streams-demo.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    server = gateway(args.workers, brokers, app, definitions)
+        server = gateway(args.workers, brokers, definitions={SEED.name: yaml.safe_dump(doc, sort_keys=False)})
     try:
         url = server.url("/stream-demo/push-event?user=bench")
         wrk(url, seconds=3, connections=4, script=script)  # warm-up: imports, connections, first write

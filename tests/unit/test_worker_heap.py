@@ -33,6 +33,7 @@ def run_child(script: str) -> str:
     assert done.returncode == 0, done.stderr
     return done.stdout
 
+
 CHILD = CYCLES + textwrap.dedent(
     """
     from handlers.server.heap import freeze_startup_heap
